@@ -1,0 +1,158 @@
+/**
+ * The one error family of tinychain-orm. Every failure the library reports — a malformed IR
+ * document, a bad URI, a missing table, a conflict, a remote host's error body — is a `TcError`
+ * carrying one of the TinyChain error kinds (PROFILE §4), so callers can branch on `kind` or on
+ * the subclass, whichever transport produced it.
+ */
+
+/** The error kinds of the TinyChain profile, with their HTTP status. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  conflict: 409,
+  payload_too_large: 413,
+  internal_error: 500,
+  not_implemented: 501,
+  temporarily_unavailable: 503,
+} as const;
+
+export type ErrorKind = keyof typeof ERROR_STATUS;
+
+/**
+ * Base class of every error the library throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { decode(json) } catch (e) { if (e instanceof TcError) console.log(e.kind, e.message) }
+ * ```
+ */
+export class TcError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.name = new.target.name;
+  }
+  /** The HTTP status of this error's kind. */
+  get status(): number {
+    return ERROR_STATUS[this.kind];
+  }
+  /** The v2 error body: `{"<kind>": {"message": ..., "stack": []}}`. */
+  toBody(): Record<string, { message: string; stack: string[] }> {
+    return { [this.kind]: { message: this.message, stack: [] } };
+  }
+}
+
+export class BadRequestError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("bad_request", message, options);
+  }
+}
+export class UnauthorizedError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unauthorized", message, options);
+  }
+}
+export class ForbiddenError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("forbidden", message, options);
+  }
+}
+export class NotFoundError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("not_found", message, options);
+  }
+}
+export class MethodNotAllowedError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("method_not_allowed", message, options);
+  }
+}
+export class TimeoutError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("request_timeout", message, options);
+  }
+}
+export class ConflictError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("conflict", message, options);
+  }
+}
+export class PayloadTooLargeError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("payload_too_large", message, options);
+  }
+}
+export class InternalError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("internal_error", message, options);
+  }
+}
+export class NotImplementedError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("not_implemented", message, options);
+  }
+}
+export class UnavailableError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("temporarily_unavailable", message, options);
+  }
+}
+
+/**
+ * A JSON document that is not valid TinyChain IR. `path` is the JSON path of the offending
+ * node (`$` is the root, e.g. `$["/state/scalar/op/post"][1][1]`), `expected` says what would
+ * have been accepted there.
+ */
+export class IrDecodeError extends BadRequestError {
+  readonly path: string;
+  readonly expected: string;
+  constructor(path: string, expected: string, found?: string) {
+    super(`invalid IR at ${path}: expected ${expected}${found ? `, found ${found}` : ""}`);
+    this.path = path;
+    this.expected = expected;
+  }
+}
+
+/** A URI or path segment that breaks the profile's link rules; `segment` names the culprit. */
+export class UriError extends BadRequestError {
+  readonly segment: string;
+  constructor(segment: string, problem: string) {
+    super(`invalid URI segment ${JSON.stringify(segment)}: ${problem}`);
+    this.segment = segment;
+  }
+}
+
+const ERROR_CLASSES: Record<ErrorKind, new (message: string) => TcError> = {
+  bad_request: BadRequestError,
+  unauthorized: UnauthorizedError,
+  forbidden: ForbiddenError,
+  not_found: NotFoundError,
+  method_not_allowed: MethodNotAllowedError,
+  request_timeout: TimeoutError,
+  conflict: ConflictError,
+  payload_too_large: PayloadTooLargeError,
+  internal_error: InternalError,
+  not_implemented: NotImplementedError,
+  temporarily_unavailable: UnavailableError,
+};
+
+/** Builds the typed error for a kind (used by transports decoding error bodies). */
+export function errorOfKind(kind: ErrorKind, message: string): TcError {
+  return new ERROR_CLASSES[kind](message);
+}
+
+/** True when `kind` is one of the profile's error kinds. */
+export function isErrorKind(kind: string): kind is ErrorKind {
+  return Object.prototype.hasOwnProperty.call(ERROR_STATUS, kind);
+}
+
+/** The kind whose status is `status`, or `internal_error` for an unknown status. */
+export function kindOfStatus(status: number): ErrorKind {
+  for (const [kind, s] of Object.entries(ERROR_STATUS)) if (s === status) return kind as ErrorKind;
+  return status >= 500 ? "internal_error" : "bad_request";
+}
