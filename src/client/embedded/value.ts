@@ -1,0 +1,208 @@
+/**
+ * Kernel runtime values: what a step of an op resolves to, what the state layer receives as keys
+ * and values, and how a result becomes JSON again.
+ *
+ * A `KernelValue` is a resolved IR node (no references): a primitive, a tuple, a `ScalarMap`, a
+ * `Link`, an `OpDef` — plus two kernel-only values:
+ * - a *table view* (the state layer's `TableView`, e.g. the result of `GET /state/ns/t` with a range):
+ *   any object that is none of the IR kinds; the kernel only hands it back to
+ *   `StateTxn.viewRequest` and encodes it with its `toJson()` method;
+ * - a `TableLiteral`: what `{"/state/collection/table": [schema, rows]}` resolves to (a PUT op ref
+ *   on the class link). `PUT /state/<ns>/<t>` with key `null` and a `TableLiteral` value creates
+ *   the table. Schema and rows are plain resolved values (tuples of strings / numbers / …); a
+ *   column dtype may be a string or a `Link` (the v1 `{"<dtype path>": {}}` form resolves to one).
+ */
+import { BadRequestError, InternalError } from "../../errors.js";
+import { encode, decodeValue } from "../../ir/index.js";
+import type { Json, Link, OpDef, Primitive, Scalar, ScalarMap } from "../../ir/types.js";
+import { PATHS } from "../../ir/types.js";
+
+/** A resolved map: like `ScalarMap`, but its entries may hold any kernel value. */
+export interface ValueMap {
+  readonly kind: "map";
+  readonly entries: Readonly<Record<string, KernelValue>>;
+}
+
+/**
+ * A state value produced by the state layer (a table view). It must encode itself as
+ * `{"/state/collection/table": [schema, rows]}`.
+ */
+export interface StateValue {
+  toJson(): Json;
+}
+
+/** `{"/state/collection/table": [schema, rows]}` as a value: a table not (yet) stored anywhere. */
+export class TableLiteral {
+  readonly kind = "table_literal" as const;
+  constructor(
+    readonly schema: KernelValue,
+    readonly rows: KernelValue,
+  ) {}
+  toJson(): Json {
+    return { [PATHS.table]: [toJson(this.schema), toJson(this.rows)] };
+  }
+}
+
+/** Everything a step can resolve to. */
+export type KernelValue =
+  | Primitive
+  | readonly KernelValue[]
+  | ValueMap
+  | ScalarMap
+  | Link
+  | OpDef
+  | TableLiteral
+  | StateValue;
+
+const IR_KINDS = new Set(["map", "link", "opdef", "table_literal"]);
+
+/** True for a state-layer value (a table view): an object that is none of the IR value kinds. */
+export function isStateValue(v: unknown): v is StateValue {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const kind = (v as { kind?: unknown }).kind;
+  return typeof kind !== "string" || !IR_KINDS.has(kind);
+}
+
+/** True for a `Link` value. */
+export function isLink(v: KernelValue | undefined): v is Link {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "link";
+}
+
+/** True for a map value. */
+export function isMap(v: KernelValue | undefined): v is ValueMap {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "map";
+}
+
+/** True for an OpDef value. */
+export function isOpDef(v: KernelValue | undefined): v is OpDef {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "opdef";
+}
+
+/** True for a tuple. */
+export function isTuple(v: KernelValue | undefined): v is readonly KernelValue[] {
+  return Array.isArray(v);
+}
+
+/** Builds a map value. */
+export function valueMap(entries: Record<string, KernelValue>): ValueMap {
+  return { kind: "map", entries };
+}
+
+/** A short type name for error messages. */
+export function typeName(v: KernelValue | undefined): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "none";
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "number") return "number";
+  if (typeof v === "string") return "string";
+  if (Array.isArray(v)) return "tuple";
+  const kind = (v as { kind?: unknown }).kind;
+  if (kind === "map") return "map";
+  if (kind === "link") return "link";
+  if (kind === "opdef") return "OpDef";
+  if (kind === "table_literal") return "table literal";
+  return "table view";
+}
+
+/**
+ * Encodes a kernel value as JSON: data-map keys sorted, links as `{"<href>": []}`, OpDefs in their
+ * IR form, table views and literals as `{"/state/collection/table": [schema, rows]}`.
+ *
+ * @example
+ * ```ts
+ * toJson(valueMap({ b: 1, a: [true, null] })); // {"a": [true, null], "b": 1}
+ * ```
+ */
+export function toJson(v: KernelValue): Json {
+  if (v === null || typeof v !== "object") {
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new BadRequestError(`cannot encode the number ${v} as JSON`);
+    }
+    return v;
+  }
+  if (Array.isArray(v)) {
+    const list = v as readonly KernelValue[];
+    const out = new Array<Json>(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = toJson(list[i]!);
+    return out;
+  }
+  const node = v as Exclude<KernelValue, Primitive | readonly KernelValue[]>;
+  if ("kind" in node) {
+    switch (node.kind) {
+      case "map": {
+        const entries = node.entries as Readonly<Record<string, KernelValue>>;
+        const out: Record<string, Json> = {};
+        for (const key of Object.keys(entries).sort()) out[key] = toJson(entries[key]!);
+        return out;
+      }
+      case "link":
+        return { [node.href]: [] };
+      case "opdef":
+        return encode(node);
+      case "table_literal":
+        return node.toJson();
+    }
+  }
+  if (typeof (node as StateValue).toJson === "function") return (node as StateValue).toJson();
+  throw new InternalError(`cannot encode a ${typeName(v)} as JSON`);
+}
+
+/**
+ * Decodes request data (an execution argument, a request key or body) into a kernel value.
+ * Data never carries code: any reference outside an OpDef is refused (`decodeValue`). The one
+ * exception is a top-level table literal `{"/state/collection/table": [schema, rows]}`, which is
+ * what `PUT /state/<ns>/<t>` carries to create a table.
+ *
+ * @example
+ * ```ts
+ * decodeData([1, "a"]);                                   // [1, "a"]
+ * decodeData({"/state/collection/table": [schema, []]});  // TableLiteral
+ * ```
+ */
+export function decodeData(json: unknown): KernelValue {
+  if (json === null || typeof json === "string" || typeof json === "boolean") return json;
+  if (json !== undefined && typeof json === "object" && !Array.isArray(json)) {
+    const keys = Object.keys(json);
+    if (keys.length === 1 && keys[0] === PATHS.table) {
+      const parts = (json as Record<string, unknown>)[PATHS.table];
+      if (!Array.isArray(parts) || parts.length !== 2) {
+        throw new BadRequestError(`a table literal is {"${PATHS.table}": [schema, rows]}`);
+      }
+      return new TableLiteral(decodeValue(parts[0]) as KernelValue, decodeValue(parts[1]) as KernelValue);
+    }
+  }
+  if (json === undefined) return null;
+  return decodeValue(json) as KernelValue;
+}
+
+/** Deep equality of kernel values (v2 `eq`: a Link equals a string with the same text). */
+export function valuesEqual(a: KernelValue, b: KernelValue): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  if (typeof a !== "object" || typeof b !== "object") {
+    if (typeof a === "string" && isLink(b)) return a === b.href;
+    if (typeof b === "string" && isLink(a)) return b === a.href;
+    return false;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!valuesEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isLink(a) && isLink(b)) return a.href === b.href;
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a.entries);
+    if (ka.length !== Object.keys(b.entries).length) return false;
+    for (const k of ka) {
+      if (!Object.prototype.hasOwnProperty.call(b.entries, k)) return false;
+      if (!valuesEqual(a.entries[k]!, b.entries[k]!)) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** A resolved scalar viewed as IR (for values that are plain IR, e.g. OpDefs and literals). */
+export function asScalar(v: KernelValue): Scalar {
+  return v as Scalar;
+}
