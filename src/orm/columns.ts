@@ -1,0 +1,175 @@
+/**
+ * Column declarations: `col.u64().key()`, `col.string(64).nullable()`, … Each call returns a new
+ * column (declarations are values, never mutated), and the column's TypeScript type parameters
+ * carry exactly what the row types need: the value type, nullability, whether a default exists,
+ * and whether it is a key column.
+ */
+import { BadRequestError } from "../errors.js";
+
+/** The column types of PROFILE §3, by their short names. */
+export type DTypeName =
+  | "bool"
+  | "i8"
+  | "i16"
+  | "i32"
+  | "i64"
+  | "u8"
+  | "u16"
+  | "u32"
+  | "u64"
+  | "f32"
+  | "f64"
+  | "string"
+  | "link";
+
+/** The wire dtype path of each column type (PROFILE §3). */
+export const DTYPE_PATHS: Readonly<Record<DTypeName, string>> = Object.freeze({
+  bool: "/state/scalar/value/number/bool",
+  i8: "/state/scalar/value/number/int/8",
+  i16: "/state/scalar/value/number/int/16",
+  i32: "/state/scalar/value/number/int/32",
+  i64: "/state/scalar/value/number/int/64",
+  u8: "/state/scalar/value/number/uint/8",
+  u16: "/state/scalar/value/number/uint/16",
+  u32: "/state/scalar/value/number/uint/32",
+  u64: "/state/scalar/value/number/uint/64",
+  f32: "/state/scalar/value/number/float/32",
+  f64: "/state/scalar/value/number/float/64",
+  string: "/state/scalar/value/string",
+  link: "/state/scalar/value/link",
+});
+
+/** Options of `.references()`: the relation's name (outgoing) and its inverse (incoming). */
+export interface ReferenceOptions {
+  /** Name of the relation from this table to the target; default: the column name without `_id`. */
+  readonly name?: string;
+  /** Name of the relation from the target back to this table; default: this table's name. */
+  readonly inverse?: string;
+}
+
+/** Anything with a table name: the target of a foreign key (a `Table`). */
+export interface ReferenceTarget {
+  readonly name: string;
+}
+
+/** What a column declaration holds at run time. */
+export interface ColumnSpec {
+  readonly dtype: DTypeName;
+  /** `string(n)` / `link(n)` maximum length; `null` for other types. */
+  readonly maxLen: number | null;
+  readonly nullable: boolean;
+  readonly key: boolean;
+  readonly unique: boolean;
+  /** `undefined` when the column has no default; a function is called once per inserted row. */
+  readonly default: unknown;
+  readonly hasDefault: boolean;
+  readonly references: { readonly target: () => ReferenceTarget; readonly options: ReferenceOptions } | null;
+}
+
+/**
+ * A column declaration. `T` is the value type, `N` whether it is nullable, `D` whether it has a
+ * default, `K` whether it is a key column. Only `T` is used in rows; the flags shape insert and
+ * update types.
+ *
+ * @example
+ * ```ts
+ * const id = col.u64().key();
+ * const age = col.u32().nullable();
+ * const city = col.string(32).default("paris");
+ * ```
+ */
+export class Column<T, N extends boolean = false, D extends boolean = false, K extends boolean = false> {
+  /** Type-level only: the column's value type and flags. */
+  declare readonly _: { readonly type: T; readonly nullable: N; readonly hasDefault: D; readonly key: K };
+  readonly spec: ColumnSpec;
+
+  constructor(spec: ColumnSpec) {
+    this.spec = Object.freeze(spec);
+  }
+
+  /** Marks a key column. Several key columns form a composite key, in declaration order. */
+  key(): Column<T, N, D, true> {
+    return new Column({ ...this.spec, key: true });
+  }
+
+  /** Allows `null` (a value column only: a key column cannot be nullable). */
+  nullable(): Column<T, true, D, K> {
+    return new Column({ ...this.spec, nullable: true });
+  }
+
+  /** Adds an index on this column and refuses a write that would repeat a value. */
+  unique(): Column<T, N, D, K> {
+    return new Column({ ...this.spec, unique: true });
+  }
+
+  /** The value used when an insert omits this column: a constant, or a function called per row. */
+  default(value: T | (() => T)): Column<T, N, true, K> {
+    return new Column({ ...this.spec, default: value, hasDefault: true });
+  }
+
+  /**
+   * Declares a foreign key to another table's (single-column) key. The thunk allows
+   * self-references and declaration in any order.
+   *
+   * @example
+   * ```ts
+   * author: col.u64().references(() => users, { name: "author", inverse: "posts" })
+   * ```
+   */
+  references(target: () => ReferenceTarget, options: ReferenceOptions = {}): Column<T, N, D, K> {
+    if (typeof target !== "function") {
+      throw new BadRequestError("references() takes a function returning the target table, e.g. () => users");
+    }
+    return new Column({ ...this.spec, references: { target, options: { ...options } } });
+  }
+}
+
+/** Any column declaration. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyColumn = Column<any, boolean, boolean, boolean>;
+
+function make<T>(dtype: DTypeName, maxLen: number | null = null): Column<T> {
+  return new Column<T>({
+    dtype,
+    maxLen,
+    nullable: false,
+    key: false,
+    unique: false,
+    default: undefined,
+    hasDefault: false,
+    references: null,
+  });
+}
+
+function checkMaxLen(maxLen: unknown, what: string): number {
+  if (typeof maxLen !== "number" || !Number.isSafeInteger(maxLen) || maxLen < 1) {
+    throw new BadRequestError(`${what}(maxLen): maxLen must be a positive integer, got ${String(maxLen)}`);
+  }
+  return maxLen;
+}
+
+/**
+ * The column builders.
+ *
+ * @example
+ * ```ts
+ * const users = table("users", { id: col.u64().key(), name: col.string(64), age: col.u32().nullable() });
+ * ```
+ */
+export const col = Object.freeze({
+  bool: () => make<boolean>("bool"),
+  i8: () => make<number>("i8"),
+  i16: () => make<number>("i16"),
+  i32: () => make<number>("i32"),
+  i64: () => make<number>("i64"),
+  u8: () => make<number>("u8"),
+  u16: () => make<number>("u16"),
+  u32: () => make<number>("u32"),
+  u64: () => make<number>("u64"),
+  f32: () => make<number>("f32"),
+  f64: () => make<number>("f64"),
+  /** A string of at most `maxLen` characters. */
+  string: (maxLen: number) => make<string>("string", checkMaxLen(maxLen, "col.string")),
+  /** A link (`/state/...`, `/lib/...` or `http://host/...`), as a string; optional maximum length. */
+  link: (maxLen?: number) => make<string>("link", maxLen === undefined ? null : checkMaxLen(maxLen, "col.link")),
+});
