@@ -5,3 +5,26 @@
 export * from "./types.js";
 export * from "./id.js";
 export { decode, decodeOpDef, decodeValue, encode, isRef, IrEncodeError, MAX_DEPTH } from "./codec.js";
+export {
+  id,
+  link,
+  map,
+  ref,
+  toSubject,
+  get,
+  put,
+  post,
+  del,
+  cond,
+  after,
+  whileLoop,
+  forEach,
+  opdef,
+  toSteps,
+  type SubjectLike,
+  type MapEntries,
+  type StepsLike,
+} from "./build.js";
+export { OpBuilder, RETURN_STEP } from "./op-builder.js";
+export { param, freeIds } from "./params.js";
+export { canonicalJson, opHash } from "./hash.js";

@@ -1,0 +1,94 @@
+/**
+ * Canonical JSON text and content hashes of IR, e.g. to cache compiled or prepared ops.
+ */
+import { createHash } from "node:crypto";
+import { BadRequestError, TcError } from "../errors.js";
+import { encode } from "./codec.js";
+import type { Json, Scalar } from "./types.js";
+
+const MAX_JSON_DEPTH = 1024;
+
+function write(x: unknown, depth: number, out: string[]): void {
+  switch (typeof x) {
+    case "string":
+    case "boolean":
+      out.push(JSON.stringify(x));
+      return;
+    case "number":
+      if (!Number.isFinite(x)) throw new BadRequestError(`cannot write ${x} as JSON`);
+      out.push(JSON.stringify(x));
+      return;
+    case "object": {
+      if (x === null) {
+        out.push("null");
+        return;
+      }
+      if (depth > MAX_JSON_DEPTH) throw new BadRequestError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels (or a cycle)`);
+      if (Array.isArray(x)) {
+        out.push("[");
+        for (let i = 0; i < x.length; i++) {
+          if (i > 0) out.push(",");
+          write(x[i], depth + 1, out);
+        }
+        out.push("]");
+        return;
+      }
+      // Sorted by UTF-16 code units: JS objects always enumerate integer-like keys first, so the
+      // order is imposed here, not taken from the object.
+      const keys = Object.keys(x).sort();
+      out.push("{");
+      keys.forEach((k, i) => {
+        if (i > 0) out.push(",");
+        out.push(JSON.stringify(k), ":");
+        write((x as Record<string, unknown>)[k], depth + 1, out);
+      });
+      out.push("}");
+      return;
+    }
+    default:
+      throw new BadRequestError(`cannot write a ${typeof x} as JSON`);
+  }
+}
+
+/** Encodes `x` when it is in-memory IR; anything `encode` refuses is taken as plain JSON. */
+function toJson(x: Scalar | Json): unknown {
+  try {
+    return encode(x as Scalar);
+  } catch (e) {
+    if (e instanceof TcError) return x; // not an IR node: treat it as plain JSON
+    throw e;
+  }
+}
+
+/**
+ * Deterministic JSON text of IR (encoded first) or of plain JSON: no whitespace, every object's
+ * keys sorted. Equal ops give equal text; use it as a cache key.
+ *
+ * @example
+ * ```ts
+ * canonicalJson(map({ b: 1, a: 2 }));  // '{"a":2,"b":1}'
+ * canonicalJson({ b: 1, a: 2 });       // '{"a":2,"b":1}'
+ * ```
+ */
+export function canonicalJson(s: Scalar | Json): string {
+  const out: string[] = [];
+  try {
+    write(toJson(s), 0, out);
+  } catch (e) {
+    if (e instanceof TcError) throw e;
+    throw new BadRequestError(`cannot write value as JSON: ${String(e)}`);
+  }
+  return out.join("");
+}
+
+/**
+ * The content hash of an op: SHA-256 (hex) of its `canonicalJson`.
+ *
+ * @example
+ * ```ts
+ * opHash(opdef.post([["x", 7]])) === opHash({ "/state/scalar/op/post": [["x", 7]] }); // true
+ * ```
+ */
+export function opHash(op: Scalar | Json): string {
+  return createHash("sha256").update(canonicalJson(op)).digest("hex");
+}
