@@ -12,6 +12,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Dataset, DatasetScale } from "./dataset.js";
+import type { SqliteDb } from "./baselines/sqlite.js";
 
 /** A timed figure: the median time of one operation, plus how it was obtained. */
 export interface Measurement {
@@ -63,6 +64,11 @@ export interface BenchContext {
   progress(message: string): void;
   /** Time budget knob: "small" runs use fewer samples. */
   readonly quick: boolean;
+  /**
+   * The dataset loaded into an in-memory better-sqlite3 database (bench/baselines/sqlite.ts
+   * schema), created on first call and shared by every module. Do not write to it.
+   */
+  sqliteMemory(): SqliteDb;
 }
 
 export interface MeasureOptions {

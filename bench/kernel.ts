@@ -1,0 +1,409 @@
+/**
+ * Kernel benchmarks (issue 3): the embedded TinyChain kernel against better-sqlite3 with the
+ * same schema and indexes, on the same dataset, in the same process.
+ *
+ *   point get by key   cached POST op `users[[id]]`                vs prepared SELECT … WHERE id = ?
+ *   1-hop rows         op: follows range on follower, fold → users  vs one prepared join
+ *   bulk insert        whole dataset in one transaction (insert_rows extension, else table literals)
+ *   reopen             durable store: open + first point get        vs SQLite WAL open + first query
+ *
+ * Memory store vs `:memory:` SQLite; durable store vs SQLite file WAL (synchronous NORMAL and FULL).
+ * While the kernel is not built, our column prints "n/a (not built yet)" and the SQLite figures
+ * are still measured.
+ */
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Dataset } from "./dataset.js";
+import { CITIES, LANGS, userName } from "./dataset.js";
+import { loadSqlite, openSqlite, prepareQueries, type SqliteDb } from "./baselines/sqlite.js";
+import {
+  annotate, attempt, failed, measureAsync, measureSync, notBuilt,
+  type BenchContext, type BenchRow, type Figure, type Measurement,
+} from "./harness.js";
+
+// ------------------------------------------------------------------ the TinyChain side
+
+const STR = "/state/scalar/value/string";
+const U64 = "/state/scalar/value/number/uint/64";
+const U32 = "/state/scalar/value/number/uint/32";
+
+/** Namespace used by the kernel benchmarks. */
+export const NS = "bench";
+
+/** PROFILE §3 schemas of the benchmark tables (same columns and indexes as the SQLite baseline). */
+export const TABLE_SCHEMAS = {
+  users: [[[["id", U64]], [["name", STR, 64], ["city", STR, 32], ["age", U32]]], [["by_city", ["city"]]]],
+  follows: [[[["follower", U64], ["followee", U64]], []], [["by_followee", ["followee"]]]],
+  posts: [[[["id", U64]], [["author", U64], ["lang", STR, 8]]], [["by_author", ["author"]]]],
+} as const;
+
+export type TableName = keyof typeof TABLE_SCHEMAS;
+
+/** `{"/state/collection/table": [schema, rows]}` */
+export function tableLiteral(name: TableName, rows: unknown[][]): unknown {
+  return { "/state/collection/table": [TABLE_SCHEMAS[name], rows] };
+}
+
+/** Row tuples of the whole dataset, in the kernel column order (key columns, then values). */
+export function datasetRows(d: Dataset): Record<TableName, unknown[][]> {
+  const users: unknown[][] = new Array(d.userCount);
+  for (let i = 0; i < d.userCount; i++) users[i] = [i, userName(i), CITIES[d.userCity[i]!], d.userAge[i]];
+  const follows: unknown[][] = new Array(d.followCount);
+  for (let e = 0; e < d.followCount; e++) follows[e] = [d.follower[e], d.followee[e]];
+  const posts: unknown[][] = new Array(d.postCount);
+  for (let p = 0; p < d.postCount; p++) posts[p] = [p, d.postAuthor[p], LANGS[d.postLang[p]!]];
+  return { users, follows, posts };
+}
+
+const tablePath = (t: TableName, ns = NS): string => `/state/${ns}/${t}`;
+
+/** POST op: the users row with key `$id` (a row tuple, or null). */
+export function pointGetOp(ns = NS): unknown {
+  return { "/state/scalar/op/post": [["row", { [tablePath("users", ns)]: [[{ $id: [] }]] }]] };
+}
+
+/**
+ * POST op: the follows rows of follower `$id`, then the users they point at, as a tuple of user
+ * rows — core IR only (range selector, `rows`, `fold` with `get` + key lookup + `concat`).
+ */
+export function oneHopOp(ns = NS): unknown {
+  const step = {
+    "/state/scalar/op/post": [
+      ["target", { "$edge/get": { i: 1 } }],
+      ["user", { [tablePath("users", ns)]: [[{ $target: [] }]] }],
+      ["result", { "$state/concat": { r: [{ $user: [] }] } }],
+    ],
+  };
+  return {
+    "/state/scalar/op/post": [
+      ["edges", { [tablePath("follows", ns)]: [[["follower", { $id: [] }]]] }],
+      ["rows", { "$edges/rows": [null] }],
+      ["result", { "$rows/fold": { item_name: "edge", value: [], op: step } }],
+    ],
+  };
+}
+
+interface ExecRequestLike {
+  verb: "GET" | "PUT" | "POST" | "DELETE";
+  path: string;
+  key?: unknown;
+  body?: unknown;
+}
+
+/** The few calls the benchmarks need, over whichever embedded API exists. */
+export interface TcHandle {
+  readonly api: string;
+  execute(op: unknown, args: Record<string, unknown>): Promise<unknown>;
+  request(req: ExecRequestLike): Promise<unknown>;
+  /** Runs `fn` inside one multi-request transaction (session) and commits it. */
+  inTransaction(fn: (request: (req: ExecRequestLike) => Promise<unknown>) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const EMBEDDED_SOURCE = join(here, "..", "src", "client", "embedded", "index.ts");
+const KERNEL_SOURCE = join(here, "..", "src", "client", "embedded", "kernel.ts");
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/** Loads the embedded module, or returns why it cannot be used yet. */
+export async function loadEmbedded(): Promise<any | string> {
+  const candidates = [EMBEDDED_SOURCE, KERNEL_SOURCE].filter((f) => existsSync(f));
+  if (candidates.length === 0) return "not built yet";
+  const merged: Record<string, unknown> = {};
+  for (const file of candidates) {
+    try {
+      const spec: string = `../src/client/embedded/${file === KERNEL_SOURCE ? "kernel" : "index"}.js`;
+      Object.assign(merged, await import(spec));
+    } catch (error) {
+      return failed(error).reason;
+    }
+  }
+  const kernel = merged.Kernel as any;
+  if (typeof kernel?.open !== "function" && typeof merged.embedded !== "function") return "not built yet (no Kernel.open / embedded())";
+  return merged;
+}
+
+/**
+ * Opens a kernel (memory, or durable with `dataDir`) through `Kernel.open` when exported (with a
+ * long transaction budget for the bulk load), else through `embedded()`.
+ */
+export async function openTc(mod: any, dataDir?: string): Promise<TcHandle> {
+  const opts = dataDir ? { dataDir } : {};
+  if (typeof mod.Kernel?.open === "function") {
+    const kernel = await mod.Kernel.open({ ...opts, txnBudgetMs: 30 * 60_000 });
+    return {
+      api: "Kernel",
+      execute: (op, args) => kernel.execute(op, args),
+      request: (req) => kernel.request(req),
+      async inTransaction(fn) {
+        const sid = await kernel.beginSession();
+        try {
+          await fn((req) => kernel.request(req, sid));
+        } catch (error) {
+          await kernel.rollbackSession(sid).catch(() => undefined);
+          throw error;
+        }
+        await kernel.commitSession(sid);
+      },
+      close: () => kernel.close(),
+    };
+  }
+  const ex = mod.embedded(dataDir ? { dataDir } : undefined);
+  return {
+    api: "embedded()",
+    execute: (op, args) => ex.execute(op, args),
+    request: (req) => ex.request(req),
+    async inTransaction(fn) {
+      const s = await ex.session();
+      try {
+        await fn((req) => s.request(req));
+      } catch (error) {
+        await s.rollback().catch(() => undefined);
+        throw error;
+      }
+      await s.commit();
+    },
+    close: () => ex.close(),
+  };
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** Creates the three (empty) tables. */
+export async function createTables(tc: TcHandle, ns = NS): Promise<void> {
+  for (const t of Object.keys(TABLE_SCHEMAS) as TableName[]) {
+    await tc.request({ verb: "PUT", path: tablePath(t, ns), key: null, body: tableLiteral(t, []) });
+  }
+}
+
+/**
+ * Bulk-loads the rows: first the `insert_rows` extension with all three tables in one session
+ * (one transaction); if that is refused, creates the tables from full table literals (one request
+ * per table). Returns how it was done. Assumes a fresh store.
+ */
+export async function bulkLoad(tc: TcHandle, rows: Record<TableName, unknown[][]>, ns = NS): Promise<string> {
+  try {
+    await createTables(tc, ns);
+    await tc.inTransaction(async (request) => {
+      for (const t of Object.keys(TABLE_SCHEMAS) as TableName[]) {
+        await request({ verb: "PUT", path: `${tablePath(t, ns)}/insert_rows`, key: null, body: rows[t] });
+      }
+    });
+    return "insert_rows, one session";
+  } catch (first) {
+    // Fallback: drop what may exist and create each table from its full literal.
+    for (const t of Object.keys(TABLE_SCHEMAS) as TableName[]) {
+      await tc.request({ verb: "DELETE", path: tablePath(t, ns), key: null }).catch(() => undefined);
+    }
+    for (const t of Object.keys(TABLE_SCHEMAS) as TableName[]) {
+      await tc.request({ verb: "PUT", path: tablePath(t, ns), key: null, body: tableLiteral(t, rows[t]) });
+    }
+    return `table literals, 3 transactions (insert_rows session failed: ${failed(first).reason.slice(9, 90)})`;
+  }
+}
+
+// ------------------------------------------------------------------ the benchmark
+
+function lengthOf(v: unknown): number {
+  return Array.isArray(v) ? v.length : -1;
+}
+
+/** Checks our 1-hop and point get agree with SQLite on a few ids; returns a problem or undefined. */
+async function crossCheck(tc: TcHandle, q: ReturnType<typeof prepareQueries>, ids: readonly number[]): Promise<string | undefined> {
+  for (const id of ids.slice(0, 20)) {
+    const ours = await tc.execute(pointGetOp(), { id });
+    const theirs = q.pointGet(id);
+    if (JSON.stringify(ours) !== JSON.stringify(theirs)) return `point get ${id}: ${JSON.stringify(ours)} ≠ ${JSON.stringify(theirs)}`;
+    const hop = await tc.execute(oneHopOp(), { id });
+    const hopTheirs = q.oneHop(id);
+    if (JSON.stringify(hop) !== JSON.stringify(hopTheirs)) {
+      return `1-hop ${id}: ${JSON.stringify(hop).slice(0, 120)} ≠ ${JSON.stringify(hopTheirs).slice(0, 120)}`;
+    }
+  }
+  return undefined;
+}
+
+function timeOnce<T>(fn: () => T): { ms: number; value: T } {
+  const t0 = performance.now();
+  const value = fn();
+  return { ms: performance.now() - t0, value };
+}
+
+async function timeOnceAsync<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+const once = (ms: number, items?: number, note?: string): Measurement => ({
+  kind: "time", ms, samples: 1, batch: 1,
+  ...(items !== undefined ? { items } : {}),
+  ...(note !== undefined ? { note } : {}),
+});
+
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Reopen: close + open + first query, `runs` times; returns the median figure. */
+function sqliteReopen(file: string, synchronous: "NORMAL" | "FULL", runs: number, id: number): Measurement {
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const db = openSqlite({ file, synchronous, create: false });
+    prepareQueries(db).pointGet(id);
+    times.push(performance.now() - t0);
+    db.close();
+  }
+  return { kind: "time", ms: medianOf(times), samples: runs, batch: 1 };
+}
+
+/** Runs the kernel section. */
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const { data, sampleUserIds: ids } = ctx;
+  const total = data.userCount + data.followCount + data.postCount;
+  const reopenRuns = ctx.quick ? 3 : 5;
+
+  // ---- SQLite baselines
+  ctx.progress("sqlite: bulk load (memory)…");
+  const memDb = openSqlite();
+  const sqlMemLoad = timeOnce(() => loadSqlite(memDb, data));
+  const qMem = prepareQueries(memDb);
+  const fileDbs: Record<"NORMAL" | "FULL", { file: string; load: number; db?: SqliteDb }> = {
+    NORMAL: { file: join(ctx.tmpDir("sqlite-normal"), "bench.db"), load: 0 },
+    FULL: { file: join(ctx.tmpDir("sqlite-full"), "bench.db"), load: 0 },
+  };
+  for (const sync of ["NORMAL", "FULL"] as const) {
+    ctx.progress(`sqlite: bulk load (file WAL, synchronous=${sync})…`);
+    const db = openSqlite({ file: fileDbs[sync].file, synchronous: sync });
+    fileDbs[sync].load = timeOnce(() => loadSqlite(db, data)).ms;
+    db.close();
+  }
+  const reopenNormal = sqliteReopen(fileDbs.NORMAL.file, "NORMAL", reopenRuns, ids[0]!);
+  const reopenFull = sqliteReopen(fileDbs.FULL.file, "FULL", reopenRuns, ids[0]!);
+  const walDb = openSqlite({ file: fileDbs.NORMAL.file, synchronous: "NORMAL", create: false });
+  const qWal = prepareQueries(walDb);
+
+  ctx.progress("sqlite: point get / 1-hop…");
+  const sqlPointMem = measureSync((i) => qMem.pointGet(ids[i % ids.length]!));
+  const sqlHopMem = measureSync((i) => qMem.oneHop(ids[i % ids.length]!), { items: 10 });
+  const sqlPointWal = measureSync((i) => qWal.pointGet(ids[i % ids.length]!));
+  const sqlHopWal = measureSync((i) => qWal.oneHop(ids[i % ids.length]!), { items: 10 });
+
+  // ---- TinyChain
+  const ours: Record<string, Figure> = {};
+  const mod = await loadEmbedded();
+  if (typeof mod === "string") {
+    for (const k of ["pointMem", "hopMem", "loadMem", "pointDur", "hopDur", "loadDur", "reopen"]) ours[k] = notBuilt(mod);
+  } else {
+    const rows = datasetRows(data);
+    // memory store
+    ours.loadMem = await attempt(async () => {
+      ctx.progress(`tinychain (memory): bulk load of ${total} rows…`);
+      const tc = await openTc(mod);
+      try {
+        const { ms, value: how } = await timeOnceAsync(() => bulkLoad(tc, rows));
+        ctx.progress(`tinychain (memory): loaded in ${(ms / 1000).toFixed(1)} s (${how})`);
+        const problem = await crossCheck(tc, qMem, ids).catch((e) => failed(e).reason);
+        ctx.progress("tinychain (memory): point get / 1-hop…");
+        ours.pointMem = await attempt(() => measureAsync((i) => tc.execute(pointGetOp(), { id: ids[i % ids.length]! })));
+        ours.hopMem = await attempt(() => measureAsync((i) => tc.execute(oneHopOp(), { id: ids[i % ids.length]! }), { items: 10 }));
+        if (problem) {
+          ours.pointMem = annotate(ours.pointMem, `RESULT MISMATCH: ${problem}`);
+          ours.hopMem = annotate(ours.hopMem, `RESULT MISMATCH: ${problem}`);
+        }
+        return once(ms, total, `${how}; ${tc.api}`);
+      } finally {
+        await tc.close().catch(() => undefined);
+      }
+    });
+    // durable store
+    const dir = ctx.tmpDir("tc-durable");
+    ours.loadDur = await attempt(async () => {
+      ctx.progress(`tinychain (durable): bulk load of ${total} rows…`);
+      const tc = await openTc(mod, dir);
+      try {
+        const { ms, value: how } = await timeOnceAsync(() => bulkLoad(tc, rows));
+        ctx.progress(`tinychain (durable): loaded in ${(ms / 1000).toFixed(1)} s (${how})`);
+        return once(ms, total, how);
+      } finally {
+        await tc.close();
+      }
+    });
+    if (ours.loadDur.kind === "time") {
+      ours.reopen = await attempt(async () => {
+        ctx.progress("tinychain (durable): reopen…");
+        const times: number[] = [];
+        for (let r = 0; r < reopenRuns; r++) {
+          const t0 = performance.now();
+          const tc = await openTc(mod, dir);
+          await tc.execute(pointGetOp(), { id: ids[0]! });
+          times.push(performance.now() - t0);
+          await tc.close();
+        }
+        return { kind: "time", ms: medianOf(times), samples: reopenRuns, batch: 1 } satisfies Measurement;
+      });
+      await attempt(async () => {
+        ctx.progress("tinychain (durable): point get / 1-hop…");
+        const tc = await openTc(mod, dir);
+        try {
+          ours.pointDur = await attempt(() => measureAsync((i) => tc.execute(pointGetOp(), { id: ids[i % ids.length]! })));
+          ours.hopDur = await attempt(() => measureAsync((i) => tc.execute(oneHopOp(), { id: ids[i % ids.length]! }), { items: 10 }));
+        } finally {
+          await tc.close();
+        }
+        return notBuilt();
+      });
+    }
+    for (const k of ["pointMem", "hopMem", "loadMem", "pointDur", "hopDur", "loadDur", "reopen"]) {
+      ours[k] ??= notBuilt("skipped: an earlier step failed");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  walDb.close();
+  memDb.close();
+
+  const sqlMem = "better-sqlite3 :memory:";
+  const walN = "better-sqlite3 file WAL sync=NORMAL";
+  const walF = "better-sqlite3 file WAL sync=FULL";
+  const hopNote = `${sqlHopMem.items ?? 10} rows/op (one join)`;
+  return [
+    {
+      section: "kernel", case: "point get by key (cached op)", oursLabel: "tinychain memory",
+      ours: ours.pointMem!, baselines: [{ label: sqlMem, figure: sqlPointMem }], target: "≤ 1.5×",
+    },
+    {
+      section: "kernel", case: "1-hop: follows of one user → their users", oursLabel: "tinychain memory",
+      ours: ours.hopMem!, baselines: [{ label: sqlMem, figure: annotate(sqlHopMem, hopNote) }], target: "≤ 1.5×",
+    },
+    {
+      section: "kernel", case: `bulk insert whole dataset (${total} rows, one txn)`, oursLabel: "tinychain memory",
+      ours: ours.loadMem!, baselines: [{ label: sqlMem, figure: once(sqlMemLoad.ms, total) }], target: "≤ 1.0× (rate ≥ SQLite)",
+    },
+    {
+      section: "kernel", case: "point get by key (cached op)", oursLabel: "tinychain durable",
+      ours: ours.pointDur!, baselines: [{ label: walN, figure: sqlPointWal }], target: "report",
+    },
+    {
+      section: "kernel", case: "1-hop: follows of one user → their users", oursLabel: "tinychain durable",
+      ours: ours.hopDur!, baselines: [{ label: walN, figure: sqlHopWal }], target: "report",
+    },
+    {
+      section: "kernel", case: `bulk insert whole dataset (${total} rows, one txn)`, oursLabel: "tinychain durable",
+      ours: ours.loadDur!,
+      baselines: [
+        { label: walN, figure: once(fileDbs.NORMAL.load, total) },
+        { label: walF, figure: once(fileDbs.FULL.load, total) },
+      ],
+      target: "report",
+    },
+    {
+      section: "kernel", case: "reopen: open + first point get", oursLabel: "tinychain durable",
+      ours: ours.reopen!,
+      baselines: [
+        { label: walN, figure: reopenNormal },
+        { label: walF, figure: reopenFull },
+      ],
+      target: "report",
+    },
+  ];
+}
