@@ -3,44 +3,26 @@
  * and values, and how a result becomes JSON again.
  *
  * A `KernelValue` is a resolved IR node (no references): a primitive, a tuple, a `ScalarMap`, a
- * `Link`, an `OpDef` — plus two kernel-only values:
- * - a *table view* (the state layer's `TableView`, e.g. the result of `GET /state/ns/t` with a range):
- *   any object that is none of the IR kinds; the kernel only hands it back to
- *   `StateTxn.viewRequest` and encodes it with its `toJson()` method;
+ * `Link`, an `OpDef` — plus two state values of the table engine:
+ * - a `TableView` (e.g. the result of `GET /state/ns/t` with a range): the kernel hands it back to
+ *   `StateTxn.viewRequest` and encodes it with its `toJson()`;
  * - a `TableLiteral`: what `{"/state/collection/table": [schema, rows]}` resolves to (a PUT op ref
- *   on the class link). `PUT /state/<ns>/<t>` with key `null` and a `TableLiteral` value creates
- *   the table. Schema and rows are plain resolved values (tuples of strings / numbers / …); a
- *   column dtype may be a string or a `Link` (the v1 `{"<dtype path>": {}}` form resolves to one).
+ *   on the class link, built with the table engine's `tableLiteral(schema, rows)`).
+ *   `PUT /state/<ns>/<t>` with key `null` and a `TableLiteral` value creates the table.
  */
 import { BadRequestError, InternalError } from "../../errors.js";
 import { encode, decodeValue } from "../../ir/index.js";
-import type { Json, Link, OpDef, Primitive, Scalar, ScalarMap } from "../../ir/types.js";
+import type { Json, Link, OpDef, Primitive, ScalarMap } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
+import { TableLiteral, tableLiteral } from "./table-schema.js";
+import { TableView } from "./table-view.js";
+
+export { TableLiteral, TableView };
 
 /** A resolved map: like `ScalarMap`, but its entries may hold any kernel value. */
 export interface ValueMap {
   readonly kind: "map";
   readonly entries: Readonly<Record<string, KernelValue>>;
-}
-
-/**
- * A state value produced by the state layer (a table view). It must encode itself as
- * `{"/state/collection/table": [schema, rows]}`.
- */
-export interface StateValue {
-  toJson(): Json;
-}
-
-/** `{"/state/collection/table": [schema, rows]}` as a value: a table not (yet) stored anywhere. */
-export class TableLiteral {
-  readonly kind = "table_literal" as const;
-  constructor(
-    readonly schema: KernelValue,
-    readonly rows: KernelValue,
-  ) {}
-  toJson(): Json {
-    return { [PATHS.table]: [toJson(this.schema), toJson(this.rows)] };
-  }
 }
 
 /** Everything a step can resolve to. */
@@ -52,15 +34,11 @@ export type KernelValue =
   | Link
   | OpDef
   | TableLiteral
-  | StateValue;
+  | TableView;
 
-const IR_KINDS = new Set(["map", "link", "opdef", "table_literal"]);
-
-/** True for a state-layer value (a table view): an object that is none of the IR value kinds. */
-export function isStateValue(v: unknown): v is StateValue {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const kind = (v as { kind?: unknown }).kind;
-  return typeof kind !== "string" || !IR_KINDS.has(kind);
+/** True for a table view. */
+export function isView(v: unknown): v is TableView {
+  return v instanceof TableView;
 }
 
 /** True for a `Link` value. */
@@ -100,7 +78,7 @@ export function typeName(v: KernelValue | undefined): string {
   if (kind === "map") return "map";
   if (kind === "link") return "link";
   if (kind === "opdef") return "OpDef";
-  if (kind === "table_literal") return "table literal";
+  if (v instanceof TableLiteral) return "table literal";
   return "table view";
 }
 
@@ -126,7 +104,11 @@ export function toJson(v: KernelValue): Json {
     for (let i = 0; i < list.length; i++) out[i] = toJson(list[i]!);
     return out;
   }
-  const node = v as Exclude<KernelValue, Primitive | readonly KernelValue[]>;
+  if (v instanceof TableView) return v.toJson();
+  if (v instanceof TableLiteral) {
+    return { [PATHS.table]: [v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[]))] };
+  }
+  const node = v as ValueMap | ScalarMap | Link | OpDef;
   if ("kind" in node) {
     switch (node.kind) {
       case "map": {
@@ -139,11 +121,8 @@ export function toJson(v: KernelValue): Json {
         return { [node.href]: [] };
       case "opdef":
         return encode(node);
-      case "table_literal":
-        return node.toJson();
     }
   }
-  if (typeof (node as StateValue).toJson === "function") return (node as StateValue).toJson();
   throw new InternalError(`cannot encode a ${typeName(v)} as JSON`);
 }
 
@@ -156,7 +135,7 @@ export function toJson(v: KernelValue): Json {
  * @example
  * ```ts
  * decodeData([1, "a"]);                                   // [1, "a"]
- * decodeData({"/state/collection/table": [schema, []]});  // TableLiteral
+ * decodeData({"/state/collection/table": [schema, []]});  // a TableLiteral
  * ```
  */
 export function decodeData(json: unknown): KernelValue {
@@ -168,7 +147,7 @@ export function decodeData(json: unknown): KernelValue {
       if (!Array.isArray(parts) || parts.length !== 2) {
         throw new BadRequestError(`a table literal is {"${PATHS.table}": [schema, rows]}`);
       }
-      return new TableLiteral(decodeValue(parts[0]) as KernelValue, decodeValue(parts[1]) as KernelValue);
+      return tableLiteral(decodeValue(parts[0]), decodeValue(parts[1]));
     }
   }
   if (json === undefined) return null;
@@ -200,9 +179,4 @@ export function valuesEqual(a: KernelValue, b: KernelValue): boolean {
     return true;
   }
   return false;
-}
-
-/** A resolved scalar viewed as IR (for values that are plain IR, e.g. OpDefs and literals). */
-export function asScalar(v: KernelValue): Scalar {
-  return v as Scalar;
 }

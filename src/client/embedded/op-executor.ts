@@ -1,0 +1,375 @@
+/**
+ * The op executor (PROFILE §2): runs a planned OpDef inside one transaction.
+ *
+ * Every scalar of a form is compiled once into a small closure (`Evaluator`) and kept beside the
+ * op's plan, so executing the same op again neither re-decodes, re-plans nor re-walks its IR.
+ * Execution is synchronous from the first step to the last: no `await` between steps, so an op
+ * is atomic under the state layer's transaction lock and pays no promise overhead.
+ */
+import { BadRequestError, NotFoundError, NotImplementedError } from "../../errors.js";
+import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
+import { PATHS } from "../../ir/types.js";
+import { BUILTIN_METHODS, callBuiltin, truthy, type BuiltinEnv } from "./builtins.js";
+import { isStatic, planOp, type OpPlan } from "./op-plan.js";
+import {
+  isLink,
+  isMap,
+  isOpDef,
+  isView,
+  typeName,
+  valueMap,
+  type KernelValue,
+} from "./value.js";
+import { tableLiteral, type TableView } from "./table-view.js";
+
+/** The part of a state transaction the executor calls (the table engineer's `StateTxn`). */
+export interface StateTxnLike {
+  /** A request on `/state`: `path` = the segments after `state`. */
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): KernelValue;
+  /** A request on a view from an earlier step (`$v/limit`), path relative to the view. */
+  viewRequest(
+    view: TableView,
+    verb: Verb,
+    path: readonly string[],
+    key: KernelValue,
+    value: KernelValue | undefined,
+  ): KernelValue;
+}
+
+/** Guards against runaway ops. */
+export interface ExecLimits {
+  /** Steps (plus loop iterations) one execution may run in total. */
+  readonly maxSteps: number;
+  /** Iterations of one `while`. */
+  readonly maxWhileIterations: number;
+  /** Nesting of OpDef calls (closures, library members calling each other). */
+  readonly maxDepth: number;
+}
+
+export const DEFAULT_LIMITS: ExecLimits = {
+  maxSteps: 10_000_000,
+  maxWhileIterations: 1_000_000,
+  maxDepth: 200,
+};
+
+/** An op ran past one of its `ExecLimits`: a 400 naming the limit. */
+export class BudgetExceededError extends BadRequestError {
+  readonly limit: keyof ExecLimits;
+  constructor(limit: keyof ExecLimits, value: number, what: string) {
+    super(`op exceeded its ${what} limit (${limit} = ${value})`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * Routes a call on a link (`/state/...`, `/lib/...`, `http://...`). Supplied by the kernel's
+ * router; for POST, `value` is the params map.
+ */
+export type LinkRouter = (
+  ctx: ExecContext,
+  verb: Verb,
+  href: string,
+  key: KernelValue,
+  value: KernelValue | undefined,
+) => KernelValue;
+
+/** One execution: its transaction, the router for links, and the budget. */
+export class ExecContext {
+  stepsLeft: number;
+  depth = 0;
+  constructor(
+    readonly txn: StateTxnLike,
+    readonly routeLink: LinkRouter,
+    readonly limits: ExecLimits = DEFAULT_LIMITS,
+    /** Whatever the kernel needs to carry along (its per-transaction state). */
+    readonly scope?: unknown,
+  ) {
+    this.stepsLeft = limits.maxSteps;
+  }
+
+  /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps`. */
+  tick(): void {
+    if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
+  }
+}
+
+type Scope = Map<string, KernelValue>;
+type Evaluator = (scope: Scope, ctx: ExecContext) => KernelValue;
+
+/** Counters for tests and benchmarks: how often scalars were compiled. */
+export const executorStats = { compiledSteps: 0 };
+
+/**
+ * Runs `op` with `params` bound (key/value names or POST params) and returns the value of its
+ * last step. `params` becomes the op's scope (it is mutated: callers pass a fresh map).
+ *
+ * @example
+ * ```ts
+ * runOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
+ * ```
+ */
+export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
+  if (++ctx.depth > ctx.limits.maxDepth) {
+    ctx.depth--;
+    throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
+  }
+  try {
+    const plan = planOp(op);
+    const schedule = plan.schedule(params.keys());
+    if (schedule.captureIsParam) return params.get(schedule.capture)!;
+    const compiled = compiledSteps(plan);
+    for (const name of schedule.steps) {
+      ctx.tick();
+      params.set(name, compiled.get(name)!(params, ctx));
+    }
+    return params.get(schedule.capture)!;
+  } finally {
+    ctx.depth--;
+  }
+}
+
+/**
+ * Invokes an OpDef as a route handler (a library member, or `execute`): like `runOp`, but PUT
+ * and DELETE OpDefs answer `null` (v2 discards their result).
+ */
+export function invokeOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
+  const result = runOp(ctx, op, params);
+  return op.verb === "put" || op.verb === "delete" ? null : result;
+}
+
+/**
+ * Runs `op` as a POST closure over `scope`: its free ids are captured from `scope` (lexical
+ * capture), then `bound` is applied on top.
+ */
+export function callClosure(
+  ctx: ExecContext,
+  scope: Scope,
+  op: OpDef,
+  bound: Readonly<Record<string, KernelValue>>,
+): KernelValue {
+  const plan = planOp(op);
+  const params: Scope = new Map();
+  for (const id of plan.freeIds) {
+    const v = scope.get(id);
+    if (v !== undefined) params.set(id, v);
+  }
+  for (const key of Object.keys(bound)) params.set(key, bound[key]!);
+  return runOp(ctx, op, params);
+}
+
+function compiledSteps(plan: OpPlan): Map<string, Evaluator> {
+  let compiled = plan.compiled as Map<string, Evaluator> | undefined;
+  if (!compiled) {
+    compiled = new Map();
+    for (const [name, scalar] of plan.providers) compiled.set(name, compile(scalar));
+    executorStats.compiledSteps += compiled.size;
+    plan.compiled = compiled;
+  }
+  return compiled;
+}
+
+function lookup(scope: Scope, name: string): KernelValue {
+  const v = scope.get(name);
+  if (v === undefined) throw new NotFoundError(`unknown id $${name}`);
+  return v;
+}
+
+/** Compiles a scalar into a closure that resolves it against a scope. */
+function compile(s: Scalar): Evaluator {
+  if (isStatic(s)) {
+    const value = s as KernelValue;
+    return () => value;
+  }
+  if (Array.isArray(s)) {
+    const items = (s as readonly Scalar[]).map(compile);
+    return (scope, ctx) => {
+      const out = new Array<KernelValue>(items.length);
+      for (let i = 0; i < items.length; i++) out[i] = items[i]!(scope, ctx);
+      return out;
+    };
+  }
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  switch (node.kind) {
+    case "link":
+    case "opdef": {
+      const value = node as KernelValue;
+      return () => value;
+    }
+    case "map": {
+      const entries = compileEntries(node.entries);
+      return (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
+    }
+    case "id": {
+      const name = node.name;
+      return (scope) => lookup(scope, name);
+    }
+    case "get":
+    case "delete":
+      return compileCall(node.kind, node.subject, compile(node.key), undefined);
+    case "put":
+      return compileCall("put", node.subject, compile(node.key), compile(node.value));
+    case "post": {
+      const entries = compileEntries(node.params);
+      const params: Evaluator = (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
+      return compileCall("post", node.subject, () => null, params);
+    }
+    case "cond": {
+      const cond = compile(node.cond);
+      const then = compileBranch(node.then);
+      const otherwise = compileBranch(node.else);
+      return (scope, ctx) => {
+        const c = cond(scope, ctx);
+        if (c === null) throw new BadRequestError("expected the cond condition to be a boolean, found none");
+        return truthy(c, "the cond condition") ? then(scope, ctx) : otherwise(scope, ctx);
+      };
+    }
+    case "after": {
+      const when = compile(node.when);
+      const then = compile(node.then);
+      return (scope, ctx) => {
+        when(scope, ctx);
+        return then(scope, ctx);
+      };
+    }
+    case "while": {
+      const cond = compile(node.cond);
+      const step = compile(node.step);
+      const initial = compile(node.state);
+      return (scope, ctx) => {
+        const condOp = cond(scope, ctx);
+        const stepOp = step(scope, ctx);
+        if (!isOpDef(condOp) || !isOpDef(stepOp)) {
+          throw new BadRequestError(
+            `while: expected OpDefs for the condition and the step, found a ${typeName(condOp)} and a ${typeName(stepOp)}`,
+          );
+        }
+        let state = initial(scope, ctx);
+        for (let i = 0; ; i++) {
+          if (i >= ctx.limits.maxWhileIterations) {
+            throw new BudgetExceededError("maxWhileIterations", ctx.limits.maxWhileIterations, "while iteration");
+          }
+          ctx.tick();
+          if (!truthy(callClosure(ctx, scope, condOp, { state }), "the while condition")) return state;
+          state = callClosure(ctx, scope, stepOp, { state });
+        }
+      };
+    }
+    case "for_each": {
+      const items = compile(node.items);
+      const opE = compile(node.op);
+      const itemName = node.itemName;
+      return (scope, ctx) => {
+        const list = items(scope, ctx);
+        let seq: readonly KernelValue[];
+        if (Array.isArray(list)) seq = list as readonly KernelValue[];
+        else if (isMap(list)) seq = Object.keys(list.entries).sort();
+        else throw new BadRequestError(`for_each: expected a tuple or a map of items, found a ${typeName(list)}`);
+        const op = opE(scope, ctx);
+        if (!isOpDef(op)) throw new BadRequestError(`for_each: expected an OpDef, found a ${typeName(op)}`);
+        let last: KernelValue = null;
+        for (const item of seq) {
+          ctx.tick();
+          last = callClosure(ctx, scope, op, { [itemName]: item });
+        }
+        return last;
+      };
+    }
+  }
+}
+
+/** A cond branch: an OpDef runs as a POST closure (lazily); anything else is resolved. */
+function compileBranch(s: Scalar): Evaluator {
+  if (s !== null && typeof s === "object" && !Array.isArray(s) && (s as { kind: string }).kind === "opdef") {
+    const op = s as OpDef;
+    return (scope, ctx) => callClosure(ctx, scope, op, {});
+  }
+  return compile(s);
+}
+
+type CompiledEntries = readonly (readonly [string, Evaluator])[];
+
+function compileEntries(entries: Readonly<Record<string, Scalar>>): CompiledEntries {
+  return Object.keys(entries).map((k) => [k, compile(entries[k]!)] as const);
+}
+
+function evalEntries(entries: CompiledEntries, scope: Scope, ctx: ExecContext): Record<string, KernelValue> {
+  const out: Record<string, KernelValue> = {};
+  for (const [k, e] of entries) out[k] = e(scope, ctx);
+  return out;
+}
+
+function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evaluator | undefined): Evaluator {
+  if (subject.kind === "link") {
+    const href = subject.href;
+    if (href === PATHS.table) {
+      if (verb !== "put") {
+        throw new BadRequestError(
+          `a table literal is a PUT on ${PATHS.table}: {"${PATHS.table}": [schema, rows]}, not a ${verb.toUpperCase()}`,
+        );
+      }
+      return (scope, ctx) => tableLiteral(key(scope, ctx), value!(scope, ctx));
+    }
+    if (value === undefined) return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined);
+    return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx));
+  }
+  const name = subject.name;
+  const path = subject.path;
+  return (scope, ctx) => {
+    const target = lookup(scope, name);
+    const k = key(scope, ctx);
+    const v = value === undefined ? undefined : value(scope, ctx);
+    return callOnValue(ctx, scope, name, target, path, verb, k, v);
+  };
+}
+
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** A call whose subject is `$name/path`: a view route, a built-in, or a forwarded link call. */
+function callOnValue(
+  ctx: ExecContext,
+  scope: Scope,
+  name: string,
+  target: KernelValue,
+  path: readonly string[],
+  verb: Verb,
+  key: KernelValue,
+  value: KernelValue | undefined,
+): KernelValue {
+  if (isView(target)) return ctx.txn.viewRequest(target, verb, path, key, value);
+  if (verb === "post" && path.length === 1 && BUILTIN_METHODS.has(path[0]!)) {
+    return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, builtinEnv(ctx, scope));
+  }
+  const href = isLink(target) ? target.href : typeof target === "string" && (target.startsWith("/") || ABSOLUTE.test(target)) ? target : undefined;
+  if (href !== undefined) {
+    const full = path.length === 0 ? href : `${href.replace(/\/+$/, "")}/${path.join("/")}`;
+    return ctx.routeLink(ctx, verb, full, key, value);
+  }
+  if (path.length === 0) {
+    throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: a ${typeName(target)} value is not callable`);
+  }
+  if (verb === "post" && path.length === 1) {
+    return callBuiltin(path[0]!, target, {}, builtinEnv(ctx, scope)); // throws 404 naming the method
+  }
+  throw new NotFoundError(
+    `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (a ${typeName(target)}); built-in methods are called with POST`,
+  );
+}
+
+function builtinEnv(ctx: ExecContext, scope: Scope): BuiltinEnv {
+  return {
+    callClosure: (op, bound) => callClosure(ctx, scope, op, bound),
+    tick: () => ctx.tick(),
+  };
+}
+
+/** Refuses absolute links: the embedded kernel has no egress. */
+export function refuseEgress(href: string): never {
+  throw new NotImplementedError(
+    `cannot call ${href}: the embedded kernel does not call other hosts (no egress); install the op here or run it on that host`,
+  );
+}
+
+/** True when `href` is an absolute URL rather than a path. */
+export function isAbsoluteHref(href: string): boolean {
+  return ABSOLUTE.test(href);
+}
