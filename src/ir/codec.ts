@@ -13,7 +13,7 @@
 import { z } from "zod";
 import { BadRequestError, IrDecodeError, TcError } from "../errors.js";
 import { idProblem, isId } from "./id.js";
-import { isReservedHref, needsExplicit, parseSubject, subjectText } from "./subject.js";
+import { isReservedHref, needsExplicit, parseSubject, segmentIssue, subjectText } from "./subject.js";
 import {
   PATHS,
   type Json,
@@ -643,10 +643,20 @@ class Encoder {
 
   private subject(subject: Subject, at: PathSeg): string {
     if (typeof subject !== "object" || subject === null) this.fail("a subject", describe(subject), at);
-    const text = subject.kind === "link" || subject.kind === "ref" ? subjectText(subject) : undefined;
-    const parsed = text === undefined ? undefined : parseSubject(text);
-    if (!parsed?.ok) this.fail("a valid subject ($name[/path] or a link)", parsed ? parsed.problem : describe(subject), at);
-    return text!;
+    if (subject.kind === "ref") {
+      this.name(subject.name, "reference name", at);
+      if (!Array.isArray(subject.path)) this.fail("a subject path (a list of segments)", describe(subject.path), at);
+      for (const seg of subject.path) {
+        const problem = typeof seg === "string" ? segmentIssue(seg) : "a segment must be a string";
+        if (problem) this.fail(`a valid path segment (${problem})`, describe(seg), at);
+      }
+      return subjectText(subject);
+    }
+    const parsed = subject.kind === "link" ? parseSubject(subject.href) : undefined;
+    if (!parsed?.ok || parsed.subject.kind !== "link") {
+      this.fail("a valid subject ($name[/path] or a link)", parsed && !parsed.ok ? parsed.problem : describe(subject), at);
+    }
+    return subject.href;
   }
 
   private name(v: unknown, what: string, at: PathSeg): string {
