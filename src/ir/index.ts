@@ -28,3 +28,4 @@ export {
 export { OpBuilder, RETURN_STEP } from "./op-builder.js";
 export { param, freeIds } from "./params.js";
 export { canonicalJson, opHash } from "./hash.js";
+export * from "./uri.js";
