@@ -1,0 +1,519 @@
+/**
+ * One table in memory: the primary index (B+ tree keyed by the key columns, ordered key ++ values),
+ * secondary indexes (listed columns ++ key columns → row), a hash map for point gets on a
+ * single-column key, the index-support rule, scan plans and every write, each reported to a
+ * `WriteLog` (the transaction's undo log) before it happens.
+ */
+import BTreeImport from "sorted-btree";
+import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
+import { BadRequestError, ConflictError } from "../../errors.js";
+import type { ColumnConstraint } from "./selector.js";
+import { type IndexKey, type KeyCell, MAX, compareCells, compareTuples, normCell } from "./table-keys.js";
+import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
+
+// sorted-btree is CommonJS with `exports.default`; depending on the loader the default import is
+// the class itself or the module object.
+type BTreeClass = typeof BTreeImport.default;
+const BTree: BTreeClass =
+  (BTreeImport as unknown as { default?: BTreeClass }).default ?? (BTreeImport as unknown as BTreeClass);
+type Tree = BTreeImport.default<IndexKey, Row>;
+const NODE_SIZE = 64;
+const BREAK = Object.freeze({ break: true });
+
+type Compare = (a: IndexKey, b: IndexKey) => number;
+
+/** An index of a table. The primary index's tree is keyed by the key columns only. */
+export interface TableIndex {
+  readonly name: string;
+  readonly primary: boolean;
+  /** The columns the index-support rule walks (primary: key ++ values; secondary: listed ++ key). */
+  readonly columns: readonly Column[];
+  /** Row positions that form the tree key. */
+  readonly keyPositions: readonly number[];
+  /** True when the tree key is one bare cell (a primary index on a single key column). */
+  readonly scalar: boolean;
+  readonly compare: Compare;
+  tree: Tree;
+}
+
+/** How to read rows: a key range on one index, an optional residual filter, a direction. */
+export interface Plan {
+  readonly index: TableIndex;
+  /** Exact primary key when the selector names one row. */
+  readonly point: IndexKey | undefined;
+  readonly low: IndexKey | undefined;
+  readonly lowInclusive: boolean;
+  readonly high: IndexKey | undefined;
+  readonly highInclusive: boolean;
+  readonly filter: ((row: Row) => boolean) | undefined;
+  readonly reverse: boolean;
+  readonly constraints: readonly ColumnConstraint[];
+  /** Columns the plan was asked to order by (`undefined` = the index's natural order). */
+  readonly order: readonly string[] | undefined;
+}
+
+/** Receives every change before it is applied (the transaction's undo log and write-set). */
+export interface WriteLog {
+  rowChanged(table: Table, key: IndexKey, old: Row | undefined): void;
+  truncated(table: Table, saved: TableState): void;
+  /** An empty table was bulk-loaded; `saved` holds its (empty) trees. */
+  bulkLoaded(table: Table, saved: TableState): void;
+}
+
+/** The trees of a table, saved by `truncate` so that a rollback can put them back. */
+export interface TableState {
+  readonly primary: Tree;
+  readonly secondaries: readonly Tree[];
+  readonly pointMap: Map<KeyCell, Row> | undefined;
+}
+
+function newTree(compare: Compare): Tree {
+  return new BTree<IndexKey, Row>(undefined, compare, NODE_SIZE);
+}
+
+function keyText(key: IndexKey): string {
+  return describeValue(Array.isArray(key) ? key : [key]);
+}
+
+/**
+ * A table: schema, indexes and rows.
+ *
+ * @example
+ * ```ts
+ * const t = new Table("/state/app/t", parseSchema(schemaJson));
+ * t.write(t.checkRow(["a", 5]), "insert", undefined);
+ * t.get("a"); // ["a", 5]
+ * ```
+ */
+export class Table {
+  /** Id of the table in the durable store (assigned by the database). */
+  tid = 0;
+  /** True while the table is in its database's catalog (false once dropped). */
+  attached = false;
+  /** The durable store's key size limit in bytes (`undefined` in memory). */
+  keyByteLimit: number | undefined;
+  readonly primary: TableIndex;
+  readonly secondaries: readonly TableIndex[];
+  /** Primary first, then the secondary indexes in schema order. */
+  readonly indexes: readonly TableIndex[];
+  pointMap: Map<KeyCell, Row> | undefined;
+  private readonly keyLen: number;
+
+  constructor(
+    /** The table's link, e.g. `/state/social/users`. */
+    readonly path: string,
+    readonly schema: TableSchema,
+  ) {
+    this.keyLen = schema.keyColumns.length;
+    const scalar = this.keyLen === 1;
+    const primaryCompare = (scalar ? compareCells : compareTuples) as Compare;
+    this.primary = {
+      name: "primary",
+      primary: true,
+      columns: schema.columns,
+      keyPositions: schema.keyColumns.map((c) => c.position),
+      scalar,
+      compare: primaryCompare,
+      tree: newTree(primaryCompare),
+    };
+    this.secondaries = schema.indices.map((def) => {
+      const listed = def.columns.map((n) => schema.column(n)!);
+      const columns = [...listed, ...schema.keyColumns.filter((k) => !def.columns.includes(k.name))];
+      return {
+        name: def.name,
+        primary: false,
+        columns,
+        keyPositions: columns.map((c) => c.position),
+        scalar: false,
+        compare: compareTuples as Compare,
+        tree: newTree(compareTuples as Compare),
+      };
+    });
+    this.indexes = [this.primary, ...this.secondaries];
+    this.pointMap = scalar ? new Map() : undefined;
+  }
+
+  get size(): number {
+    return this.primary.tree.size;
+  }
+
+  /** The primary tree key of a row. */
+  primaryKeyOf(row: Row): IndexKey {
+    if (this.keyLen === 1) return normCell(row[0]!);
+    const key = new Array<KeyCell>(this.keyLen);
+    for (let i = 0; i < this.keyLen; i++) key[i] = normCell(row[i]!);
+    return key;
+  }
+
+  /** The primary tree key from normalized key cells. */
+  keyFromCells(cells: readonly KeyCell[]): IndexKey {
+    return this.keyLen === 1 ? cells[0]! : cells;
+  }
+
+  /** The row with this primary tree key, if any. */
+  get(key: IndexKey): Row | undefined {
+    if (this.pointMap !== undefined) return this.pointMap.get(key as KeyCell);
+    return this.primary.tree.get(key);
+  }
+
+  /** Checks a full row (arity and every cell) and returns the row to store. */
+  checkRow(raw: unknown, what = "row"): Row {
+    const cols = this.schema.columns;
+    if (!Array.isArray(raw)) {
+      throw new BadRequestError(`${this.path}: a ${what} must be a tuple of ${cols.length} values, got ${describeValue(raw)}`);
+    }
+    if (raw.length !== cols.length) {
+      throw new BadRequestError(
+        `${this.path}: a ${what} has ${cols.length} values (${cols.map((c) => c.name).join(", ")}), got ${raw.length}`,
+      );
+    }
+    const row = new Array<Cell>(cols.length);
+    for (let i = 0; i < cols.length; i++) row[i] = checkCell(cols[i]!, raw[i], this.path);
+    return row;
+  }
+
+  /** Builds a full row from a key tuple and a values tuple (or a single value). */
+  checkKeyValues(key: unknown, values: unknown): Row {
+    const nKey = this.keyLen;
+    const nValues = this.schema.valueColumns.length;
+    if (!Array.isArray(key) || key.length !== nKey) {
+      throw new BadRequestError(`${this.path}: a key has ${nKey} column(s), got ${describeValue(key)}`);
+    }
+    let vals: readonly unknown[];
+    if (Array.isArray(values)) vals = values;
+    else if (nValues === 1 && values !== undefined) vals = [values];
+    else if (nValues === 0 && (values === undefined || values === null)) vals = [];
+    else throw new BadRequestError(`${this.path}: values must be a tuple of ${nValues} value(s), got ${describeValue(values)}`);
+    if (vals.length !== nValues) {
+      throw new BadRequestError(
+        `${this.path}: values have ${nValues} column(s) (${this.schema.valueColumns.map((c) => c.name).join(", ")}), got ${vals.length}`,
+      );
+    }
+    return this.checkRow([...key, ...vals]);
+  }
+
+  private secondaryKey(ix: TableIndex, row: Row): KeyCell[] {
+    const pos = ix.keyPositions;
+    const key = new Array<KeyCell>(pos.length);
+    for (let i = 0; i < pos.length; i++) key[i] = normCell(row[pos[i]!]!);
+    return key;
+  }
+
+  /**
+   * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
+   * secondary index is updated; `log` hears about the change first.
+   */
+  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
+    const key = this.primaryKeyOf(row);
+    if (this.keyByteLimit !== undefined) this.checkKeyBytes(key);
+    const old = this.get(key);
+    if (old !== undefined && mode === "insert") {
+      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+    }
+    log?.rowChanged(this, key, old);
+    this.applyWrite(key, row, old);
+  }
+
+  private checkKeyBytes(key: IndexKey): void {
+    const cells = Array.isArray(key) ? key : [key];
+    let bytes = 8;
+    for (const c of cells) bytes += typeof c === "string" ? (c.length * 3 < 200 ? c.length * 3 : Buffer.byteLength(c)) + 2 : 10;
+    if (bytes > this.keyByteLimit!) {
+      throw new BadRequestError(`${this.path}: key ${keyText(key)} is too large for the durable store (${bytes} > ${this.keyByteLimit} bytes)`);
+    }
+  }
+
+  private applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
+    for (const ix of this.secondaries) {
+      const nk = this.secondaryKey(ix, row);
+      if (old !== undefined) {
+        const ok = this.secondaryKey(ix, old);
+        if (compareTuples(ok, nk) !== 0) ix.tree.delete(ok);
+      }
+      ix.tree.set(nk, row);
+    }
+    this.primary.tree.set(key, row);
+    this.pointMap?.set(key as KeyCell, row);
+  }
+
+  /** Deletes the row with this primary tree key; false when absent. */
+  remove(key: IndexKey, log: WriteLog | undefined): boolean {
+    const old = this.get(key);
+    if (old === undefined) return false;
+    log?.rowChanged(this, key, old);
+    this.applyRemove(key, old);
+    return true;
+  }
+
+  private applyRemove(key: IndexKey, old: Row): void {
+    for (const ix of this.secondaries) ix.tree.delete(this.secondaryKey(ix, old));
+    this.primary.tree.delete(key);
+    this.pointMap?.delete(key as KeyCell);
+  }
+
+  /** Puts a row back as it was before a change (used by rollback; never logged). */
+  restoreRow(key: IndexKey, old: Row | undefined): void {
+    const current = this.get(key);
+    if (old === undefined) {
+      if (current !== undefined) this.applyRemove(key, current);
+    } else {
+      this.applyWrite(key, old, current);
+    }
+  }
+
+  /** Removes every row at once (saving the trees in the log so a rollback restores them). */
+  truncate(log: WriteLog | undefined): void {
+    log?.truncated(this, this.saveState());
+    this.primary.tree = newTree(this.primary.compare);
+    for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
+    if (this.pointMap) this.pointMap = new Map();
+  }
+
+  private saveState(): TableState {
+    return {
+      primary: this.primary.tree,
+      secondaries: this.secondaries.map((ix) => ix.tree),
+      pointMap: this.pointMap,
+    };
+  }
+
+  /** Reinstates trees saved by `truncate`. */
+  restoreState(saved: TableState): void {
+    this.primary.tree = saved.primary;
+    this.secondaries.forEach((ix, i) => (ix.tree = saved.secondaries[i]!));
+    this.pointMap = saved.pointMap;
+  }
+
+  /**
+   * Inserts many checked rows. Refuses (409, nothing written) if a key exists or repeats.
+   * An empty table is bulk-loaded (sorted once, trees built in O(n)).
+   */
+  insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
+    if (rows.length === 0) return;
+    const keys = rows.map((r) => this.primaryKeyOf(r));
+    if (this.keyByteLimit !== undefined) for (const k of keys) this.checkKeyBytes(k);
+    const order = sortedOrder(keys, this.primary.compare);
+    for (let i = 1; i < order.length; i++) {
+      if (this.primary.compare(keys[order[i - 1]!]!, keys[order[i]!]!) === 0) {
+        throw new ConflictError(`${this.path}: key ${keyText(keys[order[i]!]!)} appears twice in the inserted rows`);
+      }
+    }
+    if (this.size === 0) {
+      log?.bulkLoaded(this, this.saveState());
+      this.loadSorted(
+        order.map((i) => keys[i]!),
+        order.map((i) => rows[i]!),
+      );
+      return;
+    }
+    for (const k of keys) {
+      if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+    }
+    for (let i = 0; i < order.length; i++) {
+      const j = order[i]!;
+      log?.rowChanged(this, keys[j]!, undefined);
+      this.applyWrite(keys[j]!, rows[j]!, undefined);
+    }
+  }
+
+  /**
+   * Replaces the (empty) trees with ones built from rows sorted by primary key, strictly
+   * ascending. Used for bulk inserts, table literals and reopening a durable store.
+   */
+  loadSorted(keys: IndexKey[], rows: Row[]): void {
+    this.primary.tree = bulkLoad(keys, rows, NODE_SIZE, this.primary.compare) as Tree;
+    if (this.pointMap) {
+      const map = new Map<KeyCell, Row>();
+      for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
+      this.pointMap = map;
+    }
+    for (const ix of this.secondaries) {
+      const ixKeys = rows.map((r) => this.secondaryKey(ix, r));
+      const order = sortedOrder(ixKeys, ix.compare);
+      ix.tree = bulkLoad(
+        order.map((i) => ixKeys[i]!),
+        order.map((i) => rows[i]!),
+        NODE_SIZE,
+        ix.compare,
+      ) as Tree;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Planning and scanning.
+
+  private supportedPrefix(ix: TableIndex, byName: Map<string, ColumnConstraint>): number {
+    let covered = 0;
+    for (const col of ix.columns) {
+      const c = byName.get(col.name);
+      if (!c) break;
+      covered++;
+      if (!c.eq) break;
+    }
+    return covered === byName.size ? covered : -1;
+  }
+
+  private orderSupported(ix: TableIndex, byName: Map<string, ColumnConstraint>, order: readonly string[]): boolean {
+    let e = 0;
+    while (e < ix.columns.length && byName.get(ix.columns[e]!.name)?.eq) e++;
+    let start = 0;
+    while (start < order.length && byName.get(order[start]!)?.eq) start++;
+    for (let i = start; i < order.length; i++) {
+      const col = ix.columns[e + i - start];
+      if (!col || col.name !== order[i]) return false;
+    }
+    return true;
+  }
+
+  /** Lists the indexes, for error messages: `primary (name, views), views (views, name)`. */
+  describeIndexes(): string {
+    return this.indexes.map((ix) => `${ix.name} (${ix.columns.map((c) => c.name).join(", ")})`).join(", ");
+  }
+
+  /**
+   * Picks the index that serves `constraints` (and `order`, when given) and builds the scan plan;
+   * 400 naming the columns and the existing indexes when none does.
+   */
+  plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse = false): Plan {
+    const byName = new Map(constraints.map((c) => [c.column.name, c]));
+    for (const ix of this.indexes) {
+      const covered = this.supportedPrefix(ix, byName);
+      if (covered < 0) continue;
+      if (order !== undefined && !this.orderSupported(ix, byName, order)) continue;
+      return this.buildPlan(ix, byName, covered, constraints, order, reverse);
+    }
+    const cols = constraints.map((c) => `${c.column.name}${c.eq ? " (equality)" : " (range)"}`).join(", ");
+    const what = order === undefined ? `a selector on ${cols}` : constraints.length ? `a selector on ${cols} ordered by (${order.join(", ")})` : `ordering by (${order.join(", ")})`;
+    throw new BadRequestError(
+      `${this.path} has no index which supports ${what}; a range needs equality on a prefix of one index's columns, then at most one range on the next; indexes: ${this.describeIndexes()}`,
+    );
+  }
+
+  private buildPlan(
+    ix: TableIndex,
+    byName: Map<string, ColumnConstraint>,
+    covered: number,
+    constraints: readonly ColumnConstraint[],
+    order: readonly string[] | undefined,
+    reverse: boolean,
+  ): Plan {
+    const treeLen = ix.keyPositions.length;
+    const prefix: KeyCell[] = [];
+    let range: ColumnConstraint | undefined;
+    const residual: ColumnConstraint[] = [];
+    for (let i = 0; i < covered; i++) {
+      const c = byName.get(ix.columns[i]!.name)!;
+      if (i >= treeLen) residual.push(c);
+      else if (c.eq) prefix.push(c.value!);
+      else range = c;
+    }
+    const filter = residual.length ? rowFilter(residual) : undefined;
+    const base = { index: ix, filter, reverse, constraints, order };
+    if (ix.scalar) {
+      if (prefix.length === 1) {
+        const k = prefix[0]!;
+        return { ...base, point: k, low: k, lowInclusive: true, high: k, highInclusive: true };
+      }
+      return {
+        ...base,
+        point: undefined,
+        low: range?.lo?.value,
+        lowInclusive: range?.lo?.inclusive ?? true,
+        high: range?.hi?.value,
+        highInclusive: range?.hi?.inclusive ?? true,
+      };
+    }
+    const point = ix.primary && prefix.length === treeLen ? prefix : undefined;
+    let low: IndexKey | undefined = prefix.length ? prefix : undefined;
+    let high: IndexKey | undefined = prefix.length ? [...prefix, MAX] : undefined;
+    if (range?.lo) low = range.lo.inclusive ? [...prefix, range.lo.value] : [...prefix, range.lo.value, MAX];
+    if (range?.hi) high = range.hi.inclusive ? [...prefix, range.hi.value, MAX] : [...prefix, range.hi.value];
+    return { ...base, point, low, lowInclusive: true, high, highInclusive: false };
+  }
+
+  /**
+   * Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop.
+   */
+  scan(plan: Plan, visit: (row: Row) => boolean | void): void {
+    const filter = plan.filter;
+    if (plan.point !== undefined) {
+      const row = this.get(plan.point);
+      if (row !== undefined && (!filter || filter(row))) visit(row);
+      return;
+    }
+    const ix = plan.index;
+    const tree = ix.tree;
+    if (tree.size === 0) return;
+    const cmp = ix.compare;
+    const { low, high, lowInclusive, highInclusive } = plan;
+    if (!plan.reverse) {
+      const from = low === undefined ? tree.minKey()! : low;
+      const to = high === undefined ? tree.maxKey()! : high;
+      const includeTo = high === undefined ? true : highInclusive;
+      const skipLow = low !== undefined && !lowInclusive;
+      if (cmp(from, to) > 0) return;
+      tree.forRange(from, to, includeTo, (k: IndexKey, row: Row) => {
+        if (skipLow && cmp(k, from) === 0) return;
+        if (filter && !filter(row)) return;
+        if (visit(row)) return BREAK;
+      });
+      return;
+    }
+    const it = tree.entriesReversed(high, [] as unknown as [IndexKey, Row], high !== undefined && !highInclusive);
+    for (let r = it.next(); !r.done; r = it.next()) {
+      const k = r.value[0];
+      const row = r.value[1];
+      if (low !== undefined) {
+        const c = cmp(k, low);
+        if (c < 0 || (c === 0 && !lowInclusive)) break;
+      }
+      if (filter && !filter(row)) continue;
+      if (visit(row)) break;
+    }
+  }
+
+  /** Number of rows a plan yields (no row visits when the whole table is selected). */
+  count(plan: Plan): number {
+    if (plan.point === undefined && plan.low === undefined && plan.high === undefined && !plan.filter) {
+      return plan.index.tree.size;
+    }
+    let n = 0;
+    this.scan(plan, () => {
+      n++;
+    });
+    return n;
+  }
+}
+
+function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean {
+  return (row) => {
+    for (const c of residual) {
+      const v = normCell(row[c.column.position]!);
+      if (c.eq) {
+        if (compareCells(v, c.value!) !== 0) return false;
+        continue;
+      }
+      if (c.lo) {
+        const d = compareCells(v, c.lo.value);
+        if (d < 0 || (d === 0 && !c.lo.inclusive)) return false;
+      }
+      if (c.hi) {
+        const d = compareCells(v, c.hi.value);
+        if (d > 0 || (d === 0 && !c.hi.inclusive)) return false;
+      }
+    }
+    return true;
+  };
+}
+
+/** Positions of `keys` in ascending order (skips the sort when already ascending). */
+function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] {
+  const order = new Array<number>(keys.length);
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    order[i] = i;
+    if (sorted && i > 0 && cmp(keys[i - 1]!, keys[i]!) > 0) sorted = false;
+  }
+  if (!sorted) order.sort((a, b) => cmp(keys[a]!, keys[b]!));
+  return order;
+}

@@ -1,0 +1,79 @@
+/**
+ * Index keys and their order. Index keys hold *normalized* cells: links become their href string,
+ * everything else is itself; a composite key is an array of such cells. Order: `null` first, then
+ * per column type — numbers numerically, strings by code point, `false` before `true`. `MAX` is a
+ * sentinel above every cell, used to build range bounds over key prefixes.
+ */
+import type { Cell } from "./table-schema.js";
+
+/** A normalized cell (links as href strings) or the `MAX` sentinel. */
+export type KeyCell = null | boolean | number | string | typeof MAX;
+/** An index key: one cell (single-column primary key) or a tuple of cells. */
+export type IndexKey = KeyCell | readonly KeyCell[];
+
+/** The sentinel that sorts after every cell. */
+export const MAX: { readonly max: true } = Object.freeze({ max: true as const });
+
+/** The key form of a stored cell. */
+export function normCell(c: Cell): KeyCell {
+  return typeof c === "object" && c !== null ? c.href : c;
+}
+
+function rank(a: KeyCell): number {
+  if (a === null) return 0;
+  switch (typeof a) {
+    case "boolean":
+      return 1;
+    case "number":
+      return 2;
+    case "string":
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+/** Compares strings by Unicode code point (JS `<` compares UTF-16 units, which differs above U+FFFF). */
+export function compareStrings(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        // A surrogate (U+D800–DFFF, part of a code point above U+FFFF) sorts after U+E000–FFFF.
+        const xs = x <= 0xdfff;
+        const ys = y <= 0xdfff;
+        if (xs !== ys) return xs ? 1 : -1;
+      }
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** Total order on key cells. */
+export function compareCells(a: KeyCell, b: KeyCell): number {
+  if (a === b) return 0;
+  const ta = typeof a;
+  if (ta === "number" && typeof b === "number") return (a as number) < b ? -1 : 1;
+  if (ta === "string" && typeof b === "string") return compareStrings(a as string, b);
+  if (a === MAX) return 1;
+  if (b === MAX) return -1;
+  if (ta === "boolean" && typeof b === "boolean") return a ? 1 : -1;
+  return rank(a) - rank(b);
+}
+
+/** Lexicographic order on key tuples; a proper prefix sorts first. */
+export function compareTuples(a: readonly KeyCell[], b: readonly KeyCell[]): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y) {
+      const c = compareCells(x, y);
+      if (c !== 0) return c;
+    }
+  }
+  return a.length - b.length;
+}
