@@ -1,0 +1,372 @@
+/**
+ * The HTTP server adapter: exposes a kernel over `node:http` with the request shapes of PROFILE §4.
+ *
+ * Wire summary (also in the README):
+ * - `GET|PUT|DELETE <path>?key=<url-encoded JSON>`; PUT's body is the value; `POST <path>` with a
+ *   JSON object of params. `application/json`, at most `bodyLimit` bytes (1 MiB default; 413).
+ * - `GET /healthz` → 200 `{"status":"ok"}`, no transaction, no token needed.
+ * - Sessions: `POST /host/txn` (empty body or `{}`) begins one and answers 204 with the id in the
+ *   `x-tc-txn-id` header. Continuations carry `?txn_id=<id>` and the bearer token that began it
+ *   (another token → 401). Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a
+ *   component root (`/lib`, `/state`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.
+ *   The kernel rolls back a session older than its budget; later use answers 408.
+ * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  BadRequestError,
+  ForbiddenError,
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TcError,
+  UnavailableError,
+} from "../../errors.js";
+import type { Json, Verb } from "../../ir/types.js";
+import type { ExecRequest } from "../executor.js";
+import { anonymousOwner, TokenAuthority, mayAccess, type Principal, type TokenConfig } from "./auth.js";
+import { referencedPaths } from "./links.js";
+import { isComponentRoot, parseTarget, quote, type Target } from "./target.js";
+
+/** A session as the server hands it to the kernel: its id and the principal that owns it. */
+export type ServedSession = string | { readonly id: string; readonly owner?: string };
+
+/**
+ * What the server needs from a kernel (the embedded `Kernel` satisfies it). The kernel checks a
+ * session's owner on every use (401 for another owner), answers 408 after its budget and 404 for
+ * an unknown id.
+ */
+export interface ServedKernel {
+  request(req: ExecRequest, session?: ServedSession): Promise<Json>;
+  beginSession(owner?: string): Promise<string>;
+  commitSession(id: string, owner?: string): Promise<void>;
+  rollbackSession(id: string, owner?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** The kernel to serve. When absent, one is opened on `dataDir` (memory when that is absent too). */
+  readonly kernel?: ServedKernel;
+  /** Data directory of the kernel opened when `kernel` is not given. */
+  readonly dataDir?: string;
+  /** Session time budget of the kernel opened when `kernel` is not given (ms). */
+  readonly txnBudgetMs?: number;
+  /** TCP port; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Interface to listen on; default `127.0.0.1`. */
+  readonly host?: string;
+  /** Token configuration; when absent every request is allowed without a token. */
+  readonly tokens?: TokenConfig;
+  /** Maximum request body in bytes; default 1 MiB. */
+  readonly bodyLimit?: number;
+  /** Close the kernel on `close()`; default true when the server opened it, false otherwise. */
+  readonly closeKernel?: boolean;
+  /** Access log sink (one line per request). Lines never contain tokens, keys or bodies. */
+  readonly log?: (line: string) => void;
+}
+
+/** A running server. */
+export interface ServerHandle {
+  /** `http://<host>:<port>`. */
+  readonly url: string;
+  readonly port: number;
+  /** The underlying `node:http` server. */
+  readonly server: Server;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, close the kernel (rolling back open sessions). */
+  close(): Promise<void>;
+}
+
+/** Default maximum request body (PROFILE §4). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Response header carrying a session's transaction id. */
+export const TXN_HEADER = "x-tc-txn-id";
+
+const VERBS: Record<string, Verb> = { GET: "get", PUT: "put", POST: "post", DELETE: "delete" };
+const JSON_TYPE = "application/json";
+/** Reads the request body up to `limit` bytes; rejects with 413 as soon as it is exceeded. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(new PayloadTooLargeError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const onData = (chunk: Buffer): void => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        req.off("data", onData);
+        req.pause();
+        reject(new PayloadTooLargeError(`request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once("error", (e) => {
+      if (done) return;
+      done = true;
+      reject(new BadRequestError(`request body could not be read: ${e.message}`));
+    });
+  });
+}
+
+function parseJsonBody(buf: Buffer, contentType: string | undefined): Json | undefined {
+  if (buf.length === 0) return undefined;
+  if (contentType !== undefined) {
+    const type = contentType.split(";")[0]!.trim().toLowerCase();
+    if (type !== JSON_TYPE) throw new BadRequestError(`unsupported content type ${quote(type)}: bodies must be ${JSON_TYPE}`);
+  }
+  try {
+    return JSON.parse(buf.toString("utf8")) as Json;
+  } catch (e) {
+    throw new BadRequestError(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, Json> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Starts an HTTP server for a kernel.
+ *
+ * @example
+ * ```ts
+ * const srv = await serve({ dataDir: "./data", port: 8702 });
+ * console.log(srv.url);   // http://127.0.0.1:8702
+ * await srv.close();
+ * ```
+ */
+export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
+  let kernel = opts.kernel;
+  const ownsKernel = kernel === undefined;
+  if (kernel === undefined) {
+    const { Kernel } = await import("../embedded/kernel.js");
+    kernel = (await Kernel.open({
+      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      ...(opts.txnBudgetMs !== undefined ? { txnBudgetMs: opts.txnBudgetMs } : {}),
+    })) as ServedKernel;
+  }
+  const k: ServedKernel = kernel;
+  const closeKernel = opts.closeKernel ?? ownsKernel;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const authority = opts.tokens ? new TokenAuthority(opts.tokens) : undefined;
+  const log = opts.log;
+  /** Paths each installed library version touches, for invoker-rights checks on calls. */
+  const libraryPaths = new Map<string, string[][]>();
+  let inFlight = 0;
+  let closing = false;
+  let idle: (() => void) | undefined;
+
+  const send = (res: ServerResponse, status: number, body: Json | undefined, headers?: Record<string, string>): void => {
+    if (res.headersSent) return;
+    if (closing) res.setHeader("connection", "close");
+    if (body === undefined) {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, { ...headers, "content-type": JSON_TYPE, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const sendError = (res: ServerResponse, err: TcError, closeConnection = false): void => {
+    if (closeConnection) res.setHeader("connection", "close");
+    if (err instanceof MethodNotAllowedError) res.setHeader("allow", "GET, PUT, POST, DELETE");
+    send(res, err.status, err.toBody());
+  };
+
+  const ownerOf = (principal: Principal | undefined, req: IncomingMessage): string =>
+    principal ? principal.id : anonymousOwner(req.headers.authorization);
+
+  /** Checks that `principal` may touch every resource path `doc` names. */
+  const authorizeReferences = (principal: Principal | undefined, doc: Json | undefined): void => {
+    if (!principal || doc === undefined) return;
+    for (const segs of referencedPaths(doc)) {
+      if (!mayAccess(principal, segs)) {
+        throw new ForbiddenError(`${principal.name} has no rights to /${segs.join("/")}, which the request refers to`);
+      }
+    }
+  };
+
+  /** Invoker rights on library calls: the caller needs rights on every path the version touches. */
+  const authorizeLibraryCall = (principal: Principal | undefined, target: Target): void => {
+    if (!principal || target.segments[0] !== "lib" || target.segments.length < 5) return;
+    const version = `/${target.segments.slice(0, 4).join("/")}`;
+    const touched = libraryPaths.get(version);
+    // A version installed before this process started: its paths are unknown here, so only a
+    // principal with rights on all of /state may call it (re-installing records its paths).
+    for (const segs of touched ?? [["state"]]) {
+      if (!mayAccess(principal, segs)) {
+        throw new ForbiddenError(`${principal.name} has no rights to /${segs.join("/")}, which ${version} uses`);
+      }
+    }
+  };
+
+  const rememberInstall = (principal: Principal | undefined, target: Target, body: Json | undefined): void => {
+    if (!principal || target.path !== "/lib" || !isPlainObject(body)) return;
+    for (const [version, members] of Object.entries(body)) {
+      const segs = version.split("/").filter((s) => s !== "");
+      if (!mayAccess(principal, segs)) throw new ForbiddenError(`${principal.name} has no rights to ${quote(version)}`);
+      libraryPaths.set(`/${segs.join("/")}`, referencedPaths(members).filter((p) => p.join("/") !== segs.join("/")));
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const verb = VERBS[req.method ?? ""];
+    if (verb === undefined) throw new MethodNotAllowedError(`method ${quote(req.method ?? "")} is not allowed: use GET, PUT, POST or DELETE`);
+    const target = parseTarget(req.url ?? "/");
+    const top = target.segments[0];
+
+    if (top === "healthz") {
+      if (target.segments.length > 1) throw new NotFoundError(`no resource at ${target.path}`);
+      if (verb !== "get") throw new MethodNotAllowedError("/healthz answers GET only");
+      send(res, 200, { status: "ok" });
+      return;
+    }
+    if (closing) throw new UnavailableError("the host is shutting down");
+
+    const principal = authority?.authenticate(req.headers.authorization);
+    const body = parseJsonBody(await readBody(req, bodyLimit), req.headers["content-type"]);
+    const owner = ownerOf(principal, req);
+    const isBegin = target.path === "/host/txn" && verb === "post" && target.txnId === undefined;
+
+    if (isBegin) {
+      if (body !== undefined && !(isPlainObject(body) && Object.keys(body).length === 0)) {
+        throw new BadRequestError("POST /host/txn takes an empty body");
+      }
+      if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
+      const id = await k.beginSession(owner);
+      send(res, 204, undefined, { [TXN_HEADER]: id });
+      return;
+    }
+
+    const txnId = target.txnId;
+    if (txnId !== undefined) {
+      const finalize =
+        (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
+      if (finalize) {
+        if (verb === "post") await k.commitSession(txnId, owner);
+        else await k.rollbackSession(txnId, owner);
+        send(res, 204, undefined, { [TXN_HEADER]: txnId });
+        return;
+      }
+    }
+    if (principal) authority!.authorize(principal, verb, target.segments);
+
+    let request: ExecRequest;
+    switch (verb) {
+      case "get":
+      case "delete":
+        if (body !== undefined) throw new BadRequestError(`${verb.toUpperCase()} takes its key in ?key=<JSON>, not in the body`);
+        request = { verb, path: target.path, key: target.key ?? null };
+        break;
+      case "put":
+        if (body === undefined) throw new BadRequestError("PUT needs a JSON body (the value)");
+        request = { verb, path: target.path, key: target.key ?? null, body };
+        break;
+      case "post":
+        if (target.key !== undefined) throw new BadRequestError("POST takes its params in the body, not in ?key=");
+        if (body !== undefined && !isPlainObject(body)) throw new BadRequestError("POST body must be a JSON object of params");
+        request = { verb, path: target.path, body: body ?? {} };
+        break;
+    }
+    if (principal) {
+      authorizeReferences(principal, request.key);
+      authorizeReferences(principal, request.body);
+      authorizeLibraryCall(principal, target);
+    }
+
+    const result = await k.request(request, txnId === undefined ? undefined : { id: txnId, owner });
+    if (verb === "put" && target.path === "/lib") {
+      rememberInstall(principal, target, request.body);
+      send(res, 204, undefined, txnId ? { [TXN_HEADER]: txnId } : undefined);
+      return;
+    }
+    send(res, 200, result === undefined ? null : result, txnId ? { [TXN_HEADER]: txnId } : undefined);
+  };
+
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    inFlight++;
+    const started = performance.now();
+    res.once("close", () => {
+      inFlight--;
+      if (log) {
+        let path = req.url ?? "";
+        const q = path.indexOf("?");
+        if (q >= 0) path = path.slice(0, q);
+        log(`${req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`);
+      }
+      if (closing && inFlight === 0) idle?.();
+    });
+    handle(req, res).catch((e: unknown) => {
+      if (e instanceof TcError) {
+        sendError(res, e, e.kind === "payload_too_large");
+      } else {
+        log?.(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+        sendError(res, new InternalError("internal error"));
+      }
+    });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const e =
+      err.code === "HPE_INVALID_METHOD"
+        ? new MethodNotAllowedError("unknown HTTP method: use GET, PUT, POST or DELETE")
+        : err.code === "HPE_HEADER_OVERFLOW"
+          ? new BadRequestError("request headers too large")
+          : new BadRequestError("malformed HTTP request");
+    const text = JSON.stringify(e.toBody());
+    const reason = e.status === 405 ? "Method Not Allowed" : "Bad Request";
+    socket.end(
+      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
+  });
+
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      server.closeAllConnections();
+      await stopped;
+      // Closing the kernel rolls back its open sessions.
+      if (closeKernel) await k.close();
+    })();
+    return closed;
+  };
+
+  return { url: `http://${urlHost}:${port}`, port, server, close };
+}
