@@ -1,0 +1,878 @@
+/**
+ * The `traverse` kernel extension: runs a whole compiled graph traversal (a `TraversePlan`) inside
+ * the current transaction, set-at-a-time, against the namespace's tables.
+ *
+ * Route (an extension, listed in the README with its core lowering):
+ *   `GET /state/<ns>/<start table>/traverse` with key `[plan_json, {param: value, …}]`
+ * where `plan_json` is the plan as a JSON string (static per query, so it is parsed and validated
+ * once and cached) and the map binds the plan's parameters.
+ *
+ * Semantics (the same text is in src/graph/README.md):
+ * - `distinct` results: every hop maps a *set* of rows to a set of rows; a variable-length hop
+ *   `[min, max]` takes `min` exact steps (one deduplicated set per level), then a breadth-first
+ *   search with a visited set for the remaining `max - min` levels. Never path enumeration.
+ * - every other result (rows, paths, return, count of those): one result per *trail* (a path in
+ *   which no relation row — an edge-table row, or the row holding a foreign key — is used twice),
+ *   enumerated depth-first in canonical order.
+ * - canonical order (without `orderBy`): distinct results by the endpoint's key; trail results
+ *   by the path's sequence of keys (start key, then relation-row key and row key per hop), a
+ *   path before its extensions.
+ * - every row a lookup returns counts against the visit budget; exceeding it throws
+ *   `VisitBudgetError` (nothing is written by a traversal, and the transaction is rolled back).
+ *
+ * This module depends on nothing but the error family: the graph layer imports the plan types
+ * from here (they are this route's wire contract), the kernel hands it a `TraverseStore`.
+ */
+import { z } from "zod";
+import { BadRequestError, NotFoundError, TcError } from "../../errors.js";
+import { idProblem } from "../../ir/id.js";
+
+// ---------------------------------------------------------------------------------------------
+// The plan: the route's wire contract.
+
+/** A plain value in a plan or a row: a JSON primitive, a tuple, or anything a table cell holds. */
+export type PlanScalar = unknown;
+
+/** Comparison operators of `.where()` and of start filters. */
+export type CmpOp = "=" | "!=" | "<" | "<=" | ">" | ">=" | "in";
+export const CMP_OPS: readonly CmpOp[] = ["=", "!=", "<", "<=", ">", ">=", "in"];
+
+/** A literal (`{lit}`) or a parameter bound at execution (`{param}`). */
+export type PlanValue = { readonly lit: PlanScalar } | { readonly param: string };
+
+/** `col op value` on the current table. */
+export interface PlanFilter {
+  readonly col: string;
+  readonly op: CmpOp;
+  readonly value: PlanValue;
+}
+
+/** Rows of `table` whose `cols` equal the previous row's `from` columns (index-served). */
+export interface PlanLookup {
+  readonly table: string;
+  readonly cols: readonly string[];
+  readonly from: readonly string[];
+}
+
+/**
+ * One way to take a relation from a row: one lookup (a foreign key, either direction) or two
+ * (an edge table: source → edge rows → target rows). `relAt` says which row is the relation row
+ * for trail semantics: 0 = the current row (forward foreign key: the row holding the key),
+ * 1 = the first lookup's row (inverse foreign key, or the edge-table row).
+ */
+export interface PlanHopAlt {
+  readonly lookups: readonly PlanLookup[];
+  readonly relAt: 0 | 1;
+}
+
+export interface PlanHop {
+  readonly kind: "hop";
+  /** For messages and explain(): the relation's name and direction. */
+  readonly rel: string;
+  readonly dir: "out" | "in" | "both";
+  /** The table the hop starts from and ends in. */
+  readonly source: string;
+  readonly target: string;
+  /** `both` has two alternatives (forward and inverse); their union is taken. */
+  readonly alts: readonly PlanHopAlt[];
+  readonly min: number;
+  readonly max: number;
+}
+export interface PlanWhere {
+  readonly kind: "where";
+  readonly filter: PlanFilter;
+}
+export interface PlanAs {
+  readonly kind: "as";
+  readonly alias: string;
+}
+export type PlanStep = PlanHop | PlanWhere | PlanAs;
+
+export interface OrderKey {
+  readonly col: string;
+  readonly desc: boolean;
+}
+
+/** What a traversal returns. */
+export type PlanResult =
+  | {
+      readonly kind: "rows";
+      readonly distinct: boolean;
+      /** Columns to return, in order; `null` = all columns. */
+      readonly select: readonly string[] | null;
+      readonly orderBy: readonly OrderKey[];
+      readonly count: boolean;
+    }
+  | { readonly kind: "paths"; readonly count: boolean }
+  | { readonly kind: "return"; readonly fields: readonly (readonly [string, string])[]; readonly count: boolean }
+  | { readonly kind: "shortest"; readonly to: readonly PlanFilter[] };
+
+export interface TraversePlan {
+  readonly v: 1;
+  readonly start: { readonly table: string; readonly filters: readonly PlanFilter[] };
+  readonly steps: readonly PlanStep[];
+  readonly result: PlanResult;
+  readonly offset: PlanValue | null;
+  readonly limit: PlanValue | null;
+  /** Maximum rows touched (every row a lookup returns counts once). */
+  readonly budget: number;
+}
+
+/** Default visit budget: rows touched by one traversal. */
+export const DEFAULT_VISIT_BUDGET = 1_000_000;
+/** The largest `max` hops a plan may ask for (deeper recursion is refused, not attempted). */
+export const MAX_HOPS_LIMIT = 1000;
+
+/**
+ * A traversal touched more rows than its visit budget allows. Nothing was written; the
+ * transaction that ran it is rolled back. Raise the budget with `.budget(n)` or narrow the query.
+ */
+export class VisitBudgetError extends BadRequestError {
+  readonly budget: number;
+  constructor(budget: number) {
+    super(`traversal visit budget exceeded: more than ${budget} rows touched (visit budget ${budget}; raise it with .budget(n) or narrow the traversal)`);
+    this.budget = budget;
+  }
+}
+
+/** The message prefix a budget failure carries on the wire (so a transport can re-type it). */
+export const VISIT_BUDGET_MESSAGE = /traversal visit budget exceeded: more than (\d+) rows touched/;
+
+// ---------------------------------------------------------------------------------------------
+// Plan validation (plans arrive over the wire: validated once per distinct plan text).
+
+const idSchema = z.string().refine((s) => idProblem(s) === undefined, { message: "must be a valid Id" });
+const valueSchema = z.union([z.object({ lit: z.unknown() }).strict(), z.object({ param: idSchema }).strict()]);
+const filterSchema = z.object({ col: idSchema, op: z.enum(CMP_OPS as [CmpOp, ...CmpOp[]]), value: valueSchema }).strict();
+const lookupSchema = z
+  .object({ table: idSchema, cols: z.array(idSchema).min(1).max(16), from: z.array(idSchema).min(1).max(16) })
+  .strict()
+  .refine((l) => l.cols.length === l.from.length, { message: "cols and from must have the same length" });
+const altSchema = z.object({ lookups: z.array(lookupSchema).min(1).max(2), relAt: z.union([z.literal(0), z.literal(1)]) }).strict();
+const hopSchema = z
+  .object({
+    kind: z.literal("hop"),
+    rel: idSchema,
+    dir: z.enum(["out", "in", "both"]),
+    source: idSchema,
+    target: idSchema,
+    alts: z.array(altSchema).min(1).max(2),
+    min: z.number().int().min(0).max(MAX_HOPS_LIMIT),
+    max: z.number().int().min(0).max(MAX_HOPS_LIMIT),
+  })
+  .strict()
+  .refine((h) => h.min <= h.max, { message: "hops: min must be <= max" });
+const stepSchema = z.union([
+  hopSchema,
+  z.object({ kind: z.literal("where"), filter: filterSchema }).strict(),
+  z.object({ kind: z.literal("as"), alias: idSchema }).strict(),
+]);
+const resultSchema = z.union([
+  z
+    .object({
+      kind: z.literal("rows"),
+      distinct: z.boolean(),
+      select: z.array(idSchema).max(256).nullable(),
+      orderBy: z.array(z.object({ col: idSchema, desc: z.boolean() }).strict()).max(16),
+      count: z.boolean(),
+    })
+    .strict(),
+  z.object({ kind: z.literal("paths"), count: z.boolean() }).strict(),
+  z.object({ kind: z.literal("return"), fields: z.array(z.tuple([idSchema, idSchema])).min(1).max(64), count: z.boolean() }).strict(),
+  z.object({ kind: z.literal("shortest"), to: z.array(filterSchema).max(64) }).strict(),
+]);
+const planSchema = z
+  .object({
+    v: z.literal(1),
+    start: z.object({ table: idSchema, filters: z.array(filterSchema).max(64) }).strict(),
+    steps: z.array(stepSchema).max(256),
+    result: resultSchema,
+    offset: valueSchema.nullable(),
+    limit: valueSchema.nullable(),
+    budget: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict();
+
+/**
+ * Parses and validates a plan's JSON text. Throws `BadRequestError` naming the problem.
+ *
+ * @example
+ * ```ts
+ * const plan = parsePlan(JSON.stringify(compiled.plan));
+ * ```
+ */
+export function parsePlan(text: unknown): TraversePlan {
+  if (typeof text !== "string") throw new BadRequestError("traverse: the plan must be a JSON string");
+  if (text.length > 1 << 20) throw new BadRequestError("traverse: the plan is larger than 1 MiB");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BadRequestError("traverse: the plan is not valid JSON");
+  }
+  const parsed = planSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BadRequestError(`traverse: invalid plan at ${["plan", ...issue.path.map(String)].join(".")}: ${issue.message}`);
+  }
+  const plan = parsed.data as TraversePlan;
+  checkPlanShape(plan);
+  return plan;
+}
+
+/** Cross-field rules zod does not express: which results go with which steps. */
+function checkPlanShape(plan: TraversePlan): void {
+  const hasAs = plan.steps.some((s) => s.kind === "as");
+  const r = plan.result;
+  if (r.kind === "rows" && r.distinct && hasAs) {
+    throw new BadRequestError("traverse: distinct() returns endpoints; as()/return() enumerate trails — use one or the other");
+  }
+  if (r.kind === "return") {
+    const aliases = new Set(plan.steps.filter((s): s is PlanAs => s.kind === "as").map((s) => s.alias));
+    for (const [, alias] of r.fields) {
+      if (!aliases.has(alias)) throw new BadRequestError(`traverse: return() names alias ${alias}, which no as() binds`);
+    }
+  }
+  if (r.kind === "shortest") {
+    const hops = plan.steps.filter((s) => s.kind === "hop");
+    if (plan.steps.length !== 1 || hops.length !== 1) {
+      throw new BadRequestError("traverse: a shortest-path plan has exactly one hop step");
+    }
+  }
+  const seen = new Set<string>();
+  for (const s of plan.steps) {
+    if (s.kind === "as") {
+      if (seen.has(s.alias)) throw new BadRequestError(`traverse: alias ${s.alias} is bound twice`);
+      seen.add(s.alias);
+    }
+    if (s.kind === "hop" && (s.min !== 1 || s.max !== 1) && s.source !== s.target) {
+      throw new BadRequestError(
+        `traverse: relation ${s.rel} goes from ${s.source} to ${s.target}; a variable number of hops needs a relation from a table to itself`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value helpers shared with the graph layer and the tests.
+
+function typeRank(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === "boolean") return 1;
+  if (typeof v === "number") return 2;
+  if (typeof v === "string") return 3;
+  if (Array.isArray(v)) return 5;
+  return 4; // links and other objects: compared by their JSON text
+}
+
+/**
+ * The total order used for keys and `orderBy`: none < bool < number < string < link < tuple;
+ * tuples lexicographically (a prefix first).
+ */
+export function compareValues(a: unknown, b: unknown): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  switch (ra) {
+    case 0:
+      return 0;
+    case 1:
+    case 2:
+      return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+    case 3:
+      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+    case 5: {
+      const x = a as readonly unknown[];
+      const y = b as readonly unknown[];
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) {
+        const c = compareValues(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length;
+    }
+    default: {
+      const sa = linkText(a);
+      const sb = linkText(b);
+      return sa < sb ? -1 : sa > sb ? 1 : 0;
+    }
+  }
+}
+
+function linkText(v: unknown): string {
+  const href = (v as { href?: unknown }).href;
+  return typeof href === "string" ? href : JSON.stringify(v);
+}
+
+function valuesEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") {
+    if (typeof a === "string" && b !== null && typeof b === "object") return a === linkText(b);
+    if (typeof b === "string" && a !== null && typeof a === "object") return b === linkText(a);
+    return false;
+  }
+  return compareValues(a, b) === 0;
+}
+
+/**
+ * `col op value` as the traversal evaluates it: any comparison involving `null` is false;
+ * ordering comparisons need both sides of the same type (numbers, strings or booleans);
+ * `in` takes a tuple and matches when one element is `=`.
+ */
+export function matchesOp(cell: unknown, op: CmpOp, value: unknown): boolean {
+  if (cell === null || cell === undefined) return false;
+  switch (op) {
+    case "=":
+      return value !== null && valuesEqual(cell, value);
+    case "!=":
+      return value !== null && !valuesEqual(cell, value);
+    case "in":
+      return Array.isArray(value) && value.some((v) => v !== null && valuesEqual(cell, v));
+    default: {
+      if (value === null || typeof cell !== typeof value || typeof cell === "object") return false;
+      const c = compareValues(cell, value);
+      return op === "<" ? c < 0 : op === "<=" ? c <= 0 : op === ">" ? c > 0 : c >= 0;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store a traversal reads: the kernel adapts its transaction to this.
+
+/** What the traversal needs to know about a table. */
+export interface TraverseTableShape {
+  /** All columns in row-tuple order (key columns first). */
+  readonly columns: readonly string[];
+  /** Number of key columns (the first `keyCount` columns). */
+  readonly keyCount: number;
+  /** Secondary indexes' columns (the primary index, key ++ values, is implicit). */
+  readonly indexes: readonly (readonly string[])[];
+}
+
+/** A row tuple: key columns then value columns. */
+export type TraverseRow = readonly unknown[];
+
+/** Read access to the tables of one namespace, inside one transaction. */
+export interface TraverseStore {
+  /** The table's shape; throws `NotFoundError` for an unknown table. */
+  shape(table: string): TraverseTableShape;
+  /** The row with this key, or `undefined`. */
+  get(table: string, key: readonly unknown[]): TraverseRow | undefined;
+  /** Rows whose `cols` equal `values` (an index-served prefix), in index order. */
+  range(table: string, cols: readonly string[], values: readonly unknown[]): readonly TraverseRow[];
+  /** Every row, in key order. */
+  all(table: string): readonly TraverseRow[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution.
+
+const planCache = new Map<string, TraversePlan>();
+const PLAN_CACHE_LIMIT = 512;
+
+/** Parses a plan text once (a bounded cache keyed by the text). */
+export function cachedPlan(text: unknown): TraversePlan {
+  if (typeof text === "string") {
+    const hit = planCache.get(text);
+    if (hit) return hit;
+  }
+  const plan = parsePlan(text);
+  if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value as string);
+  planCache.set(text as string, plan);
+  return plan;
+}
+
+/**
+ * The route handler: `key` is `[plan_json, params]` (params a plain record, already resolved).
+ * Returns plain JSON-able data: rows are tuples; see `runPlan`.
+ */
+export function traverseRoute(store: TraverseStore, startTable: string, key: unknown, params: Readonly<Record<string, unknown>>): unknown {
+  if (!Array.isArray(key) || key.length !== 2) {
+    throw new BadRequestError("traverse: the key is [plan_json, {params}]");
+  }
+  const plan = cachedPlan(key[0]);
+  if (plan.start.table !== startTable) {
+    throw new BadRequestError(`traverse: the plan starts at ${plan.start.table}, but the route is on ${startTable}`);
+  }
+  return runPlan(store, plan, params);
+}
+
+interface Node {
+  readonly table: string;
+  readonly row: TraverseRow;
+}
+
+/** A compiled lookup: column positions resolved against the live table shapes. */
+interface BoundLookup {
+  readonly table: string;
+  readonly shape: TraverseTableShape;
+  readonly cols: readonly string[];
+  readonly fromPos: readonly number[];
+  /** True when `cols` is exactly the key: a point lookup. */
+  readonly byKey: boolean;
+}
+interface BoundAlt {
+  readonly lookups: readonly BoundLookup[];
+  readonly relAt: 0 | 1;
+  /** The table holding the relation row. */
+  readonly relTable: string;
+  readonly relShape: TraverseTableShape;
+}
+interface BoundHop {
+  readonly hop: PlanHop;
+  readonly alts: readonly BoundAlt[];
+  readonly targetShape: TraverseTableShape;
+}
+interface BoundFilter {
+  readonly pos: number;
+  readonly op: CmpOp;
+  readonly value: unknown;
+}
+type BoundStep = { kind: "hop"; hop: BoundHop } | { kind: "where"; filter: BoundFilter } | { kind: "as"; alias: string };
+
+interface Neighbor {
+  readonly relKey: readonly unknown[];
+  readonly relId: string;
+  readonly node: TraverseRow;
+  readonly nodeId: string;
+}
+
+/** A stable identity string for a row's key. */
+function keyId(row: TraverseRow, keyCount: number): string {
+  if (keyCount === 1) {
+    const k = row[0];
+    if (typeof k === "number") return `n${k}`;
+    if (typeof k === "string") return `s${k}`;
+  }
+  return JSON.stringify(row.slice(0, keyCount));
+}
+
+/**
+ * Runs a plan. Results:
+ * - rows: a tuple of row tuples (all columns, or the selected ones in `select` order);
+ * - paths: a tuple of paths, each a tuple of `[table, row]` pairs from start to end;
+ * - return: a tuple of tuples, one row per returned alias in `fields` order;
+ * - count: a number; shortest: one path or `null`.
+ */
+export function runPlan(store: TraverseStore, plan: TraversePlan, params: Readonly<Record<string, unknown>>): unknown {
+  return new Run(store, plan, params).run();
+}
+
+class Run {
+  private touched = 0;
+  private readonly shapes = new Map<string, TraverseTableShape>();
+  private readonly positions = new Map<string, Map<string, number>>();
+
+  constructor(
+    private readonly store: TraverseStore,
+    private readonly plan: TraversePlan,
+    private readonly params: Readonly<Record<string, unknown>>,
+  ) {}
+
+  private shape(table: string): TraverseTableShape {
+    let s = this.shapes.get(table);
+    if (!s) {
+      s = this.store.shape(table);
+      this.shapes.set(table, s);
+      this.positions.set(table, new Map(s.columns.map((c, i) => [c, i])));
+    }
+    return s;
+  }
+
+  private pos(table: string, col: string): number {
+    this.shape(table);
+    const p = this.positions.get(table)!.get(col);
+    if (p === undefined) {
+      throw new BadRequestError(`traverse: table ${table} has no column ${col} (columns: ${this.shape(table).columns.join(", ")})`);
+    }
+    return p;
+  }
+
+  private value(v: PlanValue): unknown {
+    if ("param" in v) {
+      if (!Object.prototype.hasOwnProperty.call(this.params, v.param)) {
+        throw new BadRequestError(`traverse: missing parameter ${v.param}`);
+      }
+      return this.params[v.param];
+    }
+    return v.lit;
+  }
+
+  private count(n: number): void {
+    this.touched += n;
+    if (this.touched > this.plan.budget) throw new VisitBudgetError(this.plan.budget);
+  }
+
+  private bindFilter(table: string, f: PlanFilter): BoundFilter {
+    const value = this.value(f.value);
+    if (f.op === "in" && !Array.isArray(value)) {
+      throw new BadRequestError(`traverse: ${table}.${f.col} in … needs a tuple of values`);
+    }
+    return { pos: this.pos(table, f.col), op: f.op, value };
+  }
+
+  private bindLookup(l: PlanLookup, fromTable: string): BoundLookup {
+    const shape = this.shape(l.table);
+    for (const c of l.cols) this.pos(l.table, c);
+    const key = shape.columns.slice(0, shape.keyCount);
+    const byKey = key.length === l.cols.length && key.every((c, i) => c === l.cols[i]);
+    return { table: l.table, shape, cols: l.cols, fromPos: l.from.map((c) => this.pos(fromTable, c)), byKey };
+  }
+
+  private bindHop(hop: PlanHop): BoundHop {
+    const alts = hop.alts.map((alt): BoundAlt => {
+      const first = this.bindLookup(alt.lookups[0]!, hop.source);
+      const lookups = alt.lookups.length === 2 ? [first, this.bindLookup(alt.lookups[1]!, first.table)] : [first];
+      const last = lookups[lookups.length - 1]!;
+      if (last.table !== hop.target) throw new BadRequestError(`traverse: hop ${hop.rel} does not end in ${hop.target}`);
+      const relTable = alt.relAt === 0 ? hop.source : first.table;
+      return { lookups, relAt: alt.relAt, relTable, relShape: this.shape(relTable) };
+    });
+    return { hop, alts, targetShape: this.shape(hop.target) };
+  }
+
+  private lookup(l: BoundLookup, values: unknown[]): readonly TraverseRow[] {
+    for (const v of values) if (v === null || v === undefined) return [];
+    if (l.byKey) {
+      const row = this.store.get(l.table, values);
+      if (!row) return [];
+      this.count(1);
+      return [row];
+    }
+    const rows = this.store.range(l.table, l.cols, values);
+    this.count(rows.length);
+    return rows;
+  }
+
+  /** The (relation row, target row) pairs one hop reaches from `row`. */
+  private neighbors(bh: BoundHop, row: TraverseRow, sorted: boolean): Neighbor[] {
+    const out: Neighbor[] = [];
+    const targetKeys = bh.targetShape.keyCount;
+    for (const alt of bh.alts) {
+      const l1 = alt.lookups[0]!;
+      const first = this.lookup(l1, l1.fromPos.map((p) => row[p]));
+      const relKeys = alt.relShape.keyCount;
+      if (alt.lookups.length === 1) {
+        for (const r of first) {
+          const rel = alt.relAt === 0 ? row : r;
+          out.push({ relKey: rel.slice(0, relKeys), relId: alt.relTable + "\u0000" + keyId(rel, relKeys), node: r, nodeId: keyId(r, targetKeys) });
+        }
+      } else {
+        const l2 = alt.lookups[1]!;
+        for (const e of first) {
+          const relId = alt.relTable + "\u0000" + keyId(e, relKeys);
+          for (const n of this.lookup(l2, l2.fromPos.map((p) => e[p]))) {
+            out.push({ relKey: e.slice(0, relKeys), relId, node: n, nodeId: keyId(n, targetKeys) });
+          }
+        }
+      }
+    }
+    if (bh.alts.length > 1) {
+      // `both`: the union of the two directions; a self-loop row appears once.
+      const seen = new Set<string>();
+      const unique: Neighbor[] = [];
+      for (const n of out) {
+        const id = n.relId + "\u0001" + n.nodeId;
+        if (!seen.has(id)) {
+          seen.add(id);
+          unique.push(n);
+        }
+      }
+      out.length = 0;
+      out.push(...unique);
+    }
+    if (sorted && out.length > 1) {
+      out.sort((a, b) => compareValues(a.relKey, b.relKey) || compareValues(a.node.slice(0, targetKeys), b.node.slice(0, targetKeys)));
+    }
+    return out;
+  }
+
+  private startRows(filters: readonly BoundFilter[], table: string): TraverseRow[] {
+    const shape = this.shape(table);
+    const eq = new Map<number, unknown>();
+    for (const f of filters) if (f.op === "=" && !eq.has(f.pos)) eq.set(f.pos, f.value);
+    for (const v of eq.values()) if (v === null) return [];
+    let rows: readonly TraverseRow[];
+    const keyPositions = Array.from({ length: shape.keyCount }, (_, i) => i);
+    if (keyPositions.every((p) => eq.has(p))) {
+      const row = this.store.get(table, keyPositions.map((p) => eq.get(p)));
+      rows = row ? [row] : [];
+      this.count(rows.length);
+    } else {
+      // The longest equality prefix of an index (the primary index is key ++ values).
+      let best: string[] = [];
+      for (const cols of [shape.columns, ...shape.indexes]) {
+        const prefix: string[] = [];
+        for (const c of cols) {
+          if (!eq.has(this.pos(table, c))) break;
+          prefix.push(c);
+        }
+        if (prefix.length > best.length) best = prefix;
+      }
+      if (best.length > 0) {
+        rows = this.store.range(table, best, best.map((c) => eq.get(this.pos(table, c))));
+        this.count(rows.length);
+      } else {
+        rows = this.store.all(table);
+        this.count(rows.length);
+      }
+    }
+    const out = rows.filter((r) => filters.every((f) => matchesOp(r[f.pos], f.op, f.value)));
+    if (out.length > 1) out.sort((a, b) => compareValues(a.slice(0, shape.keyCount), b.slice(0, shape.keyCount)));
+    return out;
+  }
+
+  private window(): { offset: number; limit: number } {
+    const num = (v: PlanValue | null, what: string, dflt: number): number => {
+      if (v === null) return dflt;
+      const n = this.value(v);
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+        throw new BadRequestError(`traverse: ${what} must be a non-negative integer, got ${JSON.stringify(n)}`);
+      }
+      return n;
+    };
+    return { offset: num(this.plan.offset, "offset", 0), limit: num(this.plan.limit, "limit", Number.POSITIVE_INFINITY) };
+  }
+
+  run(): unknown {
+    const plan = this.plan;
+    const startTable = plan.start.table;
+    this.shape(startTable);
+    const startFilters = plan.start.filters.map((f) => this.bindFilter(startTable, f));
+    let table = startTable;
+    const steps: BoundStep[] = plan.steps.map((s): BoundStep => {
+      if (s.kind === "hop") {
+        if (s.source !== table) throw new BadRequestError(`traverse: hop ${s.rel} starts at ${s.source}, but the traversal is at ${table}`);
+        table = s.target;
+        return { kind: "hop", hop: this.bindHop(s) };
+      }
+      if (s.kind === "where") return { kind: "where", filter: this.bindFilter(table, s.filter) };
+      return { kind: "as", alias: s.alias };
+    });
+    const endShape = this.shape(table);
+    const { offset, limit } = this.window();
+    const result = plan.result;
+
+    if (result.kind === "shortest") {
+      const to = result.to.map((f) => this.bindFilter(table, f));
+      return this.shortest(this.startRows(startFilters, startTable), (steps[0] as { hop: BoundHop }).hop, to);
+    }
+    if (result.kind === "rows" && result.distinct) {
+      return this.distinct(this.startRows(startFilters, startTable), steps, table, endShape, result, offset, limit);
+    }
+    return this.trails(this.startRows(startFilters, startTable), startTable, steps, table, endShape, offset, limit);
+  }
+
+  // --- distinct: set-at-a-time ----------------------------------------------------------------
+
+  private distinct(
+    start: TraverseRow[],
+    steps: readonly BoundStep[],
+    table: string,
+    shape: TraverseTableShape,
+    result: Extract<PlanResult, { kind: "rows" }>,
+    offset: number,
+    limit: number,
+  ): unknown {
+    let current = new Map<string, TraverseRow>();
+    const startKeys = this.shape(this.plan.start.table).keyCount;
+    for (const r of start) current.set(keyId(r, startKeys), r);
+    for (const step of steps) {
+      if (step.kind === "where") {
+        const f = step.filter;
+        for (const [id, r] of current) if (!matchesOp(r[f.pos], f.op, f.value)) current.delete(id);
+      } else if (step.kind === "hop") {
+        current = this.expandSet(current, step.hop);
+      }
+      if (current.size === 0) break;
+    }
+    const rows = [...current.values()];
+    if (result.count && result.orderBy.length === 0) return windowCount(rows.length, offset, limit);
+    sortRows(rows, shape, result.orderBy.map((o) => ({ pos: this.pos(table, o.col), desc: o.desc })));
+    const page = rows.slice(offset, offset + limit);
+    if (result.count) return page.length;
+    return this.project(page, table, result.select);
+  }
+
+  /** One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. */
+  private expandSet(from: Map<string, TraverseRow>, bh: BoundHop): Map<string, TraverseRow> {
+    const { min, max } = bh.hop;
+    let level = from;
+    for (let i = 0; i < min && level.size > 0; i++) {
+      const next = new Map<string, TraverseRow>();
+      for (const row of level.values()) for (const n of this.neighbors(bh, row, false)) if (!next.has(n.nodeId)) next.set(n.nodeId, n.node);
+      level = next;
+    }
+    const reached = new Map(level);
+    let frontier = [...level.values()];
+    for (let i = min; i < max && frontier.length > 0; i++) {
+      const next: TraverseRow[] = [];
+      for (const row of frontier) {
+        for (const n of this.neighbors(bh, row, false)) {
+          if (!reached.has(n.nodeId)) {
+            reached.set(n.nodeId, n.node);
+            next.push(n.node);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return reached;
+  }
+
+  // --- trails: depth-first, canonical order ---------------------------------------------------
+
+  private trails(
+    start: TraverseRow[],
+    startTable: string,
+    steps: readonly BoundStep[],
+    table: string,
+    shape: TraverseTableShape,
+    offset: number,
+    limit: number,
+  ): unknown {
+    const result = this.plan.result as Exclude<PlanResult, { kind: "shortest" }>;
+    const orderBy = result.kind === "rows" ? result.orderBy : [];
+    const countOnly = result.count;
+    // Without orderBy the enumeration order is the result order: stop once the page is full.
+    const stopAt = orderBy.length === 0 ? offset + limit : Number.POSITIVE_INFINITY;
+    const collected: unknown[] = [];
+    const endRows: TraverseRow[] = [];
+    let produced = 0;
+    const trail = new Set<string>();
+    const path: Node[] = [];
+    const bindings = new Map<string, TraverseRow>();
+    const returnFields = result.kind === "return" ? result.fields : null;
+    const wantPaths = result.kind === "paths";
+
+    const emit = (row: TraverseRow): void => {
+      produced++;
+      if (countOnly && orderBy.length === 0) return;
+      if (orderBy.length === 0 && produced <= offset) return;
+      if (returnFields) collected.push(returnFields.map(([, alias]) => bindings.get(alias)));
+      else if (wantPaths) collected.push(path.map((n) => [n.table, n.row]));
+      else endRows.push(row);
+    };
+
+    const visit = (i: number, row: TraverseRow, cur: string): void => {
+      if (produced >= stopAt) return;
+      if (i === steps.length) return emit(row);
+      const step = steps[i]!;
+      if (step.kind === "where") {
+        if (matchesOp(row[step.filter.pos], step.filter.op, step.filter.value)) visit(i + 1, row, cur);
+        return;
+      }
+      if (step.kind === "as") {
+        const prev = bindings.get(step.alias);
+        bindings.set(step.alias, row);
+        visit(i + 1, row, cur);
+        if (prev === undefined) bindings.delete(step.alias);
+        else bindings.set(step.alias, prev);
+        return;
+      }
+      const bh = step.hop;
+      const walk = (depth: number, at: TraverseRow): void => {
+        if (produced >= stopAt) return;
+        if (depth >= bh.hop.min) visit(i + 1, at, bh.hop.target);
+        if (depth >= bh.hop.max) return;
+        for (const n of this.neighbors(bh, at, true)) {
+          if (produced >= stopAt) return;
+          if (trail.has(n.relId)) continue;
+          trail.add(n.relId);
+          path.push({ table: bh.hop.target, row: n.node });
+          walk(depth + 1, n.node);
+          path.pop();
+          trail.delete(n.relId);
+        }
+      };
+      walk(0, row);
+    };
+
+    for (const row of start) {
+      if (produced >= stopAt) break;
+      path.push({ table: startTable, row });
+      visit(0, row, startTable);
+      path.pop();
+    }
+
+    if (countOnly && orderBy.length === 0) return windowCount(produced, offset, limit);
+    if (result.kind !== "rows") return countOnly ? collected.length : collected.slice(0, limit);
+    if (orderBy.length > 0) {
+      sortRows(endRows, shape, orderBy.map((o) => ({ pos: this.pos(table, o.col), desc: o.desc })), false);
+      const page = endRows.slice(offset, offset + limit);
+      return countOnly ? page.length : this.project(page, table, result.select);
+    }
+    const page = endRows.slice(0, limit);
+    return countOnly ? page.length : this.project(page, table, result.select);
+  }
+
+  // --- shortest path ---------------------------------------------------------------------------
+
+  private shortest(start: TraverseRow[], bh: BoundHop, to: readonly BoundFilter[]): unknown {
+    const keyCount = this.shape(bh.hop.source).keyCount;
+    const isTarget = (r: TraverseRow): boolean => to.every((f) => matchesOp(r[f.pos], f.op, f.value));
+    const parent = new Map<string, { row: TraverseRow; prev: string | null }>();
+    let frontier: { id: string; row: TraverseRow }[] = [];
+    for (const r of start) {
+      const id = keyId(r, keyCount);
+      if (parent.has(id)) continue;
+      parent.set(id, { row: r, prev: null });
+      if (bh.hop.min === 0 && isTarget(r)) return this.pathTo(parent, id, bh);
+      frontier.push({ id, row: r });
+    }
+    for (let depth = 1; depth <= bh.hop.max && frontier.length > 0; depth++) {
+      const next: { id: string; row: TraverseRow }[] = [];
+      for (const f of frontier) {
+        for (const n of this.neighbors(bh, f.row, true)) {
+          if (parent.has(n.nodeId)) continue;
+          parent.set(n.nodeId, { row: n.node, prev: f.id });
+          if (depth >= bh.hop.min && isTarget(n.node)) return this.pathTo(parent, n.nodeId, bh);
+          next.push({ id: n.nodeId, row: n.node });
+        }
+      }
+      frontier = next;
+    }
+    return null;
+  }
+
+  private pathTo(parent: Map<string, { row: TraverseRow; prev: string | null }>, id: string, bh: BoundHop): unknown {
+    const out: unknown[] = [];
+    let at: string | null = id;
+    while (at !== null) {
+      const p: { row: TraverseRow; prev: string | null } = parent.get(at)!;
+      out.push([bh.hop.target, p.row]);
+      at = p.prev;
+    }
+    return out.reverse();
+  }
+
+  private project(rows: readonly TraverseRow[], table: string, select: readonly string[] | null): unknown[] {
+    if (select === null) return rows as unknown[];
+    const positions = select.map((c) => this.pos(table, c));
+    return rows.map((r) => positions.map((p) => r[p]));
+  }
+}
+
+function windowCount(n: number, offset: number, limit: number): number {
+  return Math.max(0, Math.min(n - offset, limit));
+}
+
+/** Stable sort by the order keys; by default ties (and no keys) fall back to the row key. */
+function sortRows(rows: TraverseRow[], shape: TraverseTableShape, keys: readonly { pos: number; desc: boolean }[], keyFallback = true): void {
+  const kc = shape.keyCount;
+  rows.sort((a, b) => {
+    for (const k of keys) {
+      const c = compareValues(a[k.pos], b[k.pos]);
+      if (c !== 0) return k.desc ? -c : c;
+    }
+    return keyFallback ? compareValues(a.slice(0, kc), b.slice(0, kc)) : 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors a store adapter may need.
+
+/** Maps a store failure for a missing table to a `NotFoundError` naming it. */
+export function unknownTable(ns: string, table: string): TcError {
+  return new NotFoundError(`traverse: no table /state/${ns}/${table}`);
+}

@@ -1,0 +1,344 @@
+/**
+ * The graph catalog: tables as nodes, named relations as directed edges, in a graphology
+ * `MultiDirectedGraph`. Built from the ORM's resolved metadata (`TableMeta`): every foreign key
+ * gives a forward relation (table → target) and an inverse (target → table); every edge table
+ * gives a relation between its two endpoints through the edge table, and an inverse.
+ */
+import { MultiDirectedGraph } from "graphology";
+import { bidirectional } from "graphology-shortest-path/unweighted.js";
+import { BadRequestError } from "../errors.js";
+import type { PlanLookup } from "../client/embedded/traverse.js";
+import type { TableMeta } from "../orm/meta.js";
+
+/** Node attributes: one node per table. */
+export interface TableNode {
+  readonly table: string;
+  /** `/state/<namespace>/<table>`. */
+  readonly link: string;
+  readonly keyColumns: readonly string[];
+  readonly columns: readonly string[];
+}
+
+/** Edge attributes: one edge per relation direction. */
+export interface RelationInfo {
+  /** The relation's name, unique among the relations leaving `source`. */
+  readonly name: string;
+  readonly source: string;
+  readonly target: string;
+  readonly kind: "foreign_key" | "edge";
+  readonly direction: "forward" | "inverse";
+  /** The name of the same relation taken the other way (a relation of `target`). */
+  readonly inverse: string;
+  /** The table whose rows are this relation's rows (the foreign key's table, or the edge table). */
+  readonly via: string;
+  /** How to take it: index-served lookups, for the planner. */
+  readonly lookups: readonly PlanLookup[];
+  readonly relAt: 0 | 1;
+  /** Human description, e.g. `posts.author → users.id`. */
+  readonly description: string;
+}
+
+/** The default name of an edge table's inverse relation when `.edge(..., { inverse })` is not given. */
+export function defaultEdgeInverse(edgeName: string): string {
+  return `${edgeName}_inverse`;
+}
+
+/** One step of a suggested route: take `relation` from `from` to reach `to`. */
+export interface RouteStep {
+  readonly from: string;
+  readonly relation: string;
+  readonly to: string;
+}
+
+/**
+ * The schema as a graph. It is a real graphology `MultiDirectedGraph` (iterate it, export it,
+ * run graphology algorithms on it), plus relation lookup, routing and drawing.
+ *
+ * @example
+ * ```ts
+ * const catalog = db.graph.catalog;
+ * catalog.relation("users", "follows").target;  // "users"
+ * catalog.route("users", "posts");             // [[{ from: "users", relation: "posts", to: "posts" }]]
+ * console.log(catalog.toMermaid());
+ * ```
+ */
+export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
+  /** The schema's namespace. */
+  readonly namespace: string;
+
+  constructor(namespace: string) {
+    super();
+    this.namespace = namespace;
+  }
+
+  /** The node attributes of `table`; throws `BadRequestError` naming the known tables. */
+  table(table: string): TableNode {
+    if (typeof table !== "string" || !this.hasNode(table)) {
+      throw new BadRequestError(`unknown table ${JSON.stringify(table)}; tables: ${this.nodes().join(", ")}`);
+    }
+    return this.getNodeAttributes(table);
+  }
+
+  /** The relations leaving `table`, in declaration order. */
+  relations(table: string): RelationInfo[] {
+    this.table(table);
+    return this.outEdges(table).map((e) => this.getEdgeAttributes(e));
+  }
+
+  /** The relation `name` leaving `table`; throws `BadRequestError` listing the ones that exist. */
+  relation(table: string, name: string): RelationInfo {
+    this.table(table);
+    const key = edgeKey(table, name);
+    if (typeof name !== "string" || !this.hasEdge(key)) {
+      const names = this.relations(table).map((r) => r.name);
+      throw new BadRequestError(
+        `table ${table} has no relation ${JSON.stringify(name)}; its relations: ${names.length ? names.join(", ") : "(none)"}`,
+      );
+    }
+    return this.getEdgeAttributes(key);
+  }
+
+  /**
+   * The relation named `name` that *arrives* at `table` (for `.in(name)`): exactly one relation of
+   * that name must end there.
+   */
+  incoming(table: string, name: string): RelationInfo {
+    this.table(table);
+    const found = this.inEdges(table)
+      .map((e) => this.getEdgeAttributes(e))
+      .filter((r) => r.name === name);
+    if (found.length === 1) return found[0]!;
+    if (found.length === 0) {
+      const names = [...new Set(this.inEdges(table).map((e) => this.getEdgeAttribute(e, "name")))];
+      throw new BadRequestError(
+        `no relation ${JSON.stringify(name)} arrives at ${table}; relations arriving there: ${names.length ? names.join(", ") : "(none)"}`,
+      );
+    }
+    throw new BadRequestError(
+      `relation ${name} arrives at ${table} from ${found.map((r) => r.source).join(" and ")}; use .out() with the inverse relation instead (${found.map((r) => `${table}.${r.inverse}`).join(", ")})`,
+    );
+  }
+
+  /**
+   * Suggests relation chains from one table to another: every chain of the fewest hops along
+   * the tables of one shortest table path (graphology's bidirectional search), at most `limit`.
+   * Empty when `to` cannot be reached.
+   */
+  route(from: string, to: string, limit = 16): RouteStep[][] {
+    this.table(from);
+    this.table(to);
+    if (from === to) return [[]];
+    const tables = bidirectional(this, from, to);
+    if (!tables) return [];
+    let chains: RouteStep[][] = [[]];
+    for (let i = 0; i + 1 < tables.length; i++) {
+      const a = tables[i]!;
+      const b = tables[i + 1]!;
+      const rels = this.edges(a, b).map((e) => this.getEdgeAttribute(e, "name"));
+      const next: RouteStep[][] = [];
+      for (const chain of chains) {
+        for (const r of rels) {
+          if (next.length >= limit) break;
+          next.push([...chain, { from: a, relation: r, to: b }]);
+        }
+      }
+      chains = next;
+    }
+    return chains;
+  }
+
+  /** The catalog as a Mermaid flowchart (forward relations, labelled `name / inverse`). */
+  toMermaid(): string {
+    const lines = ["flowchart LR"];
+    for (const t of this.nodes()) {
+      const n = this.getNodeAttributes(t);
+      lines.push(`  ${mermaidId(t)}["${escapeMermaid(t)}<br/>key: ${escapeMermaid(n.keyColumns.join(", "))}"]`);
+    }
+    this.forEachEdge((_e, r) => {
+      if (r.direction !== "forward") return;
+      const style = r.kind === "edge" ? "==" : "--";
+      lines.push(`  ${mermaidId(r.source)} ${style} "${escapeMermaid(`${r.name} / ${r.inverse}`)}" ${style}> ${mermaidId(r.target)}`);
+    });
+    return lines.join("\n") + "\n";
+  }
+
+  /** The catalog as Graphviz DOT (forward relations; edge tables drawn bold). */
+  toDot(): string {
+    const lines = [`digraph ${dotString(this.namespace)} {`, "  rankdir=LR;", "  node [shape=box];"];
+    for (const t of this.nodes()) {
+      const n = this.getNodeAttributes(t);
+      lines.push(`  ${dotString(t)} [label=${dotString(`${t}\nkey: ${n.keyColumns.join(", ")}`)}];`);
+    }
+    this.forEachEdge((_e, r) => {
+      if (r.direction !== "forward") return;
+      const style = r.kind === "edge" ? ", style=bold" : "";
+      lines.push(`  ${dotString(r.source)} -> ${dotString(r.target)} [label=${dotString(`${r.name} / ${r.inverse}`)}${style}];`);
+    });
+    lines.push("}");
+    return lines.join("\n") + "\n";
+  }
+}
+
+function edgeKey(source: string, name: string): string {
+  return `${source}.${name}`;
+}
+
+function mermaidId(t: string): string {
+  return "t_" + t.replace(/[^A-Za-z0-9_]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`);
+}
+
+function escapeMermaid(s: string): string {
+  return s.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;");
+}
+
+function dotString(s: string): string {
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+}
+
+/**
+ * Every relation of a schema, in declaration order, with its name checked: relation names must be
+ * unique per source table. A clash throws `BadRequestError` naming both relations. The ORM's
+ * `schema()` may call this to fail at declaration time; `buildCatalog` calls it too.
+ *
+ * @example
+ * ```ts
+ * checkRelationNames(social.tableMetas); // throws if e.g. users has two relations named "posts"
+ * ```
+ */
+export function relationsOf(tables: readonly TableMeta[]): RelationInfo[] {
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  const out: RelationInfo[] = [];
+  for (const t of tables) {
+    for (const fk of t.foreignKeys) {
+      out.push({
+        name: fk.name,
+        source: fk.table,
+        target: fk.targetTable,
+        kind: "foreign_key",
+        direction: "forward",
+        inverse: fk.inverse,
+        via: fk.table,
+        lookups: [{ table: fk.targetTable, cols: [fk.targetColumn], from: [fk.column] }],
+        relAt: 0,
+        description: `${fk.table}.${fk.column} → ${fk.targetTable}.${fk.targetColumn}`,
+      });
+      out.push({
+        name: fk.inverse,
+        source: fk.targetTable,
+        target: fk.table,
+        kind: "foreign_key",
+        direction: "inverse",
+        inverse: fk.name,
+        via: fk.table,
+        lookups: [{ table: fk.table, cols: [fk.column], from: [fk.targetColumn] }],
+        relAt: 1,
+        description: `${fk.targetTable}.${fk.targetColumn} ← ${fk.table}.${fk.column}`,
+      });
+    }
+  }
+  for (const t of tables) {
+    for (const e of t.edges) {
+      const fromFk = t.foreignKeys.find((f) => f.column === e.from);
+      const toFk = t.foreignKeys.find((f) => f.column === e.to);
+      if (!fromFk || !toFk || !byName.has(e.fromTable) || !byName.has(e.toTable)) {
+        throw new BadRequestError(`table ${t.name}: edge ${e.name} needs foreign keys on ${e.from} and ${e.to}`);
+      }
+      const inverse = e.inverse ?? defaultEdgeInverse(e.name);
+      out.push({
+        name: e.name,
+        source: e.fromTable,
+        target: e.toTable,
+        kind: "edge",
+        direction: "forward",
+        inverse,
+        via: t.name,
+        lookups: [
+          { table: t.name, cols: [e.from], from: [fromFk.targetColumn] },
+          { table: e.toTable, cols: [toFk.targetColumn], from: [e.to] },
+        ],
+        relAt: 1,
+        description: `${e.fromTable} → ${t.name}(${e.from} → ${e.to}) → ${e.toTable}`,
+      });
+      out.push({
+        name: inverse,
+        source: e.toTable,
+        target: e.fromTable,
+        kind: "edge",
+        direction: "inverse",
+        inverse: e.name,
+        via: t.name,
+        lookups: [
+          { table: t.name, cols: [e.to], from: [toFk.targetColumn] },
+          { table: e.fromTable, cols: [fromFk.targetColumn], from: [e.from] },
+        ],
+        relAt: 1,
+        description: `${e.toTable} → ${t.name}(${e.to} → ${e.from}) → ${e.fromTable}`,
+      });
+    }
+  }
+  // Unique names per source table.
+  const seen = new Map<string, RelationInfo>();
+  for (const r of out) {
+    const k = edgeKey(r.source, r.name);
+    const prior = seen.get(k);
+    if (prior) {
+      throw new BadRequestError(
+        `table ${r.source} has two relations named ${r.name}: ${describeRelation(prior)} and ${describeRelation(r)}; rename one with references(..., { name | inverse }) or .edge(..., { inverse })`,
+      );
+    }
+    seen.set(k, r);
+  }
+  // Every lookup must be index-served (or a key lookup).
+  for (const r of out) {
+    for (const l of r.lookups) {
+      const meta = byName.get(l.table)!;
+      if (!servedByIndex(meta, l.cols)) {
+        throw new BadRequestError(
+          `relation ${r.source}.${r.name} needs an index on ${l.table}(${l.cols.join(", ")}); declare one with .index(name, [${l.cols.map((c) => JSON.stringify(c)).join(", ")}])`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** Alias of `relationsOf` for callers that only want the check. */
+export function checkRelationNames(tables: readonly TableMeta[]): void {
+  relationsOf(tables);
+}
+
+function describeRelation(r: RelationInfo): string {
+  const what = r.kind === "edge" ? `edge table ${r.via}` : `foreign key ${r.description}`;
+  return `the ${r.direction === "forward" ? "" : "inverse "}relation of ${what}`;
+}
+
+function servedByIndex(meta: TableMeta, cols: readonly string[]): boolean {
+  const primary = [...meta.keyColumns, ...meta.valueColumns];
+  const candidates = [primary, ...meta.indexes.map((i) => i.columns)];
+  return candidates.some((idx) => cols.every((c, i) => idx[i] === c));
+}
+
+/**
+ * Builds the catalog of a schema's tables. Throws `BadRequestError` on a relation-name clash or
+ * a relation no index can serve.
+ *
+ * @example
+ * ```ts
+ * const catalog = buildCatalog(social.namespace, social.tableMetas);
+ * catalog.order; // number of tables
+ * ```
+ */
+export function buildCatalog(namespace: string, tables: readonly TableMeta[]): Catalog {
+  const relations = relationsOf(tables);
+  const catalog = new Catalog(namespace);
+  for (const t of tables) {
+    catalog.addNode(t.name, {
+      table: t.name,
+      link: t.path,
+      keyColumns: [...t.keyColumns],
+      columns: t.columns.map((c) => c.name),
+    });
+  }
+  for (const r of relations) catalog.addDirectedEdgeWithKey(edgeKey(r.source, r.name), r.source, r.target, r);
+  return catalog;
+}
