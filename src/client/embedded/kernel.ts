@@ -1,0 +1,327 @@
+/**
+ * The embedded kernel: routes requests (`/state`, `/lib`, `/healthz`, …), runs composite ops, and
+ * owns transactions and sessions. One `execute` or plain `request` is one transaction: all of its
+ * writes commit together, or — on any error — none of them.
+ */
+import {
+  BadRequestError,
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
+  NotImplementedError,
+  TcError,
+} from "../../errors.js";
+import { assertId, decodeOpDef, encode, opHash } from "../../ir/index.js";
+import type { Json, OpDef, Verb } from "../../ir/types.js";
+import type { ExecRequest } from "../executor.js";
+import { Database, type StateTxn } from "./database.js";
+import { LibraryRegistry, parseInstall, type LibraryTxn, type LibraryVersion } from "./library.js";
+import { DEFAULT_LIMITS, ExecContext, invokeOp, refuseEgress, type ExecLimits } from "./op-executor.js";
+import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
+import { SessionTable } from "./sessions.js";
+import { tableLiteral, type TableView } from "./table-view.js";
+import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./value.js";
+
+/** Options of `Kernel.open`. */
+export interface KernelOptions {
+  /** Directory of the durable store; in memory when absent. */
+  readonly dataDir?: string;
+  /** Time budget of a session's transaction in ms (default 3000). */
+  readonly txnBudgetMs?: number;
+  /** Execution guards (step budget, `while` iterations, call nesting). */
+  readonly limits?: Partial<ExecLimits>;
+  /** Size of the decoded-op cache (by content hash); default 4096. */
+  readonly opCacheSize?: number;
+}
+
+/** A session reference: its id, and the owner that began it (the HTTP server's bearer token). */
+export type SessionRef = string | { readonly id: string; readonly owner?: string };
+
+/** Counters for tests and benchmarks. */
+export interface KernelStats {
+  /** Ops decoded from JSON (cache misses). */
+  decodes: number;
+  /** Executions whose op was found by JSON object identity. */
+  identityHits: number;
+  /** Executions whose op was found by content hash. */
+  hashHits: number;
+  /** Committed transactions. */
+  commits: number;
+  /** Rolled-back transactions. */
+  rollbacks: number;
+}
+
+/** The kernel's per-transaction state. */
+interface TxnScope extends KernelTxnState {
+  readonly txn: StateTxn;
+  readonly libs: LibraryTxn;
+}
+
+const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
+const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
+const STRING = "/state/scalar/value/string";
+const LIB_SCHEMA: KernelValue = [[[["id", STRING]], [["definition", STRING]]], []];
+
+/**
+ * The embedded kernel.
+ *
+ * @example
+ * ```ts
+ * const kernel = await Kernel.open({});                   // in memory
+ * await kernel.request({ verb: "get", path: "/healthz" }); // {"status": "ok"}
+ * await kernel.execute({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}, { x: 41 }); // 42
+ * await kernel.close();
+ * ```
+ */
+export class Kernel {
+  /** Counters (decodes, cache hits, commits, rollbacks). */
+  readonly stats: KernelStats = { decodes: 0, identityHits: 0, hashHits: 0, commits: 0, rollbacks: 0 };
+
+  private readonly libs = new LibraryRegistry();
+  private readonly sessions: SessionTable<TxnScope>;
+  private readonly limits: ExecLimits;
+  private readonly opCacheSize: number;
+  private readonly byObject = new WeakMap<object, OpDef>();
+  private readonly byHash = new Map<string, OpDef>();
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    opts: KernelOptions,
+  ) {
+    const budget = opts.txnBudgetMs ?? 3000;
+    if (!(budget > 0)) throw new BadRequestError(`txnBudgetMs must be positive, found ${budget}`);
+    this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope));
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.opCacheSize = opts.opCacheSize ?? 4096;
+  }
+
+  /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
+  static async open(opts: KernelOptions = {}): Promise<Kernel> {
+    const db = await Database.open(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir });
+    const kernel = new Kernel(db, opts);
+    try {
+      await kernel.loadLibraries();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return kernel;
+  }
+
+  /**
+   * Executes a composite op with `args` bound by name (POST params, or the key/value names of a
+   * GET/PUT/DELETE OpDef), in one transaction — or in a session's — and returns the value of its
+   * last step as JSON. PUT and DELETE OpDefs answer `null`.
+   */
+  async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef): Promise<Json> {
+    this.checkOpen();
+    const opdef = this.compile(op);
+    const params = bindArgs(opdef, args);
+    return this.inTxn(session, (scope) => toJson(invokeOp(this.context(scope), opdef, params)));
+  }
+
+  /** Runs one request (verb, path, key, body) in one transaction, or in a session's. */
+  async request(req: ExecRequest, session?: SessionRef): Promise<Json> {
+    this.checkOpen();
+    const verb = String(req.verb).toLowerCase();
+    if (!VERBS.has(verb)) throw new MethodNotAllowedError(`unsupported verb ${JSON.stringify(req.verb)}`);
+    const v = verb as Verb;
+    if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
+    const route = parseRoute(req.path);
+    switch (route.kind) {
+      case "healthz":
+        return toJson(healthz(v));
+      case "not_found":
+        throw new NotFoundError(route.why);
+      case "unsupported":
+        throw new NotImplementedError(`/${route.root} is not served by the embedded kernel (${route.href})`);
+      case "remote":
+        refuseEgress(route.href);
+        break;
+      case "lib_dir":
+        if (v === "put") return this.install(parseInstall(req.body), session);
+        break;
+    }
+    const key = decodeData(req.key ?? null);
+    let value: KernelValue | undefined;
+    if (v === "put") value = decodeData(req.body ?? null);
+    else if (v === "post") value = decodeParams(req.body);
+    return this.inTxn(session, (scope) => toJson(dispatch(this.context(scope), v, route, key, value)));
+  }
+
+  /**
+   * Begins a session: a transaction that stays open across calls until committed, rolled back, or
+   * rolled back by its time budget. Returns its kernel-minted id (for the HTTP server; the
+   * `Executor` API never shows it).
+   */
+  async beginSession(owner?: string): Promise<string> {
+    this.checkOpen();
+    const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
+    if (this.closed) {
+      this.rollback(scope);
+      throw new NotFoundError("the kernel is closed");
+    }
+    return this.sessions.open(scope, owner);
+  }
+
+  /** Commits a session (404 unknown/finished, 408 expired, 401 other owner). */
+  async commitSession(id: string, owner?: string): Promise<void> {
+    await this.commit(this.sessions.finish(id, owner));
+  }
+
+  /** Rolls a session back (404 unknown/finished, 408 expired, 401 other owner). */
+  async rollbackSession(id: string, owner?: string): Promise<void> {
+    this.rollback(this.sessions.finish(id, owner));
+  }
+
+  /** Rolls back open sessions and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const scope of this.sessions.drain()) this.rollback(scope);
+    await this.db.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Decodes an op once: cached by JSON object identity, then by content hash. */
+  private compile(op: Json | OpDef): OpDef {
+    if (op === null || typeof op !== "object" || Array.isArray(op)) return decodeOpDef(op);
+    const hit = this.byObject.get(op);
+    if (hit) {
+      this.stats.identityHits++;
+      return hit;
+    }
+    // A decoded OpDef is re-validated once through its JSON form (it may have been built by hand).
+    const json = isOpDef(op as KernelValue) ? encode(op as OpDef) : (op as Json);
+    const hash = opHash(json);
+    let opdef = this.byHash.get(hash);
+    if (opdef) {
+      this.stats.hashHits++;
+    } else {
+      opdef = decodeOpDef(json);
+      this.stats.decodes++;
+      if (this.byHash.size >= this.opCacheSize) this.byHash.delete(this.byHash.keys().next().value!);
+      this.byHash.set(hash, opdef);
+    }
+    this.byObject.set(op, opdef);
+    return opdef;
+  }
+
+  private context(scope: TxnScope): ExecContext {
+    return new ExecContext(scope.txn, routeLink, this.limits, scope);
+  }
+
+  private scope(txn: StateTxn): TxnScope {
+    return { txn, libs: this.libs.begin() };
+  }
+
+  /**
+   * Runs `fn` in a session's transaction, or in a new one committed on success and rolled back on
+   * any error. `fn` is synchronous: nothing else runs inside the transaction meanwhile.
+   * An error inside a session rolls the whole session back (an op never leaves partial writes).
+   */
+  private async inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
+    if (session !== undefined) {
+      const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
+      const scope = this.sessions.use(id, owner);
+      try {
+        return fn(scope);
+      } catch (e) {
+        this.sessions.finish(id, owner);
+        this.rollback(scope);
+        throw asTcError(e);
+      }
+    }
+    const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
+    let result: T;
+    try {
+      if (this.closed) throw new NotFoundError("the kernel is closed");
+      result = fn(scope);
+    } catch (e) {
+      this.rollback(scope);
+      throw asTcError(e);
+    }
+    await this.commit(scope);
+    return result;
+  }
+
+  private async commit(scope: TxnScope): Promise<void> {
+    await scope.txn.commit();
+    this.stats.commits++;
+    this.libs.publish(scope.libs.staged.values());
+  }
+
+  private rollback(scope: TxnScope): void {
+    scope.txn.rollback();
+    this.stats.rollbacks++;
+  }
+
+  /** `PUT /lib`: stages the version and writes its definition in the same transaction. */
+  private install(lib: LibraryVersion, session: SessionRef | undefined): Promise<Json> {
+    return this.inTxn(session, (scope) => {
+      if (scope.libs.install(lib)) scope.txn.request("put", LIB_TABLE, [lib.id], [lib.canonical]);
+      return null;
+    });
+  }
+
+  /** Creates the internal library table if needed and publishes every stored version. */
+  private async loadLibraries(): Promise<void> {
+    const txn = this.db.tryBegin() ?? (await this.db.begin());
+    const versions: LibraryVersion[] = [];
+    try {
+      txn.request("put", LIB_TABLE, null, tableLiteral(LIB_SCHEMA, []));
+      const view = txn.request("get", LIB_TABLE, null, undefined);
+      const rows = txn.viewRequest(view as TableView, "get", ["rows"], null, undefined);
+      for (const row of rows as readonly (readonly KernelValue[])[]) {
+        versions.push(parseInstall(JSON.parse(row[1] as string)));
+      }
+    } catch (e) {
+      txn.rollback();
+      throw new InternalError(`cannot load the installed libraries: ${(e as Error).message}`, { cause: e });
+    }
+    await txn.commit();
+    this.libs.publish(versions);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new NotFoundError("the kernel is closed");
+  }
+}
+
+/** Binds execution arguments: names must be Ids, values are data (`decodeValue`). */
+function bindArgs(op: OpDef, args: Readonly<Record<string, Json>>): Map<string, KernelValue> {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) {
+    throw new BadRequestError("execution arguments must be an object of named values");
+  }
+  const params = new Map<string, KernelValue>();
+  for (const name of Object.keys(args)) {
+    params.set(assertId(name, "parameter name"), decodeData(args[name]));
+  }
+  if (op.verb !== "post" && !params.has(op.keyName)) params.set(op.keyName, null);
+  if (op.verb === "put" && !params.has(op.valueName)) params.set(op.valueName, null);
+  return params;
+}
+
+/** A POST body: a map of params (absent = none). */
+function decodeParams(body: Json | undefined): KernelValue {
+  if (body === undefined || body === null) return valueMap({});
+  if (typeof body !== "object" || Array.isArray(body)) {
+    throw new BadRequestError("a POST body must be a JSON object of params");
+  }
+  const entries: Record<string, KernelValue> = {};
+  for (const name of Object.keys(body)) {
+    entries[assertId(name, "parameter name")] = decodeData((body as Record<string, Json>)[name]);
+  }
+  return valueMap(entries);
+}
+
+/** Every error leaving the kernel is a `TcError`; anything else is an internal error. */
+function asTcError(e: unknown): TcError {
+  if (e instanceof TcError) return e;
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return new BadRequestError("the op nests too deeply (call stack exhausted)", { cause: e });
+  }
+  return new InternalError(`internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}

@@ -1,0 +1,41 @@
+/**
+ * The executors every conformance suite runs against (`describe.each(EXECUTORS)`): the embedded
+ * kernel in memory and on a durable store in a temporary directory. The HTTP engineer appends
+ * "http" (the kernel served on 127.0.0.1, random port).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Executor } from "../../src/client/executor.js";
+import { embedded } from "../../src/client/embedded/index.js";
+
+export interface ExecutorFactory {
+  readonly name: string;
+  /** A fresh executor on a fresh, empty store. */
+  create(): Promise<Executor>;
+  /** Removes whatever `create` left behind (temp dirs); call after closing the executors. */
+  cleanup?(): Promise<void>;
+}
+
+const tempDirs: string[] = [];
+
+export const EXECUTORS: ExecutorFactory[] = [
+  {
+    name: "embedded memory",
+    async create() {
+      return embedded();
+    },
+  },
+  {
+    name: "embedded durable",
+    async create() {
+      const dir = await mkdtemp(join(tmpdir(), "tc-orm-durable-"));
+      tempDirs.push(dir);
+      return embedded({ dataDir: dir });
+    },
+    async cleanup() {
+      const dirs = tempDirs.splice(0);
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    },
+  },
+];
