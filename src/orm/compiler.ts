@@ -1,0 +1,397 @@
+/**
+ * The one compiler: a query node → a POST OpDef (IR JSON) whose free ids are its parameters.
+ *
+ * Every value a user gives directly is bound to a generated parameter (`_0`, `_1`, … — names a
+ * user's `param()` may not take, since they start with `_`), so the op for
+ * `where("name", "=", x)` is the same JSON whatever `x` is: values never become code. Step names
+ * also start with `_` so that no user parameter can shadow one.
+ *
+ * Reads: the planner's selector is a GET on the table (a key lookup, or an index range), then the
+ * `order` route, `limit`, `select` and `rows`; predicates no index serves are evaluated per row by
+ * a `fold` over the range's rows whose closure keeps the rows that pass (core IR only). Writes
+ * use the table routes (`insert`, `insert_rows`, upsert, range update, delete) and are chained
+ * before the statement's final read with `after`.
+ */
+import { BadRequestError } from "../errors.js";
+import { idProblem } from "../ir/id.js";
+import type { Json } from "../ir/types.js";
+import type { ColumnMeta, TableMeta } from "./meta.js";
+import type { DeleteNode, InsertNode, Operand, Predicate, QueryNode, SelectNode, UpdateNode } from "./nodes.js";
+import { explainPlan, planRead, type Explanation, type Plan, type SelectorPart } from "./planner.js";
+
+/** What `compile()` returns: the op, its parameter names (sorted), and the generated bindings. */
+export interface CompiledQuery {
+  /** The POST OpDef, as IR JSON. */
+  readonly op: Json;
+  /** Every free id of the op (generated and named parameters), sorted. */
+  readonly params: readonly string[];
+  /** Values of the generated parameters (`_0`, …): pass them with the named ones to `execute`. */
+  readonly bound: Readonly<Record<string, Json>>;
+}
+
+/** How a named parameter is checked at execution. */
+export interface ParamUse {
+  readonly column: ColumnMeta | null;
+  /** `in`: a list of column values; `amount`: a non-negative integer (limit/offset). */
+  readonly shape: "value" | "list" | "amount";
+}
+
+/** @internal the compiler's full output */
+export interface Compiled extends CompiledQuery {
+  /** Maps the op's JSON result to what `execute()` returns. */
+  readonly decode: (result: Json) => unknown;
+  /** Named (user) parameters and how to check them. */
+  readonly userParams: ReadonlyMap<string, ParamUse>;
+  readonly explain: Explanation | null;
+}
+
+export interface CompileOptions {
+  /** Prefix of generated parameter names (a batch gives each statement its own). */
+  readonly prefix?: string;
+  /** Lower multi-row inserts to core IR instead of the `insert_rows` extension. */
+  readonly coreInsert?: boolean;
+}
+
+const POST_OPDEF = "/state/scalar/op/post";
+const COND = "/state/scalar/ref/cond";
+const AFTER = "/state/scalar/ref/after";
+const FOR_EACH = "/state/scalar/ref/for_each";
+const DELETE = "/state/scalar/ref/op/delete";
+
+const ref = (name: string): Json => ({ [`$${name}`]: [] });
+const get = (subject: string, key: Json): Json => ({ [subject]: [key] });
+const put = (subject: string, key: Json, value: Json): Json => ({ [subject]: [key, value] });
+const post = (subject: string, params: Record<string, Json>): Json => ({ [subject]: params });
+const cond = (c: Json, then: Json, otherwise: Json): Json => ({ [COND]: [c, then, otherwise] });
+const after = (when: Json, then: Json): Json => ({ [AFTER]: [when, then] });
+const forEach = (items: Json, op: Json, itemName: string): Json => ({ [FOR_EACH]: [items, op, itemName] });
+const opdef = (steps: [string, Json][]): Json => ({ [POST_OPDEF]: steps });
+
+/** A value as the wire carries it: link columns hold `{"<href>": []}`. */
+export function toWire(column: ColumnMeta | null, value: unknown): Json {
+  if (column?.dtype === "link" && typeof value === "string") return { [value]: [] };
+  return value as Json;
+}
+
+/** A value as a row object holds it. */
+function fromWire(value: Json): unknown {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0]!.startsWith("/") || /^https?:\/\//.test(keys[0]!))) return keys[0];
+  }
+  return value;
+}
+
+class Binder {
+  readonly bound: Record<string, Json> = {};
+  readonly userParams = new Map<string, ParamUse>();
+  private n = 0;
+  constructor(private readonly prefix: string) {}
+
+  /** A fresh generated parameter holding `value`; returns its reference. */
+  bind(value: Json): Json {
+    const name = `${this.prefix}${this.n++}`;
+    this.bound[name] = value;
+    return ref(name);
+  }
+
+  operand(o: Operand, column: ColumnMeta | null, shape: ParamUse["shape"]): Json {
+    if (o.kind === "param") {
+      const problem = idProblem(o.name);
+      if (problem) throw new BadRequestError(`invalid parameter name ${JSON.stringify(o.name)}: ${problem}`);
+      if (o.name.startsWith("_")) {
+        throw new BadRequestError(`parameter names starting with "_" are reserved for generated parameters: ${o.name}`);
+      }
+      const prev = this.userParams.get(o.name);
+      if (!prev || (prev.column === null && column !== null)) this.userParams.set(o.name, { column, shape });
+      return ref(o.name);
+    }
+    if (shape === "list") return this.bind((o.value as unknown[]).map((v) => toWire(column, v)));
+    return this.bind(toWire(column, o.value));
+  }
+
+  params(): string[] {
+    return [...Object.keys(this.bound), ...this.userParams.keys()].sort();
+  }
+}
+
+function selectorJson(meta: TableMeta, parts: readonly SelectorPart[], b: Binder): Json {
+  if (parts.length === 0) return null;
+  return parts.map((part) => {
+    const column = meta.columnsByName[part.column]!;
+    if ("eq" in part) return [part.column, b.operand(part.eq.operand!, column, "value")];
+    const bound = (p: Predicate | null): Json =>
+      p === null ? null : [p.op === ">=" || p.op === "<=" ? "in" : "ex", b.operand(p.operand!, column, "value")];
+    return [part.column, [bound(part.lower), bound(part.upper)]];
+  });
+}
+
+const COMPARE: Record<string, string> = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" };
+
+/**
+ * The closure `fold` runs per row: `{_acc}` plus the row `_row` in scope; returns `{_acc}` with
+ * the row appended when every predicate holds. `keep` says what to append (the row, or a key
+ * selector for writes).
+ */
+function filterOp(meta: TableMeta, preds: readonly Predicate[], b: Binder, keep: Json): Json {
+  const steps: [string, Json][] = [];
+  const tests: string[] = [];
+  preds.forEach((p, i) => {
+    const column = meta.columnsByName[p.column]!;
+    const c = `_c${i}`;
+    const t = `_t${i}`;
+    steps.push([c, post(`$_row/get`, { i: column.position })]);
+    if (p.op === "isNull" || p.op === "isNotNull") {
+      steps.push([t, post(`$${c}/${p.op === "isNull" ? "eq" : "ne"}`, { r: null })]);
+    } else if (p.op === "in") {
+      const list = b.operand(p.operand!, column, "list");
+      const member = opdef([
+        ["_e", post("$_x/eq", { r: ref(c) })],
+        ["_r", post("$_e/or", { r: ref("state") })],
+      ]);
+      steps.push([`_l${i}`, list]);
+      steps.push([t, post(`$_l${i}/fold`, { item_name: "_x", value: false, op: member })]);
+    } else {
+      const test = post(`$${c}/${COMPARE[p.op]}`, { r: b.operand(p.operand!, column, "value") });
+      if (column.nullable && p.op !== "=") {
+        // SQL semantics: a comparison with null is not true.
+        steps.push([`_n${i}`, post(`$${c}/ne`, { r: null })]);
+        steps.push([t, cond(ref(`_n${i}`), test, false)]);
+      } else {
+        steps.push([t, test]);
+      }
+    }
+    tests.push(t);
+  });
+  let all = tests[0]!;
+  for (let i = 1; i < tests.length; i++) {
+    const name = `_a${i}`;
+    steps.push([name, post(`$${all}/and`, { r: ref(tests[i]!) })]);
+    all = name;
+  }
+  steps.push(["_r", { _acc: cond(ref(all), post("$_acc/concat", { r: [keep] }), ref("_acc")) }]);
+  return opdef(steps);
+}
+
+/** The view a read starts from: the selector's range (or all rows), ordered when asked. */
+function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: [string, Json][]): string {
+  const sel = selectorJson(meta, plan.selector, b);
+  if (plan.order) {
+    const order = [[...plan.order.columns], plan.order.reverse];
+    if (sel === null) {
+      steps.push(["_v", get(`${meta.path}/order`, order)]);
+    } else {
+      steps.push(["_s", get(meta.path, sel)]);
+      steps.push(["_v", get("$_s/order", order)]);
+    }
+  } else {
+    steps.push(["_v", get(meta.path, sel)]);
+  }
+  return "_v";
+}
+
+function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleColumns: readonly string[]): (row: Json) => unknown {
+  const names = columns ?? tupleColumns;
+  const positions = names.map((n) => tupleColumns.indexOf(n));
+  return (row) => {
+    const t = row as Json[];
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) out[names[i]!] = fromWire(t[positions[i]!] ?? null);
+    return out;
+  };
+}
+
+function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "bound" | "userParams"> {
+  const meta = node.table;
+  const allColumns = meta.columns.map((c) => c.name);
+  const plan = planRead(meta, node.where, node.orderBy);
+  const explain = explainPlan(meta, plan);
+  const steps: [string, Json][] = [];
+  const full = rowDecoder(meta, node.columns, allColumns);
+
+  if (plan.point && !node.limit && !node.offset) {
+    const key = plan.selector.map((part) => b.operand((part as { eq: Predicate }).eq.operand!, meta.columnsByName[part.column]!, "value"));
+    if (node.count) {
+      steps.push(["_r", get(`${meta.path}/contains`, key)]);
+      return { op: opdef(steps), decode: (r) => (r === true ? 1 : 0), explain };
+    }
+    steps.push(["_r", get(meta.path, key)]);
+    return { op: opdef(steps), decode: (r) => (r === null ? [] : [full(r)]), explain };
+  }
+
+  const limit = node.limit ? b.operand(node.limit, null, "amount") : null;
+  const offset = node.offset ? b.operand(node.offset, null, "amount") : null;
+
+  if (plan.filtered.length === 0) {
+    if (node.count && !limit && !offset) {
+      steps.push(["_r", get(`${meta.path}/count`, selectorJson(meta, plan.selector, b))]);
+      return { op: opdef(steps), decode: (r) => r, explain };
+    }
+    let cur = sourceSteps(meta, plan, b, steps);
+    if (limit !== null) {
+      let n: Json = limit;
+      if (offset !== null) {
+        steps.push(["_stop", post(`$${offsetName(offset)}/add`, { r: limit })]);
+        n = ref("_stop");
+      }
+      steps.push(["_lim", get(`$${cur}/limit`, n)]);
+      cur = "_lim";
+    }
+    const projected = node.columns && !node.count;
+    if (projected) {
+      steps.push(["_sel", get(`$${cur}/select`, [...node.columns!])]);
+      cur = "_sel";
+    }
+    steps.push(["_rows", get(`$${cur}/rows`, null)]);
+    cur = "_rows";
+    if (offset !== null) {
+      steps.push(["_page", post(`$${cur}/slice`, { start: offset })]);
+      cur = "_page";
+    }
+    if (node.count) {
+      steps.push(["_r", post(`$${cur}/len`, {})]);
+      return { op: opdef(steps), decode: (r) => r, explain };
+    }
+    const decodeRow = projected ? rowDecoder(meta, node.columns, node.columns!) : full;
+    return { op: opdef(steps), decode: (r) => (r as Json[]).map(decodeRow), explain };
+  }
+
+  const src = sourceSteps(meta, plan, b, steps);
+  steps.push(["_rows", get(`$${src}/rows`, null)]);
+  steps.push([
+    "_f",
+    post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filterOp(meta, plan.filtered, b, ref("_row")) }),
+  ]);
+  steps.push(["_acc", post("$_f/get", { i: "_acc" })]);
+  let cur = "_acc";
+  if (limit !== null || offset !== null) {
+    const params: Record<string, Json> = {};
+    if (offset !== null) params.start = offset;
+    if (limit !== null) {
+      if (offset !== null) {
+        steps.push(["_stop", post(`$${offsetName(offset)}/add`, { r: limit })]);
+        params.stop = ref("_stop");
+      } else {
+        params.stop = limit;
+      }
+    }
+    steps.push(["_page", post(`$${cur}/slice`, params)]);
+    cur = "_page";
+  }
+  if (node.count) {
+    steps.push(["_r", post(`$${cur}/len`, {})]);
+    return { op: opdef(steps), decode: (r) => r, explain };
+  }
+  steps.push(["_r", ref(cur)]);
+  return { op: opdef(steps), decode: (r) => (r as Json[]).map(full), explain };
+}
+
+/** The name inside a `{"$name": []}` reference. */
+function offsetName(r: Json): string {
+  return Object.keys(r as Record<string, Json>)[0]!.slice(1);
+}
+
+function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {
+  const meta = node.table;
+  const k = meta.keyColumns.length;
+  const wire = node.rows.map((row) => row.map((v, i) => toWire(meta.columns[i]!, v)));
+  const steps: [string, Json][] = [];
+  const count = node.rows.length;
+  const writeOne = (key: Json, values: Json): Json => {
+    if (node.onConflict === "update") return put(meta.path, key, values);
+    const insert = put(`${meta.path}/insert`, key, values);
+    if (node.onConflict === "ignore") return cond(get(`${meta.path}/contains`, key), null, insert);
+    return insert;
+  };
+  let write: Json;
+  if (count === 1) {
+    const row = wire[0]!;
+    write = writeOne(b.bind(row.slice(0, k)), b.bind(row.slice(k)));
+  } else if (node.onConflict === "error" && !options.coreInsert) {
+    write = put(`${meta.path}/insert_rows`, null, b.bind(wire));
+  } else {
+    const rows = b.bind(wire.map((row) => [row.slice(0, k), row.slice(k)]));
+    const perRow = opdef([
+      ["_k", post("$_item/get", { i: 0 })],
+      ["_vals", post("$_item/get", { i: 1 })],
+      ["_r", writeOne(ref("_k"), ref("_vals"))],
+    ]);
+    write = forEach(rows, perRow, "_item");
+  }
+  if (node.onConflict === "ignore") {
+    steps.push(["_n0", get(`${meta.path}/count`, null)]);
+    steps.push(["_w", after(ref("_n0"), write)]);
+    steps.push(["_n1", after(ref("_w"), get(`${meta.path}/count`, null))]);
+    steps.push(["_r", post("$_n1/sub", { r: ref("_n0") })]);
+  } else {
+    steps.push(["_w", write]);
+    steps.push(["_r", after(ref("_w"), count)]);
+  }
+  return { op: opdef(steps), decode: (r) => r, explain: null };
+}
+
+/**
+ * Update/delete: an index-served selection is written in one range request; otherwise the keys
+ * of the rows that pass the filter are collected by `fold` and written one by one (`for_each`).
+ * Both return the number of rows affected.
+ */
+function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, "params" | "bound" | "userParams"> {
+  const meta = node.table;
+  const plan = planRead(meta, node.where, null);
+  const explain = explainPlan(meta, plan);
+  const steps: [string, Json][] = [];
+  let setMap: Json = null;
+  if (node.kind === "update") {
+    const map: Record<string, Json> = {};
+    for (const [column, operand] of node.set) map[column] = b.operand(operand, meta.columnsByName[column]!, "value");
+    setMap = map;
+  }
+  const writeSel = (sel: Json): Json => (node.kind === "update" ? put(meta.path, sel, setMap) : { [DELETE]: [meta.path, sel] });
+  if (plan.filtered.length === 0) {
+    const sel = selectorJson(meta, plan.selector, b);
+    steps.push(["_n", get(`${meta.path}/count`, sel)]);
+    steps.push(["_w", after(ref("_n"), writeSel(sel))]);
+    steps.push(["_r", after(ref("_w"), ref("_n"))]);
+    return { op: opdef(steps), decode: (r) => r, explain };
+  }
+  const src = sourceSteps(meta, plan, b, steps);
+  steps.push(["_rows", get(`$${src}/rows`, null)]);
+  const keySelector: Json = meta.keyColumns.map((c, i) => [c, post("$_row/get", { i })]);
+  // The selector must be computed per row inside the closure: a step, then appended.
+  const filter = filterOp(meta, plan.filtered, b, ref("_key"));
+  const filterSteps = (filter as Record<string, [string, Json][]>)[POST_OPDEF]!;
+  filterSteps.unshift(["_key", keySelector]);
+  steps.push(["_f", post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filter })]);
+  steps.push(["_acc", post("$_f/get", { i: "_acc" })]);
+  steps.push(["_n", post("$_acc/len", {})]);
+  steps.push(["_w", after(ref("_n"), forEach(ref("_acc"), opdef([["_r", writeSel(ref("_sel"))]]), "_sel"))]);
+  steps.push(["_r", after(ref("_w"), ref("_n"))]);
+  return { op: opdef(steps), decode: (r) => r, explain };
+}
+
+/**
+ * Compiles a query node.
+ *
+ * @example
+ * ```ts
+ * const { op, params, bound } = compileNode(node);
+ * await executor.execute(op, { ...bound, ...namedArgs });
+ * ```
+ */
+export function compileNode(node: QueryNode, options: CompileOptions = {}): Compiled {
+  const b = new Binder(options.prefix ?? "_");
+  let out: Omit<Compiled, "params" | "bound" | "userParams">;
+  switch (node.kind) {
+    case "select":
+      out = compileSelect(node, b);
+      break;
+    case "insert":
+      out = compileInsert(node, b, options);
+      break;
+    case "update":
+    case "delete":
+      out = compileWrite(node, b);
+      break;
+  }
+  return { ...out, params: b.params(), bound: b.bound, userParams: b.userParams };
+}

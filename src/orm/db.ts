@@ -1,0 +1,182 @@
+/**
+ * `connect(schema, executor)` → an `OrmDb`: the entry point of the builders, `sync()`, batches
+ * and sessions. The db never sees a transaction id: a batch is one op (one transaction), a session
+ * is an object whose lifetime is a callback.
+ */
+import { BadRequestError } from "../errors.js";
+import type { Executor, Runner } from "../client/executor.js";
+import type { Json } from "../ir/types.js";
+import { compileNode } from "./compiler.js";
+import { DeleteQueryBuilderImpl, type DeleteQueryBuilder } from "./delete-builder.js";
+import { InsertIntoImpl, type InsertInto } from "./insert-builder.js";
+import type { TableMeta } from "./meta.js";
+import type { AnySchema } from "./schema.js";
+import { SelectQueryBuilderImpl, type SelectQueryBuilder } from "./select-builder.js";
+import { bindArgs, INTERNALS, type Args, type Statement, type StatementContext, type StatementInternals } from "./statement.js";
+import { syncSchema, type SyncReport } from "./sync.js";
+import type { AnyTable } from "./table.js";
+import { UpdateQueryBuilderImpl, type UpdateQueryBuilder } from "./update-builder.js";
+
+/** Table names of schema `S`. */
+export type TableName<S extends AnySchema> = keyof S["tables"] & string;
+/** The declaration of table `K` of schema `S`. */
+export type TableOf<S extends AnySchema, K extends TableName<S>> = S["tables"][K];
+type RowFor<S extends AnySchema, K extends TableName<S>> = S["tables"][K]["$row"];
+
+/** The results of a batch, in order. */
+export type BatchResults<B extends readonly Statement<unknown>[]> = { -readonly [I in keyof B]: B[I] extends Statement<infer T> ? T : never };
+
+/**
+ * A connected database: builders for the tables of schema `S`, run on an executor (or, inside
+ * `session()`, on a session).
+ *
+ * @example
+ * ```ts
+ * const db = await connect(social, embedded());
+ * await db.sync();
+ * const ada = await db.selectFrom("users").where("id", "=", 1).executeTakeFirst();
+ * ```
+ */
+export class OrmDb<S extends AnySchema> {
+  readonly schema: S;
+  readonly executor: Executor;
+  /** Where statements run: the executor, or the session of `session()`. */
+  readonly runner: Runner;
+  readonly #ctx: StatementContext;
+  readonly #inSession: boolean;
+
+  constructor(schema: S, executor: Executor, runner?: Runner) {
+    this.schema = schema;
+    this.executor = executor;
+    this.runner = runner ?? executor;
+    this.#inSession = runner !== undefined && runner !== executor;
+    this.#ctx = { schema, runner: this.runner };
+  }
+
+  #meta(table: unknown): TableMeta {
+    if (typeof table === "string") return this.schema.meta(table);
+    if (table && typeof table === "object" && typeof (table as AnyTable).name === "string") {
+      const name = (table as AnyTable).name;
+      const meta = this.schema.meta(name);
+      if (this.schema.tables[name] !== table) {
+        throw new BadRequestError(`table object ${name} is not the one declared in schema ${this.schema.namespace}`);
+      }
+      return meta;
+    }
+    throw new BadRequestError(`expected a table name or a table declaration, got ${JSON.stringify(table)}`);
+  }
+
+  /** A select over a table (by name or declaration). */
+  selectFrom<K extends TableName<S>>(table: K | TableOf<S, K>): SelectQueryBuilder<RowFor<S, K>, RowFor<S, K>> {
+    const node = { kind: "select", table: this.#meta(table), where: [], orderBy: null, limit: null, offset: null, columns: null, count: false } as const;
+    return new SelectQueryBuilderImpl(this.#ctx, node) as unknown as SelectQueryBuilder<RowFor<S, K>, RowFor<S, K>>;
+  }
+
+  /** An insert into a table. */
+  insertInto<K extends TableName<S>>(table: K | TableOf<S, K>): InsertInto<S["tables"][K]["$insert"]> {
+    return new InsertIntoImpl(this.#ctx, this.#meta(table)) as unknown as InsertInto<S["tables"][K]["$insert"]>;
+  }
+
+  /** An update of a table's rows. */
+  updateTable<K extends TableName<S>>(table: K | TableOf<S, K>): UpdateQueryBuilder<RowFor<S, K>, S["tables"][K]["$update"]> {
+    const node = { kind: "update", table: this.#meta(table), set: [], where: [] } as const;
+    return new UpdateQueryBuilderImpl(this.#ctx, node) as unknown as UpdateQueryBuilder<RowFor<S, K>, S["tables"][K]["$update"]>;
+  }
+
+  /** A delete of a table's rows. */
+  deleteFrom<K extends TableName<S>>(table: K | TableOf<S, K>): DeleteQueryBuilder<RowFor<S, K>> {
+    const node = { kind: "delete", table: this.#meta(table), where: [] } as const;
+    return new DeleteQueryBuilderImpl(this.#ctx, node) as unknown as DeleteQueryBuilder<RowFor<S, K>>;
+  }
+
+  /**
+   * Creates the declared tables that are missing; accepts identical existing ones; refuses (with a
+   * column-by-column `ConflictError`, changing nothing) when an existing table differs.
+   */
+  async sync(): Promise<SyncReport> {
+    return syncSchema(this.schema, this.runner);
+  }
+
+  /**
+   * Runs statements as ONE op (one transaction, one round trip), in order, and returns their
+   * results in order. If one fails, none of their writes happen.
+   *
+   * @example
+   * ```ts
+   * const [n, rows] = await db.batch([db.insertInto("users").values(row), db.selectFrom("users")]);
+   * ```
+   */
+  async batch<const B extends readonly Statement<unknown>[]>(statements: B, args?: Args): Promise<BatchResults<B>> {
+    if (!Array.isArray(statements) || statements.length === 0) throw new BadRequestError("batch() takes a non-empty array of statements");
+    const steps: [string, Json][] = [["_true", true]];
+    const decoders: ((r: Json) => unknown)[] = [];
+    const bound: Record<string, Json> = {};
+    const userParams = new Map();
+    statements.forEach((s, i) => {
+      const internals = (s as unknown as { [INTERNALS]?: StatementInternals })[INTERNALS];
+      if (!internals) throw new BadRequestError(`batch(): item ${i} is not a statement built by this library`);
+      if (internals.ctx.schema !== this.schema) throw new BadRequestError(`batch(): item ${i} belongs to another schema`);
+      const c = compileNode(internals.node, { prefix: `_b${i}_` });
+      Object.assign(bound, c.bound);
+      for (const [k, v] of c.userParams) if (!userParams.has(k)) userParams.set(k, v);
+      decoders.push(c.decode);
+      // Each statement runs as a closure with its own step names; `after` keeps them in order.
+      const run: Json = { "/state/scalar/ref/cond": [{ $_true: [] }, c.op, null] };
+      steps.push([`_q${i}`, i === 0 ? run : { "/state/scalar/ref/after": [{ [`$_q${i - 1}`]: [] }, run] }]);
+    });
+    steps.push(["_r", statements.map((_, i) => ({ [`$_q${i}`]: [] }))]);
+    const all = bindArgs({ bound, userParams }, args, `batch`);
+    const result = (await this.runner.execute({ "/state/scalar/op/post": steps }, all)) as Json[];
+    return decoders.map((d, i) => d(result[i] ?? null)) as BatchResults<B>;
+  }
+
+  /**
+   * Runs `fn` with a db whose statements all run in one transaction: committed when `fn`
+   * returns, rolled back when it throws (the error is rethrown).
+   *
+   * @example
+   * ```ts
+   * await db.session(async (s) => {
+   *   const n = await s.selectFrom("users").count().execute();
+   *   await s.insertInto("users").values({ id: n + 1, name: "bob", city: "rome" }).execute();
+   * });
+   * ```
+   */
+  async session<T>(fn: (s: OrmDb<S>) => Promise<T>): Promise<T> {
+    if (this.#inSession) throw new BadRequestError("session(): sessions do not nest; use the session's db directly");
+    const session = await this.executor.session();
+    const db = new OrmDb(this.schema, this.executor, session);
+    let result: T;
+    try {
+      result = await fn(db);
+    } catch (e) {
+      try {
+        await session.rollback();
+      } catch {
+        // The original error matters more than a failed rollback (the host rolls back on timeout).
+      }
+      throw e;
+    }
+    await session.commit();
+    return result;
+  }
+
+  /** Closes the executor. */
+  async close(): Promise<void> {
+    await this.executor.close();
+  }
+}
+
+/**
+ * Connects a schema to an executor. Call `db.sync()` to create the tables.
+ *
+ * @example
+ * ```ts
+ * const db = await connect(social, embedded());
+ * ```
+ */
+export async function connect<S extends AnySchema>(schema: S, executor: Executor): Promise<OrmDb<S>> {
+  if (!schema || typeof schema.meta !== "function") throw new BadRequestError("connect() takes a schema() as its first argument");
+  if (!executor || typeof executor.execute !== "function") throw new BadRequestError("connect() takes an Executor as its second argument");
+  return new OrmDb(schema, executor);
+}

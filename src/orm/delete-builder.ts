@@ -1,0 +1,44 @@
+/**
+ * `deleteFrom(t).where(...)`: deletes the selected rows (all rows without a `where`).
+ */
+import type { DeleteNode } from "./nodes.js";
+import type { Explanation } from "./planner.js";
+import type { ColumnName, ComparisonOp, ListOperand, NullableColumn, Operand } from "./query-types.js";
+import { explainOf, INTERNALS, makePredicate, StatementBase, type Statement } from "./statement.js";
+
+/**
+ * A delete of rows `R`; `execute()` resolves to the number of rows deleted.
+ *
+ * @example
+ * ```ts
+ * await db.deleteFrom("users").where("city", "=", "paris").execute();
+ * ```
+ */
+export interface DeleteQueryBuilder<R> extends Statement<number> {
+  where<C extends ColumnName<R>>(column: C, op: ComparisonOp<R[C]>, value: Operand<R[C]>): DeleteQueryBuilder<R>;
+  where<C extends ColumnName<R>>(column: C, op: "in", values: ListOperand<R[C]>): DeleteQueryBuilder<R>;
+  where<C extends NullableColumn<R>>(column: C, op: "isNull" | "isNotNull"): DeleteQueryBuilder<R>;
+  whereIn<C extends ColumnName<R>>(column: C, values: ListOperand<R[C]>): DeleteQueryBuilder<R>;
+  explain(): Explanation;
+}
+
+/** @internal */
+export class DeleteQueryBuilderImpl extends StatementBase<number> {
+  protected override get node(): DeleteNode {
+    return this[INTERNALS].node as DeleteNode;
+  }
+
+  where(column: unknown, op: unknown, value?: unknown): DeleteQueryBuilderImpl {
+    const label = `${this.node.table.namespace}/${this.node.table.name}`;
+    const p = makePredicate(label, this.node.table.columnsByName, column, op, value, arguments.length);
+    return new DeleteQueryBuilderImpl(this.ctx, { ...this.node, where: [...this.node.where, p] });
+  }
+
+  whereIn(column: unknown, values: unknown): DeleteQueryBuilderImpl {
+    return this.where(column, "in", values);
+  }
+
+  explain(): Explanation {
+    return explainOf(this);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * `insertInto(t).values(row | rows)`: rows are validated (zod) and defaults applied before any IR
+ * is built. One row is an `insert` (or upsert) request; several rows use the `insert_rows` bulk
+ * extension (`onConflict("error")`) or a `for_each` over the rows (`"ignore"`, `"update"`).
+ */
+import { BadRequestError } from "../errors.js";
+import type { ConflictAction, InsertNode } from "./nodes.js";
+import { INTERNALS, StatementBase, type Statement, type StatementContext } from "./statement.js";
+import type { TableMeta } from "./meta.js";
+import { insertTuple } from "./validate.js";
+
+/**
+ * An insert; `execute()` resolves to the number of rows written (with `"ignore"`: those that
+ * were new).
+ *
+ * @example
+ * ```ts
+ * await db.insertInto("users").values([{ id: 1, name: "ada", city: "paris" }]).onConflict("ignore").execute();
+ * ```
+ */
+export interface InsertQueryBuilder extends Statement<number> {
+  /**
+   * What to do when a row's key already exists: `"error"` (default: `ConflictError`, nothing
+   * written), `"ignore"` (skip that row), `"update"` (replace the row).
+   */
+  onConflict(action: ConflictAction): InsertQueryBuilder;
+}
+
+/** `insertInto(t)`, before `values()`. */
+export interface InsertInto<I> {
+  /** The row(s) to insert. */
+  values(rows: I | readonly I[]): InsertQueryBuilder;
+}
+
+/** @internal */
+export class InsertQueryBuilderImpl extends StatementBase<number> {
+  protected override get node(): InsertNode {
+    return this[INTERNALS].node as InsertNode;
+  }
+
+  onConflict(action: unknown): InsertQueryBuilderImpl {
+    if (action !== "error" && action !== "ignore" && action !== "update") {
+      throw new BadRequestError(`onConflict() takes "error", "ignore" or "update", got ${JSON.stringify(action)}`);
+    }
+    return new InsertQueryBuilderImpl(this.ctx, { ...this.node, onConflict: action });
+  }
+}
+
+/** @internal */
+export class InsertIntoImpl {
+  constructor(
+    private readonly ctx: StatementContext,
+    private readonly meta: TableMeta,
+  ) {}
+
+  values(rows: unknown): InsertQueryBuilderImpl {
+    const list = Array.isArray(rows) ? rows : [rows];
+    if (list.length === 0) throw new BadRequestError(`insert into ${this.meta.namespace}/${this.meta.name}: values() needs at least one row`);
+    const v = this.ctx.schema.validators(this.meta.name);
+    const tuples = list.map((row, i) => insertTuple(this.meta, v, row, list.length > 1 ? i : undefined));
+    return new InsertQueryBuilderImpl(this.ctx, { kind: "insert", table: this.meta, rows: tuples, onConflict: "error" });
+  }
+}

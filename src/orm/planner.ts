@@ -1,0 +1,168 @@
+/**
+ * Chooses how a set of ANDed predicates is served (PROFILE §3): one index, an equality prefix of
+ * its columns, then at most one range (a lower and/or an upper bound) on the next column. Those
+ * predicates become the table selector; every other predicate is filtered afterwards in core IR.
+ * An `orderBy` must be served by the same index (its column is the one after the equality
+ * prefix, or fixed by it); there is no sort in core IR, so an unservable order is refused.
+ */
+import { BadRequestError } from "../errors.js";
+import type { TableMeta } from "./meta.js";
+import type { OrderBy, Predicate } from "./nodes.js";
+
+/** An index as the planner sees it; the primary index orders by key ++ value columns. */
+export interface PlanIndex {
+  readonly name: string;
+  readonly columns: readonly string[];
+}
+
+/** One element of a range selector: equality on a column, or bounds on it. */
+export type SelectorPart =
+  | { readonly column: string; readonly eq: Predicate }
+  | { readonly column: string; readonly lower: Predicate | null; readonly upper: Predicate | null };
+
+export interface Plan {
+  readonly index: PlanIndex;
+  /** `[]` = all rows. */
+  readonly selector: readonly SelectorPart[];
+  /** True when the selector is equality on every key column and nothing else is asked: a key lookup. */
+  readonly point: boolean;
+  readonly served: readonly Predicate[];
+  /** Predicates evaluated per row after the index range. */
+  readonly filtered: readonly Predicate[];
+  /** The `order` route to apply: columns (a prefix of the index) and direction; `null` = index order. */
+  readonly order: { readonly columns: readonly string[]; readonly reverse: boolean } | null;
+}
+
+const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
+
+/** The primary index, then secondary indexes in declaration order. */
+export function planIndexes(meta: TableMeta): PlanIndex[] {
+  return [
+    { name: "primary", columns: [...meta.keyColumns, ...meta.valueColumns] },
+    ...meta.indexes.map((i) => ({ name: i.name, columns: i.columns })),
+  ];
+}
+
+interface Candidate {
+  index: PlanIndex;
+  eq: Predicate[];
+  lower: Predicate | null;
+  upper: Predicate | null;
+  score: number;
+  orderOk: boolean;
+  orderColumns: readonly string[] | null;
+}
+
+function candidate(index: PlanIndex, preds: readonly Predicate[], orderBy: OrderBy | null): Candidate {
+  const used = new Set<Predicate>();
+  const eq: Predicate[] = [];
+  for (const column of index.columns) {
+    const p = preds.find((q) => !used.has(q) && q.column === column && q.op === "=" && q.operand !== null);
+    if (!p) break;
+    used.add(p);
+    eq.push(p);
+  }
+  const next = index.columns[eq.length];
+  let lower: Predicate | null = null;
+  let upper: Predicate | null = null;
+  if (next !== undefined) {
+    for (const p of preds) {
+      if (used.has(p) || p.column !== next || !RANGE_OPS.has(p.op)) continue;
+      if ((p.op === ">" || p.op === ">=") && !lower) lower = p;
+      else if ((p.op === "<" || p.op === "<=") && !upper) upper = p;
+    }
+  }
+  let orderOk = true;
+  let orderColumns: readonly string[] | null = null;
+  if (orderBy) {
+    if (eq.some((p) => p.column === orderBy.column)) orderColumns = null;
+    else if (next === orderBy.column) orderColumns = index.columns.slice(0, eq.length + 1);
+    else orderOk = false;
+  }
+  return { index, eq, lower, upper, score: eq.length * 2 + (lower ? 1 : 0) + (upper ? 1 : 0), orderOk, orderColumns };
+}
+
+/**
+ * Plans a read of `meta` under `where` and `orderBy`.
+ *
+ * @example
+ * ```ts
+ * const plan = planRead(users, [{ column: "city", op: "=", operand }], null);
+ * plan.index.name; // "by_city"
+ * ```
+ */
+export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: OrderBy | null): Plan {
+  const indexes = planIndexes(meta);
+  let best: Candidate | undefined;
+  for (const index of indexes) {
+    const c = candidate(index, where, orderBy);
+    if (!c.orderOk) continue;
+    if (!best || c.score > best.score) best = c;
+  }
+  if (!best) {
+    const fixed = where.filter((p) => p.op === "=").map((p) => p.column);
+    const suggestion = [...new Set([...fixed, orderBy!.column])];
+    throw new BadRequestError(
+      `cannot order ${meta.namespace}/${meta.name} by ${orderBy!.column}: no index has it after the equality columns ` +
+        `(${fixed.length ? fixed.join(", ") : "none"}); indexes: ${indexes.map((i) => `${i.name}(${i.columns.join(", ")})`).join(", ")}. ` +
+        `Declare .index("by_${suggestion.join("_")}", [${suggestion.map((s) => JSON.stringify(s)).join(", ")}])`,
+    );
+  }
+  const served = new Set<Predicate>([...best.eq, ...(best.lower ? [best.lower] : []), ...(best.upper ? [best.upper] : [])]);
+  const filtered = where.filter((p) => !served.has(p));
+  // An open-below range would include nulls of a nullable column; SQL-like semantics exclude them.
+  const extra: Predicate[] = [];
+  if (!best.lower && best.upper && meta.columnsByName[best.upper.column]?.nullable) {
+    extra.push({ column: best.upper.column, op: "isNotNull", operand: null });
+  }
+  for (const p of filtered) {
+    const c = meta.columnsByName[p.column]!;
+    if (RANGE_OPS.has(p.op) && (c.dtype === "string" || c.dtype === "link" || c.dtype === "bool")) {
+      throw new BadRequestError(
+        `${meta.namespace}/${meta.name}: the range ${p.column} ${p.op} … on a ${c.dtype} column must be served by an index ` +
+          `(core IR compares numbers only); declare .index("by_${p.column}", ["${p.column}"])`,
+      );
+    }
+  }
+  const selector: SelectorPart[] = best.eq.map((p) => ({ column: p.column, eq: p }));
+  if (best.lower || best.upper) {
+    selector.push({ column: (best.lower ?? best.upper)!.column, lower: best.lower, upper: best.upper });
+  }
+  const keyCount = meta.keyColumns.length;
+  const point = best.index.name === "primary" && best.eq.length === keyCount && !best.lower && !best.upper && filtered.length === 0 && !orderBy;
+  return {
+    index: best.index,
+    selector,
+    point,
+    served: [...served],
+    filtered: [...filtered, ...extra],
+    order: orderBy && best.orderColumns ? { columns: best.orderColumns, reverse: orderBy.direction === "desc" } : null,
+  };
+}
+
+/** A readable account of a plan (what `explain()` returns). */
+export interface Explanation {
+  readonly table: string;
+  readonly access: "key lookup" | "index range" | "full scan";
+  readonly index: string;
+  readonly served: readonly string[];
+  readonly filtered: readonly string[];
+  readonly order: string | null;
+}
+
+export function describePredicate(p: Predicate): string {
+  if (p.operand === null) return `${p.column} ${p.op}`;
+  const v = p.operand.kind === "param" ? `$${p.operand.name}` : "?";
+  return `${p.column} ${p.op} ${v}`;
+}
+
+export function explainPlan(meta: TableMeta, plan: Plan): Explanation {
+  return {
+    table: `${meta.namespace}/${meta.name}`,
+    access: plan.point ? "key lookup" : plan.selector.length > 0 ? "index range" : "full scan",
+    index: plan.index.name,
+    served: plan.served.map(describePredicate),
+    filtered: plan.filtered.map(describePredicate),
+    order: plan.order ? `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})` : null,
+  };
+}

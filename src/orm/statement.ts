@@ -1,0 +1,187 @@
+/**
+ * What every builder shares: where it runs (a `Runner`: the executor or a session), its node,
+ * a memoized compile, and argument checking at execution.
+ */
+import { z } from "zod";
+import { BadRequestError } from "../errors.js";
+import type { Runner } from "../client/executor.js";
+import type { IdRef, Json } from "../ir/types.js";
+import { compileNode, toWire, type Compiled, type CompiledQuery, type ParamUse } from "./compiler.js";
+import type { ColumnMeta } from "./meta.js";
+import type { Operand, Operator, Predicate, QueryNode } from "./nodes.js";
+import { OPERATORS } from "./nodes.js";
+import type { Explanation } from "./planner.js";
+import type { AnySchema } from "./schema.js";
+import { columnZod } from "./validate.js";
+
+/** Named arguments of an execution: `{ me: 1, city: "paris" }` for `param("me")`, `param("city")`. */
+export type Args = Readonly<Record<string, unknown>>;
+
+/** Anything that compiles to one op and maps its result to `T`. */
+export interface Statement<T> {
+  /** Runs the statement (one op, one transaction) with the named parameters' values. */
+  execute(args?: Args): Promise<T>;
+  /** The IR of the statement: `{ op, params, bound }`. */
+  compile(): CompiledQuery;
+}
+
+/** Where builders run, and against which schema. */
+export interface StatementContext {
+  readonly schema: AnySchema;
+  readonly runner: Runner;
+}
+
+/** @internal the hidden side of every statement, used by batches */
+export interface StatementInternals {
+  readonly node: QueryNode;
+  readonly ctx: StatementContext;
+}
+
+export const INTERNALS: unique symbol = Symbol("tinychain-orm.statement");
+
+/** True when `x` is a `param("name")` reference. */
+export function isParamRef(x: unknown): x is IdRef {
+  return typeof x === "object" && x !== null && (x as { kind?: unknown }).kind === "id" && typeof (x as { name?: unknown }).name === "string";
+}
+
+export function operandOf(x: unknown): Operand {
+  return isParamRef(x) ? { kind: "param", name: x.name } : { kind: "value", value: x };
+}
+
+const valueZod = new WeakMap<ColumnMeta, z.ZodType>();
+function nonNullZod(c: ColumnMeta): z.ZodType {
+  let t = valueZod.get(c);
+  if (!t) {
+    t = columnZod({ ...c, nullable: false });
+    valueZod.set(c, t);
+  }
+  return t;
+}
+
+function checkValue(table: string, c: ColumnMeta, value: unknown, what: string): void {
+  const r = nonNullZod(c).safeParse(value);
+  if (!r.success) {
+    throw new BadRequestError(`${table}: ${what} for column ${c.name}: ${r.error.issues[0]?.message ?? "invalid value"}`);
+  }
+}
+
+function checkAmount(value: unknown, what: string): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new BadRequestError(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Validates a `where` call's arguments (for callers without the type checker) and builds the predicate. */
+export function makePredicate(tableLabel: string, columns: Readonly<Record<string, ColumnMeta>>, column: unknown, op: unknown, value: unknown, argc: number): Predicate {
+  const c = typeof column === "string" ? columns[column] : undefined;
+  if (!c) throw new BadRequestError(`${tableLabel}: unknown column ${JSON.stringify(column)} in where()`);
+  if (typeof op !== "string" || !OPERATORS.has(op)) {
+    throw new BadRequestError(`${tableLabel}: unknown operator ${JSON.stringify(op)} (operators: = != < <= > >= in isNull isNotNull)`);
+  }
+  const operator = op as Operator;
+  if (operator === "isNull" || operator === "isNotNull") {
+    if (argc > 2 && value !== undefined) throw new BadRequestError(`${tableLabel}: ${operator} takes no value`);
+    return { column: c.name, op: operator, operand: null };
+  }
+  if (argc < 3 || value === undefined) throw new BadRequestError(`${tableLabel}: where(${c.name}, ${operator}) needs a value`);
+  if (isParamRef(value)) return { column: c.name, op: operator, operand: { kind: "param", name: value.name } };
+  if (operator === "in") {
+    if (!Array.isArray(value)) throw new BadRequestError(`${tableLabel}: where(${c.name}, "in", …) takes an array`);
+    value.forEach((v, i) => checkValue(tableLabel, c, v, `in-list item ${i}`));
+    return { column: c.name, op: operator, operand: { kind: "value", value: [...value] } };
+  }
+  if (value === null) throw new BadRequestError(`${tableLabel}: compare ${c.name} with null using "isNull" / "isNotNull"`);
+  if ((c.dtype === "bool") && operator !== "=" && operator !== "!=") {
+    throw new BadRequestError(`${tableLabel}: operator ${operator} does not apply to bool column ${c.name}`);
+  }
+  checkValue(tableLabel, c, value, "where value");
+  return { column: c.name, op: operator, operand: { kind: "value", value } };
+}
+
+/** Checks a limit/offset given directly. */
+export function amountOperand(value: unknown, what: string): Operand {
+  if (isParamRef(value)) return { kind: "param", name: value.name };
+  checkAmount(value, what);
+  return { kind: "value", value };
+}
+
+/**
+ * Base of the builders' private classes: memoized compile, argument binding, execution.
+ */
+export abstract class StatementBase<T> implements Statement<T> {
+  /** @internal */
+  readonly [INTERNALS]: StatementInternals;
+  #compiled: Compiled | undefined;
+
+  constructor(ctx: StatementContext, node: QueryNode) {
+    this[INTERNALS] = { ctx, node };
+  }
+
+  protected get node(): QueryNode {
+    return this[INTERNALS].node;
+  }
+  protected get ctx(): StatementContext {
+    return this[INTERNALS].ctx;
+  }
+
+  /** @internal */
+  compiled(): Compiled {
+    return (this.#compiled ??= compileNode(this.node));
+  }
+
+  compile(): CompiledQuery {
+    const c = this.compiled();
+    return { op: c.op, params: c.params, bound: c.bound };
+  }
+
+  async execute(args?: Args): Promise<T> {
+    const c = this.compiled();
+    const bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
+    const result = await this.ctx.runner.execute(c.op, bound);
+    return c.decode(result) as T;
+  }
+}
+
+/** Merges generated bindings with checked named arguments. */
+export function bindArgs(c: Pick<Compiled, "bound" | "userParams">, args: Args | undefined, label: string): Record<string, Json> {
+  if (c.userParams.size === 0) {
+    if (args && Object.keys(args).length > 0) {
+      throw new BadRequestError(`${label}: unexpected argument(s) ${Object.keys(args).join(", ")}; the statement has no parameters`);
+    }
+    return c.bound as Record<string, Json>;
+  }
+  const out: Record<string, Json> = { ...c.bound };
+  const given = args ?? {};
+  for (const name of Object.keys(given)) {
+    if (!c.userParams.has(name)) {
+      throw new BadRequestError(`${label}: unknown argument ${JSON.stringify(name)}; parameters: ${[...c.userParams.keys()].join(", ")}`);
+    }
+  }
+  for (const [name, use] of c.userParams) {
+    if (!Object.prototype.hasOwnProperty.call(given, name)) throw new BadRequestError(`${label}: missing argument for parameter ${name}`);
+    out[name] = checkArg(label, name, use, given[name]);
+  }
+  return out;
+}
+
+function checkArg(label: string, name: string, use: ParamUse, value: unknown): Json {
+  if (use.shape === "amount") {
+    checkAmount(value, `${label}: parameter ${name}`);
+    return value as Json;
+  }
+  const c = use.column;
+  if (use.shape === "list") {
+    if (!Array.isArray(value)) throw new BadRequestError(`${label}: parameter ${name} must be an array`);
+    if (c) value.forEach((v, i) => checkValue(label, c, v, `parameter ${name}[${i}]`));
+    return value.map((v) => toWire(c, v)) as Json;
+  }
+  if (c) checkValue(label, c, value, `parameter ${name}`);
+  return toWire(c, value);
+}
+
+/** The explanation of a read or write plan. */
+export function explainOf(s: StatementBase<unknown>): Explanation {
+  const e = s.compiled().explain;
+  if (!e) throw new BadRequestError("explain(): an insert has no read plan");
+  return e;
+}
