@@ -190,6 +190,76 @@ export async function measureRuns<S>(
   return withExtras({ kind: "time", ms: median(times), samples: runs, batch: 1 }, opts);
 }
 
+/** One contender of `measureGroup`: sync or async, with optional items per op and a note. */
+export interface Contender {
+  readonly fn: (i: number) => unknown;
+  /** true when `fn` returns a promise that must be awaited. */
+  readonly async?: boolean;
+  readonly items?: number;
+  readonly note?: string;
+}
+
+/**
+ * Times several implementations of the same operation INTERLEAVED: after a warm-up and batch
+ * calibration for each, every sampling round runs one batch of each contender in turn, so a
+ * shared, noisy machine slows them alike and the ratios stay meaningful. Reports medians.
+ * A contender that throws gets a `failed` figure; the others continue.
+ * @example
+ * const m = await measureGroup({ ours: { fn: i => tc.execute(op, { id: i }), async: true }, sqlite: { fn: i => q.get(i) } });
+ */
+export async function measureGroup<K extends string>(
+  contenders: Record<K, Contender | undefined>,
+  opts: Omit<MeasureOptions, "items" | "note"> = {},
+): Promise<Record<K, Figure>> {
+  const { warmupMs, samples, minBatchMs } = defaults(opts);
+  const keys = (Object.keys(contenders) as K[]).filter((k) => contenders[k] !== undefined);
+  const state = new Map<K, { c: Contender; i: number; batch: number; times: number[]; error?: unknown }>();
+  const runBatch = async (c: Contender, start: number, n: number): Promise<void> => {
+    if (c.async) for (let b = 0; b < n; b++) consume(await (c.fn(start + b) as Promise<unknown>));
+    else for (let b = 0; b < n; b++) consume(c.fn(start + b));
+  };
+  for (const k of keys) {
+    const c = contenders[k]!;
+    const s = { c, i: 0, batch: 1, times: [] as number[] } as { c: Contender; i: number; batch: number; times: number[]; error?: unknown };
+    state.set(k, s);
+    try {
+      const t0 = performance.now();
+      let ops = 0;
+      do {
+        await runBatch(c, s.i, 1);
+        s.i++;
+        ops++;
+      } while (performance.now() - t0 < warmupMs);
+      const perOp = (performance.now() - t0) / ops;
+      s.batch = Math.max(1, Math.ceil(minBatchMs / Math.max(perOp, 1e-6)));
+    } catch (error) {
+      s.error = error;
+    }
+  }
+  for (let round = 0; round < samples; round++) {
+    for (const k of keys) {
+      const s = state.get(k)!;
+      if (s.error !== undefined) continue;
+      try {
+        const t0 = performance.now();
+        await runBatch(s.c, s.i, s.batch);
+        s.times.push((performance.now() - t0) / s.batch);
+        s.i += s.batch;
+      } catch (error) {
+        s.error = error;
+      }
+    }
+  }
+  const out = {} as Record<K, Figure>;
+  for (const k of keys) {
+    const s = state.get(k)!;
+    out[k] = s.error !== undefined
+      ? failed(s.error)
+      : withExtras({ kind: "time", ms: median(s.times), samples, batch: s.batch }, { items: s.c.items, note: s.c.note });
+  }
+  return out;
+}
+
 function withExtras(m: Measurement, opts: Pick<MeasureOptions, "items" | "note">): Measurement {
   return {
     ...m,

@@ -1,0 +1,368 @@
+/**
+ * Graph benchmarks (issue 5): our compiled traversals (ORM + `db.graph`, embedded memory kernel)
+ * against better-sqlite3 joins, graphology neighbour iteration, and a typed-array CSR loop (the
+ * in-process limit). Same dataset as the kernel section, same run.
+ *
+ *   1-hop rows          users(id) → follows → users rows
+ *   2-hop distinct      count of distinct users exactly two follows-hops away
+ *   3-hop count         'en' posts authored by those 2-hop users (users→follows→follows→posts)
+ *   3-hop limit 100     the first 100 of them
+ *   2-hop scaling       2-hop distinct at 10k / 100k / 1M users, fixed out-degree 10
+ *
+ * Results of every implementation are cross-checked on sample ids before timing; a mismatch is
+ * printed in the notes column.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generate, CITIES, LANGS, userName, type Dataset } from "./dataset.js";
+import { openSqlite, loadSqlite, prepareQueries, queryPlans, type SqliteDb } from "./baselines/sqlite.js";
+import { buildCsr, csrOneHop, csrThreeHopEnCount, csrThreeHopEnLimit, csrTwoHopDistinct } from "./baselines/csr.js";
+import {
+  graphOneHop, graphThreeHopEnCount, graphThreeHopEnLimit, graphTwoHopDistinct, loadGraphology,
+} from "./baselines/graphology.js";
+import {
+  annotate, failed, measureGroup, notBuilt,
+  type BenchContext, type BenchRow, type Figure,
+} from "./harness.js";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const exists = (rel: string): boolean => existsSync(join(here, "..", rel));
+
+/** The four traversals, as async functions of a start id. */
+interface Traversals {
+  oneHop(id: number): Promise<unknown>;
+  twoHop(id: number): Promise<unknown>;
+  threeCount(id: number): Promise<unknown>;
+  threeLimit(id: number): Promise<unknown>;
+  /** How the queries were built (shown in notes). */
+  readonly how: string;
+  close(): Promise<void>;
+}
+
+/** Loads our ORM + graph + embedded modules, or says why not. */
+async function loadOurs(): Promise<{ orm: any; embedded: any; ir: any } | string> {
+  for (const f of ["src/orm/index.ts", "src/client/embedded/index.ts", "src/ir/index.ts", "src/graph/index.ts"]) {
+    if (!exists(f)) return `not built yet (${f} missing)`;
+  }
+  try {
+    const load = (spec: string): Promise<any> => import(spec);
+    const [orm, embedded, ir] = await Promise.all([
+      load("../src/orm/index.js"),
+      load("../src/client/embedded/index.js"),
+      load("../src/ir/index.js"),
+    ]);
+    if (typeof orm.connect !== "function" || typeof orm.table !== "function") return "not built yet (no connect/table in src/orm)";
+    if (typeof embedded.embedded !== "function") return "not built yet (no embedded() in src/client/embedded)";
+    return { orm, embedded, ir };
+  } catch (error) {
+    return failed(error).reason;
+  }
+}
+
+/** The benchmark schema declared with the ORM (the DESIGN.md §4 social schema). */
+function declareSchema(orm: any): any {
+  const { table, col, schema } = orm;
+  const users = table("users", {
+    id: col.u64().key(),
+    name: col.string(64),
+    city: col.string(32),
+    age: col.u32(),
+  }).index("by_city", ["city"]);
+  const follows = table("follows", {
+    follower: col.u64().key().references(() => users),
+    followee: col.u64().key().references(() => users),
+  }).edge("follows", { from: "follower", to: "followee", inverse: "followers" });
+  const posts = table("posts", {
+    id: col.u64().key(),
+    author: col.u64().references(() => users, { name: "author", inverse: "posts" }),
+    lang: col.string(8),
+  });
+  return schema({ namespace: "social", tables: { users, follows, posts } });
+}
+
+/** Column names (key then value columns) of a table, read from the kernel. */
+async function columnOrder(executor: any, t: string): Promise<string[]> {
+  const s = (await executor.request({ verb: "GET", path: `/state/social/${t}/schema`, key: null })) as any;
+  const [[keys, values]] = s as [[[string][], [string][]]];
+  return [...keys, ...values].map((c) => c[0]);
+}
+
+/** Inserts rows (given as objects' column arrays) in the table's own column order via insert_rows. */
+async function insertColumns(
+  executor: any,
+  t: string,
+  count: number,
+  columns: Record<string, (i: number) => unknown>,
+  progress: (m: string) => void,
+): Promise<void> {
+  const order = await columnOrder(executor, t);
+  const getters = order.map((name) => {
+    const g = columns[name];
+    if (!g) throw new Error(`bench: no data for column ${t}.${name}`);
+    return g;
+  });
+  const CHUNK = 200_000;
+  for (let start = 0; start < count; start += CHUNK) {
+    const end = Math.min(count, start + CHUNK);
+    const rows: unknown[][] = new Array(end - start);
+    for (let i = start; i < end; i++) rows[i - start] = getters.map((g) => g(i));
+    await executor.request({ verb: "PUT", path: `/state/social/${t}/insert_rows`, key: null, body: rows });
+    if (count > CHUNK) progress(`  ${t}: ${end}/${count}`);
+  }
+}
+
+/** Loads `d` into a fresh embedded memory executor through the ORM schema; returns the db. */
+async function loadOursDataset(ours: { orm: any; embedded: any }, d: Dataset, withPosts: boolean, progress: (m: string) => void) {
+  const executor = ours.embedded.embedded();
+  const db = ours.orm.connect(declareSchema(ours.orm), executor);
+  await db.sync();
+  await insertColumns(executor, "users", d.userCount, {
+    id: (i) => i, name: (i) => userName(i), city: (i) => CITIES[d.userCity[i]!], age: (i) => d.userAge[i],
+  }, progress);
+  await insertColumns(executor, "follows", d.followCount, {
+    follower: (e) => d.follower[e], followee: (e) => d.followee[e],
+  }, progress);
+  if (withPosts) {
+    await insertColumns(executor, "posts", d.postCount, {
+      id: (p) => p, author: (p) => d.postAuthor[p], lang: (p) => LANGS[d.postLang[p]!],
+    }, progress);
+  }
+  return { db, executor };
+}
+
+/** Builds the four traversals with the graph builder, trying the documented forms. */
+function buildTraversals(ours: { ir: any }, db: any, executor: any): Traversals {
+  const me = ours.ir.param("me");
+  const start = () => db.graph.match("users", { id: me });
+  const oneHop = start().out("follows");
+  const twoHop = start().out("follows").out("follows").distinct().count();
+  // Distinct 2-hop endpoints, then their posts: `distinct()` mid-chain if supported, else at the end
+  // (both give the same set: a post has one author).
+  let three: any;
+  let how = "distinct() after 2 hops";
+  try {
+    three = start().out("follows").out("follows").distinct().out("posts").where("lang", "=", "en");
+  } catch {
+    three = start().out("follows").out("follows").out("posts").where("lang", "=", "en").distinct();
+    how = "distinct() at the end";
+  }
+  const threeCount = three.count();
+  const threeLimit = three.limit(100);
+  return {
+    how,
+    oneHop: (id) => oneHop.execute({ me: id }),
+    twoHop: (id) => twoHop.execute({ me: id }),
+    threeCount: (id) => threeCount.execute({ me: id }),
+    threeLimit: (id) => threeLimit.execute({ me: id }),
+    close: async () => {
+      await executor.close();
+    },
+  };
+}
+
+function asCount(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (Array.isArray(v) && typeof v[0] === "number") return v[0];
+  if (v && typeof v === "object" && "count" in v) return Number((v as { count: unknown }).count);
+  return NaN;
+}
+
+/** Runs the graph section. */
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const { data, sampleUserIds: ids } = ctx;
+  const rows: BenchRow[] = [];
+
+  // ---- baselines at the main scale
+  const sqlite = ctx.sqliteMemory();
+  const q = prepareQueries(sqlite);
+  const plans = queryPlans(sqlite);
+  ctx.progress("graph: building CSR adjacency…");
+  const csr = buildCsr(data);
+  ctx.progress("graph: loading graphology MultiDirectedGraph…");
+  const t0 = performance.now();
+  const g = loadGraphology(data, ctx.progress);
+  const graphLoadMs = performance.now() - t0;
+  ctx.progress(`graph: graphology loaded in ${(graphLoadMs / 1000).toFixed(1)} s`);
+
+  // Cross-check the baselines against each other on sample ids.
+  const checkIds = ids.slice(0, 50);
+  let baselineMismatch = "";
+  for (const id of checkIds) {
+    const a = [q.twoHopDistinct(id), csrTwoHopDistinct(csr, id), graphTwoHopDistinct(g, id)];
+    const b = [q.threeHopEnCount(id), csrThreeHopEnCount(csr, id), graphThreeHopEnCount(g, id)];
+    if (new Set(a).size > 1 || new Set(b).size > 1) baselineMismatch = `baselines disagree at ${id}: ${a} / ${b}`;
+  }
+  const avg = (f: (id: number) => number) => checkIds.reduce((s, id) => s + f(id), 0) / checkIds.length;
+  const avgTwo = avg((id) => q.twoHopDistinct(id));
+  const avgThree = avg((id) => q.threeHopEnCount(id));
+
+  const pick = (i: number) => ids[i % ids.length]!;
+
+  // ---- ours at the main scale: load, cross-check
+  type Key = "oneHop" | "twoHop" | "threeCount" | "threeLimit";
+  const KEYS: Key[] = ["oneHop", "twoHop", "threeCount", "threeLimit"];
+  let oursLoad: Figure = notBuilt();
+  let oursMissing: Figure | undefined;
+  const problems: Partial<Record<Key, string>> = {};
+  let trav: Traversals | undefined;
+  const loaded = await loadOurs();
+  if (typeof loaded === "string") {
+    oursMissing = notBuilt(loaded);
+  } else {
+    try {
+      ctx.progress("graph: loading the dataset into tinychain (ORM schema, memory)…");
+      const t1 = performance.now();
+      const { db, executor } = await loadOursDataset(loaded, data, true, ctx.progress);
+      oursLoad = { kind: "time", ms: performance.now() - t1, samples: 1, batch: 1, items: data.userCount + data.followCount + data.postCount };
+      ctx.progress(`graph: tinychain loaded in ${(oursLoad.ms / 1000).toFixed(1)} s`);
+      trav = buildTraversals(loaded, db, executor);
+      for (const id of checkIds.slice(0, 20)) {
+        const hop = (await trav.oneHop(id)) as unknown[];
+        if (!Array.isArray(hop) || hop.length !== q.oneHop(id).length) problems.oneHop ??= `id ${id}: ${Array.isArray(hop) ? hop.length : typeof hop} rows ≠ ${q.oneHop(id).length}`;
+        const two = asCount(await trav.twoHop(id));
+        if (two !== q.twoHopDistinct(id)) problems.twoHop ??= `id ${id}: ${two} ≠ ${q.twoHopDistinct(id)}`;
+        const three = asCount(await trav.threeCount(id));
+        if (three !== q.threeHopEnCount(id)) problems.threeCount ??= `id ${id}: ${three} ≠ ${q.threeHopEnCount(id)}`;
+        const lim = (await trav.threeLimit(id)) as unknown[];
+        const want = Math.min(100, q.threeHopEnCount(id));
+        if (!Array.isArray(lim) || lim.length !== want) problems.threeLimit ??= `id ${id}: ${Array.isArray(lim) ? lim.length : typeof lim} rows ≠ ${want}`;
+      }
+    } catch (error) {
+      oursMissing = failed(error);
+      if (oursLoad.kind === "missing") oursLoad = oursMissing;
+      await trav?.close().catch(() => undefined);
+      trav = undefined;
+    }
+  }
+
+  // ---- timing: all implementations interleaved per query
+  const t = trav;
+  const fns: Record<Key, { sqlite: (id: number) => unknown; graphology: (id: number) => unknown; csr: (id: number) => unknown; ours?: (id: number) => Promise<unknown>; items?: number }> = {
+    oneHop: { sqlite: (id) => q.oneHop(id), graphology: (id) => graphOneHop(g, id), csr: (id) => csrOneHop(csr, id), ours: t?.oneHop, items: 10 },
+    twoHop: { sqlite: (id) => q.twoHopDistinct(id), graphology: (id) => graphTwoHopDistinct(g, id), csr: (id) => csrTwoHopDistinct(csr, id), ours: t?.twoHop },
+    threeCount: { sqlite: (id) => q.threeHopEnCount(id), graphology: (id) => graphThreeHopEnCount(g, id), csr: (id) => csrThreeHopEnCount(csr, id), ours: t?.threeCount },
+    threeLimit: { sqlite: (id) => q.threeHopEnLimit(id), graphology: (id) => graphThreeHopEnLimit(g, id), csr: (id) => csrThreeHopEnLimit(csr, id), ours: t?.threeLimit },
+  };
+  const base = {} as Record<Key, { sqlite: Figure; graphology: Figure; csr: Figure }>;
+  const ours = {} as Record<Key, Figure>;
+  for (const key of KEYS) {
+    ctx.progress(`graph: timing ${key}…`);
+    const f = fns[key];
+    const oursFn = f.ours;
+    const m = await measureGroup({
+      sqlite: { fn: (i) => f.sqlite(pick(i)), items: f.items },
+      graphology: { fn: (i) => f.graphology(pick(i)), items: f.items },
+      csr: { fn: (i) => f.csr(pick(i)), items: f.items },
+      ours: oursFn ? { fn: (i) => oursFn(pick(i)), async: true, items: f.items, note: key.startsWith("three") ? t!.how : undefined } : undefined,
+    });
+    base[key] = { sqlite: m.sqlite, graphology: m.graphology, csr: m.csr };
+    ours[key] = m.ours ?? oursMissing ?? notBuilt();
+    if (problems[key]) ours[key] = annotate(ours[key], `RESULT MISMATCH vs SQLite: ${problems[key]}`);
+  }
+  await trav?.close().catch(() => undefined);
+
+  const label = "tinychain traversal (memory)";
+  const cases: [keyof typeof base, string, string][] = [
+    ["oneHop", "1-hop rows (users→follows→users)", "report"],
+    ["twoHop", `2-hop distinct count (avg ${avgTwo.toFixed(0)} users)`, "≤ 1.0× SQLite, ≤ 3× CSR"],
+    ["threeCount", `3-hop →posts lang='en' count (avg ${avgThree.toFixed(0)})`, "≤ 1.0× SQLite, ≤ 3× CSR"],
+    ["threeLimit", "3-hop →posts lang='en' limit 100", "≤ 1.0× SQLite, ≤ 3× CSR"],
+  ];
+  for (const [key, name, target] of cases) {
+    const sqlNote = key === "twoHop" ? `plan: ${plans.twoHop!.join(" / ")}` : key === "threeCount" ? `plan: ${plans.threeHop!.join(" / ")}` : "";
+    rows.push({
+      section: "graph", case: name, oursLabel: label, ours: ours[key], target,
+      baselines: [
+        { label: "better-sqlite3 join (memory)", figure: sqlNote ? annotate(base[key].sqlite, sqlNote) : base[key].sqlite },
+        { label: "graphology MultiDirectedGraph", figure: base[key].graphology },
+        { label: "CSR Int32Array loop (limit)", figure: base[key].csr },
+      ],
+    });
+  }
+  rows.push({
+    section: "graph", case: "load (for reference)", oursLabel: "tinychain ORM sync + insert_rows",
+    ours: oursLoad, target: "",
+    baselines: [{ label: "graphology addNode/addEdge", figure: { kind: "time", ms: graphLoadMs, samples: 1, batch: 1, items: data.userCount + data.postCount + data.followCount + data.postCount } }],
+  });
+  if (baselineMismatch) rows.push({ section: "graph", case: "baseline cross-check", oursLabel: "—", ours: notBuilt(baselineMismatch), baselines: [] });
+
+  rows.push(...(await scaling(ctx, loaded)));
+  return rows;
+}
+
+/** 2-hop distinct count at growing user counts (fixed degree). */
+async function scaling(ctx: BenchContext, loaded: { orm: any; embedded: any; ir: any } | string): Promise<BenchRow[]> {
+  const env = process.env.BENCH_GRAPH_SCALES;
+  const sizes = env ? env.split(",").map(Number) : ctx.quick ? [2_000, 10_000, 30_000] : [10_000, 100_000, 1_000_000];
+  const maxLoadSeconds = Number(process.env.BENCH_MAX_LOAD_S ?? 600);
+  const rows: BenchRow[] = [];
+  let firstOurs: number | undefined, firstSql: number | undefined, firstCsr: number | undefined;
+  let lastLoadMsPerRow: number | undefined;
+  for (const n of sizes) {
+    ctx.progress(`graph scaling: ${n} users…`);
+    const d = n === ctx.data.userCount ? ctx.data : generate({ users: n, postsPerUser: 0 });
+    const ids = Array.from({ length: 500 }, (_, i) => Math.floor(((i * 2654435761) >>> 0) % n));
+    const db: SqliteDb = openSqlite();
+    const sqlD = { ...d, postCount: 0 };
+    loadSqlite(db, sqlD);
+    const q = prepareQueries(db);
+    const csrGraph = buildCsr(sqlD);
+    let oursFig: Figure | undefined;
+    let oursFn: ((id: number) => Promise<unknown>) | undefined;
+    let closeOurs: (() => Promise<void>) | undefined;
+    let loadNote = "";
+    if (typeof loaded === "string") oursFig = notBuilt(loaded);
+    else {
+      const rowsToLoad = d.userCount + d.followCount;
+      if (lastLoadMsPerRow !== undefined && (lastLoadMsPerRow * rowsToLoad) / 1000 > maxLoadSeconds) {
+        oursFig = notBuilt(`skipped: projected load ${((lastLoadMsPerRow * rowsToLoad) / 1000).toFixed(0)} s > BENCH_MAX_LOAD_S=${maxLoadSeconds}`);
+      } else {
+        try {
+          const t0 = performance.now();
+          const { db: odb, executor } = await loadOursDataset(loaded, d, false, ctx.progress);
+          closeOurs = () => executor.close();
+          const loadMs = performance.now() - t0;
+          lastLoadMsPerRow = loadMs / rowsToLoad;
+          loadNote = `load ${(loadMs / 1000).toFixed(1)} s`;
+          ctx.progress(`graph scaling: tinychain loaded ${rowsToLoad} rows in ${(loadMs / 1000).toFixed(1)} s`);
+          const trav = buildTraversals(loaded, odb, executor);
+          const probe = asCount(await trav.twoHop(ids[0]!));
+          if (probe !== q.twoHopDistinct(ids[0]!)) loadNote += `; RESULT MISMATCH at ${ids[0]}: ${probe} ≠ ${q.twoHopDistinct(ids[0]!)}`;
+          oursFn = trav.twoHop;
+        } catch (error) {
+          oursFig = failed(error);
+        }
+      }
+    }
+    const fnOurs = oursFn;
+    const m = await measureGroup({
+      sqlite: { fn: (i) => q.twoHopDistinct(ids[i % ids.length]!) },
+      csr: { fn: (i) => csrTwoHopDistinct(csrGraph, ids[i % ids.length]!) },
+      ours: fnOurs ? { fn: (i) => fnOurs(ids[i % ids.length]!), async: true, note: loadNote } : undefined,
+    });
+    oursFig ??= m.ours;
+    const sql = m.sqlite, csr = m.csr;
+    await closeOurs?.().catch(() => undefined);
+    db.close();
+    const growth = (f: Figure, first: number | undefined) => (f.kind === "time" && first ? `${(f.ms / first).toFixed(2)}× the ${sizes[0]}-user time` : "");
+    if (oursFig.kind === "time") firstOurs ??= oursFig.ms;
+    if (sql.kind === "time") firstSql ??= sql.ms;
+    if (csr.kind === "time") firstCsr ??= csr.ms;
+    const withGrowth = (f: Figure, first: number | undefined): Figure => {
+      const note = growth(f, first);
+      return note ? annotate(f, note) : f;
+    };
+    rows.push({
+      section: "graph-scaling", case: `2-hop distinct count @ ${n} users / ${d.followCount} follows`, oursLabel: "tinychain traversal (memory)",
+      ours: withGrowth(oursFig, firstOurs), target: "report growth",
+      baselines: [
+        { label: "better-sqlite3 join (memory)", figure: withGrowth(sql, firstSql) },
+        { label: "CSR Int32Array loop (limit)", figure: withGrowth(csr, firstCsr) },
+      ],
+    });
+  }
+  return rows;
+}
