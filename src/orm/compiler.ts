@@ -239,8 +239,8 @@ function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "
     }
     const projected = node.columns && !node.count;
     if (projected) {
-      steps.push(["_sel", get(`$${cur}/select`, [...node.columns!])]);
-      cur = "_sel";
+      steps.push(["_proj", get(`$${cur}/select`, [...node.columns!])]);
+      cur = "_proj";
     }
     steps.push(["_rows", get(`$${cur}/rows`, null)]);
     cur = "_rows";
@@ -262,8 +262,8 @@ function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "
     "_f",
     post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filterOp(meta, plan.filtered, b, ref("_row")) }),
   ]);
-  steps.push(["_acc", post("$_f/get", { i: "_acc" })]);
-  let cur = "_acc";
+  steps.push(["_kept", post("$_f/get", { i: "_acc" })]);
+  let cur = "_kept";
   if (limit !== null || offset !== null) {
     const params: Record<string, Json> = {};
     if (offset !== null) params.start = offset;
@@ -362,9 +362,9 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
   const filterSteps = (filter as Record<string, [string, Json][]>)[POST_OPDEF]!;
   filterSteps.unshift(["_key", keySelector]);
   steps.push(["_f", post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filter })]);
-  steps.push(["_acc", post("$_f/get", { i: "_acc" })]);
-  steps.push(["_n", post("$_acc/len", {})]);
-  steps.push(["_w", after(ref("_n"), forEach(ref("_acc"), opdef([["_r", writeSel(ref("_sel"))]]), "_sel"))]);
+  steps.push(["_kept", post("$_f/get", { i: "_acc" })]);
+  steps.push(["_n", post("$_kept/len", {})]);
+  steps.push(["_w", after(ref("_n"), forEach(ref("_kept"), opdef([["_r", writeSel(ref("_ks"))]]), "_ks"))]);
   steps.push(["_r", after(ref("_w"), ref("_n"))]);
   return { op: opdef(steps), decode: (r) => r, explain };
 }
