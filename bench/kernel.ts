@@ -18,7 +18,7 @@ import type { Dataset } from "./dataset.js";
 import { CITIES, LANGS, userName } from "./dataset.js";
 import { loadSqlite, openSqlite, prepareQueries, type SqliteDb } from "./baselines/sqlite.js";
 import {
-  annotate, attempt, failed, measureAsync, measureSync, notBuilt,
+  annotate, failed, measureGroup, notBuilt,
   type BenchContext, type BenchRow, type Figure, type Measurement,
 } from "./harness.js";
 
@@ -209,12 +209,14 @@ function lengthOf(v: unknown): number {
 }
 
 /** Checks our 1-hop and point get agree with SQLite on a few ids; returns a problem or undefined. */
-async function crossCheck(tc: TcHandle, q: ReturnType<typeof prepareQueries>, ids: readonly number[]): Promise<string | undefined> {
+async function crossCheck(
+  tc: TcHandle, q: ReturnType<typeof prepareQueries>, ids: readonly number[], pointOp: unknown, hopOp: unknown,
+): Promise<string | undefined> {
   for (const id of ids.slice(0, 20)) {
-    const ours = await tc.execute(pointGetOp(), { id });
+    const ours = await tc.execute(pointOp, { id });
     const theirs = q.pointGet(id);
     if (JSON.stringify(ours) !== JSON.stringify(theirs)) return `point get ${id}: ${JSON.stringify(ours)} ≠ ${JSON.stringify(theirs)}`;
-    const hop = await tc.execute(oneHopOp(), { id });
+    const hop = await tc.execute(hopOp, { id });
     const hopTheirs = q.oneHop(id);
     if (JSON.stringify(hop) !== JSON.stringify(hopTheirs)) {
       return `1-hop ${id}: ${JSON.stringify(hop).slice(0, 120)} ≠ ${JSON.stringify(hopTheirs).slice(0, 120)}`;
@@ -282,82 +284,86 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const walDb = openSqlite({ file: fileDbs.NORMAL.file, synchronous: "NORMAL", create: false });
   const qWal = prepareQueries(walDb);
 
-  ctx.progress("sqlite: point get / 1-hop…");
-  const sqlPointMem = measureSync((i) => qMem.pointGet(ids[i % ids.length]!));
-  const sqlHopMem = measureSync((i) => qMem.oneHop(ids[i % ids.length]!), { items: 10 });
-  const sqlPointWal = measureSync((i) => qWal.pointGet(ids[i % ids.length]!));
-  const sqlHopWal = measureSync((i) => qWal.oneHop(ids[i % ids.length]!), { items: 10 });
+  const pick = (i: number) => ids[i % ids.length]!;
+  const sqlPoint = (q: ReturnType<typeof prepareQueries>) => ({ fn: (i: number) => q.pointGet(pick(i)) });
+  const sqlHop = (q: ReturnType<typeof prepareQueries>) => ({ fn: (i: number) => q.oneHop(pick(i)), items: 10 });
 
-  // ---- TinyChain
+  // ---- TinyChain (each store measured interleaved with its SQLite counterpart)
   const ours: Record<string, Figure> = {};
+  let sqlPointMem: Figure = notBuilt(), sqlHopMem: Figure = notBuilt(), sqlPointWal: Figure = notBuilt(), sqlHopWal: Figure = notBuilt();
   const mod = await loadEmbedded();
+  const pointOp = pointGetOp();
+  const hopOp = oneHopOp();
   if (typeof mod === "string") {
     for (const k of ["pointMem", "hopMem", "loadMem", "pointDur", "hopDur", "loadDur", "reopen"]) ours[k] = notBuilt(mod);
   } else {
     const rows = datasetRows(data);
     // memory store
-    ours.loadMem = await attempt(async () => {
+    try {
       ctx.progress(`tinychain (memory): bulk load of ${total} rows…`);
       const tc = await openTc(mod);
       try {
         const { ms, value: how } = await timeOnceAsync(() => bulkLoad(tc, rows));
         ctx.progress(`tinychain (memory): loaded in ${(ms / 1000).toFixed(1)} s (${how})`);
-        const problem = await crossCheck(tc, qMem, ids).catch((e) => failed(e).reason);
-        ctx.progress("tinychain (memory): point get / 1-hop…");
-        ours.pointMem = await attempt(() => measureAsync((i) => tc.execute(pointGetOp(), { id: ids[i % ids.length]! })));
-        ours.hopMem = await attempt(() => measureAsync((i) => tc.execute(oneHopOp(), { id: ids[i % ids.length]! }), { items: 10 }));
+        ours.loadMem = once(ms, total, `${how}; ${tc.api}`);
+        const problem = await crossCheck(tc, qMem, ids, pointOp, hopOp).catch((e) => failed(e).reason);
+        ctx.progress("tinychain (memory) vs sqlite: point get / 1-hop…");
+        const point = await measureGroup({ sqlite: sqlPoint(qMem), ours: { fn: (i) => tc.execute(pointOp, { id: pick(i) }), async: true } });
+        const hop = await measureGroup({ sqlite: sqlHop(qMem), ours: { fn: (i) => tc.execute(hopOp, { id: pick(i) }), async: true, items: 10 } });
+        [sqlPointMem, sqlHopMem, ours.pointMem, ours.hopMem] = [point.sqlite, hop.sqlite, point.ours, hop.ours];
         if (problem) {
           ours.pointMem = annotate(ours.pointMem, `RESULT MISMATCH: ${problem}`);
           ours.hopMem = annotate(ours.hopMem, `RESULT MISMATCH: ${problem}`);
         }
-        return once(ms, total, `${how}; ${tc.api}`);
       } finally {
         await tc.close().catch(() => undefined);
       }
-    });
+    } catch (error) {
+      ours.loadMem ??= failed(error);
+      ours.pointMem ??= failed(error);
+      ours.hopMem ??= failed(error);
+    }
     // durable store
     const dir = ctx.tmpDir("tc-durable");
-    ours.loadDur = await attempt(async () => {
+    try {
       ctx.progress(`tinychain (durable): bulk load of ${total} rows…`);
       const tc = await openTc(mod, dir);
       try {
         const { ms, value: how } = await timeOnceAsync(() => bulkLoad(tc, rows));
         ctx.progress(`tinychain (durable): loaded in ${(ms / 1000).toFixed(1)} s (${how})`);
-        return once(ms, total, how);
+        ours.loadDur = once(ms, total, how);
       } finally {
         await tc.close();
       }
-    });
-    if (ours.loadDur.kind === "time") {
-      ours.reopen = await attempt(async () => {
-        ctx.progress("tinychain (durable): reopen…");
-        const times: number[] = [];
-        for (let r = 0; r < reopenRuns; r++) {
-          const t0 = performance.now();
-          const tc = await openTc(mod, dir);
-          await tc.execute(pointGetOp(), { id: ids[0]! });
-          times.push(performance.now() - t0);
-          await tc.close();
-        }
-        return { kind: "time", ms: medianOf(times), samples: reopenRuns, batch: 1 } satisfies Measurement;
-      });
-      await attempt(async () => {
-        ctx.progress("tinychain (durable): point get / 1-hop…");
-        const tc = await openTc(mod, dir);
-        try {
-          ours.pointDur = await attempt(() => measureAsync((i) => tc.execute(pointGetOp(), { id: ids[i % ids.length]! })));
-          ours.hopDur = await attempt(() => measureAsync((i) => tc.execute(oneHopOp(), { id: ids[i % ids.length]! }), { items: 10 }));
-        } finally {
-          await tc.close();
-        }
-        return notBuilt();
-      });
-    }
-    for (const k of ["pointMem", "hopMem", "loadMem", "pointDur", "hopDur", "loadDur", "reopen"]) {
-      ours[k] ??= notBuilt("skipped: an earlier step failed");
+      ctx.progress("tinychain (durable): reopen…");
+      const times: number[] = [];
+      for (let r = 0; r < reopenRuns; r++) {
+        const t0 = performance.now();
+        const again = await openTc(mod, dir);
+        await again.execute(pointOp, { id: ids[0]! });
+        times.push(performance.now() - t0);
+        await again.close();
+      }
+      ours.reopen = { kind: "time", ms: medianOf(times), samples: reopenRuns, batch: 1 };
+      ctx.progress("tinychain (durable) vs sqlite WAL: point get / 1-hop…");
+      const dur = await openTc(mod, dir);
+      try {
+        const point = await measureGroup({ sqlite: sqlPoint(qWal), ours: { fn: (i) => dur.execute(pointOp, { id: pick(i) }), async: true } });
+        const hop = await measureGroup({ sqlite: sqlHop(qWal), ours: { fn: (i) => dur.execute(hopOp, { id: pick(i) }), async: true, items: 10 } });
+        [sqlPointWal, sqlHopWal, ours.pointDur, ours.hopDur] = [point.sqlite, hop.sqlite, point.ours, hop.ours];
+      } finally {
+        await dur.close();
+      }
+    } catch (error) {
+      for (const k of ["loadDur", "reopen", "pointDur", "hopDur"]) ours[k] ??= failed(error);
     }
     rmSync(dir, { recursive: true, force: true });
   }
+  // SQLite alone when ours could not run.
+  if (sqlPointMem.kind === "missing") sqlPointMem = (await measureGroup({ s: sqlPoint(qMem) })).s;
+  if (sqlHopMem.kind === "missing") sqlHopMem = (await measureGroup({ s: sqlHop(qMem) })).s;
+  if (sqlPointWal.kind === "missing") sqlPointWal = (await measureGroup({ s: sqlPoint(qWal) })).s;
+  if (sqlHopWal.kind === "missing") sqlHopWal = (await measureGroup({ s: sqlHop(qWal) })).s;
 
   walDb.close();
   memDb.close();
@@ -365,7 +371,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const sqlMem = "better-sqlite3 :memory:";
   const walN = "better-sqlite3 file WAL sync=NORMAL";
   const walF = "better-sqlite3 file WAL sync=FULL";
-  const hopNote = `${sqlHopMem.items ?? 10} rows/op (one join)`;
+  const hopNote = "10 rows/op (one join)";
   return [
     {
       section: "kernel", case: "point get by key (cached op)", oursLabel: "tinychain memory",
