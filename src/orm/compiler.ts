@@ -348,7 +348,9 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
   }
   const writeSel = (sel: Json): Json => (node.kind === "update" ? put(meta.path, sel, setMap) : { [DELETE]: [meta.path, sel] });
   if (plan.filtered.length === 0) {
-    const sel = selectorJson(meta, plan.selector, b);
+    // Key `null` on the table path means the table itself (DELETE null drops it): select every
+    // row with an open range on the first key column instead.
+    const sel = selectorJson(meta, plan.selector, b) ?? [[meta.keyColumns[0]!, [null, null]]];
     steps.push(["_n", get(`${meta.path}/count`, sel)]);
     steps.push(["_w", after(ref("_n"), writeSel(sel))]);
     steps.push(["_r", after(ref("_w"), ref("_n"))]);

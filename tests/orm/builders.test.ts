@@ -1,0 +1,267 @@
+/**
+ * The builder suite, run once per executor (embedded memory, embedded durable, http when it
+ * lands): declarations → sync → inserts → every select shape → updates/deletes → batch/session.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Executor } from "../../src/client/executor.js";
+import { BadRequestError, ConflictError, NotFoundError } from "../../src/errors.js";
+import { decodeOpDef, param } from "../../src/ir/index.js";
+import { connect, type OrmDb } from "../../src/orm/index.js";
+import { EXECUTORS } from "../support/executors.js";
+import { PEOPLE, social } from "./fixtures/social.js";
+
+const ids = (rows: readonly { id: number }[]): number[] => rows.map((r) => r.id);
+
+describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
+  let executor: Executor;
+  let db: OrmDb<typeof social>;
+
+  beforeAll(async () => {
+    executor = await factory.create();
+    db = await connect(social, executor);
+    expect(await db.sync()).toEqual({ created: ["users", "follows", "posts"], unchanged: [] });
+    expect(await db.insertInto("users").values([...PEOPLE]).execute()).toBe(6);
+  });
+  afterAll(async () => {
+    await executor.close();
+    await factory.cleanup?.();
+  });
+
+  describe("select", () => {
+    it("returns all rows in key order with defaults applied and nulls kept", async () => {
+      const rows = await db.selectFrom("users").execute();
+      expect(ids(rows)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(rows[0]).toEqual({ id: 1, name: "ada", age: 36, city: "paris", active: true });
+      expect(rows[2]!.age).toBeNull();
+      expect(rows[3]!.active).toBe(false);
+    });
+
+    it("looks a row up by key, with a value or a parameter", async () => {
+      const q = db.selectFrom("users").where("id", "=", 2);
+      expect(q.explain().access).toBe("key lookup");
+      expect(await q.execute()).toEqual([{ id: 2, name: "bob", age: 17, city: "rome", active: true }]);
+      const p = db.selectFrom("users").where("id", "=", param("me"));
+      expect(p.compile().params).toEqual(["me"]);
+      expect(ids(await p.execute({ me: 5 }))).toEqual([5]);
+      expect(await p.execute({ me: 99 })).toEqual([]);
+    });
+
+    it("serves an equality prefix and a range from one index, in that index's order", async () => {
+      const q = db.selectFrom("users").where("city", "=", "rome").where("age", ">=", 18);
+      expect(q.explain()).toMatchObject({ access: "index range", index: "by_city", served: ["city = ?", "age >= ?"], filtered: [] });
+      expect(ids(await q.execute())).toEqual([5, 6]);
+    });
+
+    it("filters what no index serves, after the best range", async () => {
+      const q = db.selectFrom("users").where("city", "=", "rome").where("name", "!=", "bob");
+      expect(q.explain()).toMatchObject({ index: "by_city", served: ["city = ?"], filtered: ["name != ?"] });
+      expect(ids(await q.execute())).toEqual([5, 6]);
+      const scan = db.selectFrom("users").where("active", "=", false);
+      expect(scan.explain()).toMatchObject({ access: "full scan", filtered: ["active = ?"] });
+      expect(ids(await scan.execute())).toEqual([4]);
+    });
+
+    it("supports every operator", async () => {
+      const run = async (q: { execute(): Promise<{ id: number }[]> }) => ids(await q.execute()).sort((a, b) => a - b);
+      const u = () => db.selectFrom("users");
+      expect(await run(u().where("age", "=", 30))).toEqual([6]);
+      expect(await run(u().where("age", "!=", 30))).toEqual([1, 2, 4, 5]);
+      expect(await run(u().where("age", "<", 21))).toEqual([2]);
+      expect(await run(u().where("age", "<=", 21))).toEqual([2, 5]);
+      expect(await run(u().where("age", ">", 36))).toEqual([4]);
+      expect(await run(u().where("age", ">=", 36))).toEqual([1, 4]);
+      expect(await run(u().where("name", "in", ["bob", "fay", "zed"]))).toEqual([2, 6]);
+      expect(await run(u().whereIn("id", [1, 3]))).toEqual([1, 3]);
+      expect(await run(u().where("age", "isNull"))).toEqual([3]);
+      expect(await run(u().where("age", "isNotNull"))).toEqual([1, 2, 4, 5, 6]);
+      // Filtered (not index-served) comparisons on a nullable column never match null.
+      expect(await run(u().where("name", "!=", "x").where("age", "<", 30))).toEqual([2, 5]);
+    });
+
+    it("binds named list and limit parameters", async () => {
+      const q = db.selectFrom("users").where("name", "in", param("names")).limit(param("n"));
+      expect(q.compile().params).toEqual(["n", "names"]);
+      expect(ids(await q.execute({ names: ["ada", "cy", "fay"], n: 2 }))).toEqual([1, 3]);
+      await expect(q.execute({ names: ["ada"] })).rejects.toThrow(/missing argument for parameter n/);
+      await expect(q.execute({ names: [1], n: 1 })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(q.execute({ names: [], n: 1, extra: 1 })).rejects.toThrow(/unknown argument "extra"/);
+    });
+
+    it("orders by an index, both directions, with limit and offset", async () => {
+      const q = db.selectFrom("users").where("age", ">=", 18).orderBy("age", "desc").limit(3).select(["id", "name"]);
+      expect(await q.execute()).toEqual([
+        { id: 4, name: "dee" },
+        { id: 1, name: "ada" },
+        { id: 6, name: "fay" },
+      ]);
+      expect(ids(await db.selectFrom("users").where("age", ">", 0).orderBy("age").offset(1).limit(2).execute())).toEqual([5, 6]);
+      expect(ids(await db.selectFrom("users").where("city", "=", "rome").orderBy("age", "desc").execute())).toEqual([6, 5, 2]);
+      expect(ids(await db.selectFrom("users").orderBy("id", "desc").limit(2).execute())).toEqual([6, 5]);
+      expect(ids(await db.selectFrom("users").where("name", "!=", "ada").orderBy("id").offset(2).limit(2).execute())).toEqual([4, 5]);
+    });
+
+    it("refuses an order no index serves, naming the index to declare", () => {
+      expect(() => db.selectFrom("users").orderBy("name").compile()).toThrow(BadRequestError);
+      expect(() => db.selectFrom("users").orderBy("name").compile()).toThrow(/index\("by_name", \["name"\]\)/);
+    });
+
+    it("projects columns and counts", async () => {
+      expect(await db.selectFrom("users").where("id", "=", 1).select(["name", "city"]).execute()).toEqual([{ name: "ada", city: "paris" }]);
+      expect(await db.selectFrom("users").count().execute()).toBe(6);
+      expect(await db.selectFrom("users").where("city", "=", "rome").count().execute()).toBe(3);
+      expect(await db.selectFrom("users").where("name", "!=", "ada").count().execute()).toBe(5);
+      expect(await db.selectFrom("users").where("id", "=", 4).count().execute()).toBe(1);
+    });
+
+    it("takes the first row, or throws NotFoundError", async () => {
+      // by_city orders by (city, age): the null age of cy comes first.
+      expect((await db.selectFrom("users").where("city", "=", "paris").executeTakeFirst())?.id).toBe(3);
+      expect(await db.selectFrom("users").where("city", "=", "lima").executeTakeFirst()).toBeUndefined();
+      await expect(db.selectFrom("users").where("city", "=", "lima").executeTakeFirstOrThrow()).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("streams page by page", async () => {
+      const seen: number[] = [];
+      for await (const row of db.selectFrom("users").stream(undefined, { pageSize: 2 })) seen.push(row.id);
+      expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+      const some: number[] = [];
+      for await (const row of db.selectFrom("users").where("name", "!=", "bob").offset(1).limit(3).stream({}, { pageSize: 2 })) some.push(row.id);
+      expect(some).toEqual([3, 4, 5]);
+    });
+
+    it("compiles to valid IR and never puts values in the op", () => {
+      const a = db.selectFrom("users").where("city", "=", "rome").where("age", ">", 18).limit(5).compile();
+      const b = db.selectFrom("users").where("city", "=", "oslo").where("age", ">", 99).limit(7).compile();
+      expect(a.op).toEqual(b.op);
+      expect(Object.values(a.bound).sort()).toEqual([18, 5, "rome"].sort());
+      expect(() => decodeOpDef(a.op)).not.toThrow();
+      expect(JSON.stringify(a.op)).not.toContain("rome");
+    });
+
+    it("rejects bad input with typed errors before running anything", () => {
+      const u = db.selectFrom("users") as unknown as { where(...a: unknown[]): unknown; select(c: unknown): unknown; limit(n: unknown): unknown };
+      expect(() => u.where("nope", "=", 1)).toThrow(/unknown column "nope"/);
+      expect(() => u.where("age", "~", 1)).toThrow(/unknown operator/);
+      expect(() => u.where("age", "=", "x")).toThrow(BadRequestError);
+      expect(() => u.where("age", "=", null)).toThrow(/isNull/);
+      expect(() => u.where("active", "<", true)).toThrow(/does not apply to bool/);
+      expect(() => u.select(["id", "zzz"])).toThrow(/unknown column "zzz"/);
+      expect(() => u.limit(-1)).toThrow(BadRequestError);
+      expect(() => db.selectFrom("nope" as "users")).toThrow(/unknown table "nope"/);
+      expect(() => db.selectFrom("users").where("id", "=", param("_0")).compile()).toThrow(BadRequestError);
+    });
+  });
+
+  describe("insert", () => {
+    it("validates rows with zod, naming table, column and problem", () => {
+      const ins = db.insertInto("users") as unknown as { values(v: unknown): unknown };
+      expect(() => ins.values({ id: 7, name: "x".repeat(65) })).toThrow(/insert into social\/users: column name:/);
+      expect(() => ins.values({ id: -1, name: "x" })).toThrow(/column id:/);
+      expect(() => ins.values({ id: 2 ** 53, name: "x" })).toThrow(/column id:/);
+      expect(() => ins.values({ id: 7, name: "x", nope: 1 })).toThrow(/unknown column\(s\) "nope"/);
+      expect(() => ins.values({ name: "x" })).toThrow(/column id:/);
+      expect(() => ins.values([{ id: 7, name: "ok" }, { id: 8, name: 5 }])).toThrow(/\(row 1\): column name/);
+      expect(() => ins.values([])).toThrow(BadRequestError);
+    });
+
+    it("refuses an existing key and writes nothing of the batch", async () => {
+      await expect(db.insertInto("users").values({ id: 1, name: "again" }).execute()).rejects.toBeInstanceOf(ConflictError);
+      await expect(db.insertInto("users").values([{ id: 7, name: "new" }, { id: 2, name: "dup" }]).execute()).rejects.toBeInstanceOf(ConflictError);
+      expect(await db.selectFrom("users").where("id", "=", 7).execute()).toEqual([]);
+    });
+
+    it("ignores or updates existing keys on request", async () => {
+      expect(await db.insertInto("users").values([{ id: 1, name: "x" }, { id: 7, name: "gil", age: 40 }]).onConflict("ignore").execute()).toBe(1);
+      expect((await db.selectFrom("users").where("id", "=", 1).executeTakeFirstOrThrow()).name).toBe("ada");
+      expect(await db.insertInto("users").values({ id: 7, name: "gil2", age: 41, city: "nice" }).onConflict("update").execute()).toBe(1);
+      expect(await db.insertInto("users").values([{ id: 7, name: "gil3", age: 42 }, { id: 8, name: "hal" }]).onConflict("update").execute()).toBe(2);
+      const rows = await db.selectFrom("users").where("id", ">=", 7).execute();
+      expect(rows).toEqual([
+        { id: 7, name: "gil3", age: 42, city: "nowhere", active: true },
+        { id: 8, name: "hal", age: null, city: "nowhere", active: true },
+      ]);
+    });
+
+    it("gives the core lowering and the insert_rows extension the same table", async () => {
+      // Both paths through db.batch so that they run in one transaction each; compare contents.
+      const rows = [
+        { id: 100, author: 1, lang: "en" },
+        { id: 101, author: 2, lang: "fr", reviewer: 1, parent: 100 },
+      ];
+      await db.insertInto("posts").values(rows).execute();
+      const viaExtension = await db.selectFrom("posts").execute();
+      await db.deleteFrom("posts").execute();
+      await db.insertInto("posts").values(rows).onConflict("update").execute(); // for_each lowering
+      expect(await db.selectFrom("posts").execute()).toEqual(viaExtension);
+      expect(viaExtension[1]).toEqual({ id: 101, author: 2, reviewer: 1, lang: "fr", score: 0, parent: 100 });
+    });
+  });
+
+  describe("update and delete", () => {
+    it("updates through an index range or a filter and reports the count", async () => {
+      expect(await db.updateTable("users").set({ city: "nice" }).where("id", "=", 8).execute()).toBe(1);
+      expect(await db.updateTable("users").set({ age: 43 }).where("name", "=", "gil3").execute()).toBe(1);
+      expect(await db.updateTable("users").set({ active: false }).where("city", "=", "nice").execute()).toBe(1);
+      const rows = await db.selectFrom("users").where("id", ">=", 7).select(["id", "age", "city", "active"]).execute();
+      expect(rows).toEqual([
+        { id: 7, age: 43, city: "nowhere", active: true },
+        { id: 8, age: null, city: "nice", active: false },
+      ]);
+    });
+
+    it("validates set() and refuses key columns", () => {
+      const up = db.updateTable("users") as unknown as { set(v: unknown): unknown };
+      expect(() => up.set({ id: 3 })).toThrow(/key column/);
+      expect(() => up.set({ age: "old" })).toThrow(/update social\/users: column age/);
+      expect(() => db.updateTable("users").where("id", "=", 1).compile()).toThrow(/set\(/);
+    });
+
+    it("deletes through a range or a filter and reports the count", async () => {
+      expect(await db.deleteFrom("users").where("name", "=", "gil3").execute()).toBe(1);
+      expect(await db.deleteFrom("users").where("id", "=", 8).execute()).toBe(1);
+      expect(await db.deleteFrom("users").where("id", "=", 8).execute()).toBe(0);
+      expect(ids(await db.selectFrom("users").execute())).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+  });
+
+  describe("batch and session", () => {
+    it("runs a batch as one op and returns results in order", async () => {
+      const [n, rows, count] = await db.batch([
+        db.insertInto("follows").values([{ follower: 1, followee: 2 }, { follower: 2, followee: 1 }]),
+        db.selectFrom("follows").where("followee", "=", param("who")),
+        db.selectFrom("follows").count(),
+      ], { who: 1 });
+      expect(n).toBe(2);
+      expect(rows).toEqual([{ follower: 2, followee: 1 }]);
+      expect(count).toBe(2);
+    });
+
+    it("rolls a whole batch back when one statement fails", async () => {
+      await expect(
+        db.batch([db.insertInto("follows").values({ follower: 3, followee: 1 }), db.insertInto("follows").values({ follower: 1, followee: 2 })]),
+      ).rejects.toBeInstanceOf(ConflictError);
+      expect(await db.selectFrom("follows").count().execute()).toBe(2);
+    });
+
+    it("commits a session when the callback returns, rolls back when it throws", async () => {
+      const got = await db.session(async (s) => {
+        await s.insertInto("follows").values({ follower: 5, followee: 6 }).execute();
+        return s.selectFrom("follows").count().execute();
+      });
+      expect(got).toBe(3);
+      await expect(
+        db.session(async (s) => {
+          await s.insertInto("follows").values({ follower: 6, followee: 5 }).execute();
+          throw new Error("changed my mind");
+        }),
+      ).rejects.toThrow("changed my mind");
+      expect(await db.selectFrom("follows").count().execute()).toBe(3);
+    });
+  });
+
+  describe("sync", () => {
+    it("accepts the identical schema again", async () => {
+      expect(await db.sync()).toEqual({ created: [], unchanged: ["users", "follows", "posts"] });
+    });
+  });
+});
