@@ -168,7 +168,8 @@ export class Table {
       );
     }
     const row = new Array<Cell>(cols.length);
-    for (let i = 0; i < cols.length; i++) row[i] = checkCell(cols[i]!, raw[i], this.path);
+    const where = what === "row" ? this.path : `${this.path} (${what})`;
+    for (let i = 0; i < cols.length; i++) row[i] = checkCell(cols[i]!, raw[i], where);
     return row;
   }
 
@@ -335,7 +336,7 @@ export class Table {
         order.map((i) => rows[i]!),
         NODE_SIZE,
         ix.compare,
-      ) as Tree;
+      ) as unknown as Tree;
     }
   }
 
