@@ -83,8 +83,10 @@ export class LmdbStore {
       compression: false,
       maxDbs: 8,
     });
-    const meta = env.openDB<{ path: string; schema: unknown }, number>({ name: "meta", encoding: "msgpack" });
-    const data = env.openDB<StoreCell[] | null, StoreKey>({ name: "data", encoding: "msgpack", useRecords: false });
+    // Plain msgpack (no shared record structures): values are small arrays and one object per table.
+    const msgpack = { encoding: "msgpack", useRecords: false } as const;
+    const meta = env.openDB<{ path: string; schema: unknown }, number>({ name: "meta", ...msgpack } as { name: string });
+    const data = env.openDB<StoreCell[] | null, StoreKey>({ name: "data", ...msgpack } as { name: string });
     return new LmdbStore(env, meta, data);
   }
 
