@@ -108,17 +108,23 @@ export class Column<T, N extends boolean = false, D extends boolean = false, K e
   }
 
   /**
-   * Declares a foreign key to another table's (single-column) key. The thunk allows
-   * self-references and declaration in any order.
+   * Declares a foreign key to another table's (single-column) key. The thunk allows declaration
+   * in any order. For a self-reference, TypeScript cannot infer a table's type from its own
+   * initializer: pass the table's name instead (or annotate the thunk, `(): ReferenceTarget => posts`).
    *
    * @example
    * ```ts
    * author: col.u64().references(() => users, { name: "author", inverse: "posts" })
+   * parent: col.u64().nullable().references("posts", { name: "parent", inverse: "replies" })
    * ```
    */
-  references(target: () => ReferenceTarget, options: ReferenceOptions = {}): Column<T, N, D, K> {
+  references(target: string | (() => ReferenceTarget), options: ReferenceOptions = {}): Column<T, N, D, K> {
+    if (typeof target === "string") {
+      const name = target;
+      return new Column({ ...this.spec, references: { target: () => ({ name }), options: { ...options } } });
+    }
     if (typeof target !== "function") {
-      throw new BadRequestError("references() takes a function returning the target table, e.g. () => users");
+      throw new BadRequestError("references() takes a function returning the target table (() => users) or a table name");
     }
     return new Column({ ...this.spec, references: { target, options: { ...options } } });
   }

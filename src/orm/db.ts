@@ -21,6 +21,8 @@ import { UpdateQueryBuilderImpl, type UpdateQueryBuilder } from "./update-builde
 export type TableName<S extends AnySchema> = keyof S["tables"] & string;
 /** The declaration of table `K` of schema `S`. */
 export type TableOf<S extends AnySchema, K extends TableName<S>> = S["tables"][K];
+/** Any table declaration of schema `S`. */
+export type AnyTableOf<S extends AnySchema> = S["tables"][TableName<S>];
 type RowFor<S extends AnySchema, K extends TableName<S>> = S["tables"][K]["$row"];
 
 /** The results of a batch, in order. */
@@ -67,26 +69,34 @@ export class OrmDb<S extends AnySchema> {
   }
 
   /** A select over a table (by name or declaration). */
-  selectFrom<K extends TableName<S>>(table: K | TableOf<S, K>): SelectQueryBuilder<RowFor<S, K>, RowFor<S, K>> {
+  selectFrom<K extends TableName<S>>(table: K): SelectQueryBuilder<RowFor<S, K>, RowFor<S, K>>;
+  selectFrom<T extends AnyTableOf<S>>(table: T): SelectQueryBuilder<T["$row"], T["$row"]>;
+  selectFrom(table: unknown): unknown {
     const node = { kind: "select", table: this.#meta(table), where: [], orderBy: null, limit: null, offset: null, columns: null, count: false } as const;
-    return new SelectQueryBuilderImpl(this.#ctx, node) as unknown as SelectQueryBuilder<RowFor<S, K>, RowFor<S, K>>;
+    return new SelectQueryBuilderImpl(this.#ctx, node);
   }
 
   /** An insert into a table. */
-  insertInto<K extends TableName<S>>(table: K | TableOf<S, K>): InsertInto<S["tables"][K]["$insert"]> {
-    return new InsertIntoImpl(this.#ctx, this.#meta(table)) as unknown as InsertInto<S["tables"][K]["$insert"]>;
+  insertInto<K extends TableName<S>>(table: K): InsertInto<S["tables"][K]["$insert"]>;
+  insertInto<T extends AnyTableOf<S>>(table: T): InsertInto<T["$insert"]>;
+  insertInto(table: unknown): unknown {
+    return new InsertIntoImpl(this.#ctx, this.#meta(table));
   }
 
   /** An update of a table's rows. */
-  updateTable<K extends TableName<S>>(table: K | TableOf<S, K>): UpdateQueryBuilder<RowFor<S, K>, S["tables"][K]["$update"]> {
+  updateTable<K extends TableName<S>>(table: K): UpdateQueryBuilder<RowFor<S, K>, S["tables"][K]["$update"]>;
+  updateTable<T extends AnyTableOf<S>>(table: T): UpdateQueryBuilder<T["$row"], T["$update"]>;
+  updateTable(table: unknown): unknown {
     const node = { kind: "update", table: this.#meta(table), set: [], where: [] } as const;
-    return new UpdateQueryBuilderImpl(this.#ctx, node) as unknown as UpdateQueryBuilder<RowFor<S, K>, S["tables"][K]["$update"]>;
+    return new UpdateQueryBuilderImpl(this.#ctx, node);
   }
 
   /** A delete of a table's rows. */
-  deleteFrom<K extends TableName<S>>(table: K | TableOf<S, K>): DeleteQueryBuilder<RowFor<S, K>> {
+  deleteFrom<K extends TableName<S>>(table: K): DeleteQueryBuilder<RowFor<S, K>>;
+  deleteFrom<T extends AnyTableOf<S>>(table: T): DeleteQueryBuilder<T["$row"]>;
+  deleteFrom(table: unknown): unknown {
     const node = { kind: "delete", table: this.#meta(table), where: [] } as const;
-    return new DeleteQueryBuilderImpl(this.#ctx, node) as unknown as DeleteQueryBuilder<RowFor<S, K>>;
+    return new DeleteQueryBuilderImpl(this.#ctx, node);
   }
 
   /**

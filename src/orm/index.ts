@@ -1,7 +1,7 @@
 /**
  * The ORM: tables declared in TypeScript, typed query builders compiled to TinyChain IR.
  */
-export { col, Column, DTYPE_PATHS, type AnyColumn, type ColumnSpec, type DTypeName, type ReferenceOptions } from "./columns.js";
+export { col, Column, DTYPE_PATHS, type AnyColumn, type ColumnSpec, type DTypeName, type ReferenceOptions, type ReferenceTarget } from "./columns.js";
 export {
   table,
   Table,

@@ -1,0 +1,121 @@
+/**
+ * Type-level tests: row types inferred from declarations, insert/update shapes, selected-column
+ * narrowing, and what `tsc` refuses (unknown columns, wrong value types, operators that do not
+ * fit the column).
+ */
+import { describe, expectTypeOf, it } from "vitest";
+import type { Executor } from "../../src/client/executor.js";
+import { param } from "../../src/ir/index.js";
+import { col, connect, schema, table, type Insertable, type Row, type Updateable } from "../../src/orm/index.js";
+import { posts, social, users } from "./fixtures/social.js";
+
+declare const executor: Executor;
+const db = await connect(social, executor);
+
+describe("row types", () => {
+  it("infers rows from the declaration, nullable columns as T | null", () => {
+    expectTypeOf<Row<typeof users>>().toEqualTypeOf<{ id: number; name: string; age: number | null; city: string; active: boolean }>();
+    expectTypeOf<Row<typeof posts>>().toEqualTypeOf<{
+      id: number;
+      author: number;
+      reviewer: number | null;
+      lang: string;
+      score: number;
+      parent: number | null;
+    }>();
+  });
+
+  it("makes nullable and defaulted columns optional on insert, keys excluded from update", () => {
+    expectTypeOf<Insertable<typeof users>>().toEqualTypeOf<{
+      id: number;
+      name: string;
+      age?: number | null;
+      city?: string;
+      active?: boolean;
+    }>();
+    expectTypeOf<Updateable<typeof users>>().toEqualTypeOf<{ name?: string; age?: number | null; city?: string; active?: boolean }>();
+  });
+
+  it("types links as strings and every integer width as number", () => {
+    const t = table("t", { k: col.string(8).key(), l: col.link(), n: col.i8(), b: col.u64().nullable() });
+    expectTypeOf<Row<typeof t>>().toEqualTypeOf<{ k: string; l: string; n: number; b: number | null }>();
+  });
+});
+
+describe("select", () => {
+  it("returns full rows, or exactly the selected columns", () => {
+    expectTypeOf(db.selectFrom("users").execute()).resolves.toEqualTypeOf<Row<typeof users>[]>();
+    expectTypeOf(db.selectFrom(users).execute()).resolves.toEqualTypeOf<Row<typeof users>[]>();
+    const narrowed = db.selectFrom("users").where("age", ">=", 18).orderBy("age", "desc").limit(10).select(["id", "name"]);
+    expectTypeOf(narrowed.execute()).resolves.toEqualTypeOf<{ id: number; name: string }[]>();
+    expectTypeOf(db.selectFrom("users").select(["age"]).executeTakeFirst()).resolves.toEqualTypeOf<{ age: number | null } | undefined>();
+    expectTypeOf(db.selectFrom("users").executeTakeFirstOrThrow()).resolves.toEqualTypeOf<Row<typeof users>>();
+    expectTypeOf(db.selectFrom("users").count().execute()).resolves.toEqualTypeOf<number>();
+  });
+
+  it("accepts params wherever a value goes", () => {
+    db.selectFrom("users").where("id", "=", param("me")).where("name", "in", param("names")).limit(param("n"));
+    db.selectFrom("users").whereIn("city", ["paris", "rome"]);
+    db.selectFrom("users").where("age", "isNull");
+    db.selectFrom("users").where("active", "=", true);
+  });
+
+  it("refuses unknown tables, columns, wrong value types and operators that do not fit", () => {
+    // @ts-expect-error unknown table
+    db.selectFrom("nope");
+    // @ts-expect-error unknown column
+    db.selectFrom("users").where("nope", "=", 1);
+    // @ts-expect-error a string column compared with a number
+    db.selectFrom("users").where("name", "=", 1);
+    // @ts-expect-error null is not a value: use isNull
+    db.selectFrom("users").where("age", "=", null);
+    // @ts-expect-error `<` does not apply to a bool column
+    db.selectFrom("users").where("active", "<", true);
+    // @ts-expect-error isNull only applies to nullable columns
+    db.selectFrom("users").where("name", "isNull");
+    // @ts-expect-error unknown operator
+    db.selectFrom("users").where("age", "~", 1);
+    // @ts-expect-error in takes a list
+    db.selectFrom("users").where("age", "in", 3);
+    // @ts-expect-error unknown column in select
+    db.selectFrom("users").select(["id", "nope"]);
+    // @ts-expect-error unknown column in orderBy
+    db.selectFrom("users").orderBy("nope");
+    // @ts-expect-error a projected builder's rows have no other columns
+    db.selectFrom("users").select(["id"]).executeTakeFirstOrThrow().then((r) => r.name);
+  });
+});
+
+describe("writes", () => {
+  it("checks inserted rows and updated values", () => {
+    db.insertInto("users").values({ id: 1, name: "ada" });
+    db.insertInto("users").values([{ id: 1, name: "ada", age: null, city: "x", active: false }]).onConflict("ignore");
+    // @ts-expect-error missing a required column
+    db.insertInto("users").values({ id: 1 });
+    // @ts-expect-error wrong value type
+    db.insertInto("users").values({ id: "1", name: "ada" });
+    // @ts-expect-error unknown column
+    db.insertInto("users").values({ id: 1, name: "ada", nope: 1 });
+    // @ts-expect-error unknown conflict action
+    db.insertInto("users").values({ id: 1, name: "ada" }).onConflict("merge");
+    db.updateTable("users").set({ city: "rome" }).where("id", "=", 1);
+    // @ts-expect-error key columns cannot be updated
+    db.updateTable("users").set({ id: 2 });
+    // @ts-expect-error wrong value type in set
+    db.updateTable("users").set({ age: "old" });
+    db.deleteFrom("users").where("city", "=", "rome");
+    // @ts-expect-error unknown column in a delete
+    db.deleteFrom("users").where("nope", "=", 1);
+    expectTypeOf(db.deleteFrom("users").execute()).resolves.toEqualTypeOf<number>();
+  });
+
+  it("types batch results in order", () => {
+    const b = db.batch([db.insertInto("users").values({ id: 1, name: "a" }), db.selectFrom("users").select(["id"]), db.selectFrom("users").count()]);
+    expectTypeOf(b).resolves.toEqualTypeOf<[number, { id: number }[], number]>();
+  });
+
+  it("keeps schemas separate", () => {
+    const other = schema({ namespace: "x", tables: { t: table("t", { k: col.u8().key() }) } });
+    expectTypeOf<keyof typeof other.tables>().toEqualTypeOf<"t">();
+  });
+});
