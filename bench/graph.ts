@@ -43,23 +43,32 @@ interface Traversals {
 }
 
 /** Loads our ORM + graph + embedded modules, or says why not. */
-async function loadOurs(): Promise<{ orm: any; embedded: any; ir: any } | string> {
+async function loadOurs(): Promise<Ours | string> {
   for (const f of ["src/orm/index.ts", "src/client/embedded/index.ts", "src/ir/index.ts", "src/graph/index.ts"]) {
     if (!exists(f)) return `not built yet (${f} missing)`;
   }
   try {
     const load = (spec: string): Promise<any> => import(spec);
-    const [orm, embedded, ir] = await Promise.all([
+    const [orm, embedded, ir, graph] = await Promise.all([
       load("../src/orm/index.js"),
       load("../src/client/embedded/index.js"),
       load("../src/ir/index.js"),
+      load("../src/graph/index.js"),
     ]);
     if (typeof orm.connect !== "function" || typeof orm.table !== "function") return "not built yet (no connect/table in src/orm)";
     if (typeof embedded.embedded !== "function") return "not built yet (no embedded() in src/client/embedded)";
-    return { orm, embedded, ir };
+    if (typeof graph.createGraph !== "function") return "not built yet (no createGraph in src/graph)";
+    return { orm, embedded, ir, graph };
   } catch (error) {
     return failed(error).reason;
   }
+}
+
+interface Ours {
+  orm: any;
+  embedded: any;
+  ir: any;
+  graph: any;
 }
 
 /** The benchmark schema declared with the ORM (the DESIGN.md §4 social schema). */
@@ -115,10 +124,13 @@ async function insertColumns(
 }
 
 /** Loads `d` into a fresh embedded memory executor through the ORM schema; returns the db. */
-async function loadOursDataset(ours: { orm: any; embedded: any }, d: Dataset, withPosts: boolean, progress: (m: string) => void) {
+async function loadOursDataset(ours: Ours, d: Dataset, withPosts: boolean, progress: (m: string) => void) {
   const executor = ours.embedded.embedded();
-  const db = ours.orm.connect(declareSchema(ours.orm), executor);
+  const social = declareSchema(ours.orm);
+  const db = await ours.orm.connect(social, executor);
   await db.sync();
+  // db.graph when the ORM wires it, else the graph module's own entry point.
+  const graph = db.graph ?? ours.graph.createGraph(social, executor);
   await insertColumns(executor, "users", d.userCount, {
     id: (i) => i, name: (i) => userName(i), city: (i) => CITIES[d.userCity[i]!], age: (i) => d.userAge[i],
   }, progress);
@@ -130,24 +142,24 @@ async function loadOursDataset(ours: { orm: any; embedded: any }, d: Dataset, wi
       id: (p) => p, author: (p) => d.postAuthor[p], lang: (p) => LANGS[d.postLang[p]!],
     }, progress);
   }
-  return { db, executor };
+  return { graph, executor };
 }
 
 /** Builds the four traversals with the graph builder, trying the documented forms. */
-function buildTraversals(ours: { ir: any }, db: any, executor: any): Traversals {
+function traversalsOn(ours: Ours, graph: any, executor: any, lowering: string): Traversals {
   const me = ours.ir.param("me");
-  const start = () => db.graph.match("users", { id: me });
+  const start = () => graph.match("users", { id: me });
   const oneHop = start().out("follows");
   const twoHop = start().out("follows").out("follows").distinct().count();
   // Distinct 2-hop endpoints, then their posts: `distinct()` mid-chain if supported, else at the end
   // (both give the same set: a post has one author).
   let three: any;
-  let how = "distinct() after 2 hops";
+  let how = `${lowering}; distinct() after 2 hops`;
   try {
     three = start().out("follows").out("follows").distinct().out("posts").where("lang", "=", "en");
   } catch {
     three = start().out("follows").out("follows").out("posts").where("lang", "=", "en").distinct();
-    how = "distinct() at the end";
+    how = `${lowering}; distinct() at the end`;
   }
   const threeCount = three.count();
   const threeLimit = three.limit(100);
@@ -161,6 +173,21 @@ function buildTraversals(ours: { ir: any }, db: any, executor: any): Traversals 
       await executor.close();
     },
   };
+}
+
+/**
+ * The traversals with the graph's default lowering (the `traverse` kernel extension); when the
+ * kernel answers that the route does not exist, the core-IR lowering instead (noted).
+ */
+async function buildTraversals(ours: Ours, graph: any, executor: any, probeId: number): Promise<Traversals> {
+  const preferred = traversalsOn(ours, graph, executor, "extension lowering");
+  try {
+    await preferred.twoHop(probeId);
+    return preferred;
+  } catch (error) {
+    if (typeof graph.withLowering !== "function" || !/traverse/.test(String((error as Error)?.message))) throw error;
+    return traversalsOn(ours, graph.withLowering("core"), executor, "core lowering (traverse route missing)");
+  }
 }
 
 function asCount(v: unknown): number {
@@ -215,10 +242,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     try {
       ctx.progress("graph: loading the dataset into tinychain (ORM schema, memory)…");
       const t1 = performance.now();
-      const { db, executor } = await loadOursDataset(loaded, data, true, ctx.progress);
+      const { graph, executor } = await loadOursDataset(loaded, data, true, ctx.progress);
       oursLoad = { kind: "time", ms: performance.now() - t1, samples: 1, batch: 1, items: data.userCount + data.followCount + data.postCount };
       ctx.progress(`graph: tinychain loaded in ${(oursLoad.ms / 1000).toFixed(1)} s`);
-      trav = buildTraversals(loaded, db, executor);
+      trav = await buildTraversals(loaded, graph, executor, checkIds[0]!);
       for (const id of checkIds.slice(0, 20)) {
         const hop = (await trav.oneHop(id)) as unknown[];
         if (!Array.isArray(hop) || hop.length !== q.oneHop(id).length) problems.oneHop ??= `id ${id}: ${Array.isArray(hop) ? hop.length : typeof hop} rows ≠ ${q.oneHop(id).length}`;
@@ -256,7 +283,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       sqlite: { fn: (i) => f.sqlite(pick(i)), items: f.items },
       graphology: { fn: (i) => f.graphology(pick(i)), items: f.items },
       csr: { fn: (i) => f.csr(pick(i)), items: f.items },
-      ours: oursFn ? { fn: (i) => oursFn(pick(i)), async: true, items: f.items, note: key.startsWith("three") ? t!.how : undefined } : undefined,
+      ours: oursFn ? { fn: (i) => oursFn(pick(i)), async: true, items: f.items, note: t!.how } : undefined,
     });
     base[key] = { sqlite: m.sqlite, graphology: m.graphology, csr: m.csr };
     ours[key] = m.ours ?? oursMissing ?? notBuilt();
@@ -294,7 +321,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 }
 
 /** 2-hop distinct count at growing user counts (fixed degree). */
-async function scaling(ctx: BenchContext, loaded: { orm: any; embedded: any; ir: any } | string): Promise<BenchRow[]> {
+async function scaling(ctx: BenchContext, loaded: Ours | string): Promise<BenchRow[]> {
   const env = process.env.BENCH_GRAPH_SCALES;
   const sizes = env ? env.split(",").map(Number) : ctx.quick ? [2_000, 10_000, 30_000] : [10_000, 100_000, 1_000_000];
   const maxLoadSeconds = Number(process.env.BENCH_MAX_LOAD_S ?? 600);
@@ -314,6 +341,7 @@ async function scaling(ctx: BenchContext, loaded: { orm: any; embedded: any; ir:
     let oursFn: ((id: number) => Promise<unknown>) | undefined;
     let closeOurs: (() => Promise<void>) | undefined;
     let loadNote = "";
+    let oursHow = "";
     if (typeof loaded === "string") oursFig = notBuilt(loaded);
     else {
       const rowsToLoad = d.userCount + d.followCount;
@@ -322,16 +350,17 @@ async function scaling(ctx: BenchContext, loaded: { orm: any; embedded: any; ir:
       } else {
         try {
           const t0 = performance.now();
-          const { db: odb, executor } = await loadOursDataset(loaded, d, false, ctx.progress);
+          const { graph: ograph, executor } = await loadOursDataset(loaded, d, false, ctx.progress);
           closeOurs = () => executor.close();
           const loadMs = performance.now() - t0;
           lastLoadMsPerRow = loadMs / rowsToLoad;
           loadNote = `load ${(loadMs / 1000).toFixed(1)} s`;
           ctx.progress(`graph scaling: tinychain loaded ${rowsToLoad} rows in ${(loadMs / 1000).toFixed(1)} s`);
-          const trav = buildTraversals(loaded, odb, executor);
+          const trav = await buildTraversals(loaded, ograph, executor, ids[0]!);
           const probe = asCount(await trav.twoHop(ids[0]!));
           if (probe !== q.twoHopDistinct(ids[0]!)) loadNote += `; RESULT MISMATCH at ${ids[0]}: ${probe} ≠ ${q.twoHopDistinct(ids[0]!)}`;
           oursFn = trav.twoHop;
+          oursHow = trav.how.split(";")[0]!;
         } catch (error) {
           oursFig = failed(error);
         }
@@ -341,7 +370,7 @@ async function scaling(ctx: BenchContext, loaded: { orm: any; embedded: any; ir:
     const m = await measureGroup({
       sqlite: { fn: (i) => q.twoHopDistinct(ids[i % ids.length]!) },
       csr: { fn: (i) => csrTwoHopDistinct(csrGraph, ids[i % ids.length]!) },
-      ours: fnOurs ? { fn: (i) => fnOurs(ids[i % ids.length]!), async: true, note: loadNote } : undefined,
+      ours: fnOurs ? { fn: (i) => fnOurs(ids[i % ids.length]!), async: true, note: `${loadNote}; ${oursHow}` } : undefined,
     });
     oursFig ??= m.ours;
     const sql = m.sqlite, csr = m.csr;
