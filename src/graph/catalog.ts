@@ -34,6 +34,8 @@ export interface RelationInfo {
   /** How to take it: index-served lookups, for the planner. */
   readonly lookups: readonly PlanLookup[];
   readonly relAt: 0 | 1;
+  /** The relationship identity shared by both directions: `fk:<table>.<column>` or `edge:<table>.<name>`. */
+  readonly identity: string;
   /** Human description, e.g. `posts.author → users.id`. */
   readonly description: string;
 }
@@ -220,6 +222,7 @@ export function relationsOf(tables: readonly TableMeta[]): RelationInfo[] {
         via: fk.table,
         lookups: [{ table: fk.targetTable, cols: [fk.targetColumn], from: [fk.column] }],
         relAt: 0,
+        identity: `fk:${fk.table}.${fk.column}`,
         description: `${fk.table}.${fk.column} → ${fk.targetTable}.${fk.targetColumn}`,
       });
       out.push({
@@ -232,6 +235,7 @@ export function relationsOf(tables: readonly TableMeta[]): RelationInfo[] {
         via: fk.table,
         lookups: [{ table: fk.table, cols: [fk.column], from: [fk.targetColumn] }],
         relAt: 1,
+        identity: `fk:${fk.table}.${fk.column}`,
         description: `${fk.targetTable}.${fk.targetColumn} ← ${fk.table}.${fk.column}`,
       });
     }
@@ -257,6 +261,7 @@ export function relationsOf(tables: readonly TableMeta[]): RelationInfo[] {
           { table: e.toTable, cols: [toFk.targetColumn], from: [e.to] },
         ],
         relAt: 1,
+        identity: `edge:${t.name}.${e.name}`,
         description: `${e.fromTable} → ${t.name}(${e.from} → ${e.to}) → ${e.toTable}`,
       });
       out.push({
@@ -272,6 +277,7 @@ export function relationsOf(tables: readonly TableMeta[]): RelationInfo[] {
           { table: e.fromTable, cols: [fromFk.targetColumn], from: [e.from] },
         ],
         relAt: 1,
+        identity: `edge:${t.name}.${e.name}`,
         description: `${e.toTable} → ${t.name}(${e.to} → ${e.from}) → ${e.fromTable}`,
       });
     }

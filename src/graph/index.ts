@@ -7,6 +7,6 @@ export { Graph, createGraph } from "./graph.js";
 export type { GraphOptions, MatchFilter } from "./graph.js";
 export { Traversal, GraphQuery, DEFAULT_MAX_HOPS } from "./traversal.js";
 export type { CompiledTraversal, HopOptions, Lowering, ParamRef, ShortestPathOptions, ValueOrParam } from "./traversal.js";
-export type { GraphShape, RowOf, ColumnOf, OutRelation, OutTarget, InRelation, InSource, SelfRelation, PathStep, ShapeOfSchema } from "./shape.js";
+export type { GraphShape, RowOf, ColumnOf, OutRelation, OutTarget, InRelation, InSource, SelfRelation, PathStep, ShapeOfSchema, UntypedShape } from "./shape.js";
 export { VisitBudgetError, DEFAULT_VISIT_BUDGET, MAX_HOPS_LIMIT } from "../client/embedded/traverse.js";
 export type { TraversePlan, CmpOp } from "../client/embedded/traverse.js";

@@ -23,6 +23,12 @@ export interface GraphShape {
   readonly rels: { readonly [table: string]: { readonly [relation: string]: string } };
 }
 
+/** A shape that types nothing: any table, relation and column name is accepted (checked at run time). */
+export interface UntypedShape extends GraphShape {
+  readonly rows: { readonly [table: string]: Record<string, unknown> };
+  readonly rels: { readonly [table: string]: { readonly [relation: string]: string } };
+}
+
 /** The row type of table `C` (a loose record when `C` is not a known table). */
 export type RowOf<S extends GraphShape, C extends string> = [C] extends [keyof S["rows"]] ? S["rows"][C] : Record<string, unknown>;
 

@@ -299,7 +299,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
   out<R extends OutRelation<S, C>>(rel: R, opts?: HopOptions): Traversal<S, OutTarget<S, C, R>, A, RowOf<S, OutTarget<S, C, R>>> {
     this.checkOpen("out()");
     const r = this.ctx.catalog.relation(this.state.current, rel);
-    const step = this.hop(r, "out", rel, [{ lookups: r.lookups, relAt: r.relAt }], r.target, opts);
+    const step = this.hop(r, "out", rel, [{ lookups: r.lookups, relAt: r.relAt, relation: r.identity }], r.target, opts);
     return this.next({ steps: [...this.state.steps, step], current: r.target });
   }
 
@@ -316,7 +316,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     this.checkOpen("in()");
     const forward = this.ctx.catalog.incoming(this.state.current, rel);
     const back = this.ctx.catalog.relation(forward.target, forward.inverse);
-    const step = this.hop(back, "in", rel, [{ lookups: back.lookups, relAt: back.relAt }], back.target, opts);
+    const step = this.hop(back, "in", rel, [{ lookups: back.lookups, relAt: back.relAt, relation: back.identity }], back.target, opts);
     return this.next({ steps: [...this.state.steps, step], current: back.target });
   }
 
@@ -336,8 +336,8 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
       "both",
       rel,
       [
-        { lookups: r.lookups, relAt: r.relAt },
-        { lookups: inv.lookups, relAt: inv.relAt },
+        { lookups: r.lookups, relAt: r.relAt, relation: r.identity },
+        { lookups: inv.lookups, relAt: inv.relAt, relation: inv.identity },
       ],
       r.target,
       opts,

@@ -9,6 +9,7 @@ import { schema } from "../../src/orm/schema.js";
 import { compareValues, matchesOp, runPlan, type CmpOp, type TraverseRow, type TraverseStore } from "../../src/client/embedded/traverse.js";
 import type { Json } from "../../src/ir/types.js";
 import type { Runner } from "../../src/client/executor.js";
+import { createGraph, type Graph, type Traversal, type UntypedShape } from "../../src/graph/index.js";
 
 // ---------------------------------------------------------------------------------------------
 // The schema: a self foreign key, an edge table with a property and parallel edges, a plain FK.
@@ -18,7 +19,7 @@ export const people = table("people", {
   name: col.string(16),
   age: col.u32().nullable(),
   city: col.string(8),
-  boss: col.u32().nullable().references(() => people, { name: "boss", inverse: "reports" }),
+  boss: col.u32().nullable().references((): { name: string } => people, { name: "boss", inverse: "reports" }),
 });
 
 export const knows = table("knows", {
@@ -410,5 +411,44 @@ export function reference(data: GraphData, spec: Spec): unknown {
 export function norm(x: unknown): unknown {
   return JSON.parse(JSON.stringify(x, (_k, v) => (v === undefined ? null : v)));
 }
+
+/** Builds the spec with the public builder API (untyped: specs are random). */
+export function buildSpec(graph: Graph<UntypedShape>, spec: Spec) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let t: Traversal<UntypedShape, string, any, any> = graph.match(spec.start.table, spec.start.filter);
+  for (const o of spec.ops) {
+    if (o.kind === "hop") {
+      const opts = o.hops ? { hops: o.hops } : undefined;
+      t = o.dir === "out" ? t.out(o.rel, opts) : o.dir === "in" ? t.in(o.rel, opts) : t.both(o.rel, opts);
+    } else if (o.kind === "where") {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      t = t.where(o.col, o.op as any, o.value as any);
+    } else t = t.as(o.alias);
+  }
+  if (spec.result === "distinct" || spec.result === "distinct_count") t = t.distinct();
+  for (const o of spec.orderBy) t = t.orderBy(o.col, o.desc ? "desc" : "asc");
+  if (spec.select) t = t.select(spec.select);
+  if (spec.offset !== null) t = t.offset(spec.offset);
+  if (spec.limit !== null) t = t.limit(spec.limit);
+  switch (spec.result) {
+    case "count":
+    case "distinct_count":
+      return t.count();
+    case "paths":
+      return t.paths();
+    case "return": {
+      const aliases = spec.ops.filter((o) => o.kind === "as").map((o) => (o as { alias: string }).alias);
+      return t.return(Object.fromEntries(aliases.map((a) => [a, a])));
+    }
+    default:
+      return t;
+  }
+}
+
+export async function runSpec(runner: Runner, spec: Spec): Promise<unknown> {
+  const graph = createGraph(testSchema, runner) as unknown as Graph<UntypedShape>;
+  return buildSpec(graph, spec).execute();
+}
+
 
 export type { TraverseRow };

@@ -12,11 +12,12 @@
  *   `[min, max]` takes `min` exact steps (one deduplicated set per level), then a breadth-first
  *   search with a visited set for the remaining `max - min` levels. Never path enumeration.
  * - every other result (rows, paths, return, count of those): one result per *trail* (a path in
- *   which no relation row — an edge-table row, or the row holding a foreign key — is used twice),
- *   enumerated depth-first in canonical order.
+ *   which no relationship — one relation's row: an edge-table row, or the row holding a foreign
+ *   key — is used twice; both directions of a relation are the same relationship), enumerated
+ *   depth-first in canonical order.
  * - canonical order (without `orderBy`): distinct results by the endpoint's key; trail results
- *   by the path's sequence of keys (start key, then relation-row key and row key per hop), a
- *   path before its extensions.
+ *   by `[start key, hop 1, hop 2, …]` where each hop is the list of `[relation-row key, row key]`
+ *   pairs it took, compared lexicographically (a list before its extensions).
  * - every row a lookup returns counts against the visit budget; exceeding it throws
  *   `VisitBudgetError` (nothing is written by a traversal, and the transaction is rolled back).
  *
@@ -24,8 +25,12 @@
  * from here (they are this route's wire contract), the kernel hands it a `TraverseStore`.
  */
 import { z } from "zod";
-import { BadRequestError, NotFoundError, TcError } from "../../errors.js";
+import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
+import type { ColumnConstraint } from "./selector.js";
+import type { Table } from "./table-engine.js";
+import type { KeyCell } from "./table-keys.js";
+import type { Row } from "./table-schema.js";
 
 // ---------------------------------------------------------------------------------------------
 // The plan: the route's wire contract.
@@ -63,6 +68,11 @@ export interface PlanLookup {
 export interface PlanHopAlt {
   readonly lookups: readonly PlanLookup[];
   readonly relAt: 0 | 1;
+  /**
+   * The relation's identity (`fk:<table>.<column>` or `edge:<table>.<name>`), shared by both
+   * directions: a trail uses each (relation, row) pair at most once.
+   */
+  readonly relation: string;
 }
 
 export interface PlanHop {
@@ -148,7 +158,9 @@ const lookupSchema = z
   .object({ table: idSchema, cols: z.array(idSchema).min(1).max(16), from: z.array(idSchema).min(1).max(16) })
   .strict()
   .refine((l) => l.cols.length === l.from.length, { message: "cols and from must have the same length" });
-const altSchema = z.object({ lookups: z.array(lookupSchema).min(1).max(2), relAt: z.union([z.literal(0), z.literal(1)]) }).strict();
+const altSchema = z
+  .object({ lookups: z.array(lookupSchema).min(1).max(2), relAt: z.union([z.literal(0), z.literal(1)]), relation: z.string().min(1).max(512) })
+  .strict();
 const hopSchema = z
   .object({
     kind: z.literal("hop"),
@@ -414,6 +426,7 @@ interface BoundLookup {
 interface BoundAlt {
   readonly lookups: readonly BoundLookup[];
   readonly relAt: 0 | 1;
+  readonly relation: string;
   /** The table holding the relation row. */
   readonly relTable: string;
   readonly relShape: TraverseTableShape;
@@ -526,7 +539,7 @@ class Run {
       const last = lookups[lookups.length - 1]!;
       if (last.table !== hop.target) throw new BadRequestError(`traverse: hop ${hop.rel} does not end in ${hop.target}`);
       const relTable = alt.relAt === 0 ? hop.source : first.table;
-      return { lookups, relAt: alt.relAt, relTable, relShape: this.shape(relTable) };
+      return { lookups, relAt: alt.relAt, relation: alt.relation, relTable, relShape: this.shape(relTable) };
     });
     return { hop, alts, targetShape: this.shape(hop.target) };
   }
@@ -555,12 +568,12 @@ class Run {
       if (alt.lookups.length === 1) {
         for (const r of first) {
           const rel = alt.relAt === 0 ? row : r;
-          out.push({ relKey: rel.slice(0, relKeys), relId: alt.relTable + "\u0000" + keyId(rel, relKeys), node: r, nodeId: keyId(r, targetKeys) });
+          out.push({ relKey: rel.slice(0, relKeys), relId: alt.relation + "\u0000" + keyId(rel, relKeys), node: r, nodeId: keyId(r, targetKeys) });
         }
       } else {
         const l2 = alt.lookups[1]!;
         for (const e of first) {
-          const relId = alt.relTable + "\u0000" + keyId(e, relKeys);
+          const relId = alt.relation + "\u0000" + keyId(e, relKeys);
           for (const n of this.lookup(l2, l2.fromPos.map((p) => e[p]))) {
             out.push({ relKey: e.slice(0, relKeys), relId, node: n, nodeId: keyId(n, targetKeys) });
           }
@@ -875,4 +888,93 @@ function sortRows(rows: TraverseRow[], shape: TraverseTableShape, keys: readonly
 /** Maps a store failure for a missing table to a `NotFoundError` naming it. */
 export function unknownTable(ns: string, table: string): TcError {
   return new NotFoundError(`traverse: no table /state/${ns}/${table}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel hook: the store over the table engine, and the route on a table.
+
+/**
+ * A `TraverseStore` over the table engine's tables of one namespace (`lookup(name)` = the
+ * transaction's table catalog). Equality lookups go through the engine's planner, so they use the
+ * same index-support rule as selectors (a lookup no index serves fails with its 400).
+ */
+export function tableStore(lookup: (name: string) => Table | undefined, ns: string): TraverseStore {
+  const tables = new Map<string, Table>();
+  const table = (name: string): Table => {
+    let t = tables.get(name);
+    if (!t) {
+      t = lookup(name);
+      if (!t) throw unknownTable(ns, name);
+      tables.set(name, t);
+    }
+    return t;
+  };
+  const norm = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
+  return {
+    shape(name) {
+      const s = table(name).schema;
+      return {
+        columns: s.columns.map((c) => c.name),
+        keyCount: s.keyColumns.length,
+        indexes: s.indices.map((i) => [...i.columns]),
+      };
+    },
+    get(name, key) {
+      const t = table(name);
+      return t.get(t.keyFromCells(key.map(norm)));
+    },
+    range(name, cols, values) {
+      const t = table(name);
+      const constraints: ColumnConstraint[] = cols.map((c, i) => {
+        const column = t.schema.column(c);
+        if (!column) throw new BadRequestError(`traverse: ${t.path} has no column ${c}`);
+        return { column, eq: true, value: norm(values[i]) };
+      });
+      const out: Row[] = [];
+      t.scan(t.plan(constraints), (row) => {
+        out.push(row);
+      });
+      return out;
+    },
+    all(name) {
+      const t = table(name);
+      const out: Row[] = [];
+      t.scan(t.plan([]), (row) => {
+        out.push(row);
+      });
+      return out;
+    },
+  };
+}
+
+/** A resolved kernel map (`{kind: "map", entries}`) or tuple as plain JS data. */
+function plainParams(v: unknown): Record<string, unknown> {
+  if (v === null || v === undefined) return {};
+  if (typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "map") {
+    const entries = (v as { entries: Record<string, unknown> }).entries;
+    const out: Record<string, unknown> = Object.create(null);
+    for (const k of Object.keys(entries)) out[k] = plainValue(entries[k]);
+    return out;
+  }
+  throw new BadRequestError("traverse: the key is [plan_json, {params}]; the params must be a map");
+}
+
+function plainValue(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v !== null && typeof v === "object" && (v as { kind?: unknown }).kind === "map") return plainParams(v);
+  return v;
+}
+
+/**
+ * The route `GET /state/<ns>/<table>/traverse` (the hook the transaction router calls).
+ *
+ * @example
+ * ```ts
+ * // in Txn.tableRoute: case "traverse": return traverseTableRoute((n) => this.host.lookup(ns, n), ns, name, verb, key);
+ * ```
+ */
+export function traverseTableRoute(lookup: (name: string) => Table | undefined, ns: string, name: string, verb: string, key: unknown): never | readonly unknown[] | number | null {
+  if (verb !== "get") throw new MethodNotAllowedError(`/state/${ns}/${name}/traverse answers GET, not ${verb.toUpperCase()}`);
+  if (!Array.isArray(key) || key.length !== 2) throw new BadRequestError("traverse: the key is [plan_json, {params}]");
+  return traverseRoute(tableStore(lookup, ns), name, key, plainParams(key[1])) as readonly unknown[] | number | null;
 }
