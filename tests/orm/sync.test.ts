@@ -1,0 +1,77 @@
+/**
+ * `db.sync()`: creates what is missing, accepts identical tables, refuses a different existing
+ * schema with a column-by-column diff, and never changes anything when it refuses.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { embedded } from "../../src/client/embedded/index.js";
+import type { Executor } from "../../src/client/executor.js";
+import { ConflictError } from "../../src/errors.js";
+import { col, connect, schema, schemaDiff, table } from "../../src/orm/index.js";
+
+const v1 = schema({
+  namespace: "shop",
+  tables: {
+    items: table("items", { id: col.u64().key(), name: col.string(32), price: col.f64(), note: col.string(64).nullable() }).index("by_name", ["name"]),
+    orders: table("orders", { id: col.u64().key(), item: col.u64().references("items") }),
+  },
+});
+
+let executor: Executor;
+beforeEach(() => {
+  executor = embedded();
+});
+afterEach(async () => {
+  await executor.close();
+});
+
+describe("sync", () => {
+  it("creates missing tables, then accepts them as they are", async () => {
+    const db = await connect(v1, executor);
+    expect(await db.sync()).toEqual({ created: ["items", "orders"], unchanged: [] });
+    expect(await executor.request({ verb: "get", path: "/state/shop/orders/schema", key: null })).toEqual(v1.meta("orders").schemaJson);
+    expect(await db.sync()).toEqual({ created: [], unchanged: ["items", "orders"] });
+    // A fresh connection with an identical declaration (another process, say) accepts them too.
+    expect(await (await connect(v1, executor)).sync()).toEqual({ created: [], unchanged: ["items", "orders"] });
+  });
+
+  it("refuses a different schema column by column and creates nothing", async () => {
+    await (await connect(v1, executor)).sync();
+    const v2 = schema({
+      namespace: "shop",
+      tables: {
+        items: table("items", { id: col.u64().key(), name: col.string(64), price: col.f32(), note: col.string(64), stock: col.u32() }),
+        orders: table("orders", { id: col.u64().key(), item: col.u64().references("items") }),
+        extra: table("extra", { id: col.u8().key() }),
+      },
+    });
+    const db2 = await connect(v2, executor);
+    const err = await db2.sync().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    const message = (err as Error).message;
+    expect(message).toContain("table /state/shop/items:");
+    expect(message).toContain("column name: existing string(64)".replace("64", "32") + ", declared string(64)");
+    expect(message).toContain("column price: existing number/float/64, declared number/float/32");
+    expect(message).toContain("column note: existing string(64) nullable, declared string(64)");
+    expect(message).toContain("column stock: existing absent, declared number/uint/32");
+    expect(message).toContain("index by_name: existing (name), declared absent");
+    expect(message).not.toContain("orders");
+    // Nothing was created or changed: the missing table is still missing.
+    await expect(executor.request({ verb: "get", path: "/state/shop/extra/schema", key: null })).rejects.toThrow();
+  });
+
+  it("describes key/value moves and order changes", () => {
+    const a = table("t", { a: col.u8().key(), b: col.u8(), c: col.u8() });
+    const b = table("t", { a: col.u8(), b: col.u8().key(), c: col.u8() });
+    const c = table("t", { a: col.u8().key(), c: col.u8(), b: col.u8() });
+    const json = (t: typeof a) => schema({ namespace: "n", tables: { t } }).meta("t").schemaJson;
+    expect(schemaDiff(json(a), json(a))).toEqual([]);
+    expect(schemaDiff(json(a), json(b))).toEqual([
+      "column b: existing is a value column, declared as a key column",
+      "column a: existing is a key column, declared as a value column",
+    ]);
+    expect(schemaDiff(json(a), json(c))).toEqual(["value column order: existing (b, c), declared (c, b)"]);
+    // v1 hosts wrap dtypes as {"<path>": {}}; they compare equal.
+    const v1Form = [[[["a", { "/state/scalar/value/number/uint/8": {} }]], [["b", { "/state/scalar/value/number/uint/8": {} }], ["c", { "/state/scalar/value/number/uint/8": {} }]]], []];
+    expect(schemaDiff(v1Form, json(a))).toEqual([]);
+  });
+});
