@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Executor } from "../../src/client/executor.js";
 import { embedded } from "../../src/client/embedded/index.js";
+import { http, serve, type ServerHandle } from "../../src/client/http/index.js";
 
 export interface ExecutorFactory {
   readonly name: string;
@@ -38,4 +39,30 @@ export const EXECUTORS: ExecutorFactory[] = [
       await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     },
   },
+  {
+    // A fresh in-memory kernel served on 127.0.0.1 (random port), reached through the undici client.
+    name: "http",
+    async create() {
+      const server = await serve({});
+      servers.add(server);
+      const client = http(server.url);
+      return {
+        execute: (op, args) => client.execute(op, args),
+        request: (req) => client.request(req),
+        session: () => client.session(),
+        async close() {
+          await client.close();
+          await server.close();
+          servers.delete(server);
+        },
+      };
+    },
+    async cleanup() {
+      const open = [...servers];
+      servers.clear();
+      await Promise.all(open.map((s) => s.close()));
+    },
+  },
 ];
+
+const servers = new Set<ServerHandle>();

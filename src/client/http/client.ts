@@ -7,7 +7,7 @@
  * calls that member with the arguments — one round trip. A 404 on the call (the host lost or never
  * committed the install) re-installs once and retries.
  */
-import { Pool } from "undici";
+import { Client, Pool, type Dispatcher } from "undici";
 import {
   BadRequestError,
   InternalError,
@@ -54,6 +54,17 @@ interface Prepared {
   readonly valueName?: string;
   /** The `PUT /lib` body that installs it. */
   readonly installBody: Json;
+}
+
+/**
+ * Where a request goes: the shared pool, or a session's own connection plus its transaction id.
+ * A session pins one connection (like a database driver pins a connection to a transaction): its
+ * transaction holds the host's lock, so its requests must never queue behind pooled requests that
+ * are themselves waiting for that lock.
+ */
+interface Channel {
+  readonly dispatcher: Dispatcher;
+  readonly txnId?: string;
 }
 
 interface RawResponse {
@@ -113,6 +124,9 @@ function transportError(e: unknown, what: string): TcError {
 export class HttpExecutor implements Executor {
   readonly url: string;
   readonly #pool: Pool;
+  readonly #shared: Channel;
+  /** Connections pinned by open sessions (closed with the executor). */
+  readonly #sessionClients = new Set<Client>();
   readonly #auth: string | undefined;
   readonly #timeoutMs: number;
   readonly #publisher: string;
@@ -154,10 +168,11 @@ export class HttpExecutor implements Executor {
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 60_000,
     });
+    this.#shared = { dispatcher: this.#pool };
   }
 
   /** One HTTP exchange; throws transport failures as typed errors, returns any status. */
-  async #send(method: string, pathAndQuery: string, body: string | undefined): Promise<RawResponse> {
+  async #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined): Promise<RawResponse> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.#auth) headers.authorization = this.#auth;
@@ -167,7 +182,7 @@ export class HttpExecutor implements Executor {
       attempt++;
       let res: RawResponse;
       try {
-        const r = await this.#pool.request({
+        const r = await dispatcher.request({
           method: method as "GET",
           path: pathAndQuery,
           headers,
@@ -191,8 +206,8 @@ export class HttpExecutor implements Executor {
   }
 
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
-  async #call(method: string, pathAndQuery: string, body: string | undefined): Promise<{ value: Json; res: RawResponse }> {
-    const res = await this.#send(method, pathAndQuery, body);
+  async #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined): Promise<{ value: Json; res: RawResponse }> {
+    const res = await this.#send(ch.dispatcher, method, pathAndQuery, body);
     if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.text);
     if (res.status === 204 || res.text === "") return { value: null, res };
     try {
@@ -202,23 +217,24 @@ export class HttpExecutor implements Executor {
     }
   }
 
-  /** @internal Runs a request, in a session when `txnId` is given. */
-  async requestIn(req: ExecRequest, txnId: string | undefined): Promise<Json> {
+  /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
+  async requestIn(req: ExecRequest, ch: Channel = this.#shared): Promise<Json> {
+    const txnId = ch.txnId;
     if (typeof req !== "object" || req === null) throw new BadRequestError("request must be an object {verb, path, key?, body?}");
     checkPath(req.path);
     const path = encodePath(req.path);
     switch (req.verb) {
       case "get":
       case "delete":
-        return (await this.#call(req.verb.toUpperCase(), path + encodeQuery(req.key, txnId), undefined)).value;
+        return (await this.#call(ch, req.verb.toUpperCase(), path + encodeQuery(req.key, txnId), undefined)).value;
       case "put":
-        return (await this.#call("PUT", path + encodeQuery(req.key, txnId), JSON.stringify(req.body ?? null))).value;
+        return (await this.#call(ch, "PUT", path + encodeQuery(req.key, txnId), JSON.stringify(req.body ?? null))).value;
       case "post": {
         const params = req.body ?? {};
         if (typeof params !== "object" || params === null || Array.isArray(params)) {
           throw new BadRequestError("a POST request's body must be an object of params");
         }
-        return (await this.#call("POST", path + encodeQuery(undefined, txnId), JSON.stringify(params))).value;
+        return (await this.#call(ch, "POST", path + encodeQuery(undefined, txnId), JSON.stringify(params))).value;
       }
       default:
         throw new BadRequestError(`unknown verb ${JSON.stringify(String((req as { verb: unknown }).verb))}: use get, put, post or delete`);
@@ -265,7 +281,7 @@ export class HttpExecutor implements Executor {
   #install(p: Prepared, force: boolean): Promise<void> {
     const known = this.#installed.get(p.hash);
     if (known && !force) return known;
-    const pending = this.#call("PUT", "/lib", JSON.stringify(p.installBody)).then(() => undefined);
+    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody)).then(() => undefined);
     this.#installed.set(p.hash, pending);
     pending.catch(() => {
       if (this.#installed.get(p.hash) === pending) this.#installed.delete(p.hash);
@@ -273,15 +289,15 @@ export class HttpExecutor implements Executor {
     return pending;
   }
 
-  #invoke(p: Prepared, args: Readonly<Record<string, Json>>, txnId: string | undefined): Promise<Json> {
+  #invoke(p: Prepared, args: Readonly<Record<string, Json>>, ch: Channel): Promise<Json> {
     const arg = (name: string | undefined): Json => (name !== undefined && Object.hasOwn(args, name) ? args[name]! : null);
     switch (p.verb) {
       case "post":
-        return this.requestIn({ verb: "post", path: p.memberPath, body: args as Json }, txnId);
+        return this.requestIn({ verb: "post", path: p.memberPath, body: args as Json }, ch);
       case "put":
-        return this.requestIn({ verb: "put", path: p.memberPath, key: arg(p.keyName), body: arg(p.valueName) }, txnId);
+        return this.requestIn({ verb: "put", path: p.memberPath, key: arg(p.keyName), body: arg(p.valueName) }, ch);
       default:
-        return this.requestIn({ verb: p.verb, path: p.memberPath, key: arg(p.keyName) }, txnId);
+        return this.requestIn({ verb: p.verb, path: p.memberPath, key: arg(p.keyName) }, ch);
     }
   }
 
@@ -297,15 +313,15 @@ export class HttpExecutor implements Executor {
    * it could wait on it); it counts as installed for the whole client only once the session
    * commits. A failed call ends the session on the host, so there is no retry here.
    */
-  async executeInSession(op: Json | OpDef, args: Readonly<Record<string, Json>> | undefined, txnId: string, local: Set<string>): Promise<Json> {
+  async executeInSession(op: Json | OpDef, args: Readonly<Record<string, Json>> | undefined, ch: Channel, local: Set<string>): Promise<Json> {
     const a = HttpExecutor.#checkArgs(args);
     const p = this.#prepare(op);
     if (!local.has(p.hash) && !this.#installed.has(p.hash)) {
-      await this.#call("PUT", `/lib${encodeQuery(undefined, txnId)}`, JSON.stringify(p.installBody));
+      await this.#call(ch, "PUT", `/lib${encodeQuery(undefined, ch.txnId)}`, JSON.stringify(p.installBody));
       local.add(p.hash);
     }
     try {
-      return await this.#invoke(p, a, txnId);
+      return await this.#invoke(p, a, ch);
     } catch (e) {
       if (e instanceof TcError && e.kind === "not_found" && !local.has(p.hash)) this.#installed.delete(p.hash);
       throw e;
@@ -323,12 +339,12 @@ export class HttpExecutor implements Executor {
     const p = this.#prepare(op);
     await this.#install(p, false);
     try {
-      return await this.#invoke(p, a, undefined);
+      return await this.#invoke(p, a, this.#shared);
     } catch (e) {
       if (!(e instanceof TcError) || e.kind !== "not_found") throw e;
       // The install may be gone (e.g. a restarted in-memory host): install again, call once more.
       await this.#install(p, true);
-      return await this.#invoke(p, a, undefined);
+      return await this.#invoke(p, a, this.#shared);
     }
   }
 
@@ -337,44 +353,63 @@ export class HttpExecutor implements Executor {
   }
 
   request(req: ExecRequest): Promise<Json> {
-    return this.requestIn(req, undefined);
+    return this.requestIn(req);
   }
 
   async session(): Promise<Session> {
-    const { res } = await this.#call("POST", "/host/txn", undefined);
-    const id = res.headers[TXN_HEADER];
-    if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);
-    return new HttpSession(this, id);
+    if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
+    const client = new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
+    this.#sessionClients.add(client);
+    try {
+      const { res } = await this.#call({ dispatcher: client }, "POST", "/host/txn", undefined);
+      const id = res.headers[TXN_HEADER];
+      if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);
+      return new HttpSession(this, { dispatcher: client, txnId: id });
+    } catch (e) {
+      await this.#release(client);
+      throw e;
+    }
   }
 
-  /** @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`. */
-  async finalize(txnId: string, commit: boolean): Promise<void> {
-    await this.#call(commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, txnId)}`, undefined);
+  async #release(client: Client): Promise<void> {
+    if (!this.#sessionClients.delete(client)) return;
+    await client.close().catch(() => undefined);
+  }
+
+  /** @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`, then frees its connection. */
+  async finalize(ch: Channel, commit: boolean): Promise<void> {
+    try {
+      await this.#call(ch, commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, ch.txnId)}`, undefined);
+    } finally {
+      await this.#release(ch.dispatcher as Client);
+    }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool.close();
+    const pinned = [...this.#sessionClients];
+    this.#sessionClients.clear();
+    await Promise.all([this.#pool.close(), ...pinned.map((c) => c.destroy().catch(() => undefined))]);
   }
 }
 
 /** A multi-request transaction on a remote host; the transaction id stays inside. */
 class HttpSession implements Session {
   readonly #client: HttpExecutor;
-  readonly #txnId: string;
+  readonly #channel: Channel;
   /** Op hashes installed inside this session (visible to the client once it commits). */
   readonly #installs = new Set<string>();
   #done = false;
 
-  constructor(client: HttpExecutor, txnId: string) {
+  constructor(client: HttpExecutor, channel: Channel) {
     this.#client = client;
-    this.#txnId = txnId;
+    this.#channel = channel;
   }
 
-  #open(): string {
+  #open(): Channel {
     if (this.#done) throw new BadRequestError("this session is already committed or rolled back");
-    return this.#txnId;
+    return this.#channel;
   }
 
   execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
