@@ -3,7 +3,7 @@
  */
 import { createHash } from "node:crypto";
 import { BadRequestError, TcError } from "../errors.js";
-import { encode } from "./codec.js";
+import { encodeChecked } from "./codec.js";
 import type { Json, Scalar } from "./types.js";
 
 const MAX_JSON_DEPTH = 1024;
@@ -50,12 +50,15 @@ function write(x: unknown, depth: number, out: string[]): void {
   }
 }
 
-/** Encodes `x` when it is in-memory IR; anything `encode` refuses is taken as plain JSON. */
-function toJson(x: Scalar | Json): unknown {
+/**
+ * Encodes `x` when it is in-memory IR; anything `encode` refuses is taken as plain JSON.
+ * `sortedOrder` says the result's own key order is already sorted (so JSON.stringify is canonical).
+ */
+function toJson(x: Scalar | Json): { json: unknown; sortedOrder: boolean } {
   try {
-    return encode(x as Scalar);
+    return encodeChecked(x as Scalar);
   } catch (e) {
-    if (e instanceof TcError) return x; // not an IR node: treat it as plain JSON
+    if (e instanceof TcError) return { json: x, sortedOrder: false }; // plain JSON
     throw e;
   }
 }
@@ -73,7 +76,10 @@ function toJson(x: Scalar | Json): unknown {
 export function canonicalJson(s: Scalar | Json): string {
   const out: string[] = [];
   try {
-    write(toJson(s), 0, out);
+    const { json, sortedOrder } = toJson(s);
+    // encode's output has sorted keys except for integer-like data-map keys
+    if (sortedOrder) return JSON.stringify(json);
+    write(json, 0, out);
   } catch (e) {
     if (e instanceof TcError) throw e;
     throw new BadRequestError(`cannot write value as JSON: ${String(e)}`);

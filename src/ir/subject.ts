@@ -7,6 +7,24 @@
 import { idProblem } from "./id.js";
 import type { Link, Subject } from "./types.js";
 
+/**
+ * `idProblem` with a small memo: the same few names (steps, params, columns, routes) recur in
+ * every op, and the regex check dominates decoding otherwise.
+ */
+const idMemo = new Map<string, string | undefined>();
+const MEMO_LIMIT = 8192;
+export function idIssue(name: unknown): string | undefined {
+  if (typeof name !== "string") return idProblem(name);
+  const hit = idMemo.get(name);
+  if (hit !== undefined || idMemo.has(name)) return hit;
+  const problem = idProblem(name);
+  if (name.length <= 128) {
+    if (idMemo.size >= MEMO_LIMIT) idMemo.clear();
+    idMemo.set(name, problem);
+  }
+  return problem;
+}
+
 /** A Subject parsed from its string form, or the reason it is not one. */
 export type SubjectParse = { ok: true; subject: Subject } | { ok: false; problem: string };
 
@@ -18,7 +36,7 @@ const HOST_V6 = /^\[[0-9A-Fa-f:.]+\]$/;
 export function segmentIssue(segment: string): string | undefined {
   if (segment.length === 0) return "empty segment (no '//' and no trailing '/')";
   if (segment === ".") return "'.' is not a segment";
-  return idProblem(segment);
+  return idIssue(segment);
 }
 
 function pathIssue(path: string, allowEmpty: boolean): string | undefined {
@@ -73,12 +91,32 @@ export function needsExplicit(subject: Subject): boolean {
   return subject.kind === "link" && (subject.href.charCodeAt(0) !== 47 || isReservedHref(subject.href));
 }
 
-/** Parses `$name[/a/b]` or a link. */
+const subjectMemo = new Map<string, SubjectParse>();
+
+/**
+ * Parses `$name[/a/b]` or a link. Results are memoised and frozen (IR nodes are immutable), so
+ * decoding the same subject twice yields the same object.
+ */
 export function parseSubject(text: string): SubjectParse {
+  const hit = subjectMemo.get(text);
+  if (hit !== undefined) return hit;
+  const parsed = parseSubjectUncached(text);
+  if (text.length <= 256) {
+    if (subjectMemo.size >= MEMO_LIMIT) subjectMemo.clear();
+    if (parsed.ok) {
+      if (parsed.subject.kind === "ref") Object.freeze(parsed.subject.path);
+      Object.freeze(parsed.subject);
+    }
+    subjectMemo.set(text, Object.freeze(parsed));
+  }
+  return parsed;
+}
+
+function parseSubjectUncached(text: string): SubjectParse {
   if (text.charCodeAt(0) === 36 /* $ */) {
     const slash = text.indexOf("/");
     const name = slash < 0 ? text.slice(1) : text.slice(1, slash);
-    const nameProblem = idProblem(name);
+    const nameProblem = idIssue(name);
     if (nameProblem) return { ok: false, problem: `reference name ${JSON.stringify(name)}: ${nameProblem}` };
     if (slash < 0) return { ok: true, subject: { kind: "ref", name, path: [] } };
     const path = text.slice(slash + 1).split("/");

@@ -315,6 +315,7 @@ describe("canonicalJson and opHash", () => {
   it("sort every key, integer-like keys included", () => {
     expect(canonicalJson({ b: 1, 10: 2, 9: 3, a: [{ z: 1, y: 2 }] })).toBe('{"10":2,"9":3,"a":[{"y":2,"z":1}],"b":1}');
     expect(canonicalJson(map({ b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
+    expect(canonicalJson(map({ b: 1, 10: 2, 9: map({ 2: 0, 1: 0 }) }))).toBe('{"10":2,"9":{"1":0,"2":0},"b":1}');
   });
 
   it("reject what JSON cannot hold", () => {

@@ -179,6 +179,19 @@ describe("codec properties", () => {
     );
   });
 
+  it("canonicalJson of IR equals canonicalJson of its JSON (keys sorted, integer-like ones too)", () => {
+    const withIndexKeys = fc.dictionary(fc.oneof(name, fc.nat({ max: 20 }).map(String)), scalar, { maxKeys: 4 }).map((d) => map(d));
+    fc.assert(
+      fc.property(fc.oneof(scalar, withIndexKeys), (x) => {
+        const text = canonicalJson(x);
+        expect(text).toBe(canonicalJson(encode(x)));
+        expect(text).toBe(canonicalJson(JSON.parse(text)));
+        expect(canonicalJson(decode(JSON.parse(text)))).toBe(text);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("decodeValue accepts exactly the IR with no ref outside an OpDef", () => {
     const hasBareRef = (s: Scalar): boolean => {
       if (typeof s !== "object" || s === null) return false;
