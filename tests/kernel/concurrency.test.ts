@@ -1,7 +1,8 @@
 /**
  * Concurrency (issue 3 §5): 200+ concurrent sessions each increment one counter row (read, add,
  * write, commit). Transactions are serializable (one FIFO lock), so no update is lost; a 409 would
- * be retried and counted.
+ * be retried and counted. A 408 (a session that outlived its budget on a badly overloaded machine)
+ * was rolled back as a whole, so it is retried too, and counted apart.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { Executor, Session } from "../../src/client/executor.js";
@@ -23,8 +24,12 @@ const INCREMENT: Json = {
   ],
 };
 
-async function incrementOnce(ex: Executor, viaOp: boolean): Promise<number> {
-  let retries = 0;
+interface Retries {
+  conflicts: number;
+  timeouts: number;
+}
+
+async function incrementOnce(ex: Executor, viaOp: boolean, retries: Retries): Promise<void> {
   for (;;) {
     let s: Session | undefined;
     try {
@@ -36,10 +41,14 @@ async function incrementOnce(ex: Executor, viaOp: boolean): Promise<number> {
         await s.request({ verb: "put", path: T, key: ["c"], body: [row[1] + 1] });
       }
       await s.commit();
-      return retries;
+      return;
     } catch (e) {
       if (e instanceof TcError && e.kind === "conflict") {
-        retries++;
+        retries.conflicts++;
+        continue;
+      }
+      if (e instanceof TcError && e.kind === "request_timeout") {
+        retries.timeouts++;
         continue;
       }
       throw e;
@@ -52,28 +61,30 @@ describe.each(EXECUTORS)("concurrent sessions on $name", (factory) => {
     await factory.cleanup?.();
   });
 
-  it(`${SESSIONS} concurrent sessions increment one counter exactly`, async () => {
+  // Every session holds the lock for a few round trips; over HTTP on a loaded machine that adds up.
+  it(`${SESSIONS} concurrent sessions increment one counter exactly`, { timeout: 180_000 }, async () => {
     const ex = await factory.create();
     try {
       await ex.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, [["c", 0]]] } });
-      const retries = await Promise.all(
-        Array.from({ length: SESSIONS }, (_, i) => incrementOnce(ex, i % 2 === 0)),
-      );
-      const totalRetries = retries.reduce((a, b) => a + b, 0);
+      const retries: Retries = { conflicts: 0, timeouts: 0 };
+      await Promise.all(Array.from({ length: SESSIONS }, (_, i) => incrementOnce(ex, i % 2 === 0, retries)));
       expect(await ex.request({ verb: "get", path: T, key: ["c"] })).toEqual(["c", SESSIONS]);
       // Serializable: sessions queue on the transaction lock, so nothing conflicts.
-      expect(totalRetries).toBe(0);
+      expect(retries.conflicts).toBe(0);
+      if (retries.timeouts > 0) console.warn(`${factory.name}: ${retries.timeouts} sessions timed out and were retried`);
     } finally {
       await ex.close();
     }
   });
 
-  it("plain executes interleaved with sessions are never lost either", async () => {
+  it("plain executes interleaved with sessions are never lost either", { timeout: 180_000 }, async () => {
     const ex = await factory.create();
     try {
       await ex.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, [["c", 0]]] } });
       await Promise.all(
-        Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? ex.execute(INCREMENT) : incrementOnce(ex, i % 2 === 0))),
+        Array.from({ length: 100 }, (_, i) =>
+          i % 3 === 0 ? ex.execute(INCREMENT) : incrementOnce(ex, i % 2 === 0, { conflicts: 0, timeouts: 0 }),
+        ),
       );
       expect(await ex.request({ verb: "get", path: T, key: ["c"] })).toEqual(["c", 100]);
     } finally {

@@ -2,6 +2,7 @@
  * The op executor through the kernel's public API (PROFILE §2): planning, shadowing, lazy cond,
  * after/while/for_each/fold, every built-in, link and view subjects, caching, and the errors.
  */
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kernel, BudgetExceededError } from "../../src/client/embedded/index.js";
 import { planStats } from "../../src/client/embedded/op-plan.js";
@@ -365,5 +366,75 @@ describe("caching", () => {
     } finally {
       await k.close();
     }
+  });
+});
+
+describe("properties", () => {
+  /** A random DAG of steps s0..sn: literals, or `$sj/<op>` of two earlier steps. */
+  const dag = fc
+    .array(
+      fc.record({
+        literal: fc.integer({ min: -1000, max: 1000 }),
+        kind: fc.constantFrom("lit", "add", "sub", "mul"),
+        a: fc.nat(),
+        b: fc.nat(),
+      }),
+      { minLength: 1, maxLength: 25 },
+    )
+    .map((specs) =>
+      specs.map((spec, i) =>
+        i === 0 || spec.kind === "lit"
+          ? { kind: "lit" as const, literal: spec.literal }
+          : { kind: spec.kind as "add" | "sub" | "mul", a: spec.a % i, b: spec.b % i },
+      ),
+    );
+
+  it("a form is a dataflow graph: any listed order of the non-result steps gives the same result", async () => {
+    await fc.assert(
+      fc.asyncProperty(dag, fc.integer(), async (steps, seed) => {
+        const values: number[] = [];
+        const json: [string, Json][] = steps.map((st, i) => {
+          if (st.kind === "lit") {
+            values.push(st.literal);
+            return [`s${i}`, st.literal];
+          }
+          const x = values[st.a]!;
+          const y = values[st.b]!;
+          values.push(st.kind === "add" ? x + y : st.kind === "sub" ? x - y : x * y);
+          return [`s${i}`, { [`$s${st.a}/${st.kind}`]: { r: id(`s${st.b}`) } }];
+        });
+        const last = json.pop()!;
+        // shuffle the other steps deterministically from the seed
+        const shuffled = json
+          .map((step, i) => ({ step, k: Math.imul(i + 1, seed | 1) >>> 7 }))
+          .sort((p, q) => p.k - q.k)
+          .map((p) => p.step);
+        const expected = values[values.length - 1]!;
+        if (!Number.isSafeInteger(expected)) return;
+        expect(await run(post(...json, last))).toBe(expected);
+        expect(await run(post(...shuffled, last))).toBe(expected);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("data arguments round-trip unchanged through an identity op", async () => {
+    const data = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer(),
+        fc.string(),
+        fc.array(tie("value"), { maxLength: 4 }),
+        fc.dictionary(fc.stringMatching(/^[a-z_][a-z0-9_]{0,6}$/), tie("value"), { maxKeys: 4 }),
+      ),
+    })).value;
+    await fc.assert(
+      fc.asyncProperty(data, async (value) => {
+        expect(await run(post(["r", id("x")]), { x: value as Json })).toEqual(value);
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -150,6 +150,20 @@ describe("/lib members", () => {
     expect(await k.request({ verb: "post", path: `${path}/run`, body: { x: 21 } })).toBe(42);
   });
 
+  it("a member that calls itself forever stops at the nesting limit (400)", async () => {
+    const k = await kernel();
+    const path = "/lib/acme/rec/1.0.0";
+    await k.request({
+      verb: "put",
+      path: "/lib",
+      body: { [path]: { loop: { "/state/scalar/op/post": [["result", { [`${path}/loop`]: {} }]] } } },
+    });
+    const e = await k.request({ verb: "post", path: `${path}/loop`, body: {} }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(TcError);
+    expect((e as TcError).kind).toBe("bad_request");
+    expect((e as TcError).message).toContain("maxDepth");
+  });
+
   it("lists libraries and describes a version", async () => {
     const k = await installed();
     expect(await k.request({ verb: "get", path: "/lib" })).toEqual({ acme: true });

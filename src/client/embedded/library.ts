@@ -112,15 +112,21 @@ export class LibraryRegistry {
   }
 }
 
+const EMPTY: ReadonlyMap<string, LibraryVersion> = new Map();
+
 /** The libraries as one transaction sees them. */
 export class LibraryTxn {
-  /** Installs staged by this transaction, published on commit. */
-  readonly staged = new Map<string, LibraryVersion>();
+  private staging: Map<string, LibraryVersion> | undefined;
 
   constructor(readonly registry: LibraryRegistry) {}
 
+  /** Installs staged by this transaction, published on commit. */
+  get staged(): ReadonlyMap<string, LibraryVersion> {
+    return this.staging ?? EMPTY;
+  }
+
   get(id: string): LibraryVersion | undefined {
-    return this.staged.get(id) ?? this.registry.get(id);
+    return this.staging?.get(id) ?? this.registry.get(id);
   }
 
   /**
@@ -135,7 +141,7 @@ export class LibraryTxn {
         `library ${lib.id} is already installed with different content; publish a new version instead`,
       );
     }
-    this.staged.set(lib.id, lib);
+    (this.staging ??= new Map()).set(lib.id, lib);
     return true;
   }
 

@@ -115,7 +115,7 @@ export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
   }
   try {
     const plan = planOp(op);
-    const schedule = plan.schedule(params.keys());
+    const schedule = plan.schedule(params);
     if (schedule.captureIsParam) return params.get(schedule.capture)!;
     const compiled = compiledSteps(plan);
     for (const name of schedule.steps) {
@@ -355,11 +355,22 @@ function callOnValue(
   );
 }
 
+/** What a built-in may call back into: closures over the calling scope, and the budget. */
+class ScopeEnv implements BuiltinEnv {
+  constructor(
+    private readonly ctx: ExecContext,
+    private readonly scope: Scope,
+  ) {}
+  callClosure(op: OpDef, bound: Readonly<Record<string, KernelValue>>): KernelValue {
+    return callClosure(this.ctx, this.scope, op, bound);
+  }
+  tick(): void {
+    this.ctx.tick();
+  }
+}
+
 function builtinEnv(ctx: ExecContext, scope: Scope): BuiltinEnv {
-  return {
-    callClosure: (op, bound) => callClosure(ctx, scope, op, bound),
-    tick: () => ctx.tick(),
-  };
+  return new ScopeEnv(ctx, scope);
 }
 
 /** Refuses absolute links: the embedded kernel has no egress. */

@@ -44,8 +44,11 @@ export interface OpPlan {
   readonly freeIds: readonly string[];
   /** The names the op binds itself: GET/DELETE key name, PUT key and value names. */
   readonly boundNames: readonly string[];
-  /** Returns the schedule for these bound names (cached per name set). Throws 404 on a missing id. */
-  schedule(paramNames: Iterable<string>): Schedule;
+  /**
+   * Returns the schedule for these bound names (a set, or the scope map whose keys they are),
+   * cached per name list. Throws 404 on a missing id.
+   */
+  schedule(params: ReadonlySet<string> | ReadonlyMap<string, unknown>): Schedule;
   /** Slot for the executor's compiled step evaluators (keeps compiled code beside its plan). */
   compiled?: unknown;
 }
@@ -129,13 +132,13 @@ function buildPlan(op: OpDef): OpPlan {
     capture,
     freeIds,
     boundNames,
-    schedule(paramNames: Iterable<string>): Schedule {
-      const names = paramNames instanceof Set ? (paramNames as Set<string>) : new Set(paramNames);
-      const key = [...names].join("\u0000");
+    schedule(params: ReadonlySet<string> | ReadonlyMap<string, unknown>): Schedule {
+      let key = "";
+      for (const name of params.keys()) key += name + "\u0000";
       let s = schedules.get(key);
       if (s === undefined) {
         try {
-          s = buildSchedule(providers, deps, order, capture, names);
+          s = buildSchedule(providers, deps, order, capture, params);
         } catch (e) {
           s = e as Error;
         }
@@ -197,7 +200,7 @@ function buildSchedule(
   deps: ReadonlyMap<string, ScalarDeps>,
   order: readonly string[],
   capture: string | undefined,
-  params: ReadonlySet<string>,
+  params: { has(name: string): boolean },
 ): Schedule {
   planStats.schedules++;
   if (capture === undefined) throw new NotFoundError("missing provider for id _result: the op has no steps");
