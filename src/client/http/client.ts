@@ -127,6 +127,9 @@ export class HttpExecutor implements Executor {
   readonly #shared: Channel;
   /** Connections pinned by open sessions (closed with the executor). */
   readonly #sessionClients = new Set<Client>();
+  /** Session connections kept open for the next session (at most `connections`). */
+  readonly #idleSessionClients: Client[] = [];
+  readonly #maxIdleSessionClients: number;
   readonly #auth: string | undefined;
   readonly #timeoutMs: number;
   readonly #publisher: string;
@@ -169,6 +172,7 @@ export class HttpExecutor implements Executor {
       keepAliveMaxTimeout: 60_000,
     });
     this.#shared = { dispatcher: this.#pool };
+    this.#maxIdleSessionClients = opts.connections ?? 16;
   }
 
   /** One HTTP exchange; throws transport failures as typed errors, returns any status. */
@@ -358,7 +362,7 @@ export class HttpExecutor implements Executor {
 
   async session(): Promise<Session> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
-    const client = new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
+    const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
     try {
       const { res } = await this.#call({ dispatcher: client }, "POST", "/host/txn", undefined);
@@ -366,29 +370,36 @@ export class HttpExecutor implements Executor {
       if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);
       return new HttpSession(this, { dispatcher: client, txnId: id });
     } catch (e) {
-      await this.#release(client);
+      await this.#release(client, false);
       throw e;
     }
   }
 
-  async #release(client: Client): Promise<void> {
+  /** Ends a session's hold on its connection: keeps it for the next session, or closes it. */
+  async #release(client: Client, reusable: boolean): Promise<void> {
     if (!this.#sessionClients.delete(client)) return;
+    if (reusable && !this.#closed && !client.destroyed && !client.closed && this.#idleSessionClients.length < this.#maxIdleSessionClients) {
+      this.#idleSessionClients.push(client);
+      return;
+    }
     await client.close().catch(() => undefined);
   }
 
   /** @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`, then frees its connection. */
   async finalize(ch: Channel, commit: boolean): Promise<void> {
+    let ok = false;
     try {
       await this.#call(ch, commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, ch.txnId)}`, undefined);
+      ok = true;
     } finally {
-      await this.#release(ch.dispatcher as Client);
+      await this.#release(ch.dispatcher as Client, ok);
     }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const pinned = [...this.#sessionClients];
+    const pinned = [...this.#sessionClients, ...this.#idleSessionClients.splice(0)];
     this.#sessionClients.clear();
     await Promise.all([this.#pool.close(), ...pinned.map((c) => c.destroy().catch(() => undefined))]);
   }
