@@ -51,6 +51,12 @@ export interface KernelStats {
   rollbacks: number;
 }
 
+/** Optional savepoints of a state transaction (undo back to a mark, keep the transaction open). */
+interface Savepoints {
+  savepoint(): number;
+  rollbackTo(mark: number): void;
+}
+
 /** The kernel's per-transaction state. */
 interface TxnScope extends KernelTxnState {
   readonly txn: StateTxn;
@@ -220,17 +226,26 @@ export class Kernel {
   /**
    * Runs `fn` in a session's transaction, or in a new one committed on success and rolled back on
    * any error. `fn` is synchronous: nothing else runs inside the transaction meanwhile.
-   * An error inside a session rolls the whole session back (an op never leaves partial writes).
+   *
+   * Inside a session a failed call never leaves partial writes: when the state transaction offers
+   * savepoints (`savepoint()` / `rollbackTo(mark)`) the call alone is undone and the session goes
+   * on; otherwise the whole session is rolled back and ended.
    */
   private async inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
     if (session !== undefined) {
       const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
       const scope = this.sessions.use(id, owner);
+      const txn = scope.txn as StateTxn & Partial<Savepoints>;
+      const mark = txn.savepoint && txn.rollbackTo ? txn.savepoint() : undefined;
       try {
         return fn(scope);
       } catch (e) {
-        this.sessions.finish(id, owner);
-        this.rollback(scope);
+        if (mark !== undefined) {
+          txn.rollbackTo!(mark);
+        } else {
+          this.sessions.finish(id, owner);
+          this.rollback(scope);
+        }
         throw asTcError(e);
       }
     }
@@ -290,6 +305,17 @@ export class Kernel {
   }
 }
 
+/** Parameter names already checked (names repeat across executions; checking them is a regex). */
+const CHECKED_NAMES = new Set<string>();
+
+function paramName(name: string): string {
+  if (CHECKED_NAMES.has(name)) return name;
+  assertId(name, "parameter name");
+  if (CHECKED_NAMES.size >= 65_536) CHECKED_NAMES.clear();
+  CHECKED_NAMES.add(name);
+  return name;
+}
+
 /** Binds execution arguments: names must be Ids, values are data (`decodeValue`). */
 function bindArgs(op: OpDef, args: Readonly<Record<string, Json>>): Map<string, KernelValue> {
   if (args === null || typeof args !== "object" || Array.isArray(args)) {
@@ -297,7 +323,7 @@ function bindArgs(op: OpDef, args: Readonly<Record<string, Json>>): Map<string, 
   }
   const params = new Map<string, KernelValue>();
   for (const name of Object.keys(args)) {
-    params.set(assertId(name, "parameter name"), decodeData(args[name]));
+    params.set(paramName(name), decodeData(args[name]));
   }
   if (op.verb !== "post" && !params.has(op.keyName)) params.set(op.keyName, null);
   if (op.verb === "put" && !params.has(op.valueName)) params.set(op.valueName, null);
@@ -312,7 +338,7 @@ function decodeParams(body: Json | undefined): KernelValue {
   }
   const entries: Record<string, KernelValue> = {};
   for (const name of Object.keys(body)) {
-    entries[assertId(name, "parameter name")] = decodeData((body as Record<string, Json>)[name]);
+    entries[paramName(name)] = decodeData((body as Record<string, Json>)[name]);
   }
   return valueMap(entries);
 }
