@@ -60,6 +60,11 @@ describe("routing", () => {
     expect(await kindOf(req)).toBe(kind);
   });
 
+  it("a request that is not an object is 400", async () => {
+    expect(await kindOf(null as never)).toBe("bad_request");
+    expect(await kindOf("GET /healthz" as never)).toBe("bad_request");
+  });
+
   it("serves table routes under /state", async () => {
     await k.request({ verb: "put", path: "/state/route/t", key: ["a"], body: [1] });
     expect(await k.request({ verb: "get", path: "/state/route/t", key: ["a"] })).toEqual(["a", 1]);

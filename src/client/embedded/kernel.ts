@@ -130,6 +130,9 @@ export class Kernel {
   /** Runs one request (verb, path, key, body) in one transaction, or in a session's. */
   async request(req: ExecRequest, session?: SessionRef): Promise<Json> {
     this.checkOpen();
+    if (req === null || typeof req !== "object") {
+      throw new BadRequestError("a request is an object {verb, path, key?, body?}");
+    }
     const verb = String(req.verb).toLowerCase();
     if (!VERBS.has(verb)) throw new MethodNotAllowedError(`unsupported verb ${JSON.stringify(req.verb)}`);
     const v = verb as Verb;
