@@ -82,16 +82,25 @@ function fromWire(value: Json): unknown {
   return value;
 }
 
+/**
+ * Assigns parameter names. A value operand's name is fixed by its position in the node (its
+ * "slot", see `slotOperands`), not by the order the compiler happens to reach it, so a cached
+ * compilation can be re-bound to another node of the same shape by walking that node's slots.
+ */
 class Binder {
   readonly bound: Record<string, Json> = {};
   readonly userParams = new Map<string, ParamUse>();
-  private n = 0;
-  constructor(private readonly prefix: string) {}
+  readonly usedSlots = new Set<number>();
+  constructor(
+    readonly prefix: string,
+    private readonly slots: ReadonlyMap<Operand, number>,
+  ) {}
 
-  /** A fresh generated parameter holding `value`; returns its reference. */
-  bind(value: Json): Json {
-    const name = `${this.prefix}${this.n++}`;
+  /** Binds slot `i` (insert payloads) to `value`; returns its reference. */
+  slot(i: number, value: Json): Json {
+    const name = `${this.prefix}${i}`;
     this.bound[name] = value;
+    this.usedSlots.add(i);
     return ref(name);
   }
 
@@ -106,12 +115,66 @@ class Binder {
       if (!prev || (prev.column === null && column !== null)) this.userParams.set(o.name, { column, shape });
       return ref(o.name);
     }
-    if (shape === "list") return this.bind((o.value as unknown[]).map((v) => toWire(column, v)));
-    return this.bind(toWire(column, o.value));
+    const i = this.slots.get(o);
+    if (i === undefined) throw new Error("internal: operand without a slot");
+    return this.slot(i, wireValue(o.value, column, shape));
   }
 
   params(): string[] {
     return [...Object.keys(this.bound), ...this.userParams.keys()].sort();
+  }
+}
+
+function wireValue(value: unknown, column: ColumnMeta | null, shape: ParamUse["shape"]): Json {
+  return shape === "list" ? (value as unknown[]).map((v) => toWire(column, v)) : toWire(column, value);
+}
+
+/** The value operands of a node in canonical order, with how each is sent. */
+function slotOperands(node: QueryNode): { operand: Operand; column: ColumnMeta | null; shape: ParamUse["shape"] }[] {
+  const out: { operand: Operand; column: ColumnMeta | null; shape: ParamUse["shape"] }[] = [];
+  if (node.kind === "insert") return out;
+  const cols = node.table.columnsByName;
+  if (node.kind === "update") for (const [c, o] of node.set) if (o.kind === "value") out.push({ operand: o, column: cols[c]!, shape: "value" });
+  for (const p of node.where) {
+    if (p.operand?.kind === "value") out.push({ operand: p.operand, column: cols[p.column]!, shape: p.op === "in" ? "list" : "value" });
+  }
+  if (node.kind === "select") {
+    if (node.limit?.kind === "value") out.push({ operand: node.limit, column: null, shape: "amount" });
+    if (node.offset?.kind === "value") out.push({ operand: node.offset, column: null, shape: "amount" });
+  }
+  return out;
+}
+
+/** Insert payloads by slot: one row → [key, values]; several → [rows] (or [[key, values]…] pairs). */
+function insertPayloads(node: InsertNode, options: CompileOptions): Json[] {
+  const meta = node.table;
+  const k = meta.keyColumns.length;
+  const wire = node.rows.map((row) => row.map((v, i) => toWire(meta.columns[i]!, v)));
+  if (wire.length === 1) return [wire[0]!.slice(0, k), wire[0]!.slice(k)];
+  if (node.onConflict === "error" && !options.coreInsert) return [wire];
+  return [wire.map((row) => [row.slice(0, k), row.slice(k)])];
+}
+
+const SEP = "\u0001"; // control characters never occur in Ids, so keys cannot collide
+
+function amountSig(a: Operand | null): string {
+  return a === null ? "-" : a.kind === "param" ? `$${a.name}` : "?";
+}
+
+/** Everything about a node that shapes its op, and nothing else (no values). */
+function signature(node: QueryNode, options: CompileOptions): string {
+  const preds = (ps: readonly Predicate[]) =>
+    ps.map((p) => `${p.column}${SEP}${p.op}${SEP}${p.operand === null ? "" : p.operand.kind === "param" ? `$${p.operand.name}` : "?"}`).join(SEP + SEP);
+  const head = `${options.prefix ?? "_"}${SEP}${node.kind}${SEP}`;
+  switch (node.kind) {
+    case "select":
+      return `${head}${preds(node.where)}${SEP}|${node.orderBy ? `${node.orderBy.column}${SEP}${node.orderBy.direction}` : "-"}${SEP}${amountSig(node.limit)}${SEP}${amountSig(node.offset)}${SEP}${node.columns ? node.columns.join(SEP) : "*"}${SEP}${node.count}`;
+    case "insert":
+      return `${head}${node.onConflict}${SEP}${node.rows.length === 1 ? "one" : "many"}${SEP}${options.coreInsert === true}`;
+    case "update":
+      return `${head}${node.set.map(([c, o]) => `${c}${SEP}${amountSig(o)}`).join(SEP)}${SEP}|${preds(node.where)}`;
+    case "delete":
+      return `${head}${preds(node.where)}`;
   }
 }
 
@@ -293,10 +356,8 @@ function offsetName(r: Json): string {
 
 function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {
   const meta = node.table;
-  const k = meta.keyColumns.length;
-  const wire = node.rows.map((row) => row.map((v, i) => toWire(meta.columns[i]!, v)));
+  const payloads = insertPayloads(node, options);
   const steps: [string, Json][] = [];
-  const count = node.rows.length;
   const writeOne = (key: Json, values: Json): Json => {
     if (node.onConflict === "update") return put(meta.path, key, values);
     const insert = put(`${meta.path}/insert`, key, values);
@@ -304,19 +365,21 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
     return insert;
   };
   let write: Json;
-  if (count === 1) {
-    const row = wire[0]!;
-    write = writeOne(b.bind(row.slice(0, k)), b.bind(row.slice(k)));
+  let written: Json = 1;
+  if (node.rows.length === 1) {
+    write = writeOne(b.slot(0, payloads[0]!), b.slot(1, payloads[1]!));
   } else if (node.onConflict === "error" && !options.coreInsert) {
-    write = put(`${meta.path}/insert_rows`, null, b.bind(wire));
+    write = put(`${meta.path}/insert_rows`, null, b.slot(0, payloads[0]!));
+    written = post(`$${b.prefix}0/len`, {});
   } else {
-    const rows = b.bind(wire.map((row) => [row.slice(0, k), row.slice(k)]));
+    const rows = b.slot(0, payloads[0]!);
     const perRow = opdef([
       ["_k", post("$_item/get", { i: 0 })],
       ["_vals", post("$_item/get", { i: 1 })],
       ["_r", writeOne(ref("_k"), ref("_vals"))],
     ]);
     write = forEach(rows, perRow, "_item");
+    written = post(`$${b.prefix}0/len`, {});
   }
   if (node.onConflict === "ignore") {
     steps.push(["_n0", get(`${meta.path}/count`, null)]);
@@ -325,7 +388,7 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
     steps.push(["_r", post("$_n1/sub", { r: ref("_n0") })]);
   } else {
     steps.push(["_w", write]);
-    steps.push(["_r", after(ref("_w"), count)]);
+    steps.push(["_r", after(ref("_w"), written)]);
   }
   return { op: opdef(steps), decode: (r) => r, explain: null };
 }
@@ -380,8 +443,39 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
  * await executor.execute(op, { ...bound, ...namedArgs });
  * ```
  */
+interface Template extends Omit<Compiled, "bound"> {
+  readonly usedSlots: readonly number[];
+}
+
+const TEMPLATES = new WeakMap<TableMeta, Map<string, Template>>();
+const MAX_TEMPLATES_PER_TABLE = 512;
+
 export function compileNode(node: QueryNode, options: CompileOptions = {}): Compiled {
-  const b = new Binder(options.prefix ?? "_");
+  const prefix = options.prefix ?? "_";
+  const slots = slotOperands(node);
+  let perTable = TEMPLATES.get(node.table);
+  if (!perTable) {
+    perTable = new Map();
+    TEMPLATES.set(node.table, perTable);
+  }
+  const key = signature(node, options);
+  const hit = perTable.get(key);
+  if (hit) {
+    // Same shape as an earlier node: same op object (the kernel's cache hits by identity); only
+    // the values of this node are bound.
+    const bound: Record<string, Json> = {};
+    if (node.kind === "insert") {
+      const payloads = insertPayloads(node, options);
+      for (const i of hit.usedSlots) bound[`${prefix}${i}`] = payloads[i]!;
+    } else {
+      for (const i of hit.usedSlots) {
+        const s = slots[i]!;
+        bound[`${prefix}${i}`] = wireValue((s.operand as { value: unknown }).value, s.column, s.shape);
+      }
+    }
+    return { op: hit.op, params: hit.params, decode: hit.decode, explain: hit.explain, userParams: hit.userParams, bound };
+  }
+  const b = new Binder(prefix, new Map(slots.map((s, i) => [s.operand, i])));
   let out: Omit<Compiled, "params" | "bound" | "userParams">;
   switch (node.kind) {
     case "select":
@@ -395,5 +489,8 @@ export function compileNode(node: QueryNode, options: CompileOptions = {}): Comp
       out = compileWrite(node, b);
       break;
   }
-  return { ...out, params: b.params(), bound: b.bound, userParams: b.userParams };
+  const compiled: Compiled = { ...out, params: b.params(), bound: b.bound, userParams: b.userParams };
+  if (perTable.size >= MAX_TEMPLATES_PER_TABLE) perTable.clear();
+  perTable.set(key, { ...compiled, usedSlots: [...b.usedSlots].sort((x, y) => x - y) });
+  return compiled;
 }

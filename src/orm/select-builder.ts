@@ -124,7 +124,8 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
   }
 
   async executeTakeFirst(args?: Args): Promise<unknown> {
-    const b = this.node.limit ? this : this.with({ limit: { kind: "value", value: 1 } });
+    // A key lookup returns at most one row already; anything else asks for one row.
+    const b = this.node.limit || this.compiled().explain?.access === "key lookup" ? this : this.with({ limit: { kind: "value", value: 1 } });
     const rows = (await b.execute(args)) as unknown[];
     return rows[0];
   }

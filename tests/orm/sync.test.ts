@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { embedded } from "../../src/client/embedded/index.js";
 import type { Executor } from "../../src/client/executor.js";
 import { ConflictError } from "../../src/errors.js";
-import { col, connect, schema, schemaDiff, table } from "../../src/orm/index.js";
+import { col, connect, schema, schemaDiff, table, type AnyTable } from "../../src/orm/index.js";
 
 const v1 = schema({
   namespace: "shop",
@@ -63,7 +63,7 @@ describe("sync", () => {
     const a = table("t", { a: col.u8().key(), b: col.u8(), c: col.u8() });
     const b = table("t", { a: col.u8(), b: col.u8().key(), c: col.u8() });
     const c = table("t", { a: col.u8().key(), c: col.u8(), b: col.u8() });
-    const json = (t: typeof a) => schema({ namespace: "n", tables: { t } }).meta("t").schemaJson;
+    const json = (t: AnyTable) => schema({ namespace: "n", tables: { t } }).meta("t").schemaJson;
     expect(schemaDiff(json(a), json(a))).toEqual([]);
     expect(schemaDiff(json(a), json(b))).toEqual([
       "column b: existing is a value column, declared as a key column",
