@@ -423,6 +423,11 @@ describe("decodeValue: arguments are data", () => {
 });
 
 describe("encode", () => {
+  it("emits plain JSON objects (strictly equal to literals)", () => {
+    expect(encode(get("$x/a", 1))).toStrictEqual({ "$x/a": [1] });
+    expect(encode(map({ a: id("y") }))).toStrictEqual({ a: { $y: [] } });
+  });
+
   it("emits data-map and params keys sorted", () => {
     expect(JSON.stringify(encode(map({ b: 1, a: 2, c: map({ z: 1, y: 2 }) })))).toBe(
       '{"a":2,"b":1,"c":{"y":2,"z":1}}',
