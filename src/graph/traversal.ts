@@ -154,11 +154,17 @@ abstract class GraphQueryBase<R> {
    * ```
    */
   compile(): CompiledTraversal {
-    const plan = this.plan();
-    const params = paramsOf(plan);
-    const op = this.ctx.lowering === "core" ? lowerToCore(plan, this.ctx.catalog) : extensionOp(plan, this.ctx.catalog.namespace, params);
-    return { op, params, plan };
+    // Builders are immutable: compile once, and hand the executor the same op object each time
+    // (its op cache then hits by identity, and a remote host keeps one prepared op).
+    if (this.compiled === undefined) {
+      const plan = this.plan();
+      const params = paramsOf(plan);
+      const op = this.ctx.lowering === "core" ? lowerToCore(plan, this.ctx.catalog) : extensionOp(plan, this.ctx.catalog.namespace, params);
+      this.compiled = Object.freeze({ op, params: Object.freeze(params), plan });
+    }
+    return this.compiled;
   }
+  private compiled: CompiledTraversal | undefined;
 
   /**
    * Runs the op in one transaction (one round trip remotely) with the parameters bound by name.

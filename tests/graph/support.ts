@@ -106,8 +106,9 @@ export function memoryStore(data: GraphData): TraverseStore {
   const pos = (t: string, c: string) => (COLUMNS[t as TableName] as readonly string[]).indexOf(c);
   return {
     shape,
-    get: (t, key) => tables[t as TableName].find((r) => key.every((k, i) => r[i] === k)),
-    range: (t, cols, values) => tables[t as TableName].filter((r) => cols.every((c, i) => r[pos(t, c)] === values[i])),
+    prepare: (t, cols) => (values, out) => {
+      for (const r of tables[t as TableName]) if (cols.every((c, i) => r[pos(t, c)] === values[i])) out.push(r);
+    },
     all: (t) => tables[t as TableName],
   };
 }

@@ -29,7 +29,7 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "
 import { idProblem } from "../../ir/id.js";
 import type { ColumnConstraint } from "./selector.js";
 import type { Table } from "./table-engine.js";
-import type { KeyCell } from "./table-keys.js";
+import { MAX, type KeyCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -364,14 +364,21 @@ export interface TraverseTableShape {
 /** A row tuple: key columns then value columns. */
 export type TraverseRow = readonly unknown[];
 
+/**
+ * An equality lookup prepared once per traversal: pushes onto `out` every row whose columns
+ * equal `values` (in index order).
+ */
+export type PreparedLookup = (values: readonly unknown[], out: TraverseRow[]) => void;
+
 /** Read access to the tables of one namespace, inside one transaction. */
 export interface TraverseStore {
   /** The table's shape; throws `NotFoundError` for an unknown table. */
   shape(table: string): TraverseTableShape;
-  /** The row with this key, or `undefined`. */
-  get(table: string, key: readonly unknown[]): TraverseRow | undefined;
-  /** Rows whose `cols` equal `values` (an index-served prefix), in index order. */
-  range(table: string, cols: readonly string[], values: readonly unknown[]): readonly TraverseRow[];
+  /**
+   * Prepares an equality lookup on `cols`: the key (a point lookup) or a prefix of an index's
+   * columns. Throws `BadRequestError` when no index serves it.
+   */
+  prepare(table: string, cols: readonly string[]): PreparedLookup;
   /** Every row, in key order. */
   all(table: string): readonly TraverseRow[];
 }
@@ -418,10 +425,10 @@ interface Node {
 interface BoundLookup {
   readonly table: string;
   readonly shape: TraverseTableShape;
-  readonly cols: readonly string[];
   readonly fromPos: readonly number[];
-  /** True when `cols` is exactly the key: a point lookup. */
-  readonly byKey: boolean;
+  readonly run: PreparedLookup;
+  /** Reused argument tuple (lookups never re-enter while their values are read). */
+  readonly values: unknown[];
 }
 interface BoundAlt {
   readonly lookups: readonly BoundLookup[];
@@ -435,6 +442,9 @@ interface BoundHop {
   readonly hop: PlanHop;
   readonly alts: readonly BoundAlt[];
   readonly targetShape: TraverseTableShape;
+  /** Scratch buffers for set expansion (never used re-entrantly). */
+  readonly buf1: TraverseRow[];
+  readonly buf2: TraverseRow[];
 }
 interface BoundFilter {
   readonly pos: number;
@@ -444,20 +454,32 @@ interface BoundFilter {
 type BoundStep = { kind: "hop"; hop: BoundHop } | { kind: "where"; filter: BoundFilter } | { kind: "as"; alias: string };
 
 interface Neighbor {
-  readonly relKey: readonly unknown[];
+  readonly rel: TraverseRow;
+  readonly relKeys: number;
   readonly relId: string;
   readonly node: TraverseRow;
-  readonly nodeId: string;
+  readonly nodeId: unknown;
 }
 
-/** A stable identity string for a row's key. */
-function keyId(row: TraverseRow, keyCount: number): string {
+/**
+ * A stable identity for a row's key, usable as a Map key: the cell itself for a one-column
+ * number or string key (Map tells 1 from "1"), else the key's JSON text.
+ */
+function keyId(row: TraverseRow, keyCount: number): unknown {
   if (keyCount === 1) {
     const k = row[0];
-    if (typeof k === "number") return `n${k}`;
-    if (typeof k === "string") return `s${k}`;
+    if (typeof k === "number" || typeof k === "string") return k;
   }
-  return JSON.stringify(row.slice(0, keyCount));
+  return "\u0000" + JSON.stringify(row.slice(0, keyCount));
+}
+
+/** Compares two rows by their first `n` cells. */
+function compareKeys(a: TraverseRow, b: TraverseRow, n: number): number {
+  for (let i = 0; i < n; i++) {
+    const c = compareValues(a[i], b[i]);
+    if (c !== 0) return c;
+  }
+  return 0;
 }
 
 /**
@@ -527,9 +549,8 @@ class Run {
   private bindLookup(l: PlanLookup, fromTable: string): BoundLookup {
     const shape = this.shape(l.table);
     for (const c of l.cols) this.pos(l.table, c);
-    const key = shape.columns.slice(0, shape.keyCount);
-    const byKey = key.length === l.cols.length && key.every((c, i) => c === l.cols[i]);
-    return { table: l.table, shape, cols: l.cols, fromPos: l.from.map((c) => this.pos(fromTable, c)), byKey };
+    const fromPos = l.from.map((c) => this.pos(fromTable, c));
+    return { table: l.table, shape, fromPos, run: this.store.prepare(l.table, l.cols), values: new Array(fromPos.length) };
   }
 
   private bindHop(hop: PlanHop): BoundHop {
@@ -541,20 +562,36 @@ class Run {
       const relTable = alt.relAt === 0 ? hop.source : first.table;
       return { lookups, relAt: alt.relAt, relation: alt.relation, relTable, relShape: this.shape(relTable) };
     });
-    return { hop, alts, targetShape: this.shape(hop.target) };
+    return { hop, alts, targetShape: this.shape(hop.target), buf1: [], buf2: [] };
   }
 
-  private lookup(l: BoundLookup, values: unknown[]): readonly TraverseRow[] {
-    for (const v of values) if (v === null || v === undefined) return [];
-    if (l.byKey) {
-      const row = this.store.get(l.table, values);
-      if (!row) return [];
-      this.count(1);
-      return [row];
+  /** Runs a lookup with the values of `row` at the lookup's `from` columns, appending to `out`. */
+  private lookup(l: BoundLookup, row: TraverseRow, out: TraverseRow[]): void {
+    const values = l.values;
+    for (let i = 0; i < values.length; i++) {
+      const v = row[l.fromPos[i]!];
+      if (v === null || v === undefined) return;
+      values[i] = v;
     }
-    const rows = this.store.range(l.table, l.cols, values);
-    this.count(rows.length);
-    return rows;
+    const before = out.length;
+    l.run(values, out);
+    this.touched += out.length - before;
+    if (this.touched > this.plan.budget) throw new VisitBudgetError(this.plan.budget);
+  }
+
+  /** Appends to `out` every row one hop reaches from `row` (duplicates possible; set use only). */
+  private targets(bh: BoundHop, row: TraverseRow, out: TraverseRow[]): void {
+    for (const alt of bh.alts) {
+      if (alt.lookups.length === 1) {
+        this.lookup(alt.lookups[0]!, row, out);
+        continue;
+      }
+      const edges = bh.buf1;
+      edges.length = 0;
+      this.lookup(alt.lookups[0]!, row, edges);
+      const l2 = alt.lookups[1]!;
+      for (let i = 0; i < edges.length; i++) this.lookup(l2, edges[i]!, out);
+    }
   }
 
   /** The (relation row, target row) pairs one hop reaches from `row`. */
@@ -562,21 +599,22 @@ class Run {
     const out: Neighbor[] = [];
     const targetKeys = bh.targetShape.keyCount;
     for (const alt of bh.alts) {
-      const l1 = alt.lookups[0]!;
-      const first = this.lookup(l1, l1.fromPos.map((p) => row[p]));
+      const first: TraverseRow[] = [];
+      this.lookup(alt.lookups[0]!, row, first);
       const relKeys = alt.relShape.keyCount;
       if (alt.lookups.length === 1) {
         for (const r of first) {
           const rel = alt.relAt === 0 ? row : r;
-          out.push({ relKey: rel.slice(0, relKeys), relId: alt.relation + "\u0000" + keyId(rel, relKeys), node: r, nodeId: keyId(r, targetKeys) });
+          out.push({ rel, relKeys, relId: alt.relation + "\u0000" + String(keyId(rel, relKeys)), node: r, nodeId: keyId(r, targetKeys) });
         }
       } else {
         const l2 = alt.lookups[1]!;
+        const second: TraverseRow[] = [];
         for (const e of first) {
-          const relId = alt.relation + "\u0000" + keyId(e, relKeys);
-          for (const n of this.lookup(l2, l2.fromPos.map((p) => e[p]))) {
-            out.push({ relKey: e.slice(0, relKeys), relId, node: n, nodeId: keyId(n, targetKeys) });
-          }
+          const relId = alt.relation + "\u0000" + String(keyId(e, relKeys));
+          second.length = 0;
+          this.lookup(l2, e, second);
+          for (const n of second) out.push({ rel: e, relKeys, relId, node: n, nodeId: keyId(n, targetKeys) });
         }
       }
     }
@@ -585,7 +623,7 @@ class Run {
       const seen = new Set<string>();
       const unique: Neighbor[] = [];
       for (const n of out) {
-        const id = n.relId + "\u0001" + n.nodeId;
+        const id = n.relId + "\u0001" + String(n.nodeId);
         if (!seen.has(id)) {
           seen.add(id);
           unique.push(n);
@@ -595,7 +633,7 @@ class Run {
       out.push(...unique);
     }
     if (sorted && out.length > 1) {
-      out.sort((a, b) => compareValues(a.relKey, b.relKey) || compareValues(a.node.slice(0, targetKeys), b.node.slice(0, targetKeys)));
+      out.sort((a, b) => compareKeys(a.rel, b.rel, a.relKeys) || compareKeys(a.node, b.node, targetKeys));
     }
     return out;
   }
@@ -608,8 +646,9 @@ class Run {
     let rows: readonly TraverseRow[];
     const keyPositions = Array.from({ length: shape.keyCount }, (_, i) => i);
     if (keyPositions.every((p) => eq.has(p))) {
-      const row = this.store.get(table, keyPositions.map((p) => eq.get(p)));
-      rows = row ? [row] : [];
+      const found: TraverseRow[] = [];
+      this.store.prepare(table, shape.columns.slice(0, shape.keyCount))(keyPositions.map((p) => eq.get(p)), found);
+      rows = found;
       this.count(rows.length);
     } else {
       // The longest equality prefix of an index (the primary index is key ++ values).
@@ -623,7 +662,9 @@ class Run {
         if (prefix.length > best.length) best = prefix;
       }
       if (best.length > 0) {
-        rows = this.store.range(table, best, best.map((c) => eq.get(this.pos(table, c))));
+        const found: TraverseRow[] = [];
+        this.store.prepare(table, best)(best.map((c) => eq.get(this.pos(table, c))), found);
+        rows = found;
         this.count(rows.length);
       } else {
         rows = this.store.all(table);
@@ -687,7 +728,7 @@ class Run {
     offset: number,
     limit: number,
   ): unknown {
-    let current = new Map<string, TraverseRow>();
+    let current = new Map<unknown, TraverseRow>();
     const startKeys = this.shape(this.plan.start.table).keyCount;
     for (const r of start) current.set(keyId(r, startKeys), r);
     for (const step of steps) {
@@ -708,23 +749,38 @@ class Run {
   }
 
   /** One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. */
-  private expandSet(from: Map<string, TraverseRow>, bh: BoundHop): Map<string, TraverseRow> {
+  private expandSet(from: Map<unknown, TraverseRow>, bh: BoundHop): Map<unknown, TraverseRow> {
     const { min, max } = bh.hop;
+    const kc = bh.targetShape.keyCount;
+    const buf = bh.buf2;
     let level = from;
     for (let i = 0; i < min && level.size > 0; i++) {
-      const next = new Map<string, TraverseRow>();
-      for (const row of level.values()) for (const n of this.neighbors(bh, row, false)) if (!next.has(n.nodeId)) next.set(n.nodeId, n.node);
+      const next = new Map<unknown, TraverseRow>();
+      for (const row of level.values()) {
+        buf.length = 0;
+        this.targets(bh, row, buf);
+        for (let j = 0; j < buf.length; j++) {
+          const n = buf[j]!;
+          const id = keyId(n, kc);
+          if (!next.has(id)) next.set(id, n);
+        }
+      }
       level = next;
     }
+    if (max === min) return level;
     const reached = new Map(level);
     let frontier = [...level.values()];
     for (let i = min; i < max && frontier.length > 0; i++) {
       const next: TraverseRow[] = [];
       for (const row of frontier) {
-        for (const n of this.neighbors(bh, row, false)) {
-          if (!reached.has(n.nodeId)) {
-            reached.set(n.nodeId, n.node);
-            next.push(n.node);
+        buf.length = 0;
+        this.targets(bh, row, buf);
+        for (let j = 0; j < buf.length; j++) {
+          const n = buf[j]!;
+          const id = keyId(n, kc);
+          if (!reached.has(id)) {
+            reached.set(id, n);
+            next.push(n);
           }
         }
       }
@@ -824,8 +880,8 @@ class Run {
   private shortest(start: TraverseRow[], bh: BoundHop, to: readonly BoundFilter[]): unknown {
     const keyCount = this.shape(bh.hop.source).keyCount;
     const isTarget = (r: TraverseRow): boolean => to.every((f) => matchesOp(r[f.pos], f.op, f.value));
-    const parent = new Map<string, { row: TraverseRow; prev: string | null }>();
-    let frontier: { id: string; row: TraverseRow }[] = [];
+    const parent = new Map<unknown, { row: TraverseRow; prev: unknown }>();
+    let frontier: { id: unknown; row: TraverseRow }[] = [];
     for (const r of start) {
       const id = keyId(r, keyCount);
       if (parent.has(id)) continue;
@@ -834,7 +890,7 @@ class Run {
       frontier.push({ id, row: r });
     }
     for (let depth = 1; depth <= bh.hop.max && frontier.length > 0; depth++) {
-      const next: { id: string; row: TraverseRow }[] = [];
+      const next: { id: unknown; row: TraverseRow }[] = [];
       for (const f of frontier) {
         for (const n of this.neighbors(bh, f.row, true)) {
           if (parent.has(n.nodeId)) continue;
@@ -848,11 +904,11 @@ class Run {
     return null;
   }
 
-  private pathTo(parent: Map<string, { row: TraverseRow; prev: string | null }>, id: string, bh: BoundHop): unknown {
+  private pathTo(parent: Map<unknown, { row: TraverseRow; prev: unknown }>, id: unknown, bh: BoundHop): unknown {
     const out: unknown[] = [];
-    let at: string | null = id;
+    let at: unknown = id;
     while (at !== null) {
-      const p: { row: TraverseRow; prev: string | null } = parent.get(at)!;
+      const p: { row: TraverseRow; prev: unknown } = parent.get(at)!;
       out.push([bh.hop.target, p.row]);
       at = p.prev;
     }
@@ -909,7 +965,6 @@ export function tableStore(lookup: (name: string) => Table | undefined, ns: stri
     }
     return t;
   };
-  const norm = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
   return {
     shape(name) {
       const s = table(name).schema;
@@ -919,22 +974,8 @@ export function tableStore(lookup: (name: string) => Table | undefined, ns: stri
         indexes: s.indices.map((i) => [...i.columns]),
       };
     },
-    get(name, key) {
-      const t = table(name);
-      return t.get(t.keyFromCells(key.map(norm)));
-    },
-    range(name, cols, values) {
-      const t = table(name);
-      const constraints: ColumnConstraint[] = cols.map((c, i) => {
-        const column = t.schema.column(c);
-        if (!column) throw new BadRequestError(`traverse: ${t.path} has no column ${c}`);
-        return { column, eq: true, value: norm(values[i]) };
-      });
-      const out: Row[] = [];
-      t.scan(t.plan(constraints), (row) => {
-        out.push(row);
-      });
-      return out;
+    prepare(name, cols) {
+      return prepareLookup(table(name), cols);
     },
     all(name) {
       const t = table(name);
@@ -944,6 +985,54 @@ export function tableStore(lookup: (name: string) => Table | undefined, ns: stri
       });
       return out;
     },
+  };
+}
+
+const normCell = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
+
+/**
+ * An equality lookup on `cols`: a point get when `cols` is the key; a B+ tree range over the
+ * first index whose tree key starts with `cols`; otherwise the engine's planner (which refuses
+ * a lookup no index serves, with its 400).
+ */
+function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
+  const keyNames = t.schema.keyColumns.map((c) => c.name);
+  const n = cols.length;
+  if (n === keyNames.length && cols.every((c, i) => c === keyNames[i])) {
+    if (n === 1) {
+      return (values, out) => {
+        const row = t.get(normCell(values[0]));
+        if (row !== undefined) out.push(row);
+      };
+    }
+    return (values, out) => {
+      const row = t.get(values.map(normCell));
+      if (row !== undefined) out.push(row);
+    };
+  }
+  for (const ix of t.indexes) {
+    if (ix.scalar || ix.keyPositions.length < n) continue;
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = t.schema.columns[ix.keyPositions[i]!]!.name === cols[i];
+    if (!ok) continue;
+    const tree = ix.tree;
+    let target: Row[] = [];
+    const push = (_k: unknown, row: Row): void => {
+      target.push(row);
+    };
+    return (values, out) => {
+      if (tree.size === 0) return;
+      const low = values.map(normCell);
+      const high = [...low, MAX];
+      target = out as Row[];
+      tree.forRange(low, high, false, push);
+    };
+  }
+  return (values, out) => {
+    const constraints: ColumnConstraint[] = cols.map((c, i) => ({ column: t.schema.column(c)!, eq: true, value: normCell(values[i]) }));
+    t.scan(t.plan(constraints), (row) => {
+      out.push(row);
+    });
   };
 }
 
