@@ -344,7 +344,9 @@ export function renderMarkdown(rows: readonly BenchRow[], sectionTitles: Record<
       const notes = (f: Figure) => (f.kind === "time" && f.note ? f.note : "");
       const lines = row.baselines.length > 0 ? row.baselines : [undefined];
       lines.forEach((b, idx) => {
-        const noteParts = [idx === 0 ? notes(row.ours) : "", b ? notes(b.figure) : ""].filter(Boolean);
+        const oursNote = idx === 0 ? notes(row.ours) : "";
+        const baseNote = b ? notes(b.figure) : "";
+        const noteParts = [oursNote && `ours: ${oursNote}`, baseNote && `baseline: ${baseNote}`].filter(Boolean);
         out.push(
           `| ${esc(idx === 0 ? row.case : "″")} | ${esc(idx === 0 ? row.oursLabel : "″")} | ${esc(idx === 0 ? cell(row.ours) : "″")} | ` +
             `${esc(b ? b.label : "—")} | ${esc(b ? cell(b.figure) : "—")} | ${b ? ratioText(row.ours, b.figure) : "—"} | ` +
