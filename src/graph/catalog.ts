@@ -81,10 +81,19 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
     return this.getNodeAttributes(table);
   }
 
-  /** The relations leaving `table`, in declaration order. */
+  /** The relations leaving `table`, in declaration order (foreign keys, then edge tables). */
   relations(table: string): RelationInfo[] {
     this.table(table);
-    return this.outEdges(table).map((e) => this.getEdgeAttributes(e));
+    return [...(this.bySource.get(table) ?? [])];
+  }
+  private readonly bySource = new Map<string, RelationInfo[]>();
+
+  /** @internal adds a relation (edge) in declaration order */
+  addRelation(r: RelationInfo): void {
+    this.addDirectedEdgeWithKey(edgeKey(r.source, r.name), r.source, r.target, r);
+    const list = this.bySource.get(r.source) ?? [];
+    list.push(r);
+    this.bySource.set(r.source, list);
   }
 
   /** The relation `name` leaving `table`; throws `BadRequestError` listing the ones that exist. */
@@ -136,7 +145,9 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
     for (let i = 0; i + 1 < tables.length; i++) {
       const a = tables[i]!;
       const b = tables[i + 1]!;
-      const rels = this.edges(a, b).map((e) => this.getEdgeAttribute(e, "name"));
+      const rels = this.relations(a)
+        .filter((r) => r.target === b)
+        .map((r) => r.name);
       const next: RouteStep[][] = [];
       for (const chain of chains) {
         for (const r of rels) {
@@ -345,6 +356,6 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       columns: t.columns.map((c) => c.name),
     });
   }
-  for (const r of relations) catalog.addDirectedEdgeWithKey(edgeKey(r.source, r.name), r.source, r.target, r);
+  for (const r of relations) catalog.addRelation(r);
   return catalog;
 }
