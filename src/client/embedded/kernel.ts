@@ -120,10 +120,16 @@ export class Kernel {
    * GET/PUT/DELETE OpDef), in one transaction — or in a session's — and returns the value of its
    * last step as JSON. PUT and DELETE OpDefs answer `null`.
    */
-  async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef): Promise<Json> {
-    this.checkOpen();
-    const opdef = this.compile(op);
-    const params = bindArgs(opdef, args);
+  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef): Promise<Json> {
+    let opdef: OpDef;
+    let params: Map<string, KernelValue>;
+    try {
+      this.checkOpen();
+      opdef = this.compile(op);
+      params = bindArgs(opdef, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.inTxn(session, (scope) => toJson(invokeOp(this.context(scope), opdef, params)));
   }
 
@@ -234,41 +240,55 @@ export class Kernel {
    * savepoints (`savepoint()` / `rollbackTo(mark)`) the call alone is undone and the session goes
    * on; otherwise the whole session is rolled back and ended.
    */
-  private async inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
+  private inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
     if (session !== undefined) {
-      const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
-      const scope = this.sessions.use(id, owner);
-      const txn = scope.txn as StateTxn & Partial<Savepoints>;
-      const mark = txn.savepoint && txn.rollbackTo ? txn.savepoint() : undefined;
       try {
-        return fn(scope);
+        return Promise.resolve(this.inSession(session, fn));
       } catch (e) {
-        if (mark !== undefined) {
-          txn.rollbackTo!(mark);
-        } else {
-          this.sessions.finish(id, owner);
-          this.rollback(scope);
-        }
-        throw asTcError(e);
+        return Promise.reject(e);
       }
     }
-    const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
+    // Fast path: the lock is free, so the whole call runs synchronously up to the commit.
+    const txn = this.db.tryBegin();
+    if (txn) return this.runAndCommit(this.scope(txn), fn);
+    return this.db.begin().then((t) => this.runAndCommit(this.scope(t), fn));
+  }
+
+  private inSession<T>(session: SessionRef, fn: (scope: TxnScope) => T): T {
+    const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
+    const scope = this.sessions.use(id, owner);
+    const txn = scope.txn as StateTxn & Partial<Savepoints>;
+    const mark = txn.savepoint && txn.rollbackTo ? txn.savepoint() : undefined;
+    try {
+      return fn(scope);
+    } catch (e) {
+      if (mark !== undefined) {
+        txn.rollbackTo!(mark);
+      } else {
+        this.sessions.finish(id, owner);
+        this.rollback(scope);
+      }
+      throw asTcError(e);
+    }
+  }
+
+  private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
     let result: T;
     try {
       if (this.closed) throw new NotFoundError("the kernel is closed");
       result = fn(scope);
     } catch (e) {
       this.rollback(scope);
-      throw asTcError(e);
+      return Promise.reject(asTcError(e));
     }
-    await this.commit(scope);
-    return result;
+    return this.commit(scope).then(() => result);
   }
 
-  private async commit(scope: TxnScope): Promise<void> {
-    await scope.txn.commit();
-    this.stats.commits++;
-    this.libs.publish(scope.libs.staged.values());
+  private commit(scope: TxnScope): Promise<void> {
+    return scope.txn.commit().then(() => {
+      this.stats.commits++;
+      if (scope.libs.staged.size > 0) this.libs.publish(scope.libs.staged.values());
+    });
   }
 
   private rollback(scope: TxnScope): void {

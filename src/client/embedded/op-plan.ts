@@ -125,6 +125,10 @@ function buildPlan(op: OpDef): OpPlan {
   const freeIds = [...free].sort();
 
   const schedules = new Map<string, Schedule | Error>();
+  // The names of the previous call: executions of one op usually bind the same names in the
+  // same order, so this avoids building a key string on the hot path.
+  let lastNames: string[] | undefined;
+  let lastSchedule: Schedule | Error | undefined;
   const plan: OpPlan = {
     op,
     providers,
@@ -133,6 +137,20 @@ function buildPlan(op: OpDef): OpPlan {
     freeIds,
     boundNames,
     schedule(params: ReadonlySet<string> | ReadonlyMap<string, unknown>): Schedule {
+      if (lastNames !== undefined && params.size === lastNames.length) {
+        let i = 0;
+        let same = true;
+        for (const name of params.keys()) {
+          if (name !== lastNames[i++]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          if (lastSchedule instanceof Error) throw lastSchedule;
+          return lastSchedule!;
+        }
+      }
       let key = "";
       for (const name of params.keys()) key += name + "\u0000";
       let s = schedules.get(key);
@@ -145,6 +163,8 @@ function buildPlan(op: OpDef): OpPlan {
         if (schedules.size >= MAX_SCHEDULES_PER_PLAN) schedules.clear();
         schedules.set(key, s);
       }
+      lastNames = [...params.keys()];
+      lastSchedule = s;
       if (s instanceof Error) throw s;
       return s;
     },

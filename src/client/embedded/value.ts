@@ -99,9 +99,13 @@ export function toJson(v: KernelValue): Json {
     return v;
   }
   if (Array.isArray(v)) {
+    // Always a copy: tuples may be rows the table engine keeps (callers must not mutate them).
     const list = v as readonly KernelValue[];
     const out = new Array<Json>(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = toJson(list[i]!);
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i]!;
+      out[i] = typeof item === "string" || typeof item === "boolean" || item === null ? item : toJson(item);
+    }
     return out;
   }
   if (v instanceof TableView) return v.toJson();
