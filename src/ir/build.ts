@@ -121,7 +121,15 @@ export function ref(name: string | IdRef, ...path: string[]): Subject {
   return { kind: "ref", name: base as string, path: [...path] };
 }
 
-/** Normalises a subject argument: a Subject, an IdRef (→ `$name`), a Link or a subject string. */
+/**
+ * Normalises a subject argument: a Subject, an IdRef (→ `$name`), a Link or a subject string.
+ *
+ * @example
+ * ```ts
+ * toSubject("$x/a");  // { kind: "ref", name: "x", path: ["a"] }
+ * toSubject(id("x")); // { kind: "ref", name: "x", path: [] }
+ * ```
+ */
 export function toSubject(subject: SubjectLike): Subject {
   if (typeof subject === "string") {
     const parsed = parseSubject(subject);
@@ -243,7 +251,14 @@ export function forEach(items: Scalar, op: Scalar, itemName: string): ForEachRef
 /** Step lists: `[name, scalar]` pairs, a record, or a `Map` (in insertion order). */
 export type StepsLike = readonly Step[] | ReadonlyMap<string, Scalar> | Readonly<Record<string, Scalar>>;
 
-/** Validates step names (Ids, no duplicates) and returns a fresh step list. */
+/**
+ * Validates step names (Ids, no duplicates) and returns a fresh step list.
+ *
+ * @example
+ * ```ts
+ * toSteps({ a: 1, b: id("a") }); // [["a", 1], ["b", { kind: "id", name: "a" }]]
+ * ```
+ */
 export function toSteps(steps: StepsLike): Step[] {
   if (typeof steps !== "object" || steps === null) {
     throw new BadRequestError("steps must be a list of [name, scalar] pairs");

@@ -17,6 +17,7 @@ import {
   PATHS,
   type Json,
   type OpDef,
+  type Primitive,
   type Ref,
   type Scalar,
   type ScalarMap,
@@ -108,13 +109,20 @@ const SHAPES = {
   while: { schema: z.tuple([anyValue, anyValue, anyValue]), expected: "[cond_opdef, step_opdef, state]" },
   forEach: { schema: z.tuple([anyValue, anyValue, z.string()]), expected: `[items, opdef, "item_name"]` },
 } as const;
-type Shape = (typeof SHAPES)[keyof typeof SHAPES];
 
 const VALUE_TYPES = new Set(["none", "number", "string", "link", "tuple"]);
 const NUMERIC_STRING = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 const REF_KINDS = new Set(["id", "get", "put", "post", "delete", "cond", "after", "while", "for_each"]);
 
-/** True when `s` is a reference (IdRef, op call or TCRef): resolving it needs a scope. */
+/**
+ * True when `s` is a reference (IdRef, op call or TCRef): resolving it needs a scope.
+ *
+ * @example
+ * ```ts
+ * isRef(id("x"));       // true
+ * isRef(link("/lib/x")); // false — a link is a value
+ * ```
+ */
 export function isRef(s: Scalar): s is Ref {
   return typeof s === "object" && s !== null && !Array.isArray(s) && REF_KINDS.has((s as { kind: string }).kind);
 }
@@ -812,7 +820,6 @@ class Encoder {
   }
 }
 
-type Primitive = null | boolean | number | string;
 
 /**
  * Encodes IR as JSON (PROFILE §1): data-map and params keys in sorted order, op calls in the form
