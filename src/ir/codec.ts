@@ -110,6 +110,7 @@ const SHAPES = {
   forEach: { schema: z.tuple([anyValue, anyValue, z.string()]), expected: `[items, opdef, "item_name"]` },
 } as const;
 
+const ABSOLUTE_KEY = /^https?:\/\//;
 const VALUE_TYPES = new Set(["none", "number", "string", "link", "tuple"]);
 const NUMERIC_STRING = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 const REF_KINDS = new Set(["id", "get", "put", "post", "delete", "cond", "after", "while", "for_each"]);
@@ -214,7 +215,17 @@ class Decoder {
         );
       }
       const problem = idIssue(key);
-      if (problem) this.fail(`an Id as a map key (${problem})`, JSON.stringify(key), key);
+      if (problem) {
+        if (ABSOLUTE_KEY.test(key)) {
+          this.fail(
+            'a path link or "$name" key (an absolute link cannot be a key in v2: write ' +
+              '{"/state/scalar/value/link": "<url>"} for the link, or an explicit /state/scalar/ref/op/<verb> call)',
+            JSON.stringify(key),
+            key,
+          );
+        }
+        this.fail(`an Id as a map key (${problem})`, JSON.stringify(key), key);
+      }
       path.push(key);
       entries[key] = this.scalar(o[key]);
       path.pop();

@@ -194,6 +194,7 @@ describe("decode: subjects and links", () => {
   it("rejects an absolute link used as a key (not a v2 form), naming the key", () => {
     const e = rejection({ "http://h:1/lib/x": [] });
     expect(e.path).toBe('$["http://h:1/lib/x"]');
+    expect(e.expected).toContain("/state/scalar/value/link");
   });
 
   it("decodes links and round-trips them", () => {
