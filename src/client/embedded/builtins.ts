@@ -172,7 +172,7 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
   concat: (subject, params, _env, method) => {
     const r = param(params, "r", method);
     if (typeof subject === "string" && typeof r === "string") return subject + r;
-    if (Array.isArray(subject) && Array.isArray(r)) return [...subject, ...(r as readonly KernelValue[])];
+    if (Array.isArray(subject) && Array.isArray(r)) return subject.concat(r as readonly KernelValue[]);
     throw new BadRequestError(`concat: expected two strings or two tuples, found a ${typeName(subject)} and a ${typeName(r)}`);
   },
   render: (subject, params) => {
