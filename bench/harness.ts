@@ -84,6 +84,10 @@ export interface MeasureOptions {
 }
 
 let quickMode = process.env.BENCH_SCALE === "small";
+/** Warm-up runs at least this many operations (and at least `warmupMs`)… */
+const MIN_WARMUP_OPS = 2000;
+/** …but never longer than this. */
+const MAX_WARMUP_MS = 5000;
 /** Lets run.ts switch defaults for a quick run. */
 export function setQuick(quick: boolean): void {
   quickMode = quick;
@@ -91,10 +95,15 @@ export function setQuick(quick: boolean): void {
 
 function defaults(opts: MeasureOptions): Required<Omit<MeasureOptions, "items" | "note">> {
   return {
-    warmupMs: opts.warmupMs ?? (quickMode ? 50 : 200),
+    warmupMs: opts.warmupMs ?? (quickMode ? 100 : 300),
     samples: opts.samples ?? (quickMode ? 7 : 15),
     minBatchMs: opts.minBatchMs ?? 20,
   };
+}
+
+function warmedUp(start: number, ops: number, warmupMs: number): boolean {
+  const elapsed = performance.now() - start;
+  return (elapsed >= warmupMs && ops >= MIN_WARMUP_OPS) || elapsed >= MAX_WARMUP_MS;
 }
 
 /** Median of a non-empty list. */
@@ -119,13 +128,12 @@ export function consume(value: unknown): void {
 export function measureSync(fn: (i: number) => unknown, opts: MeasureOptions = {}): Measurement {
   const { warmupMs, samples, minBatchMs } = defaults(opts);
   let i = 0;
-  const warmEnd = performance.now() + warmupMs;
   let warmOps = 0;
   const warmStart = performance.now();
   do {
     consume(fn(i++));
     warmOps++;
-  } while (performance.now() < warmEnd);
+  } while (!warmedUp(warmStart, warmOps, warmupMs));
   const perOp = (performance.now() - warmStart) / warmOps;
   const batch = Math.max(1, Math.ceil(minBatchMs / Math.max(perOp, 1e-6)));
   const times: number[] = [];
@@ -149,12 +157,11 @@ export async function measureAsync(
   const { warmupMs, samples, minBatchMs } = defaults(opts);
   let i = 0;
   const warmStart = performance.now();
-  const warmEnd = warmStart + warmupMs;
   let warmOps = 0;
   do {
     consume(await fn(i++));
     warmOps++;
-  } while (performance.now() < warmEnd);
+  } while (!warmedUp(warmStart, warmOps, warmupMs));
   const perOp = (performance.now() - warmStart) / warmOps;
   const batch = Math.max(1, Math.ceil(minBatchMs / Math.max(perOp, 1e-6)));
   const times: number[] = [];
@@ -223,14 +230,20 @@ export async function measureGroup<K extends string>(
     const s = { c, i: 0, batch: 1, times: [] as number[] } as { c: Contender; i: number; batch: number; times: number[]; error?: unknown };
     state.set(k, s);
     try {
+      // Warm up until both the time and the op count are reached (the JIT needs calls, not
+      // milliseconds, and a loaded machine gives few calls per ms), capped at MAX_WARMUP_MS.
+      // The batch size is calibrated on the second half of the warm-up, after the JIT settled.
       const t0 = performance.now();
-      let ops = 0;
-      do {
+      let ops = 0, tHalf = t0, opsHalf = 0;
+      for (;;) {
         await runBatch(c, s.i, 1);
         s.i++;
         ops++;
-      } while (performance.now() - t0 < warmupMs);
-      const perOp = (performance.now() - t0) / ops;
+        const now = performance.now();
+        if (ops === MIN_WARMUP_OPS >> 1) { tHalf = now; opsHalf = ops; }
+        if ((now - t0 >= warmupMs && ops >= MIN_WARMUP_OPS) || now - t0 >= MAX_WARMUP_MS) break;
+      }
+      const perOp = opsHalf > 0 && ops > opsHalf ? (performance.now() - tHalf) / (ops - opsHalf) : (performance.now() - t0) / ops;
       s.batch = Math.max(1, Math.ceil(minBatchMs / Math.max(perOp, 1e-6)));
     } catch (error) {
       s.error = error;
