@@ -47,27 +47,7 @@ export function parseTarget(rawUrl: string): Target {
   const rawQuery = q < 0 ? "" : rawUrl.slice(q + 1);
   if (rawUrl.includes("#")) throw new BadRequestError("request target must not contain a fragment");
 
-  if (rawPath === "/") throw new NotFoundError("no resource at '/': use /state, /lib, /class, /service, /host or /healthz");
-  const segments: string[] = [];
-  for (const raw of rawPath.slice(1).split("/")) {
-    if (raw === "") throw new BadRequestError(`invalid path ${quote(rawPath)}: empty segment ('//' or a trailing '/')`);
-    if (/%(2f|5c|2e)/i.test(raw)) {
-      throw new BadRequestError(`invalid path ${quote(rawPath)}: percent-encoded '/', '\\' or '.' is not allowed`);
-    }
-    let seg: string;
-    try {
-      seg = decodeURIComponent(raw);
-    } catch {
-      throw new BadRequestError(`invalid path ${quote(rawPath)}: malformed percent-encoding`);
-    }
-    if (seg === "." || seg === "..") throw new BadRequestError(`invalid path ${quote(rawPath)}: '.' and '..' segments are not allowed`);
-    const problem = idProblem(seg);
-    if (problem) throw new BadRequestError(`invalid path segment ${quote(seg)}: ${problem}`);
-    segments.push(seg);
-  }
-  if (!TOP_LEVEL.has(segments[0]!)) {
-    throw new NotFoundError(`no top-level directory ${quote(segments[0]!)}: use /state, /lib, /class, /service, /host or /healthz`);
-  }
+  const { segments, path } = parsePath(rawPath);
 
   let key: Json | undefined;
   let txnId: string | undefined;
@@ -100,7 +80,43 @@ export function parseTarget(rawUrl: string): Target {
       }
     }
   }
-  return { segments, path: `/${segments.join("/")}`, key, txnId };
+  return { segments, path, key, txnId };
+}
+
+/** Validated paths by their raw form: prepared-op and table paths repeat on every request. */
+const PATH_CACHE = new Map<string, { segments: readonly string[]; path: string }>();
+const PATH_CACHE_MAX = 4096;
+
+function parsePath(rawPath: string): { segments: readonly string[]; path: string } {
+  const hit = PATH_CACHE.get(rawPath);
+  if (hit) return hit;
+  if (rawPath === "/") throw new NotFoundError("no resource at '/': use /state, /lib, /class, /service, /host or /healthz");
+  const segments: string[] = [];
+  for (const raw of rawPath.slice(1).split("/")) {
+    if (raw === "") throw new BadRequestError(`invalid path ${quote(rawPath)}: empty segment ('//' or a trailing '/')`);
+    if (/%(2f|5c|2e)/i.test(raw)) {
+      throw new BadRequestError(`invalid path ${quote(rawPath)}: percent-encoded '/', '\\' or '.' is not allowed`);
+    }
+    let seg: string;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      throw new BadRequestError(`invalid path ${quote(rawPath)}: malformed percent-encoding`);
+    }
+    if (seg === "." || seg === "..") throw new BadRequestError(`invalid path ${quote(rawPath)}: '.' and '..' segments are not allowed`);
+    const problem = idProblem(seg);
+    if (problem) throw new BadRequestError(`invalid path segment ${quote(seg)}: ${problem}`);
+    segments.push(seg);
+  }
+  if (!TOP_LEVEL.has(segments[0]!)) {
+    throw new NotFoundError(`no top-level directory ${quote(segments[0]!)}: use /state, /lib, /class, /service, /host or /healthz`);
+  }
+  const parsed = { segments: Object.freeze(segments), path: `/${segments.join("/")}` };
+  if (rawPath.length <= 512) {
+    if (PATH_CACHE.size >= PATH_CACHE_MAX) PATH_CACHE.clear();
+    PATH_CACHE.set(rawPath, parsed);
+  }
+  return parsed;
 }
 
 /**
