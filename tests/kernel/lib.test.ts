@@ -150,6 +150,30 @@ describe("/lib members", () => {
     expect(await k.request({ verb: "post", path: `${path}/run`, body: { x: 21 } })).toBe(42);
   });
 
+  it("a member calls a sibling through $self", async () => {
+    const k = await kernel();
+    const path = "/lib/acme/selfish/1.0.0";
+    await k.request({
+      verb: "put",
+      path: "/lib",
+      body: {
+        [path]: {
+          double: { "/state/scalar/op/post": [["result", { "$x/mul": { r: 2 } }]] },
+          quadruple: {
+            "/state/scalar/op/post": [
+              ["twice", { "$self/double": { x: { $x: [] } } }],
+              ["result", { "$self/double": { x: { $twice: [] } } }],
+            ],
+          },
+        },
+      },
+    });
+    expect(await k.request({ verb: "post", path: `${path}/quadruple`, body: { x: 3 } })).toBe(12);
+    // outside a library there is no $self
+    const e = await k.execute({ "/state/scalar/op/post": [["r", { "$self/double": { x: 1 } }]] }).catch((err: unknown) => err);
+    expect((e as TcError).kind).toBe("not_found");
+  });
+
   it("a member that calls itself forever stops at the nesting limit (400)", async () => {
     const k = await kernel();
     const path = "/lib/acme/rec/1.0.0";

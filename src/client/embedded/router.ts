@@ -11,6 +11,7 @@ import { parseLink } from "../../ir/uri.js";
 import type { Verb } from "../../ir/types.js";
 import { memberFor, type LibraryTxn } from "./library.js";
 import { ExecContext, invokeOp, refuseEgress, isAbsoluteHref } from "./op-executor.js";
+import { planOp } from "./op-plan.js";
 import { isMap, valueMap, type KernelValue } from "./value.js";
 
 /** Namespace under `/state` the kernel keeps for itself (library definitions); never routable. */
@@ -213,6 +214,11 @@ function callLibrary(
       } else {
         params.set(op.keyName, key);
         if (op.verb === "put") params.set(op.valueName, value ?? null);
+      }
+      // `$self/<member>` calls a sibling member: `self` is the library's own link, unless the
+      // op defines or receives a `self` of its own.
+      if (!params.has("self") && planOp(op).freeIds.includes("self")) {
+        params.set("self", { kind: "link", href: route.id });
       }
       return invokeOp(ctx, op, params);
     }
