@@ -47,23 +47,37 @@ export type OutTarget<S extends GraphShape, C extends string, R extends string> 
     : string
   : string;
 
-/** Names of the relations (of any table) that arrive at `C`. */
-export type InRelation<S extends GraphShape, C extends string> = {
-  [T in keyof S["rels"]]: {
-    [N in keyof S["rels"][T]]: [S["rels"][T][N]] extends [C] ? N : never;
-  }[keyof S["rels"][T]];
-}[keyof S["rels"]] &
-  string;
+/** Names of the relations (of any table) that arrive at `C` (any name when relations are untyped). */
+export type InRelation<S extends GraphShape, C extends string> = string extends keyof S["rels"]
+  ? string
+  : {
+      [T in keyof S["rels"]]: string extends keyof S["rels"][T]
+        ? string
+        : {
+            [N in keyof S["rels"][T]]: [S["rels"][T][N]] extends [C] ? N : never;
+          }[keyof S["rels"][T]];
+    }[keyof S["rels"]] &
+      string;
 
-/** The table relation `R` arriving at `C` comes from. */
-export type InSource<S extends GraphShape, C extends string, R extends string> = {
-  [T in keyof S["rels"]]: R extends keyof S["rels"][T] ? ([S["rels"][T][R]] extends [C] ? T : never) : never;
-}[keyof S["rels"]] &
-  string;
+/** The table relation `R` arriving at `C` comes from (`string` when relations are untyped). */
+export type InSource<S extends GraphShape, C extends string, R extends string> = string extends keyof S["rels"]
+  ? string
+  : {
+      [T in keyof S["rels"]]: string extends keyof S["rels"][T]
+        ? string
+        : R extends keyof S["rels"][T]
+          ? [S["rels"][T][R]] extends [C]
+            ? T
+            : never
+          : never;
+    }[keyof S["rels"]] &
+      string;
 
-/** Relations of `C` that lead back to `C` (the only ones `.both()` and variable hops accept). */
+/** Relations of `C` that lead back to `C` (the only ones `.both()` accepts; any name when untyped). */
 export type SelfRelation<S extends GraphShape, C extends string> = [C] extends [keyof S["rels"]]
-  ? { [N in keyof S["rels"][C]]: [S["rels"][C][N]] extends [C] ? N : never }[keyof S["rels"][C]] & string
+  ? string extends keyof S["rels"][C]
+    ? string
+    : { [N in keyof S["rels"][C]]: [S["rels"][C][N]] extends [C] ? N : never }[keyof S["rels"][C]] & string
   : string;
 
 /** One element of a path result: which table, and its row. */

@@ -98,3 +98,15 @@ describe("from an ORM schema", () => {
     ({} as Graph<S>).withRelations({ people: { knows: "nowhere" } } as const);
   });
 });
+
+describe("untyped relations (an ORM schema without withRelations)", () => {
+  type S = ShapeOfSchema<typeof testSchema>;
+  test("any relation name is accepted and checked at run time; rows stay typed at the start", () => {
+    const u = {} as Graph<S>;
+    u.match("people").out("knows").in("author").both("boss");
+    u.match("people").where("city", "=", "paris");
+    // @ts-expect-error people has no column lang
+    u.match("people").where("lang", "=", "en");
+    expectTypeOf(u.match("people").out("knows").execute()).resolves.toEqualTypeOf<Record<string, unknown>[]>();
+  });
+});
