@@ -32,6 +32,8 @@ export interface TableIndex {
   readonly keyPositions: readonly number[];
   /** True when the tree key is one bare cell (a primary index on a single key column). */
   readonly scalar: boolean;
+  /** Number of listed columns (secondary) or key columns (primary) leading the tree key. */
+  readonly listed: number;
   readonly compare: Compare;
   tree: Tree;
 }
@@ -98,6 +100,9 @@ export class Table {
   readonly indexes: readonly TableIndex[];
   pointMap: Map<KeyCell, Row> | undefined;
   private readonly keyLen: number;
+  private allRowsPlan: Plan | undefined;
+  /** A composite-key table without value or link columns uses its rows as primary keys. */
+  private readonly rowIsKey: boolean;
 
   constructor(
     /** The table's link, e.g. `/state/social/users`. */
@@ -105,6 +110,7 @@ export class Table {
     readonly schema: TableSchema,
   ) {
     this.keyLen = schema.keyColumns.length;
+    this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link");
     const scalar = this.keyLen === 1;
     const primaryCompare = (scalar ? compareCells : compareTuples) as Compare;
     this.primary = {
@@ -113,6 +119,7 @@ export class Table {
       columns: schema.columns,
       keyPositions: schema.keyColumns.map((c) => c.position),
       scalar,
+      listed: this.keyLen,
       compare: primaryCompare,
       tree: newTree(primaryCompare),
     };
@@ -125,6 +132,7 @@ export class Table {
         columns,
         keyPositions: columns.map((c) => c.position),
         scalar: false,
+        listed: listed.length,
         compare: compareTuples as Compare,
         tree: newTree(compareTuples as Compare),
       };
@@ -140,6 +148,7 @@ export class Table {
   /** The primary tree key of a row. */
   primaryKeyOf(row: Row): IndexKey {
     if (this.keyLen === 1) return normCell(row[0]!);
+    if (this.rowIsKey) return row as readonly KeyCell[];
     const key = new Array<KeyCell>(this.keyLen);
     for (let i = 0; i < this.keyLen; i++) key[i] = normCell(row[i]!);
     return key;
@@ -156,7 +165,10 @@ export class Table {
     return this.primary.tree.get(key);
   }
 
-  /** Checks a full row (arity and every cell) and returns the row to store. */
+  /**
+   * Checks a full row (arity and every cell) and returns the row to store: the given array itself
+   * (rows are immutable kernel values, so no copy is needed).
+   */
   checkRow(raw: unknown, what = "row"): Row {
     const cols = this.schema.columns;
     if (!Array.isArray(raw)) {
@@ -167,10 +179,9 @@ export class Table {
         `${this.path}: a ${what} has ${cols.length} values (${cols.map((c) => c.name).join(", ")}), got ${raw.length}`,
       );
     }
-    const row = new Array<Cell>(cols.length);
     const where = what === "row" ? this.path : `${this.path} (${what})`;
-    for (let i = 0; i < cols.length; i++) row[i] = checkCell(cols[i]!, raw[i], where);
-    return row;
+    for (let i = 0; i < cols.length; i++) checkCell(cols[i]!, raw[i], where);
+    return raw as Row;
   }
 
   /** Builds a full row from a key tuple and a values tuple (or a single value). */
@@ -291,29 +302,30 @@ export class Table {
    */
   insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
     if (rows.length === 0) return;
-    const keys = rows.map((r) => this.primaryKeyOf(r));
+    const n = rows.length;
+    const keys = new Array<IndexKey>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.primaryKeyOf(rows[i]!);
     if (this.keyByteLimit !== undefined) for (const k of keys) this.checkKeyBytes(k);
-    const order = sortedOrder(keys, this.primary.compare);
-    for (let i = 1; i < order.length; i++) {
-      if (this.primary.compare(keys[order[i - 1]!]!, keys[order[i]!]!) === 0) {
-        throw new ConflictError(`${this.path}: key ${keyText(keys[order[i]!]!)} appears twice in the inserted rows`);
+    const cmp = this.primary.compare;
+    const order = sortedOrder(keys, cmp);
+    const sortedKeys = order ? order.map((i) => keys[i]!) : keys;
+    const sortedRows = order ? order.map((i) => rows[i]!) : (rows as Row[]);
+    for (let i = 1; i < n; i++) {
+      if (cmp(sortedKeys[i - 1]!, sortedKeys[i]!) === 0) {
+        throw new ConflictError(`${this.path}: key ${keyText(sortedKeys[i]!)} appears twice in the inserted rows`);
       }
     }
     if (this.size === 0) {
       log?.bulkLoaded(this, this.saveState());
-      this.loadSorted(
-        order.map((i) => keys[i]!),
-        order.map((i) => rows[i]!),
-      );
+      this.loadSorted(sortedKeys, sortedRows);
       return;
     }
-    for (const k of keys) {
+    for (const k of sortedKeys) {
       if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
     }
-    for (let i = 0; i < order.length; i++) {
-      const j = order[i]!;
-      log?.rowChanged(this, keys[j]!, undefined);
-      this.applyWrite(keys[j]!, rows[j]!, undefined);
+    for (let i = 0; i < n; i++) {
+      log?.rowChanged(this, sortedKeys[i]!, undefined);
+      this.applyWrite(sortedKeys[i]!, sortedRows[i]!, undefined);
     }
   }
 
@@ -329,14 +341,16 @@ export class Table {
       this.pointMap = map;
     }
     for (const ix of this.secondaries) {
-      const ixKeys = rows.map((r) => this.secondaryKey(ix, r));
-      const order = sortedOrder(ixKeys, ix.compare);
-      ix.tree = bulkLoad(
-        order.map((i) => ixKeys[i]!),
-        order.map((i) => rows[i]!),
-        NODE_SIZE,
-        ix.compare,
-      ) as unknown as Tree;
+      const order = secondaryOrder(ix, rows);
+      const n = rows.length;
+      const ixKeys = new Array<IndexKey>(n);
+      const ixRows = new Array<Row>(n);
+      for (let i = 0; i < n; i++) {
+        const row = rows[order[i]!]!;
+        ixKeys[i] = this.secondaryKey(ix, row);
+        ixRows[i] = row;
+      }
+      ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
     }
   }
 
@@ -376,6 +390,9 @@ export class Table {
    * 400 naming the columns and the existing indexes when none does.
    */
   plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse = false): Plan {
+    if (constraints.length === 0 && order === undefined && !reverse) {
+      return (this.allRowsPlan ??= this.buildPlan(this.primary, new Map(), 0, constraints, undefined, false));
+    }
     const byName = new Map(constraints.map((c) => [c.column.name, c]));
     for (const ix of this.indexes) {
       const covered = this.supportedPrefix(ix, byName);
@@ -409,27 +426,23 @@ export class Table {
       else range = c;
     }
     const filter = residual.length ? rowFilter(residual) : undefined;
-    const base = { index: ix, filter, reverse, constraints, order };
+    const plan = (
+      point: IndexKey | undefined,
+      low: IndexKey | undefined,
+      lowInclusive: boolean,
+      high: IndexKey | undefined,
+      highInclusive: boolean,
+    ): Plan => ({ index: ix, point, low, lowInclusive, high, highInclusive, filter, reverse, constraints, order });
     if (ix.scalar) {
-      if (prefix.length === 1) {
-        const k = prefix[0]!;
-        return { ...base, point: k, low: k, lowInclusive: true, high: k, highInclusive: true };
-      }
-      return {
-        ...base,
-        point: undefined,
-        low: range?.lo?.value,
-        lowInclusive: range?.lo?.inclusive ?? true,
-        high: range?.hi?.value,
-        highInclusive: range?.hi?.inclusive ?? true,
-      };
+      if (prefix.length === 1) return plan(prefix[0]!, prefix[0]!, true, prefix[0]!, true);
+      return plan(undefined, range?.lo?.value, range?.lo?.inclusive ?? true, range?.hi?.value, range?.hi?.inclusive ?? true);
     }
     const point = ix.primary && prefix.length === treeLen ? prefix : undefined;
     let low: IndexKey | undefined = prefix.length ? prefix : undefined;
     let high: IndexKey | undefined = prefix.length ? [...prefix, MAX] : undefined;
     if (range?.lo) low = range.lo.inclusive ? [...prefix, range.lo.value] : [...prefix, range.lo.value, MAX];
     if (range?.hi) high = range.hi.inclusive ? [...prefix, range.hi.value, MAX] : [...prefix, range.hi.value];
-    return { ...base, point, low, lowInclusive: true, high, highInclusive: false };
+    return plan(point, low, true, high, false);
   }
 
   /**
@@ -507,14 +520,77 @@ function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean
   };
 }
 
-/** Positions of `keys` in ascending order (skips the sort when already ascending). */
-function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] {
-  const order = new Array<number>(keys.length);
+/** Positions of `keys` in ascending order, or `undefined` when they are ascending already. */
+function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] | undefined {
   let sorted = true;
-  for (let i = 0; i < keys.length; i++) {
-    order[i] = i;
-    if (sorted && i > 0 && cmp(keys[i - 1]!, keys[i]!) > 0) sorted = false;
+  for (let i = 1; i < keys.length; i++) {
+    if (cmp(keys[i - 1]!, keys[i]!) > 0) {
+      sorted = false;
+      break;
+    }
   }
-  if (!sorted) order.sort((a, b) => cmp(keys[a]!, keys[b]!));
+  if (sorted) return undefined;
+  const order = Array.from({ length: keys.length }, (_, i) => i);
+  return order.sort((a, b) => cmp(keys[a]!, keys[b]!));
+}
+
+/**
+ * The order of `rows` (sorted by primary key) in a secondary index. The index key is the listed
+ * columns then the remaining key columns, so a *stable* sort by the listed columns is enough;
+ * with one listed column that is a counting sort over its distinct values.
+ */
+function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<number> {
+  const n = rows.length;
+  if (ix.listed !== 1) {
+    const keys = rows.map((r) => ix.keyPositions.map((p) => normCell(r[p]!)));
+    return sortedOrder(keys, ix.compare) ?? Array.from({ length: n }, (_, i) => i);
+  }
+  const pos = ix.keyPositions[0]!;
+  const values = new Array<KeyCell>(n);
+  // Small-range integers (ids, ages, counts): a counting sort over a typed array.
+  let min = Infinity;
+  let max = -Infinity;
+  let smallInts = true;
+  for (let i = 0; i < n; i++) {
+    const v = normCell(rows[i]![pos]!);
+    values[i] = v;
+    if (smallInts) {
+      if (typeof v === "number" && Number.isInteger(v)) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      } else smallInts = false;
+    }
+  }
+  if (smallInts && max - min <= 2 * n + 1024) {
+    const starts = new Uint32Array(max - min + 2);
+    for (let i = 0; i < n; i++) starts[(values[i] as number) - min + 1]!++;
+    for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[starts[(values[i] as number) - min]!++] = i;
+    return order;
+  }
+  const counts = new Map<KeyCell, number>();
+  let allNumbers = true;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+    if (typeof v !== "number") allNumbers = false;
+  }
+  const distinct: KeyCell[] = allNumbers
+    ? Array.from(Float64Array.from(counts.keys() as Iterable<number>).sort())
+    : [...counts.keys()].sort(compareCells);
+  let offset = 0;
+  for (const v of distinct) {
+    const c = counts.get(v)!;
+    counts.set(v, offset);
+    offset += c;
+  }
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    const at = counts.get(v)!;
+    order[at] = i;
+    counts.set(v, at + 1);
+  }
   return order;
 }

@@ -8,7 +8,7 @@ import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } 
 import { assertId } from "../../ir/id.js";
 import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { type Selector, parseSelector } from "./selector.js";
+import { type Selector, parseKey, parseSelector } from "./selector.js";
 import type { StoreOp } from "./store-lmdb.js";
 import { type Plan, Table, type TableState, type WriteLog } from "./table-engine.js";
 import type { IndexKey } from "./table-keys.js";
@@ -260,6 +260,10 @@ export class Txn implements StateTxn, WriteLog {
   }
 
   private tableRoute(table: Table, ns: string, name: string, verb: Verb, route: string, key: unknown, value: unknown): StateValue {
+    // Fast path: a point get by key (the hottest request).
+    if (verb === "get" && route === "" && Array.isArray(key) && key.length === table.schema.keyColumns.length && !Array.isArray(key[0])) {
+      return (table.get(table.keyFromCells(parseKey(table.schema, key, table.path))) ?? null) as StateValue;
+    }
     switch (route) {
       case "":
         if (verb === "put") {

@@ -1,0 +1,185 @@
+/**
+ * Property tests of the table engine against a naive model (an array of rows): random writes,
+ * then random range selectors on the primary and a secondary index must return exactly the
+ * model's rows in the serving index's order; a rollback must restore the previous state.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Database, type StateTxn } from "../../src/client/embedded/database.js";
+import { TableView, tableLiteral } from "../../src/client/embedded/table-view.js";
+
+const SCHEMA = [
+  [
+    [["a", "/state/scalar/value/number/int/8"], ["b", "/state/scalar/value/string", 4]],
+    [["v", "/state/scalar/value/number/uint/8", null, { nullable: true }]],
+  ],
+  [["by_v", ["v"]]],
+];
+const T = ["p", "t"];
+type ModelRow = [number, string, number | null];
+
+const aArb = fc.integer({ min: -3, max: 3 });
+const bArb = fc.constantFrom("", "a", "ab", "b", "\u{1F600}", "\uFFFF");
+const vArb = fc.option(fc.integer({ min: 0, max: 5 }), { nil: null });
+
+type Op =
+  | { op: "put"; a: number; b: string; v: number | null }
+  | { op: "delete"; a: number; b: string }
+  | { op: "bulk"; rows: ModelRow[] }
+  | { op: "truncate" }
+  | { op: "update"; vLo: number; v: number | null };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant("put" as const), a: aArb, b: bArb, v: vArb }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("delete" as const), a: aArb, b: bArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("bulk" as const), rows: fc.array(fc.tuple(aArb, bArb, vArb), { maxLength: 12 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: "truncate" as const }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("update" as const), vLo: fc.integer({ min: 0, max: 5 }), v: vArb }) },
+);
+
+type BoundArb = null | ["in" | "ex", number | string];
+const boundOf = <V extends number | string>(arb: fc.Arbitrary<V>): fc.Arbitrary<BoundArb> =>
+  fc.option(fc.tuple(fc.constantFrom("in" as const, "ex" as const), arb), { nil: null });
+
+/** Code-point order, null first (the engine's order). */
+function cmp(x: number | string | null, y: number | string | null): number {
+  if (x === y) return 0;
+  if (x === null) return -1;
+  if (y === null) return 1;
+  if (typeof x === "number" && typeof y === "number") return x - y;
+  const xs = [...(x as string)].map((c) => c.codePointAt(0)!);
+  const ys = [...(y as string)].map((c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(xs.length, ys.length); i++) if (xs[i] !== ys[i]) return xs[i]! - ys[i]!;
+  return xs.length - ys.length;
+}
+
+/** Bounds follow the index order, where null sorts first (so `v < 3` includes null). */
+function inBound(x: number | string | null, lo: BoundArb, hi: BoundArb): boolean {
+  if (lo && (lo[0] === "in" ? cmp(x, lo[1]) < 0 : cmp(x, lo[1]) <= 0)) return false;
+  if (hi && (hi[0] === "in" ? cmp(x, hi[1]) > 0 : cmp(x, hi[1]) >= 0)) return false;
+  return true;
+}
+
+function byPrimary(r: ModelRow, s: ModelRow): number {
+  return cmp(r[0], s[0]) || cmp(r[1], s[1]);
+}
+function byV(r: ModelRow, s: ModelRow): number {
+  return cmp(r[2], s[2]) || byPrimary(r, s);
+}
+
+function apply(txn: StateTxn, model: Map<string, ModelRow>, op: Op): void {
+  const k = (a: number, b: string) => JSON.stringify([a, b]);
+  switch (op.op) {
+    case "put":
+      txn.request("put", T, [op.a, op.b], [op.v]);
+      model.set(k(op.a, op.b), [op.a, op.b, op.v]);
+      break;
+    case "delete":
+      txn.request("delete", T, [op.a, op.b], undefined);
+      model.delete(k(op.a, op.b));
+      break;
+    case "bulk": {
+      const keys = op.rows.map((r) => k(r[0], r[1]));
+      const conflict = new Set(keys).size !== keys.length || keys.some((key) => model.has(key));
+      if (conflict) {
+        expect(() => txn.request("put", [...T, "insert_rows"], null, op.rows)).toThrow(/exists|twice/);
+      } else {
+        txn.request("put", [...T, "insert_rows"], null, op.rows);
+        op.rows.forEach((r) => model.set(k(r[0], r[1]), [...r]));
+      }
+      break;
+    }
+    case "truncate":
+      txn.request("delete", T, [], undefined);
+      model.clear();
+      break;
+    case "update":
+      txn.request("put", T, [["v", [["in", op.vLo], null]]], { kind: "map", entries: { v: op.v } });
+      for (const r of model.values()) if (r[2] !== null && r[2] >= op.vLo) r[2] = op.v;
+      break;
+  }
+}
+
+function rows(txn: StateTxn, sel: unknown): unknown {
+  const view = txn.request("get", T, sel, undefined);
+  expect(view).toBeInstanceOf(TableView);
+  return (view as TableView).rows();
+}
+
+describe("table engine properties (memory store)", () => {
+  it("range selectors return the model's rows in index order, after any writes", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(opArb, { maxLength: 40 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant("a" as const), lo: boundOf(aArb), hi: boundOf(aArb) }),
+            fc.record({ kind: fc.constant("ab" as const), a: aArb, lo: boundOf(bArb), hi: boundOf(bArb) }),
+            fc.record({ kind: fc.constant("v" as const), lo: boundOf(fc.integer({ min: 0, max: 5 })), hi: boundOf(fc.integer({ min: 0, max: 5 })) }),
+            fc.record({ kind: fc.constant("va" as const), v: vArb, lo: boundOf(aArb), hi: boundOf(aArb) }),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (ops, queries) => {
+          const db = await Database.open({});
+          const txn = db.tryBegin()!;
+          txn.request("put", T, null, tableLiteral(SCHEMA, []));
+          const model = new Map<string, ModelRow>();
+          for (const op of ops) apply(txn, model, op);
+          const all = [...model.values()];
+          expect(rows(txn, null)).toEqual([...all].sort(byPrimary));
+          for (const q of queries) {
+            let expected: ModelRow[];
+            let sel: unknown;
+            if (q.kind === "a") {
+              sel = [["a", [q.lo, q.hi]]];
+              expected = all.filter((r) => inBound(r[0], q.lo, q.hi)).sort(byPrimary);
+            } else if (q.kind === "ab") {
+              sel = [["a", q.a], ["b", [q.lo, q.hi]]];
+              expected = all.filter((r) => r[0] === q.a && inBound(r[1], q.lo, q.hi)).sort(byPrimary);
+            } else if (q.kind === "v") {
+              sel = [["v", [q.lo, q.hi]]];
+              expected = all.filter((r) => inBound(r[2], q.lo, q.hi)).sort(byV);
+            } else {
+              sel = [["v", q.v], ["a", [q.lo, q.hi]]];
+              expected = all.filter((r) => r[2] === q.v && inBound(r[0], q.lo, q.hi)).sort(byV);
+            }
+            expect(rows(txn, sel)).toEqual(expected);
+            expect(txn.request("get", [...T, "count"], sel, undefined)).toBe(expected.length);
+            const reversed = txn.request("get", [...T, "order"], [["v"], true], undefined) as TableView;
+            expect(reversed.rows()).toEqual([...all].sort(byV).reverse());
+          }
+          txn.rollback();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("rollback restores the exact previous state of rows and indexes", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 25 }), fc.array(opArb, { maxLength: 25 }), async (setup, later) => {
+        const db = await Database.open({});
+        let txn = await db.begin();
+        txn.request("put", T, null, tableLiteral(SCHEMA, []));
+        const model = new Map<string, ModelRow>();
+        for (const op of setup) apply(txn, model, op);
+        await txn.commit();
+        const snapshot = (t: StateTxn) => ({
+          all: rows(t, null),
+          byV: (t.request("get", [...T, "order"], [["v"], false], undefined) as TableView).rows(),
+          count: t.request("get", [...T, "count"], null, undefined),
+        });
+        txn = await db.begin();
+        const before = snapshot(txn);
+        const scratch = new Map([...model].map(([k, r]) => [k, [...r] as ModelRow]));
+        for (const op of later) apply(txn, scratch, op);
+        txn.rollback();
+        txn = await db.begin();
+        expect(snapshot(txn)).toEqual(before);
+        txn.rollback();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
