@@ -204,6 +204,20 @@ describe("loops", () => {
     }
   });
 
+  it("the time budget stops a long loop", async () => {
+    const k = await Kernel.open({ limits: { maxMillis: 50 } });
+    try {
+      const forever = post(["result", { [WHILE]: [post(["c", true]), post(["s", { "$state/add": { r: 1 } }]), 0] }]);
+      const started = Date.now();
+      const e = await failure(forever, {}, k);
+      expect(e).toBeInstanceOf(BudgetExceededError);
+      expect(e.message).toContain("maxMillis");
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await k.close();
+    }
+  });
+
   it("for_each returns the last result, iterates map keys sorted, and null when empty", async () => {
     const each = (items: Json): Json => post(["xs", items], ["r", { [FOR_EACH]: [id("xs"), post(["r", { "$i/concat": { r: "!" } }]), "i"] }]);
     expect(await run(each(["a", "b"]))).toBe("b!");

@@ -44,13 +44,22 @@ export interface ExecLimits {
   readonly maxWhileIterations: number;
   /** Nesting of OpDef calls (closures, library members calling each other). */
   readonly maxDepth: number;
+  /**
+   * Wall-clock time one execution may take, in ms. Execution is synchronous, so a runaway op
+   * would otherwise hold the event loop (and the transaction lock) for as long as it runs.
+   */
+  readonly maxMillis: number;
 }
 
 export const DEFAULT_LIMITS: ExecLimits = {
   maxSteps: 10_000_000,
   maxWhileIterations: 1_000_000,
   maxDepth: 200,
+  maxMillis: 30_000,
 };
+
+/** How many ticks pass between two clock reads. */
+const CLOCK_EVERY = 1024;
 
 /** An op ran past one of its `ExecLimits`: a 400 naming the limit. */
 export class BudgetExceededError extends BadRequestError {
@@ -77,6 +86,8 @@ export type LinkRouter = (
 export class ExecContext {
   stepsLeft: number;
   depth = 0;
+  private readonly startedAt = performance.now();
+  private untilClock = CLOCK_EVERY;
   constructor(
     readonly txn: StateTxnLike,
     readonly routeLink: LinkRouter,
@@ -87,9 +98,15 @@ export class ExecContext {
     this.stepsLeft = limits.maxSteps;
   }
 
-  /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps`. */
+  /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps` or `maxMillis`. */
   tick(): void {
     if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
+    if (--this.untilClock <= 0) {
+      this.untilClock = CLOCK_EVERY;
+      if (performance.now() - this.startedAt > this.limits.maxMillis) {
+        throw new BudgetExceededError("maxMillis", this.limits.maxMillis, "time budget");
+      }
+    }
   }
 }
 
