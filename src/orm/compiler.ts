@@ -390,7 +390,61 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
     steps.push(["_w", write]);
     steps.push(["_r", after(ref("_w"), written)]);
   }
+  const unique = meta.columns.filter((c) => c.unique && !c.key);
+  if (unique.length > 0) {
+    // After the write, every inserted row's unique values must occur once.
+    const checks: [string, Json][] = [];
+    const perRow: [string, Json][] = [];
+    const rowValue = (c: ColumnMeta): Json => post(c.position < meta.keyColumns.length ? "$_k/get" : "$_vals/get", { i: c.position < meta.keyColumns.length ? c.position : c.position - meta.keyColumns.length });
+    perRow.push(["_true", true], ["_nomap", { none: null }]);
+    unique.forEach((c, i) => {
+      perRow.push([`_uv${i}`, rowValue(c)]);
+      uniqueCheck(meta, c, ref(`_uv${i}`), perRow, String(i));
+    });
+    perRow.push(["_r", unique.map((_, i) => ref(`_u${i}`))]);
+    if (node.rows.length === 1) {
+      checks.push(["_k", ref(`${b.prefix}0`)], ["_vals", ref(`${b.prefix}1`)]);
+      checks.push(...perRow.slice(0, -1));
+      checks.push(["_chk", after(ref("_w"), perRow[perRow.length - 1]![1])]);
+    } else {
+      const pairs = node.onConflict === "error" && !options.coreInsert
+        ? opdef([["_k", post("$_item/slice", { stop: meta.keyColumns.length })], ["_vals", post("$_item/slice", { start: meta.keyColumns.length })], ...perRow])
+        : opdef([["_k", post("$_item/get", { i: 0 })], ["_vals", post("$_item/get", { i: 1 })], ...perRow]);
+      checks.push(["_chk", after(ref("_w"), forEach(ref(`${b.prefix}0`), pairs, "_item"))]);
+    }
+    const last = steps.pop()!;
+    steps.push(...checks);
+    steps.push([last[0], after(ref("_chk"), last[1])]);
+  }
   return { op: opdef(steps), decode: (r) => r, explain: null };
+}
+
+/** The marker a failed uniqueness check leaves in the error message (see `uniqueViolation`). */
+export const UNIQUE_MARKER = "tc_unique_violation.";
+
+/**
+ * A uniqueness check after a write: no value of `column` may occur more than once. Core IR has
+ * no "raise", so a violation reads a missing key of a map (`_nomap`), which fails the op — and
+ * with it the whole transaction — with a message carrying `UNIQUE_MARKER` + column; the ORM turns
+ * that into a `ConflictError`. A null never violates (several nulls are allowed).
+ */
+function uniqueCheck(meta: TableMeta, column: ColumnMeta, value: Json, steps: [string, Json][], tag: string): string {
+  const fail = post("$_nomap/get", { i: `${UNIQUE_MARKER}${column.name}` });
+  const n = `_u${tag}n`;
+  const ok = `_u${tag}ok`;
+  const body: [string, Json][] = [
+    [n, get(`${meta.path}/count`, [[column.name, value]])],
+    [ok, post(`$${n}/le`, { r: 1 })],
+    ["_r", cond(ref(ok), null, fail)],
+  ];
+  const name = `_u${tag}`;
+  if (column.nullable) {
+    steps.push([`_u${tag}null`, post(`$_uv${tag}/eq`, { r: null })]);
+    steps.push([name, cond(ref(`_u${tag}null`), null, opdef(body))]);
+  } else {
+    steps.push([name, cond(ref("_true"), opdef(body), null)]);
+  }
+  return name;
 }
 
 /**
@@ -410,6 +464,18 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
     setMap = map;
   }
   const writeSel = (sel: Json): Json => (node.kind === "update" ? put(meta.path, sel, setMap) : { [DELETE]: [meta.path, sel] });
+  const uniqueSet = node.kind === "update" ? node.set.filter(([c]) => meta.columnsByName[c]!.unique && !meta.columnsByName[c]!.key) : [];
+  const withChecks = (): void => {
+    if (uniqueSet.length === 0) return;
+    const last = steps.pop()!;
+    steps.push(["_true", true], ["_nomap", { none: null }]);
+    const names = uniqueSet.map(([c], i) => {
+      steps.push([`_uv${i}`, (setMap as Record<string, Json>)[c]!]);
+      return uniqueCheck(meta, meta.columnsByName[c]!, ref(`_uv${i}`), steps, String(i));
+    });
+    steps.push(["_chk", after(ref("_w"), names.map(ref))]);
+    steps.push([last[0], after(ref("_chk"), last[1])]);
+  };
   if (plan.filtered.length === 0) {
     // Key `null` on the table path means the table itself (DELETE null drops it): select every
     // row with an open range on the first key column instead.
@@ -417,6 +483,7 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
     steps.push(["_n", get(`${meta.path}/count`, sel)]);
     steps.push(["_w", after(ref("_n"), writeSel(sel))]);
     steps.push(["_r", after(ref("_w"), ref("_n"))]);
+    withChecks();
     return { op: opdef(steps), decode: (r) => r, explain };
   }
   const src = sourceSteps(meta, plan, b, steps);
@@ -431,6 +498,7 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
   steps.push(["_n", post("$_kept/len", {})]);
   steps.push(["_w", after(ref("_n"), forEach(ref("_kept"), opdef([["_r", writeSel(ref("_ks"))]]), "_ks"))]);
   steps.push(["_r", after(ref("_w"), ref("_n"))]);
+  withChecks();
   return { op: opdef(steps), decode: (r) => r, explain };
 }
 

@@ -12,7 +12,7 @@ import { InsertIntoImpl, type InsertInto } from "./insert-builder.js";
 import type { TableMeta } from "./meta.js";
 import type { AnySchema } from "./schema.js";
 import { SelectQueryBuilderImpl, type SelectQueryBuilder } from "./select-builder.js";
-import { bindArgs, INTERNALS, type Args, type Statement, type StatementContext, type StatementInternals } from "./statement.js";
+import { bindArgs, INTERNALS, uniqueViolation, type Args, type Statement, type StatementContext, type StatementInternals } from "./statement.js";
 import { syncSchema, type SyncReport } from "./sync.js";
 import type { AnyTable } from "./table.js";
 import { UpdateQueryBuilderImpl, type UpdateQueryBuilder } from "./update-builder.js";
@@ -136,7 +136,12 @@ export class OrmDb<S extends AnySchema> {
     });
     steps.push(["_r", statements.map((_, i) => ({ [`$_q${i}`]: [] }))]);
     const all = bindArgs({ bound, userParams }, args, `batch`);
-    const result = (await this.runner.execute({ "/state/scalar/op/post": steps }, all)) as Json[];
+    let result: Json[];
+    try {
+      result = (await this.runner.execute({ "/state/scalar/op/post": steps }, all)) as Json[];
+    } catch (e) {
+      throw uniqueViolation(e, ["batch"]);
+    }
     return decoders.map((d, i) => d(result[i] ?? null)) as BatchResults<B>;
   }
 

@@ -3,10 +3,10 @@
  * a memoized compile, and argument checking at execution.
  */
 import { z } from "zod";
-import { BadRequestError } from "../errors.js";
+import { BadRequestError, ConflictError, TcError } from "../errors.js";
 import type { Runner } from "../client/executor.js";
 import type { IdRef, Json } from "../ir/types.js";
-import { compileNode, toWire, type Compiled, type CompiledQuery, type ParamUse } from "./compiler.js";
+import { compileNode, toWire, UNIQUE_MARKER, type Compiled, type CompiledQuery, type ParamUse } from "./compiler.js";
 import type { ColumnMeta } from "./meta.js";
 import type { Operand, Operator, Predicate, QueryNode } from "./nodes.js";
 import { OPERATORS } from "./nodes.js";
@@ -137,7 +137,12 @@ export abstract class StatementBase<T> implements Statement<T> {
   async execute(args?: Args): Promise<T> {
     const c = this.compiled();
     const bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
-    const result = await this.ctx.runner.execute(c.op, bound);
+    let result: Json;
+    try {
+      result = await this.ctx.runner.execute(c.op, bound);
+    } catch (e) {
+      throw uniqueViolation(e, [this.node.table.namespace + "/" + this.node.table.name]);
+    }
     return c.decode(result) as T;
   }
 }
@@ -183,5 +188,20 @@ function checkArg(label: string, name: string, use: ParamUse, value: unknown): J
 export function explainOf(s: StatementBase<unknown>): Explanation {
   const e = s.compiled().explain;
   if (!e) throw new BadRequestError("explain(): an insert has no read plan");
+  return e;
+}
+
+/**
+ * Turns the failure of a uniqueness check (a `bad_request` whose message carries the marker) into
+ * a `ConflictError` naming the column; any other error is returned as it is.
+ */
+export function uniqueViolation(e: unknown, tables: readonly string[]): unknown {
+  if (e instanceof TcError && e.kind === "bad_request") {
+    const at = e.message.indexOf(UNIQUE_MARKER);
+    if (at >= 0) {
+      const column = /^[^"\s]*/.exec(e.message.slice(at + UNIQUE_MARKER.length))?.[0] ?? "?";
+      return new ConflictError(`${tables.join(", ")}: column ${column} is unique and the value already exists; nothing was written`, { cause: e });
+    }
+  }
   return e;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/client/executor.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../../src/errors.js";
 import { decodeOpDef, param } from "../../src/ir/index.js";
-import { connect, type OrmDb } from "../../src/orm/index.js";
+import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
 import { EXECUTORS } from "../support/executors.js";
 import { PEOPLE, social } from "./fixtures/social.js";
 
@@ -256,6 +256,36 @@ describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
         }),
       ).rejects.toThrow("changed my mind");
       expect(await db.selectFrom("follows").count().execute()).toBe(3);
+    });
+  });
+
+  describe("unique columns", () => {
+    const accounts = table("accounts", { id: col.u64().key(), email: col.string(64).unique(), nick: col.string(16).nullable().unique() });
+    const uniq = schema({ namespace: "uniq", tables: { accounts } });
+
+    it("refuses a repeated value on insert and update, writing nothing; nulls may repeat", async () => {
+      const u = await connect(uniq, executor);
+      await u.sync();
+      expect(uniq.meta("accounts").indexes.map((i) => i.name)).toEqual(["unique_email", "unique_nick"]);
+      await u.insertInto("accounts").values([{ id: 1, email: "a@x" }, { id: 2, email: "b@x" }, { id: 3, email: "c@x" }]).execute();
+      const conflict = async (p: Promise<unknown>) => {
+        const e = await p.catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(ConflictError);
+        expect((e as Error).message).toMatch(/column email is unique/);
+      };
+      await conflict(u.insertInto("accounts").values({ id: 4, email: "a@x" }).execute());
+      await conflict(u.insertInto("accounts").values([{ id: 4, email: "d@x" }, { id: 5, email: "d@x" }]).execute());
+      await conflict(u.insertInto("accounts").values([{ id: 6, email: "e@x" }, { id: 1, email: "b@x" }]).onConflict("update").execute());
+      await conflict(u.updateTable("accounts").set({ email: "c@x" }).where("id", "=", 1).execute());
+      await conflict(u.updateTable("accounts").set({ email: "z@x" }).where("id", ">", 1).execute());
+      await conflict(u.batch([u.insertInto("accounts").values({ id: 9, email: "y@x" }), u.insertInto("accounts").values({ id: 10, email: "y@x" })]));
+      expect(await u.insertInto("accounts").values({ id: 1, email: "a@x", nick: "ada" }).onConflict("update").execute()).toBe(1);
+      expect(await u.updateTable("accounts").set({ email: "q@x" }).where("id", "=", 3).execute()).toBe(1);
+      expect(await u.selectFrom("accounts").execute()).toEqual([
+        { id: 1, email: "a@x", nick: "ada" },
+        { id: 2, email: "b@x", nick: null },
+        { id: 3, email: "q@x", nick: null },
+      ]);
     });
   });
 
