@@ -141,6 +141,9 @@ export class HttpExecutor implements Executor {
   /** Prepared ops by op object, so re-executing the same object does not re-hash it. */
   readonly #byObject = new WeakMap<object, Prepared>();
   #closed = false;
+  /** Request headers without and with a JSON body (built once). */
+  readonly #headers: Record<string, string>;
+  readonly #jsonHeaders: Record<string, string>;
 
   constructor(url: string, opts: HttpOptions = {}) {
     let parsed: URL;
@@ -160,6 +163,8 @@ export class HttpExecutor implements Executor {
     }
     this.url = parsed.origin;
     this.#auth = opts.token !== undefined ? `Bearer ${opts.token}` : undefined;
+    this.#headers = { accept: "application/json", ...(this.#auth ? { authorization: this.#auth } : {}) };
+    this.#jsonHeaders = { ...this.#headers, "content-type": "application/json" };
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#publisher = opts.library?.publisher ?? "tinychain-orm";
     this.#libName = opts.library?.name ?? "prepared";
@@ -178,9 +183,7 @@ export class HttpExecutor implements Executor {
   /** One HTTP exchange; throws transport failures as typed errors, returns any status. */
   async #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined): Promise<RawResponse> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (this.#auth) headers.authorization = this.#auth;
-    if (body !== undefined) headers["content-type"] = "application/json";
+    const headers = body === undefined ? this.#headers : this.#jsonHeaders;
     let attempt = 0;
     for (;;) {
       attempt++;

@@ -92,9 +92,7 @@ const EMPTY = Buffer.alloc(0);
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body (the common GET).
-  if ((declared === undefined || declared === "0") && req.headers["transfer-encoding"] === undefined) {
-    if (declared === "0" || req.complete) return Promise.resolve(EMPTY);
-  }
+  if ((declared === undefined || declared === "0") && req.headers["transfer-encoding"] === undefined) return Promise.resolve(EMPTY);
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new PayloadTooLargeError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
   }
