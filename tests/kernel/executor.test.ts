@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kernel, BudgetExceededError } from "../../src/client/embedded/index.js";
 import { planStats } from "../../src/client/embedded/op-plan.js";
+import { executorStats } from "../../src/client/embedded/op-executor.js";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 
@@ -367,6 +368,7 @@ describe("caching", () => {
       expect(await k.execute(op, { b: 1 })).toBe(2);
       const plans = planStats.plans;
       const schedules = planStats.schedules;
+      const compiled = executorStats.compiledSteps;
       expect(k.stats.decodes).toBe(1);
       for (let i = 0; i < 5; i++) expect(await k.execute(op, { b: i })).toBe(1 + i);
       expect(k.stats.decodes).toBe(1);
@@ -377,6 +379,7 @@ describe("caching", () => {
       expect(k.stats.hashHits).toBe(1);
       expect(planStats.plans).toBe(plans);
       expect(planStats.schedules).toBe(schedules);
+      expect(executorStats.compiledSteps).toBe(compiled);
     } finally {
       await k.close();
     }
