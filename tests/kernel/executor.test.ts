@@ -65,8 +65,10 @@ describe("planning", () => {
     expect(await kernel.request({ verb: "get", path: `${t}/count`, key: null })).toBe(0);
   });
 
-  it("does not fail on a dead step that references a missing id", async () => {
+  it("does not fail on a dead step that references a missing id or misuses a class link", async () => {
     expect(await run(post(["broken", id("nowhere")], ["result", 7]))).toBe(7);
+    expect(await run(post(["broken", { "/state/collection/table": [null] }], ["result", 7]))).toBe(7);
+    expect((await failure(post(["r", { "/state/collection/table": [null] }]))).kind).toBe("bad_request");
   });
 
   it("chains side effects with after", async () => {

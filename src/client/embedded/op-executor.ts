@@ -320,9 +320,12 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
     const href = subject.href;
     if (href === PATHS.table) {
       if (verb !== "put") {
-        throw new BadRequestError(
-          `a table literal is a PUT on ${PATHS.table}: {"${PATHS.table}": [schema, rows]}, not a ${verb.toUpperCase()}`,
-        );
+        // Thrown when the step runs, not when it compiles: a dead step must never fail an op.
+        return () => {
+          throw new BadRequestError(
+            `a table literal is a PUT on ${PATHS.table}: {"${PATHS.table}": [schema, rows]}, not a ${verb.toUpperCase()}`,
+          );
+        };
       }
       return (scope, ctx) => tableLiteral(key(scope, ctx), value!(scope, ctx));
     }
