@@ -90,7 +90,11 @@ function checkPath(path: string): void {
   }
 }
 
+/** Paths made only of these characters need no percent-encoding (the common case). */
+const PLAIN_PATH = /^[A-Za-z0-9_.\/-]*$/;
+
 function encodePath(path: string): string {
+  if (PLAIN_PATH.test(path)) return path;
   return path
     .split("/")
     .map((s) => encodeURIComponent(s))
