@@ -326,6 +326,8 @@ describe("built-ins", () => {
     ["a", "add", { r: 1 }, "bad_request"],
     [1, "add", {}, "bad_request"],
     [1, "len", {}, "bad_request"],
+    [9007199254740991, "add", { r: 1 }, "bad_request"],
+    [4503599627370496, "mul", { r: 4 }, "bad_request"],
   ] as [Json, string, Json, string][])("%j %s %j fails with %s", async (subject, method, params, kind) => {
     const e = await failure(call(subject, method, params));
     expect(e.kind).toBe(kind);

@@ -77,6 +77,15 @@ function finite(n: number, method: string): number {
   return n;
 }
 
+/** Integer arithmetic must stay exact: past ±(2^53 − 1) a JS number silently rounds. */
+function exact(a: number, b: number, n: number, method: string): number {
+  finite(n, method);
+  if (Number.isInteger(a) && Number.isInteger(b) && !Number.isSafeInteger(n)) {
+    throw new BadRequestError(`${method}: the integer result ${n} is outside ±(2^53 − 1) and cannot be exact`);
+  }
+  return n;
+}
+
 /** Truthiness of a condition: bool, or a number (non-zero = true). */
 export function truthy(v: KernelValue, what: string): boolean {
   if (typeof v === "boolean") return v;
@@ -90,8 +99,11 @@ function tuple(v: KernelValue, method: string): readonly KernelValue[] {
 }
 
 function arith(op: (a: number, b: number) => number): Builtin {
-  return (subject, params, _env, method) =>
-    finite(op(strictNum(subject, method, "the subject"), strictNum(param(params, "r", method), method, "r")), method);
+  return (subject, params, _env, method) => {
+    const a = strictNum(subject, method, "the subject");
+    const b = strictNum(param(params, "r", method), method, "r");
+    return exact(a, b, op(a, b), method);
+  };
 }
 
 function compare(op: (a: number, b: number) => boolean): Builtin {
