@@ -111,6 +111,20 @@ describe("kernel sessions", () => {
   });
 });
 
+describe("closing", () => {
+  it("close rolls back open sessions; a closed kernel answers 503", async () => {
+    const k = await Kernel.open();
+    await k.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, []] } });
+    const s = await k.beginSession();
+    await k.request({ verb: "put", path: T, key: ["a"], body: [1] }, s);
+    const queued = k.request({ verb: "get", path: `${T}/count`, key: null });
+    await k.close();
+    expect(await kindOf(queued)).toBe("temporarily_unavailable");
+    expect(await kindOf(k.request({ verb: "get", path: "/healthz" }))).toBe("temporarily_unavailable");
+    expect(await kindOf(k.execute({ "/state/scalar/op/post": [["r", 1]] }))).toBe("temporarily_unavailable");
+  });
+});
+
 describe("embedded executor sessions", () => {
   it("commit, rollback, and no use after the end", async () => {
     const ex = embedded();

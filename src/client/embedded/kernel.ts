@@ -10,6 +10,7 @@ import {
   NotFoundError,
   NotImplementedError,
   TcError,
+  UnavailableError,
 } from "../../errors.js";
 import { assertId, decodeOpDef, encode, opHash } from "../../ir/index.js";
 import type { Json, OpDef, Verb } from "../../ir/types.js";
@@ -28,7 +29,7 @@ export interface KernelOptions {
   readonly dataDir?: string;
   /** Time budget of a session's transaction in ms (default 3000). */
   readonly txnBudgetMs?: number;
-  /** Execution guards (step budget, `while` iterations, call nesting). */
+  /** Execution guards (step budget, `while` iterations, call nesting, time). */
   readonly limits?: Partial<ExecLimits>;
   /** Size of the decoded-op cache (by content hash); default 4096. */
   readonly opCacheSize?: number;
@@ -175,7 +176,7 @@ export class Kernel {
     const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
     if (this.closed) {
       this.rollback(scope);
-      throw new NotFoundError("the kernel is closed");
+      throw new UnavailableError("the kernel is closed");
     }
     return this.sessions.open(scope, owner);
   }
@@ -275,7 +276,7 @@ export class Kernel {
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
     let result: T;
     try {
-      if (this.closed) throw new NotFoundError("the kernel is closed");
+      if (this.closed) throw new UnavailableError("the kernel is closed");
       result = fn(scope);
     } catch (e) {
       this.rollback(scope);
@@ -324,7 +325,7 @@ export class Kernel {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new NotFoundError("the kernel is closed");
+    if (this.closed) throw new UnavailableError("the kernel is closed");
   }
 }
 
