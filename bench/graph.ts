@@ -334,7 +334,7 @@ async function scaling(ctx: BenchContext, loaded: Ours | string): Promise<BenchR
     const ids = Array.from({ length: 500 }, (_, i) => Math.floor(((i * 2654435761) >>> 0) % n));
     const db: SqliteDb = openSqlite();
     const sqlD = { ...d, postCount: 0 };
-    loadSqlite(db, sqlD);
+    loadSqlite(db, sqlD, ctx.progress);
     const q = prepareQueries(db);
     const csrGraph = buildCsr(sqlD);
     let oursFig: Figure | undefined;

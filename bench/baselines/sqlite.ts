@@ -52,13 +52,16 @@ export function openSqlite(opts: SqliteOpenOptions = {}): SqliteDb {
  * @example
  * const rows = loadSqlite(db, data); // 1.4M at 100k users
  */
-export function loadSqlite(db: SqliteDb, d: Dataset): number {
+export function loadSqlite(db: SqliteDb, d: Dataset, progress?: (message: string) => void): number {
   const insUser = db.prepare("INSERT INTO users (id, name, city, age) VALUES (?, ?, ?, ?)");
   const insFollow = db.prepare("INSERT INTO follows (follower, followee) VALUES (?, ?)");
   const insPost = db.prepare("INSERT INTO posts (id, author, lang) VALUES (?, ?, ?)");
   const tx = db.transaction(() => {
     for (let i = 0; i < d.userCount; i++) insUser.run(i, userName(i), CITIES[d.userCity[i]!]!, d.userAge[i]!);
-    for (let e = 0; e < d.followCount; e++) insFollow.run(d.follower[e]!, d.followee[e]!);
+    for (let e = 0; e < d.followCount; e++) {
+      insFollow.run(d.follower[e]!, d.followee[e]!);
+      if (progress && (e + 1) % 2_000_000 === 0) progress(`  sqlite follows: ${e + 1}/${d.followCount}`);
+    }
     for (let p = 0; p < d.postCount; p++) insPost.run(p, d.postAuthor[p]!, LANGS[d.postLang[p]!]!);
   });
   tx();
