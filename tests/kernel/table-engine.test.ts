@@ -168,6 +168,16 @@ describe.each(STORE_KINDS)("table engine ($name store)", (kind) => {
         // equality on the index column then a range on the appended key column
         expect(q([["views", 3], ["name", [null, ["in", "zzz"]]]])).toEqual([["three", 3]]);
         expect(txn.request("get", [...T, "count"], [["views", [["in", 1], ["ex", 3]]]], undefined)).toBe(2);
+        // exclusive/inclusive bounds meeting on one single-column key
+        const count = (lo: unknown, hi: unknown) => txn.request("get", [...T, "count"], [["name", [lo, hi]]], undefined);
+        expect(count(["ex", "one"], ["ex", "one"])).toBe(0);
+        expect(count(["ex", "one"], ["in", "one"])).toBe(0);
+        expect(count(["in", "one"], ["ex", "one"])).toBe(0);
+        expect(count(["in", "one"], ["in", "one"])).toBe(1);
+        expect(count(["ex", "one"], ["ex", "two"])).toBe(1);
+        expect(count(["ex", "zzz"], null)).toBe(0);
+        expect(count(["in", "two"], ["in", "one"])).toBe(0);
+        expect(q([["name", [["ex", "one"], ["in", "two"]]]])).toEqual([["three", 3], ["two", 2]]);
       });
     });
 

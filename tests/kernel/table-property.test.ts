@@ -183,3 +183,43 @@ describe("table engine properties (memory store)", () => {
     );
   });
 });
+
+describe("single-column keys (hash map + scalar tree keys)", () => {
+  const S = ["p", "s"];
+  const schema = [[[["k", "/state/scalar/value/number/int/8"]], [["w", "/state/scalar/value/string"]]], [["by_w", ["w"]]]];
+  it("ranges with in/ex/open bounds and counts agree with a model", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.boolean(), aArb, bArb), { maxLength: 30 }),
+        fc.array(fc.tuple(boundOf(aArb), boundOf(aArb), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        async (writes, queries) => {
+          const db = await Database.open({});
+          const txn = db.tryBegin()!;
+          txn.request("put", S, null, tableLiteral(schema, []));
+          const model = new Map<number, [number, string]>();
+          for (const [del, k, w] of writes) {
+            if (del) {
+              txn.request("delete", S, [k], undefined);
+              model.delete(k);
+            } else {
+              txn.request("put", S, [k], [w]);
+              model.set(k, [k, w]);
+            }
+          }
+          for (const [lo, hi, reverse] of queries) {
+            const expected = [...model.values()].filter((r) => inBound(r[0], lo, hi)).sort((x, y) => x[0] - y[0]);
+            const sel = [["k", [lo, hi]]];
+            expect(txn.request("get", [...S, "count"], sel, undefined)).toBe(expected.length);
+            const view = txn.request("get", S, sel, undefined) as TableView;
+            const ordered = txn.viewRequest(view, "get", ["order"], [["k"], reverse], undefined) as TableView;
+            expect(ordered.rows()).toEqual(reverse ? [...expected].reverse() : expected);
+            const byW = [...model.values()].sort((x, y) => cmp(x[1], y[1]) || x[0] - y[0]);
+            expect((txn.request("get", [...S, "order"], [["w"], false], undefined) as TableView).rows()).toEqual(byW);
+          }
+          txn.rollback();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

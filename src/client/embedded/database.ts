@@ -58,7 +58,7 @@ export class Database implements TxnHost {
       store.scanRows(stored.tid, (key, values) => {
         rows.push(rowFromStore(table, key, values));
       });
-      table.insertMany(rows, undefined);
+      table.loadTrusted(rows);
       db.attach(ns, name, table);
       db.lastTid = Math.max(db.lastTid, stored.tid);
     }

@@ -97,11 +97,12 @@ export class LmdbStore {
     return out;
   }
 
-  /** Calls `visit` with each row of table `tid` (key cells, value cells), in key order. */
-  scanRows(tid: number, visit: (key: readonly KeyCell[], values: readonly KeyCell[]) => void): void {
-    for (const { key, value } of this.data.getRange({ start: [tid], end: [tid + 1] })) {
-      visit(key.slice(1), value ?? []);
-    }
+  /**
+   * Calls `visit` with each row of table `tid`, in key order: the stored key (`[tid, ...key
+   * cells]`) and the value cells.
+   */
+  scanRows(tid: number, visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void): void {
+    for (const { key, value } of this.data.getRange({ start: [tid], end: [tid + 1] })) visit(key, value);
   }
 
   private removeTableRows(tid: number): void {
@@ -150,14 +151,21 @@ export class LmdbStore {
   }
 }
 
-/** Rebuilds a stored row: link columns come back as link values. */
-export function rowFromStore(table: Table, key: readonly KeyCell[], values: readonly KeyCell[]): Row {
+/**
+ * Rebuilds a stored row from its stored key (`[tid, ...key cells]`) and value cells; link columns
+ * come back as link values.
+ */
+export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values: readonly KeyCell[] | null): Row {
   const cols = table.schema.columns;
+  const keyLen = storedKey.length - 1;
   const row = new Array<Cell>(cols.length);
-  const keyLen = key.length;
-  for (let i = 0; i < cols.length; i++) {
-    const c = (i < keyLen ? key[i] : values[i - keyLen]) as Cell | undefined;
-    row[i] = cols[i]!.kind === "link" && typeof c === "string" ? ({ kind: "link", href: c } as Link) : (c ?? null);
+  for (let i = 0; i < keyLen; i++) row[i] = storedKey[i + 1] as Cell;
+  for (let i = keyLen; i < cols.length; i++) row[i] = (values?.[i - keyLen] ?? null) as Cell;
+  if (table.hasLinks) {
+    for (let i = 0; i < cols.length; i++) {
+      const c = row[i];
+      if (cols[i]!.kind === "link" && typeof c === "string") row[i] = { kind: "link", href: c } as Link;
+    }
   }
   return row;
 }

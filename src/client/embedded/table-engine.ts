@@ -103,6 +103,8 @@ export class Table {
   private allRowsPlan: Plan | undefined;
   /** A composite-key table without value or link columns uses its rows as primary keys. */
   private readonly rowIsKey: boolean;
+  /** True when some column holds links (stored as href strings). */
+  readonly hasLinks: boolean;
 
   constructor(
     /** The table's link, e.g. `/state/social/users`. */
@@ -111,6 +113,7 @@ export class Table {
   ) {
     this.keyLen = schema.keyColumns.length;
     this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link");
+    this.hasLinks = schema.columns.some((c) => c.kind === "link");
     const scalar = this.keyLen === 1;
     const primaryCompare = (scalar ? compareCells : compareTuples) as Compare;
     this.primary = {
@@ -320,12 +323,42 @@ export class Table {
       this.loadSorted(sortedKeys, sortedRows);
       return;
     }
-    for (const k of sortedKeys) {
-      if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+    if (log === undefined) {
+      for (const k of sortedKeys) {
+        if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+      }
     }
+    // One descent per row: the primary insert doubles as the conflict check. On a conflict the
+    // rows inserted so far are in the log, and the failed request is undone up to its start.
+    const tree = this.primary.tree;
+    const map = this.pointMap;
     for (let i = 0; i < n; i++) {
-      log?.rowChanged(this, sortedKeys[i]!, undefined);
-      this.applyWrite(sortedKeys[i]!, sortedRows[i]!, undefined);
+      const key = sortedKeys[i]!;
+      const row = sortedRows[i]!;
+      if (map !== undefined ? map.has(key as KeyCell) : !tree.set(key, row, false)) {
+        throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+      }
+      log?.rowChanged(this, key, undefined);
+      if (map !== undefined) {
+        tree.set(key, row);
+        map.set(key as KeyCell, row);
+      }
+      for (const ix of this.secondaries) ix.tree.set(this.secondaryKey(ix, row), row);
+    }
+  }
+
+  /**
+   * Loads rows that should already be sorted by primary key and unique (a durable store's scan);
+   * falls back to the checked bulk insert if they are not.
+   */
+  loadTrusted(rows: Row[]): void {
+    if (rows.length === 0) return;
+    const keys = new Array<IndexKey>(rows.length);
+    for (let i = 0; i < rows.length; i++) keys[i] = this.primaryKeyOf(rows[i]!);
+    try {
+      this.loadSorted(keys, rows);
+    } catch {
+      this.insertMany(rows, undefined);
     }
   }
 
@@ -490,6 +523,20 @@ export class Table {
   count(plan: Plan): number {
     if (plan.point === undefined && plan.low === undefined && plan.high === undefined && !plan.filter) {
       return plan.index.tree.size;
+    }
+    if (plan.point === undefined && !plan.filter) {
+      // Count leaves without visiting rows one by one.
+      const tree = plan.index.tree;
+      if (tree.size === 0) return 0;
+      const cmp = plan.index.compare;
+      const from = plan.low === undefined ? tree.minKey()! : plan.low;
+      const to = plan.high === undefined ? tree.maxKey()! : plan.high;
+      if (cmp(from, to) > 0) return 0;
+      const includeTo = plan.high === undefined ? true : plan.highInclusive;
+      let n = tree.forRange(from, to, includeTo);
+      // An exclusive low bound (single-column keys only) was counted if present and in range.
+      if (plan.low !== undefined && !plan.lowInclusive && tree.has(plan.low) && (includeTo || cmp(from, to) < 0)) n--;
+      return n;
     }
     let n = 0;
     this.scan(plan, () => {
