@@ -2,7 +2,7 @@
  * The traversal builder: immutable (every call returns a new builder), typed by the table the
  * traversal is at, compiled to one parameterized composite op.
  */
-import { BadRequestError, TcError } from "../errors.js";
+import { BadRequestError, NotImplementedError, TcError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
 import type { Json } from "../ir/types.js";
 import type { Executor, Runner } from "../client/executor.js";
@@ -204,6 +204,12 @@ abstract class GraphQueryBase<R> {
 /** A remote budget failure arrives as a plain bad_request: give it back its class. */
 function retype(e: unknown): unknown {
   if (e instanceof VisitBudgetError) return e;
+  if (e instanceof TcError && e.kind === "not_found" && /no route "traverse"/.test(e.message)) {
+    return new NotImplementedError(
+      `this host has no traverse extension (${e.message}); run distinct traversals with graph.withLowering("core"), or use a host with the extension`,
+      { cause: e },
+    );
+  }
   if (e instanceof TcError && e.kind === "bad_request") {
     const m = VISIT_BUDGET_MESSAGE.exec(e.message);
     if (m) {

@@ -1,0 +1,1 @@
+import { ensureTraverseHook } from "./hook.js"; ensureTraverseHook();
