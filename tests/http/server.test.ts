@@ -64,6 +64,15 @@ describe("request shapes", () => {
     expect(r.json).toMatchObject({ called: "/lib/acme/q/0.0.0-qabc/op", verb: "post", body: { x: 1 } });
   });
 
+  it("a large key (20 KiB of JSON in the query) is accepted; a target over 64 KiB is refused", async () => {
+    const big = "x".repeat(20 * 1024);
+    await raw(srv.url, "PUT", `/state/ns/bigkey?key=${enc([big])}`, { headers: json, body: "1" });
+    expect(kernel.requests.at(-1)!.req.key).toEqual([big]);
+    const r = await raw(srv.url, "GET", `/state/ns/t?key=${enc(["y".repeat(70 * 1024)])}`);
+    expect(r.status).toBe(400);
+    await healthy();
+  });
+
   it("a plain (non-TcError) kernel failure is a 500 that leaks nothing", async () => {
     const r = await raw(srv.url, "GET", "/state/test/boom");
     expect(r.status).toBe(500);

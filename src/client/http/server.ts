@@ -303,7 +303,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     send(res, 200, result === undefined ? null : result, txnId ? { [TXN_HEADER]: txnId } : undefined);
   };
 
-  const server = createServer({ keepAlive: true }, (req, res) => {
+  // Keys travel in the query string, so allow request lines up to the target limit (64 KiB).
+  const server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024 }, (req, res) => {
     inFlight++;
     const started = performance.now();
     res.once("close", () => {
