@@ -4,7 +4,7 @@
  * chaining, writes by range, create/drop, rollback, a large table and (durable) reopen.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { StateTxn } from "../../src/client/embedded/database.js";
+import { Database, type StateTxn } from "../../src/client/embedded/database.js";
 import { TableView, tableLiteral } from "../../src/client/embedded/table-view.js";
 import { TcError } from "../../src/errors.js";
 import { STORE_KINDS, TestDb } from "./support/state.js";
@@ -547,6 +547,37 @@ describe.each(STORE_KINDS)("table engine ($name store)", (kind) => {
         expect(rowsOf(txn, txn.request("get", ["app", "a"], null, undefined))).toEqual([[5]]);
         expect(errorOf(() => txn.request("get", ["app", "b"], null, undefined)).kind).toBe("not_found");
       });
+    });
+  });
+
+  describe("limits and lifecycle", () => {
+    it("refuses keys too large for the durable store (400) and accepts them in memory", async () => {
+      const big = "\u{1F600}".repeat(600); // 2400 bytes of UTF-8
+      const schema = [[[["k", STR]], []], []];
+      await t.run((txn) => {
+        txn.request("put", ["app", "k"], null, tableLiteral(schema, []));
+        if (kind.durable) {
+          const e = errorOf(() => txn.request("put", ["app", "k"], [big], []));
+          expect(e.kind).toBe("bad_request");
+          expect(e.message).toContain("too large");
+          expect(errorOf(() => txn.request("put", ["app", "k2"], null, tableLiteral(schema, [[big]]))).message).toContain("too large");
+          expect(txn.request("get", ["app", "k", "count"], null, undefined)).toBe(0);
+        } else {
+          txn.request("put", ["app", "k"], [big], []);
+          expect(txn.request("get", ["app", "k"], [big], undefined)).toEqual([big]);
+        }
+      });
+    });
+
+    it("close() rejects queued transactions; a closed database refuses new ones", async () => {
+      const holder = await t.db.begin();
+      const queued = t.db.begin();
+      await t.db.close();
+      await expect(queued).rejects.toMatchObject({ kind: "temporarily_unavailable" });
+      await expect(t.db.begin()).rejects.toMatchObject({ kind: "temporarily_unavailable" });
+      expect(t.db.tryBegin()).toBeUndefined();
+      holder.rollback();
+      t.db = await Database.open(t.dir ? { dataDir: t.dir } : {});
     });
   });
 

@@ -34,7 +34,7 @@ export class Database implements TxnHost {
   private readonly namespaces = new Map<string, Map<string, Table>>();
   private lastTid = 0;
   private locked = false;
-  private readonly waiters: ((txn: Txn) => void)[] = [];
+  private readonly waiters: { resolve: (txn: Txn) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | undefined;
   /** Resolves when every write handed to the store so far is durable. */
   private tail: Promise<void> = Promise.resolve();
@@ -77,7 +77,7 @@ export class Database implements TxnHost {
       this.locked = true;
       return Promise.resolve(new Txn(this));
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   /** Starts a transaction at once when the lock is free; `undefined` otherwise. */
@@ -87,10 +87,11 @@ export class Database implements TxnHost {
     return new Txn(this);
   }
 
-  /** Waits for pending writes, then closes the store. */
+  /** Refuses new transactions (queued ones are rejected), waits for pending writes, closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(this.unavailable());
     await this.tail;
     await this.store?.close();
   }
@@ -110,8 +111,14 @@ export class Database implements TxnHost {
 
   private release(): void {
     const next = this.waiters.shift();
-    if (next) next(new Txn(this));
-    else this.locked = false;
+    if (!next) {
+      this.locked = false;
+    } else if (this.failure || this.closed) {
+      next.reject(this.unavailable());
+      this.release();
+    } else {
+      next.resolve(new Txn(this));
+    }
   }
 
   // ---- TxnHost --------------------------------------------------------------------------------

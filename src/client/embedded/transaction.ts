@@ -9,7 +9,7 @@ import { assertId } from "../../ir/id.js";
 import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { type Selector, parseKey, parseSelector } from "./selector.js";
-import type { StoreOp } from "./store-lmdb.js";
+import { MAX_KEY_BYTES, type StoreOp } from "./store-lmdb.js";
 import { type Plan, Table, type TableState, type WriteLog } from "./table-engine.js";
 import type { IndexKey } from "./table-keys.js";
 import {
@@ -247,6 +247,7 @@ export class Txn implements StateTxn, WriteLog {
       conflict(path, existing.schema.canonical, lit.schema.canonical);
     }
     const table = new Table(path, lit.schema);
+    if (this.host.durable) table.keyByteLimit = MAX_KEY_BYTES;
     const rows = lit.rows.map((r, i) => table.checkRow(r, `row ${i} of the table literal`));
     table.insertMany(rows, undefined);
     table.tid = this.host.newTid();
