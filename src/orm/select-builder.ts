@@ -4,7 +4,7 @@
  */
 import { BadRequestError, NotFoundError } from "../errors.js";
 import type { Amount, SelectNode } from "./nodes.js";
-import type { Explanation } from "./planner.js";
+import { planRead, type Explanation } from "./planner.js";
 import type { AmountOperand, ColumnName, ComparisonOp, ListOperand, NullableColumn, Operand } from "./query-types.js";
 import {
   amountOperand,
@@ -136,6 +136,21 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     return row;
   }
 
+  /**
+   * The key column to page by, when key-range pages give the same rows in the same order as the
+   * query: one key column, no order other than key order, no predicate on the key (so the added
+   * `key > last` is the only range), the rows read from the primary index, the key selected.
+   */
+  private keysetColumn(): string | null {
+    const meta = this.node.table;
+    if (meta.keyColumns.length !== 1 || this.node.orderBy) return null;
+    const key = meta.keyColumns[0]!;
+    if (this.node.where.some((p) => p.column === key)) return null;
+    if (this.node.columns && !this.node.columns.includes(key)) return null;
+    const plan = planRead(meta, this.node.where, null);
+    return plan.index.name === "primary" && plan.selector.length === 0 ? key : null;
+  }
+
   async *stream(args?: Args, options: StreamOptions = {}): AsyncIterableIterator<unknown> {
     if (this.node.count) throw new BadRequestError(`${this.label()}: stream() does not apply to count()`);
     const pageSize = options.pageSize ?? 1000;
@@ -153,6 +168,23 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     for (const a of [this.node.limit, this.node.offset]) if (a?.kind === "param") delete pageArgs[a.name];
     const stillUsed = new Set(this.node.where.flatMap((p) => (p.operand?.kind === "param" ? [p.operand.name] : [])));
     for (const k of Object.keys(pageArgs)) if (!stillUsed.has(k)) delete pageArgs[k];
+    const keyset = this.keysetColumn();
+    if (keyset !== null && offset === 0) {
+      // Key-range pages: each op reads the next `pageSize` rows after the last key seen, so no page
+      // re-reads earlier rows (offset pages would).
+      let last: unknown = undefined;
+      while (remaining === null || remaining > 0) {
+        const n = remaining === null ? pageSize : Math.min(pageSize, remaining);
+        const after = last === undefined ? [] : [{ column: keyset, op: ">" as const, operand: { kind: "value" as const, value: last } }];
+        const page = this.with({ where: [...this.node.where, ...after], limit: { kind: "value", value: n }, offset: null });
+        const rows = (await page.execute(pageArgs)) as Record<string, unknown>[];
+        for (const row of rows) yield row;
+        if (rows.length < n) return;
+        last = rows[rows.length - 1]![keyset];
+        if (remaining !== null) remaining -= rows.length;
+      }
+      return;
+    }
     while (remaining === null || remaining > 0) {
       const n = remaining === null ? pageSize : Math.min(pageSize, remaining);
       const page = this.with({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } });

@@ -129,6 +129,22 @@ describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
       expect(some).toEqual([3, 4, 5]);
     });
 
+    it("streams by key ranges when the query reads the primary index, else by offsets", async () => {
+      const ops: string[] = [];
+      const recording: Executor = { ...executor, execute: (op, args) => (ops.push(JSON.stringify(op)), executor.execute(op, args)), request: (r) => executor.request(r), session: () => executor.session(), close: async () => {} };
+      const rdb = await connect(social, recording);
+      const got: number[] = [];
+      for await (const row of rdb.selectFrom("users").where("active", "=", true).stream({}, { pageSize: 2 })) got.push(row.id);
+      expect(got).toEqual([1, 2, 3, 5, 6]);
+      expect(ops).toHaveLength(3);
+      expect(ops[1]).toContain('"/state/social/users":[[["id",[["ex",');
+      ops.length = 0;
+      const byAge: number[] = [];
+      for await (const row of rdb.selectFrom("users").where("age", ">", 0).orderBy("age").stream({}, { pageSize: 4 })) byAge.push(row.id);
+      expect(byAge).toEqual([2, 5, 6, 1, 4]);
+      expect(ops[1]).toContain("/slice");
+    });
+
     it("compiles to valid IR and never puts values in the op", () => {
       const a = db.selectFrom("users").where("city", "=", "rome").where("age", ">", 18).limit(5).compile();
       const b = db.selectFrom("users").where("city", "=", "oslo").where("age", ">", 99).limit(7).compile();
