@@ -19,12 +19,13 @@ import {
 export interface BuiltinEnv {
   /** Runs `op` as a POST closure: captured free ids from the calling scope, then `bound`. */
   callClosure(op: OpDef, bound: Record<string, KernelValue>): KernelValue;
+  /** `callClosure` with exactly two bound names (the common `fold` case, without a record). */
+  callClosure2(op: OpDef, name1: string, value1: KernelValue, name2: string, value2: KernelValue): KernelValue;
   /** Counts one unit of work against the op's step budget. */
   tick(): void;
 }
 
 type Params = Readonly<Record<string, KernelValue>>;
-type Builtin = (subject: KernelValue, params: Params, env: BuiltinEnv, method: string) => KernelValue;
 
 /** The names of every built-in method. */
 export const BUILTIN_METHODS: ReadonlySet<string> = new Set([
@@ -45,13 +46,21 @@ export const BUILTIN_METHODS: ReadonlySet<string> = new Set([
  * ```
  */
 export function callBuiltin(method: string, subject: KernelValue, params: Params, env: BuiltinEnv): KernelValue {
-  const fn = Object.prototype.hasOwnProperty.call(BUILTINS, method) ? BUILTINS[method] : undefined;
+  const fn = builtin(method);
   if (!fn) {
     throw new NotFoundError(
       `unknown method ${JSON.stringify(method)} on a ${typeName(subject)} value (built-ins: ${[...BUILTIN_METHODS].join(" ")})`,
     );
   }
   return fn(subject, params, env, method);
+}
+
+/** A built-in method, for callers that resolve the method once (compiled op calls). */
+export type Builtin = (subject: KernelValue, params: Params, env: BuiltinEnv, method: string) => KernelValue;
+
+/** The built-in named `method`, or `undefined`. */
+export function builtin(method: string): Builtin | undefined {
+  return Object.prototype.hasOwnProperty.call(BUILTINS, method) ? BUILTINS[method] : undefined;
 }
 
 function param(params: Params, name: string, method: string): KernelValue {
@@ -234,9 +243,13 @@ function fold(subject: KernelValue, params: Params, env: BuiltinEnv, method: str
   let value = param(params, "value", method);
   for (const item of items) {
     env.tick();
-    const bound: Record<string, KernelValue> = isMap(value) ? { ...value.entries } : { state: value };
-    bound[itemName] = item;
-    value = env.callClosure(op, bound);
+    if (isMap(value)) {
+      const bound: Record<string, KernelValue> = { ...value.entries };
+      bound[itemName] = item;
+      value = env.callClosure(op, bound);
+    } else {
+      value = env.callClosure2(op, "state", value, itemName, item);
+    }
   }
   return value;
 }

@@ -9,7 +9,7 @@
 import { BadRequestError, NotFoundError, NotImplementedError } from "../../errors.js";
 import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { BUILTIN_METHODS, callBuiltin, truthy, type BuiltinEnv } from "./builtins.js";
+import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv } from "./builtins.js";
 import { isStatic, planOp, type OpPlan } from "./op-plan.js";
 import {
   isLink,
@@ -20,7 +20,7 @@ import {
   valueMap,
   type KernelValue,
 } from "./value.js";
-import { tableLiteral, type TableView } from "./table-view.js";
+import { tableLiteral, TableView } from "./table-view.js";
 
 /** The part of a state transaction the executor calls (the table engineer's `StateTxn`). */
 export interface StateTxnLike {
@@ -134,10 +134,11 @@ export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
     const plan = planOp(op);
     const schedule = plan.schedule(params);
     if (schedule.captureIsParam) return params.get(schedule.capture)!;
-    const compiled = compiledSteps(plan);
-    for (const name of schedule.steps) {
+    const steps = schedule.steps;
+    const evals = (schedule.compiled ??= stepEvaluators(plan, steps)) as readonly Evaluator[];
+    for (let i = 0; i < steps.length; i++) {
       ctx.tick();
-      params.set(name, compiled.get(name)!(params, ctx));
+      params.set(steps[i]!, evals[i]!(params, ctx));
     }
     return params.get(schedule.capture)!;
   } finally {
@@ -164,14 +165,33 @@ export function callClosure(
   op: OpDef,
   bound: Readonly<Record<string, KernelValue>>,
 ): KernelValue {
-  const plan = planOp(op);
-  const params: Scope = new Map();
-  for (const id of plan.freeIds) {
-    const v = scope.get(id);
-    if (v !== undefined) params.set(id, v);
-  }
+  const params = captured(scope, op);
   for (const key of Object.keys(bound)) params.set(key, bound[key]!);
   return runOp(ctx, op, params);
+}
+
+/** `callClosure` with one bound name (loops call this once per item). */
+function callClosure1(ctx: ExecContext, scope: Scope, op: OpDef, name: string, value: KernelValue): KernelValue {
+  const params = captured(scope, op);
+  params.set(name, value);
+  return runOp(ctx, op, params);
+}
+
+/** A new scope holding the values of `op`'s free ids found in `scope`. */
+function captured(scope: Scope, op: OpDef): Scope {
+  const params: Scope = new Map();
+  const free = planOp(op).freeIds;
+  for (let i = 0; i < free.length; i++) {
+    const v = scope.get(free[i]!);
+    if (v !== undefined) params.set(free[i]!, v);
+  }
+  return params;
+}
+
+/** The evaluators of `steps`, in order (cached on their schedule). */
+function stepEvaluators(plan: OpPlan, steps: readonly string[]): Evaluator[] {
+  const compiled = compiledSteps(plan);
+  return steps.map((name) => compiled.get(name)!);
 }
 
 function compiledSteps(plan: OpPlan): Map<string, Evaluator> {
@@ -227,8 +247,14 @@ function compile(s: Scalar): Evaluator {
       return compileCall("put", node.subject, compile(node.key), compile(node.value));
     case "post": {
       const entries = compileEntries(node.params);
+      const subject = node.subject;
+      if (subject.kind === "ref" && subject.path.length === 1) {
+        const method = subject.path[0]!;
+        const fn = builtin(method);
+        if (fn) return compileBuiltinCall(subject.name, method, fn, entries);
+      }
       const params: Evaluator = (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
-      return compileCall("post", node.subject, () => null, params);
+      return compileCall("post", subject, () => null, params);
     }
     case "cond": {
       const cond = compile(node.cond);
@@ -266,8 +292,8 @@ function compile(s: Scalar): Evaluator {
             throw new BudgetExceededError("maxWhileIterations", ctx.limits.maxWhileIterations, "while iteration");
           }
           ctx.tick();
-          if (!truthy(callClosure(ctx, scope, condOp, { state }), "the while condition")) return state;
-          state = callClosure(ctx, scope, stepOp, { state });
+          if (!truthy(callClosure1(ctx, scope, condOp, "state", state), "the while condition")) return state;
+          state = callClosure1(ctx, scope, stepOp, "state", state);
         }
       };
     }
@@ -286,7 +312,7 @@ function compile(s: Scalar): Evaluator {
         let last: KernelValue = null;
         for (const item of seq) {
           ctx.tick();
-          last = callClosure(ctx, scope, op, { [itemName]: item });
+          last = callClosure1(ctx, scope, op, itemName, item);
         }
         return last;
       };
@@ -342,6 +368,20 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
   };
 }
 
+/**
+ * `{"$x/<built-in>": {params}}`: the method is resolved once. A table view in `$x` still gets the
+ * route (views come first, as in `callOnValue`).
+ */
+function compileBuiltinCall(name: string, method: string, fn: Builtin, entries: CompiledEntries): Evaluator {
+  const path = [method];
+  return (scope, ctx) => {
+    const target = lookup(scope, name);
+    const params = evalEntries(entries, scope, ctx);
+    if (target instanceof TableView) return ctx.txn.viewRequest(target, "post", path, null, valueMap(params));
+    return fn(target, params, new ScopeEnv(ctx, scope), method);
+  };
+}
+
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** A call whose subject is `$name/path`: a view route, a built-in, or a forwarded link call. */
@@ -383,6 +423,12 @@ class ScopeEnv implements BuiltinEnv {
   ) {}
   callClosure(op: OpDef, bound: Readonly<Record<string, KernelValue>>): KernelValue {
     return callClosure(this.ctx, this.scope, op, bound);
+  }
+  callClosure2(op: OpDef, name1: string, value1: KernelValue, name2: string, value2: KernelValue): KernelValue {
+    const params = captured(this.scope, op);
+    params.set(name1, value1);
+    params.set(name2, value2);
+    return runOp(this.ctx, op, params);
   }
   tick(): void {
     this.ctx.tick();

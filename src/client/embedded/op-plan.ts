@@ -29,6 +29,8 @@ export interface Schedule {
   readonly capture: string;
   /** True when a bound parameter shadows the result step: the result is that parameter. */
   readonly captureIsParam: boolean;
+  /** Slot for the executor's evaluators of `steps`, in order. */
+  compiled?: unknown;
 }
 
 /** A planned OpDef. */

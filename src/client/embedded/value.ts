@@ -100,11 +100,11 @@ export function toJson(v: KernelValue): Json {
   }
   if (Array.isArray(v)) {
     // Always a copy: tuples may be rows the table engine keeps (callers must not mutate them).
-    const list = v as readonly KernelValue[];
-    const out = new Array<Json>(list.length);
-    for (let i = 0; i < list.length; i++) {
-      const item = list[i]!;
-      out[i] = typeof item === "string" || typeof item === "boolean" || item === null ? item : toJson(item);
+    const out = (v as readonly KernelValue[]).slice() as Json[];
+    for (let i = 0; i < out.length; i++) {
+      const item = out[i] as KernelValue;
+      if (item !== null && typeof item === "object") out[i] = toJson(item);
+      else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
     }
     return out;
   }
