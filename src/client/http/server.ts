@@ -86,16 +86,33 @@ export const TXN_HEADER = "x-tc-txn-id";
 
 const VERBS: Record<string, Verb> = { GET: "get", PUT: "put", POST: "post", DELETE: "delete" };
 const JSON_TYPE = "application/json";
-/** Reads the request body up to `limit` bytes; rejects with 413 as soon as it is exceeded. */
 const EMPTY = Buffer.alloc(0);
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads the request body up to `limit` bytes; rejects with 413 as soon as it is exceeded. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body (the common GET).
-  if ((declared === undefined || declared === "0") && req.headers["transfer-encoding"] === undefined) return Promise.resolve(EMPTY);
+  if ((declared === undefined || declared === "0") && req.headers["transfer-encoding"] === undefined) return EMPTY;
   if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new PayloadTooLargeError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+    throw new PayloadTooLargeError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
   }
+  if (declared !== undefined) {
+    // A small body usually arrives in the same packet as the headers; the parser pushes it right
+    // after the 'request' event. One microtask later it is buffered: take it without stream events.
+    await undefined;
+    if (req.readableLength === Number(declared)) {
+      const buf = req.read() as Buffer | null;
+      if (buf !== null && buf.length === Number(declared)) {
+        req.resume();
+        return buf;
+      }
+      if (buf !== null) req.unshift(buf);
+    }
+  }
+  return streamBody(req, limit);
+}
+
+function streamBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
