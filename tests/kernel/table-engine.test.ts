@@ -528,6 +528,21 @@ describe.each(STORE_KINDS)("table engine ($name store)", (kind) => {
       txn!.rollback();
     });
 
+    it("a bulk load, truncate and rewrite in one transaction leave exactly the final rows", async () => {
+      await t.run((txn) => {
+        txn.request("delete", T, [], undefined);
+        txn.request("put", [...T, "insert_rows"], null, [["b1", 1], ["b2", 2]]);
+        txn.request("delete", T, [], undefined);
+        txn.request("put", T, ["last"], [7]);
+        txn.request("put", [...T, "insert_rows"], null, [["more", 8]]);
+      });
+      await t.reopen();
+      await t.run((txn) => {
+        expect(rowsOf(txn, txn.request("get", T, null, undefined))).toEqual([["last", 7], ["more", 8]]);
+        expect(rowsOf(txn, txn.request("get", T, [["views", [["in", 8], null]]], undefined))).toEqual([["more", 8]]);
+      });
+    });
+
     it("commits create, writes, truncate and drop durably in order", async () => {
       await t.run((txn) => {
         txn.request("put", ["app", "a"], null, tableLiteral(SCHEMA, [["x", 1]]));

@@ -184,7 +184,8 @@ export class Txn implements StateTxn, WriteLog {
       } else if (a === DROP) {
         if (!created.has(table)) ops.push({ kind: "drop", tid: table.tid });
       } else if (a === TRUNCATE) {
-        if (table.attached && !created.has(table)) ops.push({ kind: "truncate", tid: table.tid });
+        // After a bulk load the table's final rows are already written in full.
+        if (table.attached && !created.has(table) && !reloaded.has(table)) ops.push({ kind: "truncate", tid: table.tid });
       } else if (a === BULK) {
         if (table.attached && !created.has(table) && !reloaded.has(table)) {
           reloaded.add(table);
