@@ -149,7 +149,9 @@ async function loadOursDataset(ours: Ours, d: Dataset, withPosts: boolean, progr
 function traversalsOn(ours: Ours, graph: any, executor: any, lowering: string): Traversals {
   const me = ours.ir.param("me");
   const start = () => graph.match("users", { id: me });
-  const oneHop = start().out("follows");
+  // The followed users form a set (no duplicate pairs), so distinct() changes no result and lets
+  // the core lowering (distinct traversals only) run it too.
+  const oneHop = start().out("follows").distinct();
   const twoHop = start().out("follows").out("follows").distinct().count();
   // Distinct 2-hop endpoints, then their posts: `distinct()` mid-chain if supported, else at the end
   // (both give the same set: a post has one author).
