@@ -25,6 +25,16 @@ export type TableOf<S extends AnySchema, K extends TableName<S>> = S["tables"][K
 export type AnyTableOf<S extends AnySchema> = S["tables"][TableName<S>];
 type RowFor<S extends AnySchema, K extends TableName<S>> = S["tables"][K]["$row"];
 
+/** Options of a db (see `connect` and `withOptions`). */
+export interface OrmOptions {
+  /**
+   * How multi-row inserts are sent: `"extension"` (default) uses the `insert_rows` bulk route;
+   * `"core"` lowers them to core IR (a `for_each` of `insert` requests) for hosts without the
+   * extension. Both insert all rows or none.
+   */
+  readonly bulkInsert?: "extension" | "core";
+}
+
 /** The results of a batch, in order. */
 export type BatchResults<B extends readonly Statement<unknown>[]> = { -readonly [I in keyof B]: B[I] extends Statement<infer T> ? T : never };
 
@@ -44,15 +54,32 @@ export class OrmDb<S extends AnySchema> {
   readonly executor: Executor;
   /** Where statements run: the executor, or the session of `session()`. */
   readonly runner: Runner;
+  readonly options: OrmOptions;
   readonly #ctx: StatementContext;
   readonly #inSession: boolean;
 
-  constructor(schema: S, executor: Executor, runner?: Runner) {
+  constructor(schema: S, executor: Executor, runner?: Runner, options: OrmOptions = {}) {
     this.schema = schema;
     this.executor = executor;
     this.runner = runner ?? executor;
+    this.options = Object.freeze({ ...options });
+    if (options.bulkInsert !== undefined && options.bulkInsert !== "extension" && options.bulkInsert !== "core") {
+      throw new BadRequestError(`bulkInsert must be "extension" or "core", got ${JSON.stringify(options.bulkInsert)}`);
+    }
     this.#inSession = runner !== undefined && runner !== executor;
-    this.#ctx = { schema, runner: this.runner };
+    this.#ctx = { schema, runner: this.runner, coreInsert: options.bulkInsert === "core" };
+  }
+
+  /**
+   * The same db with other options (same executor, schema and session).
+   *
+   * @example
+   * ```ts
+   * const portable = db.withOptions({ bulkInsert: "core" }); // for hosts without insert_rows
+   * ```
+   */
+  withOptions(options: OrmOptions): OrmDb<S> {
+    return new OrmDb(this.schema, this.executor, this.runner === this.executor ? undefined : this.runner, { ...this.options, ...options });
   }
 
   #meta(table: unknown): TableMeta {
@@ -126,7 +153,7 @@ export class OrmDb<S extends AnySchema> {
       const internals = (s as unknown as { [INTERNALS]?: StatementInternals })[INTERNALS];
       if (!internals) throw new BadRequestError(`batch(): item ${i} is not a statement built by this library`);
       if (internals.ctx.schema !== this.schema) throw new BadRequestError(`batch(): item ${i} belongs to another schema`);
-      const c = compileNode(internals.node, { prefix: `_b${i}_` });
+      const c = compileNode(internals.node, { prefix: `_b${i}_`, coreInsert: internals.ctx.coreInsert });
       Object.assign(bound, c.bound);
       for (const [k, v] of c.userParams) if (!userParams.has(k)) userParams.set(k, v);
       decoders.push(c.decode);
@@ -160,7 +187,7 @@ export class OrmDb<S extends AnySchema> {
   async session<T>(fn: (s: OrmDb<S>) => Promise<T>): Promise<T> {
     if (this.#inSession) throw new BadRequestError("session(): sessions do not nest; use the session's db directly");
     const session = await this.executor.session();
-    const db = new OrmDb(this.schema, this.executor, session);
+    const db = new OrmDb(this.schema, this.executor, session, this.options);
     let result: T;
     try {
       result = await fn(db);
@@ -190,8 +217,8 @@ export class OrmDb<S extends AnySchema> {
  * const db = await connect(social, embedded());
  * ```
  */
-export async function connect<S extends AnySchema>(schema: S, executor: Executor): Promise<OrmDb<S>> {
+export async function connect<S extends AnySchema>(schema: S, executor: Executor, options: OrmOptions = {}): Promise<OrmDb<S>> {
   if (!schema || typeof schema.meta !== "function") throw new BadRequestError("connect() takes a schema() as its first argument");
   if (!executor || typeof executor.execute !== "function") throw new BadRequestError("connect() takes an Executor as its second argument");
-  return new OrmDb(schema, executor);
+  return new OrmDb(schema, executor, undefined, options);
 }

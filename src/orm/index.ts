@@ -20,7 +20,7 @@ export {
 export { schema, type AnySchema, type Schema, type TablesShape } from "./schema.js";
 export type { ColumnJson, ColumnMeta, EdgeMeta, ForeignKeyMeta, IndexMeta, IndexOrigin, SchemaJson, TableMeta } from "./meta.js";
 export { columnZod, rowValidators, type RowValidators } from "./validate.js";
-export { connect, OrmDb, type BatchResults, type TableName, type TableOf } from "./db.js";
+export { connect, OrmDb, type AnyTableOf, type BatchResults, type OrmOptions, type TableName, type TableOf } from "./db.js";
 export type { SelectQueryBuilder, StreamOptions } from "./select-builder.js";
 export type { InsertInto, InsertQueryBuilder } from "./insert-builder.js";
 export type { UpdateQueryBuilder } from "./update-builder.js";

@@ -29,6 +29,8 @@ export interface Statement<T> {
 export interface StatementContext {
   readonly schema: AnySchema;
   readonly runner: Runner;
+  /** `true`: multi-row inserts use the core lowering (`for_each` of `insert`), not `insert_rows`. */
+  readonly coreInsert: boolean;
 }
 
 /** @internal the hidden side of every statement, used by batches */
@@ -126,7 +128,7 @@ export abstract class StatementBase<T> implements Statement<T> {
 
   /** @internal */
   compiled(): Compiled {
-    return (this.#compiled ??= compileNode(this.node));
+    return (this.#compiled ??= compileNode(this.node, { coreInsert: this.ctx.coreInsert }));
   }
 
   compile(): CompiledQuery {

@@ -199,17 +199,24 @@ describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
     });
 
     it("gives the core lowering and the insert_rows extension the same table", async () => {
-      // Both paths through db.batch so that they run in one transaction each; compare contents.
       const rows = [
         { id: 100, author: 1, lang: "en" },
         { id: 101, author: 2, lang: "fr", reviewer: 1, parent: 100 },
       ];
-      await db.insertInto("posts").values(rows).execute();
+      const core = db.withOptions({ bulkInsert: "core" });
+      expect(JSON.stringify(db.insertInto("posts").values(rows).compile().op)).toContain("/insert_rows");
+      expect(JSON.stringify(core.insertInto("posts").values(rows).compile().op)).not.toContain("/insert_rows");
+      expect(await db.insertInto("posts").values(rows).execute()).toBe(2);
       const viaExtension = await db.selectFrom("posts").execute();
-      await db.deleteFrom("posts").execute();
-      await db.insertInto("posts").values(rows).onConflict("update").execute(); // for_each lowering
+      expect(await db.deleteFrom("posts").execute()).toBe(2);
+      expect(await core.insertInto("posts").values(rows).execute()).toBe(2);
       expect(await db.selectFrom("posts").execute()).toEqual(viaExtension);
       expect(viaExtension[1]).toEqual({ id: 101, author: 2, reviewer: 1, lang: "fr", score: 0, parent: 100 });
+      // Both refuse an existing key and write none of the rows.
+      for (const d of [db, core]) {
+        await expect(d.insertInto("posts").values([{ id: 102, author: 1, lang: "de" }, { id: 100, author: 1, lang: "de" }]).execute()).rejects.toBeInstanceOf(ConflictError);
+        expect(await d.selectFrom("posts").count().execute()).toBe(2);
+      }
     });
   });
 
