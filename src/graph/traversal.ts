@@ -62,12 +62,45 @@ export type Lowering = "extension" | "core";
 
 /** What `compile()` returns. */
 export interface CompiledTraversal {
-  /** The composite op (a POST OpDef) as IR JSON. */
+  /** The composite op (a POST OpDef) as IR JSON. No user value appears in it. */
   readonly op: Json;
-  /** Its parameters (free ids), sorted. */
+  /** The parameters the caller binds (`param(name)`), sorted. */
   readonly params: readonly string[];
-  /** The plan the op carries (extension) or was lowered from (core). */
+  /**
+   * The literal values of the traversal (filters, limits), bound as parameters `lit_0`, `lit_1`, …
+   * at execution: the op itself is the same for every value, and holds none of them.
+   */
+  readonly literals: Readonly<Record<string, Json>>;
+  /** The plan the op carries (extension) or was lowered from (core), literals as parameters. */
   readonly plan: TraversePlan;
+}
+
+/** Replaces every literal of a plan by a parameter `lit_<n>` (avoiding the plan's own names). */
+function parameterize(plan: TraversePlan): { plan: TraversePlan; literals: Record<string, Json> } {
+  const taken = new Set(paramsOf(plan));
+  const literals: Record<string, Json> = {};
+  let n = 0;
+  const lift = (v: PlanValue): PlanValue => {
+    if ("param" in v) return v;
+    let name = `lit_${n++}`;
+    while (taken.has(name)) name = `lit_${n++}`;
+    literals[name] = v.lit as Json;
+    return { param: name };
+  };
+  const filter = (f: PlanFilter): PlanFilter => ({ ...f, value: lift(f.value) });
+  const steps = plan.steps.map((s): PlanStep => (s.kind === "where" ? { ...s, filter: filter(s.filter) } : s));
+  const result: PlanResult = plan.result.kind === "shortest" ? { ...plan.result, to: plan.result.to.map(filter) } : plan.result;
+  return {
+    plan: {
+      ...plan,
+      start: { ...plan.start, filters: plan.start.filters.map(filter) },
+      steps,
+      result,
+      offset: plan.offset ? lift(plan.offset) : null,
+      limit: plan.limit ? lift(plan.limit) : null,
+    },
+    literals,
+  };
 }
 
 /** The context a builder compiles and runs in. */
@@ -157,10 +190,10 @@ abstract class GraphQueryBase<R> {
     // Builders are immutable: compile once, and hand the executor the same op object each time
     // (its op cache then hits by identity, and a remote host keeps one prepared op).
     if (this.compiled === undefined) {
-      const plan = this.plan();
-      const params = paramsOf(plan);
-      const op = this.ctx.lowering === "core" ? lowerToCore(plan, this.ctx.catalog) : extensionOp(plan, this.ctx.catalog.namespace, params);
-      this.compiled = Object.freeze({ op, params: Object.freeze(params), plan });
+      const params = paramsOf(this.plan());
+      const { plan, literals } = parameterize(this.plan());
+      const op = this.ctx.lowering === "core" ? lowerToCore(plan, this.ctx.catalog) : extensionOp(plan, this.ctx.catalog.namespace, paramsOf(plan));
+      this.compiled = Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
     }
     return this.compiled;
   }
@@ -188,7 +221,8 @@ abstract class GraphQueryBase<R> {
     }
     let result: Json;
     try {
-      result = await (runner ?? this.ctx.executor).execute(compiled.op, args);
+      const bound = Object.keys(compiled.literals).length ? { ...compiled.literals, ...args } : args;
+      result = await (runner ?? this.ctx.executor).execute(compiled.op, bound);
     } catch (e) {
       throw retype(e);
     }

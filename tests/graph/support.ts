@@ -453,3 +453,31 @@ export async function runSpec(runner: Runner, spec: Spec): Promise<unknown> {
 
 
 export type { TraverseRow };
+
+/** The shortest path by definition: every trail of ≤ maxHops hops, the fewest hops, then the smallest in canonical order. */
+export function referenceShortest(
+  data: GraphData,
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  dir: HopDir,
+  rel: string,
+  maxHops: number,
+): { table: TableName; row: Record<string, unknown> }[] | null {
+  const nb = adjacency(data);
+  const matches = (r: Record<string, unknown>, f: Record<string, unknown>) => Object.entries(f).every(([c, v]) => r[c] === v);
+  const starts = sortByKey("people", rowsOf(data, "people").filter((r) => matches(r, from)));
+  let best: { seq: unknown[]; path: { table: TableName; row: Record<string, unknown> }[] } | null = null;
+  const walk = (at: Record<string, unknown>, seq: unknown[], pairs: unknown[], path: { table: TableName; row: Record<string, unknown> }[], used: Set<string>) => {
+    if (matches(at, to)) {
+      const full = [...seq, pairs];
+      if (!best || path.length < best.path.length || (path.length === best.path.length && compareValues(full, best.seq) < 0)) best = { seq: full, path };
+    }
+    if (pairs.length === maxHops) return;
+    for (const n of nb("people", dir, rel, at)) {
+      if (used.has(n.relId)) continue;
+      walk(n.node, seq, [...pairs, [n.relKey, keyOf("people", n.node)]], [...path, { table: "people", row: n.node }], new Set([...used, n.relId]));
+    }
+  };
+  for (const s of starts) walk(s, [keyOf("people", s)], [], [{ table: "people", row: s }], new Set());
+  return best === null ? null : (best as { path: { table: TableName; row: Record<string, unknown> }[] }).path;
+}
