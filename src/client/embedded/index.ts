@@ -1,5 +1,14 @@
 /**
  * `src/client/embedded`: the in-process kernel and the `Executor` that runs ops on it.
+ *
+ * - Every `execute` and every plain `request` is one transaction; a session is one transaction
+ *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its
+ *   start to its commit or rollback (or its time budget, default 3 s, after which it answers 408).
+ * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
+ *   synchronously from first step to last; any error rolls the whole call back.
+ * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms) with
+ *   `BudgetExceededError` (400) when exceeded.
+ * - `/lib` installs are stored in the same transaction as other writes (durable with `dataDir`).
  */
 import { BadRequestError } from "../../errors.js";
 import type { Json, OpDef } from "../../ir/types.js";
