@@ -10,7 +10,7 @@ import {
   isLink,
   isMap,
   isOpDef,
-  typeName,
+  aTypeName,
   valuesEqual,
   type KernelValue,
 } from "./value.js";
@@ -49,7 +49,7 @@ export function callBuiltin(method: string, subject: KernelValue, params: Params
   const fn = builtin(method);
   if (!fn) {
     throw new NotFoundError(
-      `unknown method ${JSON.stringify(method)} on a ${typeName(subject)} value (built-ins: ${[...BUILTIN_METHODS].join(" ")})`,
+      `unknown method ${JSON.stringify(method)} on ${aTypeName(subject)} value (built-ins: ${[...BUILTIN_METHODS].join(" ")})`,
     );
   }
   return fn(subject, params, env, method);
@@ -73,12 +73,12 @@ function param(params: Params, name: string, method: string): KernelValue {
 function num(v: KernelValue, method: string, what: string): number {
   if (typeof v === "number") return v;
   if (typeof v === "boolean") return v ? 1 : 0;
-  throw new BadRequestError(`${method}: expected a number as ${what}, found a ${typeName(v)}`);
+  throw new BadRequestError(`${method}: expected a number as ${what}, found ${aTypeName(v)}`);
 }
 
 function strictNum(v: KernelValue, method: string, what: string): number {
   if (typeof v === "number") return v;
-  throw new BadRequestError(`${method}: expected a number as ${what}, found a ${typeName(v)}`);
+  throw new BadRequestError(`${method}: expected a number as ${what}, found ${aTypeName(v)}`);
 }
 
 function finite(n: number, method: string): number {
@@ -99,12 +99,12 @@ function exact(a: number, b: number, n: number, method: string): number {
 export function truthy(v: KernelValue, what: string): boolean {
   if (typeof v === "boolean") return v;
   if (typeof v === "number") return v !== 0;
-  throw new BadRequestError(`expected ${what} to be a boolean or a number, found a ${typeName(v)}`);
+  throw new BadRequestError(`expected ${what} to be a boolean or a number, found ${aTypeName(v)}`);
 }
 
 function tuple(v: KernelValue, method: string): readonly KernelValue[] {
   if (Array.isArray(v)) return v as readonly KernelValue[];
-  throw new BadRequestError(`${method}: expected a tuple, found a ${typeName(v)}`);
+  throw new BadRequestError(`${method}: expected a tuple, found ${aTypeName(v)}`);
 }
 
 function arith(op: (a: number, b: number) => number): Builtin {
@@ -141,7 +141,7 @@ function renderPiece(v: KernelValue, key: string): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (isLink(v)) return v.href;
-  throw new BadRequestError(`render: parameter ${JSON.stringify(key)} must be a string, number or link, found a ${typeName(v)}`);
+  throw new BadRequestError(`render: parameter ${JSON.stringify(key)} must be a string, number or link, found ${aTypeName(v)}`);
 }
 
 const BUILTINS: Readonly<Record<string, Builtin>> = {
@@ -173,7 +173,7 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
   len: (subject) => {
     if (Array.isArray(subject)) return subject.length;
     if (isMap(subject)) return Object.keys(subject.entries).length;
-    throw new BadRequestError(`len: expected a tuple or a map, found a ${typeName(subject)}`);
+    throw new BadRequestError(`len: expected a tuple or a map, found ${aTypeName(subject)}`);
   },
   slice: (subject, params, _env, method) => {
     const items = tuple(subject, method);
@@ -194,11 +194,11 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     const r = param(params, "r", method);
     if (typeof subject === "string" && typeof r === "string") return subject + r;
     if (Array.isArray(subject) && Array.isArray(r)) return subject.concat(r as readonly KernelValue[]);
-    throw new BadRequestError(`concat: expected two strings or two tuples, found a ${typeName(subject)} and a ${typeName(r)}`);
+    throw new BadRequestError(`concat: expected two strings or two tuples, found ${aTypeName(subject)} and ${aTypeName(r)}`);
   },
   render: (subject, params) => {
     if (typeof subject !== "string") {
-      throw new BadRequestError(`render: expected a string template, found a ${typeName(subject)}`);
+      throw new BadRequestError(`render: expected a string template, found ${aTypeName(subject)}`);
     }
     return subject.replace(/\{\{([^{}]*)\}\}/g, (whole, key: string) => {
       const name = key.trim();
@@ -216,13 +216,13 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
       return subject[at] as KernelValue;
     }
     if (isMap(subject)) {
-      if (typeof i !== "string") throw new BadRequestError(`get: a map key must be a string, found a ${typeName(i)}`);
+      if (typeof i !== "string") throw new BadRequestError(`get: a map key must be a string, found ${aTypeName(i)}`);
       if (!Object.prototype.hasOwnProperty.call(subject.entries, i)) {
         throw new BadRequestError(`get: the map has no key ${JSON.stringify(i)}`);
       }
       return subject.entries[i]!;
     }
-    throw new BadRequestError(`get: expected a tuple or a map, found a ${typeName(subject)}`);
+    throw new BadRequestError(`get: expected a tuple or a map, found ${aTypeName(subject)}`);
   },
   fold,
   reduce: fold,
@@ -239,7 +239,7 @@ function fold(subject: KernelValue, params: Params, env: BuiltinEnv, method: str
     throw new BadRequestError(`${method}: item_name must be an Id string, found ${JSON.stringify(itemName)}`);
   }
   const op = param(params, "op", method);
-  if (!isOpDef(op)) throw new BadRequestError(`${method}: op must be an OpDef, found a ${typeName(op)}`);
+  if (!isOpDef(op)) throw new BadRequestError(`${method}: op must be an OpDef, found ${aTypeName(op)}`);
   let value = param(params, "value", method);
   for (const item of items) {
     env.tick();

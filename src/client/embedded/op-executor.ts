@@ -16,7 +16,7 @@ import {
   isMap,
   isOpDef,
   isView,
-  typeName,
+  aTypeName,
   valueMap,
   type KernelValue,
 } from "./value.js";
@@ -283,7 +283,7 @@ function compile(s: Scalar): Evaluator {
         const stepOp = step(scope, ctx);
         if (!isOpDef(condOp) || !isOpDef(stepOp)) {
           throw new BadRequestError(
-            `while: expected OpDefs for the condition and the step, found a ${typeName(condOp)} and a ${typeName(stepOp)}`,
+            `while: expected OpDefs for the condition and the step, found ${aTypeName(condOp)} and ${aTypeName(stepOp)}`,
           );
         }
         let state = initial(scope, ctx);
@@ -306,9 +306,9 @@ function compile(s: Scalar): Evaluator {
         let seq: readonly KernelValue[];
         if (Array.isArray(list)) seq = list as readonly KernelValue[];
         else if (isMap(list)) seq = Object.keys(list.entries).sort();
-        else throw new BadRequestError(`for_each: expected a tuple or a map of items, found a ${typeName(list)}`);
+        else throw new BadRequestError(`for_each: expected a tuple or a map of items, found ${aTypeName(list)}`);
         const op = opE(scope, ctx);
-        if (!isOpDef(op)) throw new BadRequestError(`for_each: expected an OpDef, found a ${typeName(op)}`);
+        if (!isOpDef(op)) throw new BadRequestError(`for_each: expected an OpDef, found ${aTypeName(op)}`);
         let last: KernelValue = null;
         for (const item of seq) {
           ctx.tick();
@@ -405,13 +405,13 @@ function callOnValue(
     return ctx.routeLink(ctx, verb, full, key, value);
   }
   if (path.length === 0) {
-    throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: a ${typeName(target)} value is not callable`);
+    throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: ${aTypeName(target)} value is not callable`);
   }
   if (verb === "post" && path.length === 1) {
     return callBuiltin(path[0]!, target, {}, builtinEnv(ctx, scope)); // throws 404 naming the method
   }
   throw new NotFoundError(
-    `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (a ${typeName(target)}); built-in methods are called with POST`,
+    `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (${aTypeName(target)}); built-in methods are called with POST`,
   );
 }
 

@@ -82,6 +82,13 @@ export function typeName(v: KernelValue | undefined): string {
   return "table view";
 }
 
+/** The type name with its article, for messages: "a tuple", "an OpDef", "none". */
+export function aTypeName(v: KernelValue | undefined): string {
+  const name = typeName(v);
+  if (name === "none" || name === "nothing") return name;
+  return /^[aeiouAEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
 /**
  * Encodes a kernel value as JSON: data-map keys sorted, links as `{"<href>": []}`, OpDefs in their
  * IR form, table views and literals as `{"/state/collection/table": [schema, rows]}`.
