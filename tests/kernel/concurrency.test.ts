@@ -77,6 +77,28 @@ describe.each(EXECUTORS)("concurrent sessions on $name", (factory) => {
     }
   });
 
+  it("concurrent sessions that commit or roll back: only the committed increments remain", { timeout: 180_000 }, async () => {
+    const ex = await factory.create();
+    try {
+      await ex.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, [["c", 0]]] } });
+      // a fixed pseudo-random pattern of commits and rollbacks
+      const commits = Array.from({ length: 60 }, (_, i) => ((i * 37) % 11) % 3 !== 0);
+      await Promise.all(
+        commits.map(async (commit) => {
+          const s = await ex.session();
+          await s.execute(INCREMENT);
+          await s.execute(INCREMENT);
+          if (commit) await s.commit();
+          else await s.rollback();
+        }),
+      );
+      const expected = 2 * commits.filter(Boolean).length;
+      expect(await ex.request({ verb: "get", path: T, key: ["c"] })).toEqual(["c", expected]);
+    } finally {
+      await ex.close();
+    }
+  });
+
   it("plain executes interleaved with sessions are never lost either", { timeout: 180_000 }, async () => {
     const ex = await factory.create();
     try {
