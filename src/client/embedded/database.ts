@@ -55,7 +55,7 @@ export class Database implements TxnHost {
       table.tid = stored.tid;
       table.keyByteLimit = MAX_KEY_BYTES;
       const rows: Row[] = [];
-      store.scanRows(stored.tid, (key, values) => {
+      store.scanRows(stored.tid, table.schema.valueColumns.length > 0, (key, values) => {
         rows.push(rowFromStore(table, key, values));
       });
       table.loadTrusted(rows);

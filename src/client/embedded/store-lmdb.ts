@@ -101,8 +101,18 @@ export class LmdbStore {
    * Calls `visit` with each row of table `tid`, in key order: the stored key (`[tid, ...key
    * cells]`) and the value cells.
    */
-  scanRows(tid: number, visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void): void {
-    for (const { key, value } of this.data.getRange({ start: [tid], end: [tid + 1] })) visit(key, value);
+  scanRows(
+    tid: number,
+    hasValues: boolean,
+    visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void,
+  ): void {
+    const range = { start: [tid], end: [tid + 1] };
+    if (!hasValues) {
+      // Tables without value columns (edge tables) need only their keys: skip value decoding.
+      for (const key of this.data.getKeys(range)) visit(key, null);
+      return;
+    }
+    for (const { key, value } of this.data.getRange(range)) visit(key, value);
   }
 
   private removeTableRows(tid: number): void {

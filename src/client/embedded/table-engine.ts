@@ -546,6 +546,11 @@ export class Table {
   }
 }
 
+/** True when `row` satisfies every constraint. */
+export function rowMatches(constraints: readonly ColumnConstraint[], row: Row): boolean {
+  return constraints.length === 0 || rowFilter(constraints)(row);
+}
+
 function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean {
   return (row) => {
     for (const c of residual) {

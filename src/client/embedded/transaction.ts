@@ -10,7 +10,7 @@ import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { type Selector, parseKey, parseSelector } from "./selector.js";
 import { MAX_KEY_BYTES, type StoreOp } from "./store-lmdb.js";
-import { type Plan, Table, type TableState, type WriteLog } from "./table-engine.js";
+import { type Plan, Table, type TableState, type WriteLog, rowMatches } from "./table-engine.js";
 import type { IndexKey } from "./table-keys.js";
 import {
   type Column,
@@ -463,7 +463,7 @@ function allView(table: Table, sel: Selector | undefined): TableView {
 
 function viewContains(view: TableView, row: Row): boolean {
   const plan = view.plan;
-  if (view.limitCount === undefined && plan.constraints.length === 0) return true;
+  if (view.limitCount === undefined) return rowMatches(plan.constraints, row);
   let found = false;
   view.forEachFullRow((r) => {
     if (r === row) {
