@@ -126,7 +126,7 @@ class Binder {
 }
 
 function wireValue(value: unknown, column: ColumnMeta | null, shape: ParamUse["shape"]): Json {
-  return shape === "list" ? (value as unknown[]).map((v) => toWire(column, v)) : toWire(column, value);
+  return shape === "list" ? [...new Set(value as unknown[])].map((v) => toWire(column, v)) : toWire(column, value);
 }
 
 /** The value operands of a node in canonical order, with how each is sent. */
@@ -285,7 +285,7 @@ function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "
   const limit = node.limit ? b.operand(node.limit, null, "amount") : null;
   const offset = node.offset ? b.operand(node.offset, null, "amount") : null;
 
-  if (plan.filtered.length === 0) {
+  if (plan.filtered.length === 0 && !plan.lookup) {
     if (node.count && !limit && !offset) {
       steps.push(["_r", get(`${meta.path}/count`, selectorJson(meta, plan.selector, b))]);
       return { op: opdef(steps), decode: (r) => r, explain };
@@ -319,14 +319,30 @@ function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "
     return { op: opdef(steps), decode: (r) => (r as Json[]).map(decodeRow), explain };
   }
 
-  const src = sourceSteps(meta, plan, b, steps);
-  steps.push(["_rows", get(`$${src}/rows`, null)]);
-  steps.push([
-    "_f",
-    post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filterOp(meta, plan.filtered, b, ref("_row")) }),
-  ]);
-  steps.push(["_kept", post("$_f/get", { i: "_acc" })]);
-  let cur = "_kept";
+  if (plan.lookup) {
+    // One index range per listed value, concatenated (values are deduplicated when bound).
+    const column = plan.lookup.column;
+    steps.push(["_list", b.operand(plan.lookup.operand!, meta.columnsByName[column]!, "list")]);
+    const perValue = opdef([
+      ["_lv", get(meta.path, [[column, ref("_x")]])],
+      ["_lr", get("$_lv/rows", null)],
+      ["_r", { _acc: post("$_acc/concat", { r: ref("_lr") }) }],
+    ]);
+    steps.push(["_lf", post("$_list/fold", { item_name: "_x", value: { _acc: [] }, op: perValue })]);
+    steps.push(["_rows", post("$_lf/get", { i: "_acc" })]);
+  } else {
+    const src = sourceSteps(meta, plan, b, steps);
+    steps.push(["_rows", get(`$${src}/rows`, null)]);
+  }
+  let cur = "_rows";
+  if (plan.filtered.length > 0) {
+    steps.push([
+      "_f",
+      post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filterOp(meta, plan.filtered, b, ref("_row")) }),
+    ]);
+    steps.push(["_kept", post("$_f/get", { i: "_acc" })]);
+    cur = "_kept";
+  }
   if (limit !== null || offset !== null) {
     const params: Record<string, Json> = {};
     if (offset !== null) params.start = offset;
@@ -454,7 +470,8 @@ function uniqueCheck(meta: TableMeta, column: ColumnMeta, value: Json, steps: [s
  */
 function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, "params" | "bound" | "userParams"> {
   const meta = node.table;
-  const plan = planRead(meta, node.where, null);
+  // Writes go through one range (or a filter over it); `in` lookups are a read-only plan.
+  const plan = planRead(meta, node.where, null, { lookups: false });
   const explain = explainPlan(meta, plan);
   const steps: [string, Json][] = [];
   let setMap: Json = null;

@@ -29,6 +29,11 @@ export interface Plan {
   readonly served: readonly Predicate[];
   /** Predicates evaluated per row after the index range. */
   readonly filtered: readonly Predicate[];
+  /**
+   * An `in` predicate served by one index range per listed value (when nothing else is served by
+   * an index): the rows of those ranges, in list order, then the filtered predicates.
+   */
+  readonly lookup: Predicate | null;
   /** The `order` route to apply: columns (a prefix of the index) and direction; `null` = index order. */
   readonly order: { readonly columns: readonly string[]; readonly reverse: boolean } | null;
 }
@@ -91,7 +96,7 @@ function candidate(index: PlanIndex, preds: readonly Predicate[], orderBy: Order
  * plan.index.name; // "by_city"
  * ```
  */
-export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: OrderBy | null): Plan {
+export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: OrderBy | null, options: { lookups?: boolean } = {}): Plan {
   const indexes = planIndexes(meta);
   let best: Candidate | undefined;
   for (const index of indexes) {
@@ -107,6 +112,15 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
         `(${fixed.length ? fixed.join(", ") : "none"}); indexes: ${indexes.map((i) => `${i.name}(${i.columns.join(", ")})`).join(", ")}. ` +
         `Declare .index("by_${suggestion.join("_")}", [${suggestion.map((s) => JSON.stringify(s)).join(", ")}])`,
     );
+  }
+  if (best.score === 0 && !orderBy && options.lookups !== false) {
+    for (const p of where) {
+      if (p.op !== "in" || p.operand === null) continue;
+      const index = indexes.find((i) => i.columns[0] === p.column);
+      if (index) {
+        return { index, selector: [], point: false, served: [p], filtered: where.filter((q) => q !== p), lookup: p, order: null };
+      }
+    }
   }
   const served = new Set<Predicate>([...best.eq, ...(best.lower ? [best.lower] : []), ...(best.upper ? [best.upper] : [])]);
   const filtered = where.filter((p) => !served.has(p));
@@ -136,6 +150,7 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
     point,
     served: [...served],
     filtered: [...filtered, ...extra],
+    lookup: null,
     order: orderBy && best.orderColumns ? { columns: best.orderColumns, reverse: orderBy.direction === "desc" } : null,
   };
 }
@@ -143,7 +158,7 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
 /** A readable account of a plan (what `explain()` returns). */
 export interface Explanation {
   readonly table: string;
-  readonly access: "key lookup" | "index range" | "full scan";
+  readonly access: "key lookup" | "index range" | "index lookups" | "full scan";
   readonly index: string;
   readonly served: readonly string[];
   readonly filtered: readonly string[];
@@ -159,7 +174,7 @@ export function describePredicate(p: Predicate): string {
 export function explainPlan(meta: TableMeta, plan: Plan): Explanation {
   return {
     table: `${meta.namespace}/${meta.name}`,
-    access: plan.point ? "key lookup" : plan.selector.length > 0 ? "index range" : "full scan",
+    access: plan.point ? "key lookup" : plan.lookup ? "index lookups" : plan.selector.length > 0 ? "index range" : "full scan",
     index: plan.index.name,
     served: plan.served.map(describePredicate),
     filtered: plan.filtered.map(describePredicate),

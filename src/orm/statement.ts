@@ -180,7 +180,7 @@ function checkArg(label: string, name: string, use: ParamUse, value: unknown): J
   if (use.shape === "list") {
     if (!Array.isArray(value)) throw new BadRequestError(`${label}: parameter ${name} must be an array`);
     if (c) value.forEach((v, i) => checkValue(label, c, v, `parameter ${name}[${i}]`));
-    return value.map((v) => toWire(c, v)) as Json;
+    return [...new Set(value)].map((v) => toWire(c, v)) as Json;
   }
   if (c) checkValue(label, c, value, `parameter ${name}`);
   return toWire(c, value);

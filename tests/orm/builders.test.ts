@@ -78,6 +78,20 @@ describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
       expect(await run(u().where("name", "!=", "x").where("age", "<", 30))).toEqual([2, 5]);
     });
 
+    it("serves `in` on an indexed column by one index range per value", async () => {
+      const q = db.selectFrom("users").where("id", "in", [5, 1, 5, 42]).where("active", "=", true);
+      expect(q.explain()).toMatchObject({ access: "index lookups", index: "primary", served: ["id in ?"], filtered: ["active = ?"] });
+      expect(ids(await q.execute())).toEqual([5, 1]);
+      const byParam = db.selectFrom("users").where("city", "in", param("cities")).select(["id"]);
+      expect(byParam.explain().index).toBe("by_city");
+      expect(ids(await byParam.execute({ cities: ["oslo", "rome", "oslo"] })).sort()).toEqual([2, 4, 5, 6]);
+      expect(await db.selectFrom("users").where("id", "in", [1, 2, 3]).count().execute()).toBe(3);
+      // A write with `in` never uses lookups: it filters, and touches only the listed rows.
+      expect(await db.updateTable("users").set({ active: true }).where("id", "in", [4]).execute()).toBe(1);
+      expect(await db.updateTable("users").set({ active: false }).where("id", "in", [4]).execute()).toBe(1);
+      expect(ids(await db.selectFrom("users").where("active", "=", false).execute())).toEqual([4]);
+    });
+
     it("binds named list and limit parameters", async () => {
       const q = db.selectFrom("users").where("name", "in", param("names")).limit(param("n"));
       expect(q.compile().params).toEqual(["n", "names"]);
