@@ -313,7 +313,7 @@ export class Table {
     const order = sortedOrder(keys, cmp);
     const sortedKeys = order ? order.map((i) => keys[i]!) : keys;
     const sortedRows = order ? order.map((i) => rows[i]!) : (rows as Row[]);
-    for (let i = 1; i < n; i++) {
+    for (let i = 1; order !== undefined && i < n; i++) {
       if (cmp(sortedKeys[i - 1]!, sortedKeys[i]!) === 0) {
         throw new ConflictError(`${this.path}: key ${keyText(sortedKeys[i]!)} appears twice in the inserted rows`);
       }
@@ -572,11 +572,14 @@ function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean
   };
 }
 
-/** Positions of `keys` in ascending order, or `undefined` when they are ascending already. */
+/**
+ * Positions of `keys` in ascending order, or `undefined` when they are *strictly* ascending
+ * already (then they hold no duplicates either).
+ */
 function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] | undefined {
   let sorted = true;
   for (let i = 1; i < keys.length; i++) {
-    if (cmp(keys[i - 1]!, keys[i]!) > 0) {
+    if (cmp(keys[i - 1]!, keys[i]!) >= 0) {
       sorted = false;
       break;
     }
