@@ -17,6 +17,8 @@ export interface TableNode {
   readonly link: string;
   readonly keyColumns: readonly string[];
   readonly columns: readonly string[];
+  /** True when every key column holds numbers (the core lowering can then sort by key). */
+  readonly numericKey: boolean;
 }
 
 /** Edge attributes: one edge per relation direction. */
@@ -354,6 +356,7 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       link: t.path,
       keyColumns: [...t.keyColumns],
       columns: t.columns.map((c) => c.name),
+      numericKey: t.columns.filter((c) => c.key).every((c) => c.dtype !== "string" && c.dtype !== "link" && c.dtype !== "bool"),
     });
   }
   for (const r of relations) catalog.addRelation(r);

@@ -330,6 +330,40 @@ class Lowering {
     ];
   }
 
+  /**
+   * A fold op inserting `item` into the sorted tuple `state` (numeric keys of `kc` columns,
+   * compared lexicographically).
+   */
+  private insertOp(kc: number): J {
+    const less: [string, J][] = [];
+    // less_i: key(item) < key(x) considering columns i..kc-1, given equality before i
+    for (let i = kc - 1; i >= 0; i--) {
+      less.push([`a${i}`, call("item", "get", { i })]);
+      less.push([`b${i}`, call("x", "get", { i })]);
+      less.push([`lt${i}`, call(`a${i}`, "lt", { r: ref(`b${i}`) })]);
+      if (i === kc - 1) less.push([`less${i}`, ref(`lt${i}`)]);
+      else {
+        less.push([`eq${i}`, call(`a${i}`, "eq", { r: ref(`b${i}`) })]);
+        less.push([`tie${i}`, call(`eq${i}`, "and", { r: ref(`less${i + 1}`) })]);
+        less.push([`less${i}`, call(`lt${i}`, "or", { r: ref(`tie${i}`) })]);
+      }
+    }
+    const walk = post([
+      ...less,
+      ["free", call("placed", "not")],
+      ["here", call("free", "and", { r: ref("less0") })],
+      ["out2", cond(ref("here"), post([["both", call("out", "concat", { r: [ref("item"), ref("x")] })]]), post([["one", call("out", "concat", { r: [ref("x")] })]]))],
+      ["placed2", call("placed", "or", { r: ref("here") })],
+      ["next", { out: ref("out2"), placed: ref("placed2") }],
+    ]);
+    return post([
+      ["walked", fold("state", "x", walk, { out: [], placed: false })],
+      ["w_out", call("walked", "get", { i: "out" })],
+      ["w_placed", call("walked", "get", { i: "placed" })],
+      ["sorted", cond(ref("w_placed"), ref("w_out"), post([["last", call("w_out", "concat", { r: [ref("item")] })]]))],
+    ]);
+  }
+
   program(): J {
     const plan = this.plan;
     const r = plan.result as Extract<TraversePlan["result"], { kind: "rows" }>;
@@ -381,35 +415,40 @@ class Lowering {
       touched = outTouched;
       current = s.target;
     }
-    // Canonical order (by key): walk the end table in key order, keeping the rows in the set.
+    // Canonical order (by key): numeric keys are insertion-sorted (quadratic in the result set);
+    // other keys come from walking the end table in key order, keeping the rows in the set.
     const kc = this.keyCount(current);
-    steps.push(["end_view", getOn(this.link(current), null)]);
-    steps.push(["end_all", getOn("$end_view/rows", null)]);
-    steps.push([
-      "ordered",
-      fold(
-        "end_all",
-        "row",
-        post([
-          ["rk", call("row", "slice", { start: 0, stop: kc })],
-          [
-            "member",
-            fold(
-              rows,
-              "x",
-              post([
-                ["xk", call("x", "slice", { start: 0, stop: kc })],
-                ["same", call("xk", "eq", { r: ref("rk") })],
-                ["any", call("state", "or", { r: ref("same") })],
-              ]),
-              false,
-            ),
-          ],
-          ["kept", cond(ref("member"), post([["more", call("state", "concat", { r: [ref("row")] })]]), ref("state"))],
-        ]),
-        [],
-      ),
-    ]);
+    if (this.catalog.table(current).numericKey) {
+      steps.push(["ordered", fold(rows, "item", this.insertOp(kc), [])]);
+    } else {
+      steps.push(["end_view", getOn(this.link(current), null)]);
+      steps.push(["end_all", getOn("$end_view/rows", null)]);
+      steps.push([
+        "ordered",
+        fold(
+          "end_all",
+          "row",
+          post([
+            ["rk", call("row", "slice", { start: 0, stop: kc })],
+            [
+              "member",
+              fold(
+                rows,
+                "x",
+                post([
+                  ["xk", call("x", "slice", { start: 0, stop: kc })],
+                  ["same", call("xk", "eq", { r: ref("rk") })],
+                  ["any", call("state", "or", { r: ref("same") })],
+                ]),
+                false,
+              ),
+            ],
+            ["kept", cond(ref("member"), post([["more", call("state", "concat", { r: [ref("row")] })]]), ref("state"))],
+          ]),
+          [],
+        ),
+      ]);
+    }
     // The budget is checked as rows are touched; referencing it keeps the checks in the op's graph.
     steps.push(["checked", { rows: ref("ordered"), touched: ref(touched) }]);
     steps.push(["final_rows", call("checked", "get", { i: "rows" })]);

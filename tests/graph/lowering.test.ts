@@ -100,3 +100,31 @@ describe.each(EXECUTORS)("core lowering on $name", (factory) => {
     expect(() => core.match("people").out("knows").paths().compile()).toThrow(NotImplementedError);
   });
 });
+
+describe("core lowering with string keys (ordered by walking the end table)", () => {
+  it("matches the extension", async () => {
+    const { col, schema, table } = await import("../../src/orm/index.js");
+    const topics = table("topics", {
+      name: col.string(16).key(),
+      parent: col.string(16).nullable().references((): { name: string } => topics, { name: "parent", inverse: "children" }),
+    });
+    const s = schema({ namespace: "strkeys", tables: { topics } });
+    const executor = await EXECUTORS[0]!.create();
+    const db = await connect(s, executor);
+    await db.sync();
+    await db.insertInto("topics").values([
+      { name: "root", parent: null },
+      { name: "zeta", parent: "root" },
+      { name: "alpha", parent: "root" },
+      { name: "mid", parent: "alpha" },
+      { name: "leaf", parent: "mid" },
+    ]).execute();
+    const ext = db.graph as unknown as Graph<UntypedShape>;
+    const core = ext.withLowering("core");
+    const q = (g: Graph<UntypedShape>) => g.match("topics", { name: "root" }).out("children", { hops: [1, 3] }).distinct().select(["name"]);
+    const expected = [{ name: "alpha" }, { name: "leaf" }, { name: "mid" }, { name: "zeta" }];
+    expect(await q(ext).execute()).toEqual(expected);
+    expect(await q(core).execute()).toEqual(expected);
+    await executor.close();
+  });
+});
