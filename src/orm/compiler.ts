@@ -50,6 +50,8 @@ export interface CompileOptions {
   readonly prefix?: string;
   /** Lower multi-row inserts to core IR instead of the `insert_rows` extension. */
   readonly coreInsert?: boolean;
+  /** `false`: neither read nor fill the per-shape template cache (benchmarks of a cold compile). */
+  readonly cache?: boolean;
 }
 
 const POST_OPDEF = "/state/scalar/op/post";
@@ -544,7 +546,8 @@ export function compileNode(node: QueryNode, options: CompileOptions = {}): Comp
     TEMPLATES.set(node.table, perTable);
   }
   const key = signature(node, options);
-  const hit = perTable.get(key);
+  const useCache = options.cache !== false;
+  const hit = useCache ? perTable.get(key) : undefined;
   if (hit) {
     // Same shape as an earlier node: same op object (the kernel's cache hits by identity); only
     // the values of this node are bound.
@@ -575,7 +578,9 @@ export function compileNode(node: QueryNode, options: CompileOptions = {}): Comp
       break;
   }
   const compiled: Compiled = { ...out, params: b.params(), bound: b.bound, userParams: b.userParams };
-  if (perTable.size >= MAX_TEMPLATES_PER_TABLE) perTable.clear();
-  perTable.set(key, { ...compiled, usedSlots: [...b.usedSlots].sort((x, y) => x - y) });
+  if (useCache) {
+    if (perTable.size >= MAX_TEMPLATES_PER_TABLE) perTable.clear();
+    perTable.set(key, { ...compiled, usedSlots: [...b.usedSlots].sort((x, y) => x - y) });
+  }
   return compiled;
 }
