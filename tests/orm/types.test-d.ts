@@ -53,6 +53,12 @@ describe("select", () => {
     expectTypeOf(db.selectFrom("users").count().execute()).resolves.toEqualTypeOf<number>();
   });
 
+  it("streams typed rows and explains plans", () => {
+    expectTypeOf(db.selectFrom("users").select(["id", "city"]).stream()).toEqualTypeOf<AsyncIterableIterator<{ id: number; city: string }>>();
+    expectTypeOf(db.selectFrom("users").explain().access).toEqualTypeOf<"key lookup" | "index range" | "index lookups" | "full scan">();
+    expectTypeOf(db.selectFrom("users").compile().params).toEqualTypeOf<readonly string[]>();
+  });
+
   it("accepts params wherever a value goes", () => {
     db.selectFrom("users").where("id", "=", param("me")).where("name", "in", param("names")).limit(param("n"));
     db.selectFrom("users").whereIn("city", ["paris", "rome"]);
