@@ -121,6 +121,11 @@ describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
 
     it("projects columns and counts", async () => {
       expect(await db.selectFrom("users").where("id", "=", 1).select(["name", "city"]).execute()).toEqual([{ name: "ada", city: "paris" }]);
+      // The select route keeps the requested column order.
+      expect(await db.selectFrom("users").where("age", ">", 30).select(["age", "id"]).execute()).toEqual([
+        { age: 36, id: 1 },
+        { age: 50, id: 4 },
+      ]);
       expect(await db.selectFrom("users").count().execute()).toBe(6);
       expect(await db.selectFrom("users").where("city", "=", "rome").count().execute()).toBe(3);
       expect(await db.selectFrom("users").where("name", "!=", "ada").count().execute()).toBe(5);
