@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { http, parseTokenConfig, serve, type ServerHandle } from "../../src/client/http/index.js";
 import type { Executor } from "../../src/client/executor.js";
-import { BadRequestError, ConflictError, ForbiddenError, TimeoutError, UnauthorizedError } from "../../src/errors.js";
+import { BadRequestError, ConflictError, ForbiddenError, TcError, TimeoutError, UnauthorizedError, UnavailableError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 import { errorBody, raw } from "./raw.js";
 
@@ -122,5 +122,29 @@ describe("the real kernel over HTTP", () => {
     const anon = http(srv.url);
     open.push(anon);
     await expect(anon.execute(COUNT)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
+
+describe("graceful shutdown with the real kernel", () => {
+  it("an open session may finish while the host drains; queued requests complete; new work is refused", async () => {
+    const srv = await serve({});
+    const ex = http(srv.url);
+    open.push(ex);
+    await ex.request({ verb: "put", path: T, key: null, body: TABLE });
+    expect(await ex.execute(COUNT)).toBe(0); // installed: the queued call below is one request
+    const s = await ex.session(); // holds the kernel's transaction lock
+    await s.request({ verb: "put", path: T, key: [1], body: ["kept"] });
+    const queued = ex.execute(COUNT); // in flight: waits for the session's lock
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = srv.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const late = http(srv.url);
+    open.push(late);
+    await expect(late.request({ verb: "get", path: T, key: [1] })).rejects.toBeInstanceOf(UnavailableError); // new work
+    await s.request({ verb: "put", path: T, key: [2], body: ["also kept"] });
+    await s.commit();
+    expect(await queued).toBe(2);
+    await closing;
+    await expect(ex.request({ verb: "get", path: "/healthz" })).rejects.toBeInstanceOf(TcError);
   });
 });

@@ -13,7 +13,7 @@
  * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import {
   BadRequestError,
   ForbiddenError,
@@ -62,6 +62,11 @@ export interface ServeOptions {
   readonly tokens?: TokenConfig;
   /** Maximum request body in bytes; default 1 MiB. */
   readonly bodyLimit?: number;
+  /**
+   * Longest wait in `close()` for in-flight requests and open sessions to finish (ms, default
+   * 30 000); then remaining connections are cut. Sessions also end by the kernel's budget.
+   */
+  readonly drainTimeoutMs?: number;
   /** Close the kernel on `close()`; default true when the server opened it, false otherwise. */
   readonly closeKernel?: boolean;
   /** Access log sink (one line per request). Lines never contain tokens, keys or bodies. */
@@ -189,11 +194,31 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   const libraryPaths = new Map<string, string[][]>();
   let inFlight = 0;
   let closing = false;
-  let idle: (() => void) | undefined;
+  /**
+   * Open connections: requests in progress, and the session last continued on it. While shutting
+   * down, a connection carrying an open session stays up so the session can commit or roll back.
+   */
+  const conns = new Map<Socket, { active: number; session: string | undefined }>();
+  /** Responses of session continuations: they keep their connection open while shutting down. */
+  const sessionResponses = new WeakSet<ServerResponse>();
+  let onDrained: (() => void) | undefined;
+  const drained = (): boolean => {
+    if (inFlight > 0) return false;
+    for (const c of conns.values()) if (c.session !== undefined) return false;
+    return true;
+  };
+  const checkDrained = (): void => {
+    if (closing && onDrained && drained()) onDrained();
+  };
+  const markSession = (res: ServerResponse, session: string | undefined): void => {
+    const conn = conns.get(res.req.socket);
+    if (conn) conn.session = session;
+    if (session !== undefined) sessionResponses.add(res);
+  };
 
   const send = (res: ServerResponse, status: number, body: Json | undefined, headers?: Record<string, string>): void => {
     if (res.headersSent) return;
-    if (closing) res.setHeader("connection", "close");
+    if (closing && !sessionResponses.has(res)) res.setHeader("connection", "close");
     if (body === undefined) {
       res.writeHead(status, headers);
       res.end();
@@ -258,7 +283,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       send(res, 200, { status: "ok" });
       return;
     }
-    if (closing) throw new UnavailableError("the host is shutting down");
+    // Shutting down: no new work, but open sessions may still continue and commit or roll back.
+    if (closing && target.txnId === undefined) throw new UnavailableError("the host is shutting down");
 
     const principal = authority?.authenticate(req.headers.authorization);
     const body = parseJsonBody(await readBody(req, bodyLimit), req.headers["content-type"]);
@@ -271,6 +297,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       }
       if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
       const id = await k.beginSession(owner);
+      markSession(res, id);
       send(res, 204, undefined, { [TXN_HEADER]: id });
       return;
     }
@@ -280,12 +307,14 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       const finalize =
         (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
       if (finalize) {
+        markSession(res, undefined);
         if (verb === "post") await k.commitSession(txnId, owner);
         else await k.rollbackSession(txnId, owner);
         send(res, 204, undefined, { [TXN_HEADER]: txnId });
         return;
       }
     }
+    if (txnId !== undefined) markSession(res, txnId);
     if (principal) authority!.authorize(principal, verb, target.segments);
 
     let request: ExecRequest;
@@ -323,16 +352,19 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   // Keys travel in the query string, so allow request lines up to the target limit (64 KiB).
   const server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024 }, (req, res) => {
     inFlight++;
+    const conn = conns.get(req.socket);
+    if (conn) conn.active++;
     const started = performance.now();
     res.once("close", () => {
       inFlight--;
+      if (conn) conn.active--;
       if (log) {
         let path = req.url ?? "";
         const q = path.indexOf("?");
         if (q >= 0) path = path.slice(0, q);
         log(`${req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`);
       }
-      if (closing && inFlight === 0) idle?.();
+      checkDrained();
     });
     handle(req, res).catch((e: unknown) => {
       if (e instanceof TcError) {
@@ -341,6 +373,13 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         log?.(`internal error: ${e instanceof Error ? e.message : String(e)}`);
         sendError(res, new InternalError("internal error"));
       }
+    });
+  });
+  server.on("connection", (socket: Socket) => {
+    conns.set(socket, { active: 0, session: undefined });
+    socket.once("close", () => {
+      conns.delete(socket);
+      checkDrained();
     });
   });
   server.requestTimeout = 30_000;
@@ -379,10 +418,21 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   const close = (): Promise<void> => {
     closed ??= (async () => {
       closing = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      // Stop accepting. (`http.Server#close` would also cut idle keep-alive connections, among
+      // them those of open sessions, so the plain `net` close is used until the drain is over.)
+      const stopped = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+      // Idle connections without an open session go now; the rest once they are done.
+      for (const [socket, c] of conns) if (c.active === 0 && c.session === undefined) socket.destroy();
+      if (!drained()) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          onDrained = resolve;
+          timer = setTimeout(resolve, opts.drainTimeoutMs ?? 30_000);
+        });
+        clearTimeout(timer);
+      }
       server.closeAllConnections();
+      server.close(() => undefined); // clears the HTTP server's own timers; already not listening
       await stopped;
       // Closing the kernel rolls back its open sessions.
       if (closeKernel) await k.close();
