@@ -12,7 +12,7 @@
  * use the table routes (`insert`, `insert_rows`, upsert, range update, delete) and are chained
  * before the statement's final read with `after`.
  */
-import { BadRequestError } from "../errors.js";
+import { BadRequestError, InternalError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
 import type { Json } from "../ir/types.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
@@ -118,7 +118,7 @@ class Binder {
       return ref(o.name);
     }
     const i = this.slots.get(o);
-    if (i === undefined) throw new Error("internal: operand without a slot");
+    if (i === undefined) throw new InternalError("ORM compiler: a value operand has no parameter slot");
     return this.slot(i, wireValue(o.value, column, shape));
   }
 
