@@ -975,15 +975,33 @@ export function tableStore(lookup: (name: string) => Table | undefined, ns: stri
   };
   return {
     shape(name) {
-      const s = table(name).schema;
-      return {
-        columns: s.columns.map((c) => c.name),
-        keyCount: s.keyColumns.length,
-        indexes: s.indices.map((i) => [...i.columns]),
-      };
+      const t = table(name);
+      let shape = SHAPES.get(t);
+      if (!shape) {
+        const s = t.schema;
+        shape = {
+          columns: s.columns.map((c) => c.name),
+          keyCount: s.keyColumns.length,
+          indexes: s.indices.map((i) => [...i.columns]),
+        };
+        SHAPES.set(t, shape);
+      }
+      return shape;
     },
     prepare(name, cols) {
-      return prepareLookup(table(name), cols);
+      const t = table(name);
+      let byCols = PREPARED.get(t);
+      if (!byCols) {
+        byCols = new Map();
+        PREPARED.set(t, byCols);
+      }
+      const id = cols.join("\u0000");
+      let lookup = byCols.get(id);
+      if (!lookup) {
+        lookup = prepareLookup(t, cols);
+        byCols.set(id, lookup);
+      }
+      return lookup;
     },
     all(name) {
       const t = table(name);
@@ -995,6 +1013,11 @@ export function tableStore(lookup: (name: string) => Table | undefined, ns: stri
     },
   };
 }
+
+// A table's schema never changes (a different schema is a different Table object), so its shape
+// and prepared lookups are cached per table object; they are synchronous and never re-entered.
+const SHAPES = new WeakMap<Table, TraverseTableShape>();
+const PREPARED = new WeakMap<Table, Map<string, PreparedLookup>>();
 
 const normCell = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
 
@@ -1023,17 +1046,20 @@ function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
     let ok = true;
     for (let i = 0; i < n && ok; i++) ok = t.schema.columns[ix.keyPositions[i]!]!.name === cols[i];
     if (!ok) continue;
-    const tree = ix.tree;
     let target: Row[] = [];
     const push = (_k: unknown, row: Row): void => {
       target.push(row);
     };
+    // Bound tuples reused across calls (forRange does not keep them).
+    const low: KeyCell[] = new Array(n);
+    const high: (KeyCell | typeof MAX)[] = new Array(n + 1);
+    high[n] = MAX;
     return (values, out) => {
+      const tree = ix.tree; // read each time: truncate/restore swap the tree object
       if (tree.size === 0) return;
-      const low = values.map(normCell);
-      const high = [...low, MAX];
+      for (let i = 0; i < n; i++) low[i] = high[i] = normCell(values[i]);
       target = out as Row[];
-      tree.forRange(low, high, false, push);
+      tree.forRange(low, high as KeyCell[], false, push);
     };
   }
   return (values, out) => {
