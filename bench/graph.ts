@@ -285,7 +285,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       sqlite: { fn: (i) => f.sqlite(pick(i)), items: f.items },
       graphology: { fn: (i) => f.graphology(pick(i)), items: f.items },
       csr: { fn: (i) => f.csr(pick(i)), items: f.items },
-      ours: oursFn ? { fn: (i) => oursFn(pick(i)), async: true, items: f.items, note: t!.how } : undefined,
+      ours: oursFn ? { fn: (i) => oursFn(pick(i)), async: true, items: f.items, note: key.startsWith("three") ? t!.how : t!.how.split(";")[0] } : undefined,
     });
     base[key] = { sqlite: m.sqlite, graphology: m.graphology, csr: m.csr };
     ours[key] = m.ours ?? oursMissing ?? notBuilt();
