@@ -70,9 +70,10 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
   /** The schema's namespace. */
   readonly namespace: string;
 
-  constructor(namespace: string) {
-    super();
-    this.namespace = namespace;
+  constructor(namespace: string | object = "") {
+    // graphology's copy()/emptyCopy() call `new this.constructor(options)`: keep them working.
+    super(typeof namespace === "object" ? (namespace as Record<string, unknown>) : undefined);
+    this.namespace = typeof namespace === "string" ? namespace : "";
   }
 
   /** The node attributes of `table`; throws `BadRequestError` naming the known tables. */

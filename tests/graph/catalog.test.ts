@@ -123,3 +123,15 @@ describe("catalog", () => {
     expect(g.match("users").out("comments").compile().plan.steps).toHaveLength(1);
   });
 });
+
+describe("catalog as a graphology graph", () => {
+  it("supports graphology's own operations (copy, export)", () => {
+    const catalog = buildCatalog(social.namespace, social.tableMetas);
+    const copy = catalog.copy();
+    expect(copy.order).toBe(catalog.order);
+    expect(copy.size).toBe(catalog.size);
+    const exported = catalog.export();
+    expect(exported.nodes.map((n) => n.key)).toEqual(["users", "follows", "posts", "tags"]);
+    expect(exported.edges.find((e) => e.key === "users.follows")?.attributes?.["target"]).toBe("users");
+  });
+});
