@@ -288,7 +288,6 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
 
     const principal = authority?.authenticate(req.headers.authorization);
     const body = parseJsonBody(await readBody(req, bodyLimit), req.headers["content-type"]);
-    const owner = ownerOf(principal, req);
     const isBegin = target.path === "/host/txn" && verb === "post" && target.txnId === undefined;
 
     if (isBegin) {
@@ -296,13 +295,14 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         throw new BadRequestError("POST /host/txn takes an empty body");
       }
       if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
-      const id = await k.beginSession(owner);
+      const id = await k.beginSession(ownerOf(principal, req));
       markSession(res, id);
       send(res, 204, undefined, { [TXN_HEADER]: id });
       return;
     }
 
     const txnId = target.txnId;
+    const owner = txnId === undefined ? undefined : ownerOf(principal, req);
     if (txnId !== undefined) {
       const finalize =
         (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
@@ -340,7 +340,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       authorizeLibraryCall(principal, target);
     }
 
-    const result = await k.request(request, txnId === undefined ? undefined : { id: txnId, owner });
+    const result = await k.request(request, txnId === undefined ? undefined : { id: txnId, ...(owner !== undefined ? { owner } : {}) });
     if (verb === "put" && target.path === "/lib") {
       rememberInstall(principal, target, request.body);
       send(res, 204, undefined, txnId ? { [TXN_HEADER]: txnId } : undefined);
