@@ -21,6 +21,16 @@ const INT_RANGE: Record<string, readonly [number, number]> = {
 
 const F32_MAX = 3.4028234663852886e38;
 
+/** A max-length check in characters (code points), as the tables count them. */
+function fitsIn(max: number): (s: string) => boolean {
+  return (s) => {
+    if (s.length <= max) return true;
+    let n = 0;
+    for (const _ of s) if (++n > max) return false;
+    return true;
+  };
+}
+
 /** The zod type of one column's non-null value. */
 export function columnZod(c: ColumnMeta): z.ZodType {
   let t: z.ZodType;
@@ -34,10 +44,10 @@ export function columnZod(c: ColumnMeta): z.ZodType {
   } else if (c.dtype === "bool") {
     t = z.boolean();
   } else if (c.dtype === "string") {
-    t = c.maxLen === null ? z.string() : z.string().max(c.maxLen);
+    t = c.maxLen === null ? z.string() : z.string().refine(fitsIn(c.maxLen), `expected at most ${c.maxLen} characters`);
   } else {
     const s = z.string().regex(/^(\/|https?:\/\/)/, "expected a link starting with / or http(s)://");
-    t = c.maxLen === null ? s : s.max(c.maxLen);
+    t = c.maxLen === null ? s : s.refine(fitsIn(c.maxLen), `expected a link of at most ${c.maxLen} characters`);
   }
   return c.nullable ? t.nullable() : t;
 }

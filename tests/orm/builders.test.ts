@@ -192,6 +192,9 @@ describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
       const ins = db.insertInto("users") as unknown as { values(v: unknown): unknown };
       expect(() => ins.values({ id: 7, name: "x".repeat(65) })).toThrow(/insert into social\/users: column name:/);
       expect(() => ins.values({ id: -1, name: "x" })).toThrow(/column id:/);
+      // Lengths count characters (code points), as the tables do: 64 non-BMP characters fit.
+      expect(() => ins.values({ id: 7, name: "😀".repeat(64) })).not.toThrow();
+      expect(() => ins.values({ id: 7, name: "😀".repeat(65) })).toThrow(/at most 64 characters/);
       expect(() => ins.values({ id: 2 ** 53, name: "x" })).toThrow(/column id:/);
       expect(() => ins.values({ id: 7, name: "x", nope: 1 })).toThrow(/unknown column\(s\) "nope"/);
       expect(() => ins.values({ name: "x" })).toThrow(/column id:/);
