@@ -1,19 +1,24 @@
 /**
- * HTTP benchmarks (issue 6), same process, measured interleaved:
+ * HTTP benchmarks (issue 6), same run, measured interleaved:
  *
  *   prepared point select   `http()` executor → `serve()`d kernel: POST /lib/…/0.0.0-q<hash>/op {id}
  *   plain GET point select  `http()` executor → GET /state/<ns>/users?key=[id]
  *   baseline                a bare undici GET to a trivial `node:http` server that answers the same
  *                           bytes (the row's JSON), body read and parsed like ours
  *
- * Target: prepared point select ≤ 1.5× the bare GET. Only the users table is loaded (point
- * selects touch nothing else).
+ * Two layouts: both servers in worker threads (their own event loop and heap, as a remote host
+ * has — the headline figure), and everything on the benchmark's own thread (client, server and
+ * a 100k-row kernel share one heap and one event loop). Each row also reports CPU time per
+ * request (all threads of the process), which is steadier than wall time on a shared machine.
+ * Target: prepared point select ≤ 1.5× the bare GET. Only the users table is loaded.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 import { Pool } from "undici";
 import { Kernel } from "../src/client/embedded/index.js";
 import { http, serve } from "../src/client/http/index.js";
+import type { Executor } from "../src/client/executor.js";
 import type { Json } from "../src/ir/types.js";
 import { CITIES, userName } from "./dataset.js";
 import { annotate, failed, measureGroup, type BenchContext, type BenchRow } from "./harness.js";
@@ -25,6 +30,7 @@ const U32 = "/state/scalar/value/number/uint/32";
 const USERS = `/state/${NS}/users`;
 const SCHEMA: Json = [[[["id", U64]], [["name", STR, 64], ["city", STR, 32], ["age", U32]]], [["by_city", ["city"]]]];
 const POINT_OP: Json = { "/state/scalar/op/post": [["row", { [USERS]: [[{ $id: [] }]] }]] };
+const BASELINE = "bare undici GET, trivial node:http";
 
 /** Median CPU microseconds per call of each function, measured in interleaved rounds of 100 calls. */
 async function cpuPerOp<K extends string>(fns: Record<K, (i: number) => Promise<unknown>>, rounds: number): Promise<Record<K, number>> {
@@ -46,42 +52,36 @@ async function cpuPerOp<K extends string>(fns: Record<K, (i: number) => Promise<
   return out;
 }
 
-export async function run(ctx: BenchContext): Promise<BenchRow[]> {
-  const d = ctx.data;
-  ctx.progress(`http: loading ${d.userCount} users into a served kernel…`);
-  const kernel = await Kernel.open({});
-  const srv = await serve({ kernel, closeKernel: true });
-  const ex = http(srv.url, { connections: 4 });
-  const rows: Json[] = new Array(d.userCount);
-  for (let i = 0; i < d.userCount; i++) rows[i] = [i, userName(i), CITIES[d.userCity[i]!]!, d.userAge[i]!];
-  await kernel.request({ verb: "put", path: USERS, key: null, body: { "/state/collection/table": [SCHEMA, []] } });
-  const CHUNK = 10_000;
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await kernel.request({ verb: "put", path: `${USERS}/insert_rows`, key: null, body: rows.slice(i, i + CHUNK) });
-  }
-
-  // The baseline: the same bytes a point select answers, from a server doing nothing else.
-  const ids = ctx.sampleUserIds;
-  const pick = (i: number): number => ids[i % ids.length]!;
-  const sample = JSON.stringify(await ex.execute(POINT_OP, { id: pick(0) }));
-  const bare = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(sample) });
-      res.end(sample);
-    });
+/** A server running in a worker thread (bench/http-host.ts). */
+async function startWorker(data: unknown): Promise<{ url: string; stop(): Promise<void> }> {
+  // The worker runs TypeScript too: it registers tsx's loader first (workers do not inherit it).
+  const entry = new URL("./http-host.ts", import.meta.url).href;
+  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: data });
+  const msg = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`http host worker exited with ${code}`)));
   });
-  await new Promise<void>((r) => bare.listen(0, "127.0.0.1", r));
-  const pool = new Pool(`http://127.0.0.1:${(bare.address() as AddressInfo).port}`, { connections: 4 });
+  if (!msg.url) throw new Error(`http host worker failed: ${msg.error}`);
+  return {
+    url: msg.url,
+    stop: async () => {
+      const exited = new Promise((r) => worker.once("exit", r));
+      worker.postMessage("stop");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      await worker.terminate();
+    },
+  };
+}
 
-  const out: BenchRow[] = [];
+/** Measures one layout: the executor against its host, and a bare pool against the bare server. */
+async function measureLayout(ctx: BenchContext, layout: string, ex: Executor, bareUrl: string, pick: (i: number) => number): Promise<BenchRow[]> {
+  const pool = new Pool(bareUrl, { connections: 4 });
   try {
-    // Sanity: both sides answer the same row for the same id.
-    const check = await ex.request({ verb: "get", path: USERS, key: [pick(1)] });
+    const viaGet = await ex.request({ verb: "get", path: USERS, key: [pick(1)] });
     const viaOp = await ex.execute(POINT_OP, { id: pick(1) });
-    const same = JSON.stringify(check) === JSON.stringify(viaOp);
-
-    ctx.progress("http: prepared point select vs bare undici GET (interleaved)…");
+    const same = JSON.stringify(viaGet) === JSON.stringify(viaOp) && viaOp !== null;
     const contenders = {
       prepared: { fn: (i: number) => ex.execute(POINT_OP, { id: pick(i) }), async: true },
       plainGet: { fn: (i: number) => ex.request({ verb: "get", path: USERS, key: [pick(i)] }), async: true },
@@ -93,35 +93,91 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         async: true,
       },
     };
+    ctx.progress(`http (${layout}): prepared point select vs bare undici GET (interleaved)…`);
     // More, longer samples than the default: round trips on a shared machine are noisy.
     const m = await measureGroup(contenders, { samples: ctx.quick ? 15 : 31, minBatchMs: 40, warmupMs: 500 });
-    // CPU time per request (client + server + kernel all run in this process): steadier than
-    // wall time when other processes compete for the cores.
     const cpu = await cpuPerOp({ prepared: contenders.prepared.fn, plainGet: contenders.plainGet.fn, bare: contenders.bare.fn }, ctx.quick ? 10 : 30);
     const cpuNote = (k: "prepared" | "plainGet"): string =>
       `CPU/op ${cpu[k].toFixed(0)} µs vs bare ${cpu.bare.toFixed(0)} µs (${(cpu[k] / cpu.bare).toFixed(2)}×)`;
-    out.push({
-      section: "http",
-      case: "prepared point select (one round trip)",
-      oursLabel: "http() executor",
-      ours: annotate(m.prepared, same ? cpuNote("prepared") : `MISMATCH between op and GET results; ${cpuNote("prepared")}`),
-      baselines: [{ label: "bare undici GET, trivial node:http", figure: m.bare }],
-      target: "≤ 1.5×",
-    });
-    out.push({
-      section: "http",
-      case: "plain GET point select (?key=)",
-      oursLabel: "http() executor",
-      ours: annotate(m.plainGet, cpuNote("plainGet")),
-      baselines: [{ label: "bare undici GET, trivial node:http", figure: m.bare }],
-    });
-  } catch (e) {
-    out.push({ section: "http", case: "prepared point select (one round trip)", oursLabel: "http() executor", ours: failed(e), baselines: [] });
+    return [
+      {
+        section: "http",
+        case: `prepared point select, one round trip (${layout})`,
+        oursLabel: "http() executor",
+        ours: annotate(m.prepared, same ? cpuNote("prepared") : `MISMATCH between op and GET results; ${cpuNote("prepared")}`),
+        baselines: [{ label: BASELINE, figure: m.bare }],
+        target: "≤ 1.5×",
+      },
+      {
+        section: "http",
+        case: `plain GET point select, ?key= (${layout})`,
+        oursLabel: "http() executor",
+        ours: annotate(m.plainGet, cpuNote("plainGet")),
+        baselines: [{ label: BASELINE, figure: m.bare }],
+      },
+    ];
   } finally {
-    await ex.close();
     await pool.close();
-    await new Promise((r) => bare.close(r));
-    await srv.close();
+  }
+}
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const d = ctx.data;
+  const rows: Json[] = new Array(d.userCount);
+  for (let i = 0; i < d.userCount; i++) rows[i] = [i, userName(i), CITIES[d.userCity[i]!]!, d.userAge[i]!];
+  const ids = ctx.sampleUserIds;
+  const pick = (i: number): number => ids[i % ids.length]!;
+  const out: BenchRow[] = [];
+
+  // 1. Servers in worker threads.
+  try {
+    ctx.progress(`http: loading ${d.userCount} users into a kernel served from a worker thread…`);
+    const host = await startWorker({ kind: "kernel", schema: SCHEMA, rows, path: USERS });
+    const ex = http(host.url, { connections: 4 });
+    try {
+      const answer = JSON.stringify(await ex.execute(POINT_OP, { id: pick(0) }));
+      const bare = await startWorker({ kind: "bare", answer });
+      try {
+        out.push(...(await measureLayout(ctx, "servers in worker threads", ex, bare.url, pick)));
+      } finally {
+        await bare.stop();
+      }
+    } finally {
+      await ex.close();
+      await host.stop();
+    }
+  } catch (e) {
+    out.push({ section: "http", case: "prepared point select, one round trip (servers in worker threads)", oursLabel: "http() executor", ours: failed(e), baselines: [] });
+  }
+
+  // 2. Everything on this thread.
+  try {
+    ctx.progress(`http: loading ${d.userCount} users into a kernel served on this thread…`);
+    const kernel = await Kernel.open({});
+    await kernel.request({ verb: "put", path: USERS, key: null, body: { "/state/collection/table": [SCHEMA, []] } });
+    for (let i = 0; i < rows.length; i += 10_000) {
+      await kernel.request({ verb: "put", path: `${USERS}/insert_rows`, key: null, body: rows.slice(i, i + 10_000) });
+    }
+    const srv = await serve({ kernel, closeKernel: true });
+    const ex = http(srv.url, { connections: 4 });
+    const answer = JSON.stringify(await ex.execute(POINT_OP, { id: pick(0) }));
+    const bare = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) });
+        res.end(answer);
+      });
+    });
+    await new Promise<void>((r) => bare.listen(0, "127.0.0.1", r));
+    try {
+      out.push(...(await measureLayout(ctx, "one thread", ex, `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, pick)));
+    } finally {
+      await ex.close();
+      await new Promise((r) => bare.close(r));
+      await srv.close();
+    }
+  } catch (e) {
+    out.push({ section: "http", case: "prepared point select, one round trip (one thread)", oursLabel: "http() executor", ours: failed(e), baselines: [] });
   }
   return out;
 }
