@@ -60,14 +60,21 @@ const AFTER = "/state/scalar/ref/after";
 const FOR_EACH = "/state/scalar/ref/for_each";
 const DELETE = "/state/scalar/ref/op/delete";
 
-const ref = (name: string): Json => ({ [`$${name}`]: [] });
-const get = (subject: string, key: Json): Json => ({ [subject]: [key] });
-const put = (subject: string, key: Json, value: Json): Json => ({ [subject]: [key, value] });
-const post = (subject: string, params: Record<string, Json>): Json => ({ [subject]: params });
-const cond = (c: Json, then: Json, otherwise: Json): Json => ({ [COND]: [c, then, otherwise] });
-const after = (when: Json, then: Json): Json => ({ [AFTER]: [when, then] });
-const forEach = (items: Json, op: Json, itemName: string): Json => ({ [FOR_EACH]: [items, op, itemName] });
-const opdef = (steps: [string, Json][]): Json => ({ [POST_OPDEF]: steps });
+// One-key objects are built by assignment: V8 creates `{ [key]: v }` literals with a computed key
+// about 3× slower, and a compile builds dozens of them.
+function one(key: string, value: Json): Json {
+  const o: Record<string, Json> = {};
+  o[key] = value;
+  return o;
+}
+const ref = (name: string): Json => one("$" + name, []);
+const get = (subject: string, key: Json): Json => one(subject, [key]);
+const put = (subject: string, key: Json, value: Json): Json => one(subject, [key, value]);
+const post = (subject: string, params: Record<string, Json>): Json => one(subject, params);
+const cond = (c: Json, then: Json, otherwise: Json): Json => one(COND, [c, then, otherwise]);
+const after = (when: Json, then: Json): Json => one(AFTER, [when, then]);
+const forEach = (items: Json, op: Json, itemName: string): Json => one(FOR_EACH, [items, op, itemName]);
+const opdef = (steps: [string, Json][]): Json => one(POST_OPDEF, steps);
 
 /** A value as the wire carries it: link columns hold `{"<href>": []}`. */
 export function toWire(column: ColumnMeta | null, value: unknown): Json {

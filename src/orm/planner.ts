@@ -41,11 +41,18 @@ export interface Plan {
 const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
 
 /** The primary index, then secondary indexes in declaration order. */
-export function planIndexes(meta: TableMeta): PlanIndex[] {
-  return [
-    { name: "primary", columns: [...meta.keyColumns, ...meta.valueColumns] },
-    ...meta.indexes.map((i) => ({ name: i.name, columns: i.columns })),
-  ];
+const INDEXES = new WeakMap<TableMeta, readonly PlanIndex[]>();
+
+export function planIndexes(meta: TableMeta): readonly PlanIndex[] {
+  let list = INDEXES.get(meta);
+  if (!list) {
+    list = Object.freeze([
+      { name: "primary", columns: [...meta.keyColumns, ...meta.valueColumns] },
+      ...meta.indexes.map((i) => ({ name: i.name, columns: i.columns })),
+    ]);
+    INDEXES.set(meta, list);
+  }
+  return list;
 }
 
 interface Candidate {
@@ -59,20 +66,27 @@ interface Candidate {
 }
 
 function candidate(index: PlanIndex, preds: readonly Predicate[], orderBy: OrderBy | null): Candidate {
-  const used = new Set<Predicate>();
+  // Plain loops: this runs for every index on every cold compile.
   const eq: Predicate[] = [];
-  for (const column of index.columns) {
-    const p = preds.find((q) => !used.has(q) && q.column === column && q.op === "=" && q.operand !== null);
-    if (!p) break;
-    used.add(p);
-    eq.push(p);
+  for (let c = 0; c < index.columns.length; c++) {
+    const column = index.columns[c]!;
+    let found: Predicate | undefined;
+    for (let j = 0; j < preds.length; j++) {
+      const q = preds[j]!;
+      if (q.column === column && q.op === "=" && q.operand !== null && !eq.includes(q)) {
+        found = q;
+        break;
+      }
+    }
+    if (!found) break;
+    eq.push(found);
   }
   const next = index.columns[eq.length];
   let lower: Predicate | null = null;
   let upper: Predicate | null = null;
   if (next !== undefined) {
     for (const p of preds) {
-      if (used.has(p) || p.column !== next || !RANGE_OPS.has(p.op)) continue;
+      if (p.column !== next || !RANGE_OPS.has(p.op) || eq.includes(p)) continue;
       if ((p.op === ">" || p.op === ">=") && !lower) lower = p;
       else if ((p.op === "<" || p.op === "<=") && !upper) upper = p;
     }
