@@ -9,10 +9,12 @@ import type { ShapeOfSchema } from "./graph/shape.js";
 import { connect as connectOrm, type AnySchema, type OrmDb } from "./orm/index.js";
 
 /** An ORM database with its graph. */
-export type Db<S extends AnySchema> = OrmDb<S> & {
+export type Db<S extends AnySchema> = {
   /** The graph: `db.graph.catalog`, `db.graph.match(...)`, `db.graph.shortestPath(...)`. */
   readonly graph: Graph<ShapeOfSchema<S>>;
-};
+  /** `OrmDb.session`, with `s.graph` running traversals inside the session's transaction. */
+  session<T>(fn: (s: Db<S>) => Promise<T>): Promise<T>;
+} & OrmDb<S>;
 
 /**
  * Connects a schema to an executor: typed builders (`db.selectFrom`, …), `db.sync()`, and the
@@ -33,5 +35,18 @@ export async function connect<S extends AnySchema>(schema: S, executor: Executor
   const catalog = buildCatalog(schema.namespace, schema.tableMetas);
   const graph = new Graph<ShapeOfSchema<S>>(catalog, executor, options);
   Object.defineProperty(db, "graph", { value: graph, enumerable: true, writable: false, configurable: false });
-  return db as Db<S>;
+  // Inside `db.session(fn)`, the session's db gets a graph on the session: traversals then run in
+  // the session's transaction and see its uncommitted writes.
+  const session = db.session.bind(db);
+  Object.defineProperty(db, "session", {
+    value: <T>(fn: (s: Db<S>) => Promise<T>): Promise<T> =>
+      session((s) => {
+        Object.defineProperty(s, "graph", { value: graph.on(s.runner), enumerable: true, writable: false, configurable: false });
+        return fn(s as unknown as Db<S>);
+      }),
+    enumerable: false,
+    writable: false,
+    configurable: false,
+  });
+  return db as unknown as Db<S>;
 }

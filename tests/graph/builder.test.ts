@@ -136,3 +136,27 @@ describe("on the embedded kernel", () => {
     await executor.close();
   });
 });
+
+describe("db.session", () => {
+  it("s.graph runs inside the session's transaction", async () => {
+    const executor = embedded();
+    const db = await connect(testSchema, executor);
+    await db.sync();
+    await db.insertInto("people").values(data.people).execute();
+    const seen = await db.session(async (s) => {
+      await s.insertInto("knows").values([{ a: 1, b: 2, n: 0, since: 2020 }]).execute();
+      return (s.graph as unknown as Graph<UntypedShape>).match("people", { id: 1 }).out("knows").count().execute();
+    });
+    expect(seen).toBe(1);
+    expect(await (db.graph as unknown as Graph<UntypedShape>).match("people", { id: 1 }).out("knows").count().execute()).toBe(1);
+    await expect(
+      db.session(async (s) => {
+        await s.insertInto("knows").values([{ a: 2, b: 3, n: 0, since: 2020 }]).execute();
+        expect(await (s.graph as unknown as Graph<UntypedShape>).match("people", { id: 2 }).out("knows").count().execute()).toBe(1);
+        throw new Error("abort");
+      }),
+    ).rejects.toThrow("abort");
+    expect(await (db.graph as unknown as Graph<UntypedShape>).match("people", { id: 2 }).out("knows").count().execute()).toBe(0);
+    await executor.close();
+  });
+});

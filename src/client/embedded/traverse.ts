@@ -29,7 +29,7 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "
 import { idProblem } from "../../ir/id.js";
 import type { ColumnConstraint } from "./selector.js";
 import type { Table } from "./table-engine.js";
-import { MAX, type KeyCell } from "./table-keys.js";
+import type { KeyCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -1022,9 +1022,9 @@ const PREPARED = new WeakMap<Table, Map<string, PreparedLookup>>();
 const normCell = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
 
 /**
- * An equality lookup on `cols`: a point get when `cols` is the key; a B+ tree range over the
- * first index whose tree key starts with `cols`; otherwise the engine's planner (which refuses
- * a lookup no index serves, with its 400).
+ * An equality lookup on `cols`: a point get when `cols` is the key, else the engine's own plan
+ * and scan (its index-support rule picks the index, and refuses a lookup no index serves with its
+ * 400). Only the table's public API is used, never its trees.
  */
 function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
   const keyNames = t.schema.keyColumns.map((c) => c.name);
@@ -1032,41 +1032,29 @@ function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
   if (n === keyNames.length && cols.every((c, i) => c === keyNames[i])) {
     if (n === 1) {
       return (values, out) => {
-        const row = t.get(normCell(values[0]));
+        const row = t.get(t.keyFromCells([normCell(values[0])]));
         if (row !== undefined) out.push(row);
       };
     }
     return (values, out) => {
-      const row = t.get(values.map(normCell));
+      const row = t.get(t.keyFromCells(values.map(normCell)));
       if (row !== undefined) out.push(row);
     };
   }
-  for (const ix of t.indexes) {
-    if (ix.scalar || ix.keyPositions.length < n) continue;
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = t.schema.columns[ix.keyPositions[i]!]!.name === cols[i];
-    if (!ok) continue;
-    let target: Row[] = [];
-    const push = (_k: unknown, row: Row): void => {
-      target.push(row);
-    };
-    // Bound tuples reused across calls (forRange does not keep them).
-    const low: KeyCell[] = new Array(n);
-    const high: (KeyCell | typeof MAX)[] = new Array(n + 1);
-    high[n] = MAX;
-    return (values, out) => {
-      const tree = ix.tree; // read each time: truncate/restore swap the tree object
-      if (tree.size === 0) return;
-      for (let i = 0; i < n; i++) low[i] = high[i] = normCell(values[i]);
-      target = out as Row[];
-      tree.forRange(low, high as KeyCell[], false, push);
-    };
-  }
+  const columns = cols.map((c) => {
+    const column = t.schema.column(c);
+    if (!column) throw new BadRequestError(`traverse: ${t.path} has no column ${c}`);
+    return column;
+  });
+  let target: Row[] = [];
+  const push = (row: Row): void => {
+    target.push(row);
+  };
   return (values, out) => {
-    const constraints: ColumnConstraint[] = cols.map((c, i) => ({ column: t.schema.column(c)!, eq: true, value: normCell(values[i]) }));
-    t.scan(t.plan(constraints), (row) => {
-      out.push(row);
-    });
+    const constraints: ColumnConstraint[] = new Array(n);
+    for (let i = 0; i < n; i++) constraints[i] = { column: columns[i]!, eq: true, value: normCell(values[i]) };
+    target = out as Row[];
+    t.scan(t.plan(constraints), push);
   };
 }
 
