@@ -334,7 +334,7 @@ function cell(f: Figure): string {
 export function ratioText(ours: Figure, baseline: Figure): string {
   if (ours.kind !== "time" || baseline.kind !== "time") return "—";
   const r = ours.ms / baseline.ms;
-  return `${r < 10 ? r.toFixed(2) : r.toPrecision(3)}×`;
+  return `${r < 0.1 ? r.toPrecision(2) : r < 10 ? r.toFixed(2) : r.toPrecision(3)}×`;
 }
 
 function esc(s: string): string {
