@@ -459,3 +459,22 @@ describe("properties", () => {
     );
   });
 });
+
+describe("op cache and caller mutation", () => {
+  it("freezes an executed op so a later mutation cannot leave a stale cached plan", async () => {
+    const { embedded } = await import("../../src/client/embedded/index.js");
+    const ex = embedded();
+    try {
+      const op = { "/state/scalar/op/post": [["a", 1], ["b", { "$a/add": { r: 1 } }]] } as const;
+      const json = JSON.parse(JSON.stringify(op));
+      expect(await ex.execute(json, {})).toBe(2);
+      expect(Object.isFrozen(json)).toBe(true);
+      expect(() => {
+        json["/state/scalar/op/post"][0][1] = 41;
+      }).toThrow(TypeError);
+      expect(await ex.execute(json, {})).toBe(2);
+    } finally {
+      await ex.close();
+    }
+  });
+});

@@ -201,7 +201,11 @@ export class Kernel {
 
   // -------------------------------------------------------------------------------------------
 
-  /** Decodes an op once: cached by JSON object identity, then by content hash. */
+  /**
+   * Decodes an op once: cached by JSON object identity, then by content hash. The op object is
+   * deep-frozen when it enters the identity cache, so a cached plan can never go stale because
+   * the caller mutated the JSON afterwards (a mutation throws instead).
+   */
   private compile(op: Json | OpDef): OpDef {
     if (op === null || typeof op !== "object" || Array.isArray(op)) return decodeOpDef(op);
     const hit = this.byObject.get(op);
@@ -221,6 +225,7 @@ export class Kernel {
       if (this.byHash.size >= this.opCacheSize) this.byHash.delete(this.byHash.keys().next().value!);
       this.byHash.set(hash, opdef);
     }
+    deepFreeze(op);
     this.byObject.set(op, opdef);
     return opdef;
   }
@@ -374,4 +379,11 @@ function asTcError(e: unknown): TcError {
     return new BadRequestError("the op nests too deeply (call stack exhausted)", { cause: e });
   }
   return new InternalError(`internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/** Freezes a JSON/IR tree in place (already-frozen subtrees are skipped). */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
 }
