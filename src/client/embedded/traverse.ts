@@ -680,7 +680,7 @@ class Run {
       }
     }
     const out = rows.filter((r) => filters.every((f) => matchesOp(r[f.pos], f.op, f.value)));
-    if (out.length > 1) out.sort((a, b) => compareValues(a.slice(0, shape.keyCount), b.slice(0, shape.keyCount)));
+    if (out.length > 1) out.sort((a, b) => compareKeys(a, b, shape.keyCount));
     return out;
   }
 
@@ -942,7 +942,7 @@ function sortRows(rows: TraverseRow[], shape: TraverseTableShape, keys: readonly
       const c = compareValues(a[k.pos], b[k.pos]);
       if (c !== 0) return k.desc ? -c : c;
     }
-    return keyFallback ? compareValues(a.slice(0, kc), b.slice(0, kc)) : 0;
+    return keyFallback ? compareKeys(a, b, kc) : 0;
   });
 }
 
