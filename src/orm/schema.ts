@@ -33,8 +33,8 @@ export interface Schema<NS extends string = string, T extends TablesShape = Tabl
   readonly tableMetas: readonly TableMeta[];
   /** Metadata of one table; throws `NotFound`-style `BadRequestError` for an unknown name. */
   meta(name: string): TableMeta;
-  /** zod validators of one table (insert, select, update). */
-  validators(name: string): RowValidators;
+  /** zod validators of one table (insert, select, update), typed by its row types. */
+  validators<K extends keyof T & string>(name: K): RowValidators<T[K]["$row"], T[K]["$insert"], T[K]["$update"]>;
   /** `{ "<table>": <schema JSON>, … }` in declaration order. */
   json(): Record<string, SchemaJson>;
 }
@@ -259,13 +259,13 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
     tables: Object.freeze({ ...tables }),
     tableMetas: Object.freeze(metas),
     meta,
-    validators(name: string): RowValidators {
+    validators(name: string): RowValidators<never, never, never> {
       let v = validatorCache.get(name);
       if (!v) {
         v = rowValidators(meta(name));
         validatorCache.set(name, v);
       }
-      return v;
+      return v as RowValidators<never, never, never>;
     },
     json(): Record<string, SchemaJson> {
       const out: Record<string, SchemaJson> = {};

@@ -52,14 +52,22 @@ export function columnZod(c: ColumnMeta): z.ZodType {
   return c.nullable ? t.nullable() : t;
 }
 
-/** The zod schemas of one table. */
-export interface RowValidators {
+/**
+ * The zod schemas of one table, typed by its row, insert and update types (so `z.infer` works).
+ *
+ * @example
+ * ```ts
+ * const v = social.validators("users");
+ * const row = v.insert.parse(JSON.parse(body)); // Insertable<typeof users>, or a ZodError
+ * ```
+ */
+export interface RowValidators<R = unknown, I = unknown, U = unknown> {
   /** A full row (what `select` returns). */
-  readonly select: z.ZodType;
+  readonly select: z.ZodType<R>;
   /** What an insert accepts (nullable and defaulted columns optional). */
-  readonly insert: z.ZodType;
+  readonly insert: z.ZodType<I>;
   /** What an update may set (value columns, all optional). */
-  readonly update: z.ZodType;
+  readonly update: z.ZodType<U>;
 }
 
 /** Builds the zod schemas of a table. */

@@ -31,6 +31,17 @@ const noop: Executor = {
 const db = await connect(s, noop);
 const q = () => db.selectFrom("events");
 
+describe("zod validators", () => {
+  it("check rows the way inserts do", () => {
+    const v = s.validators("events");
+    expect(v.select.safeParse({ tenant: 1, seq: 2, kind: "k", at: 3, score: null, label: "l" }).success).toBe(true);
+    expect(v.insert.safeParse({ tenant: 1, seq: 2, kind: "k", at: 3, label: "l" }).success).toBe(true);
+    expect(v.insert.safeParse({ tenant: -1, seq: 2, kind: "k", at: 3, label: "l" }).success).toBe(false);
+    expect(v.update.safeParse({ tenant: 1 }).success).toBe(false);
+    expect(v.update.safeParse({ kind: "x".repeat(17) }).success).toBe(false);
+  });
+});
+
 describe("planner", () => {
   it("uses the key for a full-key equality, and a primary range for a key prefix", () => {
     expect(q().where("tenant", "=", 1).where("seq", "=", 2).explain()).toMatchObject({ access: "key lookup", index: "primary" });

@@ -4,6 +4,7 @@
  * fit the column).
  */
 import { describe, expectTypeOf, it } from "vitest";
+import type { z } from "zod";
 import type { Executor } from "../../src/client/executor.js";
 import { param } from "../../src/ir/index.js";
 import { col, connect, schema, table, type Insertable, type Row, type Updateable } from "../../src/orm/index.js";
@@ -34,6 +35,15 @@ describe("row types", () => {
       active?: boolean;
     }>();
     expectTypeOf<Updateable<typeof users>>().toEqualTypeOf<{ name?: string; age?: number | null; city?: string; active?: boolean }>();
+  });
+
+  it("types the zod validators by the row types", () => {
+    const v = social.validators("users");
+    expectTypeOf<z.infer<typeof v.select>>().toEqualTypeOf<Row<typeof users>>();
+    expectTypeOf<z.infer<typeof v.insert>>().toEqualTypeOf<Insertable<typeof users>>();
+    expectTypeOf<z.infer<typeof v.update>>().toEqualTypeOf<Updateable<typeof users>>();
+    // @ts-expect-error unknown table
+    social.validators("nope");
   });
 
   it("types links as strings and every integer width as number", () => {
