@@ -1030,14 +1030,11 @@ function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
   const keyNames = t.schema.keyColumns.map((c) => c.name);
   const n = cols.length;
   if (n === keyNames.length && cols.every((c, i) => c === keyNames[i])) {
-    if (n === 1) {
-      return (values, out) => {
-        const row = t.get(t.keyFromCells([normCell(values[0])]));
-        if (row !== undefined) out.push(row);
-      };
-    }
+    // One scratch tuple per prepared lookup (the engine reads the key and keeps nothing).
+    const cells: KeyCell[] = new Array(n);
     return (values, out) => {
-      const row = t.get(t.keyFromCells(values.map(normCell)));
+      for (let i = 0; i < n; i++) cells[i] = normCell(values[i]);
+      const row = t.get(t.keyFromCells(n === 1 ? cells : cells.slice()));
       if (row !== undefined) out.push(row);
     };
   }
