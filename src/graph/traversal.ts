@@ -52,9 +52,10 @@ export type ValueOrParam<T> = T | ParamRef;
 export interface HopOptions {
   /**
    * `[min, max]` hops along the relation (variable length; the relation must lead back to the same
-   * table unless both are 1). Default `[1, 1]`. `max` above 8 must be given explicitly; at most 1000.
+   * table unless both are 1). Default `[1, 1]`. `[min]` means up to the default maximum, 8; a
+   * larger `max` must be written explicitly; at most 1000.
    */
-  readonly hops?: readonly [number, number];
+  readonly hops?: readonly [number, number?];
 }
 
 /** How a graph compiles: through the `traverse` kernel extension, or to core IR forms only. */
@@ -318,8 +319,14 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     let min = 1;
     let max = 1;
     if (hops !== undefined) {
-      if (!Array.isArray(hops) || hops.length !== 2) throw new BadRequestError(`${dir}(${name}): hops is [min, max]`);
-      [min, max] = hops as [number, number];
+      if (!Array.isArray(hops) || hops.length < 1 || hops.length > 2) throw new BadRequestError(`${dir}(${name}): hops is [min, max] or [min]`);
+      min = hops[0] as number;
+      if (hops[1] === undefined) {
+        if (Number.isSafeInteger(min) && min > DEFAULT_MAX_HOPS) {
+          throw new BadRequestError(`${dir}(${name}): hops [${min}] exceeds the default maximum of ${DEFAULT_MAX_HOPS}; write the maximum explicitly: [${min}, max]`);
+        }
+        max = DEFAULT_MAX_HOPS;
+      } else max = hops[1];
       for (const n of [min, max]) {
         if (!Number.isSafeInteger(n) || n < 0) throw new BadRequestError(`${dir}(${name}): hops must be non-negative integers, got [${min}, ${max}]`);
       }

@@ -85,6 +85,10 @@ describe.each(EXECUTORS)("visit budget on $name", (factory) => {
     const path = await g.shortestPath(g.match("people", { id: 1 }), g.match("people", { id: 11 }), "boss", { maxHops: 12 }).execute();
     expect(path!.map((s) => s.row["id"])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(() => g.match("people").out("boss", { hops: [1, 1001] })).toThrow(/at most 1000 hops/);
+    // [min] runs up to the default maximum of 8 hops; beyond it the maximum must be explicit.
+    expect(g.match("people").out("boss", { hops: [2] }).compile().plan.steps[0]).toMatchObject({ min: 2, max: 8 });
+    expect(await g.match("people", { id: 1 }).out("boss", { hops: [1] }).distinct().count().execute()).toBe(8);
+    expect(() => g.match("people").out("boss", { hops: [9] })).toThrow(/default maximum of 8; write the maximum explicitly/);
     expect(() => g.match("people").out("boss", { hops: [3, 2] })).toThrow(/min is larger than max/);
     expect(() => g.match("people").out("posts", { hops: [1, 2] })).toThrow(/variable number of hops/);
     expect(await g.match("people", { id: 1 }).out("boss", { hops: [1, 20] }).distinct().count().execute()).toBe(20);
