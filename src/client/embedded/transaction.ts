@@ -4,6 +4,7 @@
  * store flushes in one lmdb transaction. Each request is atomic on its own (a failed request is
  * undone up to where it started); the whole transaction commits or rolls back as one.
  */
+import { traverseTableRoute } from "./traverse.js";
 import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from "../../errors.js";
 import { assertId } from "../../ir/id.js";
 import type { Link, ScalarMap, Verb } from "../../ir/types.js";
@@ -308,6 +309,9 @@ export class Txn implements StateTxn, WriteLog {
         table.insertMany(rows, this);
         return null;
       }
+      case "traverse":
+        // Extension: a whole graph traversal plan, read-only, inside this transaction (src/graph/README.md).
+        return traverseTableRoute((n) => this.host.lookup(ns, n), ns, name, verb, key) as StateValue;
       default:
         break;
     }
