@@ -5,6 +5,7 @@
  * undone up to where it started); the whole transaction commits or rolls back as one.
  */
 import { traverseTableRoute } from "./traverse.js";
+import { DerivedView, derivedViewRoute, viewOpRoute } from "./view-ops.js";
 import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from "../../errors.js";
 import { assertId } from "../../ir/id.js";
 import type { Link, ScalarMap, Verb } from "../../ir/types.js";
@@ -321,6 +322,9 @@ export class Txn implements StateTxn, WriteLog {
   private viewRoute(view: TableView, verb: Verb, route: string, key: unknown, value: unknown): StateValue {
     const table = view.table;
     const where = route ? `${table.path}/${route}` : table.path;
+    // Extension: filtered/sorted views route limit/select/… themselves (src/client/embedded/view-ops.ts).
+    const derived = view instanceof DerivedView ? derivedViewRoute(view, verb, route, key) : undefined;
+    if (derived !== undefined) return derived;
     switch (route) {
       case "":
         if (verb === "get") {
@@ -371,6 +375,10 @@ export class Txn implements StateTxn, WriteLog {
       case "select":
         if (verb !== "get") throw notAllowed(where, route, verb, "GET");
         return selectView(view, key, where);
+      case "filter":
+      case "sort":
+        // Extension: per-row filter / sort on any columns (src/client/embedded/view-ops.ts).
+        return viewOpRoute(view, verb, route, key, where)!;
       case "limit": {
         if (verb !== "get") throw notAllowed(where, route, verb, "GET");
         if (typeof key !== "number" || !Number.isInteger(key) || key < 0) {
