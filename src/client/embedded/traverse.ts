@@ -445,6 +445,8 @@ interface BoundHop {
   /** Scratch buffers for set expansion (never used re-entrantly). */
   readonly buf1: TraverseRow[];
   readonly buf2: TraverseRow[];
+  /** Canonical order of neighbors: relation-row key, then target key. */
+  readonly order: (a: Neighbor, b: Neighbor) => number;
 }
 interface BoundFilter {
   readonly pos: number;
@@ -499,6 +501,23 @@ function compareKeys(a: TraverseRow, b: TraverseRow, n: number): number {
  */
 export function runPlan(store: TraverseStore, plan: TraversePlan, params: Readonly<Record<string, unknown>>): unknown {
   return new Run(store, plan, params).run();
+}
+
+/** The state of one depth-first trail enumeration. */
+interface TrailState {
+  readonly steps: readonly BoundStep[];
+  readonly stopAt: number;
+  readonly skip: number;
+  /** False when only the number of trails is needed. */
+  readonly store: boolean;
+  produced: number;
+  readonly collected: unknown[];
+  readonly endRows: TraverseRow[];
+  readonly trail: Set<string>;
+  readonly path: Node[];
+  readonly bindings: Map<string, TraverseRow>;
+  readonly returnFields: readonly (readonly [string, string])[] | null;
+  readonly wantPaths: boolean;
 }
 
 class Run {
@@ -570,7 +589,9 @@ class Run {
       const relTable = alt.relAt === 0 ? hop.source : first.table;
       return { lookups, relAt: alt.relAt, relation: alt.relation, relTable, relShape: this.shape(relTable) };
     });
-    return { hop, alts, targetShape: this.shape(hop.target), buf1: [], buf2: [] };
+    const targetKeys = this.shape(hop.target).keyCount;
+    const order = (a: Neighbor, b: Neighbor): number => compareKeys(a.rel, b.rel, a.relKeys) || compareKeys(a.node, b.node, targetKeys);
+    return { hop, alts, targetShape: this.shape(hop.target), buf1: [], buf2: [], order };
   }
 
   /** Runs a lookup with the values of `row` at the lookup's `from` columns, appending to `out`. */
@@ -641,7 +662,7 @@ class Run {
       out.push(...unique);
     }
     if (sorted && out.length > 1) {
-      out.sort((a, b) => compareKeys(a.rel, b.rel, a.relKeys) || compareKeys(a.node, b.node, targetKeys));
+      out.sort(bh.order);
     }
     return out;
   }
@@ -812,65 +833,29 @@ class Run {
     const orderBy = result.kind === "rows" ? result.orderBy : [];
     const countOnly = result.count;
     // Without orderBy the enumeration order is the result order: stop once the page is full.
-    const stopAt = orderBy.length === 0 ? offset + limit : Number.POSITIVE_INFINITY;
-    const collected: unknown[] = [];
-    const endRows: TraverseRow[] = [];
-    let produced = 0;
-    const trail = new Set<string>();
-    const path: Node[] = [];
-    const bindings = new Map<string, TraverseRow>();
-    const returnFields = result.kind === "return" ? result.fields : null;
-    const wantPaths = result.kind === "paths";
-
-    const emit = (row: TraverseRow): void => {
-      produced++;
-      if (countOnly && orderBy.length === 0) return;
-      if (orderBy.length === 0 && produced <= offset) return;
-      if (returnFields) collected.push(returnFields.map(([, alias]) => bindings.get(alias)));
-      else if (wantPaths) collected.push(path.map((n) => [n.table, n.row]));
-      else endRows.push(row);
+    const t: TrailState = {
+      steps,
+      stopAt: orderBy.length === 0 ? offset + limit : Number.POSITIVE_INFINITY,
+      skip: orderBy.length === 0 ? offset : 0,
+      store: !(countOnly && orderBy.length === 0),
+      produced: 0,
+      collected: [],
+      endRows: [],
+      trail: new Set(),
+      path: [],
+      bindings: new Map(),
+      returnFields: result.kind === "return" ? result.fields : null,
+      wantPaths: result.kind === "paths",
     };
-
-    const visit = (i: number, row: TraverseRow, cur: string): void => {
-      if (produced >= stopAt) return;
-      if (i === steps.length) return emit(row);
-      const step = steps[i]!;
-      if (step.kind === "where") {
-        if (matchesOp(row[step.filter.pos], step.filter.op, step.filter.value)) visit(i + 1, row, cur);
-        return;
-      }
-      if (step.kind === "as") {
-        const prev = bindings.get(step.alias);
-        bindings.set(step.alias, row);
-        visit(i + 1, row, cur);
-        if (prev === undefined) bindings.delete(step.alias);
-        else bindings.set(step.alias, prev);
-        return;
-      }
-      const bh = step.hop;
-      const walk = (depth: number, at: TraverseRow): void => {
-        if (produced >= stopAt) return;
-        if (depth >= bh.hop.min) visit(i + 1, at, bh.hop.target);
-        if (depth >= bh.hop.max) return;
-        for (const n of this.neighbors(bh, at, true)) {
-          if (produced >= stopAt) return;
-          if (trail.has(n.relId)) continue;
-          trail.add(n.relId);
-          path.push({ table: bh.hop.target, row: n.node });
-          walk(depth + 1, n.node);
-          path.pop();
-          trail.delete(n.relId);
-        }
-      };
-      walk(0, row);
-    };
-
     for (const row of start) {
-      if (produced >= stopAt) break;
-      path.push({ table: startTable, row });
-      visit(0, row, startTable);
-      path.pop();
+      if (t.produced >= t.stopAt) break;
+      t.path.push({ table: startTable, row });
+      this.visit(t, 0, row);
+      t.path.pop();
     }
+    const produced = t.produced;
+    const collected = t.collected;
+    const endRows = t.endRows;
 
     if (countOnly && orderBy.length === 0) return windowCount(produced, offset, limit);
     if (result.kind !== "rows") return countOnly ? collected.length : collected.slice(0, limit);
@@ -881,6 +866,59 @@ class Run {
     }
     const page = endRows.slice(0, limit);
     return countOnly ? page.length : this.project(page, table, result.select);
+  }
+
+  /** Emits the trail that reached `row` at the end of the steps. */
+  private emit(t: TrailState, row: TraverseRow): void {
+    t.produced++;
+    if (!t.store || t.produced <= t.skip) return;
+    if (t.returnFields) {
+      const binding = new Array<unknown>(t.returnFields.length);
+      for (let i = 0; i < binding.length; i++) binding[i] = t.bindings.get(t.returnFields[i]![1]);
+      t.collected.push(binding);
+    } else if (t.wantPaths) {
+      const steps = new Array<unknown>(t.path.length);
+      for (let i = 0; i < steps.length; i++) steps[i] = [t.path[i]!.table, t.path[i]!.row];
+      t.collected.push(steps);
+    } else t.endRows.push(row);
+  }
+
+  /** Continues a trail at step `i` from `row`, depth-first. */
+  private visit(t: TrailState, i: number, row: TraverseRow): void {
+    if (t.produced >= t.stopAt) return;
+    if (i === t.steps.length) return this.emit(t, row);
+    const step = t.steps[i]!;
+    if (step.kind === "where") {
+      if (matchesOp(row[step.filter.pos], step.filter.op, step.filter.value)) this.visit(t, i + 1, row);
+      return;
+    }
+    if (step.kind === "as") {
+      const prev = t.bindings.get(step.alias);
+      t.bindings.set(step.alias, row);
+      this.visit(t, i + 1, row);
+      if (prev === undefined) t.bindings.delete(step.alias);
+      else t.bindings.set(step.alias, prev);
+      return;
+    }
+    this.walk(t, i, step.hop, 0, row);
+  }
+
+  /** Takes hop step `i` (`bh`) from `at`, which is `depth` hops into it. */
+  private walk(t: TrailState, i: number, bh: BoundHop, depth: number, at: TraverseRow): void {
+    if (t.produced >= t.stopAt) return;
+    if (depth >= bh.hop.min) this.visit(t, i + 1, at);
+    if (depth >= bh.hop.max) return;
+    const next = this.neighbors(bh, at, true);
+    for (let k = 0; k < next.length; k++) {
+      if (t.produced >= t.stopAt) return;
+      const n = next[k]!;
+      if (t.trail.has(n.relId)) continue;
+      t.trail.add(n.relId);
+      t.path.push({ table: bh.hop.target, row: n.node });
+      this.walk(t, i, bh, depth + 1, n.node);
+      t.path.pop();
+      t.trail.delete(n.relId);
+    }
   }
 
   // --- shortest path ---------------------------------------------------------------------------
