@@ -9,10 +9,8 @@ import { connect } from "../../src/connect.js";
 import type { Executor } from "../../src/client/executor.js";
 import { DEFAULT_VISIT_BUDGET, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
 import { TcError } from "../../src/errors.js";
-import { ensureTraverseHook } from "./hook.js";
 import { testSchema } from "./support.js";
 
-ensureTraverseHook();
 
 const N = 40; // complete directed graph: N·(N−1) = 1560 edges, every pair connected both ways
 

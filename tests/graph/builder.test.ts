@@ -9,10 +9,8 @@ import { decodeOpDef, freeIds } from "../../src/ir/index.js";
 import { BadRequestError, TcError } from "../../src/errors.js";
 import { embedded } from "../../src/client/embedded/index.js";
 import { connect } from "../../src/connect.js";
-import { ensureTraverseHook } from "./hook.js";
 import { planRunner, testSchema } from "./support.js";
 
-ensureTraverseHook();
 
 const data = {
   people: [

@@ -7,11 +7,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { EXECUTORS } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import type { Executor } from "../../src/client/executor.js";
-import { ensureTraverseHook } from "./hook.js";
 import { buildSpec, graphArb, norm, reference, specArb, testSchema, type GraphData } from "./support.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
 
-ensureTraverseHook();
 
 async function load(executor: Executor, data: GraphData) {
   const db = await connect(testSchema, executor);

@@ -9,10 +9,8 @@ import { connect } from "../../src/connect.js";
 import type { Executor } from "../../src/client/executor.js";
 import { NotImplementedError } from "../../src/errors.js";
 import { VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
-import { ensureTraverseHook } from "./hook.js";
 import { buildSpec, graphArb, norm, reference, specArb, testSchema, type GraphData } from "./support.js";
 
-ensureTraverseHook();
 
 async function load(executor: Executor, data: GraphData) {
   const db = await connect(testSchema, executor);

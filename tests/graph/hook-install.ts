@@ -1,1 +1,0 @@
-import { ensureTraverseHook } from "./hook.js"; ensureTraverseHook();
