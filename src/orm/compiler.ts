@@ -8,7 +8,9 @@
  *
  * Reads: the planner's selector is a GET on the table (a key lookup, or an index range), then the
  * `order` route, `limit`, `select` and `rows`; predicates no index serves are evaluated per row by
- * a `fold` over the range's rows whose closure keeps the rows that pass (core IR only). Writes
+ * the `filter` route extension (default), or — the core lowering — by a `fold` over the range's
+ * rows whose closure keeps the rows that pass; an order no index serves uses the `sort` route
+ * extension, or an insertion sort by `fold` (core, O(n²), numeric columns only). Writes
  * use the table routes (`insert`, `insert_rows`, upsert, range update, delete) and are chained
  * before the statement's final read with `after`.
  */
@@ -17,7 +19,7 @@ import { idProblem } from "../ir/id.js";
 import type { Json } from "../ir/types.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
 import type { DeleteNode, InsertNode, Operand, Predicate, QueryNode, SelectNode, UpdateNode } from "./nodes.js";
-import { explainPlan, planRead, type Explanation, type Plan, type SelectorPart } from "./planner.js";
+import { explainPlan, planRead, type Explanation, type Lowerings, type Plan, type SelectorPart } from "./planner.js";
 
 /** What `compile()` returns: the op, its parameter names (sorted), and the generated bindings. */
 export interface CompiledQuery {
@@ -52,6 +54,10 @@ export interface CompileOptions {
   readonly coreInsert?: boolean;
   /** `false`: neither read nor fill the per-shape template cache (benchmarks of a cold compile). */
   readonly cache?: boolean;
+  /** Per-row filters by a core-IR `fold` instead of the `filter` route extension. */
+  readonly coreFilter?: boolean;
+  /** Unserved orders by a core-IR insertion sort instead of the `sort` route extension. */
+  readonly coreSort?: boolean;
 }
 
 const POST_OPDEF = "/state/scalar/op/post";
@@ -154,13 +160,22 @@ function slotOperands(node: QueryNode): { operand: Operand; column: ColumnMeta |
   return out;
 }
 
-/** Insert payloads by slot: one row → [key, values]; several → [rows] (or [[key, values]…] pairs). */
+/**
+ * Insert payloads by slot: one row → [key, values] (+ the `{column: value}` map of the columns
+ * given, for `"update"`); several → [rows] (or [[key, values(, map)]…]).
+ */
 function insertPayloads(node: InsertNode, options: CompileOptions): Json[] {
   const meta = node.table;
   const k = meta.keyColumns.length;
   const wire = node.rows.map((row) => row.map((v, i) => toWire(meta.columns[i]!, v)));
-  if (wire.length === 1) return [wire[0]!.slice(0, k), wire[0]!.slice(k)];
+  const given = (r: number): Json => {
+    const map: Record<string, Json> = {};
+    for (const name of [...node.provided[r]!].sort()) map[name] = wire[r]![meta.columnsByName[name]!.position]!;
+    return map;
+  };
+  if (wire.length === 1) return node.onConflict === "update" ? [wire[0]!.slice(0, k), wire[0]!.slice(k), given(0)] : [wire[0]!.slice(0, k), wire[0]!.slice(k)];
   if (node.onConflict === "error" && !options.coreInsert) return [wire];
+  if (node.onConflict === "update") return [wire.map((row, r) => [row.slice(0, k), row.slice(k), given(r)])];
   return [wire.map((row) => [row.slice(0, k), row.slice(k)])];
 }
 
@@ -174,7 +189,7 @@ function amountSig(a: Operand | null): string {
 function signature(node: QueryNode, options: CompileOptions): string {
   const preds = (ps: readonly Predicate[]) =>
     ps.map((p) => `${p.column}${SEP}${p.op}${SEP}${p.operand === null ? "" : p.operand.kind === "param" ? `$${p.operand.name}` : "?"}`).join(SEP + SEP);
-  const head = `${options.prefix ?? "_"}${SEP}${node.kind}${SEP}`;
+  const head = `${options.prefix ?? "_"}${SEP}${node.kind}${SEP}${options.coreFilter === true}${options.coreSort === true}${SEP}`;
   switch (node.kind) {
     case "select":
       return `${head}${preds(node.where)}${SEP}|${node.orderBy ? `${node.orderBy.column}${SEP}${node.orderBy.direction}` : "-"}${SEP}${amountSig(node.limit)}${SEP}${amountSig(node.offset)}${SEP}${node.columns ? node.columns.join(SEP) : "*"}${SEP}${node.count}`;
@@ -245,6 +260,55 @@ function filterOp(meta: TableMeta, preds: readonly Predicate[], b: Binder, keep:
   return opdef(steps);
 }
 
+/** The key of the `filter` route: `[[column, op, value], …]`, values bound as parameters. */
+function filterKey(meta: TableMeta, preds: readonly Predicate[], b: Binder): Json {
+  return preds.map((p) => {
+    if (p.operand === null) return [p.column, p.op];
+    return [p.column, p.op, b.operand(p.operand, meta.columnsByName[p.column]!, p.op === "in" ? "list" : "value")];
+  });
+}
+
+const NUMERIC = new Set(["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64"]);
+
+/**
+ * Core lowering of the `sort` route for one column: an insertion sort by `fold` (O(n²) closure
+ * calls — the fallback for hosts without the extension). Each row goes after every row already
+ * placed that sorts before it or ties with it, so the sort is stable; nulls sort first ascending,
+ * last descending (as the extension does). Core IR compares numbers only.
+ */
+function sortOp(meta: TableMeta, column: string, reverse: boolean): Json {
+  const c = meta.columnsByName[column]!;
+  if (!NUMERIC.has(c.dtype)) {
+    throw new BadRequestError(
+      `${meta.namespace}/${meta.name}: ordering by the ${c.dtype} column ${column} without an index needs the sort extension ` +
+        `(core IR compares numbers only); use sort: "extension" or declare .index("by_${column}", ["${column}"])`,
+    );
+  }
+  const i = c.position;
+  const cmp = reverse ? "ge" : "le";
+  // `before`: the placed row `_e` stays before the new row `_row`.
+  const before: [string, Json][] = [["_ec", post("$_e/get", { i })]];
+  if (c.nullable) {
+    before.push(["_enn", post("$_ec/ne", { r: null })]);
+    before.push(["_both", post("$_enn/and", { r: ref("_cnn") })]);
+    before.push(["_lt", cond(ref("_both"), post(`$_ec/${cmp}`, { r: ref("_c") }), false)]);
+    // Ascending: a null placed row stays first; descending: a null new row goes last.
+    before.push(["_nul", reverse ? post("$_cnn/not", {}) : post("$_enn/not", {})]);
+    before.push(["_b", post("$_nul/or", { r: ref("_lt") })]);
+  } else {
+    before.push(["_b", post(`$_ec/${cmp}`, { r: ref("_c") })]);
+  }
+  before.push(["_r", cond(ref("_b"), post("$state/add", { r: 1 }), ref("state"))]);
+  const steps: [string, Json][] = [["_c", post("$_row/get", { i })]];
+  if (c.nullable) steps.push(["_cnn", post("$_c/ne", { r: null })]);
+  steps.push(["_at", post("$_acc/fold", { item_name: "_e", value: 0, op: opdef(before) })]);
+  steps.push(["_head", post("$_acc/slice", { stop: ref("_at") })]);
+  steps.push(["_tail", post("$_acc/slice", { start: ref("_at") })]);
+  steps.push(["_mid", post("$_head/concat", { r: [ref("_row")] })]);
+  steps.push(["_r", { _acc: post("$_mid/concat", { r: ref("_tail") }) }]);
+  return opdef(steps);
+}
+
 /** The view a read starts from: the selector's range (or all rows), ordered when asked. */
 function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: [string, Json][]): string {
   const sel = selectorJson(meta, plan.selector, b);
@@ -273,11 +337,16 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
   };
 }
 
-function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "bound" | "userParams"> {
+function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {
   const meta = node.table;
   const allColumns = meta.columns.map((c) => c.name);
   const plan = planRead(meta, node.where, node.orderBy);
-  const explain = explainPlan(meta, plan);
+  // Once rows are a tuple (core filter), the sort must be core too.
+  const coreFilter = options.coreFilter === true && plan.filtered.length > 0;
+  const sort = node.count ? null : plan.sort;
+  const coreSort = sort !== null && (options.coreSort === true || coreFilter);
+  const lowering: Lowerings = { coreFilter, coreSort };
+  const explain = explainPlan(meta, plan, lowering);
   const steps: [string, Json][] = [];
   const full = rowDecoder(meta, node.columns, allColumns);
 
@@ -294,12 +363,24 @@ function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "
   const limit = node.limit ? b.operand(node.limit, null, "amount") : null;
   const offset = node.offset ? b.operand(node.offset, null, "amount") : null;
 
-  if (plan.filtered.length === 0 && !plan.lookup) {
-    if (node.count && !limit && !offset) {
+  if (!plan.lookup && !coreFilter && !coreSort) {
+    if (node.count && !limit && !offset && plan.filtered.length === 0) {
       steps.push(["_r", get(`${meta.path}/count`, selectorJson(meta, plan.selector, b))]);
       return { op: opdef(steps), decode: (r) => r, explain };
     }
     let cur = sourceSteps(meta, plan, b, steps);
+    if (plan.filtered.length > 0) {
+      steps.push(["_fv", get(`$${cur}/filter`, filterKey(meta, plan.filtered, b))]);
+      cur = "_fv";
+    }
+    if (sort) {
+      steps.push(["_sv", get(`$${cur}/sort`, [[sort.column], sort.reverse])]);
+      cur = "_sv";
+    }
+    if (node.count && !limit && !offset) {
+      steps.push(["_r", get(`$${cur}/count`, null)]);
+      return { op: opdef(steps), decode: (r) => r, explain };
+    }
     if (limit !== null) {
       let n: Json = limit;
       if (offset !== null) {
@@ -334,23 +415,34 @@ function compileSelect(node: SelectNode, b: Binder): Omit<Compiled, "params" | "
     steps.push(["_list", b.operand(plan.lookup.operand!, meta.columnsByName[column]!, "list")]);
     const perValue = opdef([
       ["_lv", get(meta.path, [[column, ref("_x")]])],
-      ["_lr", get("$_lv/rows", null)],
+      ...(plan.filtered.length > 0 && !coreFilter
+        ? ([["_lf", get("$_lv/filter", filterKey(meta, plan.filtered, b))], ["_lr", get("$_lf/rows", null)]] as [string, Json][])
+        : ([["_lr", get("$_lv/rows", null)]] as [string, Json][])),
       ["_r", { _acc: post("$_acc/concat", { r: ref("_lr") }) }],
     ]);
     steps.push(["_lf", post("$_list/fold", { item_name: "_x", value: { _acc: [] }, op: perValue })]);
     steps.push(["_rows", post("$_lf/get", { i: "_acc" })]);
   } else {
-    const src = sourceSteps(meta, plan, b, steps);
+    let src = sourceSteps(meta, plan, b, steps);
+    if (plan.filtered.length > 0 && !coreFilter) {
+      steps.push(["_fv", get(`$${src}/filter`, filterKey(meta, plan.filtered, b))]);
+      src = "_fv";
+    }
     steps.push(["_rows", get(`$${src}/rows`, null)]);
   }
   let cur = "_rows";
-  if (plan.filtered.length > 0) {
+  if (coreFilter) {
     steps.push([
       "_f",
       post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filterOp(meta, plan.filtered, b, ref("_row")) }),
     ]);
     steps.push(["_kept", post("$_f/get", { i: "_acc" })]);
     cur = "_kept";
+  }
+  if (sort) {
+    steps.push(["_sf", post(`$${cur}/fold`, { item_name: "_row", value: { _acc: [] }, op: sortOp(meta, sort.column, sort.reverse) })]);
+    steps.push(["_sorted", post("$_sf/get", { i: "_acc" })]);
+    cur = "_sorted";
   }
   if (limit !== null || offset !== null) {
     const params: Record<string, Json> = {};
@@ -383,8 +475,17 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
   const meta = node.table;
   const payloads = insertPayloads(node, options);
   const steps: [string, Json][] = [];
-  const writeOne = (key: Json, values: Json): Json => {
-    if (node.onConflict === "update") return put(meta.path, key, values);
+  const writeOne = (key: Json, values: Json, set?: Json): Json => {
+    if (node.onConflict === "update") {
+      // An existing row gets the given columns only (a range update on its key); a new one is
+      // inserted whole, with defaults.
+      const k = offsetName(key);
+      const update = opdef([
+        ["_sel", meta.keyColumns.map((c, i) => [c, post(`$${k}/get`, { i })])],
+        ["_r", put(meta.path, ref("_sel"), set!)],
+      ]);
+      return cond(get(`${meta.path}/contains`, key), update, put(`${meta.path}/insert`, key, values));
+    }
     const insert = put(`${meta.path}/insert`, key, values);
     if (node.onConflict === "ignore") return cond(get(`${meta.path}/contains`, key), null, insert);
     return insert;
@@ -392,7 +493,7 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
   let write: Json;
   let written: Json = 1;
   if (node.rows.length === 1) {
-    write = writeOne(b.slot(0, payloads[0]!), b.slot(1, payloads[1]!));
+    write = writeOne(b.slot(0, payloads[0]!), b.slot(1, payloads[1]!), node.onConflict === "update" ? b.slot(2, payloads[2]!) : undefined);
   } else if (node.onConflict === "error" && !options.coreInsert) {
     write = put(`${meta.path}/insert_rows`, null, b.slot(0, payloads[0]!));
     written = post(`$${b.prefix}0/len`, {});
@@ -401,7 +502,8 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
     const perRow = opdef([
       ["_k", post("$_item/get", { i: 0 })],
       ["_vals", post("$_item/get", { i: 1 })],
-      ["_r", writeOne(ref("_k"), ref("_vals"))],
+      ...(node.onConflict === "update" ? ([["_set", post("$_item/get", { i: 2 })]] as [string, Json][]) : []),
+      ["_r", writeOne(ref("_k"), ref("_vals"), ref("_set"))],
     ]);
     write = forEach(rows, perRow, "_item");
     written = post(`$${b.prefix}0/len`, {});
@@ -477,11 +579,12 @@ function uniqueCheck(meta: TableMeta, column: ColumnMeta, value: Json, steps: [s
  * of the rows that pass the filter are collected by `fold` and written one by one (`for_each`).
  * Both return the number of rows affected.
  */
-function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, "params" | "bound" | "userParams"> {
+function compileWrite(node: UpdateNode | DeleteNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {
   const meta = node.table;
   // Writes go through one range (or a filter over it); `in` lookups are a read-only plan.
   const plan = planRead(meta, node.where, null, { lookups: false });
-  const explain = explainPlan(meta, plan);
+  const coreFilter = options.coreFilter === true;
+  const explain = explainPlan(meta, plan, { coreFilter });
   const steps: [string, Json][] = [];
   let setMap: Json = null;
   if (node.kind === "update") {
@@ -513,6 +616,17 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder): Omit<Compiled, 
     return { op: opdef(steps), decode: (r) => r, explain };
   }
   const src = sourceSteps(meta, plan, b, steps);
+  if (!coreFilter) {
+    // The filter route's view is written through: `PUT <view> null {…}` / `DELETE <view> null`
+    // touch exactly its rows.
+    steps.push(["_fv", get(`$${src}/filter`, filterKey(meta, plan.filtered, b))]);
+    steps.push(["_n", get("$_fv/count", null)]);
+    const write = node.kind === "update" ? put("$_fv", null, setMap) : { [DELETE]: ["$_fv", null] };
+    steps.push(["_w", after(ref("_n"), write)]);
+    steps.push(["_r", after(ref("_w"), ref("_n"))]);
+    withChecks();
+    return { op: opdef(steps), decode: (r) => r, explain };
+  }
   steps.push(["_rows", get(`$${src}/rows`, null)]);
   const keySelector: Json = meta.keyColumns.map((c, i) => [c, post("$_row/get", { i })]);
   // The selector must be computed per row inside the closure: a step, then appended.
@@ -574,14 +688,14 @@ export function compileNode(node: QueryNode, options: CompileOptions = {}): Comp
   let out: Omit<Compiled, "params" | "bound" | "userParams">;
   switch (node.kind) {
     case "select":
-      out = compileSelect(node, b);
+      out = compileSelect(node, b, options);
       break;
     case "insert":
       out = compileInsert(node, b, options);
       break;
     case "update":
     case "delete":
-      out = compileWrite(node, b);
+      out = compileWrite(node, b, options);
       break;
   }
   const compiled: Compiled = { ...out, params: b.params(), bound: b.bound, userParams: b.userParams };

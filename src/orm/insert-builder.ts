@@ -21,7 +21,9 @@ import { insertTuple } from "./validate.js";
 export interface InsertQueryBuilder extends Statement<number> {
   /**
    * What to do when a row's key already exists: `"error"` (default: `ConflictError`, nothing
-   * written), `"ignore"` (skip that row), `"update"` (replace the row).
+   * written), `"ignore"` (skip that row), `"update"` (set the value columns this row gives; the others keep
+   * their stored values — like `ON CONFLICT DO UPDATE SET col = excluded.col` for the given
+   * columns; a new key is inserted with defaults).
    */
   onConflict(action: ConflictAction): InsertQueryBuilder;
 }
@@ -58,6 +60,7 @@ export class InsertIntoImpl {
     if (list.length === 0) throw new BadRequestError(`insert into ${this.meta.namespace}/${this.meta.name}: values() needs at least one row`);
     const v = this.ctx.schema.validators(this.meta.name);
     const tuples = list.map((row, i) => insertTuple(this.meta, v, row, list.length > 1 ? i : undefined));
-    return new InsertQueryBuilderImpl(this.ctx, { kind: "insert", table: this.meta, rows: tuples, onConflict: "error" });
+    const provided = list.map((row) => this.meta.valueColumns.filter((c) => (row as Record<string, unknown>)[c] !== undefined));
+    return new InsertQueryBuilderImpl(this.ctx, { kind: "insert", table: this.meta, rows: tuples, provided, onConflict: "error" });
   }
 }

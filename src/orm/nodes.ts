@@ -49,6 +49,8 @@ export interface InsertNode {
   readonly table: TableMeta;
   /** Validated rows as tuples in column order. */
   readonly rows: readonly (readonly unknown[])[];
+  /** Per row, the value columns the caller gave (what `onConflict("update")` sets on an existing row). */
+  readonly provided: readonly (readonly string[])[];
   readonly onConflict: ConflictAction;
 }
 

@@ -1,9 +1,10 @@
 /**
  * Chooses how a set of ANDed predicates is served (PROFILE §3): one index, an equality prefix of
  * its columns, then at most one range (a lower and/or an upper bound) on the next column. Those
- * predicates become the table selector; every other predicate is filtered afterwards in core IR.
- * An `orderBy` must be served by the same index (its column is the one after the equality
- * prefix, or fixed by it); there is no sort in core IR, so an unservable order is refused.
+ * predicates become the table selector; every other predicate is filtered afterwards (the
+ * `filter` route extension, or a `fold` in core IR). An `orderBy` is served by the chosen index
+ * when it can be (its column is the one after the equality prefix, or fixed by it); otherwise the
+ * rows are sorted after filtering (the `sort` route extension, or an insertion sort in core IR).
  */
 import { BadRequestError } from "../errors.js";
 import type { TableMeta } from "./meta.js";
@@ -36,6 +37,8 @@ export interface Plan {
   readonly lookup: Predicate | null;
   /** The `order` route to apply: columns (a prefix of the index) and direction; `null` = index order. */
   readonly order: { readonly columns: readonly string[]; readonly reverse: boolean } | null;
+  /** An order no index serves: the rows are sorted after filtering. */
+  readonly sort: { readonly column: string; readonly reverse: boolean } | null;
 }
 
 const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
@@ -118,21 +121,22 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
     if (!c.orderOk) continue;
     if (!best || c.score > best.score) best = c;
   }
+  let sort: Plan["sort"] = null;
   if (!best) {
-    const fixed = where.filter((p) => p.op === "=").map((p) => p.column);
-    const suggestion = [...new Set([...fixed, orderBy!.column])];
-    throw new BadRequestError(
-      `cannot order ${meta.namespace}/${meta.name} by ${orderBy!.column}: no index has it after the equality columns ` +
-        `(${fixed.length ? fixed.join(", ") : "none"}); indexes: ${indexes.map((i) => `${i.name}(${i.columns.join(", ")})`).join(", ")}. ` +
-        `Declare .index("by_${suggestion.join("_")}", [${suggestion.map((s) => JSON.stringify(s)).join(", ")}])`,
-    );
+    // No index serves the order: serve the predicates as well as possible, then sort.
+    sort = { column: orderBy!.column, reverse: orderBy!.direction === "desc" };
+    for (const index of indexes) {
+      const c = candidate(index, where, null);
+      if (!best || c.score > best.score) best = c;
+    }
+    best = best!;
   }
   if (best.score === 0 && !orderBy && options.lookups !== false) {
     for (const p of where) {
       if (p.op !== "in" || p.operand === null) continue;
       const index = indexes.find((i) => i.columns[0] === p.column);
       if (index) {
-        return { index, selector: [], point: false, served: [p], filtered: where.filter((q) => q !== p), lookup: p, order: null };
+        return { index, selector: [], point: false, served: [p], filtered: where.filter((q) => q !== p), lookup: p, order: null, sort: null };
       }
     }
   }
@@ -165,7 +169,8 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
     served: [...served],
     filtered: [...filtered, ...extra],
     lookup: null,
-    order: orderBy && best.orderColumns ? { columns: best.orderColumns, reverse: orderBy.direction === "desc" } : null,
+    order: orderBy && best.orderColumns && !sort ? { columns: best.orderColumns, reverse: orderBy.direction === "desc" } : null,
+    sort,
   };
 }
 
@@ -177,6 +182,14 @@ export interface Explanation {
   readonly served: readonly string[];
   readonly filtered: readonly string[];
   readonly order: string | null;
+  /** How the filtered predicates run: the `filter` route (extension) or a `fold` (core); null = none. */
+  readonly filter: "filter route (extension)" | "fold (core)" | null;
+}
+
+/** Which lowering a compile uses for per-row filters and unserved orders. */
+export interface Lowerings {
+  readonly coreFilter?: boolean;
+  readonly coreSort?: boolean;
 }
 
 export function describePredicate(p: Predicate): string {
@@ -185,13 +198,17 @@ export function describePredicate(p: Predicate): string {
   return `${p.column} ${p.op} ${v}`;
 }
 
-export function explainPlan(meta: TableMeta, plan: Plan): Explanation {
+export function explainPlan(meta: TableMeta, plan: Plan, lowering: Lowerings = {}): Explanation {
+  const sortText = plan.sort
+    ? `${plan.sort.column} ${plan.sort.reverse ? "desc" : "asc"} (${lowering.coreSort ? "insertion sort (core)" : "sort route (extension)"})`
+    : null;
   return {
     table: `${meta.namespace}/${meta.name}`,
     access: plan.point ? "key lookup" : plan.lookup ? "index lookups" : plan.selector.length > 0 ? "index range" : "full scan",
     index: plan.index.name,
     served: plan.served.map(describePredicate),
     filtered: plan.filtered.map(describePredicate),
-    order: plan.order ? `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})` : null,
+    order: plan.order ? `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})` : sortText,
+    filter: plan.filtered.length === 0 ? null : lowering.coreFilter ? "fold (core)" : "filter route (extension)",
   };
 }

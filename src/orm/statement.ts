@@ -31,6 +31,10 @@ export interface StatementContext {
   readonly runner: Runner;
   /** `true`: multi-row inserts use the core lowering (`for_each` of `insert`), not `insert_rows`. */
   readonly coreInsert: boolean;
+  /** `true`: per-row filters by a core `fold`, not the `filter` route. */
+  readonly coreFilter?: boolean;
+  /** `true`: unserved orders by a core insertion sort, not the `sort` route. */
+  readonly coreSort?: boolean;
 }
 
 /** @internal the hidden side of every statement, used by batches */
@@ -128,7 +132,7 @@ export abstract class StatementBase<T> implements Statement<T> {
 
   /** @internal */
   compiled(): Compiled {
-    return (this.#compiled ??= compileNode(this.node, { coreInsert: this.ctx.coreInsert }));
+    return (this.#compiled ??= compileNode(this.node, { coreInsert: this.ctx.coreInsert, coreFilter: this.ctx.coreFilter, coreSort: this.ctx.coreSort }));
   }
 
   compile(): CompiledQuery {
