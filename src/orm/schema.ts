@@ -4,6 +4,7 @@
  * JSON of every table. Everything derived here is a pure function of the declaration, built from
  * arrays in declaration order, so the same declaration yields byte-identical JSON in any process.
  */
+import { relationsOf } from "./relations.js";
 import { BadRequestError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
 import { DTYPE_PATHS, type AnyColumn } from "./columns.js";
@@ -245,6 +246,9 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
     );
   }
 
+  // Relation names must be unique per source table (foreign keys, their inverses, edge tables):
+  // a clash fails here, at declaration time, naming both relations.
+  relationsOf(metas);
   const metaByName = new Map(metas.map((m) => [m.name, m]));
   const validatorCache = new Map<string, RowValidators>();
   const meta = (name: string): TableMeta => {

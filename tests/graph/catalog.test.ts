@@ -100,11 +100,19 @@ describe("catalog", () => {
       follower: col.u64().key().references(() => users),
       followee: col.u64().key().references(() => users),
     }).edge("follows", { from: "follower", to: "followee", inverse: "posts" });
-    const bad = schema({ namespace: "bad", tables: { users, follows: clashing, posts } });
-    expect(() => relationsOf(bad.tableMetas)).toThrow(BadRequestError);
-    expect(() => relationsOf(bad.tableMetas)).toThrow(/table users has two relations named posts: .*posts\.author.* and .*edge table follows/);
-    await expect(connect(bad, embedded())).rejects.toThrow(/two relations named posts/);
-    expect(() => createGraph(bad, embedded())).toThrow(BadRequestError);
+    // schema() itself refuses the clash, so no catalog, connection or graph can be built from it.
+    const declare = () => schema({ namespace: "bad", tables: { users, follows: clashing, posts } });
+    expect(declare).toThrow(BadRequestError);
+    expect(declare).toThrow(/table users has two relations named posts: .*posts\.author.* and .*edge table follows/);
+    // The catalog builder checks the same rule on metadata that did not come from schema().
+    const ok = schema({ namespace: "bad", tables: { users, posts } });
+    const follows = schema({ namespace: "bad2", tables: { users, follows: table("follows", {
+      follower: col.u64().key().references(() => users),
+      followee: col.u64().key().references(() => users),
+    }).edge("follows", { from: "follower", to: "followee", inverse: "posts" }) } });
+    const merged = [...ok.tableMetas, follows.tableMetas.find((m) => m.name === "follows")!];
+    expect(() => relationsOf(merged)).toThrow(/table users has two relations named posts/);
+    expect(() => buildCatalog("bad", merged)).toThrow(BadRequestError);
   });
 
   it("refuses a relation no index serves", () => {
