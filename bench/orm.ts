@@ -6,7 +6,9 @@
  * - build + compile only: point select, and the 3-predicate select with order + limit
  * - `.compile()` of a pre-built query (ours is memoized per builder) and a cold compile
  * - the 3-predicate select executed (index-served: equality + range + order route)
- * - a select with a predicate no index serves (core-IR `fold` filter over an index range)
+ * - a select with a predicate no index serves: the `filter` route extension (default) and its
+ *   core lowering (a `fold` over the index range), per row
+ * - an order no index serves: the `sort` route extension, with a filter, limit 20
  *
  * Part of `npm run bench` (exports `run(ctx)`); standalone: `npx tsx bench/orm.ts`
  * (BENCH_SCALE=small|full, default small when standalone).
@@ -101,16 +103,31 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     rows.push({ section: SECTION, case: "3 predicates + order + limit 20 (execute)", oursLabel: "orm → embedded (memory)", ours: exec3.ours, baselines: [{ label: "Kysely + better-sqlite3", figure: exec3.kysely }] });
 
     // 5. A predicate no index serves: equality on the index, then a per-row fold over that range.
-    ctx.progress("orm: filtered select (fold)");
+    ctx.progress("orm: filtered select (filter route, fold)");
     const perCity = Math.round(ctx.data.userCount / cities.length);
+    const coreDb = db.withOptions({ filter: "core", sort: "core" });
     const fold = await measureGroup(
       {
         ours: { fn: (i) => db.selectFrom("users").where("city", "=", cityOf(i)).where("name", "!=", "x").select(["id"]).execute(), async: true, items: perCity },
+        core: { fn: (i) => coreDb.selectFrom("users").where("city", "=", cityOf(i)).where("name", "!=", "x").select(["id"]).execute(), async: true, items: perCity },
         kysely: { fn: (i) => k.selectFrom("users").select(["id"]).where("city", "=", cityOf(i)).where("name", "!=", "x").execute(), async: true, items: perCity },
+        rangeOnly: { fn: (i) => db.selectFrom("users").where("city", "=", cityOf(i)).select(["id"]).execute(), async: true, items: perCity },
       },
       { samples: ctx.quick ? 3 : 5, warmupMs: 50, minBatchMs: 5 },
     );
-    rows.push({ section: SECTION, case: `index range + per-row filter (~${perCity} rows kept)`, oursLabel: "orm fold filter", ours: fold.ours, baselines: [{ label: "Kysely + better-sqlite3", figure: fold.kysely }] });
+    const perRow = (f: typeof fold.ours): string => (f.kind === "time" ? `${((f.ms * 1000) / perCity).toFixed(2)} µs/row` : "");
+    rows.push({ section: SECTION, case: `index range + per-row filter (~${perCity} rows kept)`, oursLabel: "orm filter route (extension)", ours: annotate(fold.ours, perRow(fold.ours)), baselines: [{ label: "Kysely + better-sqlite3", figure: annotate(fold.kysely, perRow(fold.kysely)) }, { label: "orm fold (core lowering)", figure: annotate(fold.core, perRow(fold.core)) }, { label: "orm, same range without the filter", figure: annotate(fold.rangeOnly, perRow(fold.rangeOnly)) }] });
+
+    // 6. An order no index serves: filter, then the sort route, then limit.
+    ctx.progress("orm: unserved order (sort route)");
+    const sorted = await measureGroup(
+      {
+        ours: { fn: (i) => db.selectFrom("users").where("city", "=", cityOf(i)).orderBy("name").limit(20).select(["id", "name"]).execute(), async: true },
+        kysely: { fn: (i) => k.selectFrom("users").select(["id", "name"]).where("city", "=", cityOf(i)).orderBy("name").limit(20).execute(), async: true },
+      },
+      { samples: ctx.quick ? 3 : 5, warmupMs: 50, minBatchMs: 5 },
+    );
+    rows.push({ section: SECTION, case: `index range (~${perCity} rows) + order by an unindexed column + limit 20`, oursLabel: "orm sort route (extension)", ours: sorted.ours, baselines: [{ label: "Kysely + better-sqlite3", figure: sorted.kysely }] });
   } finally {
     await db.close();
   }
