@@ -94,11 +94,15 @@ async function main(): Promise<void> {
         continue;
       }
       progress(`── ${mod.file}`);
+      // The report owns stdout: anything a module prints (e.g. a standalone script's own table)
+      // goes to stderr while it is imported and run.
+      const stdoutLog = console.log;
+      console.log = (...args: unknown[]) => console.error(...args);
       try {
         const spec: string = `./${mod.file}.js`;
         const loaded = (await import(spec)) as { run?: (c: BenchContext) => Promise<BenchRow[]> };
         if (typeof loaded.run !== "function") {
-          rows.push(placeholder(mod.section, `bench/${mod.file}.ts`, notBuilt("no exported run(ctx)")));
+          rows.push(placeholder(mod.section, `bench/${mod.file}.ts`, notBuilt("no exported run(ctx); its own output went to stderr")));
           continue;
         }
         const got = await loaded.run(ctx);
@@ -108,6 +112,8 @@ async function main(): Promise<void> {
       } catch (error) {
         progress(`${mod.file} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
         rows.push(placeholder(mod.section, `bench/${mod.file}.ts`, failed(error)));
+      } finally {
+        console.log = stdoutLog;
       }
     }
   } finally {
