@@ -479,6 +479,64 @@ export class Table {
   }
 
   /**
+   * Prepares an equality lookup on `cols` (in any order): the index is picked once, by the same
+   * rule as `plan` (and a lookup no index serves fails the same way, with its 400). The returned
+   * function appends to `out`, in index order, every row whose `cols` equal `cells` (normalized
+   * key cells, in `cols` order) — no plan or constraint objects per call, and the B+ tree is
+   * walked directly: one descent to the first match, then along the leaves while the prefix holds.
+   *
+   * @example
+   * ```ts
+   * const byFollower = follows.equalityLookup(["follower"]);
+   * const out: Row[] = [];
+   * byFollower([7], out); // every follows row with follower = 7, in key order
+   * ```
+   */
+  equalityLookup(cols: readonly string[]): EqualityLookup {
+    const n = cols.length;
+    const constraints: ColumnConstraint[] = cols.map((name) => {
+      const column = this.schema.column(name);
+      if (!column) throw new BadRequestError(`${this.path} has no column ${name}`);
+      return { column, eq: true, value: null };
+    });
+    const probe = this.plan(constraints);
+    const ix = probe.index;
+    const treeLen = ix.keyPositions.length;
+    if (n > treeLen || new Set(cols).size !== n) {
+      // Columns past the tree key (a residual filter) or a repeated column: the general path.
+      return (cells, out) => {
+        const cs: ColumnConstraint[] = new Array(n);
+        for (let i = 0; i < n; i++) cs[i] = { column: constraints[i]!.column, eq: true, value: cells[i]! };
+        this.scan(this.plan(cs), (row) => {
+          out.push(row);
+        });
+      };
+    }
+    // `perm[j]` = the position in `cols` of the index's j-th column.
+    const perm = ix.columns.slice(0, n).map((c) => cols.indexOf(c.name));
+    if (ix.scalar) {
+      // A single-column primary key: a point get (hash map when present).
+      return (cells, out) => {
+        const row = this.get(cells[0]!);
+        if (row !== undefined) out.push(row);
+      };
+    }
+    if (ix.primary && n === treeLen) {
+      const key = new Array<KeyCell>(n);
+      return (cells, out) => {
+        for (let j = 0; j < n; j++) key[j] = cells[perm[j]!]!;
+        const row = ix.tree.get(key);
+        if (row !== undefined) out.push(row);
+      };
+    }
+    const prefix = new Array<KeyCell>(n);
+    return (cells, out) => {
+      for (let j = 0; j < n; j++) prefix[j] = cells[perm[j]!]!;
+      prefixRange(ix.tree, prefix, out);
+    };
+  }
+
+  /**
    * Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop.
    */
   scan(plan: Plan, visit: (row: Row) => boolean | void): void {
@@ -543,6 +601,93 @@ export class Table {
       n++;
     });
     return n;
+  }
+}
+
+/** Appends to `out` the rows of an equality-prefix lookup (see `Table.equalityLookup`). */
+export type EqualityLookup = (cells: readonly KeyCell[], out: Row[]) => void;
+
+/**
+ * sorted-btree's node layout (its internals, stable in the pinned version): a leaf holds sorted
+ * `keys` and their `values`; an internal node holds `children` and, per child, its largest key.
+ */
+interface TreeNode {
+  readonly keys: IndexKey[];
+  readonly values: Row[];
+  readonly children: TreeNode[] | undefined;
+}
+
+/** Compares a tuple key's first `prefix.length` cells with `prefix` (numbers compared inline). */
+function comparePrefix(key: readonly KeyCell[], prefix: readonly KeyCell[]): number {
+  for (let i = 0; i < prefix.length; i++) {
+    const a = key[i]!;
+    const b = prefix[i]!;
+    if (a === b) continue;
+    if (typeof a === "number" && typeof b === "number") return a < b ? -1 : 1;
+    const c = compareCells(a, b);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+// Scratch stack of the leaf walk (never re-entered: the walk calls no user code).
+const walkNodes: TreeNode[] = [];
+const walkIndex: number[] = [];
+
+/**
+ * Appends to `out` the values of every key of a tuple-keyed tree that starts with `prefix`, in
+ * order: one descent to the first key >= prefix, then leaf by leaf while the prefix matches.
+ */
+function prefixRange(tree: Tree, prefix: readonly KeyCell[], out: Row[]): void {
+  if (tree.size === 0) return;
+  let node = (tree as unknown as { _root: TreeNode })._root;
+  let depth = 0;
+  // Descend: the first child whose largest key is >= prefix.
+  while (node.children !== undefined) {
+    const keys = node.keys as (readonly KeyCell[])[];
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === keys.length) return;
+    walkNodes[depth] = node;
+    walkIndex[depth] = lo;
+    depth++;
+    node = node.children[lo]!;
+  }
+  let keys = node.keys as (readonly KeyCell[])[];
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  let i = lo;
+  for (;;) {
+    const values = node.values;
+    for (; i < keys.length; i++) {
+      if (comparePrefix(keys[i]!, prefix) !== 0) return;
+      out.push(values[i]!);
+    }
+    // The next leaf: up to the nearest ancestor with a right sibling, then leftmost down.
+    let d = depth - 1;
+    while (d >= 0 && walkIndex[d]! + 1 >= walkNodes[d]!.children!.length) d--;
+    if (d < 0) return;
+    walkIndex[d]!++;
+    node = walkNodes[d]!.children![walkIndex[d]!]!;
+    depth = d + 1;
+    while (node.children !== undefined) {
+      walkNodes[depth] = node;
+      walkIndex[depth] = 0;
+      depth++;
+      node = node.children[0]!;
+    }
+    keys = node.keys as (readonly KeyCell[])[];
+    i = 0;
   }
 }
 

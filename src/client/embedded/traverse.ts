@@ -27,7 +27,6 @@
 import { z } from "zod";
 import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
-import type { ColumnConstraint } from "./selector.js";
 import type { Table } from "./table-engine.js";
 import type { KeyCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
@@ -381,6 +380,12 @@ export interface TraverseStore {
   prepare(table: string, cols: readonly string[]): PreparedLookup;
   /** Every row, in key order. */
   all(table: string): readonly TraverseRow[];
+  /**
+   * Optional: a token for the table's current definition (the same object while its schema is
+   * the same). When given, a plan's binding — shapes, column positions, prepared lookups — is
+   * kept across runs and reused while every table's token is unchanged.
+   */
+  identity?(table: string): object;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,16 +525,79 @@ interface TrailState {
   readonly wantPaths: boolean;
 }
 
+/** How the start rows are found: static per plan (only the filter values change per run). */
+interface StartAccess {
+  /** Equality columns served by the key or an index prefix, or `null` for a scan. */
+  readonly cols: readonly string[] | null;
+  readonly positions: readonly number[];
+  readonly run: PreparedLookup | undefined;
+}
+
+/**
+ * A plan's binding against a store's tables, reused across runs while the tables are the same
+ * (see `TraverseStore.identity`): shapes, positions, bound hops and the start access path.
+ */
+interface Binding {
+  readonly tables: readonly string[];
+  readonly tokens: readonly object[];
+  readonly shapes: Map<string, TraverseTableShape>;
+  readonly positions: Map<string, Map<string, number>>;
+  readonly hops: Map<PlanHop, BoundHop>;
+  start: StartAccess | undefined;
+}
+
+const BINDINGS = new WeakMap<TraversePlan, Binding>();
+
+/** Every table a plan reads. */
+function planTables(plan: TraversePlan): string[] {
+  const tables = new Set<string>([plan.start.table]);
+  for (const s of plan.steps) {
+    if (s.kind !== "hop") continue;
+    tables.add(s.source);
+    tables.add(s.target);
+    for (const a of s.alts) for (const l of a.lookups) tables.add(l.table);
+  }
+  return [...tables];
+}
+
+/** The plan's cached binding when the store's tables are unchanged; a fresh one otherwise. */
+function bindingFor(store: TraverseStore, plan: TraversePlan): Binding {
+  const fresh = (tables: readonly string[], tokens: readonly object[]): Binding => ({
+    tables,
+    tokens,
+    shapes: new Map(),
+    positions: new Map(),
+    hops: new Map(),
+    start: undefined,
+  });
+  if (store.identity === undefined) return fresh([], []);
+  const cached = BINDINGS.get(plan);
+  if (cached !== undefined) {
+    let same = true;
+    for (let i = 0; i < cached.tables.length && same; i++) same = store.identity(cached.tables[i]!) === cached.tokens[i];
+    if (same) return cached;
+  }
+  const tables = planTables(plan);
+  const binding = fresh(tables, tables.map((t) => store.identity!(t)));
+  BINDINGS.set(plan, binding);
+  return binding;
+}
+
 class Run {
   private touched = 0;
-  private readonly shapes = new Map<string, TraverseTableShape>();
-  private readonly positions = new Map<string, Map<string, number>>();
+  private readonly binding: Binding;
+  private readonly shapes: Map<string, TraverseTableShape>;
+  private readonly positions: Map<string, Map<string, number>>;
 
   constructor(
     private readonly store: TraverseStore,
     private readonly plan: TraversePlan,
     private readonly params: Readonly<Record<string, unknown>>,
-  ) {}
+  ) {
+    this.binding = bindingFor(store, plan);
+    this.shapes = this.binding.shapes;
+    this.positions = this.binding.positions;
+  }
 
   private shape(table: string): TraverseTableShape {
     let s = this.shapes.get(table);
@@ -581,6 +649,15 @@ class Run {
   }
 
   private bindHop(hop: PlanHop): BoundHop {
+    let bound = this.binding.hops.get(hop);
+    if (bound === undefined) {
+      bound = this.bindHopNow(hop);
+      this.binding.hops.set(hop, bound);
+    }
+    return bound;
+  }
+
+  private bindHopNow(hop: PlanHop): BoundHop {
     const alts = hop.alts.map((alt): BoundAlt => {
       const first = this.bindLookup(alt.lookups[0]!, hop.source);
       const lookups = alt.lookups.length === 2 ? [first, this.bindLookup(alt.lookups[1]!, first.table)] : [first];
@@ -672,49 +749,58 @@ class Run {
     const eq = new Map<number, unknown>();
     for (const f of filters) if (f.op === "=" && !eq.has(f.pos)) eq.set(f.pos, f.value);
     for (const v of eq.values()) if (v === null) return [];
-    let rows: readonly TraverseRow[];
-    const keyPositions = Array.from({ length: shape.keyCount }, (_, i) => i);
-    if (keyPositions.every((p) => eq.has(p))) {
-      const found: TraverseRow[] = [];
-      this.store.prepare(table, shape.columns.slice(0, shape.keyCount))(keyPositions.map((p) => eq.get(p)), found);
-      rows = found;
-      this.count(rows.length);
-    } else {
-      // The longest equality prefix of an index (the primary index is key ++ values).
-      let best: string[] = [];
-      for (const cols of [shape.columns, ...shape.indexes]) {
-        const prefix: string[] = [];
-        for (const c of cols) {
-          if (!eq.has(this.pos(table, c))) break;
-          prefix.push(c);
-        }
-        if (prefix.length > best.length) best = prefix;
-      }
-      if (best.length > 0) {
-        const found: TraverseRow[] = [];
-        this.store.prepare(table, best)(best.map((c) => eq.get(this.pos(table, c))), found);
-        rows = found;
-        this.count(rows.length);
-      } else {
-        rows = this.store.all(table);
-        this.count(rows.length);
-      }
+    // The access path depends only on which columns have equality filters (static per plan).
+    let access = this.binding.start;
+    if (access === undefined) {
+      access = this.startAccess(shape, table, eq);
+      this.binding.start = access;
     }
-    const out = rows.filter((r) => filters.every((f) => matchesOp(r[f.pos], f.op, f.value)));
+    let rows: readonly TraverseRow[];
+    if (access.run !== undefined) {
+      const found: TraverseRow[] = [];
+      access.run(access.positions.map((p) => eq.get(p)), found);
+      rows = found;
+    } else {
+      rows = this.store.all(table);
+    }
+    this.count(rows.length);
+    const out = filters.length === 0 ? rows.slice() : rows.filter((r) => filters.every((f) => matchesOp(r[f.pos], f.op, f.value)));
     if (out.length > 1) out.sort((a, b) => compareKeys(a, b, shape.keyCount));
     return out;
   }
 
-  private window(): { offset: number; limit: number } {
-    const num = (v: PlanValue | null, what: string, dflt: number): number => {
-      if (v === null) return dflt;
-      const n = this.value(v);
-      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-        throw new BadRequestError(`traverse: ${what} must be a non-negative integer, got ${JSON.stringify(n)}`);
+  /** The key (a point lookup), else the longest equality prefix of an index, else a scan. */
+  private startAccess(shape: TraverseTableShape, table: string, eq: ReadonlyMap<number, unknown>): StartAccess {
+    const keyPositions = Array.from({ length: shape.keyCount }, (_, i) => i);
+    if (keyPositions.every((p) => eq.has(p))) {
+      const cols = shape.columns.slice(0, shape.keyCount);
+      return { cols, positions: keyPositions, run: this.store.prepare(table, cols) };
+    }
+    // The longest equality prefix of an index (the primary index is key ++ values).
+    let best: string[] = [];
+    for (const cols of [shape.columns, ...shape.indexes]) {
+      const prefix: string[] = [];
+      for (const c of cols) {
+        if (!eq.has(this.pos(table, c))) break;
+        prefix.push(c);
       }
-      return n;
-    };
-    return { offset: num(this.plan.offset, "offset", 0), limit: num(this.plan.limit, "limit", Number.POSITIVE_INFINITY) };
+      if (prefix.length > best.length) best = prefix;
+    }
+    if (best.length === 0) return { cols: null, positions: [], run: undefined };
+    return { cols: best, positions: best.map((c) => this.pos(table, c)), run: this.store.prepare(table, best) };
+  }
+
+  private window(): { offset: number; limit: number } {
+    return { offset: this.windowValue(this.plan.offset, "offset", 0), limit: this.windowValue(this.plan.limit, "limit", Number.POSITIVE_INFINITY) };
+  }
+
+  private windowValue(v: PlanValue | null, what: string, dflt: number): number {
+    if (v === null) return dflt;
+    const n = this.value(v);
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+      throw new BadRequestError(`traverse: ${what} must be a non-negative integer, got ${JSON.stringify(n)}`);
+    }
+    return n;
   }
 
   run(): unknown {
@@ -1001,55 +1087,71 @@ export function unknownTable(ns: string, table: string): TcError {
  * same index-support rule as selectors (a lookup no index serves fails with its 400).
  */
 export function tableStore(lookup: (name: string) => Table | undefined, ns: string): TraverseStore {
-  const tables = new Map<string, Table>();
-  const table = (name: string): Table => {
-    let t = tables.get(name);
-    if (!t) {
-      t = lookup(name);
-      if (!t) throw unknownTable(ns, name);
-      tables.set(name, t);
+  return new TableStore(lookup, ns);
+}
+
+/** The store over the table engine (a class: no closures to build per traversal). */
+class TableStore implements TraverseStore {
+  private readonly tables = new Map<string, Table>();
+
+  constructor(
+    private readonly lookup: (name: string) => Table | undefined,
+    private readonly ns: string,
+  ) {}
+
+  private table(name: string): Table {
+    let t = this.tables.get(name);
+    if (t === undefined) {
+      t = this.lookup(name);
+      if (t === undefined) throw unknownTable(this.ns, name);
+      this.tables.set(name, t);
     }
     return t;
-  };
-  return {
-    shape(name) {
-      const t = table(name);
-      let shape = SHAPES.get(t);
-      if (!shape) {
-        const s = t.schema;
-        shape = {
-          columns: s.columns.map((c) => c.name),
-          keyCount: s.keyColumns.length,
-          indexes: s.indices.map((i) => [...i.columns]),
-        };
-        SHAPES.set(t, shape);
-      }
-      return shape;
-    },
-    prepare(name, cols) {
-      const t = table(name);
-      let byCols = PREPARED.get(t);
-      if (!byCols) {
-        byCols = new Map();
-        PREPARED.set(t, byCols);
-      }
-      const id = cols.join("\u0000");
-      let lookup = byCols.get(id);
-      if (!lookup) {
-        lookup = prepareLookup(t, cols);
-        byCols.set(id, lookup);
-      }
-      return lookup;
-    },
-    all(name) {
-      const t = table(name);
-      const out: Row[] = [];
-      t.scan(t.plan([]), (row) => {
-        out.push(row);
-      });
-      return out;
-    },
-  };
+  }
+
+  identity(name: string): object {
+    return this.table(name);
+  }
+
+  shape(name: string): TraverseTableShape {
+    const t = this.table(name);
+    let shape = SHAPES.get(t);
+    if (!shape) {
+      const s = t.schema;
+      shape = {
+        columns: s.columns.map((c) => c.name),
+        keyCount: s.keyColumns.length,
+        indexes: s.indices.map((i) => [...i.columns]),
+      };
+      SHAPES.set(t, shape);
+    }
+    return shape;
+  }
+
+  prepare(name: string, cols: readonly string[]): PreparedLookup {
+    const t = this.table(name);
+    let byCols = PREPARED.get(t);
+    if (!byCols) {
+      byCols = new Map();
+      PREPARED.set(t, byCols);
+    }
+    const id = cols.join("\u0000");
+    let prepared = byCols.get(id);
+    if (!prepared) {
+      prepared = prepareLookup(t, cols);
+      byCols.set(id, prepared);
+    }
+    return prepared;
+  }
+
+  all(name: string): readonly TraverseRow[] {
+    const t = this.table(name);
+    const out: Row[] = [];
+    t.scan(t.plan([]), (row) => {
+      out.push(row);
+    });
+    return out;
+  }
 }
 
 // A table's schema never changes (a different schema is a different Table object), so its shape
@@ -1060,36 +1162,24 @@ const PREPARED = new WeakMap<Table, Map<string, PreparedLookup>>();
 const normCell = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
 
 /**
- * An equality lookup on `cols`: a point get when `cols` is the key, else the engine's own plan
- * and scan (its index-support rule picks the index, and refuses a lookup no index serves with its
- * 400). Only the table's public API is used, never its trees.
+ * An equality lookup on `cols`: the table engine's prepared equality lookup (the index is picked
+ * once, by the engine's index-support rule — a lookup no index serves is refused with its 400 —
+ * and each call walks the B+ tree directly, or the point map for a one-column key).
  */
 function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
-  const keyNames = t.schema.keyColumns.map((c) => c.name);
   const n = cols.length;
-  if (n === keyNames.length && cols.every((c, i) => c === keyNames[i])) {
-    // One scratch tuple per prepared lookup (the engine reads the key and keeps nothing).
-    const cells: KeyCell[] = new Array(n);
+  const run = t.equalityLookup(cols);
+  // One scratch tuple per prepared lookup (the engine reads the cells and keeps nothing).
+  const cells: KeyCell[] = new Array(n);
+  if (n === 1) {
     return (values, out) => {
-      for (let i = 0; i < n; i++) cells[i] = normCell(values[i]);
-      const row = t.get(t.keyFromCells(n === 1 ? cells : cells.slice()));
-      if (row !== undefined) out.push(row);
+      cells[0] = normCell(values[0]);
+      run(cells, out as Row[]);
     };
   }
-  const columns = cols.map((c) => {
-    const column = t.schema.column(c);
-    if (!column) throw new BadRequestError(`traverse: ${t.path} has no column ${c}`);
-    return column;
-  });
-  let target: Row[] = [];
-  const push = (row: Row): void => {
-    target.push(row);
-  };
   return (values, out) => {
-    const constraints: ColumnConstraint[] = new Array(n);
-    for (let i = 0; i < n; i++) constraints[i] = { column: columns[i]!, eq: true, value: normCell(values[i]) };
-    target = out as Row[];
-    t.scan(t.plan(constraints), push);
+    for (let i = 0; i < n; i++) cells[i] = normCell(values[i]);
+    run(cells, out as Row[]);
   };
 }
 
