@@ -161,20 +161,22 @@ function sortView(view: TableView, key: unknown, where: string): DerivedView {
   }
   const positions = (key[0] as unknown[]).map((n) => visibleColumn(view, n, where, "sort by").position);
   const sign = key[1] ? -1 : 1;
-  const compare = (a: Row, b: Row): number => {
-    for (const p of positions) {
-      const c = compareCells(normCell(a[p]!), normCell(b[p]!));
-      if (c !== 0) return sign * c;
-    }
-    return 0;
-  };
   const source: Source = (visit) => {
     const rows: Row[] = [];
     view.forEachFullRow((row) => {
       rows.push(row);
     });
-    rows.sort(compare); // stable: ties keep the source view's order
-    for (const row of rows) if (visit(row)) return;
+    // Sort positions by keys normalized once per row; ties by position keep the source order.
+    const keys = positions.map((p) => rows.map((r) => normCell(r[p]!)));
+    const order = rows.map((_, i) => i);
+    order.sort((a, b) => {
+      for (const k of keys) {
+        const c = compareCells(k[a]!, k[b]!);
+        if (c !== 0) return sign * c;
+      }
+      return a - b;
+    });
+    for (const i of order) if (visit(rows[i]!)) return;
   };
   return new DerivedView(view, source, undefined, view.projection);
 }
