@@ -4,7 +4,8 @@
  * `Traversal<Shape, Current, Aliases, Output>`, never a growing tuple of past hops — so a large
  * schema stays cheap for `tsc`.
  */
-import type { AnyTable } from "../orm/table.js";
+import type { ReferenceType } from "../orm/columns.js";
+import type { AnyTable, EdgeType, Table } from "../orm/table.js";
 import type { Schema, TablesShape } from "../orm/schema.js";
 
 /**
@@ -86,12 +87,101 @@ export type PathStep<S extends GraphShape> = {
 }[keyof S["rows"] & string];
 
 /**
- * The shape of an ORM schema. Row types come from the table declarations. Relation names are
- * resolved at run time by the ORM (`references(..., { name, inverse })`, `.edge(...)`), and the
- * declarations do not carry them as types yet, so every relation name is accepted by the type
- * checker and checked at run time by the catalog; a hop leads to "some table" (`string`).
+ * The shape of an ORM schema. Row types come from the table declarations; relation names and
+ * targets from the declarations' literal types, with the same defaults as `schema()`:
+ *
+ * - a foreign key `col.references(target, { name, inverse })` is relation `name` (default: the
+ *   column name without a trailing `_id`) of its table, leading to `target`, and relation
+ *   `inverse` of `target` leading back (default: the table's name, or `<table>_by_<name>` when
+ *   the table has several foreign keys to that target);
+ * - an edge table's `.edge(name, { from, to, inverse })` is relation `name` of `from`'s target,
+ *   leading to `to`'s target, and relation `inverse` (default `<name>_inverse`) back.
+ *
+ * Where a name or target is not a literal type, the affected tables fall back: a name given as a
+ * plain `string` makes its table accept any relation name (the known ones keep their exact
+ * targets); a target that is not known (a thunk annotated `(): ReferenceTarget => t`) makes its
+ * relation lead to "some table", and, since its inverse could arrive anywhere, every table accept
+ * any relation name. The catalog still checks every name at run time.
+ *
+ * @example
+ * ```ts
+ * type G = ShapeOfSchema<typeof social>;
+ * type F = G["rels"]["users"]["follows"]; // "users"
+ * ```
  */
 export type ShapeOfSchema<S extends Schema<string, TablesShape>> = {
   readonly rows: { readonly [K in keyof S["tables"] & string]: S["tables"][K] extends AnyTable ? S["tables"][K]["$row"] : never };
-  readonly rels: { readonly [K in keyof S["tables"] & string]: { readonly [relation: string]: string } };
+  readonly rels: RelsOfTables<S["tables"]>;
 };
+
+/** One directed relation: `name` leaves `src` and leads to `tgt`. */
+interface Rel {
+  readonly src: string;
+  readonly name: string;
+  readonly tgt: string;
+}
+
+/** `column` without a trailing `_id` (the column itself when nothing would be left), like `schema()`. */
+type DefaultRelationName<Column extends string> = Column extends `${infer Stem}_id` ? (Stem extends "" ? Column : Stem) : Column;
+
+/** `Given` when a name was given (`never` means "not given"), else `Default`. */
+type OrDefault<Given extends string, Default extends string> = [Given] extends [never] ? Default : Given;
+
+/** The reference declared by column `K` of columns `C` (`null` for a plain column). */
+type RefOf<C, K extends keyof C> = C[K] extends { readonly _: { readonly ref: infer R } } ? R : null;
+
+/** The target table of column `K`'s reference (`never` for a plain column). */
+type TargetOf<C, K extends keyof C> = RefOf<C, K> extends ReferenceType<infer T, string, string> ? T : never;
+
+/** True when a column of `C` other than `K` references `Target` too (the `<table>_by_<name>` rule). */
+type SharesTarget<C, K extends keyof C, Target extends string> = true extends {
+  [J in Exclude<keyof C, K>]: [TargetOf<C, J>] extends [never] ? false : [TargetOf<C, J>] extends [Target] ? true : false;
+}[Exclude<keyof C, K>]
+  ? true
+  : false;
+
+/** The two relations of each foreign key of table `Tn` (columns `C`). */
+type ForeignKeyRels<Tn extends string, C> = {
+  [K in keyof C & string]: RefOf<C, K> extends ReferenceType<infer Target, infer Name, infer Inverse>
+    ? ForeignKeyPair<Tn, Target, OrDefault<Name, DefaultRelationName<K>>, Inverse, SharesTarget<C, K, Target>>
+    : never;
+}[keyof C & string];
+
+type ForeignKeyPair<Tn extends string, Target extends string, Name extends string, Inverse extends string, Shared extends boolean> =
+  | { readonly src: Tn; readonly name: Name; readonly tgt: Target }
+  | { readonly src: Target; readonly name: OrDefault<Inverse, Shared extends true ? `${Tn}_by_${Name}` : Tn>; readonly tgt: Tn };
+
+/** The two relations of each `.edge()` of a table (edges `E`, columns `C`). */
+type EdgeRels<C, E> = E extends EdgeType<infer Name, infer From, infer To, infer Inverse>
+  ? From extends keyof C
+    ? To extends keyof C
+      ? EdgePair<Name, TargetOf<C, From>, TargetOf<C, To>, OrDefault<Inverse, `${Name}_inverse`>>
+      : never
+    : never
+  : never;
+
+type EdgePair<Name extends string, From extends string, To extends string, Inverse extends string> =
+  | { readonly src: From; readonly name: Name; readonly tgt: To }
+  | { readonly src: To; readonly name: Inverse; readonly tgt: From };
+
+/** Every relation of a schema's tables, as one flat union (computed once per schema). */
+type AllRels<T> = {
+  [K in keyof T & string]: T[K] extends Table<string, infer C, infer E> ? ForeignKeyRels<K, C> | EdgeRels<C, E> : never;
+}[keyof T & string];
+
+/** True when some relation's source table is not known: then any table may have any relation. */
+type SomeSourceUnknown<R extends Rel> = true extends (R extends Rel ? (string extends R["src"] ? true : false) : never) ? true : false;
+
+/** The relations leaving `Tn`, from the union `R` (plus an open index when a name of `Tn` is not a literal). */
+type RelsOf<R extends Rel, Tn extends string, Open extends boolean> = {
+  readonly [X in R as X["src"] extends Tn ? (string extends X["name"] ? never : X["name"]) : never]: X["tgt"];
+} & (Open extends true
+  ? { readonly [relation: string]: string }
+  : true extends (R extends Rel ? (R["src"] extends Tn ? (string extends R["name"] ? true : false) : false) : never)
+    ? { readonly [relation: string]: string }
+    : unknown);
+
+type RelsWith<T, R extends Rel, Open extends boolean> = { readonly [K in keyof T & string]: RelsOf<R, K, Open> };
+
+/** `rels` of `ShapeOfSchema`: per table, relation name → target table. */
+export type RelsOfTables<T> = AllRels<T> extends infer R extends Rel ? RelsWith<T, R, SomeSourceUnknown<R>> : never;

@@ -52,6 +52,18 @@ export interface ReferenceTarget {
   readonly name: string;
 }
 
+/**
+ * Type-level only: what a `.references()` declared, kept as literal types so the graph layer can
+ * name relations without running `schema()`. `target` is the target table's name (`string` when
+ * it cannot be known, e.g. a thunk annotated `(): ReferenceTarget => t`); `name`/`inverse` are
+ * the explicit options, `never` when not given (the defaults are then computed from the schema).
+ */
+export interface ReferenceType<Target extends string = string, Name extends string = string, Inverse extends string = string> {
+  readonly target: Target;
+  readonly name: Name;
+  readonly inverse: Inverse;
+}
+
 /** What a column declaration holds at run time. */
 export interface ColumnSpec {
   readonly dtype: DTypeName;
@@ -68,8 +80,9 @@ export interface ColumnSpec {
 
 /**
  * A column declaration. `T` is the value type, `N` whether it is nullable, `D` whether it has a
- * default, `K` whether it is a key column. Only `T` is used in rows; the flags shape insert and
- * update types.
+ * default, `K` whether it is a key column, `R` what `.references()` declared (`null` when the
+ * column is not a foreign key). Only `T` is used in rows; the flags shape insert and update
+ * types, `R` the graph's relation names.
  *
  * @example
  * ```ts
@@ -78,9 +91,15 @@ export interface ColumnSpec {
  * const city = col.string(32).default("paris");
  * ```
  */
-export class Column<T, N extends boolean = false, D extends boolean = false, K extends boolean = false> {
-  /** Type-level only: the column's value type and flags. */
-  declare readonly _: { readonly type: T; readonly nullable: N; readonly hasDefault: D; readonly key: K };
+export class Column<
+  T,
+  N extends boolean = false,
+  D extends boolean = false,
+  K extends boolean = false,
+  R extends ReferenceType | null = null,
+> {
+  /** Type-level only: the column's value type, flags and reference. */
+  declare readonly _: { readonly type: T; readonly nullable: N; readonly hasDefault: D; readonly key: K; readonly ref: R };
   readonly spec: ColumnSpec;
 
   constructor(spec: ColumnSpec) {
@@ -88,22 +107,22 @@ export class Column<T, N extends boolean = false, D extends boolean = false, K e
   }
 
   /** Marks a key column. Several key columns form a composite key, in declaration order. */
-  key(): Column<T, N, D, true> {
+  key(): Column<T, N, D, true, R> {
     return new Column({ ...this.spec, key: true });
   }
 
   /** Allows `null` (a value column only: a key column cannot be nullable). */
-  nullable(): Column<T, true, D, K> {
+  nullable(): Column<T, true, D, K, R> {
     return new Column({ ...this.spec, nullable: true });
   }
 
   /** Adds an index on this column and refuses a write that would repeat a value. */
-  unique(): Column<T, N, D, K> {
+  unique(): Column<T, N, D, K, R> {
     return new Column({ ...this.spec, unique: true });
   }
 
   /** The value used when an insert omits this column: a constant, or a function called per row. */
-  default(value: T | (() => T)): Column<T, N, true, K> {
+  default(value: T | (() => T)): Column<T, N, true, K, R> {
     return new Column({ ...this.spec, default: value, hasDefault: true });
   }
 
@@ -111,6 +130,9 @@ export class Column<T, N extends boolean = false, D extends boolean = false, K e
    * Declares a foreign key to another table's (single-column) key. The thunk allows declaration
    * in any order. For a self-reference, TypeScript cannot infer a table's type from its own
    * initializer: pass the table's name instead (or annotate the thunk, `(): ReferenceTarget => posts`).
+   * The same holds for two tables that reference each other through thunks: pass one by name.
+   * The target's name and the `name`/`inverse` options are kept as literal types, so `db.graph`
+   * knows the relation names (an annotated thunk loses the target's name: prefer the string).
    *
    * @example
    * ```ts
@@ -118,7 +140,10 @@ export class Column<T, N extends boolean = false, D extends boolean = false, K e
    * parent: col.u64().nullable().references("posts", { name: "parent", inverse: "replies" })
    * ```
    */
-  references(target: string | (() => ReferenceTarget), options: ReferenceOptions = {}): Column<T, N, D, K> {
+  references<Target extends string, Name extends string = never, Inverse extends string = never>(
+    target: Target | (() => { readonly name: Target }),
+    options: { readonly name?: Name; readonly inverse?: Inverse } = {},
+  ): Column<T, N, D, K, ReferenceType<NoInfer<Target>, NoInfer<Name>, NoInfer<Inverse>>> {
     if (typeof target === "string") {
       const name = target;
       return new Column({ ...this.spec, references: { target: () => ({ name }), options: { ...options } } });
@@ -132,7 +157,7 @@ export class Column<T, N extends boolean = false, D extends boolean = false, K e
 
 /** Any column declaration. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyColumn = Column<any, boolean, boolean, boolean>;
+export type AnyColumn = Column<any, boolean, boolean, boolean, ReferenceType | null>;
 
 function make<T>(dtype: DTypeName, maxLen: number | null = null): Column<T> {
   return new Column<T>({

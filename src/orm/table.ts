@@ -51,10 +51,23 @@ export interface EdgeDecl {
 }
 
 /**
- * A table declaration. `N` is its name, `C` its columns. The `$row`, `$insert` and `$update`
- * members exist only for the type checker (use `Row<typeof t>` etc.).
+ * Type-level only: one `.edge(name, { from, to, inverse })` declaration, names as literal types
+ * (`Inverse` is `never` when not given: the default is `<name>_inverse`).
  */
-export class Table<N extends string = string, C extends ColumnsShape = ColumnsShape> {
+export interface EdgeType<Name extends string = string, From extends string = string, To extends string = string, Inverse extends string = string> {
+  readonly name: Name;
+  readonly from: From;
+  readonly to: To;
+  readonly inverse: Inverse;
+}
+
+/**
+ * A table declaration. `N` is its name, `C` its columns, `E` its `.edge()` declarations (a union
+ * of `EdgeType`s, `never` for none). The `$row`, `$insert`, `$update` and `$edges` members exist
+ * only for the type checker (use `Row<typeof t>` etc.).
+ */
+export class Table<N extends string = string, C extends ColumnsShape = ColumnsShape, E extends EdgeType = never> {
+  declare readonly $edges: E;
   declare readonly $row: RowOf<C>;
   declare readonly $insert: InsertOf<C>;
   declare readonly $update: UpdateOf<C>;
@@ -81,7 +94,7 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
    * const users = table("users", { id: col.u64().key(), city: col.string(32) }).index("by_city", ["city"]);
    * ```
    */
-  index(name: string, columns: readonly (keyof C & string)[]): Table<N, C> {
+  index(name: string, columns: readonly (keyof C & string)[]): Table<N, C, E> {
     checkName(name, `index name in table ${this.name}`);
     if (this.indexes.some((i) => i.name === name)) {
       throw new BadRequestError(`table ${this.name}: index ${JSON.stringify(name)} is declared twice`);
@@ -112,10 +125,10 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
    * }).edge("follows", { from: "follower", to: "followee", inverse: "followers" });
    * ```
    */
-  edge(
-    name: string,
-    spec: { readonly from: keyof C & string; readonly to: keyof C & string; readonly inverse?: string },
-  ): Table<N, C> {
+  edge<Name extends string, From extends keyof C & string, To extends keyof C & string, Inverse extends string = never>(
+    name: Name,
+    spec: { readonly from: From; readonly to: To; readonly inverse?: Inverse },
+  ): Table<N, C, E | EdgeType<NoInfer<Name>, NoInfer<From>, NoInfer<To>, NoInfer<Inverse>>> {
     checkName(name, `edge name in table ${this.name}`);
     if (spec.inverse !== undefined) checkName(spec.inverse, `edge inverse name in table ${this.name}`);
     for (const end of ["from", "to"] as const) {
@@ -136,7 +149,7 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
 
 /** Any table declaration. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyTable = Table<string, any>;
+export type AnyTable = Table<string, any, any>;
 
 /** The row type of a table: `Row<typeof users>`. */
 export type Row<T extends AnyTable> = T["$row"];
