@@ -155,6 +155,34 @@ function filterView(view: TableView, key: unknown, where: string): DerivedView {
   return new DerivedView(view, source, undefined, view.projection);
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Compares rows `a`, `b` (positions) by one column's normalized keys: the index order
+ * (`compareCells`), with fast paths when the column holds only numbers, or only strings without
+ * surrogates (then UTF-16 order is code point order), besides nulls (first).
+ */
+function columnCompare(k: KeyCell[]): (a: number, b: number) => number {
+  let numbers = true;
+  let plainStrings = true;
+  for (const v of k) {
+    if (v === null) continue;
+    if (typeof v !== "number") numbers = false;
+    if (typeof v !== "string" || SURROGATE.test(v)) plainStrings = false;
+    if (!numbers && !plainStrings) break;
+  }
+  if (!numbers && !plainStrings) return (a, b) => compareCells(k[a]!, k[b]!);
+  const ks = k as (number | string | null)[];
+  return (a, b) => {
+    const x = ks[a]!;
+    const y = ks[b]!;
+    if (x === y) return 0;
+    if (x === null) return -1;
+    if (y === null) return 1;
+    return x < y ? -1 : 1;
+  };
+}
+
 function sortView(view: TableView, key: unknown, where: string): DerivedView {
   if (!Array.isArray(key) || key.length !== 2 || !Array.isArray(key[0]) || typeof key[1] !== "boolean" || key[0].length === 0) {
     throw new BadRequestError(`${where}: sort takes [[columns…], reverse] with at least one column, got ${describeValue(key)}`);
@@ -167,11 +195,11 @@ function sortView(view: TableView, key: unknown, where: string): DerivedView {
       rows.push(row);
     });
     // Sort positions by keys normalized once per row; ties by position keep the source order.
-    const keys = positions.map((p) => rows.map((r) => normCell(r[p]!)));
+    const cmps = positions.map((p) => columnCompare(rows.map((r) => normCell(r[p]!))));
     const order = rows.map((_, i) => i);
     order.sort((a, b) => {
-      for (const k of keys) {
-        const c = compareCells(k[a]!, k[b]!);
+      for (const cmp of cmps) {
+        const c = cmp(a, b);
         if (c !== 0) return sign * c;
       }
       return a - b;
