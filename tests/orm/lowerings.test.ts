@@ -201,6 +201,18 @@ describe.each(EXECUTORS)("filter and sort lowerings on $name", (factory) => {
     expect(await core.selectFrom("items").where("n", ">", 0).orderBy("tag", "desc").execute()).toEqual(served);
   });
 
+  it("sorts strings by code point, like the indexes (U+FFFF before U+1F600)", async () => {
+    const extra = [
+      { id: 1001, name: "😀", score: 0, flag: true },
+      { id: 1002, name: "\uFFFF", score: 0, flag: true },
+      { id: 1003, name: "a", score: 0, flag: true },
+    ];
+    await ext.insertInto("items").values(extra).execute();
+    const got = await ext.selectFrom("items").where("id", ">", 1000).orderBy("name", "desc").select(["name"]).execute();
+    expect(got.map((r) => r.name)).toEqual(["😀", "\uFFFF", "a"]);
+    expect(await ext.deleteFrom("items").where("id", ">", 1000).execute()).toBe(3);
+  });
+
   it("the routes refuse bad keys with a BadRequestError and chain like other views", async () => {
     const run = (steps: [string, unknown][]) => executor.execute({ "/state/scalar/op/post": steps } as never, {});
     const t = "/state/lowerings/items";
