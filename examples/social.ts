@@ -62,12 +62,10 @@ await db
   ])
   .execute();
 
-// Relation names are resolved at run time from the schema; `withRelations` also types them
-// (and checks the map against the catalog, so the types cannot lie).
-const graph = db.graph.withRelations({
-  users: { follows: "users", followers: "users", posts: "posts" },
-  posts: { author: "users" },
-} as const);
+// Relation names come from the declarations above (`references(..., { name, inverse })`,
+// `.edge(...)`): the type checker knows that users.follows leads to users and users.posts to
+// posts, and the catalog checks the same names at run time.
+const graph = db.graph;
 
 const show = (label: string, value: unknown) => console.log(`${label.padEnd(44)} ${JSON.stringify(value)}`);
 
