@@ -442,6 +442,17 @@ interface BoundAlt {
   /** The table holding the relation row. */
   readonly relTable: string;
   readonly relShape: TraverseTableShape;
+  /**
+   * The first lookup reads only the source row's one-column key, so a set expansion can pass
+   * the row's id (`keyId`, the key cell itself for a number or string) instead of reading the row.
+   */
+  readonly fromKey: boolean;
+  /**
+   * An edge-table alternative whose second lookup is a point lookup on the target's one-column
+   * key: a returned row's id is the lookup value, so a set expansion can skip the lookup when
+   * the id is already in the set (the row is known to exist; it still counts as touched).
+   */
+  readonly toKey: boolean;
 }
 interface BoundHop {
   readonly hop: PlanHop;
@@ -560,17 +571,13 @@ function planTables(plan: TraversePlan): string[] {
   return [...tables];
 }
 
+function freshBinding(tables: readonly string[], tokens: readonly object[]): Binding {
+  return { tables, tokens, shapes: new Map(), positions: new Map(), hops: new Map(), start: undefined };
+}
+
 /** The plan's cached binding when the store's tables are unchanged; a fresh one otherwise. */
 function bindingFor(store: TraverseStore, plan: TraversePlan): Binding {
-  const fresh = (tables: readonly string[], tokens: readonly object[]): Binding => ({
-    tables,
-    tokens,
-    shapes: new Map(),
-    positions: new Map(),
-    hops: new Map(),
-    start: undefined,
-  });
-  if (store.identity === undefined) return fresh([], []);
+  if (store.identity === undefined) return freshBinding([], []);
   const cached = BINDINGS.get(plan);
   if (cached !== undefined) {
     let same = true;
@@ -578,7 +585,9 @@ function bindingFor(store: TraverseStore, plan: TraversePlan): Binding {
     if (same) return cached;
   }
   const tables = planTables(plan);
-  const binding = fresh(tables, tables.map((t) => store.identity!(t)));
+  const tokens: object[] = [];
+  for (const t of tables) tokens.push(store.identity(t));
+  const binding = freshBinding(tables, tokens);
   BINDINGS.set(plan, binding);
   return binding;
 }
@@ -664,7 +673,13 @@ class Run {
       const last = lookups[lookups.length - 1]!;
       if (last.table !== hop.target) throw new BadRequestError(`traverse: hop ${hop.rel} does not end in ${hop.target}`);
       const relTable = alt.relAt === 0 ? hop.source : first.table;
-      return { lookups, relAt: alt.relAt, relation: alt.relation, relTable, relShape: this.shape(relTable) };
+      const sourceShape = this.shape(hop.source);
+      const targetShape = this.shape(hop.target);
+      const fromKey = sourceShape.keyCount === 1 && first.fromPos.length === 1 && first.fromPos[0] === 0;
+      const l2 = alt.lookups[1];
+      const toKey =
+        l2 !== undefined && targetShape.keyCount === 1 && l2.cols.length === 1 && l2.cols[0] === targetShape.columns[0];
+      return { lookups, relAt: alt.relAt, relation: alt.relation, relTable, relShape: this.shape(relTable), fromKey, toKey };
     });
     const targetKeys = this.shape(hop.target).keyCount;
     const order = (a: Neighbor, b: Neighbor): number => compareKeys(a.rel, b.rel, a.relKeys) || compareKeys(a.node, b.node, targetKeys);
@@ -679,6 +694,16 @@ class Run {
       if (v === null || v === undefined) return;
       values[i] = v;
     }
+    const before = out.length;
+    l.run(values, out);
+    this.touched += out.length - before;
+    if (this.touched > this.plan.budget) throw new VisitBudgetError(this.plan.budget);
+  }
+
+  /** Runs a one-column lookup with `v`, appending to `out` (as `lookup`). */
+  private lookupValue(l: BoundLookup, v: unknown, out: TraverseRow[]): void {
+    const values = l.values;
+    values[0] = v;
     const before = out.length;
     l.run(values, out);
     this.touched += out.length - before;
@@ -758,14 +783,17 @@ class Run {
     let rows: readonly TraverseRow[];
     if (access.run !== undefined) {
       const found: TraverseRow[] = [];
-      access.run(access.positions.map((p) => eq.get(p)), found);
+      const values: unknown[] = [];
+      for (const p of access.positions) values.push(eq.get(p));
+      access.run(values, found);
       rows = found;
     } else {
       rows = this.store.all(table);
     }
     this.count(rows.length);
-    const out = filters.length === 0 ? rows.slice() : rows.filter((r) => filters.every((f) => matchesOp(r[f.pos], f.op, f.value)));
-    if (out.length > 1) out.sort((a, b) => compareKeys(a, b, shape.keyCount));
+    const out: TraverseRow[] = [];
+    for (const r of rows) if (matchesAll(r, filters)) out.push(r);
+    if (out.length > 1) sortRows(out, shape, []);
     return out;
   }
 
@@ -807,17 +835,19 @@ class Run {
     const plan = this.plan;
     const startTable = plan.start.table;
     this.shape(startTable);
-    const startFilters = plan.start.filters.map((f) => this.bindFilter(startTable, f));
+    // Plain loops: no closures per run (the per-run path is short; closures cost here).
+    const startFilters: BoundFilter[] = [];
+    for (const f of plan.start.filters) startFilters.push(this.bindFilter(startTable, f));
     let table = startTable;
-    const steps: BoundStep[] = plan.steps.map((s): BoundStep => {
+    const steps: BoundStep[] = [];
+    for (const s of plan.steps) {
       if (s.kind === "hop") {
         if (s.source !== table) throw new BadRequestError(`traverse: hop ${s.rel} starts at ${s.source}, but the traversal is at ${table}`);
         table = s.target;
-        return { kind: "hop", hop: this.bindHop(s) };
-      }
-      if (s.kind === "where") return { kind: "where", filter: this.bindFilter(table, s.filter) };
-      return { kind: "as", alias: s.alias };
-    });
+        steps.push({ kind: "hop", hop: this.bindHop(s) });
+      } else if (s.kind === "where") steps.push({ kind: "where", filter: this.bindFilter(table, s.filter) });
+      else steps.push({ kind: "as", alias: s.alias });
+    }
     const endShape = this.shape(table);
     const { offset, limit } = this.window();
     const result = plan.result;
@@ -855,9 +885,14 @@ class Run {
       }
       if (current.size === 0) break;
     }
-    const rows = [...current.values()];
-    if (result.count && result.orderBy.length === 0) return windowCount(rows.length, offset, limit);
-    sortRows(rows, shape, result.orderBy.map((o) => ({ pos: this.pos(table, o.col), desc: o.desc })));
+    if (result.count && result.orderBy.length === 0) return windowCount(current.size, offset, limit);
+    let rows: TraverseRow[];
+    if (result.orderBy.length === 0 && shape.keyCount === 1 && (rows = byNumericId(current)).length === current.size) {
+      // Sorted by a numeric one-column key already (the ids are the key cells).
+    } else {
+      rows = [...current.values()];
+      sortRows(rows, shape, result.orderBy.map((o) => ({ pos: this.pos(table, o.col), desc: o.desc })));
+    }
     const page = rows.slice(offset, offset + limit);
     if (result.count) return page.length;
     return this.project(page, table, result.select);
@@ -866,42 +901,75 @@ class Run {
   /** One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. */
   private expandSet(from: Map<unknown, TraverseRow>, bh: BoundHop): Map<unknown, TraverseRow> {
     const { min, max } = bh.hop;
-    const kc = bh.targetShape.keyCount;
-    const buf = bh.buf2;
     let level = from;
     for (let i = 0; i < min && level.size > 0; i++) {
       const next = new Map<unknown, TraverseRow>();
-      for (const row of level.values()) {
-        buf.length = 0;
-        this.targets(bh, row, buf);
-        for (let j = 0; j < buf.length; j++) {
-          const n = buf[j]!;
-          const id = keyId(n, kc);
-          if (!next.has(id)) next.set(id, n);
-        }
-      }
+      for (const [id, row] of level) this.expandOne(bh, id, row, next, undefined);
       level = next;
     }
     if (max === min) return level;
     const reached = new Map(level);
-    let frontier = [...level.values()];
+    // The frontier as pairs: id, row, id, row, …
+    let frontier: unknown[] = [];
+    for (const [id, row] of level) frontier.push(id, row);
     for (let i = min; i < max && frontier.length > 0; i++) {
-      const next: TraverseRow[] = [];
-      for (const row of frontier) {
-        buf.length = 0;
-        this.targets(bh, row, buf);
-        for (let j = 0; j < buf.length; j++) {
-          const n = buf[j]!;
-          const id = keyId(n, kc);
-          if (!reached.has(id)) {
-            reached.set(id, n);
-            next.push(n);
-          }
-        }
-      }
+      const next: unknown[] = [];
+      for (let k = 0; k < frontier.length; k += 2) this.expandOne(bh, frontier[k], frontier[k + 1] as TraverseRow, reached, next);
       frontier = next;
     }
     return reached;
+  }
+
+  /**
+   * Adds to `set` (id → row) every row one hop reaches from the row `id`/`row` that `set` lacks,
+   * and appends each added id and row to `added` when given. Every row a lookup returns counts
+   * as touched — also when a lookup is skipped because its row is already in `set`.
+   */
+  private expandOne(bh: BoundHop, id: unknown, row: TraverseRow, set: Map<unknown, TraverseRow>, added: unknown[] | undefined): void {
+    const kc = bh.targetShape.keyCount;
+    // A one-column key's id is the cell itself, except for links (ids tagged "\u0003…").
+    const simpleId = typeof id === "number" || (typeof id === "string" && id.charCodeAt(0) !== 3);
+    for (const alt of bh.alts) {
+      const l1 = alt.lookups[0]!;
+      const out = alt.lookups.length === 1 ? bh.buf2 : bh.buf1;
+      out.length = 0;
+      if (alt.fromKey && simpleId) this.lookupValue(l1, id, out);
+      else this.lookup(l1, row, out);
+      if (alt.lookups.length === 1) {
+        for (let j = 0; j < out.length; j++) {
+          const n = out[j]!;
+          const nid = keyId(n, kc);
+          if (!set.has(nid)) {
+            set.set(nid, n);
+            added?.push(nid, n);
+          }
+        }
+        continue;
+      }
+      const l2 = alt.lookups[1]!;
+      const found = bh.buf2;
+      for (let e = 0; e < out.length; e++) {
+        const edge = out[e]!;
+        if (alt.toKey) {
+          const v = edge[l2.fromPos[0]!];
+          if ((typeof v === "number" || (typeof v === "string" && v.charCodeAt(0) !== 3)) && set.has(v)) {
+            // Already reached: the point lookup would return that row again.
+            this.count(1);
+            continue;
+          }
+        }
+        found.length = 0;
+        this.lookup(l2, edge, found);
+        for (let j = 0; j < found.length; j++) {
+          const n = found[j]!;
+          const nid = keyId(n, kc);
+          if (!set.has(nid)) {
+            set.set(nid, n);
+            added?.push(nid, n);
+          }
+        }
+      }
+    }
   }
 
   // --- trails: depth-first, canonical order ---------------------------------------------------
@@ -1052,6 +1120,28 @@ class Run {
     const positions = select.map((c) => this.pos(table, c));
     return rows.map((r) => positions.map((p) => r[p]));
   }
+}
+
+/**
+ * The rows of a set keyed by a one-column key, in key order, when every id is a number (ids are
+ * then the key cells, and numbers compare numerically); else an empty array.
+ */
+function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
+  const ids = new Float64Array(set.size);
+  let n = 0;
+  for (const id of set.keys()) {
+    if (typeof id !== "number" || id !== id) return [];
+    ids[n++] = id;
+  }
+  ids.sort();
+  const rows = new Array<TraverseRow>(n);
+  for (let i = 0; i < n; i++) rows[i] = set.get(ids[i]!)!;
+  return rows;
+}
+
+function matchesAll(r: TraverseRow, filters: readonly BoundFilter[]): boolean {
+  for (const f of filters) if (!matchesOp(r[f.pos], f.op, f.value)) return false;
+  return true;
 }
 
 function windowCount(n: number, offset: number, limit: number): number {
