@@ -201,6 +201,15 @@ describe.each(EXECUTORS)("filter and sort lowerings on $name", (factory) => {
     expect(await core.selectFrom("items").where("n", ">", 0).orderBy("tag", "desc").execute()).toEqual(served);
   });
 
+  it("streams a filtered, sorted query in pages with the same rows as execute()", async () => {
+    const q = ext.selectFrom("items").where("n", "!=", 0).orderBy("score", "desc").offset(1).limit(25);
+    const all = await q.execute();
+    const streamed: unknown[] = [];
+    for await (const row of q.stream(undefined, { pageSize: 4 })) streamed.push(row);
+    expect(streamed).toEqual(all);
+    expect(all.length).toBe(25);
+  });
+
   it("sorts strings by code point, like the indexes (U+FFFF before U+1F600)", async () => {
     const extra = [
       { id: 1001, name: "😀", score: 0, flag: true },
