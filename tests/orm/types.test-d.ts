@@ -7,8 +7,10 @@ import { describe, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import type { Executor } from "../../src/client/executor.js";
 import { param } from "../../src/ir/index.js";
+import type { ReferenceType } from "../../src/orm/columns.js";
 import { col, connect, schema, table, type Insertable, type Row, type Updateable } from "../../src/orm/index.js";
-import { posts, social, users } from "./fixtures/social.js";
+import type { EdgeType } from "../../src/orm/table.js";
+import { follows, posts, social, users } from "./fixtures/social.js";
 
 declare const executor: Executor;
 const db = await connect(social, executor);
@@ -133,5 +135,41 @@ describe("writes", () => {
   it("keeps schemas separate", () => {
     const other = schema({ namespace: "x", tables: { t: table("t", { k: col.u8().key() }) } });
     expectTypeOf<keyof typeof other.tables>().toEqualTypeOf<"t">();
+  });
+});
+
+describe("relation declarations as types (for db.graph)", () => {
+  it("references() keeps the target's name and the given name/inverse as literal types; other modifiers keep them", () => {
+    type Ref<C> = C extends { readonly _: { readonly ref: infer R } } ? R : never;
+    expectTypeOf<Ref<typeof posts.columns.author>>().toEqualTypeOf<ReferenceType<"users", "author", "posts">>();
+    expectTypeOf<Ref<typeof posts.columns.parent>>().toEqualTypeOf<ReferenceType<"posts", "parent", "replies">>();
+    expectTypeOf<Ref<typeof users.columns.id>>().toEqualTypeOf<null>();
+    const a = table("a", { id: col.u64().key() });
+    // Not given: `never` (the defaults are computed from the whole schema).
+    const plain = col.u64().references(() => a);
+    expectTypeOf<Ref<typeof plain>>().toEqualTypeOf<ReferenceType<"a", never, never>>();
+    const modified = col.u64().references("a", { inverse: "bs" }).nullable().unique();
+    expectTypeOf<Ref<typeof modified>>().toEqualTypeOf<ReferenceType<"a", never, "bs">>();
+    // Inline inside table(): the contextual column type must not widen the literals.
+    const b = table("b", { id: col.u64().key(), a: col.u64().references(() => a, { name: "owner" }) });
+    expectTypeOf<Ref<typeof b.columns.a>>().toEqualTypeOf<ReferenceType<"a", "owner", never>>();
+    // The row types do not change.
+    expectTypeOf<Row<typeof b>>().toEqualTypeOf<{ id: number; a: number }>();
+    // @ts-expect-error the target is a table (or its name)
+    col.u64().references(() => 42);
+    // @ts-expect-error relation names are strings
+    col.u64().references("a", { name: 1 });
+  });
+
+  it("edge() records its declaration as a flat union; index() keeps it", () => {
+    expectTypeOf<(typeof follows)["$edges"]>().toEqualTypeOf<EdgeType<"follows", "follower", "followee", "followers">>();
+    const t = table("t", { x: col.u64().key().references("t"), y: col.u64().key().references("t") })
+      .edge("one", { from: "x", to: "y" })
+      .index("by_y", ["y"])
+      .edge("two", { from: "y", to: "x", inverse: "owt" });
+    expectTypeOf<(typeof t)["$edges"]>().toEqualTypeOf<EdgeType<"one", "x", "y", never> | EdgeType<"two", "y", "x", "owt">>();
+    expectTypeOf<Row<typeof t>>().toEqualTypeOf<{ x: number; y: number }>();
+    // @ts-expect-error from must be a column of the table
+    table("u", { x: col.u64().key().references("t") }).edge("e", { from: "nope", to: "x" });
   });
 });
