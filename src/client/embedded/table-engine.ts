@@ -530,9 +530,10 @@ export class Table {
       };
     }
     const prefix = new Array<KeyCell>(n);
+    const rowPositions = ix.keyPositions.slice(0, n);
     return (cells, out) => {
       for (let j = 0; j < n; j++) prefix[j] = cells[perm[j]!]!;
-      prefixRange(ix.tree, prefix, out);
+      prefixRange(ix.tree, prefix, rowPositions, out);
     };
   }
 
@@ -630,6 +631,17 @@ function comparePrefix(key: readonly KeyCell[], prefix: readonly KeyCell[]): num
   return 0;
 }
 
+/** True when the row's cells at `positions` (normalized) equal `prefix`. */
+function rowHasPrefix(row: Row, positions: readonly number[], prefix: readonly KeyCell[]): boolean {
+  for (let i = 0; i < prefix.length; i++) {
+    const a = row[positions[i]!]!;
+    const b = prefix[i]!;
+    if (a === b) continue;
+    if (compareCells(normCell(a), b) !== 0) return false;
+  }
+  return true;
+}
+
 // Scratch stack of the leaf walk (never re-entered: the walk calls no user code).
 const walkNodes: TreeNode[] = [];
 const walkIndex: number[] = [];
@@ -638,7 +650,7 @@ const walkIndex: number[] = [];
  * Appends to `out` the values of every key of a tuple-keyed tree that starts with `prefix`, in
  * order: one descent to the first key >= prefix, then leaf by leaf while the prefix matches.
  */
-function prefixRange(tree: Tree, prefix: readonly KeyCell[], out: Row[]): void {
+function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions: readonly number[], out: Row[]): void {
   if (tree.size === 0) return;
   let node = (tree as unknown as { _root: TreeNode })._root;
   let depth = 0;
@@ -666,12 +678,16 @@ function prefixRange(tree: Tree, prefix: readonly KeyCell[], out: Row[]): void {
     if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
     else hi = mid;
   }
+  // Entries are in key order and every one before `lo` is < prefix, so from here on the walk
+  // only checks equality — on the rows (which the caller reads anyway), so a secondary index's
+  // separate key tuples stay untouched.
   let i = lo;
   for (;;) {
     const values = node.values;
     for (; i < keys.length; i++) {
-      if (comparePrefix(keys[i]!, prefix) !== 0) return;
-      out.push(values[i]!);
+      const row = values[i]!;
+      if (!rowHasPrefix(row, rowPositions, prefix)) return;
+      out.push(row);
     }
     // The next leaf: up to the nearest ancestor with a right sibling, then leftmost down.
     let d = depth - 1;
