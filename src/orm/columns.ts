@@ -143,7 +143,7 @@ export class Column<
   references<Target extends string, Name extends string = never, Inverse extends string = never>(
     target: Target | (() => { readonly name: Target }),
     options: { readonly name?: Name; readonly inverse?: Inverse } = {},
-  ): Column<T, N, D, K, ReferenceType<NoInfer<Target>, NoInfer<Name>, NoInfer<Inverse>>> {
+  ): Column<T, N, D, K, ReferenceType<Target, Name, Inverse>> {
     if (typeof target === "string") {
       const name = target;
       return new Column({ ...this.spec, references: { target: () => ({ name }), options: { ...options } } });
@@ -157,7 +157,7 @@ export class Column<
 
 /** Any column declaration. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyColumn = Column<any, boolean, boolean, boolean, ReferenceType | null>;
+export type AnyColumn = Column<any, boolean, boolean, boolean, any>;
 
 function make<T>(dtype: DTypeName, maxLen: number | null = null): Column<T> {
   return new Column<T>({
