@@ -141,9 +141,14 @@ export class Column<
    * ```
    */
   references<Target extends string, Name extends string = never, Inverse extends string = never>(
-    target: Target | (() => { readonly name: Target }),
-    options: { readonly name?: Name; readonly inverse?: Inverse } = {},
-  ): Column<T, N, D, K, ReferenceType<Target, Name, Inverse>> {
+    target: () => { readonly name: Target },
+    options?: { readonly name?: Name; readonly inverse?: Inverse },
+  ): Column<T, N, D, K, ReferenceType<Target, Name, Inverse>>;
+  references<Target extends string, Name extends string = never, Inverse extends string = never>(
+    target: Target,
+    options?: { readonly name?: Name; readonly inverse?: Inverse },
+  ): Column<T, N, D, K, ReferenceType<Target, Name, Inverse>>;
+  references(target: string | (() => ReferenceTarget), options: ReferenceOptions = {}): Column<T, N, D, K, ReferenceType> {
     if (typeof target === "string") {
       const name = target;
       return new Column({ ...this.spec, references: { target: () => ({ name }), options: { ...options } } });
