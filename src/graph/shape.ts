@@ -48,31 +48,57 @@ export type OutTarget<S extends GraphShape, C extends string, R extends string> 
     : string
   : string;
 
+/**
+ * An optional, precomputed index of the relations arriving at each table (`ShapeOfSchema` has
+ * one): table → relation name → the table it comes from. Without it, `InRelation`/`InSource`
+ * scan every table's relations.
+ */
+export interface IncomingIndex {
+  readonly ins: { readonly [table: string]: { readonly [relation: string]: string } };
+}
+
+/** The incoming index entry of `C` (read without comparing the whole index; any name when `C` is unknown). */
+type InsOfShape<S, C extends string> = S extends { readonly ins: infer I }
+  ? [C] extends [keyof I]
+    ? I[C]
+    : { readonly [relation: string]: string }
+  : { readonly [relation: string]: string };
+
 /** Names of the relations (of any table) that arrive at `C` (any name when relations are untyped). */
-export type InRelation<S extends GraphShape, C extends string> = string extends keyof S["rels"]
-  ? string
-  : {
-      [T in keyof S["rels"]]: string extends keyof S["rels"][T]
-        ? string
-        : {
-            [N in keyof S["rels"][T]]: [S["rels"][T][N]] extends [C] ? N : never;
-          }[keyof S["rels"][T]];
-    }[keyof S["rels"]] &
-      string;
+export type InRelation<S extends GraphShape, C extends string> = "ins" extends keyof S
+  ? InsOfShape<S, C> extends infer I
+    ? keyof I & string
+    : string
+  : string extends keyof S["rels"]
+    ? string
+    : {
+        [T in keyof S["rels"]]: string extends keyof S["rels"][T]
+          ? string
+          : {
+              [N in keyof S["rels"][T]]: [S["rels"][T][N]] extends [C] ? N : never;
+            }[keyof S["rels"][T]];
+      }[keyof S["rels"]] &
+        string;
 
 /** The table relation `R` arriving at `C` comes from (`string` when relations are untyped). */
-export type InSource<S extends GraphShape, C extends string, R extends string> = string extends keyof S["rels"]
-  ? string
-  : {
-      [T in keyof S["rels"]]: string extends keyof S["rels"][T]
-        ? string
-        : R extends keyof S["rels"][T]
-          ? [S["rels"][T][R]] extends [C]
-            ? T
-            : never
-          : never;
-    }[keyof S["rels"]] &
-      string;
+export type InSource<S extends GraphShape, C extends string, R extends string> = "ins" extends keyof S
+  ? InsOfShape<S, C> extends infer I
+    ? R extends keyof I
+      ? I[R] & string
+      : string
+    : string
+  : string extends keyof S["rels"]
+    ? string
+    : {
+        [T in keyof S["rels"]]: string extends keyof S["rels"][T]
+          ? string
+          : R extends keyof S["rels"][T]
+            ? [S["rels"][T][R]] extends [C]
+              ? T
+              : never
+            : never;
+      }[keyof S["rels"]] &
+        string;
 
 /** Relations of `C` that lead back to `C` (the only ones `.both()` accepts; any name when untyped). */
 export type SelfRelation<S extends GraphShape, C extends string> = [C] extends [keyof S["rels"]]
@@ -112,6 +138,8 @@ export type PathStep<S extends GraphShape> = {
 export type ShapeOfSchema<S extends Schema<string, TablesShape>> = {
   readonly rows: { readonly [K in keyof S["tables"] & string]: S["tables"][K] extends AnyTable ? S["tables"][K]["$row"] : never };
   readonly rels: RelsOfTables<S["tables"]>;
+  /** Per table, the relations arriving at it (name → source table), so `.in()` costs one table's worth. */
+  readonly ins: InsOfTables<S["tables"]>;
 };
 
 /** One directed relation: `name` leaves `src` and leads to `tgt`. */
@@ -185,3 +213,19 @@ type RelsWith<T, R extends Rel, Open extends boolean> = { readonly [K in keyof T
 
 /** `rels` of `ShapeOfSchema`: per table, relation name → target table. */
 export type RelsOfTables<T> = AllRels<T> extends infer R extends Rel ? RelsWith<T, R, SomeSourceUnknown<R>> : never;
+
+/** True when some relation's name, source or target is not a literal type: then `.in()` accepts any name. */
+type SomeIncomingUnknown<R extends Rel> = true extends (R extends Rel ? (string extends R["src"] | R["tgt"] | R["name"] ? true : false) : never)
+  ? true
+  : false;
+
+type InsOf<R extends Rel, Tn extends string> = {
+  readonly [X in R as X["tgt"] extends Tn ? X["name"] : never]: X["src"];
+};
+
+type InsWith<T, R extends Rel, Open extends boolean> = {
+  readonly [K in keyof T & string]: Open extends true ? { readonly [relation: string]: string } : InsOf<R, K>;
+};
+
+/** `ins` of `ShapeOfSchema`: per table, the name of each relation arriving at it → its source table. */
+export type InsOfTables<T> = AllRels<T> extends infer R extends Rel ? InsWith<T, R, SomeIncomingUnknown<R>> : never;
