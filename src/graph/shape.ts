@@ -200,32 +200,36 @@ type AllRels<T> = {
 /** True when some relation's source table is not known: then any table may have any relation. */
 type SomeSourceUnknown<R extends Rel> = true extends (R extends Rel ? (string extends R["src"] ? true : false) : never) ? true : false;
 
-/** The relations leaving `Tn`, from the union `R` (plus an open index when a name of `Tn` is not a literal). */
-type RelsOf<R extends Rel, Tn extends string, Open extends boolean> = {
-  readonly [X in R as X["src"] extends Tn ? (string extends X["name"] ? never : X["name"]) : never]: X["tgt"];
+/** The relations leaving `Tn` (`R`: the relations whose source is `Tn`), plus an open index when a name is not a literal. */
+type RelsOf<R extends Rel, Open extends boolean> = {
+  readonly [X in R as string extends X["name"] ? never : X["name"]]: X["tgt"];
 } & (Open extends true
   ? { readonly [relation: string]: string }
-  : true extends (R extends Rel ? (R["src"] extends Tn ? (string extends R["name"] ? true : false) : false) : never)
+  : true extends (R extends Rel ? (string extends R["name"] ? true : false) : never)
     ? { readonly [relation: string]: string }
     : unknown);
 
-type RelsWith<T, R extends Rel, Open extends boolean> = { readonly [K in keyof T & string]: RelsOf<R, K, Open> };
+/** The relations grouped by source table in one pass (same-key members of a key-remapped type are unioned). */
+type BySource<R extends Rel> = { [X in R as X["src"]]: X };
+type ByTarget<R extends Rel> = { [X in R as X["tgt"]]: X };
+
+type RelsWith<T, G, Open extends boolean> = {
+  readonly [K in keyof T & string]: RelsOf<K extends keyof G ? G[K] & Rel : never, Open>;
+};
 
 /** `rels` of `ShapeOfSchema`: per table, relation name → target table. */
-export type RelsOfTables<T> = AllRels<T> extends infer R extends Rel ? RelsWith<T, R, SomeSourceUnknown<R>> : never;
+export type RelsOfTables<T> = AllRels<T> extends infer R extends Rel ? RelsWith<T, BySource<R>, SomeSourceUnknown<R>> : never;
 
 /** True when some relation's name, source or target is not a literal type: then `.in()` accepts any name. */
 type SomeIncomingUnknown<R extends Rel> = true extends (R extends Rel ? (string extends R["src"] | R["tgt"] | R["name"] ? true : false) : never)
   ? true
   : false;
 
-type InsOf<R extends Rel, Tn extends string> = {
-  readonly [X in R as X["tgt"] extends Tn ? X["name"] : never]: X["src"];
-};
+type InsOf<R extends Rel> = { readonly [X in R as X["name"]]: X["src"] };
 
-type InsWith<T, R extends Rel, Open extends boolean> = {
-  readonly [K in keyof T & string]: Open extends true ? { readonly [relation: string]: string } : InsOf<R, K>;
+type InsWith<T, G, Open extends boolean> = {
+  readonly [K in keyof T & string]: Open extends true ? { readonly [relation: string]: string } : InsOf<K extends keyof G ? G[K] & Rel : never>;
 };
 
 /** `ins` of `ShapeOfSchema`: per table, the name of each relation arriving at it → its source table. */
-export type InsOfTables<T> = AllRels<T> extends infer R extends Rel ? InsWith<T, R, SomeIncomingUnknown<R>> : never;
+export type InsOfTables<T> = AllRels<T> extends infer R extends Rel ? InsWith<T, ByTarget<R>, SomeIncomingUnknown<R>> : never;
