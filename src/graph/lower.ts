@@ -273,14 +273,7 @@ class Lowering {
     const expand = this.expandOp(hop);
     const target = hop.target;
     // Exact levels.
-    const exactCond = post([
-      ["i", call("state", "get", { i: "i" })],
-      ["level", call("state", "get", { i: "level" })],
-      ["more", call("i", "lt", { r: hop.min })],
-      ["size", call("level", "len")],
-      ["nonempty", call("size", "gt", { r: 0 })],
-      ["go", call("more", "and", { r: ref("nonempty") })],
-    ]);
+    const exactCond = loopWhile("level", hop.min);
     const exactStep = post([
       ["i", call("state", "get", { i: "i" })],
       ["level", call("state", "get", { i: "level" })],
@@ -294,14 +287,7 @@ class Lowering {
       ["next", { i: ref("i2"), level: ref("next_level"), touched: ref("t") }],
     ]);
     // BFS with the reached set as visited.
-    const bfsCond = post([
-      ["i", call("state", "get", { i: "i" })],
-      ["frontier", call("state", "get", { i: "frontier" })],
-      ["more", call("i", "lt", { r: hop.max })],
-      ["size", call("frontier", "len")],
-      ["nonempty", call("size", "gt", { r: 0 })],
-      ["go", call("more", "and", { r: ref("nonempty") })],
-    ]);
+    const bfsCond = loopWhile("frontier", hop.max);
     const bfsStep = post([
       ["i", call("state", "get", { i: "i" })],
       ["frontier", call("state", "get", { i: "frontier" })],
@@ -469,4 +455,16 @@ class Lowering {
     } else steps.push(["result", ref("page")]);
     return post(steps);
   }
+}
+
+/** A `while` condition over `{i, <set>}`: go on while `i < bound` and the set is not empty. */
+function loopWhile(set: string, bound: number): J {
+  return post([
+    ["i", call("state", "get", { i: "i" })],
+    [set, call("state", "get", { i: set })],
+    ["more", call("i", "lt", { r: bound })],
+    ["size", call(set, "len")],
+    ["nonempty", call("size", "gt", { r: 0 })],
+    ["go", call("more", "and", { r: ref("nonempty") })],
+  ]);
 }
