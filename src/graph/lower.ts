@@ -103,30 +103,10 @@ class Lowering {
       [cellNull, call(cell, "eq", { r: null })],
       [val, this.value(f.value)],
     ];
-    let test: J;
-    switch (f.op) {
-      case "=":
-        test = call(cell, "eq", { r: ref(val) });
-        break;
-      case "!=":
-        test = call(cell, "ne", { r: ref(val) });
-        break;
-      case "<":
-        test = call(cell, "lt", { r: ref(val) });
-        break;
-      case "<=":
-        test = call(cell, "le", { r: ref(val) });
-        break;
-      case ">":
-        test = call(cell, "gt", { r: ref(val) });
-        break;
-      case ">=":
-        test = call(cell, "ge", { r: ref(val) });
-        break;
-      case "in":
-        test = fold(val, "v", post([["hit", call("v", "eq", { r: ref(cell) })], ["any", call("state", "or", { r: ref("hit") })]]), false);
-        break;
-    }
+    const test: J =
+      f.op === "in"
+        ? fold(val, "v", post([["hit", call("v", "eq", { r: ref(cell) })], ["any", call("state", "or", { r: ref("hit") })]]), false)
+        : call(cell, COMPARE_BUILTIN[f.op], { r: ref(val) });
     // null on either side never matches: evaluate the comparison only when both are present.
     steps.push([valNull, f.op === "in" ? false : call(val, "eq", { r: null })]);
     const either = this.names.next("anynull");
@@ -468,3 +448,6 @@ function loopWhile(set: string, bound: number): J {
     ["go", call("more", "and", { r: ref("nonempty") })],
   ]);
 }
+
+/** The scalar built-in that evaluates each comparison operator (PROFILE §2). */
+const COMPARE_BUILTIN = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const;
