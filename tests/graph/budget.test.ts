@@ -4,7 +4,7 @@
  * left half-done, and the executor usable afterwards.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS } from "../support/executors.js";
+import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import type { Executor } from "../../src/client/executor.js";
 import { DEFAULT_VISIT_BUDGET, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
@@ -26,15 +26,10 @@ async function denseDb(executor: Executor) {
 }
 
 describe.each(EXECUTORS)("visit budget on $name", (factory) => {
-  const open: Executor[] = [];
-  afterAll(async () => {
-    await Promise.all(open.map((e) => e.close()));
-    await factory.cleanup?.();
-  });
+  const createExecutor = executorsFor(factory, afterAll);
 
   it("distinct reachability completes well within the default budget (BFS, not paths)", async () => {
-    const executor = await factory.create();
-    open.push(executor);
+    const executor = await createExecutor();
     const db = await denseDb(executor);
     const g = db.graph as unknown as Graph<UntypedShape>;
     const t = g.match("people", { id: 1 }).out("knows", { hops: [1, 8] }).distinct();
@@ -74,8 +69,7 @@ describe.each(EXECUTORS)("visit budget on $name", (factory) => {
   });
 
   it("hop bounds: default max 8, larger must be explicit, cap 1000, validated before running", async () => {
-    const executor = await factory.create();
-    open.push(executor);
+    const executor = await createExecutor();
     const db = await denseDb(executor);
     const g = db.graph as unknown as Graph<UntypedShape>;
     // A ring via boss: i → i+1. Default max hops is 8 (shortestPath) — node 11 is 10 hops away.

@@ -4,24 +4,13 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS } from "../support/executors.js";
+import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
-import type { Executor } from "../../src/client/executor.js";
 import { NotImplementedError } from "../../src/errors.js";
 import { VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
-import { buildSpec, graphArb, norm, reference, specArb, testSchema, type GraphData } from "./support.js";
+import { buildSpec, loadGraph, graphArb, norm, reference, specArb } from "./support.js";
 
 
-async function load(executor: Executor, data: GraphData) {
-  const db = await connect(testSchema, executor);
-  await db.sync();
-  for (const t of ["people", "knows", "posts"] as const) {
-    await db.deleteFrom(t).execute();
-    const rows = data[t] as never[];
-    if (rows.length) await db.insertInto(t).values(rows).execute();
-  }
-  return db;
-}
 
 const distinctSpecs = specArb({ maxOps: 3, results: ["distinct", "distinct_count"] }).map((s) => ({
   ...s,
@@ -31,18 +20,13 @@ const distinctSpecs = specArb({ maxOps: 3, results: ["distinct", "distinct_count
 }));
 
 describe.each(EXECUTORS)("core lowering on $name", (factory) => {
-  const open: Executor[] = [];
-  afterAll(async () => {
-    await Promise.all(open.map((e) => e.close()));
-    await factory.cleanup?.();
-  });
+  const createExecutor = executorsFor(factory, afterAll);
 
   it("extension and core lowering return the same (and the reference's) results", async () => {
-    const executor = await factory.create();
-    open.push(executor);
+    const executor = await createExecutor();
     await fc.assert(
       fc.asyncProperty(graphArb(5), fc.array(distinctSpecs, { minLength: 3, maxLength: 3 }), async (data, specs) => {
-        const db = await load(executor, data);
+        const db = await loadGraph(executor, data);
         const ext = db.graph as unknown as Graph<UntypedShape>;
         const core = ext.withLowering("core");
         for (const spec of specs) {
@@ -57,12 +41,11 @@ describe.each(EXECUTORS)("core lowering on $name", (factory) => {
   });
 
   it("variable-length hops on a ring and a chain: both lowerings reach exactly the expected rows", async () => {
-    const executor = await factory.create();
-    open.push(executor);
+    const executor = await createExecutor();
     const N = 7;
     const people = Array.from({ length: N }, (_, i) => ({ id: i + 1, name: "p", age: 20 + i, city: "rome", boss: i + 2 <= N ? i + 2 : null }));
     const knows = people.map((p) => ({ a: p.id, b: (p.id % N) + 1, n: 0, since: 2000 + (p.id % 3) }));
-    const db = await load(executor, { people, knows, posts: [{ id: 1, author: 4, lang: "en" }] });
+    const db = await loadGraph(executor, { people, knows, posts: [{ id: 1, author: 4, lang: "en" }] });
     const ext = db.graph as unknown as Graph<UntypedShape>;
     const core = ext.withLowering("core");
     const cases: [(g: Graph<UntypedShape>) => { execute(): Promise<unknown> }, unknown][] = [
@@ -84,11 +67,10 @@ describe.each(EXECUTORS)("core lowering on $name", (factory) => {
   });
 
   it("the core lowering uses no extension route and enforces the budget", async () => {
-    const executor = await factory.create();
-    open.push(executor);
+    const executor = await createExecutor();
     const people = Array.from({ length: 8 }, (_, i) => ({ id: i + 1, name: "p", age: 30, city: "oslo", boss: null }));
     const knows = people.flatMap((a) => people.map((b) => ({ a: a.id, b: b.id, n: 0, since: 2001 })));
-    const db = await load(executor, { people, knows, posts: [] });
+    const db = await loadGraph(executor, { people, knows, posts: [] });
     const core = (db.graph as unknown as Graph<UntypedShape>).withLowering("core");
     const t = core.match("people", { id: 1 }).out("knows", { hops: [1, 3] }).distinct();
     expect(JSON.stringify(t.compile().op)).not.toContain("/traverse");

@@ -8,7 +8,8 @@ import { col, table } from "../../src/orm/index.js";
 import { schema } from "../../src/orm/schema.js";
 import { compareValues, matchesOp, runPlan, type CmpOp, type TraverseRow, type TraverseStore } from "../../src/client/embedded/traverse.js";
 import type { Json } from "../../src/ir/types.js";
-import type { Runner } from "../../src/client/executor.js";
+import type { Executor, Runner } from "../../src/client/executor.js";
+import { connect } from "../../src/connect.js";
 import { createGraph, type Graph, type Traversal, type UntypedShape } from "../../src/graph/index.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -480,4 +481,16 @@ export function referenceShortest(
   };
   for (const s of starts) walk(s, [keyOf("people", s)], [], [{ table: "people", row: s }], new Set());
   return best === null ? null : (best as { path: { table: TableName; row: Record<string, unknown> }[] }).path;
+}
+
+/** Connects the test schema to `executor` and replaces the tables' rows with `data`. */
+export async function loadGraph(executor: Executor, data: GraphData) {
+  const db = await connect(testSchema, executor);
+  await db.sync();
+  for (const t of ["people", "knows", "posts"] as const) {
+    await db.deleteFrom(t).execute();
+    const rows = data[t] as never[];
+    if (rows.length) await db.insertInto(t).values(rows).execute();
+  }
+  return db;
 }

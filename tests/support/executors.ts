@@ -66,3 +66,20 @@ export const EXECUTORS: ExecutorFactory[] = [
 ];
 
 const servers = new Set<ServerHandle>();
+
+/**
+ * For a suite over one factory: returns `create()`, which opens an executor that is closed (and
+ * the factory cleaned up) after the suite. Call it at `describe` level.
+ */
+export function executorsFor(factory: ExecutorFactory, afterAll: (fn: () => Promise<void>) => void): () => Promise<Executor> {
+  const open: Executor[] = [];
+  afterAll(async () => {
+    await Promise.all(open.splice(0).map((e) => e.close()));
+    await factory.cleanup?.();
+  });
+  return async () => {
+    const executor = await factory.create();
+    open.push(executor);
+    return executor;
+  };
+}
