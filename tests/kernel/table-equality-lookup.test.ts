@@ -7,8 +7,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Table } from "../../src/client/embedded/table-engine.js";
-import type { KeyCell } from "../../src/client/embedded/table-keys.js";
-import { parseSchema } from "../../src/client/embedded/table-schema.js";
+import type { IndexKey, KeyCell } from "../../src/client/embedded/table-keys.js";
+import { type Row, parseSchema } from "../../src/client/embedded/table-schema.js";
+import type { TableState, WriteLog } from "../../src/client/embedded/table-engine.js";
 import type { ColumnConstraint } from "../../src/client/embedded/selector.js";
 
 const SCHEMA = [
@@ -58,6 +59,74 @@ describe("Table.equalityLookup", () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+
+  // One-column lookups answer from a hash multi-index built on first use and kept in step with
+  // writes; probing between random writes, truncates, bulk loads and rollbacks checks that upkeep.
+  it("stays equal to plan + scan while rows change, including rollbacks and bulk changes", () => {
+    type Change =
+      | { kind: "insert" | "upsert"; row: [number, string, number | null, string] }
+      | { kind: "delete"; a: number; b: string }
+      | { kind: "truncate" }
+      | { kind: "bulk"; rows: [number, string, number | null, string][] }
+      | { kind: "probe"; cols: readonly string[]; cells: [number, string, number | null, string] }
+      | { kind: "begin" }
+      | { kind: "rollback" };
+    const small = fc.integer({ min: 0, max: 12 });
+    const row = fc.tuple(small, fc.constantFrom("a", "b", "c"), vArb, wArb);
+    const change: fc.Arbitrary<Change> = fc.oneof(
+      { weight: 6, arbitrary: row.map((r) => ({ kind: "insert" as const, row: r })) },
+      { weight: 4, arbitrary: row.map((r) => ({ kind: "upsert" as const, row: r })) },
+      { weight: 3, arbitrary: fc.tuple(small, fc.constantFrom("a", "b", "c")).map(([a, b]) => ({ kind: "delete" as const, a, b })) },
+      { weight: 1, arbitrary: fc.constant({ kind: "truncate" as const }) },
+      { weight: 1, arbitrary: fc.uniqueArray(row, { selector: (r) => `${r[0]}|${r[1]}`, maxLength: 30 }).map((rows) => ({ kind: "bulk" as const, rows })) },
+      { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...LOOKUPS), row).map(([cols, cells]) => ({ kind: "probe" as const, cols, cells })) },
+      { weight: 2, arbitrary: fc.constant({ kind: "begin" as const }) },
+      { weight: 2, arbitrary: fc.constant({ kind: "rollback" as const }) },
+    );
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 120 }), (changes) => {
+        const t = new Table("/state/p/t", parseSchema(SCHEMA));
+        // An undo log like the transaction's: row changes restored newest first, bulk changes by state.
+        let undo: (() => void)[] | undefined;
+        const log: WriteLog = {
+          rowChanged: (_t: Table, key: IndexKey, old: Row | undefined) => undo?.push(() => t.restoreRow(key, old)),
+          truncated: (_t: Table, saved: TableState) => undo?.push(() => t.restoreState(saved)),
+          bulkLoaded: (_t: Table, saved: TableState) => undo?.push(() => t.restoreState(saved)),
+        };
+        const probe = (cols: readonly string[], r: readonly unknown[]): void => {
+          const byName: Record<string, KeyCell> = { a: r[0] as KeyCell, b: r[1] as KeyCell, v: r[2] as KeyCell, w: r[3] as KeyCell };
+          const cells = cols.map((c) => byName[c]!);
+          const got: unknown[] = [];
+          t.equalityLookup(cols)(cells, got as never[]);
+          expect(got).toEqual(viaPlan(t, cols, cells));
+        };
+        for (const c of changes) {
+          if (c.kind === "insert" || c.kind === "upsert") {
+            try {
+              t.write(t.checkRow(c.row), c.kind, log);
+            } catch {
+              // a duplicate insert: refused, nothing written
+            }
+          } else if (c.kind === "delete") t.remove([c.a, c.b], log);
+          else if (c.kind === "truncate") t.truncate(log);
+          else if (c.kind === "bulk") {
+            try {
+              t.insertMany(c.rows, log);
+            } catch {
+              // a key already present: the rows written so far are in the undo log
+            }
+          } else if (c.kind === "begin") undo = [];
+          else if (c.kind === "rollback" && undo !== undefined) {
+            for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+            undo = undefined;
+          } else if (c.kind === "probe") probe(c.cols, c.cells);
+        }
+        // Every one-column lookup, for every value present, at the end.
+        for (const r of viaPlan(t, [], []) as unknown[][]) for (const cols of LOOKUPS) probe(cols, r);
+      }),
+      { numRuns: 150 },
     );
   });
 

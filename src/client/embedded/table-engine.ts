@@ -8,6 +8,7 @@ import BTreeImport from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { BadRequestError, ConflictError } from "../../errors.js";
 import type { ColumnConstraint } from "./selector.js";
+import { ColumnGroups } from "./table-groups.js";
 import { type IndexKey, type KeyCell, MAX, compareCells, compareTuples, normCell } from "./table-keys.js";
 import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
 
@@ -105,6 +106,10 @@ export class Table {
   private readonly rowIsKey: boolean;
   /** True when some column holds links (stored as href strings). */
   readonly hasLinks: boolean;
+  /** Hash multi-indexes by column position, built on first equality lookup (see table-groups.ts). */
+  private groupsByPosition: (ColumnGroups | undefined)[] = [];
+  /** The same groups as a dense list, for the write path. */
+  private groups: ColumnGroups[] = [];
 
   constructor(
     /** The table's link, e.g. `/state/social/users`. */
@@ -249,6 +254,10 @@ export class Table {
     }
     this.primary.tree.set(key, row);
     this.pointMap?.set(key as KeyCell, row);
+    for (const g of this.groups) {
+      if (old !== undefined) g.remove(old);
+      g.add(row);
+    }
   }
 
   /** Deletes the row with this primary tree key; false when absent. */
@@ -264,6 +273,7 @@ export class Table {
     for (const ix of this.secondaries) ix.tree.delete(this.secondaryKey(ix, old));
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
+    for (const g of this.groups) g.remove(old);
   }
 
   /** Puts a row back as it was before a change (used by rollback; never logged). */
@@ -282,6 +292,7 @@ export class Table {
     this.primary.tree = newTree(this.primary.compare);
     for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
     if (this.pointMap) this.pointMap = new Map();
+    this.dropGroups();
   }
 
   private saveState(): TableState {
@@ -297,6 +308,25 @@ export class Table {
     this.primary.tree = saved.primary;
     this.secondaries.forEach((ix, i) => (ix.tree = saved.secondaries[i]!));
     this.pointMap = saved.pointMap;
+    this.dropGroups();
+  }
+
+  /** Forgets the hash multi-indexes after a bulk change (the next lookup rebuilds them). */
+  private dropGroups(): void {
+    if (this.groups.length === 0) return;
+    this.groups = [];
+    this.groupsByPosition = [];
+  }
+
+  /** The rows grouped by the column at `position`, in the order of `ix` (which it leads). */
+  private columnGroups(position: number, ix: TableIndex): ColumnGroups {
+    const existing = this.groupsByPosition[position];
+    if (existing !== undefined) return existing;
+    const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => this.secondaryKey(ix, row);
+    const g = ColumnGroups.build(position, { keyOf, compare: ix.compare }, ix.tree.valuesArray());
+    this.groupsByPosition[position] = g;
+    this.groups.push(g);
+    return g;
   }
 
   /**
@@ -344,6 +374,7 @@ export class Table {
         map.set(key as KeyCell, row);
       }
       for (const ix of this.secondaries) ix.tree.set(this.secondaryKey(ix, row), row);
+      for (const g of this.groups) g.add(row);
     }
   }
 
@@ -367,6 +398,7 @@ export class Table {
    * ascending. Used for bulk inserts, table literals and reopening a durable store.
    */
   loadSorted(keys: IndexKey[], rows: Row[]): void {
+    this.dropGroups();
     this.primary.tree = bulkLoad(keys, rows, NODE_SIZE, this.primary.compare) as Tree;
     if (this.pointMap) {
       const map = new Map<KeyCell, Row>();
@@ -527,6 +559,14 @@ export class Table {
         for (let j = 0; j < n; j++) key[j] = cells[perm[j]!]!;
         const row = ix.tree.get(key);
         if (row !== undefined) out.push(row);
+      };
+    }
+    if (n === 1) {
+      // One column leading a tuple-keyed index (a foreign key): the hash multi-index.
+      const position = ix.keyPositions[0]!;
+      return (cells, out) => {
+        const rows = this.columnGroups(position, ix).rowsOf(cells[0]!);
+        for (let i = 0; i < rows.length; i++) out.push(rows[i]!);
       };
     }
     const prefix = new Array<KeyCell>(n);
