@@ -93,28 +93,40 @@ const VERBS: Record<string, Verb> = { GET: "get", PUT: "put", POST: "post", DELE
 const JSON_TYPE = "application/json";
 const EMPTY = Buffer.alloc(0);
 
-/** Reads the request body up to `limit` bytes; rejects with 413 as soon as it is exceeded. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * True when the request carries a body. Without Content-Length and Transfer-Encoding HTTP/1.1 says
+ * there is none (the common GET); a declared length of 0 is none too.
+ */
+function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  const declared = h["content-length"];
+  return (declared !== undefined && declared !== "0") || h["transfer-encoding"] !== undefined;
+}
+
+/**
+ * Reads the request body up to `limit` bytes; rejects with 413 as soon as it is exceeded. Call it
+ * only when {@link hasBody} says there is one.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
-  // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body (the common GET).
-  if ((declared === undefined || declared === "0") && req.headers["transfer-encoding"] === undefined) return EMPTY;
-  if (declared !== undefined && Number(declared) > limit) {
-    throw new PayloadTooLargeError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
+  if (declared === undefined) return streamBody(req, limit);
+  const length = Number(declared);
+  if (length > limit) {
+    return Promise.reject(new PayloadTooLargeError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
   }
-  if (declared !== undefined) {
-    // A small body usually arrives in the same packet as the headers; the parser pushes it right
-    // after the 'request' event. One microtask later it is buffered: take it without stream events.
-    await undefined;
-    if (req.readableLength === Number(declared)) {
+  // A small body usually arrives in the same packet as the headers; the parser pushes it right
+  // after the 'request' event. One microtask later it is buffered: take it without stream events.
+  return Promise.resolve().then(() => {
+    if (req.readableLength === length) {
       const buf = req.read() as Buffer | null;
-      if (buf !== null && buf.length === Number(declared)) {
-        req.resume();
+      if (buf !== null && buf.length === length) {
+        req.resume(); // lets the stream end (its 'end' event) without further reads
         return buf;
       }
       if (buf !== null) req.unshift(buf);
     }
-  }
-  return streamBody(req, limit);
+    return streamBody(req, limit);
+  });
 }
 
 function streamBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -150,7 +162,7 @@ function streamBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 function parseJsonBody(buf: Buffer, contentType: string | undefined): Json | undefined {
   if (buf.length === 0) return undefined;
-  if (contentType !== undefined) {
+  if (contentType !== undefined && contentType !== JSON_TYPE) {
     const type = contentType.split(";")[0]!.trim().toLowerCase();
     if (type !== JSON_TYPE) throw new BadRequestError(`unsupported content type ${quote(type)}: bodies must be ${JSON_TYPE}`);
   }
@@ -225,7 +237,10 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       return;
     }
     const text = JSON.stringify(body);
-    res.writeHead(status, { ...headers, "content-type": JSON_TYPE, "content-length": Buffer.byteLength(text) });
+    const length = Buffer.byteLength(text);
+    if (headers === undefined) res.writeHead(status, ["content-type", JSON_TYPE, "content-length", String(length)]);
+    else res.writeHead(status, { ...headers, "content-type": JSON_TYPE, "content-length": length });
+    // One string: node:http sends the head and this body in a single write.
     res.end(text);
   };
 
@@ -271,50 +286,67 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     }
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /**
+   * Handles one request. Synchronous up to the first thing it has to wait for (the body, the
+   * kernel): it returns a promise only then, so a request costs no extra promise hops.
+   */
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
     const verb = VERBS[req.method ?? ""];
     if (verb === undefined) throw new MethodNotAllowedError(`method ${quote(req.method ?? "")} is not allowed: use GET, PUT, POST or DELETE`);
     const target = parseTarget(req.url ?? "/");
-    const top = target.segments[0];
 
-    if (top === "healthz") {
+    if (target.segments[0] === "healthz") {
       if (target.segments.length > 1) throw new NotFoundError(`no resource at ${target.path}`);
       if (verb !== "get") throw new MethodNotAllowedError("/healthz answers GET only");
       send(res, 200, { status: "ok" });
-      return;
+      return undefined;
     }
     // Shutting down: no new work, but open sessions may still continue and commit or roll back.
     if (closing && target.txnId === undefined) throw new UnavailableError("the host is shutting down");
 
     const principal = authority?.authenticate(req.headers.authorization);
-    const body = parseJsonBody(await readBody(req, bodyLimit), req.headers["content-type"]);
-    const isBegin = target.path === "/host/txn" && verb === "post" && target.txnId === undefined;
+    if (!hasBody(req)) return respond(req, res, verb, target, principal, undefined);
+    return readBody(req, bodyLimit).then((buf) =>
+      respond(req, res, verb, target, principal, parseJsonBody(buf, req.headers["content-type"])),
+    );
+  };
 
-    if (isBegin) {
+  /** The rest of a request once its body (if any) is parsed. */
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    verb: Verb,
+    target: Target,
+    principal: Principal | undefined,
+    body: Json | undefined,
+  ): Promise<void> | undefined => {
+    const txnId = target.txnId;
+    if (txnId === undefined && verb === "post" && target.path === "/host/txn") {
       if (body !== undefined && !(isPlainObject(body) && Object.keys(body).length === 0)) {
         throw new BadRequestError("POST /host/txn takes an empty body");
       }
       if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
-      const id = await k.beginSession(ownerOf(principal, req));
-      markSession(res, id);
-      send(res, 204, undefined, { [TXN_HEADER]: id });
-      return;
+      return k.beginSession(ownerOf(principal, req)).then((id) => {
+        markSession(res, id);
+        send(res, 204, undefined, { [TXN_HEADER]: id });
+      });
     }
 
-    const txnId = target.txnId;
-    const owner = txnId === undefined ? undefined : ownerOf(principal, req);
+    let session: ServedSession | undefined;
+    let txnHeaders: Record<string, string> | undefined;
     if (txnId !== undefined) {
+      const owner = ownerOf(principal, req);
+      txnHeaders = { [TXN_HEADER]: txnId };
       const finalize =
         (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
       if (finalize) {
         markSession(res, undefined);
-        if (verb === "post") await k.commitSession(txnId, owner);
-        else await k.rollbackSession(txnId, owner);
-        send(res, 204, undefined, { [TXN_HEADER]: txnId });
-        return;
+        const done = verb === "post" ? k.commitSession(txnId, owner) : k.rollbackSession(txnId, owner);
+        return done.then(() => send(res, 204, undefined, txnHeaders));
       }
+      markSession(res, txnId);
+      session = { id: txnId, owner };
     }
-    if (txnId !== undefined) markSession(res, txnId);
     if (principal) authority!.authorize(principal, verb, target.segments);
 
     let request: ExecRequest;
@@ -340,13 +372,23 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       authorizeLibraryCall(principal, target);
     }
 
-    const result = await k.request(request, txnId === undefined ? undefined : { id: txnId, ...(owner !== undefined ? { owner } : {}) });
     if (verb === "put" && target.path === "/lib") {
-      rememberInstall(principal, target, request.body);
-      send(res, 204, undefined, txnId ? { [TXN_HEADER]: txnId } : undefined);
-      return;
+      return k.request(request, session).then(() => {
+        rememberInstall(principal, target, request.body);
+        send(res, 204, undefined, txnHeaders);
+      });
     }
-    send(res, 200, result === undefined ? null : result, txnId ? { [TXN_HEADER]: txnId } : undefined);
+    return k.request(request, session).then((result) => send(res, 200, result === undefined ? null : result, txnHeaders));
+  };
+
+  /** Answers a failed request with its error (a non-TcError is logged and answered 500). */
+  const fail = (res: ServerResponse, e: unknown): void => {
+    if (e instanceof TcError) {
+      sendError(res, e, e.kind === "payload_too_large");
+    } else {
+      log?.(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+      sendError(res, new InternalError("internal error"));
+    }
   };
 
   // Keys travel in the query string, so allow request lines up to the target limit (64 KiB).
@@ -354,7 +396,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     inFlight++;
     const conn = conns.get(req.socket);
     if (conn) conn.active++;
-    const started = performance.now();
+    const started = log ? performance.now() : 0;
     res.once("close", () => {
       inFlight--;
       if (conn) conn.active--;
@@ -366,14 +408,14 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       }
       checkDrained();
     });
-    handle(req, res).catch((e: unknown) => {
-      if (e instanceof TcError) {
-        sendError(res, e, e.kind === "payload_too_large");
-      } else {
-        log?.(`internal error: ${e instanceof Error ? e.message : String(e)}`);
-        sendError(res, new InternalError("internal error"));
-      }
-    });
+    let pending: Promise<void> | undefined;
+    try {
+      pending = handle(req, res);
+    } catch (e) {
+      fail(res, e);
+      return;
+    }
+    pending?.then(undefined, (e: unknown) => fail(res, e));
   });
   server.on("connection", (socket: Socket) => {
     conns.set(socket, { active: 0, session: undefined });
