@@ -7,6 +7,7 @@
  * calls that member with the arguments — one round trip. A 404 on the call (the host lost or never
  * committed the install) re-installs once and retries.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import { Client, Pool, type Dispatcher } from "undici";
 import {
   BadRequestError,
@@ -48,6 +49,8 @@ interface Prepared {
   readonly hash: string;
   readonly version: string;
   readonly memberPath: string;
+  /** `memberPath` checked and percent-encoded once, ready for the request line. */
+  readonly callPath: string;
   readonly verb: Verb;
   /** GET/PUT/DELETE: the names of the key and value parameters. */
   readonly keyName?: string;
@@ -69,8 +72,89 @@ interface Channel {
 
 interface RawResponse {
   readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
+  readonly headers: IncomingHttpHeaders;
   readonly text: string;
+}
+
+type Args = Readonly<Record<string, Json>>;
+
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
+/**
+ * One request on an undici dispatcher, collected straight from the dispatch callbacks: status,
+ * headers and the body text, with no response stream, async resource or promise per chunk in
+ * between (what `dispatcher.request()` + `body.text()` would add to every call). Settles once:
+ * resolves with any status, rejects with a typed transport error. A GET answered 503 with
+ * `Retry-After` is dispatched again after that delay, at most `retriesLeft` more times.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #headers: IncomingHttpHeaders = NO_HEADERS;
+  #chunks: Buffer[] = [];
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly opts: Dispatcher.DispatchOptions,
+    private readonly retriesLeft: number,
+    private readonly maxDelayMs: number,
+    private readonly resolve: (res: RawResponse) => void,
+    private readonly reject: (err: TcError) => void,
+  ) {}
+
+  start(): void {
+    try {
+      this.dispatcher.dispatch(this.opts, this);
+    } catch (e) {
+      this.onResponseError(undefined, e as Error);
+    }
+  }
+
+  /** Present so undici treats this as a current-style handler (it adapts those without it). */
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: unknown, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx interim responses come first; the final status overwrites them.
+    this.#status = statusCode;
+    this.#headers = headers;
+  }
+
+  onResponseData(_controller: unknown, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#status === 503 && this.retriesLeft > 0) {
+      const wait = retryAfterMs(this.#headers["retry-after"]);
+      if (wait !== undefined) {
+        const again = new Exchange(this.dispatcher, this.opts, this.retriesLeft - 1, this.maxDelayMs, this.resolve, this.reject);
+        setTimeout(() => again.start(), Math.min(wait, this.maxDelayMs));
+        return;
+      }
+    }
+    const chunks = this.#chunks;
+    const text = chunks.length === 0 ? "" : (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString("utf8");
+    this.resolve({ status: this.#status, headers: this.#headers, text });
+  }
+
+  onResponseError(_controller: unknown, err: Error): void {
+    this.reject(transportError(err, `${this.opts.method} ${this.opts.path.split("?")[0]}`));
+  }
+}
+
+/** 2xx → the JSON value (204/empty → null); anything else → the typed error of its body/status. */
+function decodeResponse(res: RawResponse): Json {
+  if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.text);
+  if (res.status === 204 || res.text === "") return null;
+  try {
+    return JSON.parse(res.text) as Json;
+  } catch {
+    throw new InternalError(`the host answered ${res.status} with a body that is not JSON: ${res.text.slice(0, 200)}`);
+  }
+}
+
+/** The value of the parameter `name` in `args` (null when absent or unnamed). */
+function argOf(args: Args, name: string | undefined): Json {
+  return name !== undefined && Object.hasOwn(args, name) ? args[name]! : null;
 }
 
 function isDecodedOpDef(op: Json | OpDef): op is OpDef {
@@ -142,6 +226,8 @@ export class HttpExecutor implements Executor {
   readonly #maxDelayMs: number;
   /** Installs done (or under way) by this client, by op hash. */
   readonly #installed = new Map<string, Promise<void>>();
+  /** Op hashes whose install is confirmed: their calls skip the wait on the install. */
+  readonly #ready = new Set<string>();
   /** Prepared ops by op object, so re-executing the same object does not re-hash it. */
   readonly #byObject = new WeakMap<object, Prepared>();
   #closed = false;
@@ -184,71 +270,52 @@ export class HttpExecutor implements Executor {
     this.#maxIdleSessionClients = opts.connections ?? 16;
   }
 
-  /** One HTTP exchange; throws transport failures as typed errors, returns any status. */
-  async #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined): Promise<RawResponse> {
-    if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
-    const headers = body === undefined ? this.#headers : this.#jsonHeaders;
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      let res: RawResponse;
-      try {
-        const r = await dispatcher.request({
-          method: method as "GET",
-          path: pathAndQuery,
-          headers,
-          ...(body !== undefined ? { body } : {}),
-          headersTimeout: this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
-        });
-        res = { status: r.statusCode, headers: r.headers, text: await r.body.text() };
-      } catch (e) {
-        throw transportError(e, `${method} ${pathAndQuery.split("?")[0]}`);
-      }
-      if (res.status === 503 && method === "GET" && attempt < this.#tries) {
-        const wait = retryAfterMs(res.headers["retry-after"]);
-        if (wait !== undefined) {
-          await new Promise((r) => setTimeout(r, Math.min(wait, this.#maxDelayMs)));
-          continue;
-        }
-      }
-      return res;
-    }
+  /** One HTTP exchange; rejects with transport failures as typed errors, resolves with any status. */
+  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined): Promise<RawResponse> {
+    if (this.#closed) return Promise.reject(new BadRequestError("this HTTP executor is closed"));
+    const opts: Dispatcher.DispatchOptions = {
+      method: method as Dispatcher.HttpMethod,
+      path: pathAndQuery,
+      headers: body === undefined ? this.#headers : this.#jsonHeaders,
+      body: body ?? null,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+    };
+    // Only reads are retried (on 503 with Retry-After).
+    const retries = method === "GET" ? this.#tries - 1 : 0;
+    return new Promise((resolve, reject) => new Exchange(dispatcher, opts, retries, this.#maxDelayMs, resolve, reject).start());
   }
 
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
-  async #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined): Promise<{ value: Json; res: RawResponse }> {
-    const res = await this.#send(ch.dispatcher, method, pathAndQuery, body);
-    if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.text);
-    if (res.status === 204 || res.text === "") return { value: null, res };
-    try {
-      return { value: JSON.parse(res.text) as Json, res };
-    } catch {
-      throw new InternalError(`the host answered ${res.status} with a body that is not JSON: ${res.text.slice(0, 200)}`);
-    }
+  #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined): Promise<Json> {
+    return this.#send(ch.dispatcher, method, pathAndQuery, body).then(decodeResponse);
   }
 
   /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
-  async requestIn(req: ExecRequest, ch: Channel = this.#shared): Promise<Json> {
-    const txnId = ch.txnId;
-    if (typeof req !== "object" || req === null) throw new BadRequestError("request must be an object {verb, path, key?, body?}");
-    checkPath(req.path);
-    const path = encodePath(req.path);
-    switch (req.verb) {
-      case "get":
-      case "delete":
-        return (await this.#call(ch, req.verb.toUpperCase(), path + encodeQuery(req.key, txnId), undefined)).value;
-      case "put":
-        return (await this.#call(ch, "PUT", path + encodeQuery(req.key, txnId), JSON.stringify(req.body ?? null))).value;
-      case "post": {
-        const params = req.body ?? {};
-        if (typeof params !== "object" || params === null || Array.isArray(params)) {
-          throw new BadRequestError("a POST request's body must be an object of params");
+  requestIn(req: ExecRequest, ch: Channel = this.#shared): Promise<Json> {
+    try {
+      const txnId = ch.txnId;
+      if (typeof req !== "object" || req === null) throw new BadRequestError("request must be an object {verb, path, key?, body?}");
+      checkPath(req.path);
+      const path = encodePath(req.path);
+      switch (req.verb) {
+        case "get":
+        case "delete":
+          return this.#call(ch, req.verb.toUpperCase(), path + encodeQuery(req.key, txnId), undefined);
+        case "put":
+          return this.#call(ch, "PUT", path + encodeQuery(req.key, txnId), JSON.stringify(req.body ?? null));
+        case "post": {
+          const params = req.body ?? {};
+          if (typeof params !== "object" || params === null || Array.isArray(params)) {
+            throw new BadRequestError("a POST request's body must be an object of params");
+          }
+          return this.#call(ch, "POST", path + encodeQuery(undefined, txnId), JSON.stringify(params));
         }
-        return (await this.#call(ch, "POST", path + encodeQuery(undefined, txnId), JSON.stringify(params))).value;
+        default:
+          throw new BadRequestError(`unknown verb ${JSON.stringify(String((req as { verb: unknown }).verb))}: use get, put, post or delete`);
       }
-      default:
-        throw new BadRequestError(`unknown verb ${JSON.stringify(String((req as { verb: unknown }).verb))}: use get, put, post or delete`);
+    } catch (e) {
+      return Promise.reject(e);
     }
   }
 
@@ -275,10 +342,13 @@ export class HttpExecutor implements Executor {
     }
     const hash = opHash(json);
     const version = `/lib/${this.#publisher}/${this.#libName}/0.0.0-q${hash}`;
+    const memberPath = `${version}/op`;
+    checkPath(memberPath);
     const prepared: Prepared = {
       hash,
       version,
-      memberPath: `${version}/op`,
+      memberPath,
+      callPath: encodePath(memberPath),
       verb,
       ...(keyName !== undefined ? { keyName } : {}),
       ...(valueName !== undefined ? { valueName } : {}),
@@ -292,7 +362,10 @@ export class HttpExecutor implements Executor {
   #install(p: Prepared, force: boolean): Promise<void> {
     const known = this.#installed.get(p.hash);
     if (known && !force) return known;
-    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody)).then(() => undefined);
+    this.#ready.delete(p.hash);
+    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody)).then(() => {
+      if (this.#installed.get(p.hash) === pending) this.#ready.add(p.hash);
+    });
     this.#installed.set(p.hash, pending);
     pending.catch(() => {
       if (this.#installed.get(p.hash) === pending) this.#installed.delete(p.hash);
@@ -300,19 +373,40 @@ export class HttpExecutor implements Executor {
     return pending;
   }
 
-  #invoke(p: Prepared, args: Readonly<Record<string, Json>>, ch: Channel): Promise<Json> {
-    const arg = (name: string | undefined): Json => (name !== undefined && Object.hasOwn(args, name) ? args[name]! : null);
+  /** The request line and body that call `p` with `args` (`txnId` for a session's call). */
+  static #callOf(p: Prepared, args: Args, txnId: string | undefined): { method: string; path: string; body: string | undefined } {
     switch (p.verb) {
       case "post":
-        return this.requestIn({ verb: "post", path: p.memberPath, body: args as Json }, ch);
+        return { method: "POST", path: p.callPath + encodeQuery(undefined, txnId), body: JSON.stringify(args) };
       case "put":
-        return this.requestIn({ verb: "put", path: p.memberPath, key: arg(p.keyName), body: arg(p.valueName) }, ch);
+        return { method: "PUT", path: p.callPath + encodeQuery(argOf(args, p.keyName), txnId), body: JSON.stringify(argOf(args, p.valueName)) };
       default:
-        return this.requestIn({ verb: p.verb, path: p.memberPath, key: arg(p.keyName) }, ch);
+        return { method: p.verb === "get" ? "GET" : "DELETE", path: p.callPath + encodeQuery(argOf(args, p.keyName), txnId), body: undefined };
     }
   }
 
-  static #checkArgs(args: Readonly<Record<string, Json>> | undefined): Readonly<Record<string, Json>> {
+  #invoke(p: Prepared, args: Args, ch: Channel): Promise<Json> {
+    const call = HttpExecutor.#callOf(p, args, ch.txnId);
+    return this.#call(ch, call.method, call.path, call.body);
+  }
+
+  /**
+   * Calls an installed op outside any session. A 404 (the install is gone, e.g. a restarted
+   * in-memory host) installs it again and calls once more.
+   */
+  #invokeShared(p: Prepared, args: Args, retry: boolean): Promise<Json> {
+    const call = HttpExecutor.#callOf(p, args, undefined);
+    return this.#send(this.#pool, call.method, call.path, call.body).then((res) => {
+      if (retry && res.status >= 300) {
+        const err = errorFromResponse(res.status, res.text);
+        if (err.kind !== "not_found") throw err;
+        return this.#install(p, true).then(() => this.#invokeShared(p, args, false));
+      }
+      return decodeResponse(res);
+    });
+  }
+
+  static #checkArgs(args: Args | undefined): Args {
     const a = args ?? {};
     if (typeof a !== "object" || a === null || Array.isArray(a)) throw new BadRequestError("execute: args must be an object of named values");
     return a;
@@ -324,7 +418,7 @@ export class HttpExecutor implements Executor {
    * it could wait on it); it counts as installed for the whole client only once the session
    * commits. A failed call ends the session on the host, so there is no retry here.
    */
-  async executeInSession(op: Json | OpDef, args: Readonly<Record<string, Json>> | undefined, ch: Channel, local: Set<string>): Promise<Json> {
+  async executeInSession(op: Json | OpDef, args: Args | undefined, ch: Channel, local: Set<string>): Promise<Json> {
     const a = HttpExecutor.#checkArgs(args);
     const p = this.#prepare(op);
     if (!local.has(p.hash) && !this.#installed.has(p.hash)) {
@@ -334,33 +428,38 @@ export class HttpExecutor implements Executor {
     try {
       return await this.#invoke(p, a, ch);
     } catch (e) {
-      if (e instanceof TcError && e.kind === "not_found" && !local.has(p.hash)) this.#installed.delete(p.hash);
+      if (e instanceof TcError && e.kind === "not_found" && !local.has(p.hash)) {
+        this.#installed.delete(p.hash);
+        this.#ready.delete(p.hash);
+      }
       throw e;
     }
   }
 
   /** @internal Records ops installed inside a committed session as installed for the client. */
   adoptInstalls(hashes: Iterable<string>): void {
-    for (const h of hashes) if (!this.#installed.has(h)) this.#installed.set(h, Promise.resolve());
-  }
-
-  /** Executes a prepared op in its own transaction; a 404 on the call re-installs once. */
-  async #execute(op: Json | OpDef, args: Readonly<Record<string, Json>> | undefined): Promise<Json> {
-    const a = HttpExecutor.#checkArgs(args);
-    const p = this.#prepare(op);
-    await this.#install(p, false);
-    try {
-      return await this.#invoke(p, a, this.#shared);
-    } catch (e) {
-      if (!(e instanceof TcError) || e.kind !== "not_found") throw e;
-      // The install may be gone (e.g. a restarted in-memory host): install again, call once more.
-      await this.#install(p, true);
-      return await this.#invoke(p, a, this.#shared);
+    for (const h of hashes) {
+      if (this.#installed.has(h)) continue;
+      this.#installed.set(h, Promise.resolve());
+      this.#ready.add(h);
     }
   }
 
-  execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
-    return this.#execute(op, args);
+  /**
+   * Executes a prepared op in its own transaction: one round trip once it is installed (the
+   * install is the first call's extra round trip).
+   */
+  execute(op: Json | OpDef, args?: Args): Promise<Json> {
+    try {
+      const a = HttpExecutor.#checkArgs(args);
+      // Fast path: this op object was prepared and its install confirmed.
+      const known = typeof op === "object" && op !== null ? this.#byObject.get(op) : undefined;
+      if (known !== undefined && this.#ready.has(known.hash)) return this.#invokeShared(known, a, true);
+      const p = this.#prepare(op);
+      return this.#install(p, false).then(() => this.#invokeShared(p, a, true));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   request(req: ExecRequest): Promise<Json> {
@@ -372,7 +471,8 @@ export class HttpExecutor implements Executor {
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
     try {
-      const { res } = await this.#call({ dispatcher: client }, "POST", "/host/txn", undefined);
+      const res = await this.#send(client, "POST", "/host/txn", undefined);
+      decodeResponse(res);
       const id = res.headers[TXN_HEADER];
       if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);
       return new HttpSession(this, { dispatcher: client, txnId: id });
