@@ -38,6 +38,8 @@ export class Database implements TxnHost {
   private failure: Error | undefined;
   /** Resolves when every write handed to the store so far is durable. */
   private tail: Promise<void> = Promise.resolve();
+  /** Writes handed to the store that have not settled yet (0: everything is durable or failed). */
+  private pendingWrites = 0;
   private closed = false;
 
   private constructor(private readonly store: LmdbStore | undefined) {}
@@ -147,17 +149,23 @@ export class Database implements TxnHost {
     return ++this.lastTid;
   }
 
-  finish(_txn: Txn, ops: StoreOp[] | undefined): Promise<void> {
+  finish(_txn: Txn, ops: StoreOp[] | undefined): Promise<void> | undefined {
     // The next transaction may start now: its own commit is queued after this one, so it can
     // only be acknowledged after this one is durable. If a write fails, the database stops.
     this.release();
-    if (!this.store) return Promise.resolve();
+    if (!this.store) return undefined;
     if (this.failure) return Promise.reject(this.unavailable());
-    if (!ops || ops.length === 0) return this.tail;
+    // Nothing to write: acknowledged once every earlier write is durable (at once if none is pending).
+    if (!ops || ops.length === 0) return this.pendingWrites === 0 ? undefined : this.tail;
+    this.pendingWrites++;
     const written = this.store.write(ops).catch((e: unknown) => {
       this.failure ??= e instanceof Error ? e : new Error(String(e));
       throw this.unavailable();
     });
+    const settled = (): void => {
+      this.pendingWrites--;
+    };
+    written.then(settled, settled);
     const prior = this.tail;
     this.tail = written.catch(() => undefined);
     return prior.then(() => written);

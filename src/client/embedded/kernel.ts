@@ -62,6 +62,26 @@ interface Savepoints {
 interface TxnScope extends KernelTxnState {
   readonly txn: StateTxn;
   readonly libs: LibraryTxn;
+  /** The installs staged so far, or `undefined` when the transaction never looked at `/lib`. */
+  stagedLibs(): ReadonlyMap<string, LibraryVersion> | undefined;
+}
+
+/**
+ * A transaction's scope. Its library view is made on first use: most transactions never touch
+ * `/lib`, and a view made later sees the same registry (it reads the registry live).
+ */
+class KernelScope implements TxnScope {
+  private libView: LibraryTxn | undefined;
+  constructor(
+    readonly txn: StateTxn,
+    private readonly registry: LibraryRegistry,
+  ) {}
+  get libs(): LibraryTxn {
+    return (this.libView ??= this.registry.begin());
+  }
+  stagedLibs(): ReadonlyMap<string, LibraryVersion> | undefined {
+    return this.libView?.staged;
+  }
 }
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
@@ -235,7 +255,7 @@ export class Kernel {
   }
 
   private scope(txn: StateTxn): TxnScope {
-    return { txn, libs: this.libs.begin() };
+    return new KernelScope(txn, this.libs);
   }
 
   /**
@@ -287,14 +307,32 @@ export class Kernel {
       this.rollback(scope);
       return Promise.reject(asTcError(e));
     }
-    return this.commit(scope).then(() => result);
+    let durable: Promise<void> | undefined;
+    try {
+      durable = scope.txn.commitNow();
+    } catch (e) {
+      return Promise.reject(asTcError(e));
+    }
+    // In memory (or with nothing to flush) the commit is complete now: one settled promise, no chain.
+    if (durable === undefined) {
+      this.committed(scope);
+      return Promise.resolve(result);
+    }
+    return durable.then(() => {
+      this.committed(scope);
+      return result;
+    });
   }
 
   private commit(scope: TxnScope): Promise<void> {
-    return scope.txn.commit().then(() => {
-      this.stats.commits++;
-      if (scope.libs.staged.size > 0) this.libs.publish(scope.libs.staged.values());
-    });
+    return scope.txn.commit().then(() => this.committed(scope));
+  }
+
+  /** After a durable commit: count it, and publish the libraries it installed. */
+  private committed(scope: TxnScope): void {
+    this.stats.commits++;
+    const staged = scope.stagedLibs();
+    if (staged !== undefined && staged.size > 0) this.libs.publish(staged.values());
   }
 
   private rollback(scope: TxnScope): void {

@@ -46,6 +46,12 @@ export interface StateTxn {
   viewRequest(view: TableView, verb: Verb, path: readonly string[], key: unknown, value: unknown): StateValue;
   /** Resolves once the transaction's writes are durable (at once in memory). */
   commit(): Promise<void>;
+  /**
+   * `commit()` without a promise when none is needed: ends the transaction keeping its writes and
+   * returns `undefined` when they are already durable (in memory, or nothing to write and nothing
+   * pending), else a promise that resolves once they are.
+   */
+  commitNow(): Promise<void> | undefined;
   /** Undoes every write of this transaction. */
   rollback(): void;
 }
@@ -57,8 +63,11 @@ export interface TxnHost {
   detach(ns: string, name: string): void;
   newTid(): number;
   readonly durable: boolean;
-  /** Hands the write-set to the store and frees the lock; resolves when durable. */
-  finish(txn: Txn, ops: StoreOp[] | undefined): Promise<void>;
+  /**
+   * Hands the write-set to the store and frees the lock; resolves when durable, or returns
+   * `undefined` when everything is durable already.
+   */
+  finish(txn: Txn, ops: StoreOp[] | undefined): Promise<void> | undefined;
   /** Frees the lock after a rollback. */
   abandon(txn: Txn): void;
 }
@@ -71,6 +80,9 @@ const DROP = { entry: "drop" } as const;
 const TRUNCATE = { entry: "truncate" } as const;
 const BULK = { entry: "bulk" } as const;
 type Marker = typeof CREATE | typeof DROP | typeof TRUNCATE | typeof BULK;
+
+/** The settled commit of a transaction whose writes were durable at once. */
+const DURABLE: Promise<void> = Promise.resolve();
 
 function isSelectorKey(sel: Selector): sel is Extract<Selector, { kind: "key" }> {
   return sel.kind === "key";
@@ -147,8 +159,14 @@ export class Txn implements StateTxn, WriteLog {
   // ---- lifecycle ------------------------------------------------------------------------------
   /** Ends the transaction, keeping its writes; resolves when they are durable. */
   commit(): Promise<void> {
+    return this.commitNow() ?? DURABLE;
+  }
+
+  /** `commit()`, but `undefined` instead of a promise when the writes are durable already. */
+  commitNow(): Promise<void> | undefined {
     this.assertOpen();
     this.closed = true;
+    if (this.log.length === 0) return this.host.finish(this, undefined);
     const ops = this.host.durable ? this.writeSet() : undefined;
     this.log = [];
     return this.host.finish(this, ops);
