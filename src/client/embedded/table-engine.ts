@@ -9,6 +9,8 @@ import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { BadRequestError, ConflictError } from "../../errors.js";
 import type { ColumnConstraint } from "./selector.js";
 import { ColumnGroups } from "./table-groups.js";
+import { LinkIndex } from "./table-links.js";
+import { KeySlots, type RowObserver } from "./table-slots.js";
 import { type IndexKey, type KeyCell, MAX, compareCells, compareTuples, normCell } from "./table-keys.js";
 import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
 
@@ -110,6 +112,10 @@ export class Table {
   private groupsByPosition: (ColumnGroups | undefined)[] = [];
   /** The same groups as a dense list, for the write path. */
   private groups: ColumnGroups[] = [];
+  /** Structures kept beside the table that hear every row change (slots, relation links). */
+  private readonly observers: RowObserver[] = [];
+  private slots: KeySlots | undefined;
+  private readonly links = new Map<string, LinkIndex>();
 
   constructor(
     /** The table's link, e.g. `/state/social/users`. */
@@ -258,6 +264,10 @@ export class Table {
       if (old !== undefined) g.remove(old);
       g.add(row);
     }
+    for (const o of this.observers) {
+      if (old !== undefined) o.removed(old);
+      o.added(row);
+    }
   }
 
   /** Deletes the row with this primary tree key; false when absent. */
@@ -274,6 +284,7 @@ export class Table {
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
     for (const g of this.groups) g.remove(old);
+    for (const o of this.observers) o.removed(old);
   }
 
   /** Puts a row back as it was before a change (used by rollback; never logged). */
@@ -293,6 +304,7 @@ export class Table {
     for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
     if (this.pointMap) this.pointMap = new Map();
     this.dropGroups();
+    for (const o of this.observers) o.reset([]);
   }
 
   private saveState(): TableState {
@@ -309,6 +321,43 @@ export class Table {
     this.secondaries.forEach((ix, i) => (ix.tree = saved.secondaries[i]!));
     this.pointMap = saved.pointMap;
     this.dropGroups();
+    this.resetObservers();
+  }
+
+  private resetObservers(): void {
+    if (this.observers.length === 0) return;
+    const rows = this.primary.tree.valuesArray();
+    for (const o of this.observers) o.reset(rows);
+  }
+
+  /**
+   * The slot space of a one-column-key table (see table-slots.ts), created on first use and kept
+   * current by every write; `undefined` for a composite key.
+   */
+  keySlots(): KeySlots | undefined {
+    if (this.keyLen !== 1) return undefined;
+    if (this.slots === undefined) {
+      this.slots = new KeySlots(this.primary.tree.valuesArray());
+      this.observers.push(this.slots);
+    }
+    return this.slots;
+  }
+
+  /**
+   * The relation from this table's column at `fromPos` (referencing the key of the table whose
+   * slots are `source`) to the key at `toPos` (in `target`'s key space), as slot lists kept
+   * current by every write (see table-links.ts). One index per (from, to, source, target).
+   */
+  linkIndex(fromPos: number, source: KeySlots, toPos: number, target: KeySlots): LinkIndex {
+    const id = `${fromPos}>${toPos}`;
+    const existing = this.links.get(id);
+    if (existing !== undefined && existing.source === source && existing.target === target) return existing;
+    // A different source or target table object (dropped and created again): replace.
+    if (existing !== undefined) this.observers.splice(this.observers.indexOf(existing), 1);
+    const index = new LinkIndex(fromPos, source, toPos, target, this.primary.tree.valuesArray());
+    this.links.set(id, index);
+    this.observers.push(index);
+    return index;
   }
 
   /** Forgets the hash multi-indexes after a bulk change (the next lookup rebuilds them). */
@@ -375,6 +424,7 @@ export class Table {
       }
       for (const ix of this.secondaries) ix.tree.set(this.secondaryKey(ix, row), row);
       for (const g of this.groups) g.add(row);
+      for (const o of this.observers) o.added(row);
     }
   }
 
@@ -417,6 +467,7 @@ export class Table {
       }
       ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
     }
+    for (const o of this.observers) o.reset(rows);
   }
 
   // -------------------------------------------------------------------------------------------

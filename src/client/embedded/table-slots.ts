@@ -1,0 +1,113 @@
+/**
+ * Dense integer slots for the keys of a one-column-key table: every key the table has held, or
+ * that a relation has pointed at, is interned once and keeps its slot for the life of the table
+ * (a deleted row leaves its slot empty; the key coming back gets the same slot). Relations
+ * between tables can then be stored as arrays of slots (see table-links.ts), and a traversal
+ * walks them with array reads and a stamp array for its visited set — the layout of a CSR
+ * adjacency, kept up to date by the table's writes instead of rebuilt.
+ */
+import type { KeyCell } from "./table-keys.js";
+import { normCell } from "./table-keys.js";
+import type { Row } from "./table-schema.js";
+
+/** Receives every row change of a table after it is applied. */
+export interface RowObserver {
+  added(row: Row): void;
+  removed(row: Row): void;
+  /** The table changed in bulk (truncate, bulk load, a rollback of either): start over from `rows`. */
+  reset(rows: readonly Row[]): void;
+}
+
+/**
+ * The slot space of one table (its key column is the row's first cell).
+ *
+ * @example
+ * ```ts
+ * const slots = users.keySlots();
+ * const s = slots.slotOf(7);  // the slot of user 7 (undefined if never seen)
+ * slots.rows[s!];             // user 7's row, or undefined when it does not exist now
+ * ```
+ */
+export class KeySlots implements RowObserver {
+  private readonly slotByKey = new Map<KeyCell, number>();
+  /** The row at each slot (undefined: the key exists only as a reference, or was deleted). */
+  readonly rows: (Row | undefined)[] = [];
+  /**
+   * Column vectors: the cells of one column by slot (`undefined` where the slot has no row), made
+   * on first use and kept with the rows. A filter over a set of slots reads one array instead of
+   * one scattered row object per slot.
+   */
+  private readonly columns = new Map<number, unknown[]>();
+  /** Visit stamps per slot for traversal sets (compared with an epoch; never cleared). */
+  private stamps = new Int32Array(0);
+  private epoch = 0;
+
+  constructor(rows: Iterable<Row>) {
+    for (const row of rows) this.added(row);
+  }
+
+  /** The slot of a key cell (normalized), allocating one for a key never seen. */
+  intern(cell: KeyCell): number {
+    let s = this.slotByKey.get(cell);
+    if (s === undefined) {
+      s = this.rows.length;
+      this.slotByKey.set(cell, s);
+      this.rows.push(undefined);
+    }
+    return s;
+  }
+
+  /** The slot of a key cell, if it was ever interned. */
+  slotOf(cell: KeyCell): number | undefined {
+    return this.slotByKey.get(cell);
+  }
+
+  added(row: Row): void {
+    const s = this.intern(normCell(row[0]!));
+    this.rows[s] = row;
+    if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
+  }
+
+  removed(row: Row): void {
+    const s = this.slotByKey.get(normCell(row[0]!));
+    if (s === undefined) return;
+    this.rows[s] = undefined;
+    if (this.columns.size > 0) for (const column of this.columns.values()) column[s] = undefined;
+  }
+
+  reset(rows: readonly Row[]): void {
+    this.rows.fill(undefined);
+    for (const column of this.columns.values()) column.fill(undefined);
+    for (const row of rows) this.added(row);
+  }
+
+  /** The column at row position `pos` as a vector by slot (see `columns`). */
+  column(pos: number): readonly unknown[] {
+    let column = this.columns.get(pos);
+    if (column === undefined) {
+      const rows = this.rows;
+      column = new Array<unknown>(rows.length);
+      for (let s = 0; s < rows.length; s++) column[s] = rows[s]?.[pos];
+      this.columns.set(pos, column);
+    }
+    return column;
+  }
+
+  /**
+   * Starts a new visited set over the slots: returns the stamp array (sized to every slot) and
+   * the epoch that marks membership in this set. Slots interned later are past the array's end:
+   * callers only stamp slots that existed when the set started, or check the bound.
+   */
+  newSet(): { stamps: Int32Array; epoch: number } {
+    if (this.stamps.length < this.rows.length) {
+      const grown = new Int32Array(Math.max(this.rows.length, this.stamps.length * 2, 64));
+      grown.set(this.stamps);
+      this.stamps = grown;
+    }
+    if (this.epoch === 0x7fffffff) {
+      this.stamps.fill(0);
+      this.epoch = 0;
+    }
+    return { stamps: this.stamps, epoch: ++this.epoch };
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Key slots and relation slot lists (table-slots.ts, table-links.ts) are kept beside the tables
+ * and updated by every write. After any sequence of inserts, upserts that move a reference,
+ * deletes, truncates, bulk loads and rollbacks of any of these, they must say exactly what the
+ * tables say: a slot's row (and its cell in a column vector) is the table's row for that key, and
+ * a source's list holds one target per referencing row whose references are both set.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Table, type TableState, type WriteLog } from "../../src/client/embedded/table-engine.js";
+import type { IndexKey } from "../../src/client/embedded/table-keys.js";
+import { parseSchema, type Row } from "../../src/client/embedded/table-schema.js";
+
+const U32 = "/state/scalar/value/number/uint/32";
+const NODES = [[[["id", U32]], [["boss", U32, null, { nullable: true }]]], []];
+const EDGES = [[[["a", U32], ["b", U32], ["n", U32]], [["w", U32]]], []];
+
+type Change =
+  | { t: "nodes"; kind: "upsert"; row: [number, number | null] }
+  | { t: "edges"; kind: "upsert"; row: [number, number, number, number] }
+  | { t: "nodes" | "edges"; kind: "delete"; key: number[] }
+  | { t: "nodes" | "edges"; kind: "truncate" }
+  | { t: "nodes"; kind: "bulk"; rows: [number, number | null][] }
+  | { t: "edges"; kind: "bulk"; rows: [number, number, number, number][] }
+  | { kind: "begin" }
+  | { kind: "rollback" };
+
+const small = fc.integer({ min: 0, max: 7 });
+const nodeRow = fc.tuple(small, fc.option(small, { nil: null }));
+const edgeRow = fc.tuple(small, small, fc.integer({ min: 0, max: 1 }), fc.constant(1));
+const changeArb: fc.Arbitrary<Change> = fc.oneof(
+  { weight: 5, arbitrary: nodeRow.map((row) => ({ t: "nodes" as const, kind: "upsert" as const, row })) },
+  { weight: 6, arbitrary: edgeRow.map((row) => ({ t: "edges" as const, kind: "upsert" as const, row })) },
+  { weight: 3, arbitrary: small.map((id) => ({ t: "nodes" as const, kind: "delete" as const, key: [id] })) },
+  { weight: 4, arbitrary: fc.tuple(small, small, fc.integer({ min: 0, max: 1 })).map((k) => ({ t: "edges" as const, kind: "delete" as const, key: k })) },
+  { weight: 1, arbitrary: fc.constantFrom("nodes" as const, "edges" as const).map((t) => ({ t, kind: "truncate" as const })) },
+  { weight: 1, arbitrary: fc.uniqueArray(nodeRow, { selector: (r) => r[0], maxLength: 6 }).map((rows) => ({ t: "nodes" as const, kind: "bulk" as const, rows })) },
+  { weight: 1, arbitrary: fc.uniqueArray(edgeRow, { selector: (r) => `${r[0]}/${r[1]}/${r[2]}`, maxLength: 8 }).map((rows) => ({ t: "edges" as const, kind: "bulk" as const, rows })) },
+  { weight: 2, arbitrary: fc.constant({ kind: "begin" as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: "rollback" as const }) },
+);
+
+function allRows(t: Table): Row[] {
+  const out: Row[] = [];
+  t.scan(t.plan([]), (r) => {
+    out.push(r);
+  });
+  return out;
+}
+
+describe("key slots and relation slot lists", () => {
+  it("always agree with the tables, through writes, bulk changes and rollbacks", () => {
+    fc.assert(
+      fc.property(fc.array(changeArb, { maxLength: 80 }), fc.integer({ min: 0, max: 80 }), (changes, buildAt) => {
+        const nodes = new Table("/state/p/nodes", parseSchema(NODES));
+        const edges = new Table("/state/p/edges", parseSchema(EDGES));
+        let undo: (() => void)[] | undefined;
+        const log = (t: Table): WriteLog => ({
+          rowChanged: (_t: Table, key: IndexKey, old: Row | undefined) => undo?.push(() => t.restoreRow(key, old)),
+          truncated: (_t: Table, saved: TableState) => undo?.push(() => t.restoreState(saved)),
+          bulkLoaded: (_t: Table, saved: TableState) => undo?.push(() => t.restoreState(saved)),
+        });
+        // The structures are created part-way through (as the first traversal would), then kept up.
+        let built = false;
+        const build = () => {
+          const slots = nodes.keySlots()!;
+          slots.column(1);
+          return {
+            slots,
+            out: edges.linkIndex(0, slots, 1, slots), // a → b through the edge table
+            inv: edges.linkIndex(1, slots, 0, slots), // b → a
+            boss: nodes.linkIndex(1, slots, 0, slots), // boss → the nodes that name it
+          };
+        };
+        const check = () => {
+          const { slots, out, inv, boss } = build();
+          const nodeRows = allRows(nodes);
+          for (let id = 0; id <= 7; id++) {
+            const s = slots.slotOf(id);
+            const row = nodes.get(id);
+            if (s === undefined) expect(row).toBeUndefined();
+            else {
+              expect(slots.rows[s]).toEqual(row);
+              // The column vector of `boss` says what the row says.
+              expect(slots.column(1)[s]).toBe(row === undefined ? undefined : row[1]);
+            }
+          }
+          const keyAt = new Map<number, number>();
+          for (let id = 0; id <= 7; id++) {
+            const s = slots.slotOf(id);
+            if (s !== undefined) keyAt.set(s, id);
+          }
+          const listed = (index: typeof out, source: number) => {
+            const s = slots.slotOf(source);
+            return s === undefined ? [] : index.targetsOf(s).map((t) => keyAt.get(t)!).sort();
+          };
+          const edgeRows = allRows(edges);
+          for (let id = 0; id <= 7; id++) {
+            expect(listed(out, id)).toEqual(edgeRows.filter((e) => e[0] === id).map((e) => e[1] as number).sort());
+            expect(listed(inv, id)).toEqual(edgeRows.filter((e) => e[1] === id).map((e) => e[0] as number).sort());
+            expect(listed(boss, id)).toEqual(nodeRows.filter((n) => n[1] === id).map((n) => n[0] as number).sort());
+          }
+        };
+        changes.forEach((c, i) => {
+          if (i === buildAt) {
+            build();
+            built = true;
+          }
+          if (c.kind === "begin") undo = [];
+          else if (c.kind === "rollback") {
+            if (undo) for (let k = undo.length - 1; k >= 0; k--) undo[k]!();
+            undo = undefined;
+          } else {
+            const t = c.t === "nodes" ? nodes : edges;
+            if (c.kind === "upsert") t.write(t.checkRow(c.row), "upsert", log(t));
+            else if (c.kind === "delete") t.remove(c.key.length === 1 ? c.key[0]! : c.key, log(t));
+            else if (c.kind === "truncate") t.truncate(log(t));
+            else {
+              try {
+                t.insertMany(c.rows.map((r) => t.checkRow(r)), log(t));
+              } catch {
+                // a key already present: refused (the rows written so far are in the undo log)
+              }
+            }
+          }
+          if (built) check();
+        });
+        check();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a composite-key table has no key slots", () => {
+    expect(new Table("/state/p/edges", parseSchema(EDGES)).keySlots()).toBeUndefined();
+  });
+});
