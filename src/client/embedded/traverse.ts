@@ -29,7 +29,10 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "
 import { idProblem } from "../../ir/id.js";
 import type { Table } from "./table-engine.js";
 import type { KeyCell } from "./table-keys.js";
+import type { LinkIndex } from "./table-links.js";
 import type { Row } from "./table-schema.js";
+import type { KeySlots } from "./table-slots.js";
+import { SlotExpander, bindSlotHop, type SlotAccess, type SlotHop } from "./traverse-slots.js";
 
 // ---------------------------------------------------------------------------------------------
 // The plan: the route's wire contract.
@@ -347,6 +350,18 @@ export function matchesOp(cell: unknown, op: CmpOp, value: unknown): boolean {
   }
 }
 
+/**
+ * `matchesOp(cell, op, value)` as a one-argument test, specialized once per filter: equality with
+ * a number, string or boolean is a strict comparison (a link cell, an object, still goes through
+ * `matchesOp`, which compares a link by its href).
+ */
+export function cellTest(op: CmpOp, value: unknown): (cell: unknown) => boolean {
+  if (op === "=" && value !== null && typeof value !== "object") {
+    return (cell) => cell === value || (typeof cell === "object" && cell !== null && matchesOp(cell, op, value));
+  }
+  return (cell) => matchesOp(cell, op, value);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store a traversal reads: the kernel adapts its transaction to this.
 
@@ -386,6 +401,13 @@ export interface TraverseStore {
    * kept across runs and reused while every table's token is unchanged.
    */
   identity?(table: string): object;
+  /**
+   * Optional, with `linkIndex`: the dense key slots of a one-column-key table (see
+   * table-slots.ts), for distinct traversals at adjacency-array speed (traverse-slots.ts).
+   */
+  keySlots?(table: string): KeySlots | undefined;
+  /** Optional: a relation as slot lists, kept current by the table's writes (table-links.ts). */
+  linkIndex?(table: string, fromCol: string, sourceTable: string, toCol: string, targetTable: string): LinkIndex | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -554,6 +576,8 @@ interface Binding {
   readonly shapes: Map<string, TraverseTableShape>;
   readonly positions: Map<string, Map<string, number>>;
   readonly hops: Map<PlanHop, BoundHop>;
+  /** Hops bound to slot spaces (`null`: this hop has no slot form). */
+  readonly slotHops: Map<PlanHop, SlotHop | null>;
   start: StartAccess | undefined;
 }
 
@@ -572,7 +596,7 @@ function planTables(plan: TraversePlan): string[] {
 }
 
 function freshBinding(tables: readonly string[], tokens: readonly object[]): Binding {
-  return { tables, tokens, shapes: new Map(), positions: new Map(), hops: new Map(), start: undefined };
+  return { tables, tokens, shapes: new Map(), positions: new Map(), hops: new Map(), slotHops: new Map(), start: undefined };
 }
 
 /** The plan's cached binding when the store's tables are unchanged; a fresh one otherwise. */
@@ -873,6 +897,23 @@ class Run {
     offset: number,
     limit: number,
   ): unknown {
+    const reached = this.slotDistinct(start, steps);
+    if (reached !== undefined) {
+      if (result.count && result.orderBy.length === 0) return windowCount(reached.slots.length, offset, limit);
+      if (result.orderBy.length === 0 && shape.keyCount === 1) {
+        const page = pageByNumericKey(reached.slots, reached.space, offset, limit);
+        if (page !== undefined) return result.count ? page.length : this.project(page, table, result.select);
+      }
+      const rows = reached.space.rows;
+      const viaSlots = new Array<TraverseRow>(reached.slots.length);
+      for (let i = 0; i < viaSlots.length; i++) viaSlots[i] = rows[reached.slots[i]!]!;
+      if (result.orderBy.length > 0 || shape.keyCount !== 1 || !sortByNumericKey(viaSlots)) {
+        sortRows(viaSlots, shape, result.orderBy.map((o) => ({ pos: this.pos(table, o.col), desc: o.desc })));
+      }
+      const page = viaSlots.slice(offset, offset + limit);
+      if (result.count) return page.length;
+      return this.project(page, table, result.select);
+    }
     let current = new Map<unknown, TraverseRow>();
     const startKeys = this.shape(this.plan.start.table).keyCount;
     for (const r of start) current.set(keyId(r, startKeys), r);
@@ -896,6 +937,64 @@ class Run {
     const page = rows.slice(offset, offset + limit);
     if (result.count) return page.length;
     return this.project(page, table, result.select);
+  }
+
+  /**
+   * The distinct traversal in slot space (traverse-slots.ts) when the store offers it and every
+   * hop has a slot form: the end slots (unordered) and the rows they index; else `undefined`
+   * (the lookup path runs).
+   */
+  private slotDistinct(
+    start: readonly TraverseRow[],
+    steps: readonly BoundStep[],
+  ): { slots: readonly number[]; space: KeySlots } | undefined {
+    const store = this.store;
+    if (store.keySlots === undefined || store.linkIndex === undefined) return undefined;
+    let slots = store.keySlots(this.plan.start.table);
+    if (slots === undefined) return undefined;
+    const hops: SlotHop[] = [];
+    for (const step of steps) {
+      if (step.kind !== "hop") continue;
+      const sh = this.slotHop(step.hop.hop, store as SlotAccess);
+      if (sh === null) return undefined;
+      hops.push(sh);
+    }
+    let current: number[] = [];
+    for (const r of start) {
+      const s = slots.slotOf(normCell(r[0]));
+      if (s !== undefined) current.push(s);
+    }
+    const expander = new SlotExpander(this.touched, this.plan.budget, (budget) => new VisitBudgetError(budget));
+    let h = 0;
+    for (const step of steps) {
+      if (step.kind === "where") {
+        const pos = step.filter.pos;
+        const test = cellTest(step.filter.op, step.filter.value);
+        const column = slots.column(pos);
+        let kept = 0;
+        for (let i = 0; i < current.length; i++) {
+          const s = current[i]!;
+          if (test(column[s])) current[kept++] = s;
+        }
+        current.length = kept;
+      } else if (step.kind === "hop") {
+        const sh = hops[h++]!;
+        current = expander.expand(current, sh);
+        slots = sh.target;
+      }
+      if (current.length === 0) break;
+    }
+    this.touched = expander.touched;
+    return { slots: current, space: slots };
+  }
+
+  private slotHop(hop: PlanHop, access: SlotAccess): SlotHop | null {
+    let sh = this.binding.slotHops.get(hop);
+    if (sh === undefined) {
+      sh = bindSlotHop(access, hop, (t) => this.shape(t), (t, c) => this.pos(t, c));
+      this.binding.slotHops.set(hop, sh);
+    }
+    return sh;
   }
 
   /** One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. */
@@ -1139,6 +1238,36 @@ function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
   return rows;
 }
 
+/**
+ * The rows at `slots` ordered by their one-column key, `offset`/`limit` applied, when every key
+ * is a number (else `undefined`): the keys are read from the key column vector and sorted as
+ * numbers, and only the rows of the page are read.
+ */
+function pageByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): TraverseRow[] | undefined {
+  const keyColumn = space.column(0);
+  const keys = new Float64Array(slots.length);
+  for (let i = 0; i < slots.length; i++) {
+    const k = keyColumn[slots[i]!];
+    if (typeof k !== "number" || k !== k) return undefined;
+    keys[i] = k;
+  }
+  keys.sort();
+  const end = Math.min(keys.length, offset + limit);
+  const page: TraverseRow[] = [];
+  for (let i = offset; i < end; i++) page.push(space.rows[space.slotOf(keys[i]!)!]!);
+  return page;
+}
+
+/** Sorts rows by a numeric one-column key (the first cell); false, untouched, if a key is not a number. */
+function sortByNumericKey(rows: TraverseRow[]): boolean {
+  for (let i = 0; i < rows.length; i++) {
+    const k = rows[i]![0];
+    if (typeof k !== "number" || k !== k) return false;
+  }
+  rows.sort((a, b) => (a[0] as number) - (b[0] as number));
+  return true;
+}
+
 function matchesAll(r: TraverseRow, filters: readonly BoundFilter[]): boolean {
   for (const f of filters) if (!matchesOp(r[f.pos], f.op, f.value)) return false;
   return true;
@@ -1232,6 +1361,20 @@ class TableStore implements TraverseStore {
       byCols.set(id, prepared);
     }
     return prepared;
+  }
+
+  keySlots(name: string): KeySlots | undefined {
+    return this.table(name).keySlots();
+  }
+
+  linkIndex(name: string, fromCol: string, sourceTable: string, toCol: string, targetTable: string): LinkIndex | undefined {
+    const t = this.table(name);
+    const source = this.table(sourceTable).keySlots();
+    const target = this.table(targetTable).keySlots();
+    const from = t.schema.column(fromCol);
+    const to = t.schema.column(toCol);
+    if (source === undefined || target === undefined || from === undefined || to === undefined) return undefined;
+    return t.linkIndex(from.position, source, to.position, target);
   }
 
   all(name: string): readonly TraverseRow[] {
