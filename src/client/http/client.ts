@@ -162,10 +162,10 @@ function isDecodedOpDef(op: Json | OpDef): op is OpDef {
 }
 
 function encodeQuery(key: Json | undefined, txnId: string | undefined): string {
-  const parts: string[] = [];
-  if (key !== undefined && key !== null) parts.push(`key=${encodeURIComponent(JSON.stringify(key))}`);
-  if (txnId !== undefined) parts.push(`txn_id=${encodeURIComponent(txnId)}`);
-  return parts.length ? `?${parts.join("&")}` : "";
+  const k = key !== undefined && key !== null ? `key=${encodeURIComponent(JSON.stringify(key))}` : undefined;
+  const t = txnId !== undefined ? `txn_id=${encodeURIComponent(txnId)}` : undefined;
+  if (k === undefined) return t === undefined ? "" : `?${t}`;
+  return t === undefined ? `?${k}` : `?${k}&${t}`;
 }
 
 function checkPath(path: string): void {

@@ -51,32 +51,36 @@ export function parseTarget(rawUrl: string): Target {
 
   let key: Json | undefined;
   let txnId: string | undefined;
-  const seen = new Set<string>();
+  // Only "key" and "txn_id" are accepted (anything else is refused), so two flags find repeats.
+  let seenKey = false;
+  let seenTxn = false;
   if (rawQuery !== "") {
     for (const pair of rawQuery.split("&")) {
       if (pair === "") continue;
       const eq = pair.indexOf("=");
       const name = eq < 0 ? pair : pair.slice(0, eq);
       const rawValue = eq < 0 ? "" : pair.slice(eq + 1);
-      if (seen.has(name)) throw new BadRequestError(`query parameter ${quote(name)} given twice`);
-      seen.add(name);
+      if (name !== "key" && name !== "txn_id") {
+        throw new BadRequestError(`unknown query parameter ${quote(name)}: only "key" and "txn_id" are accepted`);
+      }
+      if (name === "key" ? seenKey : seenTxn) throw new BadRequestError(`query parameter ${quote(name)} given twice`);
       let value: string;
       try {
-        value = decodeURIComponent(rawValue.replace(/\+/g, " "));
+        value = decodeURIComponent(rawValue.includes("+") ? rawValue.replace(/\+/g, " ") : rawValue);
       } catch {
         throw new BadRequestError(`query parameter ${quote(name)}: malformed percent-encoding`);
       }
       if (name === "key") {
+        seenKey = true;
         try {
           key = JSON.parse(value) as Json;
         } catch (e) {
           throw new BadRequestError(`query parameter "key" is not valid JSON: ${(e as Error).message}`);
         }
-      } else if (name === "txn_id") {
+      } else {
+        seenTxn = true;
         if (!TXN_ID.test(value)) throw new BadRequestError(`invalid transaction id ${quote(value)}`);
         txnId = value;
-      } else {
-        throw new BadRequestError(`unknown query parameter ${quote(name)}: only "key" and "txn_id" are accepted`);
       }
     }
   }
