@@ -17,7 +17,7 @@ import type { Json, OpDef, Verb } from "../../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, type StateTxn } from "./database.js";
 import { LibraryRegistry, parseInstall, type LibraryTxn, type LibraryVersion } from "./library.js";
-import { DEFAULT_LIMITS, ExecContext, invokeOp, refuseEgress, type ExecLimits } from "./op-executor.js";
+import { DEFAULT_LIMITS, ExecContext, invokeOp, needsClock, refuseEgress, type ExecLimits } from "./op-executor.js";
 import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { tableLiteral, type TableView } from "./table-view.js";
@@ -151,7 +151,8 @@ export class Kernel {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.inTxn(session, (scope) => toJson(invokeOp(this.context(scope), opdef, params)));
+    const clock = needsClock(opdef);
+    return this.inTxn(session, (scope) => toJson(invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, clock), opdef, params)));
   }
 
   /** Runs one request (verb, path, key, body) in one transaction, or in a session's. */

@@ -86,7 +86,8 @@ export type LinkRouter = (
 export class ExecContext {
   stepsLeft: number;
   depth = 0;
-  private readonly startedAt = performance.now();
+  /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
+  private startedAt: number;
   private untilClock = CLOCK_EVERY;
   constructor(
     readonly txn: StateTxnLike,
@@ -94,20 +95,87 @@ export class ExecContext {
     readonly limits: ExecLimits = DEFAULT_LIMITS,
     /** Whatever the kernel needs to carry along (its per-transaction state). */
     readonly scope?: unknown,
+    /**
+     * False to skip reading the clock: only for an op that can never reach the first time check
+     * (see `needsClock`). Reading the clock is a system call, often the costliest part of a
+     * small execution.
+     */
+    startClock = true,
   ) {
     this.stepsLeft = limits.maxSteps;
+    this.startedAt = startClock ? performance.now() : -1;
   }
 
   /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps` or `maxMillis`. */
   tick(): void {
     if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
-    if (--this.untilClock <= 0) {
-      this.untilClock = CLOCK_EVERY;
-      if (performance.now() - this.startedAt > this.limits.maxMillis) {
-        throw new BudgetExceededError("maxMillis", this.limits.maxMillis, "time budget");
-      }
+    if (--this.untilClock <= 0) this.checkClock();
+  }
+
+  private checkClock(): void {
+    this.untilClock = CLOCK_EVERY;
+    if (this.startedAt < 0) {
+      // Unreachable for ops `needsClock` calls flat; should one get here anyway, its clock
+      // starts now rather than never.
+      this.startedAt = performance.now();
+      return;
+    }
+    if (performance.now() - this.startedAt > this.limits.maxMillis) {
+      throw new BudgetExceededError("maxMillis", this.limits.maxMillis, "time budget");
     }
   }
+}
+
+const FLAT_OPS = new WeakMap<OpDef, boolean>();
+
+/**
+ * False when `op` can never reach the first time check of an execution (`CLOCK_EVERY` ticks):
+ * fewer steps than that, and no step that can tick on its own — no `while`, `for_each`, `cond`
+ * (its branches may be closures), no call on a value (`$x/...`: a built-in or a library op), no
+ * link call outside `/state` (a library op). Such an execution needs no clock at all.
+ *
+ * @example
+ * ```ts
+ * needsClock(decodeOpDef({"/state/scalar/op/post": [["r", {"/state/app/users": [[1]]}]]})); // false
+ * ```
+ */
+export function needsClock(op: OpDef): boolean {
+  let flat = FLAT_OPS.get(op);
+  if (flat === undefined) {
+    flat = op.steps.length < CLOCK_EVERY && op.steps.every(([, s]) => flatScalar(s));
+    FLAT_OPS.set(op, flat);
+  }
+  return !flat;
+}
+
+function flatScalar(s: Scalar): boolean {
+  if (s === null || typeof s !== "object") return true;
+  if (Array.isArray(s)) return (s as readonly Scalar[]).every(flatScalar);
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  switch (node.kind) {
+    case "link":
+    case "opdef": // a value: it runs only when called, and calls are not flat
+    case "id":
+      return true;
+    case "map":
+      return Object.values(node.entries).every(flatScalar);
+    case "get":
+    case "delete":
+      return stateLink(node.subject) && flatScalar(node.key);
+    case "put":
+      return stateLink(node.subject) && flatScalar(node.key) && flatScalar(node.value);
+    case "post":
+      return stateLink(node.subject) && Object.values(node.params).every(flatScalar);
+    case "after":
+      return flatScalar(node.when) && flatScalar(node.then);
+    default:
+      return false;
+  }
+}
+
+/** A link under `/state`: table routes and value classes, which never run ops. */
+function stateLink(subject: Subject): boolean {
+  return subject.kind === "link" && subject.href.startsWith("/state/");
 }
 
 type Scope = Map<string, KernelValue>;
