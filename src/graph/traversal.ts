@@ -188,17 +188,25 @@ abstract class GraphQueryBase<R> {
    * ```
    */
   compile(): CompiledTraversal {
+    return this.prepared().compiled;
+  }
+
+  /** The compiled traversal plus what `execute` needs per call; built once per builder. */
+  private prepared(): PreparedTraversal<R> {
     // Builders are immutable: compile once, and hand the executor the same op object each time
     // (its op cache then hits by identity, and a remote host keeps one prepared op).
-    if (this.compiled === undefined) {
+    if (this.ready === undefined) {
       const params = paramsOf(this.plan());
       const { plan, literals } = parameterize(this.plan());
       const op = this.ctx.lowering === "core" ? lowerToCore(plan, this.ctx.catalog) : extensionOp(plan, this.ctx.catalog.namespace, paramsOf(plan));
-      this.compiled = Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
+      const compiled: CompiledTraversal = Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
+      const hasLiterals = Object.keys(literals).length > 0;
+      const decode = (result: Json): R => this.decode(result, plan);
+      this.ready = { compiled, hasLiterals, decode };
     }
-    return this.compiled;
+    return this.ready;
   }
-  private compiled: CompiledTraversal | undefined;
+  private ready: PreparedTraversal<R> | undefined;
 
   /**
    * Runs the op in one transaction (one round trip remotely) with the parameters bound by name.
@@ -208,32 +216,67 @@ abstract class GraphQueryBase<R> {
    * const friends = await db.graph.match("users", { id: param("me") }).out("follows").execute({ me: 1 });
    * ```
    */
-  async execute(args: Readonly<Record<string, Json>> = {}, runner?: Runner): Promise<R> {
-    const compiled = this.compile();
-    if (args === null || typeof args !== "object" || Array.isArray(args)) throw new BadRequestError("execute(args): args must be an object");
-    for (const p of compiled.params) {
-      if (!Object.prototype.hasOwnProperty.call(args, p)) throw new BadRequestError(`execute(): missing parameter ${p}`);
-    }
-    for (const k of Object.keys(args)) {
-      if (!compiled.params.includes(k)) {
-        throw new BadRequestError(`execute(): unknown parameter ${k}; this traversal takes ${compiled.params.length ? compiled.params.join(", ") : "none"}`);
-      }
-      checkLiteral(args[k], `parameter ${k}`);
-    }
-    let result: Json;
+  execute(args: Readonly<Record<string, Json>> = {}, runner?: Runner): Promise<R> {
+    let ready: PreparedTraversal<R>;
+    let pending: Promise<Json>;
     try {
-      const bound = Object.keys(compiled.literals).length ? { ...compiled.literals, ...args } : args;
-      result = await (runner ?? this.ctx.executor).execute(compiled.op, bound);
+      ready = this.prepared();
+      const compiled = ready.compiled;
+      checkArgs(compiled.params, args);
+      const bound = ready.hasLiterals ? { ...compiled.literals, ...args } : args;
+      pending = (runner ?? this.ctx.executor).execute(compiled.op, bound);
     } catch (e) {
-      throw retype(e);
+      return Promise.reject(retype(e));
     }
-    return this.decode(result, compiled.plan);
+    return pending.then(ready.decode, rethrowRetyped);
   }
 
   /** A readable account of the plan: lookups per hop, the semantics used, the budget. */
   explain(): string {
     return explainPlan(this.plan(), this.ctx);
   }
+}
+
+/** What `execute` reuses across calls of one builder. */
+interface PreparedTraversal<R = unknown> {
+  readonly compiled: CompiledTraversal;
+  readonly hasLiterals: boolean;
+  /** The op's JSON result → the typed result. */
+  readonly decode: (result: Json) => R;
+}
+
+/** True for a value `checkLiteral` accepts as it is: none, bool, string, a finite safe number. */
+function isPlainLiteral(v: unknown): boolean {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isInteger(v) ? Number.isSafeInteger(v) : Number.isFinite(v);
+    default:
+      return v === null;
+  }
+}
+
+/** Checks execution arguments against the traversal's parameters (typed errors, no partial run). */
+function checkArgs(params: readonly string[], args: Readonly<Record<string, Json>>): void {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) throw new BadRequestError("execute(args): args must be an object");
+  for (let i = 0; i < params.length; i++) {
+    if (!Object.prototype.hasOwnProperty.call(args, params[i]!)) throw new BadRequestError(`execute(): missing parameter ${params[i]}`);
+  }
+  const keys = Object.keys(args);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (!params.includes(k)) {
+      throw new BadRequestError(`execute(): unknown parameter ${k}; this traversal takes ${params.length ? params.join(", ") : "none"}`);
+    }
+    const v = args[k];
+    if (!isPlainLiteral(v)) checkLiteral(v, `parameter ${k}`);
+  }
+}
+
+function rethrowRetyped(e: unknown): never {
+  throw retype(e);
 }
 
 /** A remote budget failure arrives as a plain bad_request: give it back its class. */
