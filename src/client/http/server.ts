@@ -397,7 +397,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     const conn = conns.get(req.socket);
     if (conn) conn.active++;
     const started = log ? performance.now() : 0;
-    res.once("close", () => {
+    // 'close' fires once per response, so `on` (no once-wrapper) is enough.
+    res.on("close", () => {
       inFlight--;
       if (conn) conn.active--;
       if (log) {
