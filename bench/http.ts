@@ -6,6 +6,11 @@
  *   baseline                a bare undici GET to a trivial `node:http` server that answers the same
  *                           bytes (the row's JSON), body read and parsed like ours
  *
+ * The baseline uses undici's everyday API (`pool.request()` + `body.text()`). Our client talks to
+ * the same undici pool through `dispatch` with a handler that collects the body directly (no
+ * response stream per call) — part of what makes our side cheaper, and left visible here rather
+ * than giving the baseline the same treatment.
+ *
  * Two layouts: both servers in worker threads (their own event loop and heap, as a remote host
  * has — the headline figure), and everything on the benchmark's own thread (client, server and
  * a 100k-row kernel share one heap and one event loop). Each row also reports CPU time per
