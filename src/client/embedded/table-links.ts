@@ -16,7 +16,9 @@ import { normCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
 import type { KeySlots, RowObserver } from "./table-slots.js";
 
-const NO_SLOTS: readonly number[] = Object.freeze([]);
+// Not frozen: a frozen array has another elements kind, which would make the hot loops that read
+// these lists polymorphic. Nothing writes to it (the type is readonly).
+const NO_SLOTS: readonly number[] = [];
 
 /**
  * Source-slot → target-slots lists over one table's rows.
