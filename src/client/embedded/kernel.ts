@@ -58,6 +58,16 @@ interface Savepoints {
   rollbackTo(mark: number): void;
 }
 
+/** A decoded op as the op cache keeps it: the OpDef, and whether its executions need a clock. */
+interface PreparedOp {
+  readonly op: OpDef;
+  readonly clock: boolean;
+}
+
+function preparedOp(op: OpDef): PreparedOp {
+  return { op, clock: needsClock(op) };
+}
+
 /** The kernel's per-transaction state. */
 interface TxnScope extends KernelTxnState {
   readonly txn: StateTxn;
@@ -108,8 +118,8 @@ export class Kernel {
   private readonly sessions: SessionTable<TxnScope>;
   private readonly limits: ExecLimits;
   private readonly opCacheSize: number;
-  private readonly byObject = new WeakMap<object, OpDef>();
-  private readonly byHash = new Map<string, OpDef>();
+  private readonly byObject = new WeakMap<object, PreparedOp>();
+  private readonly byHash = new Map<string, PreparedOp>();
   private closed = false;
 
   private constructor(
@@ -142,16 +152,16 @@ export class Kernel {
    * last step as JSON. PUT and DELETE OpDefs answer `null`.
    */
   execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef): Promise<Json> {
-    let opdef: OpDef;
+    let prepared: PreparedOp;
     let params: Map<string, KernelValue>;
     try {
       this.checkOpen();
-      opdef = this.compile(op);
-      params = bindArgs(opdef, args);
+      prepared = this.prepare(op);
+      params = bindArgs(prepared.op, args);
     } catch (e) {
       return Promise.reject(e);
     }
-    const clock = needsClock(opdef);
+    const { op: opdef, clock } = prepared;
     return this.inTxn(session, (scope) => toJson(invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, clock), opdef, params)));
   }
 
@@ -227,8 +237,8 @@ export class Kernel {
    * deep-frozen when it enters the identity cache, so a cached plan can never go stale because
    * the caller mutated the JSON afterwards (a mutation throws instead).
    */
-  private compile(op: Json | OpDef): OpDef {
-    if (op === null || typeof op !== "object" || Array.isArray(op)) return decodeOpDef(op);
+  private prepare(op: Json | OpDef): PreparedOp {
+    if (op === null || typeof op !== "object" || Array.isArray(op)) return preparedOp(decodeOpDef(op));
     const hit = this.byObject.get(op);
     if (hit) {
       this.stats.identityHits++;
@@ -237,18 +247,18 @@ export class Kernel {
     // A decoded OpDef is re-validated once through its JSON form (it may have been built by hand).
     const json = isOpDef(op as KernelValue) ? encode(op as OpDef) : (op as Json);
     const hash = opHash(json);
-    let opdef = this.byHash.get(hash);
-    if (opdef) {
+    let prepared = this.byHash.get(hash);
+    if (prepared) {
       this.stats.hashHits++;
     } else {
-      opdef = decodeOpDef(json);
+      prepared = preparedOp(decodeOpDef(json));
       this.stats.decodes++;
       if (this.byHash.size >= this.opCacheSize) this.byHash.delete(this.byHash.keys().next().value!);
-      this.byHash.set(hash, opdef);
+      this.byHash.set(hash, prepared);
     }
     deepFreeze(op);
-    this.byObject.set(op, opdef);
-    return opdef;
+    this.byObject.set(op, prepared);
+    return prepared;
   }
 
   private context(scope: TxnScope): ExecContext {
