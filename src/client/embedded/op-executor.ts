@@ -204,11 +204,15 @@ export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
     if (schedule.captureIsParam) return params.get(schedule.capture)!;
     const steps = schedule.steps;
     const evals = (schedule.compiled ??= stepEvaluators(plan, steps)) as readonly Evaluator[];
-    for (let i = 0; i < steps.length; i++) {
+    // The result step comes last (every other scheduled step is one of its dependencies), and
+    // nothing reads the scope after it: its value is returned without a round trip through it.
+    const last = steps.length - 1;
+    for (let i = 0; i < last; i++) {
       ctx.tick();
       params.set(steps[i]!, evals[i]!(params, ctx));
     }
-    return params.get(schedule.capture)!;
+    ctx.tick();
+    return evals[last]!(params, ctx);
   } finally {
     ctx.depth--;
   }
