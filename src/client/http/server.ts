@@ -91,7 +91,6 @@ export const TXN_HEADER = "x-tc-txn-id";
 
 const VERBS: Record<string, Verb> = { GET: "get", PUT: "put", POST: "post", DELETE: "delete" };
 const JSON_TYPE = "application/json";
-const EMPTY = Buffer.alloc(0);
 
 /**
  * True when the request carries a body. Without Content-Length and Transfer-Encoding HTTP/1.1 says
