@@ -161,8 +161,12 @@ export class Kernel {
     } catch (e) {
       return Promise.reject(e);
     }
-    const { op: opdef, clock } = prepared;
-    return this.inTxn(session, (scope) => toJson(invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, clock), opdef, params)));
+    if (session === undefined) {
+      // Fast path: the lock is free, so the whole call runs synchronously up to the commit.
+      const txn = this.db.tryBegin();
+      if (txn !== undefined) return this.executeAndCommit(new KernelScope(txn, this.libs), prepared, params);
+    }
+    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params));
   }
 
   /** Runs one request (verb, path, key, body) in one transaction, or in a session's. */
@@ -309,6 +313,23 @@ export class Kernel {
     }
   }
 
+  /** Runs a prepared op in `scope`'s transaction; its result as JSON. */
+  private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
+    return toJson(invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params));
+  }
+
+  /** `runAndCommit` for `execute` on a transaction just begun (the kernel is open: checked by the caller). */
+  private executeAndCommit(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Promise<Json> {
+    let result: Json;
+    try {
+      result = this.executeIn(scope, prepared, params);
+    } catch (e) {
+      this.rollback(scope);
+      return Promise.reject(asTcError(e));
+    }
+    return this.commitWith(scope, result);
+  }
+
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
     let result: T;
     try {
@@ -318,6 +339,11 @@ export class Kernel {
       this.rollback(scope);
       return Promise.reject(asTcError(e));
     }
+    return this.commitWith(scope, result);
+  }
+
+  /** Commits `scope`'s transaction, then answers `result`. */
+  private commitWith<T>(scope: TxnScope, result: T): Promise<T> {
     let durable: Promise<void> | undefined;
     try {
       durable = scope.txn.commitNow();
