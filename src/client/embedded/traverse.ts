@@ -28,7 +28,7 @@ import { z } from "zod";
 import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
 import type { Table } from "./table-engine.js";
-import type { KeyCell } from "./table-keys.js";
+import { compareStrings, type KeyCell } from "./table-keys.js";
 import type { LinkIndex } from "./table-links.js";
 import type { Row } from "./table-schema.js";
 import type { KeySlots } from "./table-slots.js";
@@ -281,7 +281,8 @@ function typeRank(v: unknown): number {
 
 /**
  * The total order used for keys and `orderBy`: none < bool < number < string < link < tuple;
- * tuples lexicographically (a prefix first).
+ * strings and links by code point (the table engine's order); tuples lexicographically (a prefix
+ * first).
  */
 export function compareValues(a: unknown, b: unknown): number {
   const ra = typeRank(a);
@@ -294,7 +295,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case 2:
       return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
     case 3:
-      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+      // By code point, as the table engine orders keys (JS `<` compares UTF-16 units).
+      return Math.sign(compareStrings(a as string, b as string));
     case 5: {
       const x = a as readonly unknown[];
       const y = b as readonly unknown[];
@@ -306,9 +308,7 @@ export function compareValues(a: unknown, b: unknown): number {
       return x.length - y.length;
     }
     default: {
-      const sa = linkText(a);
-      const sb = linkText(b);
-      return sa < sb ? -1 : sa > sb ? 1 : 0;
+      return Math.sign(compareStrings(linkText(a), linkText(b)));
     }
   }
 }
@@ -1245,18 +1245,36 @@ function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
  */
 function pageByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): TraverseRow[] | undefined {
   const keyColumn = space.column(0);
-  const keys = new Float64Array(slots.length);
-  for (let i = 0; i < slots.length; i++) {
+  const n = slots.length;
+  const keys = new Float64Array(n);
+  // Keys that are integers in [0, 2^32) (most ids) sort packed with their index: key·2^21 + i
+  // is exact below 2^53, so one numeric sort orders the slots with no lookups afterwards.
+  let packable = n < PACK;
+  for (let i = 0; i < n; i++) {
     const k = keyColumn[slots[i]!];
     if (typeof k !== "number" || k !== k) return undefined;
     keys[i] = k;
+    if (packable && !(k >= 0 && k < 0x100000000 && Math.floor(k) === k)) packable = false;
+  }
+  const end = Math.min(n, offset + limit);
+  const page: TraverseRow[] = [];
+  const rows = space.rows;
+  if (packable) {
+    for (let i = 0; i < n; i++) keys[i] = keys[i]! * PACK + i;
+    keys.sort();
+    for (let i = offset; i < end; i++) {
+      const packed = keys[i]!;
+      page.push(rows[slots[packed - Math.floor(packed / PACK) * PACK]!]!);
+    }
+    return page;
   }
   keys.sort();
-  const end = Math.min(keys.length, offset + limit);
-  const page: TraverseRow[] = [];
-  for (let i = offset; i < end; i++) page.push(space.rows[space.slotOf(keys[i]!)!]!);
+  for (let i = offset; i < end; i++) page.push(rows[space.slotOf(keys[i]!)!]!);
   return page;
 }
+
+/** 2^21: the index part of a packed sort key (see `pageByNumericKey`). */
+const PACK = 0x200000;
 
 /** Sorts rows by a numeric one-column key (the first cell); false, untouched, if a key is not a number. */
 function sortByNumericKey(rows: TraverseRow[]): boolean {
