@@ -154,6 +154,43 @@ describe("request shapes", () => {
     expect(seen.every((s) => s.auth === "Bearer tok-123456")).toBe(true);
   });
 
+  it("a large body arriving in pieces, split inside multi-byte characters, decodes exactly", async () => {
+    const value = Array.from({ length: 20_000 }, (_, i) => `é€😀-${i}`);
+    const bytes = Buffer.from(JSON.stringify(value), "utf8");
+    const { ex } = await scripted((_q, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": bytes.length });
+      // Odd-sized writes with pauses: the body reaches the client in many chunks, cut anywhere.
+      let at = 0;
+      const step = (): void => {
+        const next = Math.min(bytes.length, at + 4099);
+        res.write(bytes.subarray(at, next));
+        at = next;
+        if (at < bytes.length) setImmediate(step);
+        else res.end();
+      };
+      step();
+    });
+    expect(await ex.request(get)).toEqual(value);
+  });
+
+  it("an interim 1xx response before the answer is skipped", async () => {
+    const { ex } = await scripted((_q, res) => {
+      res.writeProcessing();
+      reply(res, 200, "[42]");
+    });
+    expect(await ex.request(get)).toEqual([42]);
+  });
+
+  it("a connection cut in the middle of the body is a typed unavailable error", async () => {
+    const { ex } = await scripted((_q, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+      res.write("[1,2,");
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const e = await ex.request(get).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UnavailableError);
+  });
+
   it("refuses absolute URIs, queries and bad verbs as paths before sending anything", async () => {
     const { ex, seen } = await scripted((_q, res) => reply(res, 200, "null"));
     await expect(ex.request({ verb: "get", path: "http://evil/state" })).rejects.toBeInstanceOf(BadRequestError);
