@@ -564,6 +564,10 @@ interface StartAccess {
   readonly cols: readonly string[] | null;
   readonly positions: readonly number[];
   readonly run: PreparedLookup | undefined;
+  /** For each of `positions`, the index (in the plan's start filters) of its first `=` filter. */
+  readonly filterIndex: readonly number[];
+  /** Scratch argument tuple for `run` (a lookup copies what it reads and never re-enters). */
+  readonly values: unknown[];
 }
 
 /**
@@ -795,26 +799,30 @@ class Run {
 
   private startRows(filters: readonly BoundFilter[], table: string): TraverseRow[] {
     const shape = this.shape(table);
-    const eq = new Map<number, unknown>();
-    for (const f of filters) if (f.op === "=" && !eq.has(f.pos)) eq.set(f.pos, f.value);
-    for (const v of eq.values()) if (v === null) return [];
+    // An equality with null matches nothing.
+    for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return [];
     // The access path depends only on which columns have equality filters (static per plan).
     let access = this.binding.start;
     if (access === undefined) {
+      const eq = new Map<number, number>();
+      filters.forEach((f, i) => {
+        if (f.op === "=" && !eq.has(f.pos)) eq.set(f.pos, i);
+      });
       access = this.startAccess(shape, table, eq);
       this.binding.start = access;
     }
     let rows: readonly TraverseRow[];
     if (access.run !== undefined) {
       const found: TraverseRow[] = [];
-      const values: unknown[] = [];
-      for (const p of access.positions) values.push(eq.get(p));
+      const values = access.values;
+      for (let i = 0; i < values.length; i++) values[i] = filters[access.filterIndex[i]!]!.value;
       access.run(values, found);
       rows = found;
     } else {
       rows = this.store.all(table);
     }
     this.count(rows.length);
+    if (rows.length === 1) return matchesAll(rows[0]!, filters) ? [rows[0]!] : [];
     const out: TraverseRow[] = [];
     for (const r of rows) if (matchesAll(r, filters)) out.push(r);
     if (out.length > 1) sortRows(out, shape, []);
@@ -822,12 +830,16 @@ class Run {
   }
 
   /** The key (a point lookup), else the longest equality prefix of an index, else a scan. */
-  private startAccess(shape: TraverseTableShape, table: string, eq: ReadonlyMap<number, unknown>): StartAccess {
+  private startAccess(shape: TraverseTableShape, table: string, eq: ReadonlyMap<number, number>): StartAccess {
+    const access = (cols: string[] | null, positions: number[]): StartAccess => ({
+      cols,
+      positions,
+      run: cols === null ? undefined : this.store.prepare(table, cols),
+      filterIndex: positions.map((p) => eq.get(p)!),
+      values: new Array(positions.length),
+    });
     const keyPositions = Array.from({ length: shape.keyCount }, (_, i) => i);
-    if (keyPositions.every((p) => eq.has(p))) {
-      const cols = shape.columns.slice(0, shape.keyCount);
-      return { cols, positions: keyPositions, run: this.store.prepare(table, cols) };
-    }
+    if (keyPositions.every((p) => eq.has(p))) return access(shape.columns.slice(0, shape.keyCount), keyPositions);
     // The longest equality prefix of an index (the primary index is key ++ values).
     let best: string[] = [];
     for (const cols of [shape.columns, ...shape.indexes]) {
@@ -838,8 +850,8 @@ class Run {
       }
       if (prefix.length > best.length) best = prefix;
     }
-    if (best.length === 0) return { cols: null, positions: [], run: undefined };
-    return { cols: best, positions: best.map((c) => this.pos(table, c)), run: this.store.prepare(table, best) };
+    if (best.length === 0) return access(null, []);
+    return access(best, best.map((c) => this.pos(table, c)));
   }
 
   private window(): { offset: number; limit: number } {
