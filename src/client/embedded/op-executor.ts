@@ -409,7 +409,10 @@ function compileEntries(entries: Readonly<Record<string, Scalar>>): CompiledEntr
 
 function evalEntries(entries: CompiledEntries, scope: Scope, ctx: ExecContext): Record<string, KernelValue> {
   const out: Record<string, KernelValue> = {};
-  for (const [k, e] of entries) out[k] = e(scope, ctx);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    out[entry[0]] = entry[1](scope, ctx);
+  }
   return out;
 }
 
