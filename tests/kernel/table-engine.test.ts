@@ -528,6 +528,32 @@ describe.each(STORE_KINDS)("table engine ($name store)", (kind) => {
       txn!.rollback();
     });
 
+    it("many rows into a non-empty table are merged in one rebuild: undone by a rollback, durable after reopen", async () => {
+      const many = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => [`${prefix}${String(i).padStart(4, "0")}`, 1000 + i]);
+      await t.run((txn) => {
+        txn.request("put", [...T, "insert_rows"], null, many("m", 600));
+        expect(txn.request("get", [...T, "count"], null, undefined)).toBe(604);
+        // The secondary index was rebuilt with the rows.
+        expect(txn.request("get", [...T, "count"], [["views", [["in", 1000], ["ex", 1100]]]], undefined)).toBe(100);
+        // A key already present anywhere in the batch refuses all of it.
+        const clash = many("z", 700);
+        clash[350] = ["m0100", 1];
+        expect(errorOf(() => txn.request("put", [...T, "insert_rows"], null, clash)).kind).toBe("conflict");
+        expect(txn.request("get", [...T, "count"], null, undefined)).toBe(604);
+      });
+      const txn = t.db.tryBegin()!;
+      txn.request("put", [...T, "insert_rows"], null, many("r", 900));
+      expect(txn.request("get", [...T, "count"], null, undefined)).toBe(1504);
+      txn.rollback();
+      await t.reopen();
+      await t.run((txn) => {
+        expect(txn.request("get", [...T, "count"], null, undefined)).toBe(604);
+        expect(txn.request("get", T, ["m0599"], undefined)).toEqual(["m0599", 1599]);
+        expect(txn.request("get", T, ["r0001"], undefined)).toBeNull();
+        expect(txn.request("get", [...T, "count"], [["views", [["in", 1500], null]]], undefined)).toBe(100);
+      });
+    });
+
     it("a bulk load, truncate and rewrite in one transaction leave exactly the final rows", async () => {
       await t.run((txn) => {
         txn.request("delete", T, [], undefined);
