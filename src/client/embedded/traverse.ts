@@ -1451,6 +1451,17 @@ function plainParams(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
   if (typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "map") {
     const entries = (v as { entries: Record<string, unknown> }).entries;
+    // Primitive values only (the usual case): the entries are read as they are (a run reads
+    // parameters with hasOwnProperty and never writes them).
+    let plain = true;
+    for (const k in entries) {
+      const x = entries[k];
+      if (x !== null && typeof x === "object") {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return entries;
     const out: Record<string, unknown> = Object.create(null);
     for (const k of Object.keys(entries)) out[k] = plainValue(entries[k]);
     return out;
