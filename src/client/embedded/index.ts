@@ -39,17 +39,21 @@ export interface EmbeddedOptions extends KernelOptions {}
  */
 export function embedded(opts: EmbeddedOptions = {}): Executor {
   let opening: Promise<Kernel> | undefined;
+  // The kernel once open: calls then go straight to it (no promise hop through `opening`).
+  let open: Kernel | undefined;
   let closed = false;
   const kernel = (): Promise<Kernel> => {
     if (closed) return Promise.reject(new BadRequestError("this executor is closed"));
-    return (opening ??= Kernel.open(opts));
+    return (opening ??= Kernel.open(opts).then((k) => (open = k)));
   };
   return {
-    async execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
-      return (await kernel()).execute(op, args ?? {});
+    execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
+      if (open !== undefined && !closed) return open.execute(op, args ?? {});
+      return kernel().then((k) => k.execute(op, args ?? {}));
     },
-    async request(req: ExecRequest): Promise<Json> {
-      return (await kernel()).request(req);
+    request(req: ExecRequest): Promise<Json> {
+      if (open !== undefined && !closed) return open.request(req);
+      return kernel().then((k) => k.request(req));
     },
     async session(): Promise<Session> {
       const k = await kernel();
