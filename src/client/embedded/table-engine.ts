@@ -48,6 +48,12 @@ export interface Plan {
   readonly index: TableIndex;
   /** Exact primary key when the selector names one row. */
   readonly point: IndexKey | undefined;
+  /**
+   * Set when the plan is equality on the one column leading a tuple-keyed index and nothing else
+   * on the tree key: the rows are that column's group in the index's hash multi-index (same rows,
+   * same order as the key range `low`..`high`, without a tree descent).
+   */
+  readonly group?: { readonly cell: KeyCell };
   readonly low: IndexKey | undefined;
   readonly lowInclusive: boolean;
   readonly high: IndexKey | undefined;
@@ -114,7 +120,7 @@ export class Table {
   /** True when some column holds links (stored as href strings). */
   readonly hasLinks: boolean;
   /** Hash multi-indexes by column position, built on first equality lookup (see table-groups.ts). */
-  private groupsByPosition: (ColumnGroups | undefined)[] = [];
+  private groupsByIndex = new Map<TableIndex, ColumnGroups>();
   /** The same groups as a dense list, for the write path. */
   private groups: ColumnGroups[] = [];
   /** Structures kept beside the table that hear every row change (slots, relation links). */
@@ -369,16 +375,16 @@ export class Table {
   private dropGroups(): void {
     if (this.groups.length === 0) return;
     this.groups = [];
-    this.groupsByPosition = [];
+    this.groupsByIndex = new Map();
   }
 
-  /** The rows grouped by the column at `position`, in the order of `ix` (which it leads). */
-  private columnGroups(position: number, ix: TableIndex): ColumnGroups {
-    const existing = this.groupsByPosition[position];
+  /** The rows of `ix` grouped by its leading column, in the order of `ix`. */
+  private columnGroups(ix: TableIndex): ColumnGroups {
+    const existing = this.groupsByIndex.get(ix);
     if (existing !== undefined) return existing;
     const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => this.secondaryKey(ix, row);
-    const g = ColumnGroups.build(position, { keyOf, compare: ix.compare }, ix.tree.valuesArray());
-    this.groupsByPosition[position] = g;
+    const g = ColumnGroups.build(ix.keyPositions[0]!, { keyOf, compare: ix.compare }, ix.tree.valuesArray());
+    this.groupsByIndex.set(ix, g);
     this.groups.push(g);
     return g;
   }
@@ -597,6 +603,9 @@ export class Table {
       return plan(undefined, range?.lo?.value, range?.lo?.inclusive ?? true, range?.hi?.value, range?.hi?.inclusive ?? true);
     }
     const point = ix.primary && prefix.length === treeLen ? prefix : undefined;
+    if (prefix.length === 1 && range === undefined && treeLen > 1) {
+      return { ...plan(undefined, prefix, true, [...prefix, MAX], false), group: { cell: prefix[0]! } };
+    }
     let low: IndexKey | undefined = prefix.length ? prefix : undefined;
     let high: IndexKey | undefined = prefix.length ? [...prefix, MAX] : undefined;
     if (range?.lo) low = range.lo.inclusive ? [...prefix, range.lo.value] : [...prefix, range.lo.value, MAX];
@@ -657,9 +666,8 @@ export class Table {
     }
     if (n === 1) {
       // One column leading a tuple-keyed index (a foreign key): the hash multi-index.
-      const position = ix.keyPositions[0]!;
       return (cells, out) => {
-        const rows = this.columnGroups(position, ix).rowsOf(cells[0]!);
+        const rows = this.columnGroups(ix).rowsOf(cells[0]!);
         for (let i = 0; i < rows.length; i++) out.push(rows[i]!);
       };
     }
@@ -682,6 +690,15 @@ export class Table {
       return;
     }
     const ix = plan.index;
+    if (plan.group !== undefined) {
+      const rows = this.columnGroups(ix).rowsOf(plan.group.cell);
+      if (!plan.reverse) {
+        for (let i = 0; i < rows.length; i++) if ((!filter || filter(rows[i]!)) && visit(rows[i]!)) return;
+      } else {
+        for (let i = rows.length - 1; i >= 0; i--) if ((!filter || filter(rows[i]!)) && visit(rows[i]!)) return;
+      }
+      return;
+    }
     const tree = ix.tree;
     if (tree.size === 0) return;
     const cmp = ix.compare;
@@ -714,6 +731,7 @@ export class Table {
 
   /** Number of rows a plan yields (no row visits when the whole table is selected). */
   count(plan: Plan): number {
+    if (plan.group !== undefined && !plan.filter) return this.columnGroups(plan.index).rowsOf(plan.group.cell).length;
     if (plan.point === undefined && plan.low === undefined && plan.high === undefined && !plan.filter) {
       return plan.index.tree.size;
     }
