@@ -18,7 +18,22 @@ export interface GroupOrder {
   readonly compare: (a: IndexKey, b: IndexKey) => number;
 }
 
-const NO_ROWS: readonly Row[] = Object.freeze([]);
+// Not frozen: a frozen array has another elements kind (hot loops read these arrays).
+const NO_ROWS: readonly Row[] = [];
+/** Groups up to this size take every change in place (a binary search and a short splice). */
+const SMALL_GROUP = 64;
+
+/**
+ * One group. A large group takes changes lazily — an out-of-order row is appended and the group
+ * marked unsorted, a removed row is noted in `removed` — and is put right once, on its next read,
+ * so loading or emptying a hub row by row stays linear instead of quadratic.
+ */
+interface Group {
+  rows: Row[];
+  sorted: boolean;
+  /** Rows taken out but still in `rows` (by identity: the table stores each row object once). */
+  removed: Set<Row> | undefined;
+}
 
 /**
  * Rows grouped by the value at `position`.
@@ -30,7 +45,7 @@ const NO_ROWS: readonly Row[] = Object.freeze([]);
  * ```
  */
 export class ColumnGroups {
-  private readonly groups = new Map<KeyCell, Row[]>();
+  private readonly groups = new Map<KeyCell, Group>();
 
   private constructor(
     readonly position: number,
@@ -44,15 +59,18 @@ export class ColumnGroups {
     for (const row of rowsInOrder) {
       const cell = normCell(row[position]!);
       const group = groups.get(cell);
-      if (group === undefined) groups.set(cell, [row]);
-      else group.push(row);
+      if (group === undefined) groups.set(cell, { rows: [row], sorted: true, removed: undefined });
+      else group.rows.push(row);
     }
     return g;
   }
 
   /** The rows whose column equals `cell` (a normalized key cell), in index order. */
   rowsOf(cell: KeyCell): readonly Row[] {
-    return this.groups.get(cell) ?? NO_ROWS;
+    const group = this.groups.get(cell);
+    if (group === undefined) return NO_ROWS;
+    if (group.removed !== undefined || !group.sorted) this.settle(cell, group);
+    return group.rows;
   }
 
   /** Adds a row that the table has just stored. */
@@ -60,42 +78,70 @@ export class ColumnGroups {
     const cell = normCell(row[this.position]!);
     const group = this.groups.get(cell);
     if (group === undefined) {
-      this.groups.set(cell, [row]);
+      this.groups.set(cell, { rows: [row], sorted: true, removed: undefined });
       return;
     }
+    // Taken out and put back (a rollback) before the group was settled: it never left `rows`.
+    if (group.removed !== undefined && group.removed.delete(row)) return;
+    const rows = group.rows;
     const key = this.order.keyOf(row);
-    const last = group[group.length - 1]!;
-    // Appends are the common case (rows arriving in key order); otherwise binary insertion.
-    if (this.order.compare(this.order.keyOf(last), key) < 0) {
-      group.push(row);
+    // Appends are the common case (rows arriving in key order).
+    if (group.sorted && this.order.compare(this.order.keyOf(rows[rows.length - 1]!), key) < 0) {
+      rows.push(row);
       return;
     }
-    group.splice(this.search(group, key), 0, row);
+    if (rows.length > SMALL_GROUP || group.removed !== undefined || !group.sorted) {
+      rows.push(row);
+      group.sorted = false;
+      return;
+    }
+    rows.splice(this.search(rows, key), 0, row);
   }
 
-  /** Removes a row that the table has just removed (found by its tree key, which is unique). */
+  /** Removes a row that the table has just removed (the stored row object itself). */
   remove(row: Row): void {
     const cell = normCell(row[this.position]!);
     const group = this.groups.get(cell);
     if (group === undefined) return;
-    if (group.length === 1) {
-      if (group[0] === row || this.order.compare(this.order.keyOf(group[0]!), this.order.keyOf(row)) === 0) {
-        this.groups.delete(cell);
-      }
+    const rows = group.rows;
+    if (rows.length > SMALL_GROUP || group.removed !== undefined || !group.sorted) {
+      (group.removed ??= new Set()).add(row);
+      // Settle before the notes outgrow the group.
+      if (group.removed.size > rows.length >> 1) this.settle(cell, group);
       return;
     }
-    const key = this.order.keyOf(row);
-    const at = this.search(group, key);
-    if (at < group.length && this.order.compare(this.order.keyOf(group[at]!), key) === 0) group.splice(at, 1);
+    const at = this.search(rows, this.order.keyOf(row));
+    if (at < rows.length && this.order.compare(this.order.keyOf(rows[at]!), this.order.keyOf(row)) === 0) {
+      rows.splice(at, 1);
+      if (rows.length === 0) this.groups.delete(cell);
+    }
   }
 
-  /** The first position in `group` whose tree key is >= `key`. */
-  private search(group: readonly Row[], key: IndexKey): number {
+  /** Applies a group's noted removals and restores its index order. */
+  private settle(cell: KeyCell, group: Group): void {
+    let rows = group.rows;
+    if (group.removed !== undefined) {
+      const removed = group.removed;
+      rows = rows.filter((r) => !removed.has(r));
+      group.removed = undefined;
+    }
+    if (!group.sorted) {
+      const keyed = rows.map((r) => ({ key: this.order.keyOf(r), row: r }));
+      keyed.sort((a, b) => this.order.compare(a.key, b.key));
+      rows = keyed.map((k) => k.row);
+      group.sorted = true;
+    }
+    group.rows = rows;
+    if (rows.length === 0) this.groups.delete(cell);
+  }
+
+  /** The first position in `rows` whose tree key is >= `key`. */
+  private search(rows: readonly Row[], key: IndexKey): number {
     let lo = 0;
-    let hi = group.length;
+    let hi = rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.order.compare(this.order.keyOf(group[mid]!), key) < 0) lo = mid + 1;
+      if (this.order.compare(this.order.keyOf(rows[mid]!), key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
