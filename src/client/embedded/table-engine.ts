@@ -798,6 +798,18 @@ function rowHasPrefix(row: Row, positions: readonly number[], prefix: readonly K
 const walkNodes: TreeNode[] = [];
 const walkIndex: number[] = [];
 
+/** The first position in a node's sorted `keys` whose key is >= `prefix` (compared on the prefix). */
+function firstAtLeast(keys: readonly (readonly KeyCell[])[], prefix: readonly KeyCell[]): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * Appends to `out` the values of every key of a tuple-keyed tree that starts with `prefix`, in
  * order: one descent to the first key >= prefix, then leaf by leaf while the prefix matches.
@@ -809,13 +821,7 @@ function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions: reado
   // Descend: the first child whose largest key is >= prefix.
   while (node.children !== undefined) {
     const keys = node.keys as (readonly KeyCell[])[];
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstAtLeast(keys, prefix);
     if (lo === keys.length) return;
     walkNodes[depth] = node;
     walkIndex[depth] = lo;
@@ -823,13 +829,7 @@ function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions: reado
     node = node.children[lo]!;
   }
   let keys = node.keys as (readonly KeyCell[])[];
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = firstAtLeast(keys, prefix);
   // Entries are in key order and every one before `lo` is < prefix, so from here on the walk
   // only checks equality — on the rows (which the caller reads anyway), so a secondary index's
   // separate key tuples stay untouched.
