@@ -1047,14 +1047,7 @@ class Run {
       if (alt.fromKey && simpleId) this.lookupValue(l1, id, out);
       else this.lookup(l1, row, out);
       if (alt.lookups.length === 1) {
-        for (let j = 0; j < out.length; j++) {
-          const n = out[j]!;
-          const nid = keyId(n, kc);
-          if (!set.has(nid)) {
-            set.set(nid, n);
-            added?.push(nid, n);
-          }
-        }
+        addUnreached(out, kc, set, added);
         continue;
       }
       const l2 = alt.lookups[1]!;
@@ -1071,14 +1064,7 @@ class Run {
         }
         found.length = 0;
         this.lookup(l2, edge, found);
-        for (let j = 0; j < found.length; j++) {
-          const n = found[j]!;
-          const nid = keyId(n, kc);
-          if (!set.has(nid)) {
-            set.set(nid, n);
-            added?.push(nid, n);
-          }
-        }
+        addUnreached(found, kc, set, added);
       }
     }
   }
@@ -1296,6 +1282,18 @@ function sortByNumericKey(rows: TraverseRow[]): boolean {
   }
   rows.sort((a, b) => (a[0] as number) - (b[0] as number));
   return true;
+}
+
+/** Adds to `set` (id → row) each of `rows` it lacks, appending each added id and row to `added`. */
+function addUnreached(rows: readonly TraverseRow[], keyCount: number, set: Map<unknown, TraverseRow>, added: unknown[] | undefined): void {
+  for (let j = 0; j < rows.length; j++) {
+    const n = rows[j]!;
+    const nid = keyId(n, keyCount);
+    if (!set.has(nid)) {
+      set.set(nid, n);
+      added?.push(nid, n);
+    }
+  }
 }
 
 function matchesAll(r: TraverseRow, filters: readonly BoundFilter[]): boolean {
