@@ -415,7 +415,7 @@ export function norm(x: unknown): unknown {
 }
 
 /** Builds the spec with the public builder API (untyped: specs are random). */
-export function buildSpec(graph: Graph<UntypedShape>, spec: Spec) {
+export function buildSpec(graph: Graph<UntypedShape>, spec: Spec, budget?: number) {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let t: Traversal<UntypedShape, string, any, any> = graph.match(spec.start.table, spec.start.filter);
   for (const o of spec.ops) {
@@ -428,6 +428,7 @@ export function buildSpec(graph: Graph<UntypedShape>, spec: Spec) {
     } else t = t.as(o.alias);
   }
   if (spec.result === "distinct" || spec.result === "distinct_count") t = t.distinct();
+  if (budget !== undefined) t = t.budget(budget);
   for (const o of spec.orderBy) t = t.orderBy(o.col, o.desc ? "desc" : "asc");
   if (spec.select) t = t.select(spec.select);
   if (spec.offset !== null) t = t.offset(spec.offset);

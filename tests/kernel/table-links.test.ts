@@ -3,13 +3,18 @@
  * and updated by every write. After any sequence of inserts, upserts that move a reference,
  * deletes, truncates, bulk loads and rollbacks of any of these, they must say exactly what the
  * tables say: a slot's row (and its cell in a column vector) is the table's row for that key, and
- * a source's list holds one target per referencing row whose references are both set.
+ * a source's list holds one target per referencing row whose references are both set. The CSR
+ * snapshot of each relation (rebuilt at every read here) says what its lists say, a coded column
+ * what its rows say, and a slot space that claims its slots are in key order is.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Table, type TableState, type WriteLog } from "../../src/client/embedded/table-engine.js";
 import type { IndexKey } from "../../src/client/embedded/table-keys.js";
 import { parseSchema, type Row } from "../../src/client/embedded/table-schema.js";
+import { snapshotPolicy, type LinkIndex } from "../../src/client/embedded/table-links.js";
+import { NO_ROW } from "../../src/client/embedded/table-codes.js";
+import type { KeySlots } from "../../src/client/embedded/table-slots.js";
 
 const U32 = "/state/scalar/value/number/uint/32";
 const NODES = [[[["id", U32]], [["boss", U32, null, { nullable: true }]]], []];
@@ -33,12 +38,37 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
   { weight: 6, arbitrary: edgeRow.map((row) => ({ t: "edges" as const, kind: "upsert" as const, row })) },
   { weight: 3, arbitrary: small.map((id) => ({ t: "nodes" as const, kind: "delete" as const, key: [id] })) },
   { weight: 4, arbitrary: fc.tuple(small, small, fc.integer({ min: 0, max: 1 })).map((k) => ({ t: "edges" as const, kind: "delete" as const, key: k })) },
-  { weight: 1, arbitrary: fc.constantFrom("nodes" as const, "edges" as const).map((t) => ({ t, kind: "truncate" as const })) },
+  { weight: 2, arbitrary: fc.constantFrom("nodes" as const, "edges" as const).map((t) => ({ t, kind: "truncate" as const })) },
   { weight: 1, arbitrary: fc.uniqueArray(nodeRow, { selector: (r) => r[0], maxLength: 6 }).map((rows) => ({ t: "nodes" as const, kind: "bulk" as const, rows })) },
   { weight: 1, arbitrary: fc.uniqueArray(edgeRow, { selector: (r) => `${r[0]}/${r[1]}/${r[2]}`, maxLength: 8 }).map((rows) => ({ t: "edges" as const, kind: "bulk" as const, rows })) },
   { weight: 2, arbitrary: fc.constant({ kind: "begin" as const }) },
   { weight: 2, arbitrary: fc.constant({ kind: "rollback" as const }) },
 );
+
+/** The snapshot's targets of each source, sorted, against the lists' (a dead target as -1). */
+function expectSnapshotOf(index: LinkIndex, slots: KeySlots): void {
+  const packed = index.packed(1);
+  expect(packed).toBeDefined();
+  const { offsets, targets } = packed!;
+  for (let s = 0; s < slots.rows.length; s++) {
+    const fromLists = index.targetsOf(s).map((t) => (slots.rows[t] === undefined ? -1 : t)).sort((a, b) => a - b);
+    const fromSnapshot = s + 1 < offsets.length ? [...targets.subarray(offsets[s]!, offsets[s + 1]!)].sort((a, b) => a - b) : [];
+    expect(fromSnapshot).toEqual(fromLists);
+  }
+}
+
+/** The coded column at `pos` says what the rows say; slots claimed in key order are. */
+function expectCodesAndOrder(slots: KeySlots, pos: number): void {
+  const coded = slots.codes(pos)!;
+  for (let s = 0; s < slots.rows.length; s++) {
+    const row = slots.rows[s];
+    expect(coded.codes[s] ?? NO_ROW).toBe(row === undefined ? NO_ROW : coded.codeOf(row[pos]));
+  }
+  if (slots.keysAscending) {
+    const keys = [...Array(slots.rows.length).keys()].map((s) => [...Array(8).keys()].find((id) => slots.slotOf(id) === s));
+    expect(keys).toEqual([...keys].sort((a, b) => a! - b!));
+  }
+}
 
 function allRows(t: Table): Row[] {
   const out: Row[] = [];
@@ -49,6 +79,10 @@ function allRows(t: Table): Row[] {
 }
 
 describe("key slots and relation slot lists", () => {
+  const usual = { ...snapshotPolicy };
+  beforeAll(() => void Object.assign(snapshotPolicy, { perThousandEntries: 0, atLeast: 0 }));
+  afterAll(() => void Object.assign(snapshotPolicy, usual));
+
   it("always agree with the tables, through writes, bulk changes and rollbacks", () => {
     fc.assert(
       fc.property(fc.array(changeArb, { maxLength: 80 }), fc.integer({ min: 0, max: 80 }), (changes, buildAt) => {
@@ -100,6 +134,8 @@ describe("key slots and relation slot lists", () => {
             expect(listed(inv, id)).toEqual(edgeRows.filter((e) => e[1] === id).map((e) => e[0] as number).sort());
             expect(listed(boss, id)).toEqual(nodeRows.filter((n) => n[1] === id).map((n) => n[0] as number).sort());
           }
+          for (const index of [out, inv, boss]) expectSnapshotOf(index, slots);
+          expectCodesAndOrder(slots, 1);
         };
         changes.forEach((c, i) => {
           if (i === buildAt) {
@@ -127,7 +163,7 @@ describe("key slots and relation slot lists", () => {
         });
         check();
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 

@@ -276,8 +276,8 @@ export class Table {
       g.add(row);
     }
     for (const o of this.observers) {
-      if (old !== undefined) o.removed(old);
-      o.added(row);
+      if (old !== undefined) o.replaced(old, row);
+      else o.added(row);
     }
   }
 

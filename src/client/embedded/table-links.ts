@@ -23,6 +23,23 @@ const NO_SLOTS: readonly number[] = [];
 const SHORT_LIST = 32;
 
 /**
+ * When a stale snapshot (see `LinkIndex.packed`) is rebuilt: once the list reads since it went
+ * stale reach `perThousandEntries` for each thousand entries, and at least `atLeast`. Exported
+ * for the tests, which set both to 0 to run every traversal on a fresh snapshot.
+ */
+export const snapshotPolicy = { perThousandEntries: 16, atLeast: 64 };
+
+/**
+ * The whole relation packed as one CSR adjacency: the targets of source slot `s` are
+ * `targets[offsets[s] … offsets[s + 1])`, with `-1` for a target whose row did not exist when the
+ * snapshot was taken. Sources past `offsets.length - 2` have no targets.
+ */
+export interface PackedLinks {
+  readonly offsets: Int32Array;
+  readonly targets: Int32Array;
+}
+
+/**
  * Source-slot → target-slots lists over one table's rows.
  *
  * @example
@@ -41,6 +58,12 @@ export class LinkIndex implements RowObserver {
   private readonly pending = new Map<number, Map<number, number>>();
   /** Number of (source, target) entries, for tests and sizing. */
   size = 0;
+  /** The CSR snapshot of the lists; `undefined` once a write made it stale. */
+  private snapshot: PackedLinks | undefined;
+  /** The target space's `liveVersion` when the snapshot was taken. */
+  private snapshotLive = -1;
+  /** List reads while the snapshot was stale (see `packed`). */
+  private staleReads = 0;
 
   constructor(
     /** Position of the referencing column in X's rows. */
@@ -63,6 +86,48 @@ export class LinkIndex implements RowObserver {
     return this.lists[sourceSlot] ?? NO_SLOTS;
   }
 
+  /**
+   * The relation as one CSR snapshot, when it is current: no write to this table and no row
+   * gained or lost in the target table since it was taken. A stale snapshot is rebuilt only once
+   * enough reads went to the lists to pay for the rebuild (O(entries); see `snapshotPolicy`), so
+   * a table under steady writes keeps reading its lists and a table that settles gets the
+   * contiguous arrays back. `reads` is how many lists the caller would otherwise read.
+   *
+   * @example
+   * ```ts
+   * const p = followsOut.packed(1);
+   * if (p) for (let k = p.offsets[s]; k < p.offsets[s + 1]; k++) visit(p.targets[k]);
+   * ```
+   */
+  packed(reads: number): PackedLinks | undefined {
+    if (this.snapshot !== undefined && this.snapshotLive === this.target.liveVersion) return this.snapshot;
+    this.snapshot = undefined;
+    const due = Math.max(snapshotPolicy.atLeast, (this.size >> 10) * snapshotPolicy.perThousandEntries);
+    if ((this.staleReads += reads) < due) return undefined;
+    this.staleReads = 0;
+    for (const [s, removals] of this.pending) this.compact(s, removals);
+    const lists = this.lists;
+    const live = this.target.rows;
+    const offsets = new Int32Array(lists.length + 1);
+    let n = 0;
+    for (let s = 0; s < lists.length; s++) {
+      offsets[s] = n;
+      n += lists[s]?.length ?? 0;
+    }
+    offsets[lists.length] = n;
+    const targets = new Int32Array(n);
+    for (let s = 0, k = 0; s < lists.length; s++) {
+      const list = lists[s];
+      if (list === undefined) continue;
+      for (let j = 0; j < list.length; j++) {
+        const t = list[j]!;
+        targets[k++] = live[t] === undefined ? -1 : t;
+      }
+    }
+    this.snapshotLive = this.target.liveVersion;
+    return (this.snapshot = { offsets, targets });
+  }
+
   /** Applies the pending removals of one list in one pass. */
   private compact(s: number, removals: Map<number, number>): void {
     this.pending.delete(s);
@@ -82,6 +147,7 @@ export class LinkIndex implements RowObserver {
   }
 
   added(row: Row): void {
+    this.snapshot = undefined;
     const from = row[this.fromPos];
     const to = row[this.toPos];
     if (from === null || from === undefined || to === null || to === undefined) return;
@@ -93,7 +159,15 @@ export class LinkIndex implements RowObserver {
     this.size++;
   }
 
+  replaced(old: Row, row: Row): void {
+    const fromPos = this.fromPos, toPos = this.toPos;
+    if (old[fromPos] === row[fromPos] && old[toPos] === row[toPos]) return;
+    this.removed(old);
+    this.added(row);
+  }
+
   removed(row: Row): void {
+    this.snapshot = undefined;
     const from = row[this.fromPos];
     const to = row[this.toPos];
     if (from === null || from === undefined || to === null || to === undefined) return;
@@ -128,6 +202,7 @@ export class LinkIndex implements RowObserver {
   }
 
   reset(rows: readonly Row[]): void {
+    this.snapshot = undefined;
     this.pending.clear();
     this.lists.length = 0;
     this.size = 0;

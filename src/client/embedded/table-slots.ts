@@ -9,11 +9,14 @@
 import type { KeyCell } from "./table-keys.js";
 import { normCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
+import { ColumnCodes } from "./table-codes.js";
 
 /** Receives every row change of a table after it is applied. */
 export interface RowObserver {
   added(row: Row): void;
   removed(row: Row): void;
+  /** A row was replaced by one with the same key (an upsert or update). */
+  replaced(old: Row, row: Row): void;
   /** The table changed in bulk (truncate, bulk load, a rollback of either): start over from `rows`. */
   reset(rows: readonly Row[]): void;
 }
@@ -38,9 +41,26 @@ export class KeySlots implements RowObserver {
    * one scattered row object per slot.
    */
   private readonly columns = new Map<number, unknown[]>();
+  /**
+   * Dictionary-coded columns by position (see table-codes.ts), made on first use; `null` marks a
+   * column that does not qualify (until the next reset, which starts every coding over).
+   */
+  private readonly coded = new Map<number, ColumnCodes | null>();
   /** Visit stamps per slot for traversal sets (compared with an epoch; never cleared). */
   private stamps = new Int32Array(0);
   private epoch = 0;
+  /**
+   * Bumped whenever a slot gains or loses its row (not when a row is replaced): a snapshot that
+   * folded "which targets exist" into its arrays (`LinkIndex.packed`) is current while this holds.
+   */
+  liveVersion = 0;
+  /**
+   * True while every key interned so far is a number greater than all before it: slot order is
+   * then key order, and a set of slots sorts by key as plain integers (no key reads). A table
+   * loaded in key order and appended to with growing ids keeps it.
+   */
+  keysAscending = true;
+  private lastKey = -Infinity;
 
   constructor(rows: Iterable<Row>) {
     for (const row of rows) this.added(row);
@@ -51,6 +71,8 @@ export class KeySlots implements RowObserver {
     let s = this.slotByKey.get(cell);
     if (s === undefined) {
       s = this.rows.length;
+      if (typeof cell === "number" && cell > this.lastKey) this.lastKey = cell;
+      else this.keysAscending = false;
       this.slotByKey.set(cell, s);
       this.rows.push(undefined);
     }
@@ -64,20 +86,41 @@ export class KeySlots implements RowObserver {
 
   added(row: Row): void {
     const s = this.intern(normCell(row[0]!));
+    if (this.rows[s] === undefined) this.liveVersion++;
     this.rows[s] = row;
     if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
+    if (this.coded.size > 0) this.recode(s, row);
+  }
+
+  /** Keeps the codings in step with the row now at slot `s`. */
+  private recode(s: number, row: Row): void {
+    for (const [pos, codes] of this.coded) {
+      if (codes !== null && !codes.set(s, row[pos])) this.coded.set(pos, null);
+    }
+  }
+
+  replaced(_old: Row, row: Row): void {
+    // Same key, so the same slot, and it keeps a row: liveness does not change.
+    const s = this.intern(normCell(row[0]!));
+    this.rows[s] = row;
+    if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
+    if (this.coded.size > 0) this.recode(s, row);
   }
 
   removed(row: Row): void {
     const s = this.slotByKey.get(normCell(row[0]!));
-    if (s === undefined) return;
+    if (s === undefined || this.rows[s] === undefined) return;
+    this.liveVersion++;
     this.rows[s] = undefined;
     if (this.columns.size > 0) for (const column of this.columns.values()) column[s] = undefined;
+    if (this.coded.size > 0) for (const codes of this.coded.values()) codes?.clear(s);
   }
 
   reset(rows: readonly Row[]): void {
+    this.liveVersion++;
     this.rows.fill(undefined);
     for (const column of this.columns.values()) column.fill(undefined);
+    this.coded.clear();
     for (const row of rows) this.added(row);
   }
 
@@ -91,6 +134,19 @@ export class KeySlots implements RowObserver {
       this.columns.set(pos, column);
     }
     return column;
+  }
+
+  /**
+   * The column at row position `pos` dictionary-coded by slot, or `undefined` when it does not
+   * qualify (object cells, or too many distinct values).
+   */
+  codes(pos: number): ColumnCodes | undefined {
+    let codes = this.coded.get(pos);
+    if (codes === undefined) {
+      codes = ColumnCodes.build(this.rows, pos) ?? null;
+      this.coded.set(pos, codes);
+    }
+    return codes ?? undefined;
   }
 
   /**

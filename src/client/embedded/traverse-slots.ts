@@ -8,7 +8,7 @@
  * run both on the same random graphs.
  */
 import type { PlanHop, TraverseTableShape } from "./traverse.js";
-import type { LinkIndex } from "./table-links.js";
+import type { LinkIndex, PackedLinks } from "./table-links.js";
 import type { KeySlots } from "./table-slots.js";
 import { normCell } from "./table-keys.js";
 
@@ -86,6 +86,15 @@ export function bindSlotHop(
   return { hop, source, target, alts, disjoint: only !== undefined && only.kind === "links" && !only.edge };
 }
 
+/** A test on the slots a hop reaches: `codes[slot] === code` (a coded column's equality). */
+export interface SlotCodeTest {
+  readonly codes: Uint8Array;
+  readonly code: number;
+}
+
+/** A code no slot has (codes are bytes). */
+export const NO_CODE = -1;
+
 /**
  * Expands slot sets hop by hop, counting touched rows against the budget exactly as the lookup
  * path does: every row a lookup would return counts once (an edge row, then its target — also
@@ -103,10 +112,14 @@ export class SlotExpander {
     this.touched = touched;
   }
 
-  /** One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. */
-  expand(from: readonly number[], sh: SlotHop): number[] {
+  /**
+   * One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. `keep`, for
+   * a one-level hop only, drops the reached slots that fail it (they still count as touched).
+   */
+  expand(from: readonly number[], sh: SlotHop, keep?: SlotCodeTest): number[] {
     const { min, max } = sh.hop;
     let level = from as number[];
+    if (keep !== undefined && sh.disjoint && min === 1 && max === 1) return this.expandDisjoint(sh, level, keep);
     for (let i = 0; i < min && level.length > 0; i++) {
       if (sh.disjoint) {
         level = this.expandDisjoint(sh, level);
@@ -114,10 +127,10 @@ export class SlotExpander {
       }
       const { stamps, epoch } = sh.target.newSet();
       const next: number[] = [];
-      for (let k = 0; k < level.length; k++) this.expandOne(sh, level[k]!, stamps, epoch, next);
+      this.expandLevel(sh, level, stamps, epoch, next);
       level = next;
     }
-    if (max === min) return level;
+    if (max === min) return keep === undefined ? level : kept(level, keep);
     // Variable length: source and target are one table (the plan checks), so one slot space.
     const { stamps, epoch } = sh.target.newSet();
     for (let k = 0; k < level.length; k++) stamps[level[k]!] = epoch;
@@ -125,20 +138,96 @@ export class SlotExpander {
     let frontier = level;
     for (let i = min; i < max && frontier.length > 0; i++) {
       const next: number[] = [];
-      for (let k = 0; k < frontier.length; k++) this.expandOne(sh, frontier[k]!, stamps, epoch, next);
+      this.expandLevel(sh, frontier, stamps, epoch, next);
       for (let k = 0; k < next.length; k++) reached.push(next[k]!);
       frontier = next;
     }
     return reached;
   }
 
-  /** One level of a `disjoint` hop: the concatenated target lists. */
-  private expandDisjoint(sh: SlotHop, level: readonly number[]): number[] {
+  /** Appends to `out` (and stamps) every target of the `level` slots not yet stamped with `epoch`. */
+  private expandLevel(sh: SlotHop, level: readonly number[], stamps: Int32Array, epoch: number, out: number[]): void {
+    const only = sh.alts.length === 1 ? sh.alts[0]! : undefined;
+    const packed = only?.kind === "links" ? only.index.packed(level.length) : undefined;
+    if (packed !== undefined) {
+      this.levelPacked(packed, (only as Extract<SlotAlt, { kind: "links" }>).edge, level, stamps, epoch, out);
+      return;
+    }
+    for (let k = 0; k < level.length; k++) this.expandOne(sh, level[k]!, stamps, epoch, out);
+  }
+
+  /**
+   * `expandLevel` over a CSR snapshot: the loop of a plain adjacency array. Dead targets are `-1`
+   * in the snapshot; the budget counts what `expandOne` counts (every edge row, then every live
+   * target; an inverse foreign key's rows once each).
+   */
+  private levelPacked(
+    packed: PackedLinks,
+    edge: boolean,
+    level: readonly number[],
+    stamps: Int32Array,
+    epoch: number,
+    out: number[],
+  ): void {
+    const { offsets, targets } = packed;
+    const sources = offsets.length - 1;
+    let touched = this.touched;
+    for (let i = 0; i < level.length; i++) {
+      const s = level[i]!;
+      if (s >= sources) continue;
+      const end = offsets[s + 1]!;
+      let k = offsets[s]!;
+      touched += end - k;
+      for (; k < end; k++) {
+        const t = targets[k]!;
+        if (t < 0) continue;
+        if (edge) touched++;
+        if (stamps[t] !== epoch) {
+          stamps[t] = epoch;
+          out.push(t);
+        }
+      }
+      if (touched > this.budget) {
+        this.touched = touched;
+        throw this.overBudget(this.budget);
+      }
+    }
+    this.touched = touched;
+  }
+
+  /** One level of a `disjoint` hop: the concatenated target lists (those passing `keep`). */
+  private expandDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number[] {
     const index = (sh.alts[0] as Extract<SlotAlt, { kind: "links" }>).index;
     const next: number[] = [];
+    const codes = keep?.codes;
+    const code = keep?.code;
+    const packed = index.packed(level.length);
+    if (packed !== undefined) {
+      const { offsets, targets } = packed;
+      const sources = offsets.length - 1;
+      for (let k = 0; k < level.length; k++) {
+        const s = level[k]!;
+        if (s >= sources) continue;
+        const end = offsets[s + 1]!;
+        let j = offsets[s]!;
+        this.touched += end - j;
+        if (this.touched > this.budget) throw this.overBudget(this.budget);
+        if (codes === undefined) for (; j < end; j++) next.push(targets[j]!);
+        else {
+          for (; j < end; j++) {
+            const t = targets[j]!;
+            if (codes[t] === code) next.push(t);
+          }
+        }
+      }
+      return next;
+    }
     for (let k = 0; k < level.length; k++) {
       const list = index.targetsOf(level[k]!);
-      for (let j = 0; j < list.length; j++) next.push(list[j]!);
+      for (let j = 0; j < list.length; j++) {
+        const t = list[j]!;
+        if (codes === undefined || codes[t] === code) next.push(t);
+      }
       this.touched += list.length;
       if (this.touched > this.budget) throw this.overBudget(this.budget);
     }
@@ -181,4 +270,16 @@ export class SlotExpander {
     }
     if (this.touched > this.budget) throw this.overBudget(this.budget);
   }
+}
+
+/** The slots of `level` that pass `keep`, in place. */
+function kept(level: number[], keep: SlotCodeTest): number[] {
+  const { codes, code } = keep;
+  let n = 0;
+  for (let i = 0; i < level.length; i++) {
+    const s = level[i]!;
+    if (codes[s] === code) level[n++] = s;
+  }
+  level.length = n;
+  return level;
 }

@@ -32,7 +32,7 @@ import { compareStrings, type KeyCell } from "./table-keys.js";
 import type { LinkIndex } from "./table-links.js";
 import type { Row } from "./table-schema.js";
 import type { KeySlots } from "./table-slots.js";
-import { SlotExpander, bindSlotHop, type SlotAccess, type SlotHop } from "./traverse-slots.js";
+import { SlotExpander, bindSlotHop, NO_CODE, type SlotAccess, type SlotCodeTest, type SlotHop } from "./traverse-slots.js";
 
 // ---------------------------------------------------------------------------------------------
 // The plan: the route's wire contract.
@@ -978,20 +978,18 @@ class Run {
     }
     const expander = new SlotExpander(this.touched, this.plan.budget, (budget) => new VisitBudgetError(budget));
     let h = 0;
-    for (const step of steps) {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
       if (step.kind === "where") {
-        const pos = step.filter.pos;
-        const test = cellTest(step.filter.op, step.filter.value);
-        const column = slots.column(pos);
-        let kept = 0;
-        for (let i = 0; i < current.length; i++) {
-          const s = current[i]!;
-          if (test(column[s])) current[kept++] = s;
-        }
-        current.length = kept;
+        filterSlots(current, slots, step.filter);
       } else if (step.kind === "hop") {
         const sh = hops[h++]!;
-        current = expander.expand(current, sh);
+        // An equality on a coded column right after a one-level hop is tested as the hop lists
+        // its targets, so the rows it drops are never collected.
+        const next = steps[i + 1];
+        const keep = next?.kind === "where" && sh.hop.min === 1 && sh.hop.max === 1 ? codedEquality(sh.target, next.filter) : undefined;
+        if (keep !== undefined) i++;
+        current = expander.expand(current, sh, keep);
         slots = sh.target;
       }
       if (current.length === 0) break;
@@ -1242,8 +1240,16 @@ function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
  * numbers, and only the rows of the page are read.
  */
 function pageByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): TraverseRow[] | undefined {
-  const keyColumn = space.column(0);
   const n = slots.length;
+  if (space.keysAscending) {
+    // Slot order is key order: sort the slots themselves.
+    const sorted = Int32Array.from(slots).sort();
+    const rows = space.rows;
+    const page: TraverseRow[] = [];
+    for (let i = offset, end = Math.min(n, offset + limit); i < end; i++) page.push(rows[sorted[i]!]!);
+    return page;
+  }
+  const keyColumn = space.column(0);
   const keys = new Float64Array(n);
   // Keys that are integers in [0, 2^32) (most ids) sort packed with their index: key·2^21 + i
   // is exact below 2^53, so one numeric sort orders the slots with no lookups afterwards.
@@ -1269,6 +1275,46 @@ function pageByNumericKey(slots: readonly number[], space: KeySlots, offset: num
   keys.sort();
   for (let i = offset; i < end; i++) page.push(rows[space.slotOf(keys[i]!)!]!);
   return page;
+}
+
+/**
+ * Keeps (in place) the slots whose row passes `filter`. An equality with a number, string or
+ * boolean reads the column's dictionary codes when the column has them (one integer compare per
+ * slot); anything else tests the column vector's cells.
+ */
+function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): void {
+  let kept = 0;
+  const coded = codedEquality(space, filter);
+  if (coded !== undefined) {
+    const { codes, code } = coded;
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      if (codes[s] === code) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
+  const { pos, op, value } = filter;
+  const test = cellTest(op, value);
+  const column = space.column(pos);
+  for (let i = 0; i < current.length; i++) {
+    const s = current[i]!;
+    if (test(column[s])) current[kept++] = s;
+  }
+  current.length = kept;
+}
+
+/**
+ * A filter as "the slot's code equals `code`" when it is an equality with a number, string or
+ * boolean on a column the slot space can code; else `undefined`. A value no row holds gets a
+ * code no slot has.
+ */
+function codedEquality(space: KeySlots, filter: BoundFilter): SlotCodeTest | undefined {
+  const { pos, op, value } = filter;
+  if (op !== "=" || value === null || typeof value === "object" || value !== value) return undefined;
+  const coded = space.codes(pos);
+  if (coded === undefined) return undefined;
+  return { codes: coded.codes, code: coded.codeOf(value) ?? NO_CODE };
 }
 
 /** 2^21: the index part of a packed sort key (see `pageByNumericKey`). */

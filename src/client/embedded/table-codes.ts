@@ -1,0 +1,83 @@
+/**
+ * A dictionary-coded column vector over a table's key slots: each distinct primitive cell of the
+ * column gets a small integer code, and `codes[slot]` holds the code of the row at that slot
+ * (`NO_ROW` where the slot has no row). An equality filter over a set of slots then compares
+ * integers from one typed array instead of reading a string per slot from scattered memory.
+ *
+ * Only low-cardinality columns of primitive cells are coded: a column that takes an object cell
+ * (a link, bytes) or more than `MAX_CODES` distinct values gives up (the caller then drops the
+ * coding and falls back to the plain column vector).
+ */
+
+/** The code of a slot that has no row. */
+export const NO_ROW = 255;
+/**
+ * Past this many distinct values a column is not coded: codes are bytes, so the vector of a
+ * 300k-row table is 300 KB and a filter's scattered reads stay in cache.
+ */
+const MAX_CODES = 255;
+
+/**
+ * @example
+ * ```ts
+ * const langs = ColumnCodes.build(users.rows, 2);      // undefined if the column does not qualify
+ * const en = langs?.codeOf("en");                      // undefined: no row has "en"
+ * langs!.codes[slot] === en;                           // the row at `slot` has lang "en"
+ * ```
+ */
+export class ColumnCodes {
+  private readonly byValue = new Map<unknown, number>();
+  /** Code by slot; grown as slots are added. */
+  codes: Uint8Array;
+
+  private constructor(
+    /** The column's position in the rows. */
+    readonly pos: number,
+    size: number,
+  ) {
+    this.codes = new Uint8Array(Math.max(size, 16)).fill(NO_ROW);
+  }
+
+  /** Codes the column at `pos` of `rows` (by slot), or `undefined` when it does not qualify. */
+  static build(rows: readonly (readonly unknown[] | undefined)[], pos: number): ColumnCodes | undefined {
+    const coded = new ColumnCodes(pos, rows.length);
+    for (let s = 0; s < rows.length; s++) {
+      const row = rows[s];
+      if (row !== undefined && !coded.set(s, row[pos])) return undefined;
+    }
+    return coded;
+  }
+
+  /** The code of a value, or `undefined` when no row has held it since the coding began. */
+  codeOf(value: unknown): number | undefined {
+    return this.byValue.get(value);
+  }
+
+  /**
+   * Records the cell of the row at `slot`; false when the column no longer qualifies (the caller
+   * then drops this coding).
+   */
+  set(slot: number, cell: unknown): boolean {
+    if (cell !== null && (typeof cell === "object" || typeof cell === "function")) return false;
+    // NaN is never `=` to anything, but a Map would match it with itself: keep it out.
+    if (cell !== cell) return false;
+    let code = this.byValue.get(cell);
+    if (code === undefined) {
+      if (this.byValue.size >= MAX_CODES) return false;
+      code = this.byValue.size;
+      this.byValue.set(cell, code);
+    }
+    if (slot >= this.codes.length) {
+      const grown = new Uint8Array(Math.max(slot + 1, this.codes.length * 2)).fill(NO_ROW);
+      grown.set(this.codes);
+      this.codes = grown;
+    }
+    this.codes[slot] = code;
+    return true;
+  }
+
+  /** The slot lost its row. */
+  clear(slot: number): void {
+    if (slot < this.codes.length) this.codes[slot] = NO_ROW;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The visit budget counts the same rows whichever way the kernel answers a distinct traversal:
+ * from slot lists, from their CSR snapshots, or by index lookups (the plan interpreter over a
+ * store with no slot structures). The smallest budget a traversal completes within is found by
+ * bisection on each, on random graphs, and must be the same number.
+ */
+import fc from "fast-check";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { createGraph, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
+import { snapshotPolicy } from "../../src/client/embedded/table-links.js";
+import { buildSpec, graphArb, loadGraph, planRunner, specArb, testSchema, type Spec } from "./support.js";
+
+/** The smallest budget (1 … 4096) within which `spec` completes on `graph`. */
+async function smallestBudget(graph: Graph<UntypedShape>, spec: Spec): Promise<number> {
+  let lo = 1;
+  let hi = 4096;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      await buildSpec(graph, spec, mid).execute();
+      hi = mid;
+    } catch (error) {
+      if (!(error instanceof VisitBudgetError)) throw error;
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+const usual = { ...snapshotPolicy };
+
+describe.each(EXECUTORS)("the visit budget on $name", (factory) => {
+  const createExecutor = executorsFor(factory, afterAll);
+  afterEach(() => void Object.assign(snapshotPolicy, usual));
+
+  it.each([
+    { snapshots: "as usual", policy: usual },
+    { snapshots: "rebuilt at every read", policy: { perThousandEntries: 0, atLeast: 0 } },
+  ])("counts what the lookup path counts (snapshots $snapshots)", async ({ policy }) => {
+    Object.assign(snapshotPolicy, policy);
+    const executor = await createExecutor();
+    await fc.assert(
+      fc.asyncProperty(graphArb(6), specArb({ results: ["distinct", "distinct_count"], maxOps: 4 }), async (data, spec) => {
+        const lookups = createGraph(testSchema, planRunner(data)) as unknown as Graph<UntypedShape>;
+        const db = await loadGraph(executor, data);
+        const kernel = db.graph as unknown as Graph<UntypedShape>;
+        expect(await smallestBudget(kernel, spec)).toBe(await smallestBudget(lookups, spec));
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
