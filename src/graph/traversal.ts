@@ -35,6 +35,7 @@ import type {
   SelfRelation,
 } from "./shape.js";
 import { lowerToCore } from "./lower.js";
+import { rowFactory } from "../orm/row-factory.js";
 
 /** Default upper bound of a variable-length hop (`hops: [min, max]`); a larger max must be explicit. */
 export const DEFAULT_MAX_HOPS = 8;
@@ -596,14 +597,19 @@ function rowObject(row: Json, columns: readonly string[]): Record<string, Json> 
   if (!Array.isArray(row) || row.length !== columns.length) {
     throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${JSON.stringify(row)}`);
   }
-  const out: Record<string, Json> = {};
-  columns.forEach((c, i) => (out[c] = row[i]!));
-  return out;
+  return rowFactory(columns)(row) as Record<string, Json>;
 }
 
 function decodeRows(result: Json, columns: readonly string[]): Record<string, Json>[] {
   if (!Array.isArray(result)) throw new BadRequestError(`traversal result: expected a tuple of rows, got ${typeof result}`);
-  return result.map((r) => rowObject(r, columns));
+  const make = rowFactory(columns);
+  const out: Record<string, Json>[] = [];
+  for (let i = 0; i < result.length; i++) {
+    const row = result[i]!;
+    if (!Array.isArray(row) || row.length !== columns.length) rowObject(row, columns); // throws
+    out.push(make(row) as Record<string, Json>);
+  }
+  return out;
 }
 
 function decodeCount(result: Json): number {

@@ -1,0 +1,28 @@
+/**
+ * Row objects made from result tuples: the compiled factory (identifier names) and the loop (any
+ * other name) both give plain objects with exactly the columns as own, enumerable properties.
+ */
+import { describe, expect, it } from "vitest";
+import { rowFactory } from "../../src/orm/row-factory.js";
+
+describe("rowFactory", () => {
+  it("makes { name: cell } objects, one function per names array", () => {
+    const names = ["id", "name", "$x", "_y"];
+    const make = rowFactory(names);
+    expect(make([1, "ada", null, [2]])).toEqual({ id: 1, name: "ada", $x: null, _y: [2] });
+    expect(Object.keys(make([1, 2, 3, 4]))).toEqual(names);
+    expect(rowFactory(names)).toBe(make);
+    expect(Object.getPrototypeOf(make([1, 2, 3, 4]))).toBe(Object.prototype);
+  });
+
+  it("names that are not identifiers, or would touch the prototype, are own properties too", () => {
+    const names = ["__proto__", "my col", "constructor", "0", "ü"];
+    const row = rowFactory(names)(["p", 1, 2, 3, 4]);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.keys(row).sort()).toEqual([...names].sort());
+    expect(Object.getOwnPropertyDescriptor(row, "__proto__")).toMatchObject({ value: "p", enumerable: true, writable: true });
+    expect(row["my col"]).toBe(1);
+    expect(row["constructor"]).toBe(2);
+    expect(JSON.parse(JSON.stringify(row))).toEqual({ ["__proto__"]: "p", "my col": 1, constructor: 2, "0": 3, ü: 4 });
+  });
+});
