@@ -211,8 +211,8 @@ export function specArb(opts: { maxOps?: number; results?: Spec["result"][] } = 
       let table: TableName = r.startTable;
       const filter: Record<string, unknown> = {};
       if (table === "people") {
-        if (r.filterKind === 1) filter["id"] = r.filterValue;
-        if (r.filterKind === 2) filter["city"] = r.city;
+        if (r.filterKind === 1 || r.filterKind === 3) filter["id"] = r.filterValue;
+        if (r.filterKind === 2 || r.filterKind === 3) filter["city"] = r.city;
       } else if (table === "posts" && r.filterKind === 1) filter["id"] = r.filterValue;
       else if (table === "knows" && r.filterKind === 1) filter["a"] = r.filterValue;
       const ops: Op[] = [];

@@ -801,16 +801,7 @@ class Run {
     const shape = this.shape(table);
     // An equality with null matches nothing.
     for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return [];
-    // The access path depends only on which columns have equality filters (static per plan).
-    let access = this.binding.start;
-    if (access === undefined) {
-      const eq = new Map<number, number>();
-      filters.forEach((f, i) => {
-        if (f.op === "=" && !eq.has(f.pos)) eq.set(f.pos, i);
-      });
-      access = this.startAccess(shape, table, eq);
-      this.binding.start = access;
-    }
+    const access = this.startAccessOf(filters, table);
     let rows: readonly TraverseRow[];
     if (access.run !== undefined) {
       const found: TraverseRow[] = [];
@@ -827,6 +818,20 @@ class Run {
     for (const r of rows) if (matchesAll(r, filters)) out.push(r);
     if (out.length > 1) sortRows(out, shape, []);
     return out;
+  }
+
+  /** How the start rows are found; it depends only on which columns have equality filters (static per plan). */
+  private startAccessOf(filters: readonly BoundFilter[], table: string): StartAccess {
+    let access = this.binding.start;
+    if (access === undefined) {
+      const eq = new Map<number, number>();
+      filters.forEach((f, i) => {
+        if (f.op === "=" && !eq.has(f.pos)) eq.set(f.pos, i);
+      });
+      access = this.startAccess(this.shape(table), table, eq);
+      this.binding.start = access;
+    }
+    return access;
   }
 
   /** The key (a point lookup), else the longest equality prefix of an index, else a scan. */
@@ -893,7 +898,7 @@ class Run {
       return this.shortest(this.startRows(startFilters, startTable), (steps[0] as { hop: BoundHop }).hop, to);
     }
     if (result.kind === "rows" && result.distinct) {
-      return this.distinct(this.startRows(startFilters, startTable), steps, table, endShape, result, offset, limit);
+      return this.distinct(startFilters, startTable, steps, table, endShape, result, offset, limit);
     }
     return this.trails(this.startRows(startFilters, startTable), startTable, steps, table, endShape, offset, limit);
   }
@@ -901,7 +906,8 @@ class Run {
   // --- distinct: set-at-a-time ----------------------------------------------------------------
 
   private distinct(
-    start: TraverseRow[],
+    startFilters: readonly BoundFilter[],
+    startTable: string,
     steps: readonly BoundStep[],
     table: string,
     shape: TraverseTableShape,
@@ -909,7 +915,7 @@ class Run {
     offset: number,
     limit: number,
   ): unknown {
-    const reached = this.slotDistinct(start, steps);
+    const reached = this.slotDistinct(startFilters, startTable, steps);
     if (reached !== undefined) {
       if (result.count && result.orderBy.length === 0) return windowCount(reached.slots.length, offset, limit);
       if (result.orderBy.length === 0 && shape.keyCount === 1) {
@@ -927,8 +933,8 @@ class Run {
       return this.project(page, table, result.select);
     }
     let current = new Map<unknown, TraverseRow>();
-    const startKeys = this.shape(this.plan.start.table).keyCount;
-    for (const r of start) current.set(keyId(r, startKeys), r);
+    const startKeys = this.shape(startTable).keyCount;
+    for (const r of this.startRows(startFilters, startTable)) current.set(keyId(r, startKeys), r);
     for (const step of steps) {
       if (step.kind === "where") {
         const f = step.filter;
@@ -957,12 +963,13 @@ class Run {
    * (the lookup path runs).
    */
   private slotDistinct(
-    start: readonly TraverseRow[],
+    startFilters: readonly BoundFilter[],
+    startTable: string,
     steps: readonly BoundStep[],
   ): { slots: readonly number[]; space: KeySlots } | undefined {
     const store = this.store;
     if (store.keySlots === undefined || store.linkIndex === undefined) return undefined;
-    let slots = store.keySlots(this.plan.start.table);
+    let slots = store.keySlots(startTable);
     if (slots === undefined) return undefined;
     const hops: SlotHop[] = [];
     for (const step of steps) {
@@ -971,10 +978,13 @@ class Run {
       if (sh === null) return undefined;
       hops.push(sh);
     }
-    let current: number[] = [];
-    for (const r of start) {
-      const s = slots.slotOf(normCell(r[0]));
-      if (s !== undefined) current.push(s);
+    let current = this.startSlot(startFilters, startTable, slots);
+    if (current === undefined) {
+      current = [];
+      for (const r of this.startRows(startFilters, startTable)) {
+        const s = slots.slotOf(normCell(r[0]));
+        if (s !== undefined) current.push(s);
+      }
     }
     const expander = new SlotExpander(this.touched, this.plan.budget, (budget) => new VisitBudgetError(budget));
     let h = 0;
@@ -996,6 +1006,22 @@ class Run {
     }
     this.touched = expander.touched;
     return { slots: current, space: slots };
+  }
+
+  /**
+   * The start as slots when it is found by the table's one-column key: the key's slot, read
+   * from the slot space (the same row a point lookup finds, counted the same way); `undefined`
+   * for any other start (`startRows` finds it).
+   */
+  private startSlot(filters: readonly BoundFilter[], table: string, slots: KeySlots): number[] | undefined {
+    const { cols, positions, filterIndex } = this.startAccessOf(filters, table);
+    if (cols === null || positions.length !== 1 || positions[0] !== 0 || this.shape(table).keyCount !== 1) return undefined;
+    for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return [];
+    const s = slots.slotOf(normCell(filters[filterIndex[0]!]!.value));
+    const row = s === undefined ? undefined : slots.rows[s];
+    if (row === undefined) return [];
+    this.count(1);
+    return matchesAll(row, filters) ? [s!] : [];
   }
 
   private slotHop(hop: PlanHop, access: SlotAccess): SlotHop | null {
