@@ -19,6 +19,8 @@ export interface TableNode {
   readonly link: string;
   readonly keyColumns: readonly string[];
   readonly columns: readonly string[];
+  /** The link-typed columns (their cells come back as href strings, as the ORM returns them). */
+  readonly linkColumns: readonly string[];
   /** True when every key column holds numbers (the core lowering can then sort by key). */
   readonly numericKey: boolean;
 }
@@ -204,6 +206,7 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       link: t.path,
       keyColumns: [...t.keyColumns],
       columns: t.columns.map((c) => c.name),
+      linkColumns: t.columns.filter((c) => c.dtype === "link").map((c) => c.name),
       numericKey: t.columns.filter((c) => c.key).every((c) => c.dtype !== "string" && c.dtype !== "link" && c.dtype !== "bool"),
     });
   }

@@ -22,7 +22,7 @@ import {
   type PlanValue,
   type TraversePlan,
 } from "../client/embedded/traverse.js";
-import type { Catalog, RelationInfo } from "./catalog.js";
+import type { Catalog, RelationInfo, TableNode } from "./catalog.js";
 import type {
   ColumnOf,
   GraphShape,
@@ -36,6 +36,7 @@ import type {
 } from "./shape.js";
 import { lowerToCore } from "./lower.js";
 import { rowFactory } from "../orm/row-factory.js";
+import { fromWire } from "../orm/compiler.js";
 
 /** Default upper bound of a variable-length hop (`hops: [min, max]`); a larger max must be explicit. */
 export const DEFAULT_MAX_HOPS = 8;
@@ -578,8 +579,8 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
   /** @internal */
   protected decode(result: Json, plan: TraversePlan): O[] {
     const r = plan.result as Extract<PlanResult, { kind: "rows" }>;
-    const columns = r.select ?? this.ctx.catalog.table(this.state.current).columns;
-    return decodeRows(result, columns) as O[];
+    const node = this.ctx.catalog.table(this.state.current);
+    return decodeRows(result, node, r.select ?? node.columns) as O[];
   }
 }
 
@@ -593,21 +594,44 @@ function aliasTables(state: TraversalState): Map<string, string> {
   return out;
 }
 
-function rowObject(row: Json, columns: readonly string[]): Record<string, Json> {
+/** Row tuple → row object for `columns` of a table, link cells turned into their href strings. */
+type RowDecoder = (row: Json[]) => Record<string, Json>;
+const DECODERS = new WeakMap<readonly string[], RowDecoder>();
+
+/** The decoder for `columns` (the table's, or a selection of them), cached per columns array. */
+function rowDecoder(node: TableNode, columns: readonly string[]): RowDecoder {
+  let decode = DECODERS.get(columns);
+  if (decode === undefined) {
+    const make = rowFactory(columns) as RowDecoder;
+    const links = columns.filter((c) => node.linkColumns.includes(c));
+    decode =
+      links.length === 0
+        ? make
+        : (row) => {
+            const out = make(row);
+            for (const c of links) out[c] = fromWire(out[c]!) as Json;
+            return out;
+          };
+    DECODERS.set(columns, decode);
+  }
+  return decode;
+}
+
+function rowObject(row: Json, node: TableNode, columns: readonly string[] = node.columns): Record<string, Json> {
   if (!Array.isArray(row) || row.length !== columns.length) {
     throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${JSON.stringify(row)}`);
   }
-  return rowFactory(columns)(row) as Record<string, Json>;
+  return rowDecoder(node, columns)(row);
 }
 
-function decodeRows(result: Json, columns: readonly string[]): Record<string, Json>[] {
+function decodeRows(result: Json, node: TableNode, columns: readonly string[]): Record<string, Json>[] {
   if (!Array.isArray(result)) throw new BadRequestError(`traversal result: expected a tuple of rows, got ${typeof result}`);
-  const make = rowFactory(columns);
+  const decode = rowDecoder(node, columns);
   const out: Record<string, Json>[] = [];
   for (let i = 0; i < result.length; i++) {
     const row = result[i]!;
-    if (!Array.isArray(row) || row.length !== columns.length) rowObject(row, columns); // throws
-    out.push(make(row) as Record<string, Json>);
+    if (!Array.isArray(row) || row.length !== columns.length) rowObject(row, node, columns); // throws
+    out.push(decode(row as Json[]));
   }
   return out;
 }
@@ -624,7 +648,7 @@ function decodePath(path: Json, catalog: Catalog): { table: string; row: Record<
       throw new BadRequestError("traversal result: a path step is [table, row]");
     }
     const table = step[0];
-    return { table, row: rowObject(step[1]!, catalog.table(table).columns) };
+    return { table, row: rowObject(step[1]!, catalog.table(table)) };
   });
 }
 
@@ -638,7 +662,7 @@ function decodeReturn(result: Json, fields: readonly [string, string][], tableOf
   return result.map((binding) => {
     if (!Array.isArray(binding) || binding.length !== fields.length) throw new BadRequestError("traversal result: malformed binding");
     const out: Record<string, unknown> = {};
-    fields.forEach(([field, alias], i) => (out[field] = rowObject(binding[i]!, catalog.table(tableOf.get(alias)!).columns)));
+    fields.forEach(([field, alias], i) => (out[field] = rowObject(binding[i]!, catalog.table(tableOf.get(alias)!))));
     return out;
   });
 }

@@ -82,14 +82,20 @@ const after = (when: Json, then: Json): Json => one(AFTER, [when, then]);
 const forEach = (items: Json, op: Json, itemName: string): Json => one(FOR_EACH, [items, op, itemName]);
 const opdef = (steps: [string, Json][]): Json => one(POST_OPDEF, steps);
 
-/** A value as the wire carries it: link columns hold `{"<href>": []}`. */
+/**
+ * A value as the wire carries it: link columns hold `{"<path>": []}`, or the typed form
+ * `{"/state/scalar/value/link": "<url>"}` for an absolute link (v2 IR refuses an absolute link as
+ * a key: it would read as an op call on that host).
+ */
 export function toWire(column: ColumnMeta | null, value: unknown): Json {
-  if (column?.dtype === "link" && typeof value === "string") return { [value]: [] };
+  if (column?.dtype === "link" && typeof value === "string") {
+    return value.startsWith("/") ? { [value]: [] } : { "/state/scalar/value/link": value };
+  }
   return value as Json;
 }
 
-/** A value as a row object holds it. */
-function fromWire(value: Json): unknown {
+/** A value as a row object holds it (a link cell, `{"<href>": []}`, becomes its href). */
+export function fromWire(value: Json): unknown {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     const keys = Object.keys(value);
     if (keys.length === 1 && (keys[0]!.startsWith("/") || /^https?:\/\//.test(keys[0]!))) return keys[0];
