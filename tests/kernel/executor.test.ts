@@ -431,7 +431,9 @@ describe("properties", () => {
           .sort((p, q) => p.k - q.k)
           .map((p) => p.step);
         const expected = values[values.length - 1]!;
-        if (!Number.isSafeInteger(expected)) return;
+        // Every step must stay exact: the kernel refuses an intermediate result past ±(2^53 − 1)
+        // with a 400 even when the last step would land back in range.
+        fc.pre(values.every((v) => Number.isSafeInteger(v)));
         expect(await run(post(...json, last))).toBe(expected);
         expect(await run(post(...shuffled, last))).toBe(expected);
       }),
