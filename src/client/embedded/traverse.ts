@@ -1019,11 +1019,17 @@ class Run {
     const { cols, positions, filterIndex } = this.startAccessOf(filters, table);
     if (cols === null || positions.length !== 1 || positions[0] !== 0 || this.shape(table).keyCount !== 1) return undefined;
     for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return [];
-    const s = slots.slotOf(normCell(filters[filterIndex[0]!]!.value));
+    const keyFilter = filterIndex[0]!;
+    const s = slots.slotOf(normCell(filters[keyFilter]!.value));
     const row = s === undefined ? undefined : slots.rows[s];
     if (row === undefined) return [];
     this.count(1);
-    return matchesAll(row, filters) ? [s!] : [];
+    // The key filter holds by construction; the others read the row (the key alone does not).
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i]!;
+      if (i !== keyFilter && !matchesOp(row[f.pos], f.op, f.value)) return [];
+    }
+    return [s!];
   }
 
   private slotHop(hop: PlanHop, access: SlotAccess): SlotHop | null {
