@@ -27,13 +27,11 @@
 import { z } from "zod";
 import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
-import type { Json } from "../../ir/types.js";
 import type { Table } from "./table-engine.js";
 import { compareStrings, type KeyCell } from "./table-keys.js";
 import type { LinkIndex } from "./table-links.js";
 import type { Row } from "./table-schema.js";
 import type { KeySlots } from "./table-slots.js";
-import { builtAsJson, jsonTuple, type KernelValue } from "./value.js";
 import { SlotExpander, bindSlotHop, NO_CODE, type SlotAccess, type SlotCodeTest, type SlotHop } from "./traverse-slots.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -1244,22 +1242,10 @@ class Run {
     return out.reverse();
   }
 
-  /**
-   * The result rows as fresh JSON tuples (the whole row, or the `select`ed columns), marked as
-   * built so that the op's result encoding does not copy them again.
-   */
   private project(rows: readonly TraverseRow[], table: string, select: readonly string[] | null): unknown[] {
-    const out: Json[] = [];
-    if (select === null) {
-      for (let i = 0; i < rows.length; i++) out.push(jsonTuple(rows[i] as readonly KernelValue[]));
-    } else {
-      const positions = select.map((c) => this.pos(table, c));
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        out.push(jsonTuple(positions.map((p) => r[p]) as KernelValue[]));
-      }
-    }
-    return builtAsJson(out);
+    if (select === null) return rows as unknown[];
+    const positions = select.map((c) => this.pos(table, c));
+    return rows.map((r) => positions.map((p) => r[p]));
   }
 }
 

@@ -116,43 +116,6 @@ function copyTuple(t: readonly KernelValue[]): KernelValue[] {
  * ```
  */
 export function toJson(v: KernelValue): Json {
-  if (typeof v === "object" && v !== null && BUILT_AS_JSON.has(v)) return v as Json;
-  return toJsonValue(v);
-}
-
-/**
- * Values a route built fresh for its caller, already in JSON form (see `builtAsJson`): `toJson`
- * returns them as they are instead of copying them again.
- */
-const BUILT_AS_JSON = new WeakSet<object>();
-
-/**
- * Marks a result a route has just built as JSON (fresh arrays of JSON values that nothing in the
- * kernel keeps), so that encoding it as the op's result does not copy it a second time.
- *
- * @example
- * ```ts
- * return builtAsJson(rows.map((r) => jsonTuple(r)));
- * ```
- */
-export function builtAsJson<T extends Json[]>(v: T): T {
-  BUILT_AS_JSON.add(v);
-  return v;
-}
-
-/**
- * A fresh JSON copy of a tuple of cells (a table row): an array literal when every cell is a
- * string, boolean, null or finite number (a row's usual cells), else `toJson`'s copy.
- */
-export function jsonTuple(t: readonly KernelValue[]): Json[] {
-  for (let i = 0; i < t.length; i++) {
-    const c = t[i];
-    if (c !== null && (typeof c === "object" || (typeof c === "number" && !Number.isFinite(c)))) return toJsonValue(t as KernelValue) as Json[];
-  }
-  return copyTuple(t) as Json[];
-}
-
-function toJsonValue(v: KernelValue): Json {
   if (v === null || typeof v !== "object") {
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new BadRequestError(`cannot encode the number ${v} as JSON`);
@@ -164,14 +127,14 @@ function toJsonValue(v: KernelValue): Json {
     const out = copyTuple(v as readonly KernelValue[]) as Json[];
     for (let i = 0; i < out.length; i++) {
       const item = out[i] as KernelValue;
-      if (item !== null && typeof item === "object") out[i] = toJsonValue(item);
-      else if (typeof item === "number" && !Number.isFinite(item)) toJsonValue(item); // throws
+      if (item !== null && typeof item === "object") out[i] = toJson(item);
+      else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
     }
     return out;
   }
   if (v instanceof TableView) return v.toJson();
   if (v instanceof TableLiteral) {
-    return { [PATHS.table]: [v.schema.toJson(), v.rows.map((row) => toJsonValue(row as readonly KernelValue[]))] };
+    return { [PATHS.table]: [v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[]))] };
   }
   const node = v as ValueMap | ScalarMap | Link | OpDef;
   if ("kind" in node) {
@@ -179,7 +142,7 @@ function toJsonValue(v: KernelValue): Json {
       case "map": {
         const entries = node.entries as Readonly<Record<string, KernelValue>>;
         const out: Record<string, Json> = {};
-        for (const key of Object.keys(entries).sort()) out[key] = toJsonValue(entries[key]!);
+        for (const key of Object.keys(entries).sort()) out[key] = toJson(entries[key]!);
         return out;
       }
       case "link":
