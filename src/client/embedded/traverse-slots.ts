@@ -112,14 +112,10 @@ export class SlotExpander {
     this.touched = touched;
   }
 
-  /**
-   * One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. `keep`, for
-   * a one-level hop only, drops the reached slots that fail it (they still count as touched).
-   */
-  expand(from: readonly number[], sh: SlotHop, keep?: SlotCodeTest): number[] {
+  /** One hop over a set: `min` exact levels, then BFS with a visited set up to `max`. */
+  expand(from: readonly number[], sh: SlotHop): number[] {
     const { min, max } = sh.hop;
     let level = from as number[];
-    if (keep !== undefined && sh.disjoint && min === 1 && max === 1) return this.expandDisjoint(sh, level, keep);
     for (let i = 0; i < min && level.length > 0; i++) {
       if (sh.disjoint) {
         level = this.expandDisjoint(sh, level);
@@ -130,7 +126,7 @@ export class SlotExpander {
       this.expandLevel(sh, level, stamps, epoch, next);
       level = next;
     }
-    if (max === min) return keep === undefined ? level : kept(level, keep);
+    if (max === min) return level;
     // Variable length: source and target are one table (the plan checks), so one slot space.
     const { stamps, epoch } = sh.target.newSet();
     for (let k = 0; k < level.length; k++) stamps[level[k]!] = epoch;
@@ -193,6 +189,15 @@ export class SlotExpander {
       }
     }
     this.touched = touched;
+  }
+
+  /**
+   * A one-level `disjoint` hop keeping only the targets that pass `keep` (the rows it drops still
+   * count as touched): a filter tested as the lists are read, so the dropped rows are never
+   * collected.
+   */
+  expandKeeping(from: readonly number[], sh: SlotHop, keep: SlotCodeTest): number[] {
+    return this.expandDisjoint(sh, from, keep);
   }
 
   /** One level of a `disjoint` hop: the concatenated target lists (those passing `keep`). */
@@ -272,14 +277,3 @@ export class SlotExpander {
   }
 }
 
-/** The slots of `level` that pass `keep`, in place. */
-function kept(level: number[], keep: SlotCodeTest): number[] {
-  const { codes, code } = keep;
-  let n = 0;
-  for (let i = 0; i < level.length; i++) {
-    const s = level[i]!;
-    if (codes[s] === code) level[n++] = s;
-  }
-  level.length = n;
-  return level;
-}

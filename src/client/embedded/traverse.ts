@@ -994,12 +994,14 @@ class Run {
         filterSlots(current, slots, step.filter);
       } else if (step.kind === "hop") {
         const sh = hops[h++]!;
-        // An equality on a coded column right after a one-level hop is tested as the hop lists
-        // its targets, so the rows it drops are never collected.
+        // An equality on a coded column right after a one-level disjoint hop is tested as the
+        // hop lists its targets (its `where` step is then done).
         const next = steps[i + 1];
-        const keep = next?.kind === "where" && sh.hop.min === 1 && sh.hop.max === 1 ? codedEquality(sh.target, next.filter) : undefined;
-        if (keep !== undefined) i++;
-        current = expander.expand(current, sh, keep);
+        const keep = next?.kind === "where" && sh.disjoint && sh.hop.min === 1 && sh.hop.max === 1 ? codedEquality(sh.target, next.filter) : undefined;
+        if (keep !== undefined) {
+          current = expander.expandKeeping(current, sh, keep);
+          i++;
+        } else current = expander.expand(current, sh);
         slots = sh.target;
       }
       if (current.length === 0) break;
