@@ -161,11 +161,6 @@ export class Kernel {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (session === undefined) {
-      // Fast path: the lock is free, so the whole call runs synchronously up to the commit.
-      const txn = this.db.tryBegin();
-      if (txn !== undefined) return this.executeAndCommit(new KernelScope(txn, this.libs), prepared, params);
-    }
     return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params));
   }
 
@@ -318,18 +313,6 @@ export class Kernel {
     return toJson(invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params));
   }
 
-  /** `runAndCommit` for `execute` on a transaction just begun (the kernel is open: checked by the caller). */
-  private executeAndCommit(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Promise<Json> {
-    let result: Json;
-    try {
-      result = this.executeIn(scope, prepared, params);
-    } catch (e) {
-      this.rollback(scope);
-      return Promise.reject(asTcError(e));
-    }
-    return this.commitWith(scope, result);
-  }
-
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
     let result: T;
     try {
@@ -339,11 +322,6 @@ export class Kernel {
       this.rollback(scope);
       return Promise.reject(asTcError(e));
     }
-    return this.commitWith(scope, result);
-  }
-
-  /** Commits `scope`'s transaction, then answers `result`. */
-  private commitWith<T>(scope: TxnScope, result: T): Promise<T> {
     let durable: Promise<void> | undefined;
     try {
       durable = scope.txn.commitNow();
