@@ -87,24 +87,23 @@ export class KeySlots implements RowObserver {
   added(row: Row): void {
     const s = this.intern(normCell(row[0]!));
     if (this.rows[s] === undefined) this.liveVersion++;
-    this.rows[s] = row;
-    if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
-    if (this.coded.size > 0) this.recode(s, row);
-  }
-
-  /** Keeps the codings in step with the row now at slot `s`. */
-  private recode(s: number, row: Row): void {
-    for (const [pos, codes] of this.coded) {
-      if (codes !== null && !codes.set(s, row[pos])) this.coded.set(pos, null);
-    }
+    this.store(s, row);
   }
 
   replaced(_old: Row, row: Row): void {
     // Same key, so the same slot, and it keeps a row: liveness does not change.
-    const s = this.intern(normCell(row[0]!));
+    this.store(this.intern(normCell(row[0]!)), row);
+  }
+
+  /** Puts `row` at slot `s`, with its cells in the column vectors and codings. */
+  private store(s: number, row: Row): void {
     this.rows[s] = row;
     if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
-    if (this.coded.size > 0) this.recode(s, row);
+    if (this.coded.size > 0) {
+      for (const [pos, codes] of this.coded) {
+        if (codes !== null && !codes.set(s, row[pos])) this.coded.set(pos, null);
+      }
+    }
   }
 
   removed(row: Row): void {

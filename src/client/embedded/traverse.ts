@@ -566,6 +566,8 @@ interface StartAccess {
   readonly run: PreparedLookup | undefined;
   /** For each of `positions`, the index (in the plan's start filters) of its first `=` filter. */
   readonly filterIndex: readonly number[];
+  /** True when `cols` is the table's one-column key (the start is then one key slot). */
+  readonly oneKey: boolean;
   /** Scratch argument tuple for `run` (a lookup copies what it reads and never re-enters). */
   readonly values: unknown[];
 }
@@ -799,8 +801,7 @@ class Run {
 
   private startRows(filters: readonly BoundFilter[], table: string): TraverseRow[] {
     const shape = this.shape(table);
-    // An equality with null matches nothing.
-    for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return [];
+    if (equalsNull(filters)) return [];
     const access = this.startAccessOf(filters, table);
     let rows: readonly TraverseRow[];
     if (access.run !== undefined) {
@@ -841,6 +842,7 @@ class Run {
       positions,
       run: cols === null ? undefined : this.store.prepare(table, cols),
       filterIndex: positions.map((p) => eq.get(p)!),
+      oneKey: cols !== null && shape.keyCount === 1 && positions.length === 1 && positions[0] === 0,
       values: new Array(positions.length),
     });
     const keyPositions = Array.from({ length: shape.keyCount }, (_, i) => i);
@@ -1016,9 +1018,9 @@ class Run {
    * for any other start (`startRows` finds it).
    */
   private startSlot(filters: readonly BoundFilter[], table: string, slots: KeySlots): number[] | undefined {
-    const { cols, positions, filterIndex } = this.startAccessOf(filters, table);
-    if (cols === null || positions.length !== 1 || positions[0] !== 0 || this.shape(table).keyCount !== 1) return undefined;
-    for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return [];
+    const { oneKey, filterIndex } = this.startAccessOf(filters, table);
+    if (!oneKey) return undefined;
+    if (equalsNull(filters)) return [];
     const keyFilter = filterIndex[0]!;
     const s = slots.slotOf(normCell(filters[keyFilter]!.value));
     const row = s === undefined ? undefined : slots.rows[s];
@@ -1374,6 +1376,12 @@ function addUnreached(rows: readonly TraverseRow[], keyCount: number, set: Map<u
       added?.push(nid, n);
     }
   }
+}
+
+/** True when some filter is an equality with null (which matches nothing). */
+function equalsNull(filters: readonly BoundFilter[]): boolean {
+  for (let i = 0; i < filters.length; i++) if (filters[i]!.op === "=" && filters[i]!.value === null) return true;
+  return false;
 }
 
 function matchesAll(r: TraverseRow, filters: readonly BoundFilter[]): boolean {
