@@ -35,8 +35,7 @@ import type {
   SelfRelation,
 } from "./shape.js";
 import { lowerToCore } from "./lower.js";
-import { rowFactory } from "../orm/row-factory.js";
-import { fromWire } from "../orm/compiler.js";
+import { rowDecoder } from "../orm/row-factory.js";
 
 /** Default upper bound of a variable-length hop (`hops: [min, max]`); a larger max must be explicit. */
 export const DEFAULT_MAX_HOPS = 8;
@@ -594,24 +593,15 @@ function aliasTables(state: TraversalState): Map<string, string> {
   return out;
 }
 
-/** Row tuple → row object for `columns` of a table, link cells turned into their href strings. */
+/** Row tuple → row object for `columns` of a table (link cells as their href strings). */
 type RowDecoder = (row: Json[]) => Record<string, Json>;
 const DECODERS = new WeakMap<readonly string[], RowDecoder>();
 
 /** The decoder for `columns` (the table's, or a selection of them), cached per columns array. */
-function rowDecoder(node: TableNode, columns: readonly string[]): RowDecoder {
+function rowDecoderOf(node: TableNode, columns: readonly string[]): RowDecoder {
   let decode = DECODERS.get(columns);
   if (decode === undefined) {
-    const make = rowFactory(columns) as RowDecoder;
-    const links = columns.filter((c) => node.linkColumns.includes(c));
-    decode =
-      links.length === 0
-        ? make
-        : (row) => {
-            const out = make(row);
-            for (const c of links) out[c] = fromWire(out[c]!) as Json;
-            return out;
-          };
+    decode = rowDecoder(columns, columns.filter((c) => node.linkColumns.includes(c))) as RowDecoder;
     DECODERS.set(columns, decode);
   }
   return decode;
@@ -621,12 +611,12 @@ function rowObject(row: Json, node: TableNode, columns: readonly string[] = node
   if (!Array.isArray(row) || row.length !== columns.length) {
     throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${JSON.stringify(row)}`);
   }
-  return rowDecoder(node, columns)(row);
+  return rowDecoderOf(node, columns)(row);
 }
 
 function decodeRows(result: Json, node: TableNode, columns: readonly string[]): Record<string, Json>[] {
   if (!Array.isArray(result)) throw new BadRequestError(`traversal result: expected a tuple of rows, got ${typeof result}`);
-  const decode = rowDecoder(node, columns);
+  const decode = rowDecoderOf(node, columns);
   const out: Record<string, Json>[] = [];
   for (let i = 0; i < result.length; i++) {
     const row = result[i]!;

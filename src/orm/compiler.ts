@@ -19,6 +19,7 @@ import { idProblem } from "../ir/id.js";
 import type { Json } from "../ir/types.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
 import type { DeleteNode, InsertNode, Operand, Predicate, QueryNode, SelectNode, UpdateNode } from "./nodes.js";
+import { rowDecoder as tupleDecoder } from "./row-factory.js";
 import { explainPlan, planRead, type Explanation, type Lowerings, type Plan, type SelectorPart } from "./planner.js";
 
 /** What `compile()` returns: the op, its parameter names (sorted), and the generated bindings. */
@@ -92,15 +93,6 @@ export function toWire(column: ColumnMeta | null, value: unknown): Json {
     return value.startsWith("/") ? { [value]: [] } : { "/state/scalar/value/link": value };
   }
   return value as Json;
-}
-
-/** A value as a row object holds it (a link cell, `{"<href>": []}`, becomes its href). */
-export function fromWire(value: Json): unknown {
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && (keys[0]!.startsWith("/") || /^https?:\/\//.test(keys[0]!))) return keys[0];
-  }
-  return value;
 }
 
 /**
@@ -334,13 +326,9 @@ function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: [string, Jso
 
 function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleColumns: readonly string[]): (row: Json) => unknown {
   const names = columns ?? tupleColumns;
-  const positions = names.map((n) => tupleColumns.indexOf(n));
-  return (row) => {
-    const t = row as Json[];
-    const out: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) out[names[i]!] = fromWire(t[positions[i]!] ?? null);
-    return out;
-  };
+  const links = names.filter((n) => meta.columnsByName[n]?.dtype === "link");
+  const decode = tupleDecoder(names, links, names.map((n) => tupleColumns.indexOf(n)));
+  return (row) => decode(row as Json[]);
 }
 
 function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {

@@ -1,37 +1,78 @@
 /**
- * Turning row tuples into row objects fast. Building `{ [name]: cell }` in a loop stores through a
- * computed key, which V8 handles slowly (one generic store per cell, a shape transition per
- * property); an object literal with the names written out builds the finished shape at once. So
- * for column names that are plain identifiers the factory is compiled once per column list; other
- * names, or a runtime that forbids compiling code (a strict Content Security Policy), get the loop.
+ * Turning result tuples into row objects, for the ORM and the graph alike. Building
+ * `{ [name]: cell }` in a loop stores through a computed key, which V8 handles slowly (one generic
+ * store per cell, a shape transition per property); an object literal with the names written out
+ * builds the finished shape at once. So for column names that are plain identifiers the factory is
+ * compiled once per column list; other names, or a runtime that forbids compiling code (a strict
+ * Content Security Policy), get the loop. Link cells arrive as `{"<href>": []}` and leave as their
+ * href string.
  */
+import type { Json } from "../ir/types.js";
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const FACTORIES = new WeakMap<readonly string[], (cells: readonly unknown[]) => Record<string, unknown>>();
+/** Factories by column list (names and cell positions); bounded, as builders can make many lists. */
+const FACTORIES = new Map<string, (cells: readonly unknown[]) => Record<string, unknown>>();
+const MAX_FACTORIES = 1000;
+
+/** A value as a row object holds it (a link cell, `{"<href>": []}`, becomes its href). */
+export function fromWire(value: Json): unknown {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0]!.startsWith("/") || /^https?:\/\//.test(keys[0]!))) return keys[0];
+  }
+  return value;
+}
 
 /**
- * The function that makes `{ names[0]: cells[0], names[1]: cells[1], … }` from a tuple, cached per
- * `names` array (pass the same array each time).
+ * The function that makes `{ names[0]: cells[positions[0]], … }` from a tuple (a missing cell is
+ * `null`); `positions` defaults to 0, 1, 2, …. Cached by the lists' contents.
  *
  * @example
  * ```ts
  * const toUser = rowFactory(["id", "name"]);
  * toUser([7, "Ada"]); // { id: 7, name: "Ada" }
+ * rowFactory(["name"], [1])([7, "Ada"]); // { name: "Ada" }
  * ```
  */
-export function rowFactory(names: readonly string[]): (cells: readonly unknown[]) => Record<string, unknown> {
-  let make = FACTORIES.get(names);
+export function rowFactory(names: readonly string[], positions?: readonly number[]): (cells: readonly unknown[]) => Record<string, unknown> {
+  const at = positions ?? names.map((_, i) => i);
+  const id = `${names.join("\u0000")}\u0001${at.join(",")}`;
+  let make = FACTORIES.get(id);
   if (make === undefined) {
-    make = compiled(names) ?? looped(names);
-    FACTORIES.set(names, make);
+    make = compiled(names, at) ?? looped(names, at);
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(id, make);
   }
   return make;
 }
 
-function compiled(names: readonly string[]): ((cells: readonly unknown[]) => Record<string, unknown>) | undefined {
+/**
+ * A tuple → row object decoder: `rowFactory`, with the cells of `links` (link columns) turned into
+ * their href strings.
+ *
+ * @example
+ * ```ts
+ * rowDecoder(["id", "url"], ["url"])([1, { "/state/app/x": [] }]); // { id: 1, url: "/state/app/x" }
+ * ```
+ */
+export function rowDecoder(
+  names: readonly string[],
+  links: readonly string[],
+  positions?: readonly number[],
+): (cells: readonly unknown[]) => Record<string, unknown> {
+  const make = rowFactory(names, positions);
+  if (links.length === 0) return make;
+  return (cells) => {
+    const out = make(cells);
+    for (let i = 0; i < links.length; i++) out[links[i]!] = fromWire(out[links[i]!] as Json);
+    return out;
+  };
+}
+
+function compiled(names: readonly string[], at: readonly number[]): ((cells: readonly unknown[]) => Record<string, unknown>) | undefined {
   // `__proto__` in a literal sets the prototype instead of making a property.
   if (!names.every((n) => IDENTIFIER.test(n) && n !== "__proto__")) return undefined;
-  const fields = names.map((n, i) => `${JSON.stringify(n)}: c[${i}]`).join(", ");
+  const fields = names.map((n, i) => `${JSON.stringify(n)}: c[${at[i]}] ?? null`).join(", ");
   try {
     return new Function("c", `return { ${fields} };`) as (cells: readonly unknown[]) => Record<string, unknown>;
   } catch {
@@ -39,11 +80,11 @@ function compiled(names: readonly string[]): ((cells: readonly unknown[]) => Rec
   }
 }
 
-function looped(names: readonly string[]): (cells: readonly unknown[]) => Record<string, unknown> {
+function looped(names: readonly string[], at: readonly number[]): (cells: readonly unknown[]) => Record<string, unknown> {
   return (cells) => {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < names.length; i++) {
-      Object.defineProperty(out, names[i]!, { value: cells[i], enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, names[i]!, { value: cells[at[i]!] ?? null, enumerable: true, writable: true, configurable: true });
     }
     return out;
   };

@@ -3,7 +3,7 @@
  * other name) both give plain objects with exactly the columns as own, enumerable properties.
  */
 import { describe, expect, it } from "vitest";
-import { rowFactory } from "../../src/orm/row-factory.js";
+import { rowDecoder, rowFactory } from "../../src/orm/row-factory.js";
 
 describe("rowFactory", () => {
   it("makes { name: cell } objects, one function per names array", () => {
@@ -24,5 +24,13 @@ describe("rowFactory", () => {
     expect(row["my col"]).toBe(1);
     expect(row["constructor"]).toBe(2);
     expect(JSON.parse(JSON.stringify(row))).toEqual({ ["__proto__"]: "p", "my col": 1, constructor: 2, "0": 3, ü: 4 });
+  });
+
+  it("picks cells by position, fills a missing one with null, and returns link cells as hrefs", () => {
+    expect(rowFactory(["name", "id"], [1, 0])([7, "ada"])).toEqual({ name: "ada", id: 7 });
+    expect(rowFactory(["id", "name"])([7])).toEqual({ id: 7, name: null });
+    const decode = rowDecoder(["id", "home", "site"], ["home", "site"]);
+    expect(decode([1, { "/state/app/x": [] }, { "http://example.com/a": [] }])).toEqual({ id: 1, home: "/state/app/x", site: "http://example.com/a" });
+    expect(decode([2, null, { "/lib/y": [] }])).toEqual({ id: 2, home: null, site: "/lib/y" });
   });
 });
