@@ -324,11 +324,22 @@ function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: [string, Jso
   return "_v";
 }
 
+/** Whole-row decoders by table (the usual case: one per table, not one per compiled query). */
+const WHOLE_ROW = new WeakMap<TableMeta, (cells: readonly unknown[]) => unknown>();
+
+/** Decodes result tuples (cells in `tupleColumns` order) into row objects of `columns` (all when null). */
 function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleColumns: readonly string[]): (row: Json) => unknown {
-  const names = columns ?? tupleColumns;
-  const links = names.filter((n) => meta.columnsByName[n]?.dtype === "link");
-  const decode = tupleDecoder(names, links, names.map((n) => tupleColumns.indexOf(n)));
-  return (row) => decode(row as Json[]);
+  // Made on the first row, not at compile time: many compiled queries never decode a row.
+  let decode = columns === null ? WHOLE_ROW.get(meta) : undefined;
+  return (row) => {
+    if (decode === undefined) {
+      const names = columns ?? tupleColumns;
+      const links = names.filter((n) => meta.columnsByName[n]?.dtype === "link");
+      decode = tupleDecoder(names, links, names.map((n) => tupleColumns.indexOf(n)));
+      if (columns === null) WHOLE_ROW.set(meta, decode);
+    }
+    return decode(row as Json[]);
+  };
 }
 
 function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {
