@@ -119,10 +119,8 @@ export class Table {
   private readonly rowIsKey: boolean;
   /** True when some column holds links (stored as href strings). */
   readonly hasLinks: boolean;
-  /** Hash multi-indexes by column position, built on first equality lookup (see table-groups.ts). */
-  private groupsByIndex = new Map<TableIndex, ColumnGroups>();
-  /** The same groups as a dense list, for the write path. */
-  private groups: ColumnGroups[] = [];
+  /** Hash multi-indexes by the index they follow, built on first equality lookup (see table-groups.ts). */
+  private readonly groupsByIndex = new Map<TableIndex, ColumnGroups>();
   /** Structures kept beside the table that hear every row change (slots, relation links). */
   private readonly observers: RowObserver[] = [];
   private slots: KeySlots | undefined;
@@ -271,10 +269,6 @@ export class Table {
     }
     this.primary.tree.set(key, row);
     this.pointMap?.set(key as KeyCell, row);
-    for (const g of this.groups) {
-      if (old !== undefined) g.remove(old);
-      g.add(row);
-    }
     for (const o of this.observers) {
       if (old !== undefined) o.replaced(old, row);
       else o.added(row);
@@ -294,7 +288,6 @@ export class Table {
     for (const ix of this.secondaries) ix.tree.delete(this.secondaryKey(ix, old));
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
-    for (const g of this.groups) g.remove(old);
     for (const o of this.observers) o.removed(old);
   }
 
@@ -314,7 +307,6 @@ export class Table {
     this.primary.tree = newTree(this.primary.compare);
     for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
     if (this.pointMap) this.pointMap = new Map();
-    this.dropGroups();
     for (const o of this.observers) o.reset([]);
   }
 
@@ -331,7 +323,6 @@ export class Table {
     this.primary.tree = saved.primary;
     this.secondaries.forEach((ix, i) => (ix.tree = saved.secondaries[i]!));
     this.pointMap = saved.pointMap;
-    this.dropGroups();
     this.resetObservers();
   }
 
@@ -371,21 +362,14 @@ export class Table {
     return index;
   }
 
-  /** Forgets the hash multi-indexes after a bulk change (the next lookup rebuilds them). */
-  private dropGroups(): void {
-    if (this.groups.length === 0) return;
-    this.groups = [];
-    this.groupsByIndex = new Map();
-  }
-
   /** The rows of `ix` grouped by its leading column, in the order of `ix`. */
   private columnGroups(ix: TableIndex): ColumnGroups {
     const existing = this.groupsByIndex.get(ix);
     if (existing !== undefined) return existing;
     const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => this.secondaryKey(ix, row);
-    const g = ColumnGroups.build(ix.keyPositions[0]!, { keyOf, compare: ix.compare }, ix.tree.valuesArray());
+    const g = new ColumnGroups(ix.keyPositions[0]!, { rowsInOrder: () => ix.tree.valuesArray(), keyOf, compare: ix.compare });
     this.groupsByIndex.set(ix, g);
-    this.groups.push(g);
+    this.observers.push(g);
     return g;
   }
 
@@ -442,7 +426,6 @@ export class Table {
         map.set(key as KeyCell, row);
       }
       for (const ix of this.secondaries) ix.tree.set(this.secondaryKey(ix, row), row);
-      for (const g of this.groups) g.add(row);
       for (const o of this.observers) o.added(row);
     }
   }
@@ -497,7 +480,6 @@ export class Table {
    * ascending. Used for bulk inserts, table literals and reopening a durable store.
    */
   loadSorted(keys: IndexKey[], rows: Row[]): void {
-    this.dropGroups();
     this.primary.tree = bulkLoad(keys, rows, NODE_SIZE, this.primary.compare) as Tree;
     if (this.pointMap) {
       const map = new Map<KeyCell, Row>();

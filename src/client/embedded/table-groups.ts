@@ -4,16 +4,18 @@
  * relation (`follows` rows by `follower`, `posts` by `author`): one hash probe per lookup instead
  * of a tree descent over tuple keys, which is what graph hops do all the time.
  *
- * The table builds one lazily, on the first equality lookup of the column, and keeps it in step
- * with every row write; bulk changes (truncate, bulk load, rollback of either) drop it and the
- * next lookup rebuilds it from the tree.
+ * The table builds one lazily, on the first equality lookup of the column. It is then one of the
+ * table's row observers: every row write updates it, and a bulk change (truncate, bulk load,
+ * rollback of either) regroups it from the index's rows.
  */
 import type { IndexKey, KeyCell } from "./table-keys.js";
 import { normCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
+import type { RowObserver } from "./table-slots.js";
 
-/** The index order within a group: the tree key of a row and its comparison. */
+/** The index a table's groups follow: its rows in order, a row's tree key and the key order. */
 export interface GroupOrder {
+  readonly rowsInOrder: () => Iterable<Row>;
   readonly keyOf: (row: Row) => IndexKey;
   readonly compare: (a: IndexKey, b: IndexKey) => number;
 }
@@ -40,29 +42,48 @@ interface Group {
  *
  * @example
  * ```ts
- * const byFollower = ColumnGroups.build(0, order, followsRowsInKeyOrder);
+ * const byFollower = new ColumnGroups(0, { rowsInOrder: () => follows.valuesArray(), keyOf, compare });
  * byFollower.rowsOf(7); // the follows rows with follower = 7, in key order
  * ```
  */
-export class ColumnGroups {
+export class ColumnGroups implements RowObserver {
   private readonly groups = new Map<KeyCell, Group>();
 
-  private constructor(
+  constructor(
     readonly position: number,
     private readonly order: GroupOrder,
-  ) {}
+  ) {
+    this.regroup();
+  }
 
-  /** Groups rows that are already in index order (a tree walk): appends only, no search. */
-  static build(position: number, order: GroupOrder, rowsInOrder: Iterable<Row>): ColumnGroups {
-    const g = new ColumnGroups(position, order);
-    const groups = g.groups;
-    for (const row of rowsInOrder) {
+  /** Groups the index's rows, which come in index order (a tree walk): appends only, no search. */
+  private regroup(): void {
+    const { groups, position } = this;
+    groups.clear();
+    for (const row of this.order.rowsInOrder()) {
       const cell = normCell(row[position]!);
       const group = groups.get(cell);
       if (group === undefined) groups.set(cell, { rows: [row], sorted: true, removed: undefined });
       else group.rows.push(row);
     }
-    return g;
+  }
+
+  added(row: Row): void {
+    this.add(row);
+  }
+
+  removed(row: Row): void {
+    this.remove(row);
+  }
+
+  replaced(old: Row, row: Row): void {
+    this.remove(old);
+    this.add(row);
+  }
+
+  /** The table changed in bulk: regroup from the index (its trees are already rebuilt). */
+  reset(): void {
+    this.regroup();
   }
 
   /** The rows whose column equals `cell` (a normalized key cell), in index order. */
