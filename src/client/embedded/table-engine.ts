@@ -53,7 +53,7 @@ export interface Plan {
    * on the tree key: the rows are that column's group in the index's hash multi-index (same rows,
    * same order as the key range `low`..`high`, without a tree descent).
    */
-  readonly group?: { readonly cell: KeyCell };
+  readonly group: { readonly cell: KeyCell } | undefined;
   readonly low: IndexKey | undefined;
   readonly lowInclusive: boolean;
   readonly high: IndexKey | undefined;
@@ -573,26 +573,19 @@ export class Table {
       else range = c;
     }
     const filter = residual.length ? rowFilter(residual) : undefined;
-    const plan = (
-      point: IndexKey | undefined,
-      low: IndexKey | undefined,
-      lowInclusive: boolean,
-      high: IndexKey | undefined,
-      highInclusive: boolean,
-    ): Plan => ({ index: ix, point, low, lowInclusive, high, highInclusive, filter, reverse, constraints, order });
     if (ix.scalar) {
-      if (prefix.length === 1) return plan(prefix[0]!, prefix[0]!, true, prefix[0]!, true);
-      return plan(undefined, range?.lo?.value, range?.lo?.inclusive ?? true, range?.hi?.value, range?.hi?.inclusive ?? true);
+      if (prefix.length === 1) return planOf(ix, prefix[0]!, undefined, prefix[0]!, true, prefix[0]!, true, filter, reverse, constraints, order);
+      return planOf(ix, undefined, undefined, range?.lo?.value, range?.lo?.inclusive ?? true, range?.hi?.value, range?.hi?.inclusive ?? true, filter, reverse, constraints, order);
     }
     const point = ix.primary && prefix.length === treeLen ? prefix : undefined;
     if (prefix.length === 1 && range === undefined && treeLen > 1) {
-      return { ...plan(undefined, prefix, true, [...prefix, MAX], false), group: { cell: prefix[0]! } };
+      return planOf(ix, undefined, { cell: prefix[0]! }, prefix, true, [...prefix, MAX], false, filter, reverse, constraints, order);
     }
     let low: IndexKey | undefined = prefix.length ? prefix : undefined;
     let high: IndexKey | undefined = prefix.length ? [...prefix, MAX] : undefined;
     if (range?.lo) low = range.lo.inclusive ? [...prefix, range.lo.value] : [...prefix, range.lo.value, MAX];
     if (range?.hi) high = range.hi.inclusive ? [...prefix, range.hi.value, MAX] : [...prefix, range.hi.value];
-    return plan(point, low, true, high, false);
+    return planOf(ix, point, undefined, low, true, high, false, filter, reverse, constraints, order);
   }
 
   /**
@@ -844,6 +837,23 @@ function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions: reado
 /** True when `row` satisfies every constraint. */
 export function rowMatches(constraints: readonly ColumnConstraint[], row: Row): boolean {
   return constraints.length === 0 || rowFilter(constraints)(row);
+}
+
+/** A scan plan; every plan has the same object shape (`group` present even when unset). */
+function planOf(
+  index: TableIndex,
+  point: IndexKey | undefined,
+  group: { readonly cell: KeyCell } | undefined,
+  low: IndexKey | undefined,
+  lowInclusive: boolean,
+  high: IndexKey | undefined,
+  highInclusive: boolean,
+  filter: ((row: Row) => boolean) | undefined,
+  reverse: boolean,
+  constraints: readonly ColumnConstraint[],
+  order: readonly string[] | undefined,
+): Plan {
+  return { index, point, group, low, lowInclusive, high, highInclusive, filter, reverse, constraints, order };
 }
 
 function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean {
