@@ -921,8 +921,8 @@ class Run {
     if (reached !== undefined) {
       if (result.count && result.orderBy.length === 0) return windowCount(reached.slots.length, offset, limit);
       if (result.orderBy.length === 0 && shape.keyCount === 1) {
-        const page = pageByNumericKey(reached.slots, reached.space, offset, limit);
-        if (page !== undefined) return result.count ? page.length : this.project(page, table, result.select);
+        const page = pageSlotsByNumericKey(reached.slots, reached.space, offset, limit);
+        if (page !== undefined) return result.count ? page.length : tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select));
       }
       const rows = reached.space.rows;
       const viaSlots = new Array<TraverseRow>(reached.slots.length);
@@ -1246,6 +1246,12 @@ class Run {
     return out.reverse();
   }
 
+  /** Row positions of the `select` columns (all columns for `null`). */
+  private cellPositions(table: string, shape: TraverseTableShape, select: readonly string[] | null): readonly number[] {
+    if (select === null) return shape.columns.map((_, i) => i);
+    return select.map((c) => this.pos(table, c));
+  }
+
   private project(rows: readonly TraverseRow[], table: string, select: readonly string[] | null): unknown[] {
     if (select === null) return rows as unknown[];
     const positions = select.map((c) => this.pos(table, c));
@@ -1271,19 +1277,17 @@ function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
 }
 
 /**
- * The rows at `slots` ordered by their one-column key, `offset`/`limit` applied, when every key
- * is a number (else `undefined`): the keys are read from the key column vector and sorted as
- * numbers, and only the rows of the page are read.
+ * The slots of the page of `slots` ordered by their one-column key, `offset`/`limit` applied,
+ * when every key is a number (else `undefined`). No row is read: either slot order is key order,
+ * or the keys come from the key column vector and sort as numbers.
  */
-function pageByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): TraverseRow[] | undefined {
+function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): ArrayLike<number> | undefined {
   const n = slots.length;
+  const end = Math.min(n, offset + limit);
+  if (offset >= end) return [];
   if (space.keysAscending) {
     // Slot order is key order: sort the slots themselves.
-    const sorted = Int32Array.from(slots).sort();
-    const rows = space.rows;
-    const page: TraverseRow[] = [];
-    for (let i = offset, end = Math.min(n, offset + limit); i < end; i++) page.push(rows[sorted[i]!]!);
-    return page;
+    return Int32Array.from(slots).sort().subarray(offset, end);
   }
   const keyColumn = space.column(0);
   const keys = new Float64Array(n);
@@ -1296,21 +1300,48 @@ function pageByNumericKey(slots: readonly number[], space: KeySlots, offset: num
     keys[i] = k;
     if (packable && !(k >= 0 && k < 0x100000000 && Math.floor(k) === k)) packable = false;
   }
-  const end = Math.min(n, offset + limit);
-  const page: TraverseRow[] = [];
-  const rows = space.rows;
+  const page = new Int32Array(end - offset);
   if (packable) {
     for (let i = 0; i < n; i++) keys[i] = keys[i]! * PACK + i;
     keys.sort();
     for (let i = offset; i < end; i++) {
       const packed = keys[i]!;
-      page.push(rows[slots[packed - Math.floor(packed / PACK) * PACK]!]!);
+      page[i - offset] = slots[packed - Math.floor(packed / PACK) * PACK]!;
     }
     return page;
   }
   keys.sort();
-  for (let i = offset; i < end; i++) page.push(rows[space.slotOf(keys[i]!)!]!);
+  for (let i = offset; i < end; i++) page[i - offset] = space.slotOf(keys[i]!)!;
   return page;
+}
+
+/**
+ * Fresh tuples of the cells at `positions` for each of `slots`, read from the table's column
+ * vectors: a page of scattered rows costs a chain of dependent cache misses per row (slot →
+ * row → its cells), while the vectors' reads are independent of each other and overlap.
+ */
+function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[]): unknown[][] {
+  const width = positions.length;
+  const columns: (readonly unknown[])[] = [];
+  for (let j = 0; j < width; j++) columns.push(space.column(positions[j]!));
+  const n = slots.length;
+  const out: unknown[][] = new Array(n);
+  // Array literals for the usual widths: a packed array of the right size in one allocation.
+  const [c0, c1, c2, c3, c4] = columns as (readonly unknown[] | undefined)[];
+  switch (width) {
+    case 1: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s]]; } return out;
+    case 2: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s]]; } return out;
+    case 3: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s], c2![s]]; } return out;
+    case 4: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s], c2![s], c3![s]]; } return out;
+    case 5: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s], c2![s], c3![s], c4![s]]; } return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    const tuple: unknown[] = [];
+    for (let j = 0; j < width; j++) tuple.push(columns[j]![s]);
+    out[i] = tuple;
+  }
+  return out;
 }
 
 /**
