@@ -21,7 +21,7 @@ import { DEFAULT_LIMITS, ExecContext, invokeOp, needsClock, refuseEgress, type E
 import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { tableLiteral, type TableView } from "./table-view.js";
-import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./value.js";
+import { decodeData, isOpDef, takeOfferedJson, toJson, valueMap, type KernelValue } from "./value.js";
 
 /** Options of `Kernel.open`. */
 export interface KernelOptions {
@@ -308,9 +308,14 @@ export class Kernel {
     }
   }
 
-  /** Runs a prepared op in `scope`'s transaction; its result as JSON. */
+  /**
+   * Runs a prepared op in `scope`'s transaction; its result as JSON. A result that is the very
+   * value a route offered as fresh JSON (`offerJson`) is returned without being copied.
+   */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
-    return toJson(invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params));
+    takeOfferedJson(); // an offer left by an op that failed must not match anything
+    const result = invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
+    return result === takeOfferedJson() && result !== null && typeof result === "object" ? (result as Json) : toJson(result);
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {

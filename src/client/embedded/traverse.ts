@@ -28,6 +28,7 @@ import { z } from "zod";
 import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
 import type { Table } from "./table-engine.js";
+import { offerJson } from "./value.js";
 import { compareStrings, type KeyCell } from "./table-keys.js";
 import type { LinkIndex } from "./table-links.js";
 import type { Row } from "./table-schema.js";
@@ -373,6 +374,8 @@ export interface TraverseTableShape {
   readonly keyCount: number;
   /** Secondary indexes' columns (the primary index, key ++ values, is implicit). */
   readonly indexes: readonly (readonly string[])[];
+  /** True when every cell the table can hold is a JSON primitive (it has no link columns). */
+  readonly plainCells?: boolean;
 }
 
 /** A row tuple: key columns then value columns. */
@@ -922,7 +925,12 @@ class Run {
       if (result.count && result.orderBy.length === 0) return windowCount(reached.slots.length, offset, limit);
       if (result.orderBy.length === 0 && shape.keyCount === 1) {
         const page = pageSlotsByNumericKey(reached.slots, reached.space, offset, limit);
-        if (page !== undefined) return result.count ? page.length : tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select));
+        if (page !== undefined) {
+          if (result.count) return page.length;
+          const tuples = tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select));
+          // Fresh tuples of primitives are JSON already: the kernel need not copy them again.
+          return shape.plainCells === true ? offerJson(tuples) : tuples;
+        }
       }
       const rows = reached.space.rows;
       const viaSlots = new Array<TraverseRow>(reached.slots.length);
@@ -1488,6 +1496,7 @@ class TableStore implements TraverseStore {
         columns: s.columns.map((c) => c.name),
         keyCount: s.keyColumns.length,
         indexes: s.indices.map((i) => [...i.columns]),
+        plainCells: s.columns.every((c) => c.kind !== "link"),
       };
       SHAPES.set(t, shape);
     }

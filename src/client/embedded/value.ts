@@ -107,6 +107,29 @@ function copyTuple(t: readonly KernelValue[]): KernelValue[] {
 }
 
 /**
+ * The value an op step last offered as already-encoded JSON (`offerJson`). Ops run synchronously
+ * from first step to last, so one slot per process suffices: the kernel clears it before an op
+ * and takes it after; only a result identical to the offer skips the encoding.
+ */
+let offeredJson: object | undefined;
+
+/**
+ * Offers `value` as a result that needs no encoding: it must be fresh (nothing else holds it or
+ * its tuples) and hold only JSON primitives. Returns `value`.
+ */
+export function offerJson<T extends object>(value: T): T {
+  offeredJson = value;
+  return value;
+}
+
+/** Takes (and clears) the last offer. */
+export function takeOfferedJson(): object | undefined {
+  const v = offeredJson;
+  offeredJson = undefined;
+  return v;
+}
+
+/**
  * Encodes a kernel value as JSON: data-map keys sorted, links as `{"<href>": []}`, OpDefs in their
  * IR form, table views and literals as `{"/state/collection/table": [schema, rows]}`.
  *
