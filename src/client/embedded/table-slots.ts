@@ -21,6 +21,10 @@ export interface RowObserver {
   reset(rows: readonly Row[]): void;
 }
 
+/** The dense key table's size before any key is interned, and its slack over the slot count. */
+const DENSE_MIN = 1024;
+const DENSE_SLACK = 4;
+
 /**
  * The slot space of one table (its key column is the row's first cell).
  *
@@ -33,6 +37,13 @@ export interface RowObserver {
  */
 export class KeySlots implements RowObserver {
   private readonly slotByKey = new Map<KeyCell, number>();
+  /**
+   * `slot + 1` by key (0: no slot) while every key interned so far is a small non-negative
+   * integer (below `DENSE_SLACK` × the slot count, plus `DENSE_MIN`): `slotOf` is then one typed
+   * array read instead of a hash probe. The first key outside that drops it for good; the map
+   * stays the source of truth either way.
+   */
+  private dense: Int32Array | undefined = new Int32Array(DENSE_MIN);
   /** The row at each slot (undefined: the key exists only as a reference, or was deleted). */
   readonly rows: (Row | undefined)[] = [];
   /**
@@ -75,12 +86,35 @@ export class KeySlots implements RowObserver {
       else this.keysAscending = false;
       this.slotByKey.set(cell, s);
       this.rows.push(undefined);
+      if (this.dense !== undefined) this.denseAdd(cell, s);
     }
     return s;
   }
 
+  private denseAdd(cell: KeyCell, s: number): void {
+    let dense = this.dense!;
+    if (typeof cell !== "number" || !(cell >= 0) || Math.floor(cell) !== cell || cell >= DENSE_SLACK * this.rows.length + DENSE_MIN) {
+      this.dense = undefined;
+      return;
+    }
+    if (cell >= dense.length) {
+      const grown = new Int32Array(Math.max(cell + 1, dense.length * 2));
+      grown.set(dense);
+      this.dense = dense = grown;
+    }
+    dense[cell] = s + 1;
+  }
+
   /** The slot of a key cell, if it was ever interned. */
   slotOf(cell: KeyCell): number | undefined {
+    const dense = this.dense;
+    if (dense !== undefined) {
+      // Every interned key is a small integer: anything else has no slot.
+      if (typeof cell !== "number" || !(cell >= 0) || cell >= dense.length) return undefined;
+      const s = dense[cell]!;
+      // A fractional cell reads a truncated index: only an exact match counts.
+      return s !== 0 && Math.floor(cell) === cell ? s - 1 : undefined;
+    }
     return this.slotByKey.get(cell);
   }
 
