@@ -1,171 +1,42 @@
 /**
  * Core lowering of a traversal plan: the same result built only from core IR forms (`while`,
- * `cond`, the `fold`/`slice`/`concat`/`eq`/… built-ins and table selectors), for hosts without
- * the `traverse` extension. Tests prove it returns what the extension returns.
+ * `cond`, the `fold`/`slice`/`concat`/`eq`/`len`/`add`/`gt`/`lt` … built-ins, point GETs,
+ * index-range selectors, and the table's `schema` and `count` routes), for hosts without the
+ * `traverse` extension. Tests prove it returns what the extension returns, in the same order, and
+ * touches the same rows (so it fails the visit budget exactly where the extension does).
  *
- * Covered: distinct traversals (`.distinct()` rows and counts) with every relation kind and
- * direction, variable-length hops, `where` (ordered comparisons on numbers), `select`,
- * `offset`/`limit`, and the visit budget. Sets are tuples, so membership is a linear fold: the
- * lowering is quadratic in the rows reached and meant for small graphs or as a fallback. Trail
- * enumeration (`paths()`, `return()`, non-distinct rows), `orderBy` and `shortestPath` need the
- * extension (`NotImplementedError` here).
+ * Covered: every plan the builder makes, with every relation kind and direction, variable-length
+ * hops, `where`, `select`, `offset`/`limit` and the visit budget:
+ * - distinct rows and counts (here): a set per hop, `min` exact levels then breadth-first;
+ * - trails — non-distinct rows and counts, `paths()`, `as()`/`return()` (lower-trails.ts): the
+ *   extension's depth-first enumeration replayed by one `while` loop over an explicit stack;
+ * - `orderBy` on both: a stable insertion sort whose cell comparisons are index-range counts on
+ *   the table (core `lt` compares numbers only; the table engine orders every cell type);
+ * - `shortestPath()` (lower-shortest.ts): the extension's breadth-first search.
+ * Start rows, lookups, neighbor order and `orderBy` are shared (lower-base.ts); IR builders are in
+ * lower-ir.ts. Sets, visited sets and trails are tuples, so membership is a linear fold and sorts
+ * are insertion sorts: the lowering is quadratic or worse — a fallback for small graphs, not a
+ * replacement for the extension.
  */
-import { NotImplementedError } from "../errors.js";
+import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
-import type { PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../client/embedded/traverse.js";
+import type { PlanHop, TraversePlan } from "../client/embedded/traverse.js";
 import type { Catalog } from "./catalog.js";
-
-type J = Json;
-
-const post = (steps: [string, J][]): J => ({ "/state/scalar/op/post": steps as unknown as J });
-const ref = (name: string): J => ({ [`$${name}`]: [] });
-const call = (subject: string, method: string, params: Record<string, J> = {}): J => ({ [`$${subject}/${method}`]: params });
-const getOn = (subject: string, key: J): J => ({ [subject]: [key] });
-const cond = (c: J, then: J, otherwise: J): J => ({ "/state/scalar/ref/cond": [c, then, otherwise] });
-const whileLoop = (c: J, step: J, state: J): J => ({ "/state/scalar/ref/while": [c, step, state] });
-const fold = (items: string, itemName: string, op: J, value: J): J => call(items, "fold", { item_name: itemName, op, value });
-
-/** Fresh step names, deterministic for one lowering. */
-class Names {
-  private n = 0;
-  next(prefix: string): string {
-    return `${prefix}${this.n++}`;
-  }
-}
+import { CoreLowering } from "./lower-base.js";
+import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import { ShortestLowering } from "./lower-shortest.js";
+import { TrailLowering } from "./lower-trails.js";
 
 /** Lowers a plan to a POST OpDef of core forms (IR JSON). */
 export function lowerToCore(plan: TraversePlan, catalog: Catalog): Json {
   const r = plan.result;
-  if (r.kind !== "rows" || !r.distinct) {
-    throw new NotImplementedError(
-      "core lowering covers distinct traversals (rows and counts); paths(), return(), trails and shortestPath() need the traverse extension",
-    );
-  }
-  if (r.orderBy.length > 0) throw new NotImplementedError("core lowering does not order by columns; use the traverse extension for orderBy()");
-  return new Lowering(plan, catalog).program();
+  if (r.kind === "shortest") return new ShortestLowering(plan, catalog).program();
+  if (r.kind === "rows" && r.distinct) return new DistinctLowering(plan, catalog).program();
+  return new TrailLowering(plan, catalog).program();
 }
 
-class Lowering {
-  private readonly names = new Names();
-  constructor(
-    private readonly plan: TraversePlan,
-    private readonly catalog: Catalog,
-  ) {}
-
-  private columns(table: string): readonly string[] {
-    return this.catalog.table(table).columns;
-  }
-  private pos(table: string, col: string): number {
-    const i = this.columns(table).indexOf(col);
-    if (i < 0) throw new NotImplementedError(`core lowering: ${table} has no column ${col}`);
-    return i;
-  }
-  private keyCount(table: string): number {
-    return this.catalog.table(table).keyColumns.length;
-  }
-  private link(table: string): string {
-    return `/state/${this.catalog.namespace}/${table}`;
-  }
-
-  /** An OpDef that fails with the budget message (a `get` on a map without that key → 400 naming it). */
-  private failBudget(): J {
-    const b = this.plan.budget;
-    return post([
-      ["m", { ok: true }],
-      ["fail", call("m", "get", { i: `traversal visit budget exceeded: more than ${b} rows touched (visit budget ${b}; raise it with .budget(n) or narrow the traversal)` })],
-    ]);
-  }
-
-  /** Steps that add `n` (a step name) to `touched` (a step name) and check the budget; result in `out`. */
-  private countSteps(touched: string, n: string, out: string): [string, J][] {
-    const sum = this.names.next("sum");
-    const over = this.names.next("over");
-    return [
-      [sum, call(touched, "add", { r: ref(n) })],
-      [over, call(sum, "gt", { r: this.plan.budget })],
-      [out, cond(ref(over), this.failBudget(), ref(sum))],
-    ];
-  }
-
-  /** The value of a plan value (a literal, or the parameter in scope). */
-  private value(v: PlanValue): J {
-    return "param" in v ? ref(v.param) : (v.lit as J);
-  }
-
-  /** Steps computing `out` = does `row` (a step) satisfy filter `f` on `table`. */
-  private matchSteps(table: string, row: string, f: PlanFilter, out: string): [string, J][] {
-    const cell = this.names.next("cell");
-    const cellNull = this.names.next("cnull");
-    const val = this.names.next("val");
-    const valNull = this.names.next("vnull");
-    const steps: [string, J][] = [
-      [cell, call(row, "get", { i: this.pos(table, f.col) })],
-      [cellNull, call(cell, "eq", { r: null })],
-      [val, this.value(f.value)],
-    ];
-    const test: J =
-      f.op === "in"
-        ? fold(val, "v", post([["hit", call("v", "eq", { r: ref(cell) })], ["any", call("state", "or", { r: ref("hit") })]]), false)
-        : call(cell, COMPARE_BUILTIN[f.op], { r: ref(val) });
-    // null on either side never matches: evaluate the comparison only when both are present.
-    steps.push([valNull, f.op === "in" ? false : call(val, "eq", { r: null })]);
-    const either = this.names.next("anynull");
-    steps.push([either, call(cellNull, "or", { r: ref(valNull) })]);
-    steps.push([out, cond(ref(either), false, post([["t", test]]))]);
-    return steps;
-  }
-
-  /** A fold op keeping the rows of `table` that satisfy every filter (accumulator: the kept tuple). */
-  private filterOp(table: string, filters: readonly PlanFilter[]): J {
-    const steps: [string, J][] = [];
-    const oks: string[] = [];
-    for (const f of filters) {
-      const ok = this.names.next("ok");
-      steps.push(...this.matchSteps(table, "row", f, ok));
-      oks.push(ok);
-    }
-    let all = oks[0]!;
-    for (let i = 1; i < oks.length; i++) {
-      const next = this.names.next("both");
-      steps.push([next, call(all, "and", { r: ref(oks[i]!) })]);
-      all = next;
-    }
-    steps.push(["kept", cond(ref(all), post([["added", call("state", "concat", { r: [ref("row")] })]]), ref("state"))]);
-    return post(steps);
-  }
-
-  /**
-   * An OpDef taking `{row}` that returns the rows of one lookup (`[]` when a `from` value is
-   * null): a point GET when `cols` is the table's key, else an index range and its rows.
-   */
-  private lookupOp(l: PlanLookup, fromTable: string): J {
-    const steps: [string, J][] = [];
-    const vals = l.from.map((c, i) => {
-      steps.push([`v${i}`, call("row", "get", { i: this.pos(fromTable, c) })]);
-      steps.push([`n${i}`, call(`v${i}`, "eq", { r: null })]);
-      return `v${i}`;
-    });
-    let anyNull = "n0";
-    for (let i = 1; i < vals.length; i++) {
-      steps.push([`nn${i}`, call(anyNull, "or", { r: ref(`n${i}`) })]);
-      anyNull = `nn${i}`;
-    }
-    const key = this.catalog.table(l.table).keyColumns;
-    const byKey = key.length === l.cols.length && key.every((c, i) => c === l.cols[i]);
-    const fetch = byKey
-      ? post([
-          ["found", getOn(this.link(l.table), vals.map(ref))],
-          ["missing", call("found", "eq", { r: null })],
-          ["rows", cond(ref("missing"), [], post([["one", [ref("found")]]]))],
-        ])
-      : post([
-          ["view", getOn(this.link(l.table), l.cols.map((c, i) => [c, ref(vals[i]!)]))],
-          ["rows", getOn("$view/rows", null)],
-        ]);
-    steps.push(["result", cond(ref(anyNull), [], fetch)]);
-    return post(steps);
-  }
-
+/** Distinct traversals: every hop maps a set of rows (a tuple without repeated keys) to a set. */
+class DistinctLowering extends CoreLowering {
   /**
    * A fold op over a set's rows (accumulator `{out, touched}`) that appends every row one hop
    * reaches from `row`, counting each row a lookup returns and checking the budget.
@@ -181,7 +52,7 @@ class Lowering {
       const l1 = alt.lookups[0]!;
       // The lookup OpDef runs as a closure over `row` (a cond on a true ref evaluates it).
       const firstRows = this.names.next("rows");
-      steps.push([firstRows, cond(ref("yes"), this.lookupOp(l1, hop.source), [])]);
+      steps.push([firstRows, cond(ref("yes"), this.lookupOp(l1, hop.source, "row"), [])]);
       const n1 = this.names.next("len");
       steps.push([n1, call(firstRows, "len")]);
       const t1 = this.names.next("touched");
@@ -197,7 +68,7 @@ class Lowering {
       const second = this.names.next("second");
       const inner = post([
         ["yes", true],
-        ["got", cond(ref("yes"), this.lookupOp(l2, l1.table), [])],
+        ["got", cond(ref("yes"), this.lookupOp(l2, l1.table, "row"), [])],
         ["n", call("got", "len")],
         ["out2", call("out", "concat", { r: ref("got") })],
         ...this.countSteps("touched", "n", "t2"),
@@ -330,47 +201,19 @@ class Lowering {
     ]);
   }
 
-  program(): J {
+  protected body(): Steps {
     const plan = this.plan;
     const r = plan.result as Extract<TraversePlan["result"], { kind: "rows" }>;
-    const steps: [string, J][] = [];
-    const start = plan.start;
-    const table = start.table;
-    // Start rows: a key lookup, an index range on an equality prefix, or every row.
-    const eq = new Map<string, PlanValue>();
-    for (const f of start.filters) if (f.op === "=" && !eq.has(f.col)) eq.set(f.col, f.value);
-    const node = this.catalog.table(table);
-    const meta = node.keyColumns;
-    // The key, or the longest equality prefix of the primary index (key ++ values).
-    const prefix: string[] = [];
-    for (const c of meta.every((k) => eq.has(k)) ? meta : node.columns) {
-      if (!eq.has(c)) break;
-      prefix.push(c);
-    }
-    if (prefix.length === meta.length && meta.every((k, i) => prefix[i] === k)) {
-      steps.push(["start_found", getOn(this.link(table), prefix.map((c) => this.value(eq.get(c)!)))]);
-      steps.push(["start_missing", call("start_found", "eq", { r: null })]);
-      steps.push(["start_rows", cond(ref("start_missing"), [], post([["one", [ref("start_found")]]]))]);
-    } else {
-      // An equality prefix of the primary index (key ++ values), or all rows; filters below.
-      steps.push(["start_view", getOn(this.link(table), prefix.length ? prefix.map((c) => [c, this.value(eq.get(c)!)]) : null)]);
-      steps.push(["start_rows", getOn("$start_view/rows", null)]);
-    }
-    steps.push(["start_n", call("start_rows", "len")]);
-    steps.push(["zero", 0]);
-    steps.push(...this.countSteps("zero", "start_n", "touched0"));
+    const steps: Steps = this.startSteps(false);
     let rows = "start_rows";
-    if (start.filters.length) {
-      steps.push(["start_kept", fold("start_rows", "row", this.filterOp(table, start.filters), [])]);
-      rows = "start_kept";
-    }
     let touched = "touched0";
-    let current = table;
+    let current = plan.start.table;
     for (const s of plan.steps) {
-      if (s.kind === "as") throw new NotImplementedError("core lowering: as() needs the traverse extension");
+      // (The plan validator refuses as() with distinct(), as the kernel does.)
+      if (s.kind === "as") throw new BadRequestError("traverse: distinct() returns endpoints; as()/return() enumerate trails — use one or the other");
       if (s.kind === "where") {
         const kept = this.names.next("kept");
-        steps.push([kept, fold(rows, "row", this.filterOp(current, [s.filter]), [])]);
+        steps.push(...this.filterSteps(current, rows, [s.filter], kept));
         rows = kept;
         continue;
       }
@@ -384,11 +227,14 @@ class Lowering {
     // Canonical order (by key): numeric keys are insertion-sorted (quadratic in the result set);
     // other keys come from walking the end table in key order, keeping the rows in the set.
     const kc = this.keyCount(current);
-    if (this.catalog.table(current).numericKey) {
+    if (r.count && r.orderBy.length === 0) {
+      // A count needs no order.
+      steps.push(["ordered", ref(rows)]);
+    } else if (this.catalog.table(current).numericKey) {
       steps.push(["ordered", fold(rows, "item", this.insertOp(kc), [])]);
     } else {
-      steps.push(["end_view", getOn(this.link(current), null)]);
-      steps.push(["end_all", getOn("$end_view/rows", null)]);
+      steps.push(["end_view", { [this.link(current)]: [null] }]);
+      steps.push(["end_all", { "$end_view/rows": [null] }]);
       steps.push([
         "ordered",
         fold(
@@ -415,25 +261,14 @@ class Lowering {
         ),
       ]);
     }
+    // orderBy: a stable sort of the key-ordered rows (ties keep key order).
+    steps.push(...this.orderBySteps(current, "ordered", r.orderBy, "by_columns"));
     // The budget is checked as rows are touched; referencing it keeps the checks in the op's graph.
-    steps.push(["checked", { rows: ref("ordered"), touched: ref(touched) }]);
+    steps.push(["checked", { rows: ref("by_columns"), touched: ref(touched) }]);
     steps.push(["final_rows", call("checked", "get", { i: "rows" })]);
-    const offset = plan.offset ? this.value(plan.offset) : 0;
-    steps.push(["offset", offset]);
-    steps.push(["limit", plan.limit ? this.value(plan.limit) : null]);
-    steps.push(["no_limit", call("limit", "eq", { r: null })]);
-    steps.push(["stop", cond(ref("no_limit"), null, post([["s", call("offset", "add", { r: ref("limit") })]]))]);
-    steps.push(["page", call("final_rows", "slice", { start: ref("offset"), stop: ref("stop") })]);
-    if (r.count) {
-      steps.push(["result", call("page", "len")]);
-    } else if (r.select) {
-      const positions = r.select.map((c) => this.pos(current, c));
-      steps.push([
-        "result",
-        fold("page", "row", post([["picked", positions.map((p) => call("row", "get", { i: p }))], ["more", call("state", "concat", { r: [ref("picked")] })]]), []),
-      ]);
-    } else steps.push(["result", ref("page")]);
-    return post(steps);
+    steps.push(...this.windowSteps());
+    steps.push(...this.pageResultSteps("final_rows", current, r.select, r.count));
+    return steps;
   }
 }
 
@@ -448,6 +283,3 @@ function loopWhile(set: string, bound: number): J {
     ["go", call("more", "and", { r: ref("nonempty") })],
   ]);
 }
-
-/** The scalar built-in that evaluates each comparison operator (PROFILE §2). */
-const COMPARE_BUILTIN = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const;
