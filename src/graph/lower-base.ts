@@ -11,6 +11,9 @@ import { call, cond, containsSteps, fold, getOn, insertionSortSteps, Names, post
 /** The scalar built-in that evaluates each ordered comparison operator (PROFILE §2). */
 const COMPARE_BUILTIN = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const;
 
+/** The reserved step name holding parameter `name` inside a lowered op. */
+const paramCopy = (name: string): string => `_p_${name}`;
+
 export abstract class CoreLowering {
   protected readonly names = new Names();
   /** Top-level steps some results need before their main work (the key order of a table). */
@@ -22,10 +25,18 @@ export abstract class CoreLowering {
     protected readonly catalog: Catalog,
   ) {}
 
-  /** The lowered op: a POST OpDef of core forms. */
+  /** Parameters the lowered steps read (through their reserved copies, see `program`). */
+  private readonly params = new Set<string>();
+
+  /**
+   * The lowered op: a POST OpDef of core forms. Its generated step names (`offset`, `t`, …) may
+   * equal a caller's parameter names, so the body runs as a closure whose only free ids are the
+   * parameters' copies under reserved names (`_p_<name>`: parameter names never start with `_`).
+   */
   program(): J {
     const body = this.body();
-    return post([...this.prelude, ...body]);
+    const copies: Steps = [...this.params].map((p) => [paramCopy(p), ref(p)]);
+    return post([...copies, ["_run", true], ["_result", cond(ref("_run"), post([...this.prelude, ...body]), null)]]);
   }
 
   /** The steps of the op (its last step is the result). */
@@ -47,7 +58,9 @@ export abstract class CoreLowering {
   }
   /** The value of a plan value (a literal, or the parameter in scope). */
   protected value(v: PlanValue): J {
-    return "param" in v ? ref(v.param) : (v.lit as J);
+    if (!("param" in v)) return v.lit as J;
+    this.params.add(v.param);
+    return ref(paramCopy(v.param));
   }
 
   // --- the visit budget --------------------------------------------------------------------------

@@ -662,7 +662,8 @@ function extensionOp(plan: TraversePlan, namespace: string, params: readonly str
   const bound: Record<string, Json> = {};
   for (const p of params) bound[p] = { [`$${p}`]: [] };
   return {
-    "/state/scalar/op/post": [["result", { [`/state/${namespace}/${plan.start.table}/traverse`]: [[JSON.stringify(plan), bound]] }]],
+    // A reserved step name (parameter names never start with "_"): `result` would shadow a parameter of that name.
+    "/state/scalar/op/post": [["_result", { [`/state/${namespace}/${plan.start.table}/traverse`]: [[JSON.stringify(plan), bound]] }]],
   };
 }
 

@@ -1,0 +1,45 @@
+/**
+ * A parameter may have any valid name, including the names the lowerings give their own steps
+ * (`result`, `offset`, `state`, …): a traversal answers the same whatever its parameters are
+ * called, on the extension and on the core lowering.
+ */
+import { describe, expect, it } from "vitest";
+import { EXECUTORS } from "../support/executors.js";
+import { param } from "../../src/ir/index.js";
+import type { Graph, UntypedShape } from "../../src/graph/index.js";
+import { loadGraph } from "./support.js";
+
+// Names the extension op and the core lowering use for steps, loop state and fold items.
+const NAMES = ["result", "offset", "limit", "stop", "zero", "state", "rows", "t", "hit", "any", "next", "same", "m_row", "start_rows", "x_1", "item_0", "lit_0"];
+
+describe("parameter names", () => {
+  it("do not collide with the lowerings' own step names", async () => {
+    const executor = await EXECUTORS[0]!.create();
+    try {
+      const people = [1, 2, 3, 4].map((id) => ({ id, name: `p${id}`, age: 10 * id, city: "rome", boss: null }));
+      const knows = [[1, 2], [1, 3], [2, 3], [3, 4]].map(([a, b]) => ({ a: a!, b: b!, n: 0, since: 2000 }));
+      const db = await loadGraph(executor, { people, knows, posts: [] });
+      const ext = db.graph as unknown as Graph<UntypedShape>;
+      const core = ext.withLowering("core");
+      for (const name of NAMES) {
+        const p = param(name);
+        const cases = [
+          [(g: Graph<UntypedShape>) => g.match("people", { id: p }).out("knows", { hops: [1, 2] }).distinct().select(["id"]), 1, [{ id: 2 }, { id: 3 }, { id: 4 }]],
+          [(g: Graph<UntypedShape>) => g.match("people", { id: 1 }).out("knows").where("age", ">", p).select(["id"]), 15, [{ id: 2 }, { id: 3 }]],
+          [(g: Graph<UntypedShape>) => g.match("people", { id: 1 }).out("knows").out("knows").distinct().limit(p).count(), 1, 1],
+          [(g: Graph<UntypedShape>) => g.match("people", { id: 1 }).out("knows").offset(p).select(["id"]), 1, [{ id: 3 }]],
+        ] as const;
+        for (const [build, value, expected] of cases) {
+          expect(await build(ext).execute({ [name]: value }), `extension, parameter ${name}`).toEqual(expected);
+          expect(await build(core).execute({ [name]: value }), `core, parameter ${name}`).toEqual(expected);
+        }
+        const shortest = (g: Graph<UntypedShape>) => g.shortestPath(g.match("people", { id: p }), g.match("people", { id: 4 }), "knows");
+        const path = await shortest(ext).execute({ [name]: 1 });
+        expect(path, `extension shortestPath, parameter ${name}`).not.toBeNull();
+        expect(await shortest(core).execute({ [name]: 1 }), `core shortestPath, parameter ${name}`).toEqual(path);
+      }
+    } finally {
+      await executor.close();
+    }
+  });
+});
