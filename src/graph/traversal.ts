@@ -285,7 +285,7 @@ function retype(e: unknown): unknown {
   if (e instanceof VisitBudgetError) return e;
   if (e instanceof TcError && e.kind === "not_found" && /no route "traverse"/.test(e.message)) {
     return new NotImplementedError(
-      `this host has no traverse extension (${e.message}); run distinct traversals with graph.withLowering("core"), or use a host with the extension`,
+      `this host has no traverse extension (${e.message}); run the traversal with graph.withLowering("core") (core IR only; for small graphs), or use a host with the extension`,
       { cause: e },
     );
   }
