@@ -203,7 +203,7 @@ abstract class GraphQueryBase<R> {
       const compiled: CompiledTraversal = Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
       const hasLiterals = Object.keys(literals).length > 0;
       const decode = (result: Json): R => this.decode(result, plan);
-      this.ready = { compiled, hasLiterals, decode };
+      this.ready = { compiled, hasLiterals, decode, shaped: shapedParams(plan) };
     }
     return this.ready;
   }
@@ -224,6 +224,7 @@ abstract class GraphQueryBase<R> {
       ready = this.prepared();
       const compiled = ready.compiled;
       checkArgs(compiled.params, args);
+      if (ready.shaped.length > 0) checkShapes(ready.shaped, args);
       const bound = ready.hasLiterals ? { ...compiled.literals, ...args } : args;
       pending = (runner ?? this.ctx.executor).execute(compiled.op, bound);
     } catch (e) {
@@ -242,8 +243,44 @@ abstract class GraphQueryBase<R> {
 interface PreparedTraversal<R = unknown> {
   readonly compiled: CompiledTraversal;
   readonly hasLiterals: boolean;
+  /** Parameters whose value must have a shape (a window bound, an `in` list); usually none. */
+  readonly shaped: readonly ShapedParam[];
   /** The op's JSON result → the typed result. */
   readonly decode: (result: Json) => R;
+}
+
+/** A parameter used where only some values make sense. */
+interface ShapedParam {
+  readonly name: string;
+  readonly role: "offset" | "limit" | "in";
+}
+
+/** The parameters of `plan` used as `offset`/`limit` or as the list of an `in` filter. */
+function shapedParams(plan: TraversePlan): ShapedParam[] {
+  const out: ShapedParam[] = [];
+  if (plan.offset !== null && "param" in plan.offset) out.push({ name: plan.offset.param, role: "offset" });
+  if (plan.limit !== null && "param" in plan.limit) out.push({ name: plan.limit.param, role: "limit" });
+  const filters = [...plan.start.filters, ...plan.steps.flatMap((s) => (s.kind === "where" ? [s.filter] : []))];
+  if (plan.result.kind === "shortest") filters.push(...plan.result.to);
+  for (const f of filters) if (f.op === "in" && "param" in f.value) out.push({ name: f.value.param, role: "in" });
+  return out;
+}
+
+/**
+ * Checks the shapes the plan needs before anything runs, so that both lowerings refuse the same
+ * values with the same typed error (the core lowering's built-ins would otherwise fail with their
+ * own messages, or take a negative window bound as a count from the end).
+ */
+function checkShapes(shaped: readonly ShapedParam[], args: Readonly<Record<string, Json>>): void {
+  for (const { name, role } of shaped) {
+    const v = args[name];
+    if (v === undefined) continue; // a literal: checked when the traversal was built
+    if (role === "in") {
+      if (!Array.isArray(v)) throw new BadRequestError(`execute(): parameter ${name} is the list of an "in" filter and must be a list, got ${JSON.stringify(v)}`);
+    } else if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw new BadRequestError(`execute(): parameter ${name} is the ${role} and must be a non-negative integer, got ${JSON.stringify(v)}`);
+    }
+  }
 }
 
 /** True for a value `checkLiteral` accepts as it is: none, bool, string, a finite safe number. */
