@@ -23,6 +23,8 @@ export interface TableNode {
   readonly linkColumns: readonly string[];
   /** True when every key column holds numbers (the core lowering can then sort by key). */
   readonly numericKey: boolean;
+  /** The columns whose cells are numbers (the core lowering's ordered filters need them). */
+  readonly numericColumns: readonly string[];
 }
 
 
@@ -197,6 +199,8 @@ function dotString(s: string): string {
  * catalog.order; // number of tables
  * ```
  */
+const isNumeric = (dtype: string): boolean => dtype !== "string" && dtype !== "link" && dtype !== "bool";
+
 export function buildCatalog(namespace: string, tables: readonly TableMeta[]): Catalog {
   const relations = relationsOf(tables);
   const catalog = new Catalog(namespace);
@@ -207,7 +211,8 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       keyColumns: [...t.keyColumns],
       columns: t.columns.map((c) => c.name),
       linkColumns: t.columns.filter((c) => c.dtype === "link").map((c) => c.name),
-      numericKey: t.columns.filter((c) => c.key).every((c) => c.dtype !== "string" && c.dtype !== "link" && c.dtype !== "bool"),
+      numericKey: t.columns.filter((c) => c.key).every((c) => isNumeric(c.dtype)),
+      numericColumns: t.columns.filter((c) => isNumeric(c.dtype)).map((c) => c.name),
     });
   }
   for (const r of relations) catalog.addRelation(r);

@@ -3,7 +3,7 @@
  * lookups, the start rows, one hop's neighbors in canonical order, `orderBy` and the page.
  * The result kinds (src/graph/lower.ts, lower-trails.ts, lower-shortest.ts) build on it.
  */
-import { BadRequestError } from "../errors.js";
+import { BadRequestError, NotImplementedError } from "../errors.js";
 import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../client/embedded/traverse.js";
 import type { Catalog } from "./catalog.js";
 import { call, cond, containsSteps, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./lower-ir.js";
@@ -89,6 +89,12 @@ export abstract class CoreLowering {
 
   /** Steps setting `out` = does `row` (a name in scope) satisfy `f` on `table` (null never matches). */
   protected matchSteps(table: string, row: string, f: PlanFilter, out: string): Steps {
+    if (f.op !== "=" && f.op !== "!=" && f.op !== "in" && !this.catalog.table(table).numericColumns.includes(f.col)) {
+      // Core `lt`/`gt`/… compare numbers only; refuse here rather than fail on the first row.
+      throw new NotImplementedError(
+        `core lowering: where("${f.col}", "${f.op}", …) on ${table} orders a non-numeric column, and core IR compares only numbers in order; use the traverse extension`,
+      );
+    }
     const cell = this.names.next("cell");
     const cellNull = this.names.next("cnull");
     const val = this.names.next("val");

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
+import { NotImplementedError } from "../../src/errors.js";
 import { VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
 import { buildSpec, CITIES, graphArb, loadGraph, norm, reference, referenceShortest, specArb, type GraphData, type HopDir } from "./support.js";
 
@@ -328,6 +329,13 @@ describe("core lowering with string keys (ordered by their rank in the table's k
     for (const query of queries) expect(norm(await query(core))).toEqual(norm(await query(ext)));
     expect(norm(await queries[6]!(core))).toHaveLength(4);
     expect(await queries[8]!(core)).toBeNull();
+    // Equality on strings lowers; ordering strings does not (core IR orders numbers only).
+    const eq = (g: Graph<UntypedShape>) => g.match("topics", { name: "root" }).out("children").where("name", "!=", "zeta").select(["name"]).execute();
+    expect(await eq(core)).toEqual(await eq(ext));
+    const ordered = (g: Graph<UntypedShape>) => g.match("topics", { name: "root" }).out("children").where("name", ">", "b").execute();
+    expect(await ordered(ext)).toEqual(expect.any(Array));
+    await expect(ordered(core)).rejects.toBeInstanceOf(NotImplementedError);
+    await expect(ordered(core)).rejects.toThrow(/orders a non-numeric column/);
     await executor.close();
   });
 });
