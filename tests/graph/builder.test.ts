@@ -128,9 +128,12 @@ describe("on the embedded kernel", () => {
     expect(inside).toEqual([{ id: 2 }, { id: 3 }]);
     await session.rollback();
     expect(await graph.match("people", { id: 1 }).out("knows").select(["id"]).execute()).toEqual([{ id: 2 }]);
-    // A kernel-side failure is a typed error too (a parameter of the wrong shape).
-    await expect(graph.match("people").where("id", "in", param("ids")).execute({ ids: 5 })).rejects.toBeInstanceOf(TcError);
-    await expect(graph.match("people").where("id", "in", param("ids")).execute({ ids: 5 })).rejects.toThrow(/needs a tuple/);
+    // A parameter of the wrong shape is refused before the op runs; sent to the kernel anyway, it
+    // is a typed error there too.
+    const byIds = graph.match("people").where("id", "in", param("ids"));
+    await expect(byIds.execute({ ids: 5 })).rejects.toThrow(/parameter ids is the list of an "in" filter/);
+    await expect(executor.execute(byIds.compile().op, { ids: 5 })).rejects.toBeInstanceOf(TcError);
+    await expect(executor.execute(byIds.compile().op, { ids: 5 })).rejects.toThrow(/needs a tuple/);
     await executor.close();
   });
 });
