@@ -21,6 +21,7 @@ import { DEFAULT_LIMITS, ExecContext, invokeOp, needsClock, refuseEgress, type E
 import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { tableLiteral, type TableView } from "./table-view.js";
+import { directTraverse, runDirect, type DirectTraverse } from "./op-direct.js";
 import { decodeData, isOpDef, takeOfferedJson, toJson, valueMap, type KernelValue } from "./value.js";
 
 /** Options of `Kernel.open`. */
@@ -62,10 +63,12 @@ interface Savepoints {
 interface PreparedOp {
   readonly op: OpDef;
   readonly clock: boolean;
+  /** Set when the op is one traverse request, which then runs as that request (op-direct.ts). */
+  readonly direct: DirectTraverse | undefined;
 }
 
 function preparedOp(op: OpDef): PreparedOp {
-  return { op, clock: needsClock(op) };
+  return { op, clock: needsClock(op), direct: directTraverse(op) };
 }
 
 /** The kernel's per-transaction state. */
@@ -314,7 +317,11 @@ export class Kernel {
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
     takeOfferedJson(); // an offer left by an op that failed must not match anything
-    const result = invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
+    const direct = prepared.direct;
+    const result =
+      direct !== undefined
+        ? runDirect(scope.txn, direct, params)
+        : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
     return result === takeOfferedJson() && result !== null && typeof result === "object" ? (result as Json) : toJson(result);
   }
 
