@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { createGraph, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
 import { snapshotPolicy } from "../../src/client/embedded/table-links.js";
-import { buildSpec, graphArb, loadGraph, planRunner, specArb, testSchema, type Spec } from "./support.js";
+import { buildSpec, graphArb, loadGraph, planRunner, specArb, testSchema, type GraphData, type Spec } from "./support.js";
 
 /** The smallest budget (1 … 4096) within which `spec` completes on `graph`. */
 async function smallestBudget(graph: Graph<UntypedShape>, spec: Spec): Promise<number> {
@@ -30,6 +30,25 @@ async function smallestBudget(graph: Graph<UntypedShape>, spec: Spec): Promise<n
 
 const usual = { ...snapshotPolicy };
 
+/** Random graphs plus edges and posts that name people who do not exist (dead targets). */
+const withDangling: fc.Arbitrary<GraphData> = graphArb(6).chain((data) => {
+  const n = data.people.length;
+  const live = fc.integer({ min: 1, max: n });
+  const dead = fc.integer({ min: n + 1, max: n + 2 });
+  return fc
+    .record({
+      knows: fc.array(fc.oneof(fc.record({ a: live, b: dead }), fc.record({ a: dead, b: live })), { maxLength: 3 }),
+      authors: fc.array(dead, { maxLength: 2 }),
+    })
+    .map(({ knows, authors }) => {
+      const seen = new Set(data.knows.map((k) => `${k.a}/${k.b}/${k.n}`));
+      const extra = knows.map((k) => ({ ...k, n: 0, since: 2001 })).filter((k) => !seen.has(`${k.a}/${k.b}/0`) && seen.add(`${k.a}/${k.b}/0`));
+      const postIds = new Set(data.posts.map((p) => p.id));
+      const posts = authors.map((author, i) => ({ id: 100 + i, author, lang: "en" })).filter((p) => !postIds.has(p.id));
+      return { ...data, knows: [...data.knows, ...extra], posts: [...data.posts, ...posts] };
+    });
+});
+
 describe.each(EXECUTORS)("the visit budget on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   afterEach(() => void Object.assign(snapshotPolicy, usual));
@@ -41,7 +60,7 @@ describe.each(EXECUTORS)("the visit budget on $name", (factory) => {
     Object.assign(snapshotPolicy, policy);
     const executor = await createExecutor();
     await fc.assert(
-      fc.asyncProperty(graphArb(6), specArb({ results: ["distinct", "distinct_count"], maxOps: 4 }), async (data, spec) => {
+      fc.asyncProperty(withDangling, specArb({ results: ["distinct", "distinct_count"], maxOps: 4 }), async (data, spec) => {
         const lookups = createGraph(testSchema, planRunner(data)) as unknown as Graph<UntypedShape>;
         const db = await loadGraph(executor, data);
         const kernel = db.graph as unknown as Graph<UntypedShape>;

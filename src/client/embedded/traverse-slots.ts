@@ -168,16 +168,20 @@ export class SlotExpander {
     const { offsets, targets } = packed;
     const sources = offsets.length - 1;
     let touched = this.touched;
+    // An edge row counts, then its live target: twice per live entry, once per dead one.
+    const perEntry = edge ? 2 : 1;
     for (let i = 0; i < level.length; i++) {
       const s = level[i]!;
       if (s >= sources) continue;
       const end = offsets[s + 1]!;
       let k = offsets[s]!;
-      touched += end - k;
+      touched += (end - k) * perEntry;
       for (; k < end; k++) {
         const t = targets[k]!;
-        if (t < 0) continue;
-        if (edge) touched++;
+        if (t < 0) {
+          if (edge) touched--;
+          continue;
+        }
         if (stamps[t] !== epoch) {
           stamps[t] = epoch;
           out.push(t);
