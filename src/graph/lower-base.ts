@@ -6,7 +6,7 @@
 import { BadRequestError, NotImplementedError } from "../errors.js";
 import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../client/embedded/traverse.js";
 import type { Catalog } from "./catalog.js";
-import { call, cond, containsSteps, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./lower-ir.js";
+import { call, cond, containsSteps, firstCells, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./lower-ir.js";
 
 /** The scalar built-in that evaluates each ordered comparison operator (PROFILE §2). */
 const COMPARE_BUILTIN = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const;
@@ -100,11 +100,7 @@ export abstract class CoreLowering {
     const val = this.names.next("val");
     const valNull = this.names.next("vnull");
     const either = this.names.next("anynull");
-    const v = this.names.next("v");
-    const test: J =
-      f.op === "in"
-        ? fold(val, v, post([["hit", call(v, "eq", { r: ref(cell) })], ["any", call("state", "or", { r: ref("hit") })]]), false)
-        : call(cell, COMPARE_BUILTIN[f.op], { r: ref(val) });
+    const test: Steps = f.op === "in" ? this.containsSteps(val, cell, "t") : [["t", call(cell, COMPARE_BUILTIN[f.op], { r: ref(val) })]];
     return [
       [cell, call(row, "get", { i: this.pos(table, f.col) })],
       [cellNull, call(cell, "eq", { r: null })],
@@ -112,7 +108,7 @@ export abstract class CoreLowering {
       [valNull, f.op === "in" ? false : call(val, "eq", { r: null })],
       [either, call(cellNull, "or", { r: ref(valNull) })],
       // Evaluate the comparison only when both sides are present.
-      [out, cond(ref(either), false, post([["t", test]]))],
+      [out, cond(ref(either), false, post(test))],
     ];
   }
 
@@ -231,7 +227,7 @@ export abstract class CoreLowering {
             "cols",
             "col",
             post([
-              ...containsSteps(n, "eq_cols", "col", "fixed"),
+              ...this.containsSteps("eq_cols", "col", "fixed"),
               ["still", call("going", "and", { r: ref("fixed") })],
               ["longer", cond(ref("still"), post([["more", call("prefix", "concat", { r: [ref("col")] })]]), ref("prefix"))],
               ["next", { going: ref("still"), prefix: ref("longer") }],
@@ -417,11 +413,10 @@ export abstract class CoreLowering {
       const unique = n.next("unique");
       const e = n.next("e");
       const id = n.next("id");
-      const x = n.next("x");
       const seen = n.next("seen");
       const isNew = post([
         [id, call(e, "slice", { start: 0, stop: 2 })],
-        [seen, fold("state", x, post([["xid", call(x, "slice", { start: 0, stop: 2 })], ["same", call("xid", "eq", { r: ref(id) })], ["any", call("state", "or", { r: ref("same") })]]), false)],
+        ...this.containsSteps("state", id, seen, firstCells(2)),
         ["kept", cond(ref(seen), ref("state"), post([["more", call("state", "concat", { r: [ref(e)] })]]))],
       ]);
       steps.push([unique, fold(all, e, isNew, [])]);
@@ -560,7 +555,7 @@ export abstract class CoreLowering {
   }
 
   /** Steps setting `out` = does the tuple `items` hold `value`. */
-  protected containsSteps(items: string, value: string, out: string): Steps {
-    return containsSteps(this.names, items, value, out);
+  protected containsSteps(items: string, value: string, out: string, key?: (el: string) => J): Steps {
+    return containsSteps(this.names, items, value, out, key);
   }
 }

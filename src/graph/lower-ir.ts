@@ -88,9 +88,18 @@ export function insertionSortSteps(names: Names, items: string, out: string, les
   return [[out, fold(items, item, insertOp, [])]];
 }
 
-/** Steps setting `out` to "some element `x` of tuple `items` has `eq(x, value)`" (`value` a step name). */
-export function containsSteps(names: Names, items: string, value: string, out: string): Steps {
+/**
+ * Steps setting `out` to "some element `x` of tuple `items` has `eq(key(x), value)`" (`value` a
+ * step name; `key` projects an element, e.g. to its key cells; by default the element itself).
+ */
+export function containsSteps(names: Names, items: string, value: string, out: string, key?: (el: string) => J): Steps {
   const x = names.next("el");
+  let compared = x;
+  const project: Steps = [];
+  if (key !== undefined) {
+    compared = names.next("elk");
+    project.push([compared, key(x)]);
+  }
   return [
     [
       out,
@@ -98,7 +107,8 @@ export function containsSteps(names: Names, items: string, value: string, out: s
         items,
         x,
         post([
-          ["same", call(x, "eq", { r: ref(value) })],
+          ...project,
+          ["same", call(compared, "eq", { r: ref(value) })],
           ["any", call("state", "or", { r: ref("same") })],
         ]),
         false,
@@ -106,3 +116,6 @@ export function containsSteps(names: Names, items: string, value: string, out: s
     ],
   ];
 }
+
+/** A `key` for `containsSteps`: the first `n` cells of a tuple (a row's key, a relationship id). */
+export const firstCells = (n: number) => (el: string): J => call(el, "slice", { start: 0, stop: n });

@@ -8,6 +8,9 @@ import type { PlanResult, PlanStep } from "../client/embedded/traverse.js";
 import { CoreLowering } from "./lower-base.js";
 import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
 
+/** A visited entry is `[key, …]`: membership compares its key. */
+const firstKey = (el: string): J => call(el, "get", { i: 0 });
+
 export class ShortestLowering extends CoreLowering {
   protected body(): Steps {
     const hop = this.plan.steps[0] as Extract<PlanStep, { kind: "hop" }>;
@@ -25,7 +28,7 @@ export class ShortestLowering extends CoreLowering {
     const isTarget0 = n.next("target");
     const startOp = post([
       [startKey, call(start, "slice", { start: 0, stop: kc })],
-      ["seen", fold("visited", "v", post([["vk", call("v", "get", { i: 0 })], ["same", call("vk", "eq", { r: ref(startKey) })], ["any", call("state", "or", { r: ref("same") })]]), false)],
+      ...this.containsSteps("visited", startKey, "seen", firstKey),
       [fresh, call("seen", "not")],
       [
         "next",
@@ -105,7 +108,7 @@ export class ShortestLowering extends CoreLowering {
           post([
             [node, call(e, "get", { i: 2 })],
             ["nkey", call(node, "slice", { start: 0, stop: kc })],
-            ["seen", fold("visited", "v", post([["vk", call("v", "get", { i: 0 })], ["same", call("vk", "eq", { r: ref("nkey") })], ["any", call("state", "or", { r: ref("same") })]]), false)],
+            ...this.containsSteps("visited", "nkey", "seen", firstKey),
             [
               "moved",
               cond(

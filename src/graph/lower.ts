@@ -23,7 +23,7 @@ import type { Json } from "../ir/types.js";
 import type { PlanHop, TraversePlan } from "../client/embedded/traverse.js";
 import type { Catalog } from "./catalog.js";
 import { CoreLowering } from "./lower-base.js";
-import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import { call, cond, firstCells, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
 import { ShortestLowering } from "./lower-shortest.js";
 import { TrailLowering } from "./lower-trails.js";
 
@@ -90,21 +90,7 @@ class DistinctLowering extends CoreLowering {
   /** A fold op that appends `row` to the accumulator `{out}` unless a row with its key is in `seen` or `out`. */
   private dedupeOp(table: string, seenName: string | null): J {
     const kc = this.keyCount(table);
-    const inTuple = (tuple: string, result: string): [string, J][] => [
-      [
-        result,
-        fold(
-          tuple,
-          "x",
-          post([
-            ["xk", call("x", "slice", { start: 0, stop: kc })],
-            ["same", call("xk", "eq", { r: ref("rk") })],
-            ["any", call("state", "or", { r: ref("same") })],
-          ]),
-          false,
-        ),
-      ],
-    ];
+    const inTuple = (tuple: string, result: string): Steps => this.containsSteps(tuple, "rk", result, firstCells(kc));
     const steps: [string, J][] = [["rk", call("row", "slice", { start: 0, stop: kc })], ...inTuple("out", "in_out")];
     if (seenName) {
       steps.push(...inTuple(seenName, "in_seen"));
@@ -242,19 +228,7 @@ class DistinctLowering extends CoreLowering {
           "row",
           post([
             ["rk", call("row", "slice", { start: 0, stop: kc })],
-            [
-              "member",
-              fold(
-                rows,
-                "x",
-                post([
-                  ["xk", call("x", "slice", { start: 0, stop: kc })],
-                  ["same", call("xk", "eq", { r: ref("rk") })],
-                  ["any", call("state", "or", { r: ref("same") })],
-                ]),
-                false,
-              ),
-            ],
+            ...this.containsSteps(rows, "rk", "member", firstCells(kc)),
             ["kept", cond(ref("member"), post([["more", call("state", "concat", { r: [ref("row")] })]]), ref("state"))],
           ]),
           [],
