@@ -68,17 +68,9 @@ export class ColumnGroups implements RowObserver {
     }
   }
 
-  added(row: Row): void {
-    this.add(row);
-  }
-
-  removed(row: Row): void {
-    this.remove(row);
-  }
-
   replaced(old: Row, row: Row): void {
-    this.remove(old);
-    this.add(row);
+    this.removed(old);
+    this.added(row);
   }
 
   /** The table changed in bulk: regroup from the index (its trees are already rebuilt). */
@@ -95,7 +87,7 @@ export class ColumnGroups implements RowObserver {
   }
 
   /** Adds a row that the table has just stored. */
-  add(row: Row): void {
+  added(row: Row): void {
     const cell = normCell(row[this.position]!);
     const group = this.groups.get(cell);
     if (group === undefined) {
@@ -120,7 +112,7 @@ export class ColumnGroups implements RowObserver {
   }
 
   /** Removes a row that the table has just removed (the stored row object itself). */
-  remove(row: Row): void {
+  removed(row: Row): void {
     const cell = normCell(row[this.position]!);
     const group = this.groups.get(cell);
     if (group === undefined) return;
