@@ -196,16 +196,11 @@ export class SlotExpander {
   }
 
   /**
-   * A one-level `disjoint` hop keeping only the targets that pass `keep` (the rows it drops still
-   * count as touched): a filter tested as the lists are read, so the dropped rows are never
-   * collected.
+   * One level of a `disjoint` hop: the concatenated target lists. With `keep`, only the targets
+   * that pass it (the rows it drops still count as touched): a filter tested as the lists are
+   * read, so the dropped rows are never collected.
    */
-  expandKeeping(from: readonly number[], sh: SlotHop, keep: SlotCodeTest): number[] {
-    return this.expandDisjoint(sh, from, keep);
-  }
-
-  /** One level of a `disjoint` hop: the concatenated target lists (those passing `keep`). */
-  private expandDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number[] {
+  expandDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number[] {
     const index = (sh.alts[0] as Extract<SlotAlt, { kind: "links" }>).index;
     const next: number[] = [];
     const codes = keep?.codes;

@@ -1009,7 +1009,7 @@ class Run {
         const next = steps[i + 1];
         const keep = next?.kind === "where" && sh.disjoint && sh.hop.min === 1 && sh.hop.max === 1 ? codedEquality(sh.target, next.filter) : undefined;
         if (keep !== undefined) {
-          current = expander.expandKeeping(current, sh, keep);
+          current = expander.expandDisjoint(sh, current, keep);
           i++;
         } else current = expander.expand(current, sh);
         slots = sh.target;
