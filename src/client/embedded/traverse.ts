@@ -1262,7 +1262,7 @@ class Run {
 
   private project(rows: readonly TraverseRow[], table: string, select: readonly string[] | null): unknown[] {
     if (select === null) return rows as unknown[];
-    const positions = select.map((c) => this.pos(table, c));
+    const positions = this.cellPositions(table, this.shape(table), select);
     return rows.map((r) => positions.map((p) => r[p]));
   }
 }
