@@ -322,7 +322,8 @@ export class Kernel {
       direct !== undefined
         ? runDirect(scope.txn, direct, params)
         : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
-    return result === takeOfferedJson() && result !== null && typeof result === "object" ? (result as Json) : toJson(result);
+    const offered = takeOfferedJson();
+    return offered !== undefined && result === offered ? (result as Json) : toJson(result);
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
