@@ -644,11 +644,16 @@ function rowDecoderOf(node: TableNode, columns: readonly string[]): RowDecoder {
   return decode;
 }
 
-function rowObject(row: Json, node: TableNode, columns: readonly string[] = node.columns): Record<string, Json> {
+/** `row` as a tuple of `columns.length` cells, or a 400 saying what came instead. */
+function checkRow(row: Json, columns: readonly string[]): Json[] {
   if (!Array.isArray(row) || row.length !== columns.length) {
     throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${JSON.stringify(row)}`);
   }
-  return rowDecoderOf(node, columns)(row);
+  return row;
+}
+
+function rowObject(row: Json, node: TableNode, columns: readonly string[] = node.columns): Record<string, Json> {
+  return rowDecoderOf(node, columns)(checkRow(row, columns));
 }
 
 function decodeRows(result: Json, node: TableNode, columns: readonly string[]): Record<string, Json>[] {
@@ -656,9 +661,7 @@ function decodeRows(result: Json, node: TableNode, columns: readonly string[]): 
   const decode = rowDecoderOf(node, columns);
   const out: Record<string, Json>[] = [];
   for (let i = 0; i < result.length; i++) {
-    const row = result[i]!;
-    if (!Array.isArray(row) || row.length !== columns.length) rowObject(row, node, columns); // throws
-    out.push(decode(row as Json[]));
+    out.push(decode(checkRow(result[i]!, columns)));
   }
   return out;
 }
