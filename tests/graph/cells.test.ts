@@ -18,6 +18,17 @@ function linkSchema() {
   return schema({ namespace: "cells_link", tables: { pages, refs } });
 }
 
+function notesSchema() {
+  const authors = table("authors", { id: col.u32().key() });
+  const notes = table("notes", {
+    id: col.u32().key(),
+    author: col.u32().references(() => authors, { name: "author", inverse: "notes" }),
+    tag: col.string(8),
+    lang: col.string(8),
+  });
+  return schema({ namespace: "cells_notes", tables: { authors, notes } });
+}
+
 const PAGES = [
   { id: 1, url: "/state/app/one", home: "http://example.com/a" },
   { id: 2, url: "http://example.com/two", home: null },
@@ -46,5 +57,47 @@ describe.each(EXECUTORS)("cells in traversal results on $name", (factory) => {
     expect(await g.match("pages", { url: "/lib/x/three" }).in("cites").distinct().execute()).toEqual([PAGES[0], PAGES[1]]);
     expect(await g.match("pages", { url: "http://example.com/two" }).out("cites").execute()).toEqual([PAGES[2]]);
     expect(await g.match("pages").where("home", "=", "http://example.com/a").out("cites").distinct().count().execute()).toBe(2);
+  });
+
+  it("rows read back exactly with sequential ids and coded columns, before and after writes", async () => {
+    const db = await connect(notesSchema(), await createExecutor());
+    await db.sync();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const anyDb = db as any;
+    const g = db.graph as unknown as Graph<UntypedShape>;
+    await anyDb.insertInto("authors").values([{ id: 1 }, { id: 2 }, { id: 3 }]).execute();
+    // Ids handed out in sequence from 1, as an auto-increment column would.
+    const notes = Array.from({ length: 40 }, (_, i) => ({
+      id: i + 1,
+      author: (i % 3) + 1,
+      tag: ["a", "b", "c", "d"][(i * 7) % 4]!,
+      lang: ["en", "fr", "en", "de", "ja"][i % 5]!,
+    }));
+    await anyDb.insertInto("notes").values(notes).execute();
+    const expected = (authors: number[], pred: (n: (typeof notes)[number]) => boolean) =>
+      notes.filter((n) => authors.includes(n.author) && pred(n)).sort((a, b) => a.id - b.id);
+    const check = async () => {
+      // A filter on `lang` (and one on `tag`) makes those columns coded; later pages read them back.
+      expect(await g.match("authors", { id: 1 }).out("notes").where("lang", "=", "en").distinct().execute()).toEqual(expected([1], (n) => n.lang === "en"));
+      expect(await g.match("authors", { id: 2 }).out("notes").where("tag", "=", "b").distinct().execute()).toEqual(expected([2], (n) => n.tag === "b"));
+      expect(await g.match("authors").out("notes").distinct().execute()).toEqual(expected([1, 2, 3], () => true));
+      expect(await g.match("authors").out("notes").distinct().select(["lang", "id"]).offset(3).limit(7).execute()).toEqual(
+        expected([1, 2, 3], () => true).slice(3, 10).map((n) => ({ lang: n.lang, id: n.id })),
+      );
+    };
+    await check();
+    // New values in coded columns, and updates of old ones.
+    notes[4]!.lang = "pt";
+    notes[5]!.tag = "zz";
+    await anyDb.updateTable("notes").set({ lang: "pt" }).where("id", "=", 5).execute();
+    await anyDb.updateTable("notes").set({ tag: "zz" }).where("id", "=", 6).execute();
+    await check();
+    // An id out of sequence, then one in it again.
+    for (const id of [100, 41]) {
+      const note = { id, author: 2, tag: "c", lang: "en" };
+      notes.push(note);
+      await anyDb.insertInto("notes").values(note).execute();
+      await check();
+    }
   });
 });

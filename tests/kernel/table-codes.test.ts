@@ -30,6 +30,19 @@ describe("ColumnCodes", () => {
     expect(coded.codes[999]).toBe(NO_ROW);
   });
 
+  it("gives each code's value back, except once a -0 was coded (the map cannot tell it from 0)", () => {
+    const coded = ColumnCodes.build([[1, "en"], [2, 0], [3, null], [4, true], [5, "en"]], 1)!;
+    for (const slot of [0, 1, 2, 3, 4]) {
+      const cell = [["en"], [0], [null], [true], ["en"]][slot]![0];
+      expect(coded.values![coded.codes[slot]!]).toBe(cell);
+    }
+    expect(coded.set(5, -0)).toBe(true);
+    expect(coded.codes[5]).toBe(coded.codeOf(0));
+    expect(coded.values).toBeUndefined();
+    const negativeFirst = ColumnCodes.build([[1, -0], [2, 0]], 1)!;
+    expect(negativeFirst.values).toBeUndefined();
+  });
+
   it("refuses object cells, NaN and a 256th distinct value", () => {
     expect(ColumnCodes.build([[1, { href: "/x" }]], 1)).toBeUndefined();
     expect(ColumnCodes.build([[1, NaN]], 1)).toBeUndefined();

@@ -58,3 +58,52 @@ describe("KeySlots.slotOf", () => {
     expect(slots.slotOf("x")).toBe(5000);
   });
 });
+
+describe("KeySlots.keyBase", () => {
+  /** Whether `keys` (in interning order, repeats dropped) are consecutive safe integers, not -0. */
+  function consecutive(keys: readonly KeyCell[]): boolean {
+    return keys.every((k, i) => Number.isSafeInteger(k) && !Object.is(k, -0) && (i === 0 || k === (keys[0] as number) + i));
+  }
+
+  it("is defined exactly while the keys came in sequence, and then gives each slot's key", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5, max: 2 ** 40 }),
+        fc.array(fc.oneof({ weight: 12, arbitrary: fc.constant("next" as const) }, { weight: 1, arbitrary: anyKey }), { maxLength: 60 }),
+        (start, steps) => {
+          const slots = new KeySlots([]);
+          const order: KeyCell[] = [];
+          let next = start;
+          for (const step of [start as KeyCell, ...steps]) {
+            const key = step === "next" ? next : step;
+            if (slots.slotOf(key) === undefined && !order.some((k) => Object.is(k, key) || k === key)) order.push(key);
+            slots.intern(key);
+            if (typeof key === "number") next = key + 1;
+            expect(slots.keyBase !== undefined).toBe(consecutive(order));
+            if (slots.keyBase !== undefined) order.forEach((k, s) => expect(s + slots.keyBase!).toBe(k));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("starts over from nothing: -0, a fraction or a string as the first key leave it undefined", () => {
+    for (const first of [-0, 0.5, "a", 2 ** 53]) {
+      const slots = new KeySlots([]);
+      slots.intern(first);
+      slots.intern(1);
+      expect(slots.keyBase).toBeUndefined();
+    }
+    const slots = new KeySlots([]);
+    [1, 2, 3].forEach((k) => slots.intern(k));
+    expect(slots.keyBase).toBe(1);
+    slots.intern(2); // already interned: no change
+    expect(slots.keyBase).toBe(1);
+    slots.intern(5); // a gap
+    expect(slots.keyBase).toBeUndefined();
+    slots.intern(6);
+    expect(slots.keyBase).toBeUndefined();
+  });
+});
+

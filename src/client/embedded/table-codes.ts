@@ -29,6 +29,11 @@ export class ColumnCodes {
   private readonly byValue = new Map<unknown, number>();
   /** Code by slot; grown as slots are added. */
   codes: Uint8Array;
+  /**
+   * The value of each code, for reading cells back from `codes`; `undefined` once a `-0` was coded
+   * (the map keys it with `0`, so its code could not give back which of the two a row holds).
+   */
+  values: unknown[] | undefined = [];
 
   private constructor(
     /** The column's position in the rows. */
@@ -66,7 +71,9 @@ export class ColumnCodes {
       if (this.byValue.size >= MAX_CODES) return false;
       code = this.byValue.size;
       this.byValue.set(cell, code);
+      this.values?.push(cell);
     }
+    if (cell === 0 && 1 / cell < 0) this.values = undefined;
     if (slot >= this.codes.length) {
       const grown = new Uint8Array(Math.max(slot + 1, this.codes.length * 2)).fill(NO_ROW);
       grown.set(this.codes);

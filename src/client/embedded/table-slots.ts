@@ -72,6 +72,12 @@ export class KeySlots implements RowObserver {
    */
   keysAscending = true;
   private lastKey = -Infinity;
+  /**
+   * While defined, the key of slot `s` is `s + keyBase`: every key interned so far was the integer
+   * one past the one before (ids handed out in sequence, loaded in order). A page of results then
+   * gets its key cells from its slots, with no read of the key column.
+   */
+  keyBase: number | undefined = 0;
 
   constructor(rows: Iterable<Row>) {
     for (const row of rows) this.added(row);
@@ -84,6 +90,8 @@ export class KeySlots implements RowObserver {
       s = this.rows.length;
       if (typeof cell === "number" && cell > this.lastKey) this.lastKey = cell;
       else this.keysAscending = false;
+      if (s === 0) this.keyBase = Number.isSafeInteger(cell) && !Object.is(cell, -0) ? (cell as number) : undefined;
+      else if (this.keyBase !== undefined && cell !== s + this.keyBase) this.keyBase = undefined;
       this.slotByKey.set(cell, s);
       this.rows.push(undefined);
       if (this.dense !== undefined) this.denseAdd(cell, s);
@@ -167,6 +175,11 @@ export class KeySlots implements RowObserver {
       this.columns.set(pos, column);
     }
     return column;
+  }
+
+  /** The coding of the column at `pos` if one was made already (see `codes`); never makes one. */
+  codesIfMade(pos: number): ColumnCodes | undefined {
+    return this.coded.get(pos) ?? undefined;
   }
 
   /**

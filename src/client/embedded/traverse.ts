@@ -1324,32 +1324,55 @@ function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset
 }
 
 /**
- * Fresh tuples of the cells at `positions` for each of `slots`, read from the table's column
- * vectors: a page of scattered rows costs a chain of dependent cache misses per row (slot →
- * row → its cells), while the vectors' reads are independent of each other and overlap.
+ * Fresh tuples of the cells at `positions` for each of `slots`, built a column at a time: a page
+ * of scattered rows costs a chain of dependent cache misses per row (slot → row → its cells),
+ * while reads down one column are independent of each other and overlap. Cheaper sources go
+ * first: the key from the slot when keys were handed out in sequence (`keyBase`), and a column a
+ * filter already coded from its byte codes (often still in cache from that filter); else the
+ * column vector.
  */
 function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[]): unknown[][] {
   const width = positions.length;
-  const columns: (readonly unknown[])[] = [];
-  for (let j = 0; j < width; j++) columns.push(space.column(positions[j]!));
+  const columns: unknown[][] = [];
+  for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!));
   const n = slots.length;
   const out: unknown[][] = new Array(n);
   // Array literals for the usual widths: a packed array of the right size in one allocation.
-  const [c0, c1, c2, c3, c4] = columns as (readonly unknown[] | undefined)[];
+  const [c0, c1, c2, c3, c4] = columns as (unknown[] | undefined)[];
   switch (width) {
-    case 1: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s]]; } return out;
-    case 2: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s]]; } return out;
-    case 3: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s], c2![s]]; } return out;
-    case 4: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s], c2![s], c3![s]]; } return out;
-    case 5: for (let i = 0; i < n; i++) { const s = slots[i]!; out[i] = [c0![s], c1![s], c2![s], c3![s], c4![s]]; } return out;
+    case 1: for (let i = 0; i < n; i++) out[i] = [c0![i]]; return out;
+    case 2: for (let i = 0; i < n; i++) out[i] = [c0![i], c1![i]]; return out;
+    case 3: for (let i = 0; i < n; i++) out[i] = [c0![i], c1![i], c2![i]]; return out;
+    case 4: for (let i = 0; i < n; i++) out[i] = [c0![i], c1![i], c2![i], c3![i]]; return out;
+    case 5: for (let i = 0; i < n; i++) out[i] = [c0![i], c1![i], c2![i], c3![i], c4![i]]; return out;
   }
   for (let i = 0; i < n; i++) {
-    const s = slots[i]!;
     const tuple: unknown[] = [];
-    for (let j = 0; j < width; j++) tuple.push(columns[j]![s]);
+    for (let j = 0; j < width; j++) tuple.push(columns[j]![i]);
     out[i] = tuple;
   }
   return out;
+}
+
+/** The cells at row position `pos` of the rows at `slots`, in order (see `tuplesAt`). */
+function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number): unknown[] {
+  const n = slots.length;
+  const cells = new Array<unknown>(n);
+  const base = space.keyBase;
+  if (pos === 0 && base !== undefined) {
+    for (let i = 0; i < n; i++) cells[i] = slots[i]! + base;
+    return cells;
+  }
+  const coded = space.codesIfMade(pos);
+  const values = coded?.values;
+  if (values !== undefined) {
+    const codes = coded!.codes;
+    for (let i = 0; i < n; i++) cells[i] = values[codes[slots[i]!]!];
+    return cells;
+  }
+  const column = space.column(pos);
+  for (let i = 0; i < n; i++) cells[i] = column[slots[i]!];
+  return cells;
 }
 
 /**
