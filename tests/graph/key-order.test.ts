@@ -61,3 +61,43 @@ describe.each(EXECUTORS)("distinct result order on $name", (factory) => {
     expect(page.map((r) => r.id)).toEqual(sorted.slice(2, 5));
   });
 });
+
+/** A parent with more children than the page sort's scratch holds (`SCRATCH_MAX`, 65,536). */
+function bigFamily() {
+  const parents = table("parents", { id: col.u32().key() });
+  const kids = table("kids", { id: col.u32().key(), parent: col.u32().references(() => parents, { name: "parent", inverse: "kids" }) });
+  return schema({ namespace: "order_big", tables: { parents, kids } });
+}
+
+describe.each(EXECUTORS)("pages of a large distinct result on $name", (factory) => {
+  const createExecutor = executorsFor(factory, afterAll);
+  const N = 84_000;
+
+  it.each([
+    ["in key order", [[0, N]]],
+    ["upper half first", [[N / 2, N], [0, N / 2]]],
+  ] as const)("%s", async (_name, batches) => {
+    const db = await connect(bigFamily(), await createExecutor());
+    await db.sync();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const anyDb = db as any;
+    await anyDb.insertInto("parents").values([{ id: 1 }, { id: 2 }]).execute();
+    const g = db.graph as unknown as Graph<UntypedShape>;
+    const kids = () => g.match("parents", { id: 1 }).out("kids").distinct();
+    for (const [from, to] of batches) {
+      const rows = Array.from({ length: to - from }, (_, i) => ({ id: from + i, parent: (from + i) % 7 === 0 ? 2 : 1 }));
+      await anyDb.insertInto("kids").values(rows).execute();
+      // A traversal between the batches, so the kernel's slots see the second batch arrive after it.
+      await kids().count().execute();
+    }
+    const ids = Array.from({ length: N }, (_, i) => i).filter((i) => i % 7 !== 0);
+    expect(await kids().count().execute()).toBe(ids.length);
+    const ofPage = (rows: unknown) => (rows as { id: number }[]).map((r) => r.id);
+    expect(ofPage(await kids().limit(5).execute())).toEqual(ids.slice(0, 5));
+    expect(ofPage(await kids().offset(ids.length - 3).limit(10).execute())).toEqual(ids.slice(-3));
+    expect(ofPage(await kids().offset(30_000).limit(4).execute())).toEqual(ids.slice(30_000, 30_004));
+    // A small page after the big one: the scratch must not hand back the big set's slots.
+    expect(ofPage(await g.match("parents", { id: 2 }).out("kids").distinct().limit(3).execute())).toEqual([0, 7, 14]);
+  });
+});
+

@@ -1285,9 +1285,19 @@ function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
 }
 
 /**
+ * Scratch for sorting pages (see `pageSlotsByNumericKey`). A typed array over 64 bytes lives
+ * outside the JS heap and costs more to allocate than sorting a hundred slots, so sorts of small
+ * sets reuse these; a set over `SCRATCH_MAX` gets its own arrays.
+ */
+let slotScratch = new Int32Array(256);
+let keyScratch = new Float64Array(256);
+const SCRATCH_MAX = 1 << 16;
+
+/**
  * The slots of the page of `slots` ordered by their one-column key, `offset`/`limit` applied,
  * when every key is a number (else `undefined`). No row is read: either slot order is key order,
- * or the keys come from the key column vector and sort as numbers.
+ * or the keys come from the key column vector and sort as numbers. The page may be a view of
+ * scratch memory: read it before the next call.
  */
 function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): ArrayLike<number> | undefined {
   const n = slots.length;
@@ -1295,10 +1305,15 @@ function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset
   if (offset >= end) return [];
   if (space.keysAscending) {
     // Slot order is key order: sort the slots themselves.
-    return Int32Array.from(slots).sort().subarray(offset, end);
+    let sorted = slotScratch;
+    if (n > sorted.length) sorted = n > SCRATCH_MAX ? new Int32Array(n) : (slotScratch = new Int32Array(capacityFor(n)));
+    for (let i = 0; i < n; i++) sorted[i] = slots[i]!;
+    sorted.subarray(0, n).sort();
+    return sorted.subarray(offset, end);
   }
   const keyColumn = space.column(0);
-  const keys = new Float64Array(n);
+  let keys = keyScratch;
+  if (n > keys.length) keys = n > SCRATCH_MAX ? new Float64Array(n) : (keyScratch = new Float64Array(capacityFor(n)));
   // Keys that are integers in [0, 2^32) (most ids) sort packed with their index: key·2^21 + i
   // is exact below 2^53, so one numeric sort orders the slots with no lookups afterwards.
   let packable = n < PACK;
@@ -1308,19 +1323,24 @@ function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset
     keys[i] = k;
     if (packable && !(k >= 0 && k < 0x100000000 && Math.floor(k) === k)) packable = false;
   }
-  const page = new Int32Array(end - offset);
+  const page = new Array<number>(end - offset);
   if (packable) {
     for (let i = 0; i < n; i++) keys[i] = keys[i]! * PACK + i;
-    keys.sort();
+    keys.subarray(0, n).sort();
     for (let i = offset; i < end; i++) {
       const packed = keys[i]!;
       page[i - offset] = slots[packed - Math.floor(packed / PACK) * PACK]!;
     }
     return page;
   }
-  keys.sort();
+  keys.subarray(0, n).sort();
   for (let i = offset; i < end; i++) page[i - offset] = space.slotOf(keys[i]!)!;
   return page;
+}
+
+/** A scratch size for `n` items: the next power of two. */
+function capacityFor(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
 }
 
 /**
