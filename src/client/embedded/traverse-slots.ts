@@ -116,16 +116,7 @@ export class SlotExpander {
   expand(from: readonly number[], sh: SlotHop): number[] {
     const { min, max } = sh.hop;
     let level = from as number[];
-    for (let i = 0; i < min && level.length > 0; i++) {
-      if (sh.disjoint) {
-        level = this.expandDisjoint(sh, level);
-        continue;
-      }
-      const { stamps, epoch } = sh.target.newSet();
-      const next: number[] = [];
-      this.expandLevel(sh, level, stamps, epoch, next);
-      level = next;
-    }
+    for (let i = 0; i < min && level.length > 0; i++) level = this.exactLevel(sh, level);
     if (max === min) return level;
     // Variable length: source and target are one table (the plan checks), so one slot space.
     const { stamps, epoch } = sh.target.newSet();
@@ -141,15 +132,59 @@ export class SlotExpander {
     return reached;
   }
 
-  /** Appends to `out` (and stamps) every target of the `level` slots not yet stamped with `epoch`. */
-  private expandLevel(sh: SlotHop, level: readonly number[], stamps: Int32Array, epoch: number, out: number[]): void {
+  /**
+   * `expand(from, sh).length`, touching the same rows, without collecting the last level: a
+   * count needs only how many targets were new, and building a fresh array of them cost as much
+   * as the loop that finds them.
+   */
+  expandCount(from: readonly number[], sh: SlotHop): number {
+    const { min, max } = sh.hop;
+    let level = from as number[];
+    if (max === min) {
+      if (min === 0) return level.length;
+      for (let i = 0; i < min - 1 && level.length > 0; i++) level = this.exactLevel(sh, level);
+      if (level.length === 0) return 0;
+      if (sh.disjoint) return this.countDisjoint(sh, level);
+      const { stamps, epoch } = sh.target.newSet();
+      return this.expandLevel(sh, level, stamps, epoch, undefined);
+    }
+    for (let i = 0; i < min && level.length > 0; i++) level = this.exactLevel(sh, level);
+    const { stamps, epoch } = sh.target.newSet();
+    for (let k = 0; k < level.length; k++) stamps[level[k]!] = epoch;
+    let count = level.length;
+    let frontier = level;
+    for (let i = min; i < max && frontier.length > 0; i++) {
+      if (i === max - 1) return count + this.expandLevel(sh, frontier, stamps, epoch, undefined);
+      const next: number[] = [];
+      count += this.expandLevel(sh, frontier, stamps, epoch, next);
+      frontier = next;
+    }
+    return count;
+  }
+
+  /** One exact level of a hop: every target of `level`, each once. */
+  private exactLevel(sh: SlotHop, level: readonly number[]): number[] {
+    if (sh.disjoint) return this.expandDisjoint(sh, level);
+    const { stamps, epoch } = sh.target.newSet();
+    const next: number[] = [];
+    this.expandLevel(sh, level, stamps, epoch, next);
+    return next;
+  }
+
+  /**
+   * Stamps every target of the `level` slots not yet stamped with `epoch`, appends them to `out`
+   * when given, and returns how many there were.
+   */
+  private expandLevel(sh: SlotHop, level: readonly number[], stamps: Int32Array, epoch: number, out: number[] | undefined): number {
     const only = sh.alts.length === 1 ? sh.alts[0]! : undefined;
     const packed = only?.kind === "links" ? only.index.packed(level.length) : undefined;
     if (packed !== undefined) {
-      this.levelPacked(packed, (only as Extract<SlotAlt, { kind: "links" }>).edge, level, stamps, epoch, out);
-      return;
+      return this.levelPacked(packed, (only as Extract<SlotAlt, { kind: "links" }>).edge, level, stamps, epoch, out);
     }
-    for (let k = 0; k < level.length; k++) this.expandOne(sh, level[k]!, stamps, epoch, out);
+    const into = out ?? [];
+    const before = into.length;
+    for (let k = 0; k < level.length; k++) this.expandOne(sh, level[k]!, stamps, epoch, into);
+    return into.length - before;
   }
 
   /**
@@ -163,11 +198,12 @@ export class SlotExpander {
     level: readonly number[],
     stamps: Int32Array,
     epoch: number,
-    out: number[],
-  ): void {
+    out: number[] | undefined,
+  ): number {
     const { offsets, targets } = packed;
     const sources = offsets.length - 1;
     let touched = this.touched;
+    let added = 0;
     // An edge row counts, then its live target: twice per live entry, once per dead one.
     const perEntry = edge ? 2 : 1;
     for (let i = 0; i < level.length; i++) {
@@ -184,7 +220,8 @@ export class SlotExpander {
         }
         if (stamps[t] !== epoch) {
           stamps[t] = epoch;
-          out.push(t);
+          added++;
+          if (out !== undefined) out.push(t);
         }
       }
       if (touched > this.budget) {
@@ -193,6 +230,7 @@ export class SlotExpander {
       }
     }
     this.touched = touched;
+    return added;
   }
 
   /**
@@ -236,6 +274,38 @@ export class SlotExpander {
       if (this.touched > this.budget) throw this.overBudget(this.budget);
     }
     return next;
+  }
+
+  /** `expandDisjoint(sh, level, keep).length`, without collecting the targets. */
+  countDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number {
+    const index = (sh.alts[0] as Extract<SlotAlt, { kind: "links" }>).index;
+    const codes = keep?.codes;
+    const code = keep?.code;
+    let count = 0;
+    const packed = index.packed(level.length);
+    if (packed !== undefined) {
+      const { offsets, targets } = packed;
+      const sources = offsets.length - 1;
+      for (let k = 0; k < level.length; k++) {
+        const s = level[k]!;
+        if (s >= sources) continue;
+        const end = offsets[s + 1]!;
+        let j = offsets[s]!;
+        this.touched += end - j;
+        if (this.touched > this.budget) throw this.overBudget(this.budget);
+        if (codes === undefined) count += end - j;
+        else for (; j < end; j++) if (codes[targets[j]!] === code) count++;
+      }
+      return count;
+    }
+    for (let k = 0; k < level.length; k++) {
+      const list = index.targetsOf(level[k]!);
+      if (codes === undefined) count += list.length;
+      else for (let j = 0; j < list.length; j++) if (codes[list[j]!] === code) count++;
+      this.touched += list.length;
+      if (this.touched > this.budget) throw this.overBudget(this.budget);
+    }
+    return count;
   }
 
   /** Appends to `out` (and stamps) every target of source slot `s` not yet stamped with `epoch`. */

@@ -920,9 +920,10 @@ class Run {
     offset: number,
     limit: number,
   ): unknown {
-    const reached = this.slotDistinct(startFilters, startTable, steps);
+    const countOnly = result.count && result.orderBy.length === 0;
+    const reached = this.slotDistinct(startFilters, startTable, steps, countOnly);
     if (reached !== undefined) {
-      if (result.count && result.orderBy.length === 0) return windowCount(reached.slots.length, offset, limit);
+      if (countOnly) return windowCount(reached.count, offset, limit);
       if (result.orderBy.length === 0 && shape.keyCount === 1) {
         const page = pageSlotsByNumericKey(reached.slots, reached.space, offset, limit);
         if (page !== undefined) {
@@ -969,14 +970,16 @@ class Run {
 
   /**
    * The distinct traversal in slot space (traverse-slots.ts) when the store offers it and every
-   * hop has a slot form: the end slots (unordered) and the rows they index; else `undefined`
-   * (the lookup path runs).
+   * hop has a slot form: the end slots (unordered), how many, and the rows they index; else
+   * `undefined` (the lookup path runs). With `countOnly`, a last hop only counts its targets
+   * (`slots` is then empty; the rows touched are the same).
    */
   private slotDistinct(
     startFilters: readonly BoundFilter[],
     startTable: string,
     steps: readonly BoundStep[],
-  ): { slots: readonly number[]; space: KeySlots } | undefined {
+    countOnly: boolean,
+  ): { slots: readonly number[]; count: number; space: KeySlots } | undefined {
     const store = this.store;
     if (store.keySlots === undefined || store.linkIndex === undefined) return undefined;
     let slots = store.keySlots(startTable);
@@ -1008,6 +1011,13 @@ class Run {
         // hop lists its targets (its `where` step is then done).
         const next = steps[i + 1];
         const keep = next?.kind === "where" && sh.disjoint && sh.hop.min === 1 && sh.hop.max === 1 ? codedEquality(sh.target, next.filter) : undefined;
+        // The last step, when only the count is wanted: count the targets, collect nothing.
+        const last = i + (keep !== undefined ? 1 : 0) === steps.length - 1;
+        if (countOnly && last) {
+          const count = keep !== undefined ? expander.countDisjoint(sh, current, keep) : expander.expandCount(current, sh);
+          this.touched = expander.touched;
+          return { slots: [], count, space: sh.target };
+        }
         if (keep !== undefined) {
           current = expander.expandDisjoint(sh, current, keep);
           i++;
@@ -1017,7 +1027,7 @@ class Run {
       if (current.length === 0) break;
     }
     this.touched = expander.touched;
-    return { slots: current, space: slots };
+    return { slots: current, count: current.length, space: slots };
   }
 
   /**
