@@ -276,7 +276,11 @@ export class SlotExpander {
     return next;
   }
 
-  /** `expandDisjoint(sh, level, keep).length`, without collecting the targets. */
+  /**
+   * `expandDisjoint(sh, level, keep).length`, without collecting the targets. It mirrors that
+   * loop on purpose: one loop for both, with a branch on collecting, made both the 3-hop count
+   * and the 3-hop page 5–8% slower (two-tree A/B, both orders).
+   */
   countDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number {
     const index = (sh.alts[0] as Extract<SlotAlt, { kind: "links" }>).index;
     const codes = keep?.codes;
