@@ -189,6 +189,9 @@ function dotString(s: string): string {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
+/** True for a column type whose cells are numbers. */
+const isNumeric = (dtype: string): boolean => dtype !== "string" && dtype !== "link" && dtype !== "bool";
+
 /**
  * Builds the catalog of a schema's tables. Throws `BadRequestError` on a relation-name clash or
  * a relation no index can serve.
@@ -199,20 +202,19 @@ function dotString(s: string): string {
  * catalog.order; // number of tables
  * ```
  */
-const isNumeric = (dtype: string): boolean => dtype !== "string" && dtype !== "link" && dtype !== "bool";
-
 export function buildCatalog(namespace: string, tables: readonly TableMeta[]): Catalog {
   const relations = relationsOf(tables);
   const catalog = new Catalog(namespace);
   for (const t of tables) {
+    const numericColumns = t.columns.filter((c) => isNumeric(c.dtype)).map((c) => c.name);
     catalog.addNode(t.name, {
       table: t.name,
       link: t.path,
       keyColumns: [...t.keyColumns],
       columns: t.columns.map((c) => c.name),
       linkColumns: t.columns.filter((c) => c.dtype === "link").map((c) => c.name),
-      numericKey: t.columns.filter((c) => c.key).every((c) => isNumeric(c.dtype)),
-      numericColumns: t.columns.filter((c) => isNumeric(c.dtype)).map((c) => c.name),
+      numericKey: t.keyColumns.every((k) => numericColumns.includes(k)),
+      numericColumns,
     });
   }
   for (const r of relations) catalog.addRelation(r);
