@@ -927,7 +927,6 @@ class Run {
       if (result.orderBy.length === 0 && shape.keyCount === 1) {
         const page = pageSlotsByNumericKey(reached.slots, reached.space, offset, limit);
         if (page !== undefined) {
-          if (result.count) return page.length;
           const tuples = tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select));
           // Fresh tuples of primitives are JSON already: the kernel need not copy them again.
           return shape.plainCells === true ? offerJson(tuples) : tuples;
@@ -1266,7 +1265,7 @@ class Run {
 
   /** Row positions of the `select` columns (all columns for `null`). */
   private cellPositions(table: string, shape: TraverseTableShape, select: readonly string[] | null): readonly number[] {
-    if (select === null) return shape.columns.map((_, i) => i);
+    if (select === null) return allPositions(shape);
     return select.map((c) => this.pos(table, c));
   }
 
@@ -1292,6 +1291,18 @@ function byNumericId(set: ReadonlyMap<unknown, TraverseRow>): TraverseRow[] {
   const rows = new Array<TraverseRow>(n);
   for (let i = 0; i < n; i++) rows[i] = set.get(ids[i]!)!;
   return rows;
+}
+
+const ALL_POSITIONS = new WeakMap<TraverseTableShape, readonly number[]>();
+
+/** 0, 1, …: the positions of every column of `shape`, made once per shape. */
+function allPositions(shape: TraverseTableShape): readonly number[] {
+  let positions = ALL_POSITIONS.get(shape);
+  if (positions === undefined) {
+    positions = shape.columns.map((_, i) => i);
+    ALL_POSITIONS.set(shape, positions);
+  }
+  return positions;
 }
 
 /**
