@@ -23,7 +23,7 @@ import type { Json } from "../ir/types.js";
 import type { PlanHop, TraversePlan } from "../client/embedded/traverse.js";
 import type { Catalog } from "./catalog.js";
 import { CoreLowering } from "./lower-base.js";
-import { call, cond, firstCells, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import { call, cond, firstCells, fold, getOn, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
 import { ShortestLowering } from "./lower-shortest.js";
 import { TrailLowering } from "./lower-trails.js";
 
@@ -153,40 +153,6 @@ class DistinctLowering extends CoreLowering {
     ];
   }
 
-  /**
-   * A fold op inserting `item` into the sorted tuple `state` (numeric keys of `kc` columns,
-   * compared lexicographically).
-   */
-  private insertOp(kc: number): J {
-    const less: [string, J][] = [];
-    // less_i: key(item) < key(x) considering columns i..kc-1, given equality before i
-    for (let i = kc - 1; i >= 0; i--) {
-      less.push([`a${i}`, call("item", "get", { i })]);
-      less.push([`b${i}`, call("x", "get", { i })]);
-      less.push([`lt${i}`, call(`a${i}`, "lt", { r: ref(`b${i}`) })]);
-      if (i === kc - 1) less.push([`less${i}`, ref(`lt${i}`)]);
-      else {
-        less.push([`eq${i}`, call(`a${i}`, "eq", { r: ref(`b${i}`) })]);
-        less.push([`tie${i}`, call(`eq${i}`, "and", { r: ref(`less${i + 1}`) })]);
-        less.push([`less${i}`, call(`lt${i}`, "or", { r: ref(`tie${i}`) })]);
-      }
-    }
-    const walk = post([
-      ...less,
-      ["free", call("placed", "not")],
-      ["here", call("free", "and", { r: ref("less0") })],
-      ["out2", cond(ref("here"), post([["both", call("out", "concat", { r: [ref("item"), ref("x")] })]]), post([["one", call("out", "concat", { r: [ref("x")] })]]))],
-      ["placed2", call("placed", "or", { r: ref("here") })],
-      ["next", { out: ref("out2"), placed: ref("placed2") }],
-    ]);
-    return post([
-      ["walked", fold("state", "x", walk, { out: [], placed: false })],
-      ["w_out", call("walked", "get", { i: "out" })],
-      ["w_placed", call("walked", "get", { i: "placed" })],
-      ["sorted", cond(ref("w_placed"), ref("w_out"), post([["last", call("w_out", "concat", { r: [ref("item")] })]]))],
-    ]);
-  }
-
   protected body(): Steps {
     const plan = this.plan;
     const r = plan.result as Extract<TraversePlan["result"], { kind: "rows" }>;
@@ -217,10 +183,10 @@ class DistinctLowering extends CoreLowering {
       // A count needs no order.
       steps.push(["ordered", ref(rows)]);
     } else if (this.catalog.table(current).numericKey) {
-      steps.push(["ordered", fold(rows, "item", this.insertOp(kc), [])]);
+      steps.push(...this.sortByKeySteps(current, rows, "ordered"));
     } else {
-      steps.push(["end_view", { [this.link(current)]: [null] }]);
-      steps.push(["end_all", { "$end_view/rows": [null] }]);
+      steps.push(["end_view", getOn(this.link(current), null)]);
+      steps.push(["end_all", getOn("$end_view/rows", null)]);
       steps.push([
         "ordered",
         fold(
