@@ -42,13 +42,19 @@ export abstract class CoreLowering {
   /** The steps of the op (its last step is the result). */
   protected abstract body(): Steps;
 
-  protected columns(table: string): readonly string[] {
+  private columns(table: string): readonly string[] {
     return this.catalog.table(table).columns;
   }
   protected pos(table: string, col: string): number {
     const i = this.columns(table).indexOf(col);
     if (i < 0) throw new BadRequestError(`core lowering: table ${table} has no column ${col}`);
     return i;
+  }
+  /** The plan's step `k`, which the caller knows is a hop. */
+  protected hopAt(k: number): PlanHop {
+    const step = this.plan.steps[k];
+    if (step?.kind !== "hop") throw new BadRequestError(`core lowering: step ${k} is not a hop`);
+    return step;
   }
   protected keyCount(table: string): number {
     return this.catalog.table(table).keyColumns.length;
@@ -313,7 +319,7 @@ export abstract class CoreLowering {
   }
 
   /** How many numbers `sortKeySteps` gives for a row of `table`. */
-  protected sortKeyLength(table: string): number {
+  private sortKeyLength(table: string): number {
     return this.catalog.table(table).numericKey ? this.keyCount(table) : 1;
   }
 
@@ -321,7 +327,7 @@ export abstract class CoreLowering {
    * Steps setting `out` to a tuple of numbers ordered as `row`'s key: the key itself when every
    * key column is numeric, else `[rank of the key in the table's key order]`.
    */
-  protected sortKeySteps(table: string, row: string, out: string): Steps {
+  private sortKeySteps(table: string, row: string, out: string): Steps {
     const kc = this.keyCount(table);
     if (this.catalog.table(table).numericKey) return [[out, call(row, "slice", { start: 0, stop: kc })]];
     const list = this.keyList(table);
@@ -348,9 +354,9 @@ export abstract class CoreLowering {
    * Steps computing what one hop reaches from `at` (a row name in scope), as the extension's
    * `neighbors()` does: `entriesOut` = tuple of `[[relation, relation-row key], sort key, row]`,
    * the union of the hop's alternatives without repeats, sorted by (relation-row key, row key);
-   * `countOut` = the rows the lookups returned (each counts against the budget).
+   * `touchedOut` = `touchedIn` plus the rows the lookups returned, checked against the budget.
    */
-  protected neighborsSteps(hop: PlanHop, at: string, entriesOut: string, countOut: string): Steps {
+  protected neighborsSteps(hop: PlanHop, at: string, entriesOut: string, touchedIn: string, touchedOut: string): Steps {
     const n = this.names;
     const yes = n.next("yes");
     const steps: Steps = [[yes, true]];
@@ -430,7 +436,7 @@ export abstract class CoreLowering {
         return [[a, call(item, "get", { i: 1 })], [b, call(placed, "get", { i: 1 })], ...tupleLessSteps(n, a, b, length, result)];
       }),
     );
-    steps.push([countOut, ref(count)]);
+    steps.push(...this.countSteps(touchedIn, count, touchedOut));
     return steps;
   }
 
@@ -544,7 +550,7 @@ export abstract class CoreLowering {
   }
 
   /** Steps ending in `result`: `rows` counted, projected on `select`, or as they are. */
-  protected resultSteps(rows: string, table: string, select: readonly string[] | null, count: boolean): Steps {
+  private resultSteps(rows: string, table: string, select: readonly string[] | null, count: boolean): Steps {
     if (count) return [["result", call(rows, "len")]];
     if (select) {
       const positions = select.map((c) => this.pos(table, c));

@@ -4,7 +4,7 @@
  * extension's (fewest hops, then the smallest path) and the rows touched are the same. The
  * visited rows are a tuple of `[key, row, previous key]`; the path is read back from it.
  */
-import type { PlanResult, PlanStep } from "../client/embedded/traverse.js";
+import type { PlanFilter, PlanHop, PlanResult } from "../client/embedded/traverse.js";
 import { CoreLowering } from "./lower-base.js";
 import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
 
@@ -13,7 +13,7 @@ const firstKey = (el: string): J => call(el, "get", { i: 0 });
 
 export class ShortestLowering extends CoreLowering {
   protected body(): Steps {
-    const hop = this.plan.steps[0] as Extract<PlanStep, { kind: "hop" }>;
+    const hop = this.hopAt(0);
     const to = (this.plan.result as Extract<PlanResult, { kind: "shortest" }>).to;
     const table = hop.target;
     const kc = this.keyCount(hop.source);
@@ -91,10 +91,9 @@ export class ShortestLowering extends CoreLowering {
   }
 
   /** The loop's step: expand frontier row `at`, visit what it reaches, move to the next level at the end of one. */
-  private stepOp(hop: Extract<PlanStep, { kind: "hop" }>, kc: number, table: string, to: Parameters<CoreLowering["matchAllSteps"]>[2]): J {
+  private stepOp(hop: PlanHop, kc: number, table: string, to: readonly PlanFilter[]): J {
     const n = this.names;
     const entries = n.next("entries");
-    const count = n.next("count");
     const touched = n.next("touched");
     const e = n.next("e");
     const isTarget = n.next("target");
@@ -139,8 +138,7 @@ export class ShortestLowering extends CoreLowering {
       ["s_touched", call("state", "get", { i: "touched" })],
       ["s_row", call("s_frontier", "get", { i: ref("s_at") })],
       ["s_key", call("s_row", "slice", { start: 0, stop: kc })],
-      ...this.neighborsSteps(hop, "s_row", entries, count),
-      ...this.countSteps("s_touched", count, touched),
+      ...this.neighborsSteps(hop, "s_row", entries, "s_touched", touched),
       ["s_visits", fold(entries, e, visitOp, { visited: ref("s_visited"), next: ref("s_next"), found: null })],
       ["s_visited2", call("s_visits", "get", { i: "visited" })],
       ["s_next2", call("s_visits", "get", { i: "next" })],

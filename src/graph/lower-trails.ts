@@ -47,6 +47,10 @@ export class TrailLowering extends CoreLowering {
     const r = this.result;
     return r.kind === "rows" ? r.orderBy : [];
   }
+  /** Only the number of trails is wanted (a count without `orderBy`): nothing is collected. */
+  private get countOnly(): boolean {
+    return this.result.count && this.orderBy.length === 0;
+  }
 
   /** The table the traversal is at before plan step `k`. */
   private tableAt(k: number): string {
@@ -96,7 +100,7 @@ export class TrailLowering extends CoreLowering {
   private finish(): Steps {
     const r = this.result;
     const table = this.tableAt(this.plan.steps.length);
-    if (r.count && !this.orderBy.length) {
+    if (this.countOnly) {
       // windowCount: max(0, min(produced - offset, limit)).
       return [
         ["after_offset", call("produced", "sub", { r: ref("offset") })],
@@ -182,7 +186,7 @@ export class TrailLowering extends CoreLowering {
    * EXPAND (when `depth < max`) under VISIT of step `h + 1` (when `depth >= min`).
    */
   private walkSteps(h: number, depth: string, row: string, trail: string, path: string, binds: string, base: string, out: string): Steps {
-    const hop = this.plan.steps[h] as Extract<PlanStep, { kind: "hop" }>;
+    const hop = this.hopAt(h);
     const n = this.names;
     const deeper = n.next("deeper");
     const arrived = n.next("arrived");
@@ -234,8 +238,7 @@ export class TrailLowering extends CoreLowering {
       const aliases = this.plan.steps.filter((s): s is Extract<PlanStep, { kind: "as" }> => s.kind === "as").map((s) => s.alias);
       item = r.fields.map(([, alias]) => call(binds, "get", { i: aliases.indexOf(alias) }));
     } else item = ref(row);
-    // Only the number is needed for a count without orderBy: nothing is collected.
-    const store = !(r.count && this.orderBy.length === 0);
+    const store = !this.countOnly;
     return [
       [produced, call(T.produced, "add", { r: 1 })],
       [keep, store ? call(produced, "gt", { r: ref("skip") }) : false],
@@ -246,12 +249,11 @@ export class TrailLowering extends CoreLowering {
 
   /** Steps ending in the next loop state for EXPAND at hop `h` (`queue`: push ITER; else only count). */
   private expandSteps(h: number, queue: boolean): Steps {
-    const hop = this.plan.steps[h] as Extract<PlanStep, { kind: "hop" }>;
+    const hop = this.hopAt(h);
     const n = this.names;
     const entries = n.next("entries");
-    const count = n.next("count");
     const touched = n.next("touched");
-    const steps: Steps = [...this.neighborsSteps(hop, T.row, entries, count), ...this.countSteps(T.touched, count, touched)];
+    const steps: Steps = this.neighborsSteps(hop, T.row, entries, T.touched, touched);
     if (!queue) return [...steps, [n.next("counted"), this.state(T.rest, T.produced, touched)]];
     const size = n.next("size");
     const some = n.next("some");
@@ -267,7 +269,7 @@ export class TrailLowering extends CoreLowering {
 
   /** Steps ending in the next loop state for ITER at hop `h`: the next neighbor, unless its relationship is on the trail. */
   private iterSteps(h: number): Steps {
-    const hop = this.plan.steps[h] as Extract<PlanStep, { kind: "hop" }>;
+    const hop = this.hopAt(h);
     const n = this.names;
     const first = n.next("nb");
     const others = n.next("others");
