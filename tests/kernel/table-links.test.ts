@@ -4,8 +4,9 @@
  * deletes, truncates, bulk loads and rollbacks of any of these, they must say exactly what the
  * tables say: a slot's row (and its cell in a column vector) is the table's row for that key, and
  * a source's list holds one target per referencing row whose references are both set. The CSR
- * snapshot of each relation (rebuilt at every read here) says what its lists say, a coded column
- * what its rows say, and a slot space that claims its slots are in key order is.
+ * snapshot of each relation (rebuilt at every read here) says what its lists say, its copy of a
+ * coded target column what the codes say, a coded column what its rows say, and a slot space that
+ * claims its slots are in key order is.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,8 +46,11 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: "rollback" as const }) },
 );
 
-/** The snapshot's targets of each source, sorted, against the lists' (a dead target as -1). */
-function expectSnapshotOf(index: LinkIndex, slots: KeySlots): void {
+/**
+ * The snapshot's targets of each source, sorted, against the lists' (a dead target as -1); and
+ * the copy of the target's coded column at `pos` in the snapshot's order, against the codes.
+ */
+function expectSnapshotOf(index: LinkIndex, slots: KeySlots, pos: number): void {
   const packed = index.packed(1);
   expect(packed).toBeDefined();
   const { offsets, targets } = packed!;
@@ -55,6 +59,11 @@ function expectSnapshotOf(index: LinkIndex, slots: KeySlots): void {
     const fromSnapshot = s + 1 < offsets.length ? [...targets.subarray(offsets[s]!, offsets[s + 1]!)].sort((a, b) => a - b) : [];
     expect(fromSnapshot).toEqual(fromLists);
   }
+  // A copy kept from an earlier check must have been dropped if a code changed since.
+  const coded = slots.codes(pos)!;
+  const entries = index.entryCodes(packed!, coded, 1);
+  expect(entries).toBeDefined();
+  expect([...entries!]).toEqual([...targets].map((t) => (t < 0 ? NO_ROW : (coded.codes[t] ?? NO_ROW))));
 }
 
 /** The coded column at `pos` says what the rows say; slots claimed in key order are. */
@@ -134,7 +143,7 @@ describe("key slots and relation slot lists", () => {
             expect(listed(inv, id)).toEqual(edgeRows.filter((e) => e[1] === id).map((e) => e[0] as number).sort());
             expect(listed(boss, id)).toEqual(nodeRows.filter((n) => n[1] === id).map((n) => n[0] as number).sort());
           }
-          for (const index of [out, inv, boss]) expectSnapshotOf(index, slots);
+          for (const index of [out, inv, boss]) expectSnapshotOf(index, slots, 1);
           expectCodesAndOrder(slots, 1);
         };
         changes.forEach((c, i) => {

@@ -34,6 +34,11 @@ export class ColumnCodes {
    * (the map keys it with `0`, so its code could not give back which of the two a row holds).
    */
   values: unknown[] | undefined = [];
+  /**
+   * Bumped whenever a slot's code changes: a copy of the codes made in another order
+   * (`LinkIndex.entryCodes`) is current while this holds.
+   */
+  version = 0;
 
   private constructor(
     /** The column's position in the rows. */
@@ -79,12 +84,18 @@ export class ColumnCodes {
       grown.set(this.codes);
       this.codes = grown;
     }
-    this.codes[slot] = code;
+    if (this.codes[slot] !== code) {
+      this.codes[slot] = code;
+      this.version++;
+    }
     return true;
   }
 
   /** The slot lost its row. */
   clear(slot: number): void {
-    if (slot < this.codes.length) this.codes[slot] = NO_ROW;
+    if (slot < this.codes.length && this.codes[slot] !== NO_ROW) {
+      this.codes[slot] = NO_ROW;
+      this.version++;
+    }
   }
 }

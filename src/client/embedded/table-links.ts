@@ -15,6 +15,7 @@
 import { normCell } from "./table-keys.js";
 import type { Row } from "./table-schema.js";
 import type { KeySlots, RowObserver } from "./table-slots.js";
+import { NO_ROW, type ColumnCodes } from "./table-codes.js";
 
 // Not frozen: a frozen array has another elements kind, which would make the hot loops that read
 // these lists polymorphic. Nothing writes to it (the type is readonly).
@@ -37,6 +38,16 @@ export const snapshotPolicy = { perThousandEntries: 16, atLeast: 64 };
 export interface PackedLinks {
   readonly offsets: Int32Array;
   readonly targets: Int32Array;
+}
+
+/** A coded target column copied in a snapshot's entry order (see `LinkIndex.entryCodes`). */
+interface EntryCodes {
+  /** The snapshot and codes version it was copied from (`undefined`: never copied). */
+  snapshot: PackedLinks | undefined;
+  version: number;
+  entries: Uint8Array;
+  /** Reads that asked for it while it was stale. */
+  staleReads: number;
 }
 
 /**
@@ -64,6 +75,8 @@ export class LinkIndex implements RowObserver {
   private snapshotLive = -1;
   /** List reads while the snapshot was stale (see `packed`). */
   private staleReads = 0;
+  /** Target columns' codes in snapshot order, by coding (see `entryCodes`). */
+  private readonly entryCopies = new WeakMap<ColumnCodes, EntryCodes>();
 
   constructor(
     /** Position of the referencing column in X's rows. */
@@ -102,8 +115,7 @@ export class LinkIndex implements RowObserver {
   packed(reads: number): PackedLinks | undefined {
     if (this.snapshot !== undefined && this.snapshotLive === this.target.liveVersion) return this.snapshot;
     this.snapshot = undefined;
-    const due = Math.max(snapshotPolicy.atLeast, (this.size >> 10) * snapshotPolicy.perThousandEntries);
-    if ((this.staleReads += reads) < due) return undefined;
+    if ((this.staleReads += reads) < this.rebuildDue()) return undefined;
     this.staleReads = 0;
     for (const [s, removals] of this.pending) this.compact(s, removals);
     const lists = this.lists;
@@ -126,6 +138,45 @@ export class LinkIndex implements RowObserver {
     }
     this.snapshotLive = this.target.liveVersion;
     return (this.snapshot = { offsets, targets });
+  }
+
+  /**
+   * The codes of a coded column of the target table laid out like `packed.targets` (`NO_ROW` for
+   * a dead entry), when a current copy exists: a filter on that column right after the hop then
+   * reads the byte beside each entry it walks instead of one scattered byte per target row.
+   * The copy is current while `packed` is the snapshot it was made from and no code changed since;
+   * a stale copy is remade on the same terms as the snapshot (see `packed`).
+   *
+   * @example
+   * ```ts
+   * const p = authored.packed(1)!;
+   * const langs = authored.entryCodes(p, posts.keySlots().codes(2)!, 1);
+   * // langs?.[k] === posts' lang code of p.targets[k]
+   * ```
+   */
+  entryCodes(packed: PackedLinks, coded: ColumnCodes, reads: number): Uint8Array | undefined {
+    let copy = this.entryCopies.get(coded);
+    if (copy !== undefined && copy.snapshot === packed && copy.version === coded.version) return copy.entries;
+    if (copy === undefined) this.entryCopies.set(coded, (copy = { snapshot: undefined, version: -1, entries: new Uint8Array(0), staleReads: 0 }));
+    if ((copy.staleReads += reads) < this.rebuildDue()) return undefined;
+    copy.staleReads = 0;
+    const { targets } = packed;
+    const codes = coded.codes;
+    const entries = new Uint8Array(targets.length);
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[k]!;
+      // A slot past the codes' end has never had a row since the coding began.
+      entries[k] = t < 0 || t >= codes.length ? NO_ROW : codes[t]!;
+    }
+    copy.snapshot = packed;
+    copy.version = coded.version;
+    copy.entries = entries;
+    return entries;
+  }
+
+  /** How many list reads a stale copy must see before it is rebuilt (O(entries) work). */
+  private rebuildDue(): number {
+    return Math.max(snapshotPolicy.atLeast, (this.size >> 10) * snapshotPolicy.perThousandEntries);
   }
 
   /** Applies the pending removals of one list in one pass. */

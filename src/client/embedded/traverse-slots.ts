@@ -10,6 +10,7 @@
 import type { PlanHop, TraverseTableShape } from "./traverse.js";
 import type { LinkIndex, PackedLinks } from "./table-links.js";
 import type { KeySlots } from "./table-slots.js";
+import type { ColumnCodes } from "./table-codes.js";
 import { normCell } from "./table-keys.js";
 
 /** What a traversal store offers for the slot path (both optional in `TraverseStore`). */
@@ -88,6 +89,8 @@ export function bindSlotHop(
 
 /** A test on the slots a hop reaches: `codes[slot] === code` (a coded column's equality). */
 export interface SlotCodeTest {
+  /** The coding (`codes` is its current array). */
+  readonly coded: ColumnCodes;
   readonly codes: Uint8Array;
   readonly code: number;
 }
@@ -247,6 +250,8 @@ export class SlotExpander {
     if (packed !== undefined) {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
+      // The filter's codes in entry order when a copy is current: read beside the entries.
+      const entries = keep === undefined ? undefined : index.entryCodes(packed, keep.coded, level.length);
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
         if (s >= sources) continue;
@@ -255,7 +260,9 @@ export class SlotExpander {
         this.touched += end - j;
         if (this.touched > this.budget) throw this.overBudget(this.budget);
         if (codes === undefined) for (; j < end; j++) next.push(targets[j]!);
-        else {
+        else if (entries !== undefined) {
+          for (; j < end; j++) if (entries[j] === code) next.push(targets[j]!);
+        } else {
           for (; j < end; j++) {
             const t = targets[j]!;
             if (codes[t] === code) next.push(t);
@@ -290,6 +297,7 @@ export class SlotExpander {
     if (packed !== undefined) {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
+      const entries = keep === undefined ? undefined : index.entryCodes(packed, keep.coded, level.length);
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
         if (s >= sources) continue;
@@ -298,7 +306,11 @@ export class SlotExpander {
         this.touched += end - j;
         if (this.touched > this.budget) throw this.overBudget(this.budget);
         if (codes === undefined) count += end - j;
-        else for (; j < end; j++) if (codes[targets[j]!] === code) count++;
+        else if (entries !== undefined) {
+          for (; j < end; j++) if (entries[j] === code) count++;
+        } else {
+          for (; j < end; j++) if (codes[targets[j]!] === code) count++;
+        }
       }
       return count;
     }

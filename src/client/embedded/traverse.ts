@@ -1453,7 +1453,7 @@ function codedEquality(space: KeySlots, filter: BoundFilter): SlotCodeTest | und
   if (op !== "=" || value === null || typeof value === "object" || value !== value) return undefined;
   const coded = space.codes(pos);
   if (coded === undefined) return undefined;
-  return { codes: coded.codes, code: coded.codeOf(value) ?? NO_CODE };
+  return { coded, codes: coded.codes, code: coded.codeOf(value) ?? NO_CODE };
 }
 
 /** 2^21: the index part of a packed sort key (see `pageByNumericKey`). */
