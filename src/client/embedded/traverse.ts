@@ -33,6 +33,7 @@ import { compareStrings, type KeyCell } from "./table-keys.js";
 import type { LinkIndex } from "./table-links.js";
 import type { Row } from "./table-schema.js";
 import type { KeySlots } from "./table-slots.js";
+import { sortSlotsInto } from "./slot-sort.js";
 import { SlotExpander, bindSlotHop, NO_CODE, type SlotAccess, type SlotCodeTest, type SlotHop } from "./traverse-slots.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -1328,8 +1329,7 @@ function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset
     // Slot order is key order: sort the slots themselves.
     let sorted = slotScratch;
     if (n > sorted.length) sorted = n > SCRATCH_MAX ? new Int32Array(n) : (slotScratch = new Int32Array(capacityFor(n)));
-    for (let i = 0; i < n; i++) sorted[i] = slots[i]!;
-    sorted.subarray(0, n).sort();
+    sortSlotsInto(slots, n, sorted);
     return sorted.subarray(offset, end);
   }
   const keyColumn = space.column(0);
