@@ -84,6 +84,14 @@ describe.each(EXECUTORS)("cells in traversal results on $name", (factory) => {
       expect(await g.match("authors").out("notes").distinct().select(["lang", "id"]).offset(3).limit(7).execute()).toEqual(
         expected([1, 2, 3], () => true).slice(3, 10).map((n) => ({ lang: n.lang, id: n.id })),
       );
+      // Equality filters pin their column for the whole result (the page does not read it): one
+      // tested as the hop reads its lists, one on the set after it.
+      expect(await g.match("authors").out("notes").where("lang", "=", "en").where("tag", "=", "c").distinct().select(["tag", "lang", "id"]).execute()).toEqual(
+        expected([1, 2, 3], (n) => n.lang === "en" && n.tag === "c").map((n) => ({ tag: n.tag, lang: n.lang, id: n.id })),
+      );
+      // A filter on the start pins nothing at the end, though the end is the same table.
+      const frAuthors = [...new Set(notes.filter((n) => n.lang === "fr").map((n) => n.author))];
+      expect(await g.match("notes").where("lang", "=", "fr").out("author").out("notes").distinct().execute()).toEqual(expected(frAuthors, () => true));
     };
     await check();
     // New values in coded columns, and updates of old ones.

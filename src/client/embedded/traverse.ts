@@ -928,7 +928,7 @@ class Run {
       if (result.orderBy.length === 0 && shape.keyCount === 1) {
         const page = pageSlotsByNumericKey(reached.slots, reached.space, offset, limit);
         if (page !== undefined) {
-          const tuples = tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select));
+          const tuples = tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select), reached.fixed);
           // Fresh tuples of primitives are JSON already: the kernel need not copy them again.
           return shape.plainCells === true ? offerJson(tuples) : tuples;
         }
@@ -972,14 +972,15 @@ class Run {
    * The distinct traversal in slot space (traverse-slots.ts) when the store offers it and every
    * hop has a slot form: the end slots (unordered), how many, and the rows they index; else
    * `undefined` (the lookup path runs). With `countOnly`, a last hop only counts its targets
-   * (`slots` is then empty; the rows touched are the same).
+   * (`slots` is then empty; the rows touched are the same). `fixed` holds the cells that an
+   * equality filter on a coded column of the end table pinned for every end slot.
    */
   private slotDistinct(
     startFilters: readonly BoundFilter[],
     startTable: string,
     steps: readonly BoundStep[],
     countOnly: boolean,
-  ): { slots: readonly number[]; count: number; space: KeySlots } | undefined {
+  ): { slots: readonly number[]; count: number; space: KeySlots; fixed: FixedCells | undefined } | undefined {
     const store = this.store;
     if (store.keySlots === undefined || store.linkIndex === undefined) return undefined;
     let slots = store.keySlots(startTable);
@@ -1000,26 +1001,31 @@ class Run {
       }
     }
     const expander = new SlotExpander(this.touched, this.plan.budget, (budget) => new VisitBudgetError(budget));
+    let fixed: FixedCells | undefined;
     let h = 0;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
       if (step.kind === "where") {
-        filterSlots(current, slots, step.filter);
+        fixed = pinned(fixed, step.filter.pos, filterSlots(current, slots, step.filter));
       } else if (step.kind === "hop") {
         const sh = hops[h++]!;
         // An equality on a coded column right after a one-level disjoint hop is tested as the
         // hop lists its targets (its `where` step is then done).
         const next = steps[i + 1];
-        const keep = next?.kind === "where" && sh.disjoint && sh.hop.min === 1 && sh.hop.max === 1 ? codedEquality(sh.target, next.filter) : undefined;
+        const fused = next?.kind === "where" && sh.disjoint && sh.hop.min === 1 && sh.hop.max === 1 ? next.filter : undefined;
+        const keep = fused !== undefined ? codedEquality(sh.target, fused) : undefined;
         // The last step, when only the count is wanted: count the targets, collect nothing.
         const last = i + (keep !== undefined ? 1 : 0) === steps.length - 1;
         if (countOnly && last) {
           const count = keep !== undefined ? expander.countDisjoint(sh, current, keep) : expander.expandCount(current, sh);
           this.touched = expander.touched;
-          return { slots: [], count, space: sh.target };
+          return { slots: [], count, space: sh.target, fixed: undefined };
         }
+        // A new table: the filters so far pinned cells of another.
+        fixed = undefined;
         if (keep !== undefined) {
           current = expander.expandDisjoint(sh, current, keep);
+          fixed = pinned(undefined, fused!.pos, keep);
           i++;
         } else current = expander.expand(current, sh);
         slots = sh.target;
@@ -1027,7 +1033,7 @@ class Run {
       if (current.length === 0) break;
     }
     this.touched = expander.touched;
-    return { slots: current, count: current.length, space: slots };
+    return { slots: current, count: current.length, space: slots, fixed };
   }
 
   /**
@@ -1368,14 +1374,14 @@ function capacityFor(n: number): number {
  * Fresh tuples of the cells at `positions` for each of `slots`, built a column at a time: a page
  * of scattered rows costs a chain of dependent cache misses per row (slot → row → its cells),
  * while reads down one column are independent of each other and overlap. Cheaper sources go
- * first: the key from the slot when keys were handed out in sequence (`keyBase`), and a column a
- * filter already coded from its byte codes (often still in cache from that filter); else the
- * column vector.
+ * first: a cell an equality filter pinned for the whole set (`fixed`: no read at all), the key
+ * from the slot when keys were handed out in sequence (`keyBase`), and a coded column from its
+ * byte codes; else the column vector.
  */
-function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[]): unknown[][] {
+function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[], fixed: FixedCells | undefined): unknown[][] {
   const width = positions.length;
   const columns: unknown[][] = [];
-  for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!));
+  for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!, fixed));
   const n = slots.length;
   const out: unknown[][] = new Array(n);
   // Array literals for the usual widths: a packed array of the right size in one allocation.
@@ -1396,8 +1402,9 @@ function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly
 }
 
 /** The cells at row position `pos` of the rows at `slots`, in order (see `tuplesAt`). */
-function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number): unknown[] {
+function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: FixedCells | undefined): unknown[] {
   const n = slots.length;
+  if (fixed !== undefined && fixed.has(pos)) return new Array<unknown>(n).fill(fixed.get(pos));
   const cells = new Array<unknown>(n);
   const base = space.keyBase;
   if (pos === 0 && base !== undefined) {
@@ -1419,9 +1426,9 @@ function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number): unknow
 /**
  * Keeps (in place) the slots whose row passes `filter`. An equality with a number, string or
  * boolean reads the column's dictionary codes when the column has them (one integer compare per
- * slot); anything else tests the column vector's cells.
+ * slot), and returns that test; anything else tests the column vector's cells.
  */
-function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): void {
+function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): SlotCodeTest | undefined {
   let kept = 0;
   const coded = codedEquality(space, filter);
   if (coded !== undefined) {
@@ -1431,7 +1438,7 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): v
       if (codes[s] === code) current[kept++] = s;
     }
     current.length = kept;
-    return;
+    return coded;
   }
   const { pos, op, value } = filter;
   const test = cellTest(op, value);
@@ -1441,6 +1448,23 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): v
     if (test(column[s])) current[kept++] = s;
   }
   current.length = kept;
+  return undefined;
+}
+
+/** Cells by row position that every slot of a set holds (see `pinned`). */
+type FixedCells = ReadonlyMap<number, unknown>;
+
+/**
+ * `fixed` plus the cell at `pos` when `test` (a coded equality every slot of the set passed) pins
+ * it: codes stand for one primitive each (`-0` aside, which drops the values), so every row that
+ * passed holds exactly `values[code]` there, and a page need not read the column.
+ */
+function pinned(fixed: FixedCells | undefined, pos: number, test: SlotCodeTest | undefined): FixedCells | undefined {
+  const values = test?.coded.values;
+  if (values === undefined || !(test!.code >= 0 && test!.code < values.length)) return fixed;
+  const out = new Map(fixed);
+  out.set(pos, values[test!.code]);
+  return out;
 }
 
 /**
