@@ -40,6 +40,8 @@ export interface PackedLinks {
   readonly targets: Int32Array;
 }
 
+const NO_ENTRIES = new Uint8Array(0);
+
 /** A coded target column copied in a snapshot's entry order (see `LinkIndex.entryCodes`). */
 interface EntryCodes {
   /** The snapshot and codes version it was copied from (`undefined`: never copied). */
@@ -157,7 +159,10 @@ export class LinkIndex implements RowObserver {
   entryCodes(packed: PackedLinks, coded: ColumnCodes, reads: number): Uint8Array | undefined {
     let copy = this.entryCopies.get(coded);
     if (copy !== undefined && copy.snapshot === packed && copy.version === coded.version) return copy.entries;
-    if (copy === undefined) this.entryCopies.set(coded, (copy = { snapshot: undefined, version: -1, entries: new Uint8Array(0), staleReads: 0 }));
+    if (copy === undefined) this.entryCopies.set(coded, (copy = { snapshot: undefined, version: -1, entries: NO_ENTRIES, staleReads: 0 }));
+    // Stale: let go of the old arrays (a snapshot and its copy) until the copy is remade.
+    copy.snapshot = undefined;
+    copy.entries = NO_ENTRIES;
     if ((copy.staleReads += reads) < this.rebuildDue()) return undefined;
     copy.staleReads = 0;
     const { targets } = packed;
