@@ -124,7 +124,7 @@ const POLICIES = [
   { snapshots: "rebuilt at every read", policy: { perThousandEntries: 0, atLeast: 0 } },
   // Stale for a few reads: a snapshot that is current while its copy of a filtered column is not
   // (after an update of only that column) sends the fused filter to the codes themselves.
-  { snapshots: "rebuilt after a few reads", policy: { perThousandEntries: 0, atLeast: 3 } },
+  { snapshots: "rebuilt after a few reads", policy: { perThousandEntries: 0, atLeast: 8 } },
 ];
 
 describe.each(EXECUTORS)("traversals between writes on $name", (factory) => {

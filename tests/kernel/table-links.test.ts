@@ -210,6 +210,36 @@ describe("key slots and relation slot lists", () => {
     );
   });
 
+  it("a copy of codes goes stale when a code changes, answers nothing until due, then is remade", () => {
+    const saved = { ...snapshotPolicy };
+    Object.assign(snapshotPolicy, { perThousandEntries: 0, atLeast: 4 });
+    try {
+      const nodes = new Table("/state/p/nodes", parseSchema(NODES));
+      nodes.insertMany([[0, null], [1, 0], [2, 0], [3, 1]].map((r) => nodes.checkRow(r)), undefined);
+      const slots = nodes.keySlots()!;
+      const byBoss = nodes.linkIndex(1, slots, 0, slots); // boss → the nodes that name it
+      const coded = slots.codes(1)!;
+      const expectCopy = (entries: Uint8Array | undefined, packed: { targets: Int32Array }) =>
+        expect([...entries!]).toEqual([...packed.targets].map((t) => (t < 0 ? NO_ROW : coded.codes[t]!)));
+      expect(byBoss.packed(4)).toBeDefined();
+      const packed = byBoss.packed(1)!;
+      expect(byBoss.entryCodes(packed, coded, 3)).toBeUndefined();
+      expectCopy(byBoss.entryCodes(packed, coded, 1), packed);
+      const copy = byBoss.entryCodes(packed, coded, 1);
+      // Unchanged: the same copy.
+      expect(byBoss.entryCodes(packed, coded, 1)).toBe(copy);
+      // Node 3's boss changes: a write to the relation's own table, so the snapshot goes stale too.
+      nodes.write(nodes.checkRow([3, 0]), "upsert", undefined);
+      expect(byBoss.packed(1)).toBeUndefined();
+      expect(byBoss.packed(3)).toBeDefined();
+      const fresh = byBoss.packed(1)!;
+      for (let i = 0; i < 3; i++) expect(byBoss.entryCodes(fresh, coded, 1)).toBeUndefined();
+      expectCopy(byBoss.entryCodes(fresh, coded, 1), fresh);
+    } finally {
+      Object.assign(snapshotPolicy, saved);
+    }
+  });
+
   it("a composite-key table has no key slots", () => {
     expect(new Table("/state/p/edges", parseSchema(EDGES)).keySlots()).toBeUndefined();
   });

@@ -44,8 +44,12 @@ const NO_ENTRIES = new Uint8Array(0);
 
 /** A coded target column copied in a snapshot's entry order (see `LinkIndex.entryCodes`). */
 interface EntryCodes {
-  /** The snapshot and codes version it was copied from (`undefined`: never copied). */
-  snapshot: PackedLinks | undefined;
+  /**
+   * The number of the snapshot (`LinkIndex.snapshotNumber`) and the codes version it was copied
+   * from; -1 while there is no copy. A number, not the snapshot: a dropped snapshot is not kept
+   * alive by its copy.
+   */
+  snapshot: number;
   version: number;
   entries: Uint8Array;
   /** Reads that asked for it while it was stale. */
@@ -77,6 +81,8 @@ export class LinkIndex implements RowObserver {
   private snapshotLive = -1;
   /** List reads while the snapshot was stale (see `packed`). */
   private staleReads = 0;
+  /** Counts the snapshots taken: the current one's number (see `entryCodes`). */
+  private snapshotNumber = 0;
   /** Target columns' codes in snapshot order, by coding (see `entryCodes`). */
   private readonly entryCopies = new WeakMap<ColumnCodes, EntryCodes>();
 
@@ -139,6 +145,7 @@ export class LinkIndex implements RowObserver {
       }
     }
     this.snapshotLive = this.target.liveVersion;
+    this.snapshotNumber++;
     return (this.snapshot = { offsets, targets });
   }
 
@@ -147,7 +154,8 @@ export class LinkIndex implements RowObserver {
    * a dead entry), when a current copy exists: a filter on that column right after the hop then
    * reads the byte beside each entry it walks instead of one scattered byte per target row.
    * The copy is current while `packed` is the snapshot it was made from and no code changed since;
-   * a stale copy is remade on the same terms as the snapshot (see `packed`).
+   * a stale copy is remade on the same terms as the snapshot (see `packed`). Until a read finds it
+   * stale, a copy keeps its bytes (one per entry), never the snapshot.
    *
    * @example
    * ```ts
@@ -157,11 +165,13 @@ export class LinkIndex implements RowObserver {
    * ```
    */
   entryCodes(packed: PackedLinks, coded: ColumnCodes, reads: number): Uint8Array | undefined {
+    // `packed` comes from `packed()` in the same read, so it is the current snapshot.
+    const current = this.snapshotNumber;
     let copy = this.entryCopies.get(coded);
-    if (copy !== undefined && copy.snapshot === packed && copy.version === coded.version) return copy.entries;
-    if (copy === undefined) this.entryCopies.set(coded, (copy = { snapshot: undefined, version: -1, entries: NO_ENTRIES, staleReads: 0 }));
-    // Stale: let go of the old arrays (a snapshot and its copy) until the copy is remade.
-    copy.snapshot = undefined;
+    if (copy !== undefined && copy.snapshot === current && copy.version === coded.version) return copy.entries;
+    if (copy === undefined) this.entryCopies.set(coded, (copy = { snapshot: -1, version: -1, entries: NO_ENTRIES, staleReads: 0 }));
+    // Stale: let go of the old bytes until the copy is remade.
+    copy.snapshot = -1;
     copy.entries = NO_ENTRIES;
     if ((copy.staleReads += reads) < this.rebuildDue()) return undefined;
     copy.staleReads = 0;
@@ -173,7 +183,7 @@ export class LinkIndex implements RowObserver {
       // A slot past the codes' end has never had a row since the coding began.
       entries[k] = t < 0 || t >= codes.length ? NO_ROW : codes[t]!;
     }
-    copy.snapshot = packed;
+    copy.snapshot = current;
     copy.version = coded.version;
     copy.entries = entries;
     return entries;

@@ -250,8 +250,9 @@ export class SlotExpander {
     if (packed !== undefined) {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
-      // The filter's codes in entry order when a copy is current: read beside the entries.
-      const entries = keep === undefined ? undefined : index.entryCodes(packed, keep.coded, level.length);
+      // The filter's codes in entry order when a copy is current: read beside the entries. (A
+      // value no row holds matches nothing either way: no copy is made for it.)
+      const entries = keep === undefined || keep.code < 0 ? undefined : index.entryCodes(packed, keep.coded, level.length);
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
         if (s >= sources) continue;
@@ -297,7 +298,7 @@ export class SlotExpander {
     if (packed !== undefined) {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
-      const entries = keep === undefined ? undefined : index.entryCodes(packed, keep.coded, level.length);
+      const entries = keep === undefined || keep.code < 0 ? undefined : index.entryCodes(packed, keep.coded, level.length);
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
         if (s >= sources) continue;
