@@ -1379,6 +1379,8 @@ function capacityFor(n: number): number {
  * byte codes; else the column vector.
  */
 function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[], fixed: FixedCells | undefined): unknown[][] {
+  // An empty set may stop on an earlier table than the end: read no column of it.
+  if (slots.length === 0) return [];
   const width = positions.length;
   const columns: unknown[][] = [];
   for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!, fixed));
