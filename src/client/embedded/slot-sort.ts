@@ -8,7 +8,7 @@
 
 /** Sets up to this size take the bucket pass; larger ones the built-in sort. */
 const BUCKET_MAX = 4096;
-/** Bucket counts, reused (one per element, plus one for the top of the range). */
+/** Bucket counts, reused: one per element (the prefix pass also reads slot n, always 0). */
 const counts = new Int32Array(BUCKET_MAX + 1);
 
 /**
@@ -42,7 +42,7 @@ function bucketSort(values: readonly number[], n: number, out: Int32Array): bool
     if (v < lo) lo = v;
     else if (v > hi) hi = v;
   }
-  // Bucket of v: floor((v - lo) · n / (hi - lo + 1)), in [0, n) (counts has one to spare).
+  // Bucket of v: floor((v - lo) · n / (hi - lo + 1)), in [0, n) also for v = hi after rounding.
   const scale = n / (hi - lo + 1);
   counts.fill(0, 0, n + 1);
   for (let i = 0; i < n; i++) counts[((values[i]! - lo) * scale) | 0]!++;
