@@ -87,16 +87,23 @@ export function bindSlotHop(
   return { hop, source, target, alts, disjoint: only !== undefined && only.kind === "links" && !only.edge };
 }
 
-/** A test on the slots a hop reaches: `codes[slot] === code` (a coded column's equality). */
+/** A test on the slots a hop reaches: `coded.codes[slot] === code` (a coded column's equality). */
 export interface SlotCodeTest {
-  /** The coding (`codes` is its current array). */
   readonly coded: ColumnCodes;
-  readonly codes: Uint8Array;
   readonly code: number;
 }
 
 /** A code no slot has (codes are bytes). */
 export const NO_CODE = -1;
+
+/**
+ * The codes `keep` tests, in the snapshot's entry order, when the link index has a current copy:
+ * the filter then reads the byte beside each entry. A value no row holds matches nothing either
+ * way, so no copy is made for it.
+ */
+function entryCodesFor(index: LinkIndex, packed: PackedLinks, keep: SlotCodeTest | undefined, reads: number): Uint8Array | undefined {
+  return keep === undefined || keep.code === NO_CODE ? undefined : index.entryCodes(packed, keep.coded, reads);
+}
 
 /**
  * Expands slot sets hop by hop, counting touched rows against the budget exactly as the lookup
@@ -244,15 +251,13 @@ export class SlotExpander {
   expandDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number[] {
     const index = (sh.alts[0] as Extract<SlotAlt, { kind: "links" }>).index;
     const next: number[] = [];
-    const codes = keep?.codes;
+    const codes = keep?.coded.codes;
     const code = keep?.code;
     const packed = index.packed(level.length);
     if (packed !== undefined) {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
-      // The filter's codes in entry order when a copy is current: read beside the entries. (A
-      // value no row holds matches nothing either way: no copy is made for it.)
-      const entries = keep === undefined || keep.code < 0 ? undefined : index.entryCodes(packed, keep.coded, level.length);
+      const entries = entryCodesFor(index, packed, keep, level.length);
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
         if (s >= sources) continue;
@@ -291,14 +296,14 @@ export class SlotExpander {
    */
   countDisjoint(sh: SlotHop, level: readonly number[], keep?: SlotCodeTest): number {
     const index = (sh.alts[0] as Extract<SlotAlt, { kind: "links" }>).index;
-    const codes = keep?.codes;
+    const codes = keep?.coded.codes;
     const code = keep?.code;
     let count = 0;
     const packed = index.packed(level.length);
     if (packed !== undefined) {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
-      const entries = keep === undefined || keep.code < 0 ? undefined : index.entryCodes(packed, keep.coded, level.length);
+      const entries = entryCodesFor(index, packed, keep, level.length);
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
         if (s >= sources) continue;

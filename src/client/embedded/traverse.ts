@@ -1432,15 +1432,16 @@ function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: 
  */
 function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): SlotCodeTest | undefined {
   let kept = 0;
-  const coded = codedEquality(space, filter);
-  if (coded !== undefined) {
-    const { codes, code } = coded;
+  const equality = codedEquality(space, filter);
+  if (equality !== undefined) {
+    const { coded, code } = equality;
+    const codes = coded.codes;
     for (let i = 0; i < current.length; i++) {
       const s = current[i]!;
       if (codes[s] === code) current[kept++] = s;
     }
     current.length = kept;
-    return coded;
+    return equality;
   }
   const { pos, op, value } = filter;
   const test = cellTest(op, value);
@@ -1463,7 +1464,8 @@ type FixedCells = ReadonlyMap<number, unknown>;
  */
 function pinned(fixed: FixedCells | undefined, pos: number, test: SlotCodeTest | undefined): FixedCells | undefined {
   const values = test?.coded.values;
-  if (values === undefined || !(test!.code >= 0 && test!.code < values.length)) return fixed;
+  // Every code has its value (`values` grows with the codes); NO_CODE left no slot to pin.
+  if (values === undefined || test!.code === NO_CODE) return fixed;
   const out = new Map(fixed);
   out.set(pos, values[test!.code]);
   return out;
@@ -1479,7 +1481,7 @@ function codedEquality(space: KeySlots, filter: BoundFilter): SlotCodeTest | und
   if (op !== "=" || value === null || typeof value === "object" || value !== value) return undefined;
   const coded = space.codes(pos);
   if (coded === undefined) return undefined;
-  return { coded, codes: coded.codes, code: coded.codeOf(value) ?? NO_CODE };
+  return { coded, code: coded.codeOf(value) ?? NO_CODE };
 }
 
 /** 2^21: the index part of a packed sort key (see `pageByNumericKey`). */
