@@ -1000,6 +1000,8 @@ class Run {
         if (s !== undefined) current.push(s);
       }
     }
+    // The end table's slot space, also when the set empties on an earlier table.
+    const endSpace = hops.length > 0 ? hops[hops.length - 1]!.target : slots;
     const expander = new SlotExpander(this.touched, this.plan.budget, (budget) => new VisitBudgetError(budget));
     let fixed: FixedCells | undefined;
     let h = 0;
@@ -1033,7 +1035,8 @@ class Run {
       if (current.length === 0) break;
     }
     this.touched = expander.touched;
-    return { slots: current, count: current.length, space: slots, fixed };
+    // Pins made on an earlier table than the end (the set emptied there) say nothing of the end.
+    return { slots: current, count: current.length, space: endSpace, fixed: slots === endSpace ? fixed : undefined };
   }
 
   /**
@@ -1379,8 +1382,6 @@ function capacityFor(n: number): number {
  * byte codes; else the column vector.
  */
 function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[], fixed: FixedCells | undefined): unknown[][] {
-  // An empty set may stop on an earlier table than the end: read no column of it.
-  if (slots.length === 0) return [];
   const width = positions.length;
   const columns: unknown[][] = [];
   for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!, fixed));
