@@ -46,19 +46,19 @@ interface Traversals {
 
 /** Loads our ORM + graph + embedded modules, or says why not. */
 async function loadOurs(): Promise<Ours | string> {
-  for (const f of ["src/orm/index.ts", "src/client/embedded/index.ts", "src/ir/index.ts", "src/graph/index.ts"]) {
+  for (const f of ["src/orm/index.ts", "src/kernel/index.ts", "src/ir/index.ts", "src/graph/index.ts"]) {
     if (!exists(f)) return `not built yet (${f} missing)`;
   }
   try {
     const load = (spec: string): Promise<any> => import(spec);
     const [orm, embedded, ir, graph] = await Promise.all([
       load("../src/orm/index.js"),
-      load("../src/client/embedded/index.js"),
+      load("../src/kernel/index.js"),
       load("../src/ir/index.js"),
       load("../src/graph/index.js"),
     ]);
     if (typeof orm.connect !== "function" || typeof orm.table !== "function") return "not built yet (no connect/table in src/orm)";
-    if (typeof embedded.embedded !== "function") return "not built yet (no embedded() in src/client/embedded)";
+    if (typeof embedded.embedded !== "function") return "not built yet (no embedded() in src/kernel)";
     if (typeof graph.createGraph !== "function") return "not built yet (no createGraph in src/graph)";
     return { orm, embedded, ir, graph };
   } catch (error) {

@@ -6,8 +6,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import { Kernel } from "../src/client/embedded/index.js";
-import { serve } from "../src/client/http/index.js";
+import { Kernel } from "../src/kernel/index.js";
+import { serve } from "../src/http/index.js";
 import type { Json } from "../src/ir/types.js";
 
 interface HostData {

@@ -102,8 +102,8 @@ export interface TcHandle {
 }
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const EMBEDDED_SOURCE = join(here, "..", "src", "client", "embedded", "index.ts");
-const KERNEL_SOURCE = join(here, "..", "src", "client", "embedded", "kernel.ts");
+const EMBEDDED_SOURCE = join(here, "..", "src", "kernel", "index.ts");
+const KERNEL_SOURCE = join(here, "..", "src", "kernel", "kernel.ts");
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /** Loads the embedded module, or returns why it cannot be used yet. */
@@ -113,7 +113,7 @@ export async function loadEmbedded(): Promise<any | string> {
   const merged: Record<string, unknown> = {};
   for (const file of candidates) {
     try {
-      const spec: string = `../src/client/embedded/${file === KERNEL_SOURCE ? "kernel" : "index"}.js`;
+      const spec: string = `../src/kernel/${file === KERNEL_SOURCE ? "kernel" : "index"}.js`;
       Object.assign(merged, await import(spec));
     } catch (error) {
       return failed(error).reason;

@@ -18,8 +18,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { http, serve } from "../src/client/http/index.js";
-import type { Executor } from "../src/client/executor.js";
+import { http, serve } from "../src/http/index.js";
+import type { Executor } from "../src/executor.js";
 import type { Json } from "../src/ir/types.js";
 import type { BenchContext, BenchRow, Measurement } from "./harness.js";
 

@@ -15,7 +15,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { embedded } from "../src/client/embedded/index.js";
+import { embedded } from "../src/kernel/index.js";
 import { param } from "../src/ir/index.js";
 import { col, connect, schema, table } from "../src/orm/index.js";
 import { compileNode } from "../src/orm/compiler.js";

@@ -4,7 +4,7 @@
  *
  * Run: `npm start` (or `npx tsx examples/social.ts`).
  */
-import { embedded } from "../src/client/embedded/index.js";
+import { embedded } from "../src/kernel/index.js";
 import { connect } from "../src/connect.js";
 import { param } from "../src/ir/index.js";
 import { col, schema, table, type Row } from "../src/orm/index.js";

@@ -7,10 +7,10 @@
  *
  * `serve` exposes an embedded kernel over HTTP (PROFILE §4): in memory without `--data-dir`,
  * durable with it. SIGINT/SIGTERM shut down gracefully (in-flight requests finish, the store is
- * closed). Token file format: see `src/client/http/auth.ts`.
+ * closed). Token file format: see `src/http/auth.ts`.
  */
 import { TcError } from "./errors.js";
-import { loadTokenFile, serve, type ServeOptions } from "./client/http/index.js";
+import { loadTokenFile, serve, type ServeOptions } from "./http/index.js";
 
 const USAGE = `usage: tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir DIR] [--token-file FILE]
                            [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]`;

@@ -2,7 +2,7 @@
  * The public `connect(schema, executor)`: the ORM's database object plus `db.graph`, the graph
  * catalog and traversals over the same tables and executor.
  */
-import type { Executor } from "./client/executor.js";
+import type { Executor } from "./executor.js";
 import { buildCatalog } from "./graph/catalog.js";
 import { Graph, type GraphOptions } from "./graph/graph.js";
 import type { ShapeOfSchema } from "./graph/shape.js";

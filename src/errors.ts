@@ -156,3 +156,18 @@ export function kindOfStatus(status: number): ErrorKind {
   for (const [kind, s] of Object.entries(ERROR_STATUS)) if (s === status) return kind as ErrorKind;
   return status >= 500 ? "internal_error" : "bad_request";
 }
+
+/**
+ * A traversal touched more rows than its visit budget allows. Nothing was written; the
+ * transaction that ran it is rolled back. Raise the budget with `.budget(n)` or narrow the query.
+ */
+export class VisitBudgetError extends BadRequestError {
+  readonly budget: number;
+  constructor(budget: number) {
+    super(`traversal visit budget exceeded: more than ${budget} rows touched (visit budget ${budget}; raise it with .budget(n) or narrow the traversal)`);
+    this.budget = budget;
+  }
+}
+
+/** The message prefix a budget failure carries on the wire (so a transport can re-type it). */
+export const VISIT_BUDGET_MESSAGE = /traversal visit budget exceeded: more than (\d+) rows touched/;

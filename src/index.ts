@@ -11,10 +11,10 @@
  * ```
  */
 export * from "./errors.js";
-export type * from "./client/executor.js";
+export type * from "./executor.js";
 export * from "./ir/index.js";
-export * from "./client/embedded/index.js";
-export * from "./client/http/index.js";
+export * from "./kernel/index.js";
+export * from "./http/index.js";
 export * from "./orm/index.js";
 export * from "./graph/index.js";
 // Explicit re-exports settle the names two modules share: the public `connect` is the one that

@@ -2,7 +2,7 @@
  * `db.graph`: the catalog plus the entry points of traversals.
  */
 import { BadRequestError } from "../errors.js";
-import type { Executor, Runner } from "../client/executor.js";
+import type { Executor, Runner } from "../executor.js";
 import type { Schema, TablesShape } from "../orm/schema.js";
 import { buildCatalog, type Catalog } from "./catalog.js";
 import type { GraphShape, PathStep, ShapeOfSchema } from "./shape.js";

@@ -8,5 +8,6 @@ export type { GraphOptions, MatchFilter } from "./graph.js";
 export { Traversal, GraphQuery, DEFAULT_MAX_HOPS } from "./traversal.js";
 export type { CompiledTraversal, HopOptions, Lowering, ParamRef, ShortestPathOptions, ValueOrParam } from "./traversal.js";
 export type { GraphShape, RowOf, ColumnOf, OutRelation, OutTarget, InRelation, InSource, SelfRelation, PathStep, ShapeOfSchema, UntypedShape } from "./shape.js";
-export { VisitBudgetError, DEFAULT_VISIT_BUDGET, MAX_HOPS_LIMIT } from "../client/embedded/traverse.js";
-export type { TraversePlan, CmpOp } from "../client/embedded/traverse.js";
+export { VisitBudgetError } from "../errors.js";
+export { DEFAULT_VISIT_BUDGET, MAX_HOPS_LIMIT } from "../ir/traverse-plan.js";
+export type { TraversePlan, CmpOp } from "../ir/traverse-plan.js";

@@ -4,7 +4,7 @@
  * The result kinds (src/graph/lower.ts, lower-trails.ts, lower-shortest.ts) build on it.
  */
 import { BadRequestError, NotImplementedError } from "../errors.js";
-import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../client/embedded/traverse.js";
+import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
 import { call, cond, containsSteps, firstCells, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./lower-ir.js";
 

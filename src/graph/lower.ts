@@ -20,7 +20,7 @@
  */
 import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
-import type { PlanHop, TraversePlan } from "../client/embedded/traverse.js";
+import type { PlanHop, TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
 import { CoreLowering } from "./lower-base.js";
 import { call, cond, firstCells, fold, getOn, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";

@@ -2,16 +2,14 @@
  * The traversal builder: immutable (every call returns a new builder), typed by the table the
  * traversal is at, compiled to one parameterized composite op.
  */
-import { BadRequestError, NotImplementedError, TcError } from "../errors.js";
+import { BadRequestError, NotImplementedError, TcError, VISIT_BUDGET_MESSAGE, VisitBudgetError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
 import type { Json } from "../ir/types.js";
-import type { Executor, Runner } from "../client/executor.js";
+import type { Executor, Runner } from "../executor.js";
 import {
   CMP_OPS,
   DEFAULT_VISIT_BUDGET,
   MAX_HOPS_LIMIT,
-  VISIT_BUDGET_MESSAGE,
-  VisitBudgetError,
   parsePlan,
   type CmpOp,
   type OrderKey,
@@ -21,7 +19,7 @@ import {
   type PlanStep,
   type PlanValue,
   type TraversePlan,
-} from "../client/embedded/traverse.js";
+} from "../ir/traverse-plan.js";
 import type { Catalog, RelationInfo, TableNode } from "./catalog.js";
 import type {
   ColumnOf,

@@ -4,7 +4,7 @@
  * is an object whose lifetime is a callback.
  */
 import { BadRequestError } from "../errors.js";
-import type { Executor, Runner } from "../client/executor.js";
+import type { Executor, Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { compileNode } from "./compiler.js";
 import { DeleteQueryBuilderImpl, type DeleteQueryBuilder } from "./delete-builder.js";

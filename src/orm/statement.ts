@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { BadRequestError, ConflictError, TcError } from "../errors.js";
-import type { Runner } from "../client/executor.js";
+import type { Runner } from "../executor.js";
 import type { IdRef, Json } from "../ir/types.js";
 import { compileNode, toWire, UNIQUE_MARKER, type Compiled, type CompiledQuery, type ParamUse } from "./compiler.js";
 import type { ColumnMeta } from "./meta.js";

@@ -5,7 +5,7 @@
  * every difference column by column.
  */
 import { ConflictError, NotFoundError } from "../errors.js";
-import type { Runner } from "../client/executor.js";
+import type { Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import type { SchemaJson, TableMeta } from "./meta.js";
 import type { AnySchema } from "./schema.js";

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { createGraph, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
-import { snapshotPolicy } from "../../src/client/embedded/table-links.js";
+import { snapshotPolicy } from "../../src/kernel/storage/derived/link-index.js";
 import { buildSpec, graphArb, loadGraph, planRunner, specArb, testSchema, type GraphData, type Spec } from "./support.js";
 
 /** The smallest budget (1 … 4096) within which `spec` completes on `graph`. */

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
-import type { Executor } from "../../src/client/executor.js";
+import type { Executor } from "../../src/executor.js";
 import { DEFAULT_VISIT_BUDGET, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
 import { TcError } from "../../src/errors.js";
 import { testSchema } from "./support.js";

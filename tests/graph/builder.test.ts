@@ -7,7 +7,7 @@ import { createGraph, type Graph, type UntypedShape } from "../../src/graph/inde
 import { param } from "../../src/ir/index.js";
 import { decodeOpDef, freeIds } from "../../src/ir/index.js";
 import { BadRequestError, TcError } from "../../src/errors.js";
-import { embedded } from "../../src/client/embedded/index.js";
+import { embedded } from "../../src/kernel/index.js";
 import { connect } from "../../src/connect.js";
 import { planRunner, testSchema } from "./support.js";
 

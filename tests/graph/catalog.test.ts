@@ -8,7 +8,7 @@ import { col, schema, table } from "../../src/orm/index.js";
 import { buildCatalog, createGraph, relationsOf, Catalog } from "../../src/graph/index.js";
 import { connect } from "../../src/connect.js";
 import { BadRequestError } from "../../src/errors.js";
-import { embedded } from "../../src/client/embedded/index.js";
+import { embedded } from "../../src/kernel/index.js";
 
 const users = table("users", {
   id: col.u64().key(),

@@ -6,9 +6,10 @@
 import fc from "fast-check";
 import { col, table } from "../../src/orm/index.js";
 import { schema } from "../../src/orm/schema.js";
-import { compareValues, matchesOp, runPlan, type CmpOp, type TraverseRow, type TraverseStore } from "../../src/client/embedded/traverse.js";
+import { compareValues, matchesOp, runPlan, type TraverseRow, type TraverseStore } from "../../src/kernel/traverse/traverse.js";
+import type { CmpOp } from "../../src/ir/traverse-plan.js";
 import type { Json } from "../../src/ir/types.js";
-import type { Executor, Runner } from "../../src/client/executor.js";
+import type { Executor, Runner } from "../../src/executor.js";
 import { connect } from "../../src/connect.js";
 import { createGraph, type Graph, type Traversal, type UntypedShape } from "../../src/graph/index.js";
 

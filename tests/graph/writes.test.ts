@@ -15,9 +15,9 @@ import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { buildSpec, CITIES, graphArb, LANGS, loadGraph, norm, reference, specArb, type GraphData, type Knows, type Person, type Post, type Spec } from "./support.js";
-import type { Executor } from "../../src/client/executor.js";
+import type { Executor } from "../../src/executor.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
-import { snapshotPolicy } from "../../src/client/embedded/table-links.js";
+import { snapshotPolicy } from "../../src/kernel/storage/derived/link-index.js";
 
 type Write =
   | { kind: "addPerson"; person: Person }

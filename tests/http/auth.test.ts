@@ -4,7 +4,7 @@
  * token — and tokens never appear in error messages or logs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTokenConfig, serve, type ServerHandle } from "../../src/client/http/index.js";
+import { parseTokenConfig, serve, type ServerHandle } from "../../src/http/index.js";
 import { BadRequestError } from "../../src/errors.js";
 import { FakeKernel } from "./fake-kernel.js";
 import { errorBody, raw } from "./raw.js";

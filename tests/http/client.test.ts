@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { http, type HttpOptions } from "../../src/client/http/index.js";
-import type { Executor } from "../../src/client/executor.js";
+import { http, type HttpOptions } from "../../src/http/index.js";
+import type { Executor } from "../../src/executor.js";
 import {
   BadRequestError,
   ConflictError,

@@ -6,8 +6,8 @@
  */
 import { BadRequestError, NotFoundError, TimeoutError, UnauthorizedError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
-import type { ExecRequest } from "../../src/client/executor.js";
-import type { ServedKernel, ServedSession } from "../../src/client/http/server.js";
+import type { ExecRequest } from "../../src/executor.js";
+import type { ServedKernel, ServedSession } from "../../src/http/server.js";
 
 interface FakeSession {
   owner: string | undefined;

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serve, type ServerHandle } from "../../src/client/http/index.js";
+import { serve, type ServerHandle } from "../../src/http/index.js";
 import { FakeKernel } from "./fake-kernel.js";
 import { errorBody, raw, rawSocket } from "./raw.js";
 

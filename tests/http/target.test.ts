@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isComponentRoot, parseTarget, TOP_LEVEL } from "../../src/client/http/target.js";
+import { isComponentRoot, parseTarget, TOP_LEVEL } from "../../src/http/target.js";
 import { TcError } from "../../src/errors.js";
 import { isId } from "../../src/ir/id.js";
 

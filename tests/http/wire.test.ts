@@ -4,8 +4,8 @@
  * guard ops installed through the client.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { http, parseTokenConfig, serve, type ServerHandle } from "../../src/client/http/index.js";
-import type { Executor } from "../../src/client/executor.js";
+import { http, parseTokenConfig, serve, type ServerHandle } from "../../src/http/index.js";
+import type { Executor } from "../../src/executor.js";
 import { BadRequestError, ConflictError, ForbiddenError, TcError, TimeoutError, UnauthorizedError, UnavailableError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 import { errorBody, raw } from "./raw.js";

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Kernel } from "../../src/client/embedded/index.js";
+import { Kernel } from "../../src/kernel/index.js";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 

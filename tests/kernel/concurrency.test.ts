@@ -5,7 +5,7 @@
  * was rolled back as a whole, so it is retried too, and counted apart.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import type { Executor, Session } from "../../src/client/executor.js";
+import type { Executor, Session } from "../../src/executor.js";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 import { EXECUTORS } from "../support/executors.js";

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Database } from "../../src/client/embedded/database.js";
-import type { TableView } from "../../src/client/embedded/table-view.js";
+import { Database } from "../../src/kernel/state/database.js";
+import type { TableView } from "../../src/kernel/state/table-view.js";
 import { CRASH_LOG, CRASH_MARK, rowsPerCommit } from "./support/crash-shared.js";
 
 const CHILD = join(import.meta.dirname, "support", "crash-child.ts");

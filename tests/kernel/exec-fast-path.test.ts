@@ -7,11 +7,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Database } from "../../src/client/embedded/database.js";
-import { BudgetExceededError, Kernel } from "../../src/client/embedded/index.js";
-import { ExecContext, needsClock } from "../../src/client/embedded/op-executor.js";
-import { routeLink } from "../../src/client/embedded/router.js";
-import { tableLiteral } from "../../src/client/embedded/table-view.js";
+import { Database } from "../../src/kernel/state/database.js";
+import { BudgetExceededError, Kernel } from "../../src/kernel/index.js";
+import { ExecContext, needsClock } from "../../src/kernel/ops/op-executor.js";
+import { routeLink } from "../../src/kernel/router.js";
+import { tableLiteral } from "../../src/kernel/state/table-view.js";
 import { decodeOpDef } from "../../src/ir/index.js";
 import type { Json } from "../../src/ir/types.js";
 

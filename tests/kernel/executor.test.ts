@@ -4,9 +4,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kernel, BudgetExceededError } from "../../src/client/embedded/index.js";
-import { planStats } from "../../src/client/embedded/op-plan.js";
-import { executorStats } from "../../src/client/embedded/op-executor.js";
+import { Kernel, BudgetExceededError } from "../../src/kernel/index.js";
+import { planStats } from "../../src/kernel/ops/op-planner.js";
+import { executorStats } from "../../src/kernel/ops/op-executor.js";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 
@@ -464,7 +464,7 @@ describe("properties", () => {
 
 describe("op cache and caller mutation", () => {
   it("freezes an executed op so a later mutation cannot leave a stale cached plan", async () => {
-    const { embedded } = await import("../../src/client/embedded/index.js");
+    const { embedded } = await import("../../src/kernel/index.js");
     const ex = embedded();
     try {
       const op = { "/state/scalar/op/post": [["a", 1], ["b", { "$a/add": { r: 1 } }]] } as const;

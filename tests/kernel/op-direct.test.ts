@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { embedded } from "../../src/client/embedded/index.js";
-import { directTraverse } from "../../src/client/embedded/op-direct.js";
+import { embedded } from "../../src/kernel/index.js";
+import { directTraverse } from "../../src/kernel/ops/direct-traverse.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
 import { param, decodeOpDef } from "../../src/ir/index.js";
 import type { Json } from "../../src/ir/types.js";

@@ -3,9 +3,9 @@
  * verbs, 400 for malformed paths.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kernel } from "../../src/client/embedded/index.js";
+import { Kernel } from "../../src/kernel/index.js";
 import { TcError } from "../../src/errors.js";
-import type { ExecRequest } from "../../src/client/executor.js";
+import type { ExecRequest } from "../../src/executor.js";
 import type { Json } from "../../src/ir/types.js";
 
 let k: Kernel;

@@ -3,7 +3,7 @@
  * owner check (401), and the `Session` object of the embedded executor.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { embedded, Kernel } from "../../src/client/embedded/index.js";
+import { embedded, Kernel } from "../../src/kernel/index.js";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sortSlotsInto } from "../../src/client/embedded/slot-sort.js";
+import { sortSlotsInto } from "../../src/kernel/traverse/slot-sort.js";
 
 const MAX_SLOT = 2 ** 31 - 1;
 

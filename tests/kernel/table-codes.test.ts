@@ -4,9 +4,9 @@
  * byte holds is not, and comes back coded only after the table starts over (a truncate).
  */
 import { describe, expect, it } from "vitest";
-import { ColumnCodes, NO_ROW } from "../../src/client/embedded/table-codes.js";
-import { Table } from "../../src/client/embedded/table-engine.js";
-import { parseSchema } from "../../src/client/embedded/table-schema.js";
+import { ColumnCodes, NO_ROW } from "../../src/kernel/storage/derived/column-codes.js";
+import { Table } from "../../src/kernel/storage/table-engine.js";
+import { parseSchema } from "../../src/kernel/storage/table-schema.js";
 
 const U32 = "/state/scalar/value/number/uint/32";
 const STR = "/state/scalar/value/string";

@@ -4,8 +4,8 @@
  * chaining, writes by range, create/drop, rollback, a large table and (durable) reopen.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Database, type StateTxn } from "../../src/client/embedded/database.js";
-import { TableView, tableLiteral } from "../../src/client/embedded/table-view.js";
+import { Database, type StateTxn } from "../../src/kernel/state/database.js";
+import { TableView, tableLiteral } from "../../src/kernel/state/table-view.js";
 import { TcError } from "../../src/errors.js";
 import { STORE_KINDS, TestDb } from "./support/state.js";
 

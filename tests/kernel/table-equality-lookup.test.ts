@@ -6,11 +6,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Table, rowMatches } from "../../src/client/embedded/table-engine.js";
-import { type IndexKey, type KeyCell, normCell } from "../../src/client/embedded/table-keys.js";
-import { type Row, parseSchema } from "../../src/client/embedded/table-schema.js";
-import type { TableState, WriteLog } from "../../src/client/embedded/table-engine.js";
-import type { ColumnConstraint } from "../../src/client/embedded/selector.js";
+import { Table, rowMatches } from "../../src/kernel/storage/table-engine.js";
+import { type IndexKey, type KeyCell, normCell } from "../../src/kernel/storage/index-keys.js";
+import { type Row, parseSchema } from "../../src/kernel/storage/table-schema.js";
+import type { TableState, WriteLog } from "../../src/kernel/storage/table-engine.js";
+import type { ColumnConstraint } from "../../src/kernel/state/selector.js";
 
 const SCHEMA = [
   [

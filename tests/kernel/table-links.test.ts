@@ -10,12 +10,12 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Table, type TableState, type WriteLog } from "../../src/client/embedded/table-engine.js";
-import type { IndexKey } from "../../src/client/embedded/table-keys.js";
-import { parseSchema, type Row } from "../../src/client/embedded/table-schema.js";
-import { snapshotPolicy, type LinkIndex } from "../../src/client/embedded/table-links.js";
-import { NO_ROW } from "../../src/client/embedded/table-codes.js";
-import type { KeySlots } from "../../src/client/embedded/table-slots.js";
+import { Table, type TableState, type WriteLog } from "../../src/kernel/storage/table-engine.js";
+import type { IndexKey } from "../../src/kernel/storage/index-keys.js";
+import { parseSchema, type Row } from "../../src/kernel/storage/table-schema.js";
+import { snapshotPolicy, type LinkIndex } from "../../src/kernel/storage/derived/link-index.js";
+import { NO_ROW } from "../../src/kernel/storage/derived/column-codes.js";
+import type { KeySlots } from "../../src/kernel/storage/derived/key-slots.js";
 
 const U32 = "/state/scalar/value/number/uint/32";
 const NODES = [[[["id", U32]], [["boss", U32, null, { nullable: true }]]], []];

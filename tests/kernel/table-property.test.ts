@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Database, type StateTxn } from "../../src/client/embedded/database.js";
-import { TableView, tableLiteral } from "../../src/client/embedded/table-view.js";
+import { Database, type StateTxn } from "../../src/kernel/state/database.js";
+import { TableView, tableLiteral } from "../../src/kernel/state/table-view.js";
 
 const SCHEMA = [
   [

@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { KeySlots } from "../../src/client/embedded/table-slots.js";
-import type { KeyCell } from "../../src/client/embedded/table-keys.js";
+import { KeySlots } from "../../src/kernel/storage/derived/key-slots.js";
+import type { KeyCell } from "../../src/kernel/storage/index-keys.js";
 
 const smallInt = fc.integer({ min: 0, max: 3000 });
 const anyKey: fc.Arbitrary<KeyCell> = fc.oneof(

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { Database } from "../../src/client/embedded/database.js";
-import { tableLiteral } from "../../src/client/embedded/table-schema.js";
+import { Database } from "../../src/kernel/state/database.js";
+import { tableLiteral } from "../../src/kernel/storage/table-schema.js";
 
 it("a failed durable write rejects the commit and makes the database unavailable", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tc-fail-"));

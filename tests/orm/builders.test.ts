@@ -3,7 +3,7 @@
  * lands): declarations → sync → inserts → every select shape → updates/deletes → batch/session.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Executor } from "../../src/client/executor.js";
+import type { Executor } from "../../src/executor.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../../src/errors.js";
 import { decodeOpDef, param } from "../../src/ir/index.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Executor } from "../../src/client/executor.js";
+import type { Executor } from "../../src/executor.js";
 import { BadRequestError } from "../../src/errors.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
 import { EXECUTORS } from "../support/executors.js";

@@ -3,7 +3,7 @@
  * predicate, what is filtered after, how orders are served or refused. No executor needed.
  */
 import { describe, expect, it } from "vitest";
-import type { Executor } from "../../src/client/executor.js";
+import type { Executor } from "../../src/executor.js";
 import { BadRequestError } from "../../src/errors.js";
 import { param } from "../../src/ir/index.js";
 import { col, connect, schema, table } from "../../src/orm/index.js";

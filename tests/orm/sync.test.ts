@@ -3,8 +3,8 @@
  * schema with a column-by-column diff, and never changes anything when it refuses.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { embedded } from "../../src/client/embedded/index.js";
-import type { Executor } from "../../src/client/executor.js";
+import { embedded } from "../../src/kernel/index.js";
+import type { Executor } from "../../src/executor.js";
 import { ConflictError } from "../../src/errors.js";
 import { col, connect, schema, schemaDiff, table, type AnyTable } from "../../src/orm/index.js";
 

@@ -5,7 +5,7 @@
  */
 import { describe, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
-import type { Executor } from "../../src/client/executor.js";
+import type { Executor } from "../../src/executor.js";
 import { param } from "../../src/ir/index.js";
 import type { ReferenceType } from "../../src/orm/columns.js";
 import { col, connect, schema, table, type Insertable, type Row, type Updateable } from "../../src/orm/index.js";

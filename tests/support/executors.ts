@@ -6,9 +6,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Executor } from "../../src/client/executor.js";
-import { embedded } from "../../src/client/embedded/index.js";
-import { http, serve, type ServerHandle } from "../../src/client/http/index.js";
+import type { Executor } from "../../src/executor.js";
+import { embedded } from "../../src/kernel/index.js";
+import { http, serve, type ServerHandle } from "../../src/http/index.js";
 
 export interface ExecutorFactory {
   readonly name: string;

@@ -4,8 +4,8 @@
  * `[round, seq, j]` plus the round's marker row `[round] → seq`, then prints `ack <seq>` once the
  * commit is acknowledged (durable). The parent kills it with SIGKILL at a random moment.
  */
-import { Database } from "../../../src/client/embedded/database.js";
-import { tableLiteral } from "../../../src/client/embedded/table-schema.js";
+import { Database } from "../../../src/kernel/state/database.js";
+import { tableLiteral } from "../../../src/kernel/storage/table-schema.js";
 import { CRASH_LOG, CRASH_MARK, LOG_SCHEMA, MARK_SCHEMA, rowsPerCommit } from "./crash-shared.js";
 
 const [dir, roundArg] = process.argv.slice(2);

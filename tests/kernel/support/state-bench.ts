@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSqlite, openSqlite, prepareQueries } from "../../../bench/baselines/sqlite.js";
 import { CITIES, LANGS, generate, sampleUserIds, userName } from "../../../bench/dataset.js";
-import { Database, type StateTxn } from "../../../src/client/embedded/database.js";
-import { tableLiteral } from "../../../src/client/embedded/table-schema.js";
-import type { TableView } from "../../../src/client/embedded/table-view.js";
+import { Database, type StateTxn } from "../../../src/kernel/state/database.js";
+import { tableLiteral } from "../../../src/kernel/storage/table-schema.js";
+import type { TableView } from "../../../src/kernel/state/table-view.js";
 
 const U64 = "/state/scalar/value/number/uint/64";
 const STR = "/state/scalar/value/string";

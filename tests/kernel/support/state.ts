@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Database, type StateTxn } from "../../../src/client/embedded/database.js";
+import { Database, type StateTxn } from "../../../src/kernel/state/database.js";
 
 export interface StoreKind {
   readonly name: string;

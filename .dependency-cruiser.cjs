@@ -1,0 +1,42 @@
+/**
+ * Import rules of src/ (checked by `npm run check:deps`, part of `npm test`):
+ * no import circles; the graph and ORM layers never import the kernel; the IR imports no layer
+ * above it; storage does not know the traversal algorithms that read it.
+ */
+module.exports = {
+  forbidden: [
+    { name: "no-circular", severity: "error", from: { path: "^src/" }, to: { circular: true } },
+    {
+      name: "graph-orm-not-kernel",
+      comment: "graph and orm compile to IR and talk to an Executor; they never load the kernel",
+      severity: "error",
+      from: { path: "^src/(graph|orm)/" },
+      to: { path: "^src/(kernel|http)/" },
+    },
+    {
+      name: "ir-is-the-bottom",
+      severity: "error",
+      from: { path: "^src/ir/" },
+      to: { path: "^src/(kernel|http|orm|graph)/" },
+    },
+    {
+      name: "storage-knows-no-algorithm",
+      severity: "error",
+      from: { path: "^src/kernel/storage/" },
+      to: { path: "^src/kernel/(traverse|ops|state)/" },
+    },
+    {
+      name: "kernel-not-client-layers",
+      severity: "error",
+      from: { path: "^src/kernel/" },
+      to: { path: "^src/(graph|orm|http)/" },
+    },
+    { name: "no-unresolvable", severity: "error", from: { path: "^src/" }, to: { couldNotResolve: true } },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+  },
+};

@@ -1,0 +1,96 @@
+/**
+ * `src/kernel`: the in-process kernel and the `Executor` that runs ops on it.
+ *
+ * - Every `execute` and every plain `request` is one transaction; a session is one transaction
+ *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its
+ *   start to its commit or rollback (or its time budget, default 3 s, after which it answers 408).
+ * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
+ *   synchronously from first step to last; any error rolls the whole call back.
+ * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms) with
+ *   `BudgetExceededError` (400) when exceeded.
+ * - `/lib` installs are stored in the same transaction as other writes (durable with `dataDir`).
+ */
+import { BadRequestError } from "../errors.js";
+import type { Json, OpDef } from "../ir/types.js";
+import type { ExecRequest, Executor, Session } from "../executor.js";
+import { Kernel, type KernelOptions } from "./kernel.js";
+
+export { Kernel, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
+export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/op-executor.js";
+export { BUILTIN_METHODS } from "./ops/builtins.js";
+export { TableLiteral, TableView, toJson, decodeData, type KernelValue } from "./ops/kernel-value.js";
+
+/** Options of `embedded()`. */
+export interface EmbeddedOptions extends KernelOptions {}
+
+/**
+ * An `Executor` backed by an in-process kernel: in memory by default, durable with `dataDir`.
+ * The kernel opens lazily on first use; `close()` releases it.
+ *
+ * @example
+ * ```ts
+ * const ex = embedded();                          // or embedded({ dataDir: "./data" })
+ * await ex.execute(op, { me: 1 });
+ * const s = await ex.session();
+ * await s.request({ verb: "put", path: "/state/app/counter", key: ["c"], body: [1] });
+ * await s.commit();
+ * await ex.close();
+ * ```
+ */
+export function embedded(opts: EmbeddedOptions = {}): Executor {
+  let opening: Promise<Kernel> | undefined;
+  // The kernel once open: calls then go straight to it (no promise hop through `opening`).
+  let open: Kernel | undefined;
+  let closed = false;
+  const kernel = (): Promise<Kernel> => {
+    if (closed) return Promise.reject(new BadRequestError("this executor is closed"));
+    return (opening ??= Kernel.open(opts).then((k) => (open = k)));
+  };
+  return {
+    execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
+      if (open !== undefined && !closed) return open.execute(op, args ?? {});
+      return kernel().then((k) => k.execute(op, args ?? {}));
+    },
+    request(req: ExecRequest): Promise<Json> {
+      if (open !== undefined && !closed) return open.request(req);
+      return kernel().then((k) => k.request(req));
+    },
+    async session(): Promise<Session> {
+      const k = await kernel();
+      return openSession(k, await k.beginSession());
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      if (opening) await (await opening).close();
+    },
+  };
+}
+
+/** A `Session` over a kernel session id; the id stays inside this closure. */
+function openSession(kernel: Kernel, id: string): Session {
+  let done = false;
+  const check = (): void => {
+    if (done) throw new BadRequestError("this session is already committed or rolled back");
+  };
+  return {
+    async execute(op, args) {
+      check();
+      return kernel.execute(op, args ?? {}, id);
+    },
+    async request(req) {
+      check();
+      return kernel.request(req, id);
+    },
+    async commit() {
+      check();
+      done = true;
+      await kernel.commitSession(id);
+    },
+    async rollback() {
+      check();
+      done = true;
+      await kernel.rollbackSession(id);
+    },
+  };
+}

@@ -1,0 +1,455 @@
+/**
+ * The embedded kernel: routes requests (`/state`, `/lib`, `/healthz`, …), runs composite ops, and
+ * owns transactions and sessions. One `execute` or plain `request` is one transaction: all of its
+ * writes commit together, or — on any error — none of them.
+ */
+import {
+  BadRequestError,
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
+  NotImplementedError,
+  TcError,
+  UnavailableError,
+} from "../errors.js";
+import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
+import type { Json, OpDef, Verb } from "../ir/types.js";
+import type { ExecRequest } from "../executor.js";
+import { Database, type StateTxn } from "./state/database.js";
+import { LibraryRegistry, parseInstall, type LibraryTxn, type LibraryVersion } from "./ops/library.js";
+import { DEFAULT_LIMITS, ExecContext, invokeOp, needsClock, refuseEgress, type ExecLimits } from "./ops/op-executor.js";
+import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
+import { SessionTable } from "./sessions.js";
+import { tableLiteral, type TableView } from "./state/table-view.js";
+import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
+import { decodeData, isOpDef, takeOfferedJson, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
+
+/** Options of `Kernel.open`. */
+export interface KernelOptions {
+  /** Directory of the durable store; in memory when absent. */
+  readonly dataDir?: string;
+  /** Time budget of a session's transaction in ms (default 3000). */
+  readonly txnBudgetMs?: number;
+  /** Execution guards (step budget, `while` iterations, call nesting, time). */
+  readonly limits?: Partial<ExecLimits>;
+  /** Size of the decoded-op cache (by content hash); default 4096. */
+  readonly opCacheSize?: number;
+}
+
+/** A session reference: its id, and the owner that began it (the HTTP server's bearer token). */
+export type SessionRef = string | { readonly id: string; readonly owner?: string };
+
+/** Counters for tests and benchmarks. */
+export interface KernelStats {
+  /** Ops decoded from JSON (cache misses). */
+  decodes: number;
+  /** Executions whose op was found by JSON object identity. */
+  identityHits: number;
+  /** Executions whose op was found by content hash. */
+  hashHits: number;
+  /** Committed transactions. */
+  commits: number;
+  /** Rolled-back transactions. */
+  rollbacks: number;
+}
+
+/** Optional savepoints of a state transaction (undo back to a mark, keep the transaction open). */
+interface Savepoints {
+  savepoint(): number;
+  rollbackTo(mark: number): void;
+}
+
+/** A decoded op as the op cache keeps it: the OpDef, and whether its executions need a clock. */
+interface PreparedOp {
+  readonly op: OpDef;
+  readonly clock: boolean;
+  /** Set when the op is one traverse request, which then runs as that request (op-direct.ts). */
+  readonly direct: DirectTraverse | undefined;
+}
+
+function preparedOp(op: OpDef): PreparedOp {
+  return { op, clock: needsClock(op), direct: directTraverse(op) };
+}
+
+/** The kernel's per-transaction state. */
+interface TxnScope extends KernelTxnState {
+  readonly txn: StateTxn;
+  readonly libs: LibraryTxn;
+  /** The installs staged so far, or `undefined` when the transaction never looked at `/lib`. */
+  stagedLibs(): ReadonlyMap<string, LibraryVersion> | undefined;
+}
+
+/**
+ * A transaction's scope. Its library view is made on first use: most transactions never touch
+ * `/lib`, and a view made later sees the same registry (it reads the registry live).
+ */
+class KernelScope implements TxnScope {
+  private libView: LibraryTxn | undefined;
+  constructor(
+    readonly txn: StateTxn,
+    private readonly registry: LibraryRegistry,
+  ) {}
+  get libs(): LibraryTxn {
+    return (this.libView ??= this.registry.begin());
+  }
+  stagedLibs(): ReadonlyMap<string, LibraryVersion> | undefined {
+    return this.libView?.staged;
+  }
+}
+
+const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
+const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
+const STRING = "/state/scalar/value/string";
+const LIB_SCHEMA: KernelValue = [[[["id", STRING]], [["definition", STRING]]], []];
+
+/**
+ * The embedded kernel.
+ *
+ * @example
+ * ```ts
+ * const kernel = await Kernel.open({});                   // in memory
+ * await kernel.request({ verb: "get", path: "/healthz" }); // {"status": "ok"}
+ * await kernel.execute({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}, { x: 41 }); // 42
+ * await kernel.close();
+ * ```
+ */
+export class Kernel {
+  /** Counters (decodes, cache hits, commits, rollbacks). */
+  readonly stats: KernelStats = { decodes: 0, identityHits: 0, hashHits: 0, commits: 0, rollbacks: 0 };
+
+  private readonly libs = new LibraryRegistry();
+  private readonly sessions: SessionTable<TxnScope>;
+  private readonly limits: ExecLimits;
+  private readonly opCacheSize: number;
+  private readonly byObject = new WeakMap<object, PreparedOp>();
+  private readonly byHash = new Map<string, PreparedOp>();
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    opts: KernelOptions,
+  ) {
+    const budget = opts.txnBudgetMs ?? 3000;
+    if (!(budget > 0)) throw new BadRequestError(`txnBudgetMs must be positive, found ${budget}`);
+    this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope));
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.opCacheSize = opts.opCacheSize ?? 4096;
+  }
+
+  /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
+  static async open(opts: KernelOptions = {}): Promise<Kernel> {
+    const db = await Database.open(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir });
+    const kernel = new Kernel(db, opts);
+    try {
+      await kernel.loadLibraries();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return kernel;
+  }
+
+  /**
+   * Executes a composite op with `args` bound by name (POST params, or the key/value names of a
+   * GET/PUT/DELETE OpDef), in one transaction — or in a session's — and returns the value of its
+   * last step as JSON. PUT and DELETE OpDefs answer `null`.
+   */
+  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef): Promise<Json> {
+    let prepared: PreparedOp;
+    let params: Map<string, KernelValue>;
+    try {
+      this.checkOpen();
+      prepared = this.prepare(op);
+      params = bindArgs(prepared.op, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params));
+  }
+
+  /** Runs one request (verb, path, key, body) in one transaction, or in a session's. */
+  async request(req: ExecRequest, session?: SessionRef): Promise<Json> {
+    this.checkOpen();
+    if (req === null || typeof req !== "object") {
+      throw new BadRequestError("a request is an object {verb, path, key?, body?}");
+    }
+    const verb = String(req.verb).toLowerCase();
+    if (!VERBS.has(verb)) throw new MethodNotAllowedError(`unsupported verb ${JSON.stringify(req.verb)}`);
+    const v = verb as Verb;
+    if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
+    const route = parseRoute(req.path);
+    switch (route.kind) {
+      case "healthz":
+        return toJson(healthz(v));
+      case "not_found":
+        throw new NotFoundError(route.why);
+      case "unsupported":
+        throw new NotImplementedError(`/${route.root} is not served by the embedded kernel (${route.href})`);
+      case "remote":
+        refuseEgress(route.href);
+        break;
+      case "lib_dir":
+        if (v === "put") return this.install(parseInstall(req.body), session);
+        break;
+    }
+    const key = decodeData(req.key ?? null);
+    let value: KernelValue | undefined;
+    if (v === "put") value = decodeData(req.body ?? null);
+    else if (v === "post") value = decodeParams(req.body);
+    return this.inTxn(session, (scope) => toJson(dispatch(this.context(scope), v, route, key, value)));
+  }
+
+  /**
+   * Begins a session: a transaction that stays open across calls until committed, rolled back, or
+   * rolled back by its time budget. Returns its kernel-minted id (for the HTTP server; the
+   * `Executor` API never shows it).
+   */
+  async beginSession(owner?: string): Promise<string> {
+    this.checkOpen();
+    const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
+    if (this.closed) {
+      this.rollback(scope);
+      throw new UnavailableError("the kernel is closed");
+    }
+    return this.sessions.open(scope, owner);
+  }
+
+  /** Commits a session (404 unknown/finished, 408 expired, 401 other owner). */
+  async commitSession(id: string, owner?: string): Promise<void> {
+    await this.commit(this.sessions.finish(id, owner));
+  }
+
+  /** Rolls a session back (404 unknown/finished, 408 expired, 401 other owner). */
+  async rollbackSession(id: string, owner?: string): Promise<void> {
+    this.rollback(this.sessions.finish(id, owner));
+  }
+
+  /** Rolls back open sessions and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const scope of this.sessions.drain()) this.rollback(scope);
+    await this.db.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Decodes an op once: cached by JSON object identity, then by content hash. The op object is
+   * deep-frozen when it enters the identity cache, so a cached plan can never go stale because
+   * the caller mutated the JSON afterwards (a mutation throws instead).
+   */
+  private prepare(op: Json | OpDef): PreparedOp {
+    if (op === null || typeof op !== "object" || Array.isArray(op)) return preparedOp(decodeOpDef(op));
+    const hit = this.byObject.get(op);
+    if (hit) {
+      this.stats.identityHits++;
+      return hit;
+    }
+    // A decoded OpDef is re-validated once through its JSON form (it may have been built by hand).
+    const json = isOpDef(op as KernelValue) ? encode(op as OpDef) : (op as Json);
+    const hash = opHash(json);
+    let prepared = this.byHash.get(hash);
+    if (prepared) {
+      this.stats.hashHits++;
+    } else {
+      prepared = preparedOp(decodeOpDef(json));
+      this.stats.decodes++;
+      if (this.byHash.size >= this.opCacheSize) this.byHash.delete(this.byHash.keys().next().value!);
+      this.byHash.set(hash, prepared);
+    }
+    deepFreeze(op);
+    this.byObject.set(op, prepared);
+    return prepared;
+  }
+
+  private context(scope: TxnScope): ExecContext {
+    return new ExecContext(scope.txn, routeLink, this.limits, scope);
+  }
+
+  private scope(txn: StateTxn): TxnScope {
+    return new KernelScope(txn, this.libs);
+  }
+
+  /**
+   * Runs `fn` in a session's transaction, or in a new one committed on success and rolled back on
+   * any error. `fn` is synchronous: nothing else runs inside the transaction meanwhile.
+   *
+   * Inside a session a failed call never leaves partial writes: when the state transaction offers
+   * savepoints (`savepoint()` / `rollbackTo(mark)`) the call alone is undone and the session goes
+   * on; otherwise the whole session is rolled back and ended.
+   */
+  private inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
+    if (session !== undefined) {
+      try {
+        return Promise.resolve(this.inSession(session, fn));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    // Fast path: the lock is free, so the whole call runs synchronously up to the commit.
+    const txn = this.db.tryBegin();
+    if (txn) return this.runAndCommit(this.scope(txn), fn);
+    return this.db.begin().then((t) => this.runAndCommit(this.scope(t), fn));
+  }
+
+  private inSession<T>(session: SessionRef, fn: (scope: TxnScope) => T): T {
+    const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
+    const scope = this.sessions.use(id, owner);
+    const txn = scope.txn as StateTxn & Partial<Savepoints>;
+    const mark = txn.savepoint && txn.rollbackTo ? txn.savepoint() : undefined;
+    try {
+      return fn(scope);
+    } catch (e) {
+      if (mark !== undefined) {
+        txn.rollbackTo!(mark);
+      } else {
+        this.sessions.finish(id, owner);
+        this.rollback(scope);
+      }
+      throw asTcError(e);
+    }
+  }
+
+  /**
+   * Runs a prepared op in `scope`'s transaction; its result as JSON. A result that is the very
+   * value a route offered as fresh JSON (`offerJson`) is returned without being copied.
+   */
+  private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
+    takeOfferedJson(); // an offer left by an op that failed must not match anything
+    const direct = prepared.direct;
+    const result =
+      direct !== undefined
+        ? runDirect(scope.txn, direct, params)
+        : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
+    const offered = takeOfferedJson();
+    return offered !== undefined && result === offered ? (result as Json) : toJson(result);
+  }
+
+  private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
+    let result: T;
+    try {
+      if (this.closed) throw new UnavailableError("the kernel is closed");
+      result = fn(scope);
+    } catch (e) {
+      this.rollback(scope);
+      return Promise.reject(asTcError(e));
+    }
+    let durable: Promise<void> | undefined;
+    try {
+      durable = scope.txn.commitNow();
+    } catch (e) {
+      return Promise.reject(asTcError(e));
+    }
+    // In memory (or with nothing to flush) the commit is complete now: one settled promise, no chain.
+    if (durable === undefined) {
+      this.committed(scope);
+      return Promise.resolve(result);
+    }
+    return durable.then(() => {
+      this.committed(scope);
+      return result;
+    });
+  }
+
+  private commit(scope: TxnScope): Promise<void> {
+    return scope.txn.commit().then(() => this.committed(scope));
+  }
+
+  /** After a durable commit: count it, and publish the libraries it installed. */
+  private committed(scope: TxnScope): void {
+    this.stats.commits++;
+    const staged = scope.stagedLibs();
+    if (staged !== undefined && staged.size > 0) this.libs.publish(staged.values());
+  }
+
+  private rollback(scope: TxnScope): void {
+    scope.txn.rollback();
+    this.stats.rollbacks++;
+  }
+
+  /** `PUT /lib`: stages the version and writes its definition in the same transaction. */
+  private install(lib: LibraryVersion, session: SessionRef | undefined): Promise<Json> {
+    return this.inTxn(session, (scope) => {
+      if (scope.libs.install(lib)) scope.txn.request("put", LIB_TABLE, [lib.id], [lib.canonical]);
+      return null;
+    });
+  }
+
+  /** Creates the internal library table if needed and publishes every stored version. */
+  private async loadLibraries(): Promise<void> {
+    const txn = this.db.tryBegin() ?? (await this.db.begin());
+    const versions: LibraryVersion[] = [];
+    try {
+      txn.request("put", LIB_TABLE, null, tableLiteral(LIB_SCHEMA, []));
+      const view = txn.request("get", LIB_TABLE, null, undefined);
+      const rows = txn.viewRequest(view as TableView, "get", ["rows"], null, undefined);
+      for (const row of rows as readonly (readonly KernelValue[])[]) {
+        versions.push(parseInstall(JSON.parse(row[1] as string)));
+      }
+    } catch (e) {
+      txn.rollback();
+      throw new InternalError(`cannot load the installed libraries: ${(e as Error).message}`, { cause: e });
+    }
+    await txn.commit();
+    this.libs.publish(versions);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new UnavailableError("the kernel is closed");
+  }
+}
+
+/** Parameter names already checked (names repeat across executions; checking them is a regex). */
+const CHECKED_NAMES = new Set<string>();
+
+function paramName(name: string): string {
+  if (CHECKED_NAMES.has(name)) return name;
+  assertId(name, "parameter name");
+  if (CHECKED_NAMES.size >= 65_536) CHECKED_NAMES.clear();
+  CHECKED_NAMES.add(name);
+  return name;
+}
+
+/** Binds execution arguments: names must be Ids, values are data (`decodeValue`). */
+function bindArgs(op: OpDef, args: Readonly<Record<string, Json>>): Map<string, KernelValue> {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) {
+    throw new BadRequestError("execution arguments must be an object of named values");
+  }
+  const params = new Map<string, KernelValue>();
+  for (const name of Object.keys(args)) {
+    params.set(paramName(name), decodeData(args[name]));
+  }
+  if (op.verb !== "post" && !params.has(op.keyName)) params.set(op.keyName, null);
+  if (op.verb === "put" && !params.has(op.valueName)) params.set(op.valueName, null);
+  return params;
+}
+
+/** A POST body: a map of params (absent = none). */
+function decodeParams(body: Json | undefined): KernelValue {
+  if (body === undefined || body === null) return valueMap({});
+  if (typeof body !== "object" || Array.isArray(body)) {
+    throw new BadRequestError("a POST body must be a JSON object of params");
+  }
+  const entries: Record<string, KernelValue> = {};
+  for (const name of Object.keys(body)) {
+    entries[paramName(name)] = decodeData((body as Record<string, Json>)[name]);
+  }
+  return valueMap(entries);
+}
+
+/** Every error leaving the kernel is a `TcError`; anything else is an internal error. */
+function asTcError(e: unknown): TcError {
+  if (e instanceof TcError) return e;
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return new BadRequestError("the op nests too deeply (call stack exhausted)", { cause: e });
+  }
+  return new InternalError(`internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/** Freezes a JSON/IR tree in place (already-frozen subtrees are skipped). */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+}

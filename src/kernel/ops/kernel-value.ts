@@ -1,0 +1,233 @@
+/**
+ * Kernel runtime values: what a step of an op resolves to, what the state layer receives as keys
+ * and values, and how a result becomes JSON again.
+ *
+ * A `KernelValue` is a resolved IR node (no references): a primitive, a tuple, a `ScalarMap`, a
+ * `Link`, an `OpDef` — plus two state values of the table engine:
+ * - a `TableView` (e.g. the result of `GET /state/ns/t` with a range): the kernel hands it back to
+ *   `StateTxn.viewRequest` and encodes it with its `toJson()`;
+ * - a `TableLiteral`: what `{"/state/collection/table": [schema, rows]}` resolves to (a PUT op ref
+ *   on the class link, built with the table engine's `tableLiteral(schema, rows)`).
+ *   `PUT /state/<ns>/<t>` with key `null` and a `TableLiteral` value creates the table.
+ */
+import { BadRequestError, InternalError } from "../../errors.js";
+import { encode, decodeValue } from "../../ir/index.js";
+import type { Json, Link, OpDef, Primitive, ScalarMap } from "../../ir/types.js";
+import { PATHS } from "../../ir/types.js";
+import { TableLiteral, tableLiteral } from "../storage/table-schema.js";
+import { TableView } from "../state/table-view.js";
+
+export { TableLiteral, TableView };
+
+/** A resolved map: like `ScalarMap`, but its entries may hold any kernel value. */
+export interface ValueMap {
+  readonly kind: "map";
+  readonly entries: Readonly<Record<string, KernelValue>>;
+}
+
+/** Everything a step can resolve to. */
+export type KernelValue =
+  | Primitive
+  | readonly KernelValue[]
+  | ValueMap
+  | ScalarMap
+  | Link
+  | OpDef
+  | TableLiteral
+  | TableView;
+
+/** True for a table view. */
+export function isView(v: unknown): v is TableView {
+  return v instanceof TableView;
+}
+
+/** True for a `Link` value. */
+export function isLink(v: KernelValue | undefined): v is Link {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "link";
+}
+
+/** True for a map value. */
+export function isMap(v: KernelValue | undefined): v is ValueMap {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "map";
+}
+
+/** True for an OpDef value. */
+export function isOpDef(v: KernelValue | undefined): v is OpDef {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "opdef";
+}
+
+/** True for a tuple. */
+export function isTuple(v: KernelValue | undefined): v is readonly KernelValue[] {
+  return Array.isArray(v);
+}
+
+/** Builds a map value. */
+export function valueMap(entries: Record<string, KernelValue>): ValueMap {
+  return { kind: "map", entries };
+}
+
+/** A short type name for error messages. */
+export function typeName(v: KernelValue | undefined): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "none";
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "number") return "number";
+  if (typeof v === "string") return "string";
+  if (Array.isArray(v)) return "tuple";
+  const kind = (v as { kind?: unknown }).kind;
+  if (kind === "map") return "map";
+  if (kind === "link") return "link";
+  if (kind === "opdef") return "OpDef";
+  if (v instanceof TableLiteral) return "table literal";
+  return "table view";
+}
+
+/** The type name with its article, for messages: "a tuple", "an OpDef", "none". */
+export function aTypeName(v: KernelValue | undefined): string {
+  const name = typeName(v);
+  if (name === "none" || name === "nothing") return name;
+  return /^[aeiouAEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
+/**
+ * A shallow copy of a tuple. Short tuples (rows) are copied as array literals: for arrays that
+ * small, `slice()` costs about twice as much (a generic builtin call).
+ */
+function copyTuple(t: readonly KernelValue[]): KernelValue[] {
+  switch (t.length) {
+    case 0: return [];
+    case 1: return [t[0]!];
+    case 2: return [t[0]!, t[1]!];
+    case 3: return [t[0]!, t[1]!, t[2]!];
+    case 4: return [t[0]!, t[1]!, t[2]!, t[3]!];
+    case 5: return [t[0]!, t[1]!, t[2]!, t[3]!, t[4]!];
+    case 6: return [t[0]!, t[1]!, t[2]!, t[3]!, t[4]!, t[5]!];
+    default: return t.slice();
+  }
+}
+
+/**
+ * The value an op step last offered as already-encoded JSON (`offerJson`). Ops run synchronously
+ * from first step to last, so one slot per process suffices: the kernel clears it before an op
+ * and takes it after; only a result identical to the offer skips the encoding.
+ */
+let offeredJson: object | undefined;
+
+/**
+ * Offers `value` as a result that needs no encoding: it must be fresh (nothing else holds it or
+ * its tuples) and hold only JSON primitives. Returns `value`.
+ */
+export function offerJson<T extends object>(value: T): T {
+  offeredJson = value;
+  return value;
+}
+
+/** Takes (and clears) the last offer. */
+export function takeOfferedJson(): object | undefined {
+  const v = offeredJson;
+  offeredJson = undefined;
+  return v;
+}
+
+/**
+ * Encodes a kernel value as JSON: data-map keys sorted, links as `{"<href>": []}`, OpDefs in their
+ * IR form, table views and literals as `{"/state/collection/table": [schema, rows]}`.
+ *
+ * @example
+ * ```ts
+ * toJson(valueMap({ b: 1, a: [true, null] })); // {"a": [true, null], "b": 1}
+ * ```
+ */
+export function toJson(v: KernelValue): Json {
+  if (v === null || typeof v !== "object") {
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new BadRequestError(`cannot encode the number ${v} as JSON`);
+    }
+    return v;
+  }
+  if (Array.isArray(v)) {
+    // Always a copy: tuples may be rows the table engine keeps (callers must not mutate them).
+    const out = copyTuple(v as readonly KernelValue[]) as Json[];
+    for (let i = 0; i < out.length; i++) {
+      const item = out[i] as KernelValue;
+      if (item !== null && typeof item === "object") out[i] = toJson(item);
+      else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
+    }
+    return out;
+  }
+  if (v instanceof TableView) return v.toJson();
+  if (v instanceof TableLiteral) {
+    return { [PATHS.table]: [v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[]))] };
+  }
+  const node = v as ValueMap | ScalarMap | Link | OpDef;
+  if ("kind" in node) {
+    switch (node.kind) {
+      case "map": {
+        const entries = node.entries as Readonly<Record<string, KernelValue>>;
+        const out: Record<string, Json> = {};
+        for (const key of Object.keys(entries).sort()) out[key] = toJson(entries[key]!);
+        return out;
+      }
+      case "link":
+        return { [node.href]: [] };
+      case "opdef":
+        return encode(node);
+    }
+  }
+  throw new InternalError(`cannot encode a ${typeName(v)} as JSON`);
+}
+
+/**
+ * Decodes request data (an execution argument, a request key or body) into a kernel value.
+ * Data never carries code: any reference outside an OpDef is refused (`decodeValue`). The one
+ * exception is a top-level table literal `{"/state/collection/table": [schema, rows]}`, which is
+ * what `PUT /state/<ns>/<t>` carries to create a table.
+ *
+ * @example
+ * ```ts
+ * decodeData([1, "a"]);                                   // [1, "a"]
+ * decodeData({"/state/collection/table": [schema, []]});  // a TableLiteral
+ * ```
+ */
+export function decodeData(json: unknown): KernelValue {
+  if (json === null || typeof json === "string" || typeof json === "boolean") return json;
+  if (json !== undefined && typeof json === "object" && !Array.isArray(json)) {
+    const keys = Object.keys(json);
+    if (keys.length === 1 && keys[0] === PATHS.table) {
+      const parts = (json as Record<string, unknown>)[PATHS.table];
+      if (!Array.isArray(parts) || parts.length !== 2) {
+        throw new BadRequestError(`a table literal is {"${PATHS.table}": [schema, rows]}`);
+      }
+      return tableLiteral(decodeValue(parts[0]), decodeValue(parts[1]));
+    }
+  }
+  if (json === undefined) return null;
+  return decodeValue(json) as KernelValue;
+}
+
+/** Deep equality of kernel values (v2 `eq`: a Link equals a string with the same text). */
+export function valuesEqual(a: KernelValue, b: KernelValue): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  if (typeof a !== "object" || typeof b !== "object") {
+    if (typeof a === "string" && isLink(b)) return a === b.href;
+    if (typeof b === "string" && isLink(a)) return b === a.href;
+    return false;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!valuesEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isLink(a) && isLink(b)) return a.href === b.href;
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a.entries);
+    if (ka.length !== Object.keys(b.entries).length) return false;
+    for (const k of ka) {
+      if (!Object.prototype.hasOwnProperty.call(b.entries, k)) return false;
+      if (!valuesEqual(a.entries[k]!, b.entries[k]!)) return false;
+    }
+    return true;
+  }
+  return false;
+}

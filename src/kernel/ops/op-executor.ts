@@ -1,0 +1,527 @@
+/**
+ * The op executor (PROFILE §2): runs a planned OpDef inside one transaction.
+ *
+ * Every scalar of a form is compiled once into a small closure (`Evaluator`) and kept beside the
+ * op's plan, so executing the same op again neither re-decodes, re-plans nor re-walks its IR.
+ * Execution is synchronous from the first step to the last: no `await` between steps, so an op
+ * is atomic under the state layer's transaction lock and pays no promise overhead.
+ */
+import { BadRequestError, NotFoundError, NotImplementedError } from "../../errors.js";
+import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
+import { PATHS } from "../../ir/types.js";
+import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv } from "./builtins.js";
+import { isStatic, planOp, type OpPlan } from "./op-planner.js";
+import {
+  isLink,
+  isMap,
+  isOpDef,
+  isView,
+  aTypeName,
+  valueMap,
+  type KernelValue,
+} from "./kernel-value.js";
+import { tableLiteral, TableView } from "../state/table-view.js";
+
+/** The part of a state transaction the executor calls (the table engineer's `StateTxn`). */
+export interface StateTxnLike {
+  /** A request on `/state`: `path` = the segments after `state`. */
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): KernelValue;
+  /** A request on a view from an earlier step (`$v/limit`), path relative to the view. */
+  viewRequest(
+    view: TableView,
+    verb: Verb,
+    path: readonly string[],
+    key: KernelValue,
+    value: KernelValue | undefined,
+  ): KernelValue;
+}
+
+/** Guards against runaway ops. */
+export interface ExecLimits {
+  /** Steps (plus loop iterations) one execution may run in total. */
+  readonly maxSteps: number;
+  /** Iterations of one `while`. */
+  readonly maxWhileIterations: number;
+  /** Nesting of OpDef calls (closures, library members calling each other). */
+  readonly maxDepth: number;
+  /**
+   * Wall-clock time one execution may take, in ms. Execution is synchronous, so a runaway op
+   * would otherwise hold the event loop (and the transaction lock) for as long as it runs.
+   */
+  readonly maxMillis: number;
+}
+
+export const DEFAULT_LIMITS: ExecLimits = {
+  maxSteps: 10_000_000,
+  maxWhileIterations: 1_000_000,
+  maxDepth: 200,
+  maxMillis: 30_000,
+};
+
+/** How many ticks pass between two clock reads. */
+const CLOCK_EVERY = 1024;
+
+/** An op ran past one of its `ExecLimits`: a 400 naming the limit. */
+export class BudgetExceededError extends BadRequestError {
+  readonly limit: keyof ExecLimits;
+  constructor(limit: keyof ExecLimits, value: number, what: string) {
+    super(`op exceeded its ${what} limit (${limit} = ${value})`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * Routes a call on a link (`/state/...`, `/lib/...`, `http://...`). Supplied by the kernel's
+ * router; for POST, `value` is the params map.
+ */
+export type LinkRouter = (
+  ctx: ExecContext,
+  verb: Verb,
+  href: string,
+  key: KernelValue,
+  value: KernelValue | undefined,
+) => KernelValue;
+
+/** One execution: its transaction, the router for links, and the budget. */
+export class ExecContext {
+  stepsLeft: number;
+  depth = 0;
+  /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
+  private startedAt: number;
+  private untilClock = CLOCK_EVERY;
+  constructor(
+    readonly txn: StateTxnLike,
+    readonly routeLink: LinkRouter,
+    readonly limits: ExecLimits = DEFAULT_LIMITS,
+    /** Whatever the kernel needs to carry along (its per-transaction state). */
+    readonly scope?: unknown,
+    /**
+     * False to skip reading the clock: only for an op that can never reach the first time check
+     * (see `needsClock`). Reading the clock is a system call, often the costliest part of a
+     * small execution.
+     */
+    startClock = true,
+  ) {
+    this.stepsLeft = limits.maxSteps;
+    this.startedAt = startClock ? performance.now() : -1;
+  }
+
+  /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps` or `maxMillis`. */
+  tick(): void {
+    if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
+    if (--this.untilClock <= 0) this.checkClock();
+  }
+
+  private checkClock(): void {
+    this.untilClock = CLOCK_EVERY;
+    if (this.startedAt < 0) {
+      // Unreachable for ops `needsClock` calls flat; should one get here anyway, its clock
+      // starts now rather than never.
+      this.startedAt = performance.now();
+      return;
+    }
+    if (performance.now() - this.startedAt > this.limits.maxMillis) {
+      throw new BudgetExceededError("maxMillis", this.limits.maxMillis, "time budget");
+    }
+  }
+}
+
+const FLAT_OPS = new WeakMap<OpDef, boolean>();
+
+/**
+ * False when `op` can never reach the first time check of an execution (`CLOCK_EVERY` ticks):
+ * fewer steps than that, and no step that can tick on its own — no `while`, `for_each`, `cond`
+ * (its branches may be closures), no call on a value (`$x/...`: a built-in or a library op), no
+ * link call outside `/state` (a library op). Such an execution needs no clock at all.
+ *
+ * @example
+ * ```ts
+ * needsClock(decodeOpDef({"/state/scalar/op/post": [["r", {"/state/app/users": [[1]]}]]})); // false
+ * ```
+ */
+export function needsClock(op: OpDef): boolean {
+  let flat = FLAT_OPS.get(op);
+  if (flat === undefined) {
+    flat = op.steps.length < CLOCK_EVERY && op.steps.every(([, s]) => flatScalar(s));
+    FLAT_OPS.set(op, flat);
+  }
+  return !flat;
+}
+
+function flatScalar(s: Scalar): boolean {
+  if (s === null || typeof s !== "object") return true;
+  if (Array.isArray(s)) return (s as readonly Scalar[]).every(flatScalar);
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  switch (node.kind) {
+    case "link":
+    case "opdef": // a value: it runs only when called, and calls are not flat
+    case "id":
+      return true;
+    case "map":
+      return Object.values(node.entries).every(flatScalar);
+    case "get":
+    case "delete":
+      return stateLink(node.subject) && flatScalar(node.key);
+    case "put":
+      return stateLink(node.subject) && flatScalar(node.key) && flatScalar(node.value);
+    case "post":
+      return stateLink(node.subject) && Object.values(node.params).every(flatScalar);
+    case "after":
+      return flatScalar(node.when) && flatScalar(node.then);
+    default:
+      return false;
+  }
+}
+
+/** A link under `/state`: table routes and value classes, which never run ops. */
+function stateLink(subject: Subject): boolean {
+  return subject.kind === "link" && subject.href.startsWith("/state/");
+}
+
+type Scope = Map<string, KernelValue>;
+type Evaluator = (scope: Scope, ctx: ExecContext) => KernelValue;
+
+/** Counters for tests and benchmarks: how often scalars were compiled. */
+export const executorStats = { compiledSteps: 0 };
+
+/**
+ * Runs `op` with `params` bound (key/value names or POST params) and returns the value of its
+ * last step. `params` becomes the op's scope (it is mutated: callers pass a fresh map).
+ *
+ * @example
+ * ```ts
+ * runOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
+ * ```
+ */
+export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
+  if (++ctx.depth > ctx.limits.maxDepth) {
+    ctx.depth--;
+    throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
+  }
+  try {
+    const plan = planOp(op);
+    const schedule = plan.schedule(params);
+    if (schedule.captureIsParam) return params.get(schedule.capture)!;
+    const steps = schedule.steps;
+    const evals = (schedule.compiled ??= stepEvaluators(plan, steps)) as readonly Evaluator[];
+    // The result step comes last (every other scheduled step is one of its dependencies), and
+    // nothing reads the scope after it: its value is returned without a round trip through it.
+    const last = steps.length - 1;
+    for (let i = 0; i < last; i++) {
+      ctx.tick();
+      params.set(steps[i]!, evals[i]!(params, ctx));
+    }
+    ctx.tick();
+    return evals[last]!(params, ctx);
+  } finally {
+    ctx.depth--;
+  }
+}
+
+/**
+ * Invokes an OpDef as a route handler (a library member, or `execute`): like `runOp`, but PUT
+ * and DELETE OpDefs answer `null` (v2 discards their result).
+ */
+export function invokeOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
+  const result = runOp(ctx, op, params);
+  return op.verb === "put" || op.verb === "delete" ? null : result;
+}
+
+/**
+ * Runs `op` as a POST closure over `scope`: its free ids are captured from `scope` (lexical
+ * capture), then `bound` is applied on top.
+ */
+export function callClosure(
+  ctx: ExecContext,
+  scope: Scope,
+  op: OpDef,
+  bound: Readonly<Record<string, KernelValue>>,
+): KernelValue {
+  const params = captured(scope, op);
+  for (const key of Object.keys(bound)) params.set(key, bound[key]!);
+  return runOp(ctx, op, params);
+}
+
+/** `callClosure` with one bound name (loops call this once per item). */
+function callClosure1(ctx: ExecContext, scope: Scope, op: OpDef, name: string, value: KernelValue): KernelValue {
+  const params = captured(scope, op);
+  params.set(name, value);
+  return runOp(ctx, op, params);
+}
+
+/** A new scope holding the values of `op`'s free ids found in `scope`. */
+function captured(scope: Scope, op: OpDef): Scope {
+  const params: Scope = new Map();
+  const free = planOp(op).freeIds;
+  for (let i = 0; i < free.length; i++) {
+    const v = scope.get(free[i]!);
+    if (v !== undefined) params.set(free[i]!, v);
+  }
+  return params;
+}
+
+/** The evaluators of `steps`, in order (cached on their schedule). */
+function stepEvaluators(plan: OpPlan, steps: readonly string[]): Evaluator[] {
+  const compiled = compiledSteps(plan);
+  return steps.map((name) => compiled.get(name)!);
+}
+
+function compiledSteps(plan: OpPlan): Map<string, Evaluator> {
+  let compiled = plan.compiled as Map<string, Evaluator> | undefined;
+  if (!compiled) {
+    compiled = new Map();
+    for (const [name, scalar] of plan.providers) compiled.set(name, compile(scalar));
+    executorStats.compiledSteps += compiled.size;
+    plan.compiled = compiled;
+  }
+  return compiled;
+}
+
+function lookup(scope: Scope, name: string): KernelValue {
+  const v = scope.get(name);
+  if (v === undefined) throw new NotFoundError(`unknown id $${name}`);
+  return v;
+}
+
+/** Compiles a scalar into a closure that resolves it against a scope. */
+function compile(s: Scalar): Evaluator {
+  if (isStatic(s)) {
+    const value = s as KernelValue;
+    return () => value;
+  }
+  if (Array.isArray(s)) {
+    const items = (s as readonly Scalar[]).map(compile);
+    return (scope, ctx) => {
+      const out = new Array<KernelValue>(items.length);
+      for (let i = 0; i < items.length; i++) out[i] = items[i]!(scope, ctx);
+      return out;
+    };
+  }
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  switch (node.kind) {
+    case "link":
+    case "opdef": {
+      const value = node as KernelValue;
+      return () => value;
+    }
+    case "map": {
+      const entries = compileEntries(node.entries);
+      return (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
+    }
+    case "id": {
+      const name = node.name;
+      return (scope) => lookup(scope, name);
+    }
+    case "get":
+    case "delete":
+      return compileCall(node.kind, node.subject, compile(node.key), undefined);
+    case "put":
+      return compileCall("put", node.subject, compile(node.key), compile(node.value));
+    case "post": {
+      const entries = compileEntries(node.params);
+      const subject = node.subject;
+      if (subject.kind === "ref" && subject.path.length === 1) {
+        const method = subject.path[0]!;
+        const fn = builtin(method);
+        if (fn) return compileBuiltinCall(subject.name, method, fn, entries);
+      }
+      const params: Evaluator = (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
+      return compileCall("post", subject, () => null, params);
+    }
+    case "cond": {
+      const cond = compile(node.cond);
+      const then = compileBranch(node.then);
+      const otherwise = compileBranch(node.else);
+      return (scope, ctx) => {
+        const c = cond(scope, ctx);
+        if (c === null) throw new BadRequestError("expected the cond condition to be a boolean, found none");
+        return truthy(c, "the cond condition") ? then(scope, ctx) : otherwise(scope, ctx);
+      };
+    }
+    case "after": {
+      const when = compile(node.when);
+      const then = compile(node.then);
+      return (scope, ctx) => {
+        when(scope, ctx);
+        return then(scope, ctx);
+      };
+    }
+    case "while": {
+      const cond = compile(node.cond);
+      const step = compile(node.step);
+      const initial = compile(node.state);
+      return (scope, ctx) => {
+        const condOp = cond(scope, ctx);
+        const stepOp = step(scope, ctx);
+        if (!isOpDef(condOp) || !isOpDef(stepOp)) {
+          throw new BadRequestError(
+            `while: expected OpDefs for the condition and the step, found ${aTypeName(condOp)} and ${aTypeName(stepOp)}`,
+          );
+        }
+        let state = initial(scope, ctx);
+        for (let i = 0; ; i++) {
+          if (i >= ctx.limits.maxWhileIterations) {
+            throw new BudgetExceededError("maxWhileIterations", ctx.limits.maxWhileIterations, "while iteration");
+          }
+          ctx.tick();
+          if (!truthy(callClosure1(ctx, scope, condOp, "state", state), "the while condition")) return state;
+          state = callClosure1(ctx, scope, stepOp, "state", state);
+        }
+      };
+    }
+    case "for_each": {
+      const items = compile(node.items);
+      const opE = compile(node.op);
+      const itemName = node.itemName;
+      return (scope, ctx) => {
+        const list = items(scope, ctx);
+        let seq: readonly KernelValue[];
+        if (Array.isArray(list)) seq = list as readonly KernelValue[];
+        else if (isMap(list)) seq = Object.keys(list.entries).sort();
+        else throw new BadRequestError(`for_each: expected a tuple or a map of items, found ${aTypeName(list)}`);
+        const op = opE(scope, ctx);
+        if (!isOpDef(op)) throw new BadRequestError(`for_each: expected an OpDef, found ${aTypeName(op)}`);
+        let last: KernelValue = null;
+        for (const item of seq) {
+          ctx.tick();
+          last = callClosure1(ctx, scope, op, itemName, item);
+        }
+        return last;
+      };
+    }
+  }
+}
+
+/** A cond branch: an OpDef runs as a POST closure (lazily); anything else is resolved. */
+function compileBranch(s: Scalar): Evaluator {
+  if (s !== null && typeof s === "object" && !Array.isArray(s) && (s as { kind: string }).kind === "opdef") {
+    const op = s as OpDef;
+    return (scope, ctx) => callClosure(ctx, scope, op, {});
+  }
+  return compile(s);
+}
+
+type CompiledEntries = readonly (readonly [string, Evaluator])[];
+
+function compileEntries(entries: Readonly<Record<string, Scalar>>): CompiledEntries {
+  return Object.keys(entries).map((k) => [k, compile(entries[k]!)] as const);
+}
+
+function evalEntries(entries: CompiledEntries, scope: Scope, ctx: ExecContext): Record<string, KernelValue> {
+  const out: Record<string, KernelValue> = {};
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    out[entry[0]] = entry[1](scope, ctx);
+  }
+  return out;
+}
+
+function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evaluator | undefined): Evaluator {
+  if (subject.kind === "link") {
+    const href = subject.href;
+    if (href === PATHS.table) {
+      if (verb !== "put") {
+        // Thrown when the step runs, not when it compiles: a dead step must never fail an op.
+        return () => {
+          throw new BadRequestError(
+            `a table literal is a PUT on ${PATHS.table}: {"${PATHS.table}": [schema, rows]}, not a ${verb.toUpperCase()}`,
+          );
+        };
+      }
+      return (scope, ctx) => tableLiteral(key(scope, ctx), value!(scope, ctx));
+    }
+    if (value === undefined) return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined);
+    return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx));
+  }
+  const name = subject.name;
+  const path = subject.path;
+  return (scope, ctx) => {
+    const target = lookup(scope, name);
+    const k = key(scope, ctx);
+    const v = value === undefined ? undefined : value(scope, ctx);
+    return callOnValue(ctx, scope, name, target, path, verb, k, v);
+  };
+}
+
+/**
+ * `{"$x/<built-in>": {params}}`: the method is resolved once. A table view in `$x` still gets the
+ * route (views come first, as in `callOnValue`).
+ */
+function compileBuiltinCall(name: string, method: string, fn: Builtin, entries: CompiledEntries): Evaluator {
+  const path = [method];
+  return (scope, ctx) => {
+    const target = lookup(scope, name);
+    const params = evalEntries(entries, scope, ctx);
+    if (target instanceof TableView) return ctx.txn.viewRequest(target, "post", path, null, valueMap(params));
+    return fn(target, params, new ScopeEnv(ctx, scope), method);
+  };
+}
+
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** A call whose subject is `$name/path`: a view route, a built-in, or a forwarded link call. */
+function callOnValue(
+  ctx: ExecContext,
+  scope: Scope,
+  name: string,
+  target: KernelValue,
+  path: readonly string[],
+  verb: Verb,
+  key: KernelValue,
+  value: KernelValue | undefined,
+): KernelValue {
+  if (isView(target)) return ctx.txn.viewRequest(target, verb, path, key, value);
+  if (verb === "post" && path.length === 1 && BUILTIN_METHODS.has(path[0]!)) {
+    return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, builtinEnv(ctx, scope));
+  }
+  const href = isLink(target) ? target.href : typeof target === "string" && (target.startsWith("/") || ABSOLUTE.test(target)) ? target : undefined;
+  if (href !== undefined) {
+    const full = path.length === 0 ? href : `${href.replace(/\/+$/, "")}/${path.join("/")}`;
+    return ctx.routeLink(ctx, verb, full, key, value);
+  }
+  if (path.length === 0) {
+    throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: ${aTypeName(target)} value is not callable`);
+  }
+  if (verb === "post" && path.length === 1) {
+    return callBuiltin(path[0]!, target, {}, builtinEnv(ctx, scope)); // throws 404 naming the method
+  }
+  throw new NotFoundError(
+    `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (${aTypeName(target)}); built-in methods are called with POST`,
+  );
+}
+
+/** What a built-in may call back into: closures over the calling scope, and the budget. */
+class ScopeEnv implements BuiltinEnv {
+  constructor(
+    private readonly ctx: ExecContext,
+    private readonly scope: Scope,
+  ) {}
+  callClosure(op: OpDef, bound: Readonly<Record<string, KernelValue>>): KernelValue {
+    return callClosure(this.ctx, this.scope, op, bound);
+  }
+  callClosure2(op: OpDef, name1: string, value1: KernelValue, name2: string, value2: KernelValue): KernelValue {
+    const params = captured(this.scope, op);
+    params.set(name1, value1);
+    params.set(name2, value2);
+    return runOp(this.ctx, op, params);
+  }
+  tick(): void {
+    this.ctx.tick();
+  }
+}
+
+function builtinEnv(ctx: ExecContext, scope: Scope): BuiltinEnv {
+  return new ScopeEnv(ctx, scope);
+}
+
+/** Refuses absolute links: the embedded kernel has no egress. */
+export function refuseEgress(href: string): never {
+  throw new NotImplementedError(
+    `cannot call ${href}: the embedded kernel does not call other hosts (no egress); install the op here or run it on that host`,
+  );
+}
+
+/** True when `href` is an absolute URL rather than a path. */
+export function isAbsoluteHref(href: string): boolean {
+  return ABSOLUTE.test(href);
+}

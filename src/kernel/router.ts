@@ -1,0 +1,226 @@
+/**
+ * The kernel's router: what a path means (`/state`, `/lib`, `/healthz`, …) and how a call on it
+ * runs inside a transaction. Used for plain requests and for op refs whose subject is a link.
+ *
+ * Top-level directories are those of PROFILE §4: `/state`, `/lib`, `/class`, `/service`, `/host`,
+ * `/healthz`; anything else is 404. `/class` and `/service` are recognised but not served (501);
+ * `/host` has no routes here (404). Absolute `http://` links are refused (501): no egress.
+ */
+import { BadRequestError, MethodNotAllowedError, NotFoundError, NotImplementedError, TcError } from "../errors.js";
+import { parseLink } from "../ir/uri.js";
+import type { Verb } from "../ir/types.js";
+import { memberFor, type LibraryTxn } from "./ops/library.js";
+import { ExecContext, invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
+import { planOp } from "./ops/op-planner.js";
+import { isMap, valueMap, type KernelValue } from "./ops/kernel-value.js";
+
+/** Namespace under `/state` the kernel keeps for itself (library definitions); never routable. */
+export const INTERNAL_NAMESPACE = "_kernel";
+
+/** A parsed route. */
+export type Route =
+  | { readonly kind: "healthz" }
+  | { readonly kind: "state"; readonly path: readonly string[] }
+  | { readonly kind: "value_class"; readonly href: string }
+  | { readonly kind: "table_class" }
+  | { readonly kind: "lib_dir"; readonly prefix: readonly string[] }
+  | { readonly kind: "lib"; readonly id: string; readonly version: string; readonly route: readonly string[] }
+  | { readonly kind: "unsupported"; readonly root: string; readonly href: string }
+  | { readonly kind: "not_found"; readonly href: string; readonly why: string }
+  | { readonly kind: "remote"; readonly href: string };
+
+/** Per-transaction kernel state carried in `ExecContext.scope`. */
+export interface KernelTxnState {
+  readonly libs: LibraryTxn;
+}
+
+const ROOTS = new Set(["state", "lib", "class", "service", "host", "healthz"]);
+const ROUTE_CACHE = new Map<string, Route | TcError>();
+const ROUTE_CACHE_MAX = 4096;
+
+/**
+ * Parses a path (or an absolute link) into a route; cached per string. Throws `UriError` (400)
+ * for a malformed path.
+ *
+ * @example
+ * ```ts
+ * parseRoute("/state/social/users/count"); // { kind: "state", path: ["social", "users", "count"] }
+ * parseRoute("/nope");                     // { kind: "not_found", … }
+ * ```
+ */
+export function parseRoute(href: string): Route {
+  let r = ROUTE_CACHE.get(href);
+  if (r === undefined) {
+    try {
+      r = buildRoute(href);
+    } catch (e) {
+      if (!(e instanceof TcError)) throw e;
+      r = e;
+    }
+    if (ROUTE_CACHE.size >= ROUTE_CACHE_MAX) ROUTE_CACHE.clear();
+    ROUTE_CACHE.set(href, r);
+  }
+  if (r instanceof TcError) throw r;
+  return r;
+}
+
+function buildRoute(href: string): Route {
+  if (isAbsoluteHref(href)) {
+    parseLink(href);
+    return { kind: "remote", href };
+  }
+  if (!href.startsWith("/")) throw new BadRequestError(`a path must start with '/', found ${JSON.stringify(href)}`);
+  const root = href.slice(1).split("/", 1)[0]!;
+  if (!ROOTS.has(root)) {
+    return { kind: "not_found", href, why: `unknown top-level directory /${root} (expected /state, /lib, /class, /service, /host or /healthz)` };
+  }
+  if (href === "/lib") return { kind: "lib_dir", prefix: [] };
+  const link = parseLink(href);
+  const segs = link.segments;
+  switch (link.root) {
+    case "healthz":
+      return { kind: "healthz" };
+    case "state": {
+      const path = segs.slice(1);
+      if (path.length === 0) return { kind: "not_found", href, why: "/state is a directory, not a table" };
+      const ns = path[0]!;
+      if (ns === "scalar") {
+        if (path[1] === "value" && path.length >= 3) return { kind: "value_class", href };
+        return { kind: "not_found", href, why: `${href} is a scalar class path, not a table` };
+      }
+      if (ns === "collection") {
+        if (href === "/state/collection/table") return { kind: "table_class" };
+        return { kind: "not_found", href, why: `${href} is not a supported collection class` };
+      }
+      if (ns === INTERNAL_NAMESPACE) return { kind: "not_found", href, why: `no table at ${href}` };
+      if (path.length < 2) return { kind: "not_found", href, why: `${href} is a namespace; address a table /state/<namespace>/<table>` };
+      return { kind: "state", path };
+    }
+    case "lib": {
+      const c = link.component;
+      if (!c) return { kind: "lib_dir", prefix: [] };
+      return { kind: "lib", id: c.path, version: c.version, route: c.route };
+    }
+    case "class":
+    case "service":
+      return { kind: "unsupported", root: link.root, href };
+    case "host":
+      return { kind: "not_found", href, why: `no route ${href} on this host` };
+  }
+}
+
+/** Runs a GET on `/healthz`: never touches a transaction. */
+export function healthz(verb: Verb): KernelValue {
+  if (verb !== "get") throw new MethodNotAllowedError(`/healthz answers GET, not ${verb.toUpperCase()}`);
+  return valueMap({ status: "ok" });
+}
+
+/**
+ * Runs a call on a route inside `ctx`'s transaction. For POST, `value` is the params map.
+ * Library installs are not served here (they need the raw JSON body: see `Kernel.request`).
+ */
+export function dispatch(
+  ctx: ExecContext,
+  verb: Verb,
+  route: Route,
+  key: KernelValue,
+  value: KernelValue | undefined,
+): KernelValue {
+  switch (route.kind) {
+    case "healthz":
+      return healthz(verb);
+    case "state":
+      return ctx.txn.request(verb, route.path, key, value);
+    case "value_class":
+      // A v1 class reference such as {"/state/scalar/value/string": {}}: the class is its link.
+      if ((verb === "post" && (!isMap(value) || Object.keys(value.entries).length === 0)) || (verb === "get" && key === null)) {
+        return { kind: "link", href: route.href };
+      }
+      throw new NotImplementedError(`casting with ${route.href} is not supported`);
+    case "table_class":
+      throw new MethodNotAllowedError(
+        `${"/state/collection/table"} is a class: build a table literal with {"/state/collection/table": [schema, rows]}`,
+      );
+    case "lib_dir":
+      if (verb === "get") return listLibraries(state(ctx).libs, route.prefix);
+      if (verb === "put") {
+        throw new BadRequestError("install a library with a PUT /lib request, not from inside an op");
+      }
+      throw new MethodNotAllowedError(`/lib answers GET and PUT, not ${verb.toUpperCase()}`);
+    case "lib":
+      return callLibrary(ctx, verb, route, key, value);
+    case "unsupported":
+      throw new NotImplementedError(`/${route.root} is not served by the embedded kernel (${route.href})`);
+    case "not_found":
+      throw new NotFoundError(route.why);
+    case "remote":
+      return refuseEgress(route.href);
+  }
+}
+
+/** The `LinkRouter` the executor uses for link subjects. */
+export function routeLink(
+  ctx: ExecContext,
+  verb: Verb,
+  href: string,
+  key: KernelValue,
+  value: KernelValue | undefined,
+): KernelValue {
+  return dispatch(ctx, verb, parseRoute(href), key, value);
+}
+
+function state(ctx: ExecContext): KernelTxnState {
+  return ctx.scope as KernelTxnState;
+}
+
+function listLibraries(libs: LibraryTxn, prefix: readonly string[]): KernelValue {
+  const entries: Record<string, KernelValue> = {};
+  for (const id of libs.ids()) {
+    const segs = id.split("/").slice(2); // ["publisher", "name", "version"]
+    if (prefix.every((p, i) => segs[i] === p) && segs.length > prefix.length) {
+      entries[segs[prefix.length]!] = segs.length > prefix.length + 1;
+    }
+  }
+  return valueMap(entries);
+}
+
+function callLibrary(
+  ctx: ExecContext,
+  verb: Verb,
+  route: Extract<Route, { kind: "lib" }>,
+  key: KernelValue,
+  value: KernelValue | undefined,
+): KernelValue {
+  const libs = state(ctx).libs;
+  if (route.route.length === 0) {
+    if (verb !== "get") throw new MethodNotAllowedError(`${route.id} answers GET, not ${verb.toUpperCase()}`);
+    if (!libs.get(route.id)) throw new NotFoundError(`no library ${route.id} is installed`);
+    return valueMap({ dependencies: [], id: route.id, version: route.version });
+  }
+  const member = memberFor(libs, route.id, route.route, verb);
+  switch (member.kind) {
+    case "value":
+      return member.value;
+    case "op":
+      return routeLink(ctx, "get", member.path, null, undefined);
+    case "opdef": {
+      const op = member.op;
+      const params = new Map<string, KernelValue>();
+      if (op.verb === "post") {
+        if (isMap(value)) for (const [k, v] of Object.entries(value.entries)) params.set(k, v);
+        else if (value !== undefined && value !== null) {
+          throw new BadRequestError(`POST ${route.id}/${route.route[0]}: params must be a map`);
+        }
+      } else {
+        params.set(op.keyName, key);
+        if (op.verb === "put") params.set(op.valueName, value ?? null);
+      }
+      // `$self/<member>` calls a sibling member: `self` is the library's own link, unless the
+      // op defines or receives a `self` of its own.
+      if (!params.has("self") && planOp(op).freeIds.includes("self")) {
+        params.set("self", { kind: "link", href: route.id });
+      }
+      return invokeOp(ctx, op, params);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * `Database`: the catalog of `/state` tables, the FIFO transaction lock (one transaction at a time:
+ * serializable) and, with a data directory, the durable lmdb store behind it.
+ */
+import { join } from "node:path";
+import { UnavailableError } from "../../errors.js";
+import { type StoreOp, LmdbStore, MAX_KEY_BYTES, rowFromStore } from "../storage/lmdb-store.js";
+import { Table } from "../storage/table-engine.js";
+import { parseSchema } from "../storage/table-schema.js";
+import type { Row } from "../storage/table-schema.js";
+import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
+
+export type { StateTxn, StateValue } from "./transaction.js";
+
+/** Options of `Database.open`. */
+export interface DatabaseOptions {
+  /** Directory of the durable store; in memory when absent. */
+  readonly dataDir?: string;
+}
+
+/**
+ * The state of one kernel: tables in memory (sorted B+ trees), optionally persisted in lmdb.
+ *
+ * @example
+ * ```ts
+ * const db = await Database.open({ dataDir: "./data" });
+ * const txn = await db.begin();
+ * txn.request("put", ["app", "t"], null, tableLiteral(schema, []));
+ * await txn.commit();
+ * await db.close();
+ * ```
+ */
+export class Database implements TxnHost {
+  private readonly namespaces = new Map<string, Map<string, Table>>();
+  private lastTid = 0;
+  private locked = false;
+  private readonly waiters: { resolve: (txn: Txn) => void; reject: (e: Error) => void }[] = [];
+  private failure: Error | undefined;
+  /** Resolves when every write handed to the store so far is durable. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Writes handed to the store that have not settled yet (0: everything is durable or failed). */
+  private pendingWrites = 0;
+  private closed = false;
+
+  private constructor(private readonly store: LmdbStore | undefined) {}
+
+  /** Opens a database: in memory, or durable in `dataDir` (every table and index is reloaded). */
+  static async open(opts: DatabaseOptions = {}): Promise<Database> {
+    if (!opts.dataDir) return new Database(undefined);
+    const store = LmdbStore.open(join(opts.dataDir, "state"));
+    const db = new Database(store);
+    for (const stored of store.tables()) {
+      const segments = stored.path.split("/");
+      const ns = segments[2]!;
+      const name = segments[3]!;
+      const table = new Table(stored.path, parseSchema(stored.schema));
+      table.tid = stored.tid;
+      table.keyByteLimit = MAX_KEY_BYTES;
+      const rows: Row[] = [];
+      store.scanRows(stored.tid, table.schema.valueColumns.length > 0, (key, values) => {
+        rows.push(rowFromStore(table, key, values));
+      });
+      table.loadTrusted(rows);
+      db.attach(ns, name, table);
+      db.lastTid = Math.max(db.lastTid, stored.tid);
+    }
+    return db;
+  }
+
+  /** True when backed by a data directory. */
+  get durable(): boolean {
+    return this.store !== undefined;
+  }
+
+  /** Waits for the lock (FIFO) and starts a transaction. */
+  begin(): Promise<StateTxn> {
+    if (this.failure || this.closed) return Promise.reject(this.unavailable());
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve(new Txn(this));
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Starts a transaction at once when the lock is free; `undefined` otherwise. */
+  tryBegin(): StateTxn | undefined {
+    if (this.locked || this.failure || this.closed) return undefined;
+    this.locked = true;
+    return new Txn(this);
+  }
+
+  /** Refuses new transactions (queued ones are rejected), waits for pending writes, closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(this.unavailable());
+    await this.tail;
+    await this.store?.close();
+  }
+
+  /** Links of every table (`/state/<ns>/<name>`), sorted. */
+  tablePaths(): string[] {
+    const out: string[] = [];
+    for (const tables of this.namespaces.values()) for (const t of tables.values()) out.push(t.path);
+    return out.sort();
+  }
+
+  private unavailable(): UnavailableError {
+    return this.failure
+      ? new UnavailableError(`the durable store failed; the database is unavailable: ${this.failure.message}`)
+      : new UnavailableError("the database is closed");
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (!next) {
+      this.locked = false;
+    } else if (this.failure || this.closed) {
+      next.reject(this.unavailable());
+      this.release();
+    } else {
+      next.resolve(new Txn(this));
+    }
+  }
+
+  // ---- TxnHost --------------------------------------------------------------------------------
+  lookup(ns: string, name: string): Table | undefined {
+    return this.namespaces.get(ns)?.get(name);
+  }
+
+  attach(ns: string, name: string, table: Table): void {
+    let tables = this.namespaces.get(ns);
+    if (!tables) this.namespaces.set(ns, (tables = new Map()));
+    tables.set(name, table);
+    table.attached = true;
+    if (this.store) table.keyByteLimit = MAX_KEY_BYTES;
+  }
+
+  detach(ns: string, name: string): void {
+    const tables = this.namespaces.get(ns);
+    const table = tables?.get(name);
+    if (!tables || !table) return;
+    tables.delete(name);
+    table.attached = false;
+    if (tables.size === 0) this.namespaces.delete(ns);
+  }
+
+  newTid(): number {
+    return ++this.lastTid;
+  }
+
+  finish(_txn: Txn, ops: StoreOp[] | undefined): Promise<void> | undefined {
+    // The next transaction may start now: its own commit is queued after this one, so it can
+    // only be acknowledged after this one is durable. If a write fails, the database stops.
+    this.release();
+    if (!this.store) return undefined;
+    if (this.failure) return Promise.reject(this.unavailable());
+    // Nothing to write: acknowledged once every earlier write is durable (at once if none is pending).
+    if (!ops || ops.length === 0) return this.pendingWrites === 0 ? undefined : this.tail;
+    this.pendingWrites++;
+    const written = this.store.write(ops).catch((e: unknown) => {
+      this.failure ??= e instanceof Error ? e : new Error(String(e));
+      throw this.unavailable();
+    });
+    const settled = (): void => {
+      this.pendingWrites--;
+    };
+    written.then(settled, settled);
+    const prior = this.tail;
+    this.tail = written.catch(() => undefined);
+    return prior.then(() => written);
+  }
+
+  abandon(_txn: Txn): void {
+    this.release();
+  }
+}
