@@ -5,7 +5,7 @@
  */
 import type { Json, Link } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import type { Plan, Table } from "../storage/table-engine.js";
+import type { ScanPlan, Table } from "../storage/table-engine.js";
 import type { Cell, Column, Row, TableSchema } from "../storage/table-schema.js";
 
 export { TableLiteral, tableLiteral } from "../storage/table-schema.js";
@@ -26,7 +26,7 @@ function cellJson(c: Cell): Json {
 export class TableView {
   constructor(
     readonly table: Table,
-    readonly plan: Plan,
+    readonly plan: ScanPlan,
     /** At most this many rows (before projection); `undefined` = no limit. */
     readonly limitCount: number | undefined = undefined,
     /** Selected columns; `undefined` = every column. */

@@ -12,7 +12,7 @@ import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { type Selector, parseKey, parseSelector } from "./selector.js";
 import { MAX_KEY_BYTES, type StoreOp } from "../storage/lmdb-store.js";
-import { type Plan, Table, type TableState, type WriteLog, rowMatches } from "../storage/table-engine.js";
+import { type ScanPlan, Table, type TableState, type WriteLog, rowMatches } from "../storage/table-engine.js";
 import type { IndexKey } from "../storage/index-keys.js";
 import {
   type Column,
@@ -522,7 +522,7 @@ function sliceView(view: TableView, sel: Selector): TableView {
       throw new BadRequestError(`${view.table.path}: column ${JSON.stringify(c.column.name)} is already constrained by this view`);
     }
   }
-  const plan: Plan = view.table.plan([...prior, ...sel.constraints], view.plan.order, view.plan.reverse);
+  const plan: ScanPlan = view.table.plan([...prior, ...sel.constraints], view.plan.order, view.plan.reverse);
   return new TableView(view.table, plan);
 }
 

@@ -44,7 +44,7 @@ export interface TableIndex {
 }
 
 /** How to read rows: a key range on one index, an optional residual filter, a direction. */
-export interface Plan {
+export interface ScanPlan {
   readonly index: TableIndex;
   /** Exact primary key when the selector names one row. */
   readonly point: IndexKey | undefined;
@@ -114,7 +114,7 @@ export class Table {
   readonly indexes: readonly TableIndex[];
   pointMap: Map<KeyCell, Row> | undefined;
   private readonly keyLen: number;
-  private allRowsPlan: Plan | undefined;
+  private allRowsPlan: ScanPlan | undefined;
   /** A composite-key table without value or link columns uses its rows as primary keys. */
   private readonly rowIsKey: boolean;
   /** True when some column holds links (stored as href strings). */
@@ -536,7 +536,7 @@ export class Table {
    * Picks the index that serves `constraints` (and `order`, when given) and builds the scan plan;
    * 400 naming the columns and the existing indexes when none does.
    */
-  plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse = false): Plan {
+  plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse = false): ScanPlan {
     if (constraints.length === 0 && order === undefined && !reverse) {
       return (this.allRowsPlan ??= this.buildPlan(this.primary, new Map(), 0, constraints, undefined, false));
     }
@@ -561,7 +561,7 @@ export class Table {
     constraints: readonly ColumnConstraint[],
     order: readonly string[] | undefined,
     reverse: boolean,
-  ): Plan {
+  ): ScanPlan {
     const treeLen = ix.keyPositions.length;
     const prefix: KeyCell[] = [];
     let range: ColumnConstraint | undefined;
@@ -657,7 +657,7 @@ export class Table {
   /**
    * Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop.
    */
-  scan(plan: Plan, visit: (row: Row) => boolean | void): void {
+  scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
     const filter = plan.filter;
     if (plan.point !== undefined) {
       const row = this.get(plan.point);
@@ -705,7 +705,7 @@ export class Table {
   }
 
   /** Number of rows a plan yields (no row visits when the whole table is selected). */
-  count(plan: Plan): number {
+  count(plan: ScanPlan): number {
     if (plan.group !== undefined && !plan.filter) return this.columnGroups(plan.index).rowsOf(plan.group.cell).length;
     if (plan.point === undefined && plan.low === undefined && plan.high === undefined && !plan.filter) {
       return plan.index.tree.size;
@@ -852,7 +852,7 @@ function planOf(
   reverse: boolean,
   constraints: readonly ColumnConstraint[],
   order: readonly string[] | undefined,
-): Plan {
+): ScanPlan {
   return { index, point, group, low, lowInclusive, high, highInclusive, filter, reverse, constraints, order };
 }
 
