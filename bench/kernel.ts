@@ -204,10 +204,6 @@ export async function bulkLoad(tc: TcHandle, rows: Record<TableName, unknown[][]
 
 // ------------------------------------------------------------------ the benchmark
 
-function lengthOf(v: unknown): number {
-  return Array.isArray(v) ? v.length : -1;
-}
-
 /** Checks our 1-hop and point get agree with SQLite on a few ids; returns a problem or undefined. */
 async function crossCheck(
   tc: TcHandle, q: ReturnType<typeof prepareQueries>, ids: readonly number[], pointOp: unknown, hopOp: unknown,

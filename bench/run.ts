@@ -19,14 +19,14 @@ import { generate, sampleUserIds, SCALE_USERS, type DatasetScale } from "./datas
 import { loadSqlite, openSqlite, type SqliteDb } from "./baselines/sqlite.js";
 import { failed, notBuilt, renderMarkdown, setQuick, type BenchContext, type BenchRow } from "./harness.js";
 
-/** Bench modules in run order; owner in the comment. */
+/** Bench modules in run order. */
 const MODULES: readonly { file: string; section: string }[] = [
-  { file: "kernel", section: "kernel" }, // bench engineer
-  { file: "orm", section: "orm" }, // ORM engineer
-  { file: "graph", section: "graph" }, // bench engineer
-  { file: "ir-codec", section: "ir" }, // IR engineer
-  { file: "http", section: "http" }, // HTTP engineer
-  { file: "load-http", section: "load-http" }, // HTTP engineer
+  { file: "kernel", section: "kernel" },
+  { file: "orm", section: "orm" },
+  { file: "graph", section: "graph" },
+  { file: "ir-codec", section: "ir" },
+  { file: "http", section: "http" },
+  { file: "load-http", section: "load-http" },
 ];
 
 const SECTION_TITLES: Record<string, string> = {

@@ -1,7 +1,7 @@
 /**
  * The executors every conformance suite runs against (`describe.each(EXECUTORS)`): the embedded
- * kernel in memory and on a durable store in a temporary directory. The HTTP engineer appends
- * "http" (the kernel served on 127.0.0.1, random port).
+ * kernel in memory, on a durable store in a temporary directory, and over HTTP ("http": the
+ * kernel served on 127.0.0.1, random port).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
