@@ -4,7 +4,9 @@
  */
 export * from "./types.js";
 export * from "./id.js";
-export { decode, decodeOpDef, decodeValue, encode, isRef, IrEncodeError, MAX_DEPTH } from "./codec.js";
+export { isRef, MAX_DEPTH } from "./codec.js";
+export { decode, decodeOpDef, decodeValue } from "./decode.js";
+export { encode, IrEncodeError } from "./encode.js";
 export {
   id,
   link,
