@@ -5,6 +5,8 @@
  */
 import { BadRequestError, TcError } from "../errors.js";
 import { describe, formatPath, isRef, MAX_DEPTH, MAX_SAFE, SAFE_RANGE, type PathSeg } from "./codec.js";
+// `one` builds `{key: value}`; here the key is always a `$…`/`/…` subject or a reserved path, never `__proto__`.
+import { one } from "./json.js";
 import { idIssue, isReservedHref, needsExplicit, parseSubject, segmentIssue, subjectText } from "./subject.js";
 import { PATHS, type Json, type OpDef, type Primitive, type Scalar, type Step, type Subject } from "./types.js";
 
@@ -20,19 +22,6 @@ export class IrEncodeError extends BadRequestError {
     this.path = path;
     this.expected = expected;
   }
-}
-
-/**
- * A single-key JSON object (`{"<subject or reserved path>": …}`). Assigning the key is ~3x
- * faster than a computed-key literal (`{ [key]: v }`) in V8. (A null-prototype object would be
- * cheaper still once thousands of distinct subjects have been seen, but would surprise callers
- * using `toStrictEqual`/`deepStrictEqual` or `.hasOwnProperty`; no difference was measurable on
- * the 50-step bench.) The key is always a `$…`/`/…` subject or a reserved path, never `__proto__`.
- */
-function one(key: string, value: Json): Json {
-  const o: Record<string, Json> = {};
-  o[key] = value;
-  return o;
 }
 
 const INDEX_KEY = /^(?:0|[1-9][0-9]{0,9})$/;
