@@ -1,6 +1,7 @@
 /**
- * `src/ir`: TinyChain IR — node types, the JSON codec, constructors, the step-by-step op builder,
- * parameters and content hashes (PROFILE §1).
+ * `src/ir`: TinyChain IR — node types, the JSON codec (`decode.ts`, `encode.ts`), constructors, the
+ * step-by-step op builder, parameters, content hashes and URIs (PROFILE §1). The file list is in
+ * `src/ir/README.md`.
  */
 export * from "./types.js";
 export * from "./id.js";
