@@ -3,7 +3,7 @@
  */
 import { createHash } from "node:crypto";
 import { BadRequestError, TcError } from "../errors.js";
-import { encodeChecked } from "./codec.js";
+import { encodeChecked } from "./encode.js";
 import type { Json, Scalar } from "./types.js";
 
 const MAX_JSON_DEPTH = 1024;

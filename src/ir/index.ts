@@ -1,10 +1,13 @@
 /**
- * `src/ir`: TinyChain IR — node types, the JSON codec, constructors, the step-by-step op builder,
- * parameters and content hashes (PROFILE §1).
+ * `src/ir`: TinyChain IR — node types, the JSON codec (`decode.ts`, `encode.ts`), constructors, the
+ * step-by-step op builder, parameters, content hashes and URIs (PROFILE §1). The file list is in
+ * `src/ir/README.md`.
  */
 export * from "./types.js";
 export * from "./id.js";
-export { decode, decodeOpDef, decodeValue, encode, isRef, IrEncodeError, MAX_DEPTH } from "./codec.js";
+export { isRef, MAX_DEPTH } from "./codec.js";
+export { decode, decodeOpDef, decodeValue } from "./decode.js";
+export { encode, IrEncodeError } from "./encode.js";
 export {
   id,
   link,
