@@ -32,7 +32,7 @@ import type {
   RowOf,
   SelfRelation,
 } from "./shape.js";
-import { lowerToCore } from "./lower.js";
+import { lowerToCore } from "./lower/index.js";
 import { rowDecoder } from "../orm/row-factory.js";
 
 /** Default upper bound of a variable-length hop (`hops: [min, max]`); a larger max must be explicit. */

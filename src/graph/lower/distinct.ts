@@ -1,42 +1,15 @@
 /**
- * Core lowering of a traversal plan: the same result built only from core IR forms (`while`,
- * `cond`, the `fold`/`slice`/`concat`/`eq`/`len`/`add`/`gt`/`lt` … built-ins, point GETs,
- * index-range selectors, and the table's `schema` and `count` routes), for hosts without the
- * `traverse` extension. Tests prove it returns what the extension returns, in the same order, and
- * touches the same rows (so it fails the visit budget exactly where the extension does).
- *
- * Covered: every plan the builder makes, with every relation kind and direction, variable-length
- * hops, `where`, `select`, `offset`/`limit` and the visit budget:
- * - distinct rows and counts (here): a set per hop, `min` exact levels then breadth-first;
- * - trails — non-distinct rows and counts, `paths()`, `as()`/`return()` (lower-trails.ts): the
- *   extension's depth-first enumeration replayed by one `while` loop over an explicit stack;
- * - `orderBy` on both: a stable insertion sort whose cell comparisons are index-range counts on
- *   the table (core `lt` compares numbers only; the table engine orders every cell type);
- * - `shortestPath()` (lower-shortest.ts): the extension's breadth-first search.
- * Start rows, lookups, neighbor order and `orderBy` are shared (lower-base.ts); IR builders are in
- * lower-ir.ts. Sets, visited sets and trails are tuples, so membership is a linear fold and sorts
- * are insertion sorts: the lowering is quadratic or worse — a fallback for small graphs, not a
- * replacement for the extension.
+ * Core lowering of distinct results (`distinct()` rows and counts): every hop maps a set of rows
+ * (a tuple without repeated keys) to a set — `min` exact levels, then breadth-first with the
+ * reached set as the visited set — and the end set is put in key order.
  */
-import { BadRequestError } from "../errors.js";
-import type { Json } from "../ir/types.js";
-import type { PlanHop, TraversePlan } from "../ir/traverse-plan.js";
-import type { Catalog } from "./catalog.js";
-import { CoreLowering } from "./lower-base.js";
-import { call, cond, firstCells, fold, getOn, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
-import { ShortestLowering } from "./lower-shortest.js";
-import { TrailLowering } from "./lower-trails.js";
-
-/** Lowers a plan to a POST OpDef of core forms (IR JSON). */
-export function lowerToCore(plan: TraversePlan, catalog: Catalog): Json {
-  const r = plan.result;
-  if (r.kind === "shortest") return new ShortestLowering(plan, catalog).program();
-  if (r.kind === "rows" && r.distinct) return new DistinctLowering(plan, catalog).program();
-  return new TrailLowering(plan, catalog).program();
-}
+import { BadRequestError } from "../../errors.js";
+import type { PlanHop, TraversePlan } from "../../ir/traverse-plan.js";
+import { CoreLowering } from "./base.js";
+import { call, cond, firstCells, fold, getOn, post, ref, whileLoop, type J, type Steps } from "./steps.js";
 
 /** Distinct traversals: every hop maps a set of rows (a tuple without repeated keys) to a set. */
-class DistinctLowering extends CoreLowering {
+export class DistinctLowering extends CoreLowering {
   /**
    * A fold op over a set's rows (accumulator `{out, touched}`) that appends every row one hop
    * reaches from `row`, counting each row a lookup returns and checking the budget.

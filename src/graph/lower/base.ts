@@ -1,12 +1,12 @@
 /**
  * What every core-lowered result shares: plan values, the visit budget, filters, index-served
  * lookups, the start rows, one hop's neighbors in canonical order, `orderBy` and the page.
- * The result kinds (src/graph/lower.ts, lower-trails.ts, lower-shortest.ts) build on it.
+ * The result kinds (distinct.ts, trails.ts, shortest-path.ts) build on it.
  */
-import { BadRequestError, NotImplementedError } from "../errors.js";
-import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../ir/traverse-plan.js";
-import type { Catalog } from "./catalog.js";
-import { call, cond, containsSteps, firstCells, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./lower-ir.js";
+import { BadRequestError, NotImplementedError } from "../../errors.js";
+import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../../ir/traverse-plan.js";
+import type { Catalog } from "../catalog.js";
+import { call, cond, containsSteps, firstCells, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./steps.js";
 
 /** The scalar built-in that evaluates each ordered comparison operator (PROFILE §2). */
 const COMPARE_BUILTIN = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const;

@@ -4,9 +4,9 @@
  * extension's (fewest hops, then the smallest path) and the rows touched are the same. The
  * visited rows are a tuple of `[key, row, previous key]`; the path is read back from it.
  */
-import type { PlanFilter, PlanHop, PlanResult } from "../ir/traverse-plan.js";
-import { CoreLowering } from "./lower-base.js";
-import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import type { PlanFilter, PlanHop, PlanResult } from "../../ir/traverse-plan.js";
+import { CoreLowering } from "./base.js";
+import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./steps.js";
 
 /** A visited entry is `[key, …]`: membership compares its key. */
 const firstKey = (el: string): J => call(el, "get", { i: 0 });

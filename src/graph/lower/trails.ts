@@ -13,9 +13,9 @@
  * still waiting on a continuation look their neighbors up on the way out, so here every queued
  * EXPAND is still counted and everything else is dropped.
  */
-import type { PlanResult, PlanStep } from "../ir/traverse-plan.js";
-import { CoreLowering } from "./lower-base.js";
-import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import type { PlanResult, PlanStep } from "../../ir/traverse-plan.js";
+import { CoreLowering } from "./base.js";
+import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./steps.js";
 
 const VISIT = 0;
 const EXPAND = 1;

@@ -3,7 +3,7 @@
  * `cond`, `while` and `fold`, plus the few combinators every lowered result needs (lexicographic
  * comparison of number tuples, a stable insertion sort, a list's membership test).
  */
-import type { Json } from "../ir/types.js";
+import type { Json } from "../../ir/types.js";
 
 export type J = Json;
 /** The steps of a POST OpDef, in order: `[name, scalar]`. */
