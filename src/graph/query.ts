@@ -1,12 +1,13 @@
 /**
  * What every runnable graph query shares — compile once, explain, execute with parameters bound
  * by name — and `GraphQuery`, a finished query whose result type is fixed (`count()`, `paths()`,
- * `return()`, `shortestPath()`). A query is compiled once (builders are immutable).
+ * `return()`, `shortestPath()`). The plan a query describes is checked once (builders are
+ * immutable) and compiled once.
  */
 import { NotImplementedError, TcError, VISIT_BUDGET_MESSAGE, VisitBudgetError } from "../errors.js";
 import type { Executor, Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
-import type { TraversePlan } from "../ir/traverse-plan.js";
+import { checkPlan, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
 import { checkArgs, checkShapes, compilePlan, shapedParams, type CompiledTraversal, type Lowering, type ShapedParam } from "./compile.js";
 import { explainPlan } from "./explain.js";
@@ -33,10 +34,21 @@ interface PreparedTraversal<R = unknown> {
 export abstract class GraphQueryBase<R> {
   /** @internal */
   protected abstract readonly ctx: GraphContext;
-  /** @internal */
-  protected abstract plan(): TraversePlan;
+  /** @internal the plan this query describes (checked by `plan()`) */
+  protected abstract buildPlan(): TraversePlan;
   /** @internal maps the op's JSON result to the typed result */
   protected abstract decode(result: Json, plan: TraversePlan): R;
+
+  /** @internal the plan, checked once: the kernel checks plans too, checking here reports mistakes at compile time */
+  protected plan(): TraversePlan {
+    if (this.checked === undefined) {
+      const plan = this.buildPlan();
+      checkPlan(plan);
+      this.checked = plan;
+    }
+    return this.checked;
+  }
+  private checked: TraversePlan | undefined;
 
   /**
    * Compiles to one composite op with parameters.
@@ -131,7 +143,7 @@ export class GraphQuery<S extends GraphShape, R> extends GraphQueryBase<R> {
     super();
   }
   /** @internal */
-  protected plan(): TraversePlan {
+  protected buildPlan(): TraversePlan {
     return this.build();
   }
   /** @internal */

@@ -10,7 +10,6 @@ import {
   CMP_OPS,
   DEFAULT_VISIT_BUDGET,
   MAX_HOPS_LIMIT,
-  parsePlan,
   type CmpOp,
   type OrderKey,
   type PlanFilter,
@@ -259,14 +258,14 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
 
   /** The number of results (after offset/limit, when given). */
   count(): GraphQuery<S, number> {
-    return new GraphQuery(this.ctx, () => this.buildPlan({ ...this.rowsResult(), count: true }), (r) => decodeCount(r));
+    return new GraphQuery(this.ctx, () => this.planWith({ ...this.rowsResult(), count: true }), (r) => decodeCount(r));
   }
 
   /** Each result is the list of rows along one trail, start to end. */
   paths(): GraphQuery<S, PathStep<S>[][]> {
     if (this.state.distinct) throw new BadRequestError("paths() enumerates trails; it cannot follow distinct()");
     if (this.state.select || this.state.orderBy.length) throw new BadRequestError("paths() returns whole rows in canonical order: drop select()/orderBy()");
-    return new GraphQuery(this.ctx, () => this.buildPlan({ kind: "paths", count: false }), (r, _p, cat) => decodePaths(r, cat) as PathStep<S>[][]);
+    return new GraphQuery(this.ctx, () => this.planWith({ kind: "paths", count: false }), (r, _p, cat) => decodePaths(r, cat) as PathStep<S>[][]);
   }
 
   /**
@@ -293,7 +292,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     const tableOf = aliasTables(this.state);
     return new GraphQuery(
       this.ctx,
-      () => this.buildPlan({ kind: "return", fields: entries, count: false }),
+      () => this.planWith({ kind: "return", fields: entries, count: false }),
       (r, _p, cat) => decodeReturn(r, entries, tableOf, cat) as { [K in keyof M]: RowOf<S, A[M[K]] & string> }[],
     );
   }
@@ -302,17 +301,15 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     return { kind: "rows", distinct: this.state.distinct, select: this.state.select, orderBy: this.state.orderBy, count: false };
   }
 
-  private buildPlan(result: PlanResult): TraversePlan {
+  /** The plan of this traversal with `result` (checked by the query that runs it). */
+  private planWith(result: PlanResult): TraversePlan {
     const s = this.state;
-    const plan: TraversePlan = { v: 1, start: s.start, steps: s.steps, result, offset: s.offset, limit: s.limit, budget: s.budget };
-    // The kernel validates plans too; validating here reports mistakes at compile time.
-    parsePlan(JSON.stringify(plan));
-    return plan;
+    return { v: 1, start: s.start, steps: s.steps, result, offset: s.offset, limit: s.limit, budget: s.budget };
   }
 
   /** @internal */
-  protected plan(): TraversePlan {
-    return this.buildPlan(this.rowsResult());
+  protected buildPlan(): TraversePlan {
+    return this.planWith(this.rowsResult());
   }
 
   /** @internal */
@@ -399,19 +396,15 @@ export function shortestPathQuery<S extends GraphShape, C extends string>(
   const budget = (t as unknown as { state: TraversalState }).state.budget;
   return new GraphQuery(
     ctx,
-    () => {
-      const plan: TraversePlan = {
-        v: 1,
-        start: fromPlan.start,
-        steps,
-        result: { kind: "shortest", to: toPlan.start.filters },
-        offset: null,
-        limit: null,
-        budget,
-      };
-      parsePlan(JSON.stringify(plan));
-      return plan;
-    },
+    () => ({
+      v: 1,
+      start: fromPlan.start,
+      steps,
+      result: { kind: "shortest", to: toPlan.start.filters },
+      offset: null,
+      limit: null,
+      budget,
+    }),
     (r, _p, cat) => (r === null ? null : (decodePath(r, cat) as PathStep<S>[])),
   );
 }
