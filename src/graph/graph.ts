@@ -6,16 +6,10 @@ import type { Executor, Runner } from "../executor.js";
 import type { Schema, TablesShape } from "../orm/schema.js";
 import { buildCatalog, type Catalog } from "./catalog.js";
 import type { GraphShape, PathStep, ShapeOfSchema } from "./shape.js";
-import {
-  shortestPathQuery,
-  startTraversal,
-  type GraphContext,
-  type GraphQuery,
-  type Lowering,
-  type ParamRef,
-  type ShortestPathOptions,
-  type Traversal,
-} from "./traversal.js";
+import type { Lowering } from "./compile.js";
+import type { ParamRef } from "./plan-values.js";
+import type { GraphContext, GraphQuery } from "./query.js";
+import { shortestPathQuery, startTraversal, type ShortestPathOptions, type Traversal } from "./traversal.js";
 
 /** Options of `createGraph`. */
 export interface GraphOptions {

@@ -49,15 +49,11 @@ export type OutTarget<S extends GraphShape, C extends string, R extends string> 
   : string;
 
 /**
- * An optional, precomputed index of the relations arriving at each table (`ShapeOfSchema` has
- * one): table → relation name → the table it comes from. Without it, `InRelation`/`InSource`
- * scan every table's relations.
+ * The incoming index entry of `C` (read without comparing the whole index; any name when `C` is
+ * unknown). The index, `ins`, is optional and precomputed (`ShapeOfSchema` has one): table →
+ * relation name → the table it comes from. Without it, `InRelation`/`InSource` scan every table's
+ * relations.
  */
-export interface IncomingIndex {
-  readonly ins: { readonly [table: string]: { readonly [relation: string]: string } };
-}
-
-/** The incoming index entry of `C` (read without comparing the whole index; any name when `C` is unknown). */
 type InsOfShape<S, C extends string> = S extends { readonly ins: infer I }
   ? [C] extends [keyof I]
     ? I[C]
@@ -218,7 +214,7 @@ type RelsWith<T, G, Open extends boolean> = {
 };
 
 /** `rels` of `ShapeOfSchema`: per table, relation name → target table. */
-export type RelsOfTables<T> = AllRels<T> extends infer R extends Rel ? RelsWith<T, BySource<R>, SomeSourceUnknown<R>> : never;
+type RelsOfTables<T> = AllRels<T> extends infer R extends Rel ? RelsWith<T, BySource<R>, SomeSourceUnknown<R>> : never;
 
 /** True when some relation's name, source or target is not a literal type: then `.in()` accepts any name. */
 type SomeIncomingUnknown<R extends Rel> = true extends (R extends Rel ? (string extends R["src"] | R["tgt"] | R["name"] ? true : false) : never)
@@ -232,4 +228,4 @@ type InsWith<T, G, Open extends boolean> = {
 };
 
 /** `ins` of `ShapeOfSchema`: per table, the name of each relation arriving at it → its source table. */
-export type InsOfTables<T> = AllRels<T> extends infer R extends Rel ? InsWith<T, ByTarget<R>, SomeIncomingUnknown<R>> : never;
+type InsOfTables<T> = AllRels<T> extends infer R extends Rel ? InsWith<T, ByTarget<R>, SomeIncomingUnknown<R>> : never;

@@ -1,16 +1,15 @@
 /**
  * The traversal builder: immutable (every call returns a new builder), typed by the table the
- * traversal is at, compiled to one parameterized composite op.
+ * traversal is at; each call checks its arguments against the catalog and adds to the plan.
+ * Compiling, explaining and running are shared with every query (query.ts).
  */
-import { BadRequestError, NotImplementedError, TcError, VISIT_BUDGET_MESSAGE, VisitBudgetError } from "../errors.js";
+import { BadRequestError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
 import type { Json } from "../ir/types.js";
-import type { Executor, Runner } from "../executor.js";
 import {
   CMP_OPS,
   DEFAULT_VISIT_BUDGET,
   MAX_HOPS_LIMIT,
-  parsePlan,
   type CmpOp,
   type OrderKey,
   type PlanFilter,
@@ -20,7 +19,10 @@ import {
   type PlanValue,
   type TraversePlan,
 } from "../ir/traverse-plan.js";
-import type { Catalog, RelationInfo, TableNode } from "./catalog.js";
+import type { RelationInfo } from "./catalog.js";
+import { decodeCount, decodePath, decodePaths, decodeReturn, decodeRows } from "./decode.js";
+import { checkCount, planValue, type ParamRef, type ValueOrParam } from "./plan-values.js";
+import { GraphQuery, GraphQueryBase, type GraphContext } from "./query.js";
 import type {
   ColumnOf,
   GraphShape,
@@ -32,20 +34,9 @@ import type {
   RowOf,
   SelfRelation,
 } from "./shape.js";
-import { lowerToCore } from "./lower.js";
-import { rowDecoder } from "../orm/row-factory.js";
 
 /** Default upper bound of a variable-length hop (`hops: [min, max]`); a larger max must be explicit. */
 export const DEFAULT_MAX_HOPS = 8;
-
-/** A parameter reference (`param("me")` from the IR module): bound by name at execution. */
-export interface ParamRef {
-  readonly kind: "id";
-  readonly name: string;
-}
-
-/** A value or a parameter. */
-export type ValueOrParam<T> = T | ParamRef;
 
 /** Options of a hop. */
 export interface HopOptions {
@@ -55,59 +46,6 @@ export interface HopOptions {
    * larger `max` must be written explicitly; at most 1000.
    */
   readonly hops?: readonly [number, number?];
-}
-
-/** How a graph compiles: through the `traverse` kernel extension, or to core IR forms only. */
-export type Lowering = "extension" | "core";
-
-/** What `compile()` returns. */
-export interface CompiledTraversal {
-  /** The composite op (a POST OpDef) as IR JSON. No user value appears in it. */
-  readonly op: Json;
-  /** The parameters the caller binds (`param(name)`), sorted. */
-  readonly params: readonly string[];
-  /**
-   * The literal values of the traversal (filters, limits), bound as parameters `lit_0`, `lit_1`, …
-   * at execution: the op itself is the same for every value, and holds none of them.
-   */
-  readonly literals: Readonly<Record<string, Json>>;
-  /** The plan the op carries (extension) or was lowered from (core), literals as parameters. */
-  readonly plan: TraversePlan;
-}
-
-/** Replaces every literal of a plan by a parameter `lit_<n>` (avoiding the plan's own names). */
-function parameterize(plan: TraversePlan): { plan: TraversePlan; literals: Record<string, Json> } {
-  const taken = new Set(paramsOf(plan));
-  const literals: Record<string, Json> = {};
-  let n = 0;
-  const lift = (v: PlanValue): PlanValue => {
-    if ("param" in v) return v;
-    let name = `lit_${n++}`;
-    while (taken.has(name)) name = `lit_${n++}`;
-    literals[name] = v.lit as Json;
-    return { param: name };
-  };
-  const filter = (f: PlanFilter): PlanFilter => ({ ...f, value: lift(f.value) });
-  const steps = plan.steps.map((s): PlanStep => (s.kind === "where" ? { ...s, filter: filter(s.filter) } : s));
-  const result: PlanResult = plan.result.kind === "shortest" ? { ...plan.result, to: plan.result.to.map(filter) } : plan.result;
-  return {
-    plan: {
-      ...plan,
-      start: { ...plan.start, filters: plan.start.filters.map(filter) },
-      steps,
-      result,
-      offset: plan.offset ? lift(plan.offset) : null,
-      limit: plan.limit ? lift(plan.limit) : null,
-    },
-    literals,
-  };
-}
-
-/** The context a builder compiles and runs in. */
-export interface GraphContext {
-  readonly catalog: Catalog;
-  readonly executor: Runner | Executor;
-  readonly lowering: Lowering;
 }
 
 /** The immutable node tree behind a builder. */
@@ -121,240 +59,6 @@ interface TraversalState {
   readonly offset: PlanValue | null;
   readonly limit: PlanValue | null;
   readonly budget: number;
-}
-
-function isParam(v: unknown): v is ParamRef {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "id" && typeof (v as { name?: unknown }).name === "string";
-}
-
-function checkLiteral(v: unknown, where: string): Json {
-  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) throw new BadRequestError(`${where}: ${v} is not a finite number`);
-    if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new BadRequestError(`${where}: integer ${v} is outside ±(2^53 − 1)`);
-    return v;
-  }
-  if (Array.isArray(v)) return v.map((x, i) => checkLiteral(x, `${where}[${i}]`));
-  throw new BadRequestError(`${where}: expected a value (none, bool, number, string, tuple) or param(name), got ${typeof v}`);
-}
-
-function planValue(v: unknown, where: string): PlanValue {
-  if (isParam(v)) {
-    const problem = idProblem(v.name);
-    if (problem) throw new BadRequestError(`${where}: invalid parameter name ${JSON.stringify(v.name)}: ${problem}`);
-    return { param: v.name };
-  }
-  return { lit: checkLiteral(v, where) };
-}
-
-function checkCount(n: unknown, what: string): PlanValue {
-  if (isParam(n)) return planValue(n, what);
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-    throw new BadRequestError(`${what} must be a non-negative integer or param(name), got ${JSON.stringify(n)}`);
-  }
-  return { lit: n };
-}
-
-function paramsOf(plan: TraversePlan): string[] {
-  const names = new Set<string>();
-  const see = (v: PlanValue | null): void => {
-    if (v && "param" in v) names.add(v.param);
-  };
-  for (const f of plan.start.filters) see(f.value);
-  for (const s of plan.steps) if (s.kind === "where") see(s.filter.value);
-  if (plan.result.kind === "shortest") for (const f of plan.result.to) see(f.value);
-  see(plan.offset);
-  see(plan.limit);
-  return [...names].sort();
-}
-
-/** Base of every runnable graph query: compile, explain, execute. */
-abstract class GraphQueryBase<R> {
-  /** @internal */
-  protected abstract readonly ctx: GraphContext;
-  /** @internal */
-  protected abstract plan(): TraversePlan;
-  /** @internal maps the op's JSON result to the typed result */
-  protected abstract decode(result: Json, plan: TraversePlan): R;
-
-  /**
-   * Compiles to one composite op with parameters.
-   *
-   * @example
-   * ```ts
-   * const { op, params } = db.graph.match("users", { id: param("me") }).out("follows").compile();
-   * params; // ["me"]
-   * ```
-   */
-  compile(): CompiledTraversal {
-    return this.prepared().compiled;
-  }
-
-  /** The compiled traversal plus what `execute` needs per call; built once per builder. */
-  private prepared(): PreparedTraversal<R> {
-    // Builders are immutable: compile once, and hand the executor the same op object each time
-    // (its op cache then hits by identity, and a remote host keeps one prepared op).
-    if (this.ready === undefined) {
-      const params = paramsOf(this.plan());
-      const { plan, literals } = parameterize(this.plan());
-      const op = this.ctx.lowering === "core" ? lowerToCore(plan, this.ctx.catalog) : extensionOp(plan, this.ctx.catalog.namespace, paramsOf(plan));
-      const compiled: CompiledTraversal = Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
-      const hasLiterals = Object.keys(literals).length > 0;
-      const decode = (result: Json): R => this.decode(result, plan);
-      this.ready = { compiled, hasLiterals, decode, shaped: shapedParams(plan) };
-    }
-    return this.ready;
-  }
-  private ready: PreparedTraversal<R> | undefined;
-
-  /**
-   * Runs the op in one transaction (one round trip remotely) with the parameters bound by name.
-   *
-   * @example
-   * ```ts
-   * const friends = await db.graph.match("users", { id: param("me") }).out("follows").execute({ me: 1 });
-   * ```
-   */
-  execute(args: Readonly<Record<string, Json>> = {}, runner?: Runner): Promise<R> {
-    let ready: PreparedTraversal<R>;
-    let pending: Promise<Json>;
-    try {
-      ready = this.prepared();
-      const compiled = ready.compiled;
-      checkArgs(compiled.params, args);
-      if (ready.shaped.length > 0) checkShapes(ready.shaped, args);
-      const bound = ready.hasLiterals ? { ...compiled.literals, ...args } : args;
-      pending = (runner ?? this.ctx.executor).execute(compiled.op, bound);
-    } catch (e) {
-      return Promise.reject(retype(e));
-    }
-    return pending.then(ready.decode, rethrowRetyped);
-  }
-
-  /** A readable account of the plan: lookups per hop, the semantics used, the budget. */
-  explain(): string {
-    return explainPlan(this.plan(), this.ctx);
-  }
-}
-
-/** What `execute` reuses across calls of one builder. */
-interface PreparedTraversal<R = unknown> {
-  readonly compiled: CompiledTraversal;
-  readonly hasLiterals: boolean;
-  /** Parameters whose value must have a shape (a window bound, an `in` list); usually none. */
-  readonly shaped: readonly ShapedParam[];
-  /** The op's JSON result → the typed result. */
-  readonly decode: (result: Json) => R;
-}
-
-/** A parameter used where only some values make sense. */
-interface ShapedParam {
-  readonly name: string;
-  readonly role: "offset" | "limit" | "in";
-}
-
-/** The parameters of `plan` used as `offset`/`limit` or as the list of an `in` filter. */
-function shapedParams(plan: TraversePlan): ShapedParam[] {
-  const out: ShapedParam[] = [];
-  if (plan.offset !== null && "param" in plan.offset) out.push({ name: plan.offset.param, role: "offset" });
-  if (plan.limit !== null && "param" in plan.limit) out.push({ name: plan.limit.param, role: "limit" });
-  const filters = [...plan.start.filters, ...plan.steps.flatMap((s) => (s.kind === "where" ? [s.filter] : []))];
-  if (plan.result.kind === "shortest") filters.push(...plan.result.to);
-  for (const f of filters) if (f.op === "in" && "param" in f.value) out.push({ name: f.value.param, role: "in" });
-  return out;
-}
-
-/**
- * Checks the shapes the plan needs before anything runs, so that both lowerings refuse the same
- * values with the same typed error (the core lowering's built-ins would otherwise fail with their
- * own messages, or take a negative window bound as a count from the end).
- */
-function checkShapes(shaped: readonly ShapedParam[], args: Readonly<Record<string, Json>>): void {
-  for (const { name, role } of shaped) {
-    const v = args[name];
-    if (v === undefined) continue; // a literal: checked when the traversal was built
-    if (role === "in") {
-      if (!Array.isArray(v)) throw new BadRequestError(`execute(): parameter ${name} is the list of an "in" filter and must be a list, got ${JSON.stringify(v)}`);
-    } else if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      throw new BadRequestError(`execute(): parameter ${name} is the ${role} and must be a non-negative integer, got ${JSON.stringify(v)}`);
-    }
-  }
-}
-
-/** True for a value `checkLiteral` accepts as it is: none, bool, string, a finite safe number. */
-function isPlainLiteral(v: unknown): boolean {
-  switch (typeof v) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isInteger(v) ? Number.isSafeInteger(v) : Number.isFinite(v);
-    default:
-      return v === null;
-  }
-}
-
-/** Checks execution arguments against the traversal's parameters (typed errors, no partial run). */
-function checkArgs(params: readonly string[], args: Readonly<Record<string, Json>>): void {
-  if (args === null || typeof args !== "object" || Array.isArray(args)) throw new BadRequestError("execute(args): args must be an object");
-  for (let i = 0; i < params.length; i++) {
-    if (!Object.prototype.hasOwnProperty.call(args, params[i]!)) throw new BadRequestError(`execute(): missing parameter ${params[i]}`);
-  }
-  const keys = Object.keys(args);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (!params.includes(k)) {
-      throw new BadRequestError(`execute(): unknown parameter ${k}; this traversal takes ${params.length ? params.join(", ") : "none"}`);
-    }
-    const v = args[k];
-    if (!isPlainLiteral(v)) checkLiteral(v, `parameter ${k}`);
-  }
-}
-
-function rethrowRetyped(e: unknown): never {
-  throw retype(e);
-}
-
-/** A remote budget failure arrives as a plain bad_request: give it back its class. */
-function retype(e: unknown): unknown {
-  if (e instanceof VisitBudgetError) return e;
-  if (e instanceof TcError && e.kind === "not_found" && /no route "traverse"/.test(e.message)) {
-    return new NotImplementedError(
-      `this host has no traverse extension (${e.message}); run the traversal with graph.withLowering("core") (core IR only; for small graphs), or use a host with the extension`,
-      { cause: e },
-    );
-  }
-  if (e instanceof TcError && e.kind === "bad_request") {
-    const m = VISIT_BUDGET_MESSAGE.exec(e.message);
-    if (m) {
-      const err = new VisitBudgetError(Number(m[1]));
-      (err as { cause?: unknown }).cause = e;
-      return err;
-    }
-  }
-  return e;
-}
-
-/** A finished query whose result type is fixed (`count()`, `paths()`, `return()`, `shortestPath()`). */
-export class GraphQuery<S extends GraphShape, R> extends GraphQueryBase<R> {
-  /** @internal */
-  constructor(
-    protected readonly ctx: GraphContext,
-    private readonly build: () => TraversePlan,
-    private readonly decoder: (result: Json, plan: TraversePlan, catalog: Catalog) => R,
-  ) {
-    super();
-  }
-  /** @internal */
-  protected plan(): TraversePlan {
-    return this.build();
-  }
-  /** @internal */
-  protected decode(result: Json, plan: TraversePlan): R {
-    return this.decoder(result, plan, this.ctx.catalog);
-  }
-  /** Type-level only. */
-  declare readonly $shape: S;
 }
 
 /**
@@ -554,14 +258,14 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
 
   /** The number of results (after offset/limit, when given). */
   count(): GraphQuery<S, number> {
-    return new GraphQuery(this.ctx, () => this.buildPlan({ ...this.rowsResult(), count: true }), (r) => decodeCount(r));
+    return new GraphQuery(this.ctx, () => this.planWith({ ...this.rowsResult(), count: true }), (r) => decodeCount(r));
   }
 
   /** Each result is the list of rows along one trail, start to end. */
   paths(): GraphQuery<S, PathStep<S>[][]> {
     if (this.state.distinct) throw new BadRequestError("paths() enumerates trails; it cannot follow distinct()");
     if (this.state.select || this.state.orderBy.length) throw new BadRequestError("paths() returns whole rows in canonical order: drop select()/orderBy()");
-    return new GraphQuery(this.ctx, () => this.buildPlan({ kind: "paths", count: false }), (r, _p, cat) => decodePaths(r, cat) as PathStep<S>[][]);
+    return new GraphQuery(this.ctx, () => this.planWith({ kind: "paths", count: false }), (r, _p, cat) => decodePaths(r, cat) as PathStep<S>[][]);
   }
 
   /**
@@ -588,7 +292,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     const tableOf = aliasTables(this.state);
     return new GraphQuery(
       this.ctx,
-      () => this.buildPlan({ kind: "return", fields: entries, count: false }),
+      () => this.planWith({ kind: "return", fields: entries, count: false }),
       (r, _p, cat) => decodeReturn(r, entries, tableOf, cat) as { [K in keyof M]: RowOf<S, A[M[K]] & string> }[],
     );
   }
@@ -597,17 +301,15 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     return { kind: "rows", distinct: this.state.distinct, select: this.state.select, orderBy: this.state.orderBy, count: false };
   }
 
-  private buildPlan(result: PlanResult): TraversePlan {
+  /** The plan of this traversal with `result` (checked by the query that runs it). */
+  private planWith(result: PlanResult): TraversePlan {
     const s = this.state;
-    const plan: TraversePlan = { v: 1, start: s.start, steps: s.steps, result, offset: s.offset, limit: s.limit, budget: s.budget };
-    // The kernel validates plans too; validating here reports mistakes at compile time.
-    parsePlan(JSON.stringify(plan));
-    return plan;
+    return { v: 1, start: s.start, steps: s.steps, result, offset: s.offset, limit: s.limit, budget: s.budget };
   }
 
   /** @internal */
-  protected plan(): TraversePlan {
-    return this.buildPlan(this.rowsResult());
+  protected buildPlan(): TraversePlan {
+    return this.planWith(this.rowsResult());
   }
 
   /** @internal */
@@ -626,134 +328,6 @@ function aliasTables(state: TraversalState): Map<string, string> {
     if (s.kind === "as") out.set(s.alias, table);
   }
   return out;
-}
-
-/** Row tuple → row object for `columns` of a table (link cells as their href strings). */
-type RowDecoder = (row: Json[]) => Record<string, Json>;
-const DECODERS = new WeakMap<readonly string[], RowDecoder>();
-
-/** The decoder for `columns` (the table's, or a selection of them), cached per columns array. */
-function rowDecoderOf(node: TableNode, columns: readonly string[]): RowDecoder {
-  let decode = DECODERS.get(columns);
-  if (decode === undefined) {
-    decode = rowDecoder(columns, columns.filter((c) => node.linkColumns.includes(c))) as RowDecoder;
-    DECODERS.set(columns, decode);
-  }
-  return decode;
-}
-
-/** `row` as a tuple of `columns.length` cells, or a 400 saying what came instead. */
-function checkRow(row: Json, columns: readonly string[]): Json[] {
-  if (!Array.isArray(row) || row.length !== columns.length) {
-    throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${JSON.stringify(row)}`);
-  }
-  return row;
-}
-
-function rowObject(row: Json, node: TableNode, columns: readonly string[] = node.columns): Record<string, Json> {
-  return rowDecoderOf(node, columns)(checkRow(row, columns));
-}
-
-function decodeRows(result: Json, node: TableNode, columns: readonly string[]): Record<string, Json>[] {
-  if (!Array.isArray(result)) throw new BadRequestError(`traversal result: expected a tuple of rows, got ${typeof result}`);
-  const decode = rowDecoderOf(node, columns);
-  const out: Record<string, Json>[] = [];
-  for (let i = 0; i < result.length; i++) {
-    out.push(decode(checkRow(result[i]!, columns)));
-  }
-  return out;
-}
-
-function decodeCount(result: Json): number {
-  if (typeof result !== "number") throw new BadRequestError(`traversal result: expected a count, got ${JSON.stringify(result)}`);
-  return result;
-}
-
-function decodePath(path: Json, catalog: Catalog): { table: string; row: Record<string, Json> }[] {
-  if (!Array.isArray(path)) throw new BadRequestError("traversal result: a path is a tuple of [table, row]");
-  return path.map((step) => {
-    if (!Array.isArray(step) || step.length !== 2 || typeof step[0] !== "string") {
-      throw new BadRequestError("traversal result: a path step is [table, row]");
-    }
-    const table = step[0];
-    return { table, row: rowObject(step[1]!, catalog.table(table)) };
-  });
-}
-
-function decodePaths(result: Json, catalog: Catalog): { table: string; row: Record<string, Json> }[][] {
-  if (!Array.isArray(result)) throw new BadRequestError("traversal result: expected a tuple of paths");
-  return result.map((p) => decodePath(p, catalog));
-}
-
-function decodeReturn(result: Json, fields: readonly [string, string][], tableOf: Map<string, string>, catalog: Catalog): Record<string, unknown>[] {
-  if (!Array.isArray(result)) throw new BadRequestError("traversal result: expected a tuple of bindings");
-  return result.map((binding) => {
-    if (!Array.isArray(binding) || binding.length !== fields.length) throw new BadRequestError("traversal result: malformed binding");
-    const out: Record<string, unknown> = {};
-    fields.forEach(([field, alias], i) => (out[field] = rowObject(binding[i]!, catalog.table(tableOf.get(alias)!))));
-    return out;
-  });
-}
-
-/** The IR JSON of a plan run by the `traverse` extension: one GET on the start table. */
-function extensionOp(plan: TraversePlan, namespace: string, params: readonly string[]): Json {
-  const bound: Record<string, Json> = {};
-  for (const p of params) bound[p] = { [`$${p}`]: [] };
-  return {
-    // A reserved step name (parameter names never start with "_"): `result` would shadow a parameter of that name.
-    "/state/scalar/op/post": [["_result", { [`/state/${namespace}/${plan.start.table}/traverse`]: [[JSON.stringify(plan), bound]] }]],
-  };
-}
-
-function describeValue(v: PlanValue): string {
-  return "param" in v ? `$${v.param}` : JSON.stringify(v.lit);
-}
-
-function describeFilters(fs: readonly PlanFilter[]): string {
-  return fs.map((f) => `${f.col} ${f.op} ${describeValue(f.value)}`).join(" and ");
-}
-
-function explainPlan(plan: TraversePlan, ctx: GraphContext): string {
-  const lines: string[] = [];
-  const start = plan.start;
-  const meta = ctx.catalog.table(start.table);
-  const eqCols = new Set(start.filters.filter((f) => f.op === "=").map((f) => f.col));
-  const byKey = meta.keyColumns.every((k) => eqCols.has(k));
-  lines.push(
-    `match ${start.table}${start.filters.length ? ` where ${describeFilters(start.filters)}` : ""} — ${byKey ? "key lookup" : start.filters.length ? "index range when an index covers the equalities, else a scan" : "every row (scan)"}`,
-  );
-  plan.steps.forEach((s, i) => {
-    if (s.kind === "hop") {
-      const range = s.min === 1 && s.max === 1 ? "" : ` hops [${s.min}, ${s.max}]`;
-      const via = s.alts
-        .map((a) => a.lookups.map((l) => `${l.table}(${l.cols.join(", ")}) = ${l.from.join(", ")}`).join(" → "))
-        .join(" ∪ ");
-      lines.push(`${i + 1}. ${s.dir}(${s.rel})${range}: ${s.source} → ${s.target} via ${via}`);
-    } else if (s.kind === "where") {
-      lines.push(`${i + 1}. where ${describeFilters([s.filter])}`);
-    } else {
-      lines.push(`${i + 1}. as ${s.alias}`);
-    }
-  });
-  const r = plan.result;
-  let what: string;
-  if (r.kind === "rows" && r.distinct) what = "distinct endpoints: breadth-first over sets, a visited set per variable-length hop; ordered by key";
-  else if (r.kind === "rows") what = "one endpoint per trail (no relation row repeated in a path), depth-first in canonical order";
-  else if (r.kind === "paths") what = "one path per trail, depth-first in canonical order";
-  else if (r.kind === "return") what = `bindings ${r.fields.map(([f, a]) => `${f}=${a}`).join(", ")} per trail`;
-  else what = `shortest path (breadth-first) to rows where ${describeFilters(r.to) || "true"}`;
-  if (r.kind !== "shortest" && r.count) what = `count of ${what}`;
-  if (r.kind === "rows" && r.orderBy.length) what += `; order by ${r.orderBy.map((o) => `${o.col} ${o.desc ? "desc" : "asc"}`).join(", ")}`;
-  if (plan.offset) what += `; offset ${describeValue(plan.offset)}`;
-  if (plan.limit) what += `; limit ${describeValue(plan.limit)}`;
-  lines.push(`result: ${what}`);
-  lines.push(`visit budget: ${plan.budget} rows`);
-  lines.push(
-    ctx.lowering === "core"
-      ? "op: core IR (while/fold/for_each over index-served table selectors), one transaction"
-      : `op: GET /state/${ctx.catalog.namespace}/${start.table}/traverse (extension; see README), one transaction`,
-  );
-  return lines.join("\n");
 }
 
 /** Builds the start of a traversal. @internal */
@@ -822,19 +396,15 @@ export function shortestPathQuery<S extends GraphShape, C extends string>(
   const budget = (t as unknown as { state: TraversalState }).state.budget;
   return new GraphQuery(
     ctx,
-    () => {
-      const plan: TraversePlan = {
-        v: 1,
-        start: fromPlan.start,
-        steps,
-        result: { kind: "shortest", to: toPlan.start.filters },
-        offset: null,
-        limit: null,
-        budget,
-      };
-      parsePlan(JSON.stringify(plan));
-      return plan;
-    },
+    () => ({
+      v: 1,
+      start: fromPlan.start,
+      steps,
+      result: { kind: "shortest", to: toPlan.start.filters },
+      offset: null,
+      limit: null,
+      budget,
+    }),
     (r, _p, cat) => (r === null ? null : (decodePath(r, cat) as PathStep<S>[])),
   );
 }

@@ -1,8 +1,9 @@
 /**
  * The contract of the kernel's `traverse` extension route (see docs/PROFILE.md): the plan a graph
- * traversal compiles to, its limits, and `parsePlan`, which validates a plan text. The graph layer
- * builds plans with these types; the kernel's traverse route parses them. Neither side owns the
- * contract, so it lives here with the rest of the IR.
+ * traversal compiles to, its limits, and its validation — `parsePlan` for a plan text (the route),
+ * `checkPlan` for a plan object (the builder). The graph layer builds plans with these types; the
+ * kernel's traverse route parses them. Neither side owns the contract, so it lives here with the
+ * rest of the IR.
  */
 import { z } from "zod";
 import { BadRequestError } from "../errors.js";
@@ -108,7 +109,8 @@ export const MAX_HOPS_LIMIT = 1000;
 
 
 // ---------------------------------------------------------------------------------------------
-// Plan validation (plans arrive over the wire: validated once per distinct plan text).
+// Plan validation (plans arrive over the wire: validated once per distinct plan text; a builder
+// validates each plan it makes once).
 
 const idSchema = z.string().refine((s) => idProblem(s) === undefined, { message: "must be a valid Id" });
 const valueSchema = z.union([z.object({ lit: z.unknown() }).strict(), z.object({ param: idSchema }).strict()]);
@@ -165,7 +167,8 @@ const planSchema = z
   .strict();
 
 /**
- * Parses and validates a plan's JSON text. Throws `BadRequestError` naming the problem.
+ * Parses and validates a plan's JSON text (as the `traverse` route receives it). Throws
+ * `BadRequestError` naming the problem.
  *
  * @example
  * ```ts
@@ -181,6 +184,20 @@ export function parsePlan(text: unknown): TraversePlan {
   } catch {
     throw new BadRequestError("traverse: the plan is not valid JSON");
   }
+  return checkPlan(json);
+}
+
+/**
+ * Validates a plan object (the schema, then the cross-field rules) and returns it typed. Throws
+ * `BadRequestError` naming the problem, with `parsePlan`'s messages. A builder checks the plan
+ * it made with this, without a JSON round trip.
+ *
+ * @example
+ * ```ts
+ * const plan = checkPlan({ v: 1, start: { table: "users", filters: [] }, steps: [], result, offset: null, limit: null, budget: 1000 });
+ * ```
+ */
+export function checkPlan(json: unknown): TraversePlan {
   const parsed = planSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

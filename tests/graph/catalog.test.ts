@@ -6,7 +6,6 @@ import { MultiDirectedGraph } from "graphology";
 import { describe, expect, it } from "vitest";
 import { col, schema, table } from "../../src/orm/index.js";
 import { buildCatalog, createGraph, relationsOf, Catalog } from "../../src/graph/index.js";
-import { connect } from "../../src/connect.js";
 import { BadRequestError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
 

@@ -4,21 +4,23 @@
  * extension's (fewest hops, then the smallest path) and the rows touched are the same. The
  * visited rows are a tuple of `[key, row, previous key]`; the path is read back from it.
  */
-import type { PlanFilter, PlanHop, PlanResult } from "../ir/traverse-plan.js";
-import { CoreLowering } from "./lower-base.js";
-import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import { call, cond, opdef, ref, whileLoop, type JsonSteps } from "../../ir/json.js";
+import type { Json } from "../../ir/types.js";
+import type { PlanFilter, PlanHop, PlanResult } from "../../ir/traverse-plan.js";
+import { CoreLowering } from "./base.js";
+import { fold } from "./steps.js";
 
 /** A visited entry is `[key, …]`: membership compares its key. */
-const firstKey = (el: string): J => call(el, "get", { i: 0 });
+const firstKey = (el: string): Json => call(el, "get", { i: 0 });
 
 export class ShortestLowering extends CoreLowering {
-  protected body(): Steps {
+  protected body(): JsonSteps {
     const hop = this.hopAt(0);
     const to = (this.plan.result as Extract<PlanResult, { kind: "shortest" }>).to;
     const table = hop.target;
     const kc = this.keyCount(hop.source);
     const n = this.names;
-    const steps: Steps = [...this.startSteps(true)];
+    const steps: JsonSteps = [...this.startSteps(true)];
 
     // The start rows: each one visited (no previous row); with min 0 the first target is the path.
     const start = n.next("start");
@@ -26,7 +28,7 @@ export class ShortestLowering extends CoreLowering {
     const startHit = n.next("hit");
     const fresh = n.next("fresh");
     const isTarget0 = n.next("target");
-    const startOp = post([
+    const startOp = opdef([
       [startKey, call(start, "slice", { start: 0, stop: kc })],
       ...this.containsSteps("visited", startKey, "seen", firstKey),
       [fresh, call("seen", "not")],
@@ -34,11 +36,11 @@ export class ShortestLowering extends CoreLowering {
         "next",
         cond(
           ref(fresh),
-          post([
+          opdef([
             ["visited2", call("visited", "concat", { r: [[ref(startKey), ref(start), null]] })],
             ["frontier2", call("frontier", "concat", { r: [ref(start)] })],
             ["unfound", call("found", "eq", { r: null })],
-            ...(hop.min === 0 ? this.matchAllSteps(table, start, to, isTarget0) : ([[isTarget0, false]] as Steps)),
+            ...(hop.min === 0 ? this.matchAllSteps(table, start, to, isTarget0) : ([[isTarget0, false]] as JsonSteps)),
             [startHit, call("unfound", "and", { r: ref(isTarget0) })],
             ["found2", cond(ref(startHit), ref(startKey), ref("found"))],
             ["moved", { visited: ref("visited2"), frontier: ref("frontier2"), found: ref("found2") }],
@@ -51,7 +53,7 @@ export class ShortestLowering extends CoreLowering {
     for (const k of ["visited", "frontier", "found"]) steps.push([`begun_${k}`, call("begun", "get", { i: k })]);
 
     // Breadth-first: one frontier row per iteration; a level ends when its last row is expanded.
-    const loopCond = post([
+    const loopCond = opdef([
       ["found", call("state", "get", { i: "found" })],
       ["frontier", call("state", "get", { i: "frontier" })],
       ["depth", call("state", "get", { i: "depth" })],
@@ -75,36 +77,36 @@ export class ShortestLowering extends CoreLowering {
     // (Names that no nested op binds: `found`/`visited` are fold parameters there.)
     steps.push(["sp_found", call("searched", "get", { i: "found" })], ["sp_visited", call("searched", "get", { i: "visited" })]);
     steps.push(["none", call("sp_found", "eq", { r: null })]);
-    const back = post([
+    const back = opdef([
       ["at", call("state", "get", { i: "at" })],
       ["path", call("state", "get", { i: "path" })],
-      ["entry", fold("sp_visited", "v", post([["vk", call("v", "get", { i: 0 })], ["same", call("vk", "eq", { r: ref("at") })], ["hit", cond(ref("same"), ref("v"), ref("state"))]]), null)],
+      ["entry", fold("sp_visited", "v", opdef([["vk", call("v", "get", { i: 0 })], ["same", call("vk", "eq", { r: ref("at") })], ["hit", cond(ref("same"), ref("v"), ref("state"))]]), null)],
       ["row", call("entry", "get", { i: 1 })],
       ["prev", call("entry", "get", { i: 2 })],
       ["step", [[table, ref("row")]]],
       ["longer", call("step", "concat", { r: ref("path") })],
       ["next", { at: ref("prev"), path: ref("longer") }],
     ]);
-    const more = post([["at", call("state", "get", { i: "at" })], ["open", call("at", "eq", { r: null })], ["go", call("open", "not")]]);
-    steps.push(["result", cond(ref("none"), null, post([["walked", whileLoop(more, back, { at: ref("sp_found"), path: [] })], ["path", call("walked", "get", { i: "path" })]]))]);
+    const more = opdef([["at", call("state", "get", { i: "at" })], ["open", call("at", "eq", { r: null })], ["go", call("open", "not")]]);
+    steps.push(["result", cond(ref("none"), null, opdef([["walked", whileLoop(more, back, { at: ref("sp_found"), path: [] })], ["path", call("walked", "get", { i: "path" })]]))]);
     return steps;
   }
 
   /** The loop's step: expand frontier row `at`, visit what it reaches, move to the next level at the end of one. */
-  private stepOp(hop: PlanHop, kc: number, table: string, to: readonly PlanFilter[]): J {
+  private stepOp(hop: PlanHop, kc: number, table: string, to: readonly PlanFilter[]): Json {
     const n = this.names;
     const entries = n.next("entries");
     const touched = n.next("touched");
     const e = n.next("e");
     const isTarget = n.next("target");
     const node = "s_node";
-    const visitOp = post([
+    const visitOp = opdef([
       ["searching", call("found", "eq", { r: null })],
       [
         "visit_acc",
         cond(
           ref("searching"),
-          post([
+          opdef([
             [node, call(e, "get", { i: 2 })],
             ["nkey", call(node, "slice", { start: 0, stop: kc })],
             ...this.containsSteps("visited", "nkey", "seen", firstKey),
@@ -113,7 +115,7 @@ export class ShortestLowering extends CoreLowering {
               cond(
                 ref("seen"),
                 { visited: ref("visited"), next: ref("next"), found: null },
-                post([
+                opdef([
                   ["visited2", call("visited", "concat", { r: [[ref("nkey"), ref(node), ref("s_key")]] })],
                   ["next2", call("next", "concat", { r: [ref(node)] })],
                   ["deep", call("s_depth", "ge", { r: hop.min })],
@@ -129,7 +131,7 @@ export class ShortestLowering extends CoreLowering {
         ),
       ],
     ]);
-    return post([
+    return opdef([
       ["s_visited", call("state", "get", { i: "visited" })],
       ["s_frontier", call("state", "get", { i: "frontier" })],
       ["s_next", call("state", "get", { i: "next" })],

@@ -1,14 +1,16 @@
 /**
  * What every core-lowered result shares: plan values, the visit budget, filters, index-served
  * lookups, the start rows, one hop's neighbors in canonical order, `orderBy` and the page.
- * The result kinds (src/graph/lower.ts, lower-trails.ts, lower-shortest.ts) build on it.
+ * The result kinds (distinct.ts, trails.ts, shortest-path.ts) build on it.
  */
-import { BadRequestError, NotImplementedError } from "../errors.js";
-import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../ir/traverse-plan.js";
-import type { Catalog } from "./catalog.js";
-import { call, cond, containsSteps, firstCells, fold, getOn, insertionSortSteps, Names, post, ref, tupleLessSteps, when, type J, type Steps } from "./lower-ir.js";
+import { BadRequestError, NotImplementedError } from "../../errors.js";
+import { call, cond, get, opdef, ref, type JsonSteps } from "../../ir/json.js";
+import type { Json } from "../../ir/types.js";
+import type { OrderKey, PlanFilter, PlanHop, PlanLookup, PlanValue, TraversePlan } from "../../ir/traverse-plan.js";
+import type { Catalog } from "../catalog.js";
+import { containsSteps, firstCells, fold, insertionSortSteps, Names, tupleLessSteps, when } from "./steps.js";
 
-/** The scalar built-in that evaluates each ordered comparison operator (PROFILE §2). */
+/** The scalar built-in that evaluates each ordered comparison operator (docs/PROFILE.md §2). */
 const COMPARE_BUILTIN = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const;
 
 /** The reserved step name holding parameter `name` inside a lowered op. */
@@ -17,7 +19,7 @@ const paramCopy = (name: string): string => `_p_${name}`;
 export abstract class CoreLowering {
   protected readonly names = new Names();
   /** Top-level steps some results need before their main work (the key order of a table). */
-  private readonly prelude: Steps = [];
+  private readonly prelude: JsonSteps = [];
   private readonly keyLists = new Map<string, string>();
 
   constructor(
@@ -33,14 +35,14 @@ export abstract class CoreLowering {
    * equal a caller's parameter names, so the body runs as a closure whose only free ids are the
    * parameters' copies under reserved names (`_p_<name>`: parameter names never start with `_`).
    */
-  program(): J {
+  program(): Json {
     const body = this.body();
-    const copies: Steps = [...this.params].map((p) => [paramCopy(p), ref(p)]);
-    return post([...copies, ["_run", true], ["_result", cond(ref("_run"), post([...this.prelude, ...body]), null)]]);
+    const copies: JsonSteps = [...this.params].map((p) => [paramCopy(p), ref(p)]);
+    return opdef([...copies, ["_run", true], ["_result", cond(ref("_run"), opdef([...this.prelude, ...body]), null)]]);
   }
 
   /** The steps of the op (its last step is the result). */
-  protected abstract body(): Steps;
+  protected abstract body(): JsonSteps;
 
   private columns(table: string): readonly string[] {
     return this.catalog.table(table).columns;
@@ -63,8 +65,8 @@ export abstract class CoreLowering {
     return `/state/${this.catalog.namespace}/${table}`;
   }
   /** The value of a plan value (a literal, or the parameter in scope). */
-  protected value(v: PlanValue): J {
-    if (!("param" in v)) return v.lit as J;
+  protected value(v: PlanValue): Json {
+    if (!("param" in v)) return v.lit as Json;
     this.params.add(v.param);
     return ref(paramCopy(v.param));
   }
@@ -72,16 +74,16 @@ export abstract class CoreLowering {
   // --- the visit budget --------------------------------------------------------------------------
 
   /** An OpDef that fails with the budget message (a `get` on a map without that key → 400 naming it). */
-  private failBudget(): J {
+  private failBudget(): Json {
     const b = this.plan.budget;
-    return post([
+    return opdef([
       ["m", { ok: true }],
       ["fail", call("m", "get", { i: `traversal visit budget exceeded: more than ${b} rows touched (visit budget ${b}; raise it with .budget(n) or narrow the traversal)` })],
     ]);
   }
 
   /** Steps setting `out` = `touched + n` (step names), failing when that passes the budget. */
-  protected countSteps(touched: string, n: string, out: string): Steps {
+  protected countSteps(touched: string, n: string, out: string): JsonSteps {
     const sum = this.names.next("sum");
     const over = this.names.next("over");
     return [
@@ -94,7 +96,7 @@ export abstract class CoreLowering {
   // --- filters -----------------------------------------------------------------------------------
 
   /** Steps setting `out` = does `row` (a name in scope) satisfy `f` on `table` (null never matches). */
-  protected matchSteps(table: string, row: string, f: PlanFilter, out: string): Steps {
+  protected matchSteps(table: string, row: string, f: PlanFilter, out: string): JsonSteps {
     if (f.op !== "=" && f.op !== "!=" && f.op !== "in" && !this.catalog.table(table).numericColumns.includes(f.col)) {
       // Core `lt`/`gt`/… compare numbers only; refuse here rather than fail on the first row.
       throw new NotImplementedError(
@@ -106,7 +108,7 @@ export abstract class CoreLowering {
     const val = this.names.next("val");
     const valNull = this.names.next("vnull");
     const either = this.names.next("anynull");
-    const test: Steps = f.op === "in" ? this.containsSteps(val, cell, "t") : [["t", call(cell, COMPARE_BUILTIN[f.op], { r: ref(val) })]];
+    const test: JsonSteps = f.op === "in" ? this.containsSteps(val, cell, "t") : [["t", call(cell, COMPARE_BUILTIN[f.op], { r: ref(val) })]];
     return [
       [cell, call(row, "get", { i: this.pos(table, f.col) })],
       [cellNull, call(cell, "eq", { r: null })],
@@ -114,14 +116,14 @@ export abstract class CoreLowering {
       [valNull, f.op === "in" ? false : call(val, "eq", { r: null })],
       [either, call(cellNull, "or", { r: ref(valNull) })],
       // Evaluate the comparison only when both sides are present.
-      [out, cond(ref(either), false, post(test))],
+      [out, cond(ref(either), false, opdef(test))],
     ];
   }
 
   /** Steps setting `out` = does `row` satisfy every filter (`true` for none). */
-  protected matchAllSteps(table: string, row: string, filters: readonly PlanFilter[], out: string): Steps {
+  protected matchAllSteps(table: string, row: string, filters: readonly PlanFilter[], out: string): JsonSteps {
     if (filters.length === 0) return [[out, true]];
-    const steps: Steps = [];
+    const steps: JsonSteps = [];
     let all = "";
     filters.forEach((f, i) => {
       const ok = this.names.next("ok");
@@ -138,10 +140,10 @@ export abstract class CoreLowering {
   }
 
   /** Steps setting `out` to the rows of the tuple `rows` (of `table`) that satisfy every filter. */
-  protected filterSteps(table: string, rows: string, filters: readonly PlanFilter[], out: string): Steps {
+  protected filterSteps(table: string, rows: string, filters: readonly PlanFilter[], out: string): JsonSteps {
     const row = this.names.next("row");
     const ok = this.names.next("keep");
-    return [[out, fold(rows, row, post([...this.matchAllSteps(table, row, filters, ok), ["kept", when(ok, [["more", call("state", "concat", { r: [ref(row)] })]], ref("state"))]]), [])]];
+    return [[out, fold(rows, row, opdef([...this.matchAllSteps(table, row, filters, ok), ["kept", when(ok, [["more", call("state", "concat", { r: [ref(row)] })]], ref("state"))]]), [])]];
   }
 
   // --- lookups -----------------------------------------------------------------------------------
@@ -151,8 +153,8 @@ export abstract class CoreLowering {
    * `from` value is null): a point GET when `cols` is the table's key, else an index range and
    * its rows (in index order: by key within the range).
    */
-  protected lookupOp(l: PlanLookup, fromTable: string, row: string): J {
-    const steps: Steps = [];
+  protected lookupOp(l: PlanLookup, fromTable: string, row: string): Json {
+    const steps: JsonSteps = [];
     const vals = l.from.map((c, i) => {
       steps.push([`v${i}`, call(row, "get", { i: this.pos(fromTable, c) })]);
       steps.push([`n${i}`, call(`v${i}`, "eq", { r: null })]);
@@ -166,17 +168,17 @@ export abstract class CoreLowering {
     const key = this.catalog.table(l.table).keyColumns;
     const byKey = key.length === l.cols.length && key.every((c, i) => c === l.cols[i]);
     const fetch = byKey
-      ? post([
-          ["found", getOn(this.link(l.table), vals.map(ref))],
+      ? opdef([
+          ["found", get(this.link(l.table), vals.map(ref))],
           ["missing", call("found", "eq", { r: null })],
-          ["rows", cond(ref("missing"), [], post([["one", [ref("found")]]]))],
+          ["rows", cond(ref("missing"), [], opdef([["one", [ref("found")]]]))],
         ])
-      : post([
-          ["view", getOn(this.link(l.table), l.cols.map((c, i) => [c, ref(vals[i]!)]))],
-          ["rows", getOn("$view/rows", null)],
+      : opdef([
+          ["view", get(this.link(l.table), l.cols.map((c, i) => [c, ref(vals[i]!)]))],
+          ["rows", get("$view/rows", null)],
         ]);
     steps.push(["result", cond(ref(anyNull), [], fetch)]);
-    return post(steps);
+    return opdef(steps);
   }
 
   /**
@@ -187,16 +189,16 @@ export abstract class CoreLowering {
    * an index range, or every row. `sorted`: in key order (a secondary index lists rows in its
    * own order, so they are then sorted, as the extension does).
    */
-  protected startSteps(sorted: boolean): Steps {
+  protected startSteps(sorted: boolean): JsonSteps {
     const start = this.plan.start;
     const table = start.table;
     const n = this.names;
     const equalities = start.filters.filter((f) => f.op === "=");
-    const eq = new Map<string, J>();
+    const eq = new Map<string, Json>();
     for (const f of equalities) if (!eq.has(f.col)) eq.set(f.col, this.value(f.value));
     const node = this.catalog.table(table);
     const keyCols = node.keyColumns;
-    const steps: Steps = [];
+    const steps: JsonSteps = [];
     // An `=` with null matches no row: the extension reads nothing.
     let anyNull = "";
     equalities.forEach((f, i) => {
@@ -210,12 +212,12 @@ export abstract class CoreLowering {
         anyNull = either;
       }
     });
-    let fetch: Steps;
+    let fetch: JsonSteps;
     if (keyCols.every((k) => eq.has(k))) {
       fetch = [
-        ["found", getOn(this.link(table), keyCols.map((c) => eq.get(c)!))],
+        ["found", get(this.link(table), keyCols.map((c) => eq.get(c)!))],
         ["missing", call("found", "eq", { r: null })],
-        ["rows", cond(ref("missing"), [], post([["one", [ref("found")]]]))],
+        ["rows", cond(ref("missing"), [], opdef([["one", [ref("found")]]]))],
         ["fetched", { rows: ref("rows"), via_index: false }],
       ];
     } else {
@@ -225,17 +227,17 @@ export abstract class CoreLowering {
         primary.push(c);
       }
       // The longest equality prefix: the primary index's, unless a secondary index has a longer one.
-      const indexPrefix = post([
+      const indexPrefix = opdef([
         ["cols", call("ix", "get", { i: 1 })],
         [
           "walked",
           fold(
             "cols",
             "col",
-            post([
+            opdef([
               ...this.containsSteps("eq_cols", "col", "fixed"),
               ["still", call("going", "and", { r: ref("fixed") })],
-              ["longer", cond(ref("still"), post([["more", call("prefix", "concat", { r: [ref("col")] })]]), ref("prefix"))],
+              ["longer", cond(ref("still"), opdef([["more", call("prefix", "concat", { r: [ref("col")] })]]), ref("prefix"))],
               ["next", { going: ref("still"), prefix: ref("longer") }],
             ]),
             { going: true, prefix: [] },
@@ -249,26 +251,26 @@ export abstract class CoreLowering {
       ]);
       // The selector: `[col, value]` per prefix column (an empty one selects every row).
       const eqCols = [...eq.keys()];
-      let value: J = null;
+      let value: Json = null;
       for (let j = eqCols.length - 1; j >= 0; j--) value = cond(ref(`is${j}`), eq.get(eqCols[j]!)!, value);
-      const pair = post([...eqCols.map((c, j): [string, J] => [`is${j}`, call("col", "eq", { r: c })]), ["v", value], ["pair", [[ref("col"), ref("v")]]], ["more", call("state", "concat", { r: ref("pair") })]]);
+      const pair = opdef([...eqCols.map((c, j): [string, Json] => [`is${j}`, call("col", "eq", { r: c })]), ["v", value], ["pair", [[ref("col"), ref("v")]]], ["more", call("state", "concat", { r: ref("pair") })]]);
       fetch = [
         ["eq_cols", eqCols],
-        ["schema", getOn(`${this.link(table)}/schema`, null)],
+        ["schema", get(`${this.link(table)}/schema`, null)],
         ["indexes", call("schema", "get", { i: 1 })],
         ["chosen", fold("indexes", "ix", indexPrefix, { best: primary, via_index: false })],
         ["prefix_cols", call("chosen", "get", { i: "best" })],
         ["selector", fold("prefix_cols", "col", pair, [])],
-        ["view", getOn(this.link(table), ref("selector"))],
-        ["rows", getOn("$view/rows", null)],
+        ["view", get(this.link(table), ref("selector"))],
+        ["rows", get("$view/rows", null)],
         ["via", call("chosen", "get", { i: "via_index" })],
         ["fetched", { rows: ref("rows"), via_index: ref("via") }],
       ];
     }
-    const nothing: J = { rows: [], via_index: false };
+    const nothing: Json = { rows: [], via_index: false };
     if (!equalities.length) steps.push([(anyNull = "start_no_eq"), false]);
     // (Fetched inside a branch: its step names stay out of the op's top level.)
-    steps.push(["start_fetched", cond(ref(anyNull), nothing, post(fetch))]);
+    steps.push(["start_fetched", cond(ref(anyNull), nothing, opdef(fetch))]);
     steps.push(["start_all", call("start_fetched", "get", { i: "rows" })]);
     steps.push(["start_n", call("start_all", "len")]);
     steps.push(["zero", 0]);
@@ -278,13 +280,13 @@ export abstract class CoreLowering {
     else steps.push([filtered, ref("start_all")]);
     if (sorted) {
       steps.push(["start_via_index", call("start_fetched", "get", { i: "via_index" })]);
-      steps.push(["start_rows", cond(ref("start_via_index"), post(this.sortByKeySteps(table, filtered, "by_key")), ref(filtered))]);
+      steps.push(["start_rows", cond(ref("start_via_index"), opdef(this.sortByKeySteps(table, filtered, "by_key")), ref(filtered))]);
     }
     return steps;
   }
 
   /** Steps setting `out` to the rows of `table` in `rows` sorted by key. */
-  protected sortByKeySteps(table: string, rows: string, out: string): Steps {
+  protected sortByKeySteps(table: string, rows: string, out: string): JsonSteps {
     const n = this.names;
     const length = this.sortKeyLength(table);
     return insertionSortSteps(n, rows, out, (item, placed, result) => {
@@ -309,9 +311,9 @@ export abstract class CoreLowering {
       const row = this.names.next("row");
       const kc = this.keyCount(table);
       this.prelude.push(
-        [view, getOn(this.link(table), null)],
-        [all, getOn(`$${view}/rows`, null)],
-        [name, fold(all, row, post([["k", call(row, "slice", { start: 0, stop: kc })], ["more", call("state", "concat", { r: [ref("k")] })]]), [])],
+        [view, get(this.link(table), null)],
+        [all, get(`$${view}/rows`, null)],
+        [name, fold(all, row, opdef([["k", call(row, "slice", { start: 0, stop: kc })], ["more", call("state", "concat", { r: [ref("k")] })]]), [])],
       );
       this.keyLists.set(table, name);
     }
@@ -327,18 +329,18 @@ export abstract class CoreLowering {
    * Steps setting `out` to a tuple of numbers ordered as `row`'s key: the key itself when every
    * key column is numeric, else `[rank of the key in the table's key order]`.
    */
-  private sortKeySteps(table: string, row: string, out: string): Steps {
+  private sortKeySteps(table: string, row: string, out: string): JsonSteps {
     const kc = this.keyCount(table);
     if (this.catalog.table(table).numericKey) return [[out, call(row, "slice", { start: 0, stop: kc })]];
     const list = this.keyList(table);
     const key = this.names.next("key");
     const k = this.names.next("k");
     const found = this.names.next("found");
-    const rank = post([
+    const rank = opdef([
       ["same", call(k, "eq", { r: ref(key) })],
       ["hit", call("found", "or", { r: ref("same") })],
       ["miss", call("hit", "not")],
-      ["step", cond(ref("miss"), post([["i2", call("i", "add", { r: 1 })]]), ref("i"))],
+      ["step", cond(ref("miss"), opdef([["i2", call("i", "add", { r: 1 })]]), ref("i"))],
       ["next", { found: ref("hit"), i: ref("step") }],
     ]);
     return [
@@ -356,10 +358,10 @@ export abstract class CoreLowering {
    * the union of the hop's alternatives without repeats, sorted by (relation-row key, row key);
    * `touchedOut` = `touchedIn` plus the rows the lookups returned, checked against the budget.
    */
-  protected neighborsSteps(hop: PlanHop, at: string, entriesOut: string, touchedIn: string, touchedOut: string): Steps {
+  protected neighborsSteps(hop: PlanHop, at: string, entriesOut: string, touchedIn: string, touchedOut: string): JsonSteps {
     const n = this.names;
     const yes = n.next("yes");
-    const steps: Steps = [[yes, true]];
+    const steps: JsonSteps = [[yes, true]];
     const lists: string[] = [];
     const counts: string[] = [];
     for (const alt of hop.alts) {
@@ -387,7 +389,7 @@ export abstract class CoreLowering {
       const secondN = n.next("n");
       const more = n.next("more");
       const sum = n.next("sum");
-      const perEdge = post([
+      const perEdge = opdef([
         [yes2, true],
         [second, cond(ref(yes2), this.lookupOp(l2, l1.table, edge), [])],
         [secondN, call(second, "len")],
@@ -420,10 +422,10 @@ export abstract class CoreLowering {
       const e = n.next("e");
       const id = n.next("id");
       const seen = n.next("seen");
-      const isNew = post([
+      const isNew = opdef([
         [id, call(e, "slice", { start: 0, stop: 2 })],
         ...this.containsSteps("state", id, seen, firstCells(2)),
-        ["kept", cond(ref(seen), ref("state"), post([["more", call("state", "concat", { r: [ref(e)] })]]))],
+        ["kept", cond(ref(seen), ref("state"), opdef([["more", call("state", "concat", { r: [ref(e)] })]]))],
       ]);
       steps.push([unique, fold(all, e, isNew, [])]);
       all = unique;
@@ -441,13 +443,13 @@ export abstract class CoreLowering {
   }
 
   /** A fold op (accumulator: a tuple) appending the neighbor entry of relation row `rel` and target row `node`. */
-  private appendEntryOp(relation: string, relTable: string, rel: string, target: string, node: string): J {
+  private appendEntryOp(relation: string, relTable: string, rel: string, target: string, node: string): Json {
     const n = this.names;
     const relKey = n.next("relkey");
     const relSk = n.next("relsk");
     const nodeSk = n.next("nodesk");
     const sk = n.next("sk");
-    return post([
+    return opdef([
       [relKey, call(rel, "slice", { start: 0, stop: this.keyCount(relTable) })],
       ...this.sortKeySteps(relTable, rel, relSk),
       ...this.sortKeySteps(target, node, nodeSk),
@@ -464,7 +466,7 @@ export abstract class CoreLowering {
    * the table engine: a range on the primary index (key ++ values) — equality on `a`'s cells
    * before `col`, then `col` in `[a.col, b.col)` — holds a row (`a` itself) iff `a.col < b.col`.
    */
-  private cellLessSteps(table: string, col: string, a: string, b: string, out: string): Steps {
+  private cellLessSteps(table: string, col: string, a: string, b: string, out: string): JsonSteps {
     const n = this.names;
     const p = this.pos(table, col);
     const cols = this.columns(table);
@@ -474,8 +476,8 @@ export abstract class CoreLowering {
     const bn = n.next("bnull");
     const bPresent = n.next("bpresent");
     // Inside the branch (both cells present): a's cells before `col`, then the range on `col`.
-    const prefixSteps: Steps = cols.slice(0, p).map((_, i) => [`pre${i}`, call(a, "get", { i })]);
-    const selector: J = [...cols.slice(0, p).map((c, i) => [c, ref(`pre${i}`)]), [col, [["in", ref(av)], ["ex", ref(bv)]]]];
+    const prefixSteps: JsonSteps = cols.slice(0, p).map((_, i) => [`pre${i}`, call(a, "get", { i })]);
+    const selector: Json = [...cols.slice(0, p).map((c, i) => [c, ref(`pre${i}`)]), [col, [["in", ref(av)], ["ex", ref(bv)]]]];
     return [
       [av, call(a, "get", { i: p })],
       [bv, call(b, "get", { i: p })],
@@ -490,7 +492,7 @@ export abstract class CoreLowering {
           cond(
             ref(bn),
             false,
-            post([...prefixSteps, ["hits", getOn(`${this.link(table)}/count`, selector)], ["lt", call("hits", "gt", { r: 0 })]]),
+            opdef([...prefixSteps, ["hits", get(`${this.link(table)}/count`, selector)], ["lt", call("hits", "gt", { r: 0 })]]),
           ),
         ),
       ],
@@ -498,12 +500,12 @@ export abstract class CoreLowering {
   }
 
   /** Steps setting `out` to `rows` (of `table`) sorted stably by `keys` (ties keep their order). */
-  protected orderBySteps(table: string, rows: string, keys: readonly OrderKey[], out: string): Steps {
+  protected orderBySteps(table: string, rows: string, keys: readonly OrderKey[], out: string): JsonSteps {
     if (keys.length === 0) return [[out, ref(rows)]];
     const n = this.names;
     return insertionSortSteps(n, rows, out, (item, placed, result) => {
       // less(item, placed): lexicographic over the keys, each ascending or descending.
-      const steps: Steps = [];
+      const steps: JsonSteps = [];
       let less = "";
       for (let k = keys.length - 1; k >= 0; k--) {
         const key = keys[k]!;
@@ -531,12 +533,12 @@ export abstract class CoreLowering {
   // --- the page ----------------------------------------------------------------------------------
 
   /** Steps setting `offset`, `limit` (null = none) and `stop` (offset + limit, or null). */
-  protected windowSteps(): Steps {
+  protected windowSteps(): JsonSteps {
     return [
       ["offset", this.plan.offset ? this.value(this.plan.offset) : 0],
       ["limit", this.plan.limit ? this.value(this.plan.limit) : null],
       ["no_limit", call("limit", "eq", { r: null })],
-      ["stop", cond(ref("no_limit"), null, post([["s", call("offset", "add", { r: ref("limit") })]]))],
+      ["stop", cond(ref("no_limit"), null, opdef([["s", call("offset", "add", { r: ref("limit") })]]))],
     ];
   }
 
@@ -544,24 +546,24 @@ export abstract class CoreLowering {
    * Steps ending in `result`: the page of `rows` — `[offset, offset + limit)`, or `[0, limit)` when
    * the offset was already skipped — counted, projected on `select`, or as they are.
    */
-  protected pageResultSteps(rows: string, table: string, select: readonly string[] | null, count: boolean, offsetSkipped = false): Steps {
-    const bounds: Record<string, J> = offsetSkipped ? { start: 0, stop: ref("limit") } : { start: ref("offset"), stop: ref("stop") };
+  protected pageResultSteps(rows: string, table: string, select: readonly string[] | null, count: boolean, offsetSkipped = false): JsonSteps {
+    const bounds: Record<string, Json> = offsetSkipped ? { start: 0, stop: ref("limit") } : { start: ref("offset"), stop: ref("stop") };
     return [["page", call(rows, "slice", bounds)], ...this.resultSteps("page", table, select, count)];
   }
 
   /** Steps ending in `result`: `rows` counted, projected on `select`, or as they are. */
-  private resultSteps(rows: string, table: string, select: readonly string[] | null, count: boolean): Steps {
+  private resultSteps(rows: string, table: string, select: readonly string[] | null, count: boolean): JsonSteps {
     if (count) return [["result", call(rows, "len")]];
     if (select) {
       const positions = select.map((c) => this.pos(table, c));
       const row = this.names.next("row");
-      return [["result", fold(rows, row, post([["picked", positions.map((p) => call(row, "get", { i: p }))], ["more", call("state", "concat", { r: [ref("picked")] })]]), [])]];
+      return [["result", fold(rows, row, opdef([["picked", positions.map((p) => call(row, "get", { i: p }))], ["more", call("state", "concat", { r: [ref("picked")] })]]), [])]];
     }
     return [["result", ref(rows)]];
   }
 
   /** Steps setting `out` = does the tuple `items` hold `value`. */
-  protected containsSteps(items: string, value: string, out: string, key?: (el: string) => J): Steps {
+  protected containsSteps(items: string, value: string, out: string, key?: (el: string) => Json): JsonSteps {
     return containsSteps(this.names, items, value, out, key);
   }
 }

@@ -1,27 +1,31 @@
 /**
- * IR JSON builders for the core lowering (PROFILE §1–2): POST OpDefs, references, built-in calls,
- * `cond`, `while` and `fold`, plus the few combinators every lowered result needs (lexicographic
- * comparison of number tuples, a stable insertion sort, a list's membership test).
+ * Step combinators of the core lowering (docs/PROFILE.md §1–2), on the IR JSON builders of
+ * src/ir/json.ts: `fold` and a computed `cond`, fresh step names, and what every lowered result
+ * needs — lexicographic comparison of number tuples, a stable insertion sort, a list's membership
+ * test.
  */
-import type { Json } from "../ir/types.js";
+import { call, cond, opdef, ref, type JsonSteps } from "../../ir/json.js";
+import type { Json } from "../../ir/types.js";
 
-export type J = Json;
-/** The steps of a POST OpDef, in order: `[name, scalar]`. */
-export type Steps = [string, J][];
+/**
+ * `fold` over a tuple: the op gets the accumulator (a map's entries, else `state`) and the item.
+ *
+ * @example
+ * ```ts
+ * fold("rows", "row", opdef([["more", call("state", "concat", { r: [ref("row")] })]]), []);
+ * ```
+ */
+export const fold = (items: string, itemName: string, op: Json, value: Json): Json => call(items, "fold", { item_name: itemName, op, value });
 
-export const post = (steps: Steps): J => ({ "/state/scalar/op/post": steps as unknown as J });
-export const ref = (name: string): J => ({ [`$${name}`]: [] });
-/** `$subject/method` with POST params: a built-in on a value in scope. */
-export const call = (subject: string, method: string, params: Record<string, J> = {}): J => ({ [`$${subject}/${method}`]: params });
-/** A GET op ref on a link or `$name/path`. */
-export const getOn = (subject: string, key: J): J => ({ [subject]: [key] });
-/** `cond`: an OpDef branch runs only when selected (as a closure); anything else is returned as is. */
-export const cond = (c: J, then: J, otherwise: J): J => ({ "/state/scalar/ref/cond": [c, then, otherwise] });
-export const whileLoop = (c: J, step: J, state: J): J => ({ "/state/scalar/ref/while": [c, step, state] });
-/** `fold` over a tuple: the op gets the accumulator (a map's entries, else `state`) and the item. */
-export const fold = (items: string, itemName: string, op: J, value: J): J => call(items, "fold", { item_name: itemName, op, value });
-/** A `cond` whose branch is computed: `then` runs only when `c` (a step name) is true. */
-export const when = (c: string, then: Steps, otherwise: J): J => cond(ref(c), post(then), otherwise);
+/**
+ * A `cond` whose branch is computed: `then` runs only when `c` (a step name) is true.
+ *
+ * @example
+ * ```ts
+ * when("keep", [["more", call("state", "concat", { r: [ref("row")] })]], ref("state"));
+ * ```
+ */
+export const when = (c: string, then: JsonSteps, otherwise: Json): Json => cond(ref(c), opdef(then), otherwise);
 
 /** Fresh step names, deterministic for one lowering (inner ops never shadow what they read). */
 export class Names {
@@ -35,9 +39,9 @@ export class Names {
  * Steps setting `out` to "tuple `a` < tuple `b`", both `n` numbers, compared lexicographically
  * (core `lt` compares numbers only, so a key is compared cell by cell).
  */
-export function tupleLessSteps(names: Names, a: string, b: string, n: number, out: string): Steps {
+export function tupleLessSteps(names: Names, a: string, b: string, n: number, out: string): JsonSteps {
   if (n === 0) return [[out, false]];
-  const steps: Steps = [];
+  const steps: JsonSteps = [];
   let less = "";
   for (let i = n - 1; i >= 0; i--) {
     const x = names.next("x");
@@ -64,7 +68,7 @@ export function tupleLessSteps(names: Names, a: string, b: string, n: number, ou
  * placed item it does not sort before (a nested `fold` counts them, then `slice`/`concat`):
  * O(n²) comparisons, ties keep their order.
  */
-export function insertionSortSteps(names: Names, items: string, out: string, less: (item: string, placed: string, result: string) => Steps): Steps {
+export function insertionSortSteps(names: Names, items: string, out: string, less: (item: string, placed: string, result: string) => JsonSteps): JsonSteps {
   const item = names.next("item");
   const placed = names.next("placed");
   const isLess = names.next("isless");
@@ -73,12 +77,12 @@ export function insertionSortSteps(names: Names, items: string, out: string, les
   const head = names.next("head");
   const tail = names.next("tail");
   const mid = names.next("mid");
-  const countOp = post([
+  const countOp = opdef([
     ...less(item, placed, isLess),
     [stays, call(isLess, "not")],
-    ["counted", cond(ref(stays), post([["plus", call("state", "add", { r: 1 })]]), ref("state"))],
+    ["counted", cond(ref(stays), opdef([["plus", call("state", "add", { r: 1 })]]), ref("state"))],
   ]);
-  const insertOp = post([
+  const insertOp = opdef([
     [count, fold("state", placed, countOp, 0)],
     [head, call("state", "slice", { stop: ref(count) })],
     [tail, call("state", "slice", { start: ref(count) })],
@@ -92,10 +96,10 @@ export function insertionSortSteps(names: Names, items: string, out: string, les
  * Steps setting `out` to "some element `x` of tuple `items` has `eq(key(x), value)`" (`value` a
  * step name; `key` projects an element, e.g. to its key cells; by default the element itself).
  */
-export function containsSteps(names: Names, items: string, value: string, out: string, key?: (el: string) => J): Steps {
+export function containsSteps(names: Names, items: string, value: string, out: string, key?: (el: string) => Json): JsonSteps {
   const x = names.next("el");
   let compared = x;
-  const project: Steps = [];
+  const project: JsonSteps = [];
   if (key !== undefined) {
     compared = names.next("elk");
     project.push([compared, key(x)]);
@@ -106,7 +110,7 @@ export function containsSteps(names: Names, items: string, value: string, out: s
       fold(
         items,
         x,
-        post([
+        opdef([
           ...project,
           ["same", call(compared, "eq", { r: ref(value) })],
           ["any", call("state", "or", { r: ref("same") })],
@@ -118,4 +122,4 @@ export function containsSteps(names: Names, items: string, value: string, out: s
 }
 
 /** A `key` for `containsSteps`: the first `n` cells of a tuple (a row's key, a relationship id). */
-export const firstCells = (n: number) => (el: string): J => call(el, "slice", { start: 0, stop: n });
+export const firstCells = (n: number) => (el: string): Json => call(el, "slice", { start: 0, stop: n });

@@ -1,48 +1,23 @@
 /**
- * Core lowering of a traversal plan: the same result built only from core IR forms (`while`,
- * `cond`, the `fold`/`slice`/`concat`/`eq`/`len`/`add`/`gt`/`lt` … built-ins, point GETs,
- * index-range selectors, and the table's `schema` and `count` routes), for hosts without the
- * `traverse` extension. Tests prove it returns what the extension returns, in the same order, and
- * touches the same rows (so it fails the visit budget exactly where the extension does).
- *
- * Covered: every plan the builder makes, with every relation kind and direction, variable-length
- * hops, `where`, `select`, `offset`/`limit` and the visit budget:
- * - distinct rows and counts (here): a set per hop, `min` exact levels then breadth-first;
- * - trails — non-distinct rows and counts, `paths()`, `as()`/`return()` (lower-trails.ts): the
- *   extension's depth-first enumeration replayed by one `while` loop over an explicit stack;
- * - `orderBy` on both: a stable insertion sort whose cell comparisons are index-range counts on
- *   the table (core `lt` compares numbers only; the table engine orders every cell type);
- * - `shortestPath()` (lower-shortest.ts): the extension's breadth-first search.
- * Start rows, lookups, neighbor order and `orderBy` are shared (lower-base.ts); IR builders are in
- * lower-ir.ts. Sets, visited sets and trails are tuples, so membership is a linear fold and sorts
- * are insertion sorts: the lowering is quadratic or worse — a fallback for small graphs, not a
- * replacement for the extension.
+ * Core lowering of distinct results (`distinct()` rows and counts): every hop maps a set of rows
+ * (a tuple without repeated keys) to a set — `min` exact levels, then breadth-first with the
+ * reached set as the visited set — and the end set is put in key order.
  */
-import { BadRequestError } from "../errors.js";
-import type { Json } from "../ir/types.js";
-import type { PlanHop, TraversePlan } from "../ir/traverse-plan.js";
-import type { Catalog } from "./catalog.js";
-import { CoreLowering } from "./lower-base.js";
-import { call, cond, firstCells, fold, getOn, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
-import { ShortestLowering } from "./lower-shortest.js";
-import { TrailLowering } from "./lower-trails.js";
-
-/** Lowers a plan to a POST OpDef of core forms (IR JSON). */
-export function lowerToCore(plan: TraversePlan, catalog: Catalog): Json {
-  const r = plan.result;
-  if (r.kind === "shortest") return new ShortestLowering(plan, catalog).program();
-  if (r.kind === "rows" && r.distinct) return new DistinctLowering(plan, catalog).program();
-  return new TrailLowering(plan, catalog).program();
-}
+import { BadRequestError } from "../../errors.js";
+import { call, cond, get, opdef, ref, whileLoop, type JsonSteps } from "../../ir/json.js";
+import type { Json } from "../../ir/types.js";
+import type { PlanHop, TraversePlan } from "../../ir/traverse-plan.js";
+import { CoreLowering } from "./base.js";
+import { firstCells, fold } from "./steps.js";
 
 /** Distinct traversals: every hop maps a set of rows (a tuple without repeated keys) to a set. */
-class DistinctLowering extends CoreLowering {
+export class DistinctLowering extends CoreLowering {
   /**
    * A fold op over a set's rows (accumulator `{out, touched}`) that appends every row one hop
    * reaches from `row`, counting each row a lookup returns and checking the budget.
    */
-  private expandOp(hop: PlanHop): J {
-    const steps: [string, J][] = [
+  private expandOp(hop: PlanHop): Json {
+    const steps: [string, Json][] = [
       ["acc_out", ref("out")],
       ["acc_touched", ref("touched")],
     ];
@@ -66,7 +41,7 @@ class DistinctLowering extends CoreLowering {
       }
       const l2 = alt.lookups[1]!;
       const second = this.names.next("second");
-      const inner = post([
+      const inner = opdef([
         ["yes", true],
         ["got", cond(ref("yes"), this.lookupOp(l2, l1.table, "row"), [])],
         ["n", call("got", "len")],
@@ -84,21 +59,21 @@ class DistinctLowering extends CoreLowering {
     }
     steps.unshift(["yes", true]);
     steps.push(["next", { out: ref(out), touched: ref(touched) }]);
-    return post(steps);
+    return opdef(steps);
   }
 
   /** A fold op that appends `row` to the accumulator `{out}` unless a row with its key is in `seen` or `out`. */
-  private dedupeOp(table: string, seenName: string | null): J {
+  private dedupeOp(table: string, seenName: string | null): Json {
     const kc = this.keyCount(table);
-    const inTuple = (tuple: string, result: string): Steps => this.containsSteps(tuple, "rk", result, firstCells(kc));
-    const steps: [string, J][] = [["rk", call("row", "slice", { start: 0, stop: kc })], ...inTuple("out", "in_out")];
+    const inTuple = (tuple: string, result: string): JsonSteps => this.containsSteps(tuple, "rk", result, firstCells(kc));
+    const steps: [string, Json][] = [["rk", call("row", "slice", { start: 0, stop: kc })], ...inTuple("out", "in_out")];
     if (seenName) {
       steps.push(...inTuple(seenName, "in_seen"));
       steps.push(["dup", call("in_out", "or", { r: ref("in_seen") })]);
     } else steps.push(["dup", ref("in_out")]);
-    steps.push(["added", cond(ref("dup"), ref("out"), post([["more", call("out", "concat", { r: [ref("row")] })]]))]);
+    steps.push(["added", cond(ref("dup"), ref("out"), opdef([["more", call("out", "concat", { r: [ref("row")] })]]))]);
     steps.push(["next", { out: ref("added") }]);
-    return post(steps);
+    return opdef(steps);
   }
 
   /**
@@ -106,12 +81,12 @@ class DistinctLowering extends CoreLowering {
    * (deduplicated), then breadth-first with the reached set as the visited set up to `max`.
    * Returns steps producing `outRows` and `outTouched` from `inRows` and `inTouched`.
    */
-  private hopSteps(hop: PlanHop, inRows: string, inTouched: string, outRows: string, outTouched: string): [string, J][] {
+  private hopSteps(hop: PlanHop, inRows: string, inTouched: string, outRows: string, outTouched: string): [string, Json][] {
     const expand = this.expandOp(hop);
     const target = hop.target;
     // Exact levels.
     const exactCond = loopWhile("level", hop.min);
-    const exactStep = post([
+    const exactStep = opdef([
       ["i", call("state", "get", { i: "i" })],
       ["level", call("state", "get", { i: "level" })],
       ["touched", call("state", "get", { i: "touched" })],
@@ -125,7 +100,7 @@ class DistinctLowering extends CoreLowering {
     ]);
     // BFS with the reached set as visited.
     const bfsCond = loopWhile("frontier", hop.max);
-    const bfsStep = post([
+    const bfsStep = opdef([
       ["i", call("state", "get", { i: "i" })],
       ["frontier", call("state", "get", { i: "frontier" })],
       ["reached", call("state", "get", { i: "reached" })],
@@ -153,10 +128,10 @@ class DistinctLowering extends CoreLowering {
     ];
   }
 
-  protected body(): Steps {
+  protected body(): JsonSteps {
     const plan = this.plan;
     const r = plan.result as Extract<TraversePlan["result"], { kind: "rows" }>;
-    const steps: Steps = this.startSteps(false);
+    const steps: JsonSteps = this.startSteps(false);
     let rows = "start_rows";
     let touched = "touched0";
     let current = plan.start.table;
@@ -185,17 +160,17 @@ class DistinctLowering extends CoreLowering {
     } else if (this.catalog.table(current).numericKey) {
       steps.push(...this.sortByKeySteps(current, rows, "ordered"));
     } else {
-      steps.push(["end_view", getOn(this.link(current), null)]);
-      steps.push(["end_all", getOn("$end_view/rows", null)]);
+      steps.push(["end_view", get(this.link(current), null)]);
+      steps.push(["end_all", get("$end_view/rows", null)]);
       steps.push([
         "ordered",
         fold(
           "end_all",
           "row",
-          post([
+          opdef([
             ["rk", call("row", "slice", { start: 0, stop: kc })],
             ...this.containsSteps(rows, "rk", "member", firstCells(kc)),
-            ["kept", cond(ref("member"), post([["more", call("state", "concat", { r: [ref("row")] })]]), ref("state"))],
+            ["kept", cond(ref("member"), opdef([["more", call("state", "concat", { r: [ref("row")] })]]), ref("state"))],
           ]),
           [],
         ),
@@ -213,8 +188,8 @@ class DistinctLowering extends CoreLowering {
 }
 
 /** A `while` condition over `{i, <set>}`: go on while `i < bound` and the set is not empty. */
-function loopWhile(set: string, bound: number): J {
-  return post([
+function loopWhile(set: string, bound: number): Json {
+  return opdef([
     ["i", call("state", "get", { i: "i" })],
     [set, call("state", "get", { i: set })],
     ["more", call("i", "lt", { r: bound })],

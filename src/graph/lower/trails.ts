@@ -13,9 +13,11 @@
  * still waiting on a continuation look their neighbors up on the way out, so here every queued
  * EXPAND is still counted and everything else is dropped.
  */
-import type { PlanResult, PlanStep } from "../ir/traverse-plan.js";
-import { CoreLowering } from "./lower-base.js";
-import { call, cond, fold, post, ref, whileLoop, type J, type Steps } from "./lower-ir.js";
+import { call, cond, opdef, ref, whileLoop, type JsonSteps } from "../../ir/json.js";
+import type { Json } from "../../ir/types.js";
+import type { PlanResult, PlanStep } from "../../ir/traverse-plan.js";
+import { CoreLowering } from "./base.js";
+import { fold } from "./steps.js";
 
 const VISIT = 0;
 const EXPAND = 1;
@@ -62,9 +64,9 @@ export class TrailLowering extends CoreLowering {
     return table;
   }
 
-  protected body(): Steps {
+  protected body(): JsonSteps {
     const plan = this.plan;
-    const steps: Steps = [...this.startSteps(true), ...this.windowSteps()];
+    const steps: JsonSteps = [...this.startSteps(true), ...this.windowSteps()];
     const ordered = this.orderBy.length > 0;
     // With orderBy every trail is needed; else the enumeration order is the result order and
     // it stops once the page is full, skipping the offset as it goes.
@@ -77,14 +79,14 @@ export class TrailLowering extends CoreLowering {
       fold(
         "start_rows",
         startRow,
-        post([
+        opdef([
           ["task", [[VISIT, 0, 0, ref(startRow), [], [[plan.start.table, ref(startRow)]], [], []]]],
           ["pushed", call("task", "concat", { r: ref("state") })],
         ]),
         [],
       ),
     ]);
-    const loopCond = post([
+    const loopCond = opdef([
       ["stack", call("state", "get", { i: "stack" })],
       ["size", call("stack", "len")],
       ["go", call("size", "gt", { r: 0 })],
@@ -97,7 +99,7 @@ export class TrailLowering extends CoreLowering {
   }
 
   /** The result from `produced` and `collected`, as the extension's `trails()` returns it. */
-  private finish(): Steps {
+  private finish(): JsonSteps {
     const r = this.result;
     const table = this.tableAt(this.plan.steps.length);
     if (this.countOnly) {
@@ -106,7 +108,7 @@ export class TrailLowering extends CoreLowering {
         ["after_offset", call("produced", "sub", { r: ref("offset") })],
         ["positive", call("after_offset", "gt", { r: 0 })],
         ["available", cond(ref("positive"), ref("after_offset"), 0)],
-        ["result", cond(ref("no_limit"), ref("available"), post([["under", call("available", "lt", { r: ref("limit") })], ["capped", cond(ref("under"), ref("available"), ref("limit"))]]))],
+        ["result", cond(ref("no_limit"), ref("available"), opdef([["under", call("available", "lt", { r: ref("limit") })], ["capped", cond(ref("under"), ref("available"), ref("limit"))]]))],
       ];
     }
     if (r.kind !== "rows") return [["result", call("collected", "slice", { start: 0, stop: ref("limit") })]];
@@ -117,8 +119,8 @@ export class TrailLowering extends CoreLowering {
   }
 
   /** The while loop's step: pop one task and run it. */
-  private stepOp(): J {
-    const steps: Steps = [
+  private stepOp(): Json {
+    const steps: JsonSteps = [
       ["m_stack", call("state", "get", { i: "stack" })],
       [T.produced, call("state", "get", { i: "produced" })],
       [T.touched, call("state", "get", { i: "touched" })],
@@ -134,7 +136,7 @@ export class TrailLowering extends CoreLowering {
       [T.binds, call("m_task", "get", { i: 6 })],
       [T.nbrs, call("m_task", "get", { i: 7 })],
       ["m_unbounded", call("stop_at", "eq", { r: null })],
-      ["m_stopped", cond(ref("m_unbounded"), false, post([["full", call(T.produced, "ge", { r: ref("stop_at") })]]))],
+      ["m_stopped", cond(ref("m_unbounded"), false, opdef([["full", call(T.produced, "ge", { r: ref("stop_at") })]]))],
       ["m_is_visit", call(T.kind, "eq", { r: VISIT })],
       ["m_is_expand", call(T.kind, "eq", { r: EXPAND })],
     ];
@@ -145,39 +147,39 @@ export class TrailLowering extends CoreLowering {
       hops.map((k) => [k, this.expandSteps(k, false)]),
       unchanged,
     );
-    const stopped = cond(ref("m_is_expand"), post(countOnly), unchanged);
+    const stopped = cond(ref("m_is_expand"), opdef(countOnly), unchanged);
     const visit = this.dispatch(
       this.plan.steps.map((_, k) => k).concat(this.plan.steps.length).map((k) => [k, this.visitSteps(k, T.row, T.binds)]),
       unchanged,
     );
     const expand = this.dispatch(hops.map((k) => [k, this.expandSteps(k, true)]), unchanged);
     const iter = this.dispatch(hops.map((k) => [k, this.iterSteps(k)]), unchanged);
-    steps.push(["m_next", cond(ref("m_stopped"), stopped, cond(ref("m_is_visit"), post(visit), cond(ref("m_is_expand"), post(expand), post(iter))))]);
-    return post(steps);
+    steps.push(["m_next", cond(ref("m_stopped"), stopped, cond(ref("m_is_visit"), opdef(visit), cond(ref("m_is_expand"), opdef(expand), opdef(iter))))]);
+    return opdef(steps);
   }
 
   /** The loop state with `stack` and optionally a new `produced`/`touched`/`out`. */
-  private state(stack: string, produced: string = T.produced, touched: string = T.touched, out: string = T.out): J {
+  private state(stack: string, produced: string = T.produced, touched: string = T.touched, out: string = T.out): Json {
     return { stack: ref(stack), produced: ref(produced), touched: ref(touched), out: ref(out) };
   }
 
   /** Steps ending in the step-`k` case of the current task (`m_step`), else `fallback`. */
-  private dispatch(cases: (readonly [number, Steps])[], fallback: J): Steps {
+  private dispatch(cases: (readonly [number, JsonSteps])[], fallback: Json): JsonSteps {
     if (cases.length === 0) return [["m_case", fallback]];
-    let expr: J = fallback;
-    const steps: Steps = [];
+    let expr: Json = fallback;
+    const steps: JsonSteps = [];
     for (let c = cases.length - 1; c >= 0; c--) {
       const [k, body] = cases[c]!;
       const is = this.names.next("is_step");
       steps.push([is, call(T.step, "eq", { r: k })]);
-      expr = cond(ref(is), post(body), expr);
+      expr = cond(ref(is), opdef(body), expr);
     }
     steps.push(["m_case", expr]);
     return steps;
   }
 
   /** A task tuple. */
-  private task(kind: number, step: number, depth: J, row: string, trail: string, path: string, binds: string, nbrs: J): J {
+  private task(kind: number, step: number, depth: Json, row: string, trail: string, path: string, binds: string, nbrs: Json): Json {
     return [kind, step, depth, ref(row), ref(trail), ref(path), ref(binds), nbrs];
   }
 
@@ -185,7 +187,7 @@ export class TrailLowering extends CoreLowering {
    * Steps pushing the extension's `walk(h, depth, row)` onto `base`, ending in the new stack:
    * EXPAND (when `depth < max`) under VISIT of step `h + 1` (when `depth >= min`).
    */
-  private walkSteps(h: number, depth: string, row: string, trail: string, path: string, binds: string, base: string, out: string): Steps {
+  private walkSteps(h: number, depth: string, row: string, trail: string, path: string, binds: string, base: string, out: string): JsonSteps {
     const hop = this.hopAt(h);
     const n = this.names;
     const deeper = n.next("deeper");
@@ -207,14 +209,14 @@ export class TrailLowering extends CoreLowering {
    * Steps ending in the next loop state for VISIT at step `k` of `row`: `where` and `as` inline,
    * then a hop's walk from depth 0, or the end of the plan (emit).
    */
-  private visitSteps(k: number, row: string, binds: string): Steps {
+  private visitSteps(k: number, row: string, binds: string): JsonSteps {
     const n = this.names;
     const steps = this.plan.steps;
     if (k === steps.length) return this.emitSteps(row, binds);
     const s = steps[k]!;
     if (s.kind === "where") {
       const ok = n.next("ok");
-      return [...this.matchSteps(this.tableAt(k), row, s.filter, ok), [n.next("visited"), cond(ref(ok), post(this.visitSteps(k + 1, row, binds)), this.state(T.rest))]];
+      return [...this.matchSteps(this.tableAt(k), row, s.filter, ok), [n.next("visited"), cond(ref(ok), opdef(this.visitSteps(k + 1, row, binds)), this.state(T.rest))]];
     }
     if (s.kind === "as") {
       const bound = n.next("binds");
@@ -226,13 +228,13 @@ export class TrailLowering extends CoreLowering {
   }
 
   /** Steps ending in the next loop state after a trail reached the end of the plan. */
-  private emitSteps(row: string, binds: string): Steps {
+  private emitSteps(row: string, binds: string): JsonSteps {
     const n = this.names;
     const r = this.result;
     const produced = n.next("produced");
     const keep = n.next("keep");
     const out = n.next("out");
-    let item: J;
+    let item: Json;
     if (r.kind === "paths") item = ref(T.path);
     else if (r.kind === "return") {
       const aliases = this.plan.steps.filter((s): s is Extract<PlanStep, { kind: "as" }> => s.kind === "as").map((s) => s.alias);
@@ -242,18 +244,18 @@ export class TrailLowering extends CoreLowering {
     return [
       [produced, call(T.produced, "add", { r: 1 })],
       [keep, store ? call(produced, "gt", { r: ref("skip") }) : false],
-      [out, cond(ref(keep), post([["more", call(T.out, "concat", { r: [item] })]]), ref(T.out))],
+      [out, cond(ref(keep), opdef([["more", call(T.out, "concat", { r: [item] })]]), ref(T.out))],
       [n.next("emitted"), this.state(T.rest, produced, T.touched, out)],
     ];
   }
 
   /** Steps ending in the next loop state for EXPAND at hop `h` (`queue`: push ITER; else only count). */
-  private expandSteps(h: number, queue: boolean): Steps {
+  private expandSteps(h: number, queue: boolean): JsonSteps {
     const hop = this.hopAt(h);
     const n = this.names;
     const entries = n.next("entries");
     const touched = n.next("touched");
-    const steps: Steps = this.neighborsSteps(hop, T.row, entries, T.touched, touched);
+    const steps: JsonSteps = this.neighborsSteps(hop, T.row, entries, T.touched, touched);
     if (!queue) return [...steps, [n.next("counted"), this.state(T.rest, T.produced, touched)]];
     const size = n.next("size");
     const some = n.next("some");
@@ -262,13 +264,13 @@ export class TrailLowering extends CoreLowering {
       ...steps,
       [size, call(entries, "len")],
       [some, call(size, "gt", { r: 0 })],
-      [stack, cond(ref(some), post([["queued", call(T.rest, "concat", { r: [this.task(ITER, h, ref(T.depth), T.row, T.trail, T.path, T.binds, ref(entries))] })]]), ref(T.rest))],
+      [stack, cond(ref(some), opdef([["queued", call(T.rest, "concat", { r: [this.task(ITER, h, ref(T.depth), T.row, T.trail, T.path, T.binds, ref(entries))] })]]), ref(T.rest))],
       [n.next("expanded"), this.state(stack, T.produced, touched)],
     ];
   }
 
   /** Steps ending in the next loop state for ITER at hop `h`: the next neighbor, unless its relationship is on the trail. */
-  private iterSteps(h: number): Steps {
+  private iterSteps(h: number): JsonSteps {
     const hop = this.hopAt(h);
     const n = this.names;
     const first = n.next("nb");
@@ -289,7 +291,7 @@ export class TrailLowering extends CoreLowering {
       [others, call(T.nbrs, "slice", { start: 1 })],
       [size, call(others, "len")],
       [more, call(size, "gt", { r: 0 })],
-      [base, cond(ref(more), post([["requeued", call(T.rest, "concat", { r: [this.task(ITER, h, ref(T.depth), T.row, T.trail, T.path, T.binds, ref(others))] })]]), ref(T.rest))],
+      [base, cond(ref(more), opdef([["requeued", call(T.rest, "concat", { r: [this.task(ITER, h, ref(T.depth), T.row, T.trail, T.path, T.binds, ref(others))] })]]), ref(T.rest))],
       [relId, call(first, "get", { i: 0 })],
       [node, call(first, "get", { i: 2 })],
       ...this.containsSteps(T.trail, relId, used),
@@ -298,7 +300,7 @@ export class TrailLowering extends CoreLowering {
         cond(
           ref(used),
           ref(base),
-          post([
+          opdef([
             [trail, call(T.trail, "concat", { r: [ref(relId)] })],
             [path, call(T.path, "concat", { r: [[hop.target, ref(node)]] })],
             [depth, call(T.depth, "add", { r: 1 })],
