@@ -3,9 +3,9 @@
  * one-column key numbers its keys densely (`KeySlots`); each relation is kept as lists of target
  * slots per source slot (`LinkIndex`, updated by every write). A hop over a set is then array
  * reads plus a stamp array for the visited set — the work of a CSR adjacency loop — instead of
- * index lookups and hash sets of rows. Results are identical to the lookup path in traverse.ts
- * (which remains for trails, paths, shortest paths and tables with composite keys); the tests
- * run both on the same random graphs.
+ * index lookups and hash sets of rows. Results are identical to the lookup path in distinct.ts
+ * (which remains for tables with composite keys; trails, paths and shortest paths always take
+ * lookups); the tests run both on the same random graphs.
  */
 import type { PlanHop } from "../../ir/traverse-plan.js";
 import type { TraverseTableShape } from "./store.js";
