@@ -5,7 +5,6 @@
  * `SlotExpander` (slot-hops.ts). The result is the same set of end rows the lookup path
  * (distinct.ts) finds, with the same rows counted against the budget.
  */
-import { VisitBudgetError } from "../../errors.js";
 import type { KeySlots } from "../storage/derived/key-slots.js";
 import type { BoundFilter, BoundStep } from "./binding.js";
 import { NO_CODE, SlotExpander, type SlotAccess, type SlotCodeTest, type SlotHop } from "./slot-hops.js";
@@ -69,7 +68,7 @@ export function slotDistinct(
   }
   // The end table's slot space, also when the set empties on an earlier table.
   const endSpace = hops.length > 0 ? hops[hops.length - 1]!.target : slots;
-  const expander = new SlotExpander(run.touched, run.plan.budget, (budget) => new VisitBudgetError(budget));
+  const expander = new SlotExpander(run.touched, run.plan.budget);
   let fixed: FixedCells | undefined;
   let h = 0;
   for (let i = 0; i < steps.length; i++) {
