@@ -28,7 +28,7 @@ const PLAN_CACHE_LIMIT = 512;
  * const plan = cachedPlan(key[0]); // the same object for the same text
  * ```
  */
-export function cachedPlan(text: unknown): TraversePlan {
+function cachedPlan(text: unknown): TraversePlan {
   if (typeof text === "string") {
     const hit = planCache.get(text);
     if (hit) return hit;
