@@ -3,10 +3,11 @@
  * one-column key numbers its keys densely (`KeySlots`); each relation is kept as lists of target
  * slots per source slot (`LinkIndex`, updated by every write). A hop over a set is then array
  * reads plus a stamp array for the visited set — the work of a CSR adjacency loop — instead of
- * index lookups and hash sets of rows. Results are identical to the lookup path in traverse.ts
- * (which remains for trails, paths, shortest paths and tables with composite keys); the tests
- * run both on the same random graphs.
+ * index lookups and hash sets of rows. Results are identical to the lookup path in distinct.ts
+ * (which remains for tables with composite keys; trails, paths and shortest paths always take
+ * lookups); the tests run both on the same random graphs.
  */
+import { VisitBudgetError } from "../../errors.js";
 import type { PlanHop } from "../../ir/traverse-plan.js";
 import type { TraverseTableShape } from "./store.js";
 import type { LinkIndex, PackedLinks } from "../storage/derived/link-index.js";
@@ -47,6 +48,12 @@ export interface SlotHop {
 /**
  * Binds a hop to slot spaces, or returns `null` when some alternative does not have a slot form
  * (a composite key on the source, target or edge endpoints, a lookup on several columns).
+ *
+ * @example
+ * ```ts
+ * const sh = bindSlotHop(store, hop, (t) => store.shape(t), (t, c) => store.shape(t).columns.indexOf(c));
+ * if (sh !== null) next = new SlotExpander(0, budget).expand(startSlots, sh);
+ * ```
  */
 export function bindSlotHop(
   access: SlotAccess,
@@ -109,7 +116,7 @@ function entryCodesFor(index: LinkIndex, packed: PackedLinks, keep: SlotCodeTest
 /**
  * Expands slot sets hop by hop, counting touched rows against the budget exactly as the lookup
  * path does: every row a lookup would return counts once (an edge row, then its target — also
- * when the target is already in the set).
+ * when the target is already in the set); exceeding the budget throws `VisitBudgetError`.
  */
 export class SlotExpander {
   touched: number;
@@ -117,8 +124,6 @@ export class SlotExpander {
   constructor(
     touched: number,
     private readonly budget: number,
-    /** The budget error (traverse.ts's `VisitBudgetError`; passed in to keep imports one-way). */
-    private readonly overBudget: (budget: number) => Error,
   ) {
     this.touched = touched;
   }
@@ -237,7 +242,7 @@ export class SlotExpander {
       }
       if (touched > this.budget) {
         this.touched = touched;
-        throw this.overBudget(this.budget);
+        throw new VisitBudgetError(this.budget);
       }
     }
     this.touched = touched;
@@ -265,7 +270,7 @@ export class SlotExpander {
         const end = offsets[s + 1]!;
         let j = offsets[s]!;
         this.touched += end - j;
-        if (this.touched > this.budget) throw this.overBudget(this.budget);
+        if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
         if (codes === undefined) for (; j < end; j++) next.push(targets[j]!);
         else if (entries !== undefined) {
           for (; j < end; j++) if (entries[j] === code) next.push(targets[j]!);
@@ -285,7 +290,7 @@ export class SlotExpander {
         if (codes === undefined || codes[t] === code) next.push(t);
       }
       this.touched += list.length;
-      if (this.touched > this.budget) throw this.overBudget(this.budget);
+      if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
     }
     return next;
   }
@@ -311,7 +316,7 @@ export class SlotExpander {
         const end = offsets[s + 1]!;
         let j = offsets[s]!;
         this.touched += end - j;
-        if (this.touched > this.budget) throw this.overBudget(this.budget);
+        if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
         if (codes === undefined) count += end - j;
         else if (entries !== undefined) {
           for (; j < end; j++) if (entries[j] === code) count++;
@@ -326,7 +331,7 @@ export class SlotExpander {
       if (codes === undefined) count += list.length;
       else for (let j = 0; j < list.length; j++) if (codes[list[j]!] === code) count++;
       this.touched += list.length;
-      if (this.touched > this.budget) throw this.overBudget(this.budget);
+      if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
     }
     return count;
   }
@@ -365,7 +370,7 @@ export class SlotExpander {
       if (!alt.edge) touched = n;
       this.touched += touched;
     }
-    if (this.touched > this.budget) throw this.overBudget(this.budget);
+    if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
   }
 }
 

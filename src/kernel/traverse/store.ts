@@ -47,10 +47,11 @@ export interface TraverseStore {
   identity?(table: string): object;
   /**
    * Optional, with `linkIndex`: the dense key slots of a one-column-key table (see
-   * table-slots.ts), for distinct traversals at adjacency-array speed (traverse-slots.ts).
+   * storage/derived/key-slots.ts), for distinct traversals at adjacency-array speed
+   * (slot-distinct.ts, slot-hops.ts).
    */
   keySlots?(table: string): KeySlots | undefined;
-  /** Optional: a relation as slot lists, kept current by the table's writes (table-links.ts). */
+  /** Optional: a relation as slot lists, kept current by the table's writes (storage/derived/link-index.ts). */
   linkIndex?(table: string, fromCol: string, sourceTable: string, toCol: string, targetTable: string): LinkIndex | undefined;
 }
 

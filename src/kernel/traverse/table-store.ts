@@ -9,7 +9,7 @@ import type { KeyCell } from "../storage/index-keys.js";
 import type { Table } from "../storage/table-engine.js";
 import type { Row } from "../storage/table-schema.js";
 import { normCell, type PreparedLookup, type TraverseRow, type TraverseStore, type TraverseTableShape } from "./store.js";
-import { traverseRoute } from "./traverse.js";
+import { traverseRoute } from "./route.js";
 
 
 /** Maps a store failure for a missing table to a `NotFoundError` naming it. */
