@@ -60,7 +60,7 @@ export const COLUMNS = {
 export type TableName = keyof typeof COLUMNS;
 export const KEYS: Record<TableName, number> = { people: 1, knows: 3, posts: 1 };
 /** The secondary indexes the ORM declares (one per foreign key not already a key prefix). */
-export const INDEXES: Record<TableName, string[][]> = { people: [["boss"]], knows: [["b"]], posts: [["author"]] };
+const INDEXES: Record<TableName, string[][]> = { people: [["boss"]], knows: [["b"]], posts: [["author"]] };
 
 export const CITIES = ["paris", "rome", "oslo"];
 export const LANGS = ["en", "fr"];

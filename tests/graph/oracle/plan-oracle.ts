@@ -8,7 +8,8 @@
  *   on the longest prefix of an index (the primary one, key ++ values, or a secondary one) that
  *   `=` filters fix, else a scan of every row. An `=` with null finds nothing and costs nothing.
  * - A hop takes one or two lookups per alternative; a lookup from a row with a null `from`
- *   cell finds nothing. The relation row is the current row (`relAt` 0) or the first lookup's.
+ *   cell finds nothing, and one whose columns no index prefix serves is refused. The relation
+ *   row is the current row (`relAt` 0) or the first lookup's.
  * - distinct: a hop `[min, max]` takes `min` levels of deduplicated sets, then a breadth-first
  *   search with a visited set for the other `max - min` levels. Results by key; `orderBy` sorts
  *   them with ties by key.
@@ -25,7 +26,7 @@
  * `[table, row]` pairs, bindings as tuples in `fields` order, a count, or a path / null.
  */
 import { BadRequestError, VisitBudgetError } from "../../../src/errors.js";
-import { parsePlan, type CmpOp, type PlanFilter, type PlanHop, type PlanLookup, type PlanValue, type TraversePlan } from "../../../src/ir/traverse-plan.js";
+import { parsePlan, type CmpOp, type OrderKey, type PlanFilter, type PlanHop, type PlanLookup, type PlanValue, type TraversePlan } from "../../../src/ir/traverse-plan.js";
 import { holds, order, same } from "./values.js";
 
 /** A row: its cells in column order, key columns first. */
@@ -63,7 +64,7 @@ interface Test {
 }
 
 /** One way a hop reached a row: the relation row that took it there, and the row. */
-interface Step {
+interface Neighbor {
   readonly relation: string;
   readonly relKey: unknown[];
   readonly row: OracleRow;
@@ -184,8 +185,8 @@ class Interpreter {
   }
 
   /** Every (relation row, row) one hop reaches from `row`, in canonical order; `both` lists a relationship to a row once. */
-  neighbors(hop: PlanHop, row: OracleRow): Step[] {
-    const steps: Step[] = [];
+  neighbors(hop: PlanHop, row: OracleRow): Neighbor[] {
+    const found: Neighbor[] = [];
     for (const alt of hop.alts) {
       const [first, second] = alt.lookups;
       const relTable = alt.relAt === 0 ? hop.source : first!.table;
@@ -193,13 +194,13 @@ class Interpreter {
         const relRow = alt.relAt === 0 ? row : mid;
         const ends = second === undefined ? [mid] : this.lookup(second, first!.table, mid);
         for (const end of ends) {
-          const step = { relation: alt.relation, relKey: this.key(relTable, relRow), row: end };
-          const twin = steps.some((s) => s.relation === step.relation && order(s.relKey, step.relKey) === 0 && this.sameRow(hop.target, s.row, end));
-          if (!twin) steps.push(step);
+          const n = { relation: alt.relation, relKey: this.key(relTable, relRow), row: end };
+          const twin = found.some((f) => f.relation === n.relation && order(f.relKey, n.relKey) === 0 && this.sameRow(hop.target, f.row, end));
+          if (!twin) found.push(n);
         }
       }
     }
-    return steps.sort((a, b) => order(a.relKey, b.relKey) || order(this.key(hop.target, a.row), this.key(hop.target, b.row)));
+    return found.sort((a, b) => order(a.relKey, b.relKey) || order(this.key(hop.target, a.row), this.key(hop.target, b.row)));
   }
 
   private sameRow(table: string, a: OracleRow, b: OracleRow): boolean {
@@ -238,16 +239,8 @@ class Interpreter {
           at = s.hop.target;
         }
       }
-      const sorted = this.byKey(at, rows);
-      const keys = result.orderBy.map((o) => ({ at: this.column(at, o.col), desc: o.desc }));
-      // Array.prototype.sort is stable: ties keep key order.
-      sorted.sort((a, b) => {
-        for (const k of keys) {
-          const c = order(a[k.at], b[k.at]);
-          if (c !== 0) return k.desc ? -c : c;
-        }
-        return 0;
-      });
+      // Array.prototype.sort is stable: `orderBy` ties keep key order.
+      const sorted = this.byKey(at, rows).sort(this.byColumns(at, result.orderBy));
       const page = sorted.slice(offset, offset + limit);
       return result.count ? page.length : this.project(at, page, result.select);
     }
@@ -256,20 +249,27 @@ class Interpreter {
     for (const row of this.startRows()) walk.start(plan.start.table, row);
     let trails = walk.trails;
     if (orderBy.length > 0) {
-      const keys = orderBy.map((o) => ({ at: this.column(table, o.col), desc: o.desc }));
-      trails = [...trails].sort((a, b) => {
-        for (const k of keys) {
-          const c = order(a.end[k.at], b.end[k.at]);
-          if (c !== 0) return k.desc ? -c : c;
-        }
-        return 0;
-      });
+      // Stable: `orderBy` ties keep canonical order.
+      const byEnd = this.byColumns(table, orderBy);
+      trails = [...trails].sort((a, b) => byEnd(a.end, b.end));
     }
     const page = trails.slice(offset, offset + limit);
     if (result.count) return page.length;
     if (result.kind === "paths") return page.map((t) => t.path.map((n) => [n.table, n.row]));
     if (result.kind === "return") return page.map((t) => result.fields.map(([, alias]) => t.bindings[alias]));
     return this.project(table, page.map((t) => t.end), result.select);
+  }
+
+  /** Compares rows of `table` by the `orderBy` columns (0 on a tie). */
+  private byColumns(table: string, keys: readonly OrderKey[]): (a: OracleRow, b: OracleRow) => number {
+    const at = keys.map((k) => ({ pos: this.column(table, k.col), desc: k.desc }));
+    return (a, b) => {
+      for (const k of at) {
+        const c = order(a[k.pos], b[k.pos]);
+        if (c !== 0) return k.desc ? -c : c;
+      }
+      return 0;
+    };
   }
 
   private project(table: string, rows: OracleRow[], select: readonly string[] | null): unknown[] {
@@ -346,7 +346,7 @@ interface Trail {
   readonly canonical: unknown[];
 }
 
-type PlanStepBound = { hop?: PlanHop; where?: Test; alias?: string };
+type BoundStep = { hop?: PlanHop; where?: Test; alias?: string };
 
 /**
  * Depth-first trail enumeration. Stops once `wanted` trails are out: a walk checks before it
@@ -358,7 +358,7 @@ class TrailWalk {
 
   constructor(
     private readonly run: Interpreter,
-    private readonly steps: readonly PlanStepBound[],
+    private readonly steps: readonly BoundStep[],
     private readonly wanted: number,
   ) {}
 

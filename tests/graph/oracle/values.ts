@@ -37,7 +37,7 @@ function compareText(a: string, b: string): number {
 }
 
 /** What a link is compared by: its href, or its JSON text when it has none. */
-export function linkText(link: unknown): string {
+function linkText(link: unknown): string {
   const href = (link as { href?: unknown }).href;
   return typeof href === "string" ? href : JSON.stringify(link);
 }
