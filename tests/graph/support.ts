@@ -1,13 +1,16 @@
 /**
  * Test support for the graph suite: a schema with every kind of relation, fast-check generators
- * of random graphs and random traversals, and an independent reference implementation over plain
- * adjacency maps (it knows each relation by hand, never reads the catalog or the plan).
+ * of random graphs and random traversals, and two references that share no code with the kernel:
+ * a plan interpreter over plain row arrays (oracle/plan-oracle.ts, run by `planRunner`) and a
+ * spec-level reference over adjacency maps (`reference`: it knows each relation by hand, never
+ * reads the catalog or the plan). Both order and compare values with oracle/values.ts.
  */
 import fc from "fast-check";
 import { col, table } from "../../src/orm/index.js";
 import { schema } from "../../src/orm/schema.js";
-import { compareValues, matchesOp, runPlan, type TraverseRow, type TraverseStore } from "../../src/kernel/traverse/traverse.js";
 import type { CmpOp } from "../../src/ir/traverse-plan.js";
+import { interpretPlan, type OracleRow, type OracleTables } from "./oracle/plan-oracle.js";
+import { holds, order } from "./oracle/values.js";
 import type { Json } from "../../src/ir/types.js";
 import type { Executor, Runner } from "../../src/executor.js";
 import { connect } from "../../src/connect.js";
@@ -56,6 +59,8 @@ export const COLUMNS = {
 } as const;
 export type TableName = keyof typeof COLUMNS;
 export const KEYS: Record<TableName, number> = { people: 1, knows: 3, posts: 1 };
+/** The secondary indexes the ORM declares (one per foreign key not already a key prefix). */
+const INDEXES: Record<TableName, string[][]> = { people: [["boss"]], knows: [["b"]], posts: [["author"]] };
 
 export const CITIES = ["paris", "rome", "oslo"];
 export const LANGS = ["en", "fr"];
@@ -93,31 +98,17 @@ export function rowTuple(t: TableName, row: Record<string, unknown>): unknown[] 
 }
 
 // ---------------------------------------------------------------------------------------------
-// A memory store and a runner that executes the traverse op on it (plan level, no kernel).
+// The tables as row tuples, and a runner that answers the traverse op with the plan interpreter.
 
-export function memoryStore(data: GraphData): TraverseStore {
-  const tables: Record<TableName, unknown[][]> = {
-    people: data.people.map((r) => rowTuple("people", r)),
-    knows: data.knows.map((r) => rowTuple("knows", r)),
-    posts: data.posts.map((r) => rowTuple("posts", r)),
-  };
-  const shape = (t: string) => {
-    if (!(t in COLUMNS)) throw new Error(`no table ${t}`);
-    return { columns: COLUMNS[t as TableName], keyCount: KEYS[t as TableName], indexes: [] as string[][] };
-  };
-  const pos = (t: string, c: string) => (COLUMNS[t as TableName] as readonly string[]).indexOf(c);
-  return {
-    shape,
-    prepare: (t, cols) => (values, out) => {
-      for (const r of tables[t as TableName]) if (cols.every((c, i) => r[pos(t, c)] === values[i])) out.push(r);
-    },
-    all: (t) => tables[t as TableName],
-  };
+/** The data as the plan interpreter's tables (row tuples, the ORM's key and indexes). */
+export function memoryStore(data: GraphData): OracleTables {
+  const table = (t: TableName) => ({ columns: COLUMNS[t], keyCount: KEYS[t], indexes: INDEXES[t], rows: (data[t] as unknown as Record<string, unknown>[]).map((r) => rowTuple(t, r)) });
+  return { people: table("people"), knows: table("knows"), posts: table("posts") };
 }
 
-/** A Runner that understands only the traverse op: decodes it and runs the plan on a memory store. */
+/** A Runner that understands only the traverse op: decodes it and runs the plan interpreter on the data. */
 export function planRunner(data: GraphData): Runner {
-  const store = memoryStore(data);
+  const tables = memoryStore(data);
   return {
     async execute(op, args = {}) {
       const steps = (op as { "/state/scalar/op/post": [string, Record<string, [[string, Record<string, unknown>]]>][] })["/state/scalar/op/post"];
@@ -125,7 +116,7 @@ export function planRunner(data: GraphData): Runner {
       const [[planText, bound]] = Object.values(call)[0]!;
       const params: Record<string, unknown> = {};
       for (const [k, ref] of Object.entries(bound)) params[k] = args[Object.keys(ref as object)[0]!.slice(1)];
-      return runPlan(store, JSON.parse(planText), params) as Json;
+      return interpretPlan(tables, planText, params) as Json;
     },
     async request() {
       throw new Error("not supported");
@@ -316,7 +307,7 @@ function rowsOf(data: GraphData, t: TableName): Record<string, unknown>[] {
 }
 
 function sortByKey(t: TableName, rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  return [...rows].sort((a, b) => compareValues(keyOf(t, a), keyOf(t, b)));
+  return [...rows].sort((a, b) => order(keyOf(t, a), keyOf(t, b)));
 }
 
 interface Trail {
@@ -337,10 +328,10 @@ export function reference(data: GraphData, spec: Spec): unknown {
   );
   const window = <T>(xs: T[]): T[] => xs.slice(spec.offset ?? 0, spec.limit === null ? undefined : (spec.offset ?? 0) + spec.limit);
   const project = (rows: Record<string, unknown>[]) => (spec.select ? rows.map((r) => Object.fromEntries(spec.select!.map((c) => [c, r[c]]))) : rows);
-  const order = (rows: Record<string, unknown>[]) =>
+  const sortByOrder = (rows: Record<string, unknown>[]) =>
     [...rows].sort((a, b) => {
       for (const o of spec.orderBy) {
-        const c = compareValues(a[o.col], b[o.col]);
+        const c = order(a[o.col], b[o.col]);
         if (c !== 0) return o.desc ? -c : c;
       }
       return 0;
@@ -353,7 +344,7 @@ export function reference(data: GraphData, spec: Spec): unknown {
     spec.ops.forEach((o, i) => {
       const next = tables[i]!;
       if (o.kind === "where") {
-        cur = new Map([...cur].filter(([, r]) => matchesOp(r[o.col], o.op, o.value)));
+        cur = new Map([...cur].filter(([, r]) => holds(r[o.col], o.op, o.value)));
       } else if (o.kind === "hop") {
         const [min, max] = o.hops ?? [1, 1];
         let level = cur;
@@ -369,7 +360,7 @@ export function reference(data: GraphData, spec: Spec): unknown {
       }
       t = next;
     });
-    const rows = order(sortByKey(endTable, [...cur.values()]));
+    const rows = sortByOrder(sortByKey(endTable, [...cur.values()]));
     const page = window(rows);
     return spec.result === "distinct_count" ? page.length : project(page);
   }
@@ -383,7 +374,7 @@ export function reference(data: GraphData, spec: Spec): unknown {
     }
     const o = spec.ops[i]!;
     if (o.kind === "where") {
-      if (matchesOp(row[o.col], o.op, o.value)) walk(i + 1, t, row, tr, used);
+      if (holds(row[o.col], o.op, o.value)) walk(i + 1, t, row, tr, used);
       return;
     }
     if (o.kind === "as") return walk(i + 1, t, row, { ...tr, bindings: { ...tr.bindings, [o.alias]: row } }, used);
@@ -399,7 +390,7 @@ export function reference(data: GraphData, spec: Spec): unknown {
     go(0, row, [], tr.path, used);
   };
   for (const r of start) walk(0, spec.start.table, r, { seq: [keyOf(spec.start.table, r)], end: r, path: [{ table: spec.start.table, row: r }], bindings: {} }, new Set());
-  trails.sort((a, b) => compareValues(a.seq, b.seq));
+  trails.sort((a, b) => order(a.seq, b.seq));
 
   if (spec.result === "count") return window(trails).length;
   if (spec.result === "paths") return window(trails).map((tr) => tr.path);
@@ -407,7 +398,7 @@ export function reference(data: GraphData, spec: Spec): unknown {
     const aliases = spec.ops.filter((o): o is Extract<Op, { kind: "as" }> => o.kind === "as").map((o) => o.alias);
     return window(trails).map((tr) => Object.fromEntries(aliases.map((a) => [a, tr.bindings[a]])));
   }
-  return project(window(order(trails.map((tr) => tr.end))));
+  return project(window(sortByOrder(trails.map((tr) => tr.end))));
 }
 
 /** Null-normalizes rows (absent nullable fields are null) for comparison. */
@@ -455,7 +446,8 @@ export async function runSpec(runner: Runner, spec: Spec): Promise<unknown> {
 }
 
 
-export type { TraverseRow };
+/** A row tuple, as the plan interpreter holds it. */
+export type TraverseRow = OracleRow;
 
 /** The shortest path by definition: every trail of ≤ maxHops hops, the fewest hops, then the smallest in canonical order. */
 export function referenceShortest(
@@ -473,7 +465,7 @@ export function referenceShortest(
   const walk = (at: Record<string, unknown>, seq: unknown[], pairs: unknown[], path: { table: TableName; row: Record<string, unknown> }[], used: Set<string>) => {
     if (matches(at, to)) {
       const full = [...seq, pairs];
-      if (!best || path.length < best.path.length || (path.length === best.path.length && compareValues(full, best.seq) < 0)) best = { seq: full, path };
+      if (!best || path.length < best.path.length || (path.length === best.path.length && order(full, best.seq) < 0)) best = { seq: full, path };
     }
     if (pairs.length === maxHops) return;
     for (const n of nb("people", dir, rel, at)) {
