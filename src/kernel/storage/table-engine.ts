@@ -8,11 +8,10 @@ import BTreeImport from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { BadRequestError, ConflictError } from "../../errors.js";
 import type { ColumnConstraint } from "../state/selector.js";
-import { ColumnGroups } from "./derived/column-groups.js";
-import { LinkIndex } from "./derived/link-index.js";
-import { KeySlots, type RowObserver } from "./derived/key-slots.js";
+import { ColumnGroups } from "./column-groups.js";
+import type { RowObserver } from "./row-observer.js";
 import { type IndexKey, type KeyCell, MAX, compareCells, compareTuples, normCell } from "./index-keys.js";
-import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
+import { type Column, type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
 
 // sorted-btree is CommonJS with `exports.default`; depending on the loader the default import is
 // the class itself or the module object.
@@ -83,6 +82,12 @@ export interface TableState {
   readonly pointMap: Map<KeyCell, Row> | undefined;
 }
 
+/**
+ * What a structure is registered under beside a table (see `Table.derived`): a string naming
+ * the structure, or an object such as the index a hash multi-index follows.
+ */
+export type DerivedKey = string | object;
+
 function newTree(compare: Compare): Tree {
   return new BTree<IndexKey, Row>(undefined, compare, NODE_SIZE);
 }
@@ -119,12 +124,10 @@ export class Table {
   private readonly rowIsKey: boolean;
   /** True when some column holds links (stored as href strings). */
   readonly hasLinks: boolean;
-  /** Hash multi-indexes by the index they follow, built on first equality lookup (see table-groups.ts). */
-  private readonly groupsByIndex = new Map<TableIndex, ColumnGroups>();
-  /** Structures kept beside the table that hear every row change (slots, relation links). */
+  /** Structures kept beside the table that hear every row change, in registration order. */
   private readonly observers: RowObserver[] = [];
-  private slots: KeySlots | undefined;
-  private readonly links = new Map<string, LinkIndex>();
+  /** The same structures by the key they were registered under (see `derived`). */
+  private readonly registered = new Map<DerivedKey, RowObserver>();
 
   constructor(
     /** The table's link, e.g. `/state/social/users`. */
@@ -333,44 +336,54 @@ export class Table {
   }
 
   /**
-   * The slot space of a one-column-key table (see table-slots.ts), created on first use and kept
-   * current by every write; `undefined` for a composite key.
+   * The structure registered under `key`: made by `make` from the table's rows (in primary key
+   * order) the first time, and from then on told of every row change (see row-observer.ts). A
+   * key names one kind of structure, so the caller's `T` is the type registered under it. Meant
+   * to be called once per reader binding (a traversal, a prepared lookup), not per row.
+   *
+   * @example
+   * ```ts
+   * const tally = users.derived("tally", (rows) => new RowTally(rows)); // a RowObserver
+   * ```
    */
-  keySlots(): KeySlots | undefined {
-    if (this.keyLen !== 1) return undefined;
-    if (this.slots === undefined) {
-      this.slots = new KeySlots(this.primary.tree.valuesArray());
-      this.observers.push(this.slots);
-    }
-    return this.slots;
+  derived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T {
+    const existing = this.registered.get(key);
+    if (existing !== undefined) return existing as T;
+    return this.register(key, make(this.primary.tree.valuesArray()));
   }
 
   /**
-   * The relation from this table's column at `fromPos` (referencing the key of the table whose
-   * slots are `source`) to the key at `toPos` (in `target`'s key space), as slot lists kept
-   * current by every write (see table-links.ts). One index per (from, to, source, target).
+   * Like `derived`, but always makes a new structure: the one registered under `key`, if any,
+   * stops hearing the table's changes and is replaced.
+   *
+   * @example
+   * ```ts
+   * // The structure read another table that was dropped and created again: start a new one.
+   * follows.replaceDerived("tally", (rows) => new RowTally(rows));
+   * ```
    */
-  linkIndex(fromPos: number, source: KeySlots, toPos: number, target: KeySlots): LinkIndex {
-    const id = `${fromPos}>${toPos}`;
-    const existing = this.links.get(id);
-    if (existing !== undefined && existing.source === source && existing.target === target) return existing;
-    // A different source or target table object (dropped and created again): replace.
+  replaceDerived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T {
+    const existing = this.registered.get(key);
     if (existing !== undefined) this.observers.splice(this.observers.indexOf(existing), 1);
-    const index = new LinkIndex(fromPos, source, toPos, target, this.primary.tree.valuesArray());
-    this.links.set(id, index);
-    this.observers.push(index);
-    return index;
+    return this.register(key, make(this.primary.tree.valuesArray()));
   }
 
-  /** The rows of `ix` grouped by its leading column, in the order of `ix`. */
+  private register<T extends RowObserver>(key: DerivedKey, structure: T): T {
+    this.registered.set(key, structure);
+    this.observers.push(structure);
+    return structure;
+  }
+
+  /**
+   * The rows of `ix` grouped by its leading column, in the order of `ix`: the hash multi-index
+   * that serves equality on that one column. Registered under `ix` itself like any derived
+   * structure, built on first use; it reads the rows from `ix`, in index order.
+   */
   private columnGroups(ix: TableIndex): ColumnGroups {
-    const existing = this.groupsByIndex.get(ix);
-    if (existing !== undefined) return existing;
+    const existing = this.registered.get(ix);
+    if (existing !== undefined) return existing as ColumnGroups;
     const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => this.secondaryKey(ix, row);
-    const g = new ColumnGroups(ix.keyPositions[0]!, { rowsInOrder: () => ix.tree.valuesArray(), keyOf, compare: ix.compare });
-    this.groupsByIndex.set(ix, g);
-    this.observers.push(g);
-    return g;
+    return this.register(ix, new ColumnGroups(ix.keyPositions[0]!, { rowsInOrder: () => ix.tree.valuesArray(), keyOf, compare: ix.compare }));
   }
 
   /**
