@@ -78,7 +78,14 @@ export function planScan(
   );
 }
 
-/** True when `row` satisfies every constraint. */
+/**
+ * True when `row` satisfies every constraint.
+ *
+ * @example
+ * ```ts
+ * rowMatches([{ column: age, eq: false, lo: { value: 18, inclusive: true } }], row); // age >= 18
+ * ```
+ */
 export function rowMatches(constraints: readonly ColumnConstraint[], row: Row): boolean {
   return constraints.length === 0 || rowFilter(constraints)(row);
 }
@@ -165,6 +172,7 @@ function planOf(
   return { index, point, group, low, lowInclusive, high, highInclusive, filter, reverse, constraints, order };
 }
 
+/** A row test for the constraints past an index's tree key (and for `rowMatches`). */
 function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean {
   return (row) => {
     for (const c of residual) {

@@ -40,7 +40,7 @@ export interface WriteLog {
   bulkLoaded(table: Table, saved: TableState): void;
 }
 
-/** The trees of a table, saved by `truncate` so that a rollback can put them back. */
+/** The trees of a table, saved by `truncate` and bulk loads so that a rollback can put them back. */
 export interface TableState {
   readonly primary: Tree;
   readonly secondaries: readonly Tree[];
