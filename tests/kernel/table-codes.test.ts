@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ColumnCodes, NO_ROW } from "../../src/kernel/storage/derived/column-codes.js";
+import { keySlotsOf } from "../../src/kernel/storage/derived/key-slots.js";
 import { Table } from "../../src/kernel/storage/table-engine.js";
 import { parseSchema } from "../../src/kernel/storage/table-schema.js";
 
@@ -57,7 +58,7 @@ describe("ColumnCodes", () => {
   it("a table's coded column is dropped when it stops qualifying and made again after a truncate", () => {
     const t = new Table("/state/p/t", parseSchema([[[["id", U32]], [["tag", STR]]], []]));
     for (let i = 0; i < 10; i++) t.write(t.checkRow([i, `t${i % 3}`]), "upsert", undefined);
-    const slots = t.keySlots()!;
+    const slots = keySlotsOf(t)!;
     const coded = slots.codes(1)!;
     expect(coded.codes[slots.slotOf(4)!]).toBe(coded.codeOf("t1"));
     // An update keeps the coding in step.

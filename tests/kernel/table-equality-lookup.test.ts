@@ -6,11 +6,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Table, rowMatches } from "../../src/kernel/storage/table-engine.js";
+import { Table } from "../../src/kernel/storage/table-engine.js";
+import { rowMatches } from "../../src/kernel/storage/scan-plan.js";
 import { type IndexKey, type KeyCell, normCell } from "../../src/kernel/storage/index-keys.js";
 import { type Row, parseSchema } from "../../src/kernel/storage/table-schema.js";
 import type { TableState, WriteLog } from "../../src/kernel/storage/table-engine.js";
-import type { ColumnConstraint } from "../../src/kernel/state/selector.js";
+import type { ColumnConstraint } from "../../src/kernel/storage/scan-plan.js";
 
 const SCHEMA = [
   [

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Table, type TableState, type WriteLog } from "../../src/kernel/storage/table-engine.js";
 import type { IndexKey } from "../../src/kernel/storage/index-keys.js";
 import { parseSchema, type Row } from "../../src/kernel/storage/table-schema.js";
-import { snapshotPolicy, type LinkIndex } from "../../src/kernel/storage/derived/link-index.js";
+import { snapshotPolicy, type LinkIndex, linkIndexOf } from "../../src/kernel/storage/derived/link-index.js";
 import { NO_ROW } from "../../src/kernel/storage/derived/column-codes.js";
-import type { KeySlots } from "../../src/kernel/storage/derived/key-slots.js";
+import { type KeySlots, keySlotsOf } from "../../src/kernel/storage/derived/key-slots.js";
 
 const U32 = "/state/scalar/value/number/uint/32";
 const NODES = [[[["id", U32]], [["boss", U32, null, { nullable: true }]]], []];
@@ -106,13 +106,13 @@ describe("key slots and relation slot lists", () => {
         // The structures are created part-way through (as the first traversal would), then kept up.
         let built = false;
         const build = () => {
-          const slots = nodes.keySlots()!;
+          const slots = keySlotsOf(nodes)!;
           slots.column(1);
           return {
             slots,
-            out: edges.linkIndex(0, slots, 1, slots), // a → b through the edge table
-            inv: edges.linkIndex(1, slots, 0, slots), // b → a
-            boss: nodes.linkIndex(1, slots, 0, slots), // boss → the nodes that name it
+            out: linkIndexOf(edges, 0, slots, 1, slots), // a → b through the edge table
+            inv: linkIndexOf(edges, 1, slots, 0, slots), // b → a
+            boss: linkIndexOf(nodes, 1, slots, 0, slots), // boss → the nodes that name it
           };
         };
         const check = () => {
@@ -193,8 +193,8 @@ describe("key slots and relation slot lists", () => {
           const edges = new Table("/state/p/edges", parseSchema(EDGES));
           // Node 0 is the hub: 120 in-edges from 40 followers (three each), a long list from the outset.
           edges.insertMany(Array.from({ length: 120 }, (_, i) => [(i % 40) + 1, 0, i % 3, 1]), undefined);
-          const slots = nodes.keySlots()!;
-          const inv = edges.linkIndex(1, slots, 0, slots);
+          const slots = keySlotsOf(nodes)!;
+          const inv = linkIndexOf(edges, 1, slots, 0, slots);
           const hub = slots.slotOf(0)!;
           const expected = () => allRows(edges).filter((e) => e[1] === 0).map((e) => slots.slotOf(e[0] as number)!).sort((a, b) => a - b);
           for (const [what, a, n] of steps) {
@@ -216,8 +216,8 @@ describe("key slots and relation slot lists", () => {
     try {
       const nodes = new Table("/state/p/nodes", parseSchema(NODES));
       nodes.insertMany([[0, null], [1, 0], [2, 0], [3, 1]].map((r) => nodes.checkRow(r)), undefined);
-      const slots = nodes.keySlots()!;
-      const byBoss = nodes.linkIndex(1, slots, 0, slots); // boss → the nodes that name it
+      const slots = keySlotsOf(nodes)!;
+      const byBoss = linkIndexOf(nodes, 1, slots, 0, slots); // boss → the nodes that name it
       const coded = slots.codes(1)!;
       const expectCopy = (entries: Uint8Array | undefined, packed: { targets: Int32Array }) =>
         expect([...entries!]).toEqual([...packed.targets].map((t) => (t < 0 ? NO_ROW : coded.codes[t]!)));
@@ -241,6 +241,6 @@ describe("key slots and relation slot lists", () => {
   });
 
   it("a composite-key table has no key slots", () => {
-    expect(new Table("/state/p/edges", parseSchema(EDGES)).keySlots()).toBeUndefined();
+    expect(keySlotsOf(new Table("/state/p/edges", parseSchema(EDGES)))).toBeUndefined();
   });
 });

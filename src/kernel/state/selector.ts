@@ -5,23 +5,8 @@
  */
 import { BadRequestError } from "../../errors.js";
 import { type KeyCell, normCell } from "../storage/index-keys.js";
+import type { Bound, ColumnConstraint } from "../storage/scan-plan.js";
 import { type Column, type TableSchema, checkCell, describeValue } from "../storage/table-schema.js";
-
-/** One end of a range on a column. */
-export interface Bound {
-  readonly value: KeyCell;
-  readonly inclusive: boolean;
-}
-
-/** What a range selector says about one column: equality, or lower/upper bounds (absent = open). */
-export interface ColumnConstraint {
-  readonly column: Column;
-  readonly eq: boolean;
-  /** The equality value (when `eq`). */
-  readonly value?: KeyCell;
-  readonly lo?: Bound;
-  readonly hi?: Bound;
-}
 
 export type Selector =
   | { readonly kind: "all" }

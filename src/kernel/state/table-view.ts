@@ -5,7 +5,8 @@
  */
 import type { Json, Link } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import type { ScanPlan, Table } from "../storage/table-engine.js";
+import type { ScanPlan } from "../storage/scan-plan.js";
+import type { Table } from "../storage/table-engine.js";
 import type { Cell, Column, Row, TableSchema } from "../storage/table-schema.js";
 
 export { TableLiteral, tableLiteral } from "../storage/table-schema.js";

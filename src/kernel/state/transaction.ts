@@ -12,7 +12,8 @@ import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { type Selector, parseKey, parseSelector } from "./selector.js";
 import { MAX_KEY_BYTES, type StoreOp } from "../storage/lmdb-store.js";
-import { type ScanPlan, Table, type TableState, type WriteLog, rowMatches } from "../storage/table-engine.js";
+import { type ScanPlan, rowMatches } from "../storage/scan-plan.js";
+import { Table, type TableState, type WriteLog } from "../storage/table-engine.js";
 import type { IndexKey } from "../storage/index-keys.js";
 import {
   type Column,

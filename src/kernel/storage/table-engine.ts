@@ -1,69 +1,33 @@
 /**
- * One table in memory: the primary index (B+ tree keyed by the key columns, ordered key ++ values),
- * secondary indexes (listed columns ++ key columns → row), a hash map for point gets on a
- * single-column key, the index-support rule, scan plans and every write, each reported to a
- * `WriteLog` (the transaction's undo log) before it happens.
+ * One table in memory: its indexes (see table-index.ts), a hash map for point gets on a
+ * single-column key, and every write, each reported to a `WriteLog` (the transaction's undo log)
+ * before it happens and to the structures registered beside the table (`derived`, see
+ * row-observer.ts) after. Reads go through scan plans (scan-plan.ts) and prepared equality
+ * lookups.
  */
-import BTreeImport from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { BadRequestError, ConflictError } from "../../errors.js";
-import type { ColumnConstraint } from "../state/selector.js";
-import { ColumnGroups } from "./derived/column-groups.js";
-import { LinkIndex } from "./derived/link-index.js";
-import { KeySlots, type RowObserver } from "./derived/key-slots.js";
-import { type IndexKey, type KeyCell, MAX, compareCells, compareTuples, normCell } from "./index-keys.js";
-import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
+import { ColumnGroups } from "./column-groups.js";
+import { type EqualityLookup, prepareEqualityLookup } from "./equality-lookup.js";
+import { type IndexKey, type KeyCell, compareTuples, normCell } from "./index-keys.js";
+import type { RowObserver } from "./row-observer.js";
+import { type ColumnConstraint, type ScanPlan, planScan } from "./scan-plan.js";
+import {
+  NODE_SIZE,
+  type TableIndex,
+  type Tree,
+  newTree,
+  primaryIndex,
+  secondaryIndexes,
+  secondaryKey,
+  secondaryOrder,
+  sortedOrder,
+} from "./table-index.js";
+import { type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
 
-// sorted-btree is CommonJS with `exports.default`; depending on the loader the default import is
-// the class itself or the module object.
-type BTreeClass = typeof BTreeImport.default;
-const BTree: BTreeClass =
-  (BTreeImport as unknown as { default?: BTreeClass }).default ?? (BTreeImport as unknown as BTreeClass);
-type Tree = BTreeImport.default<IndexKey, Row>;
-const NODE_SIZE = 64;
 /** Fewer rows than this are inserted one by one into a non-empty table (see `insertMany`). */
 const MERGE_MIN_ROWS = 256;
 const BREAK = Object.freeze({ break: true });
-
-type Compare = (a: IndexKey, b: IndexKey) => number;
-
-/** An index of a table. The primary index's tree is keyed by the key columns only. */
-export interface TableIndex {
-  readonly name: string;
-  readonly primary: boolean;
-  /** The columns the index-support rule walks (primary: key ++ values; secondary: listed ++ key). */
-  readonly columns: readonly Column[];
-  /** Row positions that form the tree key. */
-  readonly keyPositions: readonly number[];
-  /** True when the tree key is one bare cell (a primary index on a single key column). */
-  readonly scalar: boolean;
-  /** Number of listed columns (secondary) or key columns (primary) leading the tree key. */
-  readonly listed: number;
-  readonly compare: Compare;
-  tree: Tree;
-}
-
-/** How to read rows: a key range on one index, an optional residual filter, a direction. */
-export interface ScanPlan {
-  readonly index: TableIndex;
-  /** Exact primary key when the selector names one row. */
-  readonly point: IndexKey | undefined;
-  /**
-   * Set when the plan is equality on the one column leading a tuple-keyed index and nothing else
-   * on the tree key: the rows are that column's group in the index's hash multi-index (same rows,
-   * same order as the key range `low`..`high`, without a tree descent).
-   */
-  readonly group: { readonly cell: KeyCell } | undefined;
-  readonly low: IndexKey | undefined;
-  readonly lowInclusive: boolean;
-  readonly high: IndexKey | undefined;
-  readonly highInclusive: boolean;
-  readonly filter: ((row: Row) => boolean) | undefined;
-  readonly reverse: boolean;
-  readonly constraints: readonly ColumnConstraint[];
-  /** Columns the plan was asked to order by (`undefined` = the index's natural order). */
-  readonly order: readonly string[] | undefined;
-}
 
 /** Receives every change before it is applied (the transaction's undo log and write-set). */
 export interface WriteLog {
@@ -76,16 +40,18 @@ export interface WriteLog {
   bulkLoaded(table: Table, saved: TableState): void;
 }
 
-/** The trees of a table, saved by `truncate` so that a rollback can put them back. */
+/** The trees of a table, saved by `truncate` and bulk loads so that a rollback can put them back. */
 export interface TableState {
   readonly primary: Tree;
   readonly secondaries: readonly Tree[];
   readonly pointMap: Map<KeyCell, Row> | undefined;
 }
 
-function newTree(compare: Compare): Tree {
-  return new BTree<IndexKey, Row>(undefined, compare, NODE_SIZE);
-}
+/**
+ * What a structure is registered under beside a table (see `Table.derived`): a string naming
+ * the structure, or an object such as the index a hash multi-index follows.
+ */
+export type DerivedKey = string | object;
 
 function keyText(key: IndexKey): string {
   return describeValue(Array.isArray(key) ? key : [key]);
@@ -119,12 +85,10 @@ export class Table {
   private readonly rowIsKey: boolean;
   /** True when some column holds links (stored as href strings). */
   readonly hasLinks: boolean;
-  /** Hash multi-indexes by the index they follow, built on first equality lookup (see table-groups.ts). */
-  private readonly groupsByIndex = new Map<TableIndex, ColumnGroups>();
-  /** Structures kept beside the table that hear every row change (slots, relation links). */
+  /** Structures kept beside the table that hear every row change, in registration order. */
   private readonly observers: RowObserver[] = [];
-  private slots: KeySlots | undefined;
-  private readonly links = new Map<string, LinkIndex>();
+  /** The same structures by the key they were registered under (see `derived`). */
+  private readonly registered = new Map<DerivedKey, RowObserver>();
 
   constructor(
     /** The table's link, e.g. `/state/social/users`. */
@@ -134,34 +98,10 @@ export class Table {
     this.keyLen = schema.keyColumns.length;
     this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link");
     this.hasLinks = schema.columns.some((c) => c.kind === "link");
-    const scalar = this.keyLen === 1;
-    const primaryCompare = (scalar ? compareCells : compareTuples) as Compare;
-    this.primary = {
-      name: "primary",
-      primary: true,
-      columns: schema.columns,
-      keyPositions: schema.keyColumns.map((c) => c.position),
-      scalar,
-      listed: this.keyLen,
-      compare: primaryCompare,
-      tree: newTree(primaryCompare),
-    };
-    this.secondaries = schema.indices.map((def) => {
-      const listed = def.columns.map((n) => schema.column(n)!);
-      const columns = [...listed, ...schema.keyColumns.filter((k) => !def.columns.includes(k.name))];
-      return {
-        name: def.name,
-        primary: false,
-        columns,
-        keyPositions: columns.map((c) => c.position),
-        scalar: false,
-        listed: listed.length,
-        compare: compareTuples as Compare,
-        tree: newTree(compareTuples as Compare),
-      };
-    });
+    this.primary = primaryIndex(schema);
+    this.secondaries = secondaryIndexes(schema);
     this.indexes = [this.primary, ...this.secondaries];
-    this.pointMap = scalar ? new Map() : undefined;
+    this.pointMap = this.primary.scalar ? new Map() : undefined;
   }
 
   get size(): number {
@@ -227,13 +167,6 @@ export class Table {
     return this.checkRow([...key, ...vals]);
   }
 
-  private secondaryKey(ix: TableIndex, row: Row): KeyCell[] {
-    const pos = ix.keyPositions;
-    const key = new Array<KeyCell>(pos.length);
-    for (let i = 0; i < pos.length; i++) key[i] = normCell(row[pos[i]!]!);
-    return key;
-  }
-
   /**
    * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
    * secondary index is updated; `log` hears about the change first.
@@ -260,9 +193,9 @@ export class Table {
 
   private applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
     for (const ix of this.secondaries) {
-      const nk = this.secondaryKey(ix, row);
+      const nk = secondaryKey(ix, row);
       if (old !== undefined) {
-        const ok = this.secondaryKey(ix, old);
+        const ok = secondaryKey(ix, old);
         if (compareTuples(ok, nk) !== 0) ix.tree.delete(ok);
       }
       ix.tree.set(nk, row);
@@ -285,7 +218,7 @@ export class Table {
   }
 
   private applyRemove(key: IndexKey, old: Row): void {
-    for (const ix of this.secondaries) ix.tree.delete(this.secondaryKey(ix, old));
+    for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
     for (const o of this.observers) o.removed(old);
@@ -333,44 +266,54 @@ export class Table {
   }
 
   /**
-   * The slot space of a one-column-key table (see table-slots.ts), created on first use and kept
-   * current by every write; `undefined` for a composite key.
+   * The structure registered under `key`: made by `make` from the table's rows (in primary key
+   * order) the first time, and from then on told of every row change (see row-observer.ts). A
+   * key names one kind of structure, so the caller's `T` is the type registered under it. Meant
+   * to be called once per reader binding (a traversal, a prepared lookup), not per row.
+   *
+   * @example
+   * ```ts
+   * const tally = users.derived("tally", (rows) => new RowTally(rows)); // a RowObserver
+   * ```
    */
-  keySlots(): KeySlots | undefined {
-    if (this.keyLen !== 1) return undefined;
-    if (this.slots === undefined) {
-      this.slots = new KeySlots(this.primary.tree.valuesArray());
-      this.observers.push(this.slots);
-    }
-    return this.slots;
+  derived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T {
+    const existing = this.registered.get(key);
+    if (existing !== undefined) return existing as T;
+    return this.register(key, make(this.primary.tree.valuesArray()));
   }
 
   /**
-   * The relation from this table's column at `fromPos` (referencing the key of the table whose
-   * slots are `source`) to the key at `toPos` (in `target`'s key space), as slot lists kept
-   * current by every write (see table-links.ts). One index per (from, to, source, target).
+   * Like `derived`, but always makes a new structure: the one registered under `key`, if any,
+   * stops hearing the table's changes and is replaced.
+   *
+   * @example
+   * ```ts
+   * // The structure read another table that was dropped and created again: start a new one.
+   * follows.replaceDerived("tally", (rows) => new RowTally(rows));
+   * ```
    */
-  linkIndex(fromPos: number, source: KeySlots, toPos: number, target: KeySlots): LinkIndex {
-    const id = `${fromPos}>${toPos}`;
-    const existing = this.links.get(id);
-    if (existing !== undefined && existing.source === source && existing.target === target) return existing;
-    // A different source or target table object (dropped and created again): replace.
+  replaceDerived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T {
+    const existing = this.registered.get(key);
     if (existing !== undefined) this.observers.splice(this.observers.indexOf(existing), 1);
-    const index = new LinkIndex(fromPos, source, toPos, target, this.primary.tree.valuesArray());
-    this.links.set(id, index);
-    this.observers.push(index);
-    return index;
+    return this.register(key, make(this.primary.tree.valuesArray()));
   }
 
-  /** The rows of `ix` grouped by its leading column, in the order of `ix`. */
-  private columnGroups(ix: TableIndex): ColumnGroups {
-    const existing = this.groupsByIndex.get(ix);
-    if (existing !== undefined) return existing;
-    const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => this.secondaryKey(ix, row);
-    const g = new ColumnGroups(ix.keyPositions[0]!, { rowsInOrder: () => ix.tree.valuesArray(), keyOf, compare: ix.compare });
-    this.groupsByIndex.set(ix, g);
-    this.observers.push(g);
-    return g;
+  private register<T extends RowObserver>(key: DerivedKey, structure: T): T {
+    this.registered.set(key, structure);
+    this.observers.push(structure);
+    return structure;
+  }
+
+  /**
+   * The rows of `ix` grouped by its leading column, in the order of `ix`: the hash multi-index
+   * that serves equality on that one column. Registered under `ix` itself like any derived
+   * structure, built on first use; it reads the rows from `ix`, in index order.
+   */
+  columnGroups(ix: TableIndex): ColumnGroups {
+    const existing = this.registered.get(ix);
+    if (existing !== undefined) return existing as ColumnGroups;
+    const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => secondaryKey(ix, row);
+    return this.register(ix, new ColumnGroups(ix.keyPositions[0]!, { rowsInOrder: () => ix.tree.valuesArray(), keyOf, compare: ix.compare }));
   }
 
   /**
@@ -425,7 +368,7 @@ export class Table {
         tree.set(key, row);
         map.set(key as KeyCell, row);
       }
-      for (const ix of this.secondaries) ix.tree.set(this.secondaryKey(ix, row), row);
+      for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
       for (const o of this.observers) o.added(row);
     }
   }
@@ -493,7 +436,7 @@ export class Table {
       const ixRows = new Array<Row>(n);
       for (let i = 0; i < n; i++) {
         const row = rows[order[i]!]!;
-        ixKeys[i] = this.secondaryKey(ix, row);
+        ixKeys[i] = secondaryKey(ix, row);
         ixRows[i] = row;
       }
       ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
@@ -504,88 +447,15 @@ export class Table {
   // -------------------------------------------------------------------------------------------
   // Planning and scanning.
 
-  private supportedPrefix(ix: TableIndex, byName: Map<string, ColumnConstraint>): number {
-    let covered = 0;
-    for (const col of ix.columns) {
-      const c = byName.get(col.name);
-      if (!c) break;
-      covered++;
-      if (!c.eq) break;
-    }
-    return covered === byName.size ? covered : -1;
-  }
-
-  private orderSupported(ix: TableIndex, byName: Map<string, ColumnConstraint>, order: readonly string[]): boolean {
-    let e = 0;
-    while (e < ix.columns.length && byName.get(ix.columns[e]!.name)?.eq) e++;
-    let start = 0;
-    while (start < order.length && byName.get(order[start]!)?.eq) start++;
-    for (let i = start; i < order.length; i++) {
-      const col = ix.columns[e + i - start];
-      if (!col || col.name !== order[i]) return false;
-    }
-    return true;
-  }
-
-  /** Lists the indexes, for error messages: `primary (name, views), views (views, name)`. */
-  describeIndexes(): string {
-    return this.indexes.map((ix) => `${ix.name} (${ix.columns.map((c) => c.name).join(", ")})`).join(", ");
-  }
-
   /**
-   * Picks the index that serves `constraints` (and `order`, when given) and builds the scan plan;
-   * 400 naming the columns and the existing indexes when none does.
+   * Picks the index that serves `constraints` (and `order`, when given) and builds the scan plan
+   * (see scan-plan.ts); 400 naming the columns and the existing indexes when none does.
    */
   plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse = false): ScanPlan {
     if (constraints.length === 0 && order === undefined && !reverse) {
-      return (this.allRowsPlan ??= this.buildPlan(this.primary, new Map(), 0, constraints, undefined, false));
+      return (this.allRowsPlan ??= planScan(this.path, this.indexes, constraints));
     }
-    const byName = new Map(constraints.map((c) => [c.column.name, c]));
-    for (const ix of this.indexes) {
-      const covered = this.supportedPrefix(ix, byName);
-      if (covered < 0) continue;
-      if (order !== undefined && !this.orderSupported(ix, byName, order)) continue;
-      return this.buildPlan(ix, byName, covered, constraints, order, reverse);
-    }
-    const cols = constraints.map((c) => `${c.column.name}${c.eq ? " (equality)" : " (range)"}`).join(", ");
-    const what = order === undefined ? `a selector on ${cols}` : constraints.length ? `a selector on ${cols} ordered by (${order.join(", ")})` : `ordering by (${order.join(", ")})`;
-    throw new BadRequestError(
-      `${this.path} has no index which supports ${what}; a range needs equality on a prefix of one index's columns, then at most one range on the next; indexes: ${this.describeIndexes()}`,
-    );
-  }
-
-  private buildPlan(
-    ix: TableIndex,
-    byName: Map<string, ColumnConstraint>,
-    covered: number,
-    constraints: readonly ColumnConstraint[],
-    order: readonly string[] | undefined,
-    reverse: boolean,
-  ): ScanPlan {
-    const treeLen = ix.keyPositions.length;
-    const prefix: KeyCell[] = [];
-    let range: ColumnConstraint | undefined;
-    const residual: ColumnConstraint[] = [];
-    for (let i = 0; i < covered; i++) {
-      const c = byName.get(ix.columns[i]!.name)!;
-      if (i >= treeLen) residual.push(c);
-      else if (c.eq) prefix.push(c.value!);
-      else range = c;
-    }
-    const filter = residual.length ? rowFilter(residual) : undefined;
-    if (ix.scalar) {
-      if (prefix.length === 1) return planOf(ix, prefix[0]!, undefined, prefix[0]!, true, prefix[0]!, true, filter, reverse, constraints, order);
-      return planOf(ix, undefined, undefined, range?.lo?.value, range?.lo?.inclusive ?? true, range?.hi?.value, range?.hi?.inclusive ?? true, filter, reverse, constraints, order);
-    }
-    const point = ix.primary && prefix.length === treeLen ? prefix : undefined;
-    if (prefix.length === 1 && range === undefined && treeLen > 1) {
-      return planOf(ix, undefined, { cell: prefix[0]! }, prefix, true, [...prefix, MAX], false, filter, reverse, constraints, order);
-    }
-    let low: IndexKey | undefined = prefix.length ? prefix : undefined;
-    let high: IndexKey | undefined = prefix.length ? [...prefix, MAX] : undefined;
-    if (range?.lo) low = range.lo.inclusive ? [...prefix, range.lo.value] : [...prefix, range.lo.value, MAX];
-    if (range?.hi) high = range.hi.inclusive ? [...prefix, range.hi.value, MAX] : [...prefix, range.hi.value];
-    return planOf(ix, point, undefined, low, true, high, false, filter, reverse, constraints, order);
+    return planScan(this.path, this.indexes, constraints, order, reverse);
   }
 
   /**
@@ -603,55 +473,7 @@ export class Table {
    * ```
    */
   equalityLookup(cols: readonly string[]): EqualityLookup {
-    const n = cols.length;
-    const constraints: ColumnConstraint[] = cols.map((name) => {
-      const column = this.schema.column(name);
-      if (!column) throw new BadRequestError(`${this.path} has no column ${name}`);
-      return { column, eq: true, value: null };
-    });
-    const probe = this.plan(constraints);
-    const ix = probe.index;
-    const treeLen = ix.keyPositions.length;
-    if (n > treeLen || new Set(cols).size !== n) {
-      // Columns past the tree key (a residual filter) or a repeated column: the general path.
-      return (cells, out) => {
-        const cs: ColumnConstraint[] = new Array(n);
-        for (let i = 0; i < n; i++) cs[i] = { column: constraints[i]!.column, eq: true, value: cells[i]! };
-        this.scan(this.plan(cs), (row) => {
-          out.push(row);
-        });
-      };
-    }
-    // `perm[j]` = the position in `cols` of the index's j-th column.
-    const perm = ix.columns.slice(0, n).map((c) => cols.indexOf(c.name));
-    if (ix.scalar) {
-      // A single-column primary key: a point get (hash map when present).
-      return (cells, out) => {
-        const row = this.get(cells[0]!);
-        if (row !== undefined) out.push(row);
-      };
-    }
-    if (ix.primary && n === treeLen) {
-      const key = new Array<KeyCell>(n);
-      return (cells, out) => {
-        for (let j = 0; j < n; j++) key[j] = cells[perm[j]!]!;
-        const row = ix.tree.get(key);
-        if (row !== undefined) out.push(row);
-      };
-    }
-    if (n === 1) {
-      // One column leading a tuple-keyed index (a foreign key): the hash multi-index.
-      return (cells, out) => {
-        const rows = this.columnGroups(ix).rowsOf(cells[0]!);
-        for (let i = 0; i < rows.length; i++) out.push(rows[i]!);
-      };
-    }
-    const prefix = new Array<KeyCell>(n);
-    const rowPositions = ix.keyPositions.slice(0, n);
-    return (cells, out) => {
-      for (let j = 0; j < n; j++) prefix[j] = cells[perm[j]!]!;
-      prefixRange(ix.tree, prefix, rowPositions, out);
-    };
+    return prepareEqualityLookup(this, cols);
   }
 
   /**
@@ -730,227 +552,4 @@ export class Table {
     });
     return n;
   }
-}
-
-/** Appends to `out` the rows of an equality-prefix lookup (see `Table.equalityLookup`). */
-export type EqualityLookup = (cells: readonly KeyCell[], out: Row[]) => void;
-
-/**
- * sorted-btree's node layout (its internals, stable in the pinned version): a leaf holds sorted
- * `keys` and their `values`; an internal node holds `children` and, per child, its largest key.
- */
-interface TreeNode {
-  readonly keys: IndexKey[];
-  readonly values: Row[];
-  readonly children: TreeNode[] | undefined;
-}
-
-/** Compares a tuple key's first `prefix.length` cells with `prefix` (numbers compared inline). */
-function comparePrefix(key: readonly KeyCell[], prefix: readonly KeyCell[]): number {
-  for (let i = 0; i < prefix.length; i++) {
-    const a = key[i]!;
-    const b = prefix[i]!;
-    if (a === b) continue;
-    if (typeof a === "number" && typeof b === "number") return a < b ? -1 : 1;
-    const c = compareCells(a, b);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
-
-/** True when the row's cells at `positions` (normalized) equal `prefix`. */
-function rowHasPrefix(row: Row, positions: readonly number[], prefix: readonly KeyCell[]): boolean {
-  for (let i = 0; i < prefix.length; i++) {
-    const a = row[positions[i]!]!;
-    const b = prefix[i]!;
-    if (a === b) continue;
-    if (compareCells(normCell(a), b) !== 0) return false;
-  }
-  return true;
-}
-
-// Scratch stack of the leaf walk (never re-entered: the walk calls no user code).
-const walkNodes: TreeNode[] = [];
-const walkIndex: number[] = [];
-
-/** The first position in a node's sorted `keys` whose key is >= `prefix` (compared on the prefix). */
-function firstAtLeast(keys: readonly (readonly KeyCell[])[], prefix: readonly KeyCell[]): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (comparePrefix(keys[mid]!, prefix) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/**
- * Appends to `out` the values of every key of a tuple-keyed tree that starts with `prefix`, in
- * order: one descent to the first key >= prefix, then leaf by leaf while the prefix matches.
- */
-function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions: readonly number[], out: Row[]): void {
-  if (tree.size === 0) return;
-  let node = (tree as unknown as { _root: TreeNode })._root;
-  let depth = 0;
-  // Descend: the first child whose largest key is >= prefix.
-  while (node.children !== undefined) {
-    const keys = node.keys as (readonly KeyCell[])[];
-    const lo = firstAtLeast(keys, prefix);
-    if (lo === keys.length) return;
-    walkNodes[depth] = node;
-    walkIndex[depth] = lo;
-    depth++;
-    node = node.children[lo]!;
-  }
-  let keys = node.keys as (readonly KeyCell[])[];
-  const lo = firstAtLeast(keys, prefix);
-  // Entries are in key order and every one before `lo` is < prefix, so from here on the walk
-  // only checks equality — on the rows (which the caller reads anyway), so a secondary index's
-  // separate key tuples stay untouched.
-  let i = lo;
-  for (;;) {
-    const values = node.values;
-    for (; i < keys.length; i++) {
-      const row = values[i]!;
-      if (!rowHasPrefix(row, rowPositions, prefix)) return;
-      out.push(row);
-    }
-    // The next leaf: up to the nearest ancestor with a right sibling, then leftmost down.
-    let d = depth - 1;
-    while (d >= 0 && walkIndex[d]! + 1 >= walkNodes[d]!.children!.length) d--;
-    if (d < 0) return;
-    walkIndex[d]!++;
-    node = walkNodes[d]!.children![walkIndex[d]!]!;
-    depth = d + 1;
-    while (node.children !== undefined) {
-      walkNodes[depth] = node;
-      walkIndex[depth] = 0;
-      depth++;
-      node = node.children[0]!;
-    }
-    keys = node.keys as (readonly KeyCell[])[];
-    i = 0;
-  }
-}
-
-/** True when `row` satisfies every constraint. */
-export function rowMatches(constraints: readonly ColumnConstraint[], row: Row): boolean {
-  return constraints.length === 0 || rowFilter(constraints)(row);
-}
-
-/** A scan plan; every plan has the same object shape (`group` present even when unset). */
-function planOf(
-  index: TableIndex,
-  point: IndexKey | undefined,
-  group: { readonly cell: KeyCell } | undefined,
-  low: IndexKey | undefined,
-  lowInclusive: boolean,
-  high: IndexKey | undefined,
-  highInclusive: boolean,
-  filter: ((row: Row) => boolean) | undefined,
-  reverse: boolean,
-  constraints: readonly ColumnConstraint[],
-  order: readonly string[] | undefined,
-): ScanPlan {
-  return { index, point, group, low, lowInclusive, high, highInclusive, filter, reverse, constraints, order };
-}
-
-function rowFilter(residual: readonly ColumnConstraint[]): (row: Row) => boolean {
-  return (row) => {
-    for (const c of residual) {
-      const v = normCell(row[c.column.position]!);
-      if (c.eq) {
-        if (compareCells(v, c.value!) !== 0) return false;
-        continue;
-      }
-      if (c.lo) {
-        const d = compareCells(v, c.lo.value);
-        if (d < 0 || (d === 0 && !c.lo.inclusive)) return false;
-      }
-      if (c.hi) {
-        const d = compareCells(v, c.hi.value);
-        if (d > 0 || (d === 0 && !c.hi.inclusive)) return false;
-      }
-    }
-    return true;
-  };
-}
-
-/**
- * Positions of `keys` in ascending order, or `undefined` when they are *strictly* ascending
- * already (then they hold no duplicates either).
- */
-function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] | undefined {
-  let sorted = true;
-  for (let i = 1; i < keys.length; i++) {
-    if (cmp(keys[i - 1]!, keys[i]!) >= 0) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return undefined;
-  const order = Array.from({ length: keys.length }, (_, i) => i);
-  return order.sort((a, b) => cmp(keys[a]!, keys[b]!));
-}
-
-/**
- * The order of `rows` (sorted by primary key) in a secondary index. The index key is the listed
- * columns then the remaining key columns, so a *stable* sort by the listed columns is enough;
- * with one listed column that is a counting sort over its distinct values.
- */
-function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<number> {
-  const n = rows.length;
-  if (ix.listed !== 1) {
-    const keys = rows.map((r) => ix.keyPositions.map((p) => normCell(r[p]!)));
-    return sortedOrder(keys, ix.compare) ?? Array.from({ length: n }, (_, i) => i);
-  }
-  const pos = ix.keyPositions[0]!;
-  const values = new Array<KeyCell>(n);
-  // Small-range integers (ids, ages, counts): a counting sort over a typed array.
-  let min = Infinity;
-  let max = -Infinity;
-  let smallInts = true;
-  for (let i = 0; i < n; i++) {
-    const v = normCell(rows[i]![pos]!);
-    values[i] = v;
-    if (smallInts) {
-      if (typeof v === "number" && Number.isInteger(v)) {
-        if (v < min) min = v;
-        if (v > max) max = v;
-      } else smallInts = false;
-    }
-  }
-  if (smallInts && max - min <= 2 * n + 1024) {
-    const starts = new Uint32Array(max - min + 2);
-    for (let i = 0; i < n; i++) starts[(values[i] as number) - min + 1]!++;
-    for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[starts[(values[i] as number) - min]!++] = i;
-    return order;
-  }
-  const counts = new Map<KeyCell, number>();
-  let allNumbers = true;
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    counts.set(v, (counts.get(v) ?? 0) + 1);
-    if (typeof v !== "number") allNumbers = false;
-  }
-  const distinct: KeyCell[] = allNumbers
-    ? Array.from(Float64Array.from(counts.keys() as Iterable<number>).sort())
-    : [...counts.keys()].sort(compareCells);
-  let offset = 0;
-  for (const v of distinct) {
-    const c = counts.get(v)!;
-    counts.set(v, offset);
-    offset += c;
-  }
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    const at = counts.get(v)!;
-    order[at] = i;
-    counts.set(v, at + 1);
-  }
-  return order;
 }

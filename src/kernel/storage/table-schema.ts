@@ -70,7 +70,7 @@ export interface IndexDef {
 }
 
 /** The short dtype name used in messages: `uint/64`, `string`, `link`. */
-export function dtypeLabel(dtype: string): string {
+function dtypeLabel(dtype: string): string {
   return dtype.startsWith(`${VALUE}number/`) ? dtype.slice(`${VALUE}number/`.length) : dtype.slice(VALUE.length);
 }
 

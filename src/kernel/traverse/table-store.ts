@@ -3,8 +3,8 @@
  * the route `GET /state/<ns>/<table>/traverse` the transaction's router calls.
  */
 import { BadRequestError, MethodNotAllowedError, NotFoundError, type TcError } from "../../errors.js";
-import type { KeySlots } from "../storage/derived/key-slots.js";
-import type { LinkIndex } from "../storage/derived/link-index.js";
+import { type KeySlots, keySlotsOf } from "../storage/derived/key-slots.js";
+import { type LinkIndex, linkIndexOf } from "../storage/derived/link-index.js";
 import type { KeyCell } from "../storage/index-keys.js";
 import type { Table } from "../storage/table-engine.js";
 import type { Row } from "../storage/table-schema.js";
@@ -85,17 +85,17 @@ class TableStore implements TraverseStore {
   }
 
   keySlots(name: string): KeySlots | undefined {
-    return this.table(name).keySlots();
+    return keySlotsOf(this.table(name));
   }
 
   linkIndex(name: string, fromCol: string, sourceTable: string, toCol: string, targetTable: string): LinkIndex | undefined {
     const t = this.table(name);
-    const source = this.table(sourceTable).keySlots();
-    const target = this.table(targetTable).keySlots();
+    const source = keySlotsOf(this.table(sourceTable));
+    const target = keySlotsOf(this.table(targetTable));
     const from = t.schema.column(fromCol);
     const to = t.schema.column(toCol);
     if (source === undefined || target === undefined || from === undefined || to === undefined) return undefined;
-    return t.linkIndex(from.position, source, to.position, target);
+    return linkIndexOf(t, from.position, source, to.position, target);
   }
 
   all(name: string): readonly TraverseRow[] {

@@ -2,23 +2,33 @@
  * Dense integer slots for the keys of a one-column-key table: every key the table has held, or
  * that a relation has pointed at, is interned once and keeps its slot for the life of the table
  * (a deleted row leaves its slot empty; the key coming back gets the same slot). Relations
- * between tables can then be stored as arrays of slots (see table-links.ts), and a traversal
+ * between tables can then be stored as arrays of slots (see link-index.ts), and a traversal
  * walks them with array reads and a stamp array for its visited set — the layout of a CSR
  * adjacency, kept up to date by the table's writes instead of rebuilt.
  */
 import type { KeyCell } from "../index-keys.js";
 import { normCell } from "../index-keys.js";
+import type { RowObserver } from "../row-observer.js";
+import type { Table } from "../table-engine.js";
 import type { Row } from "../table-schema.js";
 import { ColumnCodes } from "./column-codes.js";
 
-/** Receives every row change of a table after it is applied. */
-export interface RowObserver {
-  added(row: Row): void;
-  removed(row: Row): void;
-  /** A row was replaced by one with the same key (an upsert or update). */
-  replaced(old: Row, row: Row): void;
-  /** The table changed in bulk (truncate, bulk load, a rollback of either): start over from `rows`. */
-  reset(rows: readonly Row[]): void;
+/** What the slot space of a table is registered under beside it (see `Table.derived`). */
+const KEY_SLOTS = "key-slots";
+const makeKeySlots = (rows: readonly Row[]): KeySlots => new KeySlots(rows);
+
+/**
+ * The slot space of a one-column-key table, made on first use and kept current by every write
+ * from then on; `undefined` for a composite key.
+ *
+ * @example
+ * ```ts
+ * const slots = keySlotsOf(users)!;
+ * slots.rows[slots.slotOf(7)!]; // user 7's row
+ * ```
+ */
+export function keySlotsOf(table: Table): KeySlots | undefined {
+  return table.schema.keyColumns.length === 1 ? table.derived(KEY_SLOTS, makeKeySlots) : undefined;
 }
 
 /** The dense key table's size before any key is interned, and its slack over the slot count. */
@@ -30,7 +40,7 @@ const DENSE_SLACK = 4;
  *
  * @example
  * ```ts
- * const slots = users.keySlots();
+ * const slots = keySlotsOf(users)!;
  * const s = slots.slotOf(7);  // the slot of user 7 (undefined if never seen)
  * slots.rows[s!];             // user 7's row, or undefined when it does not exist now
  * ```
@@ -53,7 +63,7 @@ export class KeySlots implements RowObserver {
    */
   private readonly columns = new Map<number, unknown[]>();
   /**
-   * Dictionary-coded columns by position (see table-codes.ts), made on first use; `null` marks a
+   * Dictionary-coded columns by position (see column-codes.ts), made on first use; `null` marks a
    * column that does not qualify (until the next reset, which starts every coding over).
    */
   private readonly coded = new Map<number, ColumnCodes | null>();

@@ -13,8 +13,10 @@
  * traversal that reads them builds sets and sorts its results.
  */
 import { normCell } from "../index-keys.js";
+import type { RowObserver } from "../row-observer.js";
+import type { Table } from "../table-engine.js";
 import type { Row } from "../table-schema.js";
-import type { KeySlots, RowObserver } from "./key-slots.js";
+import type { KeySlots } from "./key-slots.js";
 import { NO_ROW, type ColumnCodes } from "./column-codes.js";
 
 // Not frozen: a frozen array has another elements kind, which would make the hot loops that read
@@ -61,8 +63,9 @@ interface EntryCodes {
  *
  * @example
  * ```ts
- * const followsOut = follows.linkIndex(0, users.keySlots(), 1, users.keySlots());
- * followsOut.targetsOf(users.keySlots().slotOf(7)!); // slots of the users 7 follows
+ * const userSlots = keySlotsOf(users)!;
+ * const followsOut = linkIndexOf(follows, 0, userSlots, 1, userSlots);
+ * followsOut.targetsOf(userSlots.slotOf(7)!); // slots of the users 7 follows
  * ```
  */
 export class LinkIndex implements RowObserver {
@@ -160,7 +163,7 @@ export class LinkIndex implements RowObserver {
    * @example
    * ```ts
    * const p = authored.packed(1)!;
-   * const langs = authored.entryCodes(p, posts.keySlots().codes(2)!, 1);
+   * const langs = authored.entryCodes(p, keySlotsOf(posts)!.codes(2)!, 1);
    * // langs?.[k] === posts' lang code of p.targets[k]
    * ```
    */
@@ -274,4 +277,24 @@ export class LinkIndex implements RowObserver {
     this.size = 0;
     for (const row of rows) this.added(row);
   }
+}
+
+/**
+ * The relation from `table`'s column at `fromPos` (referencing the key of the table whose slots
+ * are `source`) to the key at `toPos` (in `target`'s key space), as slot lists made on first use
+ * and kept current by every write of `table`. One index per (from, to) column pair: an index over
+ * other slot spaces (a referenced table dropped and created again) is replaced.
+ *
+ * @example
+ * ```ts
+ * const slots = keySlotsOf(users)!;
+ * const followers = linkIndexOf(follows, 1, slots, 0, slots); // followee → follower slots
+ * ```
+ */
+export function linkIndexOf(table: Table, fromPos: number, source: KeySlots, toPos: number, target: KeySlots): LinkIndex {
+  const key = `link ${fromPos}>${toPos}`;
+  const make = (rows: readonly Row[]) => new LinkIndex(fromPos, source, toPos, target, rows);
+  const index = table.derived(key, make);
+  if (index.source === source && index.target === target) return index;
+  return table.replaceDerived(key, make);
 }

@@ -4,14 +4,15 @@
  * relation (`follows` rows by `follower`, `posts` by `author`): one hash probe per lookup instead
  * of a tree descent over tuple keys, which is what graph hops do all the time.
  *
- * The table builds one lazily, on the first equality lookup of the column. It is then one of the
- * table's row observers: every row write updates it, and a bulk change (truncate, bulk load,
- * rollback of either) regroups it from the index's rows.
+ * It is a storage index, read by the table engine's own equality lookups and scan plans. The
+ * table builds one lazily, on the first equality lookup of the column, and registers it like any
+ * derived structure (see row-observer.ts): every row write updates it, and a bulk change
+ * (truncate, bulk load, rollback of either) regroups it from the index's rows.
  */
-import type { IndexKey, KeyCell } from "../index-keys.js";
-import { normCell } from "../index-keys.js";
-import type { Row } from "../table-schema.js";
-import type { RowObserver } from "./key-slots.js";
+import type { IndexKey, KeyCell } from "./index-keys.js";
+import { normCell } from "./index-keys.js";
+import type { RowObserver } from "./row-observer.js";
+import type { Row } from "./table-schema.js";
 
 /** The index a table's groups follow: its rows in order, a row's tree key and the key order. */
 export interface GroupOrder {

@@ -1,0 +1,189 @@
+/**
+ * The indexes of a table: the primary index (B+ tree keyed by the key columns, ordered key ++
+ * values) and the secondary indexes (listed columns ++ the remaining key columns → row), their
+ * tree keys, and the orders a bulk load builds them in.
+ */
+import BTreeImport from "sorted-btree";
+import { type IndexKey, type KeyCell, compareCells, compareTuples, normCell } from "./index-keys.js";
+import type { Column, Row, TableSchema } from "./table-schema.js";
+
+// sorted-btree is CommonJS with `exports.default`; depending on the loader the default import is
+// the class itself or the module object.
+type BTreeClass = typeof BTreeImport.default;
+const BTree: BTreeClass =
+  (BTreeImport as unknown as { default?: BTreeClass }).default ?? (BTreeImport as unknown as BTreeClass);
+/** A B+ tree from index keys to rows. */
+export type Tree = BTreeImport.default<IndexKey, Row>;
+/** The B+ trees' node size (also used by bulk loads). */
+export const NODE_SIZE = 64;
+
+export type Compare = (a: IndexKey, b: IndexKey) => number;
+
+/** An index of a table. The primary index's tree is keyed by the key columns only. */
+export interface TableIndex {
+  readonly name: string;
+  readonly primary: boolean;
+  /** The columns the index-support rule walks (primary: key ++ values; secondary: listed ++ key). */
+  readonly columns: readonly Column[];
+  /** Row positions that form the tree key. */
+  readonly keyPositions: readonly number[];
+  /** True when the tree key is one bare cell (a primary index on a single key column). */
+  readonly scalar: boolean;
+  /** Number of listed columns (secondary) or key columns (primary) leading the tree key. */
+  readonly listed: number;
+  readonly compare: Compare;
+  tree: Tree;
+}
+
+/** An empty tree in the given key order. */
+export function newTree(compare: Compare): Tree {
+  return new BTree<IndexKey, Row>(undefined, compare, NODE_SIZE);
+}
+
+/**
+ * The primary index of a schema: keyed by the bare cell for a one-column key, by the key tuple
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * const primary = primaryIndex(schema);
+ * primary.tree.get(7); // the row with key 7 (one-column key)
+ * ```
+ */
+export function primaryIndex(schema: TableSchema): TableIndex {
+  const scalar = schema.keyColumns.length === 1;
+  const compare = (scalar ? compareCells : compareTuples) as Compare;
+  return {
+    name: "primary",
+    primary: true,
+    columns: schema.columns,
+    keyPositions: schema.keyColumns.map((c) => c.position),
+    scalar,
+    listed: schema.keyColumns.length,
+    compare,
+    tree: newTree(compare),
+  };
+}
+
+/**
+ * The secondary indexes of a schema, in schema order: each keyed by its listed columns then the
+ * key columns it does not list.
+ *
+ * @example
+ * ```ts
+ * const [byAuthor] = secondaryIndexes(posts.schema); // columns (author, id)
+ * ```
+ */
+export function secondaryIndexes(schema: TableSchema): TableIndex[] {
+  return schema.indices.map((def) => {
+    const listed = def.columns.map((n) => schema.column(n)!);
+    const columns = [...listed, ...schema.keyColumns.filter((k) => !def.columns.includes(k.name))];
+    return {
+      name: def.name,
+      primary: false,
+      columns,
+      keyPositions: columns.map((c) => c.position),
+      scalar: false,
+      listed: listed.length,
+      compare: compareTuples as Compare,
+      tree: newTree(compareTuples as Compare),
+    };
+  });
+}
+
+/** The tree key of a row in a secondary index (a new tuple of normalized cells). */
+export function secondaryKey(ix: TableIndex, row: Row): KeyCell[] {
+  const pos = ix.keyPositions;
+  const key = new Array<KeyCell>(pos.length);
+  for (let i = 0; i < pos.length; i++) key[i] = normCell(row[pos[i]!]!);
+  return key;
+}
+
+/**
+ * Positions of `keys` in ascending order, or `undefined` when they are *strictly* ascending
+ * already (then they hold no duplicates either).
+ *
+ * @example
+ * ```ts
+ * sortedOrder([1, 3, 2], compareCells); // [0, 2, 1]
+ * sortedOrder([1, 2, 3], compareCells); // undefined
+ * ```
+ */
+export function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] | undefined {
+  let sorted = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (cmp(keys[i - 1]!, keys[i]!) >= 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return undefined;
+  const order = Array.from({ length: keys.length }, (_, i) => i);
+  return order.sort((a, b) => cmp(keys[a]!, keys[b]!));
+}
+
+/**
+ * The order of `rows` (sorted by primary key) in a secondary index. The index key is the listed
+ * columns then the remaining key columns, so a *stable* sort by the listed columns is enough;
+ * with one listed column that is a counting sort over its distinct values.
+ *
+ * @example
+ * ```ts
+ * const order = secondaryOrder(byAuthor, rowsByKey); // rowsByKey[order[0]] leads the index
+ * ```
+ */
+export function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<number> {
+  const n = rows.length;
+  if (ix.listed !== 1) {
+    const keys = rows.map((r) => ix.keyPositions.map((p) => normCell(r[p]!)));
+    return sortedOrder(keys, ix.compare) ?? Array.from({ length: n }, (_, i) => i);
+  }
+  const pos = ix.keyPositions[0]!;
+  const values = new Array<KeyCell>(n);
+  // Small-range integers (ids, ages, counts): a counting sort over a typed array.
+  let min = Infinity;
+  let max = -Infinity;
+  let smallInts = true;
+  for (let i = 0; i < n; i++) {
+    const v = normCell(rows[i]![pos]!);
+    values[i] = v;
+    if (smallInts) {
+      if (typeof v === "number" && Number.isInteger(v)) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      } else smallInts = false;
+    }
+  }
+  if (smallInts && max - min <= 2 * n + 1024) {
+    const starts = new Uint32Array(max - min + 2);
+    for (let i = 0; i < n; i++) starts[(values[i] as number) - min + 1]!++;
+    for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[starts[(values[i] as number) - min]!++] = i;
+    return order;
+  }
+  const counts = new Map<KeyCell, number>();
+  let allNumbers = true;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+    if (typeof v !== "number") allNumbers = false;
+  }
+  const distinct: KeyCell[] = allNumbers
+    ? Array.from(Float64Array.from(counts.keys() as Iterable<number>).sort())
+    : [...counts.keys()].sort(compareCells);
+  let offset = 0;
+  for (const v of distinct) {
+    const c = counts.get(v)!;
+    counts.set(v, offset);
+    offset += c;
+  }
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    const at = counts.get(v)!;
+    order[at] = i;
+    counts.set(v, at + 1);
+  }
+  return order;
+}
