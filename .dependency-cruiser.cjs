@@ -1,7 +1,8 @@
 /**
- * Import rules of src/ (checked by `npm run check:deps`, part of `npm test`):
+ * Import rules of src/ (`npm run check:deps`; `tests/layout.test.ts` checks them in `npm test`):
  * no import circles; the graph and ORM layers never import the kernel; the IR imports no layer
- * above it; storage does not know the traversal algorithms that read it.
+ * above it; storage does not know the algorithms that read it, and the table engine names no
+ * structure derived from its rows (those register with it as observers).
  */
 module.exports = {
   forbidden: [
@@ -24,6 +25,13 @@ module.exports = {
       severity: "error",
       from: { path: "^src/kernel/storage/" },
       to: { path: "^src/kernel/(traverse|ops|state)/" },
+    },
+    {
+      name: "engine-knows-no-derived-structure",
+      comment: "derived structures register with the table engine as observers; the engine never names them",
+      severity: "error",
+      from: { path: "^src/kernel/storage/[^/]+$" },
+      to: { path: "^src/kernel/storage/derived/" },
     },
     {
       name: "kernel-not-client-layers",

@@ -1,5 +1,5 @@
 /**
- * An op that is one traverse request runs as that request (op-direct.ts). The same request made
+ * An op that is one traverse request runs as that request (ops/direct-traverse.ts). The same request made
  * by the op executor — the op with one more step, which the direct form does not take — must give
  * the same result or the same error, for random traversals and for wrong arguments.
  */

@@ -1,5 +1,5 @@
 /**
- * Dictionary-coded columns (table-codes.ts): a low-cardinality column of primitive cells is coded
+ * Dictionary-coded columns (storage/derived/column-codes.ts): a low-cardinality column of primitive cells is coded
  * and kept with the rows; a column that takes an object cell, NaN, or more distinct values than a
  * byte holds is not, and comes back coded only after the table starts over (a truncate).
  */

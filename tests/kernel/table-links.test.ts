@@ -1,5 +1,5 @@
 /**
- * Key slots and relation slot lists (table-slots.ts, table-links.ts) are kept beside the tables
+ * Key slots and relation slot lists (storage/derived/key-slots.ts, link-index.ts) are kept beside the tables
  * and updated by every write. After any sequence of inserts, upserts that move a reference,
  * deletes, truncates, bulk loads and rollbacks of any of these, they must say exactly what the
  * tables say: a slot's row (and its cell in a column vector) is the table's row for that key, and

@@ -1,5 +1,5 @@
 /**
- * Key slots (table-slots.ts): `slotOf` answers from a dense table while every key is a small
+ * Key slots (storage/derived/key-slots.ts): `slotOf` answers from a dense table while every key is a small
  * non-negative integer, and from the key map once one is not. Either way it must give exactly the
  * slots the interning gave, and nothing for a key never interned.
  */
