@@ -22,7 +22,8 @@ import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type Kern
 import { SessionTable } from "./sessions.js";
 import { tableLiteral, type TableView } from "./state/table-view.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
-import { decodeData, isOpDef, takeOfferedJson, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
+import { EncodedJson } from "./ops/encoded-json.js";
+import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
 
 /** Options of `Kernel.open`. */
 export interface KernelOptions {
@@ -312,18 +313,16 @@ export class Kernel {
   }
 
   /**
-   * Runs a prepared op in `scope`'s transaction; its result as JSON. A result that is the very
-   * value a route offered as fresh JSON (`offerJson`) is returned without being copied.
+   * Runs a prepared op in `scope`'s transaction; its result as JSON. A result the route answered
+   * already encoded (`EncodedJson`) is returned as it is, without a copy.
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
-    takeOfferedJson(); // an offer left by an op that failed must not match anything
     const direct = prepared.direct;
     const result =
       direct !== undefined
         ? runDirect(scope.txn, direct, params)
         : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
-    const offered = takeOfferedJson();
-    return offered !== undefined && result === offered ? (result as Json) : toJson(result);
+    return result instanceof EncodedJson ? (result.value as Json) : toJson(result);
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {

@@ -8,7 +8,7 @@
 import { NotFoundError } from "../../errors.js";
 import type { OpDef, Scalar } from "../../ir/types.js";
 import { parseRoute } from "../router.js";
-import { valueMap, type KernelValue } from "./kernel-value.js";
+import { valueMap, type KernelValue, type OpResult } from "./kernel-value.js";
 
 /** One entry of the request's parameter map: from a parameter of the op, or a literal. */
 interface DirectArg {
@@ -58,8 +58,8 @@ export function directTraverse(op: OpDef): DirectTraverse | undefined {
   return { path: route.path, plan, args, step: op.steps[0]![0] };
 }
 
-/** Makes the request `d` describes with the op's bound parameters. */
-export function runDirect(txn: RequestTarget, d: DirectTraverse, params: ReadonlyMap<string, KernelValue>): KernelValue {
+/** Makes the request `d` describes with the op's bound parameters; answers as the route did. */
+export function runDirect(txn: RequestTarget, d: DirectTraverse, params: ReadonlyMap<string, KernelValue>): OpResult {
   const entries: Record<string, KernelValue> = {};
   for (let i = 0; i < d.args.length; i++) {
     const a = d.args[i]!;
@@ -71,7 +71,7 @@ export function runDirect(txn: RequestTarget, d: DirectTraverse, params: Readonl
     if (v === undefined) throw new NotFoundError(`unknown id $${a.param} (referenced by step ${JSON.stringify(d.step)})`);
     entries[a.name] = v;
   }
-  return txn.request("get", d.path, [d.plan, valueMap(entries)], undefined) as KernelValue;
+  return txn.request("get", d.path, [d.plan, valueMap(entries)], undefined) as OpResult;
 }
 
 function isObject(s: Scalar): s is Extract<Scalar, { readonly kind: string }> {

@@ -37,7 +37,7 @@ import {
   type TraversePlan,
 } from "../../ir/traverse-plan.js";
 import type { Table } from "../storage/table-engine.js";
-import { offerJson } from "../ops/kernel-value.js";
+import { EncodedJson } from "../ops/encoded-json.js";
 import { compareStrings, type KeyCell } from "../storage/index-keys.js";
 import type { LinkIndex } from "../storage/derived/link-index.js";
 import type { Row } from "../storage/table-schema.js";
@@ -659,7 +659,7 @@ class Run {
         if (page !== undefined) {
           const tuples = tuplesAt(reached.space, page, this.cellPositions(table, shape, result.select), reached.fixed);
           // Fresh tuples of primitives are JSON already: the kernel need not copy them again.
-          return shape.plainCells === true ? offerJson(tuples) : tuples;
+          return shape.plainCells === true ? new EncodedJson(tuples) : tuples;
         }
       }
       const rows = reached.space.rows;
