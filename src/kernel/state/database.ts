@@ -10,7 +10,8 @@ import { parseSchema } from "../storage/table-schema.js";
 import type { Row } from "../storage/table-schema.js";
 import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
 
-export type { StateTxn, StateValue } from "./transaction.js";
+export type { StateTxn } from "./transaction.js";
+export type { StateValue } from "./table-routes.js";
 
 /** Options of `Database.open`. */
 export interface DatabaseOptions {
@@ -149,7 +150,7 @@ export class Database implements TxnHost {
     return ++this.lastTid;
   }
 
-  finish(_txn: Txn, ops: StoreOp[] | undefined): Promise<void> | undefined {
+  finish(ops: StoreOp[] | undefined): Promise<void> | undefined {
     // The next transaction may start now: its own commit is queued after this one, so it can
     // only be acknowledged after this one is durable. If a write fails, the database stops.
     this.release();
@@ -171,7 +172,7 @@ export class Database implements TxnHost {
     return prior.then(() => written);
   }
 
-  abandon(_txn: Txn): void {
+  abandon(): void {
     this.release();
   }
 }
