@@ -1,5 +1,6 @@
 /**
- * `src/kernel`: the in-process kernel and the `Executor` that runs ops on it.
+ * `src/kernel`: the in-process kernel and `embedded()`, the `Executor` that runs ops on it (the
+ * public entry of this folder; see README.md for its layout).
  *
  * - Every `execute` and every plain `request` is one transaction; a session is one transaction
  *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its

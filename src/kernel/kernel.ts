@@ -1,7 +1,10 @@
 /**
- * The embedded kernel: routes requests (`/state`, `/lib`, `/healthz`, …), runs composite ops, and
- * owns transactions and sessions. One `execute` or plain `request` is one transaction: all of its
- * writes commit together, or — on any error — none of them.
+ * `Kernel`: the host. It takes requests and ops (from `embedded()` in index.ts, or the HTTP
+ * server), routes them (router.ts), runs ops (ops/), keeps sessions (sessions.ts) and the
+ * libraries installed under `/lib` (ops/library.ts), and runs every call in a transaction of its
+ * `Database` (state/database.ts), which owns the `/state` tables, the transaction lock and the
+ * durable store. One `execute` or plain `request` is one transaction: all of its writes commit
+ * together, or — on any error — none of them.
  */
 import {
   BadRequestError,
@@ -14,6 +17,7 @@ import {
 } from "../errors.js";
 import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, type StateTxn } from "./state/database.js";
 import { LibraryRegistry, parseInstall, type LibraryTxn, type LibraryVersion } from "./ops/library.js";
@@ -64,7 +68,7 @@ interface Savepoints {
 interface PreparedOp {
   readonly op: OpDef;
   readonly clock: boolean;
-  /** Set when the op is one traverse request, which then runs as that request (op-direct.ts). */
+  /** Set when the op is one traverse request, which then runs as that request (ops/direct-traverse.ts). */
   readonly direct: DirectTraverse | undefined;
 }
 
@@ -100,8 +104,7 @@ class KernelScope implements TxnScope {
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
 const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
-const STRING = "/state/scalar/value/string";
-const LIB_SCHEMA: KernelValue = [[[["id", STRING]], [["definition", STRING]]], []];
+const LIB_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", PATHS.value.string]]], []];
 
 /**
  * The embedded kernel.

@@ -1,8 +1,8 @@
 /**
- * Ops that are a single `GET /state/<ns>/<t>/traverse` whose key is `[plan, {name: $param | value}]`
- * — what the graph compiles every traversal to — run as that one request: the key is built from
- * the arguments and handed to the transaction, with no step scheduling, evaluators or route
- * parsing per call. The request is the same one the op's step would make, so results and errors
+ * The direct form of a traversal op, the fast path of `Kernel.executeIn`. An op that is a single
+ * `GET /state/<ns>/<t>/traverse` whose key is `[plan, {name: $param | value}]` — what the graph
+ * compiles every traversal to — runs as that one request: the key is built from the arguments
+ * and handed to the transaction, with no step scheduling, evaluators or route parsing per call. The request is the same one the op's step would make, so results and errors
  * are the same; any other op runs through the op executor.
  */
 import { NotFoundError } from "../../errors.js";

@@ -1,6 +1,7 @@
 /**
  * Kernel runtime values: what a step of an op resolves to, what the state layer receives as keys
- * and values, and how a result becomes JSON again.
+ * and values, and how a result becomes JSON again (`toJson`). A route result already in JSON form
+ * arrives as an `EncodedJson` (encoded-json.ts); `plainValue` is the value it wraps.
  *
  * A `KernelValue` is a resolved IR node (no references): a primitive, a tuple, a `ScalarMap`, a
  * `Link`, an `OpDef` — plus two state values of the table engine:
@@ -14,7 +15,7 @@ import { BadRequestError, InternalError } from "../../errors.js";
 import { encode, decodeValue } from "../../ir/index.js";
 import type { Json, Link, OpDef, Primitive, ScalarMap } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { tableLiteral as tableLiteralJson } from "../../ir/json.js";
+import { one, tableLiteral as tableLiteralJson } from "../../ir/json.js";
 import { TableLiteral, tableLiteral } from "../storage/table-schema.js";
 import { TableView } from "../state/table-view.js";
 import { EncodedJson } from "./encoded-json.js";
@@ -169,7 +170,7 @@ export function toJson(v: OpResult): Json {
         return out;
       }
       case "link":
-        return { [node.href]: [] };
+        return one(node.href, []);
       case "opdef":
         return encode(node);
     }

@@ -1,6 +1,9 @@
 /**
- * `Database`: the catalog of `/state` tables, the FIFO transaction lock (one transaction at a time:
- * serializable) and, with a data directory, the durable lmdb store behind it.
+ * `Database`: the state behind one kernel — the catalog of `/state` tables, the FIFO transaction
+ * lock (one transaction at a time: serializable) and, with a data directory, the durable lmdb
+ * store (storage/lmdb-store.ts) that commits are flushed to. It hands out transactions
+ * (transaction.ts) and knows nothing of ops, of routes outside `/state`, of sessions or of
+ * `/lib`: those belong to the kernel (kernel.ts), which runs every call in one of its transactions.
  */
 import { join } from "node:path";
 import { UnavailableError } from "../../errors.js";
