@@ -65,18 +65,13 @@ export function isOpDef(v: KernelValue | undefined): v is OpDef {
   return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "opdef";
 }
 
-/** True for a tuple. */
-export function isTuple(v: KernelValue | undefined): v is readonly KernelValue[] {
-  return Array.isArray(v);
-}
-
 /** Builds a map value. */
 export function valueMap(entries: Record<string, KernelValue>): ValueMap {
   return { kind: "map", entries };
 }
 
 /** A short type name for error messages. */
-export function typeName(v: KernelValue | undefined): string {
+function typeName(v: KernelValue | undefined): string {
   if (v === undefined) return "nothing";
   if (v === null) return "none";
   if (typeof v === "boolean") return "bool";

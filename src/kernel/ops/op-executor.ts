@@ -211,7 +211,7 @@ export const executorStats = { compiledSteps: 0 };
  * runOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
  * ```
  */
-export function runOp(ctx: ExecContext, op: OpDef, params: Scope): OpResult {
+function runOp(ctx: ExecContext, op: OpDef, params: Scope): OpResult {
   if (++ctx.depth > ctx.limits.maxDepth) {
     ctx.depth--;
     throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
