@@ -58,12 +58,6 @@ export interface KernelStats {
   rollbacks: number;
 }
 
-/** Optional savepoints of a state transaction (undo back to a mark, keep the transaction open). */
-interface Savepoints {
-  savepoint(): number;
-  rollbackTo(mark: number): void;
-}
-
 /** A decoded op as the op cache keeps it: the OpDef, and whether its executions need a clock. */
 interface PreparedOp {
   readonly op: OpDef;
@@ -279,9 +273,8 @@ export class Kernel {
    * Runs `fn` in a session's transaction, or in a new one committed on success and rolled back on
    * any error. `fn` is synchronous: nothing else runs inside the transaction meanwhile.
    *
-   * Inside a session a failed call never leaves partial writes: when the state transaction offers
-   * savepoints (`savepoint()` / `rollbackTo(mark)`) the call alone is undone and the session goes
-   * on; otherwise the whole session is rolled back and ended.
+   * Inside a session a failed call never leaves partial writes: the whole session is rolled back
+   * and ended.
    */
   private inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
     if (session !== undefined) {
@@ -300,17 +293,11 @@ export class Kernel {
   private inSession<T>(session: SessionRef, fn: (scope: TxnScope) => T): T {
     const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
     const scope = this.sessions.use(id, owner);
-    const txn = scope.txn as StateTxn & Partial<Savepoints>;
-    const mark = txn.savepoint && txn.rollbackTo ? txn.savepoint() : undefined;
     try {
       return fn(scope);
     } catch (e) {
-      if (mark !== undefined) {
-        txn.rollbackTo!(mark);
-      } else {
-        this.sessions.finish(id, owner);
-        this.rollback(scope);
-      }
+      this.sessions.finish(id, owner);
+      this.rollback(scope);
       throw asTcError(e);
     }
   }
