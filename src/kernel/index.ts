@@ -17,7 +17,7 @@ import type { ExecRequest, Executor, Session } from "../executor.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
 
 export { Kernel, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
-export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/op-executor.js";
+export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/exec-context.js";
 export { BUILTIN_METHODS } from "./ops/builtins.js";
 export { TableLiteral, TableView, toJson, decodeData, type KernelValue } from "./ops/kernel-value.js";
 

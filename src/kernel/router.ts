@@ -10,7 +10,8 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, NotImplementedEr
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
 import { memberFor, type LibraryTxn } from "./ops/library.js";
-import { ExecContext, invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
+import type { ExecContext } from "./ops/exec-context.js";
+import { invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
 import { planOp } from "./ops/op-planner.js";
 import { PATHS } from "../ir/types.js";
 import { isMap, valueMap, type KernelValue, type OpResult } from "./ops/kernel-value.js";
