@@ -49,7 +49,7 @@ export interface TxnHost extends TableHost {
 const DURABLE: Promise<void> = Promise.resolve();
 
 /**
- * One transaction: an undo log with a lifecycle. Obtain it from `Database.begin()` / `tryBegin()`.
+ * One transaction. Obtain it from `Database.begin()` / `tryBegin()`.
  *
  * @example
  * ```ts
@@ -58,12 +58,11 @@ const DURABLE: Promise<void> = Promise.resolve();
  * await txn.commit();
  * ```
  */
-export class Txn extends UndoLog implements StateTxn {
+export class Txn implements StateTxn {
   private closed = false;
+  private readonly log = new UndoLog();
 
-  constructor(private readonly host: TxnHost) {
-    super();
-  }
+  constructor(private readonly host: TxnHost) {}
 
   private assertOpen(): void {
     if (this.closed) throw new BadRequestError("this transaction has already ended");
@@ -79,16 +78,16 @@ export class Txn extends UndoLog implements StateTxn {
   commitNow(): Promise<void> | undefined {
     this.assertOpen();
     this.closed = true;
-    if (this.isEmpty()) return this.host.finish(undefined);
-    const ops = this.host.durable ? this.writeSet() : undefined;
-    this.clear();
+    if (this.log.isEmpty()) return this.host.finish(undefined);
+    const ops = this.host.durable ? this.log.writeSet() : undefined;
+    this.log.clear();
     return this.host.finish(ops);
   }
 
   /** Ends the transaction, undoing all its writes. */
   rollback(): void {
     if (this.closed) return;
-    this.undoTo(0, this.host);
+    this.log.undoTo(0, this.host);
     this.closed = true;
     this.host.abandon();
   }
@@ -102,13 +101,13 @@ export class Txn extends UndoLog implements StateTxn {
     const ns = path[0]!;
     const name = path[1]!;
     const route = path.length === 3 ? path[2]! : "";
-    const mark = this.mark();
+    const mark = this.log.mark();
     try {
       const table = this.host.lookup(ns, name);
-      if (table === undefined) return missingTableRoute(this, this.host, verb, ns, name, route, key, value);
-      return tableRoute(this, this.host, table, ns, name, verb, route, key, value);
+      if (table === undefined) return missingTableRoute(this.log, this.host, verb, ns, name, route, key, value);
+      return tableRoute(this.log, this.host, table, ns, name, verb, route, key, value);
     } catch (e) {
-      this.undoTo(mark, this.host);
+      this.log.undoTo(mark, this.host);
       throw e;
     }
   }
@@ -116,11 +115,11 @@ export class Txn extends UndoLog implements StateTxn {
   viewRequest(view: TableView, verb: Verb, path: readonly string[], key: unknown, value: unknown): StateValue {
     this.assertOpen();
     if (path.length > 1) throw new NotFoundError(`a table view has no route ${path.join("/")}`);
-    const mark = this.mark();
+    const mark = this.log.mark();
     try {
-      return viewRoute(this, view, verb, path[0] ?? "", key, value);
+      return viewRoute(this.log, view, verb, path[0] ?? "", key, value);
     } catch (e) {
-      this.undoTo(mark, this.host);
+      this.log.undoTo(mark, this.host);
       throw e;
     }
   }

@@ -25,8 +25,8 @@ const BULK = { entry: "bulk" } as const;
 type Marker = typeof CREATE | typeof DROP | typeof TRUNCATE | typeof BULK;
 
 /**
- * The writes of one transaction, newest last. `Txn` (transaction.ts) is an undo log with a
- * lifecycle; the table routes record into it, and tables report row changes to it (`WriteLog`).
+ * The writes of one transaction, newest last: each `Txn` (transaction.ts) keeps one, the table
+ * routes record into it, and tables report row changes to it (`WriteLog`).
  *
  * @example
  * ```ts
