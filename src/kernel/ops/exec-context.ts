@@ -38,6 +38,7 @@ export interface ExecLimits {
   readonly maxMillis: number;
 }
 
+/** The limits an execution runs under unless `KernelOptions.limits` overrides them. */
 export const DEFAULT_LIMITS: ExecLimits = {
   maxSteps: 10_000_000,
   maxWhileIterations: 1_000_000,
