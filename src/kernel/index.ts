@@ -1,5 +1,6 @@
 /**
- * `src/kernel`: the in-process kernel and the `Executor` that runs ops on it.
+ * `src/kernel`: the in-process kernel and `embedded()`, the `Executor` that runs ops on it (the
+ * public entry of this folder; see README.md for its layout).
  *
  * - Every `execute` and every plain `request` is one transaction; a session is one transaction
  *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its
@@ -16,7 +17,7 @@ import type { ExecRequest, Executor, Session } from "../executor.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
 
 export { Kernel, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
-export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/op-executor.js";
+export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/exec-context.js";
 export { BUILTIN_METHODS } from "./ops/builtins.js";
 export { TableLiteral, TableView, toJson, decodeData, type KernelValue } from "./ops/kernel-value.js";
 

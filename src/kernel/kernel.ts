@@ -1,7 +1,10 @@
 /**
- * The embedded kernel: routes requests (`/state`, `/lib`, `/healthz`, …), runs composite ops, and
- * owns transactions and sessions. One `execute` or plain `request` is one transaction: all of its
- * writes commit together, or — on any error — none of them.
+ * `Kernel`: the host. It takes requests and ops (from `embedded()` in index.ts, or the HTTP
+ * server), routes them (router.ts), runs ops (ops/), keeps sessions (sessions.ts) and the
+ * libraries installed under `/lib` (ops/library.ts), and runs every call in a transaction of its
+ * `Database` (state/database.ts), which owns the `/state` tables, the transaction lock and the
+ * durable store. One `execute` or plain `request` is one transaction: all of its writes commit
+ * together, or — on any error — none of them.
  */
 import {
   BadRequestError,
@@ -14,15 +17,18 @@ import {
 } from "../errors.js";
 import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, type StateTxn } from "./state/database.js";
 import { LibraryRegistry, parseInstall, type LibraryTxn, type LibraryVersion } from "./ops/library.js";
-import { DEFAULT_LIMITS, ExecContext, invokeOp, needsClock, refuseEgress, type ExecLimits } from "./ops/op-executor.js";
+import { DEFAULT_LIMITS, ExecContext, needsClock, type ExecLimits } from "./ops/exec-context.js";
+import { invokeOp, refuseEgress } from "./ops/op-executor.js";
 import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { tableLiteral, type TableView } from "./state/table-view.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
-import { decodeData, isOpDef, takeOfferedJson, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
+import { EncodedJson } from "./ops/encoded-json.js";
+import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
 
 /** Options of `Kernel.open`. */
 export interface KernelOptions {
@@ -53,17 +59,11 @@ export interface KernelStats {
   rollbacks: number;
 }
 
-/** Optional savepoints of a state transaction (undo back to a mark, keep the transaction open). */
-interface Savepoints {
-  savepoint(): number;
-  rollbackTo(mark: number): void;
-}
-
 /** A decoded op as the op cache keeps it: the OpDef, and whether its executions need a clock. */
 interface PreparedOp {
   readonly op: OpDef;
   readonly clock: boolean;
-  /** Set when the op is one traverse request, which then runs as that request (op-direct.ts). */
+  /** Set when the op is one traverse request, which then runs as that request (ops/direct-traverse.ts). */
   readonly direct: DirectTraverse | undefined;
 }
 
@@ -99,8 +99,7 @@ class KernelScope implements TxnScope {
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
 const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
-const STRING = "/state/scalar/value/string";
-const LIB_SCHEMA: KernelValue = [[[["id", STRING]], [["definition", STRING]]], []];
+const LIB_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", PATHS.value.string]]], []];
 
 /**
  * The embedded kernel.
@@ -275,9 +274,8 @@ export class Kernel {
    * Runs `fn` in a session's transaction, or in a new one committed on success and rolled back on
    * any error. `fn` is synchronous: nothing else runs inside the transaction meanwhile.
    *
-   * Inside a session a failed call never leaves partial writes: when the state transaction offers
-   * savepoints (`savepoint()` / `rollbackTo(mark)`) the call alone is undone and the session goes
-   * on; otherwise the whole session is rolled back and ended.
+   * Inside a session a failed call never leaves partial writes: the whole session is rolled back
+   * and ended.
    */
   private inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
     if (session !== undefined) {
@@ -296,34 +294,26 @@ export class Kernel {
   private inSession<T>(session: SessionRef, fn: (scope: TxnScope) => T): T {
     const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
     const scope = this.sessions.use(id, owner);
-    const txn = scope.txn as StateTxn & Partial<Savepoints>;
-    const mark = txn.savepoint && txn.rollbackTo ? txn.savepoint() : undefined;
     try {
       return fn(scope);
     } catch (e) {
-      if (mark !== undefined) {
-        txn.rollbackTo!(mark);
-      } else {
-        this.sessions.finish(id, owner);
-        this.rollback(scope);
-      }
+      this.sessions.finish(id, owner);
+      this.rollback(scope);
       throw asTcError(e);
     }
   }
 
   /**
-   * Runs a prepared op in `scope`'s transaction; its result as JSON. A result that is the very
-   * value a route offered as fresh JSON (`offerJson`) is returned without being copied.
+   * Runs a prepared op in `scope`'s transaction; its result as JSON. A result the route answered
+   * already encoded (`EncodedJson`) is returned as it is, without a copy.
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
-    takeOfferedJson(); // an offer left by an op that failed must not match anything
     const direct = prepared.direct;
     const result =
       direct !== undefined
         ? runDirect(scope.txn, direct, params)
         : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
-    const offered = takeOfferedJson();
-    return offered !== undefined && result === offered ? (result as Json) : toJson(result);
+    return result instanceof EncodedJson ? (result.value as Json) : toJson(result);
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {

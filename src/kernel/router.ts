@@ -10,9 +10,11 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, NotImplementedEr
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
 import { memberFor, type LibraryTxn } from "./ops/library.js";
-import { ExecContext, invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
+import type { ExecContext } from "./ops/exec-context.js";
+import { invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
 import { planOp } from "./ops/op-planner.js";
-import { isMap, valueMap, type KernelValue } from "./ops/kernel-value.js";
+import { PATHS } from "../ir/types.js";
+import { isMap, valueMap, type KernelValue, type OpResult } from "./ops/kernel-value.js";
 
 /** Namespace under `/state` the kernel keeps for itself (library definitions); never routable. */
 export const INTERNAL_NAMESPACE = "_kernel";
@@ -89,7 +91,7 @@ function buildRoute(href: string): Route {
         return { kind: "not_found", href, why: `${href} is a scalar class path, not a table` };
       }
       if (ns === "collection") {
-        if (href === "/state/collection/table") return { kind: "table_class" };
+        if (href === PATHS.table) return { kind: "table_class" };
         return { kind: "not_found", href, why: `${href} is not a supported collection class` };
       }
       if (ns === INTERNAL_NAMESPACE) return { kind: "not_found", href, why: `no table at ${href}` };
@@ -118,6 +120,7 @@ export function healthz(verb: Verb): KernelValue {
 /**
  * Runs a call on a route inside `ctx`'s transaction. For POST, `value` is the params map.
  * Library installs are not served here (they need the raw JSON body: see `Kernel.request`).
+ * A route's answer passes through as it is (an `EncodedJson` stays wrapped).
  */
 export function dispatch(
   ctx: ExecContext,
@@ -125,7 +128,7 @@ export function dispatch(
   route: Route,
   key: KernelValue,
   value: KernelValue | undefined,
-): KernelValue {
+): OpResult {
   switch (route.kind) {
     case "healthz":
       return healthz(verb);
@@ -139,7 +142,7 @@ export function dispatch(
       throw new NotImplementedError(`casting with ${route.href} is not supported`);
     case "table_class":
       throw new MethodNotAllowedError(
-        `${"/state/collection/table"} is a class: build a table literal with {"/state/collection/table": [schema, rows]}`,
+        `${PATHS.table} is a class: build a table literal with {"${PATHS.table}": [schema, rows]}`,
       );
     case "lib_dir":
       if (verb === "get") return listLibraries(state(ctx).libs, route.prefix);
@@ -165,7 +168,7 @@ export function routeLink(
   href: string,
   key: KernelValue,
   value: KernelValue | undefined,
-): KernelValue {
+): OpResult {
   return dispatch(ctx, verb, parseRoute(href), key, value);
 }
 
@@ -190,7 +193,7 @@ function callLibrary(
   route: Extract<Route, { kind: "lib" }>,
   key: KernelValue,
   value: KernelValue | undefined,
-): KernelValue {
+): OpResult {
   const libs = state(ctx).libs;
   if (route.route.length === 0) {
     if (verb !== "get") throw new MethodNotAllowedError(`${route.id} answers GET, not ${verb.toUpperCase()}`);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Database } from "../../src/kernel/state/database.js";
 import { BudgetExceededError, Kernel } from "../../src/kernel/index.js";
-import { ExecContext, needsClock } from "../../src/kernel/ops/op-executor.js";
+import { ExecContext, needsClock } from "../../src/kernel/ops/exec-context.js";
 import { routeLink } from "../../src/kernel/router.js";
 import { tableLiteral } from "../../src/kernel/state/table-view.js";
 import { decodeOpDef } from "../../src/ir/index.js";

@@ -1,14 +1,14 @@
 /**
- * Ops that are a single `GET /state/<ns>/<t>/traverse` whose key is `[plan, {name: $param | value}]`
- * — what the graph compiles every traversal to — run as that one request: the key is built from
- * the arguments and handed to the transaction, with no step scheduling, evaluators or route
- * parsing per call. The request is the same one the op's step would make, so results and errors
+ * The direct form of a traversal op, the fast path of `Kernel.executeIn`. An op that is a single
+ * `GET /state/<ns>/<t>/traverse` whose key is `[plan, {name: $param | value}]` — what the graph
+ * compiles every traversal to — runs as that one request: the key is built from the arguments
+ * and handed to the transaction, with no step scheduling, evaluators or route parsing per call. The request is the same one the op's step would make, so results and errors
  * are the same; any other op runs through the op executor.
  */
 import { NotFoundError } from "../../errors.js";
 import type { OpDef, Scalar } from "../../ir/types.js";
 import { parseRoute } from "../router.js";
-import { valueMap, type KernelValue } from "./kernel-value.js";
+import { valueMap, type KernelValue, type OpResult } from "./kernel-value.js";
 
 /** One entry of the request's parameter map: from a parameter of the op, or a literal. */
 interface DirectArg {
@@ -58,8 +58,8 @@ export function directTraverse(op: OpDef): DirectTraverse | undefined {
   return { path: route.path, plan, args, step: op.steps[0]![0] };
 }
 
-/** Makes the request `d` describes with the op's bound parameters. */
-export function runDirect(txn: RequestTarget, d: DirectTraverse, params: ReadonlyMap<string, KernelValue>): KernelValue {
+/** Makes the request `d` describes with the op's bound parameters; answers as the route did. */
+export function runDirect(txn: RequestTarget, d: DirectTraverse, params: ReadonlyMap<string, KernelValue>): OpResult {
   const entries: Record<string, KernelValue> = {};
   for (let i = 0; i < d.args.length; i++) {
     const a = d.args[i]!;
@@ -71,7 +71,7 @@ export function runDirect(txn: RequestTarget, d: DirectTraverse, params: Readonl
     if (v === undefined) throw new NotFoundError(`unknown id $${a.param} (referenced by step ${JSON.stringify(d.step)})`);
     entries[a.name] = v;
   }
-  return txn.request("get", d.path, [d.plan, valueMap(entries)], undefined) as KernelValue;
+  return txn.request("get", d.path, [d.plan, valueMap(entries)], undefined) as OpResult;
 }
 
 function isObject(s: Scalar): s is Extract<Scalar, { readonly kind: string }> {

@@ -1,6 +1,7 @@
 /**
  * Kernel runtime values: what a step of an op resolves to, what the state layer receives as keys
- * and values, and how a result becomes JSON again.
+ * and values, and how a result becomes JSON again (`toJson`). A route result already in JSON form
+ * arrives as an `EncodedJson` (encoded-json.ts); `plainValue` is the value it wraps.
  *
  * A `KernelValue` is a resolved IR node (no references): a primitive, a tuple, a `ScalarMap`, a
  * `Link`, an `OpDef` — plus two state values of the table engine:
@@ -14,8 +15,10 @@ import { BadRequestError, InternalError } from "../../errors.js";
 import { encode, decodeValue } from "../../ir/index.js";
 import type { Json, Link, OpDef, Primitive, ScalarMap } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
+import { one, tableLiteral as tableLiteralJson } from "../../ir/json.js";
 import { TableLiteral, tableLiteral } from "../storage/table-schema.js";
 import { TableView } from "../state/table-view.js";
+import { EncodedJson } from "./encoded-json.js";
 
 export { TableLiteral, TableView };
 
@@ -35,6 +38,12 @@ export type KernelValue =
   | OpDef
   | TableLiteral
   | TableView;
+
+/**
+ * What a route call answers: a kernel value, or one already encoded as JSON (`EncodedJson`),
+ * which only an op's result may stay.
+ */
+export type OpResult = KernelValue | EncodedJson;
 
 /** True for a table view. */
 export function isView(v: unknown): v is TableView {
@@ -56,18 +65,13 @@ export function isOpDef(v: KernelValue | undefined): v is OpDef {
   return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "opdef";
 }
 
-/** True for a tuple. */
-export function isTuple(v: KernelValue | undefined): v is readonly KernelValue[] {
-  return Array.isArray(v);
-}
-
 /** Builds a map value. */
 export function valueMap(entries: Record<string, KernelValue>): ValueMap {
   return { kind: "map", entries };
 }
 
 /** A short type name for error messages. */
-export function typeName(v: KernelValue | undefined): string {
+function typeName(v: KernelValue | undefined): string {
   if (v === undefined) return "nothing";
   if (v === null) return "none";
   if (typeof v === "boolean") return "bool";
@@ -107,26 +111,17 @@ function copyTuple(t: readonly KernelValue[]): KernelValue[] {
 }
 
 /**
- * The value an op step last offered as already-encoded JSON (`offerJson`). Ops run synchronously
- * from first step to last, so one slot per process suffices: the kernel clears it before an op
- * and takes it after; only a result identical to the offer skips the encoding.
+ * The plain value of a route result: what an `EncodedJson` wraps, else the value itself. Every
+ * reader of a result except the kernel's last encoding takes this.
+ *
+ * @example
+ * ```ts
+ * plainValue(new EncodedJson([[1, "a"]])); // [[1, "a"]]
+ * plainValue(7);                           // 7
+ * ```
  */
-let offeredJson: object | undefined;
-
-/**
- * Offers `value` as a result that needs no encoding: it must be fresh (nothing else holds it or
- * its tuples) and hold only JSON primitives. Returns `value`.
- */
-export function offerJson<T extends object>(value: T): T {
-  offeredJson = value;
-  return value;
-}
-
-/** Takes (and clears) the last offer. */
-export function takeOfferedJson(): object | undefined {
-  const v = offeredJson;
-  offeredJson = undefined;
-  return v;
+export function plainValue(v: OpResult): KernelValue {
+  return v instanceof EncodedJson ? (v.value as KernelValue) : v;
 }
 
 /**
@@ -138,7 +133,7 @@ export function takeOfferedJson(): object | undefined {
  * toJson(valueMap({ b: 1, a: [true, null] })); // {"a": [true, null], "b": 1}
  * ```
  */
-export function toJson(v: KernelValue): Json {
+export function toJson(v: OpResult): Json {
   if (v === null || typeof v !== "object") {
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new BadRequestError(`cannot encode the number ${v} as JSON`);
@@ -156,8 +151,9 @@ export function toJson(v: KernelValue): Json {
     return out;
   }
   if (v instanceof TableView) return v.toJson();
+  if (v instanceof EncodedJson) return toJson(v.value as KernelValue);
   if (v instanceof TableLiteral) {
-    return { [PATHS.table]: [v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[]))] };
+    return tableLiteralJson(v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[])));
   }
   const node = v as ValueMap | ScalarMap | Link | OpDef;
   if ("kind" in node) {
@@ -169,7 +165,7 @@ export function toJson(v: KernelValue): Json {
         return out;
       }
       case "link":
-        return { [node.href]: [] };
+        return one(node.href, []);
       case "opdef":
         return encode(node);
     }

@@ -7,7 +7,7 @@
  * is atomic under the state layer's transaction lock and pays no promise overhead.
  */
 import { BadRequestError, NotFoundError, NotImplementedError } from "../../errors.js";
-import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
+import type { AfterRef, CondRef, DeleteRef, GetRef, OpDef, PostRef, PutRef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv } from "./builtins.js";
 import { isStatic, planOp, type OpPlan } from "./op-planner.js";
@@ -17,183 +17,46 @@ import {
   isOpDef,
   isView,
   aTypeName,
+  plainValue,
   valueMap,
   type KernelValue,
+  type OpResult,
 } from "./kernel-value.js";
 import { tableLiteral, TableView } from "../state/table-view.js";
-
-/** The part of a state transaction the executor calls (the table engineer's `StateTxn`). */
-export interface StateTxnLike {
-  /** A request on `/state`: `path` = the segments after `state`. */
-  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): KernelValue;
-  /** A request on a view from an earlier step (`$v/limit`), path relative to the view. */
-  viewRequest(
-    view: TableView,
-    verb: Verb,
-    path: readonly string[],
-    key: KernelValue,
-    value: KernelValue | undefined,
-  ): KernelValue;
-}
-
-/** Guards against runaway ops. */
-export interface ExecLimits {
-  /** Steps (plus loop iterations) one execution may run in total. */
-  readonly maxSteps: number;
-  /** Iterations of one `while`. */
-  readonly maxWhileIterations: number;
-  /** Nesting of OpDef calls (closures, library members calling each other). */
-  readonly maxDepth: number;
-  /**
-   * Wall-clock time one execution may take, in ms. Execution is synchronous, so a runaway op
-   * would otherwise hold the event loop (and the transaction lock) for as long as it runs.
-   */
-  readonly maxMillis: number;
-}
-
-export const DEFAULT_LIMITS: ExecLimits = {
-  maxSteps: 10_000_000,
-  maxWhileIterations: 1_000_000,
-  maxDepth: 200,
-  maxMillis: 30_000,
-};
-
-/** How many ticks pass between two clock reads. */
-const CLOCK_EVERY = 1024;
-
-/** An op ran past one of its `ExecLimits`: a 400 naming the limit. */
-export class BudgetExceededError extends BadRequestError {
-  readonly limit: keyof ExecLimits;
-  constructor(limit: keyof ExecLimits, value: number, what: string) {
-    super(`op exceeded its ${what} limit (${limit} = ${value})`);
-    this.limit = limit;
-  }
-}
-
-/**
- * Routes a call on a link (`/state/...`, `/lib/...`, `http://...`). Supplied by the kernel's
- * router; for POST, `value` is the params map.
- */
-export type LinkRouter = (
-  ctx: ExecContext,
-  verb: Verb,
-  href: string,
-  key: KernelValue,
-  value: KernelValue | undefined,
-) => KernelValue;
-
-/** One execution: its transaction, the router for links, and the budget. */
-export class ExecContext {
-  stepsLeft: number;
-  depth = 0;
-  /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
-  private startedAt: number;
-  private untilClock = CLOCK_EVERY;
-  constructor(
-    readonly txn: StateTxnLike,
-    readonly routeLink: LinkRouter,
-    readonly limits: ExecLimits = DEFAULT_LIMITS,
-    /** Whatever the kernel needs to carry along (its per-transaction state). */
-    readonly scope?: unknown,
-    /**
-     * False to skip reading the clock: only for an op that can never reach the first time check
-     * (see `needsClock`). Reading the clock is a system call, often the costliest part of a
-     * small execution.
-     */
-    startClock = true,
-  ) {
-    this.stepsLeft = limits.maxSteps;
-    this.startedAt = startClock ? performance.now() : -1;
-  }
-
-  /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps` or `maxMillis`. */
-  tick(): void {
-    if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
-    if (--this.untilClock <= 0) this.checkClock();
-  }
-
-  private checkClock(): void {
-    this.untilClock = CLOCK_EVERY;
-    if (this.startedAt < 0) {
-      // Unreachable for ops `needsClock` calls flat; should one get here anyway, its clock
-      // starts now rather than never.
-      this.startedAt = performance.now();
-      return;
-    }
-    if (performance.now() - this.startedAt > this.limits.maxMillis) {
-      throw new BudgetExceededError("maxMillis", this.limits.maxMillis, "time budget");
-    }
-  }
-}
-
-const FLAT_OPS = new WeakMap<OpDef, boolean>();
-
-/**
- * False when `op` can never reach the first time check of an execution (`CLOCK_EVERY` ticks):
- * fewer steps than that, and no step that can tick on its own — no `while`, `for_each`, `cond`
- * (its branches may be closures), no call on a value (`$x/...`: a built-in or a library op), no
- * link call outside `/state` (a library op). Such an execution needs no clock at all.
- *
- * @example
- * ```ts
- * needsClock(decodeOpDef({"/state/scalar/op/post": [["r", {"/state/app/users": [[1]]}]]})); // false
- * ```
- */
-export function needsClock(op: OpDef): boolean {
-  let flat = FLAT_OPS.get(op);
-  if (flat === undefined) {
-    flat = op.steps.length < CLOCK_EVERY && op.steps.every(([, s]) => flatScalar(s));
-    FLAT_OPS.set(op, flat);
-  }
-  return !flat;
-}
-
-function flatScalar(s: Scalar): boolean {
-  if (s === null || typeof s !== "object") return true;
-  if (Array.isArray(s)) return (s as readonly Scalar[]).every(flatScalar);
-  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
-  switch (node.kind) {
-    case "link":
-    case "opdef": // a value: it runs only when called, and calls are not flat
-    case "id":
-      return true;
-    case "map":
-      return Object.values(node.entries).every(flatScalar);
-    case "get":
-    case "delete":
-      return stateLink(node.subject) && flatScalar(node.key);
-    case "put":
-      return stateLink(node.subject) && flatScalar(node.key) && flatScalar(node.value);
-    case "post":
-      return stateLink(node.subject) && Object.values(node.params).every(flatScalar);
-    case "after":
-      return flatScalar(node.when) && flatScalar(node.then);
-    default:
-      return false;
-  }
-}
-
-/** A link under `/state`: table routes and value classes, which never run ops. */
-function stateLink(subject: Subject): boolean {
-  return subject.kind === "link" && subject.href.startsWith("/state/");
-}
+import { BudgetExceededError, type ExecContext } from "./exec-context.js";
 
 type Scope = Map<string, KernelValue>;
+/** A compiled scalar: resolves it against a scope to a plain kernel value. */
 type Evaluator = (scope: Scope, ctx: ExecContext) => KernelValue;
+/** A compiled result step: may answer what a route answered as is (see `compileResult`). */
+type ResultEvaluator = (scope: Scope, ctx: ExecContext) => OpResult;
+
+/** The compiled steps of one schedule: those run for their value, in order, then the result. */
+interface CompiledSchedule {
+  readonly steps: readonly Evaluator[];
+  readonly result: ResultEvaluator;
+}
+
+/** The compiled steps of a plan by name, the result step apart. */
+interface CompiledPlan {
+  readonly steps: ReadonlyMap<string, Evaluator>;
+  readonly result: ResultEvaluator | undefined;
+}
 
 /** Counters for tests and benchmarks: how often scalars were compiled. */
 export const executorStats = { compiledSteps: 0 };
 
 /**
  * Runs `op` with `params` bound (key/value names or POST params) and returns the value of its
- * last step. `params` becomes the op's scope (it is mutated: callers pass a fresh map).
+ * last step, as its route answered it (an `EncodedJson` stays wrapped: take `plainValue` to go on
+ * with it). `params` becomes the op's scope (it is mutated: callers pass a fresh map).
  *
  * @example
  * ```ts
  * runOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
  * ```
  */
-export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
+function runOp(ctx: ExecContext, op: OpDef, params: Scope): OpResult {
   if (++ctx.depth > ctx.limits.maxDepth) {
     ctx.depth--;
     throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
@@ -203,7 +66,8 @@ export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
     const schedule = plan.schedule(params);
     if (schedule.captureIsParam) return params.get(schedule.capture)!;
     const steps = schedule.steps;
-    const evals = (schedule.compiled ??= stepEvaluators(plan, steps)) as readonly Evaluator[];
+    const compiled = (schedule.compiled ??= compileSchedule(plan, steps)) as CompiledSchedule;
+    const evals = compiled.steps;
     // The result step comes last (every other scheduled step is one of its dependencies), and
     // nothing reads the scope after it: its value is returned without a round trip through it.
     const last = steps.length - 1;
@@ -212,7 +76,7 @@ export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
       params.set(steps[i]!, evals[i]!(params, ctx));
     }
     ctx.tick();
-    return evals[last]!(params, ctx);
+    return compiled.result(params, ctx);
   } finally {
     ctx.depth--;
   }
@@ -222,7 +86,7 @@ export function runOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
  * Invokes an OpDef as a route handler (a library member, or `execute`): like `runOp`, but PUT
  * and DELETE OpDefs answer `null` (v2 discards their result).
  */
-export function invokeOp(ctx: ExecContext, op: OpDef, params: Scope): KernelValue {
+export function invokeOp(ctx: ExecContext, op: OpDef, params: Scope): OpResult {
   const result = runOp(ctx, op, params);
   return op.verb === "put" || op.verb === "delete" ? null : result;
 }
@@ -239,14 +103,14 @@ export function callClosure(
 ): KernelValue {
   const params = captured(scope, op);
   for (const key of Object.keys(bound)) params.set(key, bound[key]!);
-  return runOp(ctx, op, params);
+  return plainValue(runOp(ctx, op, params));
 }
 
 /** `callClosure` with one bound name (loops call this once per item). */
 function callClosure1(ctx: ExecContext, scope: Scope, op: OpDef, name: string, value: KernelValue): KernelValue {
   const params = captured(scope, op);
   params.set(name, value);
-  return runOp(ctx, op, params);
+  return plainValue(runOp(ctx, op, params));
 }
 
 /** A new scope holding the values of `op`'s free ids found in `scope`. */
@@ -260,19 +124,25 @@ function captured(scope: Scope, op: OpDef): Scope {
   return params;
 }
 
-/** The evaluators of `steps`, in order (cached on their schedule). */
-function stepEvaluators(plan: OpPlan, steps: readonly string[]): Evaluator[] {
-  const compiled = compiledSteps(plan);
-  return steps.map((name) => compiled.get(name)!);
+/** The evaluators of `steps` in order, the last (the result step) apart; cached on the schedule. */
+function compileSchedule(plan: OpPlan, steps: readonly string[]): CompiledSchedule {
+  const compiled = compiledPlan(plan);
+  const body = new Array<Evaluator>(steps.length - 1);
+  for (let i = 0; i < body.length; i++) body[i] = compiled.steps.get(steps[i]!)!;
+  return { steps: body, result: compiled.result! };
 }
 
-function compiledSteps(plan: OpPlan): Map<string, Evaluator> {
-  let compiled = plan.compiled as Map<string, Evaluator> | undefined;
+function compiledPlan(plan: OpPlan): CompiledPlan {
+  let compiled = plan.compiled as CompiledPlan | undefined;
   if (!compiled) {
-    compiled = new Map();
-    for (const [name, scalar] of plan.providers) compiled.set(name, compile(scalar));
-    executorStats.compiledSteps += compiled.size;
-    plan.compiled = compiled;
+    const steps = new Map<string, Evaluator>();
+    let result: ResultEvaluator | undefined;
+    for (const [name, scalar] of plan.providers) {
+      if (name === plan.capture) result = compileResult(scalar);
+      else steps.set(name, compile(scalar));
+    }
+    executorStats.compiledSteps += plan.providers.size;
+    plan.compiled = compiled = { steps, result };
   }
   return compiled;
 }
@@ -314,38 +184,13 @@ function compile(s: Scalar): Evaluator {
     }
     case "get":
     case "delete":
-      return compileCall(node.kind, node.subject, compile(node.key), undefined);
     case "put":
-      return compileCall("put", node.subject, compile(node.key), compile(node.value));
-    case "post": {
-      const entries = compileEntries(node.params);
-      const subject = node.subject;
-      if (subject.kind === "ref" && subject.path.length === 1) {
-        const method = subject.path[0]!;
-        const fn = builtin(method);
-        if (fn) return compileBuiltinCall(subject.name, method, fn, entries);
-      }
-      const params: Evaluator = (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
-      return compileCall("post", subject, () => null, params);
-    }
-    case "cond": {
-      const cond = compile(node.cond);
-      const then = compileBranch(node.then);
-      const otherwise = compileBranch(node.else);
-      return (scope, ctx) => {
-        const c = cond(scope, ctx);
-        if (c === null) throw new BadRequestError("expected the cond condition to be a boolean, found none");
-        return truthy(c, "the cond condition") ? then(scope, ctx) : otherwise(scope, ctx);
-      };
-    }
-    case "after": {
-      const when = compile(node.when);
-      const then = compile(node.then);
-      return (scope, ctx) => {
-        when(scope, ctx);
-        return then(scope, ctx);
-      };
-    }
+    case "post":
+      return compileCallNode(node, false);
+    case "cond":
+      return compileCond(node, false);
+    case "after":
+      return compileAfter(node, false);
     case "while": {
       const cond = compile(node.cond);
       const step = compile(node.step);
@@ -392,13 +237,84 @@ function compile(s: Scalar): Evaluator {
   }
 }
 
+/**
+ * Compiles an op's result step. A route call in result position (the step itself, a `cond`
+ * branch, the `then` of an `after`) hands back what the route answered, `EncodedJson` included,
+ * so a result already in JSON form reaches the kernel uncopied; anywhere else (`compile`) a call
+ * answers the plain value.
+ */
+function compileResult(s: Scalar): ResultEvaluator {
+  if (s === null || typeof s !== "object" || Array.isArray(s)) return compile(s);
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  switch (node.kind) {
+    case "get":
+    case "delete":
+    case "put":
+    case "post":
+      return isStatic(s) ? compile(s) : compileCallNode(node, true);
+    case "cond":
+      return compileCond(node, true);
+    case "after":
+      return compileAfter(node, true);
+    default:
+      return compile(s);
+  }
+}
+
+function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, result: false): Evaluator;
+function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, result: boolean): ResultEvaluator;
+function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, result: boolean): ResultEvaluator {
+  switch (node.kind) {
+    case "get":
+    case "delete":
+      return compileCall(node.kind, node.subject, compile(node.key), undefined, result);
+    case "put":
+      return compileCall("put", node.subject, compile(node.key), compile(node.value), result);
+    case "post": {
+      const entries = compileEntries(node.params);
+      const subject = node.subject;
+      if (subject.kind === "ref" && subject.path.length === 1) {
+        const method = subject.path[0]!;
+        const fn = builtin(method);
+        if (fn) return compileBuiltinCall(subject.name, method, fn, entries);
+      }
+      const params: Evaluator = (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
+      return compileCall("post", subject, () => null, params, result);
+    }
+  }
+}
+
+function compileCond(node: CondRef, result: false): Evaluator;
+function compileCond(node: CondRef, result: boolean): ResultEvaluator;
+function compileCond(node: CondRef, result: boolean): ResultEvaluator {
+  const cond = compile(node.cond);
+  const then = compileBranch(node.then, result);
+  const otherwise = compileBranch(node.else, result);
+  return (scope, ctx) => {
+    const c = cond(scope, ctx);
+    if (c === null) throw new BadRequestError("expected the cond condition to be a boolean, found none");
+    return truthy(c, "the cond condition") ? then(scope, ctx) : otherwise(scope, ctx);
+  };
+}
+
+function compileAfter(node: AfterRef, result: false): Evaluator;
+function compileAfter(node: AfterRef, result: boolean): ResultEvaluator;
+function compileAfter(node: AfterRef, result: boolean): ResultEvaluator {
+  const when = compile(node.when);
+  const then = result ? compileResult(node.then) : compile(node.then);
+  return (scope, ctx) => {
+    when(scope, ctx);
+    return then(scope, ctx);
+  };
+}
+
 /** A cond branch: an OpDef runs as a POST closure (lazily); anything else is resolved. */
-function compileBranch(s: Scalar): Evaluator {
+function compileBranch(s: Scalar, result: boolean): ResultEvaluator {
   if (s !== null && typeof s === "object" && !Array.isArray(s) && (s as { kind: string }).kind === "opdef") {
     const op = s as OpDef;
     return (scope, ctx) => callClosure(ctx, scope, op, {});
   }
-  return compile(s);
+  return result ? compileResult(s) : compile(s);
 }
 
 type CompiledEntries = readonly (readonly [string, Evaluator])[];
@@ -416,7 +332,11 @@ function evalEntries(entries: CompiledEntries, scope: Scope, ctx: ExecContext): 
   return out;
 }
 
-function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evaluator | undefined): Evaluator {
+/**
+ * A call on a link or on `$name/path`. In result position (`result`) the closure answers what the
+ * route answered; elsewhere its plain value (`plainValue`).
+ */
+function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evaluator | undefined, result: boolean): ResultEvaluator {
   if (subject.kind === "link") {
     const href = subject.href;
     if (href === PATHS.table) {
@@ -430,8 +350,12 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
       }
       return (scope, ctx) => tableLiteral(key(scope, ctx), value!(scope, ctx));
     }
-    if (value === undefined) return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined);
-    return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx));
+    if (result) {
+      if (value === undefined) return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined);
+      return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx));
+    }
+    if (value === undefined) return (scope, ctx) => plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined));
+    return (scope, ctx) => plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx)));
   }
   const name = subject.name;
   const path = subject.path;
@@ -439,7 +363,8 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
     const target = lookup(scope, name);
     const k = key(scope, ctx);
     const v = value === undefined ? undefined : value(scope, ctx);
-    return callOnValue(ctx, scope, name, target, path, verb, k, v);
+    const answer = callOnValue(ctx, scope, name, target, path, verb, k, v);
+    return result ? answer : plainValue(answer);
   };
 }
 
@@ -469,7 +394,7 @@ function callOnValue(
   verb: Verb,
   key: KernelValue,
   value: KernelValue | undefined,
-): KernelValue {
+): OpResult {
   if (isView(target)) return ctx.txn.viewRequest(target, verb, path, key, value);
   if (verb === "post" && path.length === 1 && BUILTIN_METHODS.has(path[0]!)) {
     return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, builtinEnv(ctx, scope));
@@ -503,7 +428,7 @@ class ScopeEnv implements BuiltinEnv {
     const params = captured(this.scope, op);
     params.set(name1, value1);
     params.set(name2, value2);
-    return runOp(this.ctx, op, params);
+    return plainValue(runOp(this.ctx, op, params));
   }
   tick(): void {
     this.ctx.tick();

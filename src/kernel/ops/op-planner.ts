@@ -81,7 +81,7 @@ export function planOp(op: OpDef): OpPlan {
 }
 
 /** The names an OpDef binds from its invocation (key / value names). */
-export function boundNamesOf(op: OpDef): string[] {
+function boundNamesOf(op: OpDef): string[] {
   switch (op.verb) {
     case "get":
     case "delete":
@@ -253,7 +253,7 @@ function buildSchedule(
  * as soft dependencies; `cond` depends on its condition and both branches (v2), but only the
  * selected branch is evaluated.
  */
-export function scalarDeps(s: Scalar): ScalarDeps {
+function scalarDeps(s: Scalar): ScalarDeps {
   if (s === null || typeof s !== "object") return EMPTY_DEPS;
   const cached = DEPS.get(s);
   if (cached) return cached;

@@ -1,6 +1,9 @@
 /**
- * `Database`: the catalog of `/state` tables, the FIFO transaction lock (one transaction at a time:
- * serializable) and, with a data directory, the durable lmdb store behind it.
+ * `Database`: the state behind one kernel — the catalog of `/state` tables, the FIFO transaction
+ * lock (one transaction at a time: serializable) and, with a data directory, the durable lmdb
+ * store (storage/lmdb-store.ts) that commits are flushed to. It hands out transactions
+ * (transaction.ts) and knows nothing of ops, of routes outside `/state`, of sessions or of
+ * `/lib`: those belong to the kernel (kernel.ts), which runs every call in one of its transactions.
  */
 import { join } from "node:path";
 import { UnavailableError } from "../../errors.js";
@@ -10,7 +13,8 @@ import { parseSchema } from "../storage/table-schema.js";
 import type { Row } from "../storage/table-schema.js";
 import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
 
-export type { StateTxn, StateValue } from "./transaction.js";
+export type { StateTxn } from "./transaction.js";
+export type { StateValue } from "./table-routes.js";
 
 /** Options of `Database.open`. */
 export interface DatabaseOptions {
@@ -149,7 +153,7 @@ export class Database implements TxnHost {
     return ++this.lastTid;
   }
 
-  finish(_txn: Txn, ops: StoreOp[] | undefined): Promise<void> | undefined {
+  finish(ops: StoreOp[] | undefined): Promise<void> | undefined {
     // The next transaction may start now: its own commit is queued after this one, so it can
     // only be acknowledged after this one is durable. If a write fails, the database stops.
     this.release();
@@ -171,7 +175,7 @@ export class Database implements TxnHost {
     return prior.then(() => written);
   }
 
-  abandon(_txn: Txn): void {
+  abandon(): void {
     this.release();
   }
 }

@@ -4,7 +4,7 @@
  * serving index's order. The kernel turns a view into its JSON form with `toJson()`.
  */
 import type { Json, Link } from "../../ir/types.js";
-import { PATHS } from "../../ir/types.js";
+import { one, tableLiteral as tableLiteralJson } from "../../ir/json.js";
 import type { ScanPlan } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
 import type { Cell, Column, Row, TableSchema } from "../storage/table-schema.js";
@@ -12,7 +12,7 @@ import type { Cell, Column, Row, TableSchema } from "../storage/table-schema.js"
 export { TableLiteral, tableLiteral } from "../storage/table-schema.js";
 
 function cellJson(c: Cell): Json {
-  return typeof c === "object" && c !== null ? { [(c as Link).href]: [] } : c;
+  return typeof c === "object" && c !== null ? one((c as Link).href, []) : c;
 }
 
 /**
@@ -96,6 +96,6 @@ export class TableView {
   /** `{"/state/collection/table": [schema, rows]}` with links encoded as `{"<href>": []}`. */
   toJson(): Json {
     const rows = this.rows().map((r) => r.map(cellJson));
-    return { [PATHS.table]: [this.schema.toJson(), rows] };
+    return tableLiteralJson(this.schema.toJson(), rows);
   }
 }

@@ -5,7 +5,7 @@
  * codes first). No row is read when the slot space can answer.
  */
 import type { PlanResult } from "../../ir/traverse-plan.js";
-import { offerJson } from "../ops/kernel-value.js";
+import { EncodedJson } from "../ops/encoded-json.js";
 import type { KeySlots } from "../storage/derived/key-slots.js";
 import { sortByNumericKey, sortRows } from "./row-order.js";
 import type { FixedCells, SlotReach } from "./slot-distinct.js";
@@ -39,7 +39,7 @@ export function slotRowsPage(
     if (page !== undefined) {
       const tuples = tuplesAt(reached.space, page, run.cellPositions(table, shape, result.select), reached.fixed);
       // Fresh tuples of primitives are JSON already: the kernel need not copy them again.
-      return shape.plainCells === true ? offerJson(tuples) : tuples;
+      return shape.plainCells === true ? new EncodedJson(tuples) : tuples;
     }
   }
   const rows = reached.space.rows;

@@ -1,0 +1,167 @@
+/**
+ * One execution's context and its guards: the transaction an op runs in (`StateTxnLike`), the
+ * router its link calls go through (`LinkRouter`), and the budget (`ExecLimits`: steps, `while`
+ * iterations, call nesting, wall-clock time) that stops a runaway op with a
+ * `BudgetExceededError`. `needsClock` tells which ops can never run long enough to read the clock.
+ */
+import { BadRequestError } from "../../errors.js";
+import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
+import type { KernelValue, OpResult } from "./kernel-value.js";
+import type { TableView } from "../state/table-view.js";
+
+/** The part of a state transaction the executor calls (`StateTxn`, state/transaction.ts). */
+export interface StateTxnLike {
+  /** A request on `/state`: `path` = the segments after `state`. */
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): OpResult;
+  /** A request on a view from an earlier step (`$v/limit`), path relative to the view. */
+  viewRequest(
+    view: TableView,
+    verb: Verb,
+    path: readonly string[],
+    key: KernelValue,
+    value: KernelValue | undefined,
+  ): KernelValue;
+}
+
+/** Guards against runaway ops. */
+export interface ExecLimits {
+  /** Steps (plus loop iterations) one execution may run in total. */
+  readonly maxSteps: number;
+  /** Iterations of one `while`. */
+  readonly maxWhileIterations: number;
+  /** Nesting of OpDef calls (closures, library members calling each other). */
+  readonly maxDepth: number;
+  /**
+   * Wall-clock time one execution may take, in ms. Execution is synchronous, so a runaway op
+   * would otherwise hold the event loop (and the transaction lock) for as long as it runs.
+   */
+  readonly maxMillis: number;
+}
+
+/** The limits an execution runs under unless `KernelOptions.limits` overrides them. */
+export const DEFAULT_LIMITS: ExecLimits = {
+  maxSteps: 10_000_000,
+  maxWhileIterations: 1_000_000,
+  maxDepth: 200,
+  maxMillis: 30_000,
+};
+
+/** How many ticks pass between two clock reads. */
+const CLOCK_EVERY = 1024;
+
+/** An op ran past one of its `ExecLimits`: a 400 naming the limit. */
+export class BudgetExceededError extends BadRequestError {
+  readonly limit: keyof ExecLimits;
+  constructor(limit: keyof ExecLimits, value: number, what: string) {
+    super(`op exceeded its ${what} limit (${limit} = ${value})`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * Routes a call on a link (`/state/...`, `/lib/...`, `http://...`). Supplied by the kernel's
+ * router; for POST, `value` is the params map.
+ */
+export type LinkRouter = (
+  ctx: ExecContext,
+  verb: Verb,
+  href: string,
+  key: KernelValue,
+  value: KernelValue | undefined,
+) => OpResult;
+
+/** One execution: its transaction, the router for links, and the budget. */
+export class ExecContext {
+  stepsLeft: number;
+  depth = 0;
+  /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
+  private startedAt: number;
+  private untilClock = CLOCK_EVERY;
+  constructor(
+    readonly txn: StateTxnLike,
+    readonly routeLink: LinkRouter,
+    readonly limits: ExecLimits = DEFAULT_LIMITS,
+    /** Whatever the kernel needs to carry along (its per-transaction state). */
+    readonly scope?: unknown,
+    /**
+     * False to skip reading the clock: only for an op that can never reach the first time check
+     * (see `needsClock`). Reading the clock is a system call, often the costliest part of a
+     * small execution.
+     */
+    startClock = true,
+  ) {
+    this.stepsLeft = limits.maxSteps;
+    this.startedAt = startClock ? performance.now() : -1;
+  }
+
+  /** Counts one unit of work; throws `BudgetExceededError` past `maxSteps` or `maxMillis`. */
+  tick(): void {
+    if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
+    if (--this.untilClock <= 0) this.checkClock();
+  }
+
+  private checkClock(): void {
+    this.untilClock = CLOCK_EVERY;
+    if (this.startedAt < 0) {
+      // Unreachable for ops `needsClock` calls flat; should one get here anyway, its clock
+      // starts now rather than never.
+      this.startedAt = performance.now();
+      return;
+    }
+    if (performance.now() - this.startedAt > this.limits.maxMillis) {
+      throw new BudgetExceededError("maxMillis", this.limits.maxMillis, "time budget");
+    }
+  }
+}
+
+const FLAT_OPS = new WeakMap<OpDef, boolean>();
+
+/**
+ * False when `op` can never reach the first time check of an execution (`CLOCK_EVERY` ticks):
+ * fewer steps than that, and no step that can tick on its own — no `while`, `for_each`, `cond`
+ * (its branches may be closures), no call on a value (`$x/...`: a built-in or a library op), no
+ * link call outside `/state` (a library op). Such an execution needs no clock at all.
+ *
+ * @example
+ * ```ts
+ * needsClock(decodeOpDef({"/state/scalar/op/post": [["r", {"/state/app/users": [[1]]}]]})); // false
+ * ```
+ */
+export function needsClock(op: OpDef): boolean {
+  let flat = FLAT_OPS.get(op);
+  if (flat === undefined) {
+    flat = op.steps.length < CLOCK_EVERY && op.steps.every(([, s]) => flatScalar(s));
+    FLAT_OPS.set(op, flat);
+  }
+  return !flat;
+}
+
+function flatScalar(s: Scalar): boolean {
+  if (s === null || typeof s !== "object") return true;
+  if (Array.isArray(s)) return (s as readonly Scalar[]).every(flatScalar);
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  switch (node.kind) {
+    case "link":
+    case "opdef": // a value: it runs only when called, and calls are not flat
+    case "id":
+      return true;
+    case "map":
+      return Object.values(node.entries).every(flatScalar);
+    case "get":
+    case "delete":
+      return stateLink(node.subject) && flatScalar(node.key);
+    case "put":
+      return stateLink(node.subject) && flatScalar(node.key) && flatScalar(node.value);
+    case "post":
+      return stateLink(node.subject) && Object.values(node.params).every(flatScalar);
+    case "after":
+      return flatScalar(node.when) && flatScalar(node.then);
+    default:
+      return false;
+  }
+}
+
+/** A link under `/state`: table routes and value classes, which never run ops. */
+function stateLink(subject: Subject): boolean {
+  return subject.kind === "link" && subject.href.startsWith("/state/");
+}
