@@ -16,7 +16,8 @@
  */
 import { BadRequestError, InternalError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
-import type { Json } from "../ir/types.js";
+import { after, cond, del, forEach, get, linkValue, one, opdef, post, put, ref, type JsonSteps } from "../ir/json.js";
+import { PATHS, type Json } from "../ir/types.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
 import type { DeleteNode, InsertNode, Operand, Predicate, QueryNode, SelectNode, UpdateNode } from "./nodes.js";
 import { rowDecoder as tupleDecoder } from "./row-factory.js";
@@ -61,28 +62,6 @@ export interface CompileOptions {
   readonly coreSort?: boolean;
 }
 
-const POST_OPDEF = "/state/scalar/op/post";
-const COND = "/state/scalar/ref/cond";
-const AFTER = "/state/scalar/ref/after";
-const FOR_EACH = "/state/scalar/ref/for_each";
-const DELETE = "/state/scalar/ref/op/delete";
-
-// One-key objects are built by assignment: V8 creates `{ [key]: v }` literals with a computed key
-// about 3× slower, and a compile builds dozens of them.
-function one(key: string, value: Json): Json {
-  const o: Record<string, Json> = {};
-  o[key] = value;
-  return o;
-}
-const ref = (name: string): Json => one("$" + name, []);
-const get = (subject: string, key: Json): Json => one(subject, [key]);
-const put = (subject: string, key: Json, value: Json): Json => one(subject, [key, value]);
-const post = (subject: string, params: Record<string, Json>): Json => one(subject, params);
-const cond = (c: Json, then: Json, otherwise: Json): Json => one(COND, [c, then, otherwise]);
-const after = (when: Json, then: Json): Json => one(AFTER, [when, then]);
-const forEach = (items: Json, op: Json, itemName: string): Json => one(FOR_EACH, [items, op, itemName]);
-const opdef = (steps: [string, Json][]): Json => one(POST_OPDEF, steps);
-
 /**
  * A value as the wire carries it: link columns hold `{"<path>": []}`, or the typed form
  * `{"/state/scalar/value/link": "<url>"}` for an absolute link (v2 IR refuses an absolute link as
@@ -90,7 +69,7 @@ const opdef = (steps: [string, Json][]): Json => one(POST_OPDEF, steps);
  */
 export function toWire(column: ColumnMeta | null, value: unknown): Json {
   if (column?.dtype === "link" && typeof value === "string") {
-    return value.startsWith("/") ? { [value]: [] } : { "/state/scalar/value/link": value };
+    return value.startsWith("/") ? one(value, []) : linkValue(value);
   }
   return value as Json;
 }
@@ -219,7 +198,7 @@ const COMPARE: Record<string, string> = { "=": "eq", "!=": "ne", "<": "lt", "<="
  * selector for writes).
  */
 function filterOp(meta: TableMeta, preds: readonly Predicate[], b: Binder, keep: Json): Json {
-  const steps: [string, Json][] = [];
+  const steps: JsonSteps = [];
   const tests: string[] = [];
   preds.forEach((p, i) => {
     const column = meta.columnsByName[p.column]!;
@@ -285,7 +264,7 @@ function sortOp(meta: TableMeta, column: string, reverse: boolean): Json {
   const i = c.position;
   const cmp = reverse ? "ge" : "le";
   // `before`: the placed row `_e` stays before the new row `_row`.
-  const before: [string, Json][] = [["_ec", post("$_e/get", { i })]];
+  const before: JsonSteps = [["_ec", post("$_e/get", { i })]];
   if (c.nullable) {
     before.push(["_enn", post("$_ec/ne", { r: null })]);
     before.push(["_both", post("$_enn/and", { r: ref("_cnn") })]);
@@ -297,7 +276,7 @@ function sortOp(meta: TableMeta, column: string, reverse: boolean): Json {
     before.push(["_b", post(`$_ec/${cmp}`, { r: ref("_c") })]);
   }
   before.push(["_r", cond(ref("_b"), post("$state/add", { r: 1 }), ref("state"))]);
-  const steps: [string, Json][] = [["_c", post("$_row/get", { i })]];
+  const steps: JsonSteps = [["_c", post("$_row/get", { i })]];
   if (c.nullable) steps.push(["_cnn", post("$_c/ne", { r: null })]);
   steps.push(["_at", post("$_acc/fold", { item_name: "_e", value: 0, op: opdef(before) })]);
   steps.push(["_head", post("$_acc/slice", { stop: ref("_at") })]);
@@ -308,7 +287,7 @@ function sortOp(meta: TableMeta, column: string, reverse: boolean): Json {
 }
 
 /** The view a read starts from: the selector's range (or all rows), ordered when asked. */
-function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: [string, Json][]): string {
+function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: JsonSteps): string {
   const sel = selectorJson(meta, plan.selector, b);
   if (plan.order) {
     const order = [[...plan.order.columns], plan.order.reverse];
@@ -352,7 +331,7 @@ function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): Om
   const coreSort = sort !== null && (options.coreSort === true || coreFilter);
   const lowering: Lowerings = { coreFilter, coreSort };
   const explain = explainPlan(meta, plan, lowering);
-  const steps: [string, Json][] = [];
+  const steps: JsonSteps = [];
   const full = rowDecoder(meta, node.columns, allColumns);
 
   if (plan.point && !node.limit && !node.offset) {
@@ -421,8 +400,8 @@ function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): Om
     const perValue = opdef([
       ["_lv", get(meta.path, [[column, ref("_x")]])],
       ...(plan.filtered.length > 0 && !coreFilter
-        ? ([["_lf", get("$_lv/filter", filterKey(meta, plan.filtered, b))], ["_lr", get("$_lf/rows", null)]] as [string, Json][])
-        : ([["_lr", get("$_lv/rows", null)]] as [string, Json][])),
+        ? ([["_lf", get("$_lv/filter", filterKey(meta, plan.filtered, b))], ["_lr", get("$_lf/rows", null)]] as JsonSteps)
+        : ([["_lr", get("$_lv/rows", null)]] as JsonSteps)),
       ["_r", { _acc: post("$_acc/concat", { r: ref("_lr") }) }],
     ]);
     steps.push(["_lf", post("$_list/fold", { item_name: "_x", value: { _acc: [] }, op: perValue })]);
@@ -479,7 +458,7 @@ function offsetName(r: Json): string {
 function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Omit<Compiled, "params" | "bound" | "userParams"> {
   const meta = node.table;
   const payloads = insertPayloads(node, options);
-  const steps: [string, Json][] = [];
+  const steps: JsonSteps = [];
   const writeOne = (key: Json, values: Json, set?: Json): Json => {
     if (node.onConflict === "update") {
       // An existing row gets the given columns only (a range update on its key); a new one is
@@ -507,7 +486,7 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
     const perRow = opdef([
       ["_k", post("$_item/get", { i: 0 })],
       ["_vals", post("$_item/get", { i: 1 })],
-      ...(node.onConflict === "update" ? ([["_set", post("$_item/get", { i: 2 })]] as [string, Json][]) : []),
+      ...(node.onConflict === "update" ? ([["_set", post("$_item/get", { i: 2 })]] as JsonSteps) : []),
       ["_r", writeOne(ref("_k"), ref("_vals"), ref("_set"))],
     ]);
     write = forEach(rows, perRow, "_item");
@@ -525,8 +504,8 @@ function compileInsert(node: InsertNode, b: Binder, options: CompileOptions): Om
   const unique = meta.columns.filter((c) => c.unique && !c.key);
   if (unique.length > 0) {
     // After the write, every inserted row's unique values must occur once.
-    const checks: [string, Json][] = [];
-    const perRow: [string, Json][] = [];
+    const checks: JsonSteps = [];
+    const perRow: JsonSteps = [];
     const rowValue = (c: ColumnMeta): Json => post(c.position < meta.keyColumns.length ? "$_k/get" : "$_vals/get", { i: c.position < meta.keyColumns.length ? c.position : c.position - meta.keyColumns.length });
     perRow.push(["_true", true], ["_nomap", { none: null }]);
     unique.forEach((c, i) => {
@@ -560,11 +539,11 @@ export const UNIQUE_MARKER = "tc_unique_violation.";
  * with it the whole transaction — with a message carrying `UNIQUE_MARKER` + column; the ORM turns
  * that into a `ConflictError`. A null never violates (several nulls are allowed).
  */
-function uniqueCheck(meta: TableMeta, column: ColumnMeta, value: Json, steps: [string, Json][], tag: string): string {
+function uniqueCheck(meta: TableMeta, column: ColumnMeta, value: Json, steps: JsonSteps, tag: string): string {
   const fail = post("$_nomap/get", { i: `${UNIQUE_MARKER}${column.name}` });
   const n = `_u${tag}n`;
   const ok = `_u${tag}ok`;
-  const body: [string, Json][] = [
+  const body: JsonSteps = [
     [n, get(`${meta.path}/count`, [[column.name, value]])],
     [ok, post(`$${n}/le`, { r: 1 })],
     ["_r", cond(ref(ok), null, fail)],
@@ -590,14 +569,14 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder, options: Compile
   const plan = planRead(meta, node.where, null, { lookups: false });
   const coreFilter = options.coreFilter === true;
   const explain = explainPlan(meta, plan, { coreFilter });
-  const steps: [string, Json][] = [];
+  const steps: JsonSteps = [];
   let setMap: Json = null;
   if (node.kind === "update") {
     const map: Record<string, Json> = {};
     for (const [column, operand] of node.set) map[column] = b.operand(operand, meta.columnsByName[column]!, "value");
     setMap = map;
   }
-  const writeSel = (sel: Json): Json => (node.kind === "update" ? put(meta.path, sel, setMap) : { [DELETE]: [meta.path, sel] });
+  const writeSel = (sel: Json): Json => (node.kind === "update" ? put(meta.path, sel, setMap) : del(meta.path, sel));
   const uniqueSet = node.kind === "update" ? node.set.filter(([c]) => meta.columnsByName[c]!.unique && !meta.columnsByName[c]!.key) : [];
   const withChecks = (): void => {
     if (uniqueSet.length === 0) return;
@@ -626,7 +605,7 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder, options: Compile
     // touch exactly its rows.
     steps.push(["_fv", get(`$${src}/filter`, filterKey(meta, plan.filtered, b))]);
     steps.push(["_n", get("$_fv/count", null)]);
-    const write = node.kind === "update" ? put("$_fv", null, setMap) : { [DELETE]: ["$_fv", null] };
+    const write = node.kind === "update" ? put("$_fv", null, setMap) : del("$_fv", null);
     steps.push(["_w", after(ref("_n"), write)]);
     steps.push(["_r", after(ref("_w"), ref("_n"))]);
     withChecks();
@@ -636,7 +615,7 @@ function compileWrite(node: UpdateNode | DeleteNode, b: Binder, options: Compile
   const keySelector: Json = meta.keyColumns.map((c, i) => [c, post("$_row/get", { i })]);
   // The selector must be computed per row inside the closure: a step, then appended.
   const filter = filterOp(meta, plan.filtered, b, ref("_key"));
-  const filterSteps = (filter as Record<string, [string, Json][]>)[POST_OPDEF]!;
+  const filterSteps = (filter as Record<string, JsonSteps>)[PATHS.opdef.post]!;
   filterSteps.unshift(["_key", keySelector]);
   steps.push(["_f", post("$_rows/fold", { item_name: "_row", value: { _acc: [] }, op: filter })]);
   steps.push(["_kept", post("$_f/get", { i: "_acc" })]);
