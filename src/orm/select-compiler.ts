@@ -12,7 +12,7 @@ import { filterOp, sortOp } from "./core-lowerings.js";
 import type { TableMeta } from "./meta.js";
 import type { Predicate, SelectNode } from "./nodes.js";
 import { refName, type Binder } from "./param-binder.js";
-import { explainPlan, planRead, type Lowerings, type Plan, type SelectorPart } from "./planner.js";
+import { explainPlan, planRead, type Lowerings, type ReadPlan, type SelectorPart } from "./planner.js";
 import { rowDecoder as tupleDecoder } from "./row-factory.js";
 
 /** The table selector of the planned parts (`[[column, value | [lower, upper]], …]`), or null for all rows. */
@@ -36,7 +36,7 @@ export function filterKey(meta: TableMeta, preds: readonly Predicate[], b: Binde
 }
 
 /** The view a read starts from: the selector's range (or all rows), ordered when asked. */
-export function sourceSteps(meta: TableMeta, plan: Plan, b: Binder, steps: JsonSteps): string {
+export function sourceSteps(meta: TableMeta, plan: ReadPlan, b: Binder, steps: JsonSteps): string {
   const sel = selectorJson(meta, plan.selector, b);
   if (plan.order) {
     const order = [[...plan.order.columns], plan.order.reverse];
