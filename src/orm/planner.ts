@@ -47,7 +47,7 @@ const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
 /** The primary index, then secondary indexes in declaration order. */
 const INDEXES = new WeakMap<TableMeta, readonly PlanIndex[]>();
 
-export function planIndexes(meta: TableMeta): readonly PlanIndex[] {
+function planIndexes(meta: TableMeta): readonly PlanIndex[] {
   let list = INDEXES.get(meta);
   if (!list) {
     list = Object.freeze([
@@ -193,7 +193,7 @@ export interface Lowerings {
   readonly coreSort?: boolean;
 }
 
-export function describePredicate(p: Predicate): string {
+function describePredicate(p: Predicate): string {
   if (p.operand === null) return `${p.column} ${p.op}`;
   const v = p.operand.kind === "param" ? `$${p.operand.name}` : "?";
   return `${p.column} ${p.op} ${v}`;

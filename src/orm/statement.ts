@@ -49,7 +49,7 @@ export interface StatementInternals {
 export const INTERNALS: unique symbol = Symbol("tinychain-orm.statement");
 
 /** True when `x` is a `param("name")` reference. */
-export function isParamRef(x: unknown): x is IdRef {
+function isParamRef(x: unknown): x is IdRef {
   return typeof x === "object" && x !== null && (x as { kind?: unknown }).kind === "id" && typeof (x as { name?: unknown }).name === "string";
 }
 
