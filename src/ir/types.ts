@@ -162,6 +162,23 @@ export const PATHS = {
     link: "/state/scalar/value/link",
     tuple: "/state/scalar/value/tuple",
   },
+  /** Column dtypes (PROFILE §3), by their short names; every one starts with `prefix`. */
+  dtype: {
+    prefix: "/state/scalar/value/",
+    bool: "/state/scalar/value/number/bool",
+    i8: "/state/scalar/value/number/int/8",
+    i16: "/state/scalar/value/number/int/16",
+    i32: "/state/scalar/value/number/int/32",
+    i64: "/state/scalar/value/number/int/64",
+    u8: "/state/scalar/value/number/uint/8",
+    u16: "/state/scalar/value/number/uint/16",
+    u32: "/state/scalar/value/number/uint/32",
+    u64: "/state/scalar/value/number/uint/64",
+    f32: "/state/scalar/value/number/float/32",
+    f64: "/state/scalar/value/number/float/64",
+    string: "/state/scalar/value/string",
+    link: "/state/scalar/value/link",
+  },
   /** v1-only forms the decoder rejects, naming `cond`. */
   v1Only: ["/state/scalar/ref/if", "/state/scalar/ref/case", "/state/scalar/ref/with"],
 } as const;

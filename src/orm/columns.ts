@@ -5,6 +5,7 @@
  * and whether it is a key column.
  */
 import { BadRequestError } from "../errors.js";
+import { PATHS } from "../ir/types.js";
 
 /** The column types of PROFILE §3, by their short names. */
 export type DTypeName =
@@ -24,19 +25,19 @@ export type DTypeName =
 
 /** The wire dtype path of each column type (PROFILE §3). */
 export const DTYPE_PATHS: Readonly<Record<DTypeName, string>> = Object.freeze({
-  bool: "/state/scalar/value/number/bool",
-  i8: "/state/scalar/value/number/int/8",
-  i16: "/state/scalar/value/number/int/16",
-  i32: "/state/scalar/value/number/int/32",
-  i64: "/state/scalar/value/number/int/64",
-  u8: "/state/scalar/value/number/uint/8",
-  u16: "/state/scalar/value/number/uint/16",
-  u32: "/state/scalar/value/number/uint/32",
-  u64: "/state/scalar/value/number/uint/64",
-  f32: "/state/scalar/value/number/float/32",
-  f64: "/state/scalar/value/number/float/64",
-  string: "/state/scalar/value/string",
-  link: "/state/scalar/value/link",
+  bool: PATHS.dtype.bool,
+  i8: PATHS.dtype.i8,
+  i16: PATHS.dtype.i16,
+  i32: PATHS.dtype.i32,
+  i64: PATHS.dtype.i64,
+  u8: PATHS.dtype.u8,
+  u16: PATHS.dtype.u16,
+  u32: PATHS.dtype.u32,
+  u64: PATHS.dtype.u64,
+  f32: PATHS.dtype.f32,
+  f64: PATHS.dtype.f64,
+  string: PATHS.dtype.string,
+  link: PATHS.dtype.link,
 });
 
 /** Options of `.references()`: the relation's name (outgoing) and its inverse (incoming). */

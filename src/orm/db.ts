@@ -5,6 +5,7 @@
  */
 import { BadRequestError } from "../errors.js";
 import type { Executor, Runner } from "../executor.js";
+import { after, cond, opdef, ref, type JsonSteps } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
 import { compileNode } from "./compiler.js";
 import { DeleteQueryBuilderImpl, type DeleteQueryBuilder } from "./delete-builder.js";
@@ -158,7 +159,7 @@ export class OrmDb<S extends AnySchema> {
    */
   async batch<const B extends readonly Statement<unknown>[]>(statements: B, args?: Args): Promise<BatchResults<B>> {
     if (!Array.isArray(statements) || statements.length === 0) throw new BadRequestError("batch() takes a non-empty array of statements");
-    const steps: [string, Json][] = [["_true", true]];
+    const steps: JsonSteps = [["_true", true]];
     const decoders: ((r: Json) => unknown)[] = [];
     const bound: Record<string, Json> = {};
     const userParams = new Map();
@@ -171,14 +172,14 @@ export class OrmDb<S extends AnySchema> {
       for (const [k, v] of c.userParams) if (!userParams.has(k)) userParams.set(k, v);
       decoders.push(c.decode);
       // Each statement runs as a closure with its own step names; `after` keeps them in order.
-      const run: Json = { "/state/scalar/ref/cond": [{ $_true: [] }, c.op, null] };
-      steps.push([`_q${i}`, i === 0 ? run : { "/state/scalar/ref/after": [{ [`$_q${i - 1}`]: [] }, run] }]);
+      const run = cond(ref("_true"), c.op, null);
+      steps.push([`_q${i}`, i === 0 ? run : after(ref(`_q${i - 1}`), run)]);
     });
-    steps.push(["_r", statements.map((_, i) => ({ [`$_q${i}`]: [] }))]);
+    steps.push(["_r", statements.map((_, i) => ref(`_q${i}`))]);
     const all = bindArgs({ bound, userParams }, args, `batch`);
     let result: Json[];
     try {
-      result = (await this.runner.execute({ "/state/scalar/op/post": steps }, all)) as Json[];
+      result = (await this.runner.execute(opdef(steps), all)) as Json[];
     } catch (e) {
       throw uniqueViolation(e, ["batch"]);
     }

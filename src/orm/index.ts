@@ -26,7 +26,7 @@ export type { InsertInto, InsertQueryBuilder } from "./insert-builder.js";
 export type { UpdateQueryBuilder } from "./update-builder.js";
 export type { DeleteQueryBuilder } from "./delete-builder.js";
 export type { Args, Statement } from "./statement.js";
-export type { CompiledQuery } from "./compiler.js";
+export type { CompiledQuery } from "./compile-types.js";
 export type { Explanation } from "./planner.js";
 export type { ConflictAction, Operator } from "./nodes.js";
 export type { SyncReport } from "./sync.js";

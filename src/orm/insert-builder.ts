@@ -35,7 +35,7 @@ export interface InsertInto<I> {
 }
 
 /** @internal */
-export class InsertQueryBuilderImpl extends StatementBase<number> {
+class InsertQueryBuilderImpl extends StatementBase<number> {
   protected override get node(): InsertNode {
     return this[INTERNALS].node as InsertNode;
   }

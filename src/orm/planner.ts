@@ -21,7 +21,8 @@ export type SelectorPart =
   | { readonly column: string; readonly eq: Predicate }
   | { readonly column: string; readonly lower: Predicate | null; readonly upper: Predicate | null };
 
-export interface Plan {
+/** How a read (or a write's selection) is served: the index range, what is left to filter, the order. */
+export interface ReadPlan {
   readonly index: PlanIndex;
   /** `[]` = all rows. */
   readonly selector: readonly SelectorPart[];
@@ -46,7 +47,7 @@ const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
 /** The primary index, then secondary indexes in declaration order. */
 const INDEXES = new WeakMap<TableMeta, readonly PlanIndex[]>();
 
-export function planIndexes(meta: TableMeta): readonly PlanIndex[] {
+function planIndexes(meta: TableMeta): readonly PlanIndex[] {
   let list = INDEXES.get(meta);
   if (!list) {
     list = Object.freeze([
@@ -113,7 +114,7 @@ function candidate(index: PlanIndex, preds: readonly Predicate[], orderBy: Order
  * plan.index.name; // "by_city"
  * ```
  */
-export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: OrderBy | null, options: { lookups?: boolean } = {}): Plan {
+export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: OrderBy | null, options: { lookups?: boolean } = {}): ReadPlan {
   const indexes = planIndexes(meta);
   let best: Candidate | undefined;
   for (const index of indexes) {
@@ -121,7 +122,7 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
     if (!c.orderOk) continue;
     if (!best || c.score > best.score) best = c;
   }
-  let sort: Plan["sort"] = null;
+  let sort: ReadPlan["sort"] = null;
   if (!best) {
     // No index serves the order: serve the predicates as well as possible, then sort.
     sort = { column: orderBy!.column, reverse: orderBy!.direction === "desc" };
@@ -192,13 +193,13 @@ export interface Lowerings {
   readonly coreSort?: boolean;
 }
 
-export function describePredicate(p: Predicate): string {
+function describePredicate(p: Predicate): string {
   if (p.operand === null) return `${p.column} ${p.op}`;
   const v = p.operand.kind === "param" ? `$${p.operand.name}` : "?";
   return `${p.column} ${p.op} ${v}`;
 }
 
-export function explainPlan(meta: TableMeta, plan: Plan, lowering: Lowerings = {}): Explanation {
+export function explainPlan(meta: TableMeta, plan: ReadPlan, lowering: Lowerings = {}): Explanation {
   const sortText = plan.sort
     ? `${plan.sort.column} ${plan.sort.reverse ? "desc" : "asc"} (${lowering.coreSort ? "insertion sort (core)" : "sort route (extension)"})`
     : null;

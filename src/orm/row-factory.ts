@@ -15,7 +15,7 @@ const FACTORIES = new Map<string, (cells: readonly unknown[]) => Record<string, 
 const MAX_FACTORIES = 1000;
 
 /** A value as a row object holds it (a link cell, `{"<href>": []}`, becomes its href). */
-export function fromWire(value: Json): unknown {
+function fromWire(value: Json): unknown {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     const keys = Object.keys(value);
     if (keys.length === 1 && (keys[0]!.startsWith("/") || /^https?:\/\//.test(keys[0]!))) return keys[0];

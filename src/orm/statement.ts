@@ -6,13 +6,16 @@ import { z } from "zod";
 import { BadRequestError, ConflictError, TcError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import type { IdRef, Json } from "../ir/types.js";
-import { compileNode, toWire, UNIQUE_MARKER, type Compiled, type CompiledQuery, type ParamUse } from "./compiler.js";
+import type { Compiled, CompiledQuery, ParamUse } from "./compile-types.js";
+import { compileNode } from "./compiler.js";
 import type { ColumnMeta } from "./meta.js";
 import type { Operand, Operator, Predicate, QueryNode } from "./nodes.js";
 import { OPERATORS } from "./nodes.js";
+import { toWire } from "./param-binder.js";
 import type { Explanation } from "./planner.js";
 import type { AnySchema } from "./schema.js";
 import { columnZod } from "./validate.js";
+import { UNIQUE_MARKER } from "./write-compiler.js";
 
 /** Named arguments of an execution: `{ me: 1, city: "paris" }` for `param("me")`, `param("city")`. */
 export type Args = Readonly<Record<string, unknown>>;
@@ -46,7 +49,7 @@ export interface StatementInternals {
 export const INTERNALS: unique symbol = Symbol("tinychain-orm.statement");
 
 /** True when `x` is a `param("name")` reference. */
-export function isParamRef(x: unknown): x is IdRef {
+function isParamRef(x: unknown): x is IdRef {
   return typeof x === "object" && x !== null && (x as { kind?: unknown }).kind === "id" && typeof (x as { name?: unknown }).name === "string";
 }
 

@@ -6,7 +6,8 @@
  */
 import { ConflictError, NotFoundError } from "../errors.js";
 import type { Runner } from "../executor.js";
-import type { Json } from "../ir/types.js";
+import { opdef, put, ref, tableLiteral as tableJson, type JsonSteps } from "../ir/json.js";
+import { PATHS, type Json } from "../ir/types.js";
 import type { SchemaJson, TableMeta } from "./meta.js";
 import type { AnySchema } from "./schema.js";
 
@@ -54,8 +55,8 @@ function normColumn(c: unknown): NormColumn {
 function normalize(json: unknown): NormSchema {
   let s = json;
   // A table literal or view may come back instead of a bare schema.
-  if (s && typeof s === "object" && !Array.isArray(s) && "/state/collection/table" in s) {
-    s = (s as Record<string, unknown[]>)["/state/collection/table"]![0];
+  if (s && typeof s === "object" && !Array.isArray(s) && PATHS.table in s) {
+    s = (s as Record<string, unknown[]>)[PATHS.table]![0];
   }
   const a = Array.isArray(s) ? s : [];
   const cols = Array.isArray(a[0]) ? (a[0] as unknown[]) : [];
@@ -72,7 +73,7 @@ function normalize(json: unknown): NormSchema {
 
 function show(c: NormColumn | undefined): string {
   if (!c) return "absent";
-  const short = c.dtype.replace("/state/scalar/value/", "");
+  const short = c.dtype.replace(PATHS.dtype.prefix, "");
   return `${short}${c.maxLen === null ? "" : `(${c.maxLen})`}${c.nullable ? " nullable" : ""}`;
 }
 
@@ -113,7 +114,7 @@ export function schemaDiff(existing: unknown, declared: SchemaJson): string[] {
 
 /** The table literal that creates a table: `{"/state/collection/table": [schema, []]}`. */
 export function tableLiteral(meta: TableMeta): Json {
-  return { "/state/collection/table": [meta.schemaJson as unknown as Json, []] };
+  return tableJson(meta.schemaJson as unknown as Json, []);
 }
 
 /** Runs `sync()` for `schema` on `runner`. */
@@ -143,9 +144,9 @@ export async function syncSchema(schema: AnySchema, runner: Runner): Promise<Syn
     );
   }
   if (missing.length > 0) {
-    const steps: [string, Json][] = missing.map((m, i) => [`_c${i}`, { [m.path]: [null, tableLiteral(m)] }]);
-    steps.push(["_r", missing.map((_, i) => ({ [`$_c${i}`]: [] }))]);
-    await runner.execute({ "/state/scalar/op/post": steps });
+    const steps: JsonSteps = missing.map((m, i) => [`_c${i}`, put(m.path, null, tableLiteral(m))]);
+    steps.push(["_r", missing.map((_, i) => ref(`_c${i}`))]);
+    await runner.execute(opdef(steps));
   }
   return { created: missing.map((m) => m.name), unchanged };
 }

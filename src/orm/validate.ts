@@ -89,7 +89,7 @@ export function rowValidators(meta: TableMeta): RowValidators {
 }
 
 /** Turns a zod failure into a `BadRequestError` naming table, column and problem. */
-export function validationError(meta: TableMeta, action: string, error: z.ZodError, rowIndex?: number): BadRequestError {
+function validationError(meta: TableMeta, action: string, error: z.ZodError, rowIndex?: number): BadRequestError {
   const parts = error.issues.slice(0, 5).map((issue) => {
     if (issue.code === "unrecognized_keys") {
       return `unknown column(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (columns: ${meta.columns.map((c) => c.name).join(", ")})`;

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.js";
-import { BadRequestError } from "../../src/errors.js";
 import { param } from "../../src/ir/index.js";
 import { col, connect, schema, table } from "../../src/orm/index.js";
 
