@@ -35,6 +35,15 @@ describe("source layout", () => {
     expect(violations).toEqual([]);
   });
 
+  it("loads no kernel module from the HTTP client, the ORM, the graph layer or connect()", async () => {
+    const rules = createRequire(import.meta.url)(join(root, ".dependency-cruiser.cjs"));
+    const entries = ["src/http/client.ts", "src/orm/index.ts", "src/graph/index.ts", "src/connect.ts"];
+    const result = await cruise(entries, { ...rules.options, baseDir: root });
+    const modules = (result.output as { modules: { source: string }[] }).modules.map((m) => m.source);
+    expect(modules).toContain("src/graph/traversal.ts");
+    expect(modules.filter((m) => m.startsWith("src/kernel/"))).toEqual([]);
+  });
+
   it("has no file over ~600 lines whose first comment does not say why it is one file", () => {
     const long = walk(src)
       .filter((f) => f.endsWith(".ts"))
