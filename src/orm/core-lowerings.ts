@@ -5,13 +5,37 @@
  * equivalent to its extension.
  */
 import { BadRequestError } from "../errors.js";
-import { cond, opdef, post, ref, type JsonSteps } from "../ir/json.js";
+import { cond, get, opdef, post, ref, type JsonSteps } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
 import type { TableMeta } from "./meta.js";
 import type { Predicate } from "./nodes.js";
 import type { Binder } from "./param-binder.js";
 
 const COMPARE: Record<string, string> = { "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" };
+const RANGE = new Set(["<", "<=", ">", ">="]);
+const NUMERIC = new Set(["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64"]);
+
+/**
+ * `cell op value` for a string or link column, where core `lt`/`ge`/… compare numbers only:
+ * the table engine compares instead. The primary index orders rows by key ++ value columns, so a
+ * range on it that fixes the row's cells before the column (`_row` in scope) and bounds the column
+ * by the cell and the value (`[cell, value)` for `<`, `(value, cell]` for `>`, …) holds this row
+ * exactly when `cell op value` — strings by code point, links by href, as the `filter` route
+ * compares. An OpDef (run by `cond`) ending in that test.
+ */
+function engineCompare(meta: TableMeta, position: number, op: string, cell: Json, value: Json): Json {
+  const prefix: Json[] = meta.columns.slice(0, position).map((c, j) => [c.name, post("$_row/get", { i: j })]);
+  const bounds: Record<string, Json> = {
+    "<": [["in", cell], ["ex", value]],
+    "<=": [["in", cell], ["in", value]],
+    ">": [["ex", value], ["in", cell]],
+    ">=": [["in", value], ["in", cell]],
+  };
+  return opdef([
+    ["_hits", get(`${meta.path}/count`, [...prefix, [meta.columns[position]!.name, bounds[op]!]])],
+    ["_r", post("$_hits/gt", { r: 0 })],
+  ]);
+}
 
 /**
  * The closure `fold` runs per row: `{_acc}` plus the row `_row` in scope; returns `{_acc}` with
@@ -37,8 +61,11 @@ export function filterOp(meta: TableMeta, preds: readonly Predicate[], b: Binder
       steps.push([`_l${i}`, list]);
       steps.push([t, post(`$_l${i}/fold`, { item_name: "_x", value: false, op: member })]);
     } else {
-      const test = post(`$${c}/${COMPARE[p.op]}`, { r: b.operand(p.operand!, column, "value") });
-      if (column.nullable && p.op !== "=") {
+      const value = b.operand(p.operand!, column, "value");
+      // The engine's comparison is an OpDef: run as the branch of a `cond` (on the null guard).
+      const byEngine = RANGE.has(p.op) && !NUMERIC.has(column.dtype);
+      const test = byEngine ? engineCompare(meta, column.position, p.op, ref(c), value) : post(`$${c}/${COMPARE[p.op]}`, { r: value });
+      if ((column.nullable && p.op !== "=") || byEngine) {
         // SQL semantics: a comparison with null is not true.
         steps.push([`_n${i}`, post(`$${c}/ne`, { r: null })]);
         steps.push([t, cond(ref(`_n${i}`), test, false)]);
@@ -58,7 +85,6 @@ export function filterOp(meta: TableMeta, preds: readonly Predicate[], b: Binder
   return opdef(steps);
 }
 
-const NUMERIC = new Set(["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64"]);
 
 /**
  * Core lowering of the `sort` route for one column: an insertion sort by `fold` (O(n²) closure

@@ -7,7 +7,7 @@ import type { ColumnName, ComparisonOp, ListOperand, NullableColumn, Operand } f
 import { explainOf, INTERNALS, makePredicate, StatementBase, type Statement } from "./statement.js";
 
 /**
- * A delete of rows `R`; `execute()` resolves to the number of rows deleted.
+ * A delete of rows `R`; `execute()` resolves to the number of rows deleted (SQL's `changes()`).
  *
  * @example
  * ```ts

@@ -10,8 +10,11 @@ import type { TableMeta } from "./meta.js";
 import { insertTuple } from "./validate.js";
 
 /**
- * An insert; `execute()` resolves to the number of rows written (with `"ignore"`: those that
- * were new).
+ * An insert; `execute()` resolves to the number of rows written, as SQL's `changes()` counts
+ * them: `"error"` — every row; `"ignore"` — the rows inserted (a row whose key exists, also from
+ * an earlier row of the same call, counts 0); `"update"` — the rows inserted plus the existing rows
+ * updated, each counting 1 even when its new values equal the stored ones (as SQLite and
+ * PostgreSQL report `INSERT … ON CONFLICT DO UPDATE`), so always the number of rows given.
  *
  * @example
  * ```ts

@@ -6,7 +6,6 @@
  * when it can be (its column is the one after the equality prefix, or fixed by it); otherwise the
  * rows are sorted after filtering (the `sort` route extension, or an insertion sort in core IR).
  */
-import { BadRequestError } from "../errors.js";
 import type { TableMeta } from "./meta.js";
 import type { OrderBy, Predicate } from "./nodes.js";
 
@@ -147,15 +146,6 @@ export function planRead(meta: TableMeta, where: readonly Predicate[], orderBy: 
   const extra: Predicate[] = [];
   if (!best.lower && best.upper && meta.columnsByName[best.upper.column]?.nullable) {
     extra.push({ column: best.upper.column, op: "isNotNull", operand: null });
-  }
-  for (const p of filtered) {
-    const c = meta.columnsByName[p.column]!;
-    if (RANGE_OPS.has(p.op) && (c.dtype === "string" || c.dtype === "link" || c.dtype === "bool")) {
-      throw new BadRequestError(
-        `${meta.namespace}/${meta.name}: the range ${p.column} ${p.op} … on a ${c.dtype} column must be served by an index ` +
-          `(core IR compares numbers only); declare .index("by_${p.column}", ["${p.column}"])`,
-      );
-    }
   }
   const selector: SelectorPart[] = best.eq.map((p) => ({ column: p.column, eq: p }));
   if (best.lower || best.upper) {

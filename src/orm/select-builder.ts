@@ -45,7 +45,10 @@ export interface SelectQueryBuilder<R, O> extends Statement<O[]> {
   offset(n: AmountOperand): SelectQueryBuilder<R, O>;
   /** Projects columns: the result rows hold exactly these. */
   select<K extends ColumnName<R>>(columns: readonly K[]): SelectQueryBuilder<R, { [P in K]: R[P] }>;
-  /** Counts the selected rows instead of returning them. */
+  /**
+   * Counts the selected rows instead of returning them: the rows of the page when `offset`/`limit`
+   * are set (`SELECT count(*) FROM (… LIMIT n OFFSET m)`), e.g. 5 rows, `offset(4).limit(2)` → 1.
+   */
   count(): Statement<number> & { explain(): Explanation };
   /** The first row, or `undefined`. */
   executeTakeFirst(args?: Args): Promise<O | undefined>;

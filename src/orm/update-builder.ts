@@ -10,7 +10,9 @@ import { explainOf, INTERNALS, makePredicate, operandOf, StatementBase, type Sta
 import { updateEntries } from "./validate.js";
 
 /**
- * An update of rows `R` with value columns `U`; `execute()` resolves to the number of rows updated.
+ * An update of rows `R` with value columns `U`; `execute()` resolves to the number of rows updated:
+ * every row the `where` matches, also one whose new values equal its stored ones (SQL's
+ * `changes()`).
  *
  * @example
  * ```ts

@@ -103,7 +103,8 @@ export function compileInsert(node: InsertNode, b: Binder, options: CompileOptio
 export const UNIQUE_MARKER = "tc_unique_violation.";
 
 /**
- * A uniqueness check after a write: no value of `column` may occur more than once. Core IR has
+ * A uniqueness check after the write step `_w` (every caller names its write so): no value of
+ * `column` may occur more than once. Core IR has
  * no "raise", so a violation reads a missing key of a map (`_nomap`), which fails the op — and
  * with it the whole transaction — with a message carrying `UNIQUE_MARKER` + column; the ORM turns
  * that into a `ConflictError`. A null never violates (several nulls are allowed).
@@ -113,7 +114,9 @@ function uniqueCheck(meta: TableMeta, column: ColumnMeta, value: Json, steps: Js
   const n = `_u${tag}n`;
   const ok = `_u${tag}ok`;
   const body: JsonSteps = [
-    [n, get(`${meta.path}/count`, [[column.name, value]])],
+    // `after(_w, …)`: steps run in dataflow order, so without this dependency the count could
+    // run before the write it checks.
+    [n, after(ref("_w"), get(`${meta.path}/count`, [[column.name, value]]))],
     [ok, post(`$${n}/le`, { r: 1 })],
     ["_r", cond(ref(ok), null, fail)],
   ];

@@ -130,7 +130,7 @@ export class Table {
 
   /**
    * Checks a full row (arity and every cell) and returns the row to store: the given array itself
-   * (rows are immutable kernel values, so no copy is needed).
+   * (rows are immutable kernel values, so no copy is needed), or a copy when a cell is `-0`.
    */
   checkRow(raw: unknown, what = "row"): Row {
     const cols = this.schema.columns;
@@ -143,7 +143,10 @@ export class Table {
       );
     }
     const where = what === "row" ? this.path : `${this.path} (${what})`;
-    for (let i = 0; i < cols.length; i++) checkCell(cols[i]!, raw[i], where);
+    for (let i = 0; i < cols.length; i++) {
+      // `checkCell` stores `-0` as `0` (as SQLite does); such a row is the one row copied.
+      if (checkCell(cols[i]!, raw[i], where) === 0 && Object.is(raw[i], -0)) return this.checkRow(raw.map((c) => (c === 0 ? 0 : c)), what);
+    }
     return raw as Row;
   }
 

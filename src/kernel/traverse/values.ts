@@ -71,14 +71,16 @@ function valuesEqual(a: unknown, b: unknown): boolean {
 
 /**
  * `col op value` as the traversal evaluates it: any comparison involving `null` is false;
- * ordering comparisons need both sides of the same type (numbers, strings or booleans);
- * `in` takes a tuple and matches when one element is `=`.
+ * ordering comparisons need both sides of the same type (numbers, strings or booleans), except
+ * that a link is ordered by its href against a link or a string (code point order, as `=`
+ * compares a link with a string); `in` takes a tuple and matches when one element is `=`.
  *
  * @example
  * ```ts
  * matchesOp(3, "in", [1, 3]); // true
  * matchesOp(null, "!=", 1); // false
  * matchesOp({ href: "/a" }, "=", "/a"); // true: a link equals its href
+ * matchesOp({ href: "/a" }, "<", "/b"); // true: a link is ordered by its href
  * ```
  */
 export function matchesOp(cell: unknown, op: CmpOp, value: unknown): boolean {
@@ -91,11 +93,28 @@ export function matchesOp(cell: unknown, op: CmpOp, value: unknown): boolean {
     case "in":
       return Array.isArray(value) && value.some((v) => v !== null && valuesEqual(cell, v));
     default: {
-      if (value === null || typeof cell !== typeof value || typeof cell === "object") return false;
-      const c = compareValues(cell, value);
+      if (value === null) return false;
+      let c: number;
+      if (typeof cell === "object" || (typeof value === "object" && !Array.isArray(value))) {
+        // A link is ordered by its href, against a link or a string (as `=` compares them).
+        const a = orderedText(cell);
+        const b = orderedText(value);
+        if (a === undefined || b === undefined) return false;
+        c = compareStrings(a, b);
+      } else {
+        if (typeof cell !== typeof value) return false;
+        c = compareValues(cell, value);
+      }
       return op === "<" ? c < 0 : op === "<=" ? c <= 0 : op === ">" ? c > 0 : c >= 0;
     }
   }
+}
+
+/** What an ordered comparison with a link compares: a string itself, a link's text; else nothing. */
+function orderedText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  return linkText(v);
 }
 
 /**

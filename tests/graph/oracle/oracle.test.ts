@@ -24,7 +24,7 @@ describe("the oracle's values", () => {
     expect(order("ab", "abc")).toBe(-1);
   });
 
-  it("compares with null as false, orders only same-type primitives, takes a tuple for in", () => {
+  it("compares with null as false, orders same-type primitives and links by href, takes a tuple for in", () => {
     for (const op of ["=", "!=", "<", "<=", ">", ">=", "in"] as const) {
       expect(holds(null, op, op === "in" ? [null] : 1)).toBe(false);
       if (op !== "in") expect(holds(1, op, null)).toBe(false);
@@ -36,7 +36,13 @@ describe("the oracle's values", () => {
     expect(holds(3, "in", 3)).toBe(false);
     expect(holds(3, "in", [null])).toBe(false);
     expect(holds({ href: "/x" }, "=", "/x")).toBe(true);
-    expect(holds({ href: "/x" }, "<", { href: "/y" })).toBe(false);
+    expect(holds({ href: "/x" }, "<", { href: "/y" })).toBe(true);
+    expect(holds({ href: "/x" }, "<", "/y")).toBe(true);
+    expect(holds({ href: "/x" }, ">=", "/x")).toBe(true);
+    expect(holds({ href: "/\u{1F600}" }, ">", "/\uFFFF")).toBe(true);
+    expect(holds("/y", ">", { href: "/x" })).toBe(true);
+    expect(holds({ href: "/x" }, "<", 1)).toBe(false);
+    expect(holds({ href: "/x" }, "<", true)).toBe(false);
     expect(same([1, { href: "/x" }], [1, { href: "/x" }])).toBe(true);
     expect(same(1, "1")).toBe(false);
   });

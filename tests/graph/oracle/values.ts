@@ -100,14 +100,16 @@ export function same(a: unknown, b: unknown): boolean {
 
 /**
  * `cell op value`. Anything compared with null (either side) is false; `<`, `<=`, `>`, `>=` need
- * a number, string or boolean on both sides, of the same type; `in` needs a tuple and holds when
- * some non-null element is `=` to the cell.
+ * a number, string or boolean on both sides, of the same type, or a link and a link or string
+ * (compared by href, by code point); `in` needs a tuple and holds when some non-null element is
+ * `=` to the cell.
  *
  * @example
  * ```ts
  * holds(null, "!=", 3) // false
  * holds(5, "in", [1, 5]) // true
  * holds("5", "<", 6) // false: not the same type
+ * holds({ href: "/a" }, "<", "/b") // true: a link by its href
  * ```
  */
 export function holds(cell: unknown, op: CmpOp, value: unknown): boolean {
@@ -116,9 +118,16 @@ export function holds(cell: unknown, op: CmpOp, value: unknown): boolean {
   if (kindOf(value) === "none") return false;
   if (op === "=") return same(cell, value);
   if (op === "!=") return !same(cell, value);
-  const ordered = ["bool", "number", "string"];
-  if (kindOf(cell) !== kindOf(value) || !ordered.includes(kindOf(cell))) return false;
-  const c = order(cell, value);
+  const kinds = [kindOf(cell), kindOf(value)];
+  let c: number;
+  if (kinds.includes("link")) {
+    // A link is ordered by its href, against a link or a string.
+    if (!kinds.every((k) => k === "link" || k === "string")) return false;
+    c = compareText(kinds[0] === "link" ? linkText(cell) : (cell as string), kinds[1] === "link" ? linkText(value) : (value as string));
+  } else {
+    if (kinds[0] !== kinds[1] || !["bool", "number", "string"].includes(kinds[0]!)) return false;
+    c = order(cell, value);
+  }
   if (op === "<") return c < 0;
   if (op === "<=") return c <= 0;
   if (op === ">") return c > 0;
