@@ -120,7 +120,13 @@ export function send(url: string, r: FuzzRequest, token?: string, timeoutMs = 15
 }
 
 function parseAnswer(buf: Buffer, closed: string | undefined): FuzzAnswer {
-  const text = buf.toString("latin1");
+  // Interim answers (`100 Continue` to `expect: 100-continue`) come before the final one.
+  let text = buf.toString("latin1");
+  while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.includes("\r\n\r\n")) {
+    const skip = text.indexOf("\r\n\r\n") + 4;
+    buf = buf.subarray(skip);
+    text = text.slice(skip);
+  }
   const end = text.indexOf("\r\n\r\n");
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
   if (end < 0 || !m) return { status: 0, headers: {}, body: text, closed: closed ?? (text === "" ? "closed without an answer" : "unparseable answer") };
