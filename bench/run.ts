@@ -27,6 +27,7 @@ const MODULES: readonly { file: string; section: string }[] = [
   { file: "ir-codec", section: "ir" },
   { file: "http", section: "http" },
   { file: "load-http", section: "load-http" },
+  { file: "fuzz-http", section: "fuzz-http" },
 ];
 
 const SECTION_TITLES: Record<string, string> = {

@@ -177,6 +177,22 @@ function isPlainObject(v: unknown): v is Record<string, Json> {
 }
 
 /**
+ * Answers a CONNECT request: node:http hands CONNECT to 'connect' listeners instead of the request
+ * handler (and drops the connection without a word when there is none), so it gets the 405 every
+ * other unknown method gets, then the connection is closed.
+ */
+function answerConnect(req: IncomingMessage, socket: Socket): void {
+  const e = new MethodNotAllowedError(`method ${quote(req.method ?? "")} is not allowed: use GET, PUT, POST or DELETE`);
+  const text = JSON.stringify(e.toBody());
+  socket.on("error", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 405 Method Not Allowed\r\nallow: GET, PUT, POST, DELETE\r\ncontent-type: ${JSON_TYPE}\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    () => socket.destroy(),
+  );
+}
+
+/**
  * Starts an HTTP server for a kernel.
  *
  * @example
@@ -444,6 +460,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
     );
   });
+
+  server.on("connect", answerConnect);
 
   const host = opts.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {

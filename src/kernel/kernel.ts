@@ -11,7 +11,6 @@ import {
   InternalError,
   MethodNotAllowedError,
   NotFoundError,
-  NotImplementedError,
   TcError,
   UnavailableError,
 } from "../errors.js";
@@ -182,8 +181,6 @@ export class Kernel {
         return toJson(healthz(v));
       case "not_found":
         throw new NotFoundError(route.why);
-      case "unsupported":
-        throw new NotImplementedError(`/${route.root} is not served by the embedded kernel (${route.href})`);
       case "remote":
         refuseEgress(route.href);
         break;

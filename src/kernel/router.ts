@@ -3,10 +3,11 @@
  * runs inside a transaction. Used for plain requests and for op refs whose subject is a link.
  *
  * Top-level directories are those of PROFILE §4: `/state`, `/lib`, `/class`, `/service`, `/host`,
- * `/healthz`; anything else is 404. `/class` and `/service` are recognised but not served (501);
- * `/host` has no routes here (404). Absolute `http://` links are refused (501): no egress.
+ * `/healthz`; anything else is 404. `/class` and `/service` are recognised but not served, and
+ * `/host` has no routes here: all three answer 404 naming what the host does serve. Absolute
+ * `http://` links are refused (404): no egress.
  */
-import { BadRequestError, MethodNotAllowedError, NotFoundError, NotImplementedError, TcError } from "../errors.js";
+import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../errors.js";
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
 import { memberFor, type LibraryTxn } from "./ops/library.js";
@@ -27,7 +28,6 @@ export type Route =
   | { readonly kind: "table_class" }
   | { readonly kind: "lib_dir"; readonly prefix: readonly string[] }
   | { readonly kind: "lib"; readonly id: string; readonly version: string; readonly route: readonly string[] }
-  | { readonly kind: "unsupported"; readonly root: string; readonly href: string }
   | { readonly kind: "not_found"; readonly href: string; readonly why: string }
   | { readonly kind: "remote"; readonly href: string };
 
@@ -105,7 +105,7 @@ function buildRoute(href: string): Route {
     }
     case "class":
     case "service":
-      return { kind: "unsupported", root: link.root, href };
+      return { kind: "not_found", href, why: `${href}: this host serves no /${link.root} components (it serves /state, /lib and /healthz)` };
     case "host":
       return { kind: "not_found", href, why: `no route ${href} on this host` };
   }
@@ -139,7 +139,9 @@ export function dispatch(
       if ((verb === "post" && (!isMap(value) || Object.keys(value.entries).length === 0)) || (verb === "get" && key === null)) {
         return { kind: "link", href: route.href };
       }
-      throw new NotImplementedError(`casting with ${route.href} is not supported`);
+      throw new BadRequestError(
+        `casting with ${route.href} is not supported: a class link is only a value (GET with key null, or POST with no params)`,
+      );
     case "table_class":
       throw new MethodNotAllowedError(
         `${PATHS.table} is a class: build a table literal with {"${PATHS.table}": [schema, rows]}`,
@@ -152,8 +154,6 @@ export function dispatch(
       throw new MethodNotAllowedError(`/lib answers GET and PUT, not ${verb.toUpperCase()}`);
     case "lib":
       return callLibrary(ctx, verb, route, key, value);
-    case "unsupported":
-      throw new NotImplementedError(`/${route.root} is not served by the embedded kernel (${route.href})`);
     case "not_found":
       throw new NotFoundError(route.why);
     case "remote":

@@ -348,15 +348,18 @@ describe("subjects", () => {
     expect(await run(post(["t", t], ["r", { "$t": [["b"]] }]))).toEqual(["b", 2]);
   });
 
-  it("absolute http links are 501 (no egress)", async () => {
+  it("absolute http links are 404 (no egress)", async () => {
     const e = await failure(post(["r", { "/state/scalar/ref/op/get": ["http://127.0.0.1:1/lib/a/b/1.0.0/x", null] }]));
-    expect(e.kind).toBe("not_implemented");
+    expect(e.kind).toBe("not_found");
     expect(e.message).toMatch(/egress/);
   });
 
-  it("unknown top-level directories are 404; /class is 501", async () => {
+  it("unknown top-level directories, /class and /service are 404", async () => {
     expect((await failure(post(["r", { "/nope/x": [null] }]))).kind).toBe("not_found");
-    expect((await failure(post(["r", { "/class/a/b/1.0.0": [null] }]))).kind).toBe("not_implemented");
+    const e = await failure(post(["r", { "/class/a/b/1.0.0": [null] }]));
+    expect(e.kind).toBe("not_found");
+    expect(e.message).toMatch(/serves no \/class components/);
+    expect((await failure(post(["r", { "/service/a/b/c/1.0.0/x": {} }]))).kind).toBe("not_found");
   });
 
   it("a missing table is 404", async () => {

@@ -6,7 +6,7 @@
  * Execution is synchronous from the first step to the last: no `await` between steps, so an op
  * is atomic under the state layer's transaction lock and pays no promise overhead.
  */
-import { BadRequestError, NotFoundError, NotImplementedError } from "../../errors.js";
+import { BadRequestError, NotFoundError } from "../../errors.js";
 import type { AfterRef, CondRef, DeleteRef, GetRef, OpDef, PostRef, PutRef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv } from "./builtins.js";
@@ -439,9 +439,9 @@ function builtinEnv(ctx: ExecContext, scope: Scope): BuiltinEnv {
   return new ScopeEnv(ctx, scope);
 }
 
-/** Refuses absolute links: the embedded kernel has no egress. */
+/** Refuses absolute links: the embedded kernel has no egress (404: no route to another host here). */
 export function refuseEgress(href: string): never {
-  throw new NotImplementedError(
+  throw new NotFoundError(
     `cannot call ${href}: the embedded kernel does not call other hosts (no egress); install the op here or run it on that host`,
   );
 }
