@@ -4,6 +4,7 @@
  *
  *   tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir ./data] [--token-file tokens.json]
  *                       [--body-limit 1048576] [--txn-budget-ms 3000] [--quiet]
+ *                       [--lib-quota-versions 10000] [--lib-quota-bytes 67108864]
  *
  * `serve` exposes an embedded kernel over HTTP (PROFILE §4): in memory without `--data-dir`,
  * durable with it. SIGINT/SIGTERM shut down gracefully (in-flight requests finish, the store is
@@ -13,7 +14,8 @@ import { TcError } from "./errors.js";
 import { loadTokenFile, serve, type ServeOptions } from "./http/index.js";
 
 const USAGE = `usage: tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir DIR] [--token-file FILE]
-                           [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]`;
+                           [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]
+                           [--lib-quota-versions N] [--lib-quota-bytes BYTES]`;
 
 interface ServeArgs {
   port: number;
@@ -22,6 +24,7 @@ interface ServeArgs {
   tokenFile?: string;
   bodyLimit?: number;
   txnBudgetMs?: number;
+  libQuota?: { maxVersions?: number; maxBytes?: number };
   quiet: boolean;
 }
 
@@ -63,6 +66,12 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
       case "--txn-budget-ms":
         out.txnBudgetMs = int(flag, value(), 1, 3_600_000);
         break;
+      case "--lib-quota-versions":
+        out.libQuota = { ...out.libQuota, maxVersions: int(flag, value(), 0, 1e9) };
+        break;
+      case "--lib-quota-bytes":
+        out.libQuota = { ...out.libQuota, maxBytes: int(flag, value(), 0, 2 ** 40) };
+        break;
       case "--quiet":
         out.quiet = true;
         break;
@@ -86,6 +95,7 @@ async function runServe(argv: readonly string[]): Promise<void> {
     ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
     ...(args.bodyLimit !== undefined ? { bodyLimit: args.bodyLimit } : {}),
     ...(args.txnBudgetMs !== undefined ? { txnBudgetMs: args.txnBudgetMs } : {}),
+    ...(args.libQuota !== undefined ? { libQuota: args.libQuota } : {}),
     ...(args.tokenFile !== undefined ? { tokens: await loadTokenFile(args.tokenFile) } : {}),
     ...(args.quiet ? {} : { log: (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }),
   };

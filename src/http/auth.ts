@@ -13,6 +13,10 @@
  * everything. `verbs` (optional, default all four) limits the HTTP verbs. `name` (optional) is the
  * principal's name in logs and error messages; the token itself never appears anywhere but in
  * memory, and only as a SHA-256 digest.
+ *
+ * The server checks the request's own path here (failing fast, before the kernel's lock) and
+ * hands the principal's `grant` to the kernel, which checks every link a call reaches as it runs
+ * (src/kernel/ops/grant.ts): that check is the authority.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -32,6 +36,17 @@ export interface TokenConfig {
   readonly tokens: readonly TokenGrant[];
 }
 
+/**
+ * What the kernel checks every link of a call against (the shape of the kernel's `Grant`):
+ * paths and verbs, and the principal that owns the call's `/lib` installs.
+ */
+export interface ServedGrant {
+  readonly paths: readonly string[];
+  readonly verbs?: readonly Verb[];
+  readonly principal?: string;
+  readonly name?: string;
+}
+
 /** Who made a request: the owner of sessions and the subject of access checks. */
 export interface Principal {
   /** A stable, non-secret identifier (a digest prefix, or the grant's name). */
@@ -39,6 +54,8 @@ export interface Principal {
   readonly name: string;
   readonly paths: readonly (readonly string[])[];
   readonly verbs: ReadonlySet<Verb>;
+  /** The grant the kernel checks each call of this principal against (one object per principal). */
+  readonly grant: ServedGrant;
 }
 
 const ALL_VERBS: readonly Verb[] = ["get", "put", "post", "delete"];
@@ -135,11 +152,15 @@ export class TokenAuthority {
   constructor(config: TokenConfig) {
     config.tokens.forEach((grant, i) => {
       const d = digest(grant.token);
+      const id = `p:${d.slice(0, 32)}`;
+      const name = grant.name ?? `token #${i + 1}`;
+      const verbs = grant.verbs ?? ALL_VERBS;
       this.#byDigest.set(d, {
-        id: `p:${d.slice(0, 32)}`,
-        name: grant.name ?? `token #${i + 1}`,
+        id,
+        name,
         paths: grant.paths.map(splitPath),
-        verbs: new Set(grant.verbs ?? ALL_VERBS),
+        verbs: new Set(verbs),
+        grant: { paths: [...grant.paths], verbs: [...verbs], principal: id, name },
       });
     });
   }
@@ -162,6 +183,30 @@ export class TokenAuthority {
       throw new ForbiddenError(`${principal.name} has no rights to /${segments.join("/")}`);
     }
   }
+}
+
+/**
+ * Throws 403 unless `principal` may begin a session: a session holds the kernel's transaction
+ * lock until it ends, so it needs a write verb (put, post or delete).
+ */
+export function authorizeSession(principal: Principal): void {
+  if (!principal.verbs.has("put") && !principal.verbs.has("post") && !principal.verbs.has("delete")) {
+    throw new ForbiddenError(`${principal.name} may not begin a session: a session needs a write grant (put, post or delete)`);
+  }
+}
+
+/** A content-addressed library version, `0.0.0-q<64 hex>` (the kernel verifies its content at install: src/kernel/ops/library.ts). */
+const CONTENT_ADDRESSED = /^0\.0\.0-q[0-9a-f]{64}$/;
+
+/**
+ * True when only the kernel can decide on a request: an install (`PUT /lib`: a verified
+ * content-addressed version needs no grant on `/lib`), or a call on a content-addressed version
+ * (it needs no grant itself; what it reaches is checked as it runs).
+ */
+export function kernelDecides(verb: Verb, segments: readonly string[]): boolean {
+  if (segments[0] !== "lib") return false;
+  if (segments.length === 1) return verb === "put";
+  return segments.length >= 4 && CONTENT_ADDRESSED.test(segments[3]!);
 }
 
 /** True when one of `principal`'s granted paths is a segment-wise prefix of `segments`. */

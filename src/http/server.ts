@@ -16,7 +16,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import {
   BadRequestError,
-  ForbiddenError,
   InternalError,
   MethodNotAllowedError,
   NotFoundError,
@@ -26,8 +25,15 @@ import {
 } from "../errors.js";
 import type { Json, Verb } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
-import { anonymousOwner, TokenAuthority, mayAccess, type Principal, type TokenConfig } from "./auth.js";
-import { referencedPaths } from "./links.js";
+import {
+  anonymousOwner,
+  authorizeSession,
+  kernelDecides,
+  TokenAuthority,
+  type Principal,
+  type ServedGrant,
+  type TokenConfig,
+} from "./auth.js";
 import { isComponentRoot, parseTarget, quote, type Target } from "./target.js";
 
 /** A session as the server hands it to the kernel: its id and the principal that owns it. */
@@ -36,11 +42,12 @@ export type ServedSession = string | { readonly id: string; readonly owner?: str
 /**
  * What the server needs from a kernel (the embedded `Kernel` satisfies it). The kernel checks a
  * session's owner on every use (401 for another owner), answers 408 after its budget and 404 for
- * an unknown id.
+ * an unknown id, and checks every link a call reaches against `grant` (the token's; absent on a
+ * host without tokens), 403 outside it.
  */
 export interface ServedKernel {
-  request(req: ExecRequest, session?: ServedSession): Promise<Json>;
-  beginSession(owner?: string): Promise<string>;
+  request(req: ExecRequest, session?: ServedSession, grant?: ServedGrant): Promise<Json>;
+  beginSession(owner?: string, grant?: ServedGrant): Promise<string>;
   commitSession(id: string, owner?: string): Promise<void>;
   rollbackSession(id: string, owner?: string): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +61,11 @@ export interface ServeOptions {
   readonly dataDir?: string;
   /** Session time budget of the kernel opened when `kernel` is not given (ms). */
   readonly txnBudgetMs?: number;
+  /**
+   * Per-principal `/lib` quota of the kernel opened when `kernel` is not given: library versions
+   * and bytes of definitions one principal may install (default 10 000 and 64 MiB; 403 past it).
+   */
+  readonly libQuota?: { readonly maxVersions?: number; readonly maxBytes?: number };
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
@@ -210,6 +222,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     kernel = (await Kernel.open({
       ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
       ...(opts.txnBudgetMs !== undefined ? { txnBudgetMs: opts.txnBudgetMs } : {}),
+      ...(opts.libQuota !== undefined ? { libQuota: opts.libQuota } : {}),
     })) as ServedKernel;
   }
   const k: ServedKernel = kernel;
@@ -217,8 +230,6 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const authority = opts.tokens ? new TokenAuthority(opts.tokens) : undefined;
   const log = opts.log;
-  /** Paths each installed library version touches, for invoker-rights checks on calls. */
-  const libraryPaths = new Map<string, string[][]>();
   let inFlight = 0;
   let closing = false;
   /**
@@ -268,39 +279,6 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   const ownerOf = (principal: Principal | undefined, req: IncomingMessage): string =>
     principal ? principal.id : anonymousOwner(req.headers.authorization);
 
-  /** Checks that `principal` may touch every resource path `doc` names. */
-  const authorizeReferences = (principal: Principal | undefined, doc: Json | undefined): void => {
-    if (!principal || doc === undefined) return;
-    for (const segs of referencedPaths(doc)) {
-      if (!mayAccess(principal, segs)) {
-        throw new ForbiddenError(`${principal.name} has no rights to /${segs.join("/")}, which the request refers to`);
-      }
-    }
-  };
-
-  /** Invoker rights on library calls: the caller needs rights on every path the version touches. */
-  const authorizeLibraryCall = (principal: Principal | undefined, target: Target): void => {
-    if (!principal || target.segments[0] !== "lib" || target.segments.length < 5) return;
-    const version = `/${target.segments.slice(0, 4).join("/")}`;
-    const touched = libraryPaths.get(version);
-    // A version installed before this process started: its paths are unknown here, so only a
-    // principal with rights on all of /state may call it (re-installing records its paths).
-    for (const segs of touched ?? [["state"]]) {
-      if (!mayAccess(principal, segs)) {
-        throw new ForbiddenError(`${principal.name} has no rights to /${segs.join("/")}, which ${version} uses`);
-      }
-    }
-  };
-
-  const rememberInstall = (principal: Principal | undefined, target: Target, body: Json | undefined): void => {
-    if (!principal || target.path !== "/lib" || !isPlainObject(body)) return;
-    for (const [version, members] of Object.entries(body)) {
-      const segs = version.split("/").filter((s) => s !== "");
-      if (!mayAccess(principal, segs)) throw new ForbiddenError(`${principal.name} has no rights to ${quote(version)}`);
-      libraryPaths.set(`/${segs.join("/")}`, referencedPaths(members).filter((p) => p.join("/") !== segs.join("/")));
-    }
-  };
-
   /**
    * Handles one request. Synchronous up to the first thing it has to wait for (the body, the
    * kernel): it returns a promise only then, so a request costs no extra promise hops.
@@ -341,7 +319,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         throw new BadRequestError("POST /host/txn takes an empty body");
       }
       if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
-      return k.beginSession(ownerOf(principal, req)).then((id) => {
+      if (principal) authorizeSession(principal);
+      return k.beginSession(ownerOf(principal, req), principal?.grant).then((id) => {
         markSession(res, id);
         send(res, 204, undefined, { [TXN_HEADER]: id });
       });
@@ -362,7 +341,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       markSession(res, txnId);
       session = { id: txnId, owner };
     }
-    if (principal) authority!.authorize(principal, verb, target.segments);
+    // Fail fast on the request's own path; the kernel checks every link the call reaches.
+    if (principal && !kernelDecides(verb, target.segments)) authority!.authorize(principal, verb, target.segments);
 
     let request: ExecRequest;
     switch (verb) {
@@ -381,19 +361,11 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         request = { verb, path: target.path, body: body ?? {} };
         break;
     }
-    if (principal) {
-      authorizeReferences(principal, request.key);
-      authorizeReferences(principal, request.body);
-      authorizeLibraryCall(principal, target);
-    }
-
+    const grant = principal?.grant;
     if (verb === "put" && target.path === "/lib") {
-      return k.request(request, session).then(() => {
-        rememberInstall(principal, target, request.body);
-        send(res, 204, undefined, txnHeaders);
-      });
+      return k.request(request, session, grant).then(() => send(res, 204, undefined, txnHeaders));
     }
-    return k.request(request, session).then((result) => send(res, 200, result === undefined ? null : result, txnHeaders));
+    return k.request(request, session, grant).then((result) => send(res, 200, result === undefined ? null : result, txnHeaders));
   };
 
   /** Answers a failed request with its error (a non-TcError is logged and answered 500). */

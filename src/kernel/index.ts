@@ -10,19 +10,31 @@
  * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms) with
  *   `BudgetExceededError` (400) when exceeded.
  * - `/lib` installs are stored in the same transaction as other writes (durable with `dataDir`).
+ * - `grant` sandboxes every call: each link an op reaches is checked against it when it runs
+ *   (`ForbiddenError`, 403, and the call is rolled back); a session needs a write verb.
  */
 import { BadRequestError } from "../errors.js";
 import type { Json, OpDef } from "../ir/types.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
+import { checkedGrant, type Grant } from "./ops/grant.js";
 
 export { Kernel, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
 export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/exec-context.js";
 export { BUILTIN_METHODS } from "./ops/builtins.js";
+export { type Grant } from "./ops/grant.js";
+export { DEFAULT_LIBRARY_QUOTA, LibraryQuotaError, type LibraryQuota } from "./ops/library.js";
 export { TableLiteral, TableView, toJson, decodeData, type KernelValue } from "./ops/kernel-value.js";
 
 /** Options of `embedded()`. */
-export interface EmbeddedOptions extends KernelOptions {}
+export interface EmbeddedOptions extends KernelOptions {
+  /**
+   * What this executor's calls may reach (default: everything), e.g. `{ paths: ["/state/app"],
+   * verbs: ["get"] }` to run ops you did not write read-only on one namespace. Every link an op
+   * resolves — literal, computed, read from a row, or reached through a `/lib` op — is checked.
+   */
+  readonly grant?: Grant;
+}
 
 /**
  * An `Executor` backed by an in-process kernel: in memory by default, durable with `dataDir`.
@@ -32,6 +44,7 @@ export interface EmbeddedOptions extends KernelOptions {}
  * ```ts
  * const ex = embedded();                          // or embedded({ dataDir: "./data" })
  * await ex.execute(op, { me: 1 });
+ * const sandbox = embedded({ grant: { paths: ["/state/app"], verbs: ["get"] } });
  * const s = await ex.session();
  * await s.request({ verb: "put", path: "/state/app/counter", key: ["c"], body: [1] });
  * await s.commit();
@@ -39,6 +52,8 @@ export interface EmbeddedOptions extends KernelOptions {}
  * ```
  */
 export function embedded(opts: EmbeddedOptions = {}): Executor {
+  const grant = opts.grant;
+  if (grant !== undefined) checkedGrant(grant); // validated now (and cached), not at the first call
   let opening: Promise<Kernel> | undefined;
   // The kernel once open: calls then go straight to it (no promise hop through `opening`).
   let open: Kernel | undefined;
@@ -49,16 +64,16 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
   };
   return {
     execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
-      if (open !== undefined && !closed) return open.execute(op, args ?? {});
-      return kernel().then((k) => k.execute(op, args ?? {}));
+      if (open !== undefined && !closed) return open.execute(op, args ?? {}, undefined, grant);
+      return kernel().then((k) => k.execute(op, args ?? {}, undefined, grant));
     },
     request(req: ExecRequest): Promise<Json> {
-      if (open !== undefined && !closed) return open.request(req);
-      return kernel().then((k) => k.request(req));
+      if (open !== undefined && !closed) return open.request(req, undefined, grant);
+      return kernel().then((k) => k.request(req, undefined, grant));
     },
     async session(): Promise<Session> {
       const k = await kernel();
-      return openSession(k, await k.beginSession());
+      return openSession(k, await k.beginSession(undefined, grant), grant);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -69,7 +84,7 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
 }
 
 /** A `Session` over a kernel session id; the id stays inside this closure. */
-function openSession(kernel: Kernel, id: string): Session {
+function openSession(kernel: Kernel, id: string, grant: Grant | undefined): Session {
   let done = false;
   const check = (): void => {
     if (done) throw new BadRequestError("this session is already committed or rolled back");
@@ -77,11 +92,11 @@ function openSession(kernel: Kernel, id: string): Session {
   return {
     async execute(op, args) {
       check();
-      return kernel.execute(op, args ?? {}, id);
+      return kernel.execute(op, args ?? {}, id, grant);
     },
     async request(req) {
       check();
-      return kernel.request(req, id);
+      return kernel.request(req, id, grant);
     },
     async commit() {
       check();

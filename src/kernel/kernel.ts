@@ -8,6 +8,7 @@
  */
 import {
   BadRequestError,
+  ForbiddenError,
   InternalError,
   MethodNotAllowedError,
   NotFoundError,
@@ -19,10 +20,19 @@ import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, type StateTxn } from "./state/database.js";
-import { LibraryRegistry, parseInstall, type LibraryTxn, type LibraryVersion } from "./ops/library.js";
+import {
+  DEFAULT_LIBRARY_QUOTA,
+  isContentAddressed,
+  LibraryRegistry,
+  parseInstall,
+  type LibraryQuota,
+  type LibraryTxn,
+  type LibraryVersion,
+} from "./ops/library.js";
+import { checkedGrant, checkSessionGrant, checkStatePath, GrantedTxn, type CheckedGrant, type Grant } from "./ops/grant.js";
 import { DEFAULT_LIMITS, ExecContext, needsClock, type ExecLimits } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress } from "./ops/op-executor.js";
-import { dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
+import { checkRoute, dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { tableLiteral, type TableView } from "./state/table-view.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
@@ -39,6 +49,8 @@ export interface KernelOptions {
   readonly limits?: Partial<ExecLimits>;
   /** Size of the decoded-op cache (by content hash); default 4096. */
   readonly opCacheSize?: number;
+  /** Per-principal limits on `/lib` installs (default 10 000 versions, 64 MiB). */
+  readonly libQuota?: Partial<LibraryQuota>;
 }
 
 /** A session reference: its id, and the owner that began it (the HTTP server's bearer token). */
@@ -74,8 +86,8 @@ function preparedOp(op: OpDef): PreparedOp {
 interface TxnScope extends KernelTxnState {
   readonly txn: StateTxn;
   readonly libs: LibraryTxn;
-  /** The installs staged so far, or `undefined` when the transaction never looked at `/lib`. */
-  stagedLibs(): ReadonlyMap<string, LibraryVersion> | undefined;
+  /** The transaction's view of `/lib`, or `undefined` when it never looked at `/lib`. */
+  libChanges(): LibraryTxn | undefined;
 }
 
 /**
@@ -91,14 +103,17 @@ class KernelScope implements TxnScope {
   get libs(): LibraryTxn {
     return (this.libView ??= this.registry.begin());
   }
-  stagedLibs(): ReadonlyMap<string, LibraryVersion> | undefined {
-    return this.libView?.staged;
+  libChanges(): LibraryTxn | undefined {
+    return this.libView;
   }
 }
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
 const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
 const LIB_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", PATHS.value.string]]], []];
+/** Who installed each library version (the owner that may remove it; quotas count by owner). */
+const LIB_OWNER_TABLE = [INTERNAL_NAMESPACE, "lib_owner"] as const;
+const LIB_OWNER_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["owner", PATHS.value.string]]], []];
 
 /**
  * The embedded kernel.
@@ -119,6 +134,7 @@ export class Kernel {
   private readonly sessions: SessionTable<TxnScope>;
   private readonly limits: ExecLimits;
   private readonly opCacheSize: number;
+  private readonly libQuota: LibraryQuota;
   private readonly byObject = new WeakMap<object, PreparedOp>();
   private readonly byHash = new Map<string, PreparedOp>();
   private closed = false;
@@ -132,6 +148,10 @@ export class Kernel {
     this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope));
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.opCacheSize = opts.opCacheSize ?? 4096;
+    this.libQuota = { ...DEFAULT_LIBRARY_QUOTA, ...opts.libQuota };
+    if (!(this.libQuota.maxVersions >= 0) || !(this.libQuota.maxBytes >= 0)) {
+      throw new BadRequestError("libQuota: maxVersions and maxBytes must be non-negative numbers");
+    }
   }
 
   /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
@@ -151,23 +171,33 @@ export class Kernel {
    * Executes a composite op with `args` bound by name (POST params, or the key/value names of a
    * GET/PUT/DELETE OpDef), in one transaction — or in a session's — and returns the value of its
    * last step as JSON. PUT and DELETE OpDefs answer `null`.
+   *
+   * `grant` (default: everything) is what the call may reach: every link the op resolves is
+   * checked against it, and a call outside it fails with `ForbiddenError` (403), rolled back.
    */
-  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef): Promise<Json> {
+  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef, grant?: Grant): Promise<Json> {
     let prepared: PreparedOp;
     let params: Map<string, KernelValue>;
+    let g: CheckedGrant;
     try {
       this.checkOpen();
+      g = checkedGrant(grant);
       prepared = this.prepare(op);
       params = bindArgs(prepared.op, args);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params));
+    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params, g));
   }
 
-  /** Runs one request (verb, path, key, body) in one transaction, or in a session's. */
-  async request(req: ExecRequest, session?: SessionRef): Promise<Json> {
+  /**
+   * Runs one request (verb, path, key, body) in one transaction, or in a session's, under
+   * `grant` (default: everything; see `execute`). `DELETE /lib/<publisher>/<name>/<version>`
+   * removes a version: only its owner (the grant's principal that installed it) may.
+   */
+  async request(req: ExecRequest, session?: SessionRef, grant?: Grant): Promise<Json> {
     this.checkOpen();
+    const g = checkedGrant(grant);
     if (req === null || typeof req !== "object") {
       throw new BadRequestError("a request is an object {verb, path, key?, body?}");
     }
@@ -176,6 +206,11 @@ export class Kernel {
     const v = verb as Verb;
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
     const route = parseRoute(req.path);
+    if (!g.all) {
+      // Fail fast, before waiting for the transaction lock; the context checks again as it runs.
+      if (route.kind === "state") checkStatePath(g, v, route.path, req.key);
+      else if (!(route.kind === "lib_dir" && v === "put")) checkRoute(g, v, route);
+    }
     switch (route.kind) {
       case "healthz":
         return toJson(healthz(v));
@@ -185,14 +220,17 @@ export class Kernel {
         refuseEgress(route.href);
         break;
       case "lib_dir":
-        if (v === "put") return this.install(parseInstall(req.body), session);
+        if (v === "put") return this.install(parseInstall(req.body), session, g);
+        break;
+      case "lib":
+        if (v === "delete" && route.route.length === 0) return this.uninstall(route.id, session, g);
         break;
     }
     const key = decodeData(req.key ?? null);
     let value: KernelValue | undefined;
     if (v === "put") value = decodeData(req.body ?? null);
     else if (v === "post") value = decodeParams(req.body);
-    return this.inTxn(session, (scope) => toJson(dispatch(this.context(scope), v, route, key, value)));
+    return this.inTxn(session, (scope) => toJson(dispatch(this.context(scope, g), v, route, key, value)));
   }
 
   /**
@@ -200,8 +238,10 @@ export class Kernel {
    * rolled back by its time budget. Returns its kernel-minted id (for the HTTP server; the
    * `Executor` API never shows it).
    */
-  async beginSession(owner?: string): Promise<string> {
+  async beginSession(owner?: string, grant?: Grant): Promise<string> {
     this.checkOpen();
+    // A session holds the transaction lock: only a principal that may write can take it.
+    checkSessionGrant(checkedGrant(grant));
     const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
     if (this.closed) {
       this.rollback(scope);
@@ -259,8 +299,9 @@ export class Kernel {
     return prepared;
   }
 
-  private context(scope: TxnScope): ExecContext {
-    return new ExecContext(scope.txn, routeLink, this.limits, scope);
+  private context(scope: TxnScope, grant: CheckedGrant, clock = true): ExecContext {
+    const txn = grant.all ? scope.txn : new GrantedTxn(scope.txn, grant);
+    return new ExecContext(txn, routeLink, this.limits, scope, clock, grant);
   }
 
   private scope(txn: StateTxn): TxnScope {
@@ -304,12 +345,12 @@ export class Kernel {
    * Runs a prepared op in `scope`'s transaction; its result as JSON. A result the route answered
    * already encoded (`EncodedJson`) is returned as it is, without a copy.
    */
-  private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
+  private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant): Json {
     const direct = prepared.direct;
     const result =
       direct !== undefined
-        ? runDirect(scope.txn, direct, params)
-        : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
+        ? runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params)
+        : invokeOp(this.context(scope, grant, prepared.clock), prepared.op, params);
     return result instanceof EncodedJson ? (result.value as Json) : toJson(result);
   }
 
@@ -346,8 +387,8 @@ export class Kernel {
   /** After a durable commit: count it, and publish the libraries it installed. */
   private committed(scope: TxnScope): void {
     this.stats.commits++;
-    const staged = scope.stagedLibs();
-    if (staged !== undefined && staged.size > 0) this.libs.publish(staged.values());
+    const libs = scope.libChanges();
+    if (libs !== undefined && libs.changed) this.libs.apply(libs);
   }
 
   private rollback(scope: TxnScope): void {
@@ -355,24 +396,72 @@ export class Kernel {
     this.stats.rollbacks++;
   }
 
-  /** `PUT /lib`: stages the version and writes its definition in the same transaction. */
-  private install(lib: LibraryVersion, session: SessionRef | undefined): Promise<Json> {
+  /**
+   * `PUT /lib`: stages the version, owned by the grant's principal, and writes its definition in
+   * the same transaction. A content-addressed version (verified by `parseInstall`) needs no grant
+   * on `/lib`: what its op reaches is checked against each caller's grant when it runs, so it
+   * grants nothing. Any other version needs PUT on its path.
+   */
+  private install(lib: LibraryVersion, session: SessionRef | undefined, grant: CheckedGrant): Promise<Json> {
+    if (!isContentAddressed(lib.version)) grant.checkHref("put", lib.id);
+    const owned: LibraryVersion = { ...lib, owner: grant.principal };
     return this.inTxn(session, (scope) => {
-      if (scope.libs.install(lib)) scope.txn.request("put", LIB_TABLE, [lib.id], [lib.canonical]);
+      if (scope.libs.install(owned, this.libQuota)) {
+        scope.txn.request("put", LIB_TABLE, [lib.id], [lib.canonical]);
+        scope.txn.request("put", LIB_OWNER_TABLE, [lib.id], [grant.principal]);
+      }
       return null;
     });
   }
 
-  /** Creates the internal library table if needed and publishes every stored version. */
+  /**
+   * `DELETE /lib/<publisher>/<name>/<version>`: removes a version in the transaction. Only the
+   * principal that installed it may (a version stored without an owner: only a grant on
+   * everything); others get 403.
+   */
+  private uninstall(id: string, session: SessionRef | undefined, grant: CheckedGrant): Promise<Json> {
+    return this.inTxn(session, (scope) => {
+      const lib = scope.libs.get(id);
+      if (lib && lib.owner !== grant.principal && !(lib.owner === undefined && grant.all)) {
+        throw new ForbiddenError(`${grant.name} may not remove ${id}: it was installed by another principal`);
+      }
+      scope.libs.remove(id);
+      scope.txn.request("delete", LIB_TABLE, [id], undefined);
+      scope.txn.request("delete", LIB_OWNER_TABLE, [id], undefined);
+      return null;
+    });
+  }
+
+  /**
+   * Creates the internal library tables if needed and publishes every stored version with its
+   * owner. A stored content-addressed version whose content does not match its hash (installed
+   * before installs were verified) is removed.
+   */
   private async loadLibraries(): Promise<void> {
     const txn = this.db.tryBegin() ?? (await this.db.begin());
     const versions: LibraryVersion[] = [];
+    const rowsOf = (table: readonly string[]): readonly (readonly KernelValue[])[] => {
+      const view = txn.request("get", table, null, undefined);
+      return txn.viewRequest(view as TableView, "get", ["rows"], null, undefined) as readonly (readonly KernelValue[])[];
+    };
     try {
       txn.request("put", LIB_TABLE, null, tableLiteral(LIB_SCHEMA, []));
-      const view = txn.request("get", LIB_TABLE, null, undefined);
-      const rows = txn.viewRequest(view as TableView, "get", ["rows"], null, undefined);
-      for (const row of rows as readonly (readonly KernelValue[])[]) {
-        versions.push(parseInstall(JSON.parse(row[1] as string)));
+      txn.request("put", LIB_OWNER_TABLE, null, tableLiteral(LIB_OWNER_SCHEMA, []));
+      const owners = new Map<string, string>();
+      for (const row of rowsOf(LIB_OWNER_TABLE)) owners.set(row[0] as string, row[1] as string);
+      for (const row of rowsOf(LIB_TABLE)) {
+        const id = row[0] as string;
+        let lib: LibraryVersion;
+        try {
+          lib = parseInstall(JSON.parse(row[1] as string));
+        } catch (e) {
+          if (!(e instanceof BadRequestError) || !isContentAddressed(id.split("/").pop()!)) throw e;
+          txn.request("delete", LIB_TABLE, [id], undefined);
+          txn.request("delete", LIB_OWNER_TABLE, [id], undefined);
+          continue;
+        }
+        const owner = owners.get(id);
+        versions.push(owner === undefined ? lib : { ...lib, owner });
       }
     } catch (e) {
       txn.rollback();

@@ -7,10 +7,11 @@
  * `/host` has no routes here: all three answer 404 naming what the host does serve. Absolute
  * `http://` links are refused (404): no egress.
  */
-import { BadRequestError, MethodNotAllowedError, NotFoundError, TcError } from "../errors.js";
+import { BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, TcError } from "../errors.js";
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
-import { memberFor, type LibraryTxn } from "./ops/library.js";
+import { isContentAddressed, memberFor, type LibraryTxn } from "./ops/library.js";
+import type { CheckedGrant } from "./ops/grant.js";
 import type { ExecContext } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
 import { planOp } from "./ops/op-planner.js";
@@ -121,6 +122,10 @@ export function healthz(verb: Verb): KernelValue {
  * Runs a call on a route inside `ctx`'s transaction. For POST, `value` is the params map.
  * Library installs are not served here (they need the raw JSON body: see `Kernel.request`).
  * A route's answer passes through as it is (an `EncodedJson` stays wrapped).
+ *
+ * Every call is checked against the caller's grant (`ctx.grant`) before anything runs: here for
+ * `/lib`, `/class`, `/service`, `/host` and remote links, in `ctx.txn` (a `GrantedTxn`) for
+ * `/state` tables and views.
  */
 export function dispatch(
   ctx: ExecContext,
@@ -129,6 +134,7 @@ export function dispatch(
   key: KernelValue,
   value: KernelValue | undefined,
 ): OpResult {
+  if (!ctx.grant.all) checkRoute(ctx.grant, verb, route);
   switch (route.kind) {
     case "healthz":
       return healthz(verb);
@@ -158,6 +164,31 @@ export function dispatch(
       throw new NotFoundError(route.why);
     case "remote":
       return refuseEgress(route.href);
+  }
+}
+
+/**
+ * Throws `ForbiddenError` (403) unless `grant` allows `verb` on `route`. Class paths carry no data
+ * and are always allowed; `/state` tables are checked by the context's `GrantedTxn`; members of a
+ * content-addressed library version (`0.0.0-q<hash>`, verified at install) need no grant, since
+ * everything they reach is checked against the same grant.
+ */
+export function checkRoute(grant: CheckedGrant, verb: Verb, route: Route): void {
+  switch (route.kind) {
+    case "healthz":
+    case "value_class":
+    case "table_class":
+    case "state":
+      return;
+    case "lib_dir":
+      return grant.check(verb, ["lib", ...route.prefix]);
+    case "lib":
+      if (isContentAddressed(route.version)) return;
+      return grant.check(verb, [...route.id.split("/").slice(1), ...route.route]);
+    case "not_found":
+      return grant.checkHref(verb, route.href);
+    case "remote":
+      throw new ForbiddenError(`${grant.name} may not call other hosts (${route.href})`);
   }
 }
 

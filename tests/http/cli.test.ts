@@ -52,7 +52,7 @@ describe("tinychain-orm serve", () => {
     const tokenFile = join(dir, "tokens.json");
     await writeFile(tokenFile, JSON.stringify({ tokens: [{ name: "app", token: "cli-test-token-1", paths: ["/"] }] }));
     const dataDir = join(dir, "data");
-    const { child, url, stderr } = await start(["serve", "--port", "0", "--data-dir", dataDir, "--token-file", tokenFile]);
+    const { child, url, stderr } = await start(["serve", "--port", "0", "--data-dir", dataDir, "--token-file", tokenFile, "--lib-quota-versions", "0"]);
     expect((await raw(url, "GET", "/healthz")).status).toBe(200);
     expect((await raw(url, "GET", "/state/app/t")).status).toBe(401);
     const auth = { authorization: "Bearer cli-test-token-1" };
@@ -61,6 +61,10 @@ describe("tinychain-orm serve", () => {
     expect(r.status).toBe(200);
     r = await raw(url, "PUT", `/state/app/t?key=${encodeURIComponent("[1]")}`, { headers: { ...auth, "content-type": "application/json" }, body: '["one"]' });
     expect(r.status).toBe(200);
+    // --lib-quota-versions 0: no installs at all.
+    r = await raw(url, "PUT", "/lib", { headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ "/lib/a/b/1.0.0": { v: 1 } }) });
+    expect(r.status).toBe(403);
+    expect(r.text).toMatch(/library quota exceeded/);
     child.kill("SIGTERM");
     expect(await exited(child)).toBe(0);
     expect(stderr()).not.toContain("cli-test-token-1");
@@ -73,7 +77,7 @@ describe("tinychain-orm serve", () => {
   });
 
   it("refuses unknown options and bad values with exit code 2", async () => {
-    const runs = [["serve", "--port", "70000"], ["serve", "--bogus"], ["frobnicate"]].map(async (args) => {
+    const runs = [["serve", "--port", "70000"], ["serve", "--bogus"], ["frobnicate"], ["serve", "--lib-quota-versions", "many"], ["serve", "--lib-quota-bytes", "-1"]].map(async (args) => {
       const child = spawn(TSX, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
       children.push(child);
       let err = "";

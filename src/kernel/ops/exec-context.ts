@@ -8,6 +8,7 @@ import { BadRequestError } from "../../errors.js";
 import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
 import type { KernelValue, OpResult } from "./kernel-value.js";
 import type { TableView } from "../state/table-view.js";
+import { FULL_GRANT, type CheckedGrant } from "./grant.js";
 
 /** The part of a state transaction the executor calls (`StateTxn`, state/transaction.ts). */
 export interface StateTxnLike {
@@ -89,6 +90,11 @@ export class ExecContext {
      * small execution.
      */
     startClock = true,
+    /**
+     * The caller's grant: every link the execution resolves is checked against it (router.ts),
+     * and `txn` is then a `GrantedTxn` checking every table and view request.
+     */
+    readonly grant: CheckedGrant = FULL_GRANT,
   ) {
     this.stepsLeft = limits.maxSteps;
     this.startedAt = startClock ? performance.now() : -1;
