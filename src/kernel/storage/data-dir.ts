@@ -88,6 +88,26 @@ export function checkDataDir(dataDir: unknown): asserts dataDir is string {
   ensureDirectory(dataDir, dataDir);
 }
 
+/**
+ * The data file's size and CRC-32 recorded at the last clean close, if there is a readable record.
+ *
+ * @example
+ * ```ts
+ * readCleanCloseRecord("./data/state"); // { size: 45056, crc: 3624937830 } or undefined
+ * ```
+ */
+export function readCleanCloseRecord(stateDir: string): { size: number; crc: number } | undefined {
+  const record = join(stateDir, CLEAN_CLOSE_FILE);
+  if (!existsSync(record)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(record, "utf8")) as { size?: unknown; crc?: unknown };
+    if (typeof parsed.size === "number" && typeof parsed.crc === "number") return { size: parsed.size, crc: parsed.crc };
+  } catch {
+    // an unreadable record is no record: the file is checked the long way
+  }
+  return undefined;
+}
+
 /** Checks the lmdb data file before lmdb maps it (see the file comment); removes the clean-close record. */
 async function checkDataFile(dataDir: string, stateDir: string): Promise<void> {
   const dataFile = join(stateDir, DATA_FILE);
@@ -103,15 +123,7 @@ async function checkDataFile(dataDir: string, stateDir: string): Promise<void> {
     throw new DataCorruptionError(dataDir, `${STATE_DIR}/${DATA_FILE}`, `cannot be read (${errno(e)})`);
   }
   if (!st.isFile()) throw new DataCorruptionError(dataDir, `${STATE_DIR}/${DATA_FILE}`, "is not a regular file");
-  let expected: { size: number; crc: number } | undefined;
-  if (existsSync(record)) {
-    try {
-      const parsed = JSON.parse(readFileSync(record, "utf8")) as { size?: unknown; crc?: unknown };
-      if (typeof parsed.size === "number" && typeof parsed.crc === "number") expected = { size: parsed.size, crc: parsed.crc };
-    } catch {
-      // an unreadable record is no record: the file is checked the long way below
-    }
-  }
+  const expected = readCleanCloseRecord(stateDir);
   if (expected) {
     let actual: { size: number; crc: number };
     try {
@@ -144,7 +156,8 @@ export function loadTables(store: LmdbStore): LoadedTable[] {
   return out;
 }
 
-function loadTable(store: LmdbStore, stored: StoredTable): LoadedTable {
+/** Loads one stored table (checksums and row count checked; schema parsed). */
+export function loadTable(store: LmdbStore, stored: StoredTable): LoadedTable {
   const segments = stored.path.split("/");
   if (segments.length !== 4 || segments[1] !== "state" || !segments[2] || !segments[3]) {
     throw new DataCorruptionError(store.dataDir, `catalog entry ${stored.tid}`, `not a table path: ${JSON.stringify(stored.path)}`);

@@ -88,7 +88,7 @@ export class LmdbStore {
     private readonly env: RootDatabase,
     private readonly meta: LmdbDatabase<MetaRecord, number>,
     private readonly data: LmdbDatabase<StoreCell[] | null, StoreKey>,
-    private readonly counts: LmdbDatabase<number, number>,
+    private readonly counts: LmdbDatabase<number, number> | undefined,
     /** The data directory, for error messages. */
     readonly dataDir: string,
   ) {}
@@ -97,8 +97,9 @@ export class LmdbStore {
    * Opens (creating if needed) the store in the existing directory `dir`; `dataDir` names the
    * data directory in error messages. The caller has checked the file first (data-dir.ts).
    */
-  static open(dir: string, dataDir = dir): LmdbStore {
+  static open(dir: string, dataDir = dir, readOnly = false): LmdbStore {
     const env = open({
+      readOnly,
       path: dir,
       // Durability: every commit is synced before its promise resolves.
       noSync: false,
@@ -112,7 +113,13 @@ export class LmdbStore {
     const msgpack = { encoding: "msgpack", useRecords: false } as const;
     const meta = env.openDB<MetaRecord, number>({ name: "meta", ...msgpack } as { name: string });
     const data = env.openDB<StoreCell[] | null, StoreKey>({ name: "data", ...msgpack } as { name: string });
-    const counts = env.openDB<number, number>({ name: "counts", ...msgpack } as { name: string });
+    let counts: LmdbDatabase<number, number> | undefined;
+    try {
+      counts = env.openDB<number, number>({ name: "counts", ...msgpack } as { name: string });
+    } catch (e) {
+      // read-only on a store written before row counts existed: there is no such sub-database
+      if (!readOnly) throw e;
+    }
     return new LmdbStore(env, meta, data, counts, dataDir);
   }
 
@@ -135,7 +142,7 @@ export class LmdbStore {
         if (value.sum !== undefined && value.sum !== tableChecksum(value.path, value.schema)) {
           throw new DataCorruptionError(this.dataDir, `${entry}, table ${value.path}`, "checksum mismatch");
         }
-        const rows = this.counts.get(key);
+        const rows = this.counts?.get(key);
         out.push({ tid: key, path: value.path, schema: value.schema, checked: value.sum !== undefined, rows: typeof rows === "number" ? rows : undefined });
       }
     } catch (e) {
@@ -218,8 +225,8 @@ export class LmdbStore {
         }
       }
       for (const [tid, rows] of rowCounts) {
-        if (rows === undefined) counts.removeSync(tid);
-        else counts.putSync(tid, rows);
+        if (rows === undefined) counts?.removeSync(tid);
+        else counts?.putSync(tid, rows);
       }
     });
   }
