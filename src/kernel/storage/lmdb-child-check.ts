@@ -23,6 +23,7 @@ for (const name of ["meta", "data", "counts"]) {
     if (/MDB_NOTFOUND|not found/i.test(String(e && e.message))) continue;
     throw e;
   }
+  if (!db) continue; // absent (a store written before it existed)
   for (const { key, value } of db.getRange()) entries += key.length >= 0 && value.length >= 0 ? 1 : 0;
 }
 process.stdout.write("entries " + entries + "\\n");
