@@ -1,7 +1,8 @@
 /**
  * `tinychain-orm verify --data-dir`: exit 0 and a report on a sound store; exit 1 naming the
  * problem on a directory another kernel holds, a data file changed since its clean close, a row
- * whose checksum fails (named by table and key), a path that is a file or missing.
+ * whose checksum fails (named by table and key), a path that is a file or missing. `serve` on a
+ * path through a file exits 1 with the typed message.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -106,6 +107,14 @@ describe("tinychain-orm verify", () => {
     const missing = await verify("--data-dir", join(root, "missing"));
     expect(missing.code).toBe(1);
     expect(missing.out).toContain("ENOENT");
+    // serve on a bad data directory: the typed message, exit 1, no stack trace
+    const serve = spawn(TSX, [CLI, "serve", "--port", "0", "--data-dir", join(file, "sub")], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    serve.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => serve.on("close", (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(err).toContain("cannot be used: a component of");
+    expect(err).not.toMatch(/ENOTDIR|\n\s+at /);
     const none = await verify();
     expect(none.code).toBe(2);
     expect(none.out).toContain("verify needs --data-dir DIR");

@@ -5,7 +5,7 @@
  * `DataDirPathError` through `embedded()`, `Kernel.open` and `serve()`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -124,6 +124,16 @@ describe("data directory lock", () => {
     await k.close();
   });
 
+  it("is released when the holding process exits without closing", async () => {
+    const dir = tempDir();
+    const r = await child("exit", dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("ready");
+    expect(() => readFileSync(join(dir, "tinychain.lock"))).toThrow();
+    const k = await Kernel.open({ dataDir: dir });
+    await k.close();
+  });
+
   it("a lock file naming a dead process is stale and taken over", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "tinychain.lock"), "999999999\n");
@@ -137,11 +147,14 @@ describe("invalid data directory paths", () => {
   const base = tempDir();
   const file = join(base, "a-file");
   writeFileSync(file, "x");
+  mkdirSync(join(base, "state-is-a-file"));
+  writeFileSync(join(base, "state-is-a-file", "state"), "x");
   const cases: [string, string, RegExp][] = [
     ["empty", "", /the path is empty/],
     ["a file", file, /is a file, not a directory/],
     ["a path through a file", join(file, "sub"), /is a file, not a directory/],
     ["a NUL byte", join(base, "a\0b"), /NUL byte/],
+    ["a directory whose state folder is a file", join(base, "state-is-a-file"), /state" is a file, not a directory/],
   ];
   for (const [what, dataDir, message] of cases) {
     it(`${what}: embedded(), Kernel.open and serve() give DataDirPathError`, async () => {

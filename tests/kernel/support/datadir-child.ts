@@ -6,6 +6,7 @@
  *    as JSON>` or `error <name> <message>` (one line), closes it; then exits 0. A native crash
  *    shows as a signal or a non-zero exit instead.
  *  - `insert`: opens the directory and inserts [910, "child"]; prints `ok` or `error <name> <message>`.
+ *  - `exit`: opens the directory, prints `ready`, and exits without closing it.
  */
 import { embedded } from "../../../src/kernel/index.js";
 
@@ -39,6 +40,10 @@ try {
     process.stdout.write("ready\n");
     process.stdin.resume();
     process.stdin.on("end", () => void ex.close().then(() => process.exit(0)));
+  } else if (mode === "exit") {
+    await ex.request({ verb: "get", path: "/healthz" });
+    process.stdout.write("ready\n");
+    process.exit(0);
   } else if (mode === "insert") {
     await ex.request({ verb: "put", path: "/state/app/t", key: [910], body: ["child"] });
     process.stdout.write("ok\n");
