@@ -5,17 +5,23 @@
  *   tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir ./data] [--token-file tokens.json]
  *                       [--body-limit 1048576] [--txn-budget-ms 3000] [--quiet]
  *                       [--lib-quota-versions 10000] [--lib-quota-bytes 67108864]
+ *   tinychain-orm verify --data-dir ./data
  *
  * `serve` exposes an embedded kernel over HTTP (PROFILE §4): in memory without `--data-dir`,
  * durable with it. SIGINT/SIGTERM shut down gracefully (in-flight requests finish, the store is
  * closed). Token file format: see `src/http/auth.ts`.
+ *
+ * `verify` checks a data directory without changing it (src/kernel/storage/store-verify.ts):
+ * the lock, the data file's checksum, every table's catalog entry, rows, row count, schema and
+ * indexes. It prints a report and exits 0 when the store is sound, 1 when it is not.
  */
 import { TcError } from "./errors.js";
 import { loadTokenFile, serve, type ServeOptions } from "./http/index.js";
 
 const USAGE = `usage: tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir DIR] [--token-file FILE]
                            [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]
-                           [--lib-quota-versions N] [--lib-quota-bytes BYTES]`;
+                           [--lib-quota-versions N] [--lib-quota-bytes BYTES]
+       tinychain-orm verify --data-dir DIR`;
 
 interface ServeArgs {
   port: number;
@@ -124,11 +130,41 @@ async function runServe(argv: readonly string[]): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
+/** `verify --data-dir DIR`: prints the report; exit 0 when sound, 1 when not. */
+async function runVerify(argv: readonly string[]): Promise<void> {
+  let dataDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--data-dir") {
+      dataDir = argv[++i];
+      if (dataDir === undefined) fail("--data-dir needs a value");
+    } else if (arg.startsWith("--data-dir=")) {
+      dataDir = arg.slice("--data-dir=".length);
+    } else if (arg === "--help" || arg === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else {
+      fail(`unknown option ${JSON.stringify(arg)}`);
+    }
+  }
+  if (dataDir === undefined) fail("verify needs --data-dir DIR");
+  const { verifyDataDir } = await import("./kernel/storage/store-verify.js");
+  const report = await verifyDataDir(dataDir);
+  const lines = [`tinychain-orm verify: data directory ${dataDir}`];
+  for (const c of report.checked) lines.push(`  ok       ${c}`);
+  for (const p of report.problems) lines.push(`  PROBLEM  ${p}`);
+  lines.push(report.sound ? "sound" : `damaged: ${report.problems.length} problem(s)`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  process.exitCode = report.sound ? 0 : 1;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case "serve":
       return runServe(rest);
+    case "verify":
+      return runVerify(rest);
     case undefined:
     case "--help":
     case "-h":

@@ -171,3 +171,40 @@ export class VisitBudgetError extends BadRequestError {
 
 /** The message prefix a budget failure carries on the wire (so a transport can re-type it). */
 export const VISIT_BUDGET_MESSAGE = /traversal visit budget exceeded: more than (\d+) rows touched/;
+
+/**
+ * A data directory that another open kernel holds (in this process or another): a data directory
+ * is opened by one kernel at a time. `pid` is the holder's process id.
+ */
+export class DataDirLockedError extends UnavailableError {
+  readonly dataDir: string;
+  readonly pid: number;
+  constructor(dataDir: string, pid: number, detail = "") {
+    super(`data directory ${JSON.stringify(dataDir)} is in use by process ${pid}${detail}; close that kernel first (lock file ${dataDir}/tinychain.lock)`);
+    this.dataDir = dataDir;
+    this.pid = pid;
+  }
+}
+
+/**
+ * Stored data that fails its checksums or cannot be read: `damaged` names what (a file, a table,
+ * a row). Nothing was loaded; the data directory is left as it was (see `tinychain-orm verify`).
+ */
+export class DataCorruptionError extends UnavailableError {
+  readonly dataDir: string;
+  readonly damaged: string;
+  constructor(dataDir: string, damaged: string, problem: string) {
+    super(`data directory ${JSON.stringify(dataDir)} is damaged: ${damaged}: ${problem}`);
+    this.dataDir = dataDir;
+    this.damaged = damaged;
+  }
+}
+
+/** A data directory path that cannot be used (a file, unreadable, empty, through a file). */
+export class DataDirPathError extends BadRequestError {
+  readonly dataDir: string;
+  constructor(dataDir: string, problem: string) {
+    super(`data directory ${JSON.stringify(dataDir)} cannot be used: ${problem}`);
+    this.dataDir = dataDir;
+  }
+}

@@ -31,6 +31,13 @@ function fitsIn(max: number): (s: string) => boolean {
   };
 }
 
+/** True when a string has no lone surrogate (UTF-8, the store's and the wire's encoding, keeps it exactly). */
+function wellFormed(s: string): boolean {
+  const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(s) : !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+const WELL_FORMED = "expected a string without lone surrogates (an unpaired U+D800..U+DFFF cannot be stored exactly)";
+
 /** The zod type of one column's non-null value. */
 export function columnZod(c: ColumnMeta): z.ZodType {
   let t: z.ZodType;
@@ -44,9 +51,10 @@ export function columnZod(c: ColumnMeta): z.ZodType {
   } else if (c.dtype === "bool") {
     t = z.boolean();
   } else if (c.dtype === "string") {
-    t = c.maxLen === null ? z.string() : z.string().refine(fitsIn(c.maxLen), `expected at most ${c.maxLen} characters`);
+    const s = z.string().refine(wellFormed, WELL_FORMED);
+    t = c.maxLen === null ? s : s.refine(fitsIn(c.maxLen), `expected at most ${c.maxLen} characters`);
   } else {
-    const s = z.string().regex(/^(\/|https?:\/\/)/, "expected a link starting with / or http(s)://");
+    const s = z.string().regex(/^(\/|https?:\/\/)/, "expected a link starting with / or http(s)://").refine(wellFormed, WELL_FORMED);
     t = c.maxLen === null ? s : s.refine(fitsIn(c.maxLen), `expected a link of at most ${c.maxLen} characters`);
   }
   return c.nullable ? t.nullable() : t;

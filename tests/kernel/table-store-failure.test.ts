@@ -4,7 +4,7 @@
  * by closing the lmdb environment underneath the database (white-box: there is no public way to
  * make lmdb fail on demand).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -25,6 +25,10 @@ it("a failed durable write rejects the commit and makes the database unavailable
     await expect(t2.commit()).rejects.toMatchObject({ kind: "temporarily_unavailable" });
     await expect(db.begin()).rejects.toMatchObject({ kind: "temporarily_unavailable" });
     expect(db.tryBegin()).toBeUndefined();
+    // Closing the failed database releases the directory's lock (a data directory has one opener
+    // at a time) without recording a clean close: the next open checks the file the long way.
+    await db.close();
+    expect(existsSync(join(dir, "state", "clean-close.json"))).toBe(false);
     // What was acknowledged before the failure is still there.
     const reopened = await Database.open({ dataDir: dir });
     const t3 = await reopened.begin();

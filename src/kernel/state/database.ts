@@ -5,12 +5,11 @@
  * (transaction.ts) and knows nothing of ops, of routes outside `/state`, of sessions or of
  * `/lib`: those belong to the kernel (kernel.ts), which runs every call in one of its transactions.
  */
-import { join } from "node:path";
 import { UnavailableError } from "../../errors.js";
-import { type StoreOp, LmdbStore, MAX_KEY_BYTES, rowFromStore } from "../storage/lmdb-store.js";
-import { Table } from "../storage/table-engine.js";
-import { parseSchema } from "../storage/table-schema.js";
-import type { Row } from "../storage/table-schema.js";
+import { closeDataDir, openDataDir } from "../storage/data-dir.js";
+import type { DataDirLock } from "../storage/data-dir-lock.js";
+import { type StoreOp, LmdbStore, MAX_KEY_BYTES } from "../storage/lmdb-store.js";
+import type { Table } from "../storage/table-engine.js";
 import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
 
 export type { StateTxn } from "./transaction.js";
@@ -18,7 +17,11 @@ export type { StateValue } from "./table-routes.js";
 
 /** Options of `Database.open`. */
 export interface DatabaseOptions {
-  /** Directory of the durable store; in memory when absent. */
+  /**
+   * Directory of the durable store; in memory when absent. Opened exclusively (a second opener
+   * gets `DataDirLockedError`); a bad path gives `DataDirPathError`, damaged data
+   * `DataCorruptionError` (storage/data-dir.ts).
+   */
   readonly dataDir?: string;
 }
 
@@ -46,27 +49,19 @@ export class Database implements TxnHost {
   private pendingWrites = 0;
   private closed = false;
 
-  private constructor(private readonly store: LmdbStore | undefined) {}
+  private constructor(
+    private readonly store: LmdbStore | undefined,
+    private readonly lock?: DataDirLock,
+  ) {}
 
   /** Opens a database: in memory, or durable in `dataDir` (every table and index is reloaded). */
   static async open(opts: DatabaseOptions = {}): Promise<Database> {
-    if (!opts.dataDir) return new Database(undefined);
-    const store = LmdbStore.open(join(opts.dataDir, "state"));
-    const db = new Database(store);
-    for (const stored of store.tables()) {
-      const segments = stored.path.split("/");
-      const ns = segments[2]!;
-      const name = segments[3]!;
-      const table = new Table(stored.path, parseSchema(stored.schema));
-      table.tid = stored.tid;
-      table.keyByteLimit = MAX_KEY_BYTES;
-      const rows: Row[] = [];
-      store.scanRows(stored.tid, table.schema.valueColumns.length > 0, (key, values) => {
-        rows.push(rowFromStore(table, key, values));
-      });
-      table.loadTrusted(rows);
+    if (opts.dataDir === undefined) return new Database(undefined);
+    const { store, lock, tables } = await openDataDir(opts.dataDir);
+    const db = new Database(store, lock);
+    for (const { ns, name, table } of tables) {
       db.attach(ns, name, table);
-      db.lastTid = Math.max(db.lastTid, stored.tid);
+      db.lastTid = Math.max(db.lastTid, table.tid);
     }
     return db;
   }
@@ -99,7 +94,7 @@ export class Database implements TxnHost {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(this.unavailable());
     await this.tail;
-    await this.store?.close();
+    if (this.store) await closeDataDir(this.store, this.lock!, this.failure === undefined);
   }
 
   /** Links of every table (`/state/<ns>/<name>`), sorted. */

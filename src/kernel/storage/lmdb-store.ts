@@ -1,18 +1,24 @@
 /**
  * The durable store: tables persisted in lmdb. Two sub-databases:
- *  - `meta`: table id → `{path, schema}` (msgpack);
- *  - `data`: `[tableId, ...keyCells]` → value cells (ordered-binary keys, msgpack values), so one
+ *  - `meta`: table id → `{path, schema, sum}` (msgpack; `sum`: checksum of path and schema);
+ *  - `data`: `[tableId, ...keyCells]` → `[...valueCells, checksum]` (ordered-binary keys, msgpack
+ *    values; the checksum covers the stored key and the value cells, see checksums.ts), so one
  *    table's rows are contiguous and come back in primary-key order (cheap bulk reload).
+ *  - `counts`: table id → its number of rows after the last commit that wrote it (so rows lost to
+ *    a damaged tree page are noticed).
+ * Loading a row checks its checksum (`DataCorruptionError` naming the table and key when it
+ * fails). Tables written before checksums existed have no `sum` and are loaded unchecked.
  * A transaction's write-set is written in ONE lmdb transaction whose promise resolves only after
  * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
  * commit survives kill -9 and a partial one never becomes visible.
  */
-import { mkdirSync } from "node:fs";
 import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
+import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
 import type { Table } from "./table-engine.js";
 import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
 import type { Cell, Row } from "./table-schema.js";
+import { rowChecksum, tableChecksum } from "./checksums.js";
 
 /** One change of a write-set, in log order. */
 export type StoreOp =
@@ -32,6 +38,17 @@ export interface StoredTable {
   readonly tid: number;
   readonly path: string;
   readonly schema: unknown;
+  /** True when the table's rows carry checksums (every table created since checksums exist). */
+  readonly checked: boolean;
+  /** The row count recorded by the last commit that wrote the table, if any. */
+  readonly rows: number | undefined;
+}
+
+/** A table's catalog entry as stored. */
+interface MetaRecord {
+  path: string;
+  schema: unknown;
+  sum?: number;
 }
 
 /** lmdb's key size limit is 1978 bytes; leave room for the table id and type tags. */
@@ -41,15 +58,18 @@ function storeKey(tid: number, key: IndexKey): StoreKey {
   if (Array.isArray(key)) {
     const k = new Array<KeyCell>(key.length + 1);
     k[0] = tid;
-    for (let i = 0; i < key.length; i++) k[i + 1] = key[i]!;
+    for (let i = 0; i < key.length; i++) k[i + 1] = key[i] === 0 ? 0 : key[i]!; // -0 is stored as 0
     return k as StoreKey;
   }
-  return [tid, key as string];
+  return [tid, key === 0 ? 0 : (key as string)];
 }
 
-function storeValues(row: Row, keyLen: number): StoreCell[] {
-  const out = new Array<StoreCell>(row.length - keyLen);
+/** The stored value of a row: its value cells, then the checksum of stored key and values. */
+function storeValues(storedKey: StoreKey, row: Row, keyLen: number): StoreCell[] {
+  const n = row.length - keyLen;
+  const out = new Array<StoreCell>(n + 1);
   for (let i = keyLen; i < row.length; i++) out[i - keyLen] = normCell(row[i]!) as StoreCell;
+  out[n] = rowChecksum(storedKey, out, n);
   return out;
 }
 
@@ -66,14 +86,20 @@ function storeValues(row: Row, keyLen: number): StoreCell[] {
 export class LmdbStore {
   private constructor(
     private readonly env: RootDatabase,
-    private readonly meta: LmdbDatabase<{ path: string; schema: unknown }, number>,
+    private readonly meta: LmdbDatabase<MetaRecord, number>,
     private readonly data: LmdbDatabase<StoreCell[] | null, StoreKey>,
+    private readonly counts: LmdbDatabase<number, number> | undefined,
+    /** The data directory, for error messages. */
+    readonly dataDir: string,
   ) {}
 
-  /** Opens (creating if needed) the store in directory `dir`. */
-  static open(dir: string): LmdbStore {
-    mkdirSync(dir, { recursive: true });
+  /**
+   * Opens (creating if needed) the store in the existing directory `dir`; `dataDir` names the
+   * data directory in error messages. The caller has checked the file first (data-dir.ts).
+   */
+  static open(dir: string, dataDir = dir, readOnly = false): LmdbStore {
     const env = open({
+      readOnly,
       path: dir,
       // Durability: every commit is synced before its promise resolves.
       noSync: false,
@@ -85,34 +111,73 @@ export class LmdbStore {
     });
     // Plain msgpack (no shared record structures): values are small arrays and one object per table.
     const msgpack = { encoding: "msgpack", useRecords: false } as const;
-    const meta = env.openDB<{ path: string; schema: unknown }, number>({ name: "meta", ...msgpack } as { name: string });
+    const meta = env.openDB<MetaRecord, number>({ name: "meta", ...msgpack } as { name: string });
     const data = env.openDB<StoreCell[] | null, StoreKey>({ name: "data", ...msgpack } as { name: string });
-    return new LmdbStore(env, meta, data);
+    let counts: LmdbDatabase<number, number> | undefined;
+    try {
+      counts = env.openDB<number, number>({ name: "counts", ...msgpack } as { name: string });
+    } catch (e) {
+      // read-only on a store written before row counts existed: there is no such sub-database
+      if (!readOnly) throw e;
+    }
+    return new LmdbStore(env, meta, data, counts, dataDir);
   }
 
-  /** Every stored table. */
+  /** A `DataCorruptionError` for `damaged`; an error lmdb or the decoder threw becomes one. */
+  corruption(damaged: string, problem: unknown): TcError {
+    if (problem instanceof TcError) return problem;
+    const text = problem instanceof Error ? problem.message : String(problem);
+    return new DataCorruptionError(this.dataDir, damaged, text);
+  }
+
+  /** Every stored table (each catalog entry's checksum checked). */
   tables(): StoredTable[] {
     const out: StoredTable[] = [];
-    for (const { key, value } of this.meta.getRange()) out.push({ tid: key, path: value.path, schema: value.schema });
+    try {
+      for (const { key, value } of this.meta.getRange()) {
+        const entry = `catalog entry ${key} (state/data.mdb, sub-database "meta")`;
+        if (typeof key !== "number" || value === null || typeof value !== "object" || typeof value.path !== "string") {
+          throw new DataCorruptionError(this.dataDir, entry, "not a table entry");
+        }
+        if (value.sum !== undefined && value.sum !== tableChecksum(value.path, value.schema)) {
+          throw new DataCorruptionError(this.dataDir, `${entry}, table ${value.path}`, "checksum mismatch");
+        }
+        const rows = this.counts?.get(key);
+        out.push({ tid: key, path: value.path, schema: value.schema, checked: value.sum !== undefined, rows: typeof rows === "number" ? rows : undefined });
+      }
+    } catch (e) {
+      throw this.corruption('the table catalog (state/data.mdb, sub-database "meta")', e);
+    }
     return out;
   }
 
   /**
-   * Calls `visit` with each row of table `tid`, in key order: the stored key (`[tid, ...key
-   * cells]`) and the value cells.
+   * Calls `visit` with each row of `table`, in key order: the stored key (`[tid, ...key cells]`)
+   * and the value cells (the checksum cell last). Checks each row's checksum when the table has
+   * them; throws `DataCorruptionError` naming the table and row when one fails.
    */
-  scanRows(
-    tid: number,
-    hasValues: boolean,
-    visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void,
-  ): void {
-    const range = { start: [tid], end: [tid + 1] };
-    if (!hasValues) {
-      // Tables without value columns (edge tables) need only their keys: skip value decoding.
-      for (const key of this.data.getKeys(range)) visit(key, null);
-      return;
+  scanRows(table: StoredTable, visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void): void {
+    const range = { start: [table.tid], end: [table.tid + 1] };
+    let last: readonly KeyCell[] | undefined;
+    let n = 0;
+    try {
+      for (const { key, value } of this.data.getRange(range)) {
+        last = key;
+        n++;
+        if (table.checked) {
+          const n = Array.isArray(value) ? value.length - 1 : -1;
+          if (n < 0 || value![n] !== rowChecksum(key, value!, n)) {
+            throw new DataCorruptionError(this.dataDir, rowName(table, key), "checksum mismatch");
+          }
+        }
+        visit(key, value);
+      }
+      if (table.rows !== undefined && n !== table.rows) {
+        throw new DataCorruptionError(this.dataDir, `table ${table.path}`, `${n} rows found, ${table.rows} were committed`);
+      }
+    } catch (e) {
+      throw this.corruption(last ? `table ${table.path}, after row ${JSON.stringify(last.slice(1))}` : `table ${table.path}`, e);
     }
-    for (const { key, value } of this.data.getRange(range)) visit(key, value);
   }
 
   private removeTableRows(tid: number): void {
@@ -123,12 +188,15 @@ export class LmdbStore {
   /** Writes a write-set in one lmdb transaction; resolves once it is synced to disk. */
   async write(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
-    const { data, meta } = this;
+    const { data, meta, counts } = this;
+    // Row counts are taken now, while the tables hold exactly this write-set's state (the next
+    // transaction cannot run before this call returns its promise).
+    const rowCounts = rowCountsOf(ops);
     await this.env.transaction(() => {
       for (const op of ops) {
         switch (op.kind) {
           case "create":
-            meta.putSync(op.tid, { path: op.path, schema: op.schema });
+            meta.putSync(op.tid, { path: op.path, schema: op.schema, sum: tableChecksum(op.path, op.schema) });
             break;
           case "drop":
             meta.removeSync(op.tid);
@@ -140,16 +208,25 @@ export class LmdbStore {
           case "rows": {
             const t = op.table;
             const keyLen = t.schema.keyColumns.length;
-            for (const row of op.rows) data.putSync(storeKey(t.tid, t.primaryKeyOf(row)), storeValues(row, keyLen));
+            for (const row of op.rows) {
+              const k = storeKey(t.tid, t.primaryKeyOf(row));
+              data.putSync(k, storeValues(k, row, keyLen));
+            }
             break;
           }
-          case "put":
-            data.putSync(storeKey(op.table.tid, op.key), storeValues(op.row, op.table.schema.keyColumns.length));
+          case "put": {
+            const k = storeKey(op.table.tid, op.key);
+            data.putSync(k, storeValues(k, op.row, op.table.schema.keyColumns.length));
             break;
+          }
           case "delete":
             data.removeSync(storeKey(op.table.tid, op.key));
             break;
         }
+      }
+      for (const [tid, rows] of rowCounts) {
+        if (rows === undefined) counts?.removeSync(tid);
+        else counts?.putSync(tid, rows);
       }
     });
   }
@@ -159,6 +236,31 @@ export class LmdbStore {
     await this.env.flushed;
     await this.env.close();
   }
+}
+
+/** Each written table's row count after a write-set (`undefined`: the table was dropped). */
+function rowCountsOf(ops: readonly StoreOp[]): Map<number, number | undefined> {
+  const tables = new Map<number, Table | null | undefined>();
+  for (const op of ops) {
+    switch (op.kind) {
+      case "create":
+      case "truncate":
+        if (!tables.get(op.tid)) tables.set(op.tid, null);
+        break;
+      case "drop":
+        tables.set(op.tid, undefined);
+        break;
+      default:
+        tables.set(op.table.tid, op.table);
+    }
+  }
+  const out = new Map<number, number | undefined>();
+  for (const [tid, t] of tables) out.set(tid, t === undefined ? undefined : t === null ? 0 : t.size);
+  return out;
+}
+
+function rowName(table: StoredTable, storedKey: readonly KeyCell[]): string {
+  return `table ${table.path}, row ${JSON.stringify(storedKey.slice(1))}`;
 }
 
 /**

@@ -100,6 +100,28 @@ function codePointLength(s: string): number {
   return n;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
+/**
+ * True when `s` has no lone surrogate: a string that UTF-8 (the store, the wire) keeps exactly.
+ *
+ * @example
+ * ```ts
+ * isWellFormedString("a😀b");   // true
+ * isWellFormedString("a\ud800b"); // false
+ * ```
+ */
+export function isWellFormedString(s: string): boolean {
+  return nativeWellFormed ? nativeWellFormed.call(s) : !LONE_SURROGATE.test(s);
+}
+
+function loneSurrogate(column: Column, where: string): BadRequestError {
+  return new BadRequestError(
+    `${where}: column ${JSON.stringify(column.name)}: the string has a lone surrogate (an unpaired UTF-16 code unit in U+D800..U+DFFF), which cannot be stored exactly`,
+  );
+}
+
 /**
  * Checks `value` against `column` and returns the cell to store (`-0` becomes `0`); throws a
  * `BadRequestError` naming the column otherwise.
@@ -111,6 +133,7 @@ function codePointLength(s: string): number {
  * ```
  */
 export function checkCell(column: Column, value: unknown, where: string): Cell {
+  if (typeof value === "string" && !isWellFormedString(value)) throw loneSurrogate(column, where);
   switch (column.kind) {
     case "int":
       if (typeof value === "number" && Number.isInteger(value) && value >= column.min && value <= column.max) {
@@ -144,6 +167,7 @@ export function checkCell(column: Column, value: unknown, where: string): Cell {
         typeof (value as { href?: unknown }).href === "string"
       ) {
         const href = (value as Link).href;
+        if (!isWellFormedString(href)) throw loneSurrogate(column, where);
         if (column.maxLen !== undefined && codePointLength(href) > column.maxLen) {
           throw new BadRequestError(
             `${where}: column ${JSON.stringify(column.name)} holds links of at most ${column.maxLen} characters`,
