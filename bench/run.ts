@@ -27,6 +27,7 @@ const MODULES: readonly { file: string; section: string }[] = [
   { file: "ir-codec", section: "ir" },
   { file: "http", section: "http" },
   { file: "load-http", section: "load-http" },
+  { file: "sessions", section: "sessions" },
 ];
 
 const SECTION_TITLES: Record<string, string> = {
@@ -37,6 +38,7 @@ const SECTION_TITLES: Record<string, string> = {
   ir: "IR codec",
   http: "HTTP executor vs bare undici (issue 6)",
   "load-http": "HTTP load test (issue 6)",
+  sessions: "Session contention over HTTP (issue 15)",
 };
 
 function envList(name: string): Set<string> | undefined {
