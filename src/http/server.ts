@@ -26,6 +26,7 @@ import {
 } from "../errors.js";
 import type { Json, Verb } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
+import { checkingIntervalMs, limitConnections, resolveConnectionLimits, type ConnectionOptions } from "./connection-limits.js";
 import { anonymousOwner, TokenAuthority, mayAccess, type Principal, type TokenConfig } from "./auth.js";
 import { referencedPaths } from "./links.js";
 import { isComponentRoot, parseTarget, quote, type Target } from "./target.js";
@@ -46,14 +47,18 @@ export interface ServedKernel {
   close(): Promise<void>;
 }
 
-/** Options of {@link serve}. */
-export interface ServeOptions {
+/** Options of {@link serve}; the connection limits (timeouts, `maxConnections`) are in {@link ConnectionOptions}. */
+export interface ServeOptions extends ConnectionOptions {
   /** The kernel to serve. When absent, one is opened on `dataDir` (memory when that is absent too). */
   readonly kernel?: ServedKernel;
   /** Data directory of the kernel opened when `kernel` is not given. */
   readonly dataDir?: string;
   /** Session time budget of the kernel opened when `kernel` is not given (ms). */
   readonly txnBudgetMs?: number;
+  /** Session idle timeout of the kernel opened when `kernel` is not given (ms, default 500). */
+  readonly sessionIdleMs?: number;
+  /** Bound of the transaction lock's wait queue of the kernel opened when `kernel` is not given (default 256). */
+  readonly lockQueueLimit?: number;
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
@@ -187,6 +192,7 @@ function isPlainObject(v: unknown): v is Record<string, Json> {
  * ```
  */
 export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
+  const limits = resolveConnectionLimits(opts);
   let kernel = opts.kernel;
   const ownsKernel = kernel === undefined;
   if (kernel === undefined) {
@@ -194,6 +200,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     kernel = (await Kernel.open({
       ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
       ...(opts.txnBudgetMs !== undefined ? { txnBudgetMs: opts.txnBudgetMs } : {}),
+      ...(opts.sessionIdleMs !== undefined ? { sessionIdleMs: opts.sessionIdleMs } : {}),
+      ...(opts.lockQueueLimit !== undefined ? { lockQueueLimit: opts.lockQueueLimit } : {}),
     })) as ServedKernel;
   }
   const k: ServedKernel = kernel;
@@ -382,6 +390,9 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
 
   /** Answers a failed request with its error (a non-TcError is logged and answered 500). */
   const fail = (res: ServerResponse, e: unknown): void => {
+    // A busy host (the transaction lock's wait queue is full) says when to retry.
+    const retryAfterS = (e as { retryAfterS?: unknown } | undefined)?.retryAfterS;
+    if (typeof retryAfterS === "number" && !res.headersSent) res.setHeader("retry-after", String(Math.ceil(retryAfterS)));
     if (e instanceof TcError) {
       sendError(res, e, e.kind === "payload_too_large");
     } else {
@@ -391,7 +402,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   };
 
   // Keys travel in the query string, so allow request lines up to the target limit (64 KiB).
-  const server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024 }, (req, res) => {
+  const server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024, connectionsCheckingInterval: checkingIntervalMs(limits) }, (req, res) => {
     inFlight++;
     const conn = conns.get(req.socket);
     if (conn) conn.active++;
@@ -424,26 +435,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       checkDrained();
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
-  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === "ECONNRESET") {
-      socket.destroy();
-      return;
-    }
-    const e =
-      err.code === "HPE_INVALID_METHOD"
-        ? new MethodNotAllowedError("unknown HTTP method: use GET, PUT, POST or DELETE")
-        : err.code === "HPE_HEADER_OVERFLOW"
-          ? new BadRequestError("request headers too large")
-          : new BadRequestError("malformed HTTP request");
-    const text = JSON.stringify(e.toBody());
-    const reason = e.status === 405 ? "Method Not Allowed" : "Bad Request";
-    socket.end(
-      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
-    );
-  });
+  limitConnections(server, limits);
 
   const host = opts.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
