@@ -13,13 +13,15 @@
  *               is timed (median of 3 tries, issued 100 ms after the first began): it waits until every idle session ahead of it in the
  *               lock's queue is rolled back.
  *
- * The server and the client share this process (127.0.0.1, in-memory kernel, default options).
+ * The server runs in a worker thread (its own event loop and heap, as a separate host would) on
+ * 127.0.0.1 with an in-memory kernel and default options; the clients run on the main thread.
  *
  * Standalone: `npx tsx bench/sessions.ts [sessions] [idleSessions]` prints the summaries as JSON
- * (0 skips a test).
+ * (0 skips a test). `BENCH_SESSIONS_SERVE='{"lockQueueLimit":64}'` passes `serve()` options.
  * In `npm run bench` it is the `sessions` module (BENCH_SKIP=sessions to skip).
  */
 import { fileURLToPath } from "node:url";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { http, serve, type ServeOptions } from "../src/http/index.js";
 import { TcError } from "../src/errors.js";
 import type { Json } from "../src/ir/types.js";
@@ -52,6 +54,36 @@ export interface IdleReadSummary {
   tries: number[];
 }
 
+/** Starts `serve(opts)` in a worker thread (this file is its entry too) and returns its URL. */
+async function startHost(opts: ServeOptions): Promise<{ url: string; stop(): Promise<void> }> {
+  // The worker runs TypeScript too: it registers tsx's loader first (workers do not inherit it).
+  const entry = new URL(import.meta.url).href;
+  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: { role: "sessions-host", opts } });
+  const msg = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`sessions host worker exited with ${code}`)));
+  });
+  if (!msg.url) throw new Error(`sessions host worker failed: ${msg.error}`);
+  return {
+    url: msg.url,
+    stop: async () => {
+      const exited = new Promise((r) => worker.once("exit", r));
+      worker.postMessage("stop");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      await worker.terminate();
+    },
+  };
+}
+
+/** The worker side of {@link startHost}. */
+async function hostMain(opts: ServeOptions): Promise<void> {
+  const srv = await serve(opts);
+  parentPort!.postMessage({ url: srv.url });
+  parentPort!.once("message", () => void srv.close().then(() => process.exit(0)));
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return +sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
@@ -59,7 +91,7 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /** Runs `sessions` concurrent read-modify-write sessions against a fresh server, one try each. */
 export async function incrementTest(sessions: number, serveOptions: ServeOptions = {}): Promise<IncrementSummary> {
-  const srv = await serve(serveOptions);
+  const srv = await startHost(serveOptions);
   const ex = http(srv.url, { timeoutMs: 120_000 });
   try {
     await ex.request({ verb: "put", path: COUNTER, key: null, body: TABLE });
@@ -110,13 +142,13 @@ export async function incrementTest(sessions: number, serveOptions: ServeOptions
     };
   } finally {
     await ex.close();
-    await srv.close();
+    await srv.stop();
   }
 }
 
 /** Begins `idle` sessions that never send a request, then times one plain GET (median of 3 tries). */
 export async function idleReadTest(idle: number, serveOptions: ServeOptions = {}): Promise<IdleReadSummary> {
-  const srv = await serve(serveOptions);
+  const srv = await startHost(serveOptions);
   const ex = http(srv.url, { timeoutMs: 120_000 });
   try {
     await ex.request({ verb: "put", path: COUNTER, key: null, body: TABLE });
@@ -136,7 +168,7 @@ export async function idleReadTest(idle: number, serveOptions: ServeOptions = {}
     return { idleSessions: idle, readMs: [...tries].sort((a, b) => a - b)[1]!, tries };
   } finally {
     await ex.close();
-    await srv.close();
+    await srv.stop();
   }
 }
 
@@ -165,13 +197,18 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   ];
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (!isMainThread && (workerData as { role?: string } | null)?.role === "sessions-host") {
+  hostMain((workerData as { opts: ServeOptions }).opts).catch((e: unknown) => {
+    parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
+  });
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const sessions = Number(process.argv[2] ?? 1000);
   const idle = Number(process.argv[3] ?? 5);
+  const opts = JSON.parse(process.env.BENCH_SESSIONS_SERVE ?? "{}") as ServeOptions;
   (async () => {
-    const inc = sessions > 0 ? await incrementTest(sessions) : undefined;
+    const inc = sessions > 0 ? await incrementTest(sessions, opts) : undefined;
     if (inc) process.stdout.write(`${JSON.stringify({ increment: inc }, null, 2)}\n`);
-    const reads = idle > 0 ? await idleReadTest(idle) : undefined;
+    const reads = idle > 0 ? await idleReadTest(idle, opts) : undefined;
     if (reads) process.stdout.write(`${JSON.stringify({ idleReads: reads }, null, 2)}\n`);
     process.exit(!inc || (inc.finalCounter === inc.committed && inc.failed === 0) ? 0 : 1);
   })().catch((e: unknown) => {
