@@ -10,7 +10,10 @@
  *   (another token → 401). Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a
  *   component root (`/lib`, `/state`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.
  *   The kernel rolls back a session older than its budget; later use answers 408.
- * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`.
+ * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`; a 503 for a full
+ *   transaction-lock queue carries `Retry-After`.
+ * - Connections: `maxConnections` and the header / request / keep-alive / socket timeouts
+ *   (connection-limits.ts, PROFILE §4 "Connections").
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
