@@ -336,7 +336,11 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         throw new BadRequestError("POST /host/txn takes an empty body");
       }
       if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
-      return k.beginSession(ownerOf(principal, req)).then((id) => {
+      const owner = ownerOf(principal, req);
+      return k.beginSession(owner).then((id) => {
+        // The client gave up while the begin waited for the lock: nobody can use the session, so
+        // it must not hold the lock until its idle timeout.
+        if (res.destroyed || req.socket.destroyed) return void k.rollbackSession(id, owner).catch(() => undefined);
         markSession(res, id);
         send(res, 204, undefined, { [TXN_HEADER]: id });
       });

@@ -5,6 +5,7 @@
  * else. A full queue answers 503 with `Retry-After`.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "node:net";
 import { http, serve, type ServeOptions, type ServerHandle } from "../../src/http/index.js";
 import { TcError, UnavailableError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
@@ -101,5 +102,29 @@ describe("a full lock queue over HTTP", () => {
     expect(second!.status).toBe(204);
     expect((await raw(srv.url, "DELETE", `/state?txn_id=${second!.headers["x-tc-txn-id"] as string}`)).status).toBe(204);
     for (const p of await Promise.all(queued.slice(2))) expect(p.status).toBe(200);
+  });
+});
+
+describe("an abandoned session begin", () => {
+  it("is rolled back as soon as it gets the lock, not after its idle timeout", { timeout: 20_000 }, async () => {
+    const srv = await serve({ sessionIdleMs: 60_000, txnBudgetMs: 60_000 });
+    servers.push(srv);
+    const put = await raw(srv.url, "PUT", T, { headers: { "content-type": "application/json" }, body: JSON.stringify(TABLE) });
+    expect(put.status).toBe(200);
+    const held = await raw(srv.url, "POST", "/host/txn");
+    const id = held.headers["x-tc-txn-id"] as string;
+    // A begin that queues behind the held session, from a client that then hangs up.
+    const sock = connect(srv.port, "127.0.0.1");
+    sock.on("error", () => undefined);
+    sock.write("POST /host/txn HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 300));
+    sock.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const read = raw(srv.url, "GET", `${T}/count`); // queued behind both
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await raw(srv.url, "POST", `/state?txn_id=${id}`)).status).toBe(204);
+    // Finishes at once: the abandoned session is rolled back when it gets the lock (its idle
+    // timeout and budget are 60 s, longer than this test may run).
+    expect((await read).status).toBe(200);
   });
 });
