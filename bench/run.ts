@@ -28,6 +28,7 @@ const MODULES: readonly { file: string; section: string }[] = [
   { file: "http", section: "http" },
   { file: "load-http", section: "load-http" },
   { file: "fuzz-http", section: "fuzz-http" },
+  { file: "sessions", section: "sessions" },
 ];
 
 const SECTION_TITLES: Record<string, string> = {
@@ -38,6 +39,7 @@ const SECTION_TITLES: Record<string, string> = {
   ir: "IR codec",
   http: "HTTP executor vs bare undici (issue 6)",
   "load-http": "HTTP load test (issue 6)",
+  sessions: "Session contention over HTTP (issue 15)",
 };
 
 function envList(name: string): Set<string> | undefined {

@@ -5,6 +5,9 @@
  *   tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir ./data] [--token-file tokens.json]
  *                       [--body-limit 1048576] [--txn-budget-ms 3000] [--quiet]
  *                       [--lib-quota-versions 10000] [--lib-quota-bytes 67108864]
+ *                       [--session-idle-ms 500] [--lock-queue-limit 256] [--max-connections 2048]
+ *                       [--headers-timeout-ms 10000] [--request-timeout-ms 30000]
+ *                       [--keep-alive-timeout-ms 5000] [--socket-timeout-ms 30000]
  *   tinychain-orm verify --data-dir ./data
  *
  * `serve` exposes an embedded kernel over HTTP (PROFILE §4): in memory without `--data-dir`,
@@ -21,7 +24,23 @@ import { loadTokenFile, serve, type ServeOptions } from "./http/index.js";
 const USAGE = `usage: tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir DIR] [--token-file FILE]
                            [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]
                            [--lib-quota-versions N] [--lib-quota-bytes BYTES]
+                           [--session-idle-ms MS] [--lock-queue-limit N] [--max-connections N]
+                           [--headers-timeout-ms MS] [--request-timeout-ms MS]
+                           [--keep-alive-timeout-ms MS] [--socket-timeout-ms MS]
        tinychain-orm verify --data-dir DIR`;
+
+/** Numeric `serve` flags that map one-to-one onto `ServeOptions` (sessions and connection limits). */
+const LIMIT_FLAGS = {
+  "--session-idle-ms": { option: "sessionIdleMs", min: 1, max: 3_600_000 },
+  "--lock-queue-limit": { option: "lockQueueLimit", min: 0, max: 1_000_000 },
+  "--max-connections": { option: "maxConnections", min: 1, max: 1_000_000 },
+  "--headers-timeout-ms": { option: "headersTimeoutMs", min: 1, max: 3_600_000 },
+  "--request-timeout-ms": { option: "requestTimeoutMs", min: 1, max: 3_600_000 },
+  "--keep-alive-timeout-ms": { option: "keepAliveTimeoutMs", min: 1, max: 3_600_000 },
+  "--socket-timeout-ms": { option: "socketTimeoutMs", min: 1, max: 3_600_000 },
+} as const satisfies Record<string, { option: keyof ServeOptions; min: number; max: number }>;
+
+type LimitOption = (typeof LIMIT_FLAGS)[keyof typeof LIMIT_FLAGS]["option"];
 
 interface ServeArgs {
   port: number;
@@ -31,6 +50,7 @@ interface ServeArgs {
   bodyLimit?: number;
   txnBudgetMs?: number;
   libQuota?: { maxVersions?: number; maxBytes?: number };
+  limits: Partial<Record<LimitOption, number>>;
   quiet: boolean;
 }
 
@@ -40,7 +60,7 @@ function fail(message: string): never {
 }
 
 function parseServeArgs(argv: readonly string[]): ServeArgs {
-  const out: ServeArgs = { port: 8702, host: "127.0.0.1", quiet: false };
+  const out: ServeArgs = { port: 8702, host: "127.0.0.1", limits: {}, quiet: false };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fail(`${flag} needs an integer in [${min}, ${max}]`);
     return Number(v);
@@ -86,8 +106,11 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
         process.stdout.write(`${USAGE}\n`);
         process.exit(0);
         break;
-      default:
-        fail(`unknown option ${JSON.stringify(arg)}`);
+      default: {
+        const limit = Object.hasOwn(LIMIT_FLAGS, flag) ? LIMIT_FLAGS[flag as keyof typeof LIMIT_FLAGS] : undefined;
+        if (limit === undefined) fail(`unknown option ${JSON.stringify(arg)}`);
+        out.limits[limit.option] = int(flag, value(), limit.min, limit.max);
+      }
     }
   }
   return out;
@@ -102,6 +125,7 @@ async function runServe(argv: readonly string[]): Promise<void> {
     ...(args.bodyLimit !== undefined ? { bodyLimit: args.bodyLimit } : {}),
     ...(args.txnBudgetMs !== undefined ? { txnBudgetMs: args.txnBudgetMs } : {}),
     ...(args.libQuota !== undefined ? { libQuota: args.libQuota } : {}),
+    ...args.limits,
     ...(args.tokenFile !== undefined ? { tokens: await loadTokenFile(args.tokenFile) } : {}),
     ...(args.quiet ? {} : { log: (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }),
   };

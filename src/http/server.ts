@@ -10,7 +10,10 @@
  *   (another token → 401). Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a
  *   component root (`/lib`, `/state`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.
  *   The kernel rolls back a session older than its budget; later use answers 408.
- * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`.
+ * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`; a 503 for a full
+ *   transaction-lock queue carries `Retry-After`.
+ * - Connections: `maxConnections` and the header / request / keep-alive / socket timeouts
+ *   (connection-limits.ts, PROFILE §4 "Connections").
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
@@ -34,6 +37,7 @@ import {
   type ServedGrant,
   type TokenConfig,
 } from "./auth.js";
+import { checkingIntervalMs, limitConnections, resolveConnectionLimits, type ConnectionOptions } from "./connection-limits.js";
 import { isComponentRoot, parseTarget, quote, type Target } from "./target.js";
 
 /** A session as the server hands it to the kernel: its id and the principal that owns it. */
@@ -53,8 +57,8 @@ export interface ServedKernel {
   close(): Promise<void>;
 }
 
-/** Options of {@link serve}. */
-export interface ServeOptions {
+/** Options of {@link serve}; the connection limits (timeouts, `maxConnections`) are in {@link ConnectionOptions}. */
+export interface ServeOptions extends ConnectionOptions {
   /** The kernel to serve. When absent, one is opened on `dataDir` (memory when that is absent too). */
   readonly kernel?: ServedKernel;
   /** Data directory of the kernel opened when `kernel` is not given. */
@@ -66,6 +70,10 @@ export interface ServeOptions {
    * and bytes of definitions one principal may install (default 10 000 and 64 MiB; 403 past it).
    */
   readonly libQuota?: { readonly maxVersions?: number; readonly maxBytes?: number };
+  /** Session idle timeout of the kernel opened when `kernel` is not given (ms, default 500). */
+  readonly sessionIdleMs?: number;
+  /** Bound of the transaction lock's wait queue of the kernel opened when `kernel` is not given (default 256). */
+  readonly lockQueueLimit?: number;
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
@@ -215,6 +223,7 @@ function answerConnect(req: IncomingMessage, socket: Socket): void {
  * ```
  */
 export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
+  const limits = resolveConnectionLimits(opts);
   let kernel = opts.kernel;
   const ownsKernel = kernel === undefined;
   if (kernel === undefined) {
@@ -223,6 +232,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
       ...(opts.txnBudgetMs !== undefined ? { txnBudgetMs: opts.txnBudgetMs } : {}),
       ...(opts.libQuota !== undefined ? { libQuota: opts.libQuota } : {}),
+      ...(opts.sessionIdleMs !== undefined ? { sessionIdleMs: opts.sessionIdleMs } : {}),
+      ...(opts.lockQueueLimit !== undefined ? { lockQueueLimit: opts.lockQueueLimit } : {}),
     })) as ServedKernel;
   }
   const k: ServedKernel = kernel;
@@ -320,7 +331,11 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       }
       if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
       if (principal) authorizeSession(principal);
-      return k.beginSession(ownerOf(principal, req), principal?.grant).then((id) => {
+      const owner = ownerOf(principal, req);
+      return k.beginSession(owner, principal?.grant).then((id) => {
+        // The client gave up while the begin waited for the lock: nobody can use the session, so
+        // it must not hold the lock until its idle timeout.
+        if (res.destroyed || req.socket.destroyed) return void k.rollbackSession(id, owner).catch(() => undefined);
         markSession(res, id);
         send(res, 204, undefined, { [TXN_HEADER]: id });
       });
@@ -370,6 +385,9 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
 
   /** Answers a failed request with its error (a non-TcError is logged and answered 500). */
   const fail = (res: ServerResponse, e: unknown): void => {
+    // A busy host (the transaction lock's wait queue is full) says when to retry.
+    const retryAfterS = (e as { retryAfterS?: unknown } | undefined)?.retryAfterS;
+    if (typeof retryAfterS === "number" && !res.headersSent) res.setHeader("retry-after", String(Math.ceil(retryAfterS)));
     if (e instanceof TcError) {
       sendError(res, e, e.kind === "payload_too_large");
     } else {
@@ -379,7 +397,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   };
 
   // Keys travel in the query string, so allow request lines up to the target limit (64 KiB).
-  const server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024 }, (req, res) => {
+  const server = createServer({ keepAlive: true, maxHeaderSize: 64 * 1024, connectionsCheckingInterval: checkingIntervalMs(limits) }, (req, res) => {
     inFlight++;
     const conn = conns.get(req.socket);
     if (conn) conn.active++;
@@ -412,26 +430,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       checkDrained();
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
-  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === "ECONNRESET") {
-      socket.destroy();
-      return;
-    }
-    const e =
-      err.code === "HPE_INVALID_METHOD"
-        ? new MethodNotAllowedError("unknown HTTP method: use GET, PUT, POST or DELETE")
-        : err.code === "HPE_HEADER_OVERFLOW"
-          ? new BadRequestError("request headers too large")
-          : new BadRequestError("malformed HTTP request");
-    const text = JSON.stringify(e.toBody());
-    const reason = e.status === 405 ? "Method Not Allowed" : "Bad Request";
-    socket.end(
-      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
-    );
-  });
+  limitConnections(server, limits);
 
   server.on("connect", answerConnect);
 

@@ -4,7 +4,9 @@
  *
  * - Every `execute` and every plain `request` is one transaction; a session is one transaction
  *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its
- *   start to its commit or rollback (or its time budget, default 3 s, after which it answers 408).
+ *   start to its commit or rollback (or its time budget, default 3 s, or its idle timeout — no
+ *   call on it for 500 ms by default — after either of which it answers 408). At most
+ *   `lockQueueLimit` (256) calls wait for the lock; more are refused with `UnavailableError` (503).
  * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
  *   synchronously from first step to last; any error rolls the whole call back.
  * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms) with
@@ -19,7 +21,8 @@ import type { ExecRequest, Executor, Session } from "../executor.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
 import { checkedGrant, type Grant } from "./ops/grant.js";
 
-export { Kernel, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
+export { Kernel, DEFAULT_SESSION_IDLE_MS, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
+export { DEFAULT_LOCK_QUEUE_LIMIT, LockQueueFullError } from "./state/database.js";
 export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/exec-context.js";
 export { BUILTIN_METHODS } from "./ops/builtins.js";
 export { type Grant } from "./ops/grant.js";

@@ -19,7 +19,7 @@ import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
-import { Database, type StateTxn } from "./state/database.js";
+import { Database, DEFAULT_LOCK_QUEUE_LIMIT, type StateTxn } from "./state/database.js";
 import {
   DEFAULT_LIBRARY_QUOTA,
   isContentAddressed,
@@ -45,6 +45,16 @@ export interface KernelOptions {
   readonly dataDir?: string;
   /** Time budget of a session's transaction in ms (default 3000). */
   readonly txnBudgetMs?: number;
+  /**
+   * A session with no call on it for this long (ms) is rolled back (default 500; at most the
+   * budget counts). Later use of its id answers 408, as after the budget.
+   */
+  readonly sessionIdleMs?: number;
+  /**
+   * Most transactions (plain calls and session begins) that may wait for the transaction lock
+   * (default 256); beyond it a call is refused with `UnavailableError` (503, `Retry-After: 1`).
+   */
+  readonly lockQueueLimit?: number;
   /** Execution guards (step budget, `while` iterations, call nesting, time). */
   readonly limits?: Partial<ExecLimits>;
   /** Size of the decoded-op cache (by content hash); default 4096. */
@@ -52,6 +62,9 @@ export interface KernelOptions {
   /** Per-principal limits on `/lib` installs (default 10 000 versions, 64 MiB). */
   readonly libQuota?: Partial<LibraryQuota>;
 }
+
+/** Default of `KernelOptions.sessionIdleMs`: well under the 3 s budget, far above a round trip. */
+export const DEFAULT_SESSION_IDLE_MS = 500;
 
 /** A session reference: its id, and the owner that began it (the HTTP server's bearer token). */
 export type SessionRef = string | { readonly id: string; readonly owner?: string };
@@ -145,7 +158,12 @@ export class Kernel {
   ) {
     const budget = opts.txnBudgetMs ?? 3000;
     if (!(budget > 0)) throw new BadRequestError(`txnBudgetMs must be positive, found ${budget}`);
-    this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope));
+    const idle = opts.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    if (!(idle > 0)) throw new BadRequestError(`sessionIdleMs must be positive, found ${idle}`);
+    const queue = opts.lockQueueLimit ?? DEFAULT_LOCK_QUEUE_LIMIT;
+    if (!(Number.isInteger(queue) && queue >= 0)) throw new BadRequestError(`lockQueueLimit must be an integer ≥ 0, found ${queue}`);
+    db.queueLimit = queue;
+    this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope), idle);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.opCacheSize = opts.opCacheSize ?? 4096;
     this.libQuota = { ...DEFAULT_LIBRARY_QUOTA, ...opts.libQuota };

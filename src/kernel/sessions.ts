@@ -3,8 +3,12 @@
  *
  * A session holds one open transaction. Its id is 128 random bits (unguessable); every
  * continuation must name the same owner (the HTTP server passes the bearer token) or gets 401.
- * A session older than its budget is rolled back by a timer, and any later use of its id answers
- * 408 `request_timeout`. Finished (committed / rolled back) and unknown ids answer 404.
+ * A session older than its budget, or idle (no call on it) for longer than its idle timeout, is
+ * rolled back by a timer, and any later use of its id answers 408 `request_timeout`. Finished
+ * (committed / rolled back) and unknown ids answer 404.
+ *
+ * One timer per session serves both limits: it fires at the earlier deadline and, when the
+ * session was used meanwhile, re-arms for the new one, so a call on a session only stamps a time.
  */
 import { randomBytes } from "node:crypto";
 import { NotFoundError, TimeoutError, UnauthorizedError } from "../errors.js";
@@ -17,15 +21,20 @@ interface Entry<T> {
   readonly txn: T;
   readonly owner: string | undefined;
   readonly startedAt: number;
-  readonly timer: NodeJS.Timeout;
+  /** When the last call on the session ran (or when it began). */
+  lastUsed: number;
+  timer: NodeJS.Timeout;
 }
+
+/** Why a session was rolled back by the table: its budget ran out, or it sat idle. */
+type ExpiryReason = "budget" | "idle";
 
 /**
  * The open sessions of one kernel. `T` is the kernel's transaction state.
  *
  * @example
  * ```ts
- * const sessions = new SessionTable<Txn>(3000, (txn) => txn.rollback());
+ * const sessions = new SessionTable<Txn>(3000, (txn) => txn.rollback(), 500);
  * const id = sessions.open(txn, "token-a");
  * sessions.use(id, "token-a");   // txn
  * sessions.finish(id, "token-a"); // txn (then commit or roll it back)
@@ -33,26 +42,35 @@ interface Entry<T> {
  */
 export class SessionTable<T> {
   private readonly open_ = new Map<string, Entry<T>>();
-  private readonly expired = new Map<string, number>();
+  private readonly expired = new Map<string, { at: number; reason: ExpiryReason }>();
 
   constructor(
     readonly budgetMs: number,
-    /** Called when a session's budget runs out: roll its transaction back. */
+    /** Called when a session's budget or idle timeout runs out: roll its transaction back. */
     private readonly onExpire: (txn: T, id: string) => void,
+    /** Longest time a session may go without a call before it is rolled back (ms; default: the budget). */
+    readonly idleMs: number = budgetMs,
   ) {}
 
-  /** Registers an open transaction under a fresh id and starts its budget timer. */
+  /** Registers an open transaction under a fresh id and starts its timer (budget and idle timeout). */
   open(txn: T, owner?: string): string {
     const id = randomBytes(16).toString("base64url");
-    const timer = setTimeout(() => this.expire(id), this.budgetMs);
+    const now = Date.now();
+    const timer = setTimeout(() => this.check(id), Math.min(this.budgetMs, this.idleMs));
     timer.unref();
-    this.open_.set(id, { txn, owner, startedAt: Date.now(), timer });
+    this.open_.set(id, { txn, owner, startedAt: now, lastUsed: now, timer });
     return id;
   }
 
-  /** The transaction of an open session (404 unknown, 408 expired, 401 other owner). */
+  /**
+   * The transaction of an open session (404 unknown, 408 expired, 401 other owner), for a call on
+   * it: its idle time starts again from now (the kernel runs a call synchronously, so its start is
+   * its end).
+   */
   use(id: string, owner?: string): T {
-    return this.entry(id, owner).txn;
+    const entry = this.entry(id, owner);
+    entry.lastUsed = Date.now();
+    return entry.txn;
   }
 
   /** Ends a session (before commit or rollback) and returns its transaction. */
@@ -82,7 +100,11 @@ export class SessionTable<T> {
   private entry(id: string, owner: string | undefined): Entry<T> {
     const entry = typeof id === "string" ? this.open_.get(id) : undefined;
     if (!entry) {
-      if (typeof id === "string" && this.expired.has(id)) {
+      const expired = typeof id === "string" ? this.expired.get(id) : undefined;
+      if (expired?.reason === "idle") {
+        throw new TimeoutError(`the transaction was idle (no call on it) for more than ${this.idleMs} ms and was rolled back`);
+      }
+      if (expired) {
         throw new TimeoutError(`the transaction exceeded its time budget of ${this.budgetMs} ms and was rolled back`);
       }
       throw new NotFoundError("unknown or finished transaction id");
@@ -93,22 +115,31 @@ export class SessionTable<T> {
     return entry;
   }
 
-  private expire(id: string): void {
+  /** The timer: rolls the session back when a limit has run out, else re-arms for the next deadline. */
+  private check(id: string): void {
     const entry = this.open_.get(id);
     if (!entry) return;
-    this.open_.delete(id);
-    this.remember(id);
-    this.onExpire(entry.txn, id);
+    const now = Date.now();
+    const budgetLeft = entry.startedAt + this.budgetMs - now;
+    const idleLeft = entry.lastUsed + this.idleMs - now;
+    if (budgetLeft <= 0 || idleLeft <= 0) {
+      this.open_.delete(id);
+      this.remember(id, budgetLeft <= 0 ? "budget" : "idle");
+      this.onExpire(entry.txn, id);
+      return;
+    }
+    entry.timer = setTimeout(() => this.check(id), Math.min(budgetLeft, idleLeft));
+    entry.timer.unref();
   }
 
-  private remember(id: string): void {
+  private remember(id: string, reason: ExpiryReason): void {
     const now = Date.now();
     if (this.expired.size >= EXPIRED_MEMORY_MAX) {
-      for (const [old, at] of this.expired) {
+      for (const [old, { at }] of this.expired) {
         if (now - at < EXPIRED_MEMORY_MS && this.expired.size < EXPIRED_MEMORY_MAX) break;
         this.expired.delete(old);
       }
     }
-    this.expired.set(id, now);
+    this.expired.set(id, { at: now, reason });
   }
 }

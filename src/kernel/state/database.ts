@@ -15,6 +15,21 @@ import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
 export type { StateTxn } from "./transaction.js";
 export type { StateValue } from "./table-routes.js";
 
+/** Default bound of the transaction lock's wait queue (`Database.queueLimit`). */
+export const DEFAULT_LOCK_QUEUE_LIMIT = 256;
+
+/**
+ * The transaction lock's wait queue is full: a typed 503 `temporarily_unavailable`. The HTTP server
+ * sends `retryAfterS` as the `Retry-After` header.
+ */
+export class LockQueueFullError extends UnavailableError {
+  /** Seconds after which a retry may find room. */
+  readonly retryAfterS = 1;
+  constructor(limit: number) {
+    super(`the host is busy: ${limit} transactions are already waiting for the transaction lock; retry later`);
+  }
+}
+
 /** Options of `Database.open`. */
 export interface DatabaseOptions {
   /**
@@ -42,6 +57,8 @@ export class Database implements TxnHost {
   private lastTid = 0;
   private locked = false;
   private readonly waiters: { resolve: (txn: Txn) => void; reject: (e: Error) => void }[] = [];
+  /** Most transactions that may wait for the lock; `begin` refuses more (`LockQueueFullError`). */
+  queueLimit = DEFAULT_LOCK_QUEUE_LIMIT;
   private failure: Error | undefined;
   /** Resolves when every write handed to the store so far is durable. */
   private tail: Promise<void> = Promise.resolve();
@@ -71,13 +88,14 @@ export class Database implements TxnHost {
     return this.store !== undefined;
   }
 
-  /** Waits for the lock (FIFO) and starts a transaction. */
+  /** Waits for the lock (FIFO) and starts a transaction; refused when `queueLimit` already wait. */
   begin(): Promise<StateTxn> {
     if (this.failure || this.closed) return Promise.reject(this.unavailable());
     if (!this.locked) {
       this.locked = true;
       return Promise.resolve(new Txn(this));
     }
+    if (this.waiters.length >= this.queueLimit) return Promise.reject(new LockQueueFullError(this.queueLimit));
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
