@@ -40,6 +40,7 @@ const SECTION_TITLES: Record<string, string> = {
   http: "HTTP executor vs bare undici (issue 6)",
   "load-http": "HTTP load test (issue 6)",
   sessions: "Session contention over HTTP (issue 15)",
+  "fuzz-http": "HTTP fuzzing of the served kernel (issue 15)",
 };
 
 function envList(name: string): Set<string> | undefined {
