@@ -40,6 +40,13 @@ export interface KernelOptions {
   readonly limits?: Partial<ExecLimits>;
   /** Size of the decoded-op cache (by content hash); default 4096. */
   readonly opCacheSize?: number;
+  /**
+   * Ops that may run long (any op that is not flat, and every `/lib` call) each start on an
+   * event-loop turn of their own, one after another, so that I/O (a `/healthz` probe, other
+   * requests' bytes) is served between two of them. The HTTP server turns this on; default off
+   * (an embedded caller awaits its own ops).
+   */
+  readonly opTurns?: boolean;
 }
 
 /** A session reference: its id, and the owner that began it (the HTTP server's bearer token). */
@@ -98,6 +105,10 @@ class KernelScope implements TxnScope {
 }
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
+/** With `opTurns`: ops may keep the event loop busy this long (ms) before it pauses for I/O. */
+const TURN_BUSY_MS = 20;
+/** With `opTurns`: how long the event loop then waits for I/O before the next op (ms). */
+const TURN_PAUSE_MS = 2;
 const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
 const LIB_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", PATHS.value.string]]], []];
 
@@ -120,6 +131,11 @@ export class Kernel {
   private readonly sessions: SessionTable<TxnScope>;
   private readonly limits: ExecLimits;
   private readonly opCacheSize: number;
+  private readonly opTurns: boolean;
+  /** The last turn handed out by `nextTurn` (when `opTurns`). */
+  private lastTurn: Promise<void> = Promise.resolve();
+  /** Milliseconds ops ran in their turns since the event loop last had a pause for I/O. */
+  private busyMs = 0;
   private readonly byObject = new WeakMap<object, PreparedOp>();
   private readonly byHash = new Map<string, PreparedOp>();
   private closed = false;
@@ -133,6 +149,7 @@ export class Kernel {
     this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope));
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.opCacheSize = opts.opCacheSize ?? 4096;
+    this.opTurns = opts.opTurns === true;
   }
 
   /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
@@ -162,6 +179,9 @@ export class Kernel {
       params = bindArgs(prepared.op, args);
     } catch (e) {
       return Promise.reject(e);
+    }
+    if (this.opTurns && prepared.clock) {
+      return this.nextTurn().then(() => this.inTxn(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params))));
     }
     return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params));
   }
@@ -195,7 +215,16 @@ export class Kernel {
     let value: KernelValue | undefined;
     if (v === "put") value = decodeData(req.body ?? null);
     else if (v === "post") value = decodeParams(req.body);
-    return this.inTxn(session, (scope) => toJson(dispatch(this.context(scope), v, route, key, value)));
+    const run = (scope: TxnScope): Json => {
+      const ctx = this.context(scope);
+      // A library call runs an op: its result's encoding is charged to that op's budget.
+      return toJson(dispatch(ctx, v, route, key, value), route.kind === "lib" ? ctx : undefined);
+    };
+    if (this.opTurns && route.kind === "lib") {
+      await this.nextTurn();
+      return this.inTxn(session, (scope) => this.timed(() => run(scope)));
+    }
+    return this.inTxn(session, run);
   }
 
   /**
@@ -262,6 +291,41 @@ export class Kernel {
     return prepared;
   }
 
+  /**
+   * Resolves on an event-loop turn of its own: each call's turn comes one `setImmediate` after the
+   * previous call's, so two ops that may run long never run in the same turn and the I/O that
+   * arrived meanwhile (a `/healthz` probe) is served between them. Once ops have kept the loop
+   * busy for `TURN_BUSY_MS`, the next turn comes after a timer instead (`TURN_PAUSE_MS`): the
+   * loop then waits for I/O that long, time enough for a new connection to be accepted *and* its
+   * request read, which may take two polls. Turns do not wait for ops to finish (an op waiting
+   * for the transaction lock does not hold up the next turn).
+   */
+  private nextTurn(): Promise<void> {
+    const turn = this.lastTurn.then(
+      () =>
+        new Promise<void>((resolve) => {
+          if (this.busyMs < TURN_BUSY_MS) {
+            setImmediate(resolve);
+            return;
+          }
+          this.busyMs = 0;
+          setTimeout(resolve, TURN_PAUSE_MS);
+        }),
+    );
+    this.lastTurn = turn;
+    return turn;
+  }
+
+  /** Runs `fn` (an op in its turn), adding the time it takes to `busyMs`. */
+  private timed<T>(fn: () => T): T {
+    const started = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.busyMs += performance.now() - started;
+    }
+  }
+
   private context(scope: TxnScope): ExecContext {
     return new ExecContext(scope.txn, routeLink, this.limits, scope);
   }
@@ -309,11 +373,13 @@ export class Kernel {
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>): Json {
     const direct = prepared.direct;
-    const result =
-      direct !== undefined
-        ? runDirect(scope.txn, direct, params)
-        : invokeOp(new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock), prepared.op, params);
-    return result instanceof EncodedJson ? (result.value as Json) : toJson(result);
+    if (direct !== undefined) {
+      const answer = runDirect(scope.txn, direct, params);
+      return answer instanceof EncodedJson ? (answer.value as Json) : toJson(answer);
+    }
+    const ctx = new ExecContext(scope.txn, routeLink, this.limits, scope, prepared.clock);
+    const result = invokeOp(ctx, prepared.op, params);
+    return result instanceof EncodedJson ? (result.value as Json) : toJson(result, ctx);
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
