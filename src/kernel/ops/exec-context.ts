@@ -32,7 +32,7 @@ export interface StateTxnLike {
 
 /** Guards against runaway ops. */
 export interface ExecLimits {
-  /** Steps (plus loop iterations) one execution may run in total. */
+  /** Steps (plus loop iterations, and nodes compared by `eq`/`ne`) one execution may run in total. */
   readonly maxSteps: number;
   /** Iterations of one `while`. */
   readonly maxWhileIterations: number;
@@ -140,8 +140,12 @@ export class ExecContext {
     if ((this.untilClock -= bytes / BYTES_PER_TICK) <= 0) this.checkClock();
   }
 
-  /** Counts `units` of work that allocates nothing (comparing values): moves the clock countdown. */
+  /**
+   * Counts `units` of work that allocates nothing (nodes compared by `eq`): against the step
+   * budget, and on the clock countdown.
+   */
   work(units: number): void {
+    if ((this.stepsLeft -= units) < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
     if ((this.untilClock -= units) <= 0) this.checkClock();
   }
 
