@@ -295,9 +295,9 @@ export class Kernel {
    * Resolves on an event-loop turn of its own: each call's turn comes one `setImmediate` after the
    * previous call's, so two ops that may run long never run in the same turn and the I/O that
    * arrived meanwhile (a `/healthz` probe) is served between them. Once ops have kept the loop
-   * busy for `TURN_BUSY_MS`, the next turn comes after a timer instead (`TURN_PAUSE_MS`): the
-   * loop then waits for I/O that long, time enough for a new connection to be accepted *and* its
-   * request read, which may take two polls. Turns do not wait for ops to finish (an op waiting
+   * busy for `TURN_BUSY_MS`, the next turn comes after a timer and one more poll instead
+   * (`TURN_PAUSE_MS`): the loop then waits for I/O that long, so a new connection is accepted
+   * *and* its request read (two polls) before the next op. Turns do not wait for ops to finish (an op waiting
    * for the transaction lock does not hold up the next turn).
    */
   private nextTurn(): Promise<void> {
@@ -309,7 +309,9 @@ export class Kernel {
             return;
           }
           this.busyMs = 0;
-          setTimeout(resolve, TURN_PAUSE_MS);
+          // The loop waits for I/O until the timer, then polls once more (the immediate comes
+          // after a poll): a connection accepted by the last poll before the timer is still read.
+          setTimeout(() => setImmediate(resolve), TURN_PAUSE_MS);
         }),
     );
     this.lastTurn = turn;

@@ -440,9 +440,9 @@ function callOnValue(
 
 /**
  * Charges what a table route answered: the tuple of rows a read made (`rows`, a range read) is
- * checked against `maxTupleLength` and charged as one tuple, plus its rows when they were built
- * for it (rows of a whole-row read are the table's own, shared). Rows are only known once read:
- * a read is bounded by the table it reads.
+ * checked against `maxTupleLength` and charged as one tuple, plus 8 bytes a cell for its rows
+ * (an upper estimate: rows of a whole-row read are the table's own, shared). The size is known
+ * only once the rows are read; a read is bounded by the table it reads.
  */
 function chargeRead<T extends OpResult>(ctx: ExecContext, answer: T): T {
   if (Array.isArray(answer)) {
