@@ -43,8 +43,9 @@ export interface KernelOptions {
   /**
    * Ops that may run long (any op that is not flat, and every `/lib` call) each start on an
    * event-loop turn of their own, one after another, so that I/O (a `/healthz` probe, other
-   * requests' bytes) is served between two of them. The HTTP server turns this on; default off
-   * (an embedded caller awaits its own ops).
+   * requests' bytes) is served between two of them. `serve()` turns this on for the kernel it
+   * opens (pass it yourself to a kernel you hand to `serve({ kernel })`); default off (an
+   * embedded caller awaits its own ops).
    */
   readonly opTurns?: boolean;
 }

@@ -139,6 +139,20 @@ export function stringBytes(n: number): number {
   return 16 + 2 * n;
 }
 
+/**
+ * What encoding a tuple of `n` items charges: its copy, plus the worst-case JSON text of its
+ * items (a number prints in at most 24 characters) so the encoded result always fits in the one
+ * JSON string a server writes (V8 strings stop at 2^29 characters).
+ */
+function encodedTupleBytes(n: number): number {
+  return 48 + 32 * n;
+}
+
+/** What encoding a string of `n` code units charges: its worst-case JSON text (`\u00XX` escapes). */
+function encodedStringBytes(n: number): number {
+  return 2 + 6 * n;
+}
+
 /** What encoding a result charges: its op's memory budget (`ExecContext.alloc`). */
 export interface EncodeMeter {
   alloc(bytes: number): void;
@@ -154,9 +168,10 @@ export interface WorkMeter {
  * IR form, table views and literals as `{"/state/collection/table": [schema, rows]}`.
  *
  * With a `meter` (an op's result), every tuple, map and string written out is charged to the op's
- * memory budget as it is encoded: a value that shares its parts (`[$s, $s]` nested 40 deep is 40
- * tuples) is charged for every copy its encoding makes, so it is refused with a
- * `BudgetExceededError` long before the encoding could exhaust memory.
+ * memory budget as it is encoded, at the worst-case length of its JSON text: a value that shares
+ * its parts (`[$s, $s]` nested 40 deep is 40 tuples) is charged for every copy its encoding
+ * makes, so it is refused with a `BudgetExceededError` long before the encoding could exhaust
+ * memory, and an encoded result always fits in one JSON string.
  *
  * @example
  * ```ts
@@ -168,18 +183,18 @@ export function toJson(v: OpResult, meter?: EncodeMeter): Json {
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new BadRequestError(`cannot encode the number ${v} as JSON`);
     }
-    if (meter !== undefined && typeof v === "string") meter.alloc(v.length);
+    if (meter !== undefined && typeof v === "string") meter.alloc(encodedStringBytes(v.length));
     return v;
   }
   if (Array.isArray(v)) {
-    if (meter !== undefined) meter.alloc(tupleBytes(v.length));
+    if (meter !== undefined) meter.alloc(encodedTupleBytes(v.length));
     // Always a copy: tuples may be rows the table engine keeps (callers must not mutate them).
     const out = copyTuple(v as readonly KernelValue[]) as Json[];
     for (let i = 0; i < out.length; i++) {
       const item = out[i] as KernelValue;
       if (item !== null && typeof item === "object") out[i] = toJson(item, meter);
       else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
-      else if (meter !== undefined && typeof item === "string") meter.alloc(item.length);
+      else if (meter !== undefined && typeof item === "string") meter.alloc(encodedStringBytes(item.length));
     }
     return out;
   }
@@ -195,7 +210,7 @@ export function toJson(v: OpResult, meter?: EncodeMeter): Json {
         const entries = node.entries as Readonly<Record<string, KernelValue>>;
         const out: Record<string, Json> = {};
         const keys = Object.keys(entries);
-        if (meter !== undefined) meter.alloc(mapBytes(keys.length));
+        if (meter !== undefined) meter.alloc(mapBytes(keys.length) + 32 * keys.length);
         for (const key of keys.sort()) out[key] = toJson(entries[key]!, meter);
         return out;
       }

@@ -31,6 +31,25 @@ export const ATTACKS: Readonly<Record<string, Json>> = {
       ],
     },
   ]),
+  /**
+   * Six copies of a 2^24-character string of control characters: JSON escapes each as `\u0001`,
+   * 600 Mi characters of text, past what one V8 string can hold (a 500 from the server's
+   * `JSON.stringify`, before budgets).
+   */
+  escapedResult: post(
+    [
+      "s",
+      {
+        [WHILE]: [
+          post(["n", { "$state/get": { i: 0 } }], ["c", { "$n/lt": { r: 24 } }]),
+          post(["n", { "$state/get": { i: 0 } }], ["s", { "$state/get": { i: 1 } }], ["r", [{ "$n/add": { r: 1 } }, { "$s/concat": { r: id("s") } }]]),
+          [0, "\u0001"],
+        ],
+      },
+    ],
+    ["t", { "$s/get": { i: 1 } }],
+    ["r", [id("t"), id("t"), id("t"), id("t"), id("t"), id("t")]],
+  ),
   /** A tuple doubled with `concat` until V8's array limit. */
   tupleDoubling: post(["r", forever({ "$state/concat": { r: id("state") } }, [0, 1, 2, 3, 4, 5, 6, 7])]),
   /**
