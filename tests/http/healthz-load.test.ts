@@ -21,7 +21,6 @@ import { loadGraph, type GraphData } from "../graph/support.js";
 import { ATTACKS } from "../kernel/support/budget-attacks.js";
 import { raw } from "./raw.js";
 
-const TSX = join(process.cwd(), "node_modules", ".bin", "tsx");
 const CLI = join(process.cwd(), "src", "cli.ts");
 const CLIENTS = 4;
 /** Ops each client sends (bounded), and the longest the load may last. */
@@ -41,7 +40,8 @@ afterAll(() => {
 
 /** Starts `tinychain-orm serve` in a child process; resolves with its URL. */
 function startServer(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(TSX, [CLI, "serve", "--port", "0", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+  // One process (node with tsx's loader, not the tsx wrapper), so killing it stops the server.
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
   let err = "";
@@ -145,5 +145,7 @@ describe("healthz under load", () => {
       for (const code of codes) expect(code, `${name} answered ${code}`).toBeLessThan(500);
     }
     expect(figures.p50).toBeLessThan(100);
+    child.kill("SIGTERM");
+    expect(await new Promise((r) => child.once("exit", (code) => r(code)))).toBe(0);
   }, 180_000);
 });
