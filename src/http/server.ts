@@ -28,6 +28,7 @@ import {
 } from "../errors.js";
 import type { Json, Verb } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
+import type { ExecLimits } from "../kernel/ops/exec-context.js";
 import {
   anonymousOwner,
   authorizeSession,
@@ -91,6 +92,25 @@ export interface ServeOptions extends ConnectionOptions {
   readonly closeKernel?: boolean;
   /** Access log sink (one line per request). Lines never contain tokens, keys or bodies. */
   readonly log?: (line: string) => void;
+  /**
+   * Execution limits of the kernel opened when `kernel` is not given (PROFILE §2): served ops run
+   * under `maxMillis` = {@link DEFAULT_SERVED_OP_MILLIS} unless this says otherwise.
+   */
+  readonly limits?: Partial<ExecLimits>;
+}
+
+/**
+ * Wall-clock budget of one op run by a kernel `serve()` opens (ms). Ops run synchronously on the
+ * event loop: this is the longest one op can keep `/healthz` and every other request waiting.
+ */
+export const DEFAULT_SERVED_OP_MILLIS = 50;
+
+/**
+ * Kernel options for serving: ops that may run long take event-loop turns one at a time
+ * (`opTurns`), each within a short wall-clock budget, so the server answers between them.
+ */
+function servedOpOptions(limits: Partial<ExecLimits> | undefined): { limits: Partial<ExecLimits>; opTurns: true } {
+  return { limits: { maxMillis: DEFAULT_SERVED_OP_MILLIS, ...limits }, opTurns: true };
 }
 
 /** A running server. */
@@ -234,6 +254,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       ...(opts.libQuota !== undefined ? { libQuota: opts.libQuota } : {}),
       ...(opts.sessionIdleMs !== undefined ? { sessionIdleMs: opts.sessionIdleMs } : {}),
       ...(opts.lockQueueLimit !== undefined ? { lockQueueLimit: opts.lockQueueLimit } : {}),
+      ...servedOpOptions(opts.limits),
     })) as ServedKernel;
   }
   const k: ServedKernel = kernel;

@@ -61,6 +61,14 @@ export interface KernelOptions {
   readonly opCacheSize?: number;
   /** Per-principal limits on `/lib` installs (default 10 000 versions, 64 MiB). */
   readonly libQuota?: Partial<LibraryQuota>;
+  /**
+   * Ops that may run long (any op that is not flat, and every `/lib` call) each start on an
+   * event-loop turn of their own, one after another, so that I/O (a `/healthz` probe, other
+   * requests' bytes) is served between two of them. `serve()` turns this on for the kernel it
+   * opens (pass it yourself to a kernel you hand to `serve({ kernel })`); default off (an
+   * embedded caller awaits its own ops).
+   */
+  readonly opTurns?: boolean;
 }
 
 /** Default of `KernelOptions.sessionIdleMs`: well under the 3 s budget, far above a round trip. */
@@ -122,6 +130,10 @@ class KernelScope implements TxnScope {
 }
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
+/** With `opTurns`: ops may keep the event loop busy this long (ms) before it pauses for I/O. */
+const TURN_BUSY_MS = 20;
+/** With `opTurns`: how long the event loop then waits for I/O before the next op (ms). */
+const TURN_PAUSE_MS = 2;
 const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
 const LIB_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", PATHS.value.string]]], []];
 /** Who installed each library version (the owner that may remove it; quotas count by owner). */
@@ -148,6 +160,11 @@ export class Kernel {
   private readonly limits: ExecLimits;
   private readonly opCacheSize: number;
   private readonly libQuota: LibraryQuota;
+  private readonly opTurns: boolean;
+  /** The last turn handed out by `nextTurn` (when `opTurns`). */
+  private lastTurn: Promise<void> = Promise.resolve();
+  /** Milliseconds ops ran in their turns since the event loop last had a pause for I/O. */
+  private busyMs = 0;
   private readonly byObject = new WeakMap<object, PreparedOp>();
   private readonly byHash = new Map<string, PreparedOp>();
   private closed = false;
@@ -170,6 +187,7 @@ export class Kernel {
     if (!(this.libQuota.maxVersions >= 0) || !(this.libQuota.maxBytes >= 0)) {
       throw new BadRequestError("libQuota: maxVersions and maxBytes must be non-negative numbers");
     }
+    this.opTurns = opts.opTurns === true;
   }
 
   /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
@@ -204,6 +222,9 @@ export class Kernel {
       params = bindArgs(prepared.op, args);
     } catch (e) {
       return Promise.reject(e);
+    }
+    if (this.opTurns && prepared.clock) {
+      return this.nextTurn().then(() => this.inTxn(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params, g))));
     }
     return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params, g));
   }
@@ -248,7 +269,16 @@ export class Kernel {
     let value: KernelValue | undefined;
     if (v === "put") value = decodeData(req.body ?? null);
     else if (v === "post") value = decodeParams(req.body);
-    return this.inTxn(session, (scope) => toJson(dispatch(this.context(scope, g), v, route, key, value)));
+    const run = (scope: TxnScope): Json => {
+      const ctx = this.context(scope, g);
+      // A library call runs an op: its result's encoding is charged to that op's budget.
+      return toJson(dispatch(ctx, v, route, key, value), route.kind === "lib" ? ctx : undefined);
+    };
+    if (this.opTurns && route.kind === "lib") {
+      await this.nextTurn();
+      return this.inTxn(session, (scope) => this.timed(() => run(scope)));
+    }
+    return this.inTxn(session, run);
   }
 
   /**
@@ -317,6 +347,43 @@ export class Kernel {
     return prepared;
   }
 
+  /**
+   * Resolves on an event-loop turn of its own: each call's turn comes one `setImmediate` after the
+   * previous call's, so two ops that may run long never run in the same turn and the I/O that
+   * arrived meanwhile (a `/healthz` probe) is served between them. Once ops have kept the loop
+   * busy for `TURN_BUSY_MS`, the next turn comes after a timer and one more poll instead
+   * (`TURN_PAUSE_MS`): the loop then waits for I/O that long, so a new connection is accepted
+   * *and* its request read (two polls) before the next op. Turns do not wait for ops to finish (an op waiting
+   * for the transaction lock does not hold up the next turn).
+   */
+  private nextTurn(): Promise<void> {
+    const turn = this.lastTurn.then(
+      () =>
+        new Promise<void>((resolve) => {
+          if (this.busyMs < TURN_BUSY_MS) {
+            setImmediate(resolve);
+            return;
+          }
+          this.busyMs = 0;
+          // The loop waits for I/O until the timer, then polls once more (the immediate comes
+          // after a poll): a connection accepted by the last poll before the timer is still read.
+          setTimeout(() => setImmediate(resolve), TURN_PAUSE_MS);
+        }),
+    );
+    this.lastTurn = turn;
+    return turn;
+  }
+
+  /** Runs `fn` (an op in its turn), adding the time it takes to `busyMs`. */
+  private timed<T>(fn: () => T): T {
+    const started = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.busyMs += performance.now() - started;
+    }
+  }
+
   private context(scope: TxnScope, grant: CheckedGrant, clock = true): ExecContext {
     const txn = grant.all ? scope.txn : new GrantedTxn(scope.txn, grant);
     return new ExecContext(txn, routeLink, this.limits, scope, clock, grant);
@@ -365,11 +432,13 @@ export class Kernel {
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant): Json {
     const direct = prepared.direct;
-    const result =
-      direct !== undefined
-        ? runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params)
-        : invokeOp(this.context(scope, grant, prepared.clock), prepared.op, params);
-    return result instanceof EncodedJson ? (result.value as Json) : toJson(result);
+    if (direct !== undefined) {
+      const answer = runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params);
+      return answer instanceof EncodedJson ? (answer.value as Json) : toJson(answer);
+    }
+    const ctx = this.context(scope, grant, prepared.clock);
+    const result = invokeOp(ctx, prepared.op, params);
+    return result instanceof EncodedJson ? (result.value as Json) : toJson(result, ctx);
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {

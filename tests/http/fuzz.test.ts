@@ -262,10 +262,9 @@ describe("fuzzing the served kernel (PROFILE §4: no answer ≥ 500, typed 4xx e
     await healthy();
   });
 
-  // The generators keep ops small (no `while`, ≤ 8 steps, small numbers) because the kernel has no
-  // per-op memory budget yet: this request is still answered 500 ("Invalid string length"). When
-  // the budget lands this test starts failing: make it a plain `it`.
-  it.fails("string doubling to 2^29 characters answers a typed 4xx (needs an op memory budget)", async () => {
+  // String doubling to 2^29 characters once answered 500 ("Invalid string length"); the op memory
+  // budget (maxStringLength) now refuses it with a typed 4xx.
+  it("string doubling to 2^29 characters answers a typed 4xx (the op memory budget)", async () => {
     const steps: unknown[] = [["s0", "xxxxxxxx"]];
     for (let i = 1; i <= 27; i++) steps.push([`s${i}`, { [`$s${i - 1}/concat`]: { r: { [`$s${i - 1}`]: [] } } }]);
     steps.push(["r", { "$s27/concat": { r: "y" } }]);

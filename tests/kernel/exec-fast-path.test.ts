@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Database } from "../../src/kernel/state/database.js";
 import { BudgetExceededError, Kernel } from "../../src/kernel/index.js";
-import { ExecContext, needsClock } from "../../src/kernel/ops/exec-context.js";
+import { DEFAULT_LIMITS, ExecContext, needsClock } from "../../src/kernel/ops/exec-context.js";
 import { routeLink } from "../../src/kernel/router.js";
 import { tableLiteral } from "../../src/kernel/state/table-view.js";
 import { decodeOpDef } from "../../src/ir/index.js";
@@ -45,7 +45,7 @@ describe("needsClock", () => {
 
   it("an execution started without a clock still enforces its time budget once it ticks that long", () => {
     const db = { request: () => null, viewRequest: () => null };
-    const ctx = new ExecContext(db, routeLink, { maxSteps: 1e9, maxWhileIterations: 1e9, maxDepth: 10, maxMillis: 1 }, undefined, false);
+    const ctx = new ExecContext(db, routeLink, { ...DEFAULT_LIMITS, maxSteps: 1e9, maxWhileIterations: 1e9, maxDepth: 10, maxMillis: 1 }, undefined, false);
     const started = performance.now();
     let error: unknown;
     try {

@@ -2,11 +2,17 @@
  * Built-in methods on scalars in scope (PROFILE §2, reference §2.5): `{"$x/<method>": {params}}`
  * (POST). The v2 set `add eq gt and or xor not len slice head tail concat render get fold reduce`
  * plus the v1 methods the profile keeps: `sub mul div mod lt ge le ne`.
+ *
+ * A built-in that makes a string, a tuple or a map checks its size and charges it to the op's
+ * memory budget (`Meter`) before making it; `eq`/`ne` count the nodes they compare as work.
  */
 import { BadRequestError, NotFoundError } from "../../errors.js";
 import { isId } from "../../ir/id.js";
 import type { OpDef } from "../../ir/types.js";
+import type { ExecContext } from "./exec-context.js";
 import {
+  mapBytes,
+  stringBytes,
   isLink,
   isMap,
   isOpDef,
@@ -23,7 +29,12 @@ export interface BuiltinEnv {
   callClosure2(op: OpDef, name1: string, value1: KernelValue, name2: string, value2: KernelValue): KernelValue;
   /** Counts one unit of work against the op's step budget. */
   tick(): void;
+  /** The op's memory and time meter: sizes are checked and charged here before values are made. */
+  readonly meter: Meter;
 }
+
+/** The part of an execution's budget a built-in charges (`ExecContext`). */
+export type Meter = Pick<ExecContext, "alloc" | "work" | "checkString" | "tuple">;
 
 type Params = Readonly<Record<string, KernelValue>>;
 
@@ -137,6 +148,14 @@ function integer(v: KernelValue, method: string, what: string): number {
   return n;
 }
 
+/** `a + b` for strings, checked and charged before it is made. */
+function joinStrings(a: string, b: string, meter: Meter, what: string): string {
+  const n = a.length + b.length;
+  meter.checkString(n, what);
+  meter.alloc(stringBytes(n));
+  return a + b;
+}
+
 function renderPiece(v: KernelValue, key: string): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
@@ -160,8 +179,8 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     if (b === 0) throw new BadRequestError("mod: division by zero");
     return finite(a % b, method);
   },
-  eq: (subject, params, _env, method) => valuesEqual(subject, param(params, "r", method)),
-  ne: (subject, params, _env, method) => !valuesEqual(subject, param(params, "r", method)),
+  eq: (subject, params, env, method) => valuesEqual(subject, param(params, "r", method), env.meter),
+  ne: (subject, params, env, method) => !valuesEqual(subject, param(params, "r", method), env.meter),
   gt: compare((a, b) => a > b),
   lt: compare((a, b) => a < b),
   ge: compare((a, b) => a >= b),
@@ -175,35 +194,53 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     if (isMap(subject)) return Object.keys(subject.entries).length;
     throw new BadRequestError(`len: expected a tuple or a map, found ${aTypeName(subject)}`);
   },
-  slice: (subject, params, _env, method) => {
+  slice: (subject, params, env, method) => {
     const items = tuple(subject, method);
     const start = params.start === undefined || params.start === null ? 0 : integer(params.start, method, "start");
     const stop =
       params.stop === undefined || params.stop === null ? items.length : integer(params.stop, method, "stop");
     const from = clampIndex(start, items.length);
     const to = clampIndex(stop, items.length);
-    return from < to ? items.slice(from, to) : [];
+    if (from >= to) return [];
+    env.meter.tuple(to - from, "slice");
+    return items.slice(from, to);
   },
   head: (subject, _params, _env, method) => {
     const items = tuple(subject, method);
     if (items.length === 0) throw new BadRequestError("head: the tuple is empty");
     return items[0]!;
   },
-  tail: (subject, _params, _env, method) => tuple(subject, method).slice(1),
-  concat: (subject, params, _env, method) => {
+  tail: (subject, _params, env, method) => {
+    const items = tuple(subject, method);
+    if (items.length > 1) env.meter.tuple(items.length - 1, "tail");
+    return items.slice(1);
+  },
+  concat: (subject, params, env, method) => {
     const r = param(params, "r", method);
-    if (typeof subject === "string" && typeof r === "string") return subject + r;
-    if (Array.isArray(subject) && Array.isArray(r)) return subject.concat(r as readonly KernelValue[]);
+    if (typeof subject === "string" && typeof r === "string") return joinStrings(subject, r, env.meter, "concat");
+    if (Array.isArray(subject) && Array.isArray(r)) {
+      env.meter.tuple(subject.length + r.length, "concat");
+      return subject.concat(r as readonly KernelValue[]);
+    }
     throw new BadRequestError(`concat: expected two strings or two tuples, found ${aTypeName(subject)} and ${aTypeName(r)}`);
   },
-  render: (subject, params) => {
+  render: (subject, params, env) => {
     if (typeof subject !== "string") {
       throw new BadRequestError(`render: expected a string template, found ${aTypeName(subject)}`);
     }
-    return subject.replace(/\{\{([^{}]*)\}\}/g, (whole, key: string) => {
+    // The output's length is counted piece by piece, so an oversized result is refused before
+    // it is joined.
+    let length = subject.length;
+    const out = subject.replace(/\{\{([^{}]*)\}\}/g, (whole, key: string) => {
       const name = key.trim();
-      return Object.prototype.hasOwnProperty.call(params, name) ? renderPiece(params[name]!, name) : whole;
+      if (!Object.prototype.hasOwnProperty.call(params, name)) return whole;
+      const piece = renderPiece(params[name]!, name);
+      length += piece.length - whole.length;
+      env.meter.checkString(length, "render");
+      return piece;
     });
+    env.meter.alloc(stringBytes(out.length));
+    return out;
   },
   get: (subject, params, _env, method) => {
     const i = param(params, "i", method);
@@ -244,6 +281,7 @@ function fold(subject: KernelValue, params: Params, env: BuiltinEnv, method: str
   for (const item of items) {
     env.tick();
     if (isMap(value)) {
+      env.meter.alloc(mapBytes(Object.keys(value.entries).length + 1));
       const bound: Record<string, KernelValue> = { ...value.entries };
       bound[itemName] = item;
       value = env.callClosure(op, bound);

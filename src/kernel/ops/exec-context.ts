@@ -1,8 +1,15 @@
 /**
  * One execution's context and its guards: the transaction an op runs in (`StateTxnLike`), the
  * router its link calls go through (`LinkRouter`), and the budget (`ExecLimits`: steps, `while`
- * iterations, call nesting, wall-clock time) that stops a runaway op with a
- * `BudgetExceededError`. `needsClock` tells which ops can never run long enough to read the clock.
+ * iterations, call nesting, wall-clock time, string and tuple sizes, bytes allocated) that stops
+ * a runaway op with a `BudgetExceededError`. `needsClock` tells which ops can never run long
+ * enough to read the clock.
+ *
+ * Memory is metered where values are made: whoever builds a string, a tuple or a map (the
+ * executor, a built-in, a table read, the result's encoding) first checks its size
+ * (`checkString`, `checkItems`) and then charges an estimate of its bytes (`alloc`). The same
+ * charge moves the clock countdown, so work proportional to the bytes made reads the clock
+ * proportionally often: no single step can copy for long between two clock reads.
  */
 import { BadRequestError } from "../../errors.js";
 import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
@@ -26,7 +33,7 @@ export interface StateTxnLike {
 
 /** Guards against runaway ops. */
 export interface ExecLimits {
-  /** Steps (plus loop iterations) one execution may run in total. */
+  /** Steps (plus loop iterations, and nodes compared by `eq`/`ne`) one execution may run in total. */
   readonly maxSteps: number;
   /** Iterations of one `while`. */
   readonly maxWhileIterations: number;
@@ -37,6 +44,19 @@ export interface ExecLimits {
    * would otherwise hold the event loop (and the transaction lock) for as long as it runs.
    */
   readonly maxMillis: number;
+  /** Longest string (in UTF-16 code units) one op may build: `concat`, `render`. */
+  readonly maxStringLength: number;
+  /**
+   * Most items of one tuple, or entries of one map, an op may build or read into a tuple: tuple
+   * and map steps, `concat`, `slice`, accumulators, table rows read, map keys of a `for_each`.
+   */
+  readonly maxTupleLength: number;
+  /**
+   * Estimated bytes one op may allocate in total (every string, tuple and map it builds, the rows
+   * it reads into tuples, and the encoding of its result), counted as they are made: garbage is
+   * not given back, so this bounds the op's live memory from above.
+   */
+  readonly maxOpBytes: number;
 }
 
 /** The limits an execution runs under unless `KernelOptions.limits` overrides them. */
@@ -45,7 +65,13 @@ export const DEFAULT_LIMITS: ExecLimits = {
   maxWhileIterations: 1_000_000,
   maxDepth: 200,
   maxMillis: 30_000,
+  maxStringLength: 16 * 1024 * 1024,
+  maxTupleLength: 1024 * 1024,
+  maxOpBytes: 256 * 1024 * 1024,
 };
+
+/** Bytes allocated per unit of the clock countdown (a tick): copying that much takes about as long. */
+const BYTES_PER_TICK = 64;
 
 /** How many ticks pass between two clock reads. */
 const CLOCK_EVERY = 1024;
@@ -53,8 +79,8 @@ const CLOCK_EVERY = 1024;
 /** An op ran past one of its `ExecLimits`: a 400 naming the limit. */
 export class BudgetExceededError extends BadRequestError {
   readonly limit: keyof ExecLimits;
-  constructor(limit: keyof ExecLimits, value: number, what: string) {
-    super(`op exceeded its ${what} limit (${limit} = ${value})`);
+  constructor(limit: keyof ExecLimits, value: number, what: string, detail?: string) {
+    super(`op exceeded its ${what} limit (${limit} = ${value})${detail === undefined ? "" : `: ${detail}`}`);
     this.limit = limit;
   }
 }
@@ -75,6 +101,8 @@ export type LinkRouter = (
 export class ExecContext {
   stepsLeft: number;
   depth = 0;
+  /** Estimated bytes this execution may still allocate (`maxOpBytes` at the start). */
+  bytesLeft: number;
   /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
   private startedAt: number;
   private untilClock = CLOCK_EVERY;
@@ -97,6 +125,7 @@ export class ExecContext {
     readonly grant: CheckedGrant = FULL_GRANT,
   ) {
     this.stepsLeft = limits.maxSteps;
+    this.bytesLeft = limits.maxOpBytes;
     this.startedAt = startClock ? performance.now() : -1;
   }
 
@@ -104,6 +133,46 @@ export class ExecContext {
   tick(): void {
     if (--this.stepsLeft < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
     if (--this.untilClock <= 0) this.checkClock();
+  }
+
+  /**
+   * Charges `bytes` of newly made values: throws `BudgetExceededError` past `maxOpBytes`, and
+   * reads the clock as often as that much copying warrants.
+   */
+  alloc(bytes: number): void {
+    if ((this.bytesLeft -= bytes) < 0) {
+      throw new BudgetExceededError("maxOpBytes", this.limits.maxOpBytes, "memory", "too many bytes allocated (estimated)");
+    }
+    if ((this.untilClock -= bytes / BYTES_PER_TICK) <= 0) this.checkClock();
+  }
+
+  /**
+   * Counts `units` of work that allocates nothing (nodes compared by `eq`): against the step
+   * budget, and on the clock countdown.
+   */
+  work(units: number): void {
+    if ((this.stepsLeft -= units) < 0) throw new BudgetExceededError("maxSteps", this.limits.maxSteps, "step budget");
+    if ((this.untilClock -= units) <= 0) this.checkClock();
+  }
+
+  /** Refuses a string of `length` code units past `maxStringLength` (call before building it). */
+  checkString(length: number, what: string): void {
+    if (length > this.limits.maxStringLength) {
+      throw new BudgetExceededError("maxStringLength", this.limits.maxStringLength, "string length", `${what} would make ${length} code units`);
+    }
+  }
+
+  /** Refuses a tuple or map of `n` items past `maxTupleLength` (call before building it). */
+  checkItems(n: number, what: string): void {
+    if (n > this.limits.maxTupleLength) {
+      throw new BudgetExceededError("maxTupleLength", this.limits.maxTupleLength, "tuple size", `${what} would make ${n} items`);
+    }
+  }
+
+  /** `checkItems` then `alloc` for a tuple of `n` items. */
+  tuple(n: number, what: string): void {
+    if (n > this.limits.maxTupleLength) this.checkItems(n, what);
+    this.alloc(48 + 8 * n); // tupleBytes (kernel-value.ts)
   }
 
   private checkClock(): void {

@@ -124,36 +124,84 @@ export function plainValue(v: OpResult): KernelValue {
   return v instanceof EncodedJson ? (v.value as KernelValue) : v;
 }
 
+/** Estimated bytes of a tuple of `n` items (the array object, its backing store, one pointer per item). */
+export function tupleBytes(n: number): number {
+  return 48 + 8 * n;
+}
+
+/** Estimated bytes of a map of `n` entries (an object in dictionary mode: key, value and hash per entry). */
+export function mapBytes(n: number): number {
+  return 48 + 40 * n;
+}
+
+/** Estimated bytes of a string of `n` code units (a flat two-byte string at worst). */
+export function stringBytes(n: number): number {
+  return 16 + 2 * n;
+}
+
+/**
+ * What encoding a tuple of `n` items charges: its copy, plus the worst-case JSON text of its
+ * items (a number prints in at most 24 characters) so the encoded result always fits in the one
+ * JSON string a server writes (V8 strings stop at 2^29 characters).
+ */
+function encodedTupleBytes(n: number): number {
+  return 48 + 32 * n;
+}
+
+/** What encoding a string of `n` code units charges: its worst-case JSON text (`\u00XX` escapes). */
+function encodedStringBytes(n: number): number {
+  return 2 + 6 * n;
+}
+
+/** What encoding a result charges: its op's memory budget (`ExecContext.alloc`). */
+export interface EncodeMeter {
+  alloc(bytes: number): void;
+}
+
+/** What comparing values counts work against: its op's time budget (`ExecContext.work`). */
+export interface WorkMeter {
+  work(units: number): void;
+}
+
 /**
  * Encodes a kernel value as JSON: data-map keys sorted, links as `{"<href>": []}`, OpDefs in their
  * IR form, table views and literals as `{"/state/collection/table": [schema, rows]}`.
+ *
+ * With a `meter` (an op's result), every tuple, map and string written out is charged to the op's
+ * memory budget as it is encoded, at the worst-case length of its JSON text: a value that shares
+ * its parts (`[$s, $s]` nested 40 deep is 40 tuples) is charged for every copy its encoding
+ * makes, so it is refused with a `BudgetExceededError` long before the encoding could exhaust
+ * memory, and an encoded result always fits in one JSON string.
  *
  * @example
  * ```ts
  * toJson(valueMap({ b: 1, a: [true, null] })); // {"a": [true, null], "b": 1}
  * ```
  */
-export function toJson(v: OpResult): Json {
+export function toJson(v: OpResult, meter?: EncodeMeter): Json {
   if (v === null || typeof v !== "object") {
     if (typeof v === "number" && !Number.isFinite(v)) {
       throw new BadRequestError(`cannot encode the number ${v} as JSON`);
     }
+    if (meter !== undefined && typeof v === "string") meter.alloc(encodedStringBytes(v.length));
     return v;
   }
   if (Array.isArray(v)) {
+    if (meter !== undefined) meter.alloc(encodedTupleBytes(v.length));
     // Always a copy: tuples may be rows the table engine keeps (callers must not mutate them).
     const out = copyTuple(v as readonly KernelValue[]) as Json[];
     for (let i = 0; i < out.length; i++) {
       const item = out[i] as KernelValue;
-      if (item !== null && typeof item === "object") out[i] = toJson(item);
+      if (item !== null && typeof item === "object") out[i] = toJson(item, meter);
       else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
+      else if (meter !== undefined && typeof item === "string") meter.alloc(encodedStringBytes(item.length));
     }
     return out;
   }
   if (v instanceof TableView) return v.toJson();
-  if (v instanceof EncodedJson) return toJson(v.value as KernelValue);
+  if (v instanceof EncodedJson) return toJson(v.value as KernelValue, meter);
   if (v instanceof TableLiteral) {
-    return tableLiteralJson(v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[])));
+    return tableLiteralJson(v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[], meter)));
   }
   const node = v as ValueMap | ScalarMap | Link | OpDef;
   if ("kind" in node) {
@@ -161,7 +209,9 @@ export function toJson(v: OpResult): Json {
       case "map": {
         const entries = node.entries as Readonly<Record<string, KernelValue>>;
         const out: Record<string, Json> = {};
-        for (const key of Object.keys(entries).sort()) out[key] = toJson(entries[key]!);
+        const keys = Object.keys(entries);
+        if (meter !== undefined) meter.alloc(mapBytes(keys.length) + 32 * keys.length);
+        for (const key of keys.sort()) out[key] = toJson(entries[key]!, meter);
         return out;
       }
       case "link":
@@ -201,8 +251,18 @@ export function decodeData(json: unknown): KernelValue {
   return decodeValue(json) as KernelValue;
 }
 
-/** Deep equality of kernel values (v2 `eq`: a Link equals a string with the same text). */
-export function valuesEqual(a: KernelValue, b: KernelValue): boolean {
+/**
+ * Deep equality of kernel values (v2 `eq`: a Link equals a string with the same text). With a
+ * `meter`, each pair of tuples or maps compared counts as work of its size against the op's time
+ * budget (values that share their parts can take exponentially long to compare).
+ *
+ * @example
+ * ```ts
+ * valuesEqual([1, "a"], [1, "a"]);                      // true
+ * valuesEqual({ kind: "link", href: "/lib/x" }, "/lib/x"); // true
+ * ```
+ */
+export function valuesEqual(a: KernelValue, b: KernelValue, meter?: WorkMeter): boolean {
   if (a === b) return true;
   if (a === null || b === null) return false;
   if (typeof a !== "object" || typeof b !== "object") {
@@ -212,16 +272,18 @@ export function valuesEqual(a: KernelValue, b: KernelValue): boolean {
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!valuesEqual(a[i], b[i])) return false;
+    if (meter !== undefined) meter.work(a.length + 1);
+    for (let i = 0; i < a.length; i++) if (!valuesEqual(a[i], b[i], meter)) return false;
     return true;
   }
   if (isLink(a) && isLink(b)) return a.href === b.href;
   if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a.entries);
     if (ka.length !== Object.keys(b.entries).length) return false;
+    if (meter !== undefined) meter.work(ka.length + 1);
     for (const k of ka) {
       if (!Object.prototype.hasOwnProperty.call(b.entries, k)) return false;
-      if (!valuesEqual(a.entries[k]!, b.entries[k]!)) return false;
+      if (!valuesEqual(a.entries[k]!, b.entries[k]!, meter)) return false;
     }
     return true;
   }

@@ -5,11 +5,15 @@
  * op's plan, so executing the same op again neither re-decodes, re-plans nor re-walks its IR.
  * Execution is synchronous from the first step to the last: no `await` between steps, so an op
  * is atomic under the state layer's transaction lock and pays no promise overhead.
+ *
+ * Budgets (exec-context.ts) are checked where work happens: every step and loop iteration ticks;
+ * every tuple or map a step builds, and every tuple a table route answers, is checked against
+ * `maxTupleLength` and charged to `maxOpBytes` as it is made (built-ins charge what they make).
  */
 import { BadRequestError, NotFoundError } from "../../errors.js";
 import type { AfterRef, CondRef, DeleteRef, GetRef, OpDef, PostRef, PutRef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv } from "./builtins.js";
+import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv, type Meter } from "./builtins.js";
 import { isStatic, planOp, type OpPlan } from "./op-planner.js";
 import {
   isLink,
@@ -17,6 +21,7 @@ import {
   isOpDef,
   isView,
   aTypeName,
+  mapBytes,
   plainValue,
   valueMap,
   type KernelValue,
@@ -162,6 +167,7 @@ function compile(s: Scalar): Evaluator {
   if (Array.isArray(s)) {
     const items = (s as readonly Scalar[]).map(compile);
     return (scope, ctx) => {
+      ctx.tuple(items.length, "a tuple step");
       const out = new Array<KernelValue>(items.length);
       for (let i = 0; i < items.length; i++) out[i] = items[i]!(scope, ctx);
       return out;
@@ -176,7 +182,11 @@ function compile(s: Scalar): Evaluator {
     }
     case "map": {
       const entries = compileEntries(node.entries);
-      return (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
+      const bytes = mapBytes(entries.length);
+      return (scope, ctx) => {
+        ctx.alloc(bytes);
+        return valueMap(evalEntries(entries, scope, ctx));
+      };
     }
     case "id": {
       const name = node.name;
@@ -222,8 +232,11 @@ function compile(s: Scalar): Evaluator {
         const list = items(scope, ctx);
         let seq: readonly KernelValue[];
         if (Array.isArray(list)) seq = list as readonly KernelValue[];
-        else if (isMap(list)) seq = Object.keys(list.entries).sort();
-        else throw new BadRequestError(`for_each: expected a tuple or a map of items, found ${aTypeName(list)}`);
+        else if (isMap(list)) {
+          const keys = Object.keys(list.entries);
+          ctx.tuple(keys.length, "for_each over a map's keys");
+          seq = keys.sort();
+        } else throw new BadRequestError(`for_each: expected a tuple or a map of items, found ${aTypeName(list)}`);
         const op = opE(scope, ctx);
         if (!isOpDef(op)) throw new BadRequestError(`for_each: expected an OpDef, found ${aTypeName(op)}`);
         let last: KernelValue = null;
@@ -350,6 +363,15 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
       }
       return (scope, ctx) => tableLiteral(key(scope, ctx), value!(scope, ctx));
     }
+    if (href.startsWith("/state/")) {
+      // A table route may read rows into a tuple: charged once it is made.
+      if (result) {
+        if (value === undefined) return (scope, ctx) => chargeRead(ctx, ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined));
+        return (scope, ctx) => chargeRead(ctx, ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx)));
+      }
+      if (value === undefined) return (scope, ctx) => chargeRead(ctx, plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined)));
+      return (scope, ctx) => chargeRead(ctx, plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx))));
+    }
     if (result) {
       if (value === undefined) return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined);
       return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx));
@@ -377,7 +399,7 @@ function compileBuiltinCall(name: string, method: string, fn: Builtin, entries: 
   return (scope, ctx) => {
     const target = lookup(scope, name);
     const params = evalEntries(entries, scope, ctx);
-    if (target instanceof TableView) return ctx.txn.viewRequest(target, "post", path, null, valueMap(params));
+    if (target instanceof TableView) return chargeRead(ctx, ctx.txn.viewRequest(target, "post", path, null, valueMap(params)));
     return fn(target, params, new ScopeEnv(ctx, scope), method);
   };
 }
@@ -395,14 +417,15 @@ function callOnValue(
   key: KernelValue,
   value: KernelValue | undefined,
 ): OpResult {
-  if (isView(target)) return ctx.txn.viewRequest(target, verb, path, key, value);
+  if (isView(target)) return chargeRead(ctx, ctx.txn.viewRequest(target, verb, path, key, value));
   if (verb === "post" && path.length === 1 && BUILTIN_METHODS.has(path[0]!)) {
     return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, builtinEnv(ctx, scope));
   }
   const href = isLink(target) ? target.href : typeof target === "string" && (target.startsWith("/") || ABSOLUTE.test(target)) ? target : undefined;
   if (href !== undefined) {
     const full = path.length === 0 ? href : `${href.replace(/\/+$/, "")}/${path.join("/")}`;
-    return ctx.routeLink(ctx, verb, full, key, value);
+    const answer = ctx.routeLink(ctx, verb, full, key, value);
+    return full.startsWith("/state/") ? chargeRead(ctx, answer) : answer;
   }
   if (path.length === 0) {
     throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: ${aTypeName(target)} value is not callable`);
@@ -415,12 +438,31 @@ function callOnValue(
   );
 }
 
+/**
+ * Charges what a table route answered: the tuple of rows a read made (`rows`, a range read) is
+ * checked against `maxTupleLength` and charged as one tuple, plus 8 bytes a cell for its rows
+ * (an upper estimate: rows of a whole-row read are the table's own, shared). The size is known
+ * only once the rows are read; a read is bounded by the table it reads.
+ */
+function chargeRead<T extends OpResult>(ctx: ExecContext, answer: T): T {
+  if (Array.isArray(answer)) {
+    const n = (answer as readonly KernelValue[]).length;
+    ctx.tuple(n, "a table read");
+    const first = (answer as readonly KernelValue[])[0];
+    if (Array.isArray(first)) ctx.alloc(n * 8 * (first as readonly KernelValue[]).length);
+  }
+  return answer;
+}
+
 /** What a built-in may call back into: closures over the calling scope, and the budget. */
 class ScopeEnv implements BuiltinEnv {
+  readonly meter: Meter;
   constructor(
     private readonly ctx: ExecContext,
     private readonly scope: Scope,
-  ) {}
+  ) {
+    this.meter = ctx;
+  }
   callClosure(op: OpDef, bound: Readonly<Record<string, KernelValue>>): KernelValue {
     return callClosure(this.ctx, this.scope, op, bound);
   }
