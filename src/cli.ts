@@ -4,7 +4,7 @@
  *
  *   tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir ./data] [--token-file tokens.json]
  *                       [--body-limit 1048576] [--txn-budget-ms 3000] [--quiet]
- *                       [--lib-quota-versions 10000] [--lib-quota-bytes 67108864]
+ *                       [--lib-quota-versions 10000] [--lib-quota-bytes 67108864] [--op-budget-ms 50]
  *                       [--session-idle-ms 500] [--lock-queue-limit 256] [--max-connections 2048]
  *                       [--headers-timeout-ms 10000] [--request-timeout-ms 30000]
  *                       [--keep-alive-timeout-ms 5000] [--socket-timeout-ms 30000]
@@ -23,7 +23,7 @@ import { loadTokenFile, serve, type ServeOptions } from "./http/index.js";
 
 const USAGE = `usage: tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir DIR] [--token-file FILE]
                            [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]
-                           [--lib-quota-versions N] [--lib-quota-bytes BYTES]
+                           [--lib-quota-versions N] [--lib-quota-bytes BYTES] [--op-budget-ms MS]
                            [--session-idle-ms MS] [--lock-queue-limit N] [--max-connections N]
                            [--headers-timeout-ms MS] [--request-timeout-ms MS]
                            [--keep-alive-timeout-ms MS] [--socket-timeout-ms MS]
@@ -50,6 +50,7 @@ interface ServeArgs {
   bodyLimit?: number;
   txnBudgetMs?: number;
   libQuota?: { maxVersions?: number; maxBytes?: number };
+  opBudgetMs?: number;
   limits: Partial<Record<LimitOption, number>>;
   quiet: boolean;
 }
@@ -98,6 +99,9 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
       case "--lib-quota-bytes":
         out.libQuota = { ...out.libQuota, maxBytes: int(flag, value(), 0, 2 ** 40) };
         break;
+      case "--op-budget-ms":
+        out.opBudgetMs = int(flag, value(), 1, 3_600_000);
+        break;
       case "--quiet":
         out.quiet = true;
         break;
@@ -125,6 +129,7 @@ async function runServe(argv: readonly string[]): Promise<void> {
     ...(args.bodyLimit !== undefined ? { bodyLimit: args.bodyLimit } : {}),
     ...(args.txnBudgetMs !== undefined ? { txnBudgetMs: args.txnBudgetMs } : {}),
     ...(args.libQuota !== undefined ? { libQuota: args.libQuota } : {}),
+    ...(args.opBudgetMs !== undefined ? { limits: { maxMillis: args.opBudgetMs } } : {}),
     ...args.limits,
     ...(args.tokenFile !== undefined ? { tokens: await loadTokenFile(args.tokenFile) } : {}),
     ...(args.quiet ? {} : { log: (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }),

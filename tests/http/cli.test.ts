@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { http } from "../../src/http/index.js";
 import { raw } from "./raw.js";
 
 const TSX = join(process.cwd(), "node_modules", ".bin", "tsx");
@@ -77,7 +78,7 @@ describe("tinychain-orm serve", () => {
   });
 
   it("refuses unknown options and bad values with exit code 2", async () => {
-    const runs = [["serve", "--port", "70000"], ["serve", "--bogus"], ["frobnicate"], ["serve", "--lib-quota-versions", "many"], ["serve", "--lib-quota-bytes", "-1"]].map(async (args) => {
+    const runs = [["serve", "--port", "70000"], ["serve", "--bogus"], ["frobnicate"], ["serve", "--lib-quota-versions", "many"], ["serve", "--lib-quota-bytes", "-1"], ["serve", "--op-budget-ms", "0"]].map(async (args) => {
       const child = spawn(TSX, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
       children.push(child);
       let err = "";
@@ -87,6 +88,23 @@ describe("tinychain-orm serve", () => {
     for (const { code, err } of await Promise.all(runs)) {
       expect(code).toBe(2);
       expect(err).toMatch(/usage: tinychain-orm serve/);
+    }
+  });
+
+  it("--op-budget-ms sets the wall-clock budget of each served op", async () => {
+    const step = (name: string, method: string, r: number) => ({ "/state/scalar/op/post": [[name, { [`$state/${method}`]: { r } }]] });
+    const loop = (n: number) => ({ "/state/scalar/op/post": [["r", { "/state/scalar/ref/while": [step("c", "lt", n), step("s", "add", 1), 0] }]] });
+    const { child, url } = await start(["serve", "--port", "0", "--quiet", "--op-budget-ms", "1"]);
+    const ex = http(url);
+    try {
+      expect(await ex.execute(loop(3))).toBe(3);
+      const failure = await ex.execute(loop(1e9)).then(() => undefined, (e: unknown) => e as { kind?: string; message?: string });
+      expect(failure?.kind).toBe("bad_request");
+      expect(failure?.message).toMatch(/time budget limit \(maxMillis = 1\)/);
+    } finally {
+      await ex.close();
+      child.kill("SIGTERM");
+      await exited(child);
     }
   });
 
