@@ -281,7 +281,8 @@ export class Kernel {
   /** Runs one routed request in `scope`; a library call's result encoding is charged to its op's budget. */
   private dispatchIn(scope: TxnScope, g: CheckedGrant, v: Verb, route: Route, key: KernelValue, value: KernelValue | undefined): Json {
     const ctx = this.context(scope, g);
-    return toJson(dispatch(ctx, v, route, key, value), route.kind === "lib" ? ctx : undefined);
+    const result = dispatch(ctx, v, route, key, value);
+    return toJson(result, route.kind === "lib" ? ctx.encoding() : undefined);
   }
 
   /**
@@ -441,7 +442,7 @@ export class Kernel {
     }
     const ctx = this.context(scope, grant, prepared.clock);
     const result = invokeOp(ctx, prepared.op, params);
-    return result instanceof EncodedJson ? (result.value as Json) : toJson(result, ctx);
+    return result instanceof EncodedJson ? (result.value as Json) : toJson(result, ctx.encoding());
   }
 
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {

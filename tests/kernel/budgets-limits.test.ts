@@ -98,6 +98,20 @@ describe("bytes allocated", () => {
   });
 });
 
+describe("bytes allocated by ordinary work", () => {
+  it("the default budget fits an accumulator grown one item at a time to 10,000 items, and caps the result's JSON", async () => {
+    const k = await kernel({});
+    // ~400 MB estimated in all (10,000 tuples of up to 10,000 items): the shape of a core-lowered
+    // filter or sort over a few thousand rows, which must not need a raised budget.
+    const append = post(["r", { [WHILE]: [post(["n", { "$state/len": {} }], ["c", { "$n/lt": { r: 10_000 } }]), post(["s", { "$state/concat": { r: [0] } }]), []] }], ["n", { "$r/len": {} }]);
+    expect(await k.execute(append)).toBe(10_000);
+    const small = await kernel({ maxResultBytes: 100_000 });
+    const e = await exceeded(small.execute(post(["r", doubled(15)])));
+    expect(e.limit).toBe("maxResultBytes");
+    expect(e.message).toContain("result size limit (maxResultBytes = 100000)");
+  });
+});
+
 describe("time", () => {
   it("a fold whose steps each copy a big tuple stops near maxMillis (the clock is read as the copying goes)", async () => {
     const k = await kernel({ maxMillis: 50 });

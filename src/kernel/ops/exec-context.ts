@@ -57,6 +57,11 @@ export interface ExecLimits {
    * not given back, so this bounds the op's live memory from above.
    */
   readonly maxOpBytes: number;
+  /**
+   * Worst-case bytes of an op's result as JSON text: a result is written out as one string, which
+   * V8 caps at 2^29 − 24 code units, so a larger one is refused before it is encoded.
+   */
+  readonly maxResultBytes: number;
 }
 
 /** The limits an execution runs under unless `KernelOptions.limits` overrides them. */
@@ -67,7 +72,8 @@ export const DEFAULT_LIMITS: ExecLimits = {
   maxMillis: 30_000,
   maxStringLength: 16 * 1024 * 1024,
   maxTupleLength: 1024 * 1024,
-  maxOpBytes: 256 * 1024 * 1024,
+  maxOpBytes: 1024 * 1024 * 1024,
+  maxResultBytes: 256 * 1024 * 1024,
 };
 
 /** Bytes allocated per unit of the clock countdown (a tick): copying that much takes about as long. */
@@ -106,6 +112,8 @@ export class ExecContext {
   /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
   private startedAt: number;
   private untilClock = CLOCK_EVERY;
+  /** Bytes the result may still take as JSON while it is encoded (see `encoding`); -1 before. */
+  private resultLeft = -1;
   constructor(
     readonly txn: StateTxnLike,
     readonly routeLink: LinkRouter,
@@ -143,7 +151,19 @@ export class ExecContext {
     if ((this.bytesLeft -= bytes) < 0) {
       throw new BudgetExceededError("maxOpBytes", this.limits.maxOpBytes, "memory", "too many bytes allocated (estimated)");
     }
+    if (this.resultLeft >= 0 && (this.resultLeft -= bytes) < 0) {
+      throw new BudgetExceededError("maxResultBytes", this.limits.maxResultBytes, "result size", "the result is too large to encode");
+    }
     if ((this.untilClock -= bytes / BYTES_PER_TICK) <= 0) this.checkClock();
+  }
+
+  /**
+   * From now on the bytes charged are the op's result being encoded: they count against
+   * `maxResultBytes` too. Returns this context, the meter `toJson` charges.
+   */
+  encoding(): this {
+    this.resultLeft = this.limits.maxResultBytes;
+    return this;
   }
 
   /**
