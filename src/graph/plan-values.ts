@@ -17,6 +17,17 @@ export interface ParamRef {
 /** A value or a parameter. */
 export type ValueOrParam<T> = T | ParamRef;
 
+/**
+ * True when `s` has no lone surrogate. A string with one cannot be sent exactly (JSON over the wire
+ * turns it into U+FFFD) or stored (the tables refuse it), so a filter value holding one would
+ * match differently per executor: it is refused instead.
+ */
+function wellFormed(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+// With the `u` flag a paired surrogate is one code point, so only unpaired halves match.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function isParam(v: unknown): v is ParamRef {
   return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "id" && typeof (v as { name?: unknown }).name === "string";
 }
@@ -32,7 +43,11 @@ function isParam(v: unknown): v is ParamRef {
  * ```
  */
 export function checkLiteral(v: unknown, where: string): Json {
-  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+  if (typeof v === "string") {
+    if (!wellFormed(v)) throw new BadRequestError(`${where}: the string has a lone surrogate (an unpaired U+D800..U+DFFF), which no table can hold`);
+    return v;
+  }
+  if (v === null || typeof v === "boolean") return v;
   if (typeof v === "number") {
     if (!Number.isFinite(v)) throw new BadRequestError(`${where}: ${v} is not a finite number`);
     if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new BadRequestError(`${where}: integer ${v} is outside ±(2^53 − 1)`);
@@ -55,6 +70,7 @@ export function checkLiteral(v: unknown, where: string): Json {
 export function isPlainLiteral(v: unknown): boolean {
   switch (typeof v) {
     case "string":
+      return wellFormed(v as string);
     case "boolean":
       return true;
     case "number":
