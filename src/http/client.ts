@@ -32,7 +32,10 @@ export interface HttpOptions {
   readonly connections?: number;
   /** Library publisher/name under which ops are installed; default `tinychain-orm/prepared`. */
   readonly library?: { readonly publisher: string; readonly name: string };
-  /** Tries for a GET answered 503 with `Retry-After` (default 3), and the longest wait (default 2000 ms). */
+  /**
+   * Tries for a GET or a session begin answered 503 with `Retry-After` (default 3), and the
+   * longest wait (default 2000 ms).
+   */
   readonly retry?: { readonly tries?: number; readonly maxDelayMs?: number };
 }
 
@@ -270,8 +273,11 @@ export class HttpExecutor implements Executor {
     this.#maxIdleSessionClients = opts.connections ?? 16;
   }
 
-  /** One HTTP exchange; rejects with transport failures as typed errors, resolves with any status. */
-  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined): Promise<RawResponse> {
+  /**
+   * One HTTP exchange; rejects with transport failures as typed errors, resolves with any status.
+   * `retryable` (default: reads) exchanges answered 503 with `Retry-After` are sent again.
+   */
+  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined, retryable = method === "GET"): Promise<RawResponse> {
     if (this.#closed) return Promise.reject(new BadRequestError("this HTTP executor is closed"));
     const opts: Dispatcher.DispatchOptions = {
       method: method as Dispatcher.HttpMethod,
@@ -281,8 +287,8 @@ export class HttpExecutor implements Executor {
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
     };
-    // Only reads are retried (on 503 with Retry-After).
-    const retries = method === "GET" ? this.#tries - 1 : 0;
+    // Only reads and session begins are retried (on 503 with Retry-After): the host did nothing.
+    const retries = retryable ? this.#tries - 1 : 0;
     return new Promise((resolve, reject) => new Exchange(dispatcher, opts, retries, this.#maxDelayMs, resolve, reject).start());
   }
 
@@ -471,7 +477,8 @@ export class HttpExecutor implements Executor {
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
     try {
-      const res = await this.#send(client, "POST", "/host/txn", undefined);
+      // A refused begin (503: the host's lock queue is full) created nothing: it is tried again.
+      const res = await this.#send(client, "POST", "/host/txn", undefined, true);
       decodeResponse(res);
       const id = res.headers[TXN_HEADER];
       if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);

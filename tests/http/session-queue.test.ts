@@ -72,6 +72,26 @@ describe(`${SESSIONS} concurrent read-modify-write sessions over HTTP`, () => {
     expect(r.committed + r.refused + r.timedOut).toBe(SESSIONS);
     expect(r.committed).toBeGreaterThan(0);
   });
+  it("http() begins a session again after a 503 with Retry-After, once the lock is free", { timeout: 20_000 }, async () => {
+    const srv = await serve({ lockQueueLimit: 0, sessionIdleMs: 30_000 });
+    servers.push(srv);
+    const begun = await raw(srv.url, "POST", "/host/txn");
+    expect(begun.status).toBe(204);
+    const held = begun.headers["x-tc-txn-id"] as string;
+    const ex = http(srv.url);
+    const refusedOnce = await raw(srv.url, "POST", "/host/txn");
+    expect(refusedOnce.status).toBe(503);
+    try {
+      // The begin below is refused while `held` has the lock, then tried again after Retry-After.
+      const later = ex.session();
+      setTimeout(() => void raw(srv.url, "POST", `/state?txn_id=${held}`), 300);
+      const s = await later;
+      expect(await s.request({ verb: "get", path: "/healthz" })).toBeDefined();
+      await s.rollback();
+    } finally {
+      await ex.close();
+    }
+  });
 });
 
 describe("a full lock queue over HTTP", () => {
