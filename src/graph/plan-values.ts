@@ -5,6 +5,7 @@
  */
 import { BadRequestError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
+import { isWellFormedString } from "../ir/well-formed.js";
 import type { Json } from "../ir/types.js";
 import type { PlanValue } from "../ir/traverse-plan.js";
 
@@ -16,17 +17,6 @@ export interface ParamRef {
 
 /** A value or a parameter. */
 export type ValueOrParam<T> = T | ParamRef;
-
-/**
- * True when `s` has no lone surrogate. A string with one cannot be sent exactly (JSON over the wire
- * turns it into U+FFFD) or stored (the tables refuse it), so a filter value holding one would
- * match differently per executor: it is refused instead.
- */
-function wellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
-}
-// With the `u` flag a paired surrogate is one code point, so only unpaired halves match.
-const LONE_SURROGATE = /\p{Cs}/u;
 
 function isParam(v: unknown): v is ParamRef {
   return v !== null && typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "id" && typeof (v as { name?: unknown }).name === "string";
@@ -44,7 +34,7 @@ function isParam(v: unknown): v is ParamRef {
  */
 export function checkLiteral(v: unknown, where: string): Json {
   if (typeof v === "string") {
-    if (!wellFormed(v)) throw new BadRequestError(`${where}: the string has a lone surrogate (an unpaired U+D800..U+DFFF), which no table can hold`);
+    if (!isWellFormedString(v)) throw new BadRequestError(`${where}: the string has a lone surrogate (an unpaired U+D800..U+DFFF), which no table can hold`);
     return v;
   }
   if (v === null || typeof v === "boolean") return v;
@@ -70,7 +60,7 @@ export function checkLiteral(v: unknown, where: string): Json {
 export function isPlainLiteral(v: unknown): boolean {
   switch (typeof v) {
     case "string":
-      return wellFormed(v as string);
+      return isWellFormedString(v as string);
     case "boolean":
       return true;
     case "number":

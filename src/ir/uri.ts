@@ -18,6 +18,7 @@
  */
 import { UriError } from "../errors.js";
 import { idProblem } from "./id.js";
+import { isWellFormedString } from "./well-formed.js";
 import type { Link } from "./types.js";
 
 /** The top-level directories of the canonical URI surface (reference wire-format §4.1). */
@@ -65,8 +66,6 @@ export interface ParsedLink {
 // Segments and versions
 
 const PERCENT = "%";
-// With the `u` flag a paired surrogate is one code point, so only unpaired halves match.
-const LONE_SURROGATE = /\p{Cs}/u;
 const INVISIBLE = /\p{Cf}/u;
 
 /**
@@ -89,7 +88,7 @@ export function segmentProblem(segment: unknown): string | undefined {
   if (segment.includes(PERCENT)) return "percent-encoding is not allowed in links ('%')";
   const idIssue = idProblem(segment);
   if (idIssue) return idIssue;
-  if (LONE_SURROGATE.test(segment)) return "a segment must be well-formed Unicode (lone surrogate)";
+  if (!isWellFormedString(segment)) return "a segment must be well-formed Unicode (lone surrogate)";
   if (INVISIBLE.test(segment)) {
     return "a segment must not contain invisible format characters (zero-width, bidi controls)";
   }

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { BadRequestError } from "../errors.js";
+import { isWellFormedString } from "../ir/well-formed.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -31,11 +32,6 @@ function fitsIn(max: number): (s: string) => boolean {
   };
 }
 
-/** True when a string has no lone surrogate (UTF-8, the store's and the wire's encoding, keeps it exactly). */
-function wellFormed(s: string): boolean {
-  const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
-  return native ? native.call(s) : !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
-}
 const WELL_FORMED = "expected a string without lone surrogates (an unpaired U+D800..U+DFFF cannot be stored exactly)";
 
 /** The zod type of one column's non-null value. */
@@ -51,10 +47,10 @@ export function columnZod(c: ColumnMeta): z.ZodType {
   } else if (c.dtype === "bool") {
     t = z.boolean();
   } else if (c.dtype === "string") {
-    const s = z.string().refine(wellFormed, WELL_FORMED);
+    const s = z.string().refine(isWellFormedString, WELL_FORMED);
     t = c.maxLen === null ? s : s.refine(fitsIn(c.maxLen), `expected at most ${c.maxLen} characters`);
   } else {
-    const s = z.string().regex(/^(\/|https?:\/\/)/, "expected a link starting with / or http(s)://").refine(wellFormed, WELL_FORMED);
+    const s = z.string().regex(/^(\/|https?:\/\/)/, "expected a link starting with / or http(s)://").refine(isWellFormedString, WELL_FORMED);
     t = c.maxLen === null ? s : s.refine(fitsIn(c.maxLen), `expected a link of at most ${c.maxLen} characters`);
   }
   return c.nullable ? t.nullable() : t;

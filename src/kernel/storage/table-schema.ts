@@ -4,6 +4,7 @@
  */
 import { BadRequestError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
+import { isWellFormedString } from "../../ir/well-formed.js";
 import type { Json, Link } from "../../ir/types.js";
 
 /** One stored cell: a primitive or a link. */
@@ -98,22 +99,6 @@ function codePointLength(s: string): number {
     n++;
   }
   return n;
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
-
-/**
- * True when `s` has no lone surrogate: a string that UTF-8 (the store, the wire) keeps exactly.
- *
- * @example
- * ```ts
- * isWellFormedString("a😀b");   // true
- * isWellFormedString("a\ud800b"); // false
- * ```
- */
-export function isWellFormedString(s: string): boolean {
-  return nativeWellFormed ? nativeWellFormed.call(s) : !LONE_SURROGATE.test(s);
 }
 
 function loneSurrogate(column: Column, where: string): BadRequestError {
