@@ -2,49 +2,17 @@
  * `tinychain-orm serve` flags for sessions and connections (issue 15): `--session-idle-ms`,
  * `--lock-queue-limit`, `--max-connections` and the timeouts reach the server; bad values exit 2.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { exited, killAll, runCli } from "./cli-process.js";
 import { errorBody, raw } from "./raw.js";
 
-const TSX = join(process.cwd(), "node_modules", ".bin", "tsx");
-const CLI = join(process.cwd(), "src", "cli.ts");
-const children: ChildProcess[] = [];
 const sockets: Socket[] = [];
 
 afterAll(() => {
   for (const s of sockets) s.destroy();
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killAll();
 });
-
-function run(args: string[]): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
-  const child = spawn(TSX, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed; stderr: ${err}`)), 30_000);
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}: ${err}`));
-    });
-  });
-  url.catch(() => undefined); // a run that is meant to fail never prints one
-  return { child, url, stderr: () => err };
-}
-
-const exited = (c: ChildProcess): Promise<number | null> =>
-  c.exitCode !== null ? Promise.resolve(c.exitCode) : new Promise((r) => c.once("exit", (code) => r(code)));
 
 const T = "/state/cli/t";
 const TABLE = { "/state/collection/table": [[[[["id", "/state/scalar/value/number/uint/32"]], [["v", "/state/scalar/value/number/int/64"]]], []], []] };
@@ -52,7 +20,7 @@ const JSON_HEADERS = { "content-type": "application/json" };
 
 describe("tinychain-orm serve: session and connection flags", () => {
   it("passes the idle timeout, the lock queue limit and maxConnections to the server", { timeout: 60_000 }, async () => {
-    const { child, url: urlP } = run([
+    const { child, url: urlP } = runCli([
       "serve", "--port", "0", "--quiet", "--session-idle-ms", "200", "--lock-queue-limit", "0", "--max-connections", "4",
       "--headers-timeout-ms", "20000", "--request-timeout-ms", "20000", "--keep-alive-timeout-ms", "20000", "--socket-timeout-ms", "20000",
     ]);
@@ -101,7 +69,7 @@ describe("tinychain-orm serve: session and connection flags", () => {
 
   it("refuses bad values with exit code 2", { timeout: 60_000 }, async () => {
     const runs = [["--max-connections", "0"], ["--session-idle-ms", "x"], ["--lock-queue-limit", "-1"], ["--socket-timeout-ms"]].map(async (flags) => {
-      const { child, stderr } = run(["serve", "--port", "0", ...flags]);
+      const { child, stderr } = runCli(["serve", "--port", "0", ...flags]);
       return { code: await exited(child), err: stderr() };
     });
     for (const { code, err } of await Promise.all(runs)) {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embedded } from "../../src/kernel/index.js";
+import { exited, runCli } from "./cli-process.js";
 
 const TSX = join(process.cwd(), "node_modules", ".bin", "tsx");
 const CLI = join(process.cwd(), "src", "cli.ts");
@@ -108,11 +109,9 @@ describe("tinychain-orm verify", () => {
     expect(missing.code).toBe(1);
     expect(missing.out).toContain("ENOENT");
     // serve on a bad data directory: the typed message, exit 1, no stack trace
-    const serve = spawn(TSX, [CLI, "serve", "--port", "0", "--data-dir", join(file, "sub")], { stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    serve.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    const code = await new Promise<number | null>((resolve) => serve.on("close", (c) => resolve(c)));
-    expect(code).toBe(1);
+    const serve = runCli(["serve", "--port", "0", "--data-dir", join(file, "sub")]);
+    expect(await exited(serve.child)).toBe(1);
+    const err = serve.stderr();
     expect(err).toContain("cannot be used: a component of");
     expect(err).not.toMatch(/ENOTDIR|\n\s+at /);
     const none = await verify();

@@ -9,8 +9,6 @@
  * loop. It is measured as a median over every probe of the run (a few hundred), so one slow probe
  * on a loaded machine does not fail it; the figures are printed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { http } from "../../src/http/index.js";
 import { TcError } from "../../src/errors.js";
@@ -19,9 +17,9 @@ import type { Graph, UntypedShape } from "../../src/graph/index.js";
 import type { Json } from "../../src/ir/types.js";
 import { loadGraph, type GraphData } from "../graph/support.js";
 import { ATTACKS } from "../kernel/support/budget-attacks.js";
+import { killAll, startServe } from "./cli-process.js";
 import { raw } from "./raw.js";
 
-const CLI = join(process.cwd(), "src", "cli.ts");
 const CLIENTS = 4;
 /** Ops each client sends (bounded), and the longest the load may last. */
 const ROUNDS = 60;
@@ -33,35 +31,9 @@ const LOAD_MS = 40_000;
  */
 const probePause = (): number => 10 + Math.random() * 90;
 
-const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  killAll();
 });
-
-/** Starts `tinychain-orm serve` in a child process; resolves with its URL. */
-function startServer(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  // One process (node with tsx's loader, not the tsx wrapper), so killing it stops the server.
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed; stderr: ${err}`)), 30_000);
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, stderr: () => err });
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}: ${err}`));
-    });
-  });
-}
 
 /** 1,500 people, each knowing 8 others: a 2-hop from everyone touches ~100k rows. */
 function bigGraph(): GraphData {
@@ -77,7 +49,7 @@ function percentile(sorted: readonly number[], p: number): number {
 
 describe("healthz under load", () => {
   it("answers within 100 ms (median) while four clients send worst-case ops; no 5xx; the server lives", async () => {
-    const { child, url, stderr } = await startServer();
+    const { child, url, stderr } = await startServe(["--port", "0", "--quiet"]);
     const setup = http(url);
     const db = await loadGraph(setup, bigGraph());
     const core = (db.graph as unknown as Graph<UntypedShape>).withLowering("core");
