@@ -176,7 +176,10 @@ export async function idleReadTest(idle: number, serveOptions: ServeOptions = {}
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const sessions = Number(process.env.BENCH_SESSIONS ?? (ctx.quick ? 200 : 1000));
   ctx.progress(`sessions: ${sessions} concurrent read-modify-write sessions…`);
+  const mib = (): string => (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+  const rssBefore = mib();
   const inc = await incrementTest(sessions);
+  const rssAfter = mib();
   const ok = inc.finalCounter === inc.committed && inc.failed === 0;
   const incFigure: Measurement = {
     kind: "time",
@@ -186,7 +189,8 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     note:
       `${ok ? "PASS" : "FAIL"}: p50 ${inc.latencyMs.p50} ms, p99 ${inc.latencyMs.p99} ms, max ${inc.latencyMs.max} ms; ` +
       `${inc.committed} committed, ${inc.refused} refused (503), ${inc.timedOut} timed out (408), ${inc.failed} failed; ` +
-      `counter ${inc.finalCounter}; wall ${inc.wallMs} ms`,
+      `counter ${inc.finalCounter}; wall ${inc.wallMs} ms; ` +
+      `resident memory ${rssBefore} → ${rssAfter} MiB (the server's worker and the clients share this process)`,
   };
   ctx.progress("sessions: a plain read behind 5 idle sessions…");
   const idle = await idleReadTest(5);
