@@ -108,13 +108,17 @@ export function readCleanCloseRecord(stateDir: string): { size: number; crc: num
   return undefined;
 }
 
-/** Checks the lmdb data file before lmdb maps it (see the file comment); removes the clean-close record. */
-async function checkDataFile(dataDir: string, stateDir: string): Promise<void> {
+/**
+ * Checks the lmdb data file before lmdb maps it (see the file comment); removes the clean-close
+ * record. True when the file matched that record: every byte is as the last clean close left it,
+ * so the rows' own checksums need not be checked again while loading.
+ */
+async function checkDataFile(dataDir: string, stateDir: string): Promise<boolean> {
   const dataFile = join(stateDir, DATA_FILE);
   const record = join(stateDir, CLEAN_CLOSE_FILE);
   if (!existsSync(dataFile)) {
     if (existsSync(record)) unlinkSync(record);
-    return;
+    return false;
   }
   let st;
   try {
@@ -147,17 +151,21 @@ async function checkDataFile(dataDir: string, stateDir: string): Promise<void> {
   }
   // From here on the file will change: only the next clean close vouches for it again.
   if (existsSync(record)) unlinkSync(record);
+  return expected !== undefined;
 }
 
-/** Loads every stored table (checksums checked; schemas parsed). */
-export function loadTables(store: LmdbStore): LoadedTable[] {
+/**
+ * Loads every stored table (row counts checked, schemas parsed; row checksums too unless
+ * `fileVouched`: the whole file's checksum already matched its clean-close record).
+ */
+export function loadTables(store: LmdbStore, fileVouched = false): LoadedTable[] {
   const out: LoadedTable[] = [];
-  for (const stored of store.tables()) out.push(loadTable(store, stored));
+  for (const stored of store.tables()) out.push(loadTable(store, stored, !fileVouched));
   return out;
 }
 
-/** Loads one stored table (checksums and row count checked; schema parsed). */
-export function loadTable(store: LmdbStore, stored: StoredTable): LoadedTable {
+/** Loads one stored table (row count checked, row checksums when `checkRows`; schema parsed). */
+export function loadTable(store: LmdbStore, stored: StoredTable, checkRows = true): LoadedTable {
   const segments = stored.path.split("/");
   if (segments.length !== 4 || segments[1] !== "state" || !segments[2] || !segments[3]) {
     throw new DataCorruptionError(store.dataDir, `catalog entry ${stored.tid}`, `not a table path: ${JSON.stringify(stored.path)}`);
@@ -171,9 +179,13 @@ export function loadTable(store: LmdbStore, stored: StoredTable): LoadedTable {
   table.tid = stored.tid;
   table.keyByteLimit = MAX_KEY_BYTES;
   const rows: Row[] = [];
-  store.scanRows(stored, (key, values) => {
-    rows.push(rowFromStore(table, key, values));
-  });
+  store.scanRows(
+    stored,
+    (key, values) => {
+      rows.push(rowFromStore(table, key, values));
+    },
+    checkRows,
+  );
   table.loadTrusted(rows);
   return { ns: segments[2], name: segments[3], table };
 }
@@ -197,13 +209,13 @@ export async function openDataDir(dataDir: string): Promise<OpenDataDir> {
   try {
     const stateDir = join(dataDir, STATE_DIR);
     ensureDirectory(dataDir, stateDir);
-    await checkDataFile(dataDir, stateDir);
+    const fileVouched = await checkDataFile(dataDir, stateDir);
     try {
       store = LmdbStore.open(stateDir, dataDir);
     } catch (e) {
       throw new DataCorruptionError(dataDir, `${STATE_DIR}/${DATA_FILE}`, `lmdb cannot open it: ${(e as Error).message}`);
     }
-    return { lock, store, tables: loadTables(store) };
+    return { lock, store, tables: loadTables(store, fileVouched) };
   } catch (e) {
     if (store) await store.close().catch(() => undefined);
     lock.release();

@@ -154,9 +154,11 @@ export class LmdbStore {
   /**
    * Calls `visit` with each row of `table`, in key order: the stored key (`[tid, ...key cells]`)
    * and the value cells (the checksum cell last). Checks each row's checksum when the table has
-   * them; throws `DataCorruptionError` naming the table and row when one fails.
+   * them and `checkRows` (a caller that verified the whole file passes false); throws
+   * `DataCorruptionError` naming the table and row when one fails. The row count is always checked.
    */
-  scanRows(table: StoredTable, visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void): void {
+  scanRows(table: StoredTable, visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void, checkRows = true): void {
+    const check = checkRows && table.checked;
     const range = { start: [table.tid], end: [table.tid + 1] };
     let last: readonly KeyCell[] | undefined;
     let n = 0;
@@ -164,7 +166,7 @@ export class LmdbStore {
       for (const { key, value } of this.data.getRange(range)) {
         last = key;
         n++;
-        if (table.checked) {
+        if (check) {
           const n = Array.isArray(value) ? value.length - 1 : -1;
           if (n < 0 || value![n] !== rowChecksum(key, value!, n)) {
             throw new DataCorruptionError(this.dataDir, rowName(table, key), "checksum mismatch");
