@@ -7,26 +7,9 @@
 import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
-import { createGraph, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
+import { createGraph, type Graph, type UntypedShape } from "../../src/graph/index.js";
 import { snapshotPolicy } from "../../src/kernel/storage/derived/link-index.js";
-import { buildSpec, graphArb, loadGraph, planRunner, specArb, testSchema, type GraphData, type Spec } from "./support.js";
-
-/** The smallest budget (1 … 4096) within which `spec` completes on `graph`. */
-async function smallestBudget(graph: Graph<UntypedShape>, spec: Spec): Promise<number> {
-  let lo = 1;
-  let hi = 4096;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try {
-      await buildSpec(graph, spec, mid).execute();
-      hi = mid;
-    } catch (error) {
-      if (!(error instanceof VisitBudgetError)) throw error;
-      lo = mid + 1;
-    }
-  }
-  return lo;
-}
+import { buildSpec, graphArb, loadGraph, planRunner, smallestBudget, specArb, testSchema, type GraphData } from "./support.js";
 
 const usual = { ...snapshotPolicy };
 
@@ -64,7 +47,7 @@ describe.each(EXECUTORS)("the visit budget on $name", (factory) => {
         const lookups = createGraph(testSchema, planRunner(data)) as unknown as Graph<UntypedShape>;
         const db = await loadGraph(executor, data);
         const kernel = db.graph as unknown as Graph<UntypedShape>;
-        expect(await smallestBudget(kernel, spec)).toBe(await smallestBudget(lookups, spec));
+        expect(await smallestBudget((b) => buildSpec(kernel, spec, b).execute())).toBe(await smallestBudget((b) => buildSpec(lookups, spec, b).execute()));
       }),
       { numRuns: 25 },
     );

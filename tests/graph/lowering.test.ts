@@ -10,25 +10,8 @@ import { EXECUTORS, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import { NotImplementedError } from "../../src/errors.js";
 import { VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
-import { buildSpec, CITIES, graphArb, loadGraph, norm, reference, referenceShortest, specArb, type GraphData, type HopDir } from "./support.js";
+import { buildSpec, CITIES, graphArb, loadGraph, norm, reference, referenceShortest, smallestBudget, specArb, type GraphData, type HopDir } from "./support.js";
 
-
-/** The smallest budget (1 … 8192) within which `run(budget)` completes (found by bisection). */
-async function smallestBudget(run: (budget: number) => Promise<unknown>): Promise<number> {
-  let lo = 1;
-  let hi = 8192;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try {
-      await run(mid);
-      hi = mid;
-    } catch (error) {
-      if (!(error instanceof VisitBudgetError)) throw error;
-      lo = mid + 1;
-    }
-  }
-  return lo;
-}
 
 /** The error `promise` fails with (or undefined). */
 function failureOf(promise: Promise<unknown>): Promise<unknown> {
@@ -43,7 +26,7 @@ function failureOf(promise: Promise<unknown>): Promise<unknown> {
  * (with the extension's result) within the extension's smallest budget, and fails one below it.
  */
 async function expectSameBudget(ext: (budget: number) => Promise<unknown>, core: (budget: number) => Promise<unknown>): Promise<void> {
-  const budget = await smallestBudget(ext);
+  const budget = await smallestBudget(ext, 8192);
   expect(norm(await core(budget))).toEqual(norm(await ext(budget)));
   if (budget > 1) {
     const failure = await failureOf(core(budget - 1));

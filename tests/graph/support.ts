@@ -14,7 +14,7 @@ import { holds, order } from "./oracle/values.js";
 import type { Json } from "../../src/ir/types.js";
 import type { Executor, Runner } from "../../src/executor.js";
 import { connect } from "../../src/connect.js";
-import { createGraph, type Graph, type Traversal, type UntypedShape } from "../../src/graph/index.js";
+import { createGraph, VisitBudgetError, type Graph, type Traversal, type UntypedShape } from "../../src/graph/index.js";
 
 // ---------------------------------------------------------------------------------------------
 // The schema: a self foreign key, an edge table with a property and parallel edges, a plain FK.
@@ -487,4 +487,24 @@ export async function loadGraph(executor: Executor, data: GraphData) {
     if (rows.length) await db.insertInto(t).values(rows).execute();
   }
   return db;
+}
+
+/**
+ * The smallest visit budget (1 … `max`) within which `run(budget)` completes, found by bisection:
+ * two traversals that touch the same rows have the same one.
+ */
+export async function smallestBudget(run: (budget: number) => Promise<unknown>, max = 4096): Promise<number> {
+  let lo = 1;
+  let hi = max;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      await run(mid);
+      hi = mid;
+    } catch (error) {
+      if (!(error instanceof VisitBudgetError)) throw error;
+      lo = mid + 1;
+    }
+  }
+  return lo;
 }

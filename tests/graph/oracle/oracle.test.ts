@@ -5,9 +5,9 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { createGraph, VisitBudgetError, type Graph, type UntypedShape } from "../../../src/graph/index.js";
+import { createGraph, type Graph, type UntypedShape } from "../../../src/graph/index.js";
 import { embedded } from "../../../src/kernel/index.js";
-import { buildSpec, CITIES, graphArb, loadGraph, planRunner, specArb, testSchema, type GraphData, type HopDir, type Spec } from "../support.js";
+import { buildSpec, CITIES, graphArb, loadGraph, planRunner, smallestBudget, specArb, testSchema, type GraphData, type HopDir, type Spec } from "../support.js";
 import { holds, order, same } from "./values.js";
 
 describe("the oracle's values", () => {
@@ -47,23 +47,6 @@ describe("the oracle's values", () => {
     expect(same(1, "1")).toBe(false);
   });
 });
-
-/** The smallest budget (1 … 4096) within which `run(budget)` completes. */
-async function smallestBudget(run: (budget: number) => Promise<unknown>): Promise<number> {
-  let lo = 1;
-  let hi = 4096;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try {
-      await run(mid);
-      hi = mid;
-    } catch (error) {
-      if (!(error instanceof VisitBudgetError)) throw error;
-      lo = mid + 1;
-    }
-  }
-  return lo;
-}
 
 describe("the oracle's visit budget is the kernel's", () => {
   const executor = embedded();
