@@ -20,7 +20,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Worker } from "node:worker_threads";
+import { startWorkerHost, type WorkerHost } from "./worker-host.js";
 import { Pool } from "undici";
 import { Kernel } from "../src/kernel/index.js";
 import { http, serve } from "../src/http/index.js";
@@ -91,26 +91,8 @@ async function cpuPerOp<K extends string>(fns: Record<K, (i: number) => Promise<
 }
 
 /** A server running in a worker thread (bench/http-host.ts). */
-async function startWorker(data: unknown): Promise<{ url: string; stop(): Promise<void> }> {
-  // The worker runs TypeScript too: it registers tsx's loader first (workers do not inherit it).
-  const entry = new URL("./http-host.ts", import.meta.url).href;
-  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: data });
-  const msg = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`http host worker exited with ${code}`)));
-  });
-  if (!msg.url) throw new Error(`http host worker failed: ${msg.error}`);
-  return {
-    url: msg.url,
-    stop: async () => {
-      const exited = new Promise((r) => worker.once("exit", r));
-      worker.postMessage("stop");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      await worker.terminate();
-    },
-  };
+function startWorker(data: unknown): Promise<WorkerHost> {
+  return startWorkerHost(new URL("./http-host.ts", import.meta.url).href, data, "http host");
 }
 
 /** Measures one layout: the executor against its host, and a bare pool against the bare server. */

@@ -21,11 +21,12 @@
  * In `npm run bench` it is the `sessions` module (BENCH_SKIP=sessions to skip).
  */
 import { fileURLToPath } from "node:url";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { http, serve, type ServeOptions } from "../src/http/index.js";
 import { TcError } from "../src/errors.js";
 import type { Json } from "../src/ir/types.js";
 import type { BenchContext, BenchRow, Measurement } from "./harness.js";
+import { startWorkerHost, type WorkerHost } from "./worker-host.js";
 
 const COUNTER = "/state/bench_sessions/counter";
 const I64 = "/state/scalar/value/number/int/64";
@@ -55,26 +56,8 @@ export interface IdleReadSummary {
 }
 
 /** Starts `serve(opts)` in a worker thread (this file is its entry too) and returns its URL. */
-async function startHost(opts: ServeOptions): Promise<{ url: string; stop(): Promise<void> }> {
-  // The worker runs TypeScript too: it registers tsx's loader first (workers do not inherit it).
-  const entry = new URL(import.meta.url).href;
-  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: { role: "sessions-host", opts } });
-  const msg = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`sessions host worker exited with ${code}`)));
-  });
-  if (!msg.url) throw new Error(`sessions host worker failed: ${msg.error}`);
-  return {
-    url: msg.url,
-    stop: async () => {
-      const exited = new Promise((r) => worker.once("exit", r));
-      worker.postMessage("stop");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      await worker.terminate();
-    },
-  };
+function startHost(opts: ServeOptions): Promise<WorkerHost> {
+  return startWorkerHost(new URL(import.meta.url).href, { role: "sessions-host", opts }, "sessions host");
 }
 
 /** The worker side of {@link startHost}. */
