@@ -9,8 +9,9 @@
  *   `lockQueueLimit` (256) calls wait for the lock; more are refused with `UnavailableError` (503).
  * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
  *   synchronously from first step to last; any error rolls the whole call back.
- * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms) with
- *   `BudgetExceededError` (400) when exceeded.
+ * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms, string and
+ *   tuple sizes, bytes allocated, the result's JSON size) with `BudgetExceededError` (400) when
+ *   exceeded; defaults in docs/PROFILE.md §2.
  * - `/lib` installs are stored in the same transaction as other writes (durable with `dataDir`).
  * - `grant` sandboxes every call: each link an op reaches is checked against it when it runs
  *   (`ForbiddenError`, 403, and the call is rolled back); a session needs a write verb.
