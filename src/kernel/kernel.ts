@@ -278,11 +278,15 @@ export class Kernel {
     return this.inTxn(session, (scope) => this.dispatchIn(scope, g, v, route, key, value));
   }
 
-  /** Runs one routed request in `scope`; a library call's result encoding is charged to its op's budget. */
+  /**
+   * Runs one routed request in `scope`. The result's encoding is metered like an op's (a library
+   * call's is charged to its op's budget): a plain `GET` of a whole table larger than
+   * `maxResultBytes` is refused as it is encoded, not built whole first.
+   */
   private dispatchIn(scope: TxnScope, g: CheckedGrant, v: Verb, route: Route, key: KernelValue, value: KernelValue | undefined): Json {
     const ctx = this.context(scope, g);
     const result = dispatch(ctx, v, route, key, value);
-    return toJson(result, route.kind === "lib" ? ctx.encoding() : undefined);
+    return toJson(result, ctx.encoding());
   }
 
   /**
