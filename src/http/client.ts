@@ -19,6 +19,7 @@ import {
 import { encode, opHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
+import { isWellFormedString } from "../ir/well-formed.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
 import { errorFromResponse } from "./wire-errors.js";
 
@@ -174,6 +175,9 @@ function encodeQuery(key: Json | undefined, txnId: string | undefined): string {
 function checkPath(path: string): void {
   if (typeof path !== "string" || !path.startsWith("/") || path.includes("?") || path.includes("#") || /^[a-z][a-z0-9+.-]*:/i.test(path)) {
     throw new BadRequestError(`expected a path such as /state/<ns>/<table>, got ${JSON.stringify(String(path)).slice(0, 100)}`);
+  }
+  if (!isWellFormedString(path)) {
+    throw new BadRequestError(`the path ${JSON.stringify(path).slice(0, 100)} has a lone surrogate (an unpaired UTF-16 code unit in U+D800..U+DFFF), which a URL cannot carry`);
   }
 }
 

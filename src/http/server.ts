@@ -56,11 +56,17 @@ export interface ServedKernel {
   commitSession(id: string, owner?: string): Promise<void>;
   rollbackSession(id: string, owner?: string): Promise<void>;
   close(): Promise<void>;
+  /** Puts the kernel under the served op budget (event-loop turns, `opMillis` per op); see `Kernel.serving`. */
+  serving?(opMillis: number): void;
 }
 
 /** Options of {@link serve}; the connection limits (timeouts, `maxConnections`) are in {@link ConnectionOptions}. */
 export interface ServeOptions extends ConnectionOptions {
-  /** The kernel to serve. When absent, one is opened on `dataDir` (memory when that is absent too). */
+  /**
+   * The kernel to serve. When absent, one is opened on `dataDir` (memory when that is absent too).
+   * A kernel given here is put under the served op budget (`Kernel.serving`: event-loop turns,
+   * 50 ms per op) unless it was opened with its own `limits.maxMillis`.
+   */
   readonly kernel?: ServedKernel;
   /** Data directory of the kernel opened when `kernel` is not given. */
   readonly dataDir?: string;
@@ -257,6 +263,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       ...servedOpOptions(opts.limits),
     })) as ServedKernel;
   }
+  // A kernel handed in gets the same served op budget as one opened here, unless it set its own.
+  if (!ownsKernel) kernel.serving?.(DEFAULT_SERVED_OP_MILLIS);
   const k: ServedKernel = kernel;
   const closeKernel = opts.closeKernel ?? ownsKernel;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;

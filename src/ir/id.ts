@@ -4,8 +4,10 @@
  * `/ .. ~ $ \` & | = ^ { } < > ' " ? : @ # ( )`. A single `.` inside a name is allowed.
  * `__proto__`, `constructor` and `prototype` are refused too, so that no name can ever reach an
  * object's prototype chain.
+ * A lone surrogate is refused (UTF-8 cannot carry it).
  */
 import { BadRequestError } from "../errors.js";
+import { isWellFormedString } from "./well-formed.js";
 
 const FORBIDDEN_CHARS = /[\s\p{Cc}/~$`&|=^{}<>'"?:@#()\\]/u;
 const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
@@ -18,6 +20,9 @@ export function idProblem(name: unknown): string | undefined {
   const bad = FORBIDDEN_CHARS.exec(name);
   if (bad) return `an Id must not contain ${JSON.stringify(bad[0])}`;
   if (RESERVED.has(name)) return `${JSON.stringify(name)} is reserved`;
+  // An Id names stored things (tables, columns, indexes) and travels as UTF-8, which cannot carry
+  // an unpaired surrogate.
+  if (!isWellFormedString(name)) return "an Id must not contain a lone surrogate (an unpaired UTF-16 code unit in U+D800..U+DFFF)";
   return undefined;
 }
 

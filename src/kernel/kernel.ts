@@ -157,10 +157,12 @@ export class Kernel {
 
   private readonly libs = new LibraryRegistry();
   private readonly sessions: SessionTable<TxnScope>;
-  private readonly limits: ExecLimits;
+  private limits: ExecLimits;
+  /** True when `KernelOptions.limits.maxMillis` was given (serving keeps it). */
+  private readonly ownClock: boolean;
   private readonly opCacheSize: number;
   private readonly libQuota: LibraryQuota;
-  private readonly opTurns: boolean;
+  private opTurns: boolean;
   /** The last turn handed out by `nextTurn` (when `opTurns`). */
   private lastTurn: Promise<void> = Promise.resolve();
   /** Milliseconds ops ran in their turns since the event loop last had a pause for I/O. */
@@ -182,12 +184,31 @@ export class Kernel {
     db.queueLimit = queue;
     this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope), idle);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.ownClock = opts.limits?.maxMillis !== undefined;
     this.opCacheSize = opts.opCacheSize ?? 4096;
     this.libQuota = { ...DEFAULT_LIBRARY_QUOTA, ...opts.libQuota };
     if (!(this.libQuota.maxVersions >= 0) || !(this.libQuota.maxBytes >= 0)) {
       throw new BadRequestError("libQuota: maxVersions and maxBytes must be non-negative numbers");
     }
     this.opTurns = opts.opTurns === true;
+  }
+
+  /**
+   * Makes this kernel fit to be served (the HTTP server calls it for a kernel it is given): ops
+   * take event-loop turns (`opTurns`) and each runs within `opMillis` of wall-clock time, unless
+   * the kernel was opened with its own `limits.maxMillis`. Applies to every later call, embedded
+   * ones included.
+   *
+   * @example
+   * ```ts
+   * const kernel = await Kernel.open();
+   * kernel.serving(50); // what serve({ kernel }) does
+   * ```
+   */
+  serving(opMillis: number): void {
+    if (!(opMillis > 0)) throw new BadRequestError(`the served op budget must be positive, found ${opMillis}`);
+    this.opTurns = true;
+    if (!this.ownClock) this.limits = { ...this.limits, maxMillis: opMillis };
   }
 
   /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
@@ -278,11 +299,15 @@ export class Kernel {
     return this.inTxn(session, (scope) => this.dispatchIn(scope, g, v, route, key, value));
   }
 
-  /** Runs one routed request in `scope`; a library call's result encoding is charged to its op's budget. */
+  /**
+   * Runs one routed request in `scope`. The result's encoding is metered like an op's (a library
+   * call's is charged to its op's budget): a plain `GET` of a whole table larger than
+   * `maxResultBytes` is refused as it is encoded, not built whole first.
+   */
   private dispatchIn(scope: TxnScope, g: CheckedGrant, v: Verb, route: Route, key: KernelValue, value: KernelValue | undefined): Json {
     const ctx = this.context(scope, g);
     const result = dispatch(ctx, v, route, key, value);
-    return toJson(result, route.kind === "lib" ? ctx.encoding() : undefined);
+    return toJson(result, ctx.encoding());
   }
 
   /**

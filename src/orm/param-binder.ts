@@ -68,9 +68,41 @@ export class Binder {
   }
 }
 
-/** An operand's value as bound: `toWire`, or for `in` the deduplicated list of wire values. */
+/**
+ * An operand's value as bound: `toWire`, or for `in` the deduplicated list of wire values in the
+ * column's order, so that rows read value by value come in the order an index scan gives them.
+ */
 export function wireValue(value: unknown, column: ColumnMeta | null, shape: ParamUse["shape"]): Json {
-  return shape === "list" ? [...new Set(value as unknown[])].map((v) => toWire(column, v)) : toWire(column, value);
+  if (shape !== "list") return toWire(column, value);
+  return [...new Set(value as unknown[])].map((v) => toWire(column, v)).sort(compareWire);
+}
+
+/** A wire cell as the kernel orders it: links by href, strings by code point. */
+function orderKey(v: Json): Json {
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    const k = Object.keys(v);
+    if (k.length === 1) return k[0]!;
+  }
+  return v;
+}
+
+function compareWire(x: Json, y: Json): number {
+  const a = orderKey(x);
+  const b = orderKey(y);
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
+  if (typeof a === "string" && typeof b === "string") {
+    if (a === b) return 0;
+    // UTF-16 order differs from code point order only where a surrogate meets U+E000..U+FFFF.
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const ca = a.codePointAt(i)!;
+      const cb = b.codePointAt(i)!;
+      if (ca !== cb) return ca - cb;
+    }
+    return a.length - b.length;
+  }
+  return 0;
 }
 
 /** A value operand of a node, with the column it is compared with (if any) and how it is sent. */

@@ -81,13 +81,19 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
 export function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): CompiledBody {
   const meta = node.table;
   const allColumns = meta.columns.map((c) => c.name);
-  const plan = planRead(meta, node.where, node.orderBy);
+  const planned = planRead(meta, node.where, node.orderBy);
+  // `in` on the leading key column, with the filter extension: the whole table filtered, which
+  // the host serves by reading the listed keys (in key order), instead of one op per value.
+  const plan: ReadPlan =
+    planned.lookup !== null && options.coreFilter !== true && planned.lookup.column === meta.keyColumns[0]
+      ? { ...planned, lookup: null, served: [], filtered: [planned.lookup, ...planned.filtered] }
+      : planned;
   // Once rows are a tuple (core filter), the sort must be core too.
   const coreFilter = options.coreFilter === true && plan.filtered.length > 0;
   const sort = node.count ? null : plan.sort;
   const coreSort = sort !== null && (options.coreSort === true || coreFilter);
   const lowering: Lowerings = { coreFilter, coreSort };
-  const explain = explainPlan(meta, plan, lowering);
+  const explain = explainPlan(meta, planned, lowering);
   const steps: JsonSteps = [];
   const full = rowDecoder(meta, node.columns, allColumns);
 

@@ -112,6 +112,22 @@ describe("bytes allocated by ordinary work", () => {
   });
 });
 
+describe("the size of a table read", () => {
+  it("a plain GET of a whole table, and an op returning a view, are refused past maxResultBytes as they are encoded", async () => {
+    const k = await kernel({ maxResultBytes: 100_000 });
+    const rows = Array.from({ length: 5_000 }, (_, i) => [i, "sixteen-chars-ab"]);
+    await k.request({ verb: "put", path: "/state/big/t", key: null, body: { "/state/collection/table": [SCHEMA, rows] } });
+    const plain = await exceeded(k.request({ verb: "get", path: "/state/big/t", key: null }));
+    expect(plain.limit).toBe("maxResultBytes");
+    const viaOp = await exceeded(k.execute(post(["r", { "/state/big/t": [null] }])));
+    expect(viaOp.limit).toBe("maxResultBytes");
+    // A view within the limit, and a point get, still answer.
+    const few = (await k.request({ verb: "get", path: "/state/big/t", key: [["k", [["in", 0], ["ex", 10]]]] })) as Record<string, [Json, Json[]]>;
+    expect(few["/state/collection/table"]![1]).toHaveLength(10);
+    expect(await k.request({ verb: "get", path: "/state/big/t", key: [7] })).toEqual([7, "sixteen-chars-ab"]);
+  });
+});
+
 describe("time", () => {
   it("a fold whose steps each copy a big tuple stops near maxMillis (the clock is read as the copying goes)", async () => {
     const k = await kernel({ maxMillis: 50 });

@@ -152,6 +152,24 @@ describe.each(EXECUTORS)("filter and sort lowerings on $name", (factory) => {
     }
   });
 
+  it("`in` on the key: the listed rows in key order under both lowerings (duplicates and missing keys ignored)", async () => {
+    const lists: { ids: number[]; more?: Pred }[] = [
+      { ids: [30, 4, 17, 4, 99] },
+      { ids: [12, 3, 40, 3], more: ["flag", "=", true] },
+      { ids: [] },
+      { ids: [1000, 2000] },
+    ];
+    for (const { ids, more } of lists) {
+      const where: Pred[] = [["id", "in", ids], ...(more ? [more] : [])];
+      const expected = DATA.filter((r) => where.every((p) => holds(r, p)));
+      expect(select(ext, where).explain().access).toBe("index lookups");
+      expect(await select(ext, where).execute(), JSON.stringify(where)).toEqual(expected);
+      expect(await select(core, where).execute(), JSON.stringify(where)).toEqual(expected);
+      expect(await select(ext, where).count().execute()).toBe(expected.length);
+      expect(await select(ext, where).limit(1).offset(1).execute()).toEqual(expected.slice(1, 2));
+    }
+  });
+
   it("filters in a batch and in a session the same way", async () => {
     const where = CASES[1]!;
     const [x, y] = await ext.batch([select(ext, where), select(core, where)]);

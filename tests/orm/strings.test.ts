@@ -95,6 +95,27 @@ describe.each(EXECUTORS)("strings that cannot round-trip, on $name", (factory) =
     expect(await executor.request({ verb: "get", path: "/state/raw/t/count" })).toBe(0);
   });
 
+  it("the kernel refuses a lone surrogate in a column, index or table name", async () => {
+    const schemaWith = (column: string, index: string) => ({
+      "/state/collection/table": [[[[[column, "/state/scalar/value/string", 32]], [["body", "/state/scalar/value/string", 64]]], [[index, ["body"]]]], []],
+    });
+    for (const bad of LONE) {
+      const creates = [
+        { path: "/state/raw/cols", body: schemaWith(`id${bad}`, "by_body"), what: "column name" },
+        { path: "/state/raw/ixs", body: schemaWith("id", `by${bad}`), what: "" },
+      ];
+      for (const c of creates) {
+        const err = await executor.request({ verb: "put", path: c.path, key: null, body: c.body }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ kind: "bad_request" });
+        expect((err as Error).message).toMatch(/lone surrogate/);
+        expect((err as Error).message).toContain(c.what);
+      }
+      const named = await attempt(() => executor.request({ verb: "put", path: `/state/raw/t${bad}`, key: null, body: RAW_TABLE }));
+      expect(named).toMatchObject({ kind: "bad_request" });
+    }
+    expect(await executor.request({ verb: "get", path: "/state/raw/t/count" })).toBe(0);
+  });
+
   it("well-formed strings, surrogate pairs included, come back exactly", async () => {
     for (const [i, s] of GOOD.entries()) await db.insertInto("notes").values({ id: `g${i}`, body: s }).execute();
     const rows = await db.selectFrom("notes").where("id", "!=", "k").execute();

@@ -198,7 +198,12 @@ export function toJson(v: OpResult, meter?: EncodeMeter): Json {
     }
     return out;
   }
-  if (v instanceof TableView) return v.toJson();
+  if (v instanceof TableView) {
+    if (meter === undefined) return v.toJson();
+    // Each row is charged as it is encoded: an oversized view stops at the budget, not after
+    // every row has been built.
+    return v.toJson((row) => toJson(row as readonly KernelValue[], meter));
+  }
   if (v instanceof EncodedJson) return toJson(v.value as KernelValue, meter);
   if (v instanceof TableLiteral) {
     return tableLiteralJson(v.schema.toJson(), v.rows.map((row) => toJson(row as readonly KernelValue[], meter)));

@@ -93,9 +93,24 @@ export class TableView {
     return empty;
   }
 
-  /** `{"/state/collection/table": [schema, rows]}` with links encoded as `{"<href>": []}`. */
-  toJson(): Json {
-    const rows = this.rows().map((r) => r.map(cellJson));
-    return tableLiteralJson(this.schema.toJson(), rows);
+  /**
+   * `{"/state/collection/table": [schema, rows]}` with links encoded as `{"<href>": []}`;
+   * `encodeRow`, when given, encodes each (projected) row as it is read (a metered encoder).
+   */
+  toJson(encodeRow?: (row: Row) => Json): Json {
+    if (encodeRow === undefined) return tableLiteralJson(this.schema.toJson(), this.rows().map((r) => r.map(cellJson)));
+    const out: Json[] = [];
+    const proj = this.projection;
+    const pos = proj?.map((c) => c.position);
+    this.forEachFullRow((row) => {
+      if (pos === undefined) {
+        out.push(encodeRow(row));
+        return;
+      }
+      const r = new Array<Cell>(pos.length);
+      for (let i = 0; i < pos.length; i++) r[i] = row[pos[i]!]!;
+      out.push(encodeRow(r));
+    });
+    return tableLiteralJson(this.schema.toJson(), out);
   }
 }
