@@ -12,6 +12,7 @@
  *   buildbig {dir, targetBytes}   a durable store of rows with ~200-byte strings, grown until its
  *                                  files reach targetBytes, + a small edge table
  *   bigread {dir, rows}           (run with a small heap) open it, point get, range scan, traversal
+ *   bigread-sqlite {dir, rows}    the same three reads on the SQLite copy buildbig also writes
  *
  * Engines: "ours-durable" (embedded({ dataDir })), "ours-memory" (embedded()), "sqlite"
  * (better-sqlite3 file, WAL, synchronous=FULL, prepared statements, the same secondary index).
@@ -206,7 +207,27 @@ async function buildBig(args: { dir: string; targetBytes: number; maxRows: numbe
   await ex.request({ verb: "PUT", path: `/state/${BIG_NS}/links/insert_rows`, key: null, body: edges });
   const loadMs = performance.now() - t0;
   await ex.close();
-  return { loadMs, rows, bytes: dirBytes(dir), edges: edges.length, hwm: rss().hwm };
+  const bytes = dirBytes(dir);
+  // The same rows in a SQLite file (WAL, synchronous=FULL), for the baseline reader.
+  const Database = await sqliteModule();
+  const sdb = openSqliteFile(Database, `${dir}.sqlite`, false);
+  sdb.exec(`CREATE TABLE nodes (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, s TEXT NOT NULL);
+CREATE TABLE links (src INTEGER NOT NULL, dst INTEGER NOT NULL, PRIMARY KEY (src, dst)) WITHOUT ROWID;
+CREATE INDEX links_by_dst ON links(dst);`);
+  const insN = sdb.prepare("INSERT INTO nodes VALUES (?, ?, ?)");
+  const insL = sdb.prepare("INSERT INTO links VALUES (?, ?)");
+  const tx = sdb.transaction((lo: number, hi: number) => {
+    for (let i = lo; i < hi; i++) {
+      const r = bigRow(i);
+      insN.run(r[0], r[1], r[2]);
+    }
+  });
+  for (let s = 0; s < rows; s += chunk) tx(s, Math.min(rows, s + chunk));
+  sdb.transaction(() => {
+    for (const [a, b] of edges) insL.run(a, b);
+  })();
+  sdb.close();
+  return { loadMs, rows, bytes, sqliteBytes: statSync(`${dir}.sqlite`).size, edges: edges.length, hwm: rss().hwm };
 }
 
 async function bigRead(args: { dir: string; rows: number }): Promise<Record<string, unknown>> {
@@ -250,6 +271,39 @@ async function bigRead(args: { dir: string; rows: number }): Promise<Record<stri
   await ex.close();
   return out;
 }
+/** The SQLite baseline of `bigRead`: same store content, same heap limit, same three reads. */
+async function bigReadSqlite(args: { dir: string; rows: number }): Promise<Record<string, unknown>> {
+  const { dir, rows } = args;
+  const Database = await sqliteModule();
+  const out: Record<string, unknown> = { heapLimit: (await import("node:v8")).getHeapStatistics().heap_size_limit };
+  const t0 = performance.now();
+  const db = openSqliteFile(Database, `${dir}.sqlite`, false);
+  const point = db.prepare("SELECT id, a, s FROM nodes WHERE id = ?").raw(true);
+  const id = rows - 7;
+  const row = point.get(id) as unknown[] | undefined;
+  out.openPointMs = performance.now() - t0;
+  out.pointOk = Array.isArray(row) && row[0] === id;
+  const t1 = performance.now();
+  out.pointOk = out.pointOk && Array.isArray(point.get(17));
+  out.pointMs = performance.now() - t1;
+  const t2 = performance.now();
+  const lo = rows >> 1;
+  const range = db.prepare("SELECT count(*) FROM nodes WHERE id >= ? AND id < ?").pluck(true).get(lo, lo + 1000);
+  out.rangeMs = performance.now() - t2;
+  out.rangeCount = range;
+  out.rangeOk = range === 1000;
+  const t3 = performance.now();
+  const got = db.prepare("SELECT count(DISTINCT l2.dst) FROM links l1 JOIN links l2 ON l2.src = l1.dst WHERE l1.src = ?").pluck(true).get(3);
+  out.traverseMs = performance.now() - t3;
+  const want = new Set<number>();
+  for (const m of linkTargets(3, rows)) for (const t of linkTargets(m, rows)) want.add(t);
+  out.traverseCount = got;
+  out.traverseOk = got === want.size;
+  out.traverseWant = want.size;
+  out.after = rss();
+  db.close();
+  return out;
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 async function main(): Promise<void> {
@@ -261,6 +315,7 @@ async function main(): Promise<void> {
     else if (mode === "reopen") result = await reopen(args);
     else if (mode === "buildbig") result = await buildBig(args);
     else if (mode === "bigread") result = await bigRead(args);
+    else if (mode === "bigread-sqlite") result = await bigReadSqlite(args);
     else throw new Error(`unknown mode ${mode}`);
   } catch (error) {
     result = { error: error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error) };
