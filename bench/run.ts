@@ -22,6 +22,7 @@ import { failed, notBuilt, renderMarkdown, setQuick, type BenchContext, type Ben
 /** Bench modules in run order. */
 const MODULES: readonly { file: string; section: string }[] = [
   { file: "kernel", section: "kernel" },
+  { file: "storage", section: "storage" },
   { file: "orm", section: "orm" },
   { file: "graph", section: "graph" },
   { file: "ir-codec", section: "ir" },
@@ -33,6 +34,7 @@ const MODULES: readonly { file: string; section: string }[] = [
 
 const SECTION_TITLES: Record<string, string> = {
   kernel: "Kernel vs better-sqlite3 (issue 3)",
+  storage: "Storage: memory, reopen, larger-than-heap, chunked loads, range writes, graph reads under writes (issue 18)",
   orm: "ORM vs Kysely + better-sqlite3 (issue 4)",
   graph: "Graph traversals vs SQLite joins, graphology, CSR adjacency (issue 5)",
   "graph-scaling": "2-hop distinct count as the graph grows (fixed out-degree 10)",
