@@ -12,7 +12,7 @@
  * first use and then hear every write, as on the heap engine.
  */
 import { ConflictError, DataCorruptionError } from "../../errors.js";
-import { toBufferKey } from "ordered-binary";
+import * as lmdbModule from "lmdb";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
 import { type LmdbStore, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
@@ -30,8 +30,16 @@ interface LmdbState extends TableState {
   readonly size: number;
 }
 
+/**
+ * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
+ * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
+ */
+const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
+
 /** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
 const AFTER_PREFIX = Buffer.from([0, 0xff]);
+/** The byte after an encoded key that sorts it just after that key (before any longer key). */
+const AFTER_KEY = Buffer.from([0]);
 
 /** What a stored range source yields per key: raw value cells (data) or nothing (index). */
 type Raw = StoreCell[] | null | RowEntry | IndexEntry;
@@ -496,7 +504,7 @@ export class LmdbTable extends TableBase implements FlushSource {
 
 /** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
 function rangeEnd(prefix: readonly StoreCell[]): Buffer {
-  return Buffer.concat([toBufferKey(prefix as StoreKey) as Buffer, AFTER_PREFIX]);
+  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
 }
 
 /**
@@ -517,6 +525,5 @@ function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = false):
     }
   } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
   if (!max && !after) return cells as StoreKey;
-  const encoded = toBufferKey(cells as StoreKey) as Buffer;
-  return Buffer.concat([encoded, max ? AFTER_PREFIX : Buffer.from([0])]);
+  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
 }
