@@ -466,7 +466,9 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
     }
     const wasEmpty = this.rowCount === 0;
-    if (!wasEmpty) {
+    // Rows that all sort after the table's last key (an append, as chunked loads are) cannot
+    // conflict: one reverse step instead of a get per row.
+    if (!wasEmpty && !this.allAfterLastKey(sortedKeys[0]!)) {
       for (const k of sortedKeys) {
         if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
       }
@@ -484,6 +486,16 @@ export class LmdbTable extends TableBase implements FlushSource {
     if (this.observers.length === 0) return;
     if (wasEmpty) this.notifyReset(sortedRows);
     else for (const row of sortedRows) this.notifyWrite(undefined, row);
+  }
+
+  /** True when `key` sorts after every key of the table. */
+  private allAfterLastKey(key: IndexKey): boolean {
+    let last: IndexKey | undefined;
+    this.scanRange({ ...this.plan([]), reverse: true }, false, (row) => {
+      last = this.primaryKeyOf(row);
+      return true;
+    });
+    return last === undefined || this.primary.compare(key, last) > 0;
   }
 
   // ---- commit (FlushSource) ---------------------------------------------------------------------
