@@ -178,9 +178,7 @@ export class Database implements TxnHost {
       table.tid = tid;
       return table;
     }
-    const table = new LmdbTable(path, schema, this.store, tid, 0);
-    table.keyByteLimit = MAX_KEY_BYTES;
-    return table;
+    return new LmdbTable(path, schema, this.store, tid, 0);
   }
 
   finish(ops: StoreOp[] | undefined): Promise<void> | undefined {

@@ -15,7 +15,7 @@ import { ConflictError, DataCorruptionError } from "../../errors.js";
 import * as lmdbModule from "lmdb";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import type { TableState, WriteLog } from "./table-engine.js";
@@ -75,6 +75,7 @@ export class LmdbTable extends TableBase implements FlushSource {
   ) {
     super(path, schema);
     this.tid = tid;
+    this.keyByteLimit = MAX_KEY_BYTES;
     this.rowCount = rows;
     this.active = this.newLayer(false);
   }
@@ -228,6 +229,9 @@ export class LmdbTable extends TableBase implements FlushSource {
     const src: Source<Raw> = {
       key: undefined,
       value: undefined,
+      close() {
+        it.return?.();
+      },
       next() {
         let r: IteratorResult<{ key: unknown; value: unknown }>;
         try {

@@ -83,6 +83,8 @@ export interface Source<V> {
   key: IndexKey | undefined;
   value: V | undefined;
   next(): void;
+  /** Releases what the source holds (an lmdb cursor and its read snapshot) when a scan ends early. */
+  close?(): void;
 }
 
 /** A source over a layer tree, from `start` (inclusive) forward, or down from `start` in reverse. */
@@ -109,9 +111,24 @@ export function layerSource<V>(tree: LayerTree<V>, start: IndexKey | undefined, 
 /**
  * Merges sorted sources (index 0 the newest) in key order, or in reverse: calls `visit` with each
  * distinct key, the value of the newest source holding it and that source's position; stops when
- * `visit` returns true. Equal keys in older sources are skipped.
+ * `visit` returns true. Equal keys in older sources are skipped. Every source is closed at the end,
+ * however the merge ends (an open lmdb cursor would pin its snapshot: lmdb could not reuse the
+ * pages later commits free, and its file would grow).
  */
 export function mergeSources<V>(
+  sources: readonly Source<V>[],
+  compare: Compare,
+  reverse: boolean,
+  visit: (key: IndexKey, value: V, from: number) => boolean | void,
+): void {
+  try {
+    merge(sources, compare, reverse, visit);
+  } finally {
+    for (const s of sources) s.close?.();
+  }
+}
+
+function merge<V>(
   sources: readonly Source<V>[],
   compare: Compare,
   reverse: boolean,
