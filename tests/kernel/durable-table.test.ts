@@ -6,7 +6,7 @@
  * a damaged row is reported when it is read; a store of the format before the `index`
  * sub-database has its indexes built once at open.
  */
-import { existsSync, mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "lmdb";
@@ -204,6 +204,31 @@ describe("pending writes", () => {
     const again = embedded({ dataDir: dir });
     expect(rowsOf(await again.request({ verb: "get", path: T, key: null }))).toEqual([rowOf(1), rowOf(3), [4, 4, "r4"]]);
     await again.close();
+  });
+});
+
+describe("the clean-close record", () => {
+  it("is checked in O(1) (size and meta pages); a record of the previous format (whole-file CRC) is still checked", async () => {
+    const dir = newDir();
+    let ex = embedded({ dataDir: dir });
+    await load(ex, 10);
+    await ex.close();
+    const file = join(dir, "state", "clean-close.json");
+    const record = JSON.parse(readFileSync(file, "utf8")) as { size: number; head: number; crc: number };
+    expect(Object.keys(record).sort()).toEqual(["closedAt", "crc", "head", "size"]);
+    // the previous format: size and whole-file CRC only
+    writeFileSync(file, JSON.stringify({ size: record.size, crc: record.crc }));
+    ex = embedded({ dataDir: dir });
+    expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(10);
+    await ex.close();
+    const next = JSON.parse(readFileSync(file, "utf8")) as { size: number; crc: number };
+    writeFileSync(file, JSON.stringify({ size: next.size, crc: (next.crc + 1) >>> 0 }));
+    ex = embedded({ dataDir: dir });
+    await expect(ex.request({ verb: "get", path: `${T}/count` })).rejects.toMatchObject({
+      name: "DataCorruptionError",
+      message: expect.stringMatching(/state\/data\.mdb: it changed since its last clean close/),
+    });
+    await ex.close().catch(() => undefined);
   });
 });
 
