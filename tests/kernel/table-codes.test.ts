@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ColumnCodes, NO_ROW } from "../../src/kernel/storage/derived/column-codes.js";
 import { keySlotsOf } from "../../src/kernel/storage/derived/key-slots.js";
-import { Table } from "../../src/kernel/storage/table-engine.js";
+import { HeapTable as Table } from "../../src/kernel/storage/heap-table.js";
 import { parseSchema } from "../../src/kernel/storage/table-schema.js";
 
 const U32 = "/state/scalar/value/number/uint/32";

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Table } from "../../src/kernel/storage/table-engine.js";
+import { HeapTable as Table } from "../../src/kernel/storage/heap-table.js";
 import { rowMatches } from "../../src/kernel/storage/scan-plan.js";
 import { type IndexKey, type KeyCell, normCell } from "../../src/kernel/storage/index-keys.js";
 import { type Row, parseSchema } from "../../src/kernel/storage/table-schema.js";

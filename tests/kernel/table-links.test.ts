@@ -10,7 +10,8 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Table, type TableState, type WriteLog } from "../../src/kernel/storage/table-engine.js";
+import { HeapTable as Table } from "../../src/kernel/storage/heap-table.js";
+import type { TableState, WriteLog } from "../../src/kernel/storage/table-engine.js";
 import type { IndexKey } from "../../src/kernel/storage/index-keys.js";
 import { parseSchema, type Row } from "../../src/kernel/storage/table-schema.js";
 import { snapshotPolicy, type LinkIndex, linkIndexOf } from "../../src/kernel/storage/derived/link-index.js";

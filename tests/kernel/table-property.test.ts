@@ -196,7 +196,10 @@ describe("table engine properties (memory store)", () => {
   });
 });
 
-describe("single-column keys (hash map + scalar tree keys)", () => {
+describe.each([
+  { store: "memory", durable: false },
+  { store: "durable", durable: true },
+])("single-column keys (hash map + scalar tree keys; $store)", ({ durable }) => {
   const S = ["p", "s"];
   const schema = [[[["k", "/state/scalar/value/number/int/8"]], [["w", "/state/scalar/value/string"]]], [["by_w", ["w"]]]];
   it("ranges with in/ex/open bounds and counts agree with a model", async () => {
@@ -205,7 +208,11 @@ describe("single-column keys (hash map + scalar tree keys)", () => {
         fc.array(fc.tuple(fc.boolean(), aArb, bArb), { maxLength: 30 }),
         fc.array(fc.tuple(boundOf(aArb), boundOf(aArb), fc.boolean()), { minLength: 1, maxLength: 6 }),
         async (writes, queries) => {
-          const db = await Database.open({});
+          const { mkdtempSync, rmSync } = await import("node:fs");
+          const { tmpdir } = await import("node:os");
+          const { join } = await import("node:path");
+          const dir = durable ? mkdtempSync(join(tmpdir(), "tc-prop-scalar-")) : undefined;
+          const db = await Database.open(dir === undefined ? {} : { dataDir: dir });
           const txn = db.tryBegin()!;
           txn.request("put", S, null, tableLiteral(schema, []));
           const model = new Map<number, [number, string]>();
@@ -229,9 +236,31 @@ describe("single-column keys (hash map + scalar tree keys)", () => {
             expect((txn.request("get", [...S, "order"], [["w"], false], undefined) as TableView).rows()).toEqual(byW);
           }
           txn.rollback();
+          if (dir !== undefined) {
+            // and the same answers from lmdb once committed
+            const t2 = await db.begin();
+            t2.request("put", S, null, tableLiteral(schema, []));
+            for (const [del, k, w] of writes) {
+              if (del) t2.request("delete", S, [k], undefined);
+              else t2.request("put", S, [k], [w]);
+            }
+            await t2.commit();
+            const t3 = await db.begin();
+            for (const [lo, hi, reverse] of queries) {
+              const expected = [...model.values()].filter((r) => inBound(r[0], lo, hi)).sort((x, y) => x[0] - y[0]);
+              const sel = [["k", [lo, hi]]];
+              expect(t3.request("get", [...S, "count"], sel, undefined)).toBe(expected.length);
+              const view = t3.request("get", S, sel, undefined) as TableView;
+              const ordered = t3.viewRequest(view, "get", ["order"], [["k"], reverse], undefined) as TableView;
+              expect(ordered.rows()).toEqual(reverse ? [...expected].reverse() : expected);
+            }
+            t3.rollback();
+            await db.close();
+            rmSync(dir, { recursive: true, force: true });
+          }
         },
       ),
-      { numRuns: 200 },
+      { numRuns: durable ? 60 : 200 },
     );
   });
 });
@@ -305,4 +334,101 @@ describe("durable store write-sets (reopen equals the committed model)", () => {
       },
     );
   }, 60_000);
+});
+
+type Query =
+  | { kind: "a"; lo: BoundArb; hi: BoundArb }
+  | { kind: "ab"; a: number; lo: BoundArb; hi: BoundArb }
+  | { kind: "v"; lo: BoundArb; hi: BoundArb }
+  | { kind: "va"; v: number | null; lo: BoundArb; hi: BoundArb };
+const queryArb: fc.Arbitrary<Query> = fc.oneof(
+  fc.record({ kind: fc.constant("a" as const), lo: boundOf(aArb), hi: boundOf(aArb) }),
+  fc.record({ kind: fc.constant("ab" as const), a: aArb, lo: boundOf(bArb), hi: boundOf(bArb) }),
+  fc.record({ kind: fc.constant("v" as const), lo: boundOf(fc.integer({ min: 0, max: 5 })), hi: boundOf(fc.integer({ min: 0, max: 5 })) }),
+  fc.record({ kind: fc.constant("va" as const), v: vArb, lo: boundOf(aArb), hi: boundOf(aArb) }),
+);
+
+/** What a transaction answers to `q`: rows in both directions and the count, on the serving index. */
+function answer(txn: StateTxn, q: Query): unknown {
+  const sel =
+    q.kind === "a" ? [["a", [q.lo, q.hi]]] : q.kind === "ab" ? [["a", q.a], ["b", [q.lo, q.hi]]] : q.kind === "v" ? [["v", [q.lo, q.hi]]] : [["v", q.v], ["a", [q.lo, q.hi]]];
+  const view = txn.request("get", T, sel, undefined) as TableView;
+  const orderBy = q.kind === "a" || q.kind === "ab" ? ["a", "b"] : q.kind === "v" ? ["v"] : ["a"];
+  const reversed = txn.viewRequest(view, "get", ["order"], [orderBy, true], undefined) as TableView;
+  return { rows: view.rows(), reversed: reversed.rows(), count: txn.request("get", [...T, "count"], sel, undefined) };
+}
+
+describe("durable tables answer as memory tables do", () => {
+  it("under random writes, commits (the next transaction starting before durability), rollbacks and scans", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            ops: fc.array(durableOpArb, { maxLength: 10 }),
+            end: fc.constantFrom("commit" as const, "commit-no-wait" as const, "rollback" as const),
+            queries: fc.array(queryArb, { minLength: 1, maxLength: 3 }),
+          }),
+          { minLength: 1, maxLength: 5 },
+        ),
+        async (txns) => {
+          const dir = mkdtempSync(join(tmpdir(), "tc-prop-both-"));
+          try {
+            const mem = await Database.open({});
+            let dur = await Database.open({ dataDir: dir });
+            const pending: Promise<void>[] = [];
+            for (const db of [mem, dur]) {
+              const txn = await db.begin();
+              txn.request("put", T, null, tableLiteral(SCHEMA, []));
+              await txn.commit();
+            }
+            for (const spec of txns) {
+              const m = await mem.begin();
+              const d = await dur.begin();
+              const model = new Map<string, ModelRow>();
+              for (const op of spec.ops) {
+                // the model only decides which bulk loads conflict: start it from the table's rows
+                model.clear();
+                for (const r of rows(m, null) as ModelRow[]) model.set(JSON.stringify([r[0], r[1]]), [...r] as ModelRow);
+                const scratch = new Map([...model].map(([k, r]) => [k, [...r] as ModelRow]));
+                apply(m, model, op);
+                apply(d, scratch, op);
+                for (const q of spec.queries) expect(answer(d, q)).toEqual(answer(m, q));
+              }
+              expect(rows(d, null)).toEqual(rows(m, null));
+              if (spec.end === "rollback") {
+                m.rollback();
+                d.rollback();
+              } else {
+                await m.commit();
+                const durable = d.commit();
+                if (spec.end === "commit") await durable;
+                else pending.push(durable);
+              }
+            }
+            await Promise.all(pending);
+            const check = async () => {
+              const m = await mem.begin();
+              const d = await dur.begin();
+              expect(rows(d, null)).toEqual(rows(m, null));
+              for (const spec of txns) for (const q of spec.queries) expect(answer(d, q)).toEqual(answer(m, q));
+              m.rollback();
+              d.rollback();
+            };
+            await check();
+            await dur.close();
+            dur = await Database.open({ dataDir: dir });
+            await check();
+            await dur.close();
+            await mem.close();
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 });

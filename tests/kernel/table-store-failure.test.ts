@@ -1,8 +1,9 @@
 /**
  * A durable store that fails to write: the commit is refused (503) and the database stops taking
  * transactions, rather than acknowledging writes that are not on disk. The failure is simulated
- * by closing the lmdb environment underneath the database (white-box: there is no public way to
- * make lmdb fail on demand).
+ * by making the lmdb environment's write transactions fail (white-box: there is no public way to
+ * make lmdb fail on demand; closing the environment would fail the reads too, which durable
+ * tables make in lmdb).
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,8 +19,8 @@ it("a failed durable write rejects the commit and makes the database unavailable
     const t = await db.begin();
     t.request("put", ["a", "t"], null, tableLiteral([[[["k", "/state/scalar/value/number/uint/8"]], []], []], []));
     await t.commit();
-    const store = (db as unknown as { store: { env: { close(): Promise<void> } } }).store;
-    await store.env.close();
+    const store = (db as unknown as { store: { env: { transaction(): Promise<void> } } }).store;
+    store.env.transaction = () => Promise.reject(new Error("simulated write failure"));
     const t2 = await db.begin();
     t2.request("put", ["a", "t"], [1], []);
     await expect(t2.commit()).rejects.toMatchObject({ kind: "temporarily_unavailable" });

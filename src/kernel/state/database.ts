@@ -8,8 +8,11 @@
 import { UnavailableError } from "../../errors.js";
 import { closeDataDir, openDataDir } from "../storage/data-dir.js";
 import type { DataDirLock } from "../storage/data-dir-lock.js";
+import { HeapTable } from "../storage/heap-table.js";
 import { type StoreOp, LmdbStore, MAX_KEY_BYTES } from "../storage/lmdb-store.js";
+import { LmdbTable } from "../storage/lmdb-table.js";
 import type { Table } from "../storage/table-engine.js";
+import type { TableSchema } from "../storage/table-schema.js";
 import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
 
 export type { StateTxn } from "./transaction.js";
@@ -41,7 +44,8 @@ export interface DatabaseOptions {
 }
 
 /**
- * The state of one kernel: tables in memory (sorted B+ trees), optionally persisted in lmdb.
+ * The state of one kernel: tables in memory (heap B+ trees, heap-table.ts), or durable tables
+ * whose rows live in lmdb (lmdb-table.ts).
  *
  * @example
  * ```ts
@@ -71,7 +75,7 @@ export class Database implements TxnHost {
     private readonly lock?: DataDirLock,
   ) {}
 
-  /** Opens a database: in memory, or durable in `dataDir` (every table and index is reloaded). */
+  /** Opens a database: in memory, or durable in `dataDir` (its tables opened, no row read). */
   static async open(opts: DatabaseOptions = {}): Promise<Database> {
     if (opts.dataDir === undefined) return new Database(undefined);
     const { store, lock, tables } = await openDataDir(opts.dataDir);
@@ -164,6 +168,17 @@ export class Database implements TxnHost {
 
   newTid(): number {
     return ++this.lastTid;
+  }
+
+  /** A new, empty table of this database's engine (heap in memory, lmdb when durable), with a new id. */
+  newTable(path: string, schema: TableSchema): Table {
+    const tid = this.newTid();
+    if (this.store === undefined) {
+      const table = new HeapTable(path, schema);
+      table.tid = tid;
+      return table;
+    }
+    return new LmdbTable(path, schema, this.store, tid, 0);
   }
 
   finish(ops: StoreOp[] | undefined): Promise<void> | undefined {

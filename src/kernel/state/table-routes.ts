@@ -12,10 +12,9 @@ import { assertId } from "../../ir/id.js";
 import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { type Selector, parseKey, parseSelector } from "./selector.js";
-import { MAX_KEY_BYTES } from "../storage/lmdb-store.js";
 import { type ScanPlan, rowMatches } from "../storage/scan-plan.js";
-import { Table } from "../storage/table-engine.js";
-import type { IndexKey } from "../storage/index-keys.js";
+import type { Table } from "../storage/table-engine.js";
+import { type IndexKey, type KeyCell, compareCells, compareTuples } from "../storage/index-keys.js";
 import {
   type Column,
   type Row,
@@ -45,6 +44,8 @@ export type StateValue =
 export interface TableHost extends Catalog {
   lookup(ns: string, name: string): Table | undefined;
   newTid(): number;
+  /** A new, empty table of the database's engine, with a new id. */
+  newTable(path: string, schema: TableSchema): Table;
   /** True with a durable store (its keys have a byte limit). */
   readonly durable: boolean;
 }
@@ -86,11 +87,9 @@ function create(log: UndoLog, host: TableHost, ns: string, name: string, value: 
     if (existing.schema.canonical === lit.schema.canonical) return;
     conflict(path, existing.schema.canonical, lit.schema.canonical);
   }
-  const table = new Table(path, lit.schema);
-  if (host.durable) table.keyByteLimit = MAX_KEY_BYTES;
+  const table = host.newTable(path, lit.schema);
   const rows = lit.rows.map((r, i) => table.checkRow(r, `row ${i} of the table literal`));
   table.insertMany(rows, undefined);
-  table.tid = host.newTid();
   host.attach(ns, name, table);
   log.created(table, ns, name);
 }
@@ -319,9 +318,15 @@ function allView(table: Table, sel: Selector | undefined): TableView {
 function viewContains(view: TableView, row: Row): boolean {
   const plan = view.plan;
   if (view.limitCount === undefined) return rowMatches(plan.constraints, row);
+  // Rows compared by primary key: a durable table decodes a row anew on each read.
+  const table = view.table;
+  const key = table.primaryKeyOf(row);
+  const same = table.primary.scalar
+    ? (r: Row) => compareCells(table.primaryKeyOf(r) as KeyCell, key as KeyCell) === 0
+    : (r: Row) => compareTuples(table.primaryKeyOf(r) as readonly KeyCell[], key as readonly KeyCell[]) === 0;
   let found = false;
   view.forEachFullRow((r) => {
-    if (r === row) {
+    if (same(r)) {
       found = true;
       return true;
     }

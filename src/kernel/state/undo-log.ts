@@ -5,7 +5,9 @@
  * it into the write set the durable store flushes in one lmdb transaction (`writeSet`).
  */
 import type { StoreOp } from "../storage/lmdb-store.js";
-import { Table, type TableState, type WriteLog } from "../storage/table-engine.js";
+import { LmdbTable } from "../storage/lmdb-table.js";
+import { isTable } from "../storage/table-base.js";
+import type { Table, TableState, WriteLog } from "../storage/table-engine.js";
 import type { IndexKey } from "../storage/index-keys.js";
 import type { Row } from "../storage/table-schema.js";
 
@@ -77,7 +79,7 @@ export class UndoLog implements WriteLog {
     for (let i = log.length - 3; i >= mark; i -= 3) {
       const a = log[i];
       const table = log[i + 1] as Table;
-      if (a instanceof Table) {
+      if (isTable(a)) {
         a.restoreRow(table as unknown as IndexKey, log[i + 2] as Row | undefined);
         continue;
       }
@@ -95,48 +97,32 @@ export class UndoLog implements WriteLog {
     log.length = mark;
   }
 
-  /** The durable changes of the logged writes, in order, with the rows as they are now. */
+  /**
+   * The durable changes of the logged writes: tables created and dropped, in order, then one
+   * flush per durable table written (its pending writes, frozen by the store when it writes them).
+   */
   writeSet(): StoreOp[] {
     const log = this.entries;
     const ops: StoreOp[] = [];
     const created = new Set<Table>();
     for (let i = 0; i < log.length; i += 3) if (log[i] === CREATE) created.add(log[i + 1] as Table);
-    const reloaded = new Set<Table>();
+    const written = new Set<Table>();
     for (let i = 0; i < log.length; i += 3) {
       const a = log[i];
       const table = log[i + 1] as Table;
-      if (a instanceof Table) {
-        if (!a.attached || created.has(a) || reloaded.has(a)) continue;
-        const key = table as unknown as IndexKey;
-        const row = a.get(key);
-        ops.push(row === undefined ? { kind: "delete", table: a, key } : { kind: "put", table: a, key, row });
-        continue;
-      }
-      if (a === CREATE) {
+      if (isTable(a)) {
+        written.add(a);
+      } else if (a === CREATE) {
         if (!table.attached) continue;
         ops.push({ kind: "create", tid: table.tid, path: table.path, schema: table.schema.toJson() });
-        ops.push({ kind: "rows", table, rows: allRows(table) });
+        written.add(table);
       } else if (a === DROP) {
         if (!created.has(table)) ops.push({ kind: "drop", tid: table.tid });
-      } else if (a === TRUNCATE) {
-        // After a bulk load the table's final rows are already written in full.
-        if (table.attached && !created.has(table) && !reloaded.has(table)) ops.push({ kind: "truncate", tid: table.tid });
-      } else if (a === BULK) {
-        if (table.attached && !created.has(table) && !reloaded.has(table)) {
-          reloaded.add(table);
-          ops.push({ kind: "truncate", tid: table.tid });
-          ops.push({ kind: "rows", table, rows: allRows(table) });
-        }
+      } else {
+        written.add(table);
       }
     }
+    for (const t of written) if (t.attached && t instanceof LmdbTable) ops.push({ kind: "flush", table: t });
     return ops;
   }
-}
-
-function allRows(table: Table): Row[] {
-  const rows: Row[] = [];
-  table.scan(table.plan([]), (r) => {
-    rows.push(r);
-  });
-  return rows;
 }

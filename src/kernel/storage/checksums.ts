@@ -83,6 +83,11 @@ function crc32(buf: Uint8Array, crc: number): number {
   return ~c >>> 0;
 }
 
+/** CRC-32 of a buffer. */
+export function crc32Of(buf: Uint8Array): number {
+  return crc32(buf, 0) >>> 0;
+}
+
 /**
  * Size and CRC-32 of a whole file, read in 4 MiB chunks with plain reads (never mapped).
  *

@@ -19,6 +19,11 @@ export interface GroupOrder {
   readonly rowsInOrder: () => Iterable<Row>;
   readonly keyOf: (row: Row) => IndexKey;
   readonly compare: (a: IndexKey, b: IndexKey) => number;
+  /**
+   * What tells two rows apart: the row object itself when absent (an engine that stores each row
+   * object once), else a value such as the primary key (an engine that decodes rows anew).
+   */
+  readonly identity?: ((row: Row) => unknown) | undefined;
 }
 
 // Not frozen: a frozen array has another elements kind (hot loops read these arrays).
@@ -34,8 +39,12 @@ const SMALL_GROUP = 64;
 interface Group {
   rows: Row[];
   sorted: boolean;
-  /** Rows taken out but still in `rows` (by identity: the table stores each row object once). */
-  removed: Set<Row> | undefined;
+  /**
+   * Rows taken out but still in `rows`, by identity (see `GroupOrder.identity`): `null` when the
+   * row is gone, or the row that took its place (taken out and put back before the group was
+   * settled: a rollback, or an update of the row).
+   */
+  removed: Map<unknown, Row | null> | undefined;
 }
 
 /**
@@ -95,8 +104,16 @@ export class ColumnGroups implements RowObserver {
       this.groups.set(cell, { rows: [row], sorted: true, removed: undefined });
       return;
     }
-    // Taken out and put back (a rollback) before the group was settled: it never left `rows`.
-    if (group.removed !== undefined && group.removed.delete(row)) return;
+    // Taken out and put back (a rollback, an update) before the group was settled: it never
+    // left `rows`, and takes the place of the row there.
+    if (group.removed !== undefined) {
+      const id = this.identityOf(row);
+      if (group.removed.has(id)) {
+        if (this.order.identity === undefined) group.removed.delete(id);
+        else group.removed.set(id, row);
+        return;
+      }
+    }
     const rows = group.rows;
     const key = this.order.keyOf(row);
     // Appends are the common case (rows arriving in key order).
@@ -119,7 +136,7 @@ export class ColumnGroups implements RowObserver {
     if (group === undefined) return;
     const rows = group.rows;
     if (rows.length > SMALL_GROUP || group.removed !== undefined || !group.sorted) {
-      (group.removed ??= new Set()).add(row);
+      (group.removed ??= new Map()).set(this.identityOf(row), null);
       // Settle before the notes outgrow the group.
       if (group.removed.size > rows.length >> 1) this.settle(cell, group);
       return;
@@ -136,7 +153,17 @@ export class ColumnGroups implements RowObserver {
     let rows = group.rows;
     if (group.removed !== undefined) {
       const removed = group.removed;
-      rows = rows.filter((r) => !removed.has(r));
+      const kept: Row[] = [];
+      for (const r of rows) {
+        const id = this.identityOf(r);
+        const note = removed.get(id);
+        if (note === undefined) kept.push(r);
+        else if (note !== null) {
+          kept.push(note);
+          removed.delete(id);
+        }
+      }
+      rows = kept;
       group.removed = undefined;
     }
     if (!group.sorted) {
@@ -147,6 +174,11 @@ export class ColumnGroups implements RowObserver {
     }
     group.rows = rows;
     if (rows.length === 0) this.groups.delete(cell);
+  }
+
+  private identityOf(row: Row): unknown {
+    const id = this.order.identity;
+    return id === undefined ? row : id(row);
   }
 
   /** The first position in `rows` whose tree key is >= `key`. */

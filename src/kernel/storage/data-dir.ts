@@ -1,25 +1,35 @@
 /**
  * Opening and closing a data directory: the path checked (typed `DataDirPathError` instead of a
  * raw ENOTDIR/EACCES), the exclusive lock taken (data-dir-lock.ts), the lmdb data file checked
- * before lmdb maps it, the store opened and every table loaded with its checksums checked.
+ * before lmdb maps it, and the store opened with one durable table (lmdb-table.ts) per catalog
+ * entry. No row is read at open: its time does not depend on the number of rows.
  *
- * The file check: a clean close records the data file's size and CRC-32 in
- * `state/clean-close.json`. At open, a file with that record must match it (else
- * `DataCorruptionError`: it changed since it was closed); the record is removed before anything
- * is written. A file without one (the last kernel did not close: killed, crashed) is first read
- * through by lmdb in a child process (store-verify.ts), so damage that would crash lmdb crashes
- * the child, and is reported here as a `DataCorruptionError`.
+ * What is checked where:
+ *  - at a clean open (the last kernel closed cleanly and left `state/clean-close.json`): the data
+ *    file's size and the CRC-32 of its first two pages (lmdb's two meta pages, which name the
+ *    root of every tree and the last commit) must match the record — O(1), whatever the file's
+ *    size. A record of the previous format (a CRC of the whole file only) is checked the old way
+ *    once. The record also holds the whole file's CRC-32 (computed at close), which verify checks.
+ *  - after an unclean shutdown (no record): lmdb reads the whole file in a child process first
+ *    (lmdb-child-check.ts), so damage that would crash lmdb crashes the child and is reported
+ *    here as a `DataCorruptionError`.
+ *  - on every read: each row's checksum (lmdb-table.ts), and a full scan's row count against the
+ *    committed count — `DataCorruptionError` naming the table and row.
+ *  - `tinychain-orm verify` (store-verify.ts): everything, including the whole file's CRC-32, every
+ *    row's checksum and schema, row counts, and every secondary index entry against its row.
+ * A store written before the `index` sub-database existed (format 1) has its secondary indexes
+ * built once at open, in one lmdb transaction that also records the format.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, accessSync, constants } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DataCorruptionError, DataDirPathError } from "../../errors.js";
-import { fileChecksum } from "./checksums.js";
+import { crc32Of, fileChecksum } from "./checksums.js";
 import { DataDirLock } from "./data-dir-lock.js";
-import { LmdbStore, MAX_KEY_BYTES, rowFromStore, type StoredTable } from "./lmdb-store.js";
+import { LmdbStore, STORE_FORMAT, type StoreKey, type StoredTable, indexStoreKey, rowFromStore } from "./lmdb-store.js";
+import { LmdbTable } from "./lmdb-table.js";
 import { verifyLmdbInChild } from "./lmdb-child-check.js";
-import { Table } from "./table-engine.js";
+import { secondaryKey } from "./table-index.js";
 import { parseSchema } from "./table-schema.js";
-import type { Row } from "./table-schema.js";
 
 /** The lmdb environment's folder inside a data directory. */
 export const STATE_DIR = "state";
@@ -35,11 +45,36 @@ export interface OpenDataDir {
   readonly tables: readonly LoadedTable[];
 }
 
-/** A table loaded from the store. */
+/** A table opened from the store (its rows stay in lmdb). */
 export interface LoadedTable {
   readonly ns: string;
   readonly name: string;
-  readonly table: Table;
+  readonly table: LmdbTable;
+}
+
+/** Bytes of the data file the clean-close record covers: lmdb's two meta pages. */
+export const HEAD_BYTES = 2 * 4096;
+
+/** The clean-close record: the data file's size and a CRC-32 of its head (or, before, of all of it). */
+export interface CleanCloseRecord {
+  readonly size: number;
+  /** CRC-32 of the first `HEAD_BYTES` bytes: what an open checks (absent in records of the previous format). */
+  readonly head?: number | undefined;
+  /** CRC-32 of the whole file: what `verify` checks (and an open, for a record without `head`). */
+  readonly crc?: number | undefined;
+}
+
+/** Size and CRC-32 of the first `HEAD_BYTES` bytes of a file (read, never mapped). */
+export function headChecksum(path: string): { size: number; head: number } {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+    const size = statSync(path).size;
+    return { size, head: crc32Of(buf.subarray(0, n)) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function errno(e: unknown): string {
@@ -89,19 +124,23 @@ export function checkDataDir(dataDir: unknown): asserts dataDir is string {
 }
 
 /**
- * The data file's size and CRC-32 recorded at the last clean close, if there is a readable record.
+ * The data file's size and head CRC-32 recorded at the last clean close, if there is a readable
+ * record.
  *
  * @example
  * ```ts
- * readCleanCloseRecord("./data/state"); // { size: 45056, crc: 3624937830 } or undefined
+ * readCleanCloseRecord("./data/state"); // { size: 45056, head: 3624937830 } or undefined
  * ```
  */
-export function readCleanCloseRecord(stateDir: string): { size: number; crc: number } | undefined {
+export function readCleanCloseRecord(stateDir: string): CleanCloseRecord | undefined {
   const record = join(stateDir, CLEAN_CLOSE_FILE);
   if (!existsSync(record)) return undefined;
   try {
-    const parsed = JSON.parse(readFileSync(record, "utf8")) as { size?: unknown; crc?: unknown };
-    if (typeof parsed.size === "number" && typeof parsed.crc === "number") return { size: parsed.size, crc: parsed.crc };
+    const parsed = JSON.parse(readFileSync(record, "utf8")) as { size?: unknown; crc?: unknown; head?: unknown };
+    if (typeof parsed.size !== "number") return undefined;
+    const head = typeof parsed.head === "number" ? parsed.head : undefined;
+    const crc = typeof parsed.crc === "number" ? parsed.crc : undefined;
+    if (head !== undefined || crc !== undefined) return { size: parsed.size, head, crc };
   } catch {
     // an unreadable record is no record: the file is checked the long way
   }
@@ -110,15 +149,14 @@ export function readCleanCloseRecord(stateDir: string): { size: number; crc: num
 
 /**
  * Checks the lmdb data file before lmdb maps it (see the file comment); removes the clean-close
- * record. True when the file matched that record: every byte is as the last clean close left it,
- * so the rows' own checksums need not be checked again while loading.
+ * record.
  */
-async function checkDataFile(dataDir: string, stateDir: string): Promise<boolean> {
+async function checkDataFile(dataDir: string, stateDir: string): Promise<void> {
   const dataFile = join(stateDir, DATA_FILE);
   const record = join(stateDir, CLEAN_CLOSE_FILE);
   if (!existsSync(dataFile)) {
     if (existsSync(record)) unlinkSync(record);
-    return false;
+    return;
   }
   let st;
   try {
@@ -131,15 +169,17 @@ async function checkDataFile(dataDir: string, stateDir: string): Promise<boolean
   if (expected) {
     let actual: { size: number; crc: number };
     try {
-      actual = fileChecksum(dataFile);
+      actual = expected.head !== undefined ? (({ size, head }) => ({ size, crc: head }))(headChecksum(dataFile)) : fileChecksum(dataFile);
     } catch (e) {
       throw new DataCorruptionError(dataDir, `${STATE_DIR}/${DATA_FILE}`, `cannot be read (${errno(e)})`);
     }
-    if (actual.size !== expected.size || actual.crc !== expected.crc) {
+    const crc = expected.head ?? expected.crc!;
+    if (actual.size !== expected.size || actual.crc !== crc) {
+      const what = expected.head !== undefined ? "CRC-32 of its meta pages" : "CRC-32";
       throw new DataCorruptionError(
         dataDir,
         `${STATE_DIR}/${DATA_FILE}`,
-        `it changed since its last clean close (size ${actual.size}, expected ${expected.size}; CRC-32 ${actual.crc.toString(16)}, expected ${expected.crc.toString(16)})`,
+        `it changed since its last clean close (size ${actual.size}, expected ${expected.size}; ${what} ${actual.crc.toString(16)}, expected ${crc.toString(16)})`,
       );
     }
   } else {
@@ -151,48 +191,63 @@ async function checkDataFile(dataDir: string, stateDir: string): Promise<boolean
   }
   // From here on the file will change: only the next clean close vouches for it again.
   if (existsSync(record)) unlinkSync(record);
-  return expected !== undefined;
 }
 
-/**
- * Loads every stored table (row counts checked, schemas parsed; row checksums too unless
- * `fileVouched`: the whole file's checksum already matched its clean-close record).
- */
-export function loadTables(store: LmdbStore, fileVouched = false): LoadedTable[] {
+/** Opens a table per catalog entry (schemas parsed; no row read). */
+export function openTables(store: LmdbStore): LoadedTable[] {
   const out: LoadedTable[] = [];
-  for (const stored of store.tables()) out.push(loadTable(store, stored, !fileVouched));
+  for (const stored of store.tables()) out.push(openTable(store, stored));
   return out;
 }
 
-/** Loads one stored table (row count checked, row checksums when `checkRows`; schema parsed). */
-export function loadTable(store: LmdbStore, stored: StoredTable, checkRows = true): LoadedTable {
+/** Opens one stored table: its schema parsed, its rows left in lmdb. */
+export function openTable(store: LmdbStore, stored: StoredTable): LoadedTable {
   const segments = stored.path.split("/");
   if (segments.length !== 4 || segments[1] !== "state" || !segments[2] || !segments[3]) {
     throw new DataCorruptionError(store.dataDir, `catalog entry ${stored.tid}`, `not a table path: ${JSON.stringify(stored.path)}`);
   }
-  let table: Table;
+  let schema;
   try {
-    table = new Table(stored.path, parseSchema(stored.schema));
+    schema = parseSchema(stored.schema);
   } catch (e) {
     throw new DataCorruptionError(store.dataDir, `table ${stored.path}`, `its stored schema does not parse: ${(e as Error).message}`);
   }
-  table.tid = stored.tid;
-  table.keyByteLimit = MAX_KEY_BYTES;
-  const rows: Row[] = [];
-  store.scanRows(
-    stored,
-    (key, values) => {
-      rows.push(rowFromStore(table, key, values));
-    },
-    checkRows,
-  );
-  table.loadTrusted(rows);
+  const rows = stored.rows ?? store.countRows(stored.tid);
+  const table = new LmdbTable(stored.path, schema, store, stored.tid, rows, stored.checked);
   return { ns: segments[2], name: segments[3], table };
 }
 
 /**
+ * Brings a store of an older format up to this one, once, in one lmdb transaction: builds the
+ * secondary index entries of every table from its rows (row checksums checked) and records row
+ * counts that are missing.
+ */
+async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): Promise<void> {
+  if (store.format() >= STORE_FORMAT) return;
+  const stored = new Map(store.tables().map((t) => [t.tid, t]));
+  await store.upgrade((put, putCount) => {
+    for (const { table } of tables) {
+      const entry = stored.get(table.tid)!;
+      let n = 0;
+      store.scanRows(
+        entry,
+        (key, values) => {
+          n++;
+          if (table.secondaries.length === 0) return;
+          const row = rowFromStore(table, key, values);
+          table.secondaries.forEach((ix, ordinal) => put(indexStoreKey(table.tid, ordinal, secondaryKey(ix, row)) as StoreKey));
+        },
+        true,
+        false,
+      );
+      if (entry.rows === undefined) putCount(table.tid, n);
+    }
+  });
+}
+
+/**
  * Opens a data directory for a kernel: checks the path, takes the lock, checks the data file,
- * opens the store and loads every table. Throws `DataDirPathError`, `DataDirLockedError` or
+ * opens the store and its tables (no row is read). Throws `DataDirPathError`, `DataDirLockedError` or
  * `DataCorruptionError` (the lock is released again on failure).
  *
  * @example
@@ -209,13 +264,20 @@ export async function openDataDir(dataDir: string): Promise<OpenDataDir> {
   try {
     const stateDir = join(dataDir, STATE_DIR);
     ensureDirectory(dataDir, stateDir);
-    const fileVouched = await checkDataFile(dataDir, stateDir);
+    await checkDataFile(dataDir, stateDir);
     try {
       store = LmdbStore.open(stateDir, dataDir);
     } catch (e) {
       throw new DataCorruptionError(dataDir, `${STATE_DIR}/${DATA_FILE}`, `lmdb cannot open it: ${(e as Error).message}`);
     }
-    return { lock, store, tables: loadTables(store, fileVouched) };
+    let tables: LoadedTable[];
+    try {
+      tables = openTables(store);
+      await upgradeStore(store, tables);
+    } catch (e) {
+      throw store.corruption(`${STATE_DIR}/${DATA_FILE}`, e);
+    }
+    return { lock, store, tables };
   } catch (e) {
     if (store) await store.close().catch(() => undefined);
     lock.release();
@@ -224,8 +286,9 @@ export async function openDataDir(dataDir: string): Promise<OpenDataDir> {
 }
 
 /**
- * Closes a data directory: waits for the store's writes, closes it, records the data file's
- * clean-close checksum when `clean` (the store never failed), and releases the lock.
+ * Closes a data directory: waits for the store's writes, closes it, records the data file's size,
+ * head checksum (checked at open) and whole-file checksum (checked by verify) when `clean` (the
+ * store never failed), and releases the lock.
  *
  * @example
  * ```ts
@@ -243,8 +306,10 @@ export async function closeDataDir(store: LmdbStore, lock: DataDirLock, clean: b
     const stateDir = join(lock.dataDir, STATE_DIR);
     const record = join(stateDir, CLEAN_CLOSE_FILE);
     try {
-      const sum = fileChecksum(join(stateDir, DATA_FILE));
-      writeFileSync(`${record}.tmp`, `${JSON.stringify({ ...sum, closedAt: new Date().toISOString() })}\n`);
+      const file = join(stateDir, DATA_FILE);
+      const { size, crc } = fileChecksum(file);
+      const { head } = headChecksum(file);
+      writeFileSync(`${record}.tmp`, `${JSON.stringify({ size, head, crc, closedAt: new Date().toISOString() })}\n`);
       renameSync(`${record}.tmp`, record);
     } catch {
       // No record: the next open checks the file the long way.

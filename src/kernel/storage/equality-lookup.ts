@@ -1,12 +1,12 @@
 /**
  * Prepared equality lookups: the index is picked once, by the table's index-support rule, and
  * each call reads the rows with no plan or constraint objects — a point get, the hash
- * multi-index of the leading column, or a B+ tree prefix walk.
+ * multi-index of the leading column, or the engine's prefix walk (a B+ tree walk on the heap, a
+ * key-prefix range in lmdb).
  */
 import { BadRequestError } from "../../errors.js";
 import type { ColumnGroups } from "./column-groups.js";
 import type { IndexKey, KeyCell } from "./index-keys.js";
-import { prefixRange } from "./prefix-walk.js";
 import type { ColumnConstraint, ScanPlan } from "./scan-plan.js";
 import type { TableIndex } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
@@ -14,7 +14,7 @@ import type { Row, TableSchema } from "./table-schema.js";
 /** Appends to `out` the rows of an equality-prefix lookup (see `Table.equalityLookup`). */
 export type EqualityLookup = (cells: readonly KeyCell[], out: Row[]) => void;
 
-/** What a lookup reads of a table (the table engine's `Table`). */
+/** What a lookup reads of a table (either engine's `Table`). */
 export interface LookupTable {
   readonly path: string;
   readonly schema: TableSchema;
@@ -22,15 +22,15 @@ export interface LookupTable {
   plan(constraints: readonly ColumnConstraint[]): ScanPlan;
   scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void;
   columnGroups(ix: TableIndex): ColumnGroups;
+  prefixRows(ix: TableIndex, prefix: readonly KeyCell[], out: Row[]): void;
 }
 
 /**
  * Prepares an equality lookup on `cols` (in any order): the index is picked once, by the same
  * rule as `Table.plan` (and a lookup no index serves fails the same way, with its 400). The
  * returned function appends to `out`, in index order, every row whose `cols` equal `cells`
- * (normalized key cells, in `cols` order) — no plan or constraint objects per call, and the B+
- * tree is walked directly: one descent to the first match, then along the leaves while the
- * prefix holds.
+ * (normalized key cells, in `cols` order) — no plan or constraint objects per call: a point get,
+ * the hash multi-index, or the engine's prefix walk.
  *
  * @example
  * ```ts
@@ -72,7 +72,7 @@ export function prepareEqualityLookup(table: LookupTable, cols: readonly string[
     const key = new Array<KeyCell>(n);
     return (cells, out) => {
       for (let j = 0; j < n; j++) key[j] = cells[perm[j]!]!;
-      const row = ix.tree.get(key);
+      const row = table.get(key);
       if (row !== undefined) out.push(row);
     };
   }
@@ -84,9 +84,8 @@ export function prepareEqualityLookup(table: LookupTable, cols: readonly string[
     };
   }
   const prefix = new Array<KeyCell>(n);
-  const rowPositions = ix.keyPositions.slice(0, n);
   return (cells, out) => {
     for (let j = 0; j < n; j++) prefix[j] = cells[perm[j]!]!;
-    prefixRange(ix.tree, prefix, rowPositions, out);
+    table.prefixRows(ix, prefix, out);
   };
 }

@@ -1,14 +1,20 @@
 /**
- * The durable store: tables persisted in lmdb. Two sub-databases:
+ * The durable store: tables persisted in lmdb, read in place by durable tables (lmdb-table.ts).
+ * Sub-databases:
  *  - `meta`: table id → `{path, schema, sum}` (msgpack; `sum`: checksum of path and schema);
  *  - `data`: `[tableId, ...keyCells]` → `[...valueCells, checksum]` (ordered-binary keys, msgpack
  *    values; the checksum covers the stored key and the value cells, see checksums.ts), so one
- *    table's rows are contiguous and come back in primary-key order (cheap bulk reload).
- *  - `counts`: table id → its number of rows after the last commit that wrote it (so rows lost to
- *    a damaged tree page are noticed).
- * Loading a row checks its checksum (`DataCorruptionError` naming the table and key when it
- * fails). Tables written before checksums existed have no `sum` and are loaded unchecked.
- * A transaction's write-set is written in ONE lmdb transaction whose promise resolves only after
+ *    table's rows are contiguous and in primary-key order: point gets and range scans read them
+ *    where they are;
+ *  - `index`: `[tableId, indexOrdinal, ...indexKeyCells]` → null, one entry per row and secondary
+ *    index (its listed columns, then the key columns it does not list), so a scan through a
+ *    secondary index is a range of keys, each leading to its row;
+ *  - `counts`: table id → its number of rows after the last commit that wrote it;
+ *  - `info`: `"format"` → the store format (2 since the `index` sub-database; a store without it
+ *    has its indexes built once at open, see data-dir.ts).
+ * Reading a row checks its checksum (`DataCorruptionError` naming the table and key when it
+ * fails). Tables written before checksums existed have no `sum` and are read unchecked.
+ * A commit's write-set is written in ONE lmdb transaction whose promise resolves only after
  * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
  * commit survives kill -9 and a partial one never becomes visible.
  */
@@ -19,19 +25,24 @@ import type { Table } from "./table-engine.js";
 import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
 import type { Cell, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
+import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
+
+/** The store format written by this version (see the file comment). */
+export const STORE_FORMAT = 2;
 
 /** One change of a write-set, in log order. */
 export type StoreOp =
   | { readonly kind: "create"; readonly tid: number; readonly path: string; readonly schema: Json }
-  | { readonly kind: "rows"; readonly table: Table; readonly rows: readonly Row[] }
   | { readonly kind: "drop"; readonly tid: number }
-  | { readonly kind: "truncate"; readonly tid: number }
-  | { readonly kind: "put"; readonly table: Table; readonly key: IndexKey; readonly row: Row }
-  | { readonly kind: "delete"; readonly table: Table; readonly key: IndexKey };
+  | { readonly kind: "flush"; readonly table: FlushSource };
 
-type StoreCell = null | boolean | number | string;
-/** Key cells are never null (key columns are not nullable). */
-type StoreKey = (boolean | number | string)[];
+/** A stored cell. */
+export type StoreCell = null | boolean | number | string;
+/**
+ * A stored key: the table id, then key cells (index keys may hold null cells, which lmdb's key
+ * encoding takes although its types do not say so).
+ */
+export type StoreKey = (boolean | number | string)[];
 
 /** A table as stored: its id, link and schema JSON. */
 export interface StoredTable {
@@ -54,7 +65,8 @@ interface MetaRecord {
 /** lmdb's key size limit is 1978 bytes; leave room for the table id and type tags. */
 export const MAX_KEY_BYTES = 1900;
 
-function storeKey(tid: number, key: IndexKey): StoreKey {
+/** The `data` key of a row: `[tid, ...primary key cells]`. */
+export function storeKey(tid: number, key: IndexKey): StoreKey {
   if (Array.isArray(key)) {
     const k = new Array<KeyCell>(key.length + 1);
     k[0] = tid;
@@ -65,7 +77,7 @@ function storeKey(tid: number, key: IndexKey): StoreKey {
 }
 
 /** The stored value of a row: its value cells, then the checksum of stored key and values. */
-function storeValues(storedKey: StoreKey, row: Row, keyLen: number): StoreCell[] {
+export function storeValues(storedKey: StoreKey, row: Row, keyLen: number): StoreCell[] {
   const n = row.length - keyLen;
   const out = new Array<StoreCell>(n + 1);
   for (let i = keyLen; i < row.length; i++) out[i - keyLen] = normCell(row[i]!) as StoreCell;
@@ -79,7 +91,7 @@ function storeValues(storedKey: StoreKey, row: Row, keyLen: number): StoreCell[]
  * @example
  * ```ts
  * const store = LmdbStore.open("/tmp/data/state");
- * for (const t of store.tables()) store.scanRows(t.tid, (key, values) => {});
+ * for (const t of store.tables()) store.scanRows(t, (key, values) => {});
  * await store.write(ops);
  * ```
  */
@@ -87,8 +99,12 @@ export class LmdbStore {
   private constructor(
     private readonly env: RootDatabase,
     private readonly meta: LmdbDatabase<MetaRecord, number>,
-    private readonly data: LmdbDatabase<StoreCell[] | null, StoreKey>,
+    /** Rows: `[tid, ...key cells]` → `[...value cells, checksum]`. */
+    readonly data: LmdbDatabase<StoreCell[] | null, StoreKey>,
     private readonly counts: LmdbDatabase<number, number> | undefined,
+    /** Secondary index entries: `[tid, ordinal, ...index key cells]` → null. */
+    readonly index: LmdbDatabase<null, StoreKey> | undefined,
+    private readonly info: LmdbDatabase<unknown, string> | undefined,
     /** The data directory, for error messages. */
     readonly dataDir: string,
   ) {}
@@ -113,14 +129,19 @@ export class LmdbStore {
     const msgpack = { encoding: "msgpack", useRecords: false } as const;
     const meta = env.openDB<MetaRecord, number>({ name: "meta", ...msgpack } as { name: string });
     const data = env.openDB<StoreCell[] | null, StoreKey>({ name: "data", ...msgpack } as { name: string });
-    let counts: LmdbDatabase<number, number> | undefined;
-    try {
-      counts = env.openDB<number, number>({ name: "counts", ...msgpack } as { name: string });
-    } catch (e) {
-      // read-only on a store written before row counts existed: there is no such sub-database
-      if (!readOnly) throw e;
-    }
-    return new LmdbStore(env, meta, data, counts, dataDir);
+    // Read-only on a store written by an older format: a sub-database it lacks is absent.
+    const optional = <V, K extends import("lmdb").Key>(name: string): LmdbDatabase<V, K> | undefined => {
+      try {
+        return env.openDB<V, K>({ name, ...msgpack } as { name: string });
+      } catch (e) {
+        if (!readOnly) throw e;
+        return undefined;
+      }
+    };
+    const counts = optional<number, number>("counts");
+    const index = optional<null, StoreKey>("index");
+    const info = optional<unknown, string>("info");
+    return new LmdbStore(env, meta, data, counts, index, info, dataDir);
   }
 
   /** A `DataCorruptionError` for `damaged`; an error lmdb or the decoder threw becomes one. */
@@ -128,6 +149,12 @@ export class LmdbStore {
     if (problem instanceof TcError) return problem;
     const text = problem instanceof Error ? problem.message : String(problem);
     return new DataCorruptionError(this.dataDir, damaged, text);
+  }
+
+  /** The store format recorded in it (1: before the `index` sub-database). */
+  format(): number {
+    const f = this.info?.get("format");
+    return typeof f === "number" ? f : 1;
   }
 
   /** Every stored table (each catalog entry's checksum checked). */
@@ -154,27 +181,33 @@ export class LmdbStore {
   /**
    * Calls `visit` with each row of `table`, in key order: the stored key (`[tid, ...key cells]`)
    * and the value cells (the checksum cell last). Checks each row's checksum when the table has
-   * them and `checkRows` (a caller that verified the whole file passes false); throws
-   * `DataCorruptionError` naming the table and row when one fails. The row count is always checked.
+   * them and `checkRows`; checks the row count against the recorded one when `checkCount`. Throws
+   * `DataCorruptionError` naming the table and row when one fails. Used by verify and by the
+   * one-time index build of an older store, never by reads.
    */
-  scanRows(table: StoredTable, visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void, checkRows = true): void {
+  scanRows(
+    table: StoredTable,
+    visit: (storedKey: readonly KeyCell[], values: readonly KeyCell[] | null) => void,
+    checkRows = true,
+    checkCount = true,
+  ): void {
     const check = checkRows && table.checked;
     const range = { start: [table.tid], end: [table.tid + 1] };
     let last: readonly KeyCell[] | undefined;
     let n = 0;
     try {
       for (const { key, value } of this.data.getRange(range)) {
-        last = key;
+        last = key as KeyCell[];
         n++;
         if (check) {
           const n = Array.isArray(value) ? value.length - 1 : -1;
           if (n < 0 || value![n] !== rowChecksum(key, value!, n)) {
-            throw new DataCorruptionError(this.dataDir, rowName(table, key), "checksum mismatch");
+            throw new DataCorruptionError(this.dataDir, rowName(table, key as KeyCell[]), "checksum mismatch");
           }
         }
-        visit(key, value);
+        visit(key as KeyCell[], value);
       }
-      if (table.rows !== undefined && n !== table.rows) {
+      if (checkCount && table.rows !== undefined && n !== table.rows) {
         throw new DataCorruptionError(this.dataDir, `table ${table.path}`, `${n} rows found, ${table.rows} were committed`);
       }
     } catch (e) {
@@ -182,19 +215,49 @@ export class LmdbStore {
     }
   }
 
-  private removeTableRows(tid: number): void {
-    const keys = [...this.data.getKeys({ start: [tid], end: [tid + 1] })];
-    for (const k of keys) this.data.removeSync(k);
+  /** Number of rows stored for table `tid` (counted in lmdb, no row decoded). */
+  countRows(tid: number): number {
+    return this.data.getCount({ start: [tid], end: [tid + 1] });
   }
 
-  /** Writes a write-set in one lmdb transaction; resolves once it is synced to disk. */
+  /**
+   * Builds the secondary index entries of tables stored without them (a store of format 1), records
+   * missing row counts, and the current format, in one synced lmdb transaction.
+   */
+  async upgrade(entries: (put: (key: StoreKey) => void, putCount: (tid: number, n: number) => void) => void): Promise<void> {
+    const { index, counts, info } = this;
+    await this.env.transaction(() => {
+      entries(
+        (key) => index!.putSync(key, null),
+        (tid, n) => counts!.putSync(tid, n),
+      );
+      info!.putSync("format", STORE_FORMAT);
+    });
+  }
+
+  private removeTableRows(tid: number): void {
+    const range = { start: [tid], end: [tid + 1] };
+    const keys = [...this.data.getKeys(range)];
+    for (const k of keys) this.data.removeSync(k);
+    if (this.index) {
+      const ixKeys = [...this.index.getKeys(range)];
+      for (const k of ixKeys) this.index.removeSync(k);
+    }
+  }
+
+  /**
+   * Writes a write-set in one lmdb transaction; resolves once it is synced to disk. The pending
+   * writes of each flushed table are frozen now, synchronously (so the next transaction starts
+   * on an empty overlay while this one's writes stay readable), and dropped once lmdb holds them.
+   */
   async write(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
-    const { data, meta, counts } = this;
-    // Row counts are taken now, while the tables hold exactly this write-set's state (the next
-    // transaction cannot run before this call returns its promise).
-    const rowCounts = rowCountsOf(ops);
+    const { data, meta, counts, index, info } = this;
+    const layers: [FlushSource, WriteLayer][] = [];
+    for (const op of ops) if (op.kind === "flush") layers.push([op.table, op.table.freeze()]);
+    let layerAt = 0;
     await this.env.transaction(() => {
+      if (info!.get("format") !== STORE_FORMAT) info!.putSync("format", STORE_FORMAT);
       for (const op of ops) {
         switch (op.kind) {
           case "create":
@@ -202,35 +265,33 @@ export class LmdbStore {
             break;
           case "drop":
             meta.removeSync(op.tid);
+            counts!.removeSync(op.tid);
             this.removeTableRows(op.tid);
             break;
-          case "truncate":
-            this.removeTableRows(op.tid);
-            break;
-          case "rows": {
-            const t = op.table;
-            const keyLen = t.schema.keyColumns.length;
-            for (const row of op.rows) {
-              const k = storeKey(t.tid, t.primaryKeyOf(row));
-              data.putSync(k, storeValues(k, row, keyLen));
-            }
+          case "flush": {
+            const [src, layer] = layers[layerAt++]!;
+            const tid = src.tid;
+            const keyLen = src.keyLen;
+            if (layer.truncated) this.removeTableRows(tid);
+            layer.rows.forEachPair((key, entry) => {
+              const k = storeKey(tid, key);
+              if (entry === TOMBSTONE) data.removeSync(k);
+              else data.putSync(k, storeValues(k, entry, keyLen));
+            });
+            layer.ix.forEach((tree, ordinal) => {
+              tree.forEachPair((key, entry) => {
+                const k = indexStoreKey(tid, ordinal, key as readonly KeyCell[]);
+                if (entry === TOMBSTONE) index!.removeSync(k);
+                else index!.putSync(k, null);
+              });
+            });
+            counts!.putSync(tid, layer.size);
             break;
           }
-          case "put": {
-            const k = storeKey(op.table.tid, op.key);
-            data.putSync(k, storeValues(k, op.row, op.table.schema.keyColumns.length));
-            break;
-          }
-          case "delete":
-            data.removeSync(storeKey(op.table.tid, op.key));
-            break;
         }
       }
-      for (const [tid, rows] of rowCounts) {
-        if (rows === undefined) counts?.removeSync(tid);
-        else counts?.putSync(tid, rows);
-      }
     });
+    for (const [src, layer] of layers) src.settled(layer);
   }
 
   /** Resolves when every write so far is on disk, then closes the environment. */
@@ -240,25 +301,13 @@ export class LmdbStore {
   }
 }
 
-/** Each written table's row count after a write-set (`undefined`: the table was dropped). */
-function rowCountsOf(ops: readonly StoreOp[]): Map<number, number | undefined> {
-  const tables = new Map<number, Table | null | undefined>();
-  for (const op of ops) {
-    switch (op.kind) {
-      case "create":
-      case "truncate":
-        if (!tables.get(op.tid)) tables.set(op.tid, null);
-        break;
-      case "drop":
-        tables.set(op.tid, undefined);
-        break;
-      default:
-        tables.set(op.table.tid, op.table);
-    }
-  }
-  const out = new Map<number, number | undefined>();
-  for (const [tid, t] of tables) out.set(tid, t === undefined ? undefined : t === null ? 0 : t.size);
-  return out;
+/** The `index` key of a secondary index entry: `[tid, ordinal, ...index key cells]`. */
+export function indexStoreKey(tid: number, ordinal: number, key: readonly KeyCell[]): StoreKey {
+  const k = new Array<StoreCell>(key.length + 2);
+  k[0] = tid;
+  k[1] = ordinal;
+  for (let i = 0; i < key.length; i++) k[i + 2] = key[i] === 0 ? 0 : (key[i] as StoreCell);
+  return k as StoreKey;
 }
 
 function rowName(table: StoredTable, storedKey: readonly KeyCell[]): string {

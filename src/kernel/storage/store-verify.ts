@@ -2,18 +2,21 @@
  * `verifyDataDir`: the checks of `tinychain-orm verify --data-dir`. Read-only: the directory is
  * locked while it is checked (a directory another kernel holds is reported, not read), the data
  * file is compared with its clean-close checksum and read through by lmdb in a child process,
- * then opened read-only and every table loaded: catalog and row checksums, row counts, schemas
- * parse, every row holds its schema's types, every index holds exactly the table's rows.
+ * then opened read-only and every table read through: catalog and row checksums, row counts
+ * against the recorded ones, schemas parse, every row holds its schema's types, every secondary
+ * index holds exactly one entry per row (the `index` sub-database compared with the rows).
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { TcError } from "../../errors.js";
 import { fileChecksum } from "./checksums.js";
-import { DATA_FILE, STATE_DIR, loadTable, readCleanCloseRecord } from "./data-dir.js";
+import { DATA_FILE, STATE_DIR, headChecksum, openTable, readCleanCloseRecord } from "./data-dir.js";
 import { DataDirLock } from "./data-dir-lock.js";
 import { verifyLmdbInChild } from "./lmdb-child-check.js";
-import { LmdbStore, type StoredTable } from "./lmdb-store.js";
-import type { Table } from "./table-engine.js";
+import { compareTuples } from "./index-keys.js";
+import { LmdbStore, STORE_FORMAT, type StoredTable, rowFromStore } from "./lmdb-store.js";
+import type { LmdbTable } from "./lmdb-table.js";
+import { secondaryKey } from "./table-index.js";
 
 /** What `verifyDataDir` found. */
 export interface VerifyReport {
@@ -87,10 +90,15 @@ async function verifyStore(dataDir: string, problems: string[], checked: string[
     const actual = fileChecksum(dataFile);
     if (!record) {
       checked.push(`${fileName}: ${actual.size} bytes; no clean-close checksum (the last kernel did not close it)`);
-    } else if (record.size === actual.size && record.crc === actual.crc) {
-      checked.push(`${fileName}: ${actual.size} bytes, matches its clean-close checksum`);
     } else {
-      problems.push(`${fileName}: changed since its last clean close (size ${actual.size}, expected ${record.size}; CRC-32 ${actual.crc.toString(16)}, expected ${record.crc.toString(16)})`);
+      // The whole file's CRC when the record has it, else the CRC of its two meta pages.
+      const got = record.crc !== undefined ? actual.crc : headChecksum(dataFile).head;
+      const expected = record.crc ?? record.head!;
+      if (record.size === actual.size && got === expected) {
+        checked.push(`${fileName}: ${actual.size} bytes, matches its clean-close checksum`);
+      } else {
+        problems.push(`${fileName}: changed since its last clean close (size ${actual.size}, expected ${record.size}; CRC-32 ${got.toString(16)}, expected ${expected.toString(16)})`);
+      }
     }
   } catch (e) {
     problems.push(`${fileName}: cannot be read (${(e as NodeJS.ErrnoException).code ?? message(e)})`);
@@ -121,8 +129,8 @@ async function verifyStore(dataDir: string, problems: string[], checked: string[
     checked.push(`catalog: ${tables.length} table(s), checksums match`);
     for (const stored of tables) {
       try {
-        const { table } = loadTable(store, stored);
-        const issues = tableIssues(table);
+        const { table } = openTable(store, stored);
+        const issues = tableIssues(store, stored, table);
         if (issues.length > 0) problems.push(...issues.map((i) => `table ${stored.path}: ${i}`));
         else {
           const what = stored.checked ? "row checksums match" : "no row checksums (written by an older version)";
@@ -137,27 +145,38 @@ async function verifyStore(dataDir: string, problems: string[], checked: string[
   }
 }
 
-/** Rows that break their schema, and indexes that do not hold exactly the table's rows. */
-function tableIssues(table: Table): string[] {
+/**
+ * Rows that break their schema, and secondary indexes that do not hold exactly one entry per row
+ * (row checksums and the row count are checked while the rows are read).
+ */
+function tableIssues(store: LmdbStore, stored: StoredTable, table: LmdbTable): string[] {
   const issues: string[] = [];
+  const expected = table.secondaries.map(() => [] as (readonly unknown[])[]);
   let n = 0;
-  for (const row of table.primary.tree.values()) {
+  store.scanRows(stored, (key, values) => {
     n++;
+    const row = rowFromStore(table, key, values);
     try {
       table.checkRow(row);
     } catch (e) {
-      if (issues.length < 10) issues.push(`row ${JSON.stringify(table.primaryKeyOf(row))} does not fit the schema: ${message(e)}`);
+      if (issues.length < 10) issues.push(`row ${JSON.stringify(key.slice(1))} does not fit the schema: ${message(e)}`);
     }
-    if (table.get(table.primaryKeyOf(row)) !== row) issues.push(`row ${JSON.stringify(table.primaryKeyOf(row))} is not found by its key`);
-  }
-  for (const ix of table.secondaries) {
-    if (ix.tree.size !== n) issues.push(`index ${ix.name} holds ${ix.tree.size} entries for ${n} rows`);
-    for (const row of ix.tree.values()) {
-      if (table.get(table.primaryKeyOf(row)) !== row) {
-        issues.push(`index ${ix.name} holds a row that is not the table's: ${JSON.stringify(table.primaryKeyOf(row))}`);
-        break;
-      }
+    table.secondaries.forEach((ix, i) => expected[i]!.push(secondaryKey(ix, row)));
+  });
+  // A store of the format before the `index` sub-database has no entries yet: the next open builds them.
+  if (store.format() < STORE_FORMAT) return issues;
+  if (stored.rows === undefined) issues.push(`no row count is recorded (${n} rows found)`);
+  table.secondaries.forEach((ix, i) => {
+    const want = expected[i]!.sort((a, b) => compareTuples(a as never, b as never));
+    let got = 0;
+    let wrong = 0;
+    for (const key of store.index?.getKeys({ start: [table.tid, i], end: [table.tid, i + 1] }) ?? []) {
+      const cells = (key as unknown[]).slice(2);
+      if (got >= want.length || compareTuples(cells as never, want[got] as never) !== 0) wrong++;
+      got++;
     }
-  }
+    if (got !== want.length) issues.push(`index ${ix.name} holds ${got} entries for ${n} rows`);
+    else if (wrong > 0) issues.push(`index ${ix.name}: ${wrong} entries do not match the table's rows`);
+  });
   return issues;
 }

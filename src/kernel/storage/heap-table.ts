@@ -1,0 +1,372 @@
+/**
+ * The heap engine: one table on the JS heap — its B+ tree indexes (see table-index.ts), a hash
+ * map for point gets on a single-column key, and every write, each reported to a `WriteLog` (the
+ * transaction's undo log) before it happens and to the structures registered beside the table
+ * (`derived`, see row-observer.ts) after. The tables of a database in memory use it; a durable
+ * database's tables keep their rows in lmdb instead (lmdb-table.ts).
+ */
+import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
+import { ConflictError } from "../../errors.js";
+import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
+import { prefixRange } from "./prefix-walk.js";
+import type { ScanPlan } from "./scan-plan.js";
+import { TableBase, keyText } from "./table-base.js";
+import type { TableState, WriteLog } from "./table-engine.js";
+import {
+  NODE_SIZE,
+  type TableIndex,
+  type Tree,
+  newTree,
+  secondaryKey,
+  secondaryOrder,
+  sortedOrder,
+} from "./table-index.js";
+import type { Row, TableSchema } from "./table-schema.js";
+
+/** Fewer rows than this are inserted one by one into a non-empty table (see `insertMany`). */
+const MERGE_MIN_ROWS = 256;
+const BREAK = Object.freeze({ break: true });
+
+/** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
+interface HeapState extends TableState {
+  readonly engine: "heap";
+  readonly primary: Tree;
+  readonly secondaries: readonly Tree[];
+  readonly pointMap: Map<KeyCell, Row> | undefined;
+}
+
+/**
+ * A table on the heap: schema, B+ tree indexes and rows.
+ *
+ * @example
+ * ```ts
+ * const t = new HeapTable("/state/app/t", parseSchema(schemaJson));
+ * t.write(t.checkRow(["a", 5]), "insert", undefined);
+ * t.get("a"); // ["a", 5]
+ * ```
+ */
+export class HeapTable extends TableBase {
+  readonly durable = false;
+  pointMap: Map<KeyCell, Row> | undefined;
+
+  constructor(path: string, schema: TableSchema) {
+    super(path, schema);
+    this.pointMap = this.primary.scalar ? new Map() : undefined;
+  }
+
+  get size(): number {
+    return this.primary.tree.size;
+  }
+
+  /** The row with this primary tree key, if any. */
+  get(key: IndexKey): Row | undefined {
+    if (this.pointMap !== undefined) return this.pointMap.get(key as KeyCell);
+    return this.primary.tree.get(key);
+  }
+
+  /**
+   * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
+   * secondary index is updated; `log` hears about the change first.
+   */
+  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
+    const key = this.primaryKeyOf(row);
+    if (this.keyByteLimit !== undefined) this.checkKeyBytes(key);
+    const old = this.get(key);
+    if (old !== undefined && mode === "insert") {
+      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+    }
+    log?.rowChanged(this, key, old);
+    this.applyWrite(key, row, old);
+  }
+
+  private applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
+    for (const ix of this.secondaries) {
+      const nk = secondaryKey(ix, row);
+      if (old !== undefined) {
+        const ok = secondaryKey(ix, old);
+        if (compareTuples(ok, nk) !== 0) ix.tree.delete(ok);
+      }
+      ix.tree.set(nk, row);
+    }
+    this.primary.tree.set(key, row);
+    this.pointMap?.set(key as KeyCell, row);
+    for (const o of this.observers) {
+      if (old !== undefined) o.replaced(old, row);
+      else o.added(row);
+    }
+  }
+
+  /** Deletes the row with this primary tree key; false when absent. */
+  remove(key: IndexKey, log: WriteLog | undefined): boolean {
+    const old = this.get(key);
+    if (old === undefined) return false;
+    log?.rowChanged(this, key, old);
+    this.applyRemove(key, old);
+    return true;
+  }
+
+  private applyRemove(key: IndexKey, old: Row): void {
+    for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
+    this.primary.tree.delete(key);
+    this.pointMap?.delete(key as KeyCell);
+    for (const o of this.observers) o.removed(old);
+  }
+
+  /** Puts a row back as it was before a change (used by rollback; never logged). */
+  restoreRow(key: IndexKey, old: Row | undefined): void {
+    const current = this.get(key);
+    if (old === undefined) {
+      if (current !== undefined) this.applyRemove(key, current);
+    } else {
+      this.applyWrite(key, old, current);
+    }
+  }
+
+  /** Removes every row at once (saving the trees in the log so a rollback restores them). */
+  truncate(log: WriteLog | undefined): void {
+    log?.truncated(this, this.saveState());
+    this.primary.tree = newTree(this.primary.compare);
+    for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
+    if (this.pointMap) this.pointMap = new Map();
+    for (const o of this.observers) o.reset([]);
+  }
+
+  private saveState(): HeapState {
+    return {
+      engine: "heap",
+      primary: this.primary.tree,
+      secondaries: this.secondaries.map((ix) => ix.tree),
+      pointMap: this.pointMap,
+    };
+  }
+
+  /** Reinstates trees saved by `truncate`. */
+  restoreState(state: TableState): void {
+    const saved = state as HeapState;
+    this.primary.tree = saved.primary;
+    this.secondaries.forEach((ix, i) => (ix.tree = saved.secondaries[i]!));
+    this.pointMap = saved.pointMap;
+    this.notifyReset();
+  }
+
+  protected allRows(): Row[] {
+    return this.primary.tree.valuesArray();
+  }
+
+  protected rowsInOrder(ix: TableIndex): Iterable<Row> {
+    return ix.tree.valuesArray();
+  }
+
+  protected rowIdentity(): undefined {
+    return undefined;
+  }
+
+  prefixRows(ix: TableIndex, prefix: readonly KeyCell[], out: Row[]): void {
+    prefixRange(ix.tree, prefix, ix.keyPositions, out);
+  }
+
+  /**
+   * Inserts many checked rows. Refuses (409, nothing written) if a key exists or repeats.
+   * An empty table is bulk-loaded (sorted once, trees built in O(n)); rows that are many compared
+   * with the table (an eighth of it in memory, a quarter in a durable store, where a rebuild
+   * rewrites the table's rows) are merged with the existing ones and the trees rebuilt, O(n + m);
+   * fewer go in one by one.
+   */
+  insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
+    if (rows.length === 0) return;
+    const n = rows.length;
+    const keys = new Array<IndexKey>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.primaryKeyOf(rows[i]!);
+    if (this.keyByteLimit !== undefined) for (const k of keys) this.checkKeyBytes(k);
+    const cmp = this.primary.compare;
+    const order = sortedOrder(keys, cmp);
+    const sortedKeys = order ? order.map((i) => keys[i]!) : keys;
+    const sortedRows = order ? order.map((i) => rows[i]!) : (rows as Row[]);
+    for (let i = 1; order !== undefined && i < n; i++) {
+      if (cmp(sortedKeys[i - 1]!, sortedKeys[i]!) === 0) {
+        throw new ConflictError(`${this.path}: key ${keyText(sortedKeys[i]!)} appears twice in the inserted rows`);
+      }
+    }
+    if (this.size === 0) {
+      log?.bulkLoaded(this, this.saveState());
+      this.loadSorted(sortedKeys, sortedRows);
+      return;
+    }
+    const mergeFrom = Math.max(MERGE_MIN_ROWS, this.size >> (this.keyByteLimit === undefined ? 3 : 2));
+    if (n >= mergeFrom) {
+      this.mergeSorted(sortedKeys, sortedRows, log);
+      return;
+    }
+    if (log === undefined) {
+      for (const k of sortedKeys) {
+        if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+      }
+    }
+    // One descent per row: the primary insert doubles as the conflict check. On a conflict the
+    // rows inserted so far are in the log, and the failed request is undone up to its start.
+    const tree = this.primary.tree;
+    const map = this.pointMap;
+    for (let i = 0; i < n; i++) {
+      const key = sortedKeys[i]!;
+      const row = sortedRows[i]!;
+      if (map !== undefined ? map.has(key as KeyCell) : !tree.set(key, row, false)) {
+        throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+      }
+      log?.rowChanged(this, key, undefined);
+      if (map !== undefined) {
+        tree.set(key, row);
+        map.set(key as KeyCell, row);
+      }
+      for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
+      for (const o of this.observers) o.added(row);
+    }
+  }
+
+  /**
+   * Merges rows sorted by primary key (strictly ascending) with the table's rows and rebuilds the
+   * trees; a key already present is refused (409) before anything changes.
+   */
+  private mergeSorted(keys: readonly IndexKey[], rows: readonly Row[], log: WriteLog | undefined): void {
+    const tree = this.primary.tree;
+    const oldKeys = tree.keysArray();
+    const oldRows = tree.valuesArray();
+    const cmp = this.primary.compare;
+    const total = oldKeys.length + keys.length;
+    const mergedKeys = new Array<IndexKey>(total);
+    const mergedRows = new Array<Row>(total);
+    let i = 0;
+    let j = 0;
+    for (let k = 0; k < total; k++) {
+      if (j >= keys.length || (i < oldKeys.length && cmp(oldKeys[i]!, keys[j]!) < 0)) {
+        mergedKeys[k] = oldKeys[i]!;
+        mergedRows[k] = oldRows[i++]!;
+        continue;
+      }
+      if (i < oldKeys.length && cmp(oldKeys[i]!, keys[j]!) === 0) {
+        throw new ConflictError(`${this.path}: key ${keyText(keys[j]!)} already exists`);
+      }
+      mergedKeys[k] = keys[j]!;
+      mergedRows[k] = rows[j++]!;
+    }
+    log?.bulkLoaded(this, this.saveState());
+    this.loadSorted(mergedKeys, mergedRows);
+  }
+
+  /**
+   * Loads rows that should already be sorted by primary key and unique (a durable store's scan);
+   * falls back to the checked bulk insert if they are not.
+   */
+  loadTrusted(rows: Row[]): void {
+    if (rows.length === 0) return;
+    const keys = new Array<IndexKey>(rows.length);
+    for (let i = 0; i < rows.length; i++) keys[i] = this.primaryKeyOf(rows[i]!);
+    try {
+      this.loadSorted(keys, rows);
+    } catch {
+      this.insertMany(rows, undefined);
+    }
+  }
+
+  /**
+   * Replaces the (empty) trees with ones built from rows sorted by primary key, strictly
+   * ascending. Used for bulk inserts, table literals and reopening a durable store.
+   */
+  loadSorted(keys: IndexKey[], rows: Row[]): void {
+    this.primary.tree = bulkLoad(keys, rows, NODE_SIZE, this.primary.compare) as Tree;
+    if (this.pointMap) {
+      const map = new Map<KeyCell, Row>();
+      for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
+      this.pointMap = map;
+    }
+    for (const ix of this.secondaries) {
+      const order = secondaryOrder(ix, rows);
+      const n = rows.length;
+      const ixKeys = new Array<IndexKey>(n);
+      const ixRows = new Array<Row>(n);
+      for (let i = 0; i < n; i++) {
+        const row = rows[order[i]!]!;
+        ixKeys[i] = secondaryKey(ix, row);
+        ixRows[i] = row;
+      }
+      ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
+    }
+    for (const o of this.observers) o.reset(rows);
+  }
+
+  /**
+   * Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop.
+   */
+  scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
+    const filter = plan.filter;
+    if (plan.point !== undefined) {
+      const row = this.get(plan.point);
+      if (row !== undefined && (!filter || filter(row))) visit(row);
+      return;
+    }
+    const ix = plan.index;
+    if (plan.group !== undefined) {
+      const rows = this.columnGroups(ix).rowsOf(plan.group.cell);
+      if (!plan.reverse) {
+        for (let i = 0; i < rows.length; i++) if ((!filter || filter(rows[i]!)) && visit(rows[i]!)) return;
+      } else {
+        for (let i = rows.length - 1; i >= 0; i--) if ((!filter || filter(rows[i]!)) && visit(rows[i]!)) return;
+      }
+      return;
+    }
+    const tree = ix.tree;
+    if (tree.size === 0) return;
+    const cmp = ix.compare;
+    const { low, high, lowInclusive, highInclusive } = plan;
+    if (!plan.reverse) {
+      const from = low === undefined ? tree.minKey()! : low;
+      const to = high === undefined ? tree.maxKey()! : high;
+      const includeTo = high === undefined ? true : highInclusive;
+      const skipLow = low !== undefined && !lowInclusive;
+      if (cmp(from, to) > 0) return;
+      tree.forRange(from, to, includeTo, (k: IndexKey, row: Row) => {
+        if (skipLow && cmp(k, from) === 0) return;
+        if (filter && !filter(row)) return;
+        if (visit(row)) return BREAK;
+      });
+      return;
+    }
+    const it = tree.entriesReversed(high, [] as unknown as [IndexKey, Row], high !== undefined && !highInclusive);
+    for (let r = it.next(); !r.done; r = it.next()) {
+      const k = r.value[0];
+      const row = r.value[1];
+      if (low !== undefined) {
+        const c = cmp(k, low);
+        if (c < 0 || (c === 0 && !lowInclusive)) break;
+      }
+      if (filter && !filter(row)) continue;
+      if (visit(row)) break;
+    }
+  }
+
+  /** Number of rows a plan yields (no row visits when the whole table is selected). */
+  count(plan: ScanPlan): number {
+    if (plan.group !== undefined && !plan.filter) return this.columnGroups(plan.index).rowsOf(plan.group.cell).length;
+    if (plan.point === undefined && plan.low === undefined && plan.high === undefined && !plan.filter) {
+      return plan.index.tree.size;
+    }
+    if (plan.point === undefined && !plan.filter) {
+      // Count leaves without visiting rows one by one.
+      const tree = plan.index.tree;
+      if (tree.size === 0) return 0;
+      const cmp = plan.index.compare;
+      const from = plan.low === undefined ? tree.minKey()! : plan.low;
+      const to = plan.high === undefined ? tree.maxKey()! : plan.high;
+      if (cmp(from, to) > 0) return 0;
+      const includeTo = plan.high === undefined ? true : plan.highInclusive;
+      let n = tree.forRange(from, to, includeTo);
+      // An exclusive low bound (single-column keys only) was counted if present and in range.
+      if (plan.low !== undefined && !plan.lowInclusive && tree.has(plan.low) && (includeTo || cmp(from, to) < 0)) n--;
+      return n;
+    }
+    let n = 0;
+    this.scan(plan, () => {
+      n++;
+    });
+    return n;
+  }
+}

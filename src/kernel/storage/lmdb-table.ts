@@ -1,0 +1,545 @@
+/**
+ * The durable engine: a table of a durable database whose rows live in lmdb (lmdb-store.ts), not
+ * on the JS heap. Point gets are lmdb gets, scans lmdb range iterators (forward or reverse),
+ * counts lmdb's key counting; a secondary index is a range of the `index` sub-database, each entry
+ * leading to its row. Opening a table reads nothing: memory does not grow with the rows, reopen
+ * is instant, and a store may be larger than the heap.
+ *
+ * A transaction's writes go to an in-memory overlay (write-overlay.ts) that every read merges
+ * over lmdb; a commit freezes it into a committing layer, readable until its lmdb write resolves,
+ * and the store writes it in one synced lmdb transaction. Rollbacks restore the overlay. The
+ * structures kept beside the table (`derived`, `columnGroups`) are built from one full scan on
+ * first use and then hear every write, as on the heap engine.
+ */
+import { ConflictError, DataCorruptionError } from "../../errors.js";
+import * as lmdbModule from "lmdb";
+import { rowChecksum } from "./checksums.js";
+import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
+import type { ScanPlan } from "./scan-plan.js";
+import { TableBase, keyText } from "./table-base.js";
+import type { TableState, WriteLog } from "./table-engine.js";
+import { type TableIndex, secondaryKey, sortedOrder } from "./table-index.js";
+import type { Row, TableSchema } from "./table-schema.js";
+import { type FlushSource, type IndexEntry, type RowEntry, type Source, TOMBSTONE, WriteLayer, layerSource, mergeSources } from "./write-overlay.js";
+
+/** The active layer and row count saved by `truncate`, for a rollback. */
+interface LmdbState extends TableState {
+  readonly engine: "lmdb";
+  readonly layer: WriteLayer;
+  readonly size: number;
+}
+
+/**
+ * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
+ * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
+ */
+const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
+
+/** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
+const AFTER_PREFIX = Buffer.from([0, 0xff]);
+/** The byte after an encoded key that sorts it just after that key (before any longer key). */
+const AFTER_KEY = Buffer.from([0]);
+
+/** What a stored range source yields per key: raw value cells (data) or nothing (index). */
+type Raw = StoreCell[] | null | RowEntry | IndexEntry;
+
+/**
+ * A durable table. Created by the database for a durable store (`Database.newTable`), or at open
+ * for each stored table (data-dir.ts).
+ *
+ * @example
+ * ```ts
+ * const t = new LmdbTable("/state/app/t", schema, store, 7, 0, true);
+ * t.write(t.checkRow(["a", 5]), "insert", log); // into the overlay
+ * t.get("a");                                     // ["a", 5], before the commit too
+ * ```
+ */
+export class LmdbTable extends TableBase implements FlushSource {
+  readonly durable = true;
+  /** This transaction's writes. */
+  private active: WriteLayer;
+  /** Frozen layers whose lmdb write has not resolved yet, newest first. */
+  private committing: WriteLayer[] = [];
+  private rowCount: number;
+
+  constructor(
+    path: string,
+    schema: TableSchema,
+    private readonly store: LmdbStore,
+    tid: number,
+    /** Rows stored in lmdb (the committed row count). */
+    rows: number,
+    /** True when stored rows carry checksums (false only for tables of the first format). */
+    private readonly checked = true,
+  ) {
+    super(path, schema);
+    this.tid = tid;
+    this.keyByteLimit = MAX_KEY_BYTES;
+    this.rowCount = rows;
+    this.active = this.newLayer(false);
+  }
+
+  get size(): number {
+    return this.rowCount;
+  }
+
+  private newLayer(truncated: boolean): WriteLayer {
+    return new WriteLayer(this.primary.compare, this.secondaries.length, truncated);
+  }
+
+  // ---- reading rows -----------------------------------------------------------------------------
+
+  get(key: IndexKey): Row | undefined {
+    const found = this.active.rows.get(key);
+    if (found !== undefined) return found === TOMBSTONE ? undefined : found;
+    if (this.active.truncated) return undefined;
+    for (const layer of this.committing) {
+      const e = layer.rows.get(key);
+      if (e !== undefined) return e === TOMBSTONE ? undefined : e;
+      if (layer.truncated) return undefined;
+    }
+    return this.storedRow(key);
+  }
+
+  /** The committed row with this key, read from lmdb (checksum checked). */
+  private storedRow(key: IndexKey): Row | undefined {
+    const k = storeKey(this.tid, key);
+    let values: StoreCell[] | null | undefined;
+    try {
+      values = this.store.data.get(k);
+    } catch (e) {
+      throw this.store.corruption(`table ${this.path}, row ${keyText(key)}`, e);
+    }
+    if (values === undefined) return undefined;
+    return this.decode(k, values);
+  }
+
+  private decode(storedKey: readonly StoreCell[], values: StoreCell[] | null): Row {
+    if (this.checked) {
+      const n = Array.isArray(values) ? values.length - 1 : -1;
+      if (n < 0 || values![n] !== rowChecksum(storedKey as KeyCell[], values as KeyCell[], n)) {
+        throw new DataCorruptionError(this.store.dataDir, `table ${this.path}, row ${JSON.stringify(storedKey.slice(1))}`, "checksum mismatch");
+      }
+    }
+    return rowFromStore(this, storedKey as KeyCell[], values as KeyCell[] | null);
+  }
+
+  /** The layers a read merges, newest first, down to the first truncated one; and whether lmdb is below. */
+  private readLayers(committedOnly: boolean): { layers: WriteLayer[]; withStore: boolean } {
+    const layers: WriteLayer[] = [];
+    const all = committedOnly ? this.committing : [this.active, ...this.committing];
+    for (const layer of all) {
+      layers.push(layer);
+      if (layer.truncated) return { layers, withStore: false };
+    }
+    return { layers, withStore: true };
+  }
+
+  scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
+    const filter = plan.filter;
+    if (plan.point !== undefined) {
+      const row = this.get(plan.point);
+      if (row !== undefined && (!filter || filter(row))) visit(row);
+      return;
+    }
+    if (plan.low !== undefined || plan.high !== undefined) {
+      this.scanRange(plan, false, (row) => (filter && !filter(row) ? false : visit(row)));
+      return;
+    }
+    // A whole-table scan also checks the rows it met against the table's row count, so rows lost
+    // to a damaged lmdb page are noticed.
+    let n = 0;
+    let stopped = false;
+    this.scanRange(plan, false, (row) => {
+      n++;
+      if (filter && !filter(row)) return false;
+      if (visit(row)) return (stopped = true);
+      return false;
+    });
+    if (!stopped && n !== this.rowCount) {
+      throw new DataCorruptionError(this.store.dataDir, `table ${this.path}`, `${n} rows found, ${this.rowCount} were committed`);
+    }
+  }
+
+  /**
+   * Visits the rows of a plan's key range on its index, merged over every layer (`committedOnly`:
+   * the committing layers only, not this transaction's), in plan order.
+   */
+  private scanRange(plan: ScanPlan, committedOnly: boolean, visit: (row: Row) => boolean | void): void {
+    const ix = plan.index;
+    const { low, high, lowInclusive, highInclusive, reverse } = plan;
+    const cmp = ix.compare;
+    const ordinal = ix.primary ? -1 : this.secondaries.indexOf(ix);
+    const { layers, withStore } = this.readLayers(committedOnly);
+    const sources: Source<Raw>[] = [];
+    const start = reverse ? high : low;
+    for (const layer of layers) {
+      const tree = ordinal < 0 ? layer.rows : layer.ix[ordinal]!;
+      if (tree.size !== 0) sources.push(layerSource<Raw>(tree, start, reverse));
+    }
+    const storeAt = withStore ? sources.length : -1;
+    if (withStore) sources.push(this.storeSource(ordinal, start, reverse));
+    mergeSources(sources, cmp, reverse, (key, value, from) => {
+      if (!reverse) {
+        if (low !== undefined && !lowInclusive && cmp(key, low) === 0) return false;
+        if (high !== undefined) {
+          const c = cmp(key, high);
+          if (c > 0 || (c === 0 && !highInclusive)) return true;
+        }
+      } else {
+        if (high !== undefined && !highInclusive && cmp(key, high) === 0) return false;
+        if (low !== undefined) {
+          const c = cmp(key, low);
+          if (c < 0 || (c === 0 && !lowInclusive)) return true;
+        }
+      }
+      if (value === TOMBSTONE) return false;
+      let row: Row | undefined;
+      if (ordinal < 0) {
+        row = from === storeAt ? this.decode(storeKey(this.tid, key), value as StoreCell[] | null) : (value as Row);
+      } else {
+        const pk = this.primaryKeyOfIndexKey(ix, key as readonly KeyCell[]);
+        row = committedOnly ? this.committedGet(pk) : this.get(pk);
+        if (row === undefined) {
+          throw new DataCorruptionError(this.store.dataDir, `table ${this.path}, index ${ix.name}`, `entry ${JSON.stringify(key)} has no row`);
+        }
+      }
+      return visit(row);
+    });
+  }
+
+  /** A source over lmdb's stored entries of the primary (`ordinal` -1) or a secondary index. */
+  private storeSource(ordinal: number, start: IndexKey | undefined, reverse: boolean): Source<Raw> {
+    const tid = this.tid;
+    const scalar = ordinal < 0 && this.primary.scalar;
+    const prefix: StoreCell[] = ordinal < 0 ? [tid] : [tid, ordinal];
+    const skip = prefix.length;
+    const from = start === undefined ? (reverse ? rangeEnd(prefix) : prefix) : boundKey(prefix, start);
+    const to = reverse ? prefix : rangeEnd(prefix);
+    const { store, path } = this;
+    let it: Iterator<{ key: unknown; value: unknown }>;
+    try {
+      it = (ordinal < 0
+        ? store.data.getRange({ start: from as StoreKey, end: to as StoreKey, reverse })
+        : store.index!.getRange({ start: from as StoreKey, end: to as StoreKey, reverse }))[Symbol.iterator]();
+    } catch (e) {
+      throw store.corruption(`table ${path}`, e);
+    }
+    const src: Source<Raw> = {
+      key: undefined,
+      value: undefined,
+      close() {
+        it.return?.();
+      },
+      next() {
+        let r: IteratorResult<{ key: unknown; value: unknown }>;
+        try {
+          r = it.next();
+        } catch (e) {
+          // an lmdb or decoder error while reading stored entries
+          throw store.corruption(src.key === undefined ? `table ${path}` : `table ${path}, after key ${JSON.stringify(src.key)}`, e);
+        }
+        if (r.done) {
+          src.key = undefined;
+          src.value = undefined;
+          return;
+        }
+        const k = r.value.key as StoreCell[];
+        src.key = scalar ? (k[1] as KeyCell) : (k.slice(skip) as KeyCell[]);
+        // The stored key is rebuilt from `key` when the row is decoded.
+        src.value = r.value.value as Raw;
+      },
+    };
+    src.next();
+    return src;
+  }
+
+  /** The primary key of the row an index key leads to (the key cells sit at their row positions). */
+  private primaryKeyOfIndexKey(ix: TableIndex, key: readonly KeyCell[]): IndexKey {
+    const n = this.keyLen;
+    const pos = ix.keyPositions;
+    if (n === 1) {
+      for (let i = 0; i < pos.length; i++) if (pos[i] === 0) return key[i]!;
+    }
+    const pk = new Array<KeyCell>(n);
+    for (let i = 0; i < pos.length; i++) if (pos[i]! < n) pk[pos[i]!] = key[i]!;
+    return pk;
+  }
+
+  count(plan: ScanPlan): number {
+    if (plan.point !== undefined || plan.filter) {
+      let n = 0;
+      this.scan(plan, () => {
+        n++;
+      });
+      return n;
+    }
+    if (plan.low === undefined && plan.high === undefined) return this.rowCount;
+    const ix = plan.index;
+    const ordinal = ix.primary ? -1 : this.secondaries.indexOf(ix);
+    const { layers, withStore } = this.readLayers(false);
+    const prefix: StoreCell[] = ordinal < 0 ? [this.tid] : [this.tid, ordinal];
+    const db = ordinal < 0 ? this.store.data : this.store.index!;
+    let n = 0;
+    if (withStore) {
+      const start = plan.low === undefined ? prefix : boundKey(prefix, plan.low, !plan.lowInclusive);
+      const end = plan.high === undefined ? rangeEnd(prefix) : boundKey(prefix, plan.high, plan.highInclusive);
+      try {
+        n = (db as typeof this.store.data).getCount({ start: start as StoreKey, end: end as StoreKey });
+      } catch (e) {
+        throw this.store.corruption(`table ${this.path}`, e);
+      }
+    }
+    // Each pending entry in range: +1 for a row, -1 for the stored entry it shadows.
+    const sources: Source<Raw>[] = [];
+    for (const layer of layers) {
+      const tree = ordinal < 0 ? layer.rows : layer.ix[ordinal]!;
+      if (tree.size !== 0) sources.push(layerSource<Raw>(tree, plan.low, false));
+    }
+    if (sources.length === 0) return n;
+    const cmp = ix.compare;
+    const { low, high, lowInclusive, highInclusive } = plan;
+    mergeSources(sources, cmp, false, (key, value) => {
+      if (low !== undefined && !lowInclusive && cmp(key, low) === 0) return false;
+      if (high !== undefined) {
+        const c = cmp(key, high);
+        if (c > 0 || (c === 0 && !highInclusive)) return true;
+      }
+      if (value !== TOMBSTONE) n++;
+      if (withStore) {
+        const k = ordinal < 0 ? storeKey(this.tid, key) : indexStoreKey(this.tid, ordinal, key as readonly KeyCell[]);
+        if ((db as typeof this.store.data).doesExist(k)) n--;
+      }
+      return false;
+    });
+    return n;
+  }
+
+  prefixRows(ix: TableIndex, prefix: readonly KeyCell[], out: Row[]): void {
+    const plan = this.plan([]);
+    this.scanRange({ ...plan, index: ix, low: prefix, lowInclusive: true, high: [...prefix, MAX], highInclusive: false, reverse: false }, false, (row) => {
+      out.push(row);
+    });
+  }
+
+  protected allRows(): Row[] {
+    const out: Row[] = [];
+    this.scanRange(this.plan([]), false, (row) => {
+      out.push(row);
+    });
+    return out;
+  }
+
+  protected rowsInOrder(ix: TableIndex): Iterable<Row> {
+    const out: Row[] = [];
+    this.scanRange({ ...this.plan([]), index: ix }, false, (row) => {
+      out.push(row);
+    });
+    return out;
+  }
+
+  protected rowIdentity(): (row: Row) => unknown {
+    if (this.keyLen === 1) return (row) => this.primaryKeyOf(row);
+    return (row) => JSON.stringify(this.primaryKeyOf(row));
+  }
+
+  // ---- the committed state only ---------------------------------------------------------------
+
+  /** The committed row with this key (committing layers, then lmdb), ignoring this transaction's writes. */
+  committedGet(key: IndexKey): Row | undefined {
+    for (const layer of this.committing) {
+      const e = layer.rows.get(key);
+      if (e !== undefined) return e === TOMBSTONE ? undefined : e;
+      if (layer.truncated) return undefined;
+    }
+    return this.storedRow(key);
+  }
+
+  /**
+   * Scans a plan over the committed state only — what a reader isolated from the open
+   * transaction sees: lmdb and the commits not yet durable, without this transaction's overlay.
+   */
+  committedScan(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
+    const filter = plan.filter;
+    if (plan.point !== undefined) {
+      const row = this.committedGet(plan.point);
+      if (row !== undefined && (!filter || filter(row))) visit(row);
+      return;
+    }
+    this.scanRange(plan, true, (row) => (filter && !filter(row) ? false : visit(row)));
+  }
+
+  // ---- writing (into the active layer) ----------------------------------------------------------
+
+  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
+    const key = this.primaryKeyOf(row);
+    this.checkKeyBytes(key);
+    this.checkIndexKeyBytes(row);
+    const old = this.get(key);
+    if (old !== undefined && mode === "insert") {
+      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+    }
+    log?.rowChanged(this, key, old);
+    this.applyWrite(key, row, old);
+  }
+
+  /** Refuses a row whose secondary index key is too large for lmdb (checked before any change). */
+  private checkIndexKeyBytes(row: Row): void {
+    for (const ix of this.secondaries) this.checkKeyBytes(secondaryKey(ix, row));
+  }
+
+  private applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
+    const layer = this.active;
+    for (let i = 0; i < this.secondaries.length; i++) {
+      const ix = this.secondaries[i]!;
+      const nk = secondaryKey(ix, row);
+      if (old !== undefined) {
+        const ok = secondaryKey(ix, old);
+        if (compareTuples(ok, nk) === 0) continue;
+        layer.ix[i]!.set(ok, TOMBSTONE);
+      }
+      layer.ix[i]!.set(nk, true);
+    }
+    layer.rows.set(key, row);
+    if (old === undefined) this.rowCount++;
+    this.notifyWrite(old, row);
+  }
+
+  remove(key: IndexKey, log: WriteLog | undefined): boolean {
+    const old = this.get(key);
+    if (old === undefined) return false;
+    log?.rowChanged(this, key, old);
+    this.applyRemove(key, old);
+    return true;
+  }
+
+  private applyRemove(key: IndexKey, old: Row): void {
+    const layer = this.active;
+    for (let i = 0; i < this.secondaries.length; i++) layer.ix[i]!.set(secondaryKey(this.secondaries[i]!, old), TOMBSTONE);
+    layer.rows.set(key, TOMBSTONE);
+    this.rowCount--;
+    this.notifyRemove(old);
+  }
+
+  restoreRow(key: IndexKey, old: Row | undefined): void {
+    const current = this.get(key);
+    if (old === undefined) {
+      if (current !== undefined) this.applyRemove(key, current);
+    } else {
+      this.applyWrite(key, old, current);
+    }
+  }
+
+  truncate(log: WriteLog | undefined): void {
+    const saved: LmdbState = { engine: "lmdb", layer: this.active, size: this.rowCount };
+    log?.truncated(this, saved);
+    this.active = this.newLayer(true);
+    this.rowCount = 0;
+    for (const o of this.observers) o.reset([]);
+  }
+
+  restoreState(state: TableState): void {
+    const saved = state as LmdbState;
+    this.active = saved.layer;
+    this.rowCount = saved.size;
+    this.notifyReset();
+  }
+
+  /**
+   * Inserts many checked rows into the overlay, sorted (so the commit writes them in key order).
+   * Refuses (409, nothing written) if a key exists or repeats.
+   */
+  insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
+    const n = rows.length;
+    if (n === 0) return;
+    const keys = new Array<IndexKey>(n);
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      keys[i] = this.primaryKeyOf(row);
+      this.checkKeyBytes(keys[i]!);
+      if (this.secondaries.length !== 0) this.checkIndexKeyBytes(row);
+    }
+    const cmp = this.primary.compare;
+    const order = sortedOrder(keys, cmp);
+    const sortedKeys = order ? order.map((i) => keys[i]!) : keys;
+    const sortedRows = order ? order.map((i) => rows[i]!) : rows;
+    for (let i = 1; order !== undefined && i < n; i++) {
+      if (cmp(sortedKeys[i - 1]!, sortedKeys[i]!) === 0) {
+        throw new ConflictError(`${this.path}: key ${keyText(sortedKeys[i]!)} appears twice in the inserted rows`);
+      }
+    }
+    const wasEmpty = this.rowCount === 0;
+    // Rows that all sort after the table's last key (an append, as chunked loads are) cannot
+    // conflict: one reverse step instead of a get per row.
+    if (!wasEmpty && !this.allAfterLastKey(sortedKeys[0]!)) {
+      for (const k of sortedKeys) {
+        if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+      }
+    }
+    const layer = this.active;
+    const nix = this.secondaries.length;
+    for (let i = 0; i < n; i++) {
+      const key = sortedKeys[i]!;
+      const row = sortedRows[i]!;
+      log?.rowChanged(this, key, undefined);
+      layer.rows.set(key, row);
+      for (let j = 0; j < nix; j++) layer.ix[j]!.set(secondaryKey(this.secondaries[j]!, row), true);
+    }
+    this.rowCount += n;
+    if (this.observers.length === 0) return;
+    if (wasEmpty) this.notifyReset(sortedRows);
+    else for (const row of sortedRows) this.notifyWrite(undefined, row);
+  }
+
+  /** True when `key` sorts after every key of the table. */
+  private allAfterLastKey(key: IndexKey): boolean {
+    let last: IndexKey | undefined;
+    this.scanRange({ ...this.plan([]), reverse: true }, false, (row) => {
+      last = this.primaryKeyOf(row);
+      return true;
+    });
+    return last === undefined || this.primary.compare(key, last) > 0;
+  }
+
+  // ---- commit (FlushSource) ---------------------------------------------------------------------
+
+  freeze(): WriteLayer {
+    const layer = this.active;
+    layer.size = this.rowCount;
+    this.committing.unshift(layer);
+    this.active = this.newLayer(false);
+    return layer;
+  }
+
+  settled(layer: WriteLayer): void {
+    const at = this.committing.indexOf(layer);
+    if (at >= 0) this.committing.splice(at, 1);
+  }
+}
+
+/** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
+function rangeEnd(prefix: readonly StoreCell[]): Buffer {
+  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
+}
+
+/**
+ * The stored form of a plan bound under `prefix` (`[tid]` or `[tid, ordinal]`): a bound ending in
+ * `MAX` becomes the encoded prefix followed by bytes above every cell. `after` moves an exact
+ * bound just past its own key (an exclusive start, or an inclusive end).
+ */
+function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = false): Buffer | StoreKey {
+  const cells: StoreCell[] = [...prefix];
+  let max = false;
+  if (Array.isArray(bound)) {
+    for (const c of bound as readonly KeyCell[]) {
+      if (c === MAX) {
+        max = true;
+        break;
+      }
+      cells.push(c === 0 ? 0 : (c as StoreCell));
+    }
+  } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
+  if (!max && !after) return cells as StoreKey;
+  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
+}

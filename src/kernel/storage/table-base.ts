@@ -1,0 +1,239 @@
+/**
+ * What both table engines share (heap-table.ts, lmdb-table.ts): row and key checks, primary keys,
+ * planning, prepared equality lookups, and the registry of structures kept beside the table
+ * (`derived`, `columnGroups`) with the calls that tell them of each change. Each engine supplies
+ * how its rows are stored and read.
+ */
+import { BadRequestError } from "../../errors.js";
+import { ColumnGroups } from "./column-groups.js";
+import { type EqualityLookup, prepareEqualityLookup } from "./equality-lookup.js";
+import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
+import type { RowObserver } from "./row-observer.js";
+import { type ColumnConstraint, type ScanPlan, planScan } from "./scan-plan.js";
+import { type TableIndex, primaryIndex, secondaryIndexes, secondaryKey } from "./table-index.js";
+import type { DerivedKey, Table, TableState, WriteLog } from "./table-engine.js";
+import { type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
+
+/** A primary key as text, for error messages. */
+export function keyText(key: IndexKey): string {
+  return describeValue(Array.isArray(key) ? key : [key]);
+}
+
+/** True when `x` is a table of either engine (the undo log tells row entries by it). */
+export function isTable(x: unknown): x is Table {
+  return x instanceof TableBase;
+}
+
+/** The parts of a table that do not depend on where its rows are kept. */
+export abstract class TableBase implements Table {
+  abstract readonly durable: boolean;
+  tid = 0;
+  attached = false;
+  keyByteLimit: number | undefined;
+  readonly primary: TableIndex;
+  readonly secondaries: readonly TableIndex[];
+  readonly indexes: readonly TableIndex[];
+  readonly hasLinks: boolean;
+  /** Number of key columns. */
+  readonly keyLen: number;
+  /** A composite-key table without value or link columns uses its rows as primary keys. */
+  private readonly rowIsKey: boolean;
+  private allRowsPlan: ScanPlan | undefined;
+  /** Structures kept beside the table that hear every row change, in registration order. */
+  protected readonly observers: RowObserver[] = [];
+  /** The same structures by the key they were registered under (see `derived`). */
+  private readonly registered = new Map<DerivedKey, RowObserver>();
+
+  constructor(
+    readonly path: string,
+    readonly schema: TableSchema,
+  ) {
+    this.keyLen = schema.keyColumns.length;
+    this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link");
+    this.hasLinks = schema.columns.some((c) => c.kind === "link");
+    this.primary = primaryIndex(schema);
+    this.secondaries = secondaryIndexes(schema);
+    this.indexes = [this.primary, ...this.secondaries];
+  }
+
+  abstract readonly size: number;
+  abstract get(key: IndexKey): Row | undefined;
+  abstract write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void;
+  abstract remove(key: IndexKey, log: WriteLog | undefined): boolean;
+  abstract restoreRow(key: IndexKey, old: Row | undefined): void;
+  abstract truncate(log: WriteLog | undefined): void;
+  abstract restoreState(saved: TableState): void;
+  abstract insertMany(rows: readonly Row[], log: WriteLog | undefined): void;
+  abstract scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void;
+  abstract count(plan: ScanPlan): number;
+  abstract prefixRows(ix: TableIndex, prefix: readonly KeyCell[], out: Row[]): void;
+  /** Every row of the table, in primary key order (what a derived structure is made from). */
+  protected abstract allRows(): Row[];
+  /** The rows of `ix` in its order (what a hash multi-index on it is grouped from). */
+  protected abstract rowsInOrder(ix: TableIndex): Iterable<Row>;
+  /**
+   * What a hash multi-index tells rows apart by: the row object itself when the engine stores
+   * each row once (heap), a key string when rows are decoded anew on each read (lmdb).
+   */
+  protected abstract rowIdentity(): ((row: Row) => unknown) | undefined;
+
+  primaryKeyOf(row: Row): IndexKey {
+    if (this.keyLen === 1) return normCell(row[0]!);
+    if (this.rowIsKey) return row as readonly KeyCell[];
+    const key = new Array<KeyCell>(this.keyLen);
+    for (let i = 0; i < this.keyLen; i++) key[i] = normCell(row[i]!);
+    return key;
+  }
+
+  keyFromCells(cells: readonly KeyCell[]): IndexKey {
+    return this.keyLen === 1 ? cells[0]! : cells;
+  }
+
+  checkRow(raw: unknown, what = "row"): Row {
+    const cols = this.schema.columns;
+    if (!Array.isArray(raw)) {
+      throw new BadRequestError(`${this.path}: a ${what} must be a tuple of ${cols.length} values, got ${describeValue(raw)}`);
+    }
+    if (raw.length !== cols.length) {
+      throw new BadRequestError(
+        `${this.path}: a ${what} has ${cols.length} values (${cols.map((c) => c.name).join(", ")}), got ${raw.length}`,
+      );
+    }
+    const where = what === "row" ? this.path : `${this.path} (${what})`;
+    for (let i = 0; i < cols.length; i++) {
+      // `checkCell` stores `-0` as `0` (as SQLite does); such a row is the one row copied.
+      if (checkCell(cols[i]!, raw[i], where) === 0 && Object.is(raw[i], -0)) return this.checkRow(raw.map((c) => (c === 0 ? 0 : c)), what);
+    }
+    return raw as Row;
+  }
+
+  checkKeyValues(key: unknown, values: unknown): Row {
+    const nKey = this.keyLen;
+    const nValues = this.schema.valueColumns.length;
+    if (!Array.isArray(key) || key.length !== nKey) {
+      throw new BadRequestError(`${this.path}: a key has ${nKey} column(s), got ${describeValue(key)}`);
+    }
+    let vals: readonly unknown[];
+    if (Array.isArray(values)) vals = values;
+    else if (nValues === 1 && values !== undefined) vals = [values];
+    else if (nValues === 0 && (values === undefined || values === null)) vals = [];
+    else throw new BadRequestError(`${this.path}: values must be a tuple of ${nValues} value(s), got ${describeValue(values)}`);
+    if (vals.length !== nValues) {
+      throw new BadRequestError(
+        `${this.path}: values have ${nValues} column(s) (${this.schema.valueColumns.map((c) => c.name).join(", ")}), got ${vals.length}`,
+      );
+    }
+    return this.checkRow([...key, ...vals]);
+  }
+
+  /** Refuses a key too large for the durable store (400). */
+  protected checkKeyBytes(key: IndexKey): void {
+    const cells = Array.isArray(key) ? key : [key];
+    let bytes = 8;
+    for (const c of cells) bytes += typeof c === "string" ? (c.length * 3 < 200 ? c.length * 3 : Buffer.byteLength(c)) + 2 : 10;
+    if (bytes > this.keyByteLimit!) {
+      throw new BadRequestError(`${this.path}: key ${keyText(key)} is too large for the durable store (${bytes} > ${this.keyByteLimit} bytes)`);
+    }
+  }
+
+  // ---- planning ------------------------------------------------------------------------------
+
+  /**
+   * Picks the index that serves `constraints` (and `order`, when given) and builds the scan plan
+   * (see scan-plan.ts); 400 naming the columns and the existing indexes when none does.
+   */
+  plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse = false): ScanPlan {
+    if (constraints.length === 0 && order === undefined && !reverse) {
+      return (this.allRowsPlan ??= planScan(this.path, this.indexes, constraints));
+    }
+    return planScan(this.path, this.indexes, constraints, order, reverse);
+  }
+
+  /**
+   * Prepares an equality lookup on `cols` (in any order): the index is picked once, by the same
+   * rule as `plan`. The returned function appends to `out`, in index order, every row whose
+   * `cols` equal `cells` (normalized key cells, in `cols` order).
+   *
+   * @example
+   * ```ts
+   * const byFollower = follows.equalityLookup(["follower"]);
+   * const out: Row[] = [];
+   * byFollower([7], out); // every follows row with follower = 7, in key order
+   * ```
+   */
+  equalityLookup(cols: readonly string[]): EqualityLookup {
+    return prepareEqualityLookup(this, cols);
+  }
+
+  // ---- structures kept beside the table --------------------------------------------------------
+
+  /**
+   * The structure registered under `key`: made by `make` from the table's rows (in primary key
+   * order) the first time, and from then on told of every row change (see row-observer.ts).
+   * Meant to be called once per reader binding (a traversal, a prepared lookup), not per row.
+   *
+   * @example
+   * ```ts
+   * const tally = users.derived("tally", (rows) => new RowTally(rows)); // a RowObserver
+   * ```
+   */
+  derived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T {
+    const existing = this.registered.get(key);
+    if (existing !== undefined) return existing as T;
+    return this.register(key, make(this.allRows()));
+  }
+
+  /**
+   * Like `derived`, but always makes a new structure: the one registered under `key`, if any,
+   * stops hearing the table's changes and is replaced.
+   */
+  replaceDerived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T {
+    const existing = this.registered.get(key);
+    if (existing !== undefined) this.observers.splice(this.observers.indexOf(existing), 1);
+    return this.register(key, make(this.allRows()));
+  }
+
+  private register<T extends RowObserver>(key: DerivedKey, structure: T): T {
+    this.registered.set(key, structure);
+    this.observers.push(structure);
+    return structure;
+  }
+
+  /**
+   * The rows of `ix` grouped by its leading column, in the order of `ix`: the hash multi-index
+   * that serves equality on that one column. Registered under `ix` itself like any derived
+   * structure, built on first use from the rows of `ix`, in index order.
+   */
+  columnGroups(ix: TableIndex): ColumnGroups {
+    const existing = this.registered.get(ix);
+    if (existing !== undefined) return existing as ColumnGroups;
+    const keyOf = ix.primary ? (row: Row) => this.primaryKeyOf(row) : (row: Row) => secondaryKey(ix, row);
+    const groups = new ColumnGroups(ix.keyPositions[0]!, {
+      rowsInOrder: () => this.rowsInOrder(ix),
+      keyOf,
+      compare: ix.compare,
+      identity: this.rowIdentity(),
+    });
+    return this.register(ix, groups);
+  }
+
+  // ---- telling the observers -------------------------------------------------------------------
+
+  protected notifyWrite(old: Row | undefined, row: Row): void {
+    for (const o of this.observers) {
+      if (old !== undefined) o.replaced(old, row);
+      else o.added(row);
+    }
+  }
+
+  protected notifyRemove(old: Row): void {
+    for (const o of this.observers) o.removed(old);
+  }
+
+  /** Tells every observer to start over from the table's rows (computed only when one listens). */
+  protected notifyReset(rows?: readonly Row[]): void {
+    if (this.observers.length === 0) return;
+    const all = rows ?? this.allRows();
+    for (const o of this.observers) o.reset(all);
+  }
+}
