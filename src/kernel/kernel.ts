@@ -17,7 +17,6 @@ import {
 } from "../errors.js";
 import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
-import { PATHS } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, DEFAULT_LOCK_QUEUE_LIMIT, type StateTxn } from "./state/database.js";
 import {
@@ -32,9 +31,9 @@ import {
 import { checkedGrant, checkSessionGrant, checkStatePath, GrantedTxn, type CheckedGrant, type Grant } from "./ops/grant.js";
 import { DEFAULT_LIMITS, ExecContext, needsClock, type ExecLimits } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress } from "./ops/op-executor.js";
-import { checkRoute, dispatch, healthz, INTERNAL_NAMESPACE, parseRoute, routeLink, type KernelTxnState, type Route } from "./router.js";
+import { checkRoute, dispatch, healthz, parseRoute, routeLink, type KernelTxnState, type Route } from "./router.js";
 import { SessionTable } from "./sessions.js";
-import { tableLiteral, type TableView } from "./state/table-view.js";
+import { loadStoredVersions, removeVersion, storeVersion } from "./library-store.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
 import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
@@ -134,11 +133,6 @@ const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
 const TURN_BUSY_MS = 20;
 /** With `opTurns`: how long the event loop then waits for I/O before the next op (ms). */
 const TURN_PAUSE_MS = 2;
-const LIB_TABLE = [INTERNAL_NAMESPACE, "lib"] as const;
-const LIB_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", PATHS.value.string]]], []];
-/** Who installed each library version (the owner that may remove it; quotas count by owner). */
-const LIB_OWNER_TABLE = [INTERNAL_NAMESPACE, "lib_owner"] as const;
-const LIB_OWNER_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["owner", PATHS.value.string]]], []];
 
 /**
  * The embedded kernel.
@@ -216,7 +210,7 @@ export class Kernel {
     const db = await Database.open(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir });
     const kernel = new Kernel(db, opts);
     try {
-      await kernel.loadLibraries();
+      kernel.libs.publish(await loadStoredVersions(db));
     } catch (e) {
       await db.close();
       throw e;
@@ -523,8 +517,7 @@ export class Kernel {
     const owned: LibraryVersion = { ...lib, owner: grant.principal };
     return this.inTxn(session, (scope) => {
       if (scope.libs.install(owned, this.libQuota)) {
-        scope.txn.request("put", LIB_TABLE, [lib.id], [lib.canonical]);
-        scope.txn.request("put", LIB_OWNER_TABLE, [lib.id], [grant.principal]);
+        storeVersion(scope.txn, lib.id, lib.canonical, grant.principal);
       }
       return null;
     });
@@ -542,49 +535,9 @@ export class Kernel {
         throw new ForbiddenError(`${grant.name} may not remove ${id}: it was installed by another principal`);
       }
       scope.libs.remove(id);
-      scope.txn.request("delete", LIB_TABLE, [id], undefined);
-      scope.txn.request("delete", LIB_OWNER_TABLE, [id], undefined);
+      removeVersion(scope.txn, id);
       return null;
     });
-  }
-
-  /**
-   * Creates the internal library tables if needed and publishes every stored version with its
-   * owner. A stored content-addressed version whose content does not match its hash (installed
-   * before installs were verified) is removed.
-   */
-  private async loadLibraries(): Promise<void> {
-    const txn = this.db.tryBegin() ?? (await this.db.begin());
-    const versions: LibraryVersion[] = [];
-    const rowsOf = (table: readonly string[]): readonly (readonly KernelValue[])[] => {
-      const view = txn.request("get", table, null, undefined);
-      return txn.viewRequest(view as TableView, "get", ["rows"], null, undefined) as readonly (readonly KernelValue[])[];
-    };
-    try {
-      txn.request("put", LIB_TABLE, null, tableLiteral(LIB_SCHEMA, []));
-      txn.request("put", LIB_OWNER_TABLE, null, tableLiteral(LIB_OWNER_SCHEMA, []));
-      const owners = new Map<string, string>();
-      for (const row of rowsOf(LIB_OWNER_TABLE)) owners.set(row[0] as string, row[1] as string);
-      for (const row of rowsOf(LIB_TABLE)) {
-        const id = row[0] as string;
-        let lib: LibraryVersion;
-        try {
-          lib = parseInstall(JSON.parse(row[1] as string));
-        } catch (e) {
-          if (!(e instanceof BadRequestError) || !isContentAddressed(id.split("/").pop()!)) throw e;
-          txn.request("delete", LIB_TABLE, [id], undefined);
-          txn.request("delete", LIB_OWNER_TABLE, [id], undefined);
-          continue;
-        }
-        const owner = owners.get(id);
-        versions.push(owner === undefined ? lib : { ...lib, owner });
-      }
-    } catch (e) {
-      txn.rollback();
-      throw new InternalError(`cannot load the installed libraries: ${(e as Error).message}`, { cause: e });
-    }
-    await txn.commit();
-    this.libs.publish(versions);
   }
 
   private checkOpen(): void {
