@@ -7,6 +7,7 @@
  *   start to its commit or rollback (or its time budget, default 3 s, or its idle timeout — no
  *   call on it for 500 ms by default — after either of which it answers 408). At most
  *   `lockQueueLimit` (256) calls wait for the lock; more are refused with `UnavailableError` (503).
+ *   A plain GET on a table while a session is open does not wait: it reads the committed state.
  * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
  *   synchronously from first step to last; any error rolls the whole call back.
  * - Guards: `limits` (step budget, `while` iterations, call nesting, wall-clock ms, string and

@@ -290,6 +290,12 @@ export class Kernel {
       await this.nextTurn();
       return this.inTxn(session, (scope) => this.timed(() => this.dispatchIn(scope, g, v, route, key, value)));
     }
+    if (session === undefined && v === "get" && route.kind === "state" && route.path[2] !== "traverse") {
+      // A plain read while a session holds the lock: the last committed state, without waiting.
+      // (A traversal reads derived structures kept for the live tables, so it waits.)
+      const committed = this.db.readCommitted();
+      if (committed !== undefined) return this.runAndCommit(this.scope(committed), (scope) => this.dispatchIn(scope, g, v, route, key, value));
+    }
     return this.inTxn(session, (scope) => this.dispatchIn(scope, g, v, route, key, value));
   }
 
@@ -318,6 +324,8 @@ export class Kernel {
       this.rollback(scope);
       throw new UnavailableError("the kernel is closed");
     }
+    // It may hold the lock across calls: plain reads meanwhile read the committed state.
+    scope.txn.keepCommitted();
     return this.sessions.open(scope, owner);
   }
 

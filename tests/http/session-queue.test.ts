@@ -103,11 +103,15 @@ describe("a full lock queue over HTTP", () => {
     const begun = await raw(srv.url, "POST", "/host/txn");
     expect(begun.status).toBe(204);
     const id = begun.headers["x-tc-txn-id"] as string;
-    const queued = [raw(srv.url, "GET", `${T}/count`), raw(srv.url, "POST", "/host/txn")];
+    // A plain read is not queued: it answers at once from the committed state.
+    expect((await raw(srv.url, "GET", `${T}/count`)).status).toBe(200);
+    const write = () =>
+      raw(srv.url, "PUT", `${T}?key=${encodeURIComponent('["c"]')}`, { headers: { "content-type": "application/json" }, body: "[5]" });
+    const queued = [write(), raw(srv.url, "POST", "/host/txn")];
     // Requests reach the server in any order: a probe that does not answer at once is queued too.
     let refused: Awaited<ReturnType<typeof raw>> | undefined;
     for (let i = 0; i < 10 && refused === undefined; i++) {
-      const probe = raw(srv.url, "GET", `${T}/count`);
+      const probe = write();
       const quick = await Promise.race([probe, new Promise<undefined>((r) => setTimeout(() => r(undefined), 300))]);
       if (quick === undefined) queued.push(probe);
       else refused = quick;

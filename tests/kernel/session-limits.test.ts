@@ -49,8 +49,11 @@ describe("idle sessions", () => {
     const k = await kernel({ txnBudgetMs: 60_000, sessionIdleMs: 50 });
     const s = await k.beginSession();
     await k.request({ verb: "put", path: T, key: ["a"], body: [1] }, s);
-    // Queued behind the session: it can only run once the idle timeout (not the 60 s budget) ends it.
+    // A write queued behind the session can only run once the idle timeout (not the 60 s budget)
+    // ends it; a plain read does not wait (it reads the committed state).
     expect(await count(k)).toBe(0);
+    await k.request({ verb: "put", path: T, key: ["b"], body: [2] });
+    expect(await count(k)).toBe(1);
     const e = await errorOf(k.request({ verb: "get", path: T, key: ["a"] }, s));
     expect(e?.kind).toBe("request_timeout");
     expect(e?.message).toMatch(/idle/);
@@ -93,9 +96,15 @@ describe("the lock's wait queue is bounded", () => {
     const k = await kernel({ txnBudgetMs: 60_000, sessionIdleMs: 60_000, lockQueueLimit: 2 });
     const s = await k.beginSession();
     await k.request({ verb: "put", path: T, key: ["a"], body: [1] }, s);
-    const first = count(k);
+    const first = k.request({ verb: "put", path: T, key: ["b"], body: [2] });
     const second = k.beginSession();
-    const refused = [await errorOf(count(k)), await errorOf(k.beginSession()), await errorOf(k.execute({ "/state/scalar/op/post": [["r", 1]] }))];
+    const refused = [
+      await errorOf(k.request({ verb: "put", path: T, key: ["c"], body: [3] })),
+      await errorOf(k.beginSession()),
+      await errorOf(k.execute({ "/state/scalar/op/post": [["r", 1]] })),
+    ];
+    // A plain read is not queued: it reads the committed state at once.
+    expect(await count(k)).toBe(0);
     for (const e of refused) {
       expect(e).toBeInstanceOf(UnavailableError);
       expect(e).toBeInstanceOf(LockQueueFullError);
@@ -103,10 +112,10 @@ describe("the lock's wait queue is bounded", () => {
       expect((e as LockQueueFullError).retryAfterS).toBeGreaterThan(0);
     }
     await k.commitSession(s);
-    expect(await first).toBe(1);
+    await first;
     const s2 = await second;
     await k.rollbackSession(s2);
-    expect(await count(k)).toBe(1); // the refused calls changed nothing
+    expect(await count(k)).toBe(2); // a and b; the refused calls changed nothing
   });
 });
 

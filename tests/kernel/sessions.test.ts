@@ -94,20 +94,25 @@ describe("kernel sessions", () => {
     expect(await kindOf(k.rollbackSession("no-such-session"))).toBe("not_found");
   });
 
-  it("transactions are serializable: a plain request waits for an open session", async () => {
+  it("transactions are serializable: a plain write or op waits for an open session; a plain read sees the committed state at once", async () => {
     const k = await kernel();
     const s = await k.beginSession();
     await k.request({ verb: "put", path: T, key: ["a"], body: [1] }, s);
     const order: string[] = [];
-    const plain = count(k).then((n) => {
-      order.push("plain");
+    const plain = k.request({ verb: "put", path: T, key: ["b"], body: [2] }).then(() => order.push("plain write"));
+    const op = k.execute({ "/state/scalar/op/post": [["n", { [`${T}/count`]: [null] }]] }).then((n) => {
+      order.push("op");
       return n;
     });
+    expect(await count(k)).toBe(0);
     await new Promise((r) => setTimeout(r, 20));
     order.push("commit");
     await k.commitSession(s);
-    expect(await plain).toBe(1);
-    expect(order).toEqual(["commit", "plain"]);
+    await plain;
+    expect(await op).toBe(2); // it ran after the write, in queue order
+    expect(order[0]).toBe("commit");
+    expect(order).toHaveLength(3);
+    expect(await count(k)).toBe(2);
   });
 });
 
@@ -117,7 +122,7 @@ describe("closing", () => {
     await k.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, []] } });
     const s = await k.beginSession();
     await k.request({ verb: "put", path: T, key: ["a"], body: [1] }, s);
-    const queued = k.request({ verb: "get", path: `${T}/count`, key: null });
+    const queued = k.request({ verb: "put", path: T, key: ["b"], body: [2] });
     await k.close();
     expect(await kindOf(queued)).toBe("temporarily_unavailable");
     expect(await kindOf(k.request({ verb: "get", path: "/healthz" }))).toBe("temporarily_unavailable");

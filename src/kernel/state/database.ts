@@ -5,7 +5,7 @@
  * (transaction.ts) and knows nothing of ops, of routes outside `/state`, of sessions or of
  * `/lib`: those belong to the kernel (kernel.ts), which runs every call in one of its transactions.
  */
-import { UnavailableError } from "../../errors.js";
+import { BadRequestError, UnavailableError } from "../../errors.js";
 import { closeDataDir, openDataDir } from "../storage/data-dir.js";
 import type { DataDirLock } from "../storage/data-dir-lock.js";
 import { HeapTable } from "../storage/heap-table.js";
@@ -69,6 +69,10 @@ export class Database implements TxnHost {
   /** Writes handed to the store that have not settled yet (0: everything is durable or failed). */
   private pendingWrites = 0;
   private closed = false;
+  /** True while the lock is held by a transaction that keeps the committed state readable. */
+  private sessionHeld = false;
+  /** The catalog as committed, copied before such a transaction first creates or drops a table. */
+  private committedCatalog: Map<string, Map<string, Table>> | undefined;
 
   private constructor(
     private readonly store: LmdbStore | undefined,
@@ -133,6 +137,8 @@ export class Database implements TxnHost {
   }
 
   private release(): void {
+    this.sessionHeld = false;
+    this.committedCatalog = undefined;
     const next = this.waiters.shift();
     if (!next) {
       this.locked = false;
@@ -149,7 +155,51 @@ export class Database implements TxnHost {
     return this.namespaces.get(ns)?.get(name);
   }
 
+  /**
+   * A read-only transaction over the last committed state, for a read that need not wait while
+   * a session holds the lock (`keepCommitted`); `undefined` when the lock is free or held by a
+   * transaction that does not keep it (the caller then waits for the lock as usual). Its tables
+   * are the tables' committed views (`Table.committed()`); it takes no lock and writes nothing.
+   *
+   * @example
+   * ```ts
+   * const txn = db.readCommitted() ?? (await db.begin());
+   * txn.request("get", ["app", "t"], [1], undefined); // as committed, whatever the session wrote
+   * await txn.commit();
+   * ```
+   */
+  readCommitted(): StateTxn | undefined {
+    if (this.failure || this.closed) throw this.unavailable();
+    if (!this.locked || !this.sessionHeld) return undefined;
+    const catalog = this.committedCatalog ?? this.namespaces;
+    const durable = this.durable;
+    const refuse = (): never => {
+      throw new BadRequestError("a read of the committed state cannot create or drop tables");
+    };
+    return new Txn({
+      durable,
+      lookup: (ns, name) => catalog.get(ns)?.get(name)?.committed(),
+      attach: refuse,
+      detach: refuse,
+      newTid: refuse,
+      newTable: refuse,
+      finish: () => undefined,
+      abandon: () => undefined,
+    });
+  }
+
+  keepCommitted(): void {
+    this.sessionHeld = true;
+  }
+
+  /** Copies the catalog before its first change while the committed state is kept. */
+  private catalogChanging(): void {
+    if (!this.sessionHeld || this.committedCatalog !== undefined) return;
+    this.committedCatalog = new Map([...this.namespaces].map(([ns, tables]) => [ns, new Map(tables)]));
+  }
+
   attach(ns: string, name: string, table: Table): void {
+    this.catalogChanging();
     let tables = this.namespaces.get(ns);
     if (!tables) this.namespaces.set(ns, (tables = new Map()));
     tables.set(name, table);
@@ -158,6 +208,7 @@ export class Database implements TxnHost {
   }
 
   detach(ns: string, name: string): void {
+    this.catalogChanging();
     const tables = this.namespaces.get(ns);
     const table = tables?.get(name);
     if (!tables || !table) return;

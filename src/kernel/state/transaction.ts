@@ -32,6 +32,11 @@ export interface StateTxn {
   commitNow(): Promise<void> | undefined;
   /** Undoes every write of this transaction. */
   rollback(): void;
+  /**
+   * Keeps the committed state readable while this transaction writes (a session: it holds the
+   * lock across calls), so `Database.readCommitted()` can serve reads meanwhile.
+   */
+  keepCommitted(): void;
 }
 
 /** What a transaction needs from its database: the table catalog, and the lock and store. */
@@ -43,6 +48,8 @@ export interface TxnHost extends TableHost {
   finish(ops: StoreOp[] | undefined): Promise<void> | undefined;
   /** Frees the lock after a rollback. */
   abandon(): void;
+  /** The transaction holding the lock keeps the committed state readable (see `keepCommitted`). */
+  keepCommitted?(): void;
 }
 
 /** The settled commit of a transaction whose writes were durable at once. */
@@ -78,6 +85,7 @@ export class Txn implements StateTxn {
   commitNow(): Promise<void> | undefined {
     this.assertOpen();
     this.closed = true;
+    this.log.releaseCommitted();
     if (this.log.isEmpty()) return this.host.finish(undefined);
     const ops = this.host.durable ? this.log.writeSet() : undefined;
     this.log.clear();
@@ -88,8 +96,15 @@ export class Txn implements StateTxn {
   rollback(): void {
     if (this.closed) return;
     this.log.undoTo(0, this.host);
+    this.log.releaseCommitted();
     this.closed = true;
     this.host.abandon();
+  }
+
+  keepCommitted(): void {
+    this.assertOpen();
+    this.log.preserveCommitted();
+    this.host.keepCommitted?.();
   }
 
   // ---- requests: each one atomic ----------------------------------------------------------------

@@ -39,15 +39,41 @@ type Marker = typeof CREATE | typeof DROP | typeof TRUNCATE | typeof BULK;
  */
 export class UndoLog implements WriteLog {
   private entries: unknown[] = [];
+  /** Tables whose committed state stays readable while this log's transaction writes them. */
+  private preserved: Set<Table> | undefined;
 
   rowChanged(table: Table, key: IndexKey, old: Row | undefined): void {
+    if (this.preserved !== undefined) this.preserve(table);
     this.entries.push(table, key, old);
   }
   truncated(table: Table, saved: TableState): void {
+    if (this.preserved !== undefined) this.preserve(table);
     this.entries.push(TRUNCATE, table, saved);
   }
   bulkLoaded(table: Table, saved: TableState): void {
+    if (this.preserved !== undefined) this.preserve(table);
     this.entries.push(BULK, table, saved);
+  }
+
+  /**
+   * From now on, before the first change to each table, has the table keep its committed state
+   * readable (`Table.preserveCommitted`): a session's log, so that reads need not wait for it.
+   */
+  preserveCommitted(): void {
+    this.preserved ??= new Set();
+  }
+
+  /** Lets go of what `preserveCommitted` kept (the transaction has ended). */
+  releaseCommitted(): void {
+    if (this.preserved === undefined) return;
+    for (const t of this.preserved) t.releaseCommitted();
+    this.preserved = undefined;
+  }
+
+  private preserve(table: Table): void {
+    if (this.preserved!.has(table)) return;
+    this.preserved!.add(table);
+    table.preserveCommitted();
   }
   /** Records that `table` was created at `/state/<ns>/<name>`. */
   created(table: Table, ns: string, name: string): void {

@@ -149,6 +149,31 @@ export class HeapTable extends TableBase {
     this.notifyReset();
   }
 
+  /** The committed state while a session writes (see `preserveCommitted`). */
+  private snapshot: HeapTable | undefined;
+
+  preserveCommitted(): void {
+    if (this.snapshot !== undefined) return;
+    const t = new HeapTable(this.path, this.schema);
+    t.tid = this.tid;
+    t.attached = this.attached;
+    t.keyByteLimit = this.keyByteLimit;
+    // `clone()` shares every node and marks them shared: whichever tree writes next copies the
+    // nodes on its path, so the snapshot costs O(1) now and O(log n) per later write.
+    t.primary.tree = this.primary.tree.clone();
+    t.secondaries.forEach((ix, i) => (ix.tree = this.secondaries[i]!.tree.clone()));
+    t.pointMap = undefined;
+    this.snapshot = t;
+  }
+
+  committed(): HeapTable {
+    return this.snapshot ?? this;
+  }
+
+  releaseCommitted(): void {
+    this.snapshot = undefined;
+  }
+
   protected allRows(): Row[] {
     return this.primary.tree.valuesArray();
   }

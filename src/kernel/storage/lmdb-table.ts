@@ -18,7 +18,8 @@ import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js
 import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
-import type { TableState, WriteLog } from "./table-engine.js";
+import { committedView } from "./committed-view.js";
+import type { Table, TableState, WriteLog } from "./table-engine.js";
 import { type TableIndex, secondaryKey, sortedOrder } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
 import { type FlushSource, type IndexEntry, type RowEntry, type Source, TOMBSTONE, WriteLayer, layerSource, mergeSources } from "./write-overlay.js";
@@ -345,6 +346,18 @@ export class LmdbTable extends TableBase implements FlushSource {
   }
 
   // ---- the committed state only ---------------------------------------------------------------
+
+  private view: Table | undefined;
+
+  /** Nothing to keep: the open transaction's writes are in its own layer, apart from lmdb. */
+  preserveCommitted(): void {}
+
+  /** A read-only table of the committed state (committed-view.ts). */
+  committed(): Table {
+    return (this.view ??= committedView(this));
+  }
+
+  releaseCommitted(): void {}
 
   /** The committed row with this key (committing layers, then lmdb), ignoring this transaction's writes. */
   committedGet(key: IndexKey): Row | undefined {

@@ -76,6 +76,9 @@ export abstract class TableBase implements Table {
    * each row once (heap), a key string when rows are decoded anew on each read (lmdb).
    */
   protected abstract rowIdentity(): ((row: Row) => unknown) | undefined;
+  abstract preserveCommitted(): void;
+  abstract committed(): Table;
+  abstract releaseCommitted(): void;
 
   primaryKeyOf(row: Row): IndexKey {
     if (this.keyLen === 1) return normCell(row[0]!);

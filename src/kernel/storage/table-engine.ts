@@ -113,4 +113,20 @@ export interface Table {
   replaceDerived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T;
   /** The hash multi-index on the column leading `ix`, built on first use (column-groups.ts). */
   columnGroups(ix: TableIndex): ColumnGroups;
+
+  /**
+   * Keeps the committed state readable while the open transaction writes (`committed()`): called
+   * before a session's first change to the table. The heap engine takes copy-on-write snapshots
+   * of its trees (O(1), nodes are copied as writes touch them); the lmdb engine keeps its
+   * committed state anyway (lmdb + layers being committed).
+   */
+  preserveCommitted(): void;
+  /**
+   * A read-only table of the committed state, without the open transaction's writes when it
+   * preserved them (`preserveCommitted`); the table itself otherwise. For reads that must not wait
+   * for an open session. Its derived structures are not kept: traversals do not read it.
+   */
+  committed(): Table;
+  /** Ends what `preserveCommitted` kept (the transaction committed or rolled back). */
+  releaseCommitted(): void;
 }
