@@ -5,6 +5,7 @@
  * every executor. Once the session commits, plain reads see its writes; after a rollback, still
  * the old state. Writes and traversals outside the session still wait for it.
  */
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.js";
 import type { Json } from "../../src/ir/types.js";
@@ -94,5 +95,93 @@ describe.each(EXECUTORS)("plain reads during an open session on $name", (factory
     await write;
     expect(await ex.request({ verb: "get", path: T, key: [2] })).toEqual([2, "outside", 2]);
     expect(await ex.request({ verb: "get", path: T, key: [1] })).toEqual([1, "in session", 1]);
+  });
+});
+
+describe.each(EXECUTORS.slice(0, 2))("committed reads under random session writes on $name", (factory) => {
+  type Model = Map<number, [number, string, number]>;
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("put" as const), id: fc.integer({ min: 0, max: 40 }), n: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({ kind: fc.constant("delete" as const), id: fc.integer({ min: 0, max: 40 }) }),
+    fc.record({ kind: fc.constant("deleteRange" as const), lo: fc.integer({ min: 0, max: 40 }), span: fc.integer({ min: 0, max: 15 }) }),
+    fc.record({ kind: fc.constant("updateN" as const), n: fc.integer({ min: 0, max: 4 }), v: fc.string({ maxLength: 3 }) }),
+    fc.record({ kind: fc.constant("bulk" as const), from: fc.integer({ min: 41, max: 60 }), count: fc.integer({ min: 1, max: 5 }) }),
+  );
+  const apply = (m: Model, o: Record<string, unknown>): void => {
+    switch (o.kind) {
+      case "put":
+        m.set(o.id as number, [o.id as number, `p${o.id}`, o.n as number]);
+        break;
+      case "delete":
+        m.delete(o.id as number);
+        break;
+      case "deleteRange":
+        for (const k of [...m.keys()]) if (k >= (o.lo as number) && k < (o.lo as number) + (o.span as number)) m.delete(k);
+        break;
+      case "updateN":
+        for (const [k, r] of m) if (r[2] === o.n) m.set(k, [k, o.v as string, r[2]]);
+        break;
+      case "bulk":
+        for (let i = 0; i < (o.count as number); i++) if (!m.has((o.from as number) + i)) m.set((o.from as number) + i, [(o.from as number) + i, "b", 1]);
+        break;
+    }
+  };
+  const request = (o: Record<string, unknown>, m: Model): { verb: "put" | "delete"; path: string; key: Json; body?: Json } => {
+    switch (o.kind) {
+      case "put":
+        return { verb: "put", path: T, key: [o.id as number], body: [`p${o.id}`, o.n as number] };
+      case "delete":
+        return { verb: "delete", path: T, key: [o.id as number] };
+      case "deleteRange":
+        return { verb: "delete", path: T, key: [["id", [["in", o.lo as number], ["ex", (o.lo as number) + (o.span as number)]]]] };
+      case "updateN":
+        return { verb: "put", path: T, key: [["n", o.n as number]], body: { v: o.v as string } };
+      default: {
+        const rows: Json[] = [];
+        for (let i = 0; i < (o.count as number); i++) if (!m.has((o.from as number) + i)) rows.push([(o.from as number) + i, "b", 1]);
+        return { verb: "put", path: `${T}/insert_rows`, key: null, body: rows };
+      }
+    }
+  };
+
+  it("a plain read always equals the last committed state", { timeout: 60_000 }, async () => {
+    const ex = await factory.create();
+    try {
+      await ex.request({ verb: "put", path: T, key: null, body: literal([]) });
+      const committed: Model = new Map();
+      const check = async (): Promise<void> => {
+        const want = [...committed.values()].sort((a, b) => a[0] - b[0]);
+        expect(rowsOf(await soon(ex.request({ verb: "get", path: T, key: null })))).toEqual(want);
+        expect(rowsOf(await soon(ex.request({ verb: "get", path: T, key: [["id", [["in", 10], ["ex", 30]]]] })))).toEqual(want.filter((r) => r[0] >= 10 && r[0] < 30));
+        const byN = want.filter((r) => r[2] === 2);
+        expect(rowsOf(await soon(ex.request({ verb: "get", path: T, key: [["n", 2]] })))).toEqual(byN);
+        expect(await soon(ex.request({ verb: "get", path: `${T}/count`, key: null }))).toBe(want.length);
+      };
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(op, { maxLength: 6 }), { minLength: 1, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (sessions, commits) => {
+          for (const [i, ops] of sessions.entries()) {
+            const s = await ex.session();
+            const pending: Model = new Map(committed);
+            for (const o of ops) {
+              await s.request(request(o, pending));
+              apply(pending, o);
+              await check();
+            }
+            if (commits[i]) {
+              await s.commit();
+              committed.clear();
+              for (const [k, v] of pending) committed.set(k, v);
+            } else {
+              await s.rollback();
+            }
+            await check();
+          }
+        }),
+        { numRuns: 15 },
+      );
+    } finally {
+      await ex.close();
+      await factory.cleanup?.();
+    }
   });
 });
