@@ -416,7 +416,8 @@ async function rangeWritesAndIn(ctx: BenchContext, mod: any): Promise<BenchRow[]
     ctx.progress("storage: in-list of 1,000 keys (interleaved)…");
     const LISTS = 16;
     const lists = Array.from({ length: LISTS }, (_, l) => Array.from({ length: 1000 }, (_, k) => ((k * 2654435761 + l * 40503) >>> 0) % n));
-    const inStmt = sdb.prepare(`SELECT id, a, f, s FROM t WHERE id IN (${Array(1000).fill("?").join(",")})`).raw(true);
+    // Row objects on both sides: the ORM returns `{ id, a, f, s }` objects, so SQLite builds them too.
+    const inStmt = sdb.prepare(`SELECT id, a, f, s FROM t WHERE id IN (${Array(1000).fill("?").join(",")})`);
     const prepared = sides.map((s) => s.db.selectFrom("t").where("id", "in", ir.param("ids")));
     const distinct = new Set(lists[0]).size;
     const inProblems: string[] = [];
