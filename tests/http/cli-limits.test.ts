@@ -27,11 +27,14 @@ describe("tinychain-orm serve: session and connection flags", () => {
     const url = await urlP;
     expect((await raw(url, "PUT", T, { headers: JSON_HEADERS, body: JSON.stringify(TABLE) })).status).toBe(200);
 
-    // --lock-queue-limit 0: while a session holds the lock, a plain request may not wait: 503 + Retry-After.
+    // --lock-queue-limit 0: while a session holds the lock, a plain write may not wait: 503 +
+    // Retry-After (a plain read does not wait at all: it reads the committed state).
+    const write = () => raw(url, "PUT", `${T}?key=${encodeURIComponent("[7]")}`, { headers: JSON_HEADERS, body: "[1]" });
     let r = await raw(url, "POST", "/host/txn");
     expect(r.status).toBe(204);
     const id = r.headers["x-tc-txn-id"] as string;
-    r = await raw(url, "GET", `${T}/count`);
+    expect((await raw(url, "GET", `${T}/count`)).status).toBe(200);
+    r = await write();
     expect(r.status).toBe(503);
     expect(errorBody(r)?.kind).toBe("temporarily_unavailable");
     expect(r.headers["retry-after"]).toBe("1");
@@ -40,7 +43,7 @@ describe("tinychain-orm serve: session and connection flags", () => {
     let status = 503;
     for (let i = 0; i < 100 && status === 503; i++) {
       await new Promise((res) => setTimeout(res, 50));
-      status = (await raw(url, "GET", `${T}/count`)).status;
+      status = (await write()).status;
     }
     expect(status).toBe(200);
     r = await raw(url, "POST", `/state?txn_id=${id}`);
