@@ -258,7 +258,7 @@ describe("key slots and relation slot lists", () => {
     );
   });
 
-  it("a copy of codes goes stale when a code changes, answers nothing until due, then is remade", () => {
+  it("a copy of codes follows the codes that change, or goes stale, answers nothing until due, then is remade", () => {
     const saved = { ...snapshotPolicy };
     Object.assign(snapshotPolicy, { perThousandEntries: 0, atLeast: 4, deltaPerThousand: Infinity, deltaAtLeast: Infinity });
     try {
@@ -281,6 +281,11 @@ describe("key slots and relation slot lists", () => {
       nodes.write(nodes.checkRow([3, 0]), "upsert", undefined);
       expect(byBoss.packed(1)).toBe(packed);
       expect(byBoss.changed?.[slots.slotOf(1)!]).toBe(1);
+      // Each node is listed once (under its boss): the copy takes the changed code at once.
+      expect(byBoss.entryCodes(packed, coded, 1)).toBe(copy);
+      expectCopy(copy, packed);
+      // More changes than the coding logs (past 64 here): the copy is stale until due, then remade.
+      for (let i = 0; i < 70; i++) nodes.write(nodes.checkRow([3, i % 2]), "upsert", undefined);
       for (let i = 0; i < 3; i++) expect(byBoss.entryCodes(packed, coded, 1)).toBeUndefined();
       expectCopy(byBoss.entryCodes(packed, coded, 1), packed);
       // Folded into a new snapshot: the copy is made again for it, on the same terms.

@@ -68,6 +68,31 @@ interface EntryCodes {
   entries: Uint8Array;
   /** Reads that asked for it while it was stale. */
   staleReads: number;
+  /**
+   * The entry of each target slot, when every entry of the snapshot is a live target listed once
+   * (an inverse foreign key: a target row is listed under the one key it names); a code change
+   * then patches the copy (see `entryCodes`). `undefined` otherwise.
+   */
+  positions: Int32Array | undefined;
+}
+
+/**
+ * Brings a copy of codes up to date with the codes that changed since it was made (the coding's
+ * `changes` still go back to its version): each changed slot's entry, if it has one, takes the
+ * slot's code now. A target whose row left has its entry's code cleared; such an entry's source
+ * is in the delta, read from there.
+ */
+function patchCopy(copy: EntryCodes, coded: ColumnCodes): Uint8Array {
+  const { entries, positions } = copy;
+  const codes = coded.codes;
+  const changes = coded.changes;
+  for (let i = copy.version - coded.changesFrom; i < changes.length; i++) {
+    const t = changes[i]!;
+    const k = t < positions!.length ? positions![t]! : -1;
+    if (k >= 0) entries[k] = codes[t]!;
+  }
+  copy.version = coded.version;
+  return entries;
 }
 
 /** Takes one occurrence of `t` out of `list` (order does not matter); false when there is none. */
@@ -337,24 +362,36 @@ export class LinkIndex implements RowObserver {
     // `packed` comes from `packed()` in the same read, so it is the current snapshot.
     const current = this.snapshotNumber;
     let copy = this.entryCopies.get(coded);
-    if (copy !== undefined && copy.snapshot === current && copy.version === coded.version) return copy.entries;
-    if (copy === undefined) this.entryCopies.set(coded, (copy = { snapshot: -1, version: -1, entries: NO_ENTRIES, staleReads: 0 }));
+    if (copy !== undefined && copy.snapshot === current) {
+      if (copy.version === coded.version) return copy.entries;
+      if (copy.positions !== undefined && copy.version >= coded.changesFrom) return patchCopy(copy, coded);
+    }
+    if (copy === undefined) {
+      copy = { snapshot: -1, version: -1, entries: NO_ENTRIES, staleReads: 0, positions: undefined };
+      this.entryCopies.set(coded, copy);
+    }
     // Stale: let go of the old bytes until the copy is remade.
     copy.snapshot = -1;
     copy.entries = NO_ENTRIES;
+    copy.positions = undefined;
     if ((copy.staleReads += reads) < this.rebuildDue()) return undefined;
     copy.staleReads = 0;
     const { targets } = packed;
     const codes = coded.codes;
     const entries = new Uint8Array(targets.length);
+    let positions: Int32Array | undefined = new Int32Array(this.target.rows.length).fill(-1);
     for (let k = 0; k < targets.length; k++) {
       const t = targets[k]!;
       // A slot past the codes' end has never had a row since the coding began.
       entries[k] = t < 0 || t >= codes.length ? NO_ROW : codes[t]!;
+      if (positions === undefined) continue;
+      if (t < 0 || positions[t] !== -1) positions = undefined;
+      else positions[t] = k;
     }
     copy.snapshot = current;
     copy.version = coded.version;
     copy.entries = entries;
+    copy.positions = positions;
     return entries;
   }
 
