@@ -8,6 +8,8 @@
  *   3-hop count         'en' posts authored by those 2-hop users (users→follows→follows→posts)
  *   3-hop limit 100     the first 100 of them
  *   2-hop scaling       2-hop distinct at 10k / 100k / 1M users, fixed out-degree 10
+ *   write + 2-hop       one follows row inserted or deleted, then the 2-hop count (issue 18)
+ *   write + 3-hop       the same, then the 3-hop limit 100
  *
  * Results of every implementation are cross-checked on sample ids before timing; a mismatch is
  * printed in the notes column.
@@ -39,6 +41,8 @@ interface Traversals {
   twoHop(id: number): Promise<unknown>;
   threeCount(id: number): Promise<unknown>;
   threeLimit(id: number): Promise<unknown>;
+  /** Inserts (`insert`) or deletes the follows row (a, b), one request. */
+  writeFollow(insert: boolean, a: number, b: number): Promise<unknown>;
   /** How the queries were built (shown in notes). */
   readonly how: string;
   close(): Promise<void>;
@@ -173,6 +177,10 @@ function traversalsOn(ours: Ours, graph: any, executor: any, lowering: string): 
     twoHop: (id) => twoHop.execute({ me: id }),
     threeCount: (id) => threeCount.execute({ me: id }),
     threeLimit: (id) => threeLimit.execute({ me: id }),
+    writeFollow: (insert, a, b) =>
+      insert
+        ? executor.request({ verb: "PUT", path: "/state/social/follows/insert", key: [a, b], body: [] })
+        : executor.request({ verb: "DELETE", path: "/state/social/follows", key: [a, b] }),
     close: async () => {
       await executor.close();
     },
@@ -339,6 +347,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     ours[key] = m.ours ?? oursMissing ?? notBuilt();
     if (problems[key]) ours[key] = annotate(ours[key], `RESULT MISMATCH vs SQLite: ${problems[key]}`);
   }
+  const mixed = await writeThenRead(ctx, q, sqlite, csr, t, pick);
   await trav?.close().catch(() => undefined);
 
   const label = "tinychain traversal (memory)";
@@ -364,9 +373,67 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     ours: oursLoad, target: "",
     baselines: [{ label: "graphology addNode/addEdge", figure: { kind: "time", ms: graphLoadMs, samples: 1, batch: 1, items: data.userCount + data.postCount + data.followCount + data.postCount } }],
   });
+  rows.push(...mixed);
   if (baselineMismatch) rows.push({ section: "graph", case: "baseline cross-check", oursLabel: "—", ours: notBuilt(baselineMismatch), baselines: [] });
 
   rows.push(...(await scaling(ctx, loaded)));
+  return rows;
+}
+
+/**
+ * One follows write before each read (issue 18): iteration i inserts the (i/2)th of a fixed list
+ * of follows pairs the dataset does not hold when i is even and deletes it again when i is odd,
+ * then runs the read. Ours and SQLite run the same sequence; both end where they started.
+ */
+async function writeThenRead(
+  ctx: BenchContext,
+  q: ReturnType<typeof prepareQueries>,
+  sqlite: SqliteDb,
+  csr: ReturnType<typeof buildCsr>,
+  t: Traversals | undefined,
+  pick: (i: number) => number,
+): Promise<BenchRow[]> {
+  const n = ctx.data.userCount;
+  const pairs: [number, number][] = [];
+  const off = csr.followOffsets, tgt = csr.followTargets;
+  for (let k = 0; pairs.length < 1000; k++) {
+    const a = pick(k * 3 + 1), b = Math.floor(((k * 2654435761) >>> 0) % n);
+    let held = a === b;
+    for (let e = off[a]!; e < off[a + 1]! && !held; e++) held = tgt[e] === b;
+    if (!held && !pairs.some(([x, y]) => x === a && y === b)) pairs.push([a, b]);
+  }
+  const ins = sqlite.prepare("INSERT INTO follows (follower, followee) VALUES (?, ?)");
+  const del = sqlite.prepare("DELETE FROM follows WHERE follower = ? AND followee = ?");
+  const sqlWrite = (i: number) => {
+    const [a, b] = pairs[(i >> 1) % pairs.length]!;
+    if ((i & 1) === 0) ins.run(a, b);
+    else del.run(a, b);
+  };
+  const oursWrite = (i: number) => {
+    const [a, b] = pairs[(i >> 1) % pairs.length]!;
+    return t!.writeFollow((i & 1) === 0, a, b);
+  };
+  const rows: BenchRow[] = [];
+  const cases: [string, (id: number) => unknown, ((id: number) => Promise<unknown>) | undefined][] = [
+    ["write + 2-hop distinct count (one follows insert/delete before each read)", (id) => q.twoHopDistinct(id), t?.twoHop],
+    ["write + 3-hop limit 100 (one follows insert/delete before each read)", (id) => q.threeHopEnLimit(id), t?.threeLimit],
+  ];
+  for (const [name, sqlRead, oursRead] of cases) {
+    ctx.progress(`graph: timing ${name}…`);
+    // Each contender counts its own iterations: an odd count leaves one pair inserted, undone below.
+    let sqlDone = 0, oursDone = 0;
+    const m = await measureGroup({
+      sqlite: { fn: (i) => { sqlWrite(i); sqlDone = i + 1; return sqlRead(pick(i)); } },
+      ours: oursRead ? { fn: async (i) => { await oursWrite(i); oursDone = i + 1; return oursRead(pick(i)); }, async: true } : undefined,
+    });
+    if (sqlDone & 1) sqlWrite(sqlDone);
+    if (oursDone & 1) await oursWrite(oursDone);
+    rows.push({
+      section: "graph", case: name, oursLabel: "tinychain write request + traversal (memory)",
+      ours: m.ours ?? notBuilt(), target: "≤ 0.3× SQLite",
+      baselines: [{ label: "better-sqlite3 write + join (memory)", figure: m.sqlite }],
+    });
+  }
   return rows;
 }
 

@@ -4,12 +4,13 @@
  * deletes, truncates, bulk loads and rollbacks of any of these, they must say exactly what the
  * tables say: a slot's row (and its cell in a column vector) is the table's row for that key, and
  * a source's list holds one target per referencing row whose references are both set. The CSR
- * snapshot of each relation (rebuilt at every read here) says what its lists say, its copy of a
- * coded target column what the codes say, a coded column what its rows say, and a slot space that
- * claims its slots are in key order is.
+ * snapshot of each relation (rebuilt at every read, or kept with a delta of the sources changed
+ * since) says what its lists say for every source outside the delta, its copy of a coded target
+ * column what the codes say, a coded column what its rows say, and a slot space that claims its
+ * slots are in key order is.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HeapTable as Table } from "../../src/kernel/storage/heap-table.js";
 import type { TableState, WriteLog } from "../../src/kernel/storage/table-engine.js";
 import type { IndexKey } from "../../src/kernel/storage/index-keys.js";
@@ -47,22 +48,47 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: "rollback" as const }) },
 );
 
+/** Runs `fn` with the snapshot policy changed as `policy` says. */
+function withPolicy<T>(policy: Partial<typeof snapshotPolicy>, fn: () => T): T {
+  const saved = { ...snapshotPolicy };
+  Object.assign(snapshotPolicy, policy);
+  try {
+    return fn();
+  } finally {
+    Object.assign(snapshotPolicy, saved);
+  }
+}
+
 /**
- * The snapshot's targets of each source, sorted, against the lists' (a dead target as -1); and
- * the copy of the target's coded column at `pos` in the snapshot's order, against the codes.
+ * For each source outside the delta, the snapshot's targets against the lists' (a dead target
+ * `t` as `~t`, exactly the dead ones while no target's liveness changed since the snapshot), for
+ * each one in it, its merged targets (`deltaTargets`) against its list; and
+ * the copy of the target's coded column at `pos` in the snapshot's order, against the codes. With
+ * no snapshot (a policy that never takes one), the first is taken here.
  */
 function expectSnapshotOf(index: LinkIndex, slots: KeySlots, pos: number): void {
-  const packed = index.packed(1);
+  const packed = index.packed(1) ?? withPolicy({ atLeast: 0 }, () => index.packed(1));
   expect(packed).toBeDefined();
   const { offsets, targets } = packed!;
+  const byNumber = (a: number, b: number) => a - b;
   for (let s = 0; s < slots.rows.length; s++) {
-    const fromLists = index.targetsOf(s).map((t) => (slots.rows[t] === undefined ? -1 : t)).sort((a, b) => a - b);
-    const fromSnapshot = s + 1 < offsets.length ? [...targets.subarray(offsets[s]!, offsets[s + 1]!)].sort((a, b) => a - b) : [];
-    expect(fromSnapshot).toEqual(fromLists);
+    if (index.changed !== undefined && index.changed[s] === 1) {
+      // In the delta: the merge of its snapshot entries and its changes is its list.
+      const live: number[] = [];
+      expect(index.deltaTargets(s, live)).toBe(index.targetsOf(s).length);
+      expect(live.sort(byNumber)).toEqual(index.targetsOf(s).filter((t) => slots.rows[t] !== undefined).sort(byNumber));
+      continue;
+    }
+    const fromSnapshot = s + 1 < offsets.length ? [...targets.subarray(offsets[s]!, offsets[s + 1]!)] : [];
+    expect(fromSnapshot.map((t) => (t < 0 ? ~t : t)).sort(byNumber)).toEqual([...index.targetsOf(s)].sort(byNumber));
+    if (!index.liveChanged) {
+      const fromLists = index.targetsOf(s).map((t) => (slots.rows[t] === undefined ? ~t : t)).sort(byNumber);
+      expect(fromSnapshot.sort(byNumber)).toEqual(fromLists);
+    }
   }
   // A copy kept from an earlier check must have been dropped if a code changed since.
   const coded = slots.codes(pos)!;
-  const entries = index.entryCodes(packed!, coded, 1);
+  const entries = index.entryCodes(packed!, coded, 1) ?? withPolicy({ atLeast: 0 }, () => index.entryCodes(packed!, coded, 1));
   expect(entries).toBeDefined();
   expect([...entries!]).toEqual([...targets].map((t) => (t < 0 ? NO_ROW : (coded.codes[t] ?? NO_ROW))));
 }
@@ -88,12 +114,21 @@ function allRows(t: Table): Row[] {
   return out;
 }
 
+const POLICIES = [
+  { snapshots: "rebuilt at every read", policy: { perThousandEntries: 0, atLeast: 0, deltaPerThousand: 0, deltaAtLeast: 0 } },
+  // Taken once (by the check) and never again while the lists are not reset: every write since
+  // is in the delta, and a target gaining or losing its row leaves the snapshot's liveness stale.
+  { snapshots: "kept with a delta", policy: { perThousandEntries: 0, atLeast: Infinity, deltaPerThousand: Infinity, deltaAtLeast: Infinity } },
+];
+
 describe("key slots and relation slot lists", () => {
   const usual = { ...snapshotPolicy };
-  beforeAll(() => void Object.assign(snapshotPolicy, { perThousandEntries: 0, atLeast: 0 }));
+  beforeAll(() => void Object.assign(snapshotPolicy, POLICIES[0]!.policy));
   afterAll(() => void Object.assign(snapshotPolicy, usual));
+  afterEach(() => void Object.assign(snapshotPolicy, POLICIES[0]!.policy));
 
-  it("always agree with the tables, through writes, bulk changes and rollbacks", () => {
+  it.each(POLICIES)("always agree with the tables, through writes, bulk changes and rollbacks (snapshots $snapshots)", ({ policy }) => {
+    Object.assign(snapshotPolicy, policy);
     fc.assert(
       fc.property(fc.array(changeArb, { maxLength: 80 }), fc.integer({ min: 0, max: 80 }), (changes, buildAt) => {
         const nodes = new Table("/state/p/nodes", parseSchema(NODES));
@@ -193,17 +228,30 @@ describe("key slots and relation slot lists", () => {
           const nodes = new Table("/state/p/nodes", parseSchema(NODES));
           const edges = new Table("/state/p/edges", parseSchema(EDGES));
           // Node 0 is the hub: 120 in-edges from 40 followers (three each), a long list from the outset.
+          nodes.insertMany(Array.from({ length: 41 }, (_, i) => nodes.checkRow([i, null])), undefined);
           edges.insertMany(Array.from({ length: 120 }, (_, i) => [(i % 40) + 1, 0, i % 3, 1]), undefined);
           const slots = keySlotsOf(nodes)!;
           const inv = linkIndexOf(edges, 1, slots, 0, slots);
           const hub = slots.slotOf(0)!;
           const expected = () => allRows(edges).filter((e) => e[1] === 0).map((e) => slots.slotOf(e[0] as number)!).sort((a, b) => a - b);
-          for (const [what, a, n] of steps) {
-            if (what === "add") edges.write(edges.checkRow([a, 0, n, 1]), "upsert", undefined);
-            else if (what === "remove") edges.remove([a, 0, n], undefined);
-            else expect([...inv.targetsOf(hub)].sort((x, y) => x - y)).toEqual(expected());
-            expect(inv.size).toBe(allRows(edges).length);
-          }
+          // A snapshot taken now keeps every change since in its delta: the hub's merged targets
+          // (many removals of repeated targets among them) must say what its list says.
+          withPolicy({ deltaAtLeast: Infinity, deltaPerThousand: Infinity }, () => {
+            expect(inv.packed(1)).toBeDefined();
+            for (const [what, a, n] of steps) {
+              if (what === "add") edges.write(edges.checkRow([a, 0, n, 1]), "upsert", undefined);
+              else if (what === "remove") edges.remove([a, 0, n], undefined);
+              else {
+                expect([...inv.targetsOf(hub)].sort((x, y) => x - y)).toEqual(expected());
+                inv.packed(1);
+                const merged: number[] = [];
+                if (inv.changed?.[hub] === 1) expect(inv.deltaTargets(hub, merged)).toBe(expected().length);
+                else merged.push(...inv.targetsOf(hub));
+                expect(merged.sort((x, y) => x - y)).toEqual(expected());
+              }
+              expect(inv.size).toBe(allRows(edges).length);
+            }
+          });
           expect([...inv.targetsOf(hub)].sort((x, y) => x - y)).toEqual(expected());
         },
       ),
@@ -211,9 +259,9 @@ describe("key slots and relation slot lists", () => {
     );
   });
 
-  it("a copy of codes goes stale when a code changes, answers nothing until due, then is remade", () => {
+  it("a copy of codes follows the codes that change, or goes stale, answers nothing until due, then is remade", () => {
     const saved = { ...snapshotPolicy };
-    Object.assign(snapshotPolicy, { perThousandEntries: 0, atLeast: 4 });
+    Object.assign(snapshotPolicy, { perThousandEntries: 0, atLeast: 4, deltaPerThousand: Infinity, deltaAtLeast: Infinity });
     try {
       const nodes = new Table("/state/p/nodes", parseSchema(NODES));
       nodes.insertMany([[0, null], [1, 0], [2, 0], [3, 1]].map((r) => nodes.checkRow(r)), undefined);
@@ -229,11 +277,22 @@ describe("key slots and relation slot lists", () => {
       const copy = byBoss.entryCodes(packed, coded, 1);
       // Unchanged: the same copy.
       expect(byBoss.entryCodes(packed, coded, 1)).toBe(copy);
-      // Node 3's boss changes: a write to the relation's own table, so the snapshot goes stale too.
+      // Node 3's boss changes: a write to the relation's own table, so its source joins the delta
+      // beside the snapshot, which stays.
       nodes.write(nodes.checkRow([3, 0]), "upsert", undefined);
-      expect(byBoss.packed(1)).toBeUndefined();
-      expect(byBoss.packed(3)).toBeDefined();
-      const fresh = byBoss.packed(1)!;
+      expect(byBoss.packed(1)).toBe(packed);
+      expect(byBoss.changed?.[slots.slotOf(1)!]).toBe(1);
+      // Each node is listed once (under its boss): the copy takes the changed code at once.
+      expect(byBoss.entryCodes(packed, coded, 1)).toBe(copy);
+      expectCopy(copy, packed);
+      // More changes than the coding logs (past 64 here): the copy is stale until due, then remade.
+      for (let i = 0; i < 70; i++) nodes.write(nodes.checkRow([3, i % 2]), "upsert", undefined);
+      for (let i = 0; i < 3; i++) expect(byBoss.entryCodes(packed, coded, 1)).toBeUndefined();
+      expectCopy(byBoss.entryCodes(packed, coded, 1), packed);
+      // Folded into a new snapshot: the copy is made again for it, on the same terms.
+      const fresh = withPolicy({ deltaAtLeast: 0 }, () => byBoss.packed(1)!);
+      expect(fresh).not.toBe(packed);
+      expect(byBoss.changed).toBeUndefined();
       for (let i = 0; i < 3; i++) expect(byBoss.entryCodes(fresh, coded, 1)).toBeUndefined();
       expectCopy(byBoss.entryCodes(fresh, coded, 1), fresh);
     } finally {

@@ -104,6 +104,9 @@ export interface SlotCodeTest {
 /** A code no slot has (codes are bytes). */
 export const NO_CODE = -1;
 
+/** The marks of an empty delta (`LinkIndex.changed` undefined): no source is marked. */
+const NO_MARKS = new Uint8Array(0);
+
 /**
  * The codes `keep` tests, in the snapshot's entry order, when the link index has a current copy:
  * the filter then reads the byte beside each entry. A value no row holds matches nothing either
@@ -120,6 +123,8 @@ function entryCodesFor(index: LinkIndex, packed: PackedLinks, keep: SlotCodeTest
  */
 export class SlotExpander {
   touched: number;
+  /** The targets of one source in a delta (see `LinkIndex.deltaTargets`), reused. */
+  private readonly scratch: number[] = [];
 
   constructor(
     touched: number,
@@ -195,7 +200,9 @@ export class SlotExpander {
     const only = sh.alts.length === 1 ? sh.alts[0]! : undefined;
     const packed = only?.kind === "links" ? only.index.packed(level.length) : undefined;
     if (packed !== undefined) {
-      return this.levelPacked(packed, (only as Extract<SlotAlt, { kind: "links" }>).edge, level, stamps, epoch, out);
+      const { index, edge } = only as Extract<SlotAlt, { kind: "links" }>;
+      if (index.changed === undefined && !index.liveChanged) return this.levelPacked(packed, edge, level, stamps, epoch, out);
+      return this.levelDelta(index, packed, edge, level, stamps, epoch, out);
     }
     const into = out ?? [];
     const before = into.length;
@@ -250,6 +257,76 @@ export class SlotExpander {
   }
 
   /**
+   * `levelPacked` over a snapshot with a delta (`LinkIndex.changed`, `liveChanged`): a changed
+   * source's targets come from `deltaTargets`, the others from the snapshot; each target is
+   * checked against the target's rows when their liveness changed since the snapshot. Same
+   * results and the same rows counted as `expandOne` over the lists.
+   */
+  private levelDelta(
+    index: LinkIndex,
+    packed: PackedLinks,
+    edge: boolean,
+    level: readonly number[],
+    stamps: Int32Array,
+    epoch: number,
+    out: number[] | undefined,
+  ): number {
+    const { offsets, targets } = packed;
+    const sources = offsets.length - 1;
+    const changed = index.changed;
+    const marks = changed ?? NO_MARKS;
+    const checkLive = index.liveChanged;
+    const rows = index.target.rows;
+    let touched = this.touched;
+    let added = 0;
+    const perEntry = edge ? 2 : 1;
+    for (let i = 0; i < level.length; i++) {
+      const s = level[i]!;
+      if (s < marks.length && marks[s] === 1) {
+        const live = this.scratch;
+        live.length = 0;
+        const listed = index.deltaTargets(s, live);
+        // An edge row counts, then its live target.
+        touched += edge ? listed + live.length : listed;
+        for (let k = 0; k < live.length; k++) {
+          const t = live[k]!;
+          if (stamps[t] !== epoch) {
+            stamps[t] = epoch;
+            added++;
+            if (out !== undefined) out.push(t);
+          }
+        }
+      } else if (s < sources) {
+        const end = offsets[s + 1]!;
+        let k = offsets[s]!;
+        touched += (end - k) * perEntry;
+        for (; k < end; k++) {
+          let t = targets[k]!;
+          if (checkLive) {
+            if (t < 0) t = ~t;
+            if (rows[t] === undefined) t = -1;
+          }
+          if (t < 0) {
+            if (edge) touched--;
+            continue;
+          }
+          if (stamps[t] !== epoch) {
+            stamps[t] = epoch;
+            added++;
+            if (out !== undefined) out.push(t);
+          }
+        }
+      }
+      if (touched > this.budget) {
+        this.touched = touched;
+        throw new VisitBudgetError(this.budget);
+      }
+    }
+    this.touched = touched;
+    return added;
+  }
+
+  /**
    * One level of a `disjoint` hop: the concatenated target lists. With `keep`, only the targets
    * that pass it (the rows it drops still count as touched): a filter tested as the lists are
    * read, so the dropped rows are never collected.
@@ -264,8 +341,15 @@ export class SlotExpander {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
       const entries = entryCodesFor(index, packed, keep, level.length);
+      // A disjoint hop's entries are the relation table's own rows: an entry of a source outside
+      // the delta is a live row (a row that left took its entry into its source's delta).
+      const marks = index.changed ?? NO_MARKS;
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
+        if (s < marks.length && marks[s] === 1) {
+          this.disjointList(this.deltaOf(index, s), codes, code, next);
+          continue;
+        }
         if (s >= sources) continue;
         const end = offsets[s + 1]!;
         let j = offsets[s]!;
@@ -283,16 +367,26 @@ export class SlotExpander {
       }
       return next;
     }
-    for (let k = 0; k < level.length; k++) {
-      const list = index.targetsOf(level[k]!);
-      for (let j = 0; j < list.length; j++) {
-        const t = list[j]!;
-        if (codes === undefined || codes[t] === code) next.push(t);
-      }
-      this.touched += list.length;
-      if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
-    }
+    for (let k = 0; k < level.length; k++) this.disjointList(index.targetsOf(level[k]!), codes, code, next);
     return next;
+  }
+
+  /** The targets of source `s` in the index's delta (all live: the index is of a disjoint hop), in `scratch`. */
+  private deltaOf(index: LinkIndex, s: number): readonly number[] {
+    const live = this.scratch;
+    live.length = 0;
+    index.deltaTargets(s, live);
+    return live;
+  }
+
+  /** Appends the targets of one list of a disjoint hop that pass `codes[t] === code` (all without codes). */
+  private disjointList(list: readonly number[], codes: Uint8Array | undefined, code: number | undefined, next: number[]): void {
+    for (let j = 0; j < list.length; j++) {
+      const t = list[j]!;
+      if (codes === undefined || codes[t] === code) next.push(t);
+    }
+    this.touched += list.length;
+    if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
   }
 
   /**
@@ -310,8 +404,13 @@ export class SlotExpander {
       const { offsets, targets } = packed;
       const sources = offsets.length - 1;
       const entries = entryCodesFor(index, packed, keep, level.length);
+      const marks = index.changed ?? NO_MARKS;
       for (let k = 0; k < level.length; k++) {
         const s = level[k]!;
+        if (s < marks.length && marks[s] === 1) {
+          count += this.countList(this.deltaOf(index, s), codes, code);
+          continue;
+        }
         if (s >= sources) continue;
         const end = offsets[s + 1]!;
         let j = offsets[s]!;
@@ -326,13 +425,17 @@ export class SlotExpander {
       }
       return count;
     }
-    for (let k = 0; k < level.length; k++) {
-      const list = index.targetsOf(level[k]!);
-      if (codes === undefined) count += list.length;
-      else for (let j = 0; j < list.length; j++) if (codes[list[j]!] === code) count++;
-      this.touched += list.length;
-      if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
-    }
+    for (let k = 0; k < level.length; k++) count += this.countList(index.targetsOf(level[k]!), codes, code);
+    return count;
+  }
+
+  /** How many targets of one list of a disjoint hop pass `codes[t] === code` (all without codes). */
+  private countList(list: readonly number[], codes: Uint8Array | undefined, code: number | undefined): number {
+    let count = 0;
+    if (codes === undefined) count = list.length;
+    else for (let j = 0; j < list.length; j++) if (codes[list[j]!] === code) count++;
+    this.touched += list.length;
+    if (this.touched > this.budget) throw new VisitBudgetError(this.budget);
     return count;
   }
 

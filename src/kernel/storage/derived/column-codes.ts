@@ -36,9 +36,17 @@ export class ColumnCodes {
   values: unknown[] | undefined = [];
   /**
    * Bumped whenever a slot's code changes: a copy of the codes made in another order
-   * (`LinkIndex.entryCodes`) is current while this holds.
+   * (`LinkIndex.entryCodes`) is current while this holds, and can be brought up to date from
+   * `changes` while that still goes back to its version.
    */
   version = 0;
+  /**
+   * The slots whose code changed, in order: `changes[i]` took `version` from `changesFrom + i` to
+   * one more. Started over (`changesFrom` = `version`) once longer than an eighth of the slots,
+   * when a copy is as cheap to make again as to patch.
+   */
+  changes: number[] = [];
+  changesFrom = 0;
 
   private constructor(
     /** The column's position in the rows. */
@@ -86,16 +94,26 @@ export class ColumnCodes {
     }
     if (this.codes[slot] !== code) {
       this.codes[slot] = code;
-      this.version++;
+      this.changed(slot);
     }
     return true;
+  }
+
+  /** Counts a change of the code at `slot` (see `version`, `changes`). */
+  private changed(slot: number): void {
+    this.version++;
+    if (this.changes.length >= Math.max(64, this.codes.length >> 3)) {
+      this.changes = [];
+      this.changesFrom = this.version - 1;
+    }
+    this.changes.push(slot);
   }
 
   /** The slot lost its row. */
   clear(slot: number): void {
     if (slot < this.codes.length && this.codes[slot] !== NO_ROW) {
       this.codes[slot] = NO_ROW;
-      this.version++;
+      this.changed(slot);
     }
   }
 }

@@ -95,7 +95,8 @@ export class KeySlots implements RowObserver {
 
   /** The slot of a key cell (normalized), allocating one for a key never seen. */
   intern(cell: KeyCell): number {
-    let s = this.slotByKey.get(cell);
+    // Every write to a relation interns both of its keys: the dense table first, when there is one.
+    let s = this.dense !== undefined ? this.slotOf(cell) : this.slotByKey.get(cell);
     if (s === undefined) {
       s = this.rows.length;
       if (typeof cell === "number" && cell > this.lastKey) this.lastKey = cell;
