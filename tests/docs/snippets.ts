@@ -12,7 +12,7 @@
  * on its own. A README the project cannot annotate (bench/ belongs to the benchmarks) gets its
  * directives from OVERRIDES in the test, keyed `path#index`.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 export interface Snippet {
