@@ -16,7 +16,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from "../errors.js";
-import { encode, opHash } from "../ir/index.js";
+import { cleanOpName, encode, opHash, opName, OP_NAME_HEADER } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
@@ -61,6 +61,8 @@ interface Prepared {
   readonly valueName?: string;
   /** The `PUT /lib` body that installs it. */
   readonly installBody: Json;
+  /** Headers of the install: the op's readable name (`x-tc-op-name`) when it has one. */
+  readonly installHeaders?: Record<string, string>;
 }
 
 /**
@@ -281,12 +283,13 @@ export class HttpExecutor implements Executor {
    * One HTTP exchange; rejects with transport failures as typed errors, resolves with any status.
    * `retryable` (default: reads) exchanges answered 503 with `Retry-After` are sent again.
    */
-  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined, retryable = method === "GET"): Promise<RawResponse> {
+  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined, retryable = method === "GET", extra?: Record<string, string>): Promise<RawResponse> {
     if (this.#closed) return Promise.reject(new BadRequestError("this HTTP executor is closed"));
+    const headers = body === undefined ? this.#headers : this.#jsonHeaders;
     const opts: Dispatcher.DispatchOptions = {
       method: method as Dispatcher.HttpMethod,
       path: pathAndQuery,
-      headers: body === undefined ? this.#headers : this.#jsonHeaders,
+      headers: extra === undefined ? headers : { ...headers, ...extra },
       body: body ?? null,
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
@@ -297,8 +300,8 @@ export class HttpExecutor implements Executor {
   }
 
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
-  #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined): Promise<Json> {
-    return this.#send(ch.dispatcher, method, pathAndQuery, body).then(decodeResponse);
+  #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined, extra?: Record<string, string>): Promise<Json> {
+    return this.#send(ch.dispatcher, method, pathAndQuery, body, method === "GET", extra).then(decodeResponse);
   }
 
   /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
@@ -364,6 +367,8 @@ export class HttpExecutor implements Executor {
       ...(valueName !== undefined ? { valueName } : {}),
       installBody: { [version]: { op: json } },
     };
+    const name = opName(op);
+    if (name !== undefined) (prepared as { installHeaders?: Record<string, string> }).installHeaders = { [OP_NAME_HEADER]: encodeURIComponent(cleanOpName(name)) };
     if (typeof op === "object" && op !== null) this.#byObject.set(op, prepared);
     return prepared;
   }
@@ -373,7 +378,7 @@ export class HttpExecutor implements Executor {
     const known = this.#installed.get(p.hash);
     if (known && !force) return known;
     this.#ready.delete(p.hash);
-    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody)).then(() => {
+    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody), p.installHeaders).then(() => {
       if (this.#installed.get(p.hash) === pending) this.#ready.add(p.hash);
     });
     this.#installed.set(p.hash, pending);
@@ -432,7 +437,7 @@ export class HttpExecutor implements Executor {
     const a = HttpExecutor.#checkArgs(args);
     const p = this.#prepare(op);
     if (!local.has(p.hash) && !this.#installed.has(p.hash)) {
-      await this.#call(ch, "PUT", `/lib${encodeQuery(undefined, ch.txnId)}`, JSON.stringify(p.installBody));
+      await this.#call(ch, "PUT", `/lib${encodeQuery(undefined, ch.txnId)}`, JSON.stringify(p.installBody), p.installHeaders);
       local.add(p.hash);
     }
     try {
