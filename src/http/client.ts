@@ -82,7 +82,7 @@ interface RawResponse {
   readonly text: string;
 }
 
-type Args = Readonly<Record<string, Json>>;
+type WireArgs = Readonly<Record<string, Json>>;
 
 const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 
@@ -159,7 +159,7 @@ function decodeResponse(res: RawResponse): Json {
 }
 
 /** The value of the parameter `name` in `args` (null when absent or unnamed). */
-function argOf(args: Args, name: string | undefined): Json {
+function argOf(args: WireArgs, name: string | undefined): Json {
   return name !== undefined && Object.hasOwn(args, name) ? args[name]! : null;
 }
 
@@ -389,7 +389,7 @@ export class HttpExecutor implements Executor {
   }
 
   /** The request line and body that call `p` with `args` (`txnId` for a session's call). */
-  static #callOf(p: Prepared, args: Args, txnId: string | undefined): { method: string; path: string; body: string | undefined } {
+  static #callOf(p: Prepared, args: WireArgs, txnId: string | undefined): { method: string; path: string; body: string | undefined } {
     switch (p.verb) {
       case "post":
         return { method: "POST", path: p.callPath + encodeQuery(undefined, txnId), body: JSON.stringify(args) };
@@ -400,7 +400,7 @@ export class HttpExecutor implements Executor {
     }
   }
 
-  #invoke(p: Prepared, args: Args, ch: Channel): Promise<Json> {
+  #invoke(p: Prepared, args: WireArgs, ch: Channel): Promise<Json> {
     const call = HttpExecutor.#callOf(p, args, ch.txnId);
     return this.#call(ch, call.method, call.path, call.body);
   }
@@ -409,7 +409,7 @@ export class HttpExecutor implements Executor {
    * Calls an installed op outside any session. A 404 (the install is gone, e.g. a restarted
    * in-memory host) installs it again and calls once more.
    */
-  #invokeShared(p: Prepared, args: Args, retry: boolean): Promise<Json> {
+  #invokeShared(p: Prepared, args: WireArgs, retry: boolean): Promise<Json> {
     const call = HttpExecutor.#callOf(p, args, undefined);
     return this.#send(this.#pool, call.method, call.path, call.body).then((res) => {
       if (retry && res.status >= 300) {
@@ -421,7 +421,7 @@ export class HttpExecutor implements Executor {
     });
   }
 
-  static #checkArgs(args: Args | undefined): Args {
+  static #checkArgs(args: WireArgs | undefined): WireArgs {
     const a = args ?? {};
     if (typeof a !== "object" || a === null || Array.isArray(a)) throw new BadRequestError("execute: args must be an object of named values");
     return a;
@@ -433,7 +433,7 @@ export class HttpExecutor implements Executor {
    * it could wait on it); it counts as installed for the whole client only once the session
    * commits. A failed call ends the session on the host, so there is no retry here.
    */
-  async executeInSession(op: Json | OpDef, args: Args | undefined, ch: Channel, local: Set<string>): Promise<Json> {
+  async executeInSession(op: Json | OpDef, args: WireArgs | undefined, ch: Channel, local: Set<string>): Promise<Json> {
     const a = HttpExecutor.#checkArgs(args);
     const p = this.#prepare(op);
     if (!local.has(p.hash) && !this.#installed.has(p.hash)) {
@@ -464,7 +464,7 @@ export class HttpExecutor implements Executor {
    * Executes a prepared op in its own transaction: one round trip once it is installed (the
    * install is the first call's extra round trip).
    */
-  execute(op: Json | OpDef, args?: Args): Promise<Json> {
+  execute(op: Json | OpDef, args?: WireArgs): Promise<Json> {
     try {
       const a = HttpExecutor.#checkArgs(args);
       // Fast path: this op object was prepared and its install confirmed.

@@ -59,4 +59,12 @@ describe("npm pack", () => {
     expect(await readFile(join(root, "LICENSE"), "utf8")).toMatch(/Apache License\s+Version 2\.0/);
     expect((await readFile(join(dir, "dist", "cli.js"), "utf8")).startsWith("#!/usr/bin/env node")).toBe(true);
   });
+
+  it("emits .d.ts without bundler-renamed internal names (RowOf$1, Column$1, …) or kernel storage classes", async () => {
+    for (const f of ["index.d.ts", "index.d.cts"]) {
+      const dts = await readFile(join(dir, "dist", f), "utf8");
+      expect([...new Set(dts.match(/\b[A-Za-z_]\w*\$\d+\b/g) ?? [])]).toEqual([]);
+      expect(dts).not.toMatch(/declare class (TableView|TableLiteral|TableSchema)\b/);
+    }
+  });
 });
