@@ -12,7 +12,8 @@ import { TcError } from "./errors.js";
 import { runExport } from "./cli/export.js";
 import { runImport } from "./cli/import.js";
 import { renderInspect, type InspectFormat } from "./cli/inspect.js";
-import { runServe, serveCommand } from "./cli/serve.js";
+import { onSignals, runServe, serveCommand } from "./cli/serve.js";
+import { startStudio } from "./cli/studio.js";
 import { openSource, reflect, sourceOptions, type SourceFlags } from "./cli/source.js";
 import { intIn, USAGE_EXIT, UsageError, usageFail } from "./cli/usage.js";
 import { runVerify } from "./cli/verify.js";
@@ -101,6 +102,28 @@ function program(): Command {
   ).action(async (tableRef: string, o: SourceFlags & { format: "csv" | "jsonl"; out?: string; pageSize: number }) => {
     const n = await withSource(o, async (src) => runExport(await reflect(src, o), tableRef, { format: o.format, pageSize: o.pageSize, ...(o.out !== undefined ? { out: o.out } : {}) }));
     if (o.out !== undefined) process.stderr.write(`tinychain-orm: exported ${n} row(s) to ${o.out}\n`);
+  });
+
+  sourceOptions(
+    prog
+      .command("studio")
+      .description("a local web page (127.0.0.1): the schema as a graph, a table browser, a traversal runner")
+      .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", intIn(0, 65535), 8703)
+      .option("--write", "allow inserting and deleting rows (default: read-only)"),
+  ).action(async (o: SourceFlags & { port: number; write?: boolean }) => {
+    const src = await openSource(o);
+    try {
+      const first = await reflect(src, o);
+      const studio = await startStudio(first, { port: o.port, write: o.write === true, label: src.label, refresh: () => reflect(src, o) });
+      process.stdout.write(`tinychain-orm studio for ${src.label} (${o.write ? "read-write" : "read-only"}) at ${studio.url}\n`);
+      onSignals(async () => {
+        await studio.close();
+        await src.close();
+      });
+    } catch (e) {
+      await src.close();
+      throw e;
+    }
   });
 
   prog

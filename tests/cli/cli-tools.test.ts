@@ -37,7 +37,7 @@ describe("usage", () => {
     expect(version.code).toBe(0);
     expect(version.out.trim()).toBe(pkg.version);
     expect(help.code).toBe(0);
-    for (const c of ["serve", "verify", "inspect", "import", "export", "migrate"]) expect(help.out).toMatch(new RegExp(`\\n  ${c} .*\\S+ \\S+`));
+    for (const c of ["serve", "verify", "inspect", "import", "export", "studio", "migrate"]) expect(help.out).toMatch(new RegExp(`\\n  ${c} .*\\S+ \\S+`));
     expect(importHelp.out).toMatch(/--skip-bad\s+report bad rows/);
     expect(importHelp.out).toMatch(/--data-dir <dir>\s+a data directory/);
     for (const r of [bad, unknown, missing]) {
