@@ -131,7 +131,6 @@ export async function runImport(r: Reflected, ref: string, file: string, opts: I
             report(b.line, `key ${k} = ${JSON.stringify(b.row[k])} already exists in ${t.name}`);
             return false;
           });
-          if (!opts.skipBad) throw new Abort();
         }
       }
       const lines = `${batch[0]?.line}–${batch[batch.length - 1]?.line}`;
@@ -169,6 +168,7 @@ export async function runImport(r: Reflected, ref: string, file: string, opts: I
     }
     if (bad > 0 && !opts.skipBad) throw new Abort();
     await flush();
+    if (bad > 0 && !opts.skipBad) throw new Abort(); // keys found already in the table by the last batch
     bar?.update(size, { rows: inserted, bad });
   };
   try {

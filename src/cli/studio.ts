@@ -244,9 +244,12 @@ export async function startStudio(first: Reflected, opts: StudioOptions): Promis
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://studio");
-    // Only this page's own origin may call the API (no cross-site writes from other pages).
+    // Only this page may call the API: the Host must be the loopback address the studio listens
+    // on (a DNS-rebound name is refused), and a browser's Origin must be that same host.
+    const host = req.headers.host ?? "";
+    if (!/^(127\.0\.0\.1|localhost):\d+$/.test(host)) throw new HttpError(403, `requests for host ${JSON.stringify(host)} are refused`);
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host}`) throw new HttpError(403, "cross-origin requests are refused");
+    if (origin !== undefined && origin !== `http://${host}`) throw new HttpError(403, "cross-origin requests are refused");
     if (req.method === "GET" && url.pathname === "/") return send(res, 200, STUDIO_PAGE, "text/html; charset=utf-8");
     if (req.method === "GET" && url.pathname === "/vendor/cytoscape.min.js") return send(res, 200, await readFile(cytoscapePath), "text/javascript; charset=utf-8");
     if (req.method === "GET" && url.pathname === "/api/schema") {

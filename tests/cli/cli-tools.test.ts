@@ -124,6 +124,11 @@ describe("on a data directory", () => {
     expect(lenient.err).toMatch(/users\.csv:6: key id = 1 already exists/);
     expect(lenient.err).toMatch(/import users \[.*\] 100% \| 3 rows/);
     expect(lenient.err).toMatch(/imported 3 row\(s\) into social\/users, skipped 4 bad row\(s\)/);
+    const taken = join(dir, "taken.csv");
+    await writeFile(taken, "id,name,city\n30,new,x\n2,taken,y\n");
+    const refused = await cli(["import", "users", taken, "--data-dir", data]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/taken\.csv:3: key id = 2 already exists in users/);
     const rows = (await rowsOf(data, "users")) as { id: number; name: string }[];
     expect(rows.map((r) => r.id)).toEqual([1, 2, 3, 4, 6, 7]);
     expect(rows.find((r) => r.id === 6)!.name).toBe("multi\nline");

@@ -7,6 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
@@ -110,6 +111,15 @@ describe("studio API", () => {
     expect((await post("/api/insert", { table: "users", row: { id: 999, name: "x", city: "y" } })).status).toBe(403);
     const cross = await fetch(`${url}/api/schema`, { headers: { origin: "http://evil.example" } });
     expect(cross.status).toBe(403);
+    // A DNS-rebound name reaches the port with another Host: refused.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${url}/api/schema`);
+      request({ host: u.hostname, port: u.port, path: u.pathname, headers: { host: "evil.example" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on("error", reject).end();
+    });
+    expect(rebound).toBe(403);
     const data = join(dir, "w");
     await seed(data);
     const w = await studio(["--data-dir", data, "--write"]);
