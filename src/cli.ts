@@ -12,6 +12,7 @@ import { TcError } from "./errors.js";
 import { runExport } from "./cli/export.js";
 import { runImport } from "./cli/import.js";
 import { renderInspect, type InspectFormat } from "./cli/inspect.js";
+import { runMigrate } from "./cli/migrate.js";
 import { onSignals, runServe, serveCommand } from "./cli/serve.js";
 import { startStudio } from "./cli/studio.js";
 import { openSource, reflect, sourceOptions, type SourceFlags } from "./cli/source.js";
@@ -126,13 +127,16 @@ function program(): Command {
     }
   });
 
-  prog
-    .command("migrate")
-    .description("plan and apply schema changes (not available yet: it needs the schema-evolution work)")
-    .action(() => {
-      process.stderr.write("tinychain-orm: migrate is not available yet (schema evolution has not landed); `db.sync()` creates missing tables and reports differences\n");
-      process.exitCode = 1;
-    });
+  sourceOptions(
+    prog
+      .command("migrate")
+      .description("compare a schema module with the store: plan, or --apply (creates missing tables; changing existing ones is not available yet)")
+      .option("--apply", "create the missing tables (refused, changing nothing, when a table differs)"),
+  ).action(async (o: SourceFlags & { apply?: boolean }) => {
+    if (o.schema === undefined) throw new UsageError("migrate needs --schema MODULE (the declarations to migrate to)");
+    const code = await withSource(o, (src) => runMigrate(src, o.schema!, o.apply === true));
+    process.exitCode = code;
+  });
 
   return prog;
 }

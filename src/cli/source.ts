@@ -129,7 +129,8 @@ function parseColumns(raw: Json, key: boolean, link: string): ColumnInfo[] {
   });
 }
 
-async function loadSchemaModule(path: string): Promise<AnySchema[]> {
+/** The `schema({...})` values a module exports (a `.ts` module is loaded through tsx). */
+export async function loadSchemaModule(path: string): Promise<AnySchema[]> {
   if (/\.[cm]?ts$/.test(path)) {
     const spec = "tsx/esm/api"; // not bundled: a TypeScript module needs tsx in the user's project
     try {

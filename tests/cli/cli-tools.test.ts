@@ -148,6 +148,32 @@ describe("on a data directory", () => {
   });
 });
 
+describe("migrate", () => {
+  it("plans against a schema module; --apply creates missing tables and refuses a changed one", async () => {
+    const data = join(dir, "migrate");
+    await seed(data);
+    const v2 = join(import.meta.dirname, "social-v2.ts");
+    const changed = join(import.meta.dirname, "social-changed.ts");
+    const none = await cli(["migrate", "--data-dir", data]);
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/migrate needs --schema MODULE/);
+    const plan = await cli(["migrate", "--data-dir", data, "--schema", v2]);
+    expect(plan.code, plan.err).toBe(0);
+    expect(plan.out).toMatch(/create +\/state\/social\/likes/);
+    expect(plan.out).toMatch(/unchanged +\/state\/social\/users/);
+    expect(plan.out).toContain("plan: 1 to create, 0 differing");
+    const bad = await cli(["migrate", "--data-dir", data, "--schema", changed, "--apply"]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/differs +\/state\/social\/posts\n +column lang: existing string\(8\), declared string\(16\)/);
+    expect(bad.err).toMatch(/migrate refused: \/state\/social\/posts differ/);
+    const applied = await cli(["migrate", "--data-dir", data, "--schema", v2, "--apply"]);
+    expect(applied.code, applied.err).toBe(0);
+    expect(applied.out).toContain("created   /state/social/likes");
+    const again = await cli(["migrate", "--data-dir", data, "--schema", v2]);
+    expect(again.out).toContain("nothing to do");
+  });
+});
+
 describe("on a host with a token", () => {
   it("inspect, import and export over --url with --token or TC_TOKEN; a wrong token fails with one line", async () => {
     const data = join(dir, "served");
