@@ -64,11 +64,12 @@ function program(): Command {
     prog
       .command("inspect")
       .description("list tables: columns, key, indexes, row counts and relations")
-      .addOption(new Option("--mermaid", "print the relations as a Mermaid flowchart").conflicts(["dot", "json"]))
-      .addOption(new Option("--dot", "print the relations as Graphviz DOT").conflicts(["json"]))
+      .addOption(new Option("--mermaid", "print the relations as a Mermaid flowchart").conflicts(["dot", "json", "svg"]))
+      .addOption(new Option("--dot", "print the relations as Graphviz DOT").conflicts(["json", "svg"]))
+      .addOption(new Option("--svg", "print the schema as an SVG picture (tables, keys, row counts, relations)").conflicts(["json"]))
       .option("--json", "print everything as JSON"),
-  ).action(async (o: SourceFlags & { mermaid?: boolean; dot?: boolean; json?: boolean }) => {
-    const format: InspectFormat = o.mermaid ? "mermaid" : o.dot ? "dot" : o.json ? "json" : "text";
+  ).action(async (o: SourceFlags & { mermaid?: boolean; dot?: boolean; json?: boolean; svg?: boolean }) => {
+    const format: InspectFormat = o.mermaid ? "mermaid" : o.dot ? "dot" : o.svg ? "svg" : o.json ? "json" : "text";
     await withSource(o, async (src) => process.stdout.write(renderInspect(await reflect(src, o), format, src.label)));
   });
 

@@ -1,11 +1,13 @@
 /**
  * `tinychain-orm inspect`: the tables of a data directory or a host — columns, key, indexes, row
- * counts and relations — as text, JSON (`--json`), Mermaid (`--mermaid`) or Graphviz DOT (`--dot`).
+ * counts and relations — as text, JSON (`--json`), Mermaid (`--mermaid`), Graphviz DOT (`--dot`)
+ * or a standalone SVG picture (`--svg`, svg.ts).
  */
 import type { Reflected, TableInfo } from "./source.js";
+import { schemaSvg } from "./svg.js";
 
 /** Output formats of `inspect`. */
-export type InspectFormat = "text" | "json" | "mermaid" | "dot";
+export type InspectFormat = "text" | "json" | "mermaid" | "dot" | "svg";
 
 function typeText(c: TableInfo["columns"][number]): string {
   return `${c.type}${c.maxLen !== null ? `(${c.maxLen})` : ""}${c.nullable ? " nullable" : ""}`;
@@ -16,6 +18,7 @@ export function renderInspect(r: Reflected, format: InspectFormat, label: string
   if (format === "json") {
     return `${JSON.stringify({ source: label, relationsFrom: r.relationsFrom, tables: r.tables }, null, 2)}\n`;
   }
+  if (format === "svg") return schemaSvg(r.tables);
   if (format === "mermaid" || format === "dot") {
     return [...r.dbs.values()].map((db) => (format === "mermaid" ? db.graph.catalog.toMermaid() : db.graph.catalog.toDot())).join("\n");
   }

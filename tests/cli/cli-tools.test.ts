@@ -81,6 +81,14 @@ describe("on a data directory", () => {
     const mermaid = await cli(["inspect", "--data-dir", data, "--mermaid", "--schema", SCHEMA]);
     expect(mermaid.out).toMatch(/^flowchart LR/);
     expect(mermaid.out).toContain('t_posts -- "author / posts" --> t_users');
+    const svg = await cli(["inspect", "--data-dir", data, "--svg", "--schema", SCHEMA]);
+    expect(svg.code, svg.err).toBe(0);
+    expect(svg.out).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/);
+    expect(svg.out.trim().endsWith("</svg>")).toBe(true);
+    for (const t of ["follows", "posts", "users"]) expect(svg.out).toContain(`font-weight="bold" fill="#1d2330">${t}</text>`);
+    for (const r of ["author", "follows", "follower", "followee"]) expect(svg.out).toMatch(new RegExp(`>${r}</text>`));
+    expect(svg.out).toContain("key: id · 3 row(s)");
+    expect((await cli(["inspect", "--data-dir", data, "--svg", "--schema", SCHEMA])).out).toBe(svg.out); // deterministic
     const dot = await cli(["inspect", "--data-dir", data, "--dot", "--schema", SCHEMA]);
     expect(dot.out).toMatch(/^digraph "social"/);
     expect(dot.out).toContain('"users" -> "users" [label="follows / followers", style=bold]');

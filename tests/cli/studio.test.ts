@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, embedded } from "../../src/index.js";
 import { exited, killAll, runCli } from "../http/cli-process.js";
 import { readPng, pixelStats } from "./png.js";
-import { seed } from "./run.js";
+import { cli, seed } from "./run.js";
 import { social } from "./social-schema.js";
 
 // The page's globals, as the callbacks run by page.evaluate/waitForFunction see them (the
@@ -217,6 +217,20 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI === undefined)("studio i
     const stats = await shot("#trav-graph", "traversal");
     expect(stats.inked).toBeGreaterThan(0.005);
     expect(stats.colours).toBeGreaterThan(3);
+  });
+
+  it("renders inspect --svg into a picture of the schema", async () => {
+    // The data directory the --write test left (the studio on the other one holds its lock).
+    const svg = await cli(["inspect", "--svg", "--schema", SCHEMA, "--data-dir", join(dir, "w")]);
+    expect(svg.code, svg.err).toBe(0);
+    const p = await browser.newPage();
+    await p.setViewport({ width: 700, height: 700 });
+    await p.setContent(svg.out);
+    const png = Buffer.from(await (await p.$("svg"))!.screenshot({ type: "png" }));
+    const stats = pixelStats(readPng(png));
+    expect(stats.inked).toBeGreaterThan(0.02); // boxes, arrows and labels
+    expect(stats.colours).toBeGreaterThan(5);
+    await p.close();
   });
 
   it("shows a traversal error on the page", async () => {
