@@ -70,11 +70,11 @@ async function main(): Promise<void> {
     console.log("deleted:", await db.deleteFrom("users").where("age", "isNull").execute());
 
     // 6. A batch is one op: one transaction, one round trip; results in order.
-    const [likes, rows] = await db.batch([
+    const [postsUpdated, rows] = await db.batch([
       db.updateTable("posts").set({ likes: 1 }).where("author", "=", 1),
       db.selectFrom("posts").where("author", "=", 1),
     ]);
-    console.log("batch:", likes, rows);
+    console.log("batch: updated", postsUpdated, "posts, then read", rows);
 
     // 7. A session: several statements in one transaction, rolled back if the callback throws.
     const count = await db.session(async (s) => {

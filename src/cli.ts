@@ -1,206 +1,167 @@
 #!/usr/bin/env node
 /**
- * The `tinychain-orm` command line.
- *
- *   tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir ./data] [--token-file tokens.json]
- *                       [--body-limit 1048576] [--txn-budget-ms 3000] [--quiet]
- *                       [--lib-quota-versions 10000] [--lib-quota-bytes 67108864] [--op-budget-ms 50]
- *                       [--session-idle-ms 500] [--lock-queue-limit 256] [--max-connections 2048]
- *                       [--headers-timeout-ms 10000] [--request-timeout-ms 30000]
- *                       [--keep-alive-timeout-ms 5000] [--socket-timeout-ms 30000]
- *   tinychain-orm verify --data-dir ./data
- *
- * `serve` exposes an embedded kernel over HTTP (PROFILE §4): in memory without `--data-dir`,
- * durable with it. SIGINT/SIGTERM shut down gracefully (in-flight requests finish, the store is
- * closed). Token file format: see `src/http/auth.ts`.
- *
- * `verify` checks a data directory without changing it (src/kernel/storage/store-verify.ts):
- * the lock, the data file's checksum, every table's catalog entry, rows, row count, schema and
- * indexes. It prints a report and exits 0 when the store is sound, 1 when it is not.
+ * The `tinychain-orm` command line (commander): `serve`, `verify`, `inspect`, `import`,
+ * `export`, `studio`, `migrate`. Every command and flag has help text (`--help`); `--version`
+ * prints the package version. No command prints the usage and exits 2; bad usage (an unknown
+ * command or flag, a bad value, a missing argument) prints one line naming the problem and exits
+ * 2; a failure while running prints one line and exits 1. The commands live in src/cli/.
  */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
 import { TcError } from "./errors.js";
-import { loadTokenFile, serve, type ServeOptions } from "./http/index.js";
+import { runExport } from "./cli/export.js";
+import { runImport } from "./cli/import.js";
+import { renderInspect, type InspectFormat } from "./cli/inspect.js";
+import { runMigrate } from "./cli/migrate.js";
+import { onSignals, runServe, serveCommand } from "./cli/serve.js";
+import { startStudio } from "./cli/studio.js";
+import { openSource, reflect, sourceOptions, type SourceFlags } from "./cli/source.js";
+import { intIn, USAGE_EXIT, UsageError, usageFail } from "./cli/usage.js";
+import { runVerify } from "./cli/verify.js";
 
-const USAGE = `usage: tinychain-orm serve [--port 8702] [--host 127.0.0.1] [--data-dir DIR] [--token-file FILE]
-                           [--body-limit BYTES] [--txn-budget-ms MS] [--quiet]
-                           [--lib-quota-versions N] [--lib-quota-bytes BYTES] [--op-budget-ms MS]
-                           [--session-idle-ms MS] [--lock-queue-limit N] [--max-connections N]
-                           [--headers-timeout-ms MS] [--request-timeout-ms MS]
-                           [--keep-alive-timeout-ms MS] [--socket-timeout-ms MS]
-       tinychain-orm verify --data-dir DIR`;
-
-/** Numeric `serve` flags that map one-to-one onto `ServeOptions` (sessions and connection limits). */
-const LIMIT_FLAGS = {
-  "--session-idle-ms": { option: "sessionIdleMs", min: 1, max: 3_600_000 },
-  "--lock-queue-limit": { option: "lockQueueLimit", min: 0, max: 1_000_000 },
-  "--max-connections": { option: "maxConnections", min: 1, max: 1_000_000 },
-  "--headers-timeout-ms": { option: "headersTimeoutMs", min: 1, max: 3_600_000 },
-  "--request-timeout-ms": { option: "requestTimeoutMs", min: 1, max: 3_600_000 },
-  "--keep-alive-timeout-ms": { option: "keepAliveTimeoutMs", min: 1, max: 3_600_000 },
-  "--socket-timeout-ms": { option: "socketTimeoutMs", min: 1, max: 3_600_000 },
-} as const satisfies Record<string, { option: keyof ServeOptions; min: number; max: number }>;
-
-type LimitOption = (typeof LIMIT_FLAGS)[keyof typeof LIMIT_FLAGS]["option"];
-
-interface ServeArgs {
-  port: number;
-  host: string;
-  dataDir?: string;
-  tokenFile?: string;
-  bodyLimit?: number;
-  txnBudgetMs?: number;
-  libQuota?: { maxVersions?: number; maxBytes?: number };
-  opBudgetMs?: number;
-  limits: Partial<Record<LimitOption, number>>;
-  quiet: boolean;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`tinychain-orm: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function parseServeArgs(argv: readonly string[]): ServeArgs {
-  const out: ServeArgs = { port: 8702, host: "127.0.0.1", limits: {}, quiet: false };
-  const int = (flag: string, v: string | undefined, min: number, max: number): number => {
-    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fail(`${flag} needs an integer in [${min}, ${max}]`);
-    return Number(v);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === "") fail(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--port":
-        out.port = int(flag, value(), 0, 65535);
-        break;
-      case "--host":
-        out.host = value();
-        break;
-      case "--data-dir":
-        out.dataDir = value();
-        break;
-      case "--token-file":
-        out.tokenFile = value();
-        break;
-      case "--body-limit":
-        out.bodyLimit = int(flag, value(), 1, 1 << 30);
-        break;
-      case "--txn-budget-ms":
-        out.txnBudgetMs = int(flag, value(), 1, 3_600_000);
-        break;
-      case "--lib-quota-versions":
-        out.libQuota = { ...out.libQuota, maxVersions: int(flag, value(), 0, 1e9) };
-        break;
-      case "--lib-quota-bytes":
-        out.libQuota = { ...out.libQuota, maxBytes: int(flag, value(), 0, 2 ** 40) };
-        break;
-      case "--op-budget-ms":
-        out.opBudgetMs = int(flag, value(), 1, 3_600_000);
-        break;
-      case "--quiet":
-        out.quiet = true;
-        break;
-      case "--help":
-      case "-h":
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default: {
-        const limit = Object.hasOwn(LIMIT_FLAGS, flag) ? LIMIT_FLAGS[flag as keyof typeof LIMIT_FLAGS] : undefined;
-        if (limit === undefined) fail(`unknown option ${JSON.stringify(arg)}`);
-        out.limits[limit.option] = int(flag, value(), limit.min, limit.max);
-      }
+function version(): string {
+  for (const rel of ["../package.json", "../../package.json"]) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { version: string }).version;
+    } catch {
+      // the other layout (src/ when run from source, dist/ when built)
     }
   }
-  return out;
+  return "unknown";
 }
 
-async function runServe(argv: readonly string[]): Promise<void> {
-  const args = parseServeArgs(argv);
-  const opts: ServeOptions = {
-    port: args.port,
-    host: args.host,
-    ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
-    ...(args.bodyLimit !== undefined ? { bodyLimit: args.bodyLimit } : {}),
-    ...(args.txnBudgetMs !== undefined ? { txnBudgetMs: args.txnBudgetMs } : {}),
-    ...(args.libQuota !== undefined ? { libQuota: args.libQuota } : {}),
-    ...(args.opBudgetMs !== undefined ? { limits: { maxMillis: args.opBudgetMs } } : {}),
-    ...args.limits,
-    ...(args.tokenFile !== undefined ? { tokens: await loadTokenFile(args.tokenFile) } : {}),
-    ...(args.quiet ? {} : { log: (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }),
-  };
-  const srv = await serve(opts);
-  process.stdout.write(
-    `tinychain-orm serving ${args.dataDir ? `data dir ${args.dataDir}` : "an in-memory store"} at ${srv.url}` +
-      `${args.tokenFile ? " (bearer tokens required)" : ""}\n`,
-  );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      process.stderr.write(`tinychain-orm: ${signal} again, exiting now\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    process.stderr.write(`tinychain-orm: ${signal}: finishing in-flight requests…\n`);
-    srv.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`tinychain-orm: shutdown failed: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exit(1);
-      },
+/** Runs `fn` on the source the flags name, closing it afterwards. */
+async function withSource<T>(flags: SourceFlags, fn: (src: Awaited<ReturnType<typeof openSource>>) => Promise<T>): Promise<T> {
+  const src = await openSource(flags);
+  try {
+    return await fn(src);
+  } finally {
+    await src.close();
+  }
+}
+
+function program(): Command {
+  const prog = new Command("tinychain-orm")
+    .description("Serve, inspect, import into, export from and browse a tinychain-orm store (a data directory or a host).")
+    .version(version(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help for a command")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined }); // errors are printed by main(), one line each
+
+  serveCommand(prog.command("serve").description("serve an embedded kernel over HTTP (in memory, or durable with --data-dir)")).action(runServe);
+
+  prog
+    .command("verify")
+    .description("check a data directory without changing it; exit 0 when sound, 1 when damaged")
+    .option("--data-dir <dir>", "the data directory to check")
+    .action(async (o: { dataDir?: string }) => {
+      if (o.dataDir === undefined) throw new UsageError("verify needs --data-dir DIR");
+      await runVerify(o.dataDir);
+    });
+
+  sourceOptions(
+    prog
+      .command("inspect")
+      .description("list tables: columns, key, indexes, row counts and relations")
+      .addOption(new Option("--mermaid", "print the relations as a Mermaid flowchart").conflicts(["dot", "json", "svg"]))
+      .addOption(new Option("--dot", "print the relations as Graphviz DOT").conflicts(["json", "svg"]))
+      .addOption(new Option("--svg", "print the schema as an SVG picture (tables, keys, row counts, relations)").conflicts(["json"]))
+      .option("--json", "print everything as JSON"),
+  ).action(async (o: SourceFlags & { mermaid?: boolean; dot?: boolean; json?: boolean; svg?: boolean }) => {
+    const format: InspectFormat = o.mermaid ? "mermaid" : o.dot ? "dot" : o.svg ? "svg" : o.json ? "json" : "text";
+    await withSource(o, async (src) => process.stdout.write(renderInspect(await reflect(src, o), format, src.label)));
+  });
+
+  sourceOptions(
+    prog
+      .command("import")
+      .description("load a CSV or JSON Lines file into a table: validated, all or nothing (one session)")
+      .argument("<table>", "the table: name, namespace/name or /state/namespace/name")
+      .argument("<file>", "a .csv file (header line of column names) or a .jsonl file (one object per line)")
+      .addOption(new Option("--format <format>", "the file's format (default: from its extension)").choices(["csv", "jsonl"]))
+      .option("--skip-bad", "report bad rows and import the others (default: any bad row imports nothing)")
+      .option("--batch-size <n>", "rows per insert", intIn(1, 100_000), 1000)
+      .option("--max-errors <n>", "bad rows printed at most (all are counted)", intIn(0, 1e9), 20)
+      .option("--progress", "draw the progress bar even when stderr is not a terminal")
+      .option("--no-progress", "no progress bar"),
+  ).action(async (tableRef: string, file: string, o: SourceFlags & { format?: "csv" | "jsonl"; skipBad?: boolean; batchSize: number; maxErrors: number; progress?: boolean }) => {
+    const progress = o.progress ?? process.stderr.isTTY === true;
+    const report = await withSource(o, async (src) =>
+      runImport(await reflect(src, o), tableRef, file, { ...(o.format ? { format: o.format } : {}), skipBad: o.skipBad === true, batchSize: o.batchSize, progress, maxReported: o.maxErrors }),
     );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
-}
+    if (!report.committed) process.exitCode = 1;
+  });
 
-/** `verify --data-dir DIR`: prints the report; exit 0 when sound, 1 when not. */
-async function runVerify(argv: readonly string[]): Promise<void> {
-  let dataDir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--data-dir") {
-      dataDir = argv[++i];
-      if (dataDir === undefined) fail("--data-dir needs a value");
-    } else if (arg.startsWith("--data-dir=")) {
-      dataDir = arg.slice("--data-dir=".length);
-    } else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else {
-      fail(`unknown option ${JSON.stringify(arg)}`);
+  sourceOptions(
+    prog
+      .command("export")
+      .description("write a table's rows as CSV or JSON Lines, read page by page")
+      .argument("<table>", "the table: name, namespace/name or /state/namespace/name")
+      .addOption(new Option("--format <format>", "output format").choices(["csv", "jsonl"]).default("csv"))
+      .option("--out <file>", "write to this file (default: stdout)")
+      .option("--page-size <n>", "rows read per transaction", intIn(1, 100_000), 1000),
+  ).action(async (tableRef: string, o: SourceFlags & { format: "csv" | "jsonl"; out?: string; pageSize: number }) => {
+    const n = await withSource(o, async (src) => runExport(await reflect(src, o), tableRef, { format: o.format, pageSize: o.pageSize, ...(o.out !== undefined ? { out: o.out } : {}) }));
+    if (o.out !== undefined) process.stderr.write(`tinychain-orm: exported ${n} row(s) to ${o.out}\n`);
+  });
+
+  sourceOptions(
+    prog
+      .command("studio")
+      .description("a local web page (127.0.0.1): the schema as a graph, a table browser, a traversal runner")
+      .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", intIn(0, 65535), 8703)
+      .option("--write", "allow inserting and deleting rows (default: read-only)"),
+  ).action(async (o: SourceFlags & { port: number; write?: boolean }) => {
+    const src = await openSource(o);
+    try {
+      const first = await reflect(src, o);
+      const studio = await startStudio(first, { port: o.port, write: o.write === true, label: src.label, refresh: () => reflect(src, o) });
+      process.stdout.write(`tinychain-orm studio for ${src.label} (${o.write ? "read-write" : "read-only"}) at ${studio.url}\n`);
+      onSignals(async () => {
+        await studio.close();
+        await src.close();
+      });
+    } catch (e) {
+      await src.close();
+      throw e;
     }
-  }
-  if (dataDir === undefined) fail("verify needs --data-dir DIR");
-  const { verifyDataDir } = await import("./kernel/storage/store-verify.js");
-  const report = await verifyDataDir(dataDir);
-  const lines = [`tinychain-orm verify: data directory ${dataDir}`];
-  for (const c of report.checked) lines.push(`  ok       ${c}`);
-  for (const p of report.problems) lines.push(`  PROBLEM  ${p}`);
-  lines.push(report.sound ? "sound" : `damaged: ${report.problems.length} problem(s)`);
-  process.stdout.write(`${lines.join("\n")}\n`);
-  process.exitCode = report.sound ? 0 : 1;
+  });
+
+  sourceOptions(
+    prog
+      .command("migrate")
+      .description("compare a schema module with the store: plan, or --apply (creates missing tables; changing existing ones is not available yet)")
+      .option("--apply", "create the missing tables (refused, changing nothing, when a table differs)"),
+  ).action(async (o: SourceFlags & { apply?: boolean }) => {
+    if (o.schema === undefined) throw new UsageError("migrate needs --schema MODULE (the declarations to migrate to)");
+    const code = await withSource(o, (src) => runMigrate(src, o.schema!, o.apply === true));
+    process.exitCode = code;
+  });
+
+  return prog;
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case "serve":
-      return runServe(rest);
-    case "verify":
-      return runVerify(rest);
-    case undefined:
-    case "--help":
-    case "-h":
-      process.stdout.write(`${USAGE}\n`);
-      return;
-    default:
-      fail(`unknown command ${JSON.stringify(command)}`);
+  const prog = program();
+  if (argv.length === 0) {
+    process.stderr.write(prog.helpInformation());
+    process.exit(USAGE_EXIT);
+  }
+  try {
+    await prog.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") process.exit(0);
+      const name = argv.find((a) => !a.startsWith("-")) ?? "";
+      const sub = prog.commands.find((c) => c.name() === name);
+      usageFail(e.message, sub ? `tinychain-orm ${sub.name()} ${sub.usage()}` : `tinychain-orm ${prog.usage()}`);
+    }
+    if (e instanceof UsageError) {
+      const sub = prog.commands.find((c) => c.name() === argv[0]);
+      usageFail(e.message, sub ? `tinychain-orm ${sub.name()} ${sub.usage()}` : `tinychain-orm ${prog.usage()}`);
+    }
+    throw e;
   }
 }
 

@@ -31,7 +31,7 @@ export type Db<S extends AnySchema> = {
 export async function connect<S extends AnySchema>(schema: S, executor: Executor, options: GraphOptions = {}): Promise<Db<S>> {
   // connectOrm validates its arguments without touching the executor; then the catalog, so a
   // relation clash fails before any request is made.
-  const db = await connectOrm(schema, executor);
+  const db = await connectOrm(schema, executor, { ...(options.log ? { log: options.log } : {}), ...(options.redact !== undefined ? { redact: options.redact } : {}) });
   const catalog = buildCatalog(schema.namespace, schema.tableMetas);
   const graph = new Graph<ShapeOfSchema<S>>(catalog, executor, options);
   Object.defineProperty(db, "graph", { value: graph, enumerable: true, writable: false, configurable: false });
@@ -41,7 +41,8 @@ export async function connect<S extends AnySchema>(schema: S, executor: Executor
   Object.defineProperty(db, "session", {
     value: <T>(fn: (s: Db<S>) => Promise<T>): Promise<T> =>
       session((s) => {
-        Object.defineProperty(s, "graph", { value: graph.on(s.runner), enumerable: true, writable: false, configurable: false });
+        // The session's graph logs through the session's db, so the session's entry counts it.
+        Object.defineProperty(s, "graph", { value: graph.on(s.runner, s.options), enumerable: true, writable: false, configurable: false });
         return fn(s as unknown as Db<S>);
       }),
     enumerable: false,

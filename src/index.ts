@@ -13,7 +13,27 @@
 export * from "./errors.js";
 export type * from "./executor.js";
 export * from "./ir/index.js";
-export * from "./kernel/index.js";
+// The kernel's public face; its value and storage classes (TableView, TableLiteral, KernelValue,
+// toJson, decodeData) stay internal: no public signature needs them.
+export {
+  Kernel,
+  DEFAULT_SESSION_IDLE_MS,
+  DEFAULT_LOCK_QUEUE_LIMIT,
+  LockQueueFullError,
+  BudgetExceededError,
+  DEFAULT_LIMITS,
+  BUILTIN_METHODS,
+  DEFAULT_LIBRARY_QUOTA,
+  LibraryQuotaError,
+  embedded,
+  type KernelOptions,
+  type KernelStats,
+  type SessionRef,
+  type ExecLimits,
+  type Grant,
+  type LibraryQuota,
+  type EmbeddedOptions,
+} from "./kernel/index.js";
 export * from "./http/index.js";
 export * from "./orm/index.js";
 export * from "./graph/index.js";
@@ -21,4 +41,4 @@ export * from "./graph/index.js";
 // attaches `db.graph`; `RowOf` is the ORM's (the graph's is exported as `GraphRowOf`).
 export { connect, type Db } from "./connect.js";
 export type { RowOf } from "./orm/index.js";
-export type { RowOf as GraphRowOf } from "./graph/index.js";
+export type { GraphRowOf } from "./graph/index.js";

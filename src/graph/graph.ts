@@ -9,10 +9,11 @@ import type { GraphShape, PathStep, ShapeOfSchema } from "./shape.js";
 import type { Lowering } from "./compile.js";
 import type { ParamRef } from "./plan-values.js";
 import type { GraphContext, GraphQuery } from "./query.js";
+import { boundLog, type LogOptions } from "../orm/query-log.js";
 import { shortestPathQuery, startTraversal, type ShortestPathOptions, type Traversal } from "./traversal.js";
 
 /** Options of `createGraph`. */
-export interface GraphOptions {
+export interface GraphOptions extends LogOptions {
   /**
    * `"extension"` (default): one GET on the `traverse` kernel extension route. `"core"`: core IR
    * forms only, for hosts without the extension.
@@ -35,12 +36,15 @@ export class Graph<S extends GraphShape> {
   /** The catalog: a graphology MultiDirectedGraph of tables and relations. */
   readonly catalog: Catalog;
   private readonly ctx: GraphContext;
+  private readonly logOptions: LogOptions;
 
   constructor(catalog: Catalog, executor: Runner | Executor, options: GraphOptions = {}) {
     const lowering = options.lowering ?? "extension";
     if (lowering !== "extension" && lowering !== "core") throw new BadRequestError(`lowering is "extension" or "core", got ${JSON.stringify(lowering)}`);
     this.catalog = catalog;
-    this.ctx = { catalog, executor, lowering };
+    this.logOptions = { ...(options.log ? { log: options.log } : {}), ...(options.redact !== undefined ? { redact: options.redact } : {}) };
+    const log = boundLog(options);
+    this.ctx = { catalog, executor, lowering, ...(log ? { log } : {}) };
   }
 
   /**
@@ -74,12 +78,12 @@ export class Graph<S extends GraphShape> {
 
   /** The same graph compiled with another lowering (e.g. `"core"` to test a host without the extension). */
   withLowering(lowering: Lowering): Graph<S> {
-    return new Graph<S>(this.catalog, this.ctx.executor, { lowering });
+    return new Graph<S>(this.catalog, this.ctx.executor, { ...this.logOptions, lowering });
   }
 
   /** The same graph, running on another runner (e.g. a session). */
-  on(runner: Runner): Graph<S> {
-    return new Graph<S>(this.catalog, runner, { lowering: this.ctx.lowering });
+  on(runner: Runner, log: LogOptions = this.logOptions): Graph<S> {
+    return new Graph<S>(this.catalog, runner, { ...log, lowering: this.ctx.lowering });
   }
 
   /**
@@ -103,7 +107,7 @@ export class Graph<S extends GraphShape> {
         if (r.target !== target) throw new BadRequestError(`withRelations(): ${table}.${rel} leads to ${r.target}, not ${target}`);
       }
     }
-    return new Graph(this.catalog, this.ctx.executor, { lowering: this.ctx.lowering });
+    return new Graph(this.catalog, this.ctx.executor, { ...this.logOptions, lowering: this.ctx.lowering });
   }
 }
 

@@ -12,12 +12,16 @@ import type { Catalog } from "./catalog.js";
 import { checkArgs, checkShapes, compilePlan, shapedParams, type CompiledTraversal, type Lowering, type ShapedParam } from "./compile.js";
 import { explainPlan } from "./explain.js";
 import type { GraphShape } from "./shape.js";
+import { describePlan, emit, rowCount, type BoundLog } from "../orm/query-log.js";
+import { nameOp } from "../ir/op-name.js";
 
 /** The context a builder compiles and runs in. */
 export interface GraphContext {
   readonly catalog: Catalog;
   readonly executor: Runner | Executor;
   readonly lowering: Lowering;
+  /** Where executed traversals are logged (`connect(…, { log })`). */
+  readonly log?: BoundLog;
 }
 
 /** What `execute` reuses across calls of one builder. */
@@ -70,6 +74,8 @@ export abstract class GraphQueryBase<R> {
     if (this.ready === undefined) {
       const compiled = compilePlan(this.plan(), this.ctx.catalog, this.ctx.lowering);
       const plan = compiled.plan;
+      const ns = this.ctx.catalog.namespace;
+      nameOp(compiled.op as object, () => describePlan(ns, plan, {}, () => undefined).shape);
       const hasLiterals = Object.keys(compiled.literals).length > 0;
       const decode = (result: Json): R => this.decode(result, plan);
       this.ready = { compiled, hasLiterals, decode, shaped: shapedParams(plan) };
@@ -87,6 +93,31 @@ export abstract class GraphQueryBase<R> {
    * ```
    */
   execute(args: Readonly<Record<string, Json>> = {}, runner?: Runner): Promise<R> {
+    const log = this.ctx.log;
+    if (log === undefined) return this.run(args, runner);
+    const t0 = performance.now();
+    const done = (rows: number | null, error?: unknown): void => {
+      let d: ReturnType<typeof describePlan>;
+      try {
+        d = describePlan(this.ctx.catalog.namespace, this.plan(), args, log.redact);
+      } catch {
+        d = { table: "", shape: "(a traversal whose plan is invalid)", params: {} };
+      }
+      emit(log, { kind: "traversal", ...d, durationMs: performance.now() - t0, rows, ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}) });
+    };
+    return this.run(args, runner).then(
+      (out) => {
+        done(rowCount(out));
+        return out;
+      },
+      (e: unknown) => {
+        done(null, e);
+        throw e;
+      },
+    );
+  }
+
+  private run(args: Readonly<Record<string, Json>>, runner: Runner | undefined): Promise<R> {
     let ready: PreparedTraversal<R>;
     let pending: Promise<Json>;
     try {

@@ -31,10 +31,10 @@ export interface UntypedShape extends GraphShape {
 }
 
 /** The row type of table `C` (a loose record when `C` is not a known table). */
-export type RowOf<S extends GraphShape, C extends string> = [C] extends [keyof S["rows"]] ? S["rows"][C] : Record<string, unknown>;
+export type GraphRowOf<S extends GraphShape, C extends string> = [C] extends [keyof S["rows"]] ? S["rows"][C] : Record<string, unknown>;
 
 /** Column names of table `C`. */
-export type ColumnOf<S extends GraphShape, C extends string> = keyof RowOf<S, C> & string;
+export type ColumnOf<S extends GraphShape, C extends string> = keyof GraphRowOf<S, C> & string;
 
 /** Names of the relations leaving `C`. */
 export type OutRelation<S extends GraphShape, C extends string> = [C] extends [keyof S["rels"]]

@@ -24,14 +24,13 @@ import { decodeCount, decodePath, decodePaths, decodeReturn, decodeRows } from "
 import { checkCount, planValue, type ParamRef, type ValueOrParam } from "./plan-values.js";
 import { GraphQuery, GraphQueryBase, type GraphContext } from "./query.js";
 import type {
-  ColumnOf,
   GraphShape,
   InRelation,
   InSource,
   OutRelation,
   OutTarget,
   PathStep,
-  RowOf,
+  GraphRowOf,
   SelfRelation,
 } from "./shape.js";
 
@@ -71,7 +70,7 @@ interface TraversalState {
  * await fof.execute({ me: 1, city: "paris" });
  * ```
  */
-export class Traversal<S extends GraphShape, C extends string, A extends Record<string, string> = {}, O = RowOf<S, C>> extends GraphQueryBase<O[]> {
+export class Traversal<S extends GraphShape, C extends string, A extends Record<string, string> = {}, O = GraphRowOf<S, C>> extends GraphQueryBase<O[]> {
   /** Type-level only. */
   declare readonly $types: { shape: S; current: C; aliases: A; output: O };
 
@@ -132,7 +131,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
    * db.graph.match("users", { id: 1 }).out("follows", { hops: [1, 3] });
    * ```
    */
-  out<R extends OutRelation<S, C>>(rel: R, opts?: HopOptions): Traversal<S, OutTarget<S, C, R>, A, RowOf<S, OutTarget<S, C, R>>> {
+  out<R extends OutRelation<S, C>>(rel: R, opts?: HopOptions): Traversal<S, OutTarget<S, C, R>, A, GraphRowOf<S, OutTarget<S, C, R>>> {
     this.checkOpen("out()");
     const r = this.ctx.catalog.relation(this.state.current, rel);
     const step = this.hop(r, "out", rel, [{ lookups: r.lookups, relAt: r.relAt, relation: r.identity }], r.target, opts);
@@ -148,7 +147,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
    * db.graph.match("users", { id: 1 }).in("follows"); // who follows user 1
    * ```
    */
-  in<R extends InRelation<S, C>>(rel: R, opts?: HopOptions): Traversal<S, InSource<S, C, R>, A, RowOf<S, InSource<S, C, R>>> {
+  in<R extends InRelation<S, C>>(rel: R, opts?: HopOptions): Traversal<S, InSource<S, C, R>, A, GraphRowOf<S, InSource<S, C, R>>> {
     this.checkOpen("in()");
     const forward = this.ctx.catalog.incoming(this.state.current, rel);
     const back = this.ctx.catalog.relation(forward.target, forward.inverse);
@@ -189,8 +188,13 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
    * traversal.where("lang", "=", "en").where("age", ">=", param("minAge"));
    * ```
    */
-  where<K extends ColumnOf<S, C>>(col: K, op: "in", value: ValueOrParam<readonly RowOf<S, C>[K][]>): Traversal<S, C, A, O>;
-  where<K extends ColumnOf<S, C>>(col: K, op: Exclude<CmpOp, "in">, value: ValueOrParam<RowOf<S, C>[K]>): Traversal<S, C, A, O>;
+  // One signature, column names written out (not the `ColumnOf` alias): a wrong column is
+  // reported as not assignable to the union of the valid ones.
+  where<K extends keyof GraphRowOf<S, C> & string, Op extends CmpOp>(
+    col: K,
+    op: Op,
+    value: [Op] extends ["in"] ? ValueOrParam<readonly GraphRowOf<S, C>[K][]> : ValueOrParam<GraphRowOf<S, C>[K]>,
+  ): Traversal<S, C, A, O>;
   where(col: string, op: CmpOp, value: unknown): Traversal<S, C, A, O> {
     this.checkOpen("where()");
     const table = this.ctx.catalog.table(this.state.current);
@@ -223,7 +227,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
   }
 
   /** Returns only these columns of the current table, in this order. */
-  select<K extends ColumnOf<S, C>>(cols: readonly K[]): Traversal<S, C, A, { [P in K]: RowOf<S, C>[P] }> {
+  select<K extends keyof GraphRowOf<S, C> & string>(cols: readonly K[]): Traversal<S, C, A, { [P in K]: GraphRowOf<S, C>[P] }> {
     const table = this.ctx.catalog.table(this.state.current);
     if (!Array.isArray(cols) || cols.length === 0) throw new BadRequestError("select() takes a non-empty list of columns");
     for (const c of cols) {
@@ -233,7 +237,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
   }
 
   /** Orders the results by a column of the current table (stable; ties keep the canonical order). */
-  orderBy(col: ColumnOf<S, C>, direction: "asc" | "desc" = "asc"): Traversal<S, C, A, O> {
+  orderBy(col: keyof GraphRowOf<S, C> & string, direction: "asc" | "desc" = "asc"): Traversal<S, C, A, O> {
     const table = this.ctx.catalog.table(this.state.current);
     if (!table.columns.includes(col)) throw new BadRequestError(`orderBy(): table ${table.table} has no column ${JSON.stringify(col)}`);
     if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`orderBy(): direction is "asc" or "desc"`);
@@ -276,7 +280,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
    * db.graph.match("users").as("u").out("posts").as("p").return({ user: "u", post: "p" });
    * ```
    */
-  return<M extends Record<string, keyof A & string>>(fields: M): GraphQuery<S, { [K in keyof M]: RowOf<S, A[M[K]] & string> }[]> {
+  return<M extends Record<string, keyof A & string>>(fields: M): GraphQuery<S, { [K in keyof M]: GraphRowOf<S, A[M[K]] & string> }[]> {
     if (fields === null || typeof fields !== "object" || Object.keys(fields).length === 0) {
       throw new BadRequestError("return() takes { field: alias, … }");
     }
@@ -293,7 +297,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     return new GraphQuery(
       this.ctx,
       () => this.planWith({ kind: "return", fields: entries, count: false }),
-      (r, _p, cat) => decodeReturn(r, entries, tableOf, cat) as { [K in keyof M]: RowOf<S, A[M[K]] & string> }[],
+      (r, _p, cat) => decodeReturn(r, entries, tableOf, cat) as { [K in keyof M]: GraphRowOf<S, A[M[K]] & string> }[],
     );
   }
 

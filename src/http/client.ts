@@ -16,7 +16,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from "../errors.js";
-import { encode, opHash } from "../ir/index.js";
+import { cleanOpName, encode, opHash, opName, OP_NAME_HEADER } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
@@ -61,6 +61,8 @@ interface Prepared {
   readonly valueName?: string;
   /** The `PUT /lib` body that installs it. */
   readonly installBody: Json;
+  /** Headers of the install: the op's readable name (`x-tc-op-name`) when it has one. */
+  readonly installHeaders?: Record<string, string>;
 }
 
 /**
@@ -80,7 +82,7 @@ interface RawResponse {
   readonly text: string;
 }
 
-type Args = Readonly<Record<string, Json>>;
+type WireArgs = Readonly<Record<string, Json>>;
 
 const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 
@@ -157,7 +159,7 @@ function decodeResponse(res: RawResponse): Json {
 }
 
 /** The value of the parameter `name` in `args` (null when absent or unnamed). */
-function argOf(args: Args, name: string | undefined): Json {
+function argOf(args: WireArgs, name: string | undefined): Json {
   return name !== undefined && Object.hasOwn(args, name) ? args[name]! : null;
 }
 
@@ -281,12 +283,13 @@ export class HttpExecutor implements Executor {
    * One HTTP exchange; rejects with transport failures as typed errors, resolves with any status.
    * `retryable` (default: reads) exchanges answered 503 with `Retry-After` are sent again.
    */
-  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined, retryable = method === "GET"): Promise<RawResponse> {
+  #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined, retryable = method === "GET", extra?: Record<string, string>): Promise<RawResponse> {
     if (this.#closed) return Promise.reject(new BadRequestError("this HTTP executor is closed"));
+    const headers = body === undefined ? this.#headers : this.#jsonHeaders;
     const opts: Dispatcher.DispatchOptions = {
       method: method as Dispatcher.HttpMethod,
       path: pathAndQuery,
-      headers: body === undefined ? this.#headers : this.#jsonHeaders,
+      headers: extra === undefined ? headers : { ...headers, ...extra },
       body: body ?? null,
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
@@ -297,8 +300,8 @@ export class HttpExecutor implements Executor {
   }
 
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
-  #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined): Promise<Json> {
-    return this.#send(ch.dispatcher, method, pathAndQuery, body).then(decodeResponse);
+  #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined, extra?: Record<string, string>): Promise<Json> {
+    return this.#send(ch.dispatcher, method, pathAndQuery, body, method === "GET", extra).then(decodeResponse);
   }
 
   /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
@@ -364,6 +367,8 @@ export class HttpExecutor implements Executor {
       ...(valueName !== undefined ? { valueName } : {}),
       installBody: { [version]: { op: json } },
     };
+    const name = opName(op);
+    if (name !== undefined) (prepared as { installHeaders?: Record<string, string> }).installHeaders = { [OP_NAME_HEADER]: encodeURIComponent(cleanOpName(name)) };
     if (typeof op === "object" && op !== null) this.#byObject.set(op, prepared);
     return prepared;
   }
@@ -373,7 +378,7 @@ export class HttpExecutor implements Executor {
     const known = this.#installed.get(p.hash);
     if (known && !force) return known;
     this.#ready.delete(p.hash);
-    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody)).then(() => {
+    const pending = this.#call(this.#shared, "PUT", "/lib", JSON.stringify(p.installBody), p.installHeaders).then(() => {
       if (this.#installed.get(p.hash) === pending) this.#ready.add(p.hash);
     });
     this.#installed.set(p.hash, pending);
@@ -384,7 +389,7 @@ export class HttpExecutor implements Executor {
   }
 
   /** The request line and body that call `p` with `args` (`txnId` for a session's call). */
-  static #callOf(p: Prepared, args: Args, txnId: string | undefined): { method: string; path: string; body: string | undefined } {
+  static #callOf(p: Prepared, args: WireArgs, txnId: string | undefined): { method: string; path: string; body: string | undefined } {
     switch (p.verb) {
       case "post":
         return { method: "POST", path: p.callPath + encodeQuery(undefined, txnId), body: JSON.stringify(args) };
@@ -395,7 +400,7 @@ export class HttpExecutor implements Executor {
     }
   }
 
-  #invoke(p: Prepared, args: Args, ch: Channel): Promise<Json> {
+  #invoke(p: Prepared, args: WireArgs, ch: Channel): Promise<Json> {
     const call = HttpExecutor.#callOf(p, args, ch.txnId);
     return this.#call(ch, call.method, call.path, call.body);
   }
@@ -404,7 +409,7 @@ export class HttpExecutor implements Executor {
    * Calls an installed op outside any session. A 404 (the install is gone, e.g. a restarted
    * in-memory host) installs it again and calls once more.
    */
-  #invokeShared(p: Prepared, args: Args, retry: boolean): Promise<Json> {
+  #invokeShared(p: Prepared, args: WireArgs, retry: boolean): Promise<Json> {
     const call = HttpExecutor.#callOf(p, args, undefined);
     return this.#send(this.#pool, call.method, call.path, call.body).then((res) => {
       if (retry && res.status >= 300) {
@@ -416,7 +421,7 @@ export class HttpExecutor implements Executor {
     });
   }
 
-  static #checkArgs(args: Args | undefined): Args {
+  static #checkArgs(args: WireArgs | undefined): WireArgs {
     const a = args ?? {};
     if (typeof a !== "object" || a === null || Array.isArray(a)) throw new BadRequestError("execute: args must be an object of named values");
     return a;
@@ -428,11 +433,11 @@ export class HttpExecutor implements Executor {
    * it could wait on it); it counts as installed for the whole client only once the session
    * commits. A failed call ends the session on the host, so there is no retry here.
    */
-  async executeInSession(op: Json | OpDef, args: Args | undefined, ch: Channel, local: Set<string>): Promise<Json> {
+  async executeInSession(op: Json | OpDef, args: WireArgs | undefined, ch: Channel, local: Set<string>): Promise<Json> {
     const a = HttpExecutor.#checkArgs(args);
     const p = this.#prepare(op);
     if (!local.has(p.hash) && !this.#installed.has(p.hash)) {
-      await this.#call(ch, "PUT", `/lib${encodeQuery(undefined, ch.txnId)}`, JSON.stringify(p.installBody));
+      await this.#call(ch, "PUT", `/lib${encodeQuery(undefined, ch.txnId)}`, JSON.stringify(p.installBody), p.installHeaders);
       local.add(p.hash);
     }
     try {
@@ -459,7 +464,7 @@ export class HttpExecutor implements Executor {
    * Executes a prepared op in its own transaction: one round trip once it is installed (the
    * install is the first call's extra round trip).
    */
-  execute(op: Json | OpDef, args?: Args): Promise<Json> {
+  execute(op: Json | OpDef, args?: WireArgs): Promise<Json> {
     try {
       const a = HttpExecutor.#checkArgs(args);
       // Fast path: this op object was prepared and its install confirmed.

@@ -40,6 +40,7 @@ import {
 } from "./auth.js";
 import { checkingIntervalMs, limitConnections, resolveConnectionLimits, type ConnectionOptions } from "./connection-limits.js";
 import { isComponentRoot, parseTarget, quote, type Target } from "./target.js";
+import { OpNames } from "./op-names.js";
 
 /** A session as the server hands it to the kernel: its id and the principal that owns it. */
 export type ServedSession = string | { readonly id: string; readonly owner?: string };
@@ -270,6 +271,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const authority = opts.tokens ? new TokenAuthority(opts.tokens) : undefined;
   const log = opts.log;
+  // Readable names of installed ops for the access log (only kept when there is a log).
+  const opNames = log ? new OpNames() : undefined;
   let inFlight = 0;
   let closing = false;
   /**
@@ -407,7 +410,10 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     }
     const grant = principal?.grant;
     if (verb === "put" && target.path === "/lib") {
-      return k.request(request, session, grant).then(() => send(res, 204, undefined, txnHeaders));
+      return k.request(request, session, grant).then(() => {
+        opNames?.installed(body, req.headers);
+        send(res, 204, undefined, txnHeaders);
+      });
     }
     return k.request(request, session, grant).then((result) => send(res, 200, result === undefined ? null : result, txnHeaders));
   };
@@ -439,7 +445,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         let path = req.url ?? "";
         const q = path.indexOf("?");
         if (q >= 0) path = path.slice(0, q);
-        log(`${req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`);
+        const name = opNames!.of(path);
+        log(`${req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}${name !== undefined ? ` [${name}]` : ""} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`);
       }
       checkDrained();
     });

@@ -31,4 +31,5 @@ export {
 export { OpBuilder, RETURN_STEP } from "./op-builder.js";
 export { param, freeIds } from "./params.js";
 export { canonicalJson, opHash } from "./hash.js";
+export { cleanOpName, nameOp, opName, OP_NAME_HEADER } from "./op-name.js";
 export * from "./uri.js";

@@ -34,6 +34,7 @@ import { invokeOp, refuseEgress } from "./ops/op-executor.js";
 import { checkRoute, dispatch, healthz, parseRoute, routeLink, type KernelTxnState, type Route } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { loadStoredVersions, removeVersion, storeVersion } from "./library-store.js";
+import { TABLES_PATH, tableList } from "./table-list.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
 import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
@@ -259,6 +260,7 @@ export class Kernel {
     if (!VERBS.has(verb)) throw new MethodNotAllowedError(`unsupported verb ${JSON.stringify(req.verb)}`);
     const v = verb as Verb;
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
+    if (req.path === TABLES_PATH) return tableList(this.db.tablePaths(), v, g);
     const route = parseRoute(req.path);
     if (!g.all) {
       // Fail fast, before waiting for the transaction lock; the context checks again as it runs.

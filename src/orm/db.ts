@@ -8,6 +8,7 @@ import type { Executor, Runner } from "../executor.js";
 import { after, cond, opdef, ref, type JsonSteps } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
 import { compileNode } from "./compiler.js";
+import { nameOp } from "../ir/op-name.js";
 import { DeleteQueryBuilderImpl, type DeleteQueryBuilder } from "./delete-builder.js";
 import { InsertIntoImpl, type InsertInto } from "./insert-builder.js";
 import type { TableMeta } from "./meta.js";
@@ -17,6 +18,7 @@ import { bindArgs, INTERNALS, uniqueViolation, type Args, type Statement, type S
 import { syncSchema, type SyncReport } from "./sync.js";
 import type { AnyTable } from "./table.js";
 import { UpdateQueryBuilderImpl, type UpdateQueryBuilder } from "./update-builder.js";
+import { boundLog, describeNode, emit, type BoundLog, type LogOptions } from "./query-log.js";
 
 /** Table names of schema `S`. */
 export type TableName<S extends AnySchema> = keyof S["tables"] & string;
@@ -27,7 +29,7 @@ export type AnyTableOf<S extends AnySchema> = S["tables"][TableName<S>];
 type RowFor<S extends AnySchema, K extends TableName<S>> = S["tables"][K]["$row"];
 
 /** Options of a db (see `connect` and `withOptions`). */
-export interface OrmOptions {
+export interface OrmOptions extends LogOptions {
   /**
    * How multi-row inserts are sent: `"extension"` (default) uses the `insert_rows` bulk route;
    * `"core"` lowers them to core IR (a `for_each` of `insert` requests) for hosts without the
@@ -68,6 +70,7 @@ export class OrmDb<S extends AnySchema> {
   readonly options: OrmOptions;
   readonly #ctx: StatementContext;
   readonly #inSession: boolean;
+  readonly #log: BoundLog | undefined;
 
   constructor(schema: S, executor: Executor, runner?: Runner, options: OrmOptions = {}) {
     this.schema = schema;
@@ -81,7 +84,9 @@ export class OrmDb<S extends AnySchema> {
       }
     }
     this.#inSession = runner !== undefined && runner !== executor;
-    this.#ctx = { schema, runner: this.runner, coreInsert: options.bulkInsert === "core", coreFilter: options.filter === "core", coreSort: options.sort === "core" };
+    const log = boundLog(options);
+    this.#log = log;
+    this.#ctx = { schema, runner: this.runner, coreInsert: options.bulkInsert === "core", coreFilter: options.filter === "core", coreSort: options.sort === "core", ...(log ? { log } : {}) };
   }
 
   /**
@@ -177,13 +182,38 @@ export class OrmDb<S extends AnySchema> {
     });
     steps.push(["_r", statements.map((_, i) => ref(`_q${i}`))]);
     const all = bindArgs({ bound, userParams }, args, `batch`);
+    const t0 = this.#log ? performance.now() : 0;
     let result: Json[];
     try {
-      result = (await this.runner.execute(opdef(steps), all)) as Json[];
+      const op = opdef(steps);
+      nameOp(op as object, () => `batch [${statements.map((s) => describeNode((s as unknown as { [INTERNALS]: StatementInternals })[INTERNALS].node, {}, () => undefined).shape).join("; ")}]`);
+      result = (await this.runner.execute(op, all)) as Json[];
     } catch (e) {
+      this.#logBatch(statements, args, t0, e);
       throw uniqueViolation(e, ["batch"]);
     }
+    this.#logBatch(statements, args, t0);
     return decoders.map((d, i) => d(result[i] ?? null)) as BatchResults<B>;
+  }
+
+  #logBatch(statements: readonly Statement<unknown>[], args: Args | undefined, t0: number, error?: unknown): void {
+    const log = this.#log;
+    if (!log) return;
+    const params: Record<string, unknown> = {};
+    const shapes = statements.map((s, i) => {
+      const d = describeNode((s as unknown as { [INTERNALS]: StatementInternals })[INTERNALS].node, args ?? {}, log.redact);
+      for (const [k, v] of Object.entries(d.params)) params[`${i}.${k}`] = v;
+      return d.shape;
+    });
+    emit(log, {
+      kind: "batch",
+      table: null,
+      shape: `batch [${shapes.join("; ")}]`,
+      params,
+      durationMs: performance.now() - t0,
+      rows: error === undefined ? statements.length : null,
+      ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+    });
   }
 
   /**
@@ -200,8 +230,25 @@ export class OrmDb<S extends AnySchema> {
    */
   async session<T>(fn: (s: OrmDb<S>) => Promise<T>): Promise<T> {
     if (this.#inSession) throw new BadRequestError("session(): sessions do not nest; use the session's db directly");
+    const outer = this.#log;
+    const t0 = outer ? performance.now() : 0;
+    let statements = 0;
+    const ended = (how: string, error?: unknown): void => {
+      if (!outer) return;
+      emit(outer, {
+        kind: "session",
+        table: null,
+        shape: `session ${how} (${statements} statement${statements === 1 ? "" : "s"})`,
+        params: {},
+        durationMs: performance.now() - t0,
+        rows: statements,
+        ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+      });
+    };
     const session = await this.executor.session();
-    const db = new OrmDb(this.schema, this.executor, session, this.options);
+    // Statements inside are logged as they run, and counted for the session's own entry.
+    const options = outer ? { ...this.options, log: (e: Parameters<BoundLog["log"]>[0]) => (statements++, outer.log(e)) } : this.options;
+    const db = new OrmDb(this.schema, this.executor, session, options);
     let result: T;
     try {
       result = await fn(db);
@@ -211,9 +258,16 @@ export class OrmDb<S extends AnySchema> {
       } catch {
         // The original error matters more than a failed rollback (the host rolls back on timeout).
       }
+      ended("rolled back", e);
       throw e;
     }
-    await session.commit();
+    try {
+      await session.commit();
+    } catch (e) {
+      ended("failed to commit", e);
+      throw e;
+    }
+    ended("committed");
     return result;
   }
 

@@ -3,7 +3,7 @@
  */
 import type { DeleteNode } from "./nodes.js";
 import type { Explanation } from "./planner.js";
-import type { ColumnName, ComparisonOp, ListOperand, NullableColumn, Operand } from "./query-types.js";
+import type { ListOperand, WhereOp, WhereValue } from "./query-types.js";
 import { explainOf, INTERNALS, makePredicate, StatementBase, type Statement } from "./statement.js";
 
 /**
@@ -15,10 +15,10 @@ import { explainOf, INTERNALS, makePredicate, StatementBase, type Statement } fr
  * ```
  */
 export interface DeleteQueryBuilder<R> extends Statement<number> {
-  where<C extends ColumnName<R>>(column: C, op: ComparisonOp<R[C]>, value: Operand<R[C]>): DeleteQueryBuilder<R>;
-  where<C extends ColumnName<R>>(column: C, op: "in", values: ListOperand<R[C]>): DeleteQueryBuilder<R>;
-  where<C extends NullableColumn<R>>(column: C, op: "isNull" | "isNotNull"): DeleteQueryBuilder<R>;
-  whereIn<C extends ColumnName<R>>(column: C, values: ListOperand<R[C]>): DeleteQueryBuilder<R>;
+  // One signature, column names written out (`keyof R & string`, not an alias): a wrong column
+  // is reported as not assignable to the union of the valid ones.
+  where<C extends keyof R & string, Op extends WhereOp<R[C]>>(column: C, op: Op, ...value: WhereValue<R[C], Op>): DeleteQueryBuilder<R>;
+  whereIn<C extends keyof R & string>(column: C, values: ListOperand<R[C]>): DeleteQueryBuilder<R>;
   explain(): Explanation;
 }
 

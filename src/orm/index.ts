@@ -31,3 +31,4 @@ export type { Explanation } from "./planner.js";
 export type { ConflictAction, Operator } from "./nodes.js";
 export type { SyncReport } from "./sync.js";
 export { schemaDiff, tableLiteral } from "./sync.js";
+export { REDACTED, type LogOptions, type QueryLogEntry, type QueryLogger } from "./query-log.js";

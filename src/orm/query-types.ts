@@ -21,3 +21,12 @@ export type ListOperand<V> = readonly NonNullable<V>[] | IdRef;
 
 /** A row limit or offset: a number, or a parameter. */
 export type AmountOperand = number | IdRef;
+
+/**
+ * The operators `where(column, op, …)` accepts for a column of type `V`: comparisons (only `=`
+ * and `!=` for booleans), `in`, and `isNull`/`isNotNull` when the column is nullable.
+ */
+export type WhereOp<V> = ComparisonOp<V> | "in" | (null extends V ? "isNull" | "isNotNull" : never);
+
+/** The rest of `where`'s arguments after the operator: none, a list, or one value. */
+export type WhereValue<V, Op> = [Op] extends ["isNull" | "isNotNull"] ? [] : [Op] extends ["in"] ? [values: ListOperand<V>] : [value: Operand<V>];

@@ -5,7 +5,7 @@
 import { BadRequestError, NotFoundError } from "../errors.js";
 import type { Amount, SelectNode } from "./nodes.js";
 import { planRead, type Explanation } from "./planner.js";
-import type { AmountOperand, ColumnName, ComparisonOp, ListOperand, NullableColumn, Operand } from "./query-types.js";
+import type { AmountOperand, ListOperand, WhereOp, WhereValue } from "./query-types.js";
 import {
   amountOperand,
   INTERNALS,
@@ -34,17 +34,17 @@ export interface StreamOptions {
  */
 export interface SelectQueryBuilder<R, O> extends Statement<O[]> {
   /** Adds a predicate (ANDed with the others). */
-  where<C extends ColumnName<R>>(column: C, op: ComparisonOp<R[C]>, value: Operand<R[C]>): SelectQueryBuilder<R, O>;
-  where<C extends ColumnName<R>>(column: C, op: "in", values: ListOperand<R[C]>): SelectQueryBuilder<R, O>;
-  where<C extends NullableColumn<R>>(column: C, op: "isNull" | "isNotNull"): SelectQueryBuilder<R, O>;
+  // One signature, column names written out (`keyof R & string`, not an alias): a wrong column
+  // is reported as not assignable to the union of the valid ones.
+  where<C extends keyof R & string, Op extends WhereOp<R[C]>>(column: C, op: Op, ...value: WhereValue<R[C], Op>): SelectQueryBuilder<R, O>;
   /** `where(column, "in", values)`. */
-  whereIn<C extends ColumnName<R>>(column: C, values: ListOperand<R[C]>): SelectQueryBuilder<R, O>;
+  whereIn<C extends keyof R & string>(column: C, values: ListOperand<R[C]>): SelectQueryBuilder<R, O>;
   /** Orders by one column; an index must serve it (after the equality-filtered columns). */
-  orderBy(column: ColumnName<R>, direction?: "asc" | "desc"): SelectQueryBuilder<R, O>;
+  orderBy(column: keyof R & string, direction?: "asc" | "desc"): SelectQueryBuilder<R, O>;
   limit(n: AmountOperand): SelectQueryBuilder<R, O>;
   offset(n: AmountOperand): SelectQueryBuilder<R, O>;
   /** Projects columns: the result rows hold exactly these. */
-  select<K extends ColumnName<R>>(columns: readonly K[]): SelectQueryBuilder<R, { [P in K]: R[P] }>;
+  select<K extends keyof R & string>(columns: readonly K[]): SelectQueryBuilder<R, { [P in K]: R[P] }>;
   /**
    * Counts the selected rows instead of returning them: the rows of the page when `offset`/`limit`
    * are set (`SELECT count(*) FROM (… LIMIT n OFFSET m)`), e.g. 5 rows, `offset(4).limit(2)` → 1.

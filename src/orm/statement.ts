@@ -16,6 +16,8 @@ import type { Explanation } from "./planner.js";
 import type { AnySchema } from "./schema.js";
 import { columnZod } from "./validate.js";
 import { UNIQUE_MARKER } from "./write-compiler.js";
+import { nameOp } from "../ir/op-name.js";
+import { describeNode, emit, rowCount, type BoundLog } from "./query-log.js";
 
 /** Named arguments of an execution: `{ me: 1, city: "paris" }` for `param("me")`, `param("city")`. */
 export type Args = Readonly<Record<string, unknown>>;
@@ -38,6 +40,8 @@ export interface StatementContext {
   readonly coreFilter?: boolean;
   /** `true`: unserved orders by a core insertion sort, not the `sort` route. */
   readonly coreSort?: boolean;
+  /** Where executed statements are logged (`connect(…, { log })`). */
+  readonly log?: BoundLog;
 }
 
 /** @internal the hidden side of every statement, used by batches */
@@ -135,7 +139,13 @@ export abstract class StatementBase<T> implements Statement<T> {
 
   /** @internal */
   compiled(): Compiled {
-    return (this.#compiled ??= compileNode(this.node, { coreInsert: this.ctx.coreInsert, coreFilter: this.ctx.coreFilter, coreSort: this.ctx.coreSort }));
+    if (this.#compiled === undefined) {
+      const c = compileNode(this.node, { coreInsert: this.ctx.coreInsert, coreFilter: this.ctx.coreFilter, coreSort: this.ctx.coreSort });
+      const node = this.node;
+      nameOp(c.op as object, () => describeNode(node, {}, () => undefined).shape);
+      this.#compiled = c;
+    }
+    return this.#compiled;
   }
 
   compile(): CompiledQuery {
@@ -144,6 +154,25 @@ export abstract class StatementBase<T> implements Statement<T> {
   }
 
   async execute(args?: Args): Promise<T> {
+    const log = this.ctx.log;
+    if (log === undefined) return this.run(args);
+    const t0 = performance.now();
+    const done = (rows: number | null, error?: unknown): void => {
+      const d = describeNode(this.node, args ?? {}, log.redact);
+      const durationMs = performance.now() - t0;
+      emit(log, { kind: this.node.kind, ...d, durationMs, rows, ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}) });
+    };
+    try {
+      const out = await this.run(args);
+      done(this.node.kind === "select" ? rowCount(out) : typeof out === "number" ? out : rowCount(out));
+      return out;
+    } catch (e) {
+      done(null, e);
+      throw e;
+    }
+  }
+
+  private async run(args: Args | undefined): Promise<T> {
     const c = this.compiled();
     const bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
     let result: Json;

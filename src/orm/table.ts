@@ -68,7 +68,8 @@ export interface EdgeType<Name extends string = string, From extends string = st
  */
 export class Table<N extends string = string, C extends ColumnsShape = ColumnsShape, E extends EdgeType = never> {
   declare readonly $edges: E;
-  declare readonly $row: RowOf<C>;
+  // Written out, not `RowOf<C>`: an anonymous mapped type is shown expanded on hover.
+  declare readonly $row: { -readonly [K in keyof C]: ColumnValue<C[K]> };
   declare readonly $insert: InsertOf<C>;
   declare readonly $update: UpdateOf<C>;
   readonly name: N;

@@ -5,7 +5,7 @@
 import { BadRequestError } from "../errors.js";
 import type { UpdateNode } from "./nodes.js";
 import type { Explanation } from "./planner.js";
-import type { ColumnName, ComparisonOp, ListOperand, NullableColumn, Operand } from "./query-types.js";
+import type { ListOperand, WhereOp, WhereValue } from "./query-types.js";
 import { explainOf, INTERNALS, makePredicate, operandOf, StatementBase, type Statement } from "./statement.js";
 import { updateEntries } from "./validate.js";
 
@@ -22,10 +22,10 @@ import { updateEntries } from "./validate.js";
 export interface UpdateQueryBuilder<R, U> extends Statement<number> {
   /** The new values (value columns only; merged with earlier `set()` calls). */
   set(values: U): UpdateQueryBuilder<R, U>;
-  where<C extends ColumnName<R>>(column: C, op: ComparisonOp<R[C]>, value: Operand<R[C]>): UpdateQueryBuilder<R, U>;
-  where<C extends ColumnName<R>>(column: C, op: "in", values: ListOperand<R[C]>): UpdateQueryBuilder<R, U>;
-  where<C extends NullableColumn<R>>(column: C, op: "isNull" | "isNotNull"): UpdateQueryBuilder<R, U>;
-  whereIn<C extends ColumnName<R>>(column: C, values: ListOperand<R[C]>): UpdateQueryBuilder<R, U>;
+  // One signature, column names written out (`keyof R & string`, not an alias): a wrong column
+  // is reported as not assignable to the union of the valid ones.
+  where<C extends keyof R & string, Op extends WhereOp<R[C]>>(column: C, op: Op, ...value: WhereValue<R[C], Op>): UpdateQueryBuilder<R, U>;
+  whereIn<C extends keyof R & string>(column: C, values: ListOperand<R[C]>): UpdateQueryBuilder<R, U>;
   explain(): Explanation;
 }
 
