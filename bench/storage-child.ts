@@ -255,6 +255,9 @@ async function bigRead(args: { dir: string; rows: number }): Promise<Record<stri
   out.rangeMs = performance.now() - t2;
   out.rangeCount = range;
   out.rangeOk = range === 1000 || (Array.isArray(range) && range[0] === 1000);
+  // What is known so far, in case the traversal below takes the process down (the parent then
+  // reports the reads that answered and the traversal's failure).
+  process.stdout.write(`${JSON.stringify({ ...out, partial: true })}\n`);
   // Traversal: 2 hops over the edge table from node 3, distinct count.
   const db = await orm.connect(social, ex);
   const graph = db.graph ?? graphMod.createGraph(social, ex);

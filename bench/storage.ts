@@ -78,9 +78,11 @@ function runChild(mode: string, args: Record<string, unknown>, opts: { heapMb?: 
       const line = out.trim().split("\n").pop() ?? "";
       try {
         const result = JSON.parse(line);
-        if (result && typeof result.error === "string") resolve({ error: result.error });
-        else resolve({ result });
-        return;
+        if (result?.partial !== true) {
+          if (result && typeof result.error === "string") resolve({ error: result.error });
+          else resolve({ result });
+          return;
+        }
       } catch {
         // fall through: no JSON answer
       }
@@ -90,6 +92,12 @@ function runChild(mode: string, args: Record<string, unknown>, opts: { heapMb?: 
         : oom
           ? "JavaScript heap out of memory"
           : `exit ${code ?? signal}: ${err.trim().split("\n").slice(-2).join(" ").slice(0, 200)}`;
+      // A child that wrote what it had measured before it died: those figures, and why it died.
+      const partial = out.trim().split("\n").reverse().find((l) => l.startsWith("{") && l.includes('"partial":true'));
+      if (partial !== undefined) {
+        resolve({ result: { ...JSON.parse(partial), failure: why } });
+        return;
+      }
       resolve({ error: why });
     });
   });
@@ -285,14 +293,17 @@ async function largerThanHeap(ctx: BenchContext): Promise<BenchRow[]> {
     if (got.error !== undefined) return failed(`FAIL (${rowsBuilt} rows, ${mb(bytes)} on disk, ${heapMb} MB old space): ${got.error}`);
     const r = got.result;
     const ratio = bytes / r.heapLimit;
-    const pass = r.pointOk && r.rangeOk && r.traverseOk && (!needRatio || ratio >= 3);
+    const pass = r.pointOk && r.rangeOk && r.traverseOk && r.failure === undefined && (!needRatio || ratio >= 3);
+    const traversal = r.failure !== undefined
+      ? `2-hop traversal FAILED (${r.failure})`
+      : `2-hop traversal ${r.traverseMs.toFixed(1)} ms (${r.traverseOk ? "ok" : `WRONG ${JSON.stringify(r.traverseCount)} ≠ ${r.traverseWant}`})`;
     return timeFigure(
       r.openPointMs,
       `${pass ? "PASS" : "FAIL"}: ${rowsBuilt} rows, data ${mb(bytes)} = ${ratio.toFixed(1)}× heap limit ${mb(r.heapLimit)}; ` +
         `open + point get ${r.openPointMs.toFixed(1)} ms; point get ${(r.pointMs * 1000).toFixed(0)} µs (${r.pointOk ? "ok" : "WRONG"}); ` +
         `range 1,000 rows ${r.rangeMs.toFixed(1)} ms (${r.rangeOk ? "ok" : `WRONG ${JSON.stringify(r.rangeCount)}`}); ` +
-        `2-hop traversal ${r.traverseMs.toFixed(1)} ms (${r.traverseOk ? "ok" : `WRONG ${JSON.stringify(r.traverseCount)} ≠ ${r.traverseWant}`}); ` +
-        `RSS ${mb(r.after.rss)}, peak ${mb(r.after.hwm)}`,
+        `${traversal}` +
+        (r.after ? `; RSS ${mb(r.after.rss)}, peak ${mb(r.after.hwm)}` : ""),
     );
   };
   return [{
