@@ -43,10 +43,12 @@ export function tRow(i: number): [number, number, number, string] {
 }
 
 /** Resident memory of this process, in bytes: [VmRSS, VmHWM]. */
-export function rss(): { rss: number; hwm: number } {
+export function rss(): { rss: number; hwm: number; anon: number; file: number } {
   const status = readFileSync("/proc/self/status", "utf8");
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  // RssAnon: the heap and other private memory; RssFile: mapped file pages (lmdb's data file read
+  // through its memory map), page cache the kernel can take back under memory pressure.
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM"), anon: kb("RssAnon"), file: kb("RssFile") };
 }
 
 /** Total size of the files under a directory, in bytes. */

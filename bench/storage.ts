@@ -117,6 +117,8 @@ interface LoadOutcome {
   readonly hwm?: number;
   readonly rss?: number; // the child's whole RSS after the load
   readonly bytes?: number; // on disk
+  readonly anon?: number; // growth of RssAnon (heap, buffers), bytes
+  readonly file?: number; // growth of RssFile (mapped file pages), bytes
   readonly error?: string;
 }
 
@@ -169,7 +171,10 @@ async function loadAndReopen(ctx: BenchContext): Promise<BenchRow[]> {
       if (r.error !== undefined) got[engine] = { error: r.error };
       else {
         const res = r.result;
-        got[engine] = { ms: res.loadMs, growth: res.after.rss - res.before.rss, hwm: res.after.hwm - res.before.rss, rss: res.after.rss, bytes: res.bytes };
+        got[engine] = {
+          ms: res.loadMs, growth: res.after.rss - res.before.rss, hwm: res.after.hwm - res.before.rss, rss: res.after.rss, bytes: res.bytes,
+          anon: res.after.anon - res.before.anon, file: res.after.file - res.before.file,
+        };
         if (JSON.stringify(res.probe) !== JSON.stringify(tRow(n >> 1))) got[engine] = { ...got[engine], error: `RESULT MISMATCH: probe ${JSON.stringify(res.probe)}` };
         lastMsPerRow.set(engine, res.loadMs / n);
         ctx.progress(`storage: ${engine} loaded ${n} rows in ${(res.loadMs / 1000).toFixed(1)} s, RSS +${mb(got[engine].growth!)}`);
@@ -209,7 +214,9 @@ async function loadAndReopen(ctx: BenchContext): Promise<BenchRow[]> {
     const loadFig = (o: LoadOutcome, sqliteGrowth?: number): Figure => {
       if (o.ms === undefined) return o.error?.startsWith("skipped") ? notBuilt(o.error) : failed(o.error ?? "no result");
       const parts = [
-        `RSS after load +${mb(o.growth!)} = ${perRow(o.growth).toFixed(0)} B/row (process ${mb(o.rss!)}, peak +${mb(o.hwm!)})`,
+        `RSS after load +${mb(o.growth!)} = ${perRow(o.growth).toFixed(0)} B/row (process ${mb(o.rss!)}, peak +${mb(o.hwm!)}` +
+          (o.anon !== undefined && !Number.isNaN(o.anon) ? `; anonymous +${mb(o.anon)} = ${perRow(o.anon).toFixed(0)} B/row, file-mapped +${mb(o.file!)}` : "") + ")",
+        ...(sqliteGrowth !== undefined && o.anon !== undefined && !Number.isNaN(o.anon) ? [`anonymous RSS/row ${memRatio(o.anon, sqliteGrowth)} SQLite's RSS/row`] : []),
         ...(sqliteGrowth !== undefined ? [`RSS/row ${memRatio(o.growth, sqliteGrowth)} SQLite's`] : []),
         ...(o.bytes ? [`on disk ${mb(o.bytes)}`] : []),
         ...(o.error ? [o.error] : []),
