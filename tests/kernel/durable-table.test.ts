@@ -171,6 +171,35 @@ describe("pending writes", () => {
     await db.close();
   });
 
+  it("a bulk insert merged into a transaction's writes replaces a key it deleted, and reads back the same after a reopen", async () => {
+    const dir = newDir();
+    let db = await Database.open({ dataDir: dir });
+    let txn = await db.begin();
+    txn.request("put", ["app", "t"], null, tableLiteral(SCHEMA, [rowOf(1), rowOf(2), rowOf(3)]));
+    await txn.commit();
+    txn = await db.begin();
+    txn.request("delete", ["app", "t"], [2], undefined);
+    txn.request("put", ["app", "t"], [40], [5, "single"]);
+    // merged into the layer's trees: key 2 (a tombstone there) comes back, 30 and 31 are new
+    txn.request("put", ["app", "t", "insert_rows"], null, [[31, 5, "b31"], [2, 5, "again"], [30, 6, "b30"]]);
+    const all = (): unknown =>
+      txn.viewRequest(txn.request("get", ["app", "t"], null, undefined) as TableView, "get", ["rows"], null, undefined);
+    const byA5 = (): unknown =>
+      txn.viewRequest(txn.request("get", ["app", "t"], [["a", 5]], undefined) as TableView, "get", ["rows"], null, undefined);
+    const want = [rowOf(1), [2, 5, "again"], rowOf(3), [30, 6, "b30"], [31, 5, "b31"], [40, 5, "single"]];
+    expect(all()).toEqual(want);
+    expect(byA5()).toEqual([[2, 5, "again"], [31, 5, "b31"], [40, 5, "single"]]);
+    expect(txn.request("get", ["app", "t", "count"], null, undefined)).toBe(6);
+    await txn.commit();
+    await db.close();
+    db = await Database.open({ dataDir: dir });
+    txn = await db.begin();
+    expect(all()).toEqual(want);
+    expect(byA5()).toEqual([[2, 5, "again"], [31, 5, "b31"], [40, 5, "single"]]);
+    txn.rollback();
+    await db.close();
+  });
+
   it("a commit stays readable, and a committed-state read excludes the open transaction, before the commit is durable", async () => {
     const dir = newDir();
     const db = await Database.open({ dataDir: dir });

@@ -491,13 +491,14 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
     }
     const layer = this.active;
-    const nix = this.secondaries.length;
-    for (let i = 0; i < n; i++) {
-      const key = sortedKeys[i]!;
-      const row = sortedRows[i]!;
-      log?.rowChanged(this, key, undefined);
-      layer.rows.set(key, row);
-      for (let j = 0; j < nix; j++) layer.ix[j]!.set(secondaryKey(this.secondaries[j]!, row), true);
+    if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, sortedKeys[i]!, undefined);
+    // Sorted batches: a bulk build of the layer's trees when they are empty or small beside it.
+    layer.rows = WriteLayer.addSorted(layer.rows, sortedKeys as IndexKey[], sortedRows as RowEntry[], this.primary.compare);
+    for (let j = 0; j < this.secondaries.length; j++) {
+      const ix = this.secondaries[j]!;
+      const ixKeys = sortedRows.map((row) => secondaryKey(ix, row) as IndexKey);
+      ixKeys.sort(ix.compare);
+      layer.ix[j] = WriteLayer.addSorted(layer.ix[j]!, ixKeys, new Array<IndexEntry>(ixKeys.length).fill(true), ix.compare);
     }
     this.rowCount += n;
     if (this.observers.length === 0) return;

@@ -11,6 +11,7 @@
  * source winning on equal keys.
  */
 import BTreeImport from "sorted-btree";
+import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { type IndexKey, compareTuples } from "./index-keys.js";
 import type { Compare } from "./table-index.js";
 import type { Row } from "./table-schema.js";
@@ -42,7 +43,7 @@ const OVERLAY_NODE_SIZE = 64;
  * ```
  */
 export class WriteLayer {
-  readonly rows: LayerTree<RowEntry>;
+  rows: LayerTree<RowEntry>;
   /** Per secondary index (schema order): index key → present / removed. */
   readonly ix: LayerTree<IndexEntry>[];
   /** The table's row count when the layer was frozen (what the commit records). */
@@ -59,6 +60,44 @@ export class WriteLayer {
     for (let i = 0; i < secondaries; i++) {
       this.ix.push(new BTree<IndexKey, IndexEntry>(undefined, compareTuples as Compare, OVERLAY_NODE_SIZE));
     }
+  }
+
+  /**
+   * Sets entries whose keys are sorted and distinct (a key already in `tree` takes the new
+   * value): into an empty tree, or one they are many compared with, the tree is rebuilt in one
+   * O(n + m) bulk load (a bulk insert's rows); otherwise one `set` per key. Returns the tree that
+   * now holds them (the caller stores it).
+   */
+  static addSorted<V>(tree: LayerTree<V>, keys: IndexKey[], values: V[], compare: Compare): LayerTree<V> {
+    const n = keys.length;
+    if (tree.size > 0 && n * 4 < tree.size) {
+      for (let i = 0; i < n; i++) tree.set(keys[i]!, values[i]!);
+      return tree;
+    }
+    if (tree.size === 0) return bulkLoad(keys, values, OVERLAY_NODE_SIZE, compare) as unknown as LayerTree<V>;
+    const oldKeys = tree.keysArray();
+    const oldValues = tree.valuesArray();
+    const total = oldKeys.length + n;
+    const mk = new Array<IndexKey>(total);
+    const mv = new Array<V>(total);
+    let i = 0;
+    let j = 0;
+    for (let k = 0; k < total; k++) {
+      const c = j >= n ? -1 : i >= oldKeys.length ? 1 : compare(oldKeys[i]!, keys[j]!);
+      if (c < 0) {
+        mk[k] = oldKeys[i]!;
+        mv[k] = oldValues[i++]!;
+      } else {
+        if (c === 0) i++; // the new value replaces the old one
+        mk[k] = keys[j]!;
+        mv[k] = values[j++]!;
+      }
+    }
+    let m = total;
+    while (m > 0 && mk[m - 1] === undefined) m--; // replaced keys left slots unused at the end
+    mk.length = m;
+    mv.length = m;
+    return bulkLoad(mk, mv, OVERLAY_NODE_SIZE, compare) as unknown as LayerTree<V>;
   }
 
   /** True when the layer changes nothing. */
