@@ -67,24 +67,28 @@ export class DerivedView extends TableView {
 
 const FILTER_OPS = new Set(["=", "!=", "<", "<=", ">", ">=", "in", "isNull", "isNotNull"]);
 
-/** A cell value as the index compares it, checked against the column's type. */
+function badOperand(col: Column, v: unknown, where: string): never {
+  throw new BadRequestError(`${where}: column ${JSON.stringify(col.name)} (${col.kind}) cannot be compared with ${describeValue(v)}`);
+}
+
+/**
+ * A cell value as the index compares it, checked against the column's type. (Called once per
+ * listed value of an `in`: no closure is made per call.)
+ */
 function operandCell(col: Column, v: unknown, where: string): KeyCell {
-  const bad = (): never => {
-    throw new BadRequestError(`${where}: column ${JSON.stringify(col.name)} (${col.kind}) cannot be compared with ${describeValue(v)}`);
-  };
   switch (col.kind) {
     case "int":
     case "float":
     case "number":
-      return typeof v === "number" && Number.isFinite(v) ? v : bad();
+      return typeof v === "number" && Number.isFinite(v) ? v : badOperand(col, v, where);
     case "string":
-      return typeof v === "string" ? v : bad();
+      return typeof v === "string" ? v : badOperand(col, v, where);
     case "bool":
-      return typeof v === "boolean" ? v : bad();
+      return typeof v === "boolean" ? v : badOperand(col, v, where);
     case "link":
       if (typeof v === "string") return v;
       if (typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link") return (v as { href: string }).href;
-      return bad();
+      return badOperand(col, v, where);
   }
 }
 
