@@ -9,6 +9,8 @@ const names = new WeakMap<object, () => string>();
 
 /** Names `op` (lazily: `name` runs at most once, when the name is first asked for). */
 export function nameOp(op: object, name: () => string): void {
+  // Compiled ops are shared by every statement of the same shape: name one once.
+  if (names.has(op)) return;
   let cached: string | undefined;
   names.set(op, () => (cached ??= name()));
 }

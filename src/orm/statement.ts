@@ -153,9 +153,13 @@ export abstract class StatementBase<T> implements Statement<T> {
     return { op: c.op, params: c.params, bound: c.bound };
   }
 
-  async execute(args?: Args): Promise<T> {
+  execute(args?: Args): Promise<T> {
+    // Without a log, the statement's own promise is returned: no second async frame per call.
     const log = this.ctx.log;
-    if (log === undefined) return this.run(args);
+    return log === undefined ? this.run(args) : this.logged(log, args);
+  }
+
+  private async logged(log: BoundLog, args: Args | undefined): Promise<T> {
     const t0 = performance.now();
     const done = (rows: number | null, error?: unknown): void => {
       const d = describeNode(this.node, args ?? {}, log.redact);
