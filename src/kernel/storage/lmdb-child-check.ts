@@ -1,6 +1,7 @@
 /**
  * Reads a whole lmdb environment in a child process: every key and value of its `meta`,
- * `data` and `counts` sub-databases, raw (no decoding). lmdb trusts its file; a damaged page can make it crash
+ * `data`, `counts`, `index` and `info` sub-databases (every one the store opens), raw (no
+ * decoding). lmdb trusts its file; a damaged page can make it crash
  * the process natively (SIGSEGV, SIGBUS, abort) or loop. Reading everything in a child first means
  * such damage ends the child, never the caller: a crash, a timeout or an lmdb error becomes a
  * `DataCorruptionError`. Used at open when the data file has no clean-close record, and by
@@ -15,7 +16,7 @@ const CHILD_SCRIPT = `
 const { open } = require(process.argv[1]);
 const env = open({ path: process.argv[2], readOnly: true, maxDbs: 8, compression: false });
 let entries = 0;
-for (const name of ["meta", "data", "counts"]) {
+for (const name of ["meta", "data", "counts", "index", "info"]) {
   let db;
   try {
     db = env.openDB({ name, encoding: "binary", keyEncoding: "binary", create: false });
