@@ -64,22 +64,7 @@ export class HeapTable extends TableBase {
     return this.primary.tree.get(key);
   }
 
-  /**
-   * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
-   * secondary index is updated; `log` hears about the change first.
-   */
-  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
-    const key = this.primaryKeyOf(row);
-    if (this.keyByteLimit !== undefined) this.checkKeyBytes(key);
-    const old = this.get(key);
-    if (old !== undefined && mode === "insert") {
-      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
-    }
-    log?.rowChanged(this, key, old);
-    this.applyWrite(key, row, old);
-  }
-
-  private applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
+  protected applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
     for (const ix of this.secondaries) {
       const nk = secondaryKey(ix, row);
       if (old !== undefined) {
@@ -96,30 +81,11 @@ export class HeapTable extends TableBase {
     }
   }
 
-  /** Deletes the row with this primary tree key; false when absent. */
-  remove(key: IndexKey, log: WriteLog | undefined): boolean {
-    const old = this.get(key);
-    if (old === undefined) return false;
-    log?.rowChanged(this, key, old);
-    this.applyRemove(key, old);
-    return true;
-  }
-
-  private applyRemove(key: IndexKey, old: Row): void {
+  protected applyRemove(key: IndexKey, old: Row): void {
     for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
     for (const o of this.observers) o.removed(old);
-  }
-
-  /** Puts a row back as it was before a change (used by rollback; never logged). */
-  restoreRow(key: IndexKey, old: Row | undefined): void {
-    const current = this.get(key);
-    if (old === undefined) {
-      if (current !== undefined) this.applyRemove(key, current);
-    } else {
-      this.applyWrite(key, old, current);
-    }
   }
 
   /** Removes every row at once (saving the trees in the log so a rollback restores them). */

@@ -385,16 +385,9 @@ export class LmdbTable extends TableBase implements FlushSource {
 
   // ---- writing (into the active layer) ----------------------------------------------------------
 
-  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
-    const key = this.primaryKeyOf(row);
+  protected override checkWriteBytes(key: IndexKey, row: Row): void {
     this.checkKeyBytes(key);
     this.checkIndexKeyBytes(row);
-    const old = this.get(key);
-    if (old !== undefined && mode === "insert") {
-      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
-    }
-    log?.rowChanged(this, key, old);
-    this.applyWrite(key, row, old);
   }
 
   /** Refuses a row whose secondary index key is too large for lmdb (checked before any change). */
@@ -402,7 +395,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     for (const ix of this.secondaries) this.checkKeyBytes(secondaryKey(ix, row));
   }
 
-  private applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
+  protected applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
     const layer = this.active;
     for (let i = 0; i < this.secondaries.length; i++) {
       const ix = this.secondaries[i]!;
@@ -419,29 +412,12 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.notifyWrite(old, row);
   }
 
-  remove(key: IndexKey, log: WriteLog | undefined): boolean {
-    const old = this.get(key);
-    if (old === undefined) return false;
-    log?.rowChanged(this, key, old);
-    this.applyRemove(key, old);
-    return true;
-  }
-
-  private applyRemove(key: IndexKey, old: Row): void {
+  protected applyRemove(key: IndexKey, old: Row): void {
     const layer = this.active;
     for (let i = 0; i < this.secondaries.length; i++) layer.ix[i]!.set(secondaryKey(this.secondaries[i]!, old), TOMBSTONE);
     layer.rows.set(key, TOMBSTONE);
     this.rowCount--;
     this.notifyRemove(old);
-  }
-
-  restoreRow(key: IndexKey, old: Row | undefined): void {
-    const current = this.get(key);
-    if (old === undefined) {
-      if (current !== undefined) this.applyRemove(key, current);
-    } else {
-      this.applyWrite(key, old, current);
-    }
   }
 
   truncate(log: WriteLog | undefined): void {

@@ -4,7 +4,7 @@
  * (`derived`, `columnGroups`) with the calls that tell them of each change. Each engine supplies
  * how its rows are stored and read.
  */
-import { BadRequestError } from "../../errors.js";
+import { BadRequestError, ConflictError } from "../../errors.js";
 import { ColumnGroups } from "./column-groups.js";
 import { type EqualityLookup, prepareEqualityLookup } from "./equality-lookup.js";
 import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
@@ -58,9 +58,6 @@ export abstract class TableBase implements Table {
 
   abstract readonly size: number;
   abstract get(key: IndexKey): Row | undefined;
-  abstract write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void;
-  abstract remove(key: IndexKey, log: WriteLog | undefined): boolean;
-  abstract restoreRow(key: IndexKey, old: Row | undefined): void;
   abstract truncate(log: WriteLog | undefined): void;
   abstract restoreState(saved: TableState): void;
   abstract insertMany(rows: readonly Row[], log: WriteLog | undefined): void;
@@ -128,6 +125,52 @@ export abstract class TableBase implements Table {
     }
     return this.checkRow([...key, ...vals]);
   }
+
+  // ---- writing: the same steps on both engines; each applies a change its own way -------------
+
+  /**
+   * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
+   * secondary index is updated; `log` hears about the change first.
+   */
+  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
+    const key = this.primaryKeyOf(row);
+    this.checkWriteBytes(key, row);
+    const old = this.get(key);
+    if (old !== undefined && mode === "insert") {
+      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+    }
+    log?.rowChanged(this, key, old);
+    this.applyWrite(key, row, old);
+  }
+
+  /** Deletes the row with this primary tree key; false when absent. */
+  remove(key: IndexKey, log: WriteLog | undefined): boolean {
+    const old = this.get(key);
+    if (old === undefined) return false;
+    log?.rowChanged(this, key, old);
+    this.applyRemove(key, old);
+    return true;
+  }
+
+  /** Puts a row back as it was before a change (used by rollback; never logged). */
+  restoreRow(key: IndexKey, old: Row | undefined): void {
+    const current = this.get(key);
+    if (old === undefined) {
+      if (current !== undefined) this.applyRemove(key, current);
+    } else {
+      this.applyWrite(key, old, current);
+    }
+  }
+
+  /** Refuses, before any change, a row whose keys the store cannot hold (400). */
+  protected checkWriteBytes(key: IndexKey, _row: Row): void {
+    if (this.keyByteLimit !== undefined) this.checkKeyBytes(key);
+  }
+
+  /** Puts `row` (replacing `old`, if any) in the primary and secondary indexes; tells the observers. */
+  protected abstract applyWrite(key: IndexKey, row: Row, old: Row | undefined): void;
+  /** Takes `old` out of the indexes; tells the observers. */
+  protected abstract applyRemove(key: IndexKey, old: Row): void;
 
   /** Refuses a key too large for the durable store (400). */
   protected checkKeyBytes(key: IndexKey): void {
