@@ -610,6 +610,22 @@ describe.each(STORE_KINDS)("table engine ($name store)", (kind) => {
       });
     });
 
+    it("refuses a row whose secondary index key is too large for the durable store (400, nothing written)", async () => {
+      const big = "\u{1F600}".repeat(600); // 2400 bytes of UTF-8 in a value column that an index lists
+      const schema = [[[["k", STR]], [["v", STR]]], [["by_v", ["v"]]]];
+      await t.run((txn) => {
+        txn.request("put", ["app", "ix"], null, tableLiteral(schema, []));
+        if (kind.durable) {
+          expect(errorOf(() => txn.request("put", ["app", "ix"], ["a"], [big])).message).toContain("too large");
+          expect(errorOf(() => txn.request("put", ["app", "ix", "insert_rows"], null, [["b", "small"], ["c", big]])).message).toContain("too large");
+          expect(txn.request("get", ["app", "ix", "count"], null, undefined)).toBe(0);
+        } else {
+          txn.request("put", ["app", "ix"], ["a"], [big]);
+          expect(txn.request("get", ["app", "ix"], ["a"], undefined)).toEqual(["a", big]);
+        }
+      });
+    });
+
     it("close() rejects queued transactions; a closed database refuses new ones", async () => {
       const holder = await t.db.begin();
       const queued = t.db.begin();
