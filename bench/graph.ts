@@ -78,7 +78,7 @@ interface Ours {
 }
 
 /** The benchmark schema declared with the ORM (the DESIGN.md §4 social schema). */
-function declareSchema(orm: any): any {
+export function declareSchema(orm: any): any {
   const { table, col, schema } = orm;
   const users = table("users", {
     id: col.u64().key(),

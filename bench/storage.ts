@@ -33,6 +33,7 @@ import Database from "better-sqlite3";
 import { CITIES, LANGS, userName, type Dataset } from "./dataset.js";
 import { loadSqlite, openSqlite, prepareQueries, type SqliteDb } from "./baselines/sqlite.js";
 import { buildCsr, csrThreeHopEnLimit, csrTwoHopDistinct } from "./baselines/csr.js";
+import { declareSchema } from "./graph.js";
 import { loadEmbedded } from "./kernel.js";
 import { CHUNK, SQLITE_T, TABLE, NS, tRow, type Engine } from "./storage-child.js";
 import {
@@ -478,22 +479,6 @@ async function ormModules(): Promise<{ orm: any; ir: any; graph: any }> {
 
 // ------------------------------------------------------------------ case 7: graph reads under writes
 
-/** The social schema, as bench/graph.ts declares it (same tables, edge and foreign keys). */
-function socialSchema(orm: any): any {
-  const { table, col, schema } = orm;
-  const users = table("users", { id: col.u64().key(), name: col.string(64), city: col.string(32), age: col.u32() }).index("by_city", ["city"]);
-  const follows = table("follows", {
-    follower: col.u64().key().references(() => users),
-    followee: col.u64().key().references(() => users),
-  }).edge("follows", { from: "follower", to: "followee", inverse: "followers" });
-  const posts = table("posts", {
-    id: col.u64().key(),
-    author: col.u64().references(() => users, { name: "author", inverse: "posts" }),
-    lang: col.string(8),
-  });
-  return schema({ namespace: "social", tables: { users, follows, posts } });
-}
-
 async function insertAll(ex: any, t: string, count: number, row: (i: number) => unknown[]): Promise<void> {
   const C = 200_000;
   for (let s = 0; s < count; s += C) {
@@ -539,7 +524,7 @@ async function graphUnderWrites(ctx: BenchContext, mod: any): Promise<BenchRow[]
       ctx.progress(`storage: graph under writes — loading ${label}…`);
       const ex = mod.embedded(opts);
       opened.push(ex);
-      const social = socialSchema(orm);
+      const social = declareSchema(orm);
       const db = await orm.connect(social, ex);
       await db.sync();
       await insertAll(ex, "users", d.userCount, (i) => [i, userName(i), CITIES[d.userCity[i]!], d.userAge[i]]);
@@ -672,7 +657,11 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   for (const [name, fn] of parts) {
     if ([...skip].some((s) => name.includes(s))) continue;
     try {
-      rows.push(...(await fn()));
+      const got = await fn();
+      // Rows measured in this process (range writes, in-lists, graph reads) carry its resident
+      // memory beside their time; the load/reopen/large-store rows carry their child's already.
+      const rss = `process RSS ${mb(process.memoryUsage().rss)} after this part (ours and SQLite in one process)`;
+      rows.push(...got.map((r) => (r.ours.kind === "time" && !/RSS/.test(r.ours.note ?? "") ? { ...r, ours: annotate(r.ours, rss) } : r)));
     } catch (error) {
       ctx.progress(`storage: ${name} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
       rows.push({ section: SECTION, case: name, oursLabel: "—", ours: failed(error), baselines: [] });
