@@ -97,6 +97,22 @@ export class NotImplementedError extends TcError {
     super("not_implemented", message, options);
   }
 }
+/**
+ * The host does not serve an extension a statement needs (it is missing from the host's
+ * `GET /host` `extensions` list). Raised before anything runs; `extension` names it.
+ *
+ * @example
+ * ```ts
+ * try { await q.execute() } catch (e) { if (e instanceof MissingExtensionError) console.log(e.extension) }
+ * ```
+ */
+export class MissingExtensionError extends NotImplementedError {
+  readonly extension: string;
+  constructor(extension: string, host: string) {
+    super(`${host} does not serve the "${extension}" extension this statement needs (see docs/PROFILE.md §6)`);
+    this.extension = extension;
+  }
+}
 export class UnavailableError extends TcError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("temporarily_unavailable", message, options);

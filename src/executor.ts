@@ -3,6 +3,7 @@
  * layer only ever talk to an `Executor`: they hand it an op and its arguments and get plain JSON
  * back. Transaction ids never cross this interface: a session is an object, not an id.
  */
+import { MissingExtensionError } from "./errors.js";
 import type { Json, OpDef, Verb } from "./ir/types.js";
 
 /** One request against a path: what a plain HTTP request carries (PROFILE §4). */
@@ -25,6 +26,25 @@ export interface Runner {
   execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json>;
   /** Runs one request (verb, path, key, body) and returns its result as JSON. */
   request(req: ExecRequest): Promise<Json>;
+  /**
+   * The extensions the host serves (PROFILE §6: `GET /host` lists them), fetched once and cached.
+   * A runner without this method is assumed to serve the core profile only.
+   */
+  extensions?(): Promise<ReadonlySet<string>>;
+}
+
+/**
+ * Refuses, before anything runs, a statement needing extensions the runner's host lacks.
+ *
+ * @example
+ * ```ts
+ * await requireExtensions(runner, ["query"]); // MissingExtensionError when the host lacks it
+ * ```
+ */
+export async function requireExtensions(runner: Runner, names: readonly string[], host = "the host"): Promise<void> {
+  if (names.length === 0) return;
+  const served = runner.extensions ? await runner.extensions() : new Set<string>();
+  for (const name of names) if (!served.has(name)) throw new MissingExtensionError(name, host);
 }
 
 /** A multi-request transaction. Commit or roll back exactly once; afterwards it is closed. */
