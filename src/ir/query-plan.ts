@@ -124,24 +124,28 @@ export interface QueryPlan {
 }
 
 /**
- * `GET /state/<ns>/<table>/query` with key `QueryPlan` (`from.table` is `<table>`; joined tables
- * are in the same namespace) → a tuple of row tuples (`select` cells, then `with` cells).
+ * `GET /state/<ns>/<table>/query` with key `[plan_json, {params}]`, as `traverse` takes it: the
+ * plan as a JSON text (validated once per distinct text; `from.table` is `<table>`, joined tables
+ * are in the same namespace) and a map binding each `{param}` name (the op's refs, resolved
+ * before the route runs) → a tuple of row tuples (`select` cells, then `with` cells).
  */
 export const QUERY_ROUTE = "query";
 
 /**
  * The `returning` extension: writes that answer the rows as written, one op.
  *
- * - `POST /state/<ns>/<table>/insert_returning` params `{ rows: [[cell…]…], columns: [col…]|null,
+ * - Every `returning` route takes its plan the same way: params `{ plan: <JSON text of the object
+ *   below>, params: {name: value} }`.
+ * - `POST /state/<ns>/<table>/insert_returning` plan `{ rows: [[cell…]…], columns: [col…]|null,
  *   onConflict: "error"|"ignore"|"update", update: [[col…]…]|null }` — `rows` are full row tuples
  *   (key ++ values, as `insert_rows` takes them); `update` (for `onConflict: "update"`) lists per
  *   row the value columns to set on an existing row. Answers the rows as the table holds them
  *   after the write (generated values included), projected on `columns` (all when null), in the
- *   order given; a row skipped by `ignore` is left out.
- * - `POST /state/<ns>/<table>/update_returning` params `{ where: QueryExpr|null, set: [[col,
+ *   order given; a row skipped by `ignore` is left out. Cells of `rows` may be `{param}` values.
+ * - `POST /state/<ns>/<table>/update_returning` plan `{ where: QueryExpr|null, set: [[col,
  *   QueryExpr]…], columns }` (expressions over the `from` alias `t`) → the updated rows after the
  *   update, in key order.
- * - `POST /state/<ns>/<table>/delete_returning` params `{ where, columns }` → the deleted rows as
+ * - `POST /state/<ns>/<table>/delete_returning` plan `{ where, columns }` → the deleted rows as
  *   they were, in key order.
  */
 export const RETURNING_ROUTES = ["insert_returning", "update_returning", "delete_returning"] as const;
