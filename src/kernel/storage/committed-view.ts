@@ -65,6 +65,7 @@ export function committedView(table: CommittedSource): Table {
     equalityLookup: { value: equalityLookup },
     prefixRows: { value: noDerived },
     derived: { value: noDerived },
+    derivedBy: { value: noDerived },
     replaceDerived: { value: noDerived },
     columnGroups: { value: noDerived },
     write: { value: readOnly },

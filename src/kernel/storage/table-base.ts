@@ -229,6 +229,13 @@ export abstract class TableBase implements Table {
     return this.register(key, make(this.allRows()));
   }
 
+  /** Like `derived`, but `make` reads the table itself (no array of every row is made for it). */
+  derivedBy<T extends RowObserver>(key: DerivedKey, make: () => T): T {
+    const existing = this.registered.get(key);
+    if (existing !== undefined) return existing as T;
+    return this.register(key, make());
+  }
+
   /**
    * Like `derived`, but always makes a new structure: the one registered under `key`, if any,
    * stops hearing the table's changes and is replaced.

@@ -109,6 +109,11 @@ export interface Table {
 
   /** The structure registered under `key`, made from the table's rows on first use (row-observer.ts). */
   derived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T;
+  /**
+   * Like `derived`, but `make` is given no rows: it reads the table itself (a structure that must
+   * not hold every row at once, such as a lazy slot space, scans it).
+   */
+  derivedBy<T extends RowObserver>(key: DerivedKey, make: () => T): T;
   /** Like `derived`, but always makes a new structure, replacing the one registered before. */
   replaceDerived<T extends RowObserver>(key: DerivedKey, make: (rows: readonly Row[]) => T): T;
   /** The hash multi-index on the column leading `ix`, built on first use (column-groups.ts). */

@@ -42,9 +42,15 @@ export function slotRowsPage(
       return shape.plainCells === true ? new EncodedJson(tuples) : tuples;
     }
   }
-  const rows = reached.space.rows;
+  const space = reached.space;
   const viaSlots = new Array<TraverseRow>(reached.slots.length);
-  for (let i = 0; i < viaSlots.length; i++) viaSlots[i] = rows[reached.slots[i]!]!;
+  if (space.lazy) {
+    // The slot space keeps no rows: read each from the table.
+    for (let i = 0; i < viaSlots.length; i++) viaSlots[i] = space.row(reached.slots[i]!)!;
+  } else {
+    const rows = space.rows;
+    for (let i = 0; i < viaSlots.length; i++) viaSlots[i] = rows[reached.slots[i]!]!;
+  }
   if (result.orderBy.length > 0 || shape.keyCount !== 1 || !sortByNumericKey(viaSlots)) {
     sortRows(viaSlots, shape, run.sortKeys(table, result.orderBy));
   }
@@ -68,8 +74,9 @@ const PACK = 0x200000;
 /**
  * The slots of the page of `slots` ordered by their one-column key, `offset`/`limit` applied,
  * when every key is a number (else `undefined`). No row is read: either slot order is key order,
- * or the keys come from the key column vector and sort as numbers. The page may be a view of
- * scratch memory: read it before the next call.
+ * or the keys come from the key column vector (from the slots' keys when the slot space keeps no
+ * rows) and sort as numbers. The page may be a view of scratch memory: read it before the next
+ * call.
  */
 function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset: number, limit: number): ArrayLike<number> | undefined {
   const n = slots.length;
@@ -82,14 +89,14 @@ function pageSlotsByNumericKey(slots: readonly number[], space: KeySlots, offset
     sortSlotsInto(slots, n, sorted);
     return sorted.subarray(offset, end);
   }
-  const keyColumn = space.column(0);
+  const keyColumn = space.lazy ? undefined : space.column(0);
   let keys = keyScratch;
   if (n > keys.length) keys = n > SCRATCH_MAX ? new Float64Array(n) : (keyScratch = new Float64Array(capacityFor(n)));
   // Keys that are integers in [0, 2^32) (most ids) sort packed with their index: key·2^21 + i
   // is exact below 2^53, so one numeric sort orders the slots with no lookups afterwards.
   let packable = n < PACK;
   for (let i = 0; i < n; i++) {
-    const k = keyColumn[slots[i]!];
+    const k = keyColumn !== undefined ? keyColumn[slots[i]!] : space.keyOf(slots[i]!);
     if (typeof k !== "number" || k !== k) return undefined;
     keys[i] = k;
     if (packable && !(k >= 0 && k < 0x100000000 && Math.floor(k) === k)) packable = false;
@@ -120,12 +127,19 @@ function capacityFor(n: number): number {
  * while reads down one column are independent of each other and overlap. Cheaper sources go
  * first: a cell an equality filter pinned for the whole set (`fixed`: no read at all), the key
  * from the slot when keys were handed out in sequence (`keyBase`), and a coded column from its
- * byte codes; else the column vector.
+ * byte codes; else the column vector, or when the slot space keeps no rows (`KeySlots.lazy`) the
+ * page's rows, read once from the table.
  */
 function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[], fixed: FixedCells | undefined): unknown[][] {
   const width = positions.length;
+  let rows: TraverseRow[] | undefined;
+  // Only cells that neither `fixed` nor `keyBase` give need the rows.
+  if (space.lazy && positions.some((p) => fixed?.has(p) !== true && !(p === 0 && space.keyBase !== undefined))) {
+    rows = new Array<TraverseRow>(slots.length);
+    for (let i = 0; i < slots.length; i++) rows[i] = space.row(slots[i]!)!;
+  }
   const columns: unknown[][] = [];
-  for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!, fixed));
+  for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!, fixed, rows));
   const n = slots.length;
   const out: unknown[][] = new Array(n);
   // Array literals for the usual widths: a packed array of the right size in one allocation.
@@ -145,14 +159,21 @@ function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly
   return out;
 }
 
-/** The cells at row position `pos` of the rows at `slots`, in order (see `tuplesAt`). */
-function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: FixedCells | undefined): unknown[] {
+/**
+ * The cells at row position `pos` of the rows at `slots`, in order (see `tuplesAt`); `rows`: the
+ * rows at `slots` when the slot space keeps none.
+ */
+function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: FixedCells | undefined, rows: readonly TraverseRow[] | undefined): unknown[] {
   const n = slots.length;
   if (fixed !== undefined && fixed.has(pos)) return new Array<unknown>(n).fill(fixed.get(pos));
   const cells = new Array<unknown>(n);
   const base = space.keyBase;
   if (pos === 0 && base !== undefined) {
     for (let i = 0; i < n; i++) cells[i] = slots[i]! + base;
+    return cells;
+  }
+  if (rows !== undefined) {
+    for (let i = 0; i < n; i++) cells[i] = rows[i]![pos];
     return cells;
   }
   const coded = space.codesIfMade(pos);

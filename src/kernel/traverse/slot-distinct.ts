@@ -37,7 +37,7 @@ export interface SlotReach {
  * @example
  * ```ts
  * const reached = slotDistinct(run, startFilters, "users", steps, false);
- * if (reached !== undefined) for (const s of reached.slots) use(reached.space.rows[s]);
+ * if (reached !== undefined) for (const s of reached.slots) use(reached.space.row(s));
  * ```
  */
 export function slotDistinct(
@@ -116,7 +116,7 @@ function startSlot(run: TraversalRun, filters: readonly BoundFilter[], table: st
   if (equalsNull(filters)) return [];
   const keyFilter = filterIndex[0]!;
   const s = slots.slotOf(normCell(filters[keyFilter]!.value));
-  const row = s === undefined ? undefined : slots.rows[s];
+  const row = s === undefined ? undefined : slots.row(s);
   if (row === undefined) return [];
   run.count(1);
   // The key filter holds by construction; the others read the row (the key alone does not).
@@ -130,7 +130,8 @@ function startSlot(run: TraversalRun, filters: readonly BoundFilter[], table: st
 /**
  * Keeps (in place) the slots whose row passes `filter`. An equality with a number, string or
  * boolean reads the column's dictionary codes when the column has them (one integer compare per
- * slot), and returns that test; anything else tests the column vector's cells.
+ * slot), and returns that test; anything else tests the column vector's cells, or in a slot
+ * space that keeps no rows (`KeySlots.lazy`) the cells of the rows read for the slots at hand.
  */
 function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): SlotCodeTest | undefined {
   let kept = 0;
@@ -147,6 +148,14 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
   }
   const { pos, op, value } = filter;
   const test = cellTest(op, value);
+  if (space.lazy) {
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      if (test(space.row(s)![pos])) current[kept++] = s;
+    }
+    current.length = kept;
+    return undefined;
+  }
   const column = space.column(pos);
   for (let i = 0; i < current.length; i++) {
     const s = current[i]!;

@@ -6,6 +6,7 @@
  * walks them with array reads and a stamp array for its visited set — the layout of a CSR
  * adjacency, kept up to date by the table's writes instead of rebuilt.
  */
+import { InternalError } from "../../../errors.js";
 import type { KeyCell } from "../index-keys.js";
 import { normCell } from "../index-keys.js";
 import type { RowObserver } from "../row-observer.js";
@@ -18,6 +19,18 @@ const KEY_SLOTS = "key-slots";
 const makeKeySlots = (rows: readonly Row[]): KeySlots => new KeySlots(rows);
 
 /**
+ * When a slot space keeps no rows (see `KeySlots.lazy`): a durable table with at least
+ * `lazyRowsFrom` rows when its slot space is made (0: every durable table). Its rows stay in
+ * lmdb, off the JS heap; the slot space keeps liveness and keys per slot and reads a row with
+ * `table.get` where cells are needed. Memory tables, and smaller durable ones, keep their rows in
+ * the slot space. Settable (tests set 0 to run every durable traversal the lazy way).
+ */
+export const keySlotsPolicy = { lazyRowsFrom: 100_000 };
+
+/** What `KeySlots.rows` holds at a live slot of a lazy slot space: the row itself is not kept. */
+const LIVE: Row = Object.freeze([]) as unknown as Row;
+
+/**
  * The slot space of a one-column-key table, made on first use and kept current by every write
  * from then on; `undefined` for a composite key.
  *
@@ -28,7 +41,10 @@ const makeKeySlots = (rows: readonly Row[]): KeySlots => new KeySlots(rows);
  * ```
  */
 export function keySlotsOf(table: Table): KeySlots | undefined {
-  return table.schema.keyColumns.length === 1 ? table.derived(KEY_SLOTS, makeKeySlots) : undefined;
+  if (table.schema.keyColumns.length !== 1) return undefined;
+  // Made once: whichever mode the table's size chose then, the registered one is returned after.
+  if (table.durable && table.size >= keySlotsPolicy.lazyRowsFrom) return table.derivedBy(KEY_SLOTS, () => KeySlots.lazyOver(table));
+  return table.derived(KEY_SLOTS, makeKeySlots);
 }
 
 /** The dense key table's size before any key is interned, and its slack over the slot count. */
@@ -42,7 +58,8 @@ const DENSE_SLACK = 4;
  * ```ts
  * const slots = keySlotsOf(users)!;
  * const s = slots.slotOf(7);  // the slot of user 7 (undefined if never seen)
- * slots.rows[s!];             // user 7's row, or undefined when it does not exist now
+ * slots.rows[s!];             // undefined when user 7 does not exist now
+ * slots.row(s!);              // user 7's row (read from the table in a lazy slot space)
  * ```
  */
 export class KeySlots implements RowObserver {
@@ -54,8 +71,23 @@ export class KeySlots implements RowObserver {
    * stays the source of truth either way.
    */
   private dense: Int32Array | undefined = new Int32Array(DENSE_MIN);
-  /** The row at each slot (undefined: the key exists only as a reference, or was deleted). */
+  /**
+   * The row at each slot (undefined: the key exists only as a reference, or was deleted). In a
+   * lazy slot space a live slot holds `LIVE`, an empty row, instead: test liveness against
+   * `undefined`, and read cells through `row(s)`.
+   */
   readonly rows: (Row | undefined)[] = [];
+  /**
+   * The table whose rows a lazy slot space reads (`row`); `undefined` when the slot space keeps
+   * its rows. A lazy slot space keeps no column vectors or codings either: `column` refuses,
+   * `codes` answers `undefined`.
+   */
+  private readonly source: Table | undefined;
+  /**
+   * Lazy mode only, once `keyBase` no longer gives them: the key by slot. (A lazy slot space also
+   * leaves `slotByKey` empty while `dense` answers `slotOf`.)
+   */
+  private keys: KeyCell[] | undefined;
   /**
    * Column vectors: the cells of one column by slot (`undefined` where the slot has no row), made
    * on first use and kept with the rows. A filter over a set of slots reads one array instead of
@@ -89,8 +121,39 @@ export class KeySlots implements RowObserver {
    */
   keyBase: number | undefined = 0;
 
-  constructor(rows: Iterable<Row>) {
+  constructor(rows: Iterable<Row>, source?: Table) {
+    this.source = source;
     for (const row of rows) this.added(row);
+  }
+
+  /**
+   * The slot space of `table` that keeps no rows (see `source`): made from one scan of the table,
+   * which hands over one row at a time and keeps none.
+   */
+  static lazyOver(table: Table): KeySlots {
+    const slots = new KeySlots([], table);
+    table.scan(table.plan([]), (row) => {
+      slots.added(row);
+    });
+    return slots;
+  }
+
+  /** True when the slot space keeps no rows (`rows` holds liveness only; see `row`). */
+  get lazy(): boolean {
+    return this.source !== undefined;
+  }
+
+  /** The row at slot `s` (`undefined` when none): the kept one, or in lazy mode the table's. */
+  row(s: number): Row | undefined {
+    const row = this.rows[s];
+    return row === LIVE ? this.source!.get(this.keyOf(s)) : row;
+  }
+
+  /** The key of slot `s` (a live slot, or any slot in lazy mode). */
+  keyOf(s: number): KeyCell {
+    if (this.keyBase !== undefined) return s + this.keyBase;
+    if (this.keys !== undefined) return this.keys[s]!;
+    return normCell(this.rows[s]![0]!);
   }
 
   /** The slot of a key cell (normalized), allocating one for a key never seen. */
@@ -101,11 +164,24 @@ export class KeySlots implements RowObserver {
       s = this.rows.length;
       if (typeof cell === "number" && cell > this.lastKey) this.lastKey = cell;
       else this.keysAscending = false;
+      const base = this.keyBase;
       if (s === 0) this.keyBase = Number.isSafeInteger(cell) && !Object.is(cell, -0) ? (cell as number) : undefined;
-      else if (this.keyBase !== undefined && cell !== s + this.keyBase) this.keyBase = undefined;
-      this.slotByKey.set(cell, s);
+      else if (base !== undefined && cell !== s + base) this.keyBase = undefined;
       this.rows.push(undefined);
       if (this.dense !== undefined) this.denseAdd(cell, s);
+      if (this.source === undefined) this.slotByKey.set(cell, s);
+      else {
+        // Lazy: the map only once `dense` is gone (`denseAdd` moved its keys over), the keys by
+        // slot only once `keyBase` is.
+        if (this.dense === undefined) this.slotByKey.set(cell, s);
+        if (this.keyBase === undefined) {
+          if (this.keys === undefined) {
+            this.keys = new Array<KeyCell>(s);
+            for (let i = 0; i < s; i++) this.keys[i] = i + base!;
+          }
+          this.keys.push(cell);
+        }
+      }
     }
     return s;
   }
@@ -114,6 +190,10 @@ export class KeySlots implements RowObserver {
     let dense = this.dense!;
     if (typeof cell !== "number" || !(cell >= 0) || Math.floor(cell) !== cell || cell >= DENSE_SLACK * this.rows.length + DENSE_MIN) {
       this.dense = undefined;
+      if (this.source !== undefined) {
+        // A lazy slot space kept its keys in `dense` only: the map takes them over.
+        for (let k = 0; k < dense.length; k++) if (dense[k] !== 0) this.slotByKey.set(k, dense[k]! - 1);
+      }
       return;
     }
     if (cell >= dense.length) {
@@ -150,6 +230,10 @@ export class KeySlots implements RowObserver {
 
   /** Puts `row` at slot `s`, with its cells in the column vectors and codings. */
   private store(s: number, row: Row): void {
+    if (this.source !== undefined) {
+      this.rows[s] = LIVE;
+      return;
+    }
     this.rows[s] = row;
     if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
     if (this.coded.size > 0) {
@@ -160,7 +244,7 @@ export class KeySlots implements RowObserver {
   }
 
   removed(row: Row): void {
-    const s = this.slotByKey.get(normCell(row[0]!));
+    const s = this.source === undefined ? this.slotByKey.get(normCell(row[0]!)) : this.slotOf(normCell(row[0]!));
     if (s === undefined || this.rows[s] === undefined) return;
     this.liveVersion++;
     this.rows[s] = undefined;
@@ -178,6 +262,7 @@ export class KeySlots implements RowObserver {
 
   /** The column at row position `pos` as a vector by slot (see `columns`). */
   column(pos: number): readonly unknown[] {
+    if (this.source !== undefined) throw new InternalError(`a lazy slot space keeps no column vectors (column ${pos})`);
     let column = this.columns.get(pos);
     if (column === undefined) {
       const rows = this.rows;
@@ -190,6 +275,7 @@ export class KeySlots implements RowObserver {
 
   /** The coding of the column at `pos` if one was made already (see `codes`); never makes one. */
   codesIfMade(pos: number): ColumnCodes | undefined {
+    if (this.source !== undefined) return undefined;
     return this.coded.get(pos) ?? undefined;
   }
 
@@ -198,6 +284,7 @@ export class KeySlots implements RowObserver {
    * qualify (object cells, or too many distinct values).
    */
   codes(pos: number): ColumnCodes | undefined {
+    if (this.source !== undefined) return undefined;
     let codes = this.coded.get(pos);
     if (codes === undefined) {
       codes = ColumnCodes.build(this.rows, pos) ?? null;
