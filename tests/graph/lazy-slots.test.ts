@@ -123,10 +123,10 @@ describe.each(EXECUTORS.filter((e) => e.name === "embedded durable"))("slot spac
           for (const spec of queries) await expectOracle(kernel, model, spec);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 30 },
     );
     // The lazy slot spaces were made and read (this is the path under test).
     expect(lazyMade).toHaveBeenCalled();
     expect(rowReads).toHaveBeenCalled();
-  }, 240_000);
+  }, 60_000);
 });
