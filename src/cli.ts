@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `tinychain-orm` command line (commander): `serve`, `verify`, `inspect`, `import`,
- * `export`, `studio`, `migrate`. Every command and flag has help text (`--help`); `--version`
+ * `export`, `studio`, `migrate`, `token`. Every command and flag has help text (`--help`); `--version`
  * prints the package version. No command prints the usage and exits 2; bad usage (an unknown
  * command or flag, a bad value, a missing argument) prints one line naming the problem and exits
  * 2; a failure while running prints one line and exits 1. The commands live in src/cli/.
@@ -18,6 +18,7 @@ import { startStudio } from "./cli/studio.js";
 import { openSource, reflect, sourceOptions, type SourceFlags } from "./cli/source.js";
 import { intIn, USAGE_EXIT, UsageError, usageFail } from "./cli/usage.js";
 import { runVerify } from "./cli/verify.js";
+import { runIssue, runKeygen } from "./cli/token.js";
 
 function version(): string {
   for (const rel of ["../package.json", "../../package.json"]) {
@@ -138,6 +139,25 @@ function program(): Command {
     const code = await withSource(o, (src) => runMigrate(src, o.schema!, o.apply === true));
     process.exitCode = code;
   });
+
+  const token = prog.command("token").description("signed (RJWT) bearer tokens: make an actor's key, issue tokens");
+  token
+    .command("keygen")
+    .description("write a new Ed25519 private key for an actor; print its token-file entry {id, publicKey}")
+    .requiredOption("--actor <id>", "the actor's id")
+    .requiredOption("--out <file>", "where to write the private key (PKCS#8 PEM, mode 0600; never overwritten)")
+    .action((o: { actor: string; out: string }) => runKeygen(o.actor, o.out));
+  token
+    .command("issue")
+    .description("print a bearer token signed by an actor's key, granting each --claim (several: a chain of tokens)")
+    .requiredOption("--key <file>", "the actor's private key (from token keygen)")
+    .requiredOption("--actor <id>", "the actor's id (as the host's token file names it)")
+    .requiredOption("--host <link>", "the issuing host's link, e.g. http://127.0.0.1:8702 (the token's iss)")
+    .option("--claim <link=mode>", "a path or link and its mode: letters r, w, x or an octal umask (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--ttl <seconds>", "lifetime in seconds", intIn(1, 366 * 24 * 3600), 3600)
+    .action((o: { key: string; actor: string; host: string; claim: string[]; ttl: number }) =>
+      runIssue({ key: o.key, actor: o.actor, host: o.host, claims: o.claim, ttl: o.ttl }),
+    );
 
   return prog;
 }

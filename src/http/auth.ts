@@ -14,6 +14,16 @@
  * principal's name in logs and error messages; the token itself never appears anywhere but in
  * memory, and only as a SHA-256 digest.
  *
+ * Signed tokens: with an `"rjwt"` section, a bearer token in RJWT form (src/http/rjwt.ts) is
+ * verified against the host's own actors and trusted issuers (src/http/keyring.ts) and grants
+ * what its claims say — `[link, mask]`, read → GET, write → PUT and DELETE, execute → POST:
+ * ```json
+ * {"tokens": [],
+ *  "rjwt": {"self": ["http://127.0.0.1:8702"],
+ *           "actors": [{"id": "admin", "publicKey": "<base64 Ed25519 key>"}],
+ *           "issuers": [{"host": "http://10.0.0.5:8702", "actor": "ci"}]}}
+ * ```
+ *
  * The server checks the request's own path here (failing fast, before the kernel's lock) and
  * hands the principal's `grant` to the kernel, which checks every link a call reaches as it runs
  * (src/kernel/ops/grant.ts): that check is the authority.
@@ -22,6 +32,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../errors.js";
 import type { Verb } from "../ir/types.js";
+import { Keyring, type PublicKeyFetch, type TrustedIssuer } from "./keyring.js";
+import { looksLikeRjwt, publicKeyFromBase64, USER_EXEC, USER_READ, USER_WRITE, verifyRjwt, type RjwtClaim } from "./rjwt.js";
 
 /** One entry of a token file. */
 export interface TokenGrant {
@@ -31,9 +43,20 @@ export interface TokenGrant {
   readonly name?: string;
 }
 
+/** Signed (RJWT) tokens a host accepts. */
+export interface RjwtConfig {
+  /** The links this host is known by: its own actors sign with one of them as `iss`; absolute claim links on them apply here. */
+  readonly self?: readonly string[];
+  /** This host's actors: their public keys are served at `GET /host/public_key?key=<JSON actor id>`. */
+  readonly actors?: readonly { readonly id: string; readonly publicKey: string }[];
+  /** Other issuers whose tokens this host accepts. */
+  readonly issuers?: readonly TrustedIssuer[];
+}
+
 /** The parsed token file. */
 export interface TokenConfig {
   readonly tokens: readonly TokenGrant[];
+  readonly rjwt?: RjwtConfig;
 }
 
 /**
@@ -43,6 +66,7 @@ export interface TokenConfig {
 export interface ServedGrant {
   readonly paths: readonly string[];
   readonly verbs?: readonly Verb[];
+  readonly claims?: readonly { readonly path: string; readonly verbs: readonly Verb[] }[];
   readonly principal?: string;
   readonly name?: string;
 }
@@ -52,8 +76,8 @@ export interface Principal {
   /** A stable, non-secret identifier (a digest prefix, or the grant's name). */
   readonly id: string;
   readonly name: string;
-  readonly paths: readonly (readonly string[])[];
-  readonly verbs: ReadonlySet<Verb>;
+  /** Each granted path (as segments) with its verbs. */
+  readonly entries: readonly { readonly segments: readonly string[]; readonly verbs: ReadonlySet<Verb> }[];
   /** The grant the kernel checks each call of this principal against (one object per principal). */
   readonly grant: ServedGrant;
 }
@@ -125,7 +149,43 @@ export function parseTokenConfig(json: unknown): TokenConfig {
     }
     out.push({ token, paths: e.paths as string[], ...(verbs ? { verbs } : {}), ...(e.name ? { name: e.name as string } : {}) });
   });
-  return { tokens: out };
+  const rjwt = (json as { rjwt?: unknown }).rjwt;
+  if (rjwt === undefined) return { tokens: out };
+  return { tokens: out, rjwt: parseRjwtConfig(rjwt, fail) };
+}
+
+function parseRjwtConfig(json: unknown, fail: (why: string) => never): RjwtConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) fail('"rjwt" must be an object {self?, actors?, issuers?}');
+  const r = json as Record<string, unknown>;
+  const link = (x: unknown): x is string => typeof x === "string" && /^https?:\/\/[^/\s]+$/.test(x);
+  if (r.self !== undefined && (!Array.isArray(r.self) || !r.self.every(link))) fail('"rjwt.self" must be an array of host links (http://host:port)');
+  const key = (x: unknown): boolean => {
+    try {
+      publicKeyFromBase64(x as string);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const actors = r.actors ?? [];
+  if (!Array.isArray(actors)) fail('"rjwt.actors" must be an array');
+  (actors as unknown[]).forEach((a, i) => {
+    const e = a as Record<string, unknown> | null;
+    if (typeof e?.id !== "string" || e.id.length === 0 || !key(e.publicKey)) fail(`rjwt.actors[${i}] must be {id, publicKey: base64 Ed25519 key}`);
+  });
+  const issuers = r.issuers ?? [];
+  if (!Array.isArray(issuers)) fail('"rjwt.issuers" must be an array');
+  (issuers as unknown[]).forEach((a, i) => {
+    const e = a as Record<string, unknown> | null;
+    if (!link(e?.host)) fail(`rjwt.issuers[${i}].host must be a host link (http://host:port)`);
+    if (e!.actor !== undefined && (typeof e!.actor !== "string" || e!.actor.length === 0)) fail(`rjwt.issuers[${i}].actor must be a non-empty string`);
+    if (e!.publicKey !== undefined && (e!.actor === undefined || !key(e!.publicKey))) fail(`rjwt.issuers[${i}].publicKey must be a base64 Ed25519 key of a named actor`);
+  });
+  return {
+    ...(r.self !== undefined ? { self: r.self as string[] } : {}),
+    actors: actors as { id: string; publicKey: string }[],
+    issuers: issuers as TrustedIssuer[],
+  };
 }
 
 /** Reads and validates a token file (see the module docs for the format). */
@@ -145,11 +205,28 @@ export async function loadTokenFile(file: string): Promise<TokenConfig> {
   return parseTokenConfig(json);
 }
 
+/** The verbs of a claim's umask bits: read → GET, write → PUT and DELETE, execute → POST. */
+export function maskVerbs(mask: number): Verb[] {
+  const verbs: Verb[] = [];
+  if (mask & USER_READ) verbs.push("get");
+  if (mask & USER_WRITE) verbs.push("put", "delete");
+  if (mask & USER_EXEC) verbs.push("post");
+  return verbs;
+}
+
+/** Verified signed tokens kept (by digest) until they expire; at most this many. */
+const RJWT_CACHE = 1024;
+
 /** Checks bearer tokens against a token configuration. */
 export class TokenAuthority {
   readonly #byDigest = new Map<string, Principal>();
+  readonly #keyring: Keyring | undefined;
+  readonly #self: ReadonlySet<string>;
+  /** This host's actors' public keys, by actor id (served at `GET /host/public_key`). */
+  readonly publicKeys: ReadonlyMap<string, string>;
+  readonly #verified = new Map<string, { principal: Principal; exp: number }>();
 
-  constructor(config: TokenConfig) {
+  constructor(config: TokenConfig, fetchKey?: PublicKeyFetch) {
     config.tokens.forEach((grant, i) => {
       const d = digest(grant.token);
       const id = `p:${d.slice(0, 32)}`;
@@ -158,31 +235,85 @@ export class TokenAuthority {
       this.#byDigest.set(d, {
         id,
         name,
-        paths: grant.paths.map(splitPath),
-        verbs: new Set(verbs),
+        entries: grant.paths.map((p) => ({ segments: splitPath(p), verbs: new Set(verbs) })),
         grant: { paths: [...grant.paths], verbs: [...verbs], principal: id, name },
       });
     });
+    const rjwt = config.rjwt;
+    this.#self = new Set(rjwt?.self ?? []);
+    this.publicKeys = new Map((rjwt?.actors ?? []).map((a) => [a.id, a.publicKey]));
+    if (rjwt) {
+      const own: TrustedIssuer[] = [];
+      for (const host of this.#self) for (const a of rjwt.actors ?? []) own.push({ host, actor: a.id, publicKey: a.publicKey });
+      this.#keyring = new Keyring([...own, ...(rjwt.issuers ?? [])], fetchKey);
+    }
   }
 
-  /** The principal of an `Authorization` header; throws 401 when missing or unknown. */
-  authenticate(header: string | undefined): Principal {
+  /**
+   * The principal of an `Authorization` header; throws 401 when missing or unknown. A signed
+   * token is verified (its issuers' keys may have to be fetched: then the answer is a promise).
+   */
+  authenticate(header: string | undefined): Principal | Promise<Principal> {
     const token = bearerToken(header);
     if (token === undefined) throw new UnauthorizedError("missing bearer token (Authorization: Bearer <token>)");
-    const principal = this.#byDigest.get(digest(token));
-    if (!principal) throw new UnauthorizedError("unknown bearer token");
-    return principal;
+    const d = digest(token);
+    const principal = this.#byDigest.get(d);
+    if (principal) return principal;
+    if (this.#keyring && looksLikeRjwt(token)) {
+      const hit = this.#verified.get(d);
+      if (hit && Date.now() / 1000 < hit.exp) return hit.principal;
+      const keyring = this.#keyring;
+      return verifyRjwt(token, (host, actor) => keyring.key(host, actor)).then(({ claims, exp }) => {
+        const p = this.#claimsPrincipal(claims);
+        if (this.#verified.size >= RJWT_CACHE) this.#verified.delete(this.#verified.keys().next().value!);
+        this.#verified.set(d, { principal: p, exp });
+        return p;
+      });
+    }
+    throw new UnauthorizedError("unknown bearer token");
+  }
+
+  /** The principal of a verified chain: its first signer, granted each claim on this host. */
+  #claimsPrincipal(claims: readonly RjwtClaim[]): Principal {
+    const root = claims[claims.length - 1]!;
+    const id = `r:${digest(`${root.host}\u0000${root.actor}`).slice(0, 32)}`;
+    const name = `${root.actor}@${root.host}`;
+    const grants: { path: string; verbs: Verb[] }[] = [];
+    for (const c of claims) {
+      const path = this.#localPath(c.link);
+      const verbs = maskVerbs(c.mask);
+      if (path !== undefined && verbs.length > 0) grants.push({ path, verbs });
+    }
+    return {
+      id,
+      name,
+      entries: grants.map((g) => ({ segments: splitPath(g.path), verbs: new Set(g.verbs) })),
+      grant: { paths: [], claims: grants, principal: id, name },
+    };
+  }
+
+  /** A claim's link as a path on this host: a path as it is; an absolute link only when it names this host. */
+  #localPath(link: string): string | undefined {
+    if (link.startsWith("/")) return link;
+    const m = /^(https?:\/\/[^/]+)(\/.*)?$/.exec(link);
+    if (!m || !this.#self.has(m[1]!)) return undefined;
+    return m[2] ?? "/";
   }
 
   /** Throws 403 unless `principal` may use `verb` on `segments`. */
   authorize(principal: Principal, verb: Verb, segments: readonly string[]): void {
-    if (!principal.verbs.has(verb)) {
-      throw new ForbiddenError(`${principal.name} may not ${verb.toUpperCase()} (allowed: ${[...principal.verbs].join(", ")})`);
+    if (mayAccess(principal, segments, verb)) return;
+    if (mayAccess(principal, segments)) {
+      const allowed = new Set<Verb>();
+      for (const e of principal.entries) if (covers(e.segments, segments)) e.verbs.forEach((v) => allowed.add(v));
+      throw new ForbiddenError(`${principal.name} may not ${verb.toUpperCase()} (allowed: ${[...allowed].join(", ")})`);
     }
-    if (!mayAccess(principal, segments)) {
-      throw new ForbiddenError(`${principal.name} has no rights to /${segments.join("/")}`);
-    }
+    throw new ForbiddenError(`${principal.name} has no rights to /${segments.join("/")}`);
   }
+}
+
+function covers(grant: readonly string[], segments: readonly string[]): boolean {
+  return grant.length <= segments.length && grant.every((s, i) => segments[i] === s);
 }
 
 /**
@@ -190,7 +321,7 @@ export class TokenAuthority {
  * lock until it ends, so it needs a write verb (put, post or delete).
  */
 export function authorizeSession(principal: Principal): void {
-  if (!principal.verbs.has("put") && !principal.verbs.has("post") && !principal.verbs.has("delete")) {
+  if (!principal.entries.some((e) => e.verbs.has("put") || e.verbs.has("post") || e.verbs.has("delete"))) {
     throw new ForbiddenError(`${principal.name} may not begin a session: a session needs a write grant (put, post or delete)`);
   }
 }
@@ -209,7 +340,7 @@ export function kernelDecides(verb: Verb, segments: readonly string[]): boolean 
   return segments.length >= 4 && CONTENT_ADDRESSED.test(segments[3]!);
 }
 
-/** True when one of `principal`'s granted paths is a segment-wise prefix of `segments`. */
-export function mayAccess(principal: Principal, segments: readonly string[]): boolean {
-  return principal.paths.some((grant) => grant.length <= segments.length && grant.every((s, i) => segments[i] === s));
+/** True when one of `principal`'s granted paths (with `verb`, when given) is a segment-wise prefix of `segments`. */
+export function mayAccess(principal: Principal, segments: readonly string[], verb?: Verb): boolean {
+  return principal.entries.some((e) => (verb === undefined || e.verbs.has(verb)) && covers(e.segments, segments));
 }

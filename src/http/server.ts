@@ -340,11 +340,31 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     // Shutting down: no new work, but open sessions may still continue and commit or roll back.
     if (closing && target.txnId === undefined) throw new UnavailableError("the host is shutting down");
 
+    if (target.segments[0] === "host" && target.segments[1] === "public_key") {
+      publicKey(res, verb, target);
+      return undefined;
+    }
     const principal = authority?.authenticate(req.headers.authorization);
+    if (principal instanceof Promise) return principal.then((p) => withBody(req, res, verb, target, p));
+    return withBody(req, res, verb, target, principal);
+  };
+
+  const withBody = (req: IncomingMessage, res: ServerResponse, verb: Verb, target: Target, principal: Principal | undefined): Promise<void> | undefined => {
     if (!hasBody(req)) return respond(req, res, verb, target, principal, undefined);
     return readBody(req, bodyLimit).then((buf) =>
       respond(req, res, verb, target, principal, parseJsonBody(buf, req.headers["content-type"])),
     );
+  };
+
+  /** `GET /host/public_key?key=<JSON actor id>`: an actor's Ed25519 public key (base64), non-transactional, public. */
+  const publicKey = (res: ServerResponse, verb: Verb, target: Target): void => {
+    if (target.segments.length !== 2) throw new NotFoundError(`no resource at ${target.path}`);
+    if (verb !== "get") throw new MethodNotAllowedError("/host/public_key answers GET only");
+    const actor = target.key;
+    if (typeof actor !== "string") throw new BadRequestError('GET /host/public_key takes ?key=<JSON string: the actor id>');
+    const key = authority?.publicKeys.get(actor);
+    if (key === undefined) throw new NotFoundError(`this host has no actor ${JSON.stringify(actor)}`);
+    send(res, 200, key);
   };
 
   /** The rest of a request once its body (if any) is parsed. */

@@ -20,6 +20,12 @@ import type { KernelValue, OpResult } from "./kernel-value.js";
 export interface Grant {
   readonly paths: readonly string[];
   readonly verbs?: readonly Verb[];
+  /**
+   * Per-path verbs (signed tokens' `[link, mask]` claims): each covers its path and everything
+   * below it with its own verbs. When present, `paths`/`verbs` add one more entry (give
+   * `paths: []` for none).
+   */
+  readonly claims?: readonly { readonly path: string; readonly verbs: readonly Verb[] }[];
   /** Who holds the grant: the owner of the `/lib` versions it installs, whose quota they count against. Default `"local"`. */
   readonly principal?: string;
   /** The holder's name in error messages; default the principal. */
@@ -43,32 +49,39 @@ export class CheckedGrant {
   readonly name: string;
   /** True when the grant has a write verb (put, post or delete). */
   readonly writes: boolean;
-  private readonly paths: readonly (readonly string[])[];
-  private readonly verbs: ReadonlySet<Verb>;
+  /** Each granted path (as segments) with its verbs. */
+  private readonly entries: readonly { readonly segments: readonly string[]; readonly verbs: ReadonlySet<Verb> }[];
 
   constructor(grant: Grant) {
-    this.paths = grant.paths.map(segmentsOf);
-    this.verbs = new Set(grant.verbs ?? ALL_VERBS);
+    const verbs = new Set(grant.verbs ?? ALL_VERBS);
+    this.entries = [
+      ...grant.paths.map((p) => ({ segments: segmentsOf(p), verbs })),
+      ...(grant.claims ?? []).map((c) => ({ segments: segmentsOf(c.path), verbs: new Set(c.verbs) })),
+    ];
     this.principal = grant.principal ?? LOCAL_PRINCIPAL;
     this.name = grant.name ?? this.principal;
-    this.all = this.verbs.size === ALL_VERBS.length && this.paths.some((p) => p.length === 0);
-    this.writes = this.verbs.has("put") || this.verbs.has("post") || this.verbs.has("delete");
+    this.all = this.entries.some((e) => e.segments.length === 0 && e.verbs.size === ALL_VERBS.length);
+    this.writes = this.entries.some((e) => e.verbs.has("put") || e.verbs.has("post") || e.verbs.has("delete"));
   }
 
-  /** True when some granted path is a segment-wise prefix of `segments`. */
-  covers(segments: readonly string[]): boolean {
-    return this.paths.some((g) => g.length <= segments.length && g.every((s, i) => segments[i] === s));
+  /** True when some granted path is a segment-wise prefix of `segments` (with `verb`, when given). */
+  covers(segments: readonly string[], verb?: Verb): boolean {
+    return this.entries.some(
+      (e) => (verb === undefined || e.verbs.has(verb)) && e.segments.length <= segments.length && e.segments.every((s, i) => segments[i] === s),
+    );
   }
 
   /** Throws `ForbiddenError` (403) unless the grant allows `verb` on `segments`. */
   check(verb: Verb, segments: readonly string[]): void {
-    if (this.all) return;
-    if (!this.verbs.has(verb)) {
+    if (this.all || this.covers(segments, verb)) return;
+    if (this.covers(segments)) {
+      const allowed = new Set<Verb>();
+      for (const e of this.entries) if (e.segments.length <= segments.length && e.segments.every((s, i) => segments[i] === s)) e.verbs.forEach((v) => allowed.add(v));
       throw new ForbiddenError(
-        `${this.name} may not ${verb.toUpperCase()} (allowed: ${[...this.verbs].join(", ") || "none"}): /${segments.join("/")}`,
+        `${this.name} may not ${verb.toUpperCase()} (allowed: ${[...allowed].join(", ") || "none"}): /${segments.join("/")}`,
       );
     }
-    if (!this.covers(segments)) throw new ForbiddenError(`${this.name} has no rights to /${segments.join("/")}`);
+    throw new ForbiddenError(`${this.name} has no rights to /${segments.join("/")}`);
   }
 
   /** `check` on a raw path string, split on `/` as it is (empty segments kept, so `//` never matches a grant). */
@@ -107,6 +120,21 @@ export function checkedGrant(grant: Grant | CheckedGrant | undefined): CheckedGr
     }
     if (grant.verbs !== undefined && (!Array.isArray(grant.verbs) || !grant.verbs.every((v) => ALL_VERBS.includes(v)))) {
       throw new BadRequestError('a grant\'s verbs must be some of "get", "put", "post", "delete"');
+    }
+    if (
+      grant.claims !== undefined &&
+      (!Array.isArray(grant.claims) ||
+        !grant.claims.every(
+          (c) =>
+            c !== null &&
+            typeof c === "object" &&
+            typeof c.path === "string" &&
+            c.path.startsWith("/") &&
+            Array.isArray(c.verbs) &&
+            (c.verbs as unknown[]).every((v) => ALL_VERBS.includes(v as Verb)),
+        ))
+    ) {
+      throw new BadRequestError('a grant\'s claims are [{path: "/…", verbs: ["get", …]}, …]');
     }
     if (grant.principal !== undefined && (typeof grant.principal !== "string" || grant.principal.length === 0)) {
       throw new BadRequestError("a grant's principal must be a non-empty string");
@@ -154,7 +182,7 @@ export function checkStatePath(grant: CheckedGrant, verb: Verb, path: readonly s
   if (grant.all) return;
   const segments = ["state", ...path];
   grant.check(verb, segments);
-  if (path.length === 3 && path[2] === "traverse" && !grant.covers(["state", path[0]!]) && Array.isArray(key)) {
+  if (path.length === 3 && path[2] === "traverse" && !grant.covers(["state", path[0]!], verb) && Array.isArray(key)) {
     for (const table of planTables(key[0])) grant.check(verb, ["state", path[0]!, table]);
   }
 }
