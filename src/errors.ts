@@ -8,6 +8,8 @@
 /** The error kinds of the TinyChain profile, with their HTTP status. */
 export const ERROR_STATUS = {
   bad_request: 400,
+  bad_gateway: 502,
+  too_many_requests: 429,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -32,6 +34,15 @@ export type ErrorKind = keyof typeof ERROR_STATUS;
  */
 export class TcError extends Error {
   readonly kind: ErrorKind;
+  /**
+   * How long the host asked the caller to wait before trying again (`Retry-After`, or a v2 error
+   * body's `pressure.retry_after_ms`), when it said.
+   */
+  retryAfterMs?: number;
+  /** A v2 error body's `pressure` (why the host is busy: reason, resource, reliability), when it sent one. */
+  pressure?: ErrorPressure;
+  /** A v2 error body's `stack`, when the host sent a non-empty one. */
+  remoteStack?: readonly string[];
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.kind = kind;
@@ -45,6 +56,14 @@ export class TcError extends Error {
   toBody(): Record<string, { message: string; stack: string[] }> {
     return { [this.kind]: { message: this.message, stack: [] } };
   }
+}
+
+/** A v2 error body's `pressure` metadata (reference §4.5). */
+export interface ErrorPressure {
+  readonly reason?: string;
+  readonly resource?: string;
+  readonly retryAfterMs?: number;
+  readonly reliability?: string;
 }
 
 export class BadRequestError extends TcError {
@@ -113,6 +132,18 @@ export class MissingExtensionError extends NotImplementedError {
     this.extension = extension;
   }
 }
+/** A host this request went through could not get a good answer from another (502). */
+export class BadGatewayError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("bad_gateway", message, options);
+  }
+}
+/** The host is rate-limiting the caller (429); `retryAfterMs` says when to try again, when known. */
+export class TooManyRequestsError extends TcError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("too_many_requests", message, options);
+  }
+}
 export class UnavailableError extends TcError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("temporarily_unavailable", message, options);
@@ -145,6 +176,8 @@ export class UriError extends BadRequestError {
 
 const ERROR_CLASSES: Record<ErrorKind, new (message: string) => TcError> = {
   bad_request: BadRequestError,
+  bad_gateway: BadGatewayError,
+  too_many_requests: TooManyRequestsError,
   unauthorized: UnauthorizedError,
   forbidden: ForbiddenError,
   not_found: NotFoundError,

@@ -21,7 +21,7 @@ import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
-import { errorFromResponse } from "./wire-errors.js";
+import { errorFromResponse, retryAfterMs } from "./wire-errors.js";
 
 /** Options of {@link http}. */
 export interface HttpOptions {
@@ -34,7 +34,7 @@ export interface HttpOptions {
   /** Library publisher/name under which ops are installed; default `tinychain-orm/prepared`. */
   readonly library?: { readonly publisher: string; readonly name: string };
   /**
-   * Tries for a GET or a session begin answered 503 with `Retry-After` (default 3), and the
+   * Tries for a GET or a session begin answered 503 or 429 with `Retry-After` (default 3), and the
    * longest wait (default 2000 ms).
    */
   readonly retry?: { readonly tries?: number; readonly maxDelayMs?: number };
@@ -90,7 +90,7 @@ const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
  * One request on an undici dispatcher, collected straight from the dispatch callbacks: status,
  * headers and the body text, with no response stream, async resource or promise per chunk in
  * between (what `dispatcher.request()` + `body.text()` would add to every call). Settles once:
- * resolves with any status, rejects with a typed transport error. A GET answered 503 with
+ * resolves with any status, rejects with a typed transport error. A GET answered 503 or 429 with
  * `Retry-After` is dispatched again after that delay, at most `retriesLeft` more times.
  */
 class Exchange implements Dispatcher.DispatchHandler {
@@ -129,7 +129,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.#status === 503 && this.retriesLeft > 0) {
+    if ((this.#status === 503 || this.#status === 429) && this.retriesLeft > 0) {
       const wait = retryAfterMs(this.#headers["retry-after"]);
       if (wait !== undefined) {
         const again = new Exchange(this.dispatcher, this.opts, this.retriesLeft - 1, this.maxDelayMs, this.resolve, this.reject);
@@ -149,7 +149,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
 /** 2xx → the JSON value (204/empty → null); anything else → the typed error of its body/status. */
 function decodeResponse(res: RawResponse): Json {
-  if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.text);
+  if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.text, res.headers);
   if (res.status === 204 || res.text === "") return null;
   try {
     return JSON.parse(res.text) as Json;
@@ -192,15 +192,6 @@ function encodePath(path: string): string {
     .split("/")
     .map((s) => encodeURIComponent(s))
     .join("/");
-}
-
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(header) ? header[0] : header;
-  if (v === undefined || v.trim() === "") return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function transportError(e: unknown, what: string): TcError {
@@ -281,7 +272,7 @@ export class HttpExecutor implements Executor {
 
   /**
    * One HTTP exchange; rejects with transport failures as typed errors, resolves with any status.
-   * `retryable` (default: reads) exchanges answered 503 with `Retry-After` are sent again.
+   * `retryable` (default: reads) exchanges answered 503 or 429 with `Retry-After` are sent again.
    */
   #send(dispatcher: Dispatcher, method: string, pathAndQuery: string, body: string | undefined, retryable = method === "GET", extra?: Record<string, string>): Promise<RawResponse> {
     if (this.#closed) return Promise.reject(new BadRequestError("this HTTP executor is closed"));
@@ -294,7 +285,7 @@ export class HttpExecutor implements Executor {
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
     };
-    // Only reads and session begins are retried (on 503 with Retry-After): the host did nothing.
+    // Only reads and session begins are retried (on 503 or 429 with Retry-After): the host did nothing.
     const retries = retryable ? this.#tries - 1 : 0;
     return new Promise((resolve, reject) => new Exchange(dispatcher, opts, retries, this.#maxDelayMs, resolve, reject).start());
   }
@@ -413,7 +404,7 @@ export class HttpExecutor implements Executor {
     const call = HttpExecutor.#callOf(p, args, undefined);
     return this.#send(this.#pool, call.method, call.path, call.body).then((res) => {
       if (retry && res.status >= 300) {
-        const err = errorFromResponse(res.status, res.text);
+        const err = errorFromResponse(res.status, res.text, res.headers);
         if (err.kind !== "not_found") throw err;
         return this.#install(p, true).then(() => this.#invokeShared(p, args, false));
       }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { http, type HttpOptions } from "../../src/http/index.js";
 import type { Executor } from "../../src/executor.js";
 import {
+  BadGatewayError,
   BadRequestError,
   ConflictError,
   ERROR_STATUS,
@@ -18,9 +19,11 @@ import {
   PayloadTooLargeError,
   TcError,
   TimeoutError,
+  TooManyRequestsError,
   UnavailableError,
   type ErrorKind,
 } from "../../src/errors.js";
+import { errorFromResponse } from "../../src/http/wire-errors.js";
 import { opHash } from "../../src/ir/index.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -103,7 +106,7 @@ describe("error mapping", () => {
     expect(b).toBeInstanceOf(ConflictError);
     expect(b.message.length).toBeLessThan(600);
     const c = (await ex.request({ verb: "get", path: "/state/c" }).catch((x: unknown) => x)) as TcError;
-    expect(c).toBeInstanceOf(InternalError);
+    expect(c).toBeInstanceOf(BadGatewayError);
   });
 
   it("an unknown kind in a JSON body maps by status; a JSON string body becomes the message", async () => {
@@ -131,6 +134,44 @@ describe("error mapping", () => {
     cleanups.push(() => other.close());
     await expect(other.request(get)).rejects.toBeInstanceOf(UnavailableError);
     void ex;
+  });
+
+  it("bad_gateway and 429 are typed, keep the host's message, and carry Retry-After and v2 pressure metadata", async () => {
+    // v1: 502 with its kind; v2: bad_gateway with status 400 (the body's kind wins).
+    for (const status of [502, 400]) {
+      const { ex } = await scripted((_q, res) => reply(res, status, JSON.stringify({ bad_gateway: { message: "upstream host refused", stack: [] } })));
+      const e = await ex.request(get).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BadGatewayError);
+      expect((e as TcError).message).toBe("upstream host refused");
+      expect((e as TcError).status).toBe(502);
+    }
+    // A bare 502 is still a bad gateway.
+    expect(errorFromResponse(502, "")).toBeInstanceOf(BadGatewayError);
+    const limited = errorFromResponse(429, JSON.stringify({ too_many_requests: "slow down" }), { "retry-after": "7" });
+    expect(limited).toBeInstanceOf(TooManyRequestsError);
+    expect([limited.message, limited.retryAfterMs, limited.status]).toEqual(["slow down", 7000, 429]);
+    expect(errorFromResponse(429, "").retryAfterMs).toBeUndefined();
+    // The verbatim v2 pressure fixture (reference §4.5): metadata and its retry delay are kept.
+    const busy = errorFromResponse(
+      503,
+      '{"temporarily_unavailable":{"message":"busy","stack":[],"pressure":{"reason":"saturated","resource":"/host/resource/rpc","retry_after_ms":250,"reliability":"lossless"}}}',
+    );
+    expect(busy).toBeInstanceOf(UnavailableError);
+    expect(busy.pressure).toEqual({ reason: "saturated", resource: "/host/resource/rpc", retryAfterMs: 250, reliability: "lossless" });
+    expect(busy.retryAfterMs).toBe(250);
+    const traced = errorFromResponse(500, JSON.stringify({ internal_error: { message: "boom", stack: ["at a", "at b"] } }));
+    expect([traced.message, traced.remoteStack]).toEqual(["boom", ["at a", "at b"]]);
+  });
+
+  it("a GET answered 429 with Retry-After is retried like a 503", async () => {
+    let n = 0;
+    const { ex } = await scripted((_q, res) => {
+      n++;
+      if (n < 2) reply(res, 429, JSON.stringify({ too_many_requests: { message: "later", stack: [] } }), { "retry-after": "0" });
+      else reply(res, 200, "5");
+    });
+    expect(await ex.request(get)).toBe(5);
+    expect(n).toBe(2);
   });
 
   it("every kind in ERROR_STATUS round-trips", () => {
