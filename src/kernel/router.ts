@@ -10,7 +10,7 @@
 import { BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, TcError } from "../errors.js";
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
-import { isContentAddressed, memberFor, type LibraryTxn } from "./ops/library.js";
+import { checkDependency, isContentAddressed, memberFor, type LibraryTxn } from "./ops/library.js";
 import type { CheckedGrant } from "./ops/grant.js";
 import type { ExecContext } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
@@ -228,15 +228,17 @@ function callLibrary(
   const libs = state(ctx).libs;
   if (route.route.length === 0) {
     if (verb !== "get") throw new MethodNotAllowedError(`${route.id} answers GET, not ${verb.toUpperCase()}`);
-    if (!libs.get(route.id)) throw new NotFoundError(`no library ${route.id} is installed`);
-    return valueMap({ dependencies: [], id: route.id, version: route.version });
+    const lib = libs.get(route.id);
+    if (!lib) throw new NotFoundError(`no library ${route.id} is installed`);
+    return valueMap({ dependencies: [...lib.dependencies], id: route.id, version: route.version });
   }
   const member = memberFor(libs, route.id, route.route, verb);
+  checkDependency(libs, ctx.library, route.id);
   switch (member.kind) {
     case "value":
       return member.value;
     case "op":
-      return routeLink(ctx, "get", member.path, null, undefined);
+      return asLibrary(ctx, route.id, () => routeLink(ctx, "get", member.path, null, undefined));
     case "opdef": {
       const op = member.op;
       const params = new Map<string, KernelValue>();
@@ -254,7 +256,18 @@ function callLibrary(
       if (!params.has("self") && planOp(op).freeIds.includes("self")) {
         params.set("self", { kind: "link", href: route.id });
       }
-      return invokeOp(ctx, op, params);
+      return asLibrary(ctx, route.id, () => invokeOp(ctx, op, params));
     }
+  }
+}
+
+/** Runs `fn` as a member of library `id`: the calls it makes are checked against `id`'s dependencies. */
+function asLibrary(ctx: ExecContext, id: string, fn: () => OpResult): OpResult {
+  const outer = ctx.library;
+  ctx.library = id;
+  try {
+    return fn();
+  } finally {
+    ctx.library = outer;
   }
 }

@@ -107,6 +107,8 @@ export type LinkRouter = (
 export class ExecContext {
   stepsLeft: number;
   depth = 0;
+  /** The library whose member is running (`/lib/<p>/<n>/<v>`), if any: what it may call is checked against its dependencies. */
+  library: string | undefined = undefined;
   /** Estimated bytes this execution may still allocate (`maxOpBytes` at the start). */
   bytesLeft: number;
   /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */

@@ -6,6 +6,13 @@
  * existing version is 409. A member is an OpDef (called with its verb), a literal value (GET), or
  * an op route `{"method": "GET", "path": "/..."}` (GET forwards to that path with key `null`).
  *
+ * The same install also accepts the v2 IR manifest, which declares dependencies —
+ * `{"schema": {"id", "version", "dependencies": ["/lib/…", …]}, "routes": [{"path": "/<member>",
+ * "value" | "op" | "opdef": …}]}` — and the package envelope around it (`{"schema", "artifacts":
+ * [{"path": "/lib/ir", "content_type": "application/tinychain+json", "bytes": <base64 manifest>}]}`).
+ * A member of a library may call another library only when that library is one of its declared
+ * dependencies (not transitively): see `checkDependency`.
+ *
  * A version `0.0.0-q<hash>` (64 hex digits) is content-addressed: it has one member `op`, an OpDef
  * whose `opHash` is `<hash>`, and an install with other content is refused (400), so nobody can
  * take the version of someone else's prepared op first.
@@ -17,7 +24,7 @@
  * principal that installed it (its owner, the only one who may remove it), and each principal's
  * installs count against its quota (`LibraryQuota`: versions and bytes).
  */
-import { BadRequestError, ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError } from "../../errors.js";
+import { BadRequestError, ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError, NotImplementedError } from "../../errors.js";
 import { canonicalJson, decodeOpDef, decodeValue, opHash } from "../../ir/index.js";
 import { parseLink } from "../../ir/uri.js";
 import type { Json, OpDef, Verb } from "../../ir/types.js";
@@ -41,6 +48,8 @@ export interface LibraryVersion {
   readonly bytes: number;
   /** The principal that installed it; absent for a version stored without one. */
   readonly owner?: string;
+  /** The library ids (`/lib/<p>/<n>/<v>`) its members may call, as its manifest declares them (sorted). */
+  readonly dependencies: readonly string[];
 }
 
 /** Per-principal limits on `/lib` installs. */
@@ -91,6 +100,7 @@ export function parseInstall(body: unknown): LibraryVersion {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new BadRequestError('expected a library definition {"/lib/<publisher>/<name>/<version>": {members}}');
   }
+  if (Object.prototype.hasOwnProperty.call(body, "schema")) return parseManifest(body as Record<string, unknown>);
   const keys = Object.keys(body);
   if (keys.length !== 1 || !keys[0]!.startsWith("/lib/")) {
     throw new BadRequestError(
@@ -98,26 +108,122 @@ export function parseInstall(body: unknown): LibraryVersion {
     );
   }
   const id = keys[0]!;
-  const parsed = parseLink(id);
-  if (!parsed.component || parsed.component.route.length > 0 || parsed.component.path !== id) {
-    throw new BadRequestError(`expected /lib/<publisher>/<name>/<version> as the library id, found ${JSON.stringify(id)}`);
-  }
+  const version = libraryId(id, "the library id");
   const def = (body as Record<string, unknown>)[id];
   if (def === null || typeof def !== "object" || Array.isArray(def)) {
     throw new BadRequestError(`the members of ${id} must be an object {"<member>": <OpDef or value>}`);
   }
   const members = new Map<string, LibraryMember>();
   for (const name of Object.keys(def).sort()) {
-    if (name.length === 0 || name.includes("/")) {
-      throw new BadRequestError(`invalid member name ${JSON.stringify(name)} in ${id}: non-empty, without '/'`);
-    }
+    checkMemberName(id, name);
     members.set(name, decodeMember(id, name, (def as Record<string, unknown>)[name]));
   }
-  const version = parsed.component.version;
   const hash = CONTENT_ADDRESSED.exec(version)?.[1];
   if (hash !== undefined) verifyContentAddress(id, hash, def as Record<string, Json>);
   const canonical = canonicalJson(body as Json);
-  return { id, version, members, canonical, bytes: Buffer.byteLength(canonical) };
+  return { id, version, members, canonical, bytes: Buffer.byteLength(canonical), dependencies: [] };
+}
+
+/** Checks that `id` is `/lib/<publisher>/<name>/<version>` and returns the version. */
+function libraryId(id: unknown, what: string): string {
+  const parsed = typeof id === "string" && id.startsWith("/lib/") ? parseLink(id) : undefined;
+  if (!parsed?.component || parsed.component.route.length > 0 || parsed.component.path !== id) {
+    throw new BadRequestError(`expected /lib/<publisher>/<name>/<version> as ${what}, found ${JSON.stringify(id)}`);
+  }
+  return parsed.component.version;
+}
+
+function checkMemberName(id: string, name: string): void {
+  if (name.length === 0 || name.includes("/")) {
+    throw new BadRequestError(`invalid member name ${JSON.stringify(name)} in ${id}: non-empty, without '/'`);
+  }
+}
+
+const MANIFEST_TYPE = "application/tinychain+json";
+
+/** The manifest form (or its package envelope) of an install: members plus declared dependencies. */
+function parseManifest(body: Record<string, unknown>): LibraryVersion {
+  let manifest = body;
+  if (body.artifacts !== undefined) {
+    const artifacts = body.artifacts;
+    if (!Array.isArray(artifacts) || artifacts.length !== 1 || Object.keys(body).length !== 2) {
+      throw new BadRequestError('a library package is {"schema", "artifacts": [one artifact]}');
+    }
+    const a = artifacts[0] as Record<string, unknown> | null;
+    if (a?.content_type === "application/wasm") throw new NotImplementedError("this host runs no WASM libraries (application/wasm artifacts)");
+    if (a?.path !== "/lib/ir" || a?.content_type !== MANIFEST_TYPE || typeof a?.bytes !== "string") {
+      throw new BadRequestError(`a library package's artifact is {"path": "/lib/ir", "content_type": "${MANIFEST_TYPE}", "bytes": <base64 manifest>}`);
+    }
+    let inner: unknown;
+    try {
+      inner = JSON.parse(Buffer.from(a.bytes, "base64").toString("utf8"));
+    } catch {
+      throw new BadRequestError("a library package's manifest bytes are not base64 JSON");
+    }
+    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) throw new BadRequestError("a library manifest is an object {schema, routes}");
+    manifest = inner as Record<string, unknown>;
+    if (canonicalJson(manifest.schema as Json) !== canonicalJson(body.schema as Json)) {
+      throw new BadRequestError("a library package's schema differs from its manifest's");
+    }
+  }
+  const extra = Object.keys(manifest).filter((k) => k !== "schema" && k !== "routes" && k !== "classes");
+  if (extra.length > 0) throw new BadRequestError(`a library manifest has keys schema and routes, found ${JSON.stringify(extra)}`);
+  if (manifest.classes !== undefined && !(Array.isArray(manifest.classes) && manifest.classes.length === 0)) {
+    throw new NotImplementedError("this host serves no /class components: a manifest's classes are not installed");
+  }
+  const schema = manifest.schema as Record<string, unknown> | null;
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) throw new BadRequestError("a library manifest's schema is {id, version, dependencies}");
+  const id = schema.id as string;
+  const version = libraryId(id, "the manifest's schema.id");
+  if (schema.version !== version) {
+    throw new BadRequestError(`the manifest's schema.version ${JSON.stringify(schema.version)} is not the last segment of its id ${id}`);
+  }
+  if (isContentAddressed(version)) throw new BadRequestError(`${id} is a content-addressed version: install it as {"${id}": {"op": <OpDef>}}`);
+  const deps = schema.dependencies ?? [];
+  if (!Array.isArray(deps)) throw new BadRequestError(`${id}: schema.dependencies must be an array of library ids`);
+  for (const d of deps) {
+    libraryId(d, `a dependency of ${id}`);
+    if (d === id) throw new BadRequestError(`${id} cannot depend on itself`);
+  }
+  const dependencies = [...new Set(deps as string[])].sort();
+  if (dependencies.length !== deps.length) throw new BadRequestError(`${id}: schema.dependencies lists a library twice`);
+  const routes = manifest.routes;
+  if (!Array.isArray(routes)) throw new BadRequestError(`${id}: the manifest's routes must be an array`);
+  const members = new Map<string, LibraryMember>();
+  for (const r of routes) {
+    const route = r as Record<string, unknown> | null;
+    if (route === null || typeof route !== "object" || typeof route.path !== "string" || !route.path.startsWith("/")) {
+      throw new BadRequestError(`${id}: a route is {"path": "/<member>", "value" | "op" | "opdef": …}`);
+    }
+    const name = route.path.slice(1);
+    checkMemberName(id, name);
+    if (members.has(name)) throw new BadRequestError(`${id}: the route ${route.path} is listed twice`);
+    const kinds = ["value", "op", "opdef"].filter((k) => k in route);
+    if (kinds.length !== 1 || Object.keys(route).length !== 2) {
+      throw new BadRequestError(`${id}: route ${route.path} needs exactly one of "value", "op", "opdef"`);
+    }
+    const member = decodeMember(id, name, route[kinds[0]!]);
+    const expected = kinds[0] === "value" ? "value" : kinds[0];
+    if (member.kind !== expected) throw new BadRequestError(`${id}: route ${route.path}'s ${kinds[0]} is not a valid ${kinds[0]}`);
+    members.set(name, member);
+  }
+  const normal = { schema: { id, version, dependencies }, routes: [...members.keys()].sort().map((n) => routes.find((r) => (r as { path: string }).path === `/${n}`) as Json) };
+  const canonical = canonicalJson(normal as Json);
+  return { id, version, members, canonical, bytes: Buffer.byteLength(canonical), dependencies };
+}
+
+/**
+ * Refuses a call from a member of library `caller` on library `callee` that `caller` does not
+ * declare as a dependency (calls within one library, and calls from outside any library, pass).
+ * Content-addressed versions (prepared ops) act for their caller and declare nothing.
+ */
+export function checkDependency(libs: LibraryTxn, caller: string | undefined, callee: string): void {
+  if (caller === undefined || caller === callee) return;
+  const lib = libs.get(caller);
+  if (!lib || isContentAddressed(lib.version) || lib.dependencies.includes(callee)) return;
+  throw new ForbiddenError(
+    `library ${caller} may not call ${callee}: it is not among its declared dependencies (${lib.dependencies.join(", ") || "none"})`,
+  );
 }
 
 function verifyContentAddress(id: string, hash: string, def: Record<string, Json>): void {
