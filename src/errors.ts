@@ -38,11 +38,11 @@ export class TcError extends Error {
    * How long the host asked the caller to wait before trying again (`Retry-After`, or a v2 error
    * body's `pressure.retry_after_ms`), when it said.
    */
-  retryAfterMs?: number;
+  declare retryAfterMs?: number;
   /** A v2 error body's `pressure` (why the host is busy: reason, resource, reliability), when it sent one. */
-  pressure?: ErrorPressure;
+  declare pressure?: ErrorPressure;
   /** A v2 error body's `stack`, when the host sent a non-empty one. */
-  remoteStack?: readonly string[];
+  declare remoteStack?: readonly string[];
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.kind = kind;
@@ -99,6 +99,19 @@ export class TimeoutError extends TcError {
 export class ConflictError extends TcError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("conflict", message, options);
+  }
+}
+/**
+ * A queued task ended `failed`: one of its iterations failed `MAX_ATTEMPTS` times (PROFILE §6.13).
+ * `task` is its path, `reason` the error recorded on it.
+ */
+export class TaskFailedError extends ConflictError {
+  readonly task: string;
+  readonly reason: string;
+  constructor(task: string, reason: string) {
+    super(`task ${task} failed: ${reason}`);
+    this.task = task;
+    this.reason = reason;
   }
 }
 export class PayloadTooLargeError extends TcError {
