@@ -11,7 +11,7 @@ module.exports = {
       name: "graph-orm-not-kernel",
       comment: "graph and orm compile to IR and talk to an Executor; they never load the kernel",
       severity: "error",
-      from: { path: "^src/(graph|orm|library)/" },
+      from: { path: "^src/(graph|orm|library|service)/" },
       to: { path: "^src/(kernel|http)/" },
     },
     {

@@ -35,6 +35,7 @@ import { checkRoute, dispatch, healthz, parseRoute, routeLink, type KernelTxnSta
 import { SessionTable } from "./sessions.js";
 import { loadStoredVersions, removeVersion, storeVersion } from "./library-store.js";
 import { TABLES_PATH, tableList } from "./table-list.js";
+import { ServiceHost } from "./services/service-host.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
 import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
@@ -69,6 +70,8 @@ export interface KernelOptions {
    * embedded caller awaits its own ops).
    */
   readonly opTurns?: boolean;
+  /** The wall-clock budget of one iteration of a `/service` task (default 3000 ms, TinyChain's cap). */
+  readonly serviceIterationMs?: number;
 }
 
 /** Default of `KernelOptions.sessionIdleMs`: well under the 3 s budget, far above a round trip. */
@@ -165,6 +168,8 @@ export class Kernel {
   private readonly byObject = new WeakMap<object, PreparedOp>();
   private readonly byHash = new Map<string, PreparedOp>();
   private closed = false;
+  /** The `/service` queues and their worker (services/). */
+  private services!: ServiceHost;
 
   private constructor(
     private readonly db: Database,
@@ -212,10 +217,13 @@ export class Kernel {
     const kernel = new Kernel(db, opts);
     try {
       kernel.libs.publish(await loadStoredVersions(db));
+      kernel.services = await ServiceHost.load(db, kernel, opts.serviceIterationMs);
     } catch (e) {
       await db.close();
       throw e;
     }
+    // Tasks left queued or running (by a crash or a close) resume.
+    kernel.services.kick();
     return kernel;
   }
 
@@ -227,7 +235,7 @@ export class Kernel {
    * `grant` (default: everything) is what the call may reach: every link the op resolves is
    * checked against it, and a call outside it fails with `ForbiddenError` (403), rolled back.
    */
-  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef, grant?: Grant): Promise<Json> {
+  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}, session?: SessionRef, grant?: Grant, limits?: Partial<ExecLimits>): Promise<Json> {
     let prepared: PreparedOp;
     let params: Map<string, KernelValue>;
     let g: CheckedGrant;
@@ -240,9 +248,9 @@ export class Kernel {
       return Promise.reject(e);
     }
     if (this.opTurns && prepared.clock) {
-      return this.nextTurn().then(() => this.inTxn(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params, g))));
+      return this.nextTurn().then(() => this.inTxn(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params, g, limits))));
     }
-    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params, g));
+    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params, g, limits));
   }
 
   /**
@@ -261,6 +269,7 @@ export class Kernel {
     const v = verb as Verb;
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
     if (req.path === TABLES_PATH) return tableList(this.db.tablePaths(), v, g);
+    if (req.path === "/service" || req.path.startsWith("/service/")) return this.services.request(req, g, session !== undefined);
     const route = parseRoute(req.path);
     if (!g.all) {
       // Fail fast, before waiting for the transaction lock; the context checks again as it runs.
@@ -346,6 +355,8 @@ export class Kernel {
     if (this.closed) return;
     this.closed = true;
     for (const scope of this.sessions.drain()) this.rollback(scope);
+    // The worker stops after its iteration (which fails now, and is rolled back, if it had begun).
+    await this.services?.stop();
     await this.db.close();
   }
 
@@ -417,9 +428,9 @@ export class Kernel {
     }
   }
 
-  private context(scope: TxnScope, grant: CheckedGrant, clock = true): ExecContext {
+  private context(scope: TxnScope, grant: CheckedGrant, clock = true, limits?: Partial<ExecLimits>): ExecContext {
     const txn = grant.all ? scope.txn : new GrantedTxn(scope.txn, grant);
-    return new ExecContext(txn, routeLink, this.limits, scope, clock, grant);
+    return new ExecContext(txn, routeLink, limits ? { ...this.limits, ...limits } : this.limits, scope, clock, grant);
   }
 
   private scope(txn: StateTxn): TxnScope {
@@ -463,13 +474,13 @@ export class Kernel {
    * Runs a prepared op in `scope`'s transaction; its result as JSON. A result the route answered
    * already encoded (`EncodedJson`) is returned as it is, without a copy.
    */
-  private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant): Json {
+  private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant, limits?: Partial<ExecLimits>): Json {
     const direct = prepared.direct;
     if (direct !== undefined) {
       const answer = runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params);
       return answer instanceof EncodedJson ? (answer.value as Json) : toJson(answer);
     }
-    const ctx = this.context(scope, grant, prepared.clock);
+    const ctx = this.context(scope, grant, prepared.clock || limits !== undefined, limits);
     const result = invokeOp(ctx, prepared.op, params);
     return result instanceof EncodedJson ? (result.value as Json) : toJson(result, ctx.encoding());
   }
