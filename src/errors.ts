@@ -102,7 +102,7 @@ export class ConflictError extends TcError {
   }
 }
 /**
- * A queued task ended `failed`: one of its iterations failed `MAX_ATTEMPTS` times (PROFILE §6.13).
+ * A queued task ended `failed`: one of its iterations failed `MAX_ATTEMPTS` times (PROFILE §6.14).
  * `task` is its path, `reason` the error recorded on it.
  */
 export class TaskFailedError extends ConflictError {

@@ -1,5 +1,5 @@
 /**
- * Work queues from TypeScript (PROFILE §6.13): define a service (`step`, optional `init`, both
+ * Work queues from TypeScript (PROFILE §6.14): define a service (`step`, optional `init`, both
  * POST ops), install it, enqueue tasks and follow them — `status()`, `result()` (waits), and
  * `changes()` (an async iterator of status changes). The same calls work in process and over
  * HTTP: they are plain requests on `/service/…`.

@@ -1,5 +1,5 @@
 /**
- * A queue under kill -9 (PROFILE §6.13): a child runs a durable kernel whose worker loops through
+ * A queue under kill -9 (PROFILE §6.14): a child runs a durable kernel whose worker loops through
  * a task (each iteration inserts one row — an insert, so a repeated iteration would conflict) and
  * is killed at random moments, then restarted. In the end the task is done with no failed try,
  * and every row is there exactly once: nothing committed was lost or repeated.

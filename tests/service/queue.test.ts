@@ -1,5 +1,5 @@
 /**
- * `/service` work queues (PROFILE §6.13): install, enqueue, a `While` loop of one transaction per
+ * `/service` work queues (PROFILE §6.14): install, enqueue, a `While` loop of one transaction per
  * iteration, status and result at the task's path, failures recorded and retried — on every
  * executor; and resuming after a close from the last committed iteration.
  */

@@ -1,5 +1,5 @@
 /**
- * `/service` definitions (PROFILE §6.13): a work queue installed like a library —
+ * `/service` definitions (PROFILE §6.14): a work queue installed like a library —
  * `PUT /service` with `{"/service/<publisher>/<namespace>/<name>/<version>": {"step": <POST OpDef>,
  * "init"?: <POST OpDef>}}`. `init` (params `{args}`) makes a task's first state (default: its
  * args); `step` (params `{state, args}`) runs one iteration of the task's `While` loop and answers

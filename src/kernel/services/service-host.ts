@@ -1,5 +1,5 @@
 /**
- * The `/service` queues of a kernel (PROFILE §6.13): installs, `enqueue`, task status, and the
+ * The `/service` queues of a kernel (PROFILE §6.14): installs, `enqueue`, task status, and the
  * worker that runs each task's `While` loop — one iteration per transaction, each within the
  * 3-second cap — so work longer than one transaction may take has a home.
  *
