@@ -1,0 +1,109 @@
+/**
+ * `db.migrate()`: applies a migration plan (migration-plan.ts) as ONE op — one transaction: every
+ * table rewrite (the kernel's `alter` route, PROFILE §6.11), every created table and the history
+ * record (migration-history.ts) commit together or not at all. When a step computes values on the
+ * client (a backfill, a default function, a transform), the affected tables' rows are read and
+ * the op run in one session, so the values match the rows they were computed from.
+ */
+import type { Executor, Runner } from "../executor.js";
+import { opdef, put, ref, tableLiteral as tableJson, type JsonSteps } from "../ir/json.js";
+import { PATHS, type Json } from "../ir/types.js";
+import { HISTORY_SCHEMA, historyPath } from "./migration-history.js";
+import { type CellSource, type MigrationPlan, planMigration, type TableChange } from "./migration-plan.js";
+import type { AnySchema } from "./schema.js";
+import { normalize } from "./stored-schema.js";
+import { tableLiteral } from "./sync.js";
+
+/** What `migrate()` did. */
+export interface MigrationResult {
+  /** False when there was nothing to do (the stored schema is the declared one). */
+  readonly applied: boolean;
+  /** Schema hash before and after. */
+  readonly from: string;
+  readonly to: string;
+  /** The steps applied, one readable line each. */
+  readonly steps: readonly string[];
+}
+
+/** The rows of a stored table as objects (stored column names → cells), in key order. */
+async function readRows(runner: Runner, path: string, storedSchema: Json): Promise<Record<string, unknown>[]> {
+  const s = normalize(storedSchema);
+  const names = [...s.keys, ...s.values].map((c) => c.name);
+  const lit = await runner.request({ verb: "get", path, key: null });
+  const body = lit && typeof lit === "object" && !Array.isArray(lit) ? (lit as Record<string, Json[]>)[PATHS.table] : undefined;
+  const rows = Array.isArray(body?.[1]) ? (body[1] as Json[][]) : [];
+  return rows.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])));
+}
+
+function sourceJson(s: CellSource, rows: readonly Record<string, unknown>[] | undefined): Json {
+  switch (s.kind) {
+    case "column":
+      return ["column", s.from];
+    case "value":
+      return ["value", s.value as Json];
+    case "computed":
+      return ["values", rows!.map((r) => (s.compute(r) ?? null) as Json)];
+  }
+}
+
+async function alterBody(runner: Runner, change: Extract<TableChange, { kind: "alter" }>): Promise<Json> {
+  const rows = change.needsRows ? await readRows(runner, change.fromPath, change.expect) : undefined;
+  const columns: Record<string, Json> = {};
+  for (const [name, s] of Object.entries(change.sources)) columns[name] = sourceJson(s, rows);
+  const body: Record<string, Json> = { columns, expect: change.expect, schema: change.meta.schemaJson as unknown as Json };
+  if (change.fromPath !== change.meta.path) body.rename = change.meta.name;
+  if (change.unique.length > 0) body.unique = [...change.unique];
+  return body;
+}
+
+/** Applies `plan` on `runner` (already one transaction, or a call that is one). */
+async function apply(schema: AnySchema, runner: Runner, plan: MigrationPlan): Promise<void> {
+  const steps: JsonSteps = [];
+  for (const [i, change] of plan.changes.entries()) {
+    if (change.kind === "alter") steps.push([`_a${i}`, put(`${change.fromPath}/alter`, null, await alterBody(runner, change))]);
+    else steps.push([`_a${i}`, put(change.meta.path, null, tableLiteral(change.meta))]);
+  }
+  const hist = historyPath(schema.namespace);
+  if (plan.history.length === 0) steps.push(["_h", put(hist, null, tableJson(HISTORY_SCHEMA, []))]);
+  const seq = (plan.history[plan.history.length - 1]?.seq ?? 0) + 1;
+  // A concurrent migration recording the same seq makes this insert (and so the whole op) fail.
+  steps.push(["_rec", put(`${hist}/insert`, [seq], [plan.from, plan.to, new Date().toISOString(), JSON.stringify(plan.steps)])]);
+  steps.push(["_r", [...steps.map(([name]) => ref(name))]]);
+  await runner.execute(opdef(steps));
+}
+
+/**
+ * Plans and applies the migration of `schema` in one transaction; a no-op when the stored schema
+ * is the declared one. `runner` is the db's runner: an executor, or a session's.
+ *
+ * @example
+ * ```ts
+ * const result = await migrateSchema(social, ex, ex);
+ * result.steps; // ["users: add column age u32 nullable (null)"]
+ * ```
+ */
+export async function migrateSchema(schema: AnySchema, executor: Executor, runner: Runner): Promise<MigrationResult> {
+  const plan = await planMigration(schema, runner);
+  const result = { from: plan.from, to: plan.to, steps: plan.steps };
+  if (plan.empty) return { applied: false, ...result };
+  const needsRows = plan.changes.some((c) => c.kind === "alter" && c.needsRows);
+  if (!needsRows || runner !== executor) {
+    await apply(schema, runner, plan);
+    return { applied: true, ...result };
+  }
+  // Values computed on the client: read the rows and write them back in one session, planned
+  // again inside it so the plan matches what the session sees.
+  const session = await executor.session();
+  try {
+    await apply(schema, session, await planMigration(schema, session));
+  } catch (e) {
+    try {
+      await session.rollback();
+    } catch {
+      // A failed call already ended the session; the original error says why.
+    }
+    throw e;
+  }
+  await session.commit();
+  return { applied: true, ...result };
+}
