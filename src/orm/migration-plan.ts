@@ -281,17 +281,17 @@ export async function planMigration(schema: AnySchema, runner: Runner): Promise<
     }
   }
   const notes = [...storedNames].filter((n) => !declared.has(n) && !consumed.has(n)).map((n) => `undeclared table ${prefix}${n} (left as it is)`);
+  const to = declaredHash(schema);
+  if (out.steps.length > 0 || out.problems.length > 0) {
+    const older = olderDeclaration(history, to);
+    if (older) throw new ConflictError(`migration refused: ${older}; nothing was changed`);
+  }
   if (out.problems.length > 0) {
     throw new ConflictError(
       `planMigration(): ${out.problems.length} declared change(s) cannot be migrated; nothing was changed:\n  ${out.problems.join("\n  ")}`,
     );
   }
-  const to = declaredHash(schema);
   const fromHash = schemaHash(stored);
-  if (out.steps.length > 0) {
-    const older = olderDeclaration(history, to);
-    if (older) throw new ConflictError(`migration refused: ${older}; nothing was changed`);
-  }
   const steps = Object.freeze([...out.steps]);
   return Object.freeze({
     from: fromHash,

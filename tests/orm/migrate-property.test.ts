@@ -43,7 +43,7 @@ const arbCase: fc.Arbitrary<Case> = fc
         fc.record({
           id: fc.nat(10_000),
           cells: fc.tuple(...base.map((c) => {
-            const v = c.kind === "u32" ? fc.nat(5000) : fc.string({ maxLength: 8, unit: "grapheme-ascii" });
+            const v: fc.Arbitrary<number | string> = c.kind === "u32" ? fc.nat(5000) : fc.string({ maxLength: 8, unit: "grapheme-ascii" });
             return c.nullable ? fc.option(v, { nil: null }) : v;
           })),
         }),
