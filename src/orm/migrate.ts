@@ -25,31 +25,46 @@ export interface MigrationResult {
   readonly steps: readonly string[];
 }
 
-/** The rows of a stored table as objects (stored column names → cells), in key order. */
-async function readRows(runner: Runner, path: string, storedSchema: Json): Promise<Record<string, unknown>[]> {
-  const s = normalize(storedSchema);
+/**
+ * The cells of the computed columns of `change`, one per stored row in key order: the rows are
+ * read once and each is turned into an object (stored column names → cells) only while its cells
+ * are computed.
+ */
+async function computeCells(runner: Runner, change: Extract<TableChange, { kind: "alter" }>): Promise<Map<string, Json[]>> {
+  const computed = Object.entries(change.sources).filter((e): e is [string, Extract<CellSource, { kind: "computed" }>] => e[1].kind === "computed");
+  const out = new Map<string, Json[]>(computed.map(([name]) => [name, []]));
+  if (computed.length === 0) return out;
+  const s = normalize(change.expect);
   const names = [...s.keys, ...s.values].map((c) => c.name);
-  const lit = await runner.request({ verb: "get", path, key: null });
+  const lit = await runner.request({ verb: "get", path: change.fromPath, key: null });
   const body = lit && typeof lit === "object" && !Array.isArray(lit) ? (lit as Record<string, Json[]>)[PATHS.table] : undefined;
   const rows = Array.isArray(body?.[1]) ? (body[1] as Json[][]) : [];
-  return rows.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])));
-}
-
-function sourceJson(s: CellSource, rows: readonly Record<string, unknown>[] | undefined): Json {
-  switch (s.kind) {
-    case "column":
-      return ["column", s.from];
-    case "value":
-      return ["value", s.value as Json];
-    case "computed":
-      return ["values", rows!.map((r) => (s.compute(r) ?? null) as Json)];
+  const lists = computed.map(([name]) => out.get(name)!);
+  for (const r of rows) {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) row[names[i]!] = r[i];
+    for (let c = 0; c < computed.length; c++) lists[c]!.push((computed[c]![1].compute(row) ?? null) as Json);
   }
+  return out;
 }
 
-async function alterBody(runner: Runner, change: Extract<TableChange, { kind: "alter" }>): Promise<Json> {
-  const rows = change.needsRows ? await readRows(runner, change.fromPath, change.expect) : undefined;
+/**
+ * The body of a table's `alter` request. Computed cells travel as op arguments (`args`), not in
+ * the op: the op stays small and the same for the same plan.
+ */
+async function alterBody(runner: Runner, change: Extract<TableChange, { kind: "alter" }>, prefix: string, args: Record<string, Json>): Promise<Json> {
+  const cells = change.needsRows ? await computeCells(runner, change) : new Map<string, Json[]>();
   const columns: Record<string, Json> = {};
-  for (const [name, s] of Object.entries(change.sources)) columns[name] = sourceJson(s, rows);
+  let k = 0;
+  for (const [name, s] of Object.entries(change.sources)) {
+    if (s.kind === "column") columns[name] = ["column", s.from];
+    else if (s.kind === "value") columns[name] = ["value", s.value as Json];
+    else {
+      const arg = `${prefix}${k++}`;
+      args[arg] = cells.get(name)!;
+      columns[name] = ["values", ref(arg)];
+    }
+  }
   const body: Record<string, Json> = { columns, expect: change.expect, schema: change.meta.schemaJson as unknown as Json };
   if (change.fromPath !== change.meta.path) body.rename = change.meta.name;
   if (change.unique.length > 0) body.unique = [...change.unique];
@@ -59,8 +74,9 @@ async function alterBody(runner: Runner, change: Extract<TableChange, { kind: "a
 /** Applies `plan` on `runner` (already one transaction, or a call that is one). */
 async function apply(schema: AnySchema, runner: Runner, plan: MigrationPlan): Promise<void> {
   const steps: JsonSteps = [];
+  const args: Record<string, Json> = {};
   for (const [i, change] of plan.changes.entries()) {
-    if (change.kind === "alter") steps.push([`_a${i}`, put(`${change.fromPath}/alter`, null, await alterBody(runner, change))]);
+    if (change.kind === "alter") steps.push([`_a${i}`, put(`${change.fromPath}/alter`, null, await alterBody(runner, change, `v${i}_`, args))]);
     else steps.push([`_a${i}`, put(change.meta.path, null, tableLiteral(change.meta))]);
   }
   const hist = historyPath(schema.namespace);
@@ -69,7 +85,7 @@ async function apply(schema: AnySchema, runner: Runner, plan: MigrationPlan): Pr
   // A concurrent migration recording the same seq makes this insert (and so the whole op) fail.
   steps.push(["_rec", put(`${hist}/insert`, [seq], [plan.from, plan.to, new Date().toISOString(), JSON.stringify(plan.steps)])]);
   steps.push(["_r", [...steps.map(([name]) => ref(name))]]);
-  await runner.execute(opdef(steps));
+  await runner.execute(opdef(steps), args);
 }
 
 /**
