@@ -99,19 +99,21 @@ async function apply(schema: AnySchema, runner: Runner, plan: MigrationPlan): Pr
  * ```
  */
 export async function migrateSchema(schema: AnySchema, executor: Executor, runner: Runner): Promise<MigrationResult> {
-  const plan = await planMigration(schema, runner);
-  const result = { from: plan.from, to: plan.to, steps: plan.steps };
-  if (plan.empty) return { applied: false, ...result };
-  const needsRows = plan.changes.some((c) => c.kind === "alter" && c.needsRows);
+  const first = await planMigration(schema, runner);
+  const summary = (p: MigrationPlan, applied: boolean): MigrationResult => ({ applied, from: p.from, to: p.to, steps: p.steps });
+  if (first.empty) return summary(first, false);
+  const needsRows = first.changes.some((c) => c.kind === "alter" && c.needsRows);
   if (!needsRows || runner !== executor) {
-    await apply(schema, runner, plan);
-    return { applied: true, ...result };
+    await apply(schema, runner, first);
+    return summary(first, true);
   }
   // Values computed on the client: read the rows and write them back in one session, planned
   // again inside it so the plan matches what the session sees.
   const session = await executor.session();
+  let plan: MigrationPlan;
   try {
-    await apply(schema, session, await planMigration(schema, session));
+    plan = await planMigration(schema, session);
+    if (!plan.empty) await apply(schema, session, plan);
   } catch (e) {
     try {
       await session.rollback();
@@ -121,5 +123,5 @@ export async function migrateSchema(schema: AnySchema, executor: Executor, runne
     throw e;
   }
   await session.commit();
-  return { applied: true, ...result };
+  return summary(plan, !plan.empty);
 }
