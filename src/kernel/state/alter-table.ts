@@ -119,9 +119,15 @@ export function alterTable(log: UndoLog, host: AlterHost, table: Table, ns: stri
   const where = `/state/${ns}/${newName}`;
   const cols = schema.columns;
   const constants: (Cell | undefined)[] = sources.map((s, i) => (s.kind === "value" ? checkCell(cols[i]!, s.value, where) : undefined));
+  // Rows are never mutated once stored: when every column is copied as it is, in place, the new
+  // table takes the old row tuples themselves.
+  const identity =
+    cols.length === table.schema.columns.length &&
+    sources.every((s, c) => s.kind === "column" && s.from.position === c && sameType(s.from, cols[c]!) && s.from.dtype === cols[c]!.dtype);
   const rows = new Array<Row>(n);
   let i = 0;
-  table.scan(table.plan([]), (old) => {
+  if (identity) table.scan(table.plan([]), (old) => void (rows[i++] = old));
+  else table.scan(table.plan([]), (old) => {
     const row = new Array<Cell>(cols.length);
     for (let c = 0; c < cols.length; c++) {
       const s = sources[c]!;
