@@ -4,7 +4,7 @@
  * ones are accepted; if any existing table differs, nothing is created and a `ConflictError` lists
  * every difference column by column.
  */
-import { ConflictError, NotFoundError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import { opdef, put, ref, tableLiteral as tableJson, type JsonSteps } from "../ir/json.js";
 import { PATHS, type Json } from "../ir/types.js";
@@ -71,14 +71,15 @@ export function tableLiteral(meta: TableMeta): Json {
 
 /**
  * The links of the host's tables (`GET /host/tables`, PROFILE §6.10), or `undefined` on a host
- * without the list. Reading it never fails a transaction, so `sync()` works inside a session.
+ * without the list or for a grant that does not reach it. Reading it never fails a transaction, so `sync()` works inside a session.
  */
 export async function tableList(runner: Runner): Promise<Set<string> | undefined> {
   try {
     const list = await runner.request({ verb: "get", path: TABLES_PATH, key: null });
     return Array.isArray(list) ? new Set(list.map(String)) : undefined;
   } catch (e) {
-    if (e instanceof NotFoundError) return undefined;
+    // A host without the list (404), or a grant that does not reach it (403).
+    if (e instanceof NotFoundError || e instanceof ForbiddenError) return undefined;
     throw e;
   }
 }
