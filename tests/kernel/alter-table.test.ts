@@ -91,4 +91,24 @@ describe.each(EXECUTORS)("PUT <table>/alter on $name", (factory) => {
     await s.rollback();
     await unchanged(ex, path);
   });
+
+  it("an index-only change shares the rows; writes after it, and a rollback, leave each table right", async () => {
+    const ex = await create();
+    const path = await seeded(ex, `a${n++}`);
+    const IDX: Json = [[[["id", U64]], [["name", STR, 8], ["qty", U32]]], [["by_name", ["name"]]]];
+    const s = await ex.session();
+    await s.request({ verb: "put", path: `${path}/alter`, key: null, body: { schema: IDX } });
+    await s.request({ verb: "put", path, key: [4], body: ["a", 9] });
+    await s.request({ verb: "delete", path, key: [1] });
+    expect(await s.request({ verb: "get", path: `${path}/count`, key: [["name", "a"]] })).toBe(1);
+    await s.rollback();
+    await unchanged(ex, path);
+    expect(await ex.request({ verb: "get", path: `${path}/count`, key: [["qty", 5]] })).toBe(2);
+    await alter(ex, path, { schema: IDX, expect: OLD });
+    await ex.request({ verb: "put", path, key: [4], body: ["a", 9] });
+    await ex.request({ verb: "put", path, key: [2], body: ["z", 1] });
+    expect(await ex.request({ verb: "get", path: `${path}/count`, key: [["name", "a"]] })).toBe(2);
+    expect(await ex.request({ verb: "get", path: `${path}/rows`, key: null })).toEqual([[1, "a", 5], [2, "z", 1], [3, "c", 7], [4, "a", 9]]);
+    await expect(ex.request({ verb: "get", path: `${path}/count`, key: [["qty", 5]] })).rejects.toThrow(BadRequestError);
+  });
 });

@@ -124,6 +124,16 @@ export function alterTable(log: UndoLog, host: AlterHost, table: Table, ns: stri
   const identity =
     cols.length === table.schema.columns.length &&
     sources.every((s, c) => s.kind === "column" && s.from.position === c && sameType(s.from, cols[c]!) && s.from.dtype === cols[c]!.dtype);
+  const next = host.newTable(where, schema);
+  next.keyByteLimit = table.keyByteLimit;
+  if (identity && next.adoptRows !== undefined) {
+    if (uniqueCols.length > 0) {
+      const rows: Row[] = [];
+      table.scan(table.plan([]), (old) => void rows.push(old));
+      for (const c of uniqueCols) checkUnique(where, schema, rows, c);
+    }
+    if (next.adoptRows(table)) return swap(log, host, table, next, ns, name, newName, n);
+  }
   const rows = new Array<Row>(n);
   let i = 0;
   if (identity) table.scan(table.plan([]), (old) => void (rows[i++] = old));
@@ -140,15 +150,17 @@ export function alterTable(log: UndoLog, host: AlterHost, table: Table, ns: stri
     rows[i++] = row;
   });
   for (const c of uniqueCols) checkUnique(where, schema, rows, c);
-
-  const next = host.newTable(where, schema);
-  next.keyByteLimit = table.keyByteLimit;
   next.insertMany(rows, undefined);
+  return swap(log, host, table, next, ns, name, newName, n);
+}
+
+/** Replaces `table` with `next` in the catalog, through the undo log; answers `rows`. */
+function swap(log: UndoLog, host: AlterHost, table: Table, next: Table, ns: string, name: string, newName: string, rows: number): number {
   host.detach(ns, name);
   log.dropped(table, ns, name);
   host.attach(ns, newName, next);
   log.created(next, ns, newName);
-  return n;
+  return rows;
 }
 
 function keyText(schema: TableSchema, row: Row): string {
