@@ -1,6 +1,6 @@
 /**
  * `db.migrate()`: applies a migration plan (migration-plan.ts) as ONE op — one transaction: every
- * table rewrite (the kernel's `alter` route, PROFILE §6.11), every created table and the history
+ * table rewrite (the kernel's `alter` route, PROFILE §6.13), every created table and the history
  * record (migration-history.ts) commit together or not at all. When a step computes values on the
  * client (a backfill, a default function, a transform), the affected tables' rows are read and
  * the op run in one session, so the values match the rows they were computed from.

@@ -1,5 +1,5 @@
 /**
- * The `alter` route (PROFILE §6.11) at the wire level, on every executor: what it does to rows,
+ * The `alter` route (PROFILE §6.13) at the wire level, on every executor: what it does to rows,
  * indexes and the catalog, every bad input as a typed error that changes nothing, and a rollback
  * (a failed op, a session) that puts the old table back.
  */

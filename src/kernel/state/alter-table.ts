@@ -1,5 +1,5 @@
 /**
- * `PUT /state/<ns>/<table>/alter` (PROFILE §6.11): changes a table's schema inside the current
+ * `PUT /state/<ns>/<table>/alter` (PROFILE §6.13): changes a table's schema inside the current
  * transaction. The rows are rewritten into a new table of the new schema (a new table id) that
  * replaces the old one in the catalog — rename included — and every secondary index is built over
  * them. Both catalog changes go through the undo log, so a failed request or a rollback puts the

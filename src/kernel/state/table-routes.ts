@@ -162,7 +162,7 @@ export function tableRoute(
       return null;
     }
     case "alter":
-      // Extension: a schema change inside this transaction (alter-table.ts, PROFILE §6.11).
+      // Extension: a schema change inside this transaction (alter-table.ts, PROFILE §6.13).
       if (verb !== "put") throw notAllowed(table.path, route, verb, "PUT");
       if (key !== null) throw new BadRequestError(`${table.path}/alter takes key null, got ${describeValue(key)}`);
       return alterTable(log, host, table, ns, name, value);
