@@ -30,6 +30,7 @@ const MODULES: readonly { file: string; section: string }[] = [
   { file: "load-http", section: "load-http" },
   { file: "fuzz-http", section: "fuzz-http" },
   { file: "sessions", section: "sessions" },
+  { file: "migrate", section: "migrate" },
 ];
 
 const SECTION_TITLES: Record<string, string> = {
@@ -43,6 +44,7 @@ const SECTION_TITLES: Record<string, string> = {
   "load-http": "HTTP load test (issue 6)",
   sessions: "Session contention over HTTP (issue 15)",
   "fuzz-http": "HTTP fuzzing of the served kernel (issue 15)",
+  migrate: "Schema migrations vs SQLite ALTER TABLE / CREATE INDEX (issue 17)",
 };
 
 function envList(name: string): Set<string> | undefined {

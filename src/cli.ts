@@ -132,8 +132,8 @@ function program(): Command {
   sourceOptions(
     prog
       .command("migrate")
-      .description("compare a schema module with the store: plan, or --apply (creates missing tables; changing existing ones is not available yet)")
-      .option("--apply", "create the missing tables (refused, changing nothing, when a table differs)"),
+      .description("plan the migration from the store's tables to a schema module's (one readable step a line), or --apply it")
+      .option("--apply", "apply the plan: each namespace in one transaction, recorded in /state/<ns>/_migrations (refused, changing nothing, when a change cannot be migrated)"),
   ).action(async (o: SourceFlags & { apply?: boolean }) => {
     if (o.schema === undefined) throw new UsageError("migrate needs --schema MODULE (the declarations to migrate to)");
     const code = await withSource(o, (src) => runMigrate(src, o.schema!, o.apply === true));

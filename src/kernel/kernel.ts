@@ -464,9 +464,10 @@ export class Kernel {
     try {
       return fn(scope);
     } catch (e) {
-      this.sessions.finish(id, owner);
+      const err = asTcError(e);
+      this.sessions.fail(id, owner, err.kind, err.message);
       this.rollback(scope);
-      throw asTcError(e);
+      throw err;
     }
   }
 

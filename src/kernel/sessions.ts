@@ -11,7 +11,7 @@
  * session was used meanwhile, re-arms for the new one, so a call on a session only stamps a time.
  */
 import { randomBytes } from "node:crypto";
-import { NotFoundError, TimeoutError, UnauthorizedError } from "../errors.js";
+import { type ErrorKind, NotFoundError, TimeoutError, UnauthorizedError, errorOfKind } from "../errors.js";
 
 /** How long an expired id is remembered (to answer 408 instead of 404). */
 const EXPIRED_MEMORY_MS = 10 * 60_000;
@@ -29,6 +29,12 @@ interface Entry<T> {
 /** Why a session was rolled back by the table: its budget ran out, or it sat idle. */
 type ExpiryReason = "budget" | "idle";
 
+/** Why a session ended without a commit: a limit ran out, or a call on it failed. */
+type Ended = { at: number; reason: ExpiryReason } | { at: number; reason: "failed"; kind: ErrorKind; message: string };
+
+/** Longest part of a failed call's message kept to name it to later calls. */
+const CAUSE_MAX_CHARS = 2000;
+
 /**
  * The open sessions of one kernel. `T` is the kernel's transaction state.
  *
@@ -42,7 +48,7 @@ type ExpiryReason = "budget" | "idle";
  */
 export class SessionTable<T> {
   private readonly open_ = new Map<string, Entry<T>>();
-  private readonly expired = new Map<string, { at: number; reason: ExpiryReason }>();
+  private readonly expired = new Map<string, Ended>();
 
   constructor(
     readonly budgetMs: number,
@@ -81,6 +87,17 @@ export class SessionTable<T> {
     return entry.txn;
   }
 
+  /**
+   * Ends a session whose call failed (its transaction is rolled back by the caller): every later
+   * use of its id fails with the same kind of error, whose message names the original cause.
+   */
+  fail(id: string, owner: string | undefined, kind: ErrorKind, message: string): T {
+    const txn = this.finish(id, owner);
+    const cause = message.length > CAUSE_MAX_CHARS ? `${message.slice(0, CAUSE_MAX_CHARS)}…` : message;
+    this.remember(id, { at: Date.now(), reason: "failed", kind, message: cause });
+    return txn;
+  }
+
   /** Number of open sessions. */
   get size(): number {
     return this.open_.size;
@@ -101,6 +118,9 @@ export class SessionTable<T> {
     const entry = typeof id === "string" ? this.open_.get(id) : undefined;
     if (!entry) {
       const expired = typeof id === "string" ? this.expired.get(id) : undefined;
+      if (expired?.reason === "failed") {
+        throw errorOfKind(expired.kind, `session rolled back after: ${expired.message}`);
+      }
       if (expired?.reason === "idle") {
         throw new TimeoutError(`the transaction was idle (no call on it) for more than ${this.idleMs} ms and was rolled back`);
       }
@@ -124,7 +144,7 @@ export class SessionTable<T> {
     const idleLeft = entry.lastUsed + this.idleMs - now;
     if (budgetLeft <= 0 || idleLeft <= 0) {
       this.open_.delete(id);
-      this.remember(id, budgetLeft <= 0 ? "budget" : "idle");
+      this.remember(id, { at: now, reason: budgetLeft <= 0 ? "budget" : "idle" });
       this.onExpire(entry.txn, id);
       return;
     }
@@ -132,14 +152,14 @@ export class SessionTable<T> {
     entry.timer.unref();
   }
 
-  private remember(id: string, reason: ExpiryReason): void {
-    const now = Date.now();
+  private remember(id: string, ended: Ended): void {
+    const now = ended.at;
     if (this.expired.size >= EXPIRED_MEMORY_MAX) {
       for (const [old, { at }] of this.expired) {
         if (now - at < EXPIRED_MEMORY_MS && this.expired.size < EXPIRED_MEMORY_MAX) break;
         this.expired.delete(old);
       }
     }
-    this.expired.set(id, { at: now, reason });
+    this.expired.set(id, ended);
   }
 }

@@ -77,6 +77,18 @@ export interface ColumnSpec {
   readonly default: unknown;
   readonly hasDefault: boolean;
   readonly references: { readonly target: () => ReferenceTarget; readonly options: ReferenceOptions } | null;
+  /** What `db.migrate()` needs to change a stored column into this one (absent: nothing declared). */
+  readonly migration?: ColumnMigration;
+}
+
+/** Migration hints of a column: `.renamedFrom()`, `.transform()`, `.backfill()`. */
+export interface ColumnMigration {
+  /** The column's previous name. */
+  readonly renamedFrom?: string;
+  /** Turns a stored value of the previous type into a value of this one. */
+  readonly transform?: (old: unknown) => unknown;
+  /** The value of this new column in each existing row, from that row (previous columns). */
+  readonly backfill?: (row: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -125,6 +137,48 @@ export class Column<
   /** The value used when an insert omits this column: a constant, or a function called per row. */
   default(value: T | (() => T)): Column<T, N, true, K, R> {
     return new Column({ ...this.spec, default: value, hasDefault: true });
+  }
+
+  /**
+   * Declares that this column was called `old` before: `db.migrate()` renames the stored column
+   * (keeping its values) instead of dropping it and adding this one.
+   *
+   * @example
+   * ```ts
+   * full_name: col.string(64).renamedFrom("name")
+   * ```
+   */
+  renamedFrom(old: string): Column<T, N, D, K, R> {
+    if (typeof old !== "string" || old.length === 0) throw new BadRequestError("renamedFrom() takes the column's previous name");
+    return new Column({ ...this.spec, migration: { ...this.spec.migration, renamedFrom: old } });
+  }
+
+  /**
+   * How `db.migrate()` turns a stored value into this column's type when the stored column's type
+   * differs (a type change is refused without one). Called once per existing row.
+   *
+   * @example
+   * ```ts
+   * age: col.u32().transform((old) => Number(old)) // was col.string(8)
+   * ```
+   */
+  transform(fn: (old: unknown) => T): Column<T, N, D, K, R> {
+    if (typeof fn !== "function") throw new BadRequestError("transform() takes a function (old) => new value");
+    return new Column({ ...this.spec, migration: { ...this.spec.migration, transform: fn } });
+  }
+
+  /**
+   * The value `db.migrate()` gives this new column in each existing row, computed from that row's
+   * stored columns (instead of a default or null).
+   *
+   * @example
+   * ```ts
+   * slug: col.string(64).backfill((row) => String(row.name).toLowerCase())
+   * ```
+   */
+  backfill(fn: (row: Record<string, unknown>) => T): Column<T, N, D, K, R> {
+    if (typeof fn !== "function") throw new BadRequestError("backfill() takes a function (row) => value");
+    return new Column({ ...this.spec, migration: { ...this.spec.migration, backfill: fn } });
   }
 
   /**

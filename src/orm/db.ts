@@ -16,6 +16,8 @@ import type { AnySchema } from "./schema.js";
 import { SelectQueryBuilderImpl, type SelectQueryBuilder } from "./select-builder.js";
 import { bindArgs, INTERNALS, uniqueViolation, type Args, type Statement, type StatementContext, type StatementInternals } from "./statement.js";
 import { syncSchema, type SyncReport } from "./sync.js";
+import { migrateSchema, type MigrationResult } from "./migrate.js";
+import { planMigration, type MigrationPlan } from "./migration-plan.js";
 import type { AnyTable } from "./table.js";
 import { UpdateQueryBuilderImpl, type UpdateQueryBuilder } from "./update-builder.js";
 import { boundLog, describeNode, emit, type BoundLog, type LogOptions } from "./query-log.js";
@@ -151,6 +153,35 @@ export class OrmDb<S extends AnySchema> {
    */
   async sync(): Promise<SyncReport> {
     return syncSchema(this.schema, this.runner);
+  }
+
+  /**
+   * The migration plan from the tables the host stores under this schema's namespace to the
+   * declared ones: readable steps (`plan.steps`, `String(plan)`). Throws `ConflictError` listing
+   * every change that cannot be migrated (and what to declare instead), or when this declaration
+   * is older than the database's last migration.
+   *
+   * @example
+   * ```ts
+   * console.log(String(await db.planMigration()));
+   * ```
+   */
+  async planMigration(): Promise<MigrationPlan> {
+    return planMigration(this.schema, this.runner);
+  }
+
+  /**
+   * Applies the migration plan in ONE transaction (all of it or nothing, also on a durable
+   * store) and records it in `/state/<namespace>/_migrations`; a no-op (`applied: false`) when
+   * the stored schema already is the declared one.
+   *
+   * @example
+   * ```ts
+   * const { applied, steps } = await db.migrate();
+   * ```
+   */
+  async migrate(): Promise<MigrationResult> {
+    return migrateSchema(this.schema, this.executor, this.runner);
   }
 
   /**

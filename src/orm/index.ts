@@ -1,7 +1,7 @@
 /**
  * The ORM: tables declared in TypeScript, typed query builders compiled to TinyChain IR.
  */
-export { col, Column, DTYPE_PATHS, type AnyColumn, type ColumnSpec, type DTypeName, type ReferenceOptions, type ReferenceTarget } from "./columns.js";
+export { col, Column, DTYPE_PATHS, type AnyColumn, type ColumnMigration, type ColumnSpec, type DTypeName, type ReferenceOptions, type ReferenceTarget } from "./columns.js";
 export {
   table,
   Table,
@@ -30,5 +30,8 @@ export type { CompiledQuery } from "./compile-types.js";
 export type { Explanation } from "./planner.js";
 export type { ConflictAction, Operator } from "./nodes.js";
 export type { SyncReport } from "./sync.js";
+export type { MigrationResult } from "./migrate.js";
+export type { MigrationPlan, TableChange, CellSource } from "./migration-plan.js";
+export { HISTORY_TABLE, type MigrationRecord } from "./migration-history.js";
 export { schemaDiff, tableLiteral } from "./sync.js";
 export { REDACTED, type LogOptions, type QueryLogEntry, type QueryLogger } from "./query-log.js";

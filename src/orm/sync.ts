@@ -4,12 +4,16 @@
  * ones are accepted; if any existing table differs, nothing is created and a `ConflictError` lists
  * every difference column by column.
  */
-import { ConflictError, NotFoundError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import { opdef, put, ref, tableLiteral as tableJson, type JsonSteps } from "../ir/json.js";
 import { PATHS, type Json } from "../ir/types.js";
 import type { SchemaJson, TableMeta } from "./meta.js";
+import { declaredHash, migrationNote, olderDeclaration, readHistory } from "./migration-history.js";
+import { normalize, type NormColumn, type NormSchema } from "./stored-schema.js";
 import type { AnySchema } from "./schema.js";
+
+const TABLES_PATH = "/host/tables";
 
 /** What `sync()` did. */
 export interface SyncReport {
@@ -17,58 +21,6 @@ export interface SyncReport {
   readonly created: readonly string[];
   /** Tables that already existed with the declared schema. */
   readonly unchanged: readonly string[];
-}
-
-interface NormColumn {
-  name: string;
-  dtype: string;
-  maxLen: number | null;
-  nullable: boolean;
-}
-interface NormSchema {
-  keys: NormColumn[];
-  values: NormColumn[];
-  indexes: { name: string; columns: string[] }[];
-}
-
-function normDtype(d: unknown): string {
-  if (typeof d === "string") return d;
-  if (d && typeof d === "object" && !Array.isArray(d)) {
-    const keys = Object.keys(d);
-    if (keys.length === 1) return keys[0]!;
-  }
-  return JSON.stringify(d);
-}
-
-function normColumn(c: unknown): NormColumn {
-  const a = Array.isArray(c) ? c : [];
-  const opts = a[3] && typeof a[3] === "object" ? (a[3] as { nullable?: unknown }) : {};
-  return {
-    name: String(a[0]),
-    dtype: normDtype(a[1]),
-    maxLen: typeof a[2] === "number" ? a[2] : null,
-    nullable: opts.nullable === true,
-  };
-}
-
-/** Reads a schema JSON (ours or a host's, v1 or v2 dtype form) into a comparable shape. */
-function normalize(json: unknown): NormSchema {
-  let s = json;
-  // A table literal or view may come back instead of a bare schema.
-  if (s && typeof s === "object" && !Array.isArray(s) && PATHS.table in s) {
-    s = (s as Record<string, unknown[]>)[PATHS.table]![0];
-  }
-  const a = Array.isArray(s) ? s : [];
-  const cols = Array.isArray(a[0]) ? (a[0] as unknown[]) : [];
-  const keys = Array.isArray(cols[0]) ? (cols[0] as unknown[]).map(normColumn) : [];
-  const values = Array.isArray(cols[1]) ? (cols[1] as unknown[]).map(normColumn) : [];
-  const indexes = Array.isArray(a[1])
-    ? (a[1] as unknown[]).map((i) => {
-        const x = Array.isArray(i) ? i : [];
-        return { name: String(x[0]), columns: Array.isArray(x[1]) ? x[1].map(String) : [] };
-      })
-    : [];
-  return { keys, values, indexes };
 }
 
 function show(c: NormColumn | undefined): string {
@@ -117,17 +69,38 @@ export function tableLiteral(meta: TableMeta): Json {
   return tableJson(meta.schemaJson as unknown as Json, []);
 }
 
+/**
+ * The links of the host's tables (`GET /host/tables`, PROFILE §6.10), or `undefined` on a host
+ * without the list or for a grant that does not reach it. Reading it never fails a transaction, so `sync()` works inside a session.
+ */
+export async function tableList(runner: Runner): Promise<Set<string> | undefined> {
+  try {
+    const list = await runner.request({ verb: "get", path: TABLES_PATH, key: null });
+    return Array.isArray(list) ? new Set(list.map(String)) : undefined;
+  } catch (e) {
+    // A host without the list (404), or a grant that does not reach it (403).
+    if (e instanceof NotFoundError || e instanceof ForbiddenError) return undefined;
+    throw e;
+  }
+}
+
 /** Runs `sync()` for `schema` on `runner`. */
 export async function syncSchema(schema: AnySchema, runner: Runner): Promise<SyncReport> {
   const missing: TableMeta[] = [];
   const unchanged: string[] = [];
   const problems: string[] = [];
+  const present = await tableList(runner);
   for (const meta of schema.tableMetas) {
+    if (present !== undefined && !present.has(meta.path)) {
+      missing.push(meta);
+      continue;
+    }
     let existing: Json;
     try {
       existing = await runner.request({ verb: "get", path: `${meta.path}/schema`, key: null });
     } catch (e) {
-      if (e instanceof NotFoundError) {
+      // Only without the table list: inside a session this 404 would end the session.
+      if (e instanceof NotFoundError && present === undefined) {
         missing.push(meta);
         continue;
       }
@@ -137,10 +110,16 @@ export async function syncSchema(schema: AnySchema, runner: Runner): Promise<Syn
     if (diff.length === 0) unchanged.push(meta.name);
     else problems.push(`table ${meta.path}:\n  ${diff.join("\n  ")}`);
   }
+  if (missing.length > 0) {
+    // Creating tables for a declaration the database was migrated away from would fork it.
+    const older = olderDeclaration(await readHistory(runner, schema.namespace, present), declaredHash(schema));
+    if (older) throw new ConflictError(`sync(): ${older}; nothing was changed`);
+  }
   if (problems.length > 0) {
+    const history = await migrationNote(schema, runner, present);
     throw new ConflictError(
       `sync(): ${problems.length} existing table(s) differ from the declaration; nothing was changed ` +
-        `(migrate or drop them explicitly):\n${problems.join("\n")}`,
+        `(migrate() them, see planMigration(), or drop them explicitly):\n${problems.join("\n")}${history}`,
     );
   }
   if (missing.length > 0) {

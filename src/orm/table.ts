@@ -76,14 +76,33 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
   readonly columns: Readonly<C>;
   readonly indexes: readonly IndexDecl[];
   readonly edges: readonly EdgeDecl[];
+  /** The table's previous name, for a migration that renames it (`.renamedFrom()`); else `null`. */
+  readonly previousName: string | null;
 
   /** @internal use `table()` */
-  constructor(name: N, columns: C, indexes: readonly IndexDecl[], edges: readonly EdgeDecl[]) {
+  constructor(name: N, columns: C, indexes: readonly IndexDecl[], edges: readonly EdgeDecl[], previousName: string | null = null) {
     this.name = name;
     this.columns = Object.freeze({ ...columns });
     this.indexes = Object.freeze([...indexes]);
     this.edges = Object.freeze([...edges]);
+    this.previousName = previousName;
     Object.freeze(this);
+  }
+
+  /**
+   * Declares that this table was called `old` before: `db.migrate()` renames the stored table
+   * `old` (rows, indexes) to this name instead of creating an empty one. Ignored once the table
+   * exists under its new name.
+   *
+   * @example
+   * ```ts
+   * const users = table("users", { id: col.u64().key() }).renamedFrom("people");
+   * ```
+   */
+  renamedFrom(old: string): Table<N, C, E> {
+    checkName(old, `previous name of table ${this.name}`);
+    if (old === this.name) throw new BadRequestError(`table ${this.name}: renamedFrom() names the table itself`);
+    return new Table(this.name, this.columns as C, this.indexes, this.edges, old);
   }
 
   /**
@@ -111,7 +130,7 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
       if (seen.has(c)) throw new BadRequestError(`table ${this.name}: index ${name} repeats column ${c}`);
       seen.add(c);
     }
-    return new Table(this.name, this.columns as C, [...this.indexes, { name, columns: [...columns] }], this.edges);
+    return new Table(this.name, this.columns as C, [...this.indexes, { name, columns: [...columns] }], this.edges, this.previousName);
   }
 
   /**
@@ -144,7 +163,7 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
       throw new BadRequestError(`table ${this.name}: edge ${JSON.stringify(name)} is declared twice`);
     }
     const decl: EdgeDecl = { name, from: spec.from, to: spec.to, inverse: spec.inverse ?? null };
-    return new Table(this.name, this.columns as C, this.indexes, [...this.edges, decl]);
+    return new Table(this.name, this.columns as C, this.indexes, [...this.edges, decl], this.previousName);
   }
 }
 

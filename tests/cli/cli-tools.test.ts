@@ -157,28 +157,55 @@ describe("on a data directory", () => {
 });
 
 describe("migrate", () => {
-  it("plans against a schema module; --apply creates missing tables and refuses a changed one", async () => {
+  const v2 = join(import.meta.dirname, "social-v2.ts");
+  const changed = join(import.meta.dirname, "social-changed.ts");
+  const refused = join(import.meta.dirname, "social-refused.ts");
+
+  it("plans against a schema module; --apply migrates a data directory; refusals change nothing", async () => {
     const data = join(dir, "migrate");
     await seed(data);
-    const v2 = join(import.meta.dirname, "social-v2.ts");
-    const changed = join(import.meta.dirname, "social-changed.ts");
     const none = await cli(["migrate", "--data-dir", data]);
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/migrate needs --schema MODULE/);
     const plan = await cli(["migrate", "--data-dir", data, "--schema", v2]);
     expect(plan.code, plan.err).toBe(0);
-    expect(plan.out).toMatch(/create +\/state\/social\/likes/);
-    expect(plan.out).toMatch(/unchanged +\/state\/social\/users/);
-    expect(plan.out).toContain("plan: 1 to create, 0 differing");
-    const bad = await cli(["migrate", "--data-dir", data, "--schema", changed, "--apply"]);
+    expect(plan.out).toMatch(/ {4}create table \/state\/social\/likes\n/);
+    expect(plan.out).toContain("plan: 1 step(s); --apply to run it");
+    const bad = await cli(["migrate", "--data-dir", data, "--schema", refused, "--apply"]);
     expect(bad.code).toBe(1);
-    expect(bad.out).toMatch(/differs +\/state\/social\/posts\n +column lang: existing string\(8\), declared string\(16\)/);
-    expect(bad.err).toMatch(/migrate refused: \/state\/social\/posts differ/);
-    const applied = await cli(["migrate", "--data-dir", data, "--schema", v2, "--apply"]);
+    expect(bad.err).toMatch(/^tinychain-orm: migrate refused for namespace social; nothing was changed: .*\n {2}posts\.lang: stored string\(8\), declared u32; declare \.transform/);
+    const applied = await cli(["migrate", "--data-dir", data, "--schema", changed, "--apply"]);
     expect(applied.code, applied.err).toBe(0);
-    expect(applied.out).toContain("created   /state/social/likes");
-    const again = await cli(["migrate", "--data-dir", data, "--schema", v2]);
+    expect(applied.out).toContain("posts: widen string(8) → string(16) column lang");
+    expect(applied.out).toContain("posts: add column score u32 (default 0)");
+    expect(applied.out).toMatch(/applied social: 2 step\(s\), schema [0-9a-f]{16} → [0-9a-f]{16}/);
+    const again = await cli(["migrate", "--data-dir", data, "--schema", changed]);
     expect(again.out).toContain("nothing to do");
+    const exp = await cli(["export", "posts", "--data-dir", data, "--format", "jsonl"]);
+    expect(exp.code, exp.err).toBe(0);
+    for (const line of exp.out.trim().split("\n")) expect(JSON.parse(line)).toMatchObject({ score: 0 });
+  });
+
+  it("--apply on a served host with a token", async () => {
+    const data = join(dir, "migrate-served");
+    await seed(data);
+    const tokens = join(dir, "migrate-tokens.json");
+    await writeFile(tokens, JSON.stringify({ tokens: [{ name: "tool", token: "cli-migrate-token-1", paths: ["/"] }] }));
+    const { child, url } = await startServe(["--port", "0", "--quiet", "--data-dir", data, "--token-file", tokens]);
+    try {
+      const applied = await cli(["migrate", "--url", url, "--token", "cli-migrate-token-1", "--schema", changed, "--apply"]);
+      expect(applied.code, applied.err).toBe(0);
+      expect(applied.out).toContain(`migrate host ${url} to ${changed}:`);
+      expect(applied.out).toContain("applied: 2 step(s)");
+      const again = await cli(["migrate", "--url", url, "--schema", changed], { TC_TOKEN: "cli-migrate-token-1" });
+      expect(again.out).toContain("nothing to do");
+      const older = await cli(["migrate", "--url", url, "--token", "cli-migrate-token-1", "--schema", SCHEMA, "--apply"]);
+      expect(older.code).toBe(1);
+      expect(older.err).toMatch(/an older declaration: the database was migrated from [0-9a-f]{16} to [0-9a-f]{16}/);
+    } finally {
+      child.kill("SIGTERM");
+      await exited(child);
+    }
   });
 });
 

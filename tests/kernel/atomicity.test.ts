@@ -94,10 +94,10 @@ describe.each([
       await k.request({ verb: "put", path: T, key: ["s"], body: [1] }, s);
       await expectFailure(k.execute(FAILING_OP, {}, s), "conflict");
       // Either the failed call alone was undone (savepoints) and the session commits its own
-      // write, or the whole session was rolled back and ended (404 on commit).
+      // write, or the whole session was rolled back and ended (the commit then names the cause).
       const ended = await k.commitSession(s).then(
         () => false,
-        (e: unknown) => e instanceof TcError && e.kind === "not_found",
+        (e: unknown) => e instanceof TcError && e.kind === "conflict" && e.message.startsWith("session rolled back after: "),
       );
       expect(await rows(k)).toEqual(ended ? [["kept", 0]] : [["kept", 0], ["s", 1]]);
     } finally {

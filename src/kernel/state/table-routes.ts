@@ -4,6 +4,7 @@
  * (`count`, `order`, `select`, `limit`, `rows`, `filter`, `sort`, …). Every write goes through
  * the transaction's undo log; the transaction (transaction.ts) makes each request atomic.
  */
+import { alterTable } from "./alter-table.js";
 import { traverseTableRoute } from "../traverse/table-store.js";
 import type { EncodedJson } from "../ops/encoded-json.js";
 import { DerivedView, derivedViewRoute, viewOpRoute } from "./view-ops.js";
@@ -160,6 +161,11 @@ export function tableRoute(
       table.insertMany(rows, log);
       return null;
     }
+    case "alter":
+      // Extension: a schema change inside this transaction (alter-table.ts, PROFILE §6.13).
+      if (verb !== "put") throw notAllowed(table.path, route, verb, "PUT");
+      if (key !== null) throw new BadRequestError(`${table.path}/alter takes key null, got ${describeValue(key)}`);
+      return alterTable(log, host, table, ns, name, value);
     case "traverse":
       // Extension: a whole graph traversal plan, read-only, inside this transaction (src/graph/README.md).
       return traverseTableRoute((n) => host.lookup(ns, n), ns, name, verb, key) as StateValue | EncodedJson;

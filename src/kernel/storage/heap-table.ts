@@ -11,7 +11,7 @@ import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
 import { prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
-import type { TableState, WriteLog } from "./table-engine.js";
+import type { Table, TableState, WriteLog } from "./table-engine.js";
 import {
   NODE_SIZE,
   type TableIndex,
@@ -269,19 +269,48 @@ export class HeapTable extends TableBase {
       for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
       this.pointMap = map;
     }
-    for (const ix of this.secondaries) {
-      const order = secondaryOrder(ix, rows);
-      const n = rows.length;
-      const ixKeys = new Array<IndexKey>(n);
-      const ixRows = new Array<Row>(n);
-      for (let i = 0; i < n; i++) {
-        const row = rows[order[i]!]!;
-        ixKeys[i] = secondaryKey(ix, row);
-        ixRows[i] = row;
-      }
-      ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
-    }
+    for (const ix of this.secondaries) this.buildSecondary(ix, rows);
     for (const o of this.observers) o.reset(rows);
+  }
+
+  /** Builds secondary index `ix` from `rows` (every row of the table). */
+  private buildSecondary(ix: TableIndex, rows: readonly Row[]): void {
+    const order = secondaryOrder(ix, rows);
+    const n = rows.length;
+    const ixKeys = new Array<IndexKey>(n);
+    const ixRows = new Array<Row>(n);
+    for (let i = 0; i < n; i++) {
+      const row = rows[order[i]!]!;
+      ixKeys[i] = secondaryKey(ix, row);
+      ixRows[i] = row;
+    }
+    ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
+  }
+
+  /**
+   * Takes every row of `from` into this empty table when `from` is a heap table whose rows have
+   * this table's layout (the same columns, types and positions; only the secondary indexes may
+   * differ): its primary tree and the trees of indexes on the same columns are shared
+   * copy-on-write (`clone()`, O(1)), the other indexes built from its rows. `from` is unchanged.
+   * Returns false (nothing done) otherwise.
+   */
+  adoptRows(from: Table): boolean {
+    if (!(from instanceof HeapTable) || this.size !== 0 || from.schema.columns.length !== this.schema.columns.length) return false;
+    const same = this.schema.columns.every((c, i) => {
+      const f = from.schema.columns[i]!;
+      return f.name === c.name && f.dtype === c.dtype && f.isKey === c.isKey && f.maxLen === c.maxLen && f.nullable === c.nullable;
+    });
+    if (!same) return false;
+    this.primary.tree = from.primary.tree.clone();
+    if (this.pointMap !== undefined) this.pointMap = new Map(from.pointMap);
+    let rows: Row[] | undefined;
+    for (const ix of this.secondaries) {
+      const cols = ix.columns.map((c) => c.name).join("\u0000");
+      const twin = from.secondaries.find((f) => f.columns.map((c) => c.name).join("\u0000") === cols);
+      if (twin !== undefined) ix.tree = twin.tree.clone();
+      else this.buildSecondary(ix, (rows ??= from.allRows()));
+    }
+    return true;
   }
 
   /**

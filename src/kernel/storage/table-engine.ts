@@ -92,6 +92,13 @@ export interface Table {
   restoreState(saved: TableState): void;
   /** Inserts many checked rows; refuses (409, nothing written) if a key exists or repeats. */
   insertMany(rows: readonly Row[], log: WriteLog | undefined): void;
+  /**
+   * Fills this new, empty table with every row of `from` when the engine can share them (same
+   * engine, same row layout; only secondary indexes may differ) without copying: a schema change
+   * that only adds or drops indexes. Returns false (nothing done) when it cannot; the caller then
+   * inserts the rows. `from` is unchanged. Optional: an engine without it always copies.
+   */
+  adoptRows?(from: Table): boolean;
 
   /** The scan plan that serves `constraints` (and `order`); 400 when no index does. */
   plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse?: boolean): ScanPlan;

@@ -1,0 +1,146 @@
+/**
+ * Schema migrations (issue 17): `db.migrate()` on a table of 1M rows (100k with
+ * BENCH_SCALE=small) against SQLite's own statements on the same rows.
+ *
+ *   add column, default   `migrate()` adding `score u32 default 0` (every row rewritten into the
+ *                         new table, indexes rebuilt, one transaction) vs SQLite
+ *                         `ALTER TABLE ADD COLUMN score INTEGER NOT NULL DEFAULT 0` (a schema
+ *                         change only: SQLite fills the default when a row is read)
+ *   add index             `migrate()` adding an index on `qty` vs `CREATE INDEX`
+ *   add column, backfill  `migrate()` adding `tag` with `.backfill((row) => …)` (rows read, the
+ *                         values computed in JS, sent back, rewritten) vs `ALTER TABLE ADD COLUMN`
+ *                         + `UPDATE t SET tag = 'q' || (qty % 10)`
+ *
+ * Memory: embedded() vs SQLite `:memory:`; durable: embedded({ dataDir }) vs a SQLite file (WAL,
+ * synchronous FULL — both durable when the call returns). Each figure is one run (a migration
+ * changes the table it measures).
+ *
+ * Standalone: `npx tsx bench/migrate.ts [rows]` prints the rows as JSON.
+ */
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { embedded } from "../src/kernel/index.js";
+import { col, connect, schema, table } from "../src/orm/index.js";
+import type { Executor } from "../src/executor.js";
+import type { BenchContext, BenchRow, Figure } from "./harness.js";
+
+const base = { id: col.u64().key(), name: col.string(16), qty: col.u32() };
+const v1 = schema({ namespace: "bm", tables: { t: table("t", base) } });
+const v2 = schema({ namespace: "bm", tables: { t: table("t", { ...base, score: col.u32().default(0) }) } });
+const v3 = schema({ namespace: "bm", tables: { t: table("t", { ...base, score: col.u32().default(0) }).index("by_qty", ["qty"]) } });
+const v4 = schema({
+  namespace: "bm",
+  tables: { t: table("t", { ...base, score: col.u32().default(0), tag: col.string(4).backfill((row) => `q${Number(row.qty) % 10}`) }).index("by_qty", ["qty"]) },
+});
+
+const CHUNK = 100_000;
+
+function rowAt(i: number): [number, string, number] {
+  return [i, `n${i % 100_000}`, (i * 7919) % 100_000];
+}
+
+async function load(ex: Executor, n: number): Promise<void> {
+  await (await connect(v1, ex)).sync();
+  for (let lo = 0; lo < n; lo += CHUNK) {
+    const rows = [];
+    for (let i = lo; i < Math.min(n, lo + CHUNK); i++) rows.push(rowAt(i));
+    await ex.request({ verb: "put", path: "/state/bm/t/insert_rows", key: null, body: rows });
+  }
+}
+
+async function timed(fn: () => Promise<unknown> | unknown, items: number, note?: string): Promise<Figure> {
+  try {
+    const t0 = performance.now();
+    await fn();
+    return { kind: "time", ms: performance.now() - t0, samples: 1, batch: 1, items, ...(note ? { note } : {}) };
+  } catch (e) {
+    return { kind: "missing", reason: e instanceof Error ? e.message.slice(0, 200) : String(e) };
+  }
+}
+
+interface Figures {
+  addDefault: Figure;
+  addIndex: Figure;
+  backfill: Figure;
+}
+
+async function ours(ex: Executor, n: number): Promise<Figures> {
+  await load(ex, n);
+  const addDefault = await timed(async () => (await connect(v2, ex)).migrate(), n);
+  const addIndex = await timed(async () => (await connect(v3, ex)).migrate(), n);
+  const backfill = await timed(async () => (await connect(v4, ex)).migrate(), n);
+  await ex.close();
+  return { addDefault, addIndex, backfill };
+}
+
+async function sqlite(file: string | undefined, n: number): Promise<Figures> {
+  const db = new Database(file ?? ":memory:");
+  if (file) {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+  }
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)");
+  const ins = db.prepare("INSERT INTO t VALUES (?, ?, ?)");
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) ins.run(...rowAt(i));
+  })();
+  const addDefault = await timed(() => db.exec("ALTER TABLE t ADD COLUMN score INTEGER NOT NULL DEFAULT 0"), n);
+  const addIndex = await timed(() => db.exec("CREATE INDEX t_by_qty ON t(qty)"), n);
+  const backfill = await timed(
+    () =>
+      db.transaction(() => {
+        db.exec("ALTER TABLE t ADD COLUMN tag TEXT");
+        db.exec("UPDATE t SET tag = 'q' || (qty % 10)");
+      })(),
+    n,
+    "ALTER + UPDATE",
+  );
+  db.close();
+  return { addDefault, addIndex, backfill };
+}
+
+function rows(n: number, mem: Figures, dur: Figures, sqlMem: Figures, sqlFile: Figures): BenchRow[] {
+  const out: BenchRow[] = [];
+  const cases: [keyof Figures, string][] = [
+    ["addDefault", `add a column with a default, ${n} rows`],
+    ["addIndex", `add an index, ${n} rows`],
+    ["backfill", `add a column with a backfill function, ${n} rows`],
+  ];
+  for (const [k, label] of cases) {
+    out.push({ section: "migrate", case: label, oursLabel: "tinychain (memory)", ours: mem[k], baselines: [{ label: "sqlite (memory)", figure: sqlMem[k] }], target: "≤ 2× sqlite" });
+    out.push({ section: "migrate", case: label, oursLabel: "tinychain (durable)", ours: dur[k], baselines: [{ label: "sqlite (file, WAL, FULL)", figure: sqlFile[k] }], target: "≤ 2× sqlite" });
+  }
+  return out;
+}
+
+async function measure(n: number, dir: (name: string) => string, progress: (m: string) => void): Promise<BenchRow[]> {
+  progress(`migrate: ${n} rows in memory…`);
+  const mem = await ours(embedded(), n);
+  progress("migrate: durable…");
+  const dur = await ours(embedded({ dataDir: dir("migrate-durable") }), n);
+  progress("migrate: sqlite…");
+  const sqlMem = await sqlite(undefined, n);
+  const sqlFile = await sqlite(join(dir("migrate-sqlite"), "t.db"), n);
+  return rows(n, mem, dur, sqlMem, sqlFile);
+}
+
+/** The bench module entry (bench/run.ts). */
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  return measure(ctx.quick ? 100_000 : 1_000_000, ctx.tmpDir, ctx.progress);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const root = mkdtempSync(join(tmpdir(), "tc-bench-migrate-"));
+  let k = 0;
+  try {
+    const got = await measure(Number(process.argv[2] ?? 1_000_000), (name) => mkdtempSync(join(root, `${name}-${k++}-`)), (m) => process.stderr.write(`${m}\n`));
+    for (const r of got) {
+      const f = (x: Figure) => (x.kind === "time" ? `${x.ms.toFixed(0)} ms` : `n/a (${x.reason})`);
+      process.stdout.write(`${r.case} | ${r.oursLabel} ${f(r.ours)} | ${r.baselines.map((b) => `${b.label} ${f(b.figure)}`).join(" | ")}\n`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
