@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { loadTokenFile, serve, type ServeOptions } from "../http/index.js";
-import { intIn } from "./usage.js";
+import { intIn, UsageError } from "./usage.js";
 
 /** Numeric flags that map one-to-one onto `ServeOptions` (sessions and connection limits). */
 const LIMIT_FLAGS = [
@@ -30,6 +30,8 @@ export function serveCommand(cmd: Command): Command {
     .option("--lib-quota-versions <n>", "library versions one principal may install (default 10000)", intIn(0, 1e9))
     .option("--lib-quota-bytes <bytes>", "bytes of definitions one principal may install (default 67108864)", intIn(0, 2 ** 40))
     .option("--op-budget-ms <ms>", "wall-clock budget of each served op (default 50)", intIn(1, 3_600_000))
+    .option("--route <prefix=url>", "serve calls on a path prefix this host does not serve through another host, e.g. /lib/acme/b=http://127.0.0.1:8703 (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--egress-allow <url>", "let ops call this absolute target: an authority and a path prefix, e.g. http://10.0.0.5:8702/lib/acme (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--quiet", "no access log on stderr");
   for (const l of LIMIT_FLAGS) cmd.option(l.flag, l.help, intIn(l.min, l.max));
   return cmd;
@@ -45,6 +47,8 @@ interface ServeFlags {
   libQuotaVersions?: number;
   libQuotaBytes?: number;
   opBudgetMs?: number;
+  route?: string[];
+  egressAllow?: string[];
   quiet?: boolean;
   [limit: string]: unknown;
 }
@@ -57,8 +61,21 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     flags.libQuotaVersions !== undefined || flags.libQuotaBytes !== undefined
       ? { ...(flags.libQuotaVersions !== undefined ? { maxVersions: flags.libQuotaVersions } : {}), ...(flags.libQuotaBytes !== undefined ? { maxBytes: flags.libQuotaBytes } : {}) }
       : undefined;
+  const routes: Record<string, string> = {};
+  for (const r of flags.route ?? []) {
+    const at = r.indexOf("=");
+    if (at <= 0 || !r.startsWith("/")) throw new UsageError(`--route takes PREFIX=URL (e.g. /lib/acme/b=http://127.0.0.1:8703), got ${JSON.stringify(r)}`);
+    routes[r.slice(0, at)] = r.slice(at + 1);
+  }
+  const allow = (flags.egressAllow ?? []).map((u) => {
+    const m = /^(https?:\/\/[^/\s]+)(\/\S*)$/.exec(u);
+    if (!m) throw new UsageError(`--egress-allow takes an absolute URL with a path prefix (e.g. http://10.0.0.5:8702/lib/acme), got ${JSON.stringify(u)}`);
+    return { authority: m[1]!, paths: [m[2]!] };
+  });
+  const egress = Object.keys(routes).length > 0 || allow.length > 0 ? { routes, allow } : undefined;
   const opts: ServeOptions = {
     port: flags.port,
+    ...(egress !== undefined ? { egress } : {}),
     host: flags.host,
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     ...(flags.bodyLimit !== undefined ? { bodyLimit: flags.bodyLimit } : {}),

@@ -82,6 +82,8 @@ export interface ServeOptions extends ConnectionOptions {
   readonly sessionIdleMs?: number;
   /** Bound of the transaction lock's wait queue of the kernel opened when `kernel` is not given (default 256). */
   readonly lockQueueLimit?: number;
+  /** Where ops of the kernel opened when `kernel` is not given may call other hosts (PROFILE §6.15; default: nowhere). */
+  readonly egress?: import("../kernel/egress/remote-call.js").EgressOptions;
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
@@ -261,6 +263,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       ...(opts.libQuota !== undefined ? { libQuota: opts.libQuota } : {}),
       ...(opts.sessionIdleMs !== undefined ? { sessionIdleMs: opts.sessionIdleMs } : {}),
       ...(opts.lockQueueLimit !== undefined ? { lockQueueLimit: opts.lockQueueLimit } : {}),
+      ...(opts.egress !== undefined ? { egress: opts.egress } : {}),
       ...servedOpOptions(opts.limits),
     })) as ServedKernel;
   }

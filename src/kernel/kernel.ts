@@ -25,17 +25,18 @@ import {
   LibraryRegistry,
   parseInstall,
   type LibraryQuota,
-  type LibraryTxn,
   type LibraryVersion,
 } from "./ops/library.js";
 import { checkedGrant, checkSessionGrant, checkStatePath, GrantedTxn, type CheckedGrant, type Grant } from "./ops/grant.js";
 import { DEFAULT_LIMITS, ExecContext, needsClock, type ExecLimits } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress } from "./ops/op-executor.js";
-import { checkRoute, dispatch, healthz, parseRoute, routeLink, type KernelTxnState, type Route } from "./router.js";
+import { checkRoute, dispatch, healthz, parseRoute, routeLink, type Route } from "./router.js";
 import { SessionTable } from "./sessions.js";
 import { loadStoredVersions, removeVersion, storeVersion } from "./library-store.js";
 import { TABLES_PATH, tableList } from "./table-list.js";
 import { ServiceHost } from "./services/service-host.js";
+import { Egress, type EgressOptions } from "./egress/remote-call.js";
+import { KernelScope, type TxnScope } from "./txn-scope.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
 import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
@@ -70,6 +71,8 @@ export interface KernelOptions {
    * embedded caller awaits its own ops).
    */
   readonly opTurns?: boolean;
+  /** Calls to other hosts: routes for paths served elsewhere, absolute targets allowed (default: none). */
+  readonly egress?: EgressOptions;
   /** The wall-clock budget of one iteration of a `/service` task (default 3000 ms, TinyChain's cap). */
   readonly serviceIterationMs?: number;
 }
@@ -104,32 +107,6 @@ interface PreparedOp {
 
 function preparedOp(op: OpDef): PreparedOp {
   return { op, clock: needsClock(op), direct: directTraverse(op) };
-}
-
-/** The kernel's per-transaction state. */
-interface TxnScope extends KernelTxnState {
-  readonly txn: StateTxn;
-  readonly libs: LibraryTxn;
-  /** The transaction's view of `/lib`, or `undefined` when it never looked at `/lib`. */
-  libChanges(): LibraryTxn | undefined;
-}
-
-/**
- * A transaction's scope. Its library view is made on first use: most transactions never touch
- * `/lib`, and a view made later sees the same registry (it reads the registry live).
- */
-class KernelScope implements TxnScope {
-  private libView: LibraryTxn | undefined;
-  constructor(
-    readonly txn: StateTxn,
-    private readonly registry: LibraryRegistry,
-  ) {}
-  get libs(): LibraryTxn {
-    return (this.libView ??= this.registry.begin());
-  }
-  libChanges(): LibraryTxn | undefined {
-    return this.libView;
-  }
 }
 
 const VERBS: ReadonlySet<string> = new Set(["get", "put", "post", "delete"]);
@@ -168,6 +145,8 @@ export class Kernel {
   private readonly byObject = new WeakMap<object, PreparedOp>();
   private readonly byHash = new Map<string, PreparedOp>();
   private closed = false;
+  /** Where ops may call other hosts (egress/); undefined: nowhere. */
+  private readonly egress: Egress | undefined;
   /** The `/service` queues and their worker (services/). */
   private services!: ServiceHost;
 
@@ -191,6 +170,7 @@ export class Kernel {
       throw new BadRequestError("libQuota: maxVersions and maxBytes must be non-negative numbers");
     }
     this.opTurns = opts.opTurns === true;
+    this.egress = opts.egress ? new Egress(opts.egress) : undefined;
   }
 
   /**
@@ -434,7 +414,7 @@ export class Kernel {
   }
 
   private scope(txn: StateTxn): TxnScope {
-    return new KernelScope(txn, this.libs);
+    return new KernelScope(txn, this.libs, this.egress);
   }
 
   /**
@@ -503,7 +483,11 @@ export class Kernel {
     }
     // In memory (or with nothing to flush) the commit is complete now: one settled promise, no chain.
     if (durable === undefined) {
-      this.committed(scope);
+      try {
+        this.committed(scope);
+      } catch (e) {
+        return Promise.reject(asTcError(e));
+      }
       return Promise.resolve(result);
     }
     return durable.then(() => {
@@ -516,16 +500,26 @@ export class Kernel {
     return scope.txn.commit().then(() => this.committed(scope));
   }
 
-  /** After a durable commit: count it, and publish the libraries it installed. */
+  /**
+   * After a durable commit: count it, publish the libraries it installed, and commit the other
+   * hosts it called (a participant failing to commit now is a `BadGatewayError`).
+   */
   private committed(scope: TxnScope): void {
     this.stats.commits++;
     const libs = scope.libChanges();
     if (libs !== undefined && libs.changed) this.libs.apply(libs);
+    const others = scope.joined();
+    if (others !== undefined) {
+      const failed = this.egress!.finalize(others, true);
+      if (failed) throw failed;
+    }
   }
 
   private rollback(scope: TxnScope): void {
     scope.txn.rollback();
     this.stats.rollbacks++;
+    const others = scope.joined();
+    if (others !== undefined) this.egress!.finalize(others, false);
   }
 
   /**

@@ -11,6 +11,7 @@ import { BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, 
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
 import { checkDependency, isContentAddressed, memberFor, type LibraryTxn } from "./ops/library.js";
+import type { Egress, Participant } from "./egress/remote-call.js";
 import type { CheckedGrant } from "./ops/grant.js";
 import type { ExecContext } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
@@ -35,6 +36,10 @@ export type Route =
 /** Per-transaction kernel state carried in `ExecContext.scope`. */
 export interface KernelTxnState {
   readonly libs: LibraryTxn;
+  /** Where calls may go beyond this host (undefined: nowhere). */
+  readonly egress?: Egress;
+  /** The other hosts taking part in this transaction (made on first use). */
+  participants?(): Map<string, Participant>;
 }
 
 const ROOTS = new Set(["state", "lib", "class", "service", "host", "healthz"]);
@@ -134,6 +139,18 @@ export function dispatch(
   key: KernelValue,
   value: KernelValue | undefined,
 ): OpResult {
+  if (route.kind === "remote") {
+    // Default-deny egress: only an authority and path the configuration allows, checked against
+    // the grant by that path, as a local call on it would be.
+    const st = state(ctx);
+    const target = st.egress?.allowed(route.href);
+    if (target === undefined || st.participants === undefined) {
+      if (!ctx.grant.all) checkRoute(ctx.grant, verb, route);
+      return refuseEgress(route.href);
+    }
+    if (!ctx.grant.all) ctx.grant.check(verb, target.path.split("/").slice(1));
+    return st.egress!.call(st.participants(), target, verb, key, value);
+  }
   if (!ctx.grant.all) checkRoute(ctx.grant, verb, route);
   switch (route.kind) {
     case "healthz":
@@ -162,8 +179,6 @@ export function dispatch(
       return callLibrary(ctx, verb, route, key, value);
     case "not_found":
       throw new NotFoundError(route.why);
-    case "remote":
-      return refuseEgress(route.href);
   }
 }
 
@@ -231,6 +246,15 @@ function callLibrary(
     const lib = libs.get(route.id);
     if (!lib) throw new NotFoundError(`no library ${route.id} is installed`);
     return valueMap({ dependencies: [...lib.dependencies], id: route.id, version: route.version });
+  }
+  if (!libs.get(route.id)) {
+    // Not served here: another host's, through a configured route (or 404).
+    const st = state(ctx);
+    const target = st.egress?.routed(`${route.id}/${route.route.join("/")}`);
+    if (target !== undefined && st.participants !== undefined) {
+      checkDependency(libs, ctx.library, route.id);
+      return st.egress!.call(st.participants(), target, verb, key, value);
+    }
   }
   const member = memberFor(libs, route.id, route.route, verb);
   checkDependency(libs, ctx.library, route.id);

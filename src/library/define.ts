@@ -15,7 +15,7 @@ import type { Runner } from "../executor.js";
 import { del, get, post, put } from "../ir/build.js";
 import { encode } from "../ir/encode.js";
 import { OpBuilder } from "../ir/op-builder.js";
-import type { Json, OpDef, Scalar, Verb } from "../ir/types.js";
+import type { IdRef, Json, OpDef, Scalar, Verb } from "../ir/types.js";
 import { parseLink } from "../ir/uri.js";
 
 /** A route of a library: what its member does, and the types its stub takes and returns. */
@@ -83,16 +83,16 @@ export interface Deferred<R> {
   run(runner: Runner): Promise<R>;
 }
 
-/** The typed calls of a library's routes. */
+/** The typed calls of a library's routes (inside another op, an argument may be a reference such as `b.key`). */
 export type LibraryStub<Routes extends Record<string, AnyRoute>> = {
   [M in keyof Routes]: Routes[M] extends LibraryRoute<infer V, infer K, infer P, infer R>
     ? V extends "post"
-      ? (params: K) => Deferred<R>
+      ? (params: K | { readonly [N in keyof K]: K[N] | IdRef }) => Deferred<R>
       : V extends "put"
-        ? (key: K, value: P) => Deferred<null>
+        ? (key: K | IdRef, value: P | IdRef) => Deferred<null>
         : K extends null
           ? (key?: null) => Deferred<R>
-          : (key: K) => Deferred<R>
+          : (key: K | IdRef) => Deferred<R>
     : never;
 };
 

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { BadRequestError, ConflictError, ForbiddenError, NotImplementedError } from "../../src/errors.js";
 import type { Executor } from "../../src/executor.js";
 import { id, post, ref } from "../../src/ir/build.js";
+import type { IdRef } from "../../src/ir/types.js";
 import { defineLibrary, installLibrary, route, type Deferred } from "../../src/library/index.js";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 
@@ -69,9 +70,10 @@ describe("defineLibrary", () => {
   });
 
   it("types the stubs from the routes", () => {
-    expectTypeOf(stub.hello).parameter(0).toEqualTypeOf<string>();
+    // A value of the declared type, or (inside another op) a reference.
+    expectTypeOf(stub.hello).parameter(0).toEqualTypeOf<string | IdRef>();
     expectTypeOf(stub.hello("x")).toEqualTypeOf<Deferred<string>>();
-    expectTypeOf(stub.sum).parameter(0).toEqualTypeOf<{ a: number; b: number }>();
+    expectTypeOf(stub.sum).parameter(0).toEqualTypeOf<{ a: number; b: number } | { readonly a: number | IdRef; readonly b: number | IdRef }>();
     expectTypeOf(stub.sum({ a: 1, b: 2 })).toEqualTypeOf<Deferred<number>>();
     expectTypeOf(stub.version()).toEqualTypeOf<Deferred<"0.1.0">>();
     // @ts-expect-error a GET member with a string key takes a string

@@ -1,0 +1,202 @@
+/**
+ * Outbound calls (PROFILE §6.15): default-deny egress. A call on a path this host does not serve
+ * — a library version not installed here — goes to another host only through a route of the
+ * kernel's configuration (`egress.routes`, `--route /lib/acme/b=http://127.0.0.1:8703`); an
+ * absolute `http(s)://` target only when `egress.allow` lists its authority for that path. Every
+ * other one is refused before anything is sent.
+ *
+ * The remote host takes part in the caller's transaction: the first call to it begins a session
+ * there (`POST /host/txn`), every call carries that `?txn_id=`, and when the local transaction
+ * commits (after its own writes are durable) or rolls back, each participant is finalized the
+ * same way (an empty `POST` / `DELETE` to the component root first called). This is not a
+ * two-phase commit: a participant that fails to commit after the local commit is reported
+ * (`BadGatewayError`) but cannot undo it.
+ *
+ * Ops run synchronously inside their transaction, so a call waits for its answer on a worker
+ * thread (synckit, `egress-worker.mjs`), bounded by `egress.timeoutMs`.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createSyncFn } from "synckit";
+import { BadGatewayError, BadRequestError, errorOfKind, isErrorKind, kindOfStatus, type TcError } from "../../errors.js";
+import type { Json, Verb } from "../../ir/types.js";
+import { decodeData, toJson, type KernelValue } from "../ops/kernel-value.js";
+
+/** Where calls may go beyond this host. */
+export interface EgressOptions {
+  /** Path prefixes served by other hosts: `{"/lib/acme/b": "http://127.0.0.1:8703"}`, optionally with the bearer token to send. */
+  readonly routes?: Readonly<Record<string, string | { readonly url: string; readonly token?: string }>>;
+  /** Absolute targets calls may reach: an authority (`http://host:port`) and the path prefixes allowed on it. */
+  readonly allow?: readonly { readonly authority: string; readonly paths: readonly string[]; readonly token?: string }[];
+  /** How long one outbound call may take (ms; default 2000). */
+  readonly timeoutMs?: number;
+}
+
+/** A resolved outbound target. */
+export interface RemoteTarget {
+  /** `http://host:port` */
+  readonly base: string;
+  /** The path on that host. */
+  readonly path: string;
+  readonly token: string | undefined;
+}
+
+interface OutboundResponse {
+  readonly ok: boolean;
+  readonly status?: number;
+  readonly text?: string;
+  readonly txnId?: string | null;
+  readonly error?: string;
+}
+
+const AUTHORITY = /^https?:\/\/[^/\s?#]+$/;
+
+function segmentsCover(prefix: string, path: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
+}
+
+/** The worker script: beside this module in the source tree, beside the bundle once built. */
+function workerUrl(): URL {
+  for (const name of ["./egress-worker.mjs", "./egress-worker.js"]) {
+    const url = new URL(name, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url;
+  }
+  return new URL("./egress-worker.mjs", import.meta.url);
+}
+
+type SyncCall = (req: { method: string; url: string; headers: Record<string, string>; body: string | undefined; timeoutMs: number }) => OutboundResponse;
+let syncCall: SyncCall | undefined;
+
+/** One participant host of a transaction. */
+interface Participant {
+  readonly base: string;
+  readonly txnId: string;
+  readonly root: string;
+  readonly token: string | undefined;
+}
+
+/** The egress of one kernel: its configuration, and the participants of each transaction. */
+export class Egress {
+  private readonly routes: { prefix: string; url: string; token: string | undefined }[];
+  private readonly allow: { authority: string; paths: readonly string[]; token: string | undefined }[];
+  private readonly timeoutMs: number;
+
+  constructor(opts: EgressOptions) {
+    this.routes = Object.entries(opts.routes ?? {})
+      .map(([prefix, r]) => {
+        const url = typeof r === "string" ? r : r.url;
+        if (!prefix.startsWith("/") || prefix.length < 2) throw new BadRequestError(`egress route ${JSON.stringify(prefix)}: a route's prefix is a path such as /lib/acme/b`);
+        if (!AUTHORITY.test(url)) throw new BadRequestError(`egress route ${prefix}: ${JSON.stringify(url)} is not a host link such as http://127.0.0.1:8703`);
+        return { prefix: prefix.replace(/\/+$/, ""), url, token: typeof r === "string" ? undefined : r.token };
+      })
+      .sort((a, b) => b.prefix.length - a.prefix.length);
+    this.allow = (opts.allow ?? []).map((a) => {
+      if (!AUTHORITY.test(a.authority)) throw new BadRequestError(`egress allow: ${JSON.stringify(a.authority)} is not a host link such as http://10.0.0.5:8702`);
+      if (!Array.isArray(a.paths) || !a.paths.every((p) => typeof p === "string" && p.startsWith("/"))) throw new BadRequestError(`egress allow ${a.authority}: paths must be path prefixes`);
+      return { authority: a.authority, paths: a.paths, token: a.token };
+    });
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    if (!(this.timeoutMs > 0)) throw new BadRequestError("egress.timeoutMs must be positive");
+  }
+
+  /** The route serving `path` (a path this host does not serve), if the configuration has one. */
+  routed(path: string): RemoteTarget | undefined {
+    const r = this.routes.find((x) => segmentsCover(x.prefix, path));
+    return r ? { base: r.url, path, token: r.token } : undefined;
+  }
+
+  /** An absolute target, when `allow` lists its authority for its path. */
+  allowed(href: string): RemoteTarget | undefined {
+    const u = new URL(href);
+    const authority = `${u.protocol}//${u.host}`;
+    const path = decodeURIComponent(u.pathname);
+    const a = this.allow.find((x) => x.authority === authority && x.paths.some((p) => segmentsCover(p.replace(/\/+$/, ""), path)));
+    return a ? { base: authority, path, token: a.token } : undefined;
+  }
+
+  /**
+   * Calls `target` inside the transaction whose participants are `participants` (joining it
+   * there on the first call), and returns the answer as a kernel value.
+   */
+  call(participants: Map<string, Participant>, target: RemoteTarget, verb: Verb, key: KernelValue, value: KernelValue | undefined): KernelValue {
+    let p = participants.get(target.base);
+    if (!p) {
+      const begun = this.send("POST", `${target.base}/host/txn`, target.token, "{}");
+      if (!begun.ok || begun.status !== 204 || !begun.txnId) throw this.failure(target, begun, "could not begin a transaction there");
+      p = { base: target.base, txnId: begun.txnId, root: componentRoot(target.path), token: target.token };
+      participants.set(target.base, p);
+    }
+    const txn = `txn_id=${encodeURIComponent(p.txnId)}`;
+    let url = `${target.base}${target.path}?${txn}`;
+    let body: string | undefined;
+    if (verb === "get" || verb === "delete") url += `&key=${encodeURIComponent(JSON.stringify(toJson(key)))}`;
+    else if (verb === "put") {
+      url += `&key=${encodeURIComponent(JSON.stringify(toJson(key)))}`;
+      body = JSON.stringify(toJson(value ?? null));
+    } else body = JSON.stringify(value === undefined || value === null ? {} : toJson(value));
+    const res = this.send(verb.toUpperCase(), url, target.token, body);
+    if (!res.ok || res.status! < 200 || res.status! >= 300) {
+      // The participant rolled its session back on the failure (PROFILE §4): it is gone.
+      participants.delete(target.base);
+      throw this.failure(target, res, `${verb.toUpperCase()} ${target.path} failed`);
+    }
+    if (res.status === 204 || res.text === "") return null;
+    return decodeData(JSON.parse(res.text!) as Json);
+  }
+
+  /** Commits (after the local commit) or rolls back every participant; the first failure, if any. */
+  finalize(participants: Map<string, Participant>, commit: boolean): TcError | undefined {
+    let failed: TcError | undefined;
+    for (const p of participants.values()) {
+      const res = this.send(commit ? "POST" : "DELETE", `${p.base}${p.root}?txn_id=${encodeURIComponent(p.txnId)}`, p.token, undefined);
+      if (commit && (!res.ok || res.status! >= 300) && !failed) {
+        failed = new BadGatewayError(
+          `committed here, but ${p.base} did not commit its part (${res.ok ? `HTTP ${res.status}` : res.error}): the transaction is not atomic across hosts when a participant fails at commit`,
+        );
+      }
+    }
+    participants.clear();
+    return failed;
+  }
+
+  private send(method: string, url: string, token: string | undefined, body: string | undefined): OutboundResponse {
+    syncCall ??= createSyncFn(workerUrl(), { timeout: this.timeoutMs + 1000 }) as unknown as SyncCall;
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    try {
+      return syncCall({ method, url, headers, body, timeoutMs: this.timeoutMs });
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  }
+
+  private failure(target: RemoteTarget, res: OutboundResponse, what: string): TcError {
+    if (!res.ok) return new BadGatewayError(`${target.base}: ${what}: ${res.error}`);
+    let kind = kindOfStatus(res.status!);
+    let message = `HTTP ${res.status}`;
+    try {
+      const json = JSON.parse(res.text ?? "") as Record<string, { message?: string } | string>;
+      const k = Object.keys(json)[0];
+      if (k !== undefined && isErrorKind(k)) {
+        kind = k;
+        const d = json[k];
+        message = typeof d === "string" ? d : (d?.message ?? message);
+      }
+    } catch {
+      // not a JSON error body: the status decides
+    }
+    return errorOfKind(kind, `${target.base}${target.path}: ${message}`);
+  }
+}
+
+/** The component root a participant is finalized at: the library version, service or namespace the first call reached. */
+function componentRoot(path: string): string {
+  const s = path.split("/").filter(Boolean);
+  if (s[0] === "lib" || s[0] === "class") return `/${s.slice(0, 4).join("/")}`;
+  if (s[0] === "service") return `/${s.slice(0, 5).join("/")}`;
+  if (s[0] === "state") return `/${s.slice(0, 2).join("/")}`;
+  return `/${s[0] ?? "lib"}`;
+}
+
+export type { Participant };
