@@ -110,8 +110,10 @@ function buildRoute(href: string): Route {
       return { kind: "lib", id: c.path, version: c.version, route: c.route };
     }
     case "class":
+      return { kind: "not_found", href, why: `${href}: this host serves no /class components (it serves /state, /lib, /service and /healthz)` };
     case "service":
-      return { kind: "not_found", href, why: `${href}: this host serves no /${link.root} components (it serves /state, /lib and /healthz)` };
+      // Service calls run in transactions of their own (PROFILE §6.14): requests, not op steps.
+      return { kind: "not_found", href, why: `${href}: a /service call is a request of its own, not a step of an op (it runs in its own transaction)` };
     case "host":
       return { kind: "not_found", href, why: `no route ${href} on this host` };
   }

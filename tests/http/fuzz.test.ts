@@ -174,15 +174,18 @@ describe("fuzzing the served kernel (PROFILE §4: no answer ≥ 500, typed 4xx e
     await healthy();
   });
 
-  it("regressions: CONNECT → 405, /class and /service → 404, a cast → 400, an egress call → 404", async () => {
+  it("regressions: CONNECT → 405, /class and an unknown /service → 404, a cast → 400, an egress call → 404", async () => {
     const connect = await check(open, { method: "CONNECT", path: "/state/fz/t", headers: [], note: "CONNECT" });
     expect(connect.status).toBe(405);
     expect(JSON.parse(connect.body)).toMatchObject({ method_not_allowed: { message: expect.stringMatching(/CONNECT/) } });
-    for (const path of ["/class/acme/User/1.0.0", "/service/acme/ns/svc/1.0.0/x", "/class"]) {
+    for (const path of ["/class/acme/User/1.0.0", "/class"]) {
       const a = await check(open, { method: "GET", path, headers: [], note: path });
       expect(a.status).toBe(404);
-      expect(JSON.parse(a.body).not_found.message).toMatch(/serves no \/(class|service) components/);
+      expect(JSON.parse(a.body).not_found.message).toMatch(/serves no \/class components/);
     }
+    const svc = await check(open, { method: "GET", path: "/service/acme/ns/svc/1.0.0/x", headers: [], note: "unknown service" });
+    expect(svc.status).toBe(404);
+    expect(JSON.parse(svc.body).not_found.message).toMatch(/no service \/service\/acme\/ns\/svc\/1.0.0 is installed/);
     expect((await check(open, { method: "GET", path: "/state/scalar/value/string?key=5", headers: [], note: "cast" })).status).toBe(400);
     const install = { "/lib/fz/egress/0.0.9": { op: { "/state/scalar/op/post": [["r", { "/state/scalar/ref/op/get": ["http://127.0.0.1:1/state/fz/t", null] }]] } } };
     expect((await check(open, jsonRequest("PUT", "/lib", install, "egress install"))).status).toBe(204);

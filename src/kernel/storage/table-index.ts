@@ -134,6 +134,7 @@ export function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] |
  */
 export function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<number> {
   const n = rows.length;
+  if (n === 0) return new Uint32Array(0);
   if (ix.listed !== 1) {
     const keys = rows.map((r) => ix.keyPositions.map((p) => normCell(r[p]!)));
     return sortedOrder(keys, ix.compare) ?? Array.from({ length: n }, (_, i) => i);
