@@ -11,6 +11,7 @@ import type { Verb } from "../../ir/types.js";
 import { parsePlan } from "../../ir/traverse-plan.js";
 import type { TableView } from "../state/table-view.js";
 import type { KernelValue, OpResult } from "./kernel-value.js";
+import type { RouteMeter } from "./route-meter.js";
 
 /**
  * What a caller may reach: each path in `paths` and everything below it (segment-wise: `/state/a`
@@ -135,9 +136,9 @@ export class GrantedTxn {
     private readonly grant: CheckedGrant,
   ) {}
 
-  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): OpResult {
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined, meter?: RouteMeter): OpResult {
     checkStatePath(this.grant, verb, path, key);
-    return this.txn.request(verb, path, key, value);
+    return this.txn.request(verb, path, key, value, meter);
   }
 
   viewRequest(view: TableView, verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): KernelValue {
