@@ -7,6 +7,7 @@
 import { traverseTableRoute } from "../traverse/table-store.js";
 import type { RouteMeter } from "../ops/route-meter.js";
 import { queryTableRoute } from "../query/query-route.js";
+import { isReturningRoute, returningRoute } from "../query/returning-routes.js";
 import type { EncodedJson } from "../ops/encoded-json.js";
 import { DerivedView, derivedViewRoute, viewOpRoute } from "./view-ops.js";
 import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from "../../errors.js";
@@ -169,6 +170,12 @@ export function tableRoute(
     case "query":
       // Extension: a relational query plan, read-only, inside this transaction (PROFILE §6.11).
       return queryTableRoute((n) => host.lookup(ns, n), ns, name, verb, key, meter) as StateValue;
+    case "insert_returning":
+    case "update_returning":
+    case "delete_returning":
+      // Extension: writes answering the rows as written (PROFILE §6.12).
+      if (isReturningRoute(route)) return returningRoute(log, (n) => host.lookup(ns, n), ns, table, route, verb, value, meter) as StateValue;
+      break;
     default:
       break;
   }
