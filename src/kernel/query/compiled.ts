@@ -58,6 +58,7 @@ export function norm(v: unknown): KeyCell {
  */
 export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
+  if (typeof a === "number" && typeof b === "number") return a < b ? -1 : a > b ? 1 : 0;
   return compareCells(norm(a), norm(b));
 }
 
