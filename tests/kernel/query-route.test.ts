@@ -10,7 +10,9 @@ import { MissingExtensionError } from "../../src/errors.js";
 import { requireExtensions, type Executor, type Runner } from "../../src/executor.js";
 import type { QueryExpr, QueryPlan } from "../../src/ir/query-plan.js";
 import type { Json } from "../../src/ir/types.js";
+import { decodeOpDef } from "../../src/ir/index.js";
 import { embedded } from "../../src/kernel/index.js";
+import { directTraverse } from "../../src/kernel/ops/direct-traverse.js";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 
 const S = "/state/scalar/value/";
@@ -291,6 +293,22 @@ describe.each(EXECUTORS)("query route ($name)", (factory) => {
     expect((await bad(plan("users", "u", { where: deep }))).message).toMatch(/nested deeper/);
     expect((await bad(plan("nope", "n"), {}, `/state/${ns}/nope/query`)).kind).toBe("not_found");
     expect((await failure(ex.request({ verb: "put", path: `/state/${ns}/users/query`, key: [JSON.stringify(plan("users", "u")), {}], body: null }))).kind).toBe("method_not_allowed");
+  });
+
+  it("runs inside ops: alone (the direct path) and as one step of several, with the same results", async () => {
+    const p = plan("users", "u", { where: { t: "cmp", op: ">=", l: col("u", "age"), r: param("min") }, orderBy: [{ expr: col("u", "age"), desc: false }] });
+    const step = { [`/state/${ns}/users/query`]: [[JSON.stringify(p), { min: { $min: [] } }]] };
+    const alone = { "/state/scalar/op/post": [["rows", step]] } as Json;
+    const behind = { "/state/scalar/op/post": [["first", 0], ["rows", step]] } as Json;
+    expect(directTraverse(decodeOpDef(alone))?.path).toEqual([ns, "users", "query"]);
+    expect(directTraverse(decodeOpDef(behind))).toBeUndefined();
+    expect(await ex.execute(alone, { min: 25 })).toEqual([[1], [3], [5]]);
+    expect(await ex.execute(behind, { min: 25 })).toEqual([[1], [3], [5]]);
+    for (const op of [alone, behind]) {
+      const e = await failure(ex.execute(op, { min: "x" }));
+      expect(e.kind).toBe("bad_request");
+      expect(e.message).toMatch(/parameter "min" must be a number/);
+    }
   });
 
   it("reads a session's own writes", async () => {
