@@ -71,7 +71,7 @@ describe("query route fuzz", () => {
         fc.array(fc.tuple(fc.constantFrom(...ALL), small), { minLength: 0, maxLength: 2 }),
         fc.oneof(fc.constant({}), fc.dictionary(fc.constantFrom("p", "l", "h", "k"), small, { maxKeys: 1 })),
         async (edits, params) => {
-          let plan = VALID;
+          let plan = VALID as Json;
           for (const [path, by] of edits) {
             try {
               plan = replaced(plan, path, by);

@@ -11,7 +11,7 @@ import { requireExtensions, type Executor, type Runner } from "../../src/executo
 import type { QueryExpr, QueryPlan } from "../../src/ir/query-plan.js";
 import type { Json } from "../../src/ir/types.js";
 import { decodeOpDef } from "../../src/ir/index.js";
-import { embedded } from "../../src/kernel/index.js";
+import { embedded, Kernel } from "../../src/kernel/index.js";
 import { directTraverse } from "../../src/kernel/ops/direct-traverse.js";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
 
@@ -318,6 +318,27 @@ describe.each(EXECUTORS)("query route ($name)", (factory) => {
     expect(await query(s, ns, p)).toEqual([[1], [3], [5], [6]]);
     await s.rollback();
     expect(await query(ex, ns, p)).toEqual([[1], [3], [5]]);
+  });
+});
+
+describe("query grants", () => {
+  it("needs GET on every table a plan reads, unless the grant covers the namespace", async () => {
+    const k = await Kernel.open({});
+    const admin: Runner = { execute: (op, args) => k.execute(op, args ?? {}), request: (req) => k.request(req) };
+    await social(admin, "g");
+    const grant = { paths: ["/state/g/users", "/state/g/posts"], verbs: ["get", "post"] as ("get" | "post")[] };
+    const limited: Runner = { execute: (op, args) => k.execute(op, args ?? {}, undefined, grant), request: (req) => k.request(req, undefined, grant) };
+    const join = plan("users", "u", { joins: [{ table: "posts", as: "p", kind: "inner", on: eq(col("p", "author"), col("u", "id")) }] });
+    expect(await query(limited, "g", join)).toEqual([[1], [1], [1], [3]]);
+    const toComments = plan("users", "u", { joins: [{ table: "comments", as: "c", kind: "left", on: eq(col("c", "post"), col("u", "id")) }] });
+    expect((await failure(query(limited, "g", toComments))).kind).toBe("forbidden");
+    const inComments = plan("users", "u", { where: { t: "inQuery", e: col("u", "id"), query: plan("comments", "c"), negate: false } });
+    expect((await failure(query(limited, "g", inComments))).kind).toBe("forbidden");
+    const del = { where: { t: "inQuery", e: { t: "col", src: "t", col: "id" }, query: plan("comments", "c"), negate: false }, columns: null };
+    const e = await failure(limited.request({ verb: "post", path: "/state/g/posts/delete_returning", body: { plan: JSON.stringify(del), params: {} } }));
+    expect(e.kind).toBe("forbidden");
+    expect(await query(admin, "g", plan("posts", "p"))).toEqual([[10], [11], [12], [13]]);
+    await k.close();
   });
 });
 
