@@ -282,6 +282,9 @@ describe.each(EXECUTORS)("query route ($name)", (factory) => {
       [plan("users", "u", { limit: { param: "n" } }), /parameter "n" must be a non-negative integer/, { n: -1 }],
       [plan("users", "u", { select: [{ as: "a", expr: col("u", "id") }, { as: "a", expr: col("u", "name") }] }), /named twice/],
       [plan("posts", "p"), /reads from posts/],
+      [plan("users", "u", { select: [{ as: "n", expr: { t: "agg", fn: "count", arg: null, distinct: true } }] }), /cannot be distinct/],
+      [plan("users", "u", { select: [{ as: "s", expr: { t: "agg", fn: "sum", arg: param("x"), distinct: false } }] }), /sum takes numbers/, { x: "a" }],
+      [plan("users", "u", { select: [{ as: "x", expr: param("x") }] }), /parameter "x" must be null, a number/, { x: { deep: 1 } }],
     ];
     for (const [p, re, params] of cases) {
       const e = await bad(p, params);

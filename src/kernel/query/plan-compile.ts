@@ -321,6 +321,7 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
           throw bad(`${where}.${what}: ${e.fn} takes a number, got a ${argKind}`);
         }
         if (e.arg === null && e.fn !== "count") throw bad(`${where}.${what}: ${e.fn} needs an argument`);
+        if (e.arg === null && e.distinct) throw bad(`${where}.${what}: count of rows (arg null) cannot be distinct`);
         if (e.fn === "min" || e.fn === "max") kind = argKind;
         if (k < 0) {
           k = aggs.length;
