@@ -298,3 +298,68 @@ describe.each(EXECUTORS)("query vs SQLite ($name)", (factory) => {
     );
   });
 });
+
+/** Nested loads and subqueries: each parent's nested rows equal SQLite's query for that parent. */
+const nestedArb = fc.record({
+  desc: fc.boolean(),
+  limit: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
+  inOp: fc.constantFrom("=", "<", ">="),
+  inValue: fc.integer({ min: 0, max: 4 }),
+  negate: fc.boolean(),
+});
+
+describe.each(EXECUTORS)("query with and inQuery vs SQLite ($name)", (factory) => {
+  const open = executorsFor(factory, afterAll);
+  const runs = factory.name === "embedded memory" ? 40 : 8;
+  it("loads each parent's nested rows as SQLite's per-parent query gives them", async () => {
+    const ex = await open();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(dataArb, nestedArb, async (data, c) => {
+        const ns = `w${n++}`;
+        const db = new Database(":memory:");
+        for (const t of ["a", "b", "c"] as const) {
+          const cols = COLS[t]!;
+          db.exec(`CREATE TABLE ${t} (${cols.map((k, i) => `${k.name} ${k.kind === "int" ? "INTEGER" : "TEXT"}${i === 0 ? " PRIMARY KEY" : ""}`).join(", ")})`);
+          const ins = db.prepare(`INSERT INTO ${t} VALUES (${cols.map(() => "?").join(", ")})`);
+          for (const r of data[t] as unknown[][]) ins.run(...r);
+          await ex.request({ verb: "put", path: `/state/${ns}/${t}`, key: null, body: { "/state/collection/table": [schemaOf(t, data.indexed[["a", "b", "c"].indexOf(t)]!), data[t] as Json] } });
+        }
+        const sub: QueryPlan = {
+          v: 1, from: { table: "b", as: "sb" }, joins: [], where: { t: "cmp", op: c.inOp as "=", l: col("sb", "x").e, r: { t: "value", value: { param: "v" } } },
+          groupBy: null, having: null, select: [{ as: "aid", expr: col("sb", "aid").e }], distinct: false, with: [], orderBy: [], limit: null, offset: null,
+        };
+        const comments: QueryPlan = {
+          v: 1, from: { table: "c", as: "c" }, joins: [], where: { t: "cmp", op: "=", l: col("c", "bid").e, r: { t: "outer", src: "b", col: "id" } },
+          groupBy: null, having: null, select: [{ as: "id", expr: col("c", "id").e }], distinct: false, with: [], orderBy: [], limit: null, offset: null,
+        };
+        const bs: QueryPlan = {
+          v: 1, from: { table: "b", as: "b" }, joins: [], where: { t: "cmp", op: "=", l: col("b", "aid").e, r: { t: "outer", src: "a", col: "id" } },
+          groupBy: null, having: null, select: [{ as: "id", expr: col("b", "id").e }, { as: "s", expr: col("b", "s").e }], distinct: false,
+          with: [{ as: "cs", kind: "many", plan: comments }],
+          orderBy: [{ expr: col("b", "x").e, desc: c.desc }], limit: c.limit === null ? null : { lit: c.limit }, offset: null,
+        };
+        const first: QueryPlan = { ...bs, with: [], select: [{ as: "id", expr: col("b", "id").e }], orderBy: [{ expr: col("b", "id").e, desc: true }], limit: null };
+        const plan: QueryPlan = {
+          v: 1, from: { table: "a", as: "a" }, joins: [], where: { t: "inQuery", e: col("a", "id").e, query: sub, negate: c.negate },
+          groupBy: null, having: null, select: [{ as: "id", expr: col("a", "id").e }], distinct: false,
+          with: [{ as: "bs", kind: "many", plan: bs }, { as: "first", kind: "one", plan: first }], orderBy: [], limit: null, offset: null,
+        };
+        const parents = db.prepare(`SELECT a.id FROM a WHERE a.id ${c.negate ? "NOT IN" : "IN"} (SELECT aid FROM b WHERE x ${c.inOp} ?) ORDER BY a.id`).raw(true).all(c.inValue) as [number][];
+        const nested = db.prepare(`SELECT id, s FROM b WHERE aid = ? ORDER BY x ${c.desc ? "DESC" : "ASC"}, id${c.limit === null ? "" : ` LIMIT ${c.limit}`}`).raw(true);
+        const cs = db.prepare("SELECT id FROM c WHERE bid = ? ORDER BY id").raw(true);
+        const firstQ = db.prepare("SELECT id FROM b WHERE aid = ? ORDER BY id DESC LIMIT 1").raw(true);
+        const expected = parents.map(([id]) => [
+          id,
+          (nested.all(id) as [number, string | null][]).map(([bid, s]) => [bid, s, cs.all(bid)]),
+          firstQ.all(id)[0] ?? null,
+        ]);
+        const got = await ex.request({ verb: "get", path: `/state/${ns}/a/query`, key: [JSON.stringify(plan), { v: c.inValue }] });
+        expect(got).toEqual(expected);
+        db.close();
+      }),
+      { numRuns: runs },
+    );
+  });
+});
+
