@@ -240,6 +240,17 @@ describe.each(EXECUTORS)("query route ($name)", (factory) => {
     expect(await query(ex, ns, plan("users", "u", { orderBy: [{ expr: col("u", "age"), desc: true }], limit: { lit: 3 } }))).toEqual([[1], [3], [5]]);
     expect(await query(ex, ns, plan("users", "u", { orderBy: [{ expr: col("u", "age"), desc: true }] }))).toEqual([[1], [3], [5], [4], [2]]);
     expect(await query(ex, ns, plan("users", "u", { orderBy: [{ expr: col("u", "age"), desc: false }, { expr: col("u", "name"), desc: true }] }))).toEqual([[2], [4], [5], [3], [1]]);
+    // An index on (city, n) read for city alone gives rows by n: the result is still by key.
+    await create(ex, ns, "people", [[[["id", INT]], [["city", STR], ["n", INT]]], [["by_city_n", ["city", "n"]]]], [
+      [1, "x", 9],
+      [2, "x", 1],
+      [3, "y", 5],
+      [4, "x", 5],
+    ]);
+    const inX = (over: Partial<QueryPlan>) => query(ex, ns, plan("people", "p", { where: eq(col("p", "city"), lit("x")), ...over }));
+    expect(await inX({})).toEqual([[1], [2], [4]]);
+    expect(await inX({ limit: { lit: 2 } })).toEqual([[1], [2]]);
+    expect(await inX({ where: { t: "cmp", op: ">", l: col("p", "n"), r: lit(0) }, limit: { lit: 3 } })).toEqual([[1], [2], [3]]);
   });
 
   it("loads nested rows three levels deep, per parent ordered and limited", async () => {

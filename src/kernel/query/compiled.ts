@@ -88,14 +88,18 @@ export interface ConstraintSpec {
   readonly hi: { readonly ev: Ev; readonly inclusive: boolean } | undefined;
 }
 
-/** How `from`'s rows are read. */
+/**
+ * How `from`'s rows are read. `pkOrdered`: the index gives them in primary key order;
+ * `sortFrom`: they are not, and are put in that order before the joins (a plain plan without
+ * `orderBy`, whose result then needs no sort and may stop at its limit).
+ */
 export type Access =
   /** Every row, in primary key order. */
   | { readonly t: "scan" }
   /** A prepared equality lookup on `cols` (values in `cols` order). */
-  | { readonly t: "lookup"; readonly values: readonly Ev[]; readonly lookup: EqualityLookup; readonly pkOrdered: boolean }
+  | { readonly t: "lookup"; readonly values: readonly Ev[]; readonly lookup: EqualityLookup; readonly pkOrdered: boolean; readonly sortFrom: boolean }
   /** An index range (the engine's planner picks the index). */
-  | { readonly t: "range"; readonly specs: readonly ConstraintSpec[]; readonly pkOrdered: boolean }
+  | { readonly t: "range"; readonly specs: readonly ConstraintSpec[]; readonly pkOrdered: boolean; readonly sortFrom: boolean }
   /**
    * An index serving the order keys (`orderPos`: their row positions): rows come in the plan's
    * order; read in reverse, rows tying on the keys are put back in primary key order.

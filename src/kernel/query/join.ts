@@ -78,13 +78,24 @@ export class JoinRun {
         }
         const out: Row[] = [];
         access.lookup(cells, out);
+        if (access.sortFrom) out.sort(byPrimaryKey(table.primary.keyPositions));
         for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
         return;
       }
       case "range": {
         const cs = constraints(access.specs, this.slots);
         if (cs === undefined) return;
-        table.scan(table.plan(cs), (row) => this.fromRow(row));
+        if (!access.sortFrom) {
+          table.scan(table.plan(cs), (row) => this.fromRow(row));
+          return;
+        }
+        const rows: Row[] = [];
+        table.scan(table.plan(cs), (row) => {
+          rows.push(row);
+        });
+        this.visits.meter.alloc(8 * rows.length);
+        rows.sort(byPrimaryKey(table.primary.keyPositions));
+        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
         return;
       }
       case "ordered": {
@@ -215,6 +226,17 @@ export class JoinRun {
 }
 
 const EMPTY: readonly Row[] = [];
+
+/** Orders rows by their primary key cells (`pos`: the key columns' positions). */
+function byPrimaryKey(pos: readonly number[]): (a: Row, b: Row) => number {
+  return (a, b) => {
+    for (let i = 0; i < pos.length; i++) {
+      const c = compareValues(a[pos[i]!], b[pos[i]!]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+}
 
 /** The constraints of an access path with their values for this execution (undefined: a null bound, no rows). */
 function constraints(specs: readonly ConstraintSpec[], slots: Slots): ColumnConstraint[] | undefined {

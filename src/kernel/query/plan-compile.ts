@@ -368,9 +368,10 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     return { as: w.as, many: w.kind === "many", plan: child };
   });
 
-  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && !grouped && !plan.distinct && plan.limit !== null);
+  const plain = !grouped && !plan.distinct;
+  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, plain && plan.orderBy.length === 0);
   const natural =
-    (access.t === "scan" || (access.t !== "ordered" && access.pkOrdered)) &&
+    (access.t === "scan" || (access.t !== "ordered" && (access.pkOrdered || access.sortFrom))) &&
     joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered);
   return {
     env: root.env,
@@ -459,7 +460,7 @@ function bounds(plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx): Map<s
   return out;
 }
 
-function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean): Access {
+function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean): Access {
   const b = bounds(plan, aliases, cx);
   // The index covering the most bounds: equality on a prefix of its columns, then one range.
   let best: ConstraintSpec[] = [];
@@ -518,7 +519,9 @@ function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, c
   const probe = from.plan(dummy(best));
   if (eqOnly) {
     const lookup = from.equalityLookup(best.map((s) => s.column.name));
-    return { t: "lookup", values: best.map((s) => s.eq!), lookup, pkOrdered: probe.index.primary || best.length >= probe.index.listed };
+    const pkOrdered = probe.index.primary || best.length >= probe.index.listed;
+    return { t: "lookup", values: best.map((s) => s.eq!), lookup, pkOrdered, sortFrom: !pkOrdered && tieOrderOnly };
   }
-  return { t: "range", specs: best, pkOrdered: probe.index.primary };
+  const pkOrdered = probe.index.primary;
+  return { t: "range", specs: best, pkOrdered, sortFrom: !pkOrdered && tieOrderOnly };
 }
