@@ -251,6 +251,13 @@ describe.each(EXECUTORS)("query route ($name)", (factory) => {
     expect(await inX({})).toEqual([[1], [2], [4]]);
     expect(await inX({ limit: { lit: 2 } })).toEqual([[1], [2]]);
     expect(await inX({ where: { t: "cmp", op: ">", l: col("p", "n"), r: lit(0) }, limit: { lit: 3 } })).toEqual([[1], [2], [3]]);
+    // Joined through that index (its first column), the joined rows come by key too.
+    const viaCity = await query(ex, ns, plan("words", "w", {
+      joins: [{ table: "people", as: "p", kind: "inner", on: eq(col("p", "city"), lit("x")) }],
+      select: [{ as: "w", expr: col("w", "id") }, { as: "p", expr: col("p", "id") }],
+      limit: { lit: 4 },
+    }));
+    expect(viaCity).toEqual([[1, 1], [1, 2], [1, 4], [2, 1]]);
   });
 
   it("loads nested rows three levels deep, per parent ordered and limited", async () => {

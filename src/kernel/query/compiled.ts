@@ -108,8 +108,11 @@ export type Access =
 
 /** How a join finds the right rows for a left row. */
 export type JoinStrategy =
-  /** An index whose first column is `column`: one lookup per left row. */
-  | { readonly t: "lookup"; readonly key: Ev; readonly lookup: EqualityLookup; readonly index: string; readonly pkOrdered: boolean }
+  /**
+   * An index whose first column is `column`: one lookup per left row. `sortRows`: the index gives
+   * the rows out of primary key order, and the plan (plain, without `orderBy`) wants them in it.
+   */
+  | { readonly t: "lookup"; readonly key: Ev; readonly lookup: EqualityLookup; readonly index: string; readonly pkOrdered: boolean; readonly sortRows: boolean }
   /** No such index: the right table read once per execution into a hash table on `column`. */
   | { readonly t: "hash"; readonly key: Ev; readonly position: number }
   /** No equality: every right row, read once per execution. */

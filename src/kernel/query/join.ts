@@ -49,6 +49,8 @@ export class JoinRun {
   private stopped = false;
   private readonly buffers: Row[][];
   private readonly cells: KeyCell[] = [null];
+  /** Per join: its table's primary key order (for lookups whose rows come out of it). */
+  private readonly byKey: ((a: Row, b: Row) => number)[];
 
   constructor(
     private readonly plan: CompiledPlan,
@@ -57,6 +59,7 @@ export class JoinRun {
   ) {
     this.slots = new Array(plan.tables.length).fill(null);
     this.buffers = plan.joins.map(() => []);
+    this.byKey = plan.joins.map((j) => byPrimaryKey(j.table.primary.keyPositions));
   }
 
   /** Enumerates every joined row (until the sink stops it). */
@@ -159,6 +162,7 @@ export class JoinRun {
       if (v !== null) {
         this.cells[0] = norm(v);
         s.lookup(this.cells, out);
+        if (s.sortRows && out.length > 1) out.sort(this.byKey[j]!);
       }
       candidates = out;
     } else if (s.t === "hash") {

@@ -266,12 +266,17 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
   const n = tables.length;
   const cx = (what: string, visible = n): ExprCx => rowCx(root, aliases, visible, parent, `${where}.${what}`);
 
+  const grouped =
+    plan.groupBy !== null || plan.having !== null || plan.select.some((s) => hasAgg(s.expr)) || plan.orderBy.some((o) => hasAgg(o.expr));
+  const plain = !grouped && !plan.distinct;
+  // A plain plan without orderBy is ordered by keys only: rows kept in key order need no sort.
+  const tieOrderOnly = plain && plan.orderBy.length === 0;
   const joins: CompiledJoin[] = joinSpecs.map(({ j, table, slot }) => {
     const what = `join ${JSON.stringify(j.as)} on`;
     if (hasAgg(j.on)) throw bad(`${where}.${what}: an aggregate cannot appear in a join condition`);
     const on = compileExpr(cx(what, slot + 1), j.on);
     if (on.kind !== "bool" && on.kind !== "unknown") throw bad(`${where}.${what}: a join condition is a boolean expression`);
-    return { alias: j.as, table, slot, left: j.kind === "left", on: on.ev, strategy: joinStrategy(j.as, table, j.on, cx(what, slot + 1)) };
+    return { alias: j.as, table, slot, left: j.kind === "left", on: on.ev, strategy: joinStrategy(j.as, table, j.on, cx(what, slot + 1), tieOrderOnly) };
   });
 
   if (plan.where && hasAgg(plan.where)) throw bad(`${where}.where: an aggregate cannot appear in where (use having)`);
@@ -285,8 +290,6 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     whereAt[level]!.push(compiled.ev);
   }
 
-  const grouped =
-    plan.groupBy !== null || plan.having !== null || plan.select.some((s) => hasAgg(s.expr)) || plan.orderBy.some((o) => hasAgg(o.expr));
   const names = new Set<string>();
   for (const s of [...plan.select, ...plan.with]) {
     if (names.has(s.as)) throw bad(`${where}: output column ${JSON.stringify(s.as)} is named twice`);
@@ -368,11 +371,10 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     return { as: w.as, many: w.kind === "many", plan: child };
   });
 
-  const plain = !grouped && !plan.distinct;
-  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, plain && plan.orderBy.length === 0);
+  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, tieOrderOnly);
   const natural =
     (access.t === "scan" || (access.t !== "ordered" && (access.pkOrdered || access.sortFrom))) &&
-    joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered);
+    joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered || j.strategy.sortRows);
   return {
     env: root.env,
     box,
@@ -394,7 +396,7 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
 }
 
 /** The join's strategy: an index lookup, else a hash join, on an equality of its `on`; else a loop. */
-function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx): JoinStrategy {
+function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx, tieOrderOnly: boolean): JoinStrategy {
   let hash: JoinStrategy | undefined;
   for (const c of conjuncts(on)) {
     if (c.t !== "cmp" || c.op !== "=") continue;
@@ -411,7 +413,8 @@ function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx): J
       const leading = table.indexes.some((ix) => ix.columns[0]!.name === mine.col);
       if (leading) {
         const ix = table.plan([{ column, eq: true, value: null }]).index;
-        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered: ix.primary || ix.listed === 1 };
+        const pkOrdered = ix.primary || ix.listed === 1;
+        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered, sortRows: !pkOrdered && tieOrderOnly };
       }
       hash ??= { t: "hash", key, position: column.position };
     }
