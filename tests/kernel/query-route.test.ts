@@ -135,6 +135,11 @@ describe.each(EXECUTORS)("query route ($name)", (factory) => {
     // NOT IN a list holding null is never true.
     expect(await ids({ t: "in", e: age, list: [lit(20), lit(null)], negate: true })).toEqual([]);
     expect(await ids({ t: "in", e: age, list: [], negate: true })).toEqual([[1], [2], [3], [4], [5]]);
+    // In a list on a column leading an index (lookups per listed value): the rows by key.
+    const keys = { t: "in", e: col("u", "id"), list: { param: "ids" }, negate: false } as const;
+    expect(await ids(keys, { ids: [5, 1, 5, null, 3, 9] })).toEqual([[1], [3], [5]]);
+    expect(await query(ex, ns, plan("users", "u", { where: keys, limit: { lit: 2 } }), { ids: [5, 1, 3] })).toEqual([[1], [3]]);
+    expect(await ids({ t: "in", e: age, list: [lit(30), lit(20)], negate: false })).toEqual([[1], [3], [4], [5]]);
     const authors = plan("posts", "p", { select: [{ as: "a", expr: col("p", "author") }] });
     expect(await ids({ t: "inQuery", e: col("u", "id"), query: authors, negate: false })).toEqual([[1], [3]]);
     expect(await ids({ t: "inQuery", e: col("u", "id"), query: authors, negate: true })).toEqual([[2], [4], [5]]);

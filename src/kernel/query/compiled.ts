@@ -98,6 +98,11 @@ export type Access =
   | { readonly t: "scan" }
   /** A prepared equality lookup on `cols` (values in `cols` order). */
   | { readonly t: "lookup"; readonly values: readonly Ev[]; readonly lookup: EqualityLookup; readonly pkOrdered: boolean; readonly sortFrom: boolean }
+  /**
+   * `col in (…)` on a column leading an index: one equality lookup per distinct listed value
+   * (`values` gives the list for this execution), the rows then put in primary key order.
+   */
+  | { readonly t: "in"; readonly values: Ev; readonly lookup: EqualityLookup }
   /** An index range (the engine's planner picks the index). */
   | { readonly t: "range"; readonly specs: readonly ConstraintSpec[]; readonly pkOrdered: boolean; readonly sortFrom: boolean }
   /**

@@ -85,6 +85,23 @@ export class JoinRun {
         for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
         return;
       }
+      case "in": {
+        const list = access.values(this.slots) as unknown[];
+        const keys: KeyCell[] = [];
+        for (let i = 0; i < list.length; i++) if (list[i] !== null) keys.push(norm(list[i]));
+        keys.sort(compareValues);
+        const rows: Row[] = [];
+        const cell: KeyCell[] = [null];
+        for (let i = 0; i < keys.length; i++) {
+          if (i > 0 && keys[i] === keys[i - 1]) continue;
+          cell[0] = keys[i]!;
+          access.lookup(cell, rows);
+        }
+        this.visits.meter.alloc(8 * rows.length);
+        rows.sort(byPrimaryKey(table.primary.keyPositions));
+        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
+        return;
+      }
       case "range": {
         const cs = constraints(access.specs, this.slots);
         if (cs === undefined) return;

@@ -5,7 +5,7 @@
  * engine's index-support rule, as selectors use it), an index lookup, hash or loop per join, an
  * index serving the order when there is one.
  */
-import type { QueryExpr, QueryPlan } from "../../ir/query-plan.js";
+import type { QueryExpr, QueryPlan, QueryValue } from "../../ir/query-plan.js";
 import { NotFoundError } from "../../errors.js";
 import type { ColumnConstraint } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
@@ -25,7 +25,7 @@ import {
   norm,
   OuterBox,
 } from "./compiled.js";
-import { compileExpr, type ExprCx, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
+import { compileExpr, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
 import { runPlan } from "./plan-run.js";
 
 /** A parameter the plan reads, with the kinds its uses expect (checked as it is bound). */
@@ -373,7 +373,7 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
 
   const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, tieOrderOnly);
   const natural =
-    (access.t === "scan" || (access.t !== "ordered" && (access.pkOrdered || access.sortFrom))) &&
+    (access.t === "scan" || access.t === "in" || (access.t !== "ordered" && (access.pkOrdered || access.sortFrom))) &&
     joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered || j.strategy.sortRows);
   return {
     env: root.env,
@@ -463,6 +463,52 @@ function bounds(plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx): Map<s
   return out;
 }
 
+/** `from.col in (…)` (a top-level conjunct, not negated) on a column leading an index, if any. */
+function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined {
+  for (const c of conjuncts(plan.where)) {
+    if (c.t !== "in" || c.negate || c.e.t !== "col" || c.e.src !== plan.from.as) continue;
+    const name = c.e.col;
+    if (from.schema.column(name) === undefined || !from.indexes.some((ix) => ix.columns[0]!.name === name)) continue;
+    let values: Ev;
+    if (Array.isArray(c.list)) {
+      const items = (c.list as readonly QueryExpr[]).map((e) => {
+        if (aliasesOf(e, new Set()).size > 0 || JSON.stringify(e).includes('"inQuery"')) return undefined;
+        return compileExpr(cx, e).ev;
+      });
+      if (items.some((x) => x === undefined)) continue;
+      const evs = items as Ev[];
+      values = (x) => evs.map((f) => f(x));
+    } else {
+      const v = c.list as QueryValue;
+      if ("lit" in v) {
+        if (!Array.isArray(v.lit)) continue;
+        const list = v.lit as unknown[];
+        values = () => list;
+      } else {
+        const i = cx.param(v.param, "tuple");
+        const env = cx.env;
+        values = () => env.p[i];
+      }
+    }
+    // Items of another kind than the column's are refused as the where conjunct would refuse them.
+    const kind = kindOf(from.schema.column(name)!);
+    const raw = values;
+    const checked: Ev = (x) => {
+      const list = raw(x) as unknown[];
+      for (const item of list) {
+        if (item === null) continue;
+        const k = typeof item === "number" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : "link";
+        if (k !== kind && !(kind === "link" && k === "string") && !(kind === "string" && k === "link")) {
+          throw bad(`${plan.from.as}.${name}: an item of the in list is ${JSON.stringify(item)?.slice(0, 40)}, expected a ${kind}`);
+        }
+      }
+      return list;
+    };
+    return { t: "in", values: checked, lookup: from.equalityLookup([name]) };
+  }
+  return undefined;
+}
+
 function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean): Access {
   const b = bounds(plan, aliases, cx);
   // The index covering the most bounds: equality on a prefix of its columns, then one range.
@@ -518,7 +564,7 @@ function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, c
       }
     }
   }
-  if (bestScore === 0) return { t: "scan" };
+  if (bestScore === 0) return inAccess(from, plan, cx) ?? { t: "scan" };
   const probe = from.plan(dummy(best));
   if (eqOnly) {
     const lookup = from.equalityLookup(best.map((s) => s.column.name));
