@@ -97,12 +97,14 @@ export function compileQuery(plan: QueryPlan, lookup: (name: string) => Table | 
 }
 
 /**
- * Compiles an expression over one table under alias `alias` (the `returning` routes' `where`
- * and `set`), sharing `query`'s parameters and environment.
+ * Compiles expressions over one table under alias `alias` (the `returning` routes' `where` and
+ * `set`), sharing one parameter list and environment.
  *
  * @example
  * ```ts
- * const { ev, kind } = compileTableExpr(table, "t", expr, lookup, "app", "where");
+ * const { evs, env, params } = compileTableExprs(table, "t", [where], lookup, "app", ["where"]);
+ * bindParams(env, params, { min: 3 });
+ * evs[0]!([row]); // true, false or null
  * ```
  */
 export function compileTableExprs(
