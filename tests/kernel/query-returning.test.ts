@@ -72,6 +72,15 @@ describe.each(EXECUTORS)("returning routes ($name)", (factory) => {
     expect(await post(ex, "delete_returning", { where: { t: "isNull", e: col("n") }, columns: ["name"] })).toEqual([["c"]]);
     expect(await all(ex)).toEqual([[1, "a", 10], [2, "b", 2], [4, "d", 0], [5, "e", 0]]);
     expect(await post(ex, "delete_returning", { where: { t: "cmp", op: ">", l: col("n"), r: lit(100) }, columns: null })).toEqual([]);
+    // A subquery in where reads the table as it was before the statement.
+    const zeros = { v: 1, from: { table: "t", as: "z" }, joins: [], where: { t: "cmp", op: "=", l: { t: "col", src: "z", col: "n" }, r: lit(0) }, groupBy: null, having: null, select: [{ as: "id", expr: { t: "col", src: "z", col: "id" } }], distinct: false, with: [], orderBy: [], limit: null, offset: null };
+    const bump = {
+      where: { t: "inQuery", e: col("id"), query: zeros, negate: false },
+      set: [["name", { t: "value", value: { lit: "zero" } }], ["n", col("id")]],
+      columns: null,
+    };
+    expect(await post(ex, "update_returning", bump)).toEqual([[4, "zero", 4], [5, "zero", 5]]);
+    expect(await post(ex, "update_returning", { ...bump, set: [["name", lit("again")]] })).toEqual([]);
   });
 
   it("refuses bad plans, and other verbs", async () => {
@@ -92,6 +101,6 @@ describe.each(EXECUTORS)("returning routes ($name)", (factory) => {
     }
     const get = await failure(ex.request({ verb: "get", path: `${T}/delete_returning`, key: null }));
     expect(get.kind).toBe("method_not_allowed");
-    expect(await all(ex)).toEqual([[1, "a", 10], [2, "b", 2], [4, "d", 0], [5, "e", 0]]);
+    expect(await all(ex)).toEqual([[1, "a", 10], [2, "b", 2], [4, "zero", 4], [5, "zero", 5]]);
   });
 });

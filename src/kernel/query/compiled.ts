@@ -26,14 +26,17 @@ export type Kind = "number" | "string" | "bool" | "link" | "unknown";
 
 /**
  * The per-execution state every closure of one compiled plan tree reads: bound parameters (by
- * index) and the execution's number (caches made during one execution, such as an `inQuery` set
- * or a hash join's table, are keyed by it).
+ * index), the execution's row counter, and what it reads once (`sides`).
  */
 export class Env {
   p: unknown[] = [];
-  exec = 0;
   /** The running execution's row counter (its meter), for subplans run during it. */
   visits: Visits | null = null;
+  /**
+   * What one execution reads once and reuses (a hash join's or loop join's right side, by join):
+   * emptied when the execution ends, so no compiled plan keeps a table's rows alive.
+   */
+  readonly sides = new Map<object, unknown>();
 }
 
 /** Holds the parent row of a nested plan while it runs for that parent (set before each run). */

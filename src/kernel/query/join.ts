@@ -16,20 +16,6 @@ export interface RowSink {
   accept(slots: Slots): boolean;
 }
 
-/** A hash join's right side for one execution. */
-interface HashSide {
-  exec: number;
-  map: Map<unknown, Row[]>;
-}
-
-/** A loop join's right side for one execution. */
-interface LoopSide {
-  exec: number;
-  rows: Row[];
-}
-
-const hashes = new WeakMap<CompiledJoin, HashSide>();
-const loops = new WeakMap<CompiledJoin, LoopSide>();
 
 function allTrue(conds: readonly Ev[], slots: Slots): boolean {
   for (let i = 0; i < conds.length; i++) if (conds[i]!(slots) !== true) return false;
@@ -204,11 +190,13 @@ export class JoinRun {
     slots[slot] = null;
   }
 
+  /** The right side of a hash join, read once per execution (kept in `env.sides`). */
   private hashSide(join: CompiledJoin, position: number): Map<unknown, Row[]> {
-    const exec = this.plan.env.exec;
-    let side = hashes.get(join);
-    if (side === undefined || side.exec !== exec) {
-      const map = new Map<unknown, Row[]>();
+    const sides = this.plan.env.sides;
+    let map = sides.get(join) as Map<unknown, Row[]> | undefined;
+    if (map === undefined) {
+      map = new Map<unknown, Row[]>();
+      const into = map;
       const t = join.table;
       let n = 0;
       t.scan(t.plan([]), (row) => {
@@ -216,33 +204,33 @@ export class JoinRun {
         const k = row[position];
         if (k === null) return;
         const key = norm(k);
-        const bucket = map.get(key);
-        if (bucket === undefined) map.set(key, [row]);
+        const bucket = into.get(key);
+        if (bucket === undefined) into.set(key, [row]);
         else bucket.push(row);
       });
       this.visits.many(n);
       this.visits.meter.alloc(48 * n);
-      side = { exec, map };
-      hashes.set(join, side);
+      sides.set(join, map);
     }
-    return side.map;
+    return map;
   }
 
+  /** The right side of a loop join, read once per execution (kept in `env.sides`). */
   private loopSide(join: CompiledJoin): readonly Row[] {
-    const exec = this.plan.env.exec;
-    let side = loops.get(join);
-    if (side === undefined || side.exec !== exec) {
-      const rows: Row[] = [];
+    const sides = this.plan.env.sides;
+    let rows = sides.get(join) as Row[] | undefined;
+    if (rows === undefined) {
+      const all: Row[] = [];
       const t = join.table;
       t.scan(t.plan([]), (row) => {
-        rows.push(row);
+        all.push(row);
       });
-      this.visits.many(rows.length);
-      this.visits.meter.alloc(8 * rows.length);
-      side = { exec, rows };
-      loops.set(join, side);
+      this.visits.many(all.length);
+      this.visits.meter.alloc(8 * all.length);
+      sides.set(join, all);
+      rows = all;
     }
-    return side.rows;
+    return rows;
   }
 }
 

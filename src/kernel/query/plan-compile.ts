@@ -176,10 +176,10 @@ function subquery(root: Root, plan: QueryPlan, where: string): () => SubqueryVal
   if (plan.with.length > 0) throw bad(`${where}: an inQuery plan has no with`);
   const compiled = compilePlan(root, plan, undefined, `${where} inQuery`);
   const env = root.env;
-  let exec = -1;
-  let values: SubqueryValues = { set: new Set(), hasNull: false };
+  // Read once per execution, kept in `env.sides` (emptied when the execution ends).
   return () => {
-    if (exec !== env.exec) {
+    let values = env.sides.get(compiled) as SubqueryValues | undefined;
+    if (values === undefined) {
       const rows = runPlan(compiled, env.visits!);
       const set = new Set<unknown>();
       let hasNull = false;
@@ -189,7 +189,7 @@ function subquery(root: Root, plan: QueryPlan, where: string): () => SubqueryVal
         else set.add(norm(v));
       }
       values = { set, hasNull };
-      exec = env.exec;
+      env.sides.set(compiled, values);
     }
     return values;
   };

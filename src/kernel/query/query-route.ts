@@ -155,7 +155,6 @@ export function queryTableRoute(
   const q = compiledFor(key[0], lookup, ns, from);
   bindParams(q.env, q.params, plainParams(key[1]));
   const visits = new Visits(meter ?? new StandaloneMeter());
-  q.env.exec++;
   q.env.visits = visits;
   try {
     const rows = runPlan(q.plan, visits);
@@ -163,5 +162,6 @@ export function queryTableRoute(
     return rows;
   } finally {
     q.env.visits = null;
+    q.env.sides.clear();
   }
 }

@@ -151,7 +151,6 @@ function matching(
   ]);
   if (where !== null && compiled.kinds[0] !== "bool" && compiled.kinds[0] !== "unknown") throw bad(`${route}.where: a condition is a boolean expression`);
   bindParams(compiled.env, compiled.params, params);
-  compiled.env.exec++;
   compiled.env.visits = visits;
   const cond = compiled.evs[0];
   const rows: Row[] = [];
