@@ -37,6 +37,7 @@ import { TABLES_PATH, tableList } from "./table-list.js";
 import { ServiceHost } from "./services/service-host.js";
 import { Egress, type EgressOptions } from "./egress/remote-call.js";
 import { KernelScope, type TxnScope } from "./txn-scope.js";
+import { HOST_PATH, hostInfo } from "./host-info.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
 import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
@@ -250,6 +251,7 @@ export class Kernel {
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
     if (req.path === TABLES_PATH) return tableList(this.db.tablePaths(), v, g);
     if (req.path === "/service" || req.path.startsWith("/service/")) return this.services.request(req, g, session !== undefined);
+    if (req.path === HOST_PATH) return hostInfo(v);
     const route = parseRoute(req.path);
     if (!g.all) {
       // Fail fast, before waiting for the transaction lock; the context checks again as it runs.
@@ -281,9 +283,9 @@ export class Kernel {
       await this.nextTurn();
       return this.inTxn(session, (scope) => this.timed(() => this.dispatchIn(scope, g, v, route, key, value)));
     }
-    if (session === undefined && v === "get" && route.kind === "state" && route.path[2] !== "traverse") {
+    if (session === undefined && v === "get" && route.kind === "state" && route.path[2] !== "traverse" && route.path[2] !== "query") {
       // A plain read while a session holds the lock: the last committed state, without waiting.
-      // (A traversal reads derived structures kept for the live tables, so it waits.)
+      // (A traversal or a query reads derived structures kept for the live tables, so it waits.)
       const committed = this.db.readCommitted();
       if (committed !== undefined) return this.runAndCommit(this.scope(committed), (scope) => this.dispatchIn(scope, g, v, route, key, value));
     }
@@ -457,6 +459,11 @@ export class Kernel {
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant, limits?: Partial<ExecLimits>): Json {
     const direct = prepared.direct;
+    if (direct !== undefined && direct.path[2] === "query") {
+      // A query charges the rows it reads to the op's budget, and its result's encoding too.
+      const ctx = this.context(scope, grant, false);
+      return toJson(runDirect(ctx.txn, direct, params, ctx), ctx.encoding());
+    }
     if (direct !== undefined) {
       const answer = runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params);
       return answer instanceof EncodedJson ? (answer.value as Json) : toJson(answer);

@@ -9,8 +9,10 @@
 import { BadRequestError, ForbiddenError } from "../../errors.js";
 import type { Verb } from "../../ir/types.js";
 import { parsePlan } from "../../ir/traverse-plan.js";
+import { exprTables, parseQueryPlan, parseReturningPlan, queryPlanTables, RETURNING_ROUTES } from "../../ir/query-plan.js";
 import type { TableView } from "../state/table-view.js";
 import type { KernelValue, OpResult } from "./kernel-value.js";
+import type { RouteMeter } from "./route-meter.js";
 
 /**
  * What a caller may reach: each path in `paths` and everything below it (segment-wise: `/state/a`
@@ -163,9 +165,13 @@ export class GrantedTxn {
     private readonly grant: CheckedGrant,
   ) {}
 
-  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): OpResult {
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined, meter?: RouteMeter): OpResult {
     checkStatePath(this.grant, verb, path, key);
-    return this.txn.request(verb, path, key, value);
+    if (path.length === 3 && (RETURNING_ROUTES as readonly string[]).includes(path[2]!) && !this.grant.covers(["state", path[0]!])) {
+      // A write's `where`/`set` may read other tables (inQuery): each must be readable.
+      for (const table of returningTables(path[2]!, value)) this.grant.check("get", ["state", path[0]!, table]);
+    }
+    return this.txn.request(verb, path, key, value, meter);
   }
 
   viewRequest(view: TableView, verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): KernelValue {
@@ -184,6 +190,33 @@ export function checkStatePath(grant: CheckedGrant, verb: Verb, path: readonly s
   grant.check(verb, segments);
   if (path.length === 3 && path[2] === "traverse" && !grant.covers(["state", path[0]!], verb) && Array.isArray(key)) {
     for (const table of planTables(key[0])) grant.check(verb, ["state", path[0]!, table]);
+  }
+  if (path.length === 3 && path[2] === "query" && !grant.covers(["state", path[0]!]) && Array.isArray(key)) {
+    for (const table of queryTables(key[0])) grant.check(verb, ["state", path[0]!, table]);
+  }
+}
+
+/** The tables the expressions of a `returning` plan read (a malformed plan names none). */
+function returningTables(route: string, value: unknown): Set<string> {
+  const out = new Set<string>();
+  const entries = (value as { kind?: unknown; entries?: Record<string, unknown> } | undefined)?.entries;
+  if (route === "insert_returning" || entries === undefined) return out;
+  try {
+    const plan = parseReturningPlan(route as "update_returning", entries.plan);
+    if (plan.where) exprTables(plan.where, out);
+    for (const [, e] of plan.set ?? []) exprTables(e, out);
+  } catch {
+    // The route refuses it.
+  }
+  return out;
+}
+
+/** The tables a query plan text reads (a malformed plan names none: the route refuses it). */
+function queryTables(text: unknown): Set<string> {
+  try {
+    return queryPlanTables(parseQueryPlan(text));
+  } catch {
+    return new Set();
   }
 }
 
