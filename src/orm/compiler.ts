@@ -17,7 +17,8 @@
  */
 import { fromTemplate, rememberTemplate, signature, templatesOf } from "./compile-cache.js";
 import type { Compiled, CompiledBody, CompileOptions } from "./compile-types.js";
-import type { QueryNode } from "./nodes.js";
+import type { StatementNode } from "./query-node.js";
+import { compileQuery } from "./query-compiler.js";
 import { Binder, slotOperands } from "./param-binder.js";
 import { compileSelect } from "./select-compiler.js";
 import { compileInsert, compileWrite } from "./write-compiler.js";
@@ -31,8 +32,14 @@ import { compileInsert, compileWrite } from "./write-compiler.js";
  * await executor.execute(op, { ...bound, ...namedArgs });
  * ```
  */
-export function compileNode(node: QueryNode, options: CompileOptions = {}): Compiled {
+export function compileNode(node: StatementNode, options: CompileOptions = {}): Compiled {
   const prefix = options.prefix ?? "_";
+  if (node.kind === "query") {
+    // Relational plans are not cached by shape here: the kernel validates each plan text once.
+    const qb = new Binder(prefix, new Map());
+    const out = compileQuery(node, qb);
+    return { ...out, params: qb.params(), bound: qb.bound, userParams: qb.userParams };
+  }
   const slots = slotOperands(node);
   const perTable = templatesOf(node.table);
   const key = signature(node, options);

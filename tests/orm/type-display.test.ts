@@ -81,15 +81,17 @@ describe("hover", () => {
       .getSemanticDiagnostics(FILE)
       .map((d) => `${SOURCE.slice(0, d.start).split("\n").length}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
     const users = `'"id" | "name" | "age"'`;
+    // A select's columns may also be qualified by their alias (`users.id`) or renamed (`id as x`).
+    const qualified = `"id" | "name" | "age" | "users.id" | "users.name" | "users.age"`;
     expect(messages).toEqual([
-      `12: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
-      `13: Type '"nmae"' is not assignable to type ${users}.`,
-      `14: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
+      `12: Argument of type '"nmae"' is not assignable to parameter of type '${qualified}'.`,
+      "13: Type '\"nmae\"' is not assignable to type '\"id\" | \"name\" | \"age\" | AliasedExpression<string, unknown> | \"users.id\" | \"users.name\" | \"users.age\" | `id as ${string}` | `name as ${string}` | `age as ${string}` | `users.id as ${string}` | `users.name as ${string}` | `users.age as ${string}`'.",
+      `14: Argument of type '"nmae"' is not assignable to parameter of type '${qualified} | Expression<unknown>'.`,
       `15: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
       `16: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
       `17: Argument of type '"lnag"' is not assignable to parameter of type '"id" | "author" | "lang"'.`,
       `18: Argument of type '"lnag"' is not assignable to parameter of type '"id" | "author" | "lang"'.`,
-      "19: Argument of type 'number' is not assignable to parameter of type 'Operand<string>'.",
+      "19: Argument of type 'number' is not assignable to parameter of type 'string | IdRef | Expression<string>'.",
     ]);
   });
 
