@@ -240,6 +240,8 @@ export class HttpExecutor implements Executor {
   /** Prepared ops by op object, so re-executing the same object does not re-hash it. */
   readonly #byObject = new WeakMap<object, Prepared>();
   #closed = false;
+  /** What `GET /host` listed (`extensions()`), once asked. */
+  #extensions: Promise<ReadonlySet<string>> | undefined;
   /** Request headers without and with a JSON body (built once). */
   readonly #headers: Record<string, string>;
   readonly #jsonHeaders: Record<string, string>;
@@ -481,6 +483,25 @@ export class HttpExecutor implements Executor {
     return this.requestIn(req);
   }
 
+  /**
+   * The extensions the host lists in `GET /host` (fetched once; a host without the route — 404 —
+   * serves none).
+   */
+  extensions(): Promise<ReadonlySet<string>> {
+    this.#extensions ??= this.requestIn({ verb: "get", path: "/host", key: null }).then(
+      (info) => {
+        const list = (info as { extensions?: unknown } | null)?.extensions;
+        return new Set(Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : []);
+      },
+      (e: unknown) => {
+        if (e instanceof TcError && e.kind === "not_found") return new Set<string>();
+        this.#extensions = undefined;
+        throw e;
+      },
+    );
+    return this.#extensions;
+  }
+
   async session(): Promise<Session> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
@@ -560,6 +581,10 @@ class HttpSession implements Session {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  extensions(): Promise<ReadonlySet<string>> {
+    return this.#client.extensions();
   }
 
   async commit(): Promise<void> {

@@ -48,6 +48,10 @@
  *   `limit`/`offset`/`orderBy` apply per parent row.
  */
 
+import { z } from "zod";
+import { BadRequestError } from "../errors.js";
+import { idProblem } from "./id.js";
+
 /** A value in a plan: a literal, or a parameter bound at execution. */
 export type QueryValue = { readonly lit: unknown } | { readonly param: string };
 
@@ -153,3 +157,243 @@ export const RETURNING_ROUTES = ["insert_returning", "update_returning", "delete
 /** The extension names a host lists in `GET /host` (`{ "extensions": [...] }`) for these routes. */
 export const QUERY_EXTENSION = "query";
 export const RETURNING_EXTENSION = "returning";
+
+/** The write plan of `insert_returning` (see `RETURNING_ROUTES`). */
+export interface InsertReturningPlan {
+  readonly rows: readonly (readonly unknown[])[];
+  readonly columns: readonly string[] | null;
+  readonly onConflict: "error" | "ignore" | "update";
+  readonly update: readonly (readonly string[])[] | null;
+}
+
+/** The write plan of `update_returning` (expressions over the alias `t`). */
+export interface UpdateReturningPlan {
+  readonly where: QueryExpr | null;
+  readonly set: readonly (readonly [string, QueryExpr])[];
+  readonly columns: readonly string[] | null;
+}
+
+/** The write plan of `delete_returning` (expressions over the alias `t`). */
+export interface DeleteReturningPlan {
+  readonly where: QueryExpr | null;
+  readonly columns: readonly string[] | null;
+}
+
+/** The alias a `returning` plan's expressions name the written table by. */
+export const RETURNING_ALIAS = "t";
+
+// ---------------------------------------------------------------------------------------------
+// Validation. Plans arrive over the wire: the route validates each distinct text once
+// (`parseQueryPlan`); a builder checks each plan it makes (`checkQueryPlan`). Nesting and size are
+// bounded before the schema runs, so no plan can exhaust the stack or the validator.
+
+/** Longest plan text (characters). */
+export const MAX_PLAN_TEXT = 1 << 20;
+/** Deepest nesting of JSON arrays/objects in a plan (expressions, nested plans). */
+export const MAX_PLAN_DEPTH = 96;
+/** Most JSON nodes (values, arrays, objects) in one plan. */
+export const MAX_PLAN_NODES = 50_000;
+
+const idSchema = z.string().refine((s) => idProblem(s) === undefined, { message: "must be a valid Id" });
+const nameSchema = z.string().min(1).max(256);
+const valueSchema: z.ZodType<QueryValue> = z.union([z.object({ lit: z.unknown() }).strict(), z.object({ param: nameSchema }).strict()]) as z.ZodType<QueryValue>;
+
+const exprSchema: z.ZodType<QueryExpr> = z.lazy(() =>
+  z.discriminatedUnion("t", [
+    z.object({ t: z.literal("col"), src: nameSchema, col: idSchema }).strict(),
+    z.object({ t: z.literal("outer"), src: nameSchema, col: idSchema }).strict(),
+    z.object({ t: z.literal("value"), value: valueSchema }).strict(),
+    z.object({ t: z.literal("cmp"), op: z.enum(QUERY_CMP_OPS as [QueryCmpOp, ...QueryCmpOp[]]), l: exprSchema, r: exprSchema }).strict(),
+    z.object({ t: z.literal("and"), of: z.array(exprSchema).max(1024) }).strict(),
+    z.object({ t: z.literal("or"), of: z.array(exprSchema).max(1024) }).strict(),
+    z.object({ t: z.literal("not"), e: exprSchema }).strict(),
+    z.object({ t: z.literal("isNull"), e: exprSchema }).strict(),
+    z
+      .object({ t: z.literal("like"), e: exprSchema, pattern: exprSchema, escape: z.string().nullable(), negate: z.boolean() })
+      .strict(),
+    z.object({ t: z.literal("between"), e: exprSchema, low: exprSchema, high: exprSchema, negate: z.boolean() }).strict(),
+    z.object({ t: z.literal("in"), e: exprSchema, list: z.union([valueSchema, z.array(exprSchema).max(10_000)]), negate: z.boolean() }).strict(),
+    z.object({ t: z.literal("inQuery"), e: exprSchema, query: planSchema, negate: z.boolean() }).strict(),
+    z
+      .object({ t: z.literal("agg"), fn: z.enum(QUERY_AGG_FNS as [QueryAggFn, ...QueryAggFn[]]), arg: exprSchema.nullable(), distinct: z.boolean() })
+      .strict(),
+  ]),
+) as z.ZodType<QueryExpr>;
+
+const sourceSchema = z.object({ table: idSchema, as: nameSchema }).strict();
+const planSchema: z.ZodType<QueryPlan> = z.lazy(() =>
+  z
+    .object({
+      v: z.literal(1),
+      from: sourceSchema,
+      joins: z.array(z.object({ table: idSchema, as: nameSchema, kind: z.enum(["inner", "left"]), on: exprSchema }).strict()).max(64),
+      where: exprSchema.nullable(),
+      groupBy: z.array(exprSchema).min(1).max(64).nullable(),
+      having: exprSchema.nullable(),
+      select: z.array(z.object({ as: nameSchema, expr: exprSchema }).strict()).min(1).max(1024),
+      distinct: z.boolean(),
+      with: z.array(z.object({ as: nameSchema, kind: z.enum(["one", "many"]), plan: planSchema }).strict()).max(64),
+      orderBy: z.array(z.object({ expr: exprSchema, desc: z.boolean() }).strict()).max(64),
+      limit: valueSchema.nullable(),
+      offset: valueSchema.nullable(),
+    })
+    .strict(),
+) as z.ZodType<QueryPlan>;
+
+const columnsSchema = z.array(idSchema).min(1).max(1024).nullable();
+const insertSchema = z
+  .object({
+    rows: z.array(z.array(z.unknown()).max(1024)).max(100_000),
+    columns: columnsSchema,
+    onConflict: z.enum(["error", "ignore", "update"]),
+    update: z.array(z.array(idSchema).max(1024)).nullable(),
+  })
+  .strict();
+const updateSchema = z
+  .object({ where: exprSchema.nullable(), set: z.array(z.tuple([idSchema, exprSchema])).min(1).max(1024), columns: columnsSchema })
+  .strict();
+const deleteSchema = z.object({ where: exprSchema.nullable(), columns: columnsSchema }).strict();
+
+/** Refuses JSON nested deeper than `MAX_PLAN_DEPTH` or larger than `MAX_PLAN_NODES` (iteratively). */
+function checkBounds(json: unknown, what: string): void {
+  const stack: [unknown, number][] = [[json, 0]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (++nodes > MAX_PLAN_NODES) throw new BadRequestError(`${what}: the plan has more than ${MAX_PLAN_NODES} nodes`);
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= MAX_PLAN_DEPTH) throw new BadRequestError(`${what}: the plan is nested deeper than ${MAX_PLAN_DEPTH} levels`);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1]);
+  }
+}
+
+function validate<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  checkBounds(json, what);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BadRequestError(`${what}: invalid plan at ${["plan", ...issue.path.map(String)].join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function parseText(text: unknown, what: string): unknown {
+  if (typeof text !== "string") throw new BadRequestError(`${what}: the plan must be a JSON string`);
+  if (text.length > MAX_PLAN_TEXT) throw new BadRequestError(`${what}: the plan is larger than 1 MiB`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError(`${what}: the plan is not valid JSON`);
+  }
+}
+
+/**
+ * Validates a plan object (shape, nesting and size) and returns it typed; throws
+ * `BadRequestError` naming the problem (`query: invalid plan at plan.where.l: …`). Names
+ * (aliases, columns, tables) are resolved by the host when it runs the plan.
+ *
+ * @example
+ * ```ts
+ * const plan = checkQueryPlan({ v: 1, from: { table: "users", as: "u" }, joins: [], where: null, groupBy: null,
+ *   having: null, select: [{ as: "id", expr: { t: "col", src: "u", col: "id" } }], distinct: false, with: [],
+ *   orderBy: [], limit: null, offset: null });
+ * ```
+ */
+export function checkQueryPlan(json: unknown): QueryPlan {
+  return validate(planSchema, json, "query");
+}
+
+/**
+ * Parses and validates a plan text (what the `query` route receives as `plan_json`).
+ *
+ * @example
+ * ```ts
+ * parseQueryPlan(JSON.stringify(plan)); // the plan, typed
+ * parseQueryPlan("{"); // throws BadRequestError("query: the plan is not valid JSON")
+ * ```
+ */
+export function parseQueryPlan(text: unknown): QueryPlan {
+  return checkQueryPlan(parseText(text, "query"));
+}
+
+/**
+ * Parses and validates the plan text of a `returning` route.
+ *
+ * @example
+ * ```ts
+ * parseReturningPlan("delete_returning", JSON.stringify({ where: null, columns: null })); // { where: null, columns: null }
+ * ```
+ */
+export function parseReturningPlan(route: "insert_returning", text: unknown): InsertReturningPlan;
+export function parseReturningPlan(route: "update_returning", text: unknown): UpdateReturningPlan;
+export function parseReturningPlan(route: "delete_returning", text: unknown): DeleteReturningPlan;
+export function parseReturningPlan(route: (typeof RETURNING_ROUTES)[number], text: unknown): InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan;
+export function parseReturningPlan(route: (typeof RETURNING_ROUTES)[number], text: unknown): InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan {
+  const json = parseText(text, route);
+  if (route === "insert_returning") return validate(insertSchema, json, route) as InsertReturningPlan;
+  if (route === "update_returning") return validate(updateSchema, json, route) as UpdateReturningPlan;
+  return validate(deleteSchema, json, route);
+}
+
+/**
+ * Every table a query plan reads (`from`, joins, `inQuery` and `with` plans), e.g. for a grant
+ * check; `[]` for an expression holding none.
+ *
+ * @example
+ * ```ts
+ * queryPlanTables(plan); // Set { "users", "posts" }
+ * ```
+ */
+export function queryPlanTables(plan: QueryPlan, out: Set<string> = new Set()): Set<string> {
+  out.add(plan.from.table);
+  for (const j of plan.joins) {
+    out.add(j.table);
+    exprTables(j.on, out);
+  }
+  for (const e of [plan.where, plan.having, ...(plan.groupBy ?? []), ...plan.select.map((s) => s.expr), ...plan.orderBy.map((o) => o.expr)]) {
+    if (e) exprTables(e, out);
+  }
+  for (const w of plan.with) queryPlanTables(w.plan, out);
+  return out;
+}
+
+/** The tables the `inQuery` subplans of an expression read (added to `out`). */
+export function exprTables(e: QueryExpr, out: Set<string>): Set<string> {
+  switch (e.t) {
+    case "inQuery":
+      queryPlanTables(e.query, out);
+      exprTables(e.e, out);
+      break;
+    case "cmp":
+      exprTables(e.l, out);
+      exprTables(e.r, out);
+      break;
+    case "and":
+    case "or":
+      for (const x of e.of) exprTables(x, out);
+      break;
+    case "not":
+    case "isNull":
+      exprTables(e.e, out);
+      break;
+    case "like":
+      exprTables(e.e, out);
+      exprTables(e.pattern, out);
+      break;
+    case "between":
+      exprTables(e.e, out);
+      exprTables(e.low, out);
+      exprTables(e.high, out);
+      break;
+    case "in":
+      exprTables(e.e, out);
+      if (Array.isArray(e.list)) for (const x of e.list as readonly QueryExpr[]) exprTables(x, out);
+      break;
+    case "agg":
+      if (e.arg) exprTables(e.arg, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}

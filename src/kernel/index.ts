@@ -22,6 +22,10 @@ import type { Json, OpDef } from "../ir/types.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
 import { checkedGrant, type Grant } from "./ops/grant.js";
+import { KERNEL_EXTENSIONS } from "./host-info.js";
+
+/** What `GET /host` lists, as `Runner.extensions()` answers it in process. */
+const SERVED: ReadonlySet<string> = new Set(KERNEL_EXTENSIONS);
 
 export { Kernel, DEFAULT_SESSION_IDLE_MS, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
 export { DEFAULT_LOCK_QUEUE_LIMIT, LockQueueFullError } from "./state/database.js";
@@ -76,6 +80,9 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
       if (open !== undefined && !closed) return open.request(req, undefined, grant);
       return kernel().then((k) => k.request(req, undefined, grant));
     },
+    extensions(): Promise<ReadonlySet<string>> {
+      return Promise.resolve(SERVED);
+    },
     async session(): Promise<Session> {
       const k = await kernel();
       return openSession(k, await k.beginSession(undefined, grant), grant);
@@ -102,6 +109,9 @@ function openSession(kernel: Kernel, id: string, grant: Grant | undefined): Sess
     async request(req) {
       check();
       return kernel.request(req, id, grant);
+    },
+    extensions() {
+      return Promise.resolve(SERVED);
     },
     async commit() {
       check();

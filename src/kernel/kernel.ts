@@ -35,6 +35,7 @@ import { checkRoute, dispatch, healthz, parseRoute, routeLink, type KernelTxnSta
 import { SessionTable } from "./sessions.js";
 import { loadStoredVersions, removeVersion, storeVersion } from "./library-store.js";
 import { TABLES_PATH, tableList } from "./table-list.js";
+import { HOST_PATH, hostInfo } from "./host-info.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
 import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
@@ -261,6 +262,7 @@ export class Kernel {
     const v = verb as Verb;
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
     if (req.path === TABLES_PATH) return tableList(this.db.tablePaths(), v, g);
+    if (req.path === HOST_PATH) return hostInfo(v);
     const route = parseRoute(req.path);
     if (!g.all) {
       // Fail fast, before waiting for the transaction lock; the context checks again as it runs.
@@ -292,9 +294,9 @@ export class Kernel {
       await this.nextTurn();
       return this.inTxn(session, (scope) => this.timed(() => this.dispatchIn(scope, g, v, route, key, value)));
     }
-    if (session === undefined && v === "get" && route.kind === "state" && route.path[2] !== "traverse") {
+    if (session === undefined && v === "get" && route.kind === "state" && route.path[2] !== "traverse" && route.path[2] !== "query") {
       // A plain read while a session holds the lock: the last committed state, without waiting.
-      // (A traversal reads derived structures kept for the live tables, so it waits.)
+      // (A traversal or a query reads derived structures kept for the live tables, so it waits.)
       const committed = this.db.readCommitted();
       if (committed !== undefined) return this.runAndCommit(this.scope(committed), (scope) => this.dispatchIn(scope, g, v, route, key, value));
     }

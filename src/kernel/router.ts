@@ -139,7 +139,7 @@ export function dispatch(
     case "healthz":
       return healthz(verb);
     case "state":
-      return ctx.txn.request(verb, route.path, key, value);
+      return ctx.txn.request(verb, route.path, key, value, ctx);
     case "value_class":
       // A v1 class reference such as {"/state/scalar/value/string": {}}: the class is its link.
       if ((verb === "post" && (!isMap(value) || Object.keys(value.entries).length === 0)) || (verb === "get" && key === null)) {

@@ -52,6 +52,7 @@ export const EXECUTORS: ExecutorFactory[] = [
       return {
         execute: (op, args) => client.execute(op, args),
         request: (req) => client.request(req),
+        extensions: () => client.extensions!(),
         session: () => client.session(),
         async close() {
           await client.close();

@@ -16,11 +16,13 @@ import type { OpDef, Scalar, Subject, Verb } from "../../ir/types.js";
 import type { KernelValue, OpResult } from "./kernel-value.js";
 import type { TableView } from "../state/table-view.js";
 import { FULL_GRANT, type CheckedGrant } from "./grant.js";
+import type { RouteMeter } from "./route-meter.js";
 
 /** The part of a state transaction the executor calls (`StateTxn`, state/transaction.ts). */
 export interface StateTxnLike {
   /** A request on `/state`: `path` = the segments after `state`. */
-  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): OpResult;
+  /** `meter`: what a route that reads many rows (`query`) charges its work to (this context). */
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined, meter?: RouteMeter): OpResult;
   /** A request on a view from an earlier step (`$v/limit`), path relative to the view. */
   viewRequest(
     view: TableView,

@@ -9,8 +9,10 @@
 import { BadRequestError, ForbiddenError } from "../../errors.js";
 import type { Verb } from "../../ir/types.js";
 import { parsePlan } from "../../ir/traverse-plan.js";
+import { parseQueryPlan, queryPlanTables } from "../../ir/query-plan.js";
 import type { TableView } from "../state/table-view.js";
 import type { KernelValue, OpResult } from "./kernel-value.js";
+import type { RouteMeter } from "./route-meter.js";
 
 /**
  * What a caller may reach: each path in `paths` and everything below it (segment-wise: `/state/a`
@@ -135,9 +137,9 @@ export class GrantedTxn {
     private readonly grant: CheckedGrant,
   ) {}
 
-  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): OpResult {
+  request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined, meter?: RouteMeter): OpResult {
     checkStatePath(this.grant, verb, path, key);
-    return this.txn.request(verb, path, key, value);
+    return this.txn.request(verb, path, key, value, meter);
   }
 
   viewRequest(view: TableView, verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined): KernelValue {
@@ -156,6 +158,18 @@ export function checkStatePath(grant: CheckedGrant, verb: Verb, path: readonly s
   grant.check(verb, segments);
   if (path.length === 3 && path[2] === "traverse" && !grant.covers(["state", path[0]!]) && Array.isArray(key)) {
     for (const table of planTables(key[0])) grant.check(verb, ["state", path[0]!, table]);
+  }
+  if (path.length === 3 && path[2] === "query" && !grant.covers(["state", path[0]!]) && Array.isArray(key)) {
+    for (const table of queryTables(key[0])) grant.check(verb, ["state", path[0]!, table]);
+  }
+}
+
+/** The tables a query plan text reads (a malformed plan names none: the route refuses it). */
+function queryTables(text: unknown): Set<string> {
+  try {
+    return queryPlanTables(parseQueryPlan(text));
+  } catch {
+    return new Set();
   }
 }
 

@@ -1,10 +1,13 @@
 /**
  * What a request on a table or view path does: `/state/<ns>/<table>[/<route>]` (create, drop,
- * point and range reads and writes, `insert`, `insert_rows`, `traverse`) and the routes of a view
+ * point and range reads and writes, `insert`, `insert_rows`, `traverse`, `query`) and the routes of a view
  * (`count`, `order`, `select`, `limit`, `rows`, `filter`, `sort`, …). Every write goes through
  * the transaction's undo log; the transaction (transaction.ts) makes each request atomic.
  */
 import { traverseTableRoute } from "../traverse/table-store.js";
+import type { RouteMeter } from "../ops/route-meter.js";
+import { queryTableRoute } from "../query/query-route.js";
+import { isReturningRoute, returningRoute } from "../query/returning-routes.js";
 import type { EncodedJson } from "../ops/encoded-json.js";
 import { DerivedView, derivedViewRoute, viewOpRoute } from "./view-ops.js";
 import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from "../../errors.js";
@@ -113,6 +116,7 @@ export function tableRoute(
   route: string,
   key: unknown,
   value: unknown,
+  meter?: RouteMeter,
 ): StateValue | EncodedJson {
   // Fast path: a point get by key (the hottest request).
   if (verb === "get" && route === "" && Array.isArray(key) && key.length === table.schema.keyColumns.length && !Array.isArray(key[0])) {
@@ -163,6 +167,15 @@ export function tableRoute(
     case "traverse":
       // Extension: a whole graph traversal plan, read-only, inside this transaction (src/graph/README.md).
       return traverseTableRoute((n) => host.lookup(ns, n), ns, name, verb, key) as StateValue | EncodedJson;
+    case "query":
+      // Extension: a relational query plan, read-only, inside this transaction (PROFILE §6.11).
+      return queryTableRoute((n) => host.lookup(ns, n), ns, name, verb, key, meter) as StateValue;
+    case "insert_returning":
+    case "update_returning":
+    case "delete_returning":
+      // Extension: writes answering the rows as written (PROFILE §6.12).
+      if (isReturningRoute(route)) return returningRoute(log, (n) => host.lookup(ns, n), ns, table, route, verb, value, meter) as StateValue;
+      break;
     default:
       break;
   }

@@ -9,6 +9,7 @@ import { BadRequestError, NotFoundError } from "../../errors.js";
 import type { Verb } from "../../ir/types.js";
 import type { StoreOp } from "../storage/lmdb-store.js";
 import type { EncodedJson } from "../ops/encoded-json.js";
+import type { RouteMeter } from "../ops/route-meter.js";
 import { type StateValue, type TableHost, missingTableRoute, tableRoute, viewRoute } from "./table-routes.js";
 import type { TableView } from "./table-view.js";
 import { UndoLog } from "./undo-log.js";
@@ -19,7 +20,7 @@ export interface StateTxn {
    * A request on /state: path = segments after "state", e.g. ["social","users","count"]. The
    * traverse route may answer an `EncodedJson` (a result already in JSON form).
    */
-  request(verb: Verb, path: readonly string[], key: unknown, value: unknown): StateValue | EncodedJson;
+  request(verb: Verb, path: readonly string[], key: unknown, value: unknown, meter?: RouteMeter): StateValue | EncodedJson;
   /** A request on a view value from an earlier step (`$v/limit`): path relative to the view. */
   viewRequest(view: TableView, verb: Verb, path: readonly string[], key: unknown, value: unknown): StateValue;
   /** Resolves once the transaction's writes are durable (at once in memory). */
@@ -108,7 +109,7 @@ export class Txn implements StateTxn {
   }
 
   // ---- requests: each one atomic ----------------------------------------------------------------
-  request(verb: Verb, path: readonly string[], key: unknown, value: unknown): StateValue | EncodedJson {
+  request(verb: Verb, path: readonly string[], key: unknown, value: unknown, meter?: RouteMeter): StateValue | EncodedJson {
     this.assertOpen();
     if (path.length < 2 || path.length > 3) {
       throw new NotFoundError(`/state/${path.join("/")} is not a table (tables live at /state/<namespace>/<name>)`);
@@ -120,7 +121,7 @@ export class Txn implements StateTxn {
     try {
       const table = this.host.lookup(ns, name);
       if (table === undefined) return missingTableRoute(this.log, this.host, verb, ns, name, route, key, value);
-      return tableRoute(this.log, this.host, table, ns, name, verb, route, key, value);
+      return tableRoute(this.log, this.host, table, ns, name, verb, route, key, value, meter);
     } catch (e) {
       this.log.undoTo(mark, this.host);
       throw e;

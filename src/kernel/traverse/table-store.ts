@@ -137,7 +137,7 @@ function prepareLookup(t: Table, cols: readonly string[]): PreparedLookup {
 }
 
 /** A resolved kernel map (`{kind: "map", entries}`) or tuple as plain JS data. */
-function plainParams(v: unknown): Record<string, unknown> {
+export function plainParams(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
   if (typeof v === "object" && !Array.isArray(v) && (v as { kind?: unknown }).kind === "map") {
     const entries = (v as { entries: Record<string, unknown> }).entries;

@@ -1,0 +1,42 @@
+/**
+ * `GET /host` (PROFILE §6): what the host serves beyond the core profile, as
+ * `{"extensions": [...]}`. A client reads it once and refuses, before anything runs, a statement
+ * needing an extension the host lacks (`requireExtensions` in src/executor.ts).
+ */
+import { MethodNotAllowedError } from "../errors.js";
+import { QUERY_EXTENSION, RETURNING_EXTENSION } from "../ir/query-plan.js";
+import type { Json, Verb } from "../ir/types.js";
+
+/** The path of the host description. */
+export const HOST_PATH = "/host";
+
+/**
+ * Every extension this kernel serves, by its PROFILE §6 name: `filter` and `sort` (§6.1),
+ * `insert_rows` (§6.2), `traverse` (§6.3), `nullable` (§6.4), `txn` (§6.5), `lib_admin` (§6.9),
+ * `tables` (§6.10), `query` (§6.11), `returning` (§6.12).
+ */
+export const KERNEL_EXTENSIONS: readonly string[] = [
+  "filter",
+  "sort",
+  "insert_rows",
+  "traverse",
+  "nullable",
+  "txn",
+  "lib_admin",
+  "tables",
+  QUERY_EXTENSION,
+  RETURNING_EXTENSION,
+];
+
+/**
+ * Answers `verb` on `/host`.
+ *
+ * @example
+ * ```ts
+ * hostInfo("get"); // { extensions: ["filter", "sort", …, "query", "returning"] }
+ * ```
+ */
+export function hostInfo(verb: Verb): Json {
+  if (verb !== "get") throw new MethodNotAllowedError(`${HOST_PATH} answers GET only, found ${verb.toUpperCase()}`);
+  return { extensions: [...KERNEL_EXTENSIONS] };
+}

@@ -1,0 +1,244 @@
+/**
+ * Enumerates a plan's joined rows: `from`'s rows by its access path (scan, equality lookup,
+ * index range, or an index serving the order), then each join in order — an index lookup per
+ * left row, a hash table of the right side built once per execution, or a loop over it — with
+ * `where`'s conjuncts tested as soon as the aliases they name are bound. Rows are handed to a
+ * sink in one reused array (one row per alias); a sink that keeps them copies it.
+ */
+import type { KeyCell } from "../storage/index-keys.js";
+import type { ColumnConstraint } from "../storage/scan-plan.js";
+import type { Row } from "../storage/table-schema.js";
+import type { Visits } from "./budget.js";
+import { type CompiledJoin, type CompiledPlan, type ConstraintSpec, type Ev, norm, type Slots, compareValues } from "./compiled.js";
+
+/** Receives each joined row that passes `where`; returns true to stop the enumeration. */
+export interface RowSink {
+  accept(slots: Slots): boolean;
+}
+
+/** A hash join's right side for one execution. */
+interface HashSide {
+  exec: number;
+  map: Map<unknown, Row[]>;
+}
+
+/** A loop join's right side for one execution. */
+interface LoopSide {
+  exec: number;
+  rows: Row[];
+}
+
+const hashes = new WeakMap<CompiledJoin, HashSide>();
+const loops = new WeakMap<CompiledJoin, LoopSide>();
+
+function allTrue(conds: readonly Ev[], slots: Slots): boolean {
+  for (let i = 0; i < conds.length; i++) if (conds[i]!(slots) !== true) return false;
+  return true;
+}
+
+/**
+ * One enumeration of a compiled plan's joined rows.
+ *
+ * @example
+ * ```ts
+ * new JoinRun(plan, visits, sink).run(); // sink.accept(slots) per passing joined row
+ * ```
+ */
+export class JoinRun {
+  readonly slots: Slots;
+  private stopped = false;
+  private readonly buffers: Row[][];
+  private readonly cells: KeyCell[] = [null];
+
+  constructor(
+    private readonly plan: CompiledPlan,
+    private readonly visits: Visits,
+    private readonly sink: RowSink,
+  ) {
+    this.slots = new Array(plan.tables.length).fill(null);
+    this.buffers = plan.joins.map(() => []);
+  }
+
+  /** Enumerates every joined row (until the sink stops it). */
+  run(): void {
+    const plan = this.plan;
+    const table = plan.from.table;
+    const access = plan.access;
+    switch (access.t) {
+      case "scan":
+        table.scan(table.plan([]), (row) => this.fromRow(row));
+        return;
+      case "lookup": {
+        const values = access.values;
+        const cells: KeyCell[] = new Array(values.length);
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i]!(this.slots);
+          if (v === null) return;
+          cells[i] = norm(v);
+        }
+        const out: Row[] = [];
+        access.lookup(cells, out);
+        for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
+        return;
+      }
+      case "range": {
+        const cs = constraints(access.specs, this.slots);
+        if (cs === undefined) return;
+        table.scan(table.plan(cs), (row) => this.fromRow(row));
+        return;
+      }
+      case "ordered": {
+        const cs = constraints(access.specs, this.slots);
+        if (cs === undefined) return;
+        const scanPlan = table.plan(cs, access.order, access.reverse);
+        if (!access.reverse) {
+          table.scan(scanPlan, (row) => this.fromRow(row));
+          return;
+        }
+        // Read in reverse, rows tying on the order keys come in descending primary key order:
+        // each run of ties is handed on reversed.
+        const pos = access.orderPos;
+        let ties: Row[] = [];
+        const same = (a: Row, b: Row): boolean => {
+          for (let i = 0; i < pos.length; i++) if (compareValues(a[pos[i]!], b[pos[i]!]) !== 0) return false;
+          return true;
+        };
+        const flush = (): boolean => {
+          for (let i = ties.length - 1; i >= 0; i--) if (this.fromRow(ties[i]!)) return true;
+          ties = [];
+          return false;
+        };
+        table.scan(scanPlan, (row) => {
+          if (ties.length > 0 && !same(ties[0]!, row) && flush()) return true;
+          ties.push(row);
+          return false;
+        });
+        if (!this.stopped && ties.length > 0) flush();
+        return;
+      }
+    }
+  }
+
+  /** One row of `from`: tests its conjuncts, then the joins. Returns true to stop the scan. */
+  private fromRow(row: Row): boolean {
+    this.visits.one();
+    const slots = this.slots;
+    slots[0] = row;
+    if (allTrue(this.plan.whereAt[0]!, slots)) this.join(0);
+    return this.stopped;
+  }
+
+  /** Binds join `j` (slot j + 1) for the current left rows, then the next joins. */
+  private join(j: number): void {
+    const plan = this.plan;
+    if (j === plan.joins.length) {
+      if (this.sink.accept(this.slots)) this.stopped = true;
+      return;
+    }
+    const join = plan.joins[j]!;
+    const slots = this.slots;
+    const slot = join.slot;
+    const conds = plan.whereAt[slot]!;
+    const s = join.strategy;
+    let candidates: readonly Row[];
+    if (s.t === "lookup") {
+      const v = s.key(slots);
+      const out = this.buffers[j]!;
+      out.length = 0;
+      if (v !== null) {
+        this.cells[0] = norm(v);
+        s.lookup(this.cells, out);
+      }
+      candidates = out;
+    } else if (s.t === "hash") {
+      const v = s.key(slots);
+      candidates = v === null ? EMPTY : (this.hashSide(join, s.position).get(norm(v)) ?? EMPTY);
+    } else candidates = this.loopSide(join);
+    const on = join.on;
+    let matched = false;
+    const n = candidates.length;
+    if (n > 0) this.visits.many(n);
+    for (let i = 0; i < n; i++) {
+      slots[slot] = candidates[i]!;
+      if (on(slots) !== true) continue;
+      matched = true;
+      if (conds.length === 0 || allTrue(conds, slots)) this.join(j + 1);
+      if (this.stopped) break;
+    }
+    if (!matched && join.left && !this.stopped) {
+      slots[slot] = null;
+      if (conds.length === 0 || allTrue(conds, slots)) this.join(j + 1);
+    }
+    slots[slot] = null;
+  }
+
+  private hashSide(join: CompiledJoin, position: number): Map<unknown, Row[]> {
+    const exec = this.plan.env.exec;
+    let side = hashes.get(join);
+    if (side === undefined || side.exec !== exec) {
+      const map = new Map<unknown, Row[]>();
+      const t = join.table;
+      let n = 0;
+      t.scan(t.plan([]), (row) => {
+        n++;
+        const k = row[position];
+        if (k === null) return;
+        const key = norm(k);
+        const bucket = map.get(key);
+        if (bucket === undefined) map.set(key, [row]);
+        else bucket.push(row);
+      });
+      this.visits.many(n);
+      this.visits.meter.alloc(48 * n);
+      side = { exec, map };
+      hashes.set(join, side);
+    }
+    return side.map;
+  }
+
+  private loopSide(join: CompiledJoin): readonly Row[] {
+    const exec = this.plan.env.exec;
+    let side = loops.get(join);
+    if (side === undefined || side.exec !== exec) {
+      const rows: Row[] = [];
+      const t = join.table;
+      t.scan(t.plan([]), (row) => {
+        rows.push(row);
+      });
+      this.visits.many(rows.length);
+      this.visits.meter.alloc(8 * rows.length);
+      side = { exec, rows };
+      loops.set(join, side);
+    }
+    return side.rows;
+  }
+}
+
+const EMPTY: readonly Row[] = [];
+
+/** The constraints of an access path with their values for this execution (undefined: a null bound, no rows). */
+function constraints(specs: readonly ConstraintSpec[], slots: Slots): ColumnConstraint[] | undefined {
+  const cs: ColumnConstraint[] = [];
+  for (const s of specs) {
+    if (s.eq) {
+      const v = s.eq(slots);
+      if (v === null) return undefined;
+      cs.push({ column: s.column, eq: true, value: norm(v) });
+      continue;
+    }
+    let lo: ColumnConstraint["lo"];
+    let hi: ColumnConstraint["hi"];
+    if (s.lo) {
+      const v = s.lo.ev(slots);
+      if (v === null) return undefined;
+      lo = { value: norm(v), inclusive: s.lo.inclusive };
+    }
+    if (s.hi) {
+      const v = s.hi.ev(slots);
+      if (v === null) return undefined;
+      hi = { value: norm(v), inclusive: s.hi.inclusive };
+    }
+    cs.push({ column: s.column, eq: false, lo, hi });
+  }
+  return cs;
+}

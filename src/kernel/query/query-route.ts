@@ -1,0 +1,146 @@
+/**
+ * The `query` kernel extension route (PROFILE §6.11, contract in src/ir/query-plan.ts):
+ *
+ *   `GET /state/<ns>/<table>/query` with key `[plan_json, {param: value, …}]`
+ *
+ * The plan text is validated once per distinct text and compiled once per text and set of
+ * tables (plan-compile.ts); each call binds the parameters (checked against the kinds their
+ * uses expect), runs the plan inside the caller's transaction (plan-run.ts) and answers a tuple
+ * of row tuples. Every row read is charged to the op's budget (budget.ts).
+ */
+import { MethodNotAllowedError } from "../../errors.js";
+import { parseQueryPlan, type QueryPlan } from "../../ir/query-plan.js";
+import type { Table } from "../storage/table-engine.js";
+import { plainParams } from "../traverse/table-store.js";
+import { type RouteMeter, StandaloneMeter, Visits } from "./budget.js";
+import { bad, type Env } from "./compiled.js";
+import { compileQuery, type CompiledQuery, type ParamSpec } from "./plan-compile.js";
+import { runPlan } from "./plan-run.js";
+
+const CACHE_LIMIT = 512;
+const parsed = new Map<string, QueryPlan>();
+const compiled = new Map<string, CompiledQuery>();
+
+function remember<T>(cache: Map<string, T>, key: string, value: T): T {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
+  return value;
+}
+
+/**
+ * The plan of a text, validated once (a bounded cache keyed by the text).
+ *
+ * @example
+ * ```ts
+ * cachedQueryPlan(key[0]); // the same object for the same text
+ * ```
+ */
+export function cachedQueryPlan(text: unknown): QueryPlan {
+  if (typeof text === "string") {
+    const hit = parsed.get(text);
+    if (hit) return hit;
+  }
+  return remember(parsed, text as string, parseQueryPlan(text));
+}
+
+function compiledFor(text: string, lookup: (name: string) => Table | undefined, ns: string): CompiledQuery {
+  const id = `${ns}\u0000${text}`;
+  const hit = compiled.get(id);
+  if (hit !== undefined) {
+    let fresh = true;
+    for (const [name, table] of hit.tables) {
+      if (lookup(name) !== table) {
+        fresh = false;
+        break;
+      }
+    }
+    if (fresh) return hit;
+    compiled.delete(id);
+  }
+  return remember(compiled, id, compileQuery(cachedQueryPlan(text), lookup, ns));
+}
+
+function kindProblem(v: unknown, kind: string): boolean {
+  switch (kind) {
+    case "number":
+      return typeof v !== "number" || !Number.isFinite(v);
+    case "string":
+      return typeof v !== "string";
+    case "bool":
+      return typeof v !== "boolean";
+    case "link":
+      return typeof v !== "string" && !(typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link");
+    case "tuple":
+      return !Array.isArray(v);
+    case "count":
+      return typeof v !== "number" || !Number.isInteger(v) || v < 0;
+    default:
+      return false;
+  }
+}
+
+const KIND_NAMES: Record<string, string> = {
+  number: "a number",
+  string: "a string",
+  bool: "a boolean",
+  link: "a link",
+  tuple: "a tuple",
+  count: "a non-negative integer",
+};
+
+/**
+ * Binds `params` into `env` for the parameters a plan reads: each must be given, and of the kind
+ * its uses expect (null is every kind's unknown, except for a tuple or a count).
+ *
+ * @example
+ * ```ts
+ * bindParams(q.env, q.params, { minAge: 18 }); // 400 when minAge is missing or not a number
+ * ```
+ */
+export function bindParams(env: Env, specs: readonly ParamSpec[], params: Readonly<Record<string, unknown>>): void {
+  const p = env.p;
+  p.length = specs.length;
+  for (const spec of specs) {
+    if (!Object.prototype.hasOwnProperty.call(params, spec.name)) throw bad(`missing parameter ${JSON.stringify(spec.name)}`);
+    const v = params[spec.name];
+    for (const kind of spec.kinds) {
+      if ((v === null && kind !== "tuple" && kind !== "count") || !kindProblem(v, kind)) continue;
+      throw bad(`parameter ${JSON.stringify(spec.name)} must be ${KIND_NAMES[kind]}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    }
+    p[spec.index] = v;
+  }
+}
+
+/**
+ * The route handler (the hook the transaction's table router calls).
+ *
+ * @example
+ * ```ts
+ * // in tableRoute: case "query": return queryTableRoute((n) => host.lookup(ns, n), ns, name, verb, key, meter);
+ * ```
+ */
+export function queryTableRoute(
+  lookup: (name: string) => Table | undefined,
+  ns: string,
+  name: string,
+  verb: string,
+  key: unknown,
+  meter: RouteMeter | undefined,
+): unknown[][] {
+  if (verb !== "get") throw new MethodNotAllowedError(`/state/${ns}/${name}/query answers GET, not ${verb.toUpperCase()}`);
+  if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string") throw bad("the key is [plan_json, {params}]");
+  const plan = cachedQueryPlan(key[0]);
+  if (plan.from.table !== name) throw bad(`the plan reads from ${plan.from.table}, but the route is on ${name}`);
+  const q = compiledFor(key[0], lookup, ns);
+  bindParams(q.env, q.params, plainParams(key[1]));
+  const visits = new Visits(meter ?? new StandaloneMeter());
+  q.env.exec++;
+  q.env.visits = visits;
+  try {
+    const rows = runPlan(q.plan, visits);
+    visits.flush();
+    return rows;
+  } finally {
+    q.env.visits = null;
+  }
+}

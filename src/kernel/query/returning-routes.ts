@@ -1,0 +1,217 @@
+/**
+ * The `returning` kernel extension (PROFILE §6.12, contract in src/ir/query-plan.ts): writes
+ * that answer the rows as written, in one op.
+ *
+ *   `POST /state/<ns>/<t>/insert_returning` | `update_returning` | `delete_returning`
+ *   with params `{plan: <plan JSON text>, params: {name: value}}`
+ *
+ * Every write goes through the table's `write`/`remove` with the transaction's undo log, as the
+ * plain write routes do; the transaction undoes a failed request up to where it started, so a
+ * conflict or a bad row leaves none of the statement's rows written.
+ */
+import { BadRequestError, MethodNotAllowedError } from "../../errors.js";
+import {
+  type DeleteReturningPlan,
+  type InsertReturningPlan,
+  parseReturningPlan,
+  RETURNING_ALIAS,
+  RETURNING_ROUTES,
+  type UpdateReturningPlan,
+} from "../../ir/query-plan.js";
+import type { RouteMeter } from "../ops/route-meter.js";
+import type { Table, WriteLog } from "../storage/table-engine.js";
+import { type Cell, checkCell, type Column, type Row } from "../storage/table-schema.js";
+import { plainParams } from "../traverse/table-store.js";
+import { StandaloneMeter, Visits } from "./budget.js";
+import { bad } from "./compiled.js";
+import { compileTableExprs } from "./plan-compile.js";
+import { bindParams } from "./query-route.js";
+
+/** The names of the `returning` routes. */
+export type ReturningRoute = (typeof RETURNING_ROUTES)[number];
+
+/** True when `route` is one of the `returning` routes. */
+export function isReturningRoute(route: string): route is ReturningRoute {
+  return (RETURNING_ROUTES as readonly string[]).includes(route);
+}
+
+/**
+ * The route handler (the hook the transaction's table router calls).
+ *
+ * @example
+ * ```ts
+ * // in tableRoute: if (isReturningRoute(route)) return returningRoute(log, lookup, ns, table, route, verb, value, meter);
+ * ```
+ */
+export function returningRoute(
+  log: WriteLog,
+  lookup: (name: string) => Table | undefined,
+  ns: string,
+  table: Table,
+  route: ReturningRoute,
+  verb: string,
+  value: unknown,
+  meter: RouteMeter | undefined,
+): unknown[][] {
+  if (verb !== "post") throw new MethodNotAllowedError(`${table.path}/${route} answers POST, not ${verb.toUpperCase()}`);
+  const args = plainParams(value);
+  const given = args.params;
+  if (given !== undefined && given !== null && (typeof given !== "object" || Array.isArray(given))) {
+    throw new BadRequestError(`${route}: params is a map {name: value}`);
+  }
+  const params = (given ?? {}) as Readonly<Record<string, unknown>>;
+  const visits = new Visits(meter ?? new StandaloneMeter());
+  switch (route) {
+    case "insert_returning":
+      return insertReturning(log, table, parseReturningPlan(route, args.plan), params, visits);
+    case "update_returning":
+      return updateReturning(log, lookup, ns, table, parseReturningPlan(route, args.plan), params, visits);
+    case "delete_returning":
+      return deleteReturning(log, lookup, ns, table, parseReturningPlan(route, args.plan), params, visits);
+  }
+}
+
+function projection(table: Table, columns: readonly string[] | null, route: string): readonly Column[] {
+  if (columns === null) return table.schema.columns;
+  return columns.map((name) => {
+    const c = table.schema.column(name);
+    if (c === undefined) throw new BadRequestError(`${route}: ${table.path} has no column ${JSON.stringify(name)}`);
+    return c;
+  });
+}
+
+function project(row: Row, cols: readonly Column[]): unknown[] {
+  const out = new Array(cols.length);
+  for (let i = 0; i < cols.length; i++) out[i] = row[cols[i]!.position];
+  return out;
+}
+
+/** A cell of an insert plan: a `{param}` object takes the parameter's value. */
+function cellValue(cell: unknown, params: Readonly<Record<string, unknown>>): unknown {
+  if (typeof cell === "object" && cell !== null && !Array.isArray(cell)) {
+    const keys = Object.keys(cell);
+    if (keys.length === 1 && keys[0] === "param") {
+      const name = (cell as { param: unknown }).param;
+      if (typeof name !== "string" || !Object.prototype.hasOwnProperty.call(params, name)) {
+        throw new BadRequestError(`insert_returning: missing parameter ${JSON.stringify(name)}`);
+      }
+      return params[name];
+    }
+  }
+  return cell;
+}
+
+function insertReturning(log: WriteLog, table: Table, plan: InsertReturningPlan, params: Readonly<Record<string, unknown>>, visits: Visits): unknown[][] {
+  const cols = projection(table, plan.columns, "insert_returning");
+  if (plan.update !== null && plan.update.length !== plan.rows.length) {
+    throw new BadRequestError(`insert_returning: update lists ${plan.update.length} column sets for ${plan.rows.length} rows`);
+  }
+  const valueCols = table.schema.columns.filter((c) => !c.isKey);
+  const out: unknown[][] = [];
+  visits.meter.tuple(plan.rows.length, "insert_returning rows");
+  for (let i = 0; i < plan.rows.length; i++) {
+    visits.one();
+    const raw = plan.rows[i]!.map((c) => cellValue(c, params));
+    const row = table.checkRow(raw, `insert_returning row ${i}`);
+    const key = table.primaryKeyOf(row);
+    const existing = table.get(key);
+    if (existing !== undefined && plan.onConflict === "ignore") continue;
+    if (existing !== undefined && plan.onConflict === "update") {
+      const names = plan.update?.[i] ?? valueCols.map((c) => c.name);
+      const next: Cell[] = existing.slice();
+      for (const name of names) {
+        const c = table.schema.column(name);
+        if (c === undefined) throw new BadRequestError(`insert_returning: ${table.path} has no column ${JSON.stringify(name)}`);
+        if (c.isKey) throw new BadRequestError(`insert_returning: cannot update key column ${JSON.stringify(name)}`);
+        next[c.position] = row[c.position]!;
+      }
+      table.write(next, "upsert", log);
+    } else table.write(row, "insert", log);
+    // Read back: the row as the table holds it (generated values included).
+    out.push(project(table.get(key)!, cols));
+  }
+  visits.flush();
+  return out;
+}
+
+/** The rows of `table` whose `where` is true, in key order (the plan's params bound). */
+function matching(
+  lookup: (name: string) => Table | undefined,
+  ns: string,
+  table: Table,
+  where: UpdateReturningPlan["where"],
+  sets: readonly (readonly [string, UpdateReturningPlan["set"][number][1]])[],
+  params: Readonly<Record<string, unknown>>,
+  visits: Visits,
+  route: string,
+): { rows: Row[]; setEvs: ((x: readonly unknown[]) => unknown)[] } {
+  const compiled = compileTableExprs(table, RETURNING_ALIAS, [where, ...sets.map((s) => s[1])], lookup, ns, [
+    `${route}.where`,
+    ...sets.map((s) => `${route}.set ${JSON.stringify(s[0])}`),
+  ]);
+  if (where !== null && compiled.kinds[0] !== "bool" && compiled.kinds[0] !== "unknown") throw bad(`${route}.where: a condition is a boolean expression`);
+  bindParams(compiled.env, compiled.params, params);
+  compiled.env.exec++;
+  compiled.env.visits = visits;
+  const cond = compiled.evs[0];
+  const rows: Row[] = [];
+  const slots: (Row | null)[] = [null];
+  table.scan(table.plan([]), (row) => {
+    visits.one();
+    slots[0] = row;
+    if (cond === null || cond === undefined || cond(slots) === true) rows.push(row);
+  });
+  visits.meter.tuple(rows.length, `${route} rows`);
+  return { rows, setEvs: compiled.evs.slice(1) as ((x: readonly unknown[]) => unknown)[] };
+}
+
+function updateReturning(
+  log: WriteLog,
+  lookup: (name: string) => Table | undefined,
+  ns: string,
+  table: Table,
+  plan: UpdateReturningPlan,
+  params: Readonly<Record<string, unknown>>,
+  visits: Visits,
+): unknown[][] {
+  const cols = projection(table, plan.columns, "update_returning");
+  const targets = plan.set.map(([name]) => {
+    const c = table.schema.column(name);
+    if (c === undefined) throw new BadRequestError(`update_returning: ${table.path} has no column ${JSON.stringify(name)}`);
+    if (c.isKey) throw new BadRequestError(`update_returning: cannot update key column ${JSON.stringify(name)}`);
+    return c;
+  });
+  const { rows, setEvs } = matching(lookup, ns, table, plan.where, plan.set, params, visits, "update_returning");
+  // Every new row is computed from the rows as they were before any is written.
+  const slots: (Row | null)[] = [null];
+  const next = rows.map((row) => {
+    slots[0] = row;
+    const r: Cell[] = row.slice();
+    for (let i = 0; i < targets.length; i++) r[targets[i]!.position] = checkCell(targets[i]!, setEvs[i]!(slots), table.path);
+    return r;
+  });
+  const out: unknown[][] = [];
+  for (const r of next) {
+    table.write(r, "upsert", log);
+    out.push(project(table.get(table.primaryKeyOf(r))!, cols));
+  }
+  visits.flush();
+  return out;
+}
+
+function deleteReturning(
+  log: WriteLog,
+  lookup: (name: string) => Table | undefined,
+  ns: string,
+  table: Table,
+  plan: DeleteReturningPlan,
+  params: Readonly<Record<string, unknown>>,
+  visits: Visits,
+): unknown[][] {
+  const cols = projection(table, plan.columns, "delete_returning");
+  const { rows } = matching(lookup, ns, table, plan.where, [], params, visits, "delete_returning");
+  const out = rows.map((row) => project(row, cols));
+  for (const row of rows) table.remove(table.primaryKeyOf(row), log);
+  visits.flush();
+  return out;
+}
