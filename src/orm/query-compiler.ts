@@ -14,7 +14,7 @@ import type { OExpr, OValue } from "./expr.js";
 import { LIKE_ESCAPE } from "./expr.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
 import type { Predicate } from "./nodes.js";
-import { refName, type Binder } from "./param-binder.js";
+import { refName, wireValue, type Binder } from "./param-binder.js";
 import { planRead, type Explanation, type JoinExplanation, type WithExplanation } from "./planner.js";
 import type { QNode, QSelect } from "./query-node.js";
 import { rowDecoder } from "./row-factory.js";
@@ -23,10 +23,11 @@ import { describeExpr } from "./query-describe.js";
 /** Binds values while a plan is built: the plan names parameters, the op's key maps them to refs. */
 class PlanParams {
   readonly map: Record<string, Json> = {};
+  private next = 0;
   constructor(private readonly b: Binder) {}
   /** Binds a value to the next slot (generated values are numbered in plan order). */
   bind(v: OValue): { readonly param: string } {
-    const r = this.b.operand(v.operand, v.column, v.shape);
+    const r = v.operand.kind === "param" ? this.b.operand(v.operand, v.column, v.shape) : this.b.slot(this.next++, wireValue(v.operand.value, v.column, v.shape));
     const name = refName(r);
     this.map[name] = r;
     return { param: name };

@@ -157,7 +157,8 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
   }
 
   where(column: unknown, op: unknown, value?: unknown): SelectQueryBuilderImpl | QueryBuilderImpl {
-    if (typeof column !== "string" || column.includes(".") || (typeof op === "string" && !LEGACY_OPS.has(op))) {
+    const subquery = op === "in" && typeof value === "object" && value !== null && !Array.isArray(value) && (value as { kind?: unknown }).kind !== "id";
+    if (typeof column !== "string" || column.includes(".") || (typeof op === "string" && !LEGACY_OPS.has(op)) || subquery) {
       // eslint-disable-next-line prefer-rest-params
       return (this.relational().where as (...a: unknown[]) => QueryBuilderImpl)(...arguments);
     }
@@ -201,7 +202,7 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
   orderBy(column: unknown, direction: unknown = "asc"): SelectQueryBuilderImpl | QueryBuilderImpl {
     if (this.node.orderBy || typeof column !== "string" || !this.node.table.columnsByName[column]) {
       if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`${this.label()}: orderBy direction must be "asc" or "desc"`);
-      if (typeof column === "string" && !column.includes(".") && !this.node.columns) {
+      if (typeof column === "string" && !column.includes(".") && !this.node.table.columnsByName[column]) {
         throw new BadRequestError(`${this.label()}: unknown column ${JSON.stringify(column)} in orderBy()`);
       }
       return this.relational().orderBy(column, direction);
