@@ -19,6 +19,7 @@ import { fromTemplate, rememberTemplate, signature, templatesOf } from "./compil
 import type { Compiled, CompiledBody, CompileOptions } from "./compile-types.js";
 import type { StatementNode } from "./query-node.js";
 import { compileQuery } from "./query-compiler.js";
+import { compileReturning } from "./returning.js";
 import { Binder, slotOperands } from "./param-binder.js";
 import { compileSelect } from "./select-compiler.js";
 import { compileInsert, compileWrite } from "./write-compiler.js";
@@ -34,10 +35,10 @@ import { compileInsert, compileWrite } from "./write-compiler.js";
  */
 export function compileNode(node: StatementNode, options: CompileOptions = {}): Compiled {
   const prefix = options.prefix ?? "_";
-  if (node.kind === "query") {
+  if (node.kind === "query" || node.kind === "returning") {
     // Relational plans are not cached by shape here: the kernel validates each plan text once.
     const qb = new Binder(prefix, new Map());
-    const out = compileQuery(node, qb);
+    const out = node.kind === "query" ? compileQuery(node, qb) : compileReturning(node, qb);
     return { ...out, params: qb.params(), bound: qb.bound, userParams: qb.userParams };
   }
   const slots = slotOperands(node);

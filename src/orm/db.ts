@@ -133,8 +133,8 @@ export class OrmDb<S extends AnySchema> {
   }
 
   /** An insert into a table. */
-  insertInto<K extends TableName<S>>(table: K): InsertInto<S["tables"][K]["$insert"]>;
-  insertInto<T extends AnyTableOf<S>>(table: T): InsertInto<T["$insert"]>;
+  insertInto<K extends TableName<S>>(table: K): InsertInto<S["tables"][K]["$insert"], RowFor<S, K>>;
+  insertInto<T extends AnyTableOf<S>>(table: T): InsertInto<T["$insert"], T["$row"]>;
   insertInto(table: unknown): unknown {
     return new InsertIntoImpl(this.#ctx, this.#meta(table));
   }

@@ -8,9 +8,10 @@ import { BadRequestError, NotFoundError } from "../errors.js";
 import type { OExpr } from "./expr.js";
 import { AliasedImpl, binary, exprNode, expressionBuilder, resolveColumn, resolveExpr, setSubqueryResolver } from "./expr.js";
 import type { TableMeta } from "./meta.js";
-import type { Amount, QueryNode, SelectNode } from "./nodes.js";
+import type { Amount, DeleteNode, InsertNode, SelectNode, UpdateNode } from "./nodes.js";
+import { returningColumns } from "./returning.js";
 import type { Explanation } from "./planner.js";
-import { andExpr, emptyQuery, fromSelectNode, scopeOf, type QJoin, type QNode, type QSelect } from "./query-node.js";
+import { andExpr, emptyQuery, fromSelectNode, scopeOf, type QJoin, type QNode, type QSelect, type StatementNode } from "./query-node.js";
 import { relationsOf, type RelationInfo } from "./relations.js";
 import type { AnySchema } from "./schema.js";
 import { amountOperand, explainOf, INTERNALS, StatementBase, type Args, type StatementContext, type StatementInternals } from "./statement.js";
@@ -34,13 +35,33 @@ function relationOf(schema: AnySchema, source: string, name: string, label: stri
 /** The relational node of a statement built by this library (for `in` subqueries and `with`). */
 export function queryNodeOf(x: unknown): QNode | undefined {
   const internals = (x as { [INTERNALS]?: StatementInternals } | null)?.[INTERNALS];
-  const node: QueryNode | QNode | undefined = internals?.node;
+  const node: StatementNode | undefined = internals?.node;
   if (!node) return undefined;
   if (node.kind === "query") return node;
   if (node.kind === "select") return fromSelectNode(node as SelectNode);
   return undefined;
 }
 setSubqueryResolver(queryNodeOf);
+
+/** @internal a write with `returning` */
+export class ReturningStatementImpl extends StatementBase<unknown> {
+  constructor(ctx: StatementContext, write: InsertNode | UpdateNode | DeleteNode, columns: unknown) {
+    super(ctx, { kind: "returning", table: write.table, write, columns: returningColumns(write.table, columns) });
+  }
+}
+
+/**
+ * `returning(columns)` / `returningAll()` of a write builder.
+ *
+ * @example
+ * ```ts
+ * returningOf(this.ctx, this.node, ["id"]);
+ * ```
+ */
+export function returningOf(ctx: StatementContext, write: InsertNode | UpdateNode | DeleteNode, columns: unknown): ReturningStatementImpl {
+  if (write.kind === "update" && write.set.length === 0) throw new BadRequestError(`update ${write.table.namespace}/${write.table.name}: call set({...}) before returning()`);
+  return new ReturningStatementImpl(ctx, write, columns);
+}
 
 /** `"name"` or `"name as alias"`. */
 function splitAs(ref: unknown, what: string): [string, string] {

@@ -21,7 +21,7 @@ import { rowDecoder } from "./row-factory.js";
 import { describeExpr } from "./query-describe.js";
 
 /** Binds values while a plan is built: the plan names parameters, the op's key maps them to refs. */
-class PlanParams {
+export class PlanParams {
   readonly map: Record<string, Json> = {};
   private next = 0;
   constructor(private readonly b: Binder) {}
@@ -40,7 +40,8 @@ function outputColumn(e: OExpr): ColumnMeta | null {
   return null;
 }
 
-function toExpr(e: OExpr, p: PlanParams): QueryExpr {
+/** An expression node as plan JSON, its values bound through `p`. */
+export function toExpr(e: OExpr, p: PlanParams): QueryExpr {
   const x = (y: OExpr): QueryExpr => toExpr(y, p);
   switch (e.t) {
     case "ref":

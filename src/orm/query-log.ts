@@ -150,6 +150,12 @@ export function describeNode(node: StatementNode, args: Readonly<Record<string, 
     case "query":
       shape = describeQuery(node);
       break;
+    case "returning": {
+      const inner = describeNode(node.write, args, redact);
+      Object.assign(n.params, inner.params);
+      shape = `${inner.shape} returning ${node.columns ? node.columns.join(", ") : "*"}`;
+      break;
+    }
   }
   return { table, shape, params: n.params };
 }

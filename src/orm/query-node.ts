@@ -6,7 +6,7 @@
  */
 import type { QueryAggFn, QueryCmpOp } from "../ir/query-plan.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
-import type { Amount, Operand, QueryNode, SelectNode } from "./nodes.js";
+import type { Amount, DeleteNode, InsertNode, Operand, QueryNode, SelectNode, UpdateNode } from "./nodes.js";
 import type { RelationInfo } from "./relations.js";
 
 /** A value in an expression: given directly (bound to a generated parameter) or a `param()`. */
@@ -43,8 +43,16 @@ export interface ScopeEntry {
   readonly hidden?: boolean;
 }
 
-/** Any statement's node: a single-table one (`nodes.ts`) or a relational select. */
-export type StatementNode = QueryNode | QNode;
+/** A write answering the rows as written (`returning`): the write, and the columns (`null`: all). */
+export interface ReturningNode {
+  readonly kind: "returning";
+  readonly table: TableMeta;
+  readonly write: InsertNode | UpdateNode | DeleteNode;
+  readonly columns: readonly string[] | null;
+}
+
+/** Any statement's node: a single-table one (`nodes.ts`), a relational select, or a write with `returning`. */
+export type StatementNode = QueryNode | QNode | ReturningNode;
 
 export interface QJoin {
   readonly kind: "inner" | "left";

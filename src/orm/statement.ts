@@ -148,7 +148,7 @@ export abstract class StatementBase<T> implements Statement<T> {
     const done = (rows: number | null, error?: unknown): void => {
       const d = describeNode(this.node, args ?? {}, log.redact);
       const durationMs = performance.now() - t0;
-      emit(log, { kind: this.node.kind === "query" ? "select" : this.node.kind, ...d, durationMs, rows, ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}) });
+      emit(log, { kind: this.node.kind === "query" ? "select" : this.node.kind === "returning" ? this.node.write.kind : this.node.kind, ...d, durationMs, rows, ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}) });
     };
     try {
       const out = await this.run(args);
