@@ -19,10 +19,26 @@ import { fromTemplate, rememberTemplate, signature, templatesOf } from "./compil
 import type { Compiled, CompiledBody, CompileOptions } from "./compile-types.js";
 import type { StatementNode } from "./query-node.js";
 import { compileQuery } from "./query-compiler.js";
+import { fromSelectNode } from "./query-node.js";
+import { planRead } from "./planner.js";
+import type { SelectNode } from "./nodes.js";
 import { compileReturning } from "./returning.js";
 import { Binder, slotOperands } from "./param-binder.js";
 import { compileSelect } from "./select-compiler.js";
 import { compileInsert, compileWrite } from "./write-compiler.js";
+
+/**
+ * True when a single-table select's page must come from the `query` route's top-k: an order no
+ * index serves, or one an index serves only in reverse (whose ties would come in descending key
+ * order), with a limit or an offset. The route keeps the top `offset + limit` rows in a bounded
+ * heap and breaks ties by the primary key ascending, so the page is the same whatever indexes
+ * exist. (The core sort lowering keeps the single-table path.)
+ */
+function needsTopK(node: SelectNode, options: CompileOptions): boolean {
+  if (!node.orderBy || node.count || (!node.limit && !node.offset) || options.coreSort === true) return false;
+  const plan = planRead(node.table, node.where, node.orderBy);
+  return plan.sort !== null || plan.order?.reverse === true;
+}
 
 /**
  * Compiles a query node.
@@ -33,8 +49,9 @@ import { compileInsert, compileWrite } from "./write-compiler.js";
  * await executor.execute(op, { ...bound, ...namedArgs });
  * ```
  */
-export function compileNode(node: StatementNode, options: CompileOptions = {}): Compiled {
+export function compileNode(given: StatementNode, options: CompileOptions = {}): Compiled {
   const prefix = options.prefix ?? "_";
+  const node = given.kind === "select" && needsTopK(given, options) ? fromSelectNode(given) : given;
   if (node.kind === "query" || node.kind === "returning") {
     // Relational plans are not cached by shape here: the kernel validates each plan text once.
     const qb = new Binder(prefix, new Map());

@@ -229,7 +229,11 @@ export function explainPlan(meta: TableMeta, plan: ReadPlan, lowering: Lowerings
     index: plan.index.name,
     served: plan.served.map(describePredicate),
     filtered: plan.filtered.map(describePredicate),
-    order: plan.order ? `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})` : sortText,
+    order: plan.order
+      ? plan.sort
+        ? `${plan.order.columns.join(", ")} ${plan.sort.reverse ? "desc" : "asc"} (order route on ${plan.index.name}, then the sort route: ties by key ascending)`
+        : `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})`
+      : sortText,
     filter: plan.filtered.length === 0 ? null : lowering.coreFilter ? "fold (core)" : "filter route (extension)",
   };
 }

@@ -81,7 +81,12 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
 export function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): CompiledBody {
   const meta = node.table;
   const allColumns = meta.columns.map((c) => c.name);
-  const planned = planRead(meta, node.where, node.orderBy);
+  let planned = planRead(meta, node.where, node.orderBy);
+  if (planned.order?.reverse && !node.count && options.coreSort !== true) {
+    // An index read in reverse gives tying rows in descending key order: read it forwards (ties
+    // in key order) and sort stably descending, so ties come by key ascending as everywhere.
+    planned = { ...planned, order: { ...planned.order, reverse: false }, sort: { column: node.orderBy!.column, reverse: true } };
+  }
   // `in` on the leading key column, with the filter extension: the whole table filtered, which
   // the host serves by reading the listed keys (in key order), instead of one op per value.
   const plan: ReadPlan =
