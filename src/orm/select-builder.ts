@@ -94,7 +94,7 @@ export interface SelectQueryBuilder<DB extends SchemaTypes, T extends string, Sc
    */
   with<N extends RelName<DB, T>, Q = RowIn<DB, RelTarget<DB, T, N>>>(
     relation: N,
-    build?: (q: SelectQueryBuilder<DB, RelTarget<DB, T, N>, Single<DB, RelTarget<DB, T, N>>, RowIn<DB, RelTarget<DB, T, N>>>) => SelectQueryBuilder<DB, RelTarget<DB, T, N>, object, Q>,
+    build?: (q: SelectQueryBuilder<DB, RelTarget<DB, T, N>, Single<DB, RelTarget<DB, T, N>>, RowIn<DB, RelTarget<DB, T, N>>>) => Statement<Q[]>,
   ): SelectQueryBuilder<DB, T, Sc, Flat<O & { [K in AliasOf<N>]: RelMany<DB, T, N> extends true ? Q[] : Q | null }>>;
   /**
    * Adds an order key (call again for the next key). Ties are always broken by the primary key
