@@ -29,7 +29,10 @@ db.deleteFrom("users").whereIn("nmae", ["x"]);
 db.graph.match("posts").where("lnag", "=", "en");
 db.graph.match("posts").orderBy("lnag");
 db.selectFrom("users").where("name", "<", 3);
-export { picked, all, friends };
+const joined = await db.selectFrom("posts").innerJoin("users", "users.id", "posts.author").select(["posts.id as postId", "users.name"]).execute();
+const nested = await db.selectFrom("users").select(["id"]).with("posts", (q) => q.select(["lang"])).execute();
+const counted = await db.selectFrom("posts").select((eb) => ["lang", eb.fn.count("id").as("n")]).groupBy("lang").execute();
+export { picked, all, friends, joined, nested, counted };
 export type { User, Post, NewUser };
 `;
 
@@ -101,5 +104,8 @@ describe("hover", () => {
     const f = hover("friends =");
     expect(f).toBe("const friends: {\n    id: number;\n    author: number;\n    lang: string;\n}[]");
     expect(f).not.toMatch(/RowOf|Column<|\$\d/);
+    expect(hover("joined =")).toBe("const joined: {\n    name: string;\n    postId: number;\n}[]");
+    expect(hover("nested =")).toBe("const nested: {\n    id: number;\n    posts: {\n        lang: string;\n    }[];\n}[]");
+    expect(hover("counted =")).toBe("const counted: {\n    lang: string;\n    n: number;\n}[]");
   });
 });
