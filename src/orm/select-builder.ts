@@ -33,11 +33,13 @@ export interface SchemaTypes {
   readonly tables: { readonly [name: string]: { readonly $row: object } };
 }
 
-type RowIn<DB extends SchemaTypes, K extends string> = K extends keyof DB["tables"] ? DB["tables"][K]["$row"] : never;
-type TableRef<DB extends SchemaTypes> = (keyof DB["tables"] & string) | `${keyof DB["tables"] & string} as ${string}`;
-type JoinedScope<DB extends SchemaTypes, Sc, J extends string, Nul extends boolean> = Sc & {
-  [A in AliasOf<J>]: Nul extends true ? Nullable<RowIn<DB, TableOfRef<J>>> : RowIn<DB, TableOfRef<J>>;
-};
+type RowIn<DB extends SchemaTypes, K extends string> = DB["tables"][K & keyof DB["tables"]]["$row"];
+// Plain names are checked against the tables; `"table as alias"` by its table part only when used.
+type TableRef<DB extends SchemaTypes> = (keyof DB["tables"] & string) | `${string} as ${string}`;
+type JoinedScope<DB extends SchemaTypes, Sc, J extends string, Nul extends boolean> = Sc &
+  (J extends `${infer N} as ${infer A}`
+    ? { [X in A]: Nul extends true ? Nullable<RowIn<DB, N>> : RowIn<DB, N> }
+    : { [X in J]: Nul extends true ? Nullable<RowIn<DB, J>> : RowIn<DB, J> });
 type Rels<DB extends SchemaTypes, T extends string> = RelationsOf<DB, T>;
 type RelName<DB extends SchemaTypes, T extends string> = (keyof Rels<DB, T> & string) | `${keyof Rels<DB, T> & string} as ${string}`;
 type RelTarget<DB extends SchemaTypes, T extends string, N extends string> =
