@@ -24,7 +24,7 @@ module.exports = {
       name: "storage-knows-no-algorithm",
       severity: "error",
       from: { path: "^src/kernel/storage/" },
-      to: { path: "^src/kernel/(traverse|ops|state)/" },
+      to: { path: "^src/kernel/(traverse|query|ops|state)/" },
     },
     {
       name: "engine-knows-no-derived-structure",

@@ -467,6 +467,11 @@ export class Kernel {
    */
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant): Json {
     const direct = prepared.direct;
+    if (direct !== undefined && direct.path[2] === "query") {
+      // A query charges the rows it reads to the op's budget, and its result's encoding too.
+      const ctx = this.context(scope, grant, false);
+      return toJson(runDirect(ctx.txn, direct, params, ctx), ctx.encoding());
+    }
     if (direct !== undefined) {
       const answer = runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params);
       return answer instanceof EncodedJson ? (answer.value as Json) : toJson(answer);

@@ -9,7 +9,7 @@
 import { BadRequestError, ForbiddenError } from "../../errors.js";
 import type { Verb } from "../../ir/types.js";
 import { parsePlan } from "../../ir/traverse-plan.js";
-import { parseQueryPlan, queryPlanTables } from "../../ir/query-plan.js";
+import { exprTables, parseQueryPlan, parseReturningPlan, queryPlanTables, RETURNING_ROUTES } from "../../ir/query-plan.js";
 import type { TableView } from "../state/table-view.js";
 import type { KernelValue, OpResult } from "./kernel-value.js";
 import type { RouteMeter } from "./route-meter.js";
@@ -139,6 +139,10 @@ export class GrantedTxn {
 
   request(verb: Verb, path: readonly string[], key: KernelValue, value: KernelValue | undefined, meter?: RouteMeter): OpResult {
     checkStatePath(this.grant, verb, path, key);
+    if (path.length === 3 && (RETURNING_ROUTES as readonly string[]).includes(path[2]!) && !this.grant.covers(["state", path[0]!])) {
+      // A write's `where`/`set` may read other tables (inQuery): each must be readable.
+      for (const table of returningTables(path[2]!, value)) this.grant.check("get", ["state", path[0]!, table]);
+    }
     return this.txn.request(verb, path, key, value, meter);
   }
 
@@ -162,6 +166,21 @@ export function checkStatePath(grant: CheckedGrant, verb: Verb, path: readonly s
   if (path.length === 3 && path[2] === "query" && !grant.covers(["state", path[0]!]) && Array.isArray(key)) {
     for (const table of queryTables(key[0])) grant.check(verb, ["state", path[0]!, table]);
   }
+}
+
+/** The tables the expressions of a `returning` plan read (a malformed plan names none). */
+function returningTables(route: string, value: unknown): Set<string> {
+  const out = new Set<string>();
+  const entries = (value as { kind?: unknown; entries?: Record<string, unknown> } | undefined)?.entries;
+  if (route === "insert_returning" || entries === undefined) return out;
+  try {
+    const plan = parseReturningPlan(route as "update_returning", entries.plan);
+    if (plan.where) exprTables(plan.where, out);
+    for (const [, e] of plan.set ?? []) exprTables(e, out);
+  } catch {
+    // The route refuses it.
+  }
+  return out;
 }
 
 /** The tables a query plan text reads (a malformed plan names none: the route refuses it). */

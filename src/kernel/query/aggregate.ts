@@ -6,7 +6,7 @@
  * the distinct non-null values.
  */
 import type { AggSpec, Ev, Slots } from "./compiled.js";
-import { compareValues, norm, tupleKey } from "./compiled.js";
+import { bad, compareValues, norm, tupleKey } from "./compiled.js";
 import type { RowSink } from "./join.js";
 import type { RouteMeter } from "./budget.js";
 
@@ -92,6 +92,7 @@ export class Grouper implements RowSink {
       const v = a.arg(slots);
       if (v === null) continue;
       if (a.distinct) {
+        if ((a.fn === "sum" || a.fn === "avg") && typeof v !== "number") throw bad(`${a.fn} takes numbers, got ${JSON.stringify(v)?.slice(0, 40)}`);
         (acc[i] as Set<unknown>).add(norm(v));
         continue;
       }
@@ -102,7 +103,8 @@ export class Grouper implements RowSink {
           break;
         case "sum":
         case "avg":
-          (acc[i] as number) += v as number;
+          if (typeof v !== "number") throw bad(`${a.fn} takes numbers, got ${JSON.stringify(v)?.slice(0, 40)}`);
+          (acc[i] as number) += v;
           break;
         case "min":
           if (acc[i] === null || compareValues(v, acc[i]) < 0) acc[i] = v;

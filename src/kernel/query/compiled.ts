@@ -58,6 +58,7 @@ export function norm(v: unknown): KeyCell {
  */
 export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
+  if (typeof a === "number" && typeof b === "number") return a < b ? -1 : a > b ? 1 : 0;
   return compareCells(norm(a), norm(b));
 }
 
@@ -87,14 +88,23 @@ export interface ConstraintSpec {
   readonly hi: { readonly ev: Ev; readonly inclusive: boolean } | undefined;
 }
 
-/** How `from`'s rows are read. */
+/**
+ * How `from`'s rows are read. `pkOrdered`: the index gives them in primary key order;
+ * `sortFrom`: they are not, and are put in that order before the joins (a plain plan without
+ * `orderBy`, whose result then needs no sort and may stop at its limit).
+ */
 export type Access =
   /** Every row, in primary key order. */
   | { readonly t: "scan" }
   /** A prepared equality lookup on `cols` (values in `cols` order). */
-  | { readonly t: "lookup"; readonly values: readonly Ev[]; readonly lookup: EqualityLookup; readonly pkOrdered: boolean }
+  | { readonly t: "lookup"; readonly values: readonly Ev[]; readonly lookup: EqualityLookup; readonly pkOrdered: boolean; readonly sortFrom: boolean }
+  /**
+   * `col in (…)` on a column leading an index: one equality lookup per distinct listed value
+   * (`values` gives the list for this execution), the rows then put in primary key order.
+   */
+  | { readonly t: "in"; readonly values: Ev; readonly lookup: EqualityLookup }
   /** An index range (the engine's planner picks the index). */
-  | { readonly t: "range"; readonly specs: readonly ConstraintSpec[]; readonly pkOrdered: boolean }
+  | { readonly t: "range"; readonly specs: readonly ConstraintSpec[]; readonly pkOrdered: boolean; readonly sortFrom: boolean }
   /**
    * An index serving the order keys (`orderPos`: their row positions): rows come in the plan's
    * order; read in reverse, rows tying on the keys are put back in primary key order.
@@ -103,8 +113,11 @@ export type Access =
 
 /** How a join finds the right rows for a left row. */
 export type JoinStrategy =
-  /** An index whose first column is `column`: one lookup per left row. */
-  | { readonly t: "lookup"; readonly key: Ev; readonly lookup: EqualityLookup; readonly index: string; readonly pkOrdered: boolean }
+  /**
+   * An index whose first column is `column`: one lookup per left row. `sortRows`: the index gives
+   * the rows out of primary key order, and the plan (plain, without `orderBy`) wants them in it.
+   */
+  | { readonly t: "lookup"; readonly key: Ev; readonly lookup: EqualityLookup; readonly index: string; readonly pkOrdered: boolean; readonly sortRows: boolean }
   /** No such index: the right table read once per execution into a hash table on `column`. */
   | { readonly t: "hash"; readonly key: Ev; readonly position: number }
   /** No equality: every right row, read once per execution. */

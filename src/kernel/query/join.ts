@@ -49,6 +49,8 @@ export class JoinRun {
   private stopped = false;
   private readonly buffers: Row[][];
   private readonly cells: KeyCell[] = [null];
+  /** Per join: its table's primary key order (for lookups whose rows come out of it). */
+  private readonly byKey: ((a: Row, b: Row) => number)[];
 
   constructor(
     private readonly plan: CompiledPlan,
@@ -57,6 +59,7 @@ export class JoinRun {
   ) {
     this.slots = new Array(plan.tables.length).fill(null);
     this.buffers = plan.joins.map(() => []);
+    this.byKey = plan.joins.map((j) => byPrimaryKey(j.table.primary.keyPositions));
   }
 
   /** Enumerates every joined row (until the sink stops it). */
@@ -78,13 +81,41 @@ export class JoinRun {
         }
         const out: Row[] = [];
         access.lookup(cells, out);
+        if (access.sortFrom) out.sort(byPrimaryKey(table.primary.keyPositions));
         for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
+        return;
+      }
+      case "in": {
+        const list = access.values(this.slots) as unknown[];
+        const keys: KeyCell[] = [];
+        for (let i = 0; i < list.length; i++) if (list[i] !== null) keys.push(norm(list[i]));
+        keys.sort(compareValues);
+        const rows: Row[] = [];
+        const cell: KeyCell[] = [null];
+        for (let i = 0; i < keys.length; i++) {
+          if (i > 0 && keys[i] === keys[i - 1]) continue;
+          cell[0] = keys[i]!;
+          access.lookup(cell, rows);
+        }
+        this.visits.meter.alloc(8 * rows.length);
+        rows.sort(byPrimaryKey(table.primary.keyPositions));
+        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
         return;
       }
       case "range": {
         const cs = constraints(access.specs, this.slots);
         if (cs === undefined) return;
-        table.scan(table.plan(cs), (row) => this.fromRow(row));
+        if (!access.sortFrom) {
+          table.scan(table.plan(cs), (row) => this.fromRow(row));
+          return;
+        }
+        const rows: Row[] = [];
+        table.scan(table.plan(cs), (row) => {
+          rows.push(row);
+        });
+        this.visits.meter.alloc(8 * rows.length);
+        rows.sort(byPrimaryKey(table.primary.keyPositions));
+        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
         return;
       }
       case "ordered": {
@@ -148,6 +179,7 @@ export class JoinRun {
       if (v !== null) {
         this.cells[0] = norm(v);
         s.lookup(this.cells, out);
+        if (s.sortRows && out.length > 1) out.sort(this.byKey[j]!);
       }
       candidates = out;
     } else if (s.t === "hash") {
@@ -215,6 +247,17 @@ export class JoinRun {
 }
 
 const EMPTY: readonly Row[] = [];
+
+/** Orders rows by their primary key cells (`pos`: the key columns' positions). */
+function byPrimaryKey(pos: readonly number[]): (a: Row, b: Row) => number {
+  return (a, b) => {
+    for (let i = 0; i < pos.length; i++) {
+      const c = compareValues(a[pos[i]!], b[pos[i]!]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+}
 
 /** The constraints of an access path with their values for this execution (undefined: a null bound, no rows). */
 function constraints(specs: readonly ConstraintSpec[], slots: Slots): ColumnConstraint[] | undefined {

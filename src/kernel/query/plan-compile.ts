@@ -5,7 +5,7 @@
  * engine's index-support rule, as selectors use it), an index lookup, hash or loop per join, an
  * index serving the order when there is one.
  */
-import type { QueryExpr, QueryPlan } from "../../ir/query-plan.js";
+import type { QueryExpr, QueryPlan, QueryValue } from "../../ir/query-plan.js";
 import { NotFoundError } from "../../errors.js";
 import type { ColumnConstraint } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
@@ -25,7 +25,7 @@ import {
   norm,
   OuterBox,
 } from "./compiled.js";
-import { compileExpr, type ExprCx, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
+import { compileExpr, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
 import { runPlan } from "./plan-run.js";
 
 /** A parameter the plan reads, with the kinds its uses expect (checked as it is bound). */
@@ -97,12 +97,14 @@ export function compileQuery(plan: QueryPlan, lookup: (name: string) => Table | 
 }
 
 /**
- * Compiles an expression over one table under alias `alias` (the `returning` routes' `where`
- * and `set`), sharing `query`'s parameters and environment.
+ * Compiles expressions over one table under alias `alias` (the `returning` routes' `where` and
+ * `set`), sharing one parameter list and environment.
  *
  * @example
  * ```ts
- * const { ev, kind } = compileTableExpr(table, "t", expr, lookup, "app", "where");
+ * const { evs, env, params } = compileTableExprs(table, "t", [where], lookup, "app", ["where"]);
+ * bindParams(env, params, { min: 3 });
+ * evs[0]!([row]); // true, false or null
  * ```
  */
 export function compileTableExprs(
@@ -266,12 +268,17 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
   const n = tables.length;
   const cx = (what: string, visible = n): ExprCx => rowCx(root, aliases, visible, parent, `${where}.${what}`);
 
+  const grouped =
+    plan.groupBy !== null || plan.having !== null || plan.select.some((s) => hasAgg(s.expr)) || plan.orderBy.some((o) => hasAgg(o.expr));
+  const plain = !grouped && !plan.distinct;
+  // A plain plan without orderBy is ordered by keys only: rows kept in key order need no sort.
+  const tieOrderOnly = plain && plan.orderBy.length === 0;
   const joins: CompiledJoin[] = joinSpecs.map(({ j, table, slot }) => {
     const what = `join ${JSON.stringify(j.as)} on`;
     if (hasAgg(j.on)) throw bad(`${where}.${what}: an aggregate cannot appear in a join condition`);
     const on = compileExpr(cx(what, slot + 1), j.on);
     if (on.kind !== "bool" && on.kind !== "unknown") throw bad(`${where}.${what}: a join condition is a boolean expression`);
-    return { alias: j.as, table, slot, left: j.kind === "left", on: on.ev, strategy: joinStrategy(j.as, table, j.on, cx(what, slot + 1)) };
+    return { alias: j.as, table, slot, left: j.kind === "left", on: on.ev, strategy: joinStrategy(j.as, table, j.on, cx(what, slot + 1), tieOrderOnly) };
   });
 
   if (plan.where && hasAgg(plan.where)) throw bad(`${where}.where: an aggregate cannot appear in where (use having)`);
@@ -285,8 +292,6 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     whereAt[level]!.push(compiled.ev);
   }
 
-  const grouped =
-    plan.groupBy !== null || plan.having !== null || plan.select.some((s) => hasAgg(s.expr)) || plan.orderBy.some((o) => hasAgg(o.expr));
   const names = new Set<string>();
   for (const s of [...plan.select, ...plan.with]) {
     if (names.has(s.as)) throw bad(`${where}: output column ${JSON.stringify(s.as)} is named twice`);
@@ -321,6 +326,7 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
           throw bad(`${where}.${what}: ${e.fn} takes a number, got a ${argKind}`);
         }
         if (e.arg === null && e.fn !== "count") throw bad(`${where}.${what}: ${e.fn} needs an argument`);
+        if (e.arg === null && e.distinct) throw bad(`${where}.${what}: count of rows (arg null) cannot be distinct`);
         if (e.fn === "min" || e.fn === "max") kind = argKind;
         if (k < 0) {
           k = aggs.length;
@@ -367,10 +373,10 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     return { as: w.as, many: w.kind === "many", plan: child };
   });
 
-  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && !grouped && !plan.distinct && plan.limit !== null);
+  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, tieOrderOnly);
   const natural =
-    (access.t === "scan" || (access.t !== "ordered" && access.pkOrdered)) &&
-    joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered);
+    (access.t === "scan" || access.t === "in" || (access.t !== "ordered" && (access.pkOrdered || access.sortFrom))) &&
+    joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered || j.strategy.sortRows);
   return {
     env: root.env,
     box,
@@ -392,7 +398,7 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
 }
 
 /** The join's strategy: an index lookup, else a hash join, on an equality of its `on`; else a loop. */
-function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx): JoinStrategy {
+function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx, tieOrderOnly: boolean): JoinStrategy {
   let hash: JoinStrategy | undefined;
   for (const c of conjuncts(on)) {
     if (c.t !== "cmp" || c.op !== "=") continue;
@@ -409,7 +415,8 @@ function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx): J
       const leading = table.indexes.some((ix) => ix.columns[0]!.name === mine.col);
       if (leading) {
         const ix = table.plan([{ column, eq: true, value: null }]).index;
-        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered: ix.primary || ix.listed === 1 };
+        const pkOrdered = ix.primary || ix.listed === 1;
+        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered, sortRows: !pkOrdered && tieOrderOnly };
       }
       hash ??= { t: "hash", key, position: column.position };
     }
@@ -458,7 +465,53 @@ function bounds(plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx): Map<s
   return out;
 }
 
-function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean): Access {
+/** `from.col in (…)` (a top-level conjunct, not negated) on a column leading an index, if any. */
+function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined {
+  for (const c of conjuncts(plan.where)) {
+    if (c.t !== "in" || c.negate || c.e.t !== "col" || c.e.src !== plan.from.as) continue;
+    const name = c.e.col;
+    if (from.schema.column(name) === undefined || !from.indexes.some((ix) => ix.columns[0]!.name === name)) continue;
+    let values: Ev;
+    if (Array.isArray(c.list)) {
+      const items = (c.list as readonly QueryExpr[]).map((e) => {
+        if (aliasesOf(e, new Set()).size > 0 || JSON.stringify(e).includes('"inQuery"')) return undefined;
+        return compileExpr(cx, e).ev;
+      });
+      if (items.some((x) => x === undefined)) continue;
+      const evs = items as Ev[];
+      values = (x) => evs.map((f) => f(x));
+    } else {
+      const v = c.list as QueryValue;
+      if ("lit" in v) {
+        if (!Array.isArray(v.lit)) continue;
+        const list = v.lit as unknown[];
+        values = () => list;
+      } else {
+        const i = cx.param(v.param, "tuple");
+        const env = cx.env;
+        values = () => env.p[i];
+      }
+    }
+    // Items of another kind than the column's are refused as the where conjunct would refuse them.
+    const kind = kindOf(from.schema.column(name)!);
+    const raw = values;
+    const checked: Ev = (x) => {
+      const list = raw(x) as unknown[];
+      for (const item of list) {
+        if (item === null) continue;
+        const k = typeof item === "number" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : "link";
+        if (k !== kind && !(kind === "link" && k === "string") && !(kind === "string" && k === "link")) {
+          throw bad(`${plan.from.as}.${name}: an item of the in list is ${JSON.stringify(item)?.slice(0, 40)}, expected a ${kind}`);
+        }
+      }
+      return list;
+    };
+    return { t: "in", values: checked, lookup: from.equalityLookup([name]) };
+  }
+  return undefined;
+}
+
+function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean): Access {
   const b = bounds(plan, aliases, cx);
   // The index covering the most bounds: equality on a prefix of its columns, then one range.
   let best: ConstraintSpec[] = [];
@@ -513,11 +566,13 @@ function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, c
       }
     }
   }
-  if (bestScore === 0) return { t: "scan" };
+  if (bestScore === 0) return inAccess(from, plan, cx) ?? { t: "scan" };
   const probe = from.plan(dummy(best));
   if (eqOnly) {
     const lookup = from.equalityLookup(best.map((s) => s.column.name));
-    return { t: "lookup", values: best.map((s) => s.eq!), lookup, pkOrdered: probe.index.primary || best.length >= probe.index.listed };
+    const pkOrdered = probe.index.primary || best.length >= probe.index.listed;
+    return { t: "lookup", values: best.map((s) => s.eq!), lookup, pkOrdered, sortFrom: !pkOrdered && tieOrderOnly };
   }
-  return { t: "range", specs: best, pkOrdered: probe.index.primary };
+  const pkOrdered = probe.index.primary;
+  return { t: "range", specs: best, pkOrdered, sortFrom: !pkOrdered && tieOrderOnly };
 }

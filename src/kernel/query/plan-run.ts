@@ -86,6 +86,12 @@ class PlainSink implements RowSink {
   accept(slots: Slots): boolean {
     const order = this.plan.order;
     if (this.top !== undefined) {
+      // Most candidates lose to the heap's worst on the first key: refused before anything else.
+      const worst = this.top.worst();
+      if (worst !== undefined && order.length > 0) {
+        const c = compareValues(order[0]!(slots), worst.keys[0]);
+        if (this.plan.desc[0] ? c < 0 : c > 0) return false;
+      }
       const s = this.scratch;
       s.slots = slots;
       evalAll(order, slots, s.keys);

@@ -8,7 +8,7 @@
  * uses expect), runs the plan inside the caller's transaction (plan-run.ts) and answers a tuple
  * of row tuples. Every row read is charged to the op's budget (budget.ts).
  */
-import { MethodNotAllowedError } from "../../errors.js";
+import { MethodNotAllowedError, NotFoundError } from "../../errors.js";
 import { parseQueryPlan, type QueryPlan } from "../../ir/query-plan.js";
 import type { Table } from "../storage/table-engine.js";
 import { plainParams } from "../traverse/table-store.js";
@@ -19,7 +19,8 @@ import { runPlan } from "./plan-run.js";
 
 const CACHE_LIMIT = 512;
 const parsed = new Map<string, QueryPlan>();
-const compiled = new Map<string, CompiledQuery>();
+/** Compiled plans by the route's table (they go with it), then by `ns` and plan text. */
+const compiled = new WeakMap<Table, Map<string, CompiledQuery>>();
 
 function remember<T>(cache: Map<string, T>, key: string, value: T): T {
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
@@ -43,9 +44,11 @@ export function cachedQueryPlan(text: unknown): QueryPlan {
   return remember(parsed, text as string, parseQueryPlan(text));
 }
 
-function compiledFor(text: string, lookup: (name: string) => Table | undefined, ns: string): CompiledQuery {
+function compiledFor(text: string, lookup: (name: string) => Table | undefined, ns: string, from: Table): CompiledQuery {
   const id = `${ns}\u0000${text}`;
-  const hit = compiled.get(id);
+  let byText = compiled.get(from);
+  if (byText === undefined) compiled.set(from, (byText = new Map()));
+  const hit = byText.get(id);
   if (hit !== undefined) {
     let fresh = true;
     for (const [name, table] of hit.tables) {
@@ -55,9 +58,9 @@ function compiledFor(text: string, lookup: (name: string) => Table | undefined, 
       }
     }
     if (fresh) return hit;
-    compiled.delete(id);
+    byText.delete(id);
   }
-  return remember(compiled, id, compileQuery(cachedQueryPlan(text), lookup, ns));
+  return remember(byText, id, compileQuery(cachedQueryPlan(text), lookup, ns));
 }
 
 function kindProblem(v: unknown, kind: string): boolean {
@@ -77,6 +80,19 @@ function kindProblem(v: unknown, kind: string): boolean {
     default:
       return false;
   }
+}
+
+function isLink(v: unknown): boolean {
+  return typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link" && typeof (v as { href?: unknown }).href === "string";
+}
+
+/** A value a plan may compare or output: a cell value, or a tuple of cell values. */
+function plainValue(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return typeof v !== "number" || Number.isFinite(v);
+  if (isLink(v)) return true;
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (x !== null && typeof x === "object" ? !isLink(x) : typeof x === "number" && !Number.isFinite(x)) return false;
+  return true;
 }
 
 const KIND_NAMES: Record<string, string> = {
@@ -103,6 +119,9 @@ export function bindParams(env: Env, specs: readonly ParamSpec[], params: Readon
   for (const spec of specs) {
     if (!Object.prototype.hasOwnProperty.call(params, spec.name)) throw bad(`missing parameter ${JSON.stringify(spec.name)}`);
     const v = params[spec.name];
+    if (!plainValue(v)) {
+      throw bad(`parameter ${JSON.stringify(spec.name)} must be null, a number, a string, a boolean, a link or a tuple of those, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    }
     for (const kind of spec.kinds) {
       if ((v === null && kind !== "tuple" && kind !== "count") || !kindProblem(v, kind)) continue;
       throw bad(`parameter ${JSON.stringify(spec.name)} must be ${KIND_NAMES[kind]}, got ${JSON.stringify(v)?.slice(0, 60)}`);
@@ -131,7 +150,9 @@ export function queryTableRoute(
   if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string") throw bad("the key is [plan_json, {params}]");
   const plan = cachedQueryPlan(key[0]);
   if (plan.from.table !== name) throw bad(`the plan reads from ${plan.from.table}, but the route is on ${name}`);
-  const q = compiledFor(key[0], lookup, ns);
+  const from = lookup(name);
+  if (from === undefined) throw new NotFoundError(`query: no table /state/${ns}/${name}`);
+  const q = compiledFor(key[0], lookup, ns, from);
   bindParams(q.env, q.params, plainParams(key[1]));
   const visits = new Visits(meter ?? new StandaloneMeter());
   q.env.exec++;

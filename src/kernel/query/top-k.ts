@@ -50,6 +50,11 @@ export class TopK<T> {
     private readonly cmp: (a: T, b: T) => number,
   ) {}
 
+  /** The largest item kept, once `k` are kept (a candidate must sort before it to enter). */
+  worst(): T | undefined {
+    return this.heap.length < this.k ? undefined : this.heap[0];
+  }
+
   /** True when `candidate` belongs among the `k` smallest so far (then `push` a copy of it). */
   admits(candidate: T): boolean {
     if (this.k === 0) return false;

@@ -1,0 +1,97 @@
+/**
+ * The `returning` routes (PROFILE §6.12) on every executor: rows answered as written (read back
+ * after the write), `onConflict` error / ignore / update, all-or-nothing on a conflict or a bad
+ * row, update and delete by a where expression (with parameters), and their errors.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import type { Executor, Runner } from "../../src/executor.js";
+import type { QueryExpr } from "../../src/ir/query-plan.js";
+import type { Json } from "../../src/ir/types.js";
+import { EXECUTORS, executorsFor } from "../support/executors.js";
+
+const S = "/state/scalar/value/";
+const SCHEMA: Json = [[[["id", `${S}number/int/64`]], [["name", `${S}string`], ["n", `${S}number/int/64`, null, { nullable: true }]]], []];
+const T = "/state/r/t";
+
+const col = (c: string): QueryExpr => ({ t: "col", src: "t", col: c });
+const lit = (v: unknown): QueryExpr => ({ t: "value", value: { lit: v } });
+
+function post(r: Runner, route: string, plan: unknown, params: Record<string, Json> = {}): Promise<Json> {
+  return r.request({ verb: "post", path: `${T}/${route}`, body: { plan: JSON.stringify(plan), params } });
+}
+
+async function all(r: Runner): Promise<Json> {
+  return r.request({ verb: "get", path: `${T}/query`, key: [JSON.stringify({ v: 1, from: { table: "t", as: "t" }, joins: [], where: null, groupBy: null, having: null, select: ["id", "name", "n"].map((c) => ({ as: c, expr: col(c) })), distinct: false, with: [], orderBy: [], limit: null, offset: null }), {}] });
+}
+
+async function failure(p: Promise<unknown>): Promise<{ kind: string; message: string }> {
+  return p.then(
+    () => {
+      throw new Error("expected a failure");
+    },
+    (err: unknown) => err as { kind: string; message: string },
+  );
+}
+
+describe.each(EXECUTORS)("returning routes ($name)", (factory) => {
+  const open = executorsFor(factory, afterAll);
+  let ex: Executor;
+
+  it("inserts and answers the rows as stored, projected, in the order given", async () => {
+    ex = await open();
+    await ex.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, [[1, "a", 1]]] } });
+    const plan = { rows: [[3, { param: "name" }, null], [2, "b", 2]], columns: ["name", "id"], onConflict: "error", update: null };
+    expect(await post(ex, "insert_returning", plan, { name: "c" })).toEqual([["c", 3], ["b", 2]]);
+    expect(await all(ex)).toEqual([[1, "a", 1], [2, "b", 2], [3, "c", null]]);
+  });
+
+  it("writes nothing when one row conflicts or is malformed", async () => {
+    const conflict = await failure(post(ex, "insert_returning", { rows: [[4, "d", 4], [1, "x", 0]], columns: null, onConflict: "error", update: null }));
+    expect(conflict.kind).toBe("conflict");
+    const dup = await failure(post(ex, "insert_returning", { rows: [[5, "e", 5], [5, "e", 5]], columns: null, onConflict: "error", update: null }));
+    expect(dup.kind).toBe("conflict");
+    const badRow = await failure(post(ex, "insert_returning", { rows: [[6, "f", 6], [7, 7, 7]], columns: null, onConflict: "error", update: null }));
+    expect(badRow.kind).toBe("bad_request");
+    expect(await all(ex)).toEqual([[1, "a", 1], [2, "b", 2], [3, "c", null]]);
+  });
+
+  it("skips existing rows with ignore and updates the listed columns with update", async () => {
+    expect(await post(ex, "insert_returning", { rows: [[1, "zz", 9], [4, "d", 4]], columns: null, onConflict: "ignore", update: null })).toEqual([[4, "d", 4]]);
+    expect(await post(ex, "insert_returning", { rows: [[1, "A", 10], [5, "e", 5]], columns: null, onConflict: "update", update: [["n"], ["name"]] })).toEqual([
+      [1, "a", 10],
+      [5, "e", 5],
+    ]);
+    const keyUpdate = await failure(post(ex, "insert_returning", { rows: [[1, "A", 10]], columns: null, onConflict: "update", update: [["id"]] }));
+    expect(keyUpdate.message).toMatch(/cannot update key column "id"/);
+  });
+
+  it("updates and deletes by a where expression, answering the rows in key order", async () => {
+    const where: QueryExpr = { t: "cmp", op: ">=", l: col("id"), r: { t: "value", value: { param: "min" } } };
+    const upd = { where, set: [["n", { t: "value", value: { param: "n" } }], ["name", col("name")]], columns: ["id", "n"] };
+    expect(await post(ex, "update_returning", upd, { min: 4, n: 0 })).toEqual([[4, 0], [5, 0]]);
+    expect(await post(ex, "delete_returning", { where: { t: "isNull", e: col("n") }, columns: ["name"] })).toEqual([["c"]]);
+    expect(await all(ex)).toEqual([[1, "a", 10], [2, "b", 2], [4, "d", 0], [5, "e", 0]]);
+    expect(await post(ex, "delete_returning", { where: { t: "cmp", op: ">", l: col("n"), r: lit(100) }, columns: null })).toEqual([]);
+  });
+
+  it("refuses bad plans, and other verbs", async () => {
+    const cases: [string, unknown, RegExp, Record<string, Json>?][] = [
+      ["update_returning", { where: null, set: [["id", lit(1)]], columns: null }, /cannot update key column "id"/],
+      ["update_returning", { where: null, set: [["nope", lit(1)]], columns: null }, /no column "nope"/],
+      ["update_returning", { where: null, set: [["n", lit("x")]], columns: null }, /column "n"/],
+      ["update_returning", { where: { t: "cmp", op: "=", l: col("n"), r: { t: "value", value: { param: "p" } } }, set: [["n", lit(1)]], columns: null }, /missing parameter "p"/],
+      ["delete_returning", { where: { t: "cmp", op: "=", l: col("name"), r: lit(1) }, columns: null }, /type mismatch/],
+      ["delete_returning", { where: null, columns: ["nope"] }, /no column "nope"/],
+      ["insert_returning", { rows: [[9, { param: "q" }, 1]], columns: null, onConflict: "error", update: null }, /missing parameter "q"/],
+      ["insert_returning", { rows: [], columns: null, onConflict: "maybe", update: null }, /invalid plan at plan\.onConflict/],
+    ];
+    for (const [route, plan, re, params] of cases) {
+      const e = await failure(post(ex, route, plan, params));
+      expect(e.kind, String(re)).toBe("bad_request");
+      expect(e.message).toMatch(re);
+    }
+    const get = await failure(ex.request({ verb: "get", path: `${T}/delete_returning`, key: null }));
+    expect(get.kind).toBe("method_not_allowed");
+    expect(await all(ex)).toEqual([[1, "a", 10], [2, "b", 2], [4, "d", 0], [5, "e", 0]]);
+  });
+});
