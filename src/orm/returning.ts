@@ -7,11 +7,12 @@
  * both in key order.
  */
 import { BadRequestError } from "../errors.js";
-import { opdef, post } from "../ir/json.js";
+import { after, cond, forEach, get, opdef, post, ref, type JsonSteps } from "../ir/json.js";
+import { UNIQUE_MARKER } from "./write-compiler.js";
 import { RETURNING_ALIAS, RETURNING_EXTENSION, type DeleteReturningPlan, type InsertReturningPlan, type UpdateReturningPlan } from "../ir/query-plan.js";
 import type { Json } from "../ir/types.js";
 import type { CompiledBody } from "./compile-types.js";
-import type { TableMeta } from "./meta.js";
+import type { ColumnMeta, TableMeta } from "./meta.js";
 import type { DeleteNode, InsertNode, Predicate, UpdateNode } from "./nodes.js";
 import { toWire, type Binder } from "./param-binder.js";
 import { explainPlan, planRead } from "./planner.js";
@@ -19,13 +20,9 @@ import { PlanParams, toExpr } from "./query-compiler.js";
 import type { OExpr, ReturningNode } from "./query-node.js";
 import { rowDecoder } from "./row-factory.js";
 
-/** Checks `returning()`'s columns (`null`: every column) and refuses tables whose writes need post-write checks. */
+/** Checks `returning()`'s columns (`null`: every column). */
 export function returningColumns(meta: TableMeta, columns: unknown): readonly string[] | null {
   const label = `${meta.namespace}/${meta.name}`;
-  const unique = meta.columns.filter((c) => c.unique && !c.key);
-  if (unique.length > 0) {
-    throw new BadRequestError(`${label}: returning() is not available on a table with unique columns (${unique.map((c) => c.name).join(", ")}); write, then select`);
-  }
   if (columns === null) return null;
   if (!Array.isArray(columns) || columns.length === 0) throw new BadRequestError(`${label}: returning() takes a non-empty array of columns`);
   const seen = new Set<string>();
@@ -80,10 +77,51 @@ export function compileReturning(node: ReturningNode, b: Binder): CompiledBody &
       plan = { where: whereJson, columns: node.columns } satisfies DeleteReturningPlan;
     }
   }
-  const op = opdef([["_r", post(`${meta.path}/${route}`, { plan: JSON.stringify(plan), params: p.map })]]);
+  const unique = w.kind === "delete" ? [] : meta.columns.filter((c) => c.unique && !c.key);
+  const write = post(`${meta.path}/${route}`, { plan: JSON.stringify(checked(plan, unique.length > 0)), params: p.map });
+  const op = opdef(unique.length === 0 ? [["_r", write]] : uniqueChecked(meta, unique, write));
   const names = node.columns ?? meta.columns.map((c) => c.name);
-  const decodeRow = rowDecoder(names, names.filter((n) => meta.columnsByName[n]!.dtype === "link"));
+  // With unique checks the route answers whole rows (the checks read them); decode projects.
+  const positions = unique.length === 0 ? undefined : names.map((n) => meta.columnsByName[n]!.position);
+  const decodeRow = rowDecoder(names, names.filter((n) => meta.columnsByName[n]!.dtype === "link"), positions);
   return { op, decode: (r) => (r as Json[]).map((row) => decodeRow(row as Json[])), explain, needs: [RETURNING_EXTENSION] };
+}
+
+/** The plan answering whole rows when the unique checks need them. */
+function checked<P extends { readonly columns: readonly string[] | null }>(plan: P, whole: boolean): P {
+  return whole ? { ...plan, columns: null } : plan;
+}
+
+/**
+ * The write, then, for each written row and each `.unique()` column, a count of the rows holding
+ * its value (a null never violates): more than one fails the op — and the transaction, so nothing
+ * is written — with the marker `uniqueViolation` turns into a `ConflictError`.
+ */
+function uniqueChecked(meta: TableMeta, unique: readonly ColumnMeta[], write: Json): JsonSteps {
+  const perRow: JsonSteps = [];
+  unique.forEach((c, i) => {
+    const v = `_v${i}`;
+    perRow.push([v, post("$_row/get", { i: c.position })]);
+    const body = opdef([
+      ["_n", get(`${meta.path}/count`, [[c.name, ref(v)]])],
+      ["_ok", post("$_n/le", { r: 1 })],
+      ["_r", cond(ref("_ok"), null, post("$_nomap/get", { i: `${UNIQUE_MARKER}${c.name}` }))],
+    ]);
+    if (c.nullable) {
+      perRow.push([`_null${i}`, post(`$${v}/eq`, { r: null })]);
+      perRow.push([`_u${i}`, cond(ref(`_null${i}`), null, body)]);
+    } else {
+      perRow.push([`_u${i}`, cond(ref("_true"), body, null)]);
+    }
+  });
+  perRow.push(["_r", unique.map((_, i) => ref(`_u${i}`))]);
+  return [
+    ["_true", true],
+    ["_nomap", { none: null }],
+    ["_w", write],
+    ["_chk", after(ref("_w"), forEach(ref("_w"), opdef(perRow), "_row"))],
+    ["_r", after(ref("_chk"), ref("_w"))],
+  ];
 }
 
 function insertPlan(w: InsertNode, columns: readonly string[] | null, b: Binder, p: PlanParams): InsertReturningPlan {

@@ -4,7 +4,7 @@
  * plan's parameters, and typed errors for bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadRequestError, MissingExtensionError } from "../../src/errors.js";
+import { BadRequestError, ConflictError, MissingExtensionError } from "../../src/errors.js";
 import type { Executor } from "../../src/executor.js";
 import { param } from "../../src/ir/index.js";
 import { embedded } from "../../src/kernel/index.js";
@@ -13,7 +13,8 @@ import { col, connect, schema, table } from "../../src/orm/index.js";
 const users = table("users", { id: col.u64().key(), name: col.string(32), city: col.string(16), age: col.u32().nullable() }).index("by_city", ["city", "age"]);
 const posts = table("posts", { id: col.u64().key(), author: col.u64().references(() => users, { name: "author", inverse: "posts" }), lang: col.string(8), likes: col.u32() });
 const tags = table("tags", { id: col.u64().key(), label: col.string(16) });
-const S = schema({ namespace: "qb", tables: { users, posts, tags } });
+const accounts = table("accounts", { id: col.u64().key(), email: col.string(32).unique(), nick: col.string(8).nullable().unique() });
+const S = schema({ namespace: "qb", tables: { users, posts, tags, accounts } });
 
 let executor: Executor;
 beforeAll(async () => {
@@ -150,6 +151,18 @@ describe("results", () => {
     const streamed: unknown[] = [];
     for await (const r of db.selectFrom("posts").orderBy("likes").orderBy("id", "desc").stream(undefined, { pageSize: 2 })) streamed.push(r);
     expect(streamed.map((r) => (r as { id: number }).id)).toEqual([11, 10, 12]);
+  });
+});
+
+describe("returning on a table with unique columns", () => {
+  it("checks uniqueness after the write: a violation is a ConflictError and nothing is written", async () => {
+    const db = await connect(S, executor);
+    expect(await db.insertInto("accounts").values([{ id: 1, email: "a@x" }, { id: 2, email: "b@x" }]).returning(["email"]).execute()).toEqual([{ email: "a@x" }, { email: "b@x" }]);
+    await expect(db.insertInto("accounts").values([{ id: 3, email: "c@x" }, { id: 4, email: "a@x" }]).returning(["id"]).execute()).rejects.toThrow(ConflictError);
+    await expect(db.updateTable("accounts").set({ email: "b@x" }).where("id", "=", 1).returningAll().execute()).rejects.toThrow(/email/);
+    expect(await db.updateTable("accounts").set({ nick: "n" }).where("id", "=", 2).returning(["id", "nick"]).execute()).toEqual([{ id: 2, nick: "n" }]);
+    expect(await db.deleteFrom("accounts").where("id", "=", 2).returning(["email"]).execute()).toEqual([{ email: "b@x" }]);
+    expect(await db.selectFrom("accounts").execute()).toEqual([{ id: 1, email: "a@x", nick: null }]);
   });
 });
 
