@@ -24,8 +24,8 @@ const follows = table("follows", {
   followee: col.u32().key().references(() => users, { name: "followee", inverse: "follower_rows" }),
 }).edge("follows", { from: "follower", to: "followee", inverse: "followers" });
 /** The same rows twice: `ranked` has an index on `s`, `plain` none (the order must not depend on it). */
-const ranked = table("ranked", { id: col.u32().key(), g: col.string(4), s: col.i32().nullable() }).index("by_s", ["s"]);
-const plain = table("plain", { id: col.u32().key(), g: col.string(4), s: col.i32().nullable() });
+const ranked = table("ranked", { id: col.u32().key(), g: col.string(4), s: col.i32().nullable(), t: col.i32() }).index("by_s", ["s"]).index("by_g_t", ["g", "t"]);
+const plain = table("plain", { id: col.u32().key(), g: col.string(4), s: col.i32().nullable(), t: col.i32() });
 const S = schema({ namespace: "qdiff", tables: { users, posts, comments, follows, ranked, plain } });
 type Db = OrmDb<typeof S>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,7 +40,7 @@ interface User { id: number; name: string | null; city: string; age: number | nu
 interface Post { id: number; author: number; lang: string | null; score: number | null }
 interface Comment { id: number; post: number; n: number | null }
 interface Follow { follower: number; followee: number }
-interface Ranked { id: number; g: string; s: number | null }
+interface Ranked { id: number; g: string; s: number | null; t: number }
 interface Data { users: User[]; posts: Post[]; comments: Comment[]; follows: Follow[]; ranked: Ranked[] }
 
 const dataArb: fc.Arbitrary<Data> = fc
@@ -58,7 +58,7 @@ const dataArb: fc.Arbitrary<Data> = fc
               ? fc.constant([])
               : fc.uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 80 }), post: fc.constantFrom(...ps.map((p) => p.id)), n: SMALL }), { selector: (c) => c.id, maxLength: 14 }),
           follows: fc.uniqueArray(fc.record({ follower: uid, followee: uid }), { selector: (f) => `${f.follower}/${f.followee}`, maxLength: 12 }),
-          ranked: fc.uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 60 }), g: fc.constantFrom("x", "y"), s: SMALL }), { selector: (r) => r.id, maxLength: 14 }),
+          ranked: fc.uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 60 }), g: fc.constantFrom("x", "y"), s: SMALL, t: fc.integer({ min: 0, max: 3 }) }), { selector: (r) => r.id, maxLength: 14 }),
         }),
       );
   });
@@ -158,7 +158,7 @@ function sqlite(d: Data): Database.Database {
     create table posts (id integer primary key, author integer, lang text, score integer);
     create table comments (id integer primary key, post integer, n integer);
     create table follows (follower integer, followee integer, primary key (follower, followee));
-    create table ranked (id integer primary key, g text, s integer);`);
+    create table ranked (id integer primary key, g text, s integer, t integer);`);
   const ins = (t: string, rows: object[]) => {
     if (rows.length === 0) return;
     const cols = Object.keys(rows[0]!);
@@ -205,7 +205,7 @@ describe.each(EXECUTORS)("relational selects vs SQLite on '$name'", (factory) =>
         LANG,
         CITY,
         fc.integer({ min: 0, max: 3 }),
-        fc.record({ g: fc.constantFrom("x", "y"), k: fc.integer({ min: 0, max: 4 }), desc: fc.boolean() }),
+        fc.record({ g: fc.constantFrom("x", "y"), k: fc.integer({ min: 0, max: 4 }), o: fc.integer({ min: 0, max: 3 }), lo: fc.integer({ min: -1, max: 2 }), desc: fc.boolean() }),
         async (data, queries, lang, city, having, rk) => {
           await load(db, data);
           const lite = sqlite(data);
@@ -317,8 +317,16 @@ describe.each(EXECUTORS)("relational selects vs SQLite on '$name'", (factory) =>
             for (const t of ["ranked", "plain"] as const) {
               const page = await db.selectFrom(t).where("g", "=", rk.g).orderBy("s", rk.desc ? "desc" : "asc").limit(rk.k).execute();
               const all = await db.selectFrom(t).orderBy("s", rk.desc ? "desc" : "asc").execute();
-              expect(page, t).toEqual(lite.prepare(`SELECT id, g, s FROM ranked WHERE g = ? ORDER BY s ${rk.desc ? "DESC" : "ASC"}, id LIMIT ?`).all(rk.g, rk.k));
-              expect(all, t).toEqual(lite.prepare(`SELECT id, g, s FROM ranked ORDER BY s ${rk.desc ? "DESC" : "ASC"}, id`).all());
+              expect(page, t).toEqual(lite.prepare(`SELECT id, g, s, t FROM ranked WHERE g = ? ORDER BY s ${rk.desc ? "DESC" : "ASC"}, id LIMIT ?`).all(rk.g, rk.k));
+              expect(all, t).toEqual(lite.prepare(`SELECT id, g, s, t FROM ranked ORDER BY s ${rk.desc ? "DESC" : "ASC"}, id`).all());
+              // An index (g, t) serving t only in reverse: equality, range, pages.
+              const dir = rk.desc ? "DESC" : "ASC";
+              const byT = await db.selectFrom(t).where("g", "=", rk.g).where("t", ">", rk.lo).orderBy("t", rk.desc ? "desc" : "asc").offset(rk.o).limit(rk.k).select(["id", "t"]).execute();
+              expect(byT, `${t} by t`).toEqual(lite.prepare(`SELECT id, t FROM ranked WHERE g = ? AND t > ? ORDER BY t ${dir}, id LIMIT ? OFFSET ?`).all(rk.g, rk.lo, rk.k, rk.o));
+              const allT = await db.selectFrom(t).where("g", "=", rk.g).orderBy("t", rk.desc ? "desc" : "asc").offset(rk.o).execute();
+              expect(allT, `${t} by t, offset only`).toEqual(lite.prepare(`SELECT id, g, s, t FROM ranked WHERE g = ? ORDER BY t ${dir}, id LIMIT -1 OFFSET ?`).all(rk.g, rk.o));
+              const topT = await db.selectFrom(t).orderBy("t", rk.desc ? "desc" : "asc").limit(rk.k).execute();
+              expect(topT, `${t} top t`).toEqual(lite.prepare(`SELECT id, g, s, t FROM ranked ORDER BY t ${dir}, id LIMIT ?`).all(rk.k));
             }
           } finally {
             lite.close();
@@ -334,8 +342,8 @@ describe.each(EXECUTORS)("relational selects vs SQLite on '$name'", (factory) =>
     await db.sync();
     await fc.assert(
       fc.asyncProperty(
-        fc.uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 30 }), g: fc.constantFrom("x", "y"), s: SMALL }), { selector: (r) => r.id, maxLength: 8 }),
-        fc.array(fc.record({ id: fc.integer({ min: 1, max: 30 }), g: fc.constantFrom("x", "y"), s: SMALL }), { minLength: 1, maxLength: 5 }),
+        fc.uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 30 }), g: fc.constantFrom("x", "y"), s: SMALL, t: fc.integer({ min: 0, max: 3 }) }), { selector: (r) => r.id, maxLength: 8 }),
+        fc.array(fc.record({ id: fc.integer({ min: 1, max: 30 }), g: fc.constantFrom("x", "y"), s: SMALL, t: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 5 }),
         fc.integer({ min: -2, max: 4 }),
         fc.integer({ min: 1, max: 30 }),
         async (before, more, threshold, cut) => {
@@ -343,14 +351,14 @@ describe.each(EXECUTORS)("relational selects vs SQLite on '$name'", (factory) =>
           if (before.length > 0) await db.insertInto("ranked").values(before).execute();
           const lite = sqlite({ users: [], posts: [], comments: [], follows: [], ranked: before });
           try {
-            const ins = lite.prepare("INSERT OR IGNORE INTO ranked (id, g, s) VALUES (?, ?, ?) RETURNING id, s");
-            const inserted = more.flatMap((r) => ins.all(r.id, r.g, r.s));
+            const ins = lite.prepare("INSERT OR IGNORE INTO ranked (id, g, s, t) VALUES (?, ?, ?, ?) RETURNING id, s");
+            const inserted = more.flatMap((r) => ins.all(r.id, r.g, r.s, r.t));
             expect(await db.insertInto("ranked").values(more).onConflict("ignore").returning(["id", "s"]).execute()).toEqual(inserted);
             const updated = lite.prepare("UPDATE ranked SET g = 'z' WHERE s > ? RETURNING *").all(threshold).sort((a: Loose, b: Loose) => a.id - b.id);
             expect(await db.updateTable("ranked").set({ g: "z" }).where("s", ">", threshold).returningAll().execute()).toEqual(updated);
             const deleted = lite.prepare("DELETE FROM ranked WHERE id < ? RETURNING id, g").all(cut).sort((a: Loose, b: Loose) => a.id - b.id);
             expect(await db.deleteFrom("ranked").where("id", "<", cut).returning(["id", "g"]).execute()).toEqual(deleted);
-            expect(await db.selectFrom("ranked").execute()).toEqual(lite.prepare("SELECT id, g, s FROM ranked ORDER BY id").all());
+            expect(await db.selectFrom("ranked").execute()).toEqual(lite.prepare("SELECT id, g, s, t FROM ranked ORDER BY id").all());
           } finally {
             lite.close();
           }
