@@ -37,8 +37,8 @@ import { compileInsert, compileWrite } from "./write-compiler.js";
 function needsTopK(node: SelectNode, options: CompileOptions): boolean {
   if (!node.orderBy || node.count || (!node.limit && !node.offset) || options.coreSort === true) return false;
   const plan = planRead(node.table, node.where, node.orderBy);
-  // A reversed index order pages itself (select-compiler's reversedPage) unless the column is nullable.
-  return plan.sort !== null || (plan.order?.reverse === true && (options.coreFilter === true || node.table.columnsByName[node.orderBy.column]!.nullable));
+  // A reversed index order pages itself (select-compiler's reversedPage), except under a core filter.
+  return plan.sort !== null || (plan.order?.reverse === true && options.coreFilter === true);
 }
 
 /**

@@ -81,7 +81,8 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
  *    above `v` (fewer than L): read forwards and sorted stably descending; then the rows whose
  *    value is `v`, an equality on the index (key order), as many as are missing; slice the page.
  *
- * The order column is not nullable here (the caller routes a nullable one to the query route).
+ * When the L-th value is null (the page reaches the nulls, last in descending order), the whole
+ * range is sorted as in 2.
  */
 function reversedPage(node: SelectNode, plan: ReadPlan, b: Binder): CompiledBody {
   const meta = node.table;
@@ -141,10 +142,12 @@ function reversedPage(node: SelectNode, plan: ReadPlan, b: Binder): CompiledBody
     steps.push(["_tr", get("$_tc/rows", null)]);
     steps.push(["_tn", post("$_tr/len", {})]);
     steps.push(["_short", post("$_tn/lt", { r: ref("_L") })]);
+    const edge: JsonSteps = [];
+    edge.push(["_lastI", post("$_tn/sub", { r: 1 })]);
+    edge.push(["_last", post("$_tr/get", { i: ref("_lastI") })]);
+    edge.push(["_boundary", post("$_last/get", { i: 0 })]);
+    edge.push(["_bnull", post("$_boundary/eq", { r: null })]);
     const big: JsonSteps = [];
-    big.push(["_lastI", post("$_tn/sub", { r: 1 })]);
-    big.push(["_last", post("$_tr/get", { i: ref("_lastI") })]);
-    big.push(["_boundary", post("$_last/get", { i: 0 })]);
     const above = view(big, "above", [...eqJson, [column, [["ex", ref("_boundary")], upper]]], false);
     big.push(["_bsort", get(`$${above}/sort`, [[column], true])]);
     big.push(["_br", get(`$${project(big, "above", "_bsort")}/rows`, null)]);
@@ -156,7 +159,9 @@ function reversedPage(node: SelectNode, plan: ReadPlan, b: Binder): CompiledBody
     big.push(["_all", post("$_br/concat", { r: ref("_cr") })]);
     big.push(["_r", post("$_all/slice", slice)]);
     steps.push(["_z", post("$_tn/eq", { r: 0 })]);
-    steps.push(["_page", cond(ref("_z"), [], cond(ref("_short"), opdef(small), opdef(big)))]);
+    // A null boundary (the page reaches the nulls, last in descending order): the small path.
+    edge.push(["_r", cond(ref("_bnull"), opdef(small), opdef(big))]);
+    steps.push(["_page", cond(ref("_z"), [], cond(ref("_short"), opdef(small), opdef(edge)))]);
   }
   const decodeRow = rowDecoder(meta, node.columns, node.columns ?? meta.columns.map((x) => x.name));
   const explain = explainPlan(meta, { ...plan, order: { ...order, reverse: false }, sort: { column, reverse: true } }, {});

@@ -325,6 +325,9 @@ describe.each(EXECUTORS)("relational selects vs SQLite on '$name'", (factory) =>
               expect(byT, `${t} by t`).toEqual(lite.prepare(`SELECT id, t FROM ranked WHERE g = ? AND t > ? ORDER BY t ${dir}, id LIMIT ? OFFSET ?`).all(rk.g, rk.lo, rk.k, rk.o));
               const allT = await db.selectFrom(t).where("g", "=", rk.g).orderBy("t", rk.desc ? "desc" : "asc").offset(rk.o).execute();
               expect(allT, `${t} by t, offset only`).toEqual(lite.prepare(`SELECT id, g, s, t FROM ranked WHERE g = ? ORDER BY t ${dir}, id LIMIT -1 OFFSET ?`).all(rk.g, rk.o));
+              // A page reaching the nulls (last in descending order) of the nullable indexed s.
+              const deep = await db.selectFrom(t).orderBy("s", "desc").offset(rk.o).limit(rk.k + 8).execute();
+              expect(deep, `${t} deep`).toEqual(lite.prepare("SELECT id, g, s, t FROM ranked ORDER BY s DESC, id LIMIT ? OFFSET ?").all(rk.k + 8, rk.o));
               const topT = await db.selectFrom(t).orderBy("t", rk.desc ? "desc" : "asc").limit(rk.k).execute();
               expect(topT, `${t} top t`).toEqual(lite.prepare(`SELECT id, g, s, t FROM ranked ORDER BY t ${dir}, id LIMIT ?`).all(rk.k));
             }
