@@ -57,7 +57,10 @@ export function compileNode(given: StatementNode, options: CompileOptions = {}):
     // Relational plans are not cached by shape here: the kernel validates each plan text once.
     const qb = new Binder(prefix, new Map());
     const out = node.kind === "query" ? compileQuery(node, qb) : compileReturning(node, qb);
-    return { ...out, params: qb.params(), bound: qb.bound, userParams: qb.userParams };
+    const compiled = { op: out.op, decode: out.decode, needs: out.needs, params: qb.params(), bound: qb.bound, userParams: qb.userParams } as unknown as Compiled;
+    // The explanation is made when asked (a getter), not on every compile.
+    Object.defineProperty(compiled, "explain", { get: () => out.explain, enumerable: true });
+    return compiled;
   }
   const slots = slotOperands(node);
   const perTable = templatesOf(node.table);

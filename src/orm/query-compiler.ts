@@ -227,13 +227,14 @@ export function compileQuery(node: QNode, b: Binder): CompiledBody & { readonly 
   const p = new PlanParams(b);
   const { plan, decode } = planOf(node, p, null);
   const steps: JsonSteps = [["_r", get(`${node.table.path}/query`, [JSON.stringify(plan), p.map])]];
-  const explain = explainQuery(node);
   const needs = [QUERY_EXTENSION];
-  if (node.count) {
-    steps.push(["_n", post("$_r/len", {})]);
-    return { op: opdef(steps), decode: (r) => r, explain, needs };
-  }
-  return { op: opdef(steps), decode: (r) => (r as Json[]).map(decode), explain, needs };
+  let explained: Explanation | undefined;
+  const lazy = { get explain(): Explanation {
+    explained ??= explainQuery(node);
+    return explained;
+  } };
+  if (node.count) steps.push(["_n", post("$_r/len", {})]);
+  return Object.assign(lazy, { op: opdef(steps), decode: node.count ? (r: Json) => r : (r: Json) => (r as Json[]).map(decode), needs }) as CompiledBody & { readonly needs: readonly string[] };
 }
 
 /** The conjuncts of a `where` that a table range can serve: `col op value` on `alias`. */
