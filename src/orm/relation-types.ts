@@ -32,14 +32,17 @@ type DefaultRelationName<Column extends string> = Column extends `${infer Stem}_
 type OrDefault<Given extends string, Default extends string> = [Given] extends [never] ? Default : Given;
 type RefOf<C, K extends keyof C> = C[K] extends { readonly _: { readonly ref: infer R } } ? R : null;
 type TargetOf<C, K extends keyof C> = RefOf<C, K> extends ReferenceType<infer T, string, string> ? T : never;
+/** The foreign-key columns of columns `C` (computed once per table). */
+type FkColumns<C> = { [K in keyof C]: RefOf<C, K> extends null ? never : K }[keyof C];
+/** True when a foreign key of `C` other than `K` references `Target` too (the `<table>_by_<name>` rule). */
 type SharesTarget<C, K extends keyof C, Target extends string> = true extends {
-  [J in Exclude<keyof C, K>]: [TargetOf<C, J>] extends [never] ? false : [TargetOf<C, J>] extends [Target] ? true : false;
-}[Exclude<keyof C, K>]
+  [J in Exclude<FkColumns<C>, K>]: [TargetOf<C, J>] extends [Target] ? true : false;
+}[Exclude<FkColumns<C>, K>]
   ? true
   : false;
 
 type ForeignKeyRels<Tn extends string, C> = {
-  [K in keyof C & string]: RefOf<C, K> extends ReferenceType<infer Target, infer Name, infer Inverse>
+  [K in FkColumns<C> & string]: RefOf<C, K> extends ReferenceType<infer Target, infer Name, infer Inverse>
     ?
         | { readonly src: Tn; readonly name: OrDefault<Name, DefaultRelationName<K>>; readonly tgt: Target; readonly many: false }
         | {
@@ -49,7 +52,7 @@ type ForeignKeyRels<Tn extends string, C> = {
             readonly many: true;
           }
     : never;
-}[keyof C & string];
+}[FkColumns<C> & string];
 
 type EdgeRels<C, E> = E extends EdgeType<infer Name, infer From, infer To, infer Inverse>
   ? From extends keyof C
