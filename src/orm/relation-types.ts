@@ -21,60 +21,60 @@ export interface RelationTarget<T extends string = string, Many extends boolean 
   readonly many: Many;
 }
 
-interface Rel {
+interface OrmRel {
   readonly src: string;
   readonly name: string;
   readonly tgt: string;
   readonly many: boolean;
 }
 
-type DefaultRelationName<Column extends string> = Column extends `${infer Stem}_id` ? (Stem extends "" ? Column : Stem) : Column;
-type OrDefault<Given extends string, Default extends string> = [Given] extends [never] ? Default : Given;
-type RefOf<C, K extends keyof C> = C[K] extends { readonly _: { readonly ref: infer R } } ? R : null;
-type TargetOf<C, K extends keyof C> = RefOf<C, K> extends ReferenceType<infer T, string, string> ? T : never;
+type RelDefaultName<Column extends string> = Column extends `${infer Stem}_id` ? (Stem extends "" ? Column : Stem) : Column;
+type RelOrDefault<Given extends string, Default extends string> = [Given] extends [never] ? Default : Given;
+type ColumnRefOf<C, K extends keyof C> = C[K] extends { readonly _: { readonly ref: infer R } } ? R : null;
+type ColumnTargetOf<C, K extends keyof C> = ColumnRefOf<C, K> extends ReferenceType<infer T, string, string> ? T : never;
 /** The foreign-key columns of columns `C` (computed once per table). */
-type FkColumns<C> = { [K in keyof C]: RefOf<C, K> extends null ? never : K }[keyof C];
+type FkColumns<C> = { [K in keyof C]: ColumnRefOf<C, K> extends null ? never : K }[keyof C];
 /** True when a foreign key of `C` other than `K` references `Target` too (the `<table>_by_<name>` rule). */
-type SharesTarget<C, K extends keyof C, Target extends string> = true extends {
-  [J in Exclude<FkColumns<C>, K>]: [TargetOf<C, J>] extends [Target] ? true : false;
+type FkSharesTarget<C, K extends keyof C, Target extends string> = true extends {
+  [J in Exclude<FkColumns<C>, K>]: [ColumnTargetOf<C, J>] extends [Target] ? true : false;
 }[Exclude<FkColumns<C>, K>]
   ? true
   : false;
 
-type ForeignKeyRels<Tn extends string, C> = {
-  [K in FkColumns<C> & string]: RefOf<C, K> extends ReferenceType<infer Target, infer Name, infer Inverse>
+type FkRelations<Tn extends string, C> = {
+  [K in FkColumns<C> & string]: ColumnRefOf<C, K> extends ReferenceType<infer Target, infer Name, infer Inverse>
     ?
-        | { readonly src: Tn; readonly name: OrDefault<Name, DefaultRelationName<K>>; readonly tgt: Target; readonly many: false }
+        | { readonly src: Tn; readonly name: RelOrDefault<Name, RelDefaultName<K>>; readonly tgt: Target; readonly many: false }
         | {
             readonly src: Target;
-            readonly name: OrDefault<Inverse, SharesTarget<C, K, Target> extends true ? `${Tn}_by_${OrDefault<Name, DefaultRelationName<K>>}` : Tn>;
+            readonly name: RelOrDefault<Inverse, FkSharesTarget<C, K, Target> extends true ? `${Tn}_by_${RelOrDefault<Name, RelDefaultName<K>>}` : Tn>;
             readonly tgt: Tn;
             readonly many: true;
           }
     : never;
 }[FkColumns<C> & string];
 
-type EdgeRels<C, E> = E extends EdgeType<infer Name, infer From, infer To, infer Inverse>
+type EdgeRelations<C, E> = E extends EdgeType<infer Name, infer From, infer To, infer Inverse>
   ? From extends keyof C
     ? To extends keyof C
       ?
-          | { readonly src: TargetOf<C, From>; readonly name: Name; readonly tgt: TargetOf<C, To>; readonly many: true }
-          | { readonly src: TargetOf<C, To>; readonly name: OrDefault<Inverse, `${Name}_inverse`>; readonly tgt: TargetOf<C, From>; readonly many: true }
+          | { readonly src: ColumnTargetOf<C, From>; readonly name: Name; readonly tgt: ColumnTargetOf<C, To>; readonly many: true }
+          | { readonly src: ColumnTargetOf<C, To>; readonly name: RelOrDefault<Inverse, `${Name}_inverse`>; readonly tgt: ColumnTargetOf<C, From>; readonly many: true }
       : never
     : never
   : never;
 
-type AllRels<T> = {
-  [K in keyof T & string]: T[K] extends Table<string, infer C, infer E> ? ForeignKeyRels<K, C> | EdgeRels<C, E> : never;
+type SchemaRelations<T> = {
+  [K in keyof T & string]: T[K] extends Table<string, infer C, infer E> ? FkRelations<K, C> | EdgeRelations<C, E> : never;
 }[keyof T & string];
 
-type BySource<R extends Rel> = { [X in R as X["src"]]: X };
-type RelsOf<R> = { readonly [X in R & Rel as X["name"]]: RelationTarget<X["tgt"], X["many"]> };
+type RelationsBySource<R extends OrmRel> = { [X in R as X["src"]]: X };
+type RelationsFrom<R> = { readonly [X in R & OrmRel as X["name"]]: RelationTarget<X["tgt"], X["many"]> };
 
 /** Per table of `T` (a schema's `tables`): relation name → `RelationTarget`. */
-export type RelationsOfTables<T> = AllRels<T> extends infer R extends Rel
-  ? BySource<R> extends infer G
-    ? { readonly [K in keyof T & string]: RelsOf<K extends keyof G ? G[K] : never> }
+export type RelationsOfTables<T> = SchemaRelations<T> extends infer R extends OrmRel
+  ? RelationsBySource<R> extends infer G
+    ? { readonly [K in keyof T & string]: RelationsFrom<K extends keyof G ? G[K] : never> }
     : never
   : never;
 

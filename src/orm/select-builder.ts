@@ -10,7 +10,7 @@ import { QueryBuilderImpl } from "./query-builder.js";
 import { fromSelectNode } from "./query-node.js";
 import type { AmountOperand, ListOperand } from "./query-types.js";
 import type { RelationsOf, RelationTarget } from "./relation-types.js";
-import type { AliasOf, ColumnRef, ColumnType, ExprArgs, ExpressionBuilder, ExprOp, Flat, Nullable, Selected, TableOfRef } from "./select-types.js";
+import type { AliasOf, ColumnRef, ColumnType, ExprArgs, ExpressionBuilder, ExprOp, Plain, Nullable, Selected, TableOfRef } from "./select-types.js";
 import {
   amountOperand,
   INTERNALS,
@@ -97,7 +97,7 @@ export interface SelectQueryBuilder<DB extends SchemaTypes, T extends string, Sc
   with<N extends RelName<DB, T>, Q = RowIn<DB, RelTarget<DB, T, N>>>(
     relation: N,
     build?: (q: SelectQueryBuilder<DB, RelTarget<DB, T, N>, Single<DB, RelTarget<DB, T, N>>, RowIn<DB, RelTarget<DB, T, N>>>) => Statement<Q[]>,
-  ): SelectQueryBuilder<DB, T, Sc, Flat<O & { [K in AliasOf<N>]: RelMany<DB, T, N> extends true ? Q[] : Q | null }>>;
+  ): SelectQueryBuilder<DB, T, Sc, Plain<O & { [K in AliasOf<N>]: RelMany<DB, T, N> extends true ? Q[] : Q | null }>>;
   /**
    * Adds an order key (call again for the next key). Ties are always broken by the primary key
    * ascending, whatever the plan or the indexes.
@@ -106,9 +106,9 @@ export interface SelectQueryBuilder<DB extends SchemaTypes, T extends string, Sc
   limit(n: AmountOperand): SelectQueryBuilder<DB, T, Sc, O>;
   offset(n: AmountOperand): SelectQueryBuilder<DB, T, Sc, O>;
   /** The result rows hold exactly these: columns, `"col as name"`, named expressions (`eb.fn.count("id").as("n")`). */
-  select<const P extends readonly ({ [A in keyof Sc & string]: (keyof Sc[A] & string) | `${A}.${keyof Sc[A] & string}` }[keyof Sc & string] | `${ColumnRef<Sc>} as ${string}` | AliasedExpression<string, unknown>)[]>(selection: P | ((eb: ExpressionBuilder<Sc>) => P)): SelectQueryBuilder<DB, T, Sc, Flat<Selected<Sc, P[number]>>>;
+  select<const P extends readonly ({ [A in keyof Sc & string]: (keyof Sc[A] & string) | `${A}.${keyof Sc[A] & string}` }[keyof Sc & string] | `${ColumnRef<Sc>} as ${string}` | AliasedExpression<string, unknown>)[]>(selection: P | ((eb: ExpressionBuilder<Sc>) => P)): SelectQueryBuilder<DB, T, Sc, Plain<Selected<Sc, P[number]>>>;
   /** Every column of `alias` (default: the `from` table). */
-  selectAll<A extends keyof Sc & string = T & keyof Sc & string>(alias?: A): SelectQueryBuilder<DB, T, Sc, Flat<Sc[A]>>;
+  selectAll<A extends keyof Sc & string = T & keyof Sc & string>(alias?: A): SelectQueryBuilder<DB, T, Sc, Plain<Sc[A]>>;
   /** Distinct result rows. */
   distinct(): SelectQueryBuilder<DB, T, Sc, O>;
   /** Groups rows: `select` then holds group columns and aggregates. */

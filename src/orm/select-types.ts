@@ -9,7 +9,7 @@ import type { AliasedExpression, Expression } from "./expr.js";
 import type { Statement } from "./statement.js";
 
 /** A plain object type (shown expanded on hover). */
-export type Flat<X> = { [K in keyof X]: X[K] } & {};
+export type Plain<X> = { [K in keyof X]: X[K] } & {};
 
 /** `"alias.column"` for every alias in scope. */
 export type QualifiedColumn<Sc> = { [A in keyof Sc & string]: `${A}.${keyof Sc[A] & string}` }[keyof Sc & string];
