@@ -85,7 +85,7 @@ export function declareSchema(orm: any): any {
     name: col.string(64),
     city: col.string(32),
     age: col.u32(),
-  }).index("by_city", ["city"]);
+  }).index("by_city_age", ["city", "age"]);
   const follows = table("follows", {
     follower: col.u64().key().references(() => users),
     followee: col.u64().key().references(() => users),
@@ -94,7 +94,7 @@ export function declareSchema(orm: any): any {
     id: col.u64().key(),
     author: col.u64().references(() => users, { name: "author", inverse: "posts" }),
     lang: col.string(8),
-  });
+  }).index("by_author_lang", ["author", "lang"]);
   return schema({ namespace: "social", tables: { users, follows, posts } });
 }
 

@@ -24,6 +24,7 @@ const MODULES: readonly { file: string; section: string }[] = [
   { file: "kernel", section: "kernel" },
   { file: "storage", section: "storage" },
   { file: "orm", section: "orm" },
+  { file: "query", section: "query" },
   { file: "graph", section: "graph" },
   { file: "ir-codec", section: "ir" },
   { file: "http", section: "http" },

@@ -31,9 +31,33 @@ export interface FilteredArgs {
 
 export const FILTERED_DEFAULT: FilteredArgs = { city: "paris", minAge: 20, maxAge: 40 };
 
-/** A Kysely instance over an existing better-sqlite3 database (schema from sqlite.ts). */
+/**
+ * A better-sqlite3 database whose `prepare` caches statements by SQL text: what a Kysely
+ * application keeps warm (Kysely's SqliteDialect prepares on every execute otherwise).
+ */
+export function preparedStatementCache(db: SqliteDb): SqliteDb {
+  const cache = new Map<string, ReturnType<SqliteDb["prepare"]>>();
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          let st = cache.get(sql);
+          if (!st) {
+            st = target.prepare(sql);
+            cache.set(sql, st);
+          }
+          return st;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** A Kysely instance over an existing better-sqlite3 database (schema from sqlite.ts), statements cached by SQL text. */
 export function createKysely(db: SqliteDb): KyselyDb {
-  return new Kysely<BenchDatabase>({ dialect: new SqliteDialect({ database: db }) });
+  return new Kysely<BenchDatabase>({ dialect: new SqliteDialect({ database: preparedStatementCache(db) }) });
 }
 
 /** Build + compile + execute a point select by primary key. */

@@ -3,10 +3,10 @@
  * statements, raw row arrays (the cheapest form better-sqlite3 offers — the strongest baseline).
  *
  * Schema (mirrors the benchmark tables):
- *   users   PK id, index on city
+ *   users   PK id, index on (city, age)
  *   follows PK (follower, followee) — WITHOUT ROWID, i.e. clustered on the key like our primary
  *           index — plus an index on followee
- *   posts   PK id, index on author
+ *   posts   PK id, index on (author, lang)
  */
 import Database from "better-sqlite3";
 import type { Dataset } from "../dataset.js";
@@ -16,11 +16,11 @@ export type SqliteDb = Database.Database;
 
 export const SCHEMA_SQL = `
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL, age INTEGER);
-CREATE INDEX users_by_city ON users(city);
+CREATE INDEX users_by_city_age ON users(city, age);
 CREATE TABLE follows (follower INTEGER NOT NULL, followee INTEGER NOT NULL, PRIMARY KEY (follower, followee)) WITHOUT ROWID;
 CREATE INDEX follows_by_followee ON follows(followee);
 CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER NOT NULL, lang TEXT NOT NULL);
-CREATE INDEX posts_by_author ON posts(author);
+CREATE INDEX posts_by_author_lang ON posts(author, lang);
 `;
 
 export interface SqliteOpenOptions {

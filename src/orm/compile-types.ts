@@ -31,6 +31,8 @@ export interface Compiled extends CompiledQuery {
   /** Named (user) parameters and how to check them. */
   readonly userParams: ReadonlyMap<string, ParamUse>;
   readonly explain: Explanation | null;
+  /** Extensions the op needs from its host (checked before it runs). */
+  readonly needs?: readonly string[];
 }
 
 export interface CompileOptions {

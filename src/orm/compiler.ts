@@ -17,10 +17,29 @@
  */
 import { fromTemplate, rememberTemplate, signature, templatesOf } from "./compile-cache.js";
 import type { Compiled, CompiledBody, CompileOptions } from "./compile-types.js";
-import type { QueryNode } from "./nodes.js";
+import type { StatementNode } from "./query-node.js";
+import { compileQuery } from "./query-compiler.js";
+import { fromSelectNode } from "./query-node.js";
+import { planRead } from "./planner.js";
+import type { SelectNode } from "./nodes.js";
+import { compileReturning } from "./returning.js";
 import { Binder, slotOperands } from "./param-binder.js";
 import { compileSelect } from "./select-compiler.js";
 import { compileInsert, compileWrite } from "./write-compiler.js";
+
+/**
+ * True when a single-table select's page must come from the `query` route's top-k: an order no
+ * index serves, or one an index serves only in reverse (whose ties would come in descending key
+ * order), with a limit or an offset. The route keeps the top `offset + limit` rows in a bounded
+ * heap and breaks ties by the primary key ascending, so the page is the same whatever indexes
+ * exist. (The core sort lowering keeps the single-table path.)
+ */
+function needsTopK(node: SelectNode, options: CompileOptions): boolean {
+  if (!node.orderBy || node.count || (!node.limit && !node.offset) || options.coreSort === true) return false;
+  const plan = planRead(node.table, node.where, node.orderBy);
+  // A reversed index order pages itself (select-compiler's reversedPage), except under a core filter.
+  return plan.sort !== null || (plan.order?.reverse === true && options.coreFilter === true);
+}
 
 /**
  * Compiles a query node.
@@ -31,8 +50,18 @@ import { compileInsert, compileWrite } from "./write-compiler.js";
  * await executor.execute(op, { ...bound, ...namedArgs });
  * ```
  */
-export function compileNode(node: QueryNode, options: CompileOptions = {}): Compiled {
+export function compileNode(given: StatementNode, options: CompileOptions = {}): Compiled {
   const prefix = options.prefix ?? "_";
+  const node = given.kind === "select" && needsTopK(given, options) ? fromSelectNode(given) : given;
+  if (node.kind === "query" || node.kind === "returning") {
+    // Relational plans are not cached by shape here: the kernel validates each plan text once.
+    const qb = new Binder(prefix, new Map());
+    const out = node.kind === "query" ? compileQuery(node, qb) : compileReturning(node, qb);
+    const compiled = { op: out.op, decode: out.decode, needs: out.needs, params: qb.params(), bound: qb.bound, userParams: qb.userParams } as unknown as Compiled;
+    // The explanation is made when asked (a getter), not on every compile.
+    Object.defineProperty(compiled, "explain", { get: () => out.explain, enumerable: true });
+    return compiled;
+  }
   const slots = slotOperands(node);
   const perTable = templatesOf(node.table);
   const key = signature(node, options);

@@ -8,13 +8,15 @@ import type { Executor, Runner } from "../executor.js";
 import { after, cond, opdef, ref, type JsonSteps } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
 import { compileNode } from "./compiler.js";
+import { FN } from "./expr.js";
+import type { AggregateFunctions } from "./select-types.js";
 import { nameOp } from "../ir/op-name.js";
 import { DeleteQueryBuilderImpl, type DeleteQueryBuilder } from "./delete-builder.js";
 import { InsertIntoImpl, type InsertInto } from "./insert-builder.js";
 import type { TableMeta } from "./meta.js";
 import type { AnySchema } from "./schema.js";
 import { SelectQueryBuilderImpl, type SelectQueryBuilder } from "./select-builder.js";
-import { bindArgs, INTERNALS, uniqueViolation, type Args, type Statement, type StatementContext, type StatementInternals } from "./statement.js";
+import { bindArgs, checkExtensions, INTERNALS, uniqueViolation, type Args, type Statement, type StatementContext, type StatementInternals } from "./statement.js";
 import { syncSchema, type SyncReport } from "./sync.js";
 import { migrateSchema, type MigrationResult } from "./migrate.js";
 import { planMigration, type MigrationPlan } from "./migration-plan.js";
@@ -117,16 +119,24 @@ export class OrmDb<S extends AnySchema> {
   }
 
   /** A select over a table (by name or declaration). */
-  selectFrom<K extends TableName<S>>(table: K): SelectQueryBuilder<RowFor<S, K>, RowFor<S, K>>;
-  selectFrom<T extends AnyTableOf<S>>(table: T): SelectQueryBuilder<T["$row"], T["$row"]>;
+  selectFrom<K extends TableName<S>>(table: K): SelectQueryBuilder<S, K, { [A in K]: RowFor<S, K> }, RowFor<S, K>>;
+  selectFrom<T extends AnyTableOf<S>>(table: T): SelectQueryBuilder<S, T["name"], { [A in T["name"]]: T["$row"] }, T["$row"]>;
   selectFrom(table: unknown): unknown {
     const node = { kind: "select", table: this.#meta(table), where: [], orderBy: null, limit: null, offset: null, columns: null, count: false } as const;
     return new SelectQueryBuilderImpl(this.#ctx, node);
   }
 
+  /**
+   * Aggregate functions for `select()` / `having()` (as `eb.fn`): `db.fn.count("id").as("n")`.
+   * Column names are checked when a builder takes the expression.
+   */
+  get fn(): AggregateFunctions<Record<string, Record<string, unknown>>> {
+    return FN as unknown as AggregateFunctions<Record<string, Record<string, unknown>>>;
+  }
+
   /** An insert into a table. */
-  insertInto<K extends TableName<S>>(table: K): InsertInto<S["tables"][K]["$insert"]>;
-  insertInto<T extends AnyTableOf<S>>(table: T): InsertInto<T["$insert"]>;
+  insertInto<K extends TableName<S>>(table: K): InsertInto<S["tables"][K]["$insert"], RowFor<S, K>>;
+  insertInto<T extends AnyTableOf<S>>(table: T): InsertInto<T["$insert"], T["$row"]>;
   insertInto(table: unknown): unknown {
     return new InsertIntoImpl(this.#ctx, this.#meta(table));
   }
@@ -199,12 +209,14 @@ export class OrmDb<S extends AnySchema> {
     const decoders: ((r: Json) => unknown)[] = [];
     const bound: Record<string, Json> = {};
     const userParams = new Map();
+    const needs = new Set<string>();
     statements.forEach((s, i) => {
       const internals = (s as unknown as { [INTERNALS]?: StatementInternals })[INTERNALS];
       if (!internals) throw new BadRequestError(`batch(): item ${i} is not a statement built by this library`);
       if (internals.ctx.schema !== this.schema) throw new BadRequestError(`batch(): item ${i} belongs to another schema`);
       const c = compileNode(internals.node, { prefix: `_b${i}_`, coreInsert: internals.ctx.coreInsert, coreFilter: internals.ctx.coreFilter, coreSort: internals.ctx.coreSort });
       Object.assign(bound, c.bound);
+      for (const n of c.needs ?? []) needs.add(n);
       for (const [k, v] of c.userParams) if (!userParams.has(k)) userParams.set(k, v);
       decoders.push(c.decode);
       // Each statement runs as a closure with its own step names; `after` keeps them in order.
@@ -213,6 +225,7 @@ export class OrmDb<S extends AnySchema> {
     });
     steps.push(["_r", statements.map((_, i) => ref(`_q${i}`))]);
     const all = bindArgs({ bound, userParams }, args, `batch`);
+    if (needs.size > 0) await checkExtensions(this.runner, [...needs]);
     const t0 = this.#log ? performance.now() : 0;
     let result: Json[];
     try {

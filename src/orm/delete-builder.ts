@@ -5,6 +5,7 @@ import type { DeleteNode } from "./nodes.js";
 import type { Explanation } from "./planner.js";
 import type { ListOperand, WhereOp, WhereValue } from "./query-types.js";
 import { explainOf, INTERNALS, makePredicate, StatementBase, type Statement } from "./statement.js";
+import { returningOf, type ReturningStatementImpl } from "./query-builder.js";
 
 /**
  * A delete of rows `R`; `execute()` resolves to the number of rows deleted (SQL's `changes()`).
@@ -20,6 +21,10 @@ export interface DeleteQueryBuilder<R> extends Statement<number> {
   where<C extends keyof R & string, Op extends WhereOp<R[C]>>(column: C, op: Op, ...value: WhereValue<R[C], Op>): DeleteQueryBuilder<R>;
   whereIn<C extends keyof R & string>(column: C, values: ListOperand<R[C]>): DeleteQueryBuilder<R>;
   explain(): Explanation;
+  /** Answers the deleted rows (as they were, in key order) projected on `columns`, instead of a count. */
+  returning<K extends keyof R & string>(columns: readonly K[]): Statement<{ [P in K]: R[P] }[]>;
+  /** `returning` every column. */
+  returningAll(): Statement<R[]>;
 }
 
 /** @internal */
@@ -40,5 +45,13 @@ export class DeleteQueryBuilderImpl extends StatementBase<number> {
 
   explain(): Explanation {
     return explainOf(this);
+  }
+
+  returning(columns: unknown): ReturningStatementImpl {
+    return returningOf(this.ctx, this.node, columns);
+  }
+
+  returningAll(): ReturningStatementImpl {
+    return returningOf(this.ctx, this.node, null);
   }
 }

@@ -8,6 +8,7 @@ import type { ConflictAction, InsertNode } from "./nodes.js";
 import { INTERNALS, StatementBase, type Statement, type StatementContext } from "./statement.js";
 import type { TableMeta } from "./meta.js";
 import { insertTuple } from "./validate.js";
+import { returningOf, type ReturningStatementImpl } from "./query-builder.js";
 
 /**
  * An insert; `execute()` resolves to the number of rows written, as SQL's `changes()` counts
@@ -21,20 +22,28 @@ import { insertTuple } from "./validate.js";
  * await db.insertInto("users").values([{ id: 1, name: "ada", city: "paris" }]).onConflict("ignore").execute();
  * ```
  */
-export interface InsertQueryBuilder extends Statement<number> {
+export interface InsertQueryBuilder<R = Record<string, unknown>> extends Statement<number> {
   /**
    * What to do when a row's key already exists: `"error"` (default: `ConflictError`, nothing
    * written), `"ignore"` (skip that row), `"update"` (set the value columns this row gives; the others keep
    * their stored values — like `ON CONFLICT DO UPDATE SET col = excluded.col` for the given
    * columns; a new key is inserted with defaults).
    */
-  onConflict(action: ConflictAction): InsertQueryBuilder;
+  onConflict(action: ConflictAction): InsertQueryBuilder<R>;
+  /**
+   * Answers the rows as written (generated values included) instead of a count, projected on
+   * `columns`, in the order given; rows skipped by `onConflict("ignore")` are left out. One op
+   * (the host's `returning` extension).
+   */
+  returning<K extends keyof R & string>(columns: readonly K[]): Statement<{ [P in K]: R[P] }[]>;
+  /** `returning` every column. */
+  returningAll(): Statement<R[]>;
 }
 
 /** `insertInto(t)`, before `values()`. */
-export interface InsertInto<I> {
+export interface InsertInto<I, R = Record<string, unknown>> {
   /** The row(s) to insert. */
-  values(rows: I | readonly I[]): InsertQueryBuilder;
+  values(rows: I | readonly I[]): InsertQueryBuilder<R>;
 }
 
 /** @internal */
@@ -48,6 +57,14 @@ class InsertQueryBuilderImpl extends StatementBase<number> {
       throw new BadRequestError(`onConflict() takes "error", "ignore" or "update", got ${JSON.stringify(action)}`);
     }
     return new InsertQueryBuilderImpl(this.ctx, { ...this.node, onConflict: action });
+  }
+
+  returning(columns: unknown): ReturningStatementImpl {
+    return returningOf(this.ctx, this.node, columns);
+  }
+
+  returningAll(): ReturningStatementImpl {
+    return returningOf(this.ctx, this.node, null);
   }
 }
 

@@ -175,6 +175,36 @@ export interface Explanation {
   readonly order: string | null;
   /** How the filtered predicates run: the `filter` route (extension) or a `fold` (core); null = none. */
   readonly filter: "filter route (extension)" | "fold (core)" | null;
+  /** Set when the statement runs as a relational plan of the `query` extension. */
+  readonly route?: "query route (extension)";
+  /** Joins in order: how each is served. */
+  readonly joins?: readonly JoinExplanation[];
+  /** Nested loads (`with`). */
+  readonly with?: readonly WithExplanation[];
+  readonly groupBy?: readonly string[];
+}
+
+/**
+ * One join: `"index lookup"` (per left row, through `index`) when the joined table has an index
+ * whose first column is the join column, else `"hash join"` (the right side read once).
+ */
+export interface JoinExplanation {
+  readonly alias: string;
+  readonly table: string;
+  readonly kind: "inner" | "left";
+  readonly strategy: "index lookup" | "hash join";
+  readonly index: string | null;
+  readonly on: string;
+}
+
+/** One nested load: the relation, its cardinality and the index serving the lookup per parent row. */
+export interface WithExplanation {
+  readonly as: string;
+  readonly relation: string;
+  readonly kind: "one" | "many";
+  readonly strategy: "index lookup";
+  readonly index: string;
+  readonly nested: Explanation;
 }
 
 /** Which lowering a compile uses for per-row filters and unserved orders. */
@@ -199,7 +229,11 @@ export function explainPlan(meta: TableMeta, plan: ReadPlan, lowering: Lowerings
     index: plan.index.name,
     served: plan.served.map(describePredicate),
     filtered: plan.filtered.map(describePredicate),
-    order: plan.order ? `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})` : sortText,
+    order: plan.order
+      ? plan.sort
+        ? `${plan.order.columns.join(", ")} ${plan.sort.reverse ? "desc" : "asc"} (order route on ${plan.index.name}, then the sort route: ties by key ascending)`
+        : `${plan.order.columns.join(", ")} ${plan.order.reverse ? "desc" : "asc"} (order route on ${plan.index.name})`
+      : sortText,
     filter: plan.filtered.length === 0 ? null : lowering.coreFilter ? "fold (core)" : "filter route (extension)",
   };
 }

@@ -5,7 +5,9 @@
  * (values named `$column` or `$param`; redactable), its duration and its row count.
  */
 import type { TraversePlan, PlanFilter, PlanValue } from "../ir/traverse-plan.js";
-import type { Operand, Predicate, QueryNode } from "./nodes.js";
+import type { Operand, Predicate } from "./nodes.js";
+import type { StatementNode } from "./query-node.js";
+import { describeQuery } from "./query-describe.js";
 
 /** One executed statement. */
 export interface QueryLogEntry {
@@ -118,7 +120,7 @@ function predicates(where: readonly Predicate[], n: Names): string {
 }
 
 /** The entry fields of an ORM statement: table, SQL-like shape and parameters. */
-export function describeNode(node: QueryNode, args: Readonly<Record<string, unknown>>, redact: (name: string, value: unknown) => unknown): { table: string; shape: string; params: Record<string, unknown> } {
+export function describeNode(node: StatementNode, args: Readonly<Record<string, unknown>>, redact: (name: string, value: unknown) => unknown): { table: string; shape: string; params: Record<string, unknown> } {
   const n = new Names(args, redact);
   const t = node.table;
   const table = `${t.namespace}/${t.name}`;
@@ -145,6 +147,15 @@ export function describeNode(node: QueryNode, args: Readonly<Record<string, unkn
     case "delete":
       shape = `delete from ${dotted}${predicates(node.where, n)}`;
       break;
+    case "query":
+      shape = describeQuery(node);
+      break;
+    case "returning": {
+      const inner = describeNode(node.write, args, redact);
+      Object.assign(n.params, inner.params);
+      shape = `${inner.shape} returning ${node.columns ? node.columns.join(", ") : "*"}`;
+      break;
+    }
   }
   return { table, shape, params: n.params };
 }

@@ -5,7 +5,12 @@
 import { BadRequestError, NotFoundError } from "../errors.js";
 import type { Amount, SelectNode } from "./nodes.js";
 import { planRead, type Explanation } from "./planner.js";
-import type { AmountOperand, ListOperand, WhereOp, WhereValue } from "./query-types.js";
+import type { AliasedExpression, Expression } from "./expr.js";
+import { QueryBuilderImpl } from "./query-builder.js";
+import { fromSelectNode } from "./query-node.js";
+import type { AmountOperand, ListOperand } from "./query-types.js";
+import type { RelationsOf, RelationTarget } from "./relation-types.js";
+import type { AliasOf, ColumnRef, ColumnType, ExprArgs, ExpressionBuilder, ExprOp, Plain, Nullable, Selected, TableOfRef } from "./select-types.js";
 import {
   amountOperand,
   INTERNALS,
@@ -23,28 +28,95 @@ export interface StreamOptions {
   readonly pageSize?: number;
 }
 
+/** A schema as the builder's types read it: tables with row types. */
+export interface SchemaTypes {
+  readonly tables: { readonly [name: string]: { readonly $row: object } };
+}
+
+type RowIn<DB extends SchemaTypes, K extends string> = DB["tables"][K & keyof DB["tables"]]["$row"];
+// Plain names are checked against the tables; `"table as alias"` by its table part only when used.
+type TableRef<DB extends SchemaTypes> = (keyof DB["tables"] & string) | `${string} as ${string}`;
+type JoinedScope<DB extends SchemaTypes, Sc, J extends string, Nul extends boolean> = Sc &
+  (J extends `${infer N} as ${infer A}`
+    ? { [X in A]: Nul extends true ? Nullable<RowIn<DB, N>> : RowIn<DB, N> }
+    : { [X in J]: Nul extends true ? Nullable<RowIn<DB, J>> : RowIn<DB, J> });
+type Rels<DB extends SchemaTypes, T extends string> = RelationsOf<DB, T>;
+type RelName<DB extends SchemaTypes, T extends string> = (keyof Rels<DB, T> & string) | `${keyof Rels<DB, T> & string} as ${string}`;
+type RelTarget<DB extends SchemaTypes, T extends string, N extends string> =
+  Rels<DB, T>[TableOfRef<N> & keyof Rels<DB, T>] extends RelationTarget<infer X, boolean> ? X : string;
+type RelMany<DB extends SchemaTypes, T extends string, N extends string> =
+  Rels<DB, T>[TableOfRef<N> & keyof Rels<DB, T>] extends RelationTarget<string, infer M> ? M : boolean;
+type Single<DB extends SchemaTypes, K extends string> = { [A in K]: RowIn<DB, K> };
+
 /**
- * A select over rows of type `R`, returning rows of type `O`.
+ * A select from table `T` of schema `DB`, with aliases `Sc` in scope (alias → row type), returning
+ * rows of type `O`. Single-table statements compile to the table's index routes; joins, `with`,
+ * expressions (`eb`), `like`/`between`/`not in`, aggregates, `distinct` and several order keys
+ * compile to one plan of the kernel's `query` extension (src/ir/query-plan.ts).
  *
  * @example
  * ```ts
  * const adults = await db.selectFrom("users").where("age", ">=", 18)
  *   .orderBy("age", "desc").limit(10).select(["id", "name"]).execute(); // { id: number; name: string }[]
+ * const feed = await db.selectFrom("posts").innerJoin("users", "users.id", "posts.author")
+ *   .where("users.city", "=", "paris").orderBy("posts.id", "desc").limit(20)
+ *   .select(["posts.id as postId", "users.name"]).execute(); // { postId: number; name: string }[]
  * ```
  */
-export interface SelectQueryBuilder<R, O> extends Statement<O[]> {
-  /** Adds a predicate (ANDed with the others). */
-  // One signature, column names written out (`keyof R & string`, not an alias): a wrong column
-  // is reported as not assignable to the union of the valid ones.
-  where<C extends keyof R & string, Op extends WhereOp<R[C]>>(column: C, op: Op, ...value: WhereValue<R[C], Op>): SelectQueryBuilder<R, O>;
+export interface SelectQueryBuilder<DB extends SchemaTypes, T extends string, Sc, O> extends Statement<O[]> {
+  /**
+   * Adds a condition (ANDed with the others): `where(col, op, value)` — operators `=`, `!=`,
+   * `<>`, `<`, `<=`, `>`, `>=`, `in`, `not in` (a list, a `param()` or a one-column select),
+   * `like`, `not like` (`%` any run, `_` one character, `\` escapes them), `isNull`,
+   * `isNotNull`, `is`/`is not` null — or `where((eb) => …)` with the expression builder.
+   */
+  // Column names written out (not an alias): a wrong column is reported with the valid ones.
+  where<C extends { [A in keyof Sc & string]: (keyof Sc[A] & string) | `${A}.${keyof Sc[A] & string}` }[keyof Sc & string], Op extends ExprOp<ColumnType<Sc, C>>>(column: C, op: Op, ...value: ExprArgs<ColumnType<Sc, C>, Op>): SelectQueryBuilder<DB, T, Sc, O>;
+  where(build: (eb: ExpressionBuilder<Sc>) => Expression<boolean>): SelectQueryBuilder<DB, T, Sc, O>;
   /** `where(column, "in", values)`. */
-  whereIn<C extends keyof R & string>(column: C, values: ListOperand<R[C]>): SelectQueryBuilder<R, O>;
-  /** Orders by one column; an index must serve it (after the equality-filtered columns). */
-  orderBy(column: keyof R & string, direction?: "asc" | "desc"): SelectQueryBuilder<R, O>;
-  limit(n: AmountOperand): SelectQueryBuilder<R, O>;
-  offset(n: AmountOperand): SelectQueryBuilder<R, O>;
-  /** Projects columns: the result rows hold exactly these. */
-  select<K extends keyof R & string>(columns: readonly K[]): SelectQueryBuilder<R, { [P in K]: R[P] }>;
+  whereIn<C extends ColumnRef<Sc>>(column: C, values: ListOperand<ColumnType<Sc, C>>): SelectQueryBuilder<DB, T, Sc, O>;
+  /**
+   * Joins `table` (or `"table as alias"`) on `left = right`; its columns are named
+   * `"alias.column"` (or bare when unambiguous). An index on the joined column makes it an index
+   * lookup per row, otherwise a hash join (see `explain()`).
+   */
+  innerJoin<J extends TableRef<DB>>(table: J, left: ColumnRef<JoinedScope<DB, Sc, J, false>>, right: ColumnRef<JoinedScope<DB, Sc, J, false>>): SelectQueryBuilder<DB, T, JoinedScope<DB, Sc, J, false>, O>;
+  /** As `innerJoin`, keeping rows without a partner: the joined columns are then null (and typed nullable). */
+  leftJoin<J extends TableRef<DB>>(table: J, left: ColumnRef<JoinedScope<DB, Sc, J, false>>, right: ColumnRef<JoinedScope<DB, Sc, J, false>>): SelectQueryBuilder<DB, T, JoinedScope<DB, Sc, J, true>, O>;
+  /**
+   * Joins through relation `name` of the `from` table (a foreign key, its inverse, or an edge
+   * relation through its edge table), aliased as the relation's name (or `"name as alias"`).
+   */
+  innerJoinRelation<N extends RelName<DB, T>>(relation: N): SelectQueryBuilder<DB, T, Sc & { [A in AliasOf<N>]: RowIn<DB, RelTarget<DB, T, N>> }, O>;
+  leftJoinRelation<N extends RelName<DB, T>>(relation: N): SelectQueryBuilder<DB, T, Sc & { [A in AliasOf<N>]: Nullable<RowIn<DB, RelTarget<DB, T, N>>> }, O>;
+  /**
+   * Loads the rows related through relation `name` into each result row (one op): an array for
+   * a to-many relation, the row or `null` for a to-one; `build` refines the nested select
+   * (`where`, `orderBy`, `limit` per parent row, `select`, further `with`).
+   */
+  with<N extends RelName<DB, T>, Q = RowIn<DB, RelTarget<DB, T, N>>>(
+    relation: N,
+    build?: (q: SelectQueryBuilder<DB, RelTarget<DB, T, N>, Single<DB, RelTarget<DB, T, N>>, RowIn<DB, RelTarget<DB, T, N>>>) => Statement<Q[]>,
+  ): SelectQueryBuilder<DB, T, Sc, Plain<O & { [K in AliasOf<N>]: RelMany<DB, T, N> extends true ? Q[] : Q | null }>>;
+  /**
+   * Adds an order key (call again for the next key). Ties are always broken by the primary key
+   * ascending, whatever the plan or the indexes.
+   */
+  orderBy(column: { [A in keyof Sc & string]: (keyof Sc[A] & string) | `${A}.${keyof Sc[A] & string}` }[keyof Sc & string] | (keyof O & string) | Expression<unknown>, direction?: "asc" | "desc"): SelectQueryBuilder<DB, T, Sc, O>;
+  limit(n: AmountOperand): SelectQueryBuilder<DB, T, Sc, O>;
+  offset(n: AmountOperand): SelectQueryBuilder<DB, T, Sc, O>;
+  /** The result rows hold exactly these: columns, `"col as name"`, named expressions (`eb.fn.count("id").as("n")`). */
+  select<const P extends readonly ({ [A in keyof Sc & string]: (keyof Sc[A] & string) | `${A}.${keyof Sc[A] & string}` }[keyof Sc & string] | `${ColumnRef<Sc>} as ${string}` | AliasedExpression<string, unknown>)[]>(selection: P | ((eb: ExpressionBuilder<Sc>) => P)): SelectQueryBuilder<DB, T, Sc, Plain<Selected<Sc, P[number]>>>;
+  /** Every column of `alias` (default: the `from` table). */
+  selectAll<A extends keyof Sc & string = T & keyof Sc & string>(alias?: A): SelectQueryBuilder<DB, T, Sc, Plain<Sc[A]>>;
+  /** Distinct result rows. */
+  distinct(): SelectQueryBuilder<DB, T, Sc, O>;
+  /** Groups rows: `select` then holds group columns and aggregates. */
+  groupBy(columns: ColumnRef<Sc> | readonly ColumnRef<Sc>[]): SelectQueryBuilder<DB, T, Sc, O>;
+  /** A condition on groups (aggregates allowed): `having((eb) => eb(eb.fn.count("id"), ">", 2))`. */
+  having<C extends ColumnRef<Sc>, Op extends ExprOp<ColumnType<Sc, C>>>(column: C, op: Op, ...value: ExprArgs<ColumnType<Sc, C>, Op>): SelectQueryBuilder<DB, T, Sc, O>;
+  having<V, Op extends ExprOp<V>>(expr: Expression<V>, op: Op, ...value: ExprArgs<V, Op>): SelectQueryBuilder<DB, T, Sc, O>;
+  having(build: (eb: ExpressionBuilder<Sc>) => Expression<boolean>): SelectQueryBuilder<DB, T, Sc, O>;
   /**
    * Counts the selected rows instead of returning them: the rows of the page when `offset`/`limit`
    * are set (`SELECT count(*) FROM (… LIMIT n OFFSET m)`), e.g. 5 rows, `offset(4).limit(2)` → 1.
@@ -56,9 +128,12 @@ export interface SelectQueryBuilder<R, O> extends Statement<O[]> {
   executeTakeFirstOrThrow(args?: Args): Promise<O>;
   /** Iterates over the result a page at a time (`pageSize` rows per op) without holding all of it. */
   stream(args?: Args, options?: StreamOptions): AsyncIterableIterator<O>;
-  /** Which index serves which predicate, and what is filtered per row afterwards. */
+  /** Which index serves which predicate, how each join runs, and what is filtered per row. */
   explain(): Explanation;
 }
+
+/** The operators the single-table path serves; others need the relational plan. */
+const LEGACY_OPS: ReadonlySet<string> = new Set(["=", "!=", "<", "<=", ">", ">=", "in", "isNull", "isNotNull"]);
 
 /** @internal */
 export class SelectQueryBuilderImpl extends StatementBase<unknown> {
@@ -70,7 +145,7 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     super(ctx, node);
   }
 
-  private with(patch: Partial<SelectNode>): SelectQueryBuilderImpl {
+  private patched(patch: Partial<SelectNode>): SelectQueryBuilderImpl {
     return new SelectQueryBuilderImpl(this.ctx, { ...this.node, ...patch });
   }
 
@@ -78,34 +153,82 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     return `${this.node.table.namespace}/${this.node.table.name}`;
   }
 
-  where(column: unknown, op: unknown, value?: unknown): SelectQueryBuilderImpl {
-    // eslint-disable-next-line prefer-rest-params
-    const p = makePredicate(this.label(), this.node.table.columnsByName, column, op, value, arguments.length);
-    return this.with({ where: [...this.node.where, p] });
+  /** The same statement as a relational select (for the features only that path has). */
+  private relational(): QueryBuilderImpl {
+    return new QueryBuilderImpl(this.ctx, fromSelectNode(this.node));
   }
 
-  whereIn(column: unknown, values: unknown): SelectQueryBuilderImpl {
+  where(column: unknown, op: unknown, value?: unknown): SelectQueryBuilderImpl | QueryBuilderImpl {
+    const subquery = op === "in" && typeof value === "object" && value !== null && !Array.isArray(value) && (value as { kind?: unknown }).kind !== "id";
+    if (typeof column !== "string" || column.includes(".") || (typeof op === "string" && !LEGACY_OPS.has(op)) || subquery) {
+      // eslint-disable-next-line prefer-rest-params
+      return (this.relational().where as (...a: unknown[]) => QueryBuilderImpl)(...arguments);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    const p = makePredicate(this.label(), this.node.table.columnsByName, column, op, value, arguments.length);
+    return this.patched({ where: [...this.node.where, p] });
+  }
+
+  whereIn(column: unknown, values: unknown): SelectQueryBuilderImpl | QueryBuilderImpl {
     return this.where(column, "in", values);
   }
 
-  orderBy(column: unknown, direction: unknown = "asc"): SelectQueryBuilderImpl {
+  innerJoin(table: unknown, l: unknown, r: unknown): QueryBuilderImpl {
+    return this.relational().innerJoin(table, l, r);
+  }
+  leftJoin(table: unknown, l: unknown, r: unknown): QueryBuilderImpl {
+    return this.relational().leftJoin(table, l, r);
+  }
+  innerJoinRelation(relation: unknown): QueryBuilderImpl {
+    return this.relational().innerJoinRelation(relation);
+  }
+  leftJoinRelation(relation: unknown): QueryBuilderImpl {
+    return this.relational().leftJoinRelation(relation);
+  }
+  with(relation: unknown, build?: unknown): QueryBuilderImpl {
+    return this.relational().with(relation, build);
+  }
+  selectAll(alias?: unknown): QueryBuilderImpl {
+    return this.relational().selectAll(alias);
+  }
+  distinct(): QueryBuilderImpl {
+    return this.relational().distinct();
+  }
+  groupBy(columns: unknown): QueryBuilderImpl {
+    return this.relational().groupBy(columns);
+  }
+  having(...args: unknown[]): QueryBuilderImpl {
+    return (this.relational().having as (...x: unknown[]) => QueryBuilderImpl)(...args);
+  }
+
+  orderBy(column: unknown, direction: unknown = "asc"): SelectQueryBuilderImpl | QueryBuilderImpl {
+    if (this.node.orderBy || typeof column !== "string" || !this.node.table.columnsByName[column]) {
+      if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`${this.label()}: orderBy direction must be "asc" or "desc"`);
+      if (typeof column === "string" && !column.includes(".") && !this.node.table.columnsByName[column]) {
+        throw new BadRequestError(`${this.label()}: unknown column ${JSON.stringify(column)} in orderBy()`);
+      }
+      return this.relational().orderBy(column, direction);
+    }
     if (typeof column !== "string" || !this.node.table.columnsByName[column]) {
       throw new BadRequestError(`${this.label()}: unknown column ${JSON.stringify(column)} in orderBy()`);
     }
     if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`${this.label()}: orderBy direction must be "asc" or "desc"`);
     if (this.node.orderBy) throw new BadRequestError(`${this.label()}: orderBy() is already set (one order column per query)`);
-    return this.with({ orderBy: { column, direction } });
+    return this.patched({ orderBy: { column, direction } });
   }
 
   limit(n: unknown): SelectQueryBuilderImpl {
-    return this.with({ limit: amountOperand(n, `${this.label()}: limit`) });
+    return this.patched({ limit: amountOperand(n, `${this.label()}: limit`) });
   }
 
   offset(n: unknown): SelectQueryBuilderImpl {
-    return this.with({ offset: amountOperand(n, `${this.label()}: offset`) });
+    return this.patched({ offset: amountOperand(n, `${this.label()}: offset`) });
   }
 
-  select(columns: unknown): SelectQueryBuilderImpl {
+  select(columns: unknown): SelectQueryBuilderImpl | QueryBuilderImpl {
+    if (typeof columns === "function" || (Array.isArray(columns) && columns.some((c) => typeof c !== "string" || /[. ]/.test(c)))) {
+      return this.relational().select(columns);
+    }
     if (!Array.isArray(columns) || columns.length === 0) throw new BadRequestError(`${this.label()}: select() takes a non-empty array of columns`);
     const seen = new Set<string>();
     for (const c of columns) {
@@ -115,11 +238,11 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
       if (seen.has(c)) throw new BadRequestError(`${this.label()}: column ${c} is selected twice`);
       seen.add(c);
     }
-    return this.with({ columns: [...(columns as string[])] });
+    return this.patched({ columns: [...(columns as string[])] });
   }
 
   count(): SelectQueryBuilderImpl {
-    return this.with({ count: true, columns: null });
+    return this.patched({ count: true, columns: null });
   }
 
   explain(): Explanation {
@@ -128,7 +251,7 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
 
   async executeTakeFirst(args?: Args): Promise<unknown> {
     // A key lookup returns at most one row already; anything else asks for one row.
-    const b = this.node.limit || this.compiled().explain?.access === "key lookup" ? this : this.with({ limit: { kind: "value", value: 1 } });
+    const b = this.node.limit || this.compiled().explain?.access === "key lookup" ? this : this.patched({ limit: { kind: "value", value: 1 } });
     const rows = (await b.execute(args)) as unknown[];
     return rows[0];
   }
@@ -179,7 +302,7 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
       while (remaining === null || remaining > 0) {
         const n = remaining === null ? pageSize : Math.min(pageSize, remaining);
         const after = last === undefined ? [] : [{ column: keyset, op: ">" as const, operand: { kind: "value" as const, value: last } }];
-        const page = this.with({ where: [...this.node.where, ...after], limit: { kind: "value", value: n }, offset: null });
+        const page = this.patched({ where: [...this.node.where, ...after], limit: { kind: "value", value: n }, offset: null });
         const rows = (await page.execute(pageArgs)) as Record<string, unknown>[];
         for (const row of rows) yield row;
         if (rows.length < n) return;
@@ -190,7 +313,7 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     }
     while (remaining === null || remaining > 0) {
       const n = remaining === null ? pageSize : Math.min(pageSize, remaining);
-      const page = this.with({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } });
+      const page = this.patched({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } });
       const rows = (await page.execute(pageArgs)) as unknown[];
       for (const row of rows) yield row;
       if (rows.length < n) return;

@@ -5,7 +5,7 @@
  * (`core-lowerings.ts`). Also the read-side pieces writes reuse (selector, filter key, source view)
  * and the decoding of result tuples into row objects.
  */
-import { get, opdef, post, ref, type JsonSteps } from "../ir/json.js";
+import { cond, get, opdef, post, ref, type JsonSteps } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
 import type { CompiledBody, CompileOptions } from "./compile-types.js";
 import { filterOp, sortOp } from "./core-lowerings.js";
@@ -71,6 +71,104 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
 }
 
 /**
+ * A page (limit/offset) of a select whose order an index serves only in reverse, with ties by key
+ * ascending (as every plan gives them), reading about `offset + limit` rows:
+ *
+ * 1. the range read in reverse, `offset + limit` (= L) rows, only the order column kept;
+ * 2. fewer than L rows: the whole range is that small — read it forwards (ties in key order),
+ *    sort it stably descending, slice the page;
+ * 3. else let `v` be the L-th row's value: the rows ordered before it are those with a value
+ *    above `v` (fewer than L): read forwards and sorted stably descending; then the rows whose
+ *    value is `v`, an equality on the index (key order), as many as are missing; slice the page.
+ *
+ * When the L-th value is null (the page reaches the nulls, last in descending order), the whole
+ * range is sorted as in 2.
+ */
+function reversedPage(node: SelectNode, plan: ReadPlan, b: Binder): CompiledBody {
+  const meta = node.table;
+  const column = node.orderBy!.column;
+  const c = meta.columnsByName[column]!;
+  const order = plan.order!;
+  const eqParts = plan.selector.filter((p) => "eq" in p);
+  const range = plan.selector.find((p) => !("eq" in p)) as { lower: Predicate | null; upper: Predicate | null } | undefined;
+  const eqJson = (selectorJson(meta, eqParts, b) as Json[] | null) ?? [];
+  const bound = (p: Predicate | null | undefined): Json =>
+    p ? [p.op === ">=" || p.op === "<=" ? "in" : "ex", b.operand(p.operand!, c, "value")] : null;
+  const lower = bound(range?.lower);
+  const upper = bound(range?.upper);
+  const limit = node.limit ? b.operand(node.limit, null, "amount") : null;
+  const offset = node.offset ? b.operand(node.offset, null, "amount") : null;
+  const filter = plan.filtered.length > 0 ? filterKey(meta, plan.filtered, b) : null;
+  /** Steps of a view of `selector` (null: all rows), in index order (reversed or not), filtered. */
+  const view = (steps: JsonSteps, tag: string, parts: readonly Json[], reverse: boolean, ordered = true): string => {
+    const sel = parts.length > 0 ? [...parts] : null;
+    if (!ordered) {
+      steps.push([`_${tag}v`, get(meta.path, sel)]);
+    } else if (sel === null) {
+      steps.push([`_${tag}v`, get(`${meta.path}/order`, [[...order.columns], reverse])]);
+    } else {
+      steps.push([`_${tag}s`, get(meta.path, sel)]);
+      steps.push([`_${tag}v`, get(`$_${tag}s/order`, [[...order.columns], reverse])]);
+    }
+    if (filter === null) return `_${tag}v`;
+    steps.push([`_${tag}f`, get(`$_${tag}v/filter`, filter)]);
+    return `_${tag}f`;
+  };
+  const project = (steps: JsonSteps, tag: string, from: string): string => {
+    if (!node.columns) return from;
+    steps.push([`_${tag}p`, get(`$${from}/select`, [...node.columns])]);
+    return `_${tag}p`;
+  };
+  const rangeParts = range ? [...eqJson, [column, [lower, upper]]] : eqJson;
+  const steps: JsonSteps = [];
+  // L = offset + limit (no limit: the page is every row after offset — read them all).
+  if (limit !== null && offset !== null) steps.push(["_L", post(`$${refName(offset)}/add`, { r: limit })]);
+  else if (limit !== null) steps.push(["_L", limit]);
+  const slice: Record<string, Json> = {};
+  if (offset !== null) slice.start = offset;
+  if (limit !== null) slice.stop = ref("_L");
+  // The whole range, forwards, sorted stably descending (the small case, and no limit at all).
+  const small: JsonSteps = [];
+  const sv = view(small, "whole", rangeParts, false);
+  small.push(["_asort", get(`$${sv}/sort`, [[column], true])]);
+  small.push(["_ar", get(`$${project(small, "whole", "_asort")}/rows`, null)]);
+  small.push(["_r", post("$_ar/slice", slice)]);
+  if (limit === null) {
+    steps.push(...small.slice(0, -1), ["_page", post("$_ar/slice", slice)]);
+  } else {
+    const tv = view(steps, "rev", rangeParts, true);
+    steps.push(["_tl", get(`$${tv}/limit`, ref("_L"))]);
+    steps.push(["_tc", get("$_tl/select", [column])]);
+    steps.push(["_tr", get("$_tc/rows", null)]);
+    steps.push(["_tn", post("$_tr/len", {})]);
+    steps.push(["_short", post("$_tn/lt", { r: ref("_L") })]);
+    const edge: JsonSteps = [];
+    edge.push(["_lastI", post("$_tn/sub", { r: 1 })]);
+    edge.push(["_last", post("$_tr/get", { i: ref("_lastI") })]);
+    edge.push(["_boundary", post("$_last/get", { i: 0 })]);
+    edge.push(["_bnull", post("$_boundary/eq", { r: null })]);
+    const big: JsonSteps = [];
+    const above = view(big, "above", [...eqJson, [column, [["ex", ref("_boundary")], upper]]], false);
+    big.push(["_bsort", get(`$${above}/sort`, [[column], true])]);
+    big.push(["_br", get(`$${project(big, "above", "_bsort")}/rows`, null)]);
+    big.push(["_bm", post("$_br/len", {})]);
+    big.push(["_rest", post("$_L/sub", { r: ref("_bm") })]);
+    const ties = view(big, "tie", [...eqJson, [column, ref("_boundary")]], false, false);
+    big.push(["_cl", get(`$${ties}/limit`, ref("_rest"))]);
+    big.push(["_cr", get(`$${project(big, "tie", "_cl")}/rows`, null)]);
+    big.push(["_all", post("$_br/concat", { r: ref("_cr") })]);
+    big.push(["_r", post("$_all/slice", slice)]);
+    steps.push(["_z", post("$_tn/eq", { r: 0 })]);
+    // A null boundary (the page reaches the nulls, last in descending order): the small path.
+    edge.push(["_r", cond(ref("_bnull"), opdef(small), opdef(big))]);
+    steps.push(["_page", cond(ref("_z"), [], cond(ref("_short"), opdef(small), opdef(edge)))]);
+  }
+  const decodeRow = rowDecoder(meta, node.columns, node.columns ?? meta.columns.map((x) => x.name));
+  const explain = explainPlan(meta, { ...plan, order: { ...order, reverse: false }, sort: { column, reverse: true } }, {});
+  return { op: opdef(steps), decode: (r) => (r as Json[]).map(decodeRow), explain };
+}
+
+/**
  * A select node → its op, the decoder of its result (rows, one row or a count) and its plan.
  *
  * @example
@@ -81,7 +179,15 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
 export function compileSelect(node: SelectNode, b: Binder, options: CompileOptions): CompiledBody {
   const meta = node.table;
   const allColumns = meta.columns.map((c) => c.name);
-  const planned = planRead(meta, node.where, node.orderBy);
+  let planned = planRead(meta, node.where, node.orderBy);
+  if (planned.order?.reverse && !node.count && options.coreSort !== true && options.coreFilter !== true && (node.limit || node.offset)) {
+    return reversedPage(node, planned, b);
+  }
+  if (planned.order?.reverse && !node.count && options.coreSort !== true) {
+    // An index read in reverse gives tying rows in descending key order: read it forwards (ties
+    // in key order) and sort stably descending, so ties come by key ascending as everywhere.
+    planned = { ...planned, order: { ...planned.order, reverse: false }, sort: { column: node.orderBy!.column, reverse: true } };
+  }
   // `in` on the leading key column, with the filter extension: the whole table filtered, which
   // the host serves by reading the listed keys (in key order), instead of one op per value.
   const plan: ReadPlan =

@@ -2,19 +2,20 @@
  * What every builder shares: where it runs (a `Runner`: the executor or a session), its node,
  * a memoized compile, and argument checking at execution.
  */
-import { z } from "zod";
 import { BadRequestError, ConflictError, TcError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import type { IdRef, Json } from "../ir/types.js";
 import type { Compiled, CompiledQuery, ParamUse } from "./compile-types.js";
 import { compileNode } from "./compiler.js";
 import type { ColumnMeta } from "./meta.js";
-import type { Operand, Operator, Predicate, QueryNode } from "./nodes.js";
+import type { Operand, Operator, Predicate } from "./nodes.js";
+import type { StatementNode } from "./query-node.js";
+import { requireExtensions } from "../executor.js";
 import { OPERATORS } from "./nodes.js";
 import { toWire } from "./param-binder.js";
 import type { Explanation } from "./planner.js";
 import type { AnySchema } from "./schema.js";
-import { columnZod } from "./validate.js";
+import { checkValue } from "./value-check.js";
 import { UNIQUE_MARKER } from "./write-compiler.js";
 import { nameOp } from "../ir/op-name.js";
 import { describeNode, emit, rowCount, type BoundLog } from "./query-log.js";
@@ -46,7 +47,7 @@ export interface StatementContext {
 
 /** @internal the hidden side of every statement, used by batches */
 export interface StatementInternals {
-  readonly node: QueryNode;
+  readonly node: StatementNode;
   readonly ctx: StatementContext;
 }
 
@@ -59,23 +60,6 @@ function isParamRef(x: unknown): x is IdRef {
 
 export function operandOf(x: unknown): Operand {
   return isParamRef(x) ? { kind: "param", name: x.name } : { kind: "value", value: x };
-}
-
-const valueZod = new WeakMap<ColumnMeta, z.ZodType>();
-function nonNullZod(c: ColumnMeta): z.ZodType {
-  let t = valueZod.get(c);
-  if (!t) {
-    t = columnZod({ ...c, nullable: false });
-    valueZod.set(c, t);
-  }
-  return t;
-}
-
-function checkValue(table: string, c: ColumnMeta, value: unknown, what: string): void {
-  const r = nonNullZod(c).safeParse(value);
-  if (!r.success) {
-    throw new BadRequestError(`${table}: ${what} for column ${c.name}: ${r.error.issues[0]?.message ?? "invalid value"}`);
-  }
 }
 
 function checkAmount(value: unknown, what: string): void {
@@ -126,11 +110,11 @@ export abstract class StatementBase<T> implements Statement<T> {
   readonly [INTERNALS]: StatementInternals;
   #compiled: Compiled | undefined;
 
-  constructor(ctx: StatementContext, node: QueryNode) {
+  constructor(ctx: StatementContext, node: StatementNode) {
     this[INTERNALS] = { ctx, node };
   }
 
-  protected get node(): QueryNode {
+  protected get node(): StatementNode {
     return this[INTERNALS].node;
   }
   protected get ctx(): StatementContext {
@@ -164,11 +148,11 @@ export abstract class StatementBase<T> implements Statement<T> {
     const done = (rows: number | null, error?: unknown): void => {
       const d = describeNode(this.node, args ?? {}, log.redact);
       const durationMs = performance.now() - t0;
-      emit(log, { kind: this.node.kind, ...d, durationMs, rows, ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}) });
+      emit(log, { kind: this.node.kind === "query" ? "select" : this.node.kind === "returning" ? this.node.write.kind : this.node.kind, ...d, durationMs, rows, ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}) });
     };
     try {
       const out = await this.run(args);
-      done(this.node.kind === "select" ? rowCount(out) : typeof out === "number" ? out : rowCount(out));
+      done(this.node.kind === "select" || this.node.kind === "query" ? rowCount(out) : typeof out === "number" ? out : rowCount(out));
       return out;
     } catch (e) {
       done(null, e);
@@ -181,12 +165,34 @@ export abstract class StatementBase<T> implements Statement<T> {
     const bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
     let result: Json;
     try {
+      if (c.needs) await checkExtensions(this.ctx.runner, c.needs);
       result = await this.ctx.runner.execute(c.op, bound);
     } catch (e) {
       throw uniqueViolation(e, [this.node.table.namespace + "/" + this.node.table.name]);
     }
     return c.decode(result) as T;
   }
+}
+
+/** Runners whose host was found to serve the extensions named (checked once per runner and name). */
+const SERVED = new WeakMap<Runner, Set<string>>();
+
+/**
+ * Refuses, before anything runs, a statement needing extensions the runner's host lacks
+ * (`MissingExtensionError`); a successful check is remembered per runner.
+ *
+ * @example
+ * ```ts
+ * await checkExtensions(db.runner, ["query"]);
+ * ```
+ */
+export async function checkExtensions(runner: Runner, needs: readonly string[]): Promise<void> {
+  const served = SERVED.get(runner);
+  if (served && needs.every((n) => served.has(n))) return;
+  await requireExtensions(runner, needs);
+  const set = served ?? new Set<string>();
+  for (const n of needs) set.add(n);
+  SERVED.set(runner, set);
 }
 
 /** Merges generated bindings with checked named arguments. */

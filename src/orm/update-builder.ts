@@ -8,6 +8,7 @@ import type { Explanation } from "./planner.js";
 import type { ListOperand, WhereOp, WhereValue } from "./query-types.js";
 import { explainOf, INTERNALS, makePredicate, operandOf, StatementBase, type Statement } from "./statement.js";
 import { updateEntries } from "./validate.js";
+import { returningOf, type ReturningStatementImpl } from "./query-builder.js";
 
 /**
  * An update of rows `R` with value columns `U`; `execute()` resolves to the number of rows updated:
@@ -27,6 +28,10 @@ export interface UpdateQueryBuilder<R, U> extends Statement<number> {
   where<C extends keyof R & string, Op extends WhereOp<R[C]>>(column: C, op: Op, ...value: WhereValue<R[C], Op>): UpdateQueryBuilder<R, U>;
   whereIn<C extends keyof R & string>(column: C, values: ListOperand<R[C]>): UpdateQueryBuilder<R, U>;
   explain(): Explanation;
+  /** Answers the updated rows (after the update, in key order) projected on `columns`, instead of a count. */
+  returning<K extends keyof R & string>(columns: readonly K[]): Statement<{ [P in K]: R[P] }[]>;
+  /** `returning` every column. */
+  returningAll(): Statement<R[]>;
 }
 
 /** @internal */
@@ -57,6 +62,14 @@ export class UpdateQueryBuilderImpl extends StatementBase<number> {
 
   explain(): Explanation {
     return explainOf(this);
+  }
+
+  returning(columns: unknown): ReturningStatementImpl {
+    return returningOf(this.ctx, this.node, columns);
+  }
+
+  returningAll(): ReturningStatementImpl {
+    return returningOf(this.ctx, this.node, null);
   }
 
   override compiled(): ReturnType<StatementBase<number>["compiled"]> {

@@ -194,7 +194,8 @@ describe.each(EXECUTORS)("filter and sort lowerings on $name", (factory) => {
       };
       const a = build(ext);
       const label = JSON.stringify(s);
-      expect(a.explain().order, label).toMatch(/sort route \(extension\)/);
+      // A page (limit/offset) of an unserved order comes from the query route (top-k with a limit).
+      expect(a.explain().order, label).toMatch(s.limit !== undefined || s.offset !== undefined ? /then primary key asc/ : /sort route \(extension\)/);
       expect(build(core).explain().order).toMatch(/insertion sort \(core\)/);
       // A core filter forces the core sort (the rows are a tuple by then).
       expect(await a.execute(), label).toEqual(expected);
@@ -211,12 +212,17 @@ describe.each(EXECUTORS)("filter and sort lowerings on $name", (factory) => {
     expect(byName).toEqual(expected);
     expect(() => core.selectFrom("items").orderBy("name").compile()).toThrow(BadRequestError);
     const served = await ext.selectFrom("items").where("n", ">", 0).orderBy("tag", "desc").execute();
+    // Ties come by key ascending, as without the index.
     expect(served.map((r) => r.id)).toEqual(
-      expectedSort(DATA.filter((r) => r.n !== null && r.n > 0), "id", "desc")
+      expectedSort(DATA.filter((r) => r.n !== null && r.n > 0), "id", "asc")
         .sort((x, y) => (x.tag === y.tag ? 0 : x.tag === null ? 1 : y.tag === null ? -1 : x.tag < y.tag ? 1 : -1))
         .map((r) => r.id),
     );
-    expect(await core.selectFrom("items").where("n", ">", 0).orderBy("tag", "desc").execute()).toEqual(served);
+    // The core lowering reads the index in reverse (a string order has no core sort): the same
+    // rows in the same tag order, ties by key descending.
+    const coreServed = await core.selectFrom("items").where("n", ">", 0).orderBy("tag", "desc").execute();
+    expect(coreServed.map((r) => r.tag)).toEqual(served.map((r) => r.tag));
+    expect([...coreServed].sort((x, y) => x.id - y.id)).toEqual([...served].sort((x, y) => x.id - y.id));
   });
 
   it("streams a filtered, sorted query in pages with the same rows as execute()", async () => {

@@ -29,7 +29,10 @@ db.deleteFrom("users").whereIn("nmae", ["x"]);
 db.graph.match("posts").where("lnag", "=", "en");
 db.graph.match("posts").orderBy("lnag");
 db.selectFrom("users").where("name", "<", 3);
-export { picked, all, friends };
+const joined = await db.selectFrom("posts").innerJoin("users", "users.id", "posts.author").select(["posts.id as postId", "users.name"]).execute();
+const nested = await db.selectFrom("users").select(["id"]).with("posts", (q) => q.select(["lang"])).execute();
+const counted = await db.selectFrom("posts").select((eb) => ["lang", eb.fn.count("id").as("n")]).groupBy("lang").execute();
+export { picked, all, friends, joined, nested, counted };
 export type { User, Post, NewUser };
 `;
 
@@ -81,15 +84,17 @@ describe("hover", () => {
       .getSemanticDiagnostics(FILE)
       .map((d) => `${SOURCE.slice(0, d.start).split("\n").length}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
     const users = `'"id" | "name" | "age"'`;
+    // A select's columns may also be qualified by their alias (`users.id`) or renamed (`id as x`).
+    const qualified = `"id" | "name" | "age" | "users.id" | "users.name" | "users.age"`;
     expect(messages).toEqual([
-      `12: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
-      `13: Type '"nmae"' is not assignable to type ${users}.`,
-      `14: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
+      `12: Argument of type '"nmae"' is not assignable to parameter of type '${qualified}'.`,
+      "13: Type '\"nmae\"' is not assignable to type '\"id\" | \"name\" | \"age\" | AliasedExpression<string, unknown> | \"users.id\" | \"users.name\" | \"users.age\" | `id as ${string}` | `name as ${string}` | `age as ${string}` | `users.id as ${string}` | `users.name as ${string}` | `users.age as ${string}`'.",
+      `14: Argument of type '"nmae"' is not assignable to parameter of type '${qualified} | Expression<unknown>'.`,
       `15: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
       `16: Argument of type '"nmae"' is not assignable to parameter of type ${users}.`,
       `17: Argument of type '"lnag"' is not assignable to parameter of type '"id" | "author" | "lang"'.`,
       `18: Argument of type '"lnag"' is not assignable to parameter of type '"id" | "author" | "lang"'.`,
-      "19: Argument of type 'number' is not assignable to parameter of type 'Operand<string>'.",
+      "19: Argument of type 'number' is not assignable to parameter of type 'string | IdRef | Expression<string>'.",
     ]);
   });
 
@@ -99,5 +104,8 @@ describe("hover", () => {
     const f = hover("friends =");
     expect(f).toBe("const friends: {\n    id: number;\n    author: number;\n    lang: string;\n}[]");
     expect(f).not.toMatch(/RowOf|Column<|\$\d/);
+    expect(hover("joined =")).toBe("const joined: {\n    name: string;\n    postId: number;\n}[]");
+    expect(hover("nested =")).toBe("const nested: {\n    id: number;\n    posts: {\n        lang: string;\n    }[];\n}[]");
+    expect(hover("counted =")).toBe("const counted: {\n    lang: string;\n    n: number;\n}[]");
   });
 });

@@ -1,0 +1,33 @@
+/**
+ * Checks a value given for a column (a `where` operand, an `in` item, a parameter's value)
+ * against the column's type, nulls aside: what every builder does before binding it.
+ */
+import type { z } from "zod";
+import { BadRequestError } from "../errors.js";
+import type { ColumnMeta } from "./meta.js";
+import { columnZod } from "./validate.js";
+
+const valueZod = new WeakMap<ColumnMeta, z.ZodType>();
+function nonNullZod(c: ColumnMeta): z.ZodType {
+  let t = valueZod.get(c);
+  if (!t) {
+    t = columnZod({ ...c, nullable: false });
+    valueZod.set(c, t);
+  }
+  return t;
+}
+
+/**
+ * Throws `BadRequestError` when `value` does not fit column `c` (ignoring nullability).
+ *
+ * @example
+ * ```ts
+ * checkValue("app/users", users.columnsByName.age, "x", "where value"); // BadRequestError
+ * ```
+ */
+export function checkValue(table: string, c: ColumnMeta, value: unknown, what: string): void {
+  const r = nonNullZod(c).safeParse(value);
+  if (!r.success) {
+    throw new BadRequestError(`${table}: ${what} for column ${c.name}: ${r.error.issues[0]?.message ?? "invalid value"}`);
+  }
+}
