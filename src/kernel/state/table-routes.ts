@@ -34,7 +34,9 @@ export type StateValue =
   | null
   | boolean
   | number
+  | bigint
   | string
+  | Uint8Array
   | Link
   | ScalarMap
   | TableView

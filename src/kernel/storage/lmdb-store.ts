@@ -22,7 +22,7 @@ import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
 import type { Table } from "./table-engine.js";
-import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
+import { type IndexKey, type KeyCell, keyBytes, normCell } from "./index-keys.js";
 import type { Cell, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
@@ -36,11 +36,12 @@ export type StoreOp =
   | { readonly kind: "drop"; readonly tid: number }
   | { readonly kind: "flush"; readonly table: FlushSource };
 
-/** A stored cell. */
-export type StoreCell = null | boolean | number | string;
+/** A stored cell (bytes are stored as their key string, see `bytesKey`). */
+export type StoreCell = null | boolean | number | bigint | string;
 /**
- * A stored key: the table id, then key cells (index keys may hold null cells, which lmdb's key
- * encoding takes although its types do not say so).
+ * A stored key: the table id, then key cells (index keys may hold null cells, and 64-bit integer
+ * cells bigints, which lmdb's key encoding takes and orders with numbers although its types do not
+ * say so).
  */
 export type StoreKey = (boolean | number | string)[];
 
@@ -327,7 +328,14 @@ export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values
   if (table.hasLinks) {
     for (let i = 0; i < cols.length; i++) {
       const c = row[i];
-      if (cols[i]!.kind === "link" && typeof c === "string") row[i] = { kind: "link", href: c } as Link;
+      const col = cols[i]!;
+      if (typeof c === "string") {
+        if (col.kind === "link") row[i] = { kind: "link", href: c } as Link;
+        else if (col.kind === "bytes") row[i] = keyBytes(c);
+      } else if (typeof c === "number" && col.bigMin !== undefined && !Number.isSafeInteger(c)) {
+        // lmdb's key encoding reads a large integer that a double holds exactly as a number.
+        row[i] = BigInt(c);
+      }
     }
   }
   return row;

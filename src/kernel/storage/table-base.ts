@@ -50,7 +50,7 @@ export abstract class TableBase implements Table {
   ) {
     this.keyLen = schema.keyColumns.length;
     this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link");
-    this.hasLinks = schema.columns.some((c) => c.kind === "link");
+    this.hasLinks = schema.columns.some((c) => c.kind === "link" || c.kind === "bytes" || c.bigMin !== undefined);
     this.primary = primaryIndex(schema);
     this.secondaries = secondaryIndexes(schema);
     this.indexes = [this.primary, ...this.secondaries];
@@ -100,11 +100,15 @@ export abstract class TableBase implements Table {
       );
     }
     const where = what === "row" ? this.path : `${this.path} (${what})`;
+    let out: unknown[] | undefined;
     for (let i = 0; i < cols.length; i++) {
-      // `checkCell` stores `-0` as `0` (as SQLite does); such a row is the one row copied.
-      if (checkCell(cols[i]!, raw[i], where) === 0 && Object.is(raw[i], -0)) return this.checkRow(raw.map((c) => (c === 0 ? 0 : c)), what);
+      // `checkCell` may store another form than it was given (`-0` as `0`, as SQLite does; a
+      // float/32 rounded; a uuid in lowercase; a bigint within ±(2^53 − 1) as a number): such a
+      // row is the one row copied.
+      const cell = checkCell(cols[i]!, raw[i], where);
+      if (!Object.is(cell, raw[i])) (out ??= raw.slice())[i] = cell;
     }
-    return raw as Row;
+    return (out ?? raw) as Row;
   }
 
   checkKeyValues(key: unknown, values: unknown): Row {

@@ -64,7 +64,7 @@ export interface Table {
   readonly secondaries: readonly TableIndex[];
   /** Primary first, then the secondary indexes in schema order. */
   readonly indexes: readonly TableIndex[];
-  /** True when some column holds links (stored as href strings). */
+  /** True when some column holds links (stored as href strings), bytes (key strings) or 64-bit integers (read back as numbers when a double holds them). */
   readonly hasLinks: boolean;
   /** Number of rows (pending writes included). */
   readonly size: number;
