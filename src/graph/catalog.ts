@@ -8,6 +8,8 @@ import { MultiDirectedGraph } from "graphology";
 import { bidirectional } from "graphology-shortest-path/unweighted.js";
 import { BadRequestError } from "../errors.js";
 import type { TableMeta } from "../orm/meta.js";
+import { cellDecoders } from "../orm/cell-codec.js";
+import type { Json } from "../ir/types.js";
 import { edgeKey, relationsOf, type RelationInfo } from "../orm/relations.js";
 
 export { checkRelationNames, defaultEdgeInverse, relationsOf, type RelationInfo } from "../orm/relations.js";
@@ -21,6 +23,8 @@ export interface TableNode {
   readonly columns: readonly string[];
   /** The link-typed columns (their cells come back as href strings, as the ORM returns them). */
   readonly linkColumns: readonly string[];
+  /** Decoders of the cells that are not their row value (links, dates, JSON, bytes, 64-bit integers), by column. */
+  readonly decoders: Readonly<Record<string, (v: Json) => unknown>>;
   /** True when every key column holds numbers (the core lowering can then sort by key). */
   readonly numericKey: boolean;
   /** The columns whose cells are numbers (the core lowering's ordered filters need them). */
@@ -213,6 +217,7 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       keyColumns: [...t.keyColumns],
       columns: t.columns.map((c) => c.name),
       linkColumns: t.columns.filter((c) => c.dtype === "link").map((c) => c.name),
+      decoders: cellDecoders(t, t.columns.map((c) => c.name)),
       numericKey: t.keyColumns.every((k) => numericColumns.includes(k)),
       numericColumns,
     });
