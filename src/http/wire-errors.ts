@@ -38,7 +38,7 @@ export function errorFromResponse(status: number, bodyText: string): TcError {
       const detail = (json as Record<string, unknown>)[kind];
       if (typeof detail === "string") return errorOfKind(kind, detail);
       if (typeof detail === "object" && detail !== null && typeof (detail as { message?: unknown }).message === "string") {
-        return errorOfKind(kind, (detail as { message: string }).message);
+        return errorOfKind(kind, (detail as { message: string }).message, detail as Record<string, unknown>);
       }
       return errorOfKind(kind, `HTTP ${status}: ${shorten(text)}`);
     }

@@ -11,7 +11,9 @@
  *    secondary index is a range of keys, each leading to its row;
  *  - `counts`: table id → its number of rows after the last commit that wrote it;
  *  - `info`: `"format"` → the store format (2 since the `index` sub-database; a store without it
- *    has its indexes built once at open, see data-dir.ts).
+ *    has its indexes built once at open, see data-dir.ts); `"sequence:<tid>"` → the highest key
+ *    a table's generated-increment key column ever held (written with the table's rows, so a
+ *    generated key is never reused, also after a crash).
  * Reading a row checks its checksum (`DataCorruptionError` naming the table and key when it
  * fails). Tables written before checksums existed have no `sum` and are read unchecked.
  * A commit's write-set is written in ONE lmdb transaction whose promise resolves only after
@@ -267,6 +269,7 @@ export class LmdbStore {
           case "drop":
             meta.removeSync(op.tid);
             counts!.removeSync(op.tid);
+            info!.removeSync(sequenceKey(op.tid));
             this.removeTableRows(op.tid);
             break;
           case "flush": {
@@ -287,6 +290,7 @@ export class LmdbStore {
               });
             });
             counts!.putSync(tid, layer.size);
+            if (src.sequence !== undefined) info!.putSync(sequenceKey(tid), src.sequence);
             break;
           }
         }
@@ -295,11 +299,22 @@ export class LmdbStore {
     for (const [src, layer] of layers) src.settled(layer);
   }
 
+  /** The key sequence stored for table `tid` (see `sequenceKey`), if any. */
+  sequenceOf(tid: number): number | bigint | undefined {
+    const v = this.info?.get(sequenceKey(tid));
+    return typeof v === "number" || typeof v === "bigint" ? v : undefined;
+  }
+
   /** Resolves when every write so far is on disk, then closes the environment. */
   async close(): Promise<void> {
     await this.env.flushed;
     await this.env.close();
   }
+}
+
+/** The `info` key of a table's key sequence (the highest generated-increment key it ever held). */
+function sequenceKey(tid: number): string {
+  return `sequence:${tid}`;
 }
 
 /** The `index` key of a secondary index entry: `[tid, ordinal, ...index key cells]`. */

@@ -123,7 +123,7 @@ function describe(v: unknown): string {
     return `link ${JSON.stringify((v as Link).href)}`;
   }
   try {
-    const s = JSON.stringify(v);
+    const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x));
     return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
   } catch {
     return typeof v;
@@ -238,7 +238,8 @@ export function checkCell(column: Column, value: unknown, where: string): Cell {
       break;
   }
   if (value === null) {
-    if (column.nullable) return null;
+    // A generated key left null is filled in by the table (table-base.ts `withGeneratedKey`).
+    if (column.nullable || column.generated !== undefined) return null;
     throw new BadRequestError(`${where}: column ${JSON.stringify(column.name)} is not nullable`);
   }
   let why = "";
@@ -569,3 +570,19 @@ export function tableLiteral(schema: unknown, rows?: unknown): TableLiteral {
 }
 
 export { describe as describeValue };
+
+/**
+ * A cell as a conflict's `key` carries it (JSON): links as their href, bytes as base64, a
+ * 64-bit integer beyond ±(2^53 − 1) as its decimal string.
+ *
+ * @example
+ * ```ts
+ * cellDetail(2n ** 64n - 1n); // "18446744073709551615"
+ * ```
+ */
+export function cellDetail(c: Cell): unknown {
+  if (typeof c === "bigint") return c.toString();
+  if (c instanceof Uint8Array) return Buffer.from(c).toString("base64");
+  if (typeof c === "object" && c !== null) return c.href;
+  return c;
+}
