@@ -27,6 +27,8 @@ import type { ColumnMeta, TableMeta } from "./meta.js";
  * ```
  */
 export function toWire(column: ColumnMeta | null, value: unknown): Json {
+  // In a json column that is not nullable, null is the JSON value null (its text "null").
+  if (value === null && column?.dtype === "json" && !column.nullable) return "null";
   if (column === null || value === null || value === undefined) return value as Json;
   switch (column.dtype) {
     case "link":

@@ -98,11 +98,15 @@ export function columnZod(c: ColumnMeta): z.ZodType {
       { error: (issue) => intProblem(c, issue.input, min, max) },
     );
   } else if (c.dtype === "f32") {
-    t = z.number().refine(Number.isFinite, "expected a finite number").refine((v) => Math.abs(v) <= F32_MAX, `expected a float32 within ±${F32_MAX}`);
+    t = z.custom<number>((v) => typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= F32_MAX, {
+      error: (issue) => (typeof issue.input === "number" && Number.isFinite(issue.input) ? `expected a float32 within ±${F32_MAX}, got ${issue.input}` : `expected a finite number, got ${describeInput(issue.input)}`),
+    });
   } else if (c.dtype === "f64") {
-    t = z.number().refine(Number.isFinite, "expected a finite number");
+    t = z.custom<number>((v) => typeof v === "number" && Number.isFinite(v), { error: (issue) => `expected a finite number, got ${describeInput(issue.input)}` });
   } else if (c.dtype === "timestamp") {
-    t = z.date({ error: (issue) => `expected a Date, got ${describeInput(issue.input)}` }).refine((d) => !Number.isNaN(d.getTime()), "expected a valid Date (this one is Invalid Date)");
+    t = z.custom<Date>((v) => v instanceof Date && !Number.isNaN(v.getTime()), {
+      error: (issue) => (issue.input instanceof Date ? "expected a valid Date, got Invalid Date" : `expected a Date, got ${describeInput(issue.input)}`),
+    });
   } else if (c.dtype === "json") {
     const schema = c.jsonSchema;
     t = z.custom<unknown>((v) => v !== undefined && jsonText(v) !== undefined, "expected a JSON value (no undefined, functions, bigints, cycles or non-finite numbers)");
