@@ -145,7 +145,7 @@ describe.each(EXECUTORS)("foreign keys on $name", (factory) => {
     const parents = table("parents", { id: col.u32().key() });
     const kids = table("kids", { id: col.u32().key(), parent: col.u32().references(() => parents, { enforce: false }) });
     const K = schema({ namespace: "loose", tables: { parents, kids } });
-    expect(K.json().kids[0][1][0]).toEqual(["parent", "/state/scalar/value/number/uint/32"]);
+    expect(K.json().kids![0][1][0]).toEqual(["parent", "/state/scalar/value/number/uint/32"]);
     const db = await connect(K, await create());
     await db.sync();
     await db.insertInto("kids").values({ id: 1, parent: 99 }).execute();

@@ -15,9 +15,9 @@
  */
 import { BadRequestError } from "../../errors.js";
 import type { Verb } from "../../ir/types.js";
-import { compareCells, normCell, type KeyCell } from "../storage/index-keys.js";
+import { compareCells, normCell, operandKey, type KeyCell } from "../storage/index-keys.js";
 import type { Column, Row } from "../storage/table-schema.js";
-import { describeValue, operandKey } from "../storage/table-schema.js";
+import { describeValue } from "../storage/table-schema.js";
 import { TableView } from "./table-view.js";
 
 type Source = (visit: (row: Row) => boolean | void) => void;

@@ -4,7 +4,9 @@
  * per column type — numbers numerically, strings by code point, `false` before `true`. `MAX` is a
  * sentinel above every cell, used to build range bounds over key prefixes.
  */
-import type { Cell } from "./table-schema.js";
+import type { Cell, Column } from "./table-schema.js";
+
+const SAFE_BIG_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A normalized cell (links as href strings, bytes as `bytesKey` strings) or the `MAX` sentinel. */
 export type KeyCell = null | boolean | number | bigint | string | typeof MAX;
@@ -97,4 +99,38 @@ export function compareTuples(a: readonly KeyCell[], b: readonly KeyCell[]): num
     }
   }
   return a.length - b.length;
+}
+
+/**
+ * A comparison operand as the index compares it with `column`'s cells (`KeyCell` form), or
+ * `undefined` when it cannot be compared: numbers for numeric columns (a 64-bit one also takes a
+ * bigint; a float/32 one rounds the operand as it rounds cells), strings for string columns (a
+ * uuid in lowercase), bytes as their key string, links as their href.
+ *
+ * @example
+ * ```ts
+ * operandKey(schema.column("id")!, 2n ** 60n); // 1152921504606846976n
+ * ```
+ */
+export function operandKey(column: Column, v: unknown): KeyCell | undefined {
+  switch (column.kind) {
+    case "int":
+      if (typeof v === "bigint") return v >= -SAFE_BIG_KEY && v <= SAFE_BIG_KEY ? Number(v) : v;
+      return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+    case "float":
+    case "number":
+      if (typeof v !== "number" || !Number.isFinite(v)) return undefined;
+      return column.f32 === true && Math.abs(v) <= column.max ? Math.fround(v) : v;
+    case "string":
+      if (typeof v !== "string") return undefined;
+      return column.format === "uuid" ? v.toLowerCase() : v;
+    case "bool":
+      return typeof v === "boolean" ? v : undefined;
+    case "bytes":
+      return v instanceof Uint8Array ? bytesKey(v) : undefined;
+    case "link":
+      if (typeof v === "string") return v;
+      if (typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link") return (v as { href: string }).href;
+      return undefined;
+  }
 }

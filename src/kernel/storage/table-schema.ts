@@ -6,7 +6,6 @@ import { BadRequestError } from "../../errors.js";
 import { idProblem } from "../../ir/id.js";
 import { isWellFormedString } from "../../ir/well-formed.js";
 import type { Json, Link } from "../../ir/types.js";
-import { bytesKey, type KeyCell } from "./index-keys.js";
 
 /**
  * One stored cell: a primitive, a link or bytes. A 64-bit integer is a `number` within
@@ -256,40 +255,6 @@ export function checkCell(column: Column, value: unknown, where: string): Cell {
   throw new BadRequestError(
     `${where}: column ${JSON.stringify(column.name)} expects ${dtypeLabel(column.dtype)}, got ${describe(value)}${why}`,
   );
-}
-
-/**
- * A comparison operand as the index compares it with `column`'s cells (`KeyCell` form), or
- * `undefined` when it cannot be compared: numbers for numeric columns (a 64-bit one also takes a
- * bigint; a float/32 one rounds the operand as it rounds cells), strings for string columns (a
- * uuid in lowercase), bytes as their key string, links as their href.
- *
- * @example
- * ```ts
- * operandKey(schema.column("id")!, 2n ** 60n); // 1152921504606846976n
- * ```
- */
-export function operandKey(column: Column, v: unknown): KeyCell | undefined {
-  switch (column.kind) {
-    case "int":
-      if (typeof v === "bigint") return v >= -SAFE_BIG && v <= SAFE_BIG ? Number(v) : v;
-      return typeof v === "number" && Number.isFinite(v) ? v : undefined;
-    case "float":
-    case "number":
-      if (typeof v !== "number" || !Number.isFinite(v)) return undefined;
-      return column.f32 === true && Math.abs(v) <= column.max ? Math.fround(v) : v;
-    case "string":
-      if (typeof v !== "string") return undefined;
-      return column.format === "uuid" ? v.toLowerCase() : v;
-    case "bool":
-      return typeof v === "boolean" ? v : undefined;
-    case "bytes":
-      return v instanceof Uint8Array ? bytesKey(v) : undefined;
-    case "link":
-      if (typeof v === "string") return v;
-      if (typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link") return (v as { href: string }).href;
-      return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
