@@ -97,17 +97,36 @@ export class Integrity implements WriteGuard {
       if (column.references === undefined) continue;
       const cell = row[i]!;
       if (cell === null) continue;
-      const key = normCell(cell);
-      if (old !== undefined && old[i] !== null && normCell(old[i]!) === key) continue;
+      if (old !== undefined && old[i] !== null && normCell(old[i]!) === normCell(cell)) continue;
+      this.mustExist(table, column, this.target(table, column), cell);
+    }
+  }
+
+  insertedMany(table: Table, rows: readonly Row[]): void {
+    for (const column of table.schema.columns) {
+      if (column.references === undefined) continue;
       const target = this.target(table, column);
-      if (target.get(key) === undefined) {
-        const targetKey = target.schema.keyColumns[0]!.name;
-        throw new ForeignKeyError(
-          `${table.path}: column ${JSON.stringify(column.name)} = ${text(cell)} references no row of ${target.path} (no ${targetKey} ${text(cell)}); nothing was written`,
-          { table: table.path, columns: [column.name], key: [cellDetail(cell)], references: { table: target.path, columns: [targetKey] } },
-        );
+      // One lookup per distinct key: a bulk insert often points many rows at few targets.
+      const seen = new Set<KeyCell>();
+      const p = column.position;
+      for (const row of rows) {
+        const cell = row[p]!;
+        if (cell === null) continue;
+        const key = normCell(cell);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        this.mustExist(table, column, target, cell);
       }
     }
+  }
+
+  private mustExist(table: Table, column: Column, target: Table, cell: Cell): void {
+    if (target.get(normCell(cell)) !== undefined) return;
+    const targetKey = target.schema.keyColumns[0]!.name;
+    throw new ForeignKeyError(
+      `${table.path}: column ${JSON.stringify(column.name)} = ${text(cell)} references no row of ${target.path} (no ${targetKey} ${text(cell)}); nothing was written`,
+      { table: table.path, columns: [column.name], key: [cellDetail(cell)], references: { table: target.path, columns: [targetKey] } },
+    );
   }
 
   removed(table: Table, old: Row, log: WriteLog | undefined): void {

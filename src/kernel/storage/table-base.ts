@@ -74,7 +74,7 @@ export abstract class TableBase implements Table {
   insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
     const filled = this.prepareRows(rows);
     this.insertManyRows(filled, log);
-    this.afterInsertMany(filled, log);
+    this.afterInsertMany(filled);
   }
 
   /** Removes every row at once (saving the state in the log so a rollback restores it). */
@@ -246,9 +246,8 @@ export abstract class TableBase implements Table {
   }
 
   /** Tells the guard of rows a bulk insert wrote. */
-  protected afterInsertMany(rows: readonly Row[], log: WriteLog | undefined): void {
-    if (this.guard === undefined) return;
-    for (const r of rows) this.guard.written(this, r, undefined, log);
+  protected afterInsertMany(rows: readonly Row[]): void {
+    this.guard?.insertedMany(this, rows);
   }
 
   /** The rows a truncate is about to remove, when the guard must hear of them; else undefined. */

@@ -46,6 +46,8 @@ export type DerivedKey = string | object;
 export interface WriteGuard {
   /** `row` was written (replacing `old`, if any). */
   written(table: Table, row: Row, old: Row | undefined, log: WriteLog | undefined): void;
+  /** The new `rows` of a bulk insert were written. */
+  insertedMany(table: Table, rows: readonly Row[]): void;
   /** `old` was removed. */
   removed(table: Table, old: Row, log: WriteLog | undefined): void;
   /** True when removing rows of `table` needs `removed` calls (some table references it). */
