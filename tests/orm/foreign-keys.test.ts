@@ -118,6 +118,10 @@ describe.each(EXECUTORS)("foreign keys on $name", (factory) => {
     expect(missing).toMatchObject({ table: "/state/fkdiff/b", columns: ["a_id"], column: "a_id", key: [777], references: { table: "/state/fkdiff/a", columns: ["id"] } });
     expect((missing as Error).message).toContain("references no row of /state/fkdiff/a");
 
+    const bulk = await db.insertInto("b").values([{ id: 5, a_id: 1, v: 0 }, { id: 6, a_id: 1, v: 0 }, { id: 7, a_id: 778, v: 0 }]).execute().catch((e: unknown) => e);
+    expect(bulk).toMatchObject({ name: "ForeignKeyError", columns: ["a_id"], key: [778] });
+    expect(await db.selectFrom("b").count().execute()).toBe(1);
+
     const restricted = await db.deleteFrom("a").where("id", "=", 1).execute().catch((e: unknown) => e);
     expect(restricted).toBeInstanceOf(ForeignKeyError);
     expect(restricted).toMatchObject({ table: "/state/fkdiff/c", columns: ["b_id"], key: [1], references: { table: "/state/fkdiff/b", columns: ["id"] } });
