@@ -48,9 +48,9 @@ describe("rich cells in a durable store", () => {
     expect(rows).toEqual(want);
     expect(typeof rows[3]![0]).toBe("bigint"); // 2^63: read from lmdb as a double, stored as a bigint
     expect(read.request("get", T, [2n ** 64n - 1n], undefined)).toEqual(want[4]);
-    const byRaw = read.request("get", [...T, "order"], [["raw"], false], undefined) as { rows(): unknown[][] };
+    const byRaw = read.request("get", [...T, "order"], [["raw"], false], undefined) as unknown as { rows(): unknown[][] };
     expect(byRaw.rows().map((r) => Buffer.from(r[2] as Uint8Array).toString("hex"))).toEqual(["", "00", "0000", "010203", "ff"]);
-    const byI = read.request("get", [...T, "order"], [["i"], true], undefined) as { rows(): unknown[][] };
+    const byI = read.request("get", [...T, "order"], [["i"], true], undefined) as unknown as { rows(): unknown[][] };
     expect(byI.rows().map((r) => r[1])).toEqual([2n ** 63n - 1n, 2n ** 53n, 0, -(2n ** 53n) - 1n, -(2n ** 63n)]);
     await read.commit();
     await again.close();
