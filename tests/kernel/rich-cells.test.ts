@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { Database } from "../../src/kernel/state/database.js";
 import { verifyDataDir } from "../../src/kernel/storage/store-verify.js";
@@ -57,6 +58,42 @@ describe("rich cells in a durable store", () => {
     const report = await verifyDataDir(dir);
     expect(report.problems).toEqual([]);
     expect(report.sound).toBe(true);
+  });
+
+  it("orders random 64-bit integers and bytes as the numbers and byte strings they are, in memory and on disk", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tc-rich-"));
+    dirs.push(dir);
+    const canonical = (n: bigint): number | bigint => (n >= -(2n ** 53n) + 1n && n <= 2n ** 53n - 1n ? Number(n) : n);
+    for (const db of [await Database.open({}), await Database.open({ dataDir: dir })]) {
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(fc.bigInt(0n, 2n ** 64n - 1n), { minLength: 1, maxLength: 30 }),
+          fc.array(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n), { minLength: 30, maxLength: 30 }),
+          fc.array(fc.uint8Array({ maxLength: 4 }), { minLength: 30, maxLength: 30 }),
+          async (ids, is, raws) => {
+            const path = ["rich", `p${round++}`];
+            const rows = ids.map((id, k) => [id, is[k]!, raws[k]!, 0, 0]);
+            const txn = await db.begin();
+            txn.request("put", path, null, tableLiteral(SCHEMA, []));
+            txn.request("put", [...path, "insert_rows"], null, rows);
+            await txn.commit();
+            const read = await db.begin();
+            const all = read.request("get", [...path, "rows"], null, undefined) as unknown as unknown[][];
+            expect(all.map((r) => r[0])).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)).map(canonical));
+            const byI = (read.request("get", [...path, "order"], [["i"], false], undefined) as unknown as { rows(): unknown[][] }).rows();
+            expect(byI.map((r) => BigInt(r[1] as number | bigint))).toEqual(rows.map((r) => r[1] as bigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+            const byRaw = (read.request("get", [...path, "order"], [["raw"], false], undefined) as unknown as { rows(): unknown[][] }).rows();
+            expect(byRaw.map((r) => Buffer.from(r[2] as Uint8Array).toString("hex"))).toEqual(
+              rows.map((r) => Buffer.from(r[2] as Uint8Array)).sort(Buffer.compare).map((b) => b.toString("hex")),
+            );
+            await read.commit();
+          },
+        ),
+        { numRuns: 15 },
+      );
+      await db.close();
+    }
   });
 
   it("refuses an integer beyond ±(2^53−1) given as a plain number, naming the typed form", async () => {
