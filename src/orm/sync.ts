@@ -24,6 +24,8 @@ interface NormColumn {
   dtype: string;
   maxLen: number | null;
   nullable: boolean;
+  /** `format`, `values` and `generated` options (PROFILE §3), as text; "" when none. */
+  options: string;
 }
 interface NormSchema {
   keys: NormColumn[];
@@ -48,6 +50,12 @@ function normColumn(c: unknown): NormColumn {
     dtype: normDtype(a[1]),
     maxLen: typeof a[2] === "number" ? a[2] : null,
     nullable: opts.nullable === true,
+    // A reference's option is left out: a table created before references were carried still
+    // matches (its references are then not enforced, PROFILE §3).
+    options: ["format", "values", "generated"]
+      .filter((k) => (opts as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${k} ${JSON.stringify((opts as Record<string, unknown>)[k])}`)
+      .join(", "),
   };
 }
 
@@ -74,7 +82,7 @@ function normalize(json: unknown): NormSchema {
 function show(c: NormColumn | undefined): string {
   if (!c) return "absent";
   const short = c.dtype.replace(PATHS.dtype.prefix, "");
-  return `${short}${c.maxLen === null ? "" : `(${c.maxLen})`}${c.nullable ? " nullable" : ""}`;
+  return `${short}${c.maxLen === null ? "" : `(${c.maxLen})`}${c.nullable ? " nullable" : ""}${c.options === "" ? "" : ` (${c.options})`}`;
 }
 
 /** Every difference between the existing and the declared schema, one line each. */
