@@ -87,12 +87,12 @@ export function declareSchema(orm: any): any {
     age: col.u32(),
   }).index("by_city_age", ["city", "age"]);
   const follows = table("follows", {
-    follower: col.u64().key().references(() => users),
-    followee: col.u64().key().references(() => users),
+    follower: col.u64().key().references(() => users, { enforce: false }),
+    followee: col.u64().key().references(() => users, { enforce: false }),
   }).edge("follows", { from: "follower", to: "followee", inverse: "followers" });
   const posts = table("posts", {
     id: col.u64().key(),
-    author: col.u64().references(() => users, { name: "author", inverse: "posts" }),
+    author: col.u64().references(() => users, { name: "author", inverse: "posts", enforce: false }),
     lang: col.string(8),
   }).index("by_author_lang", ["author", "lang"]);
   return schema({ namespace: "social", tables: { users, follows, posts } });

@@ -52,7 +52,7 @@ export class TcError extends Error {
   get status(): number {
     return ERROR_STATUS[this.kind];
   }
-  /** The v2 error body: `{"<kind>": {"message": ..., "stack": []}}`. */
+  /** The v2 error body: `{"<kind>": {"message": ..., "stack": []}}` (plus a subclass's structured fields). */
   toBody(): Record<string, { message: string; stack: string[] }> {
     return { [this.kind]: { message: this.message, stack: [] } };
   }
@@ -96,9 +96,82 @@ export class TimeoutError extends TcError {
     super("request_timeout", message, options);
   }
 }
+/**
+ * What a conflict is about, when known: the table (`/state/<ns>/<name>`), the columns whose
+ * values clash (a key, a unique column, a foreign key) and those values (`key`, JSON values in
+ * the columns' order; a 64-bit integer beyond ±(2^53 − 1) as its decimal string).
+ */
+export interface ConflictDetails {
+  readonly table?: string;
+  readonly columns?: readonly string[];
+  readonly key?: readonly unknown[];
+}
+
+/**
+ * A write that clashes with what is stored: an existing key, a unique value, a reference (see
+ * `ForeignKeyError`). `table`, `columns` and `key` say where, when known; `column` is the first
+ * of `columns`. Over HTTP they travel in the error body next to the message and are rebuilt.
+ *
+ * @example
+ * ```ts
+ * try { await db.insertInto("users").values(u).execute() } catch (e) {
+ *   if (e instanceof ConflictError) console.log(e.table, e.columns, e.key); // "/state/app/users" ["email"] ["a@b.c"]
+ * }
+ * ```
+ */
 export class ConflictError extends TcError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly table: string | undefined;
+  readonly columns: readonly string[] | undefined;
+  readonly key: readonly unknown[] | undefined;
+  constructor(message: string, options?: { cause?: unknown } & ConflictDetails) {
     super("conflict", message, options);
+    this.table = options?.table;
+    this.columns = options?.columns === undefined ? undefined : Object.freeze([...options.columns]);
+    this.key = options?.key === undefined ? undefined : Object.freeze([...options.key]);
+  }
+  /** The first of `columns` (the one column of a unique or foreign key). */
+  get column(): string | undefined {
+    return this.columns?.[0];
+  }
+  /** The structured fields, as the error body carries them. */
+  details(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (this.table !== undefined) out.table = this.table;
+    if (this.columns !== undefined) out.columns = [...this.columns];
+    if (this.key !== undefined) out.key = [...this.key];
+    return out;
+  }
+  override toBody(): Record<string, { message: string; stack: string[] }> {
+    return { [this.kind]: { message: this.message, stack: [], ...this.details() } };
+  }
+}
+
+/** The other end of a foreign key: the referenced table and its key column(s). */
+export interface ReferenceDetails {
+  readonly table: string;
+  readonly columns: readonly string[];
+}
+
+/**
+ * A write that breaks a foreign key: a referencing row whose value is no key of the target
+ * (insert, update), or a delete of a target row that rows still reference with `onDelete:
+ * "restrict"`. `table`/`columns` are the referencing side, `key` the referenced key value,
+ * `references` the target table and its key column.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof ForeignKeyError) console.log(e.table, e.columns, e.key, e.references) }
+ * // "/state/app/issues" ["project"] [777] { table: "/state/app/projects", columns: ["id"] }
+ * ```
+ */
+export class ForeignKeyError extends ConflictError {
+  readonly references: ReferenceDetails;
+  constructor(message: string, details: ConflictDetails & { readonly references: ReferenceDetails }, options?: { cause?: unknown }) {
+    super(message, { ...options, ...details });
+    this.references = Object.freeze({ table: details.references.table, columns: Object.freeze([...details.references.columns]) });
+  }
+  override details(): Record<string, unknown> {
+    return { ...super.details(), references: { table: this.references.table, columns: [...this.references.columns] } };
   }
 }
 /**
@@ -203,8 +276,22 @@ const ERROR_CLASSES: Record<ErrorKind, new (message: string) => TcError> = {
   temporarily_unavailable: UnavailableError,
 };
 
-/** Builds the typed error for a kind (used by transports decoding error bodies). */
-export function errorOfKind(kind: ErrorKind, message: string): TcError {
+/**
+ * Builds the typed error for a kind (used by transports decoding error bodies); a conflict's
+ * structured fields (`table`, `columns`, `key`, and `references` for a `ForeignKeyError`) are
+ * taken from `details` when they have the right shape.
+ */
+export function errorOfKind(kind: ErrorKind, message: string, details?: Record<string, unknown>): TcError {
+  if (kind === "conflict" && details !== undefined) {
+    const table = typeof details.table === "string" ? details.table : undefined;
+    const columns = Array.isArray(details.columns) && details.columns.every((c) => typeof c === "string") ? (details.columns as string[]) : undefined;
+    const key = Array.isArray(details.key) ? details.key : undefined;
+    const r = details.references as { table?: unknown; columns?: unknown } | undefined;
+    if (r && typeof r === "object" && typeof r.table === "string" && Array.isArray(r.columns) && r.columns.every((c) => typeof c === "string")) {
+      return new ForeignKeyError(message, { table, columns, key, references: { table: r.table, columns: r.columns as string[] } });
+    }
+    return new ConflictError(message, { table, columns, key });
+  }
   return new ERROR_CLASSES[kind](message);
 }
 

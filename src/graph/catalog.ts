@@ -8,6 +8,8 @@ import { MultiDirectedGraph } from "graphology";
 import { bidirectional } from "graphology-shortest-path/unweighted.js";
 import { BadRequestError } from "../errors.js";
 import type { TableMeta } from "../orm/meta.js";
+import { cellDecoders } from "../orm/cell-codec.js";
+import type { Json } from "../ir/types.js";
 import { edgeKey, relationsOf, type RelationInfo } from "../orm/relations.js";
 
 export { checkRelationNames, defaultEdgeInverse, relationsOf, type RelationInfo } from "../orm/relations.js";
@@ -21,6 +23,10 @@ export interface TableNode {
   readonly columns: readonly string[];
   /** The link-typed columns (their cells come back as href strings, as the ORM returns them). */
   readonly linkColumns: readonly string[];
+  /** Each column as diagrams show it (`columnLabel`): keys, enforced references, types. */
+  readonly columnLabels: readonly string[];
+  /** Decoders of the cells that are not their row value (links, dates, JSON, bytes, 64-bit integers), by column. */
+  readonly decoders: Readonly<Record<string, (v: Json) => unknown>>;
   /** True when every key column holds numbers (the core lowering can then sort by key). */
   readonly numericKey: boolean;
   /** The columns whose cells are numbers (the core lowering's ordered filters need them). */
@@ -144,12 +150,17 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
     return chains;
   }
 
-  /** The catalog as a Mermaid flowchart (forward relations, labelled `name / inverse`). */
+  /**
+   * The catalog as a Mermaid flowchart: a box per table listing its columns with their types
+   * (`PK` marks key columns, `FK` enforced references, with their target and on-delete rule), and
+   * the forward relations, labelled `name / inverse`.
+   */
   toMermaid(): string {
     const lines = ["flowchart LR"];
     for (const t of this.nodes()) {
       const n = this.getNodeAttributes(t);
-      lines.push(`  ${mermaidId(t)}["${escapeMermaid(t)}<br/>key: ${escapeMermaid(n.keyColumns.join(", "))}"]`);
+      const cols = n.columnLabels.map((l) => `<br/>${escapeMermaid(l)}`).join("");
+      lines.push(`  ${mermaidId(t)}["<b>${escapeMermaid(t)}</b>${cols}"]`);
     }
     this.forEachEdge((_e, r) => {
       if (r.direction !== "forward") return;
@@ -182,7 +193,7 @@ function mermaidId(t: string): string {
 }
 
 function escapeMermaid(s: string): string {
-  return s.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;");
+  return s.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;").replace(/\|/g, "#124;");
 }
 
 function dotString(s: string): string {
@@ -190,7 +201,29 @@ function dotString(s: string): string {
 }
 
 /** True for a column type whose cells are numbers. */
-const isNumeric = (dtype: string): boolean => dtype !== "string" && dtype !== "link" && dtype !== "bool";
+const isNumeric = (dtype: string): boolean => !["string", "link", "bool", "json", "bytes", "enum", "uuid"].includes(dtype);
+
+/**
+ * One column as a diagram shows it: `PK`/`FK` marks (FK only when the kernel enforces the
+ * reference), name, type (`?` when nullable) and, for a foreign key, its target and on-delete rule.
+ *
+ * @example
+ * ```ts
+ * columnLabel(meta, meta.columnsByName.author); // "FK author: u64 → users (on delete cascade)"
+ * ```
+ */
+export function columnLabel(t: TableMeta, c: TableMeta["columns"][number]): string {
+  const fk = t.foreignKeys.find((f) => f.column === c.name);
+  const marks = `${c.key ? "PK " : ""}${fk?.enforced ? "FK " : ""}`;
+  let type: string = c.dtype;
+  if (c.maxLen !== null) type += `(${c.maxLen})`;
+  if (c.values !== undefined) type = `enum(${c.values.join("|")})`;
+  if (c.mode === "bigint") type += " bigint";
+  if (c.generated === "increment") type += " auto";
+  if (c.generated === "random") type += " random";
+  const ref = fk === undefined ? "" : ` → ${fk.targetTable}${fk.enforced ? ` (on delete ${fk.onDelete})` : " (not enforced)"}`;
+  return `${marks}${c.name}: ${type}${c.nullable ? "?" : ""}${ref}`;
+}
 
 /**
  * Builds the catalog of a schema's tables. Throws `BadRequestError` on a relation-name clash or
@@ -213,6 +246,8 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       keyColumns: [...t.keyColumns],
       columns: t.columns.map((c) => c.name),
       linkColumns: t.columns.filter((c) => c.dtype === "link").map((c) => c.name),
+      columnLabels: t.columns.map((c) => columnLabel(t, c)),
+      decoders: cellDecoders(t, t.columns.map((c) => c.name)),
       numericKey: t.keyColumns.every((k) => numericColumns.includes(k)),
       numericColumns,
     });

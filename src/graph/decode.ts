@@ -16,7 +16,9 @@ const DECODERS = new WeakMap<readonly string[], RowDecoder>();
 function rowDecoderOf(node: TableNode, columns: readonly string[]): RowDecoder {
   let decode = DECODERS.get(columns);
   if (decode === undefined) {
-    decode = rowDecoder(columns, columns.filter((c) => node.linkColumns.includes(c))) as RowDecoder;
+    const decoders: Record<string, (v: Json) => unknown> = {};
+    for (const c of columns) if (node.decoders[c] !== undefined) decoders[c] = node.decoders[c];
+    decode = rowDecoder(columns, decoders) as RowDecoder;
     DECODERS.set(columns, decode);
   }
   return decode;

@@ -68,7 +68,7 @@ function typedError(status: number, bodyText: string): TcError {
       if (typeof detail === "string") return errorOfKind(kind, detail);
       if (typeof detail === "object" && detail !== null && typeof (detail as { message?: unknown }).message === "string") {
         const d = detail as { message: string; stack?: unknown; pressure?: unknown };
-        const err = errorOfKind(kind, d.message);
+        const err = errorOfKind(kind, d.message, detail as Record<string, unknown>);
         if (Array.isArray(d.stack) && d.stack.length > 0 && d.stack.every((l) => typeof l === "string")) err.remoteStack = d.stack as string[];
         const pressure = pressureOf(d.pressure);
         if (pressure) err.pressure = pressure;

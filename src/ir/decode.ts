@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { IrDecodeError, TcError } from "../errors.js";
-import { describe, formatPath, isRef, MAX_DEPTH, MAX_SAFE, SAFE_RANGE, type PathSeg } from "./codec.js";
+import { base64ToBytes, describe, formatPath, isRef, MAX_DEPTH, parseInt64, type PathSeg } from "./codec.js";
 import { idIssue, parseSubject } from "./subject.js";
 import { PATHS, type OpDef, type Scalar, type ScalarMap, type Step, type Subject, type Verb } from "./types.js";
 
@@ -49,7 +49,7 @@ const SHAPES = {
 } as const;
 
 const ABSOLUTE_KEY = /^https?:\/\//;
-const VALUE_TYPES = new Set(["none", "number", "string", "link", "tuple"]);
+const VALUE_TYPES = new Set(["none", "number", "string", "link", "tuple", "bytes", "number/int/64", "number/uint/64"]);
 const NUMERIC_STRING = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 class Decoder {
@@ -82,8 +82,9 @@ class Decoder {
   }
 
   number(n: number): number {
+    // Any finite double is exact as JSON (the shortest round-trip form); integers past
+    // ±(2^53 − 1) travel as typed maps (`typedValue`), which integer columns require.
     if (!Number.isFinite(n)) this.fail("a finite number", String(n));
-    if (n > MAX_SAFE || n < -MAX_SAFE) this.fail(SAFE_RANGE, String(n));
     return n;
   }
 
@@ -297,7 +298,7 @@ class Decoder {
     const type = key.slice("/state/scalar/value/".length);
     if (!VALUE_TYPES.has(type)) {
       this.fail(
-        "a v2 typed value /state/scalar/value/{none,number,string,link,tuple} (v1 typed numbers and classes are not part of the profile)",
+        "a typed value /state/scalar/value/{none,number,string,link,tuple,bytes,number/int/64,number/uint/64} (other v1 typed numbers and classes are not part of the profile)",
         JSON.stringify(key),
       );
     }
@@ -307,11 +308,29 @@ class Decoder {
       case "number":
         if (typeof v === "number") return this.number(v);
         if (typeof v === "boolean") return v;
-        if (typeof v === "string" && NUMERIC_STRING.test(v)) return this.number(Number(v));
+        if (typeof v === "string" && NUMERIC_STRING.test(v)) {
+          const n = Number(v);
+          if (Number.isInteger(n) && !Number.isSafeInteger(n) && /^-?[0-9]+$/.test(v)) {
+            this.fail("an integer within ±(2^53−1) (write larger ones as {\"/state/scalar/value/number/int/64\": \"<digits>\"})", JSON.stringify(v));
+          }
+          return this.number(n);
+        }
         return this.fail("a number (or a numeric string) for /state/scalar/value/number", describe(v));
       case "string":
         if (typeof v !== "string") this.fail("a string for /state/scalar/value/string", describe(v));
         return v;
+      case "bytes": {
+        const b = typeof v === "string" ? base64ToBytes(v) : undefined;
+        if (b === undefined) this.fail("a base64 string for /state/scalar/value/bytes", describe(v));
+        return b;
+      }
+      case "number/int/64":
+      case "number/uint/64": {
+        const n = parseInt64(v);
+        if (n === undefined) this.fail(`a 64-bit integer (decimal digits in a string, or a safe integer) for ${key}`, describe(v));
+        // One value, one form: within ±(2^53 − 1) a number, beyond it a bigint.
+        return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+      }
       case "link": {
         if (typeof v !== "string") this.fail("a link string for /state/scalar/value/link", describe(v));
         const parsed = parseSubject(v);
@@ -490,7 +509,7 @@ export function decodeOpDef(json: unknown): OpDef {
 
 function isPrimitive(x: unknown): boolean {
   const t = typeof x;
-  return x === null || t === "string" || t === "boolean" || (t === "number" && Number.isFinite(x) && Math.abs(x as number) <= MAX_SAFE);
+  return x === null || t === "string" || t === "boolean" || (t === "number" && Number.isFinite(x));
 }
 
 /**

@@ -4,7 +4,7 @@
  * reports the first problem as an `IrEncodeError` at the JSON path the node would have had.
  */
 import { BadRequestError, TcError } from "../errors.js";
-import { describe, formatPath, isRef, MAX_DEPTH, MAX_SAFE, SAFE_RANGE, type PathSeg } from "./codec.js";
+import { bytesToBase64, describe, formatPath, int64Json, isInt64, isRef, MAX_DEPTH, type PathSeg } from "./codec.js";
 // `one` builds `{key: value}`; here the key is always a `$…`/`/…` subject or a reserved path, never `__proto__`.
 import { one } from "./json.js";
 import { idIssue, isReservedHref, needsExplicit, parseSubject, segmentIssue, subjectText } from "./subject.js";
@@ -47,10 +47,13 @@ class Encoder {
         return s;
       case "number":
         if (!Number.isFinite(s)) this.fail("a finite number", String(s));
-        if (s > MAX_SAFE || s < -MAX_SAFE) this.fail(SAFE_RANGE, String(s));
         return s;
+      case "bigint":
+        if (!isInt64(s)) this.fail("a 64-bit integer (−2^63 … 2^64 − 1)", String(s));
+        return int64Json(s);
       case "object":
         if (s === null) return null;
+        if (s instanceof Uint8Array) return one(PATHS.value.bytes, bytesToBase64(s));
         if (++this.depth > MAX_DEPTH) this.fail(`nesting at most ${MAX_DEPTH} levels deep (or a cycle)`, "deeper nesting");
         {
           const out = Array.isArray(s) ? this.tuple(s) : this.node(s as Exclude<Scalar, Primitive | readonly Scalar[]>);

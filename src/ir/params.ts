@@ -28,12 +28,12 @@ export function param(name: string): IdRef {
 
 /** Adds every name `s` references (as `$id` or as a `$id/...` subject) to `out`. */
 function collect(s: Scalar, out: Set<string>): void {
-  if (typeof s !== "object" || s === null) return;
+  if (typeof s !== "object" || s === null || s instanceof Uint8Array) return;
   if (Array.isArray(s)) {
     for (const item of s as readonly Scalar[]) collect(item, out);
     return;
   }
-  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   switch (node.kind) {
     case "map":
       for (const v of Object.values(node.entries)) collect(v, out);

@@ -4,8 +4,12 @@
  * stand for themselves. `decode` builds these from JSON, `encode` turns them back into JSON.
  */
 
-/** A JSON primitive: none, bool, number or string. */
-export type Primitive = null | boolean | number | string;
+/**
+ * A primitive: none, bool, number or string (JSON's own), a `bigint` (a 64-bit integer beyond
+ * ±(2^53 − 1), written as the typed map `{"/state/scalar/value/number/int/64": "<digits>"}`) or a
+ * `Uint8Array` (bytes, written as `{"/state/scalar/value/bytes": "<base64>"}`).
+ */
+export type Primitive = null | boolean | number | string | bigint | Uint8Array;
 
 /** A link value (`{"/state/social/users": []}` on the wire). `href` is path-only or absolute. */
 export interface Link {
@@ -161,6 +165,9 @@ export const PATHS = {
     string: "/state/scalar/value/string",
     link: "/state/scalar/value/link",
     tuple: "/state/scalar/value/tuple",
+    bytes: "/state/scalar/value/bytes",
+    int64: "/state/scalar/value/number/int/64",
+    uint64: "/state/scalar/value/number/uint/64",
   },
   /** Column dtypes (PROFILE §3), by their short names; every one starts with `prefix`. */
   dtype: {
@@ -178,6 +185,7 @@ export const PATHS = {
     f64: "/state/scalar/value/number/float/64",
     string: "/state/scalar/value/string",
     link: "/state/scalar/value/link",
+    bytes: "/state/scalar/value/bytes",
   },
   /** v1-only forms the decoder rejects, naming `cond`. */
   v1Only: ["/state/scalar/ref/if", "/state/scalar/ref/case", "/state/scalar/ref/with"],

@@ -1,7 +1,7 @@
 /**
  * The ORM: tables declared in TypeScript, typed query builders compiled to TinyChain IR.
  */
-export { col, Column, DTYPE_PATHS, type AnyColumn, type ColumnMigration, type ColumnSpec, type DTypeName, type ReferenceOptions, type ReferenceTarget } from "./columns.js";
+export { col, Column, DTYPE_PATHS, type AnyColumn, type ColumnMigration, type ColumnSpec, type DTypeName, type Int64Options, type JsonSchema, type OnDelete, type ReferenceOptions, type ReferenceTarget } from "./columns.js";
 export {
   table,
   Table,
@@ -18,7 +18,7 @@ export {
   type UpdateOf,
 } from "./table.js";
 export { schema, type AnySchema, type Schema, type TablesShape } from "./schema.js";
-export type { ColumnJson, ColumnMeta, EdgeMeta, ForeignKeyMeta, IndexMeta, IndexOrigin, SchemaJson, TableMeta } from "./meta.js";
+export type { ColumnJson, ColumnMeta, ColumnOptionsJson, EdgeMeta, ForeignKeyMeta, IndexMeta, IndexOrigin, SchemaJson, TableMeta } from "./meta.js";
 export { columnZod, rowValidators, type RowValidators } from "./validate.js";
 export { connect, OrmDb, type AnyTableOf, type BatchResults, type OrmOptions, type TableName, type TableOf } from "./db.js";
 export type { SelectQueryBuilder, StreamOptions } from "./select-builder.js";

@@ -3,7 +3,7 @@
  * catalog read. Built once by `schema()`, frozen, and JSON-friendly except for `default`
  * functions. Field names here are a public contract (the graph layer depends on them).
  */
-import type { DTypeName } from "./columns.js";
+import type { DTypeName, OnDelete } from "./columns.js";
 
 /** One column, as declared. */
 export interface ColumnMeta {
@@ -21,6 +21,14 @@ export interface ColumnMeta {
   readonly default: unknown;
   /** Position of the column in a row tuple (key columns first, then value columns). */
   readonly position: number;
+  /** `i64`/`u64`: values as numbers or bigints. */
+  readonly mode?: "number" | "bigint";
+  /** `enum`: the strings the column takes. */
+  readonly values?: readonly string[];
+  /** `json`: the zod schema values are checked against, if any. */
+  readonly jsonSchema?: { safeParse(v: unknown): { success: boolean; error?: unknown } };
+  /** A key the kernel generates when an insert leaves it out. */
+  readonly generated?: "increment" | "random";
 }
 
 /** Why an index exists. */
@@ -47,6 +55,10 @@ export interface ForeignKeyMeta {
   readonly inverse: string;
   /** The index that serves the hop target → this table (an index starting with `column`), or `"primary"`. */
   readonly index: string;
+  /** What deleting a target row does to the rows pointing at it. */
+  readonly onDelete: OnDelete;
+  /** Whether the kernel enforces the reference (`references(…, { enforce: false })` does not). */
+  readonly enforced: boolean;
 }
 
 /**
@@ -82,11 +94,23 @@ export interface TableMeta {
   readonly schemaJson: SchemaJson;
 }
 
-/** `[name, dtype]`, `[name, dtype, maxLen]`, or `[name, dtype, maxLen|null, {"nullable": true}]`. */
+/**
+ * `[name, dtype]`, `[name, dtype, maxLen]`, or `[name, dtype, maxLen|null, options]` with the
+ * options of PROFILE §3 (`nullable`, `format`, `values`, `generated`, `references`).
+ */
 export type ColumnJson =
   | readonly [string, string]
   | readonly [string, string, number]
-  | readonly [string, string, number | null, { readonly nullable: true }];
+  | readonly [string, string, number | null, ColumnOptionsJson];
+
+/** The options of a column in the schema JSON (PROFILE §3), keys in sorted order. */
+export interface ColumnOptionsJson {
+  readonly format?: "timestamp" | "json" | "uuid";
+  readonly generated?: "increment" | "random";
+  readonly nullable?: true;
+  readonly references?: { readonly on_delete: OnDelete; readonly table: string };
+  readonly values?: readonly string[];
+}
 
 /** PROFILE §3 table schema JSON. */
 export type SchemaJson = readonly [

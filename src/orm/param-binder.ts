@@ -5,23 +5,14 @@
  */
 import { BadRequestError, InternalError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
-import { linkValue, one, ref } from "../ir/json.js";
+import { ref } from "../ir/json.js";
+import { toWire } from "./cell-codec.js";
 import type { Json } from "../ir/types.js";
 import type { CompileOptions, ParamUse } from "./compile-types.js";
 import type { ColumnMeta } from "./meta.js";
 import type { InsertNode, Operand, QueryNode } from "./nodes.js";
 
-/**
- * A value as the wire carries it: link columns hold `{"<path>": []}`, or the typed form
- * `{"/state/scalar/value/link": "<url>"}` for an absolute link (v2 IR refuses an absolute link as
- * a key: it would read as an op call on that host).
- */
-export function toWire(column: ColumnMeta | null, value: unknown): Json {
-  if (column?.dtype === "link" && typeof value === "string") {
-    return value.startsWith("/") ? one(value, []) : linkValue(value);
-  }
-  return value as Json;
-}
+export { toWire } from "./cell-codec.js";
 
 /**
  * Assigns parameter names. A value operand's name is fixed by its position in the node (its

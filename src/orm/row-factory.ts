@@ -57,14 +57,17 @@ export function rowFactory(names: readonly string[], positions?: readonly number
  */
 export function rowDecoder(
   names: readonly string[],
-  links: readonly string[],
+  links: readonly string[] | Readonly<Record<string, (v: Json) => unknown>>,
   positions?: readonly number[],
 ): (cells: readonly unknown[]) => Record<string, unknown> {
   const make = rowFactory(names, positions);
-  if (links.length === 0) return make;
+  // Link columns by name, or a decoder per column (`cellDecoder`: dates, JSON, bytes, bigints).
+  const cols = Array.isArray(links) ? links : Object.keys(links);
+  if (cols.length === 0) return make;
+  const fns = Array.isArray(links) ? cols.map(() => fromWire) : cols.map((c) => (links as Record<string, (v: Json) => unknown>)[c]!);
   return (cells) => {
     const out = make(cells);
-    for (let i = 0; i < links.length; i++) out[links[i]!] = fromWire(out[links[i]!] as Json);
+    for (let i = 0; i < cols.length; i++) out[cols[i]!] = fns[i]!(out[cols[i]!] as Json);
     return out;
   };
 }

@@ -7,9 +7,10 @@
 import { relationsOf } from "./relations.js";
 import { BadRequestError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
-import { DTYPE_PATHS, type AnyColumn } from "./columns.js";
+import { DTYPE_FORMATS, DTYPE_PATHS, type AnyColumn } from "./columns.js";
 import type {
   ColumnJson,
+  ColumnOptionsJson,
   ColumnMeta,
   EdgeMeta,
   ForeignKeyMeta,
@@ -49,10 +50,31 @@ function check(name: unknown, what: string): string {
   return name as string;
 }
 
-function columnJson(c: ColumnMeta): ColumnJson {
-  if (c.nullable) return [c.name, c.dtypePath, c.maxLen, { nullable: true }];
+function columnJson(c: ColumnMeta, fk: ForeignKeyMeta | undefined, namespace: string): ColumnJson {
+  // Options in sorted order, as the kernel writes them (PROFILE §3).
+  const opts: { -readonly [K in keyof ColumnOptionsJson]: ColumnOptionsJson[K] } = {};
+  const format = DTYPE_FORMATS[c.dtype];
+  if (format !== undefined) opts.format = format;
+  if (c.generated !== undefined) opts.generated = c.generated;
+  if (c.nullable) opts.nullable = true;
+  if (fk?.enforced) opts.references = { on_delete: fk.onDelete, table: `/state/${namespace}/${fk.targetTable}` };
+  if (c.values !== undefined) opts.values = [...c.values];
+  if (Object.keys(opts).length > 0) return [c.name, c.dtypePath, c.maxLen, opts];
   if (c.maxLen !== null) return [c.name, c.dtypePath, c.maxLen];
   return [c.name, c.dtypePath];
+}
+
+/** A generated key: `autoIncrement()` on an integer key column, `defaultRandom()` on a uuid key column. */
+function generatedOf(table: string, column: string, c: AnyColumn): "increment" | "random" {
+  const g = c.spec.generated!;
+  const ints = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"];
+  if (g === "increment" && (!c.spec.key || !ints.includes(c.spec.dtype))) {
+    throw new BadRequestError(`table ${table}: column ${column}: autoIncrement() is for an integer key column`);
+  }
+  if (g === "random" && (!c.spec.key || c.spec.dtype !== "uuid")) {
+    throw new BadRequestError(`table ${table}: column ${column}: defaultRandom() is for a uuid key column`);
+  }
+  return g;
 }
 
 function defaultRelationName(column: string): string {
@@ -113,6 +135,10 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
           hasDefault: c.spec.hasDefault,
           default: c.spec.default,
           position,
+          ...(c.spec.mode !== undefined ? { mode: c.spec.mode } : {}),
+          ...(c.spec.values !== undefined ? { values: c.spec.values } : {}),
+          ...(c.spec.jsonSchema !== undefined ? { jsonSchema: c.spec.jsonSchema } : {}),
+          ...(c.spec.generated !== undefined ? { generated: generatedOf(name, cname, c) } : {}),
         }),
       ),
     );
@@ -153,7 +179,12 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
       const relName = ref.options.name === undefined ? defaultRelationName(cname) : check(ref.options.name, `relation name of ${name}.${cname}`);
       if (ref.options.inverse !== undefined) check(ref.options.inverse, `inverse relation name of ${name}.${cname}`);
       explicitInverse.set(`${name}.${cname}`, ref.options.inverse);
-      list.push({ table: name, column: cname, targetTable: targetName, targetColumn: tk.name, name: relName });
+      const onDelete = ref.options.onDelete ?? "restrict";
+      if (onDelete === "set null" && !c.spec.nullable) {
+        throw new BadRequestError(`table ${name}: column ${cname} references ${targetName} with onDelete "set null", so it must be nullable`);
+      }
+      const enforced = ref.options.enforce !== false;
+      list.push({ table: name, column: cname, targetTable: targetName, targetColumn: tk.name, name: relName, onDelete, enforced });
     }
     fksOf.set(name, list);
   }
@@ -222,8 +253,9 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
       });
     });
 
-    const keyJson = columns.filter((c) => c.key).map(columnJson);
-    const valueJson = columns.filter((c) => !c.key).map(columnJson);
+    const fkOf = (c: ColumnMeta): ForeignKeyMeta | undefined => foreignKeys.find((f) => f.column === c.name);
+    const keyJson = columns.filter((c) => c.key).map((c) => columnJson(c, fkOf(c), namespace));
+    const valueJson = columns.filter((c) => !c.key).map((c) => columnJson(c, fkOf(c), namespace));
     const schemaJson: SchemaJson = deepFreeze([
       [keyJson, valueJson],
       indexes.map((i) => [i.name, [...i.columns]] as const),

@@ -14,6 +14,7 @@ import type { Predicate, SelectNode } from "./nodes.js";
 import { refName, type Binder } from "./param-binder.js";
 import { explainPlan, planRead, type Lowerings, type ReadPlan, type SelectorPart } from "./planner.js";
 import { rowDecoder as tupleDecoder } from "./row-factory.js";
+import { cellDecoders } from "./cell-codec.js";
 
 /** The table selector of the planned parts (`[[column, value | [lower, upper]], …]`), or null for all rows. */
 export function selectorJson(meta: TableMeta, parts: readonly SelectorPart[], b: Binder): Json {
@@ -62,8 +63,7 @@ function rowDecoder(meta: TableMeta, columns: readonly string[] | null, tupleCol
   return (row) => {
     if (decode === undefined) {
       const names = columns ?? tupleColumns;
-      const links = names.filter((n) => meta.columnsByName[n]?.dtype === "link");
-      decode = tupleDecoder(names, links, names.map((n) => tupleColumns.indexOf(n)));
+      decode = tupleDecoder(names, cellDecoders(meta, names), names.map((n) => tupleColumns.indexOf(n)));
       if (columns === null) WHOLE_ROW.set(meta, decode);
     }
     return decode(row as Json[]);

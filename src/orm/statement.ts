@@ -160,6 +160,19 @@ export abstract class StatementBase<T> implements Statement<T> {
     }
   }
 
+  /** The value a unique violation of `column` is about, when the statement names one value. */
+  private uniqueKey(column: string): unknown[] | undefined {
+    const node = this.node;
+    const c = node.table.columnsByName[column];
+    if (c === undefined) return undefined;
+    if (node.kind === "insert" && node.rows.length === 1) return [node.rows[0]![c.position]];
+    if (node.kind === "update") {
+      const set = node.set.find(([name]) => name === column);
+      if (set !== undefined && set[1].kind === "value") return [set[1].value];
+    }
+    return undefined;
+  }
+
   private async run(args: Args | undefined): Promise<T> {
     const c = this.compiled();
     const bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
@@ -168,7 +181,7 @@ export abstract class StatementBase<T> implements Statement<T> {
       if (c.needs) await checkExtensions(this.ctx.runner, c.needs);
       result = await this.ctx.runner.execute(c.op, bound);
     } catch (e) {
-      throw uniqueViolation(e, [this.node.table.namespace + "/" + this.node.table.name]);
+      throw uniqueViolation(e, [this.node.table.namespace + "/" + this.node.table.name], this.node.table.path, (column) => this.uniqueKey(column));
     }
     return c.decode(result) as T;
   }
@@ -243,12 +256,19 @@ export function explainOf(s: StatementBase<unknown>): Explanation {
  * Turns the failure of a uniqueness check (a `bad_request` whose message carries the marker) into
  * a `ConflictError` naming the column; any other error is returned as it is.
  */
-export function uniqueViolation(e: unknown, tables: readonly string[]): unknown {
+export function uniqueViolation(e: unknown, tables: readonly string[], table?: string, keyOf?: (column: string) => unknown[] | undefined): unknown {
   if (e instanceof TcError && e.kind === "bad_request") {
     const at = e.message.indexOf(UNIQUE_MARKER);
     if (at >= 0) {
       const column = /^[^"\s]*/.exec(e.message.slice(at + UNIQUE_MARKER.length))?.[0] ?? "?";
-      return new ConflictError(`${tables.join(", ")}: column ${column} is unique and the value already exists; nothing was written`, { cause: e });
+      const key = keyOf?.(column);
+      const shown = key === undefined ? "the value" : `the value ${JSON.stringify(key[0], (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`;
+      return new ConflictError(`${tables.join(", ")}: column ${column} is unique and ${shown} already exists; nothing was written`, {
+        cause: e,
+        table,
+        columns: [column],
+        key,
+      });
     }
   }
   return e;

@@ -9,6 +9,8 @@ export interface NormColumn {
   dtype: string;
   maxLen: number | null;
   nullable: boolean;
+  /** `format`, `values` and `generated` options (PROFILE §3), as text; "" when none. */
+  options: string;
 }
 export interface NormSchema {
   keys: NormColumn[];
@@ -33,6 +35,12 @@ function normColumn(c: unknown): NormColumn {
     dtype: normDtype(a[1]),
     maxLen: typeof a[2] === "number" ? a[2] : null,
     nullable: opts.nullable === true,
+    // A reference's option is left out: a table created before references were carried still
+    // matches (its references are then not enforced, PROFILE §3).
+    options: ["format", "values", "generated"]
+      .filter((k) => (opts as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${k} ${JSON.stringify((opts as Record<string, unknown>)[k])}`)
+      .join(", "),
   };
 }
 

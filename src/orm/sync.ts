@@ -26,7 +26,7 @@ export interface SyncReport {
 function show(c: NormColumn | undefined): string {
   if (!c) return "absent";
   const short = c.dtype.replace(PATHS.dtype.prefix, "");
-  return `${short}${c.maxLen === null ? "" : `(${c.maxLen})`}${c.nullable ? " nullable" : ""}`;
+  return `${short}${c.maxLen === null ? "" : `(${c.maxLen})`}${c.nullable ? " nullable" : ""}${c.options === "" ? "" : ` (${c.options})`}`;
 }
 
 /** Every difference between the existing and the declared schema, one line each. */

@@ -32,18 +32,97 @@ function fitsIn(max: number): (s: string) => boolean {
   };
 }
 
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** A short description of a rejected value. */
+function describeInput(v: unknown): string {
+  if (v === null) return "null";
+  if (v instanceof Date) return "a Date";
+  if (v instanceof Uint8Array) return "a Uint8Array";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "bigint") return `the bigint ${v}`;
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Why `v` is not an integer of the column's range: one sentence. */
+function intProblem(c: ColumnMeta, v: unknown, min: number, max: number): string {
+  if (typeof v === "bigint") {
+    return `expected a number, got the bigint ${v} (declare the column col.${c.dtype}({ mode: "bigint" }) to store bigints)`;
+  }
+  if (typeof v !== "number") return `expected an integer, got ${describeInput(v)}`;
+  if (!Number.isInteger(v)) return `expected an integer, got ${v}`;
+  if ((c.dtype === "i64" || c.dtype === "u64") && Math.abs(v) > MAX_SAFE) {
+    return `${v} is beyond ±(2^53−1), where JS numbers are not exact; declare the column col.${c.dtype}({ mode: "bigint" }) and pass a bigint`;
+  }
+  return `expected an integer within ${min}..${max}, got ${v}`;
+}
+
+/** The JSON text of `v`, or `undefined` when `v` has no exact JSON form. */
+function jsonText(v: unknown): string | undefined {
+  try {
+    let exact = true;
+    const text = JSON.stringify(v, (_k, x: unknown) => {
+      if (typeof x === "number" && !Number.isFinite(x)) exact = false;
+      if (typeof x === "function" || typeof x === "symbol" || (x === undefined && _k !== "")) exact = false;
+      return x;
+    });
+    return exact ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstIssue(error: unknown): string {
+  const issues = (error as { issues?: { path?: unknown[]; message?: string }[] } | undefined)?.issues;
+  const first = issues?.[0];
+  if (!first) return String(error);
+  return `${first.path && first.path.length > 0 ? `${first.path.join(".")}: ` : ""}${first.message ?? ""}`;
+}
+
 const WELL_FORMED = "expected a string without lone surrogates (an unpaired U+D800..U+DFFF cannot be stored exactly)";
 
 /** The zod type of one column's non-null value. */
 export function columnZod(c: ColumnMeta): z.ZodType {
   let t: z.ZodType;
   const range = INT_RANGE[c.dtype];
-  if (range) {
-    t = z.number().int().min(range[0]).max(range[1]);
+  if (c.mode === "bigint") {
+    const [min, max] = c.dtype === "i64" ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+    t = z.bigint({ error: (issue) => `expected a bigint (this ${c.dtype} column is in bigint mode), got ${describeInput(issue.input)}` })
+      .refine((v) => v >= min && v <= max, `expected a ${c.dtype} within ${min}..${max}`);
+  } else if (range) {
+    const [min, max] = range;
+    t = z.custom<number>(
+      (v) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max,
+      { error: (issue) => intProblem(c, issue.input, min, max) },
+    );
   } else if (c.dtype === "f32") {
-    t = z.number().min(-F32_MAX).max(F32_MAX);
+    t = z.custom<number>((v) => typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= F32_MAX, {
+      error: (issue) => (typeof issue.input === "number" && Number.isFinite(issue.input) ? `expected a float32 within ±${F32_MAX}, got ${issue.input}` : `expected a finite number, got ${describeInput(issue.input)}`),
+    });
   } else if (c.dtype === "f64") {
-    t = z.number().refine(Number.isFinite, "expected a finite number");
+    t = z.custom<number>((v) => typeof v === "number" && Number.isFinite(v), { error: (issue) => `expected a finite number, got ${describeInput(issue.input)}` });
+  } else if (c.dtype === "timestamp") {
+    t = z.custom<Date>((v) => v instanceof Date && !Number.isNaN(v.getTime()), {
+      error: (issue) => (issue.input instanceof Date ? "expected a valid Date, got Invalid Date" : `expected a Date, got ${describeInput(issue.input)}`),
+    });
+  } else if (c.dtype === "json") {
+    const schema = c.jsonSchema;
+    t = z.custom<unknown>((v) => v !== undefined && jsonText(v) !== undefined, "expected a JSON value (no undefined, functions, bigints, cycles or non-finite numbers)");
+    if (schema !== undefined) {
+      t = t.superRefine((v, ctx) => {
+        const r = schema.safeParse(v);
+        if (!r.success) ctx.addIssue({ code: "custom", message: `the JSON value does not match the column's schema: ${firstIssue(r.error)}` });
+      });
+    }
+  } else if (c.dtype === "bytes") {
+    t = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { error: (issue) => `expected a Uint8Array, got ${describeInput(issue.input)}` });
+  } else if (c.dtype === "enum") {
+    const values = c.values!;
+    t = z.custom<string>((v) => typeof v === "string" && values.includes(v), { error: (issue) => `expected one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${describeInput(issue.input)}` });
+  } else if (c.dtype === "uuid") {
+    t = z.string().regex(UUID, "expected a uuid (8-4-4-4-12 hex digits)");
   } else if (c.dtype === "bool") {
     t = z.boolean();
   } else if (c.dtype === "string") {
@@ -102,7 +181,7 @@ function validationError(meta: TableMeta, action: string, error: z.ZodError, row
     return `column ${column}: ${issue.message}`;
   });
   const where = rowIndex === undefined ? "" : ` (row ${rowIndex})`;
-  return new BadRequestError(`${action} ${meta.namespace}/${meta.name}${where}: ${parts.join("; ")}`);
+  return new BadRequestError(`${action} ${meta.namespace}/${meta.name}${where}: ${[...new Set(parts)].join("; ")}`);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -126,10 +205,11 @@ export function insertTuple(meta: TableMeta, v: RowValidators, row: unknown, row
       else if (c.nullable) filled[c.name] = null;
     }
   }
-  const parsed = v.select.safeParse(filled);
+  // A generated key left out is sent as null: the kernel fills it in (key columns are never null).
+  const parsed = (meta.columns.some((c) => c.generated !== undefined) ? v.insert : v.select).safeParse(filled);
   if (!parsed.success) throw validationError(meta, "insert into", parsed.error, rowIndex);
   const out = new Array<unknown>(meta.columns.length);
-  for (const c of meta.columns) out[c.position] = filled[c.name];
+  for (const c of meta.columns) out[c.position] = filled[c.name] ?? null;
   return out;
 }
 

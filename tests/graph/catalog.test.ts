@@ -84,6 +84,23 @@ describe("catalog", () => {
     expect(d.trim().endsWith("}")).toBe(true);
   });
 
+  it("lists each table's columns in Mermaid with their types, keys and enforced references", () => {
+    const owners = table("owners", { id: col.u64().key().autoIncrement(), name: col.string(40), born: col.timestamp().nullable() });
+    const pets = table("pets", {
+      id: col.uuid().key().defaultRandom(),
+      owner: col.u64().references(() => owners, { onDelete: "cascade" }),
+      vet: col.u64().nullable().references(() => owners, { name: "vet", inverse: "patients", enforce: false }),
+      kind: col.enum(["cat", "dog"]),
+      chip: col.u64({ mode: "bigint" }),
+    });
+    const m = buildCatalog("zoo", schema({ namespace: "zoo", tables: { owners, pets } }).tableMetas).toMermaid();
+    expect(m).toContain('t_owners["<b>owners</b><br/>PK id: u64 auto<br/>name: string(40)<br/>born: timestamp?"]');
+    expect(m).toContain("<br/>PK id: uuid random<br/>FK owner: u64 → owners (on delete cascade)");
+    expect(m).toContain("<br/>vet: u64? → owners (not enforced)");
+    expect(m).toContain("<br/>kind: enum(cat#124;dog)<br/>chip: u64 bigint");
+    expect(m).toContain('t_pets -- "owner / pets_by_owner" --> t_owners');
+  });
+
   it("gives an edge table without { inverse } the inverse <name>_inverse", () => {
     const likes = table("likes", {
       who: col.u64().key().references(() => users, { inverse: "liked" }),

@@ -38,6 +38,20 @@ const PAGES = [
 describe.each(EXECUTORS)("cells in traversal results on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
+  it("dates, JSON, bytes, enums, uuids and bigints come back as the ORM returns them", async () => {
+    const owners = table("owners", { id: col.u64({ mode: "bigint" }).key(), at: col.timestamp(), doc: col.json<{ k: number[] }>(), raw: col.bytes(), state: col.enum(["a", "b"]) });
+    const pets = table("pets", { id: col.uuid().key(), owner: col.u64({ mode: "bigint" }).references(() => owners, { name: "owner", inverse: "pets" }) });
+    const db = await connect(schema({ namespace: "cells_rich", tables: { owners, pets } }), await createExecutor());
+    await db.sync();
+    const owner = { id: 2n ** 64n - 1n, at: new Date(86_400_000), doc: { k: [1, 2] }, raw: new Uint8Array([0, 200]), state: "b" as const };
+    const pet = { id: "5f0c7c3a-0000-4000-8000-00000000000a", owner: owner.id };
+    await db.insertInto("owners").values(owner).execute();
+    await db.insertInto("pets").values(pet).execute();
+    const g = db.graph as unknown as Graph<UntypedShape>;
+    expect(await g.match("pets", { id: pet.id }).out("owner").execute()).toEqual([owner]);
+    expect(await g.match("owners").in("owner").distinct().execute()).toEqual([pet]);
+  });
+
   it("link cells are strings, as the ORM returns them", async () => {
     const db = await connect(linkSchema(), await createExecutor());
     await db.sync();

@@ -265,13 +265,13 @@ describe("core lowering with string keys (ordered by their rank in the table's k
     const { col, schema, table } = await import("../../src/orm/index.js");
     const topics = table("topics", {
       name: col.string(16).key(),
-      parent: col.string(16).nullable().references((): { name: string } => topics, { name: "parent", inverse: "children" }),
+      parent: col.string(16).nullable().references((): { name: string } => topics, { name: "parent", inverse: "children", enforce: false }),
       kind: col.string(8),
       rank: col.u32(),
     }).index("by_kind_rank", ["kind", "rank"]);
     const related = table("related", {
-      src: col.string(16).key().references(() => topics),
-      dst: col.string(16).key().references(() => topics),
+      src: col.string(16).key().references(() => topics, { enforce: false }),
+      dst: col.string(16).key().references(() => topics, { enforce: false }),
       weight: col.u32(),
     }).edge("related", { from: "src", to: "dst", inverse: "related_by" });
     const s = schema({ namespace: "strkeys", tables: { topics, related } });

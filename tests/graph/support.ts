@@ -18,25 +18,26 @@ import { createGraph, VisitBudgetError, type Graph, type Traversal, type Untyped
 
 // ---------------------------------------------------------------------------------------------
 // The schema: a self foreign key, an edge table with a property and parallel edges, a plain FK.
+// Random graphs point anywhere (and rows are deleted in any order): references are not enforced.
 
 export const people = table("people", {
   id: col.u32().key(),
   name: col.string(16),
   age: col.u32().nullable(),
   city: col.string(8),
-  boss: col.u32().nullable().references((): { name: string } => people, { name: "boss", inverse: "reports" }),
+  boss: col.u32().nullable().references((): { name: string } => people, { name: "boss", inverse: "reports", enforce: false }),
 });
 
 export const knows = table("knows", {
-  a: col.u32().key().references(() => people),
-  b: col.u32().key().references(() => people),
+  a: col.u32().key().references(() => people, { enforce: false }),
+  b: col.u32().key().references(() => people, { enforce: false }),
   n: col.u32().key(),
   since: col.u32(),
 }).edge("knows", { from: "a", to: "b", inverse: "known_by" });
 
 export const posts = table("posts", {
   id: col.u32().key(),
-  author: col.u32().references(() => people, { name: "author", inverse: "posts" }),
+  author: col.u32().references(() => people, { name: "author", inverse: "posts", enforce: false }),
   lang: col.string(4),
 });
 

@@ -109,7 +109,7 @@ const deepIr: fc.Arbitrary<Scalar> = fc
 function depth(s: Scalar): number {
   if (typeof s !== "object" || s === null) return 0;
   if (Array.isArray(s)) return 1 + Math.max(0, ...s.map(depth));
-  const n = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  const n = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   const kids: Scalar[] = [];
   switch (n.kind) {
     case "map":

@@ -74,4 +74,18 @@ describe("sync", () => {
     const v1Form = [[[["a", { "/state/scalar/value/number/uint/8": {} }]], [["b", { "/state/scalar/value/number/uint/8": {} }], ["c", { "/state/scalar/value/number/uint/8": {} }]]], []];
     expect(schemaDiff(v1Form, json(a))).toEqual([]);
   });
+
+  it("reports a changed column format, enum values or generated key, but not a reference alone", () => {
+    const json = (t: AnyTable) => schema({ namespace: "n", tables: { t, p: table("p", { id: col.u64().key() }) } }).meta("t").schemaJson;
+    const plain = table("t", { id: col.u64().key(), s: col.string(36), ref: col.u64() }).index("fk_ref", ["ref"]);
+    const rich = table("t", { id: col.u64().key().autoIncrement(), s: col.uuid(), ref: col.u64().references("p") }).index("fk_ref", ["ref"]);
+    expect(schemaDiff(json(plain), json(rich))).toEqual([
+      'column id: existing number/uint/64, declared number/uint/64 (generated "increment")',
+      'column s: existing string(36), declared string (format "uuid")',
+    ]);
+    const states = (values: [string, ...string[]]) => json(table("t", { id: col.u64().key(), s: col.enum(values), ref: col.u64() }));
+    expect(schemaDiff(states(["open"]), states(["open", "closed"]))).toEqual([
+      'column s: existing string (values ["open"]), declared string (values ["open","closed"])',
+    ]);
+  });
 });

@@ -173,3 +173,56 @@ describe("relation declarations as types (for db.graph)", () => {
     table("u", { x: col.u64().key().references("t") }).edge("e", { from: "nope", to: "x" });
   });
 });
+
+describe("richer column types", () => {
+  const things = table("things", {
+    id: col.u64({ mode: "bigint" }).key().autoIncrement(),
+    at: col.timestamp(),
+    doc: col.json<{ tags: string[] }>(),
+    raw: col.bytes().nullable(),
+    state: col.enum(["open", "closed"]),
+    u: col.uuid().default("00000000-0000-4000-8000-000000000000"),
+    n: col.i64(),
+    big: col.i64({ mode: "bigint" }),
+  });
+  const sessions = table("sessions", { id: col.uuid().key().defaultRandom(), thing: col.u64({ mode: "bigint" }).references(() => things, { onDelete: "cascade" }) });
+
+  it("gives each column its row type: Date, the JSON type, Uint8Array, the enum's union, bigint", () => {
+    expectTypeOf<Row<typeof things>>().toEqualTypeOf<{
+      id: bigint;
+      at: Date;
+      doc: { tags: string[] };
+      raw: Uint8Array | null;
+      state: "open" | "closed";
+      u: string;
+      n: number;
+      big: bigint;
+    }>();
+  });
+
+  it("makes generated keys optional on insert", () => {
+    expectTypeOf<Insertable<typeof things>>().toEqualTypeOf<{
+      at: Date;
+      doc: { tags: string[] };
+      state: "open" | "closed";
+      n: number;
+      big: bigint;
+      id?: bigint;
+      raw?: Uint8Array | null;
+      u?: string;
+    }>();
+    expectTypeOf<Insertable<typeof sessions>>().toEqualTypeOf<{ thing: bigint; id?: string }>();
+  });
+
+  it("refuses a value outside the enum and a number for a bigint column", () => {
+    const S = schema({ namespace: "t17", tables: { things, sessions } });
+    const tdb = connect(S, executor);
+    void tdb.then((d) => {
+      // @ts-expect-error "shut" is not one of the enum's values
+      d.insertInto("things").values({ at: new Date(), doc: { tags: [] }, state: "shut", n: 1, big: 1n });
+      // @ts-expect-error a bigint-mode column takes a bigint
+      d.insertInto("things").values({ at: new Date(), doc: { tags: [] }, state: "open", n: 1, big: 1 });
+      d.selectFrom("things").where("at", ">", new Date()).where("big", "<", 5n);
+    });
+  });
+});

@@ -126,9 +126,15 @@ function arith(op: (a: number, b: number) => number): Builtin {
   };
 }
 
+/** A number or a 64-bit integer (a `bigint`): JS compares the two exactly. */
+function comparable(v: KernelValue, method: string, what: string): number {
+  if (typeof v === "bigint") return v as unknown as number;
+  return strictNum(v, method, what);
+}
+
 function compare(op: (a: number, b: number) => boolean): Builtin {
   return (subject, params, _env, method) =>
-    op(strictNum(subject, method, "the subject"), strictNum(param(params, "r", method), method, "r"));
+    op(comparable(subject, method, "the subject"), comparable(param(params, "r", method), method, "r"));
 }
 
 function logic(op: (a: boolean, b: boolean) => boolean): Builtin {

@@ -236,9 +236,9 @@ export function needsClock(op: OpDef): boolean {
 }
 
 function flatScalar(s: Scalar): boolean {
-  if (s === null || typeof s !== "object") return true;
+  if (s === null || typeof s !== "object" || s instanceof Uint8Array) return true;
   if (Array.isArray(s)) return (s as readonly Scalar[]).every(flatScalar);
-  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   switch (node.kind) {
     case "link":
     case "opdef": // a value: it runs only when called, and calls are not flat

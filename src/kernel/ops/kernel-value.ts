@@ -13,6 +13,7 @@
  */
 import { BadRequestError, InternalError } from "../../errors.js";
 import { encode, decodeValue } from "../../ir/index.js";
+import { bytesToBase64, int64Json } from "../../ir/codec.js";
 import type { Json, Link, OpDef, Primitive, ScalarMap } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { one, tableLiteral as tableLiteralJson } from "../../ir/json.js";
@@ -75,8 +76,9 @@ function typeName(v: KernelValue | undefined): string {
   if (v === undefined) return "nothing";
   if (v === null) return "none";
   if (typeof v === "boolean") return "bool";
-  if (typeof v === "number") return "number";
+  if (typeof v === "number" || typeof v === "bigint") return "number";
   if (typeof v === "string") return "string";
+  if (v instanceof Uint8Array) return "bytes";
   if (Array.isArray(v)) return "tuple";
   const kind = (v as { kind?: unknown }).kind;
   if (kind === "map") return "map";
@@ -184,7 +186,12 @@ export function toJson(v: OpResult, meter?: EncodeMeter): Json {
       throw new BadRequestError(`cannot encode the number ${v} as JSON`);
     }
     if (meter !== undefined && typeof v === "string") meter.alloc(encodedStringBytes(v.length));
+    if (typeof v === "bigint") return int64Json(v);
     return v;
+  }
+  if (v instanceof Uint8Array) {
+    if (meter !== undefined) meter.alloc(encodedStringBytes(Math.ceil(v.length / 3) * 4));
+    return one(PATHS.value.bytes, bytesToBase64(v));
   }
   if (Array.isArray(v)) {
     if (meter !== undefined) meter.alloc(encodedTupleBytes(v.length));
@@ -194,6 +201,7 @@ export function toJson(v: OpResult, meter?: EncodeMeter): Json {
       const item = out[i] as KernelValue;
       if (item !== null && typeof item === "object") out[i] = toJson(item, meter);
       else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
+      else if (typeof item === "bigint") out[i] = int64Json(item);
       else if (meter !== undefined && typeof item === "string") meter.alloc(encodedStringBytes(item.length));
     }
     return out;
@@ -271,6 +279,8 @@ export function valuesEqual(a: KernelValue, b: KernelValue, meter?: WorkMeter): 
   if (a === b) return true;
   if (a === null || b === null) return false;
   if (typeof a !== "object" || typeof b !== "object") {
+    // A 64-bit integer beyond ±(2^53 − 1) is a bigint; `==` compares it with a number exactly.
+    if (typeof a === "bigint" || typeof b === "bigint") return (typeof a === "number" || typeof a === "bigint") && a == b;
     if (typeof a === "string" && isLink(b)) return a === b.href;
     if (typeof b === "string" && isLink(a)) return b === a.href;
     return false;
@@ -282,6 +292,7 @@ export function valuesEqual(a: KernelValue, b: KernelValue, meter?: WorkMeter): 
     return true;
   }
   if (isLink(a) && isLink(b)) return a.href === b.href;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b) === 0;
   if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a.entries);
     if (ka.length !== Object.keys(b.entries).length) return false;

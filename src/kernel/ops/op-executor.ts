@@ -173,7 +173,7 @@ function compile(s: Scalar): Evaluator {
       return out;
     };
   }
-  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   switch (node.kind) {
     case "link":
     case "opdef": {
@@ -258,7 +258,7 @@ function compile(s: Scalar): Evaluator {
  */
 function compileResult(s: Scalar): ResultEvaluator {
   if (s === null || typeof s !== "object" || Array.isArray(s)) return compile(s);
-  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   switch (node.kind) {
     case "get":
     case "delete":

@@ -254,7 +254,7 @@ function buildSchedule(
  * selected branch is evaluated.
  */
 function scalarDeps(s: Scalar): ScalarDeps {
-  if (s === null || typeof s !== "object") return EMPTY_DEPS;
+  if (s === null || typeof s !== "object" || s instanceof Uint8Array) return EMPTY_DEPS;
   const cached = DEPS.get(s);
   if (cached) return cached;
   const hard = new Set<string>();
@@ -266,12 +266,12 @@ function scalarDeps(s: Scalar): ScalarDeps {
 }
 
 function collect(s: Scalar, hard: Set<string>, soft: Set<string>): void {
-  if (s === null || typeof s !== "object") return;
+  if (s === null || typeof s !== "object" || s instanceof Uint8Array) return;
   if (Array.isArray(s)) {
     for (const item of s as readonly Scalar[]) collect(item, hard, soft);
     return;
   }
-  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+  const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   switch (node.kind) {
     case "link":
       return;
@@ -321,7 +321,7 @@ function collect(s: Scalar, hard: Set<string>, soft: Set<string>): void {
 
 /** True when a scalar contains no reference at all (it is its own value). */
 export function isStatic(s: Scalar): boolean {
-  if (s === null || typeof s !== "object") return true;
+  if (s === null || typeof s !== "object" || s instanceof Uint8Array) return true;
   const d = scalarDeps(s);
   if (d.hard.size > 0) return false;
   // A subtree without ids may still hold link op calls, cond, after… — check the shape.
@@ -331,14 +331,14 @@ export function isStatic(s: Scalar): boolean {
 const STATIC = new WeakMap<object, boolean>();
 
 function containsRef(s: Scalar): boolean {
-  if (s === null || typeof s !== "object") return false;
+  if (s === null || typeof s !== "object" || s instanceof Uint8Array) return false;
   const known = STATIC.get(s);
   if (known !== undefined) return !known;
   let found: boolean;
   if (Array.isArray(s)) {
     found = (s as readonly Scalar[]).some(containsRef);
   } else {
-    const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string>;
+    const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
     switch (node.kind) {
       case "link":
       case "opdef":

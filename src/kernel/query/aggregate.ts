@@ -89,8 +89,11 @@ export class Grouper implements RowSink {
         (acc[i] as number)++;
         continue;
       }
-      const v = a.arg(slots);
-      if (v === null) continue;
+      const raw = a.arg(slots);
+      if (raw === null) continue;
+      // A 64-bit integer beyond ±(2^53 − 1) is a bigint: sums and averages take it as a float
+      // (SQLite's sum would overflow its integers there).
+      const v = typeof raw === "bigint" && (a.fn === "sum" || a.fn === "avg") ? Number(raw) : raw;
       if (a.distinct) {
         if ((a.fn === "sum" || a.fn === "avg") && typeof v !== "number") throw bad(`${a.fn} takes numbers, got ${JSON.stringify(v)?.slice(0, 40)}`);
         (acc[i] as Set<unknown>).add(norm(v));

@@ -4,7 +4,7 @@
  * from, and the value helpers every stage shares (null-aware, type-aware comparison).
  */
 import { BadRequestError } from "../../errors.js";
-import { compareCells, type KeyCell } from "../storage/index-keys.js";
+import { bytesKey, compareCells, type KeyCell } from "../storage/index-keys.js";
 import type { QueryAggFn } from "../../ir/query-plan.js";
 import type { Visits } from "./budget.js";
 import type { EqualityLookup } from "../storage/equality-lookup.js";
@@ -22,7 +22,7 @@ export type Ev = (x: readonly unknown[]) => unknown;
 export type Slots = (Row | null)[];
 
 /** What a value's static type is, as far as the plan says (`unknown`: a parameter or null). */
-export type Kind = "number" | "string" | "bool" | "link" | "unknown";
+export type Kind = "number" | "string" | "bool" | "link" | "bytes" | "unknown";
 
 /**
  * The per-execution state every closure of one compiled plan tree reads: bound parameters (by
@@ -46,7 +46,8 @@ export class OuterBox {
 
 /** The key form of a value for comparison and hashing: a link is its href. */
 export function norm(v: unknown): KeyCell {
-  return typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell);
+  if (typeof v !== "object" || v === null) return v as KeyCell;
+  return v instanceof Uint8Array ? bytesKey(v) : ((v as { href?: string }).href ?? null);
 }
 
 /**
@@ -70,7 +71,18 @@ export function tupleKey(values: readonly unknown[]): string {
   let s = "";
   for (let i = 0; i < values.length; i++) {
     const v = norm(values[i]);
-    s += typeof v === "string" ? `s${v.length}:${v}` : typeof v === "number" ? `n${v};` : v === null ? "z;" : v ? "t;" : "f;";
+    s +=
+      typeof v === "string"
+        ? `s${v.length}:${v}`
+        : typeof v === "number"
+          ? `n${v};`
+          : typeof v === "bigint"
+            ? `n${v.toString()};`
+            : v === null
+              ? "z;"
+              : v
+                ? "t;"
+                : "f;";
   }
   return s;
 }

@@ -139,6 +139,8 @@ export function kindOf(c: Column): Kind {
       return "bool";
     case "link":
       return "link";
+    case "bytes":
+      return "bytes";
   }
 }
 
@@ -169,8 +171,11 @@ function literalKind(v: unknown, where: string): Kind {
       return "string";
     case "boolean":
       return "bool";
+    case "bigint":
+      return "number";
     default:
       if (v === null) return "unknown";
+      if (v instanceof Uint8Array) return "bytes";
       if (typeof v === "object" && (v as { kind?: unknown }).kind === "link" && typeof (v as { href?: unknown }).href === "string") return "link";
       throw bad(`${where}: a literal must be null, a number, a string, a boolean or a link, got ${JSON.stringify(v)?.slice(0, 60)}`);
   }

@@ -66,7 +66,10 @@ function compiledFor(text: string, lookup: (name: string) => Table | undefined, 
 function kindProblem(v: unknown, kind: string): boolean {
   switch (kind) {
     case "number":
-      return typeof v !== "number" || !Number.isFinite(v);
+      // A 64-bit integer beyond ±(2^53 − 1) arrives as a bigint.
+      return typeof v === "bigint" ? false : typeof v !== "number" || !Number.isFinite(v);
+    case "bytes":
+      return !(v instanceof Uint8Array);
     case "string":
       return typeof v !== "string";
     case "bool":
@@ -89,9 +92,9 @@ function isLink(v: unknown): boolean {
 /** A value a plan may compare or output: a cell value, or a tuple of cell values. */
 function plainValue(v: unknown): boolean {
   if (v === null || typeof v !== "object") return typeof v !== "number" || Number.isFinite(v);
-  if (isLink(v)) return true;
+  if (isLink(v) || v instanceof Uint8Array) return true;
   if (!Array.isArray(v)) return false;
-  for (const x of v) if (x !== null && typeof x === "object" ? !isLink(x) : typeof x === "number" && !Number.isFinite(x)) return false;
+  for (const x of v) if (x !== null && typeof x === "object" ? !isLink(x) && !(x instanceof Uint8Array) : typeof x === "number" && !Number.isFinite(x)) return false;
   return true;
 }
 

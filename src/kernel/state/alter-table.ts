@@ -173,7 +173,7 @@ function checkUnique(path: string, schema: TableSchema, rows: readonly Row[], co
   for (const row of rows) {
     const cell = row[col.position];
     if (cell === null || cell === undefined) continue;
-    const k = typeof cell === "object" ? `link:${cell.href}` : cell;
+    const k = typeof cell === "object" ? (cell instanceof Uint8Array ? `bytes:${Buffer.from(cell).toString("base64")}` : `link:${cell.href}`) : cell;
     const list = seen.get(k);
     if (list) list.push(row);
     else seen.set(k, [row]);

@@ -11,6 +11,7 @@ import type { DataDirLock } from "../storage/data-dir-lock.js";
 import { HeapTable } from "../storage/heap-table.js";
 import { type StoreOp, LmdbStore, MAX_KEY_BYTES } from "../storage/lmdb-store.js";
 import { LmdbTable } from "../storage/lmdb-table.js";
+import { Integrity } from "./integrity.js";
 import type { Table } from "../storage/table-engine.js";
 import type { TableSchema } from "../storage/table-schema.js";
 import { type StateTxn, Txn, type TxnHost } from "./transaction.js";
@@ -58,6 +59,11 @@ export interface DatabaseOptions {
  */
 export class Database implements TxnHost {
   private readonly namespaces = new Map<string, Map<string, Table>>();
+  /** The foreign-key rules every attached table's writes go through (integrity.ts). */
+  private readonly integrity = new Integrity({
+    lookup: (ns, name) => this.lookup(ns, name),
+    allTables: () => [...this.namespaces.values()].flatMap((tables) => [...tables.values()]),
+  });
   private lastTid = 0;
   private locked = false;
   private readonly waiters: { resolve: (txn: Txn) => void; reject: (e: Error) => void }[] = [];
@@ -204,6 +210,8 @@ export class Database implements TxnHost {
     if (!tables) this.namespaces.set(ns, (tables = new Map()));
     tables.set(name, table);
     table.attached = true;
+    table.guard = this.integrity;
+    this.integrity.invalidate();
     if (this.store) table.keyByteLimit = MAX_KEY_BYTES;
   }
 
@@ -214,6 +222,8 @@ export class Database implements TxnHost {
     if (!tables || !table) return;
     tables.delete(name);
     table.attached = false;
+    table.guard = undefined;
+    this.integrity.invalidate();
     if (tables.size === 0) this.namespaces.delete(ns);
   }
 

@@ -38,7 +38,9 @@ export type StateValue =
   | null
   | boolean
   | number
+  | bigint
   | string
+  | Uint8Array
   | Link
   | ScalarMap
   | TableView

@@ -3,7 +3,8 @@
  * projection. Views chain (`$v/limit`, `$v/select`, …); rows are read only when asked for, in the
  * serving index's order. The kernel turns a view into its JSON form with `toJson()`.
  */
-import type { Json, Link } from "../../ir/types.js";
+import { PATHS, type Json, type Link } from "../../ir/types.js";
+import { bytesToBase64, int64Json } from "../../ir/codec.js";
 import { one, tableLiteral as tableLiteralJson } from "../../ir/json.js";
 import type { ScanPlan } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
@@ -12,7 +13,9 @@ import type { Cell, Column, Row, TableSchema } from "../storage/table-schema.js"
 export { TableLiteral, tableLiteral } from "../storage/table-schema.js";
 
 function cellJson(c: Cell): Json {
-  return typeof c === "object" && c !== null ? one((c as Link).href, []) : c;
+  if (typeof c === "bigint") return int64Json(c);
+  if (typeof c !== "object" || c === null) return c;
+  return c instanceof Uint8Array ? one(PATHS.value.bytes, bytesToBase64(c)) : one((c as Link).href, []);
 }
 
 /**

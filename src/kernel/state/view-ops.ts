@@ -15,7 +15,7 @@
  */
 import { BadRequestError } from "../../errors.js";
 import type { Verb } from "../../ir/types.js";
-import { compareCells, normCell, type KeyCell } from "../storage/index-keys.js";
+import { compareCells, normCell, operandKey, type KeyCell } from "../storage/index-keys.js";
 import type { Column, Row } from "../storage/table-schema.js";
 import { describeValue } from "../storage/table-schema.js";
 import { TableView } from "./table-view.js";
@@ -72,24 +72,12 @@ function badOperand(col: Column, v: unknown, where: string): never {
 }
 
 /**
- * A cell value as the index compares it, checked against the column's type. (Called once per
- * listed value of an `in`: no closure is made per call.)
+ * A cell value as the index compares it, checked against the column's type (`operandKey`).
+ * (Called once per listed value of an `in`: no closure is made per call.)
  */
 function operandCell(col: Column, v: unknown, where: string): KeyCell {
-  switch (col.kind) {
-    case "int":
-    case "float":
-    case "number":
-      return typeof v === "number" && Number.isFinite(v) ? v : badOperand(col, v, where);
-    case "string":
-      return typeof v === "string" ? v : badOperand(col, v, where);
-    case "bool":
-      return typeof v === "boolean" ? v : badOperand(col, v, where);
-    case "link":
-      if (typeof v === "string") return v;
-      if (typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link") return (v as { href: string }).href;
-      return badOperand(col, v, where);
-  }
+  const key = operandKey(col, v);
+  return key === undefined ? badOperand(col, v, where) : key;
 }
 
 /** One predicate as a row test. */

@@ -29,6 +29,13 @@ function mixCell(h: number, c: unknown): number {
     }
     case "boolean":
       return mix(h, c ? 2 : 1);
+    case "bigint": {
+      // lmdb's key encoding reads back a bigint that a double holds exactly as a number: hash
+      // such a bigint as that number, so the stored and the read key check alike.
+      const n = Number(c);
+      if (BigInt(n) === c) return mixCell(h, n);
+      return mixCell(mix(h, 6), c.toString());
+    }
     default:
       return mix(h, c === null || c === undefined ? 0 : 5);
   }

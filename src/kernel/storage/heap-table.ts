@@ -6,11 +6,11 @@
  * database's tables keep their rows in lmdb instead (lmdb-table.ts).
  */
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
-import { ConflictError } from "../../errors.js";
+
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
 import { prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
-import { TableBase, keyText } from "./table-base.js";
+import { TableBase } from "./table-base.js";
 import type { Table, TableState, WriteLog } from "./table-engine.js";
 import {
   NODE_SIZE,
@@ -89,7 +89,7 @@ export class HeapTable extends TableBase {
   }
 
   /** Removes every row at once (saving the trees in the log so a rollback restores them). */
-  truncate(log: WriteLog | undefined): void {
+  protected truncateRows(log: WriteLog | undefined): void {
     log?.truncated(this, this.saveState());
     this.primary.tree = newTree(this.primary.compare);
     for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
@@ -163,7 +163,7 @@ export class HeapTable extends TableBase {
    * rewrites the table's rows) are merged with the existing ones and the trees rebuilt, O(n + m);
    * fewer go in one by one.
    */
-  insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
+  protected insertManyRows(rows: readonly Row[], log: WriteLog | undefined): void {
     if (rows.length === 0) return;
     const n = rows.length;
     const keys = new Array<IndexKey>(n);
@@ -175,7 +175,7 @@ export class HeapTable extends TableBase {
     const sortedRows = order ? order.map((i) => rows[i]!) : (rows as Row[]);
     for (let i = 1; order !== undefined && i < n; i++) {
       if (cmp(sortedKeys[i - 1]!, sortedKeys[i]!) === 0) {
-        throw new ConflictError(`${this.path}: key ${keyText(sortedKeys[i]!)} appears twice in the inserted rows`);
+        throw this.keyExists(sortedKeys[i]!, undefined, "appears twice in the inserted rows");
       }
     }
     if (this.size === 0) {
@@ -190,7 +190,7 @@ export class HeapTable extends TableBase {
     }
     if (log === undefined) {
       for (const k of sortedKeys) {
-        if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+        if (this.get(k) !== undefined) throw this.keyExists(k, undefined);
       }
     }
     // One descent per row: the primary insert doubles as the conflict check. On a conflict the
@@ -201,7 +201,7 @@ export class HeapTable extends TableBase {
       const key = sortedKeys[i]!;
       const row = sortedRows[i]!;
       if (map !== undefined ? map.has(key as KeyCell) : !tree.set(key, row, false)) {
-        throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
+        throw this.keyExists(key, undefined);
       }
       log?.rowChanged(this, key, undefined);
       if (map !== undefined) {
@@ -234,7 +234,7 @@ export class HeapTable extends TableBase {
         continue;
       }
       if (i < oldKeys.length && cmp(oldKeys[i]!, keys[j]!) === 0) {
-        throw new ConflictError(`${this.path}: key ${keyText(keys[j]!)} already exists`);
+        throw this.keyExists(keys[j]!, undefined);
       }
       mergedKeys[k] = keys[j]!;
       mergedRows[k] = rows[j++]!;

@@ -4,10 +4,12 @@
  * per column type — numbers numerically, strings by code point, `false` before `true`. `MAX` is a
  * sentinel above every cell, used to build range bounds over key prefixes.
  */
-import type { Cell } from "./table-schema.js";
+import type { Cell, Column } from "./table-schema.js";
 
-/** A normalized cell (links as href strings) or the `MAX` sentinel. */
-export type KeyCell = null | boolean | number | string | typeof MAX;
+const SAFE_BIG_KEY = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A normalized cell (links as href strings, bytes as `bytesKey` strings) or the `MAX` sentinel. */
+export type KeyCell = null | boolean | number | bigint | string | typeof MAX;
 /** An index key: one cell (single-column primary key) or a tuple of cells. */
 export type IndexKey = KeyCell | readonly KeyCell[];
 
@@ -16,7 +18,25 @@ export const MAX: { readonly max: true } = Object.freeze({ max: true as const })
 
 /** The key form of a stored cell. */
 export function normCell(c: Cell): KeyCell {
-  return typeof c === "object" && c !== null ? c.href : c;
+  if (typeof c !== "object" || c === null) return c;
+  return c instanceof Uint8Array ? bytesKey(c) : c.href;
+}
+
+/**
+ * The key form of bytes: a string of one code unit (0–255) per byte, so strings compare as the
+ * bytes do (lexicographically, a prefix first) and equal bytes are equal keys.
+ */
+export function bytesKey(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
+  return s;
+}
+
+/** The bytes of a `bytesKey` string. */
+export function keyBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
 }
 
 function rank(a: KeyCell): number {
@@ -25,6 +45,7 @@ function rank(a: KeyCell): number {
     case "boolean":
       return 1;
     case "number":
+    case "bigint":
       return 2;
     case "string":
       return 3;
@@ -58,6 +79,8 @@ export function compareCells(a: KeyCell, b: KeyCell): number {
   const ta = typeof a;
   if (ta === "number" && typeof b === "number") return (a as number) < b ? -1 : 1;
   if (ta === "string" && typeof b === "string") return compareStrings(a as string, b);
+  // A 64-bit integer beyond ±(2^53 − 1) is a bigint: JS compares it with a number exactly.
+  if ((ta === "bigint" || ta === "number") && (typeof b === "bigint" || typeof b === "number")) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
   if (a === MAX) return 1;
   if (b === MAX) return -1;
   if (ta === "boolean" && typeof b === "boolean") return a ? 1 : -1;
@@ -76,4 +99,38 @@ export function compareTuples(a: readonly KeyCell[], b: readonly KeyCell[]): num
     }
   }
   return a.length - b.length;
+}
+
+/**
+ * A comparison operand as the index compares it with `column`'s cells (`KeyCell` form), or
+ * `undefined` when it cannot be compared: numbers for numeric columns (a 64-bit one also takes a
+ * bigint; a float/32 one rounds the operand as it rounds cells), strings for string columns (a
+ * uuid in lowercase), bytes as their key string, links as their href.
+ *
+ * @example
+ * ```ts
+ * operandKey(schema.column("id")!, 2n ** 60n); // 1152921504606846976n
+ * ```
+ */
+export function operandKey(column: Column, v: unknown): KeyCell | undefined {
+  switch (column.kind) {
+    case "int":
+      if (typeof v === "bigint") return v >= -SAFE_BIG_KEY && v <= SAFE_BIG_KEY ? Number(v) : v;
+      return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+    case "float":
+    case "number":
+      if (typeof v !== "number" || !Number.isFinite(v)) return undefined;
+      return column.f32 === true && Math.abs(v) <= column.max ? Math.fround(v) : v;
+    case "string":
+      if (typeof v !== "string") return undefined;
+      return column.format === "uuid" ? v.toLowerCase() : v;
+    case "bool":
+      return typeof v === "boolean" ? v : undefined;
+    case "bytes":
+      return v instanceof Uint8Array ? bytesKey(v) : undefined;
+    case "link":
+      if (typeof v === "string") return v;
+      if (typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "link") return (v as { href: string }).href;
+      return undefined;
+  }
 }

@@ -11,7 +11,9 @@
  *    secondary index is a range of keys, each leading to its row;
  *  - `counts`: table id → its number of rows after the last commit that wrote it;
  *  - `info`: `"format"` → the store format (2 since the `index` sub-database; a store without it
- *    has its indexes built once at open, see data-dir.ts).
+ *    has its indexes built once at open, see data-dir.ts); `"sequence:<tid>"` → the highest key
+ *    a table's generated-increment key column ever held (written with the table's rows, so a
+ *    generated key is never reused, also after a crash).
  * Reading a row checks its checksum (`DataCorruptionError` naming the table and key when it
  * fails). Tables written before checksums existed have no `sum` and are read unchecked.
  * A commit's write-set is written in ONE lmdb transaction whose promise resolves only after
@@ -22,7 +24,7 @@ import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
 import type { Table } from "./table-engine.js";
-import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
+import { type IndexKey, type KeyCell, keyBytes, normCell } from "./index-keys.js";
 import type { Cell, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
@@ -36,11 +38,12 @@ export type StoreOp =
   | { readonly kind: "drop"; readonly tid: number }
   | { readonly kind: "flush"; readonly table: FlushSource };
 
-/** A stored cell. */
-export type StoreCell = null | boolean | number | string;
+/** A stored cell (bytes are stored as their key string, see `bytesKey`). */
+export type StoreCell = null | boolean | number | bigint | string;
 /**
- * A stored key: the table id, then key cells (index keys may hold null cells, which lmdb's key
- * encoding takes although its types do not say so).
+ * A stored key: the table id, then key cells (index keys may hold null cells, and 64-bit integer
+ * cells bigints, which lmdb's key encoding takes and orders with numbers although its types do not
+ * say so).
  */
 export type StoreKey = (boolean | number | string)[];
 
@@ -266,6 +269,7 @@ export class LmdbStore {
           case "drop":
             meta.removeSync(op.tid);
             counts!.removeSync(op.tid);
+            info!.removeSync(sequenceKey(op.tid));
             this.removeTableRows(op.tid);
             break;
           case "flush": {
@@ -286,6 +290,7 @@ export class LmdbStore {
               });
             });
             counts!.putSync(tid, layer.size);
+            if (src.sequence !== undefined) info!.putSync(sequenceKey(tid), src.sequence);
             break;
           }
         }
@@ -294,11 +299,22 @@ export class LmdbStore {
     for (const [src, layer] of layers) src.settled(layer);
   }
 
+  /** The key sequence stored for table `tid` (see `sequenceKey`), if any. */
+  sequenceOf(tid: number): number | bigint | undefined {
+    const v = this.info?.get(sequenceKey(tid));
+    return typeof v === "number" || typeof v === "bigint" ? v : undefined;
+  }
+
   /** Resolves when every write so far is on disk, then closes the environment. */
   async close(): Promise<void> {
     await this.env.flushed;
     await this.env.close();
   }
+}
+
+/** The `info` key of a table's key sequence (the highest generated-increment key it ever held). */
+function sequenceKey(tid: number): string {
+  return `sequence:${tid}`;
 }
 
 /** The `index` key of a secondary index entry: `[tid, ordinal, ...index key cells]`. */
@@ -327,7 +343,14 @@ export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values
   if (table.hasLinks) {
     for (let i = 0; i < cols.length; i++) {
       const c = row[i];
-      if (cols[i]!.kind === "link" && typeof c === "string") row[i] = { kind: "link", href: c } as Link;
+      const col = cols[i]!;
+      if (typeof c === "string") {
+        if (col.kind === "link") row[i] = { kind: "link", href: c } as Link;
+        else if (col.kind === "bytes") row[i] = keyBytes(c);
+      } else if (typeof c === "number" && col.bigMin !== undefined && !Number.isSafeInteger(c)) {
+        // lmdb's key encoding reads a large integer that a double holds exactly as a number.
+        row[i] = BigInt(c);
+      }
     }
   }
   return row;

@@ -11,7 +11,7 @@
  * structures kept beside the table (`derived`, `columnGroups`) are built from one full scan on
  * first use and then hear every write, as on the heap engine.
  */
-import { ConflictError, DataCorruptionError } from "../../errors.js";
+import { DataCorruptionError } from "../../errors.js";
 import * as lmdbModule from "lmdb";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
@@ -79,6 +79,8 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.keyByteLimit = MAX_KEY_BYTES;
     this.rowCount = rows;
     this.active = this.newLayer(false);
+    // A generated-increment key's sequence is stored with the rows (lmdb-store.ts `sequenceOf`).
+    if (schema.keyColumns.some((c) => c.generated === "increment")) this.sequence = store.sequenceOf(tid);
   }
 
   get size(): number {
@@ -420,7 +422,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.notifyRemove(old);
   }
 
-  truncate(log: WriteLog | undefined): void {
+  protected truncateRows(log: WriteLog | undefined): void {
     const saved: LmdbState = { engine: "lmdb", layer: this.active, size: this.rowCount };
     log?.truncated(this, saved);
     this.active = this.newLayer(true);
@@ -439,7 +441,7 @@ export class LmdbTable extends TableBase implements FlushSource {
    * Inserts many checked rows into the overlay, sorted (so the commit writes them in key order).
    * Refuses (409, nothing written) if a key exists or repeats.
    */
-  insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
+  protected insertManyRows(rows: readonly Row[], log: WriteLog | undefined): void {
     const n = rows.length;
     if (n === 0) return;
     const keys = new Array<IndexKey>(n);
@@ -455,7 +457,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     const sortedRows = order ? order.map((i) => rows[i]!) : rows;
     for (let i = 1; order !== undefined && i < n; i++) {
       if (cmp(sortedKeys[i - 1]!, sortedKeys[i]!) === 0) {
-        throw new ConflictError(`${this.path}: key ${keyText(sortedKeys[i]!)} appears twice in the inserted rows`);
+        throw this.keyExists(sortedKeys[i]!, undefined, "appears twice in the inserted rows");
       }
     }
     const wasEmpty = this.rowCount === 0;
@@ -463,7 +465,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     // conflict: one reverse step instead of a get per row.
     if (!wasEmpty && !this.allAfterLastKey(sortedKeys[0]!)) {
       for (const k of sortedKeys) {
-        if (this.get(k) !== undefined) throw new ConflictError(`${this.path}: key ${keyText(k)} already exists`);
+        if (this.get(k) !== undefined) throw this.keyExists(k, undefined);
       }
     }
     const layer = this.active;

@@ -11,8 +11,9 @@ import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
 import type { RowObserver } from "./row-observer.js";
 import { type ColumnConstraint, type ScanPlan, planScan } from "./scan-plan.js";
 import { type TableIndex, primaryIndex, secondaryIndexes, secondaryKey } from "./table-index.js";
-import type { DerivedKey, Table, TableState, WriteLog } from "./table-engine.js";
-import { type Row, type TableSchema, checkCell, describeValue } from "./table-schema.js";
+import type { DerivedKey, Table, TableState, WriteGuard, WriteLog } from "./table-engine.js";
+import { type Cell, type Column, type Row, type TableSchema, cellDetail, checkCell, describeValue } from "./table-schema.js";
+import { randomUUID } from "node:crypto";
 
 /** A primary key as text, for error messages. */
 export function keyText(key: IndexKey): string {
@@ -34,6 +35,10 @@ export abstract class TableBase implements Table {
   readonly secondaries: readonly TableIndex[];
   readonly indexes: readonly TableIndex[];
   readonly hasLinks: boolean;
+  guard: WriteGuard | undefined;
+  sequence: number | bigint | undefined;
+  /** Position of the generated key column (`generated` option), or -1. */
+  private readonly generatedAt: number;
   /** Number of key columns. */
   readonly keyLen: number;
   /** A composite-key table without value or link columns uses its rows as primary keys. */
@@ -49,8 +54,9 @@ export abstract class TableBase implements Table {
     readonly schema: TableSchema,
   ) {
     this.keyLen = schema.keyColumns.length;
-    this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link");
-    this.hasLinks = schema.columns.some((c) => c.kind === "link");
+    this.rowIsKey = schema.valueColumns.length === 0 && schema.keyColumns.every((c) => c.kind !== "link" && c.kind !== "bytes");
+    this.generatedAt = schema.keyColumns.findIndex((c) => c.generated !== undefined);
+    this.hasLinks = schema.columns.some((c) => c.kind === "link" || c.kind === "bytes" || c.bigMin !== undefined);
     this.primary = primaryIndex(schema);
     this.secondaries = secondaryIndexes(schema);
     this.indexes = [this.primary, ...this.secondaries];
@@ -58,9 +64,25 @@ export abstract class TableBase implements Table {
 
   abstract readonly size: number;
   abstract get(key: IndexKey): Row | undefined;
-  abstract truncate(log: WriteLog | undefined): void;
   abstract restoreState(saved: TableState): void;
-  abstract insertMany(rows: readonly Row[], log: WriteLog | undefined): void;
+  /** The engine's bulk insert of checked rows (generated keys filled in). */
+  protected abstract insertManyRows(rows: readonly Row[], log: WriteLog | undefined): void;
+  /** The engine's removal of every row. */
+  protected abstract truncateRows(log: WriteLog | undefined): void;
+
+  /** Inserts many checked rows; refuses (409, nothing written) if a key exists or repeats. */
+  insertMany(rows: readonly Row[], log: WriteLog | undefined): void {
+    const filled = this.prepareRows(rows);
+    this.insertManyRows(filled, log);
+    this.afterInsertMany(filled);
+  }
+
+  /** Removes every row at once (saving the state in the log so a rollback restores it). */
+  truncate(log: WriteLog | undefined): void {
+    const rows = this.rowsBeforeTruncate();
+    this.truncateRows(log);
+    this.afterTruncate(rows, log);
+  }
   abstract scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void;
   abstract count(plan: ScanPlan): number;
   abstract prefixRows(ix: TableIndex, prefix: readonly KeyCell[], out: Row[]): void;
@@ -100,11 +122,15 @@ export abstract class TableBase implements Table {
       );
     }
     const where = what === "row" ? this.path : `${this.path} (${what})`;
+    let out: unknown[] | undefined;
     for (let i = 0; i < cols.length; i++) {
-      // `checkCell` stores `-0` as `0` (as SQLite does); such a row is the one row copied.
-      if (checkCell(cols[i]!, raw[i], where) === 0 && Object.is(raw[i], -0)) return this.checkRow(raw.map((c) => (c === 0 ? 0 : c)), what);
+      // `checkCell` may store another form than it was given (`-0` as `0`, as SQLite does; a
+      // float/32 rounded; a uuid in lowercase; a bigint within ±(2^53 − 1) as a number): such a
+      // row is the one row copied.
+      const cell = checkCell(cols[i]!, raw[i], where);
+      if (!Object.is(cell, raw[i])) (out ??= raw.slice())[i] = cell;
     }
-    return raw as Row;
+    return (out ?? raw) as Row;
   }
 
   checkKeyValues(key: unknown, values: unknown): Row {
@@ -133,14 +159,14 @@ export abstract class TableBase implements Table {
    * secondary index is updated; `log` hears about the change first.
    */
   write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
+    if (this.generatedAt >= 0) row = this.withGeneratedKey(row);
     const key = this.primaryKeyOf(row);
     this.checkWriteBytes(key, row);
     const old = this.get(key);
-    if (old !== undefined && mode === "insert") {
-      throw new ConflictError(`${this.path}: key ${keyText(key)} already exists`);
-    }
+    if (old !== undefined && mode === "insert") throw this.keyExists(key, row);
     log?.rowChanged(this, key, old);
     this.applyWrite(key, row, old);
+    this.guard?.written(this, row, old, log);
   }
 
   /** Deletes the row with this primary tree key; false when absent. */
@@ -149,7 +175,90 @@ export abstract class TableBase implements Table {
     if (old === undefined) return false;
     log?.rowChanged(this, key, old);
     this.applyRemove(key, old);
+    this.guard?.removed(this, old, log);
     return true;
+  }
+
+  /** The 409 of an insert whose key exists, naming the key columns and the key. */
+  protected keyExists(key: IndexKey, row: Row | undefined, detail = "already exists"): ConflictError {
+    const columns = this.schema.keyColumns.map((c) => c.name);
+    const cells = row !== undefined ? row.slice(0, this.keyLen) : Array.isArray(key) ? key : [key];
+    return new ConflictError(`${this.path}: key ${keyText(key)} ${detail}`, { table: this.path, columns, key: cells.map((c) => cellDetail(c as Cell)) });
+  }
+
+  // ---- generated keys --------------------------------------------------------------------------
+
+  /**
+   * `row` with its generated key filled in when the cell is null (key cells are never null
+   * otherwise); an increment column's sequence follows every key written, generated or given.
+   */
+  protected withGeneratedKey(row: Row): Row {
+    const p = this.generatedAt;
+    const col = this.schema.columns[p]!;
+    const cell = row[p];
+    if (cell === null) {
+      const out = row.slice();
+      out[p] = col.generated === "random" ? randomUUID() : this.nextSequence(col);
+      return out;
+    }
+    if (col.generated === "increment" && (typeof cell === "number" || typeof cell === "bigint") && cell > this.currentSequence()) this.sequence = cell;
+    return row;
+  }
+
+  private currentSequence(): number | bigint {
+    if (this.sequence === undefined) this.sequence = this.largestKey();
+    return this.sequence;
+  }
+
+  private nextSequence(col: Column): number | bigint {
+    const cur = this.currentSequence();
+    let next: number | bigint = typeof cur === "bigint" || cur >= Number.MAX_SAFE_INTEGER ? BigInt(cur) + 1n : Math.max(cur, 0) + 1;
+    if (typeof next === "bigint" && next <= BigInt(Number.MAX_SAFE_INTEGER)) next = Number(next);
+    if (typeof next === "bigint" ? next > col.bigMax! : next > col.max) {
+      throw new BadRequestError(`${this.path}: column ${JSON.stringify(col.name)} has no generated key left (the largest, ${col.bigMax ?? col.max}, was used)`);
+    }
+    this.sequence = next;
+    return next;
+  }
+
+  /** The largest value the generated key column holds now (0 for an empty table). */
+  private largestKey(): number | bigint {
+    const p = this.generatedAt;
+    let max: number | bigint = 0;
+    const visit = (row: Row): void => {
+      const c = row[p];
+      if ((typeof c === "number" || typeof c === "bigint") && c > max) max = c;
+    };
+    if (p === 0) {
+      this.scan(this.plan([], [this.schema.columns[0]!.name], true), (row) => {
+        visit(row);
+        return true;
+      });
+    } else {
+      this.scan(this.plan([]), visit);
+    }
+    return max;
+  }
+
+  /** The rows of a bulk insert with their generated keys; then `afterInsertMany` tells the guard. */
+  protected prepareRows(rows: readonly Row[]): readonly Row[] {
+    return this.generatedAt >= 0 ? rows.map((r) => this.withGeneratedKey(r)) : rows;
+  }
+
+  /** Tells the guard of rows a bulk insert wrote. */
+  protected afterInsertMany(rows: readonly Row[]): void {
+    this.guard?.insertedMany(this, rows);
+  }
+
+  /** The rows a truncate is about to remove, when the guard must hear of them; else undefined. */
+  protected rowsBeforeTruncate(): Row[] | undefined {
+    return this.guard?.watchesRemovals(this) ? this.allRows() : undefined;
+  }
+
+  /** Tells the guard of the rows a truncate removed. */
+  protected afterTruncate(rows: Row[] | undefined, log: WriteLog | undefined): void {
+    if (rows === undefined || this.guard === undefined) return;
+    for (const r of rows) this.guard.removed(this, r, log);
   }
 
   /** Puts a row back as it was before a change (used by rollback; never logged). */

@@ -39,6 +39,22 @@ export interface TableState {
 export type DerivedKey = string | object;
 
 /**
+ * What a table calls around its writes, so that rules spanning tables (foreign keys) hold. Each
+ * call runs after the change, inside the same request: a throw undoes the request, and the
+ * changes a call makes itself (cascades) go to the same `log`.
+ */
+export interface WriteGuard {
+  /** `row` was written (replacing `old`, if any). */
+  written(table: Table, row: Row, old: Row | undefined, log: WriteLog | undefined): void;
+  /** The new `rows` of a bulk insert were written. */
+  insertedMany(table: Table, rows: readonly Row[]): void;
+  /** `old` was removed. */
+  removed(table: Table, old: Row, log: WriteLog | undefined): void;
+  /** True when removing rows of `table` needs `removed` calls (some table references it). */
+  watchesRemovals(table: Table): boolean;
+}
+
+/**
  * A table: schema, indexes and rows, whichever engine keeps them.
  *
  * @example
@@ -64,10 +80,21 @@ export interface Table {
   readonly secondaries: readonly TableIndex[];
   /** Primary first, then the secondary indexes in schema order. */
   readonly indexes: readonly TableIndex[];
-  /** True when some column holds links (stored as href strings). */
+  /** True when some column holds links (stored as href strings), bytes (key strings) or 64-bit integers (read back as numbers when a double holds them). */
   readonly hasLinks: boolean;
   /** Number of rows (pending writes included). */
   readonly size: number;
+  /**
+   * What the database checks around this table's writes (its references, see
+   * state/integrity.ts); set while the table is in a database's catalog.
+   */
+  guard: WriteGuard | undefined;
+  /**
+   * The highest key a `generated: "increment"` key column ever held, or `undefined` before it
+   * is first needed (then it is read from the store, or the largest key): generated keys go above
+   * it, so a key is never reused.
+   */
+  sequence: number | bigint | undefined;
 
   /** The primary tree key of a row. */
   primaryKeyOf(row: Row): IndexKey;

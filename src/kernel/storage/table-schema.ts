@@ -7,26 +7,40 @@ import { idProblem } from "../../ir/id.js";
 import { isWellFormedString } from "../../ir/well-formed.js";
 import type { Json, Link } from "../../ir/types.js";
 
-/** One stored cell: a primitive or a link. */
-export type Cell = null | boolean | number | string | Link;
+/**
+ * One stored cell: a primitive, a link or bytes. A 64-bit integer is a `number` within
+ * ±(2^53 − 1) and a `bigint` beyond (one value, one form, so `===` and Map keys still work).
+ */
+export type Cell = null | boolean | number | bigint | string | Link | Uint8Array;
 /** A full row: key columns then value columns. Rows are never mutated once stored. */
 export type Row = readonly Cell[];
 
 /** The family a dtype belongs to; decides how values are checked and compared. */
-export type DtypeKind = "string" | "bool" | "int" | "float" | "number" | "link";
+export type DtypeKind = "string" | "bool" | "int" | "float" | "number" | "link" | "bytes";
 
 interface DtypeInfo {
   readonly kind: DtypeKind;
   readonly min: number;
   readonly max: number;
+  /** Exact bounds of an integer dtype (64-bit bounds are not exact as numbers). */
+  readonly bigMin?: bigint;
+  readonly bigMax?: bigint;
+  /** `float/32`: values are rounded to the nearest float32 (`Math.fround`). */
+  readonly f32?: boolean;
 }
 
 const VALUE = "/state/scalar/value/";
 const SAFE = Number.MAX_SAFE_INTEGER;
+/** The range of a JS `Date` in milliseconds since the epoch: what a timestamp column holds. */
+const TIME_MAX = 8.64e15;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 function intRange(signed: boolean, bits: number): DtypeInfo {
-  if (bits === 64) return { kind: "int", min: signed ? -SAFE : 0, max: SAFE };
+  if (bits === 64) {
+    const bigMin = signed ? -(2n ** 63n) : 0n;
+    const bigMax = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+    return { kind: "int", min: Number(bigMin), max: Number(bigMax), bigMin, bigMax };
+  }
   const span = 2 ** bits;
   return signed ? { kind: "int", min: -span / 2, max: span / 2 - 1 } : { kind: "int", min: 0, max: span - 1 };
 }
@@ -40,7 +54,8 @@ const DTYPES: ReadonlyMap<string, DtypeInfo> = new Map<string, DtypeInfo>([
   [`${VALUE}number/int`, intRange(true, 64)],
   [`${VALUE}number/uint`, intRange(false, 64)],
   [`${VALUE}number/float`, { kind: "float", min: -Number.MAX_VALUE, max: Number.MAX_VALUE }],
-  [`${VALUE}number/float/32`, { kind: "float", min: -FLOAT32_MAX, max: FLOAT32_MAX }],
+  [`${VALUE}number/float/32`, { kind: "float", min: -FLOAT32_MAX, max: FLOAT32_MAX, f32: true }],
+  [`${VALUE}bytes`, { kind: "bytes", min: 0, max: 0 }],
   [`${VALUE}number/float/64`, { kind: "float", min: -Number.MAX_VALUE, max: Number.MAX_VALUE }],
   ...[8, 16, 32, 64].flatMap((bits): [string, DtypeInfo][] => [
     [`${VALUE}number/int/${bits}`, intRange(true, bits)],
@@ -62,6 +77,32 @@ export interface Column {
   /** Position in a full row (key columns first). */
   readonly position: number;
   readonly isKey: boolean;
+  /** Exact bounds of a 64-bit integer column. */
+  readonly bigMin?: bigint;
+  readonly bigMax?: bigint;
+  /** A `float/32` column: values are rounded with `Math.fround`. */
+  readonly f32?: boolean;
+  /** What a string or integer column holds beyond its dtype (option `format`, PROFILE §3). */
+  readonly format?: ColumnFormat;
+  /** An enum column: the only strings it takes (option `values`). */
+  readonly values?: readonly string[];
+  /** A key filled by the kernel when an insert leaves it out (option `generated`). */
+  readonly generated?: "increment" | "random";
+  /** A foreign key (option `references`): the target table's link and what a delete there does. */
+  readonly references?: ColumnReference;
+}
+
+/** The extra formats of PROFILE §3: a uuid or JSON text in a string column, a timestamp in an int/64 one. */
+export type ColumnFormat = "uuid" | "json" | "timestamp";
+
+/** What deleting (or re-keying) a referenced row does to the rows pointing at it. */
+export type OnDelete = "restrict" | "cascade" | "set null";
+
+/** A foreign key of a column: it holds a key of the table at `table` (a one-column key). */
+export interface ColumnReference {
+  /** The target table's link, `/state/<ns>/<name>`. */
+  readonly table: string;
+  readonly onDelete: OnDelete;
 }
 
 /** A secondary index: its name and its listed columns (the key columns are appended implicitly). */
@@ -81,7 +122,7 @@ function describe(v: unknown): string {
     return `link ${JSON.stringify((v as Link).href)}`;
   }
   try {
-    const s = JSON.stringify(v);
+    const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x));
     return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
   } catch {
     return typeof v;
@@ -107,6 +148,31 @@ function loneSurrogate(column: Column, where: string): BadRequestError {
   );
 }
 
+const SAFE_BIG = BigInt(SAFE);
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** A string for a uuid, json or enum column: checked, and a uuid in its lowercase form. */
+function formatted(column: Column, value: string, where: string): string {
+  const name = JSON.stringify(column.name);
+  if (column.values !== undefined) {
+    if (column.values.includes(value)) return value;
+    throw new BadRequestError(`${where}: column ${name} takes one of ${column.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(value)}`);
+  }
+  if (column.format === "uuid") {
+    if (UUID.test(value)) return value.toLowerCase();
+    throw new BadRequestError(`${where}: column ${name} expects a uuid (8-4-4-4-12 hex digits), got ${describe(value)}`);
+  }
+  try {
+    JSON.parse(value);
+  } catch {
+    throw new BadRequestError(`${where}: column ${name} expects JSON text, got ${describe(value)}`);
+  }
+  if (column.maxLen !== undefined && codePointLength(value) > column.maxLen) {
+    throw new BadRequestError(`${where}: column ${name} holds at most ${column.maxLen} characters of JSON, got ${codePointLength(value)}`);
+  }
+  return value;
+}
+
 /**
  * Checks `value` against `column` and returns the cell to store (`-0` becomes `0`); throws a
  * `BadRequestError` naming the column otherwise.
@@ -121,12 +187,16 @@ export function checkCell(column: Column, value: unknown, where: string): Cell {
   if (typeof value === "string" && !isWellFormedString(value)) throw loneSurrogate(column, where);
   switch (column.kind) {
     case "int":
-      if (typeof value === "number" && Number.isInteger(value) && value >= column.min && value <= column.max) {
+      if (typeof value === "number" && Number.isSafeInteger(value) && value >= column.min && value <= column.max) {
         return value === 0 ? 0 : value;
+      }
+      if (typeof value === "bigint" && column.bigMin !== undefined && value >= column.bigMin && value <= column.bigMax!) {
+        return value >= -SAFE_BIG && value <= SAFE_BIG ? Number(value) : value;
       }
       break;
     case "string":
       if (typeof value === "string") {
+        if (column.format !== undefined || column.values !== undefined) return formatted(column, value, where);
         if (column.maxLen === undefined || value.length <= column.maxLen) return value;
         const n = codePointLength(value);
         if (n <= column.maxLen) return value;
@@ -138,8 +208,12 @@ export function checkCell(column: Column, value: unknown, where: string): Cell {
     case "float":
     case "number":
       if (typeof value === "number" && Number.isFinite(value) && value >= column.min && value <= column.max) {
-        return value === 0 ? 0 : value;
+        const v = column.f32 === true ? Math.fround(value) : value;
+        return v === 0 ? 0 : v;
       }
+      break;
+    case "bytes":
+      if (value instanceof Uint8Array) return value;
       break;
     case "bool":
       if (typeof value === "boolean") return value;
@@ -163,12 +237,20 @@ export function checkCell(column: Column, value: unknown, where: string): Cell {
       break;
   }
   if (value === null) {
-    if (column.nullable) return null;
+    // A generated key left null is filled in by the table (table-base.ts `withGeneratedKey`).
+    if (column.nullable || column.generated !== undefined) return null;
     throw new BadRequestError(`${where}: column ${JSON.stringify(column.name)} is not nullable`);
   }
   let why = "";
-  if (column.kind === "int" && typeof value === "number") {
-    why = Number.isInteger(value) ? ` (allowed range ${column.min}..${column.max})` : " (not an integer)";
+  if (column.kind === "int" && (typeof value === "number" || typeof value === "bigint")) {
+    const range = column.bigMin !== undefined && column.format !== "timestamp" ? `${column.bigMin}..${column.bigMax}` : `${column.min}..${column.max}`;
+    if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value) && column.bigMin !== undefined && column.format !== "timestamp") {
+      why = ` (an integer beyond ±(2^53−1) is not exact as a JSON number: send it as {"${VALUE}number/int/64": "<digits>"})`;
+    } else {
+      why = typeof value === "bigint" || Number.isInteger(value) ? ` (allowed range ${range})` : " (not an integer)";
+    }
+  } else if ((column.kind === "float" || column.kind === "number") && typeof value === "number" && Number.isFinite(value)) {
+    why = ` (allowed range ±${column.max})`;
   }
   throw new BadRequestError(
     `${where}: column ${JSON.stringify(column.name)} expects ${dtypeLabel(column.dtype)}, got ${describe(value)}${why}`,
@@ -243,15 +325,17 @@ function parseColumn(raw: unknown, position: number, isKey: boolean): Column {
     bad(`column ${JSON.stringify(name)}: max_len null is only allowed with the nullable options`);
   }
   let nullable = false;
+  let extra: ColumnOptions = {};
   if (raw.length === 4) {
     const opts = mapEntries(raw[3]);
-    if (!opts || Object.keys(opts).some((k) => k !== "nullable") || typeof opts.nullable !== "boolean") {
-      bad(`column ${JSON.stringify(name)}: options must be {"nullable": true|false}, got ${describe(raw[3])}`);
+    if (!opts || Object.keys(opts).some((k) => !OPTION_NAMES.has(k)) || (opts.nullable !== undefined && typeof opts.nullable !== "boolean")) {
+      bad(`column ${JSON.stringify(name)}: options are a map of ${[...OPTION_NAMES].map((k) => JSON.stringify(k)).join(", ")} ({"nullable": true|false}, …), got ${describe(raw[3])}`);
     }
-    nullable = opts.nullable as boolean;
+    nullable = opts.nullable === true;
     if (nullable && isKey) bad(`key column ${JSON.stringify(name)} cannot be nullable`);
+    extra = parseOptions(name as string, info, path, opts, isKey);
   }
-  return {
+  const column: Column = {
     name: name as string,
     dtype: path,
     kind: info.kind,
@@ -261,12 +345,68 @@ function parseColumn(raw: unknown, position: number, isKey: boolean): Column {
     nullable,
     position,
     isKey,
+    ...(info.bigMin !== undefined ? { bigMin: info.bigMin, bigMax: info.bigMax } : {}),
+    ...(info.f32 ? { f32: true } : {}),
+    ...extra,
   };
+  if (column.format === "timestamp") return { ...column, min: -TIME_MAX, max: TIME_MAX, bigMin: undefined, bigMax: undefined };
+  return column;
+}
+
+const OPTION_NAMES = new Set(["nullable", "format", "values", "generated", "references"]);
+const ON_DELETE = new Set<OnDelete>(["restrict", "cascade", "set null"]);
+
+type ColumnOptions = Pick<Column, "format" | "values" | "generated" | "references">;
+
+/** The options beyond `nullable` (PROFILE §3): format, enum values, generated keys, references. */
+function parseOptions(name: string, info: DtypeInfo, path: string, opts: Record<string, unknown>, isKey: boolean): ColumnOptions {
+  const out: { -readonly [K in keyof ColumnOptions]: ColumnOptions[K] } = {};
+  const col = JSON.stringify(name);
+  if (opts.format !== undefined) {
+    const f = opts.format;
+    const ok = (f === "uuid" || f === "json") ? info.kind === "string" : f === "timestamp" ? path === `${VALUE}number/int/64` : false;
+    if (!ok) bad(`column ${col}: format must be "uuid" or "json" on a string column, or "timestamp" on an int/64 column, got ${describe(f)}`);
+    out.format = f as ColumnFormat;
+  }
+  if (opts.values !== undefined) {
+    const v = Array.isArray(opts.values) ? opts.values : undefined;
+    if (info.kind !== "string" || out.format !== undefined || !v || v.length === 0 || v.some((x) => typeof x !== "string") || new Set(v).size !== v.length) {
+      bad(`column ${col}: values (an enum) is a non-empty list of distinct strings on a string column, got ${describe(opts.values)}`);
+    }
+    out.values = Object.freeze([...(v as string[])]);
+  }
+  if (opts.generated !== undefined) {
+    const g = opts.generated;
+    if (g === "increment") {
+      if (!isKey || info.kind !== "int") bad(`column ${col}: generated "increment" is for an integer key column`);
+    } else if (g === "random") {
+      if (!isKey || out.format !== "uuid") bad(`column ${col}: generated "random" is for a uuid key column (format "uuid")`);
+    } else {
+      bad(`column ${col}: generated must be "increment" or "random", got ${describe(g)}`);
+    }
+    out.generated = g;
+  }
+  if (opts.references !== undefined) {
+    const r = mapEntries(opts.references);
+    const table = r?.table;
+    const onDelete = r?.on_delete ?? "restrict";
+    if (!r || Object.keys(r).some((k) => k !== "table" && k !== "on_delete") || typeof table !== "string" || !/^\/state\/[^/]+\/[^/]+$/.test(table) || !ON_DELETE.has(onDelete as OnDelete)) {
+      bad(`column ${col}: references is {"table": "/state/<ns>/<name>", "on_delete": "restrict"|"cascade"|"set null"}, got ${describe(opts.references)}`);
+    }
+    out.references = Object.freeze({ table, onDelete: onDelete as OnDelete });
+  }
+  return out;
 }
 
 /** The JSON of one column, as the canonical schema encodes it. */
 export function columnJson(c: Column): Json {
-  if (c.nullable) return [c.name, c.dtype, c.maxLen ?? null, { nullable: true }];
+  const opts: Record<string, Json> = {};
+  if (c.format !== undefined) opts.format = c.format;
+  if (c.generated !== undefined) opts.generated = c.generated;
+  if (c.nullable) opts.nullable = true;
+  if (c.references !== undefined) opts.references = { on_delete: c.references.onDelete, table: c.references.table };
+  if (c.values !== undefined) opts.values = [...c.values];
+  if (Object.keys(opts).length > 0) return [c.name, c.dtype, c.maxLen ?? null, opts];
   return c.maxLen === undefined ? [c.name, c.dtype] : [c.name, c.dtype, c.maxLen];
 }
 
@@ -395,3 +535,19 @@ export function tableLiteral(schema: unknown, rows?: unknown): TableLiteral {
 }
 
 export { describe as describeValue };
+
+/**
+ * A cell as a conflict's `key` carries it (JSON): links as their href, bytes as base64, a
+ * 64-bit integer beyond ±(2^53 − 1) as its decimal string.
+ *
+ * @example
+ * ```ts
+ * cellDetail(2n ** 64n - 1n); // "18446744073709551615"
+ * ```
+ */
+export function cellDetail(c: Cell): unknown {
+  if (typeof c === "bigint") return c.toString();
+  if (c instanceof Uint8Array) return Buffer.from(c).toString("base64");
+  if (typeof c === "object" && c !== null) return c.href;
+  return c;
+}

@@ -111,6 +111,8 @@ export interface FlushSource {
   readonly tid: number;
   /** Number of key columns (rows are stored as key → value cells). */
   readonly keyLen: number;
+  /** The table's key sequence (`Table.sequence`), kept with its rows when it has one. */
+  readonly sequence: number | bigint | undefined;
   /** Freezes the pending writes into a committing layer (called at commit, synchronously). */
   freeze(): WriteLayer;
   /** The layer's lmdb write has resolved: lmdb now answers for it, and it is dropped. */

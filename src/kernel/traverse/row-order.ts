@@ -18,15 +18,15 @@ import type { TraverseRow, TraverseTableShape } from "./store.js";
 export function keyId(row: TraverseRow, keyCount: number): unknown {
   if (keyCount === 1) {
     const k = row[0];
-    if (typeof k === "number" || typeof k === "string") return k;
+    if (typeof k === "number" || typeof k === "string" || typeof k === "bigint") return k;
   }
   // Composite keys of numbers and plain strings: a tagged join (cheaper than JSON); else JSON.
   let id = "\u0000";
   for (let i = 0; i < keyCount; i++) {
     const c = row[i];
-    if (typeof c === "number") id += c + "\u0001";
+    if (typeof c === "number" || typeof c === "bigint") id += c + "\u0001";
     else if (typeof c === "string" && !/[\u0000-\u0003]/.test(c)) id += "\u0002" + c + "\u0001";
-    else return "\u0003" + JSON.stringify(row.slice(0, keyCount));
+    else return "\u0003" + JSON.stringify(row.slice(0, keyCount), (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v));
   }
   return id;
 }

@@ -5,7 +5,7 @@
  */
 import type { KeySlots } from "../storage/derived/key-slots.js";
 import type { LinkIndex } from "../storage/derived/link-index.js";
-import type { KeyCell } from "../storage/index-keys.js";
+import { bytesKey, type KeyCell } from "../storage/index-keys.js";
 
 /** What the traversal needs to know about a table. */
 export interface TraverseTableShape {
@@ -55,5 +55,6 @@ export interface TraverseStore {
   linkIndex?(table: string, fromCol: string, sourceTable: string, toCol: string, targetTable: string): LinkIndex | undefined;
 }
 
-/** A cell as an index key cell: a link by its href, anything else as it is. */
-export const normCell = (v: unknown): KeyCell => (typeof v === "object" && v !== null ? ((v as { href?: string }).href ?? null) : (v as KeyCell));
+/** A cell as an index key cell: a link by its href, bytes by their key string, anything else as it is. */
+export const normCell = (v: unknown): KeyCell =>
+  typeof v === "object" && v !== null ? (v instanceof Uint8Array ? bytesKey(v) : ((v as { href?: string }).href ?? null)) : (v as KeyCell);

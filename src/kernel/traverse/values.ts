@@ -8,8 +8,9 @@ import { compareStrings } from "../storage/index-keys.js";
 function typeRank(v: unknown): number {
   if (v === null || v === undefined) return 0;
   if (typeof v === "boolean") return 1;
-  if (typeof v === "number") return 2;
+  if (typeof v === "number" || typeof v === "bigint") return 2;
   if (typeof v === "string") return 3;
+  if (v instanceof Uint8Array) return 6;
   if (Array.isArray(v)) return 5;
   return 4; // links and other objects: compared by their JSON text
 }
@@ -35,6 +36,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case 1:
     case 2:
       return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+    case 6:
+      return Math.sign(Buffer.compare(a as Uint8Array, b as Uint8Array));
     case 3:
       // By code point, as the table engine orders keys (JS `<` compares UTF-16 units).
       return Math.sign(compareStrings(a as string, b as string));
@@ -56,7 +59,7 @@ export function compareValues(a: unknown, b: unknown): number {
 
 function linkText(v: unknown): string {
   const href = (v as { href?: unknown }).href;
-  return typeof href === "string" ? href : JSON.stringify(v);
+  return typeof href === "string" ? href : JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
 }
 
 function valuesEqual(a: unknown, b: unknown): boolean {
