@@ -126,9 +126,12 @@ function insertReturning(log: WriteLog, table: Table, plan: InsertReturningPlan,
         next[c.position] = row[c.position]!;
       }
       table.write(next, "upsert", log);
-    } else table.write(row, "insert", log);
-    // Read back: the row as the table holds it (generated values included).
-    out.push(project(table.get(key)!, cols));
+      out.push(project(table.get(key)!, cols));
+      continue;
+    }
+    // The row as written: a key the table generated (a null cell of a generated key) included.
+    const written = table.write(row, "insert", log);
+    out.push(project(table.get(table.primaryKeyOf(written))!, cols));
   }
   visits.flush();
   return out;

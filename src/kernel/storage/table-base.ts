@@ -158,7 +158,7 @@ export abstract class TableBase implements Table {
    * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
    * secondary index is updated; `log` hears about the change first.
    */
-  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void {
+  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): Row {
     if (this.generatedAt >= 0) row = this.withGeneratedKey(row);
     const key = this.primaryKeyOf(row);
     this.checkWriteBytes(key, row);
@@ -167,6 +167,7 @@ export abstract class TableBase implements Table {
     log?.rowChanged(this, key, old);
     this.applyWrite(key, row, old);
     this.guard?.written(this, row, old, log);
+    return row;
   }
 
   /** Deletes the row with this primary tree key; false when absent. */

@@ -107,8 +107,11 @@ export interface Table {
   /** Builds a full row from a key tuple and a values tuple (or a single value). */
   checkKeyValues(key: unknown, values: unknown): Row;
 
-  /** Writes a checked row: `insert` refuses an existing key (409), `upsert` replaces it. */
-  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): void;
+  /**
+   * Writes a checked row: `insert` refuses an existing key (409), `upsert` replaces it. Returns
+   * the row as written (a generated key filled in).
+   */
+  write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): Row;
   /** Deletes the row with this primary tree key; false when absent. */
   remove(key: IndexKey, log: WriteLog | undefined): boolean;
   /** Puts a row back as it was before a change (used by rollback; never logged). */
