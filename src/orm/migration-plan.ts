@@ -71,7 +71,9 @@ export interface MigrationPlan {
   toString(): string;
 }
 
-const SHORT = new Map<string, string>(Object.entries(DTYPE_PATHS).map(([k, v]) => [v, k]));
+// The first name of each dtype path: `string` (not `json`, `enum` or `uuid`, stored as strings), `i64` (not `timestamp`).
+const SHORT = new Map<string, string>();
+for (const [k, v] of Object.entries(DTYPE_PATHS)) if (!SHORT.has(v)) SHORT.set(v, k);
 
 function show(c: NormColumn): string {
   const short = SHORT.get(c.dtype) ?? c.dtype.replace("/state/scalar/value/", "");
