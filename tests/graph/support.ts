@@ -492,9 +492,16 @@ export async function loadGraph(executor: Executor, data: GraphData) {
 
 /**
  * The smallest visit budget (1 … `max`) within which `run(budget)` completes, found by bisection:
- * two traversals that touch the same rows have the same one.
+ * two traversals that touch the same rows have the same one. `Infinity` when even `max` is not
+ * enough (a random traversal can touch more rows than the search covers).
  */
 export async function smallestBudget(run: (budget: number) => Promise<unknown>, max = 4096): Promise<number> {
+  try {
+    await run(max);
+  } catch (error) {
+    if (!(error instanceof VisitBudgetError)) throw error;
+    return Infinity;
+  }
   let lo = 1;
   let hi = max;
   while (lo < hi) {
