@@ -4,12 +4,12 @@
  * from, and the value helpers every stage shares (null-aware, type-aware comparison).
  */
 import { BadRequestError } from "../../errors.js";
-import { bytesKey, compareCells, type KeyCell } from "../storage/index-keys.js";
+import { compareCells, normCell, type KeyCell } from "../storage/index-keys.js";
 import type { QueryAggFn } from "../../ir/query-plan.js";
 import type { Visits } from "./budget.js";
 import type { EqualityLookup } from "../storage/equality-lookup.js";
 import type { Table } from "../storage/table-engine.js";
-import type { Column, Row } from "../storage/table-schema.js";
+import type { Cell, Column, Row } from "../storage/table-schema.js";
 
 /**
  * An evaluator: a closure compiled once per plan text, called per row with the row array of the
@@ -47,7 +47,8 @@ export class OuterBox {
 /** The key form of a value for comparison and hashing: a link is its href. */
 export function norm(v: unknown): KeyCell {
   if (typeof v !== "object" || v === null) return v as KeyCell;
-  return v instanceof Uint8Array ? bytesKey(v) : ((v as { href?: string }).href ?? null);
+  // A link or bytes cell as the index compares it; any other object (never a cell) as null.
+  return normCell(v as Cell) ?? null;
 }
 
 /**
