@@ -8,8 +8,9 @@ import { BadRequestError, NotFoundError } from "../errors.js";
 import type { OExpr } from "./expr.js";
 import { AliasedImpl, binary, exprNode, expressionBuilder, resolveColumn, resolveExpr, setSubqueryResolver } from "./expr.js";
 import type { TableMeta } from "./meta.js";
-import type { Amount, DeleteNode, InsertNode, SelectNode, UpdateNode } from "./nodes.js";
+import type { DeleteNode, InsertNode, SelectNode, UpdateNode } from "./nodes.js";
 import { returningColumns } from "./returning.js";
+import { offsetPages, streamStart } from "./stream-pages.js";
 import type { Explanation } from "./planner.js";
 import { andExpr, emptyQuery, fromSelectNode, scopeOf, type QJoin, type QNode, type QSelect, type StatementNode } from "./query-node.js";
 import { relationsOf, type RelationInfo } from "./relations.js";
@@ -286,28 +287,11 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
 
   async *stream(args?: Args, options: { pageSize?: number } = {}): AsyncIterableIterator<unknown> {
     if (this.qnode.count) throw new BadRequestError(`${this.label()}: stream() does not apply to count()`);
-    const pageSize = options.pageSize ?? 1000;
-    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new BadRequestError(`stream(): pageSize must be a positive integer`);
-    const resolve = (a: Amount | null): number | null => {
-      if (!a) return null;
-      const v = a.kind === "param" ? args?.[a.name] : a.value;
-      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new BadRequestError(`stream(): limit/offset must be non-negative integers`);
-      return v;
-    };
-    let remaining = resolve(this.qnode.limit);
-    let offset = resolve(this.qnode.offset) ?? 0;
-    const pageArgs: Record<string, unknown> = { ...(args ?? {}) };
-    for (const a of [this.qnode.limit, this.qnode.offset]) if (a?.kind === "param") delete pageArgs[a.name];
+    const start = streamStart(this.qnode.limit, this.qnode.offset, args, options.pageSize);
     // Offset pages over the plan's determined order (ties broken by primary keys).
-    while (remaining === null || remaining > 0) {
-      const n = remaining === null ? pageSize : Math.min(pageSize, remaining);
-      const page = this.next({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } });
-      const rows = (await page.execute(pageArgs)) as unknown[];
-      for (const row of rows) yield row;
-      if (rows.length < n) return;
-      offset += rows.length;
-      if (remaining !== null) remaining -= rows.length;
-    }
+    yield* offsetPages(start, (n, offset) =>
+      this.next({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } }).execute(start.pageArgs) as Promise<unknown[]>,
+    );
   }
 }
 

@@ -3,7 +3,8 @@
  * whose every method returns a new instance (builders are immutable and can be branched).
  */
 import { BadRequestError, NotFoundError } from "../errors.js";
-import type { Amount, SelectNode } from "./nodes.js";
+import type { SelectNode } from "./nodes.js";
+import { offsetPages, streamStart } from "./stream-pages.js";
 import { planRead, type Explanation } from "./planner.js";
 import type { AliasedExpression, Expression } from "./expr.js";
 import { QueryBuilderImpl } from "./query-builder.js";
@@ -279,23 +280,14 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
 
   async *stream(args?: Args, options: StreamOptions = {}): AsyncIterableIterator<unknown> {
     if (this.node.count) throw new BadRequestError(`${this.label()}: stream() does not apply to count()`);
-    const pageSize = options.pageSize ?? 1000;
-    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new BadRequestError(`stream(): pageSize must be a positive integer`);
-    const resolve = (a: Amount | null): number | null => {
-      if (!a) return null;
-      const v = a.kind === "param" ? args?.[a.name] : a.value;
-      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new BadRequestError(`stream(): limit/offset must be non-negative integers`);
-      return v;
-    };
-    let remaining = resolve(this.node.limit);
-    let offset = resolve(this.node.offset) ?? 0;
-    // Named limit/offset parameters are replaced by their values; keep the others for the pages.
-    const pageArgs: Record<string, unknown> = { ...(args ?? {}) };
-    for (const a of [this.node.limit, this.node.offset]) if (a?.kind === "param") delete pageArgs[a.name];
+    const start = streamStart(this.node.limit, this.node.offset, args, options.pageSize);
+    const { pageSize, pageArgs } = start;
+    let { remaining } = start;
+    // Arguments no predicate uses are left out of the pages.
     const stillUsed = new Set(this.node.where.flatMap((p) => (p.operand?.kind === "param" ? [p.operand.name] : [])));
     for (const k of Object.keys(pageArgs)) if (!stillUsed.has(k)) delete pageArgs[k];
     const keyset = this.keysetColumn();
-    if (keyset !== null && offset === 0) {
+    if (keyset !== null && start.offset === 0) {
       // Key-range pages: each op reads the next `pageSize` rows after the last key seen, so no page
       // re-reads earlier rows (offset pages would).
       let last: unknown = undefined;
@@ -311,15 +303,9 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
       }
       return;
     }
-    while (remaining === null || remaining > 0) {
-      const n = remaining === null ? pageSize : Math.min(pageSize, remaining);
-      const page = this.patched({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } });
-      const rows = (await page.execute(pageArgs)) as unknown[];
-      for (const row of rows) yield row;
-      if (rows.length < n) return;
-      offset += rows.length;
-      if (remaining !== null) remaining -= rows.length;
-    }
+    yield* offsetPages(start, (n, offset) =>
+      this.patched({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } }).execute(pageArgs) as Promise<unknown[]>,
+    );
   }
 }
 
