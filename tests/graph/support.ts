@@ -496,12 +496,6 @@ export async function loadGraph(executor: Executor, data: GraphData) {
  * enough (a random traversal can touch more rows than the search covers).
  */
 export async function smallestBudget(run: (budget: number) => Promise<unknown>, max = 4096): Promise<number> {
-  try {
-    await run(max);
-  } catch (error) {
-    if (!(error instanceof VisitBudgetError)) throw error;
-    return Infinity;
-  }
   let lo = 1;
   let hi = max;
   while (lo < hi) {
@@ -512,6 +506,15 @@ export async function smallestBudget(run: (budget: number) => Promise<unknown>, 
     } catch (error) {
       if (!(error instanceof VisitBudgetError)) throw error;
       lo = mid + 1;
+    }
+  }
+  if (lo === max) {
+    // The bisection never ran `max` itself: past it, the traversal is over the search's cap.
+    try {
+      await run(max);
+    } catch (error) {
+      if (!(error instanceof VisitBudgetError)) throw error;
+      return Infinity;
     }
   }
   return lo;
