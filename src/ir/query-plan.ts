@@ -357,43 +357,42 @@ export function queryPlanTables(plan: QueryPlan, out: Set<string> = new Set()): 
   return out;
 }
 
-/** The tables the `inQuery` subplans of an expression read (added to `out`). */
-export function exprTables(e: QueryExpr, out: Set<string>): Set<string> {
+/**
+ * The direct sub-expressions of `e` (its operands, and an `in` list's expressions), not entering
+ * an `inQuery`'s plan: what every walk over an expression tree descends into.
+ *
+ * @example
+ * ```ts
+ * childExprs({ t: "not", e: x }); // [x]
+ * ```
+ */
+export function childExprs(e: QueryExpr): readonly QueryExpr[] {
   switch (e.t) {
-    case "inQuery":
-      queryPlanTables(e.query, out);
-      exprTables(e.e, out);
-      break;
     case "cmp":
-      exprTables(e.l, out);
-      exprTables(e.r, out);
-      break;
+      return [e.l, e.r];
     case "and":
     case "or":
-      for (const x of e.of) exprTables(x, out);
-      break;
+      return e.of;
     case "not":
     case "isNull":
-      exprTables(e.e, out);
-      break;
+    case "inQuery":
+      return [e.e];
     case "like":
-      exprTables(e.e, out);
-      exprTables(e.pattern, out);
-      break;
+      return [e.e, e.pattern];
     case "between":
-      exprTables(e.e, out);
-      exprTables(e.low, out);
-      exprTables(e.high, out);
-      break;
+      return [e.e, e.low, e.high];
     case "in":
-      exprTables(e.e, out);
-      if (Array.isArray(e.list)) for (const x of e.list as readonly QueryExpr[]) exprTables(x, out);
-      break;
+      return Array.isArray(e.list) ? [e.e, ...(e.list as readonly QueryExpr[])] : [e.e];
     case "agg":
-      if (e.arg) exprTables(e.arg, out);
-      break;
+      return e.arg ? [e.arg] : [];
     default:
-      break;
+      return [];
   }
+}
+
+/** The tables the `inQuery` subplans of an expression read (added to `out`). */
+export function exprTables(e: QueryExpr, out: Set<string>): Set<string> {
+  if (e.t === "inQuery") queryPlanTables(e.query, out);
+  for (const x of childExprs(e)) exprTables(x, out);
   return out;
 }

@@ -5,7 +5,7 @@
  * engine's index-support rule, as selectors use it), an index lookup, hash or loop per join, an
  * index serving the order when there is one.
  */
-import type { QueryExpr, QueryPlan, QueryValue } from "../../ir/query-plan.js";
+import { childExprs, type QueryExpr, type QueryPlan, type QueryValue } from "../../ir/query-plan.js";
 import { NotFoundError } from "../../errors.js";
 import type { ColumnConstraint } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
@@ -197,45 +197,9 @@ function subquery(root: Root, plan: QueryPlan, where: string): () => SubqueryVal
 
 /** The aliases an expression names (its own plan's columns; not those of subplans). */
 function aliasesOf(e: QueryExpr, out: Set<string>): Set<string> {
-  switch (e.t) {
-    case "col":
-      out.add(e.src);
-      break;
-    case "cmp":
-      aliasesOf(e.l, out);
-      aliasesOf(e.r, out);
-      break;
-    case "and":
-    case "or":
-      for (const x of e.of) aliasesOf(x, out);
-      break;
-    case "not":
-    case "isNull":
-      aliasesOf(e.e, out);
-      break;
-    case "like":
-      aliasesOf(e.e, out);
-      aliasesOf(e.pattern, out);
-      break;
-    case "between":
-      aliasesOf(e.e, out);
-      aliasesOf(e.low, out);
-      aliasesOf(e.high, out);
-      break;
-    case "in":
-      aliasesOf(e.e, out);
-      if (Array.isArray(e.list)) for (const x of e.list as readonly QueryExpr[]) aliasesOf(x, out);
-      break;
-    case "inQuery":
-      aliasesOf(e.e, out);
-      break;
-    case "agg":
-      out.add("\u0000agg");
-      if (e.arg) aliasesOf(e.arg, out);
-      break;
-    default:
-      break;
-  }
+  if (e.t === "col") out.add(e.src);
+  else if (e.t === "agg") out.add("\u0000agg");
+  for (const x of childExprs(e)) aliasesOf(x, out);
   return out;
 }
 
