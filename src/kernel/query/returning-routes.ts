@@ -125,13 +125,11 @@ function insertReturning(log: WriteLog, table: Table, plan: InsertReturningPlan,
         if (c.isKey) throw new BadRequestError(`insert_returning: cannot update key column ${JSON.stringify(name)}`);
         next[c.position] = row[c.position]!;
       }
-      table.write(next, "upsert", log);
-      out.push(project(table.get(key)!, cols));
+      out.push(project(table.write(next, "upsert", log), cols));
       continue;
     }
     // The row as written: a key the table generated (a null cell of a generated key) included.
-    const written = table.write(row, "insert", log);
-    out.push(project(table.get(table.primaryKeyOf(written))!, cols));
+    out.push(project(table.write(row, "insert", log), cols));
   }
   visits.flush();
   return out;
@@ -193,10 +191,7 @@ function updateReturning(
     return r;
   });
   const out: unknown[][] = [];
-  for (const r of next) {
-    table.write(r, "upsert", log);
-    out.push(project(table.get(table.primaryKeyOf(r))!, cols));
-  }
+  for (const r of next) out.push(project(table.write(r, "upsert", log), cols));
   visits.flush();
   return out;
 }
