@@ -47,6 +47,10 @@ const DEF_SCHEMA: KernelValue = [[[["id", PATHS.value.string]], [["definition", 
 export class ServiceHost {
   private readonly defs = new Map<string, ServiceDef>();
   private working: Promise<void> | undefined;
+  /** The tasks the worker runs in turn (one iteration each, then to the back while unfinished). */
+  private readonly turns: { def: ServiceDef; id: string }[] = [];
+  /** True once the tasks left queued or running by an earlier process are in `turns`. */
+  private resumed = false;
   private again = false;
   private stopped = false;
 
@@ -182,6 +186,7 @@ export class ServiceHost {
       await this.kernel.rollbackSession(sid, owner).catch(() => undefined);
       throw e;
     }
+    this.turns.push({ def, id });
     this.kick();
     return `${def.id}/tasks/${id}`;
   }
@@ -191,37 +196,49 @@ export class ServiceHost {
     return row === null ? undefined : taskOf(row as unknown[]);
   }
 
-  /** The queued or running task updated longest ago, over every service. */
-  private async next(): Promise<{ def: ServiceDef; task: TaskRow } | undefined> {
-    let best: { def: ServiceDef; task: TaskRow } | undefined;
+  /**
+   * The queued and running tasks of every service, oldest change first: read once, when the
+   * worker first starts (tasks a crash or a close left behind); `enqueue` adds its own after.
+   */
+  private async pending(): Promise<{ def: ServiceDef; id: string }[]> {
+    const found: { def: ServiceDef; task: TaskRow }[] = [];
     for (const def of this.defs.values()) {
       for (const status of ["running", "queued"]) {
         // An index range on `by_status`, answered as a table literal `{"/state/collection/table": [schema, rows]}`.
         const view = (await this.kernel.request({ verb: "get", path: this.tablePath(def), key: [["status", status]] })) as Record<string, [unknown, unknown[][]]>;
-        for (const row of view[PATHS.table]![1]) {
-          const task = taskOf(row);
-          if (!best || task.updated < best.task.updated) best = { def, task };
-        }
+        for (const row of view[PATHS.table]![1]) found.push({ def, task: taskOf(row) });
       }
     }
-    return best;
+    return found.sort((a, b) => a.task.updated - b.task.updated).map(({ def, task }) => ({ def, id: task.id }));
   }
 
+  /** Runs the tasks in turn, one iteration each, until none is queued or running. */
   private async work(): Promise<void> {
-    while (!this.stopped) {
-      let next;
+    if (!this.resumed) {
       try {
-        next = await this.next();
+        this.turns.unshift(...(await this.pending()).filter((p) => !this.turns.some((t) => t.def === p.def && t.id === p.id)));
       } catch {
         return; // the kernel is closing
       }
-      if (!next) return;
-      await this.iterate(next.def, next.task);
+      this.resumed = true;
+    }
+    while (!this.stopped) {
+      const turn = this.turns.shift();
+      if (turn === undefined) return;
+      let task: TaskRow | undefined;
+      try {
+        task = await this.task(turn.def, turn.id);
+      } catch {
+        return; // the kernel is closing
+      }
+      if (task === undefined || (task.status !== "queued" && task.status !== "running")) continue;
+      const status = await this.iterate(turn.def, task);
+      if (status === "queued" || status === "running") this.turns.push(turn);
     }
   }
 
   /** One iteration of a task's loop, in one transaction with the task's new state. */
-  private async iterate(def: ServiceDef, task: TaskRow): Promise<void> {
+  private async iterate(def: ServiceDef, task: TaskRow): Promise<TaskRow["status"] | undefined> {
     const owner = `service:${def.id}`;
     let sid: string | undefined;
     try {
@@ -242,13 +259,15 @@ export class ServiceHost {
       };
       await this.kernel.request({ verb: "put", path: this.tablePath(def), key: [task.id], body: taskValues(next) }, session);
       await this.kernel.commitSession(sid, owner);
+      return next.status;
     } catch (e) {
       if (sid !== undefined) await this.kernel.rollbackSession(sid, owner).catch(() => undefined);
-      if (this.stopped) return;
+      if (this.stopped) return undefined;
       const attempts = task.attempts + 1;
       const error = e instanceof TcError ? `${e.name} (${e.kind}): ${e.message}` : `InternalError: ${(e as Error)?.message ?? String(e)}`;
       const failed: TaskRow = { ...task, status: attempts >= MAX_ATTEMPTS ? "failed" : task.status, error, attempts, updated: Date.now() };
       await this.kernel.request({ verb: "put", path: this.tablePath(def), key: [task.id], body: taskValues(failed) }).catch(() => undefined);
+      return failed.status;
     }
   }
 }
