@@ -48,11 +48,16 @@ async function load(ex: Executor, n: number): Promise<void> {
   }
 }
 
+/** One run of `fn`: its time, and the resident memory it added to the process (both sides alike). */
 async function timed(fn: () => Promise<unknown> | unknown, items: number, note?: string): Promise<Figure> {
   try {
+    const before = process.memoryUsage().rss;
     const t0 = performance.now();
     await fn();
-    return { kind: "time", ms: performance.now() - t0, samples: 1, batch: 1, items, ...(note ? { note } : {}) };
+    const ms = performance.now() - t0;
+    const after = process.memoryUsage().rss;
+    const rss = `RSS +${((after - before) / 2 ** 20).toFixed(0)} MB during it (process ${(after / 2 ** 20).toFixed(0)} MB)`;
+    return { kind: "time", ms, samples: 1, batch: 1, items, note: note ? `${note}; ${rss}` : rss };
   } catch (e) {
     return { kind: "missing", reason: e instanceof Error ? e.message.slice(0, 200) : String(e) };
   }
@@ -137,7 +142,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const got = await measure(Number(process.argv[2] ?? 1_000_000), (name) => mkdtempSync(join(root, `${name}-${k++}-`)), (m) => process.stderr.write(`${m}\n`));
     for (const r of got) {
-      const f = (x: Figure) => (x.kind === "time" ? `${x.ms.toFixed(0)} ms` : `n/a (${x.reason})`);
+      const f = (x: Figure) => (x.kind === "time" ? `${x.ms.toFixed(0)} ms${x.note ? ` (${x.note})` : ""}` : `n/a (${x.reason})`);
       process.stdout.write(`${r.case} | ${r.oursLabel} ${f(r.ours)} | ${r.baselines.map((b) => `${b.label} ${f(b.figure)}`).join(" | ")}\n`);
     }
   } finally {

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generate, sampleUserIds, SCALE_USERS, type DatasetScale } from "./dataset.js";
 import { loadSqlite, openSqlite, type SqliteDb } from "./baselines/sqlite.js";
-import { failed, notBuilt, renderMarkdown, setQuick, type BenchContext, type BenchRow } from "./harness.js";
+import { annotate, failed, notBuilt, renderMarkdown, setQuick, type BenchContext, type BenchRow } from "./harness.js";
 
 /** Bench modules in run order. */
 const MODULES: readonly { file: string; section: string }[] = [
@@ -115,7 +115,11 @@ async function main(): Promise<void> {
           continue;
         }
         const got = await loaded.run(ctx);
-        rows.push(...got);
+        // Resident memory beside every time: a row that measured its own (a child process, a
+        // before/after delta) says so in its note; the others carry this process's RSS after
+        // their module (ours and the baselines ran in it).
+        const rss = `process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB after bench/${mod.file}.ts (ours and baselines in one process)`;
+        rows.push(...got.map((r) => (r.ours.kind === "time" && !/RSS/.test(r.ours.note ?? "") ? { ...r, ours: annotate(r.ours, rss) } : r)));
         // Print each module's table as soon as it is done, so a long run shows results early.
         process.stderr.write(`\n${renderMarkdown(got, SECTION_TITLES)}\n`);
       } catch (error) {
