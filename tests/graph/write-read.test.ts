@@ -10,11 +10,12 @@
  * with the snapshot policy as usual.
  */
 import fc from "fast-check";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, it } from "vitest";
 import { EXECUTORS, executorsFor } from "../support/executors.js";
-import { createGraph, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
+import type { Graph, UntypedShape } from "../../src/graph/index.js";
 import { snapshotPolicy } from "../../src/kernel/storage/derived/link-index.js";
-import { buildSpec, CITIES, LANGS, loadGraph, norm, planRunner, smallestBudget, specArb, testSchema, type GraphData, type Knows, type Person, type Post, type Spec } from "./support.js";
+import { CITIES, LANGS, loadGraph, specArb, type GraphData, type Spec } from "./support.js";
+import { expectOracle, runSteps, type Step, type Write } from "./write-steps.js";
 
 const PEOPLE = 16;
 const personId = fc.integer({ min: 1, max: PEOPLE });
@@ -41,16 +42,6 @@ const graphArb: fc.Arbitrary<GraphData> = fc.record({
   }),
 });
 
-type Write =
-  /** Inserts the edge when it is absent, deletes it when present. */
-  | { kind: "edge"; edge: Knows }
-  | { kind: "dropPerson"; id: number }
-  /** Inserts the person when absent (a key deleted earlier comes back). */
-  | { kind: "addPerson"; person: Person }
-  /** Inserts the post when its id is free, deletes that post otherwise. */
-  | { kind: "post"; post: Post };
-type Step = { kind: "write"; write: Write } | { kind: "rolledBack"; writes: Write[] };
-
 const writeArb: fc.Arbitrary<Write> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ a: personId, b: personId, n: fc.integer({ min: 0, max: 1 }), since: fc.constant(2002) }).map((edge) => ({ kind: "edge" as const, edge })) },
   { weight: 1, arbitrary: personId.map((id) => ({ kind: "dropPerson" as const, id })) },
@@ -61,44 +52,6 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: writeArb.map((write) => ({ kind: "write" as const, write })) },
   { weight: 1, arbitrary: fc.array(writeArb, { minLength: 1, maxLength: 3 }).map((writes) => ({ kind: "rolledBack" as const, writes })) },
 );
-
-const sameEdge = (k: Knows, e: Knows) => k.a === e.a && k.b === e.b && k.n === e.n;
-
-/** Applies a write to the database (`db`, or a session) and, when given, to the model. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function apply(db: any, model: GraphData, w: Write): Promise<void> {
-  switch (w.kind) {
-    case "edge": {
-      const { a, b, n } = w.edge;
-      if (model.knows.some((k) => sameEdge(k, w.edge))) {
-        await db.deleteFrom("knows").where("a", "=", a).where("b", "=", b).where("n", "=", n).execute();
-        model.knows = model.knows.filter((k) => !sameEdge(k, w.edge));
-      } else {
-        await db.insertInto("knows").values([w.edge]).execute();
-        model.knows.push({ ...w.edge });
-      }
-      return;
-    }
-    case "dropPerson":
-      await db.deleteFrom("people").where("id", "=", w.id).execute();
-      model.people = model.people.filter((p) => p.id !== w.id);
-      return;
-    case "addPerson":
-      if (model.people.some((p) => p.id === w.person.id)) return;
-      await db.insertInto("people").values([w.person]).execute();
-      model.people.push({ ...w.person });
-      return;
-    case "post":
-      if (model.posts.some((p) => p.id === w.post.id)) {
-        await db.deleteFrom("posts").where("id", "=", w.post.id).execute();
-        model.posts = model.posts.filter((p) => p.id !== w.post.id);
-      } else {
-        await db.insertInto("posts").values([w.post]).execute();
-        model.posts.push({ ...w.post });
-      }
-      return;
-  }
-}
 
 /** Distinct traversals from one person: two hops, and three ending in a filtered inverse foreign key. */
 const twoHops = (id: number): Spec => ({
@@ -130,19 +83,6 @@ const queryArb: fc.Arbitrary<Spec> = fc.oneof(
   { weight: 3, arbitrary: specArb({ results: ["distinct", "distinct_count"], maxOps: 3 }) },
 );
 
-/** The kernel's answer and smallest visit budget are the oracle's, on the model as it is now. */
-async function expectOracle(kernel: Graph<UntypedShape>, model: GraphData, spec: Spec): Promise<void> {
-  const oracle = createGraph(testSchema, planRunner(model)) as unknown as Graph<UntypedShape>;
-  const budget = await smallestBudget((b) => buildSpec(oracle, spec, b).execute());
-  if (budget === Infinity) {
-    // Past the search's largest budget: the kernel is refused there too.
-    await expect(buildSpec(kernel, spec, 4096).execute()).rejects.toBeInstanceOf(VisitBudgetError);
-    return;
-  }
-  expect(norm(await buildSpec(kernel, spec, budget).execute())).toEqual(norm(await buildSpec(oracle, spec).execute()));
-  if (budget > 1) await expect(buildSpec(kernel, spec, budget - 1).execute()).rejects.toBeInstanceOf(VisitBudgetError);
-}
-
 const usual = { ...snapshotPolicy };
 const POLICIES = [
   { snapshots: "as usual", policy: usual },
@@ -165,20 +105,7 @@ describe.each(EXECUTORS.filter((e) => e.name !== "http"))("a read after each wri
         const kernel = db.graph as unknown as Graph<UntypedShape>;
         // A first read makes the relation structures, as a running application has them.
         await expectOracle(kernel, model, twoHops(1));
-        for (const [step, queries] of steps) {
-          if (step.kind === "write") await apply(db, model, step.write);
-          else {
-            // A session's writes, then a failure: all of it is rolled back (the model stays).
-            const scratch: GraphData = structuredClone(model);
-            await expect(
-              db.session(async (s: typeof db) => {
-                for (const w of step.writes) await apply(s, scratch, w);
-                throw new Error("roll back");
-              }),
-            ).rejects.toThrow("roll back");
-          }
-          for (const spec of queries) await expectOracle(kernel, model, spec);
-        }
+        await runSteps(db, model, steps);
       }),
       { numRuns: 8 },
     );
