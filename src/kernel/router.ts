@@ -3,9 +3,10 @@
  * runs inside a transaction. Used for plain requests and for op refs whose subject is a link.
  *
  * Top-level directories are those of PROFILE §4: `/state`, `/lib`, `/class`, `/service`, `/host`,
- * `/healthz`; anything else is 404. `/class` and `/service` are recognised but not served, and
- * `/host` has no routes here: all three answer 404 naming what the host does serve. Absolute
- * `http://` links are refused (404): no egress.
+ * `/healthz`; anything else is 404. `/class` is recognised but not served; `/service` and `/host`
+ * are requests of their own (served by `Kernel.request`), not op steps: here all three answer 404
+ * naming what the host does serve. Absolute `http://` links, and library versions not installed
+ * here, go out only as the kernel's egress configuration allows (egress/); otherwise 404.
  */
 import { BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, TcError } from "../errors.js";
 import { parseLink } from "../ir/uri.js";
