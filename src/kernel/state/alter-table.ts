@@ -8,6 +8,7 @@
  */
 import { BadRequestError, ConflictError } from "../../errors.js";
 import { assertId } from "../../ir/id.js";
+import { normCell } from "../storage/index-keys.js";
 import type { Table } from "../storage/table-engine.js";
 import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue, mapEntries, parseSchema } from "../storage/table-schema.js";
 import type { Catalog, UndoLog } from "./undo-log.js";
@@ -173,7 +174,8 @@ function checkUnique(path: string, schema: TableSchema, rows: readonly Row[], co
   for (const row of rows) {
     const cell = row[col.position];
     if (cell === null || cell === undefined) continue;
-    const k = typeof cell === "object" ? (cell instanceof Uint8Array ? `bytes:${Buffer.from(cell).toString("base64")}` : `link:${cell.href}`) : cell;
+    // The index's key form: equal cells are equal keys (links by href, bytes by content).
+    const k = normCell(cell);
     const list = seen.get(k);
     if (list) list.push(row);
     else seen.set(k, [row]);
