@@ -21,7 +21,7 @@ import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
-import { errorFromResponse, retryAfterMs } from "./wire-errors.js";
+import { errorFromResponse, retryAfterMs } from "../wire-errors.js";
 
 /** Options of {@link http}. */
 export interface HttpOptions {

@@ -5,4 +5,4 @@
 export { http, HttpExecutor, type HttpOptions } from "./client.js";
 export { serve, DEFAULT_BODY_LIMIT, TXN_HEADER, type ServeOptions, type ServerHandle, type ServedKernel, type ServedSession } from "./server.js";
 export { loadTokenFile, parseTokenConfig, type TokenConfig, type TokenGrant } from "./auth.js";
-export { errorFromResponse } from "./wire-errors.js";
+export { errorFromResponse } from "../wire-errors.js";

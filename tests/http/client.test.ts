@@ -23,7 +23,7 @@ import {
   UnavailableError,
   type ErrorKind,
 } from "../../src/errors.js";
-import { errorFromResponse } from "../../src/http/wire-errors.js";
+import { errorFromResponse } from "../../src/wire-errors.js";
 import { opHash } from "../../src/ir/index.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;

@@ -18,7 +18,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createSyncFn } from "synckit";
-import { BadGatewayError, BadRequestError, errorOfKind, isErrorKind, kindOfStatus, type TcError } from "../../errors.js";
+import { BadGatewayError, BadRequestError, type TcError } from "../../errors.js";
+import { errorFromResponse } from "../../wire-errors.js";
 import type { Json, Verb } from "../../ir/types.js";
 import { decodeData, toJson, type KernelValue } from "../ops/kernel-value.js";
 
@@ -173,21 +174,12 @@ export class Egress {
 
   private failure(target: RemoteTarget, res: OutboundResponse, what: string): TcError {
     if (!res.ok) return new BadGatewayError(`${target.base}: ${what}: ${res.error}`);
-    let kind = kindOfStatus(res.status!);
-    let message = `HTTP ${res.status}`;
-    try {
-      const json = JSON.parse(res.text ?? "") as Record<string, { message?: string } | string>;
-      const k = Object.keys(json)[0];
-      if (k !== undefined && isErrorKind(k)) {
-        kind = k;
-        const d = json[k];
-        message = typeof d === "string" ? d : (d?.message ?? message);
-      }
-    } catch {
-      // not a JSON error body: the status decides
-    }
-    return errorOfKind(kind, `${target.base}${target.path}: ${message}`);
+    // The remote error's kind and message as the HTTP client reads them, naming the target.
+    const err = errorFromResponse(res.status!, res.text ?? "");
+    err.message = `${target.base}${target.path}: ${err.message}`;
+    return err;
   }
+
 }
 
 /** The component root a participant is finalized at: the library version, service or namespace the first call reached. */

@@ -5,7 +5,7 @@
  * `stack` and `pressure`, and a `Retry-After` header, are kept on the error (`remoteStack`,
  * `pressure`, `retryAfterMs`).
  */
-import { errorOfKind, isErrorKind, kindOfStatus, type ErrorPressure, type TcError } from "../errors.js";
+import { errorOfKind, isErrorKind, kindOfStatus, type ErrorPressure, type TcError } from "./errors.js";
 
 const MAX_MESSAGE = 500;
 
