@@ -56,7 +56,9 @@ async function timed(fn: () => Promise<unknown> | unknown, items: number, note?:
     await fn();
     const ms = performance.now() - t0;
     const after = process.memoryUsage().rss;
-    const rss = `RSS +${((after - before) / 2 ** 20).toFixed(0)} MB during it (process ${(after / 2 ** 20).toFixed(0)} MB)`;
+    const delta = (after - before) / 2 ** 20;
+    // Negative when a collection during the run gave back more than the run took.
+    const rss = `RSS ${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(0)} MB during it (process ${(after / 2 ** 20).toFixed(0)} MB)`;
     return { kind: "time", ms, samples: 1, batch: 1, items, note: note ? `${note}; ${rss}` : rss };
   } catch (e) {
     return { kind: "missing", reason: e instanceof Error ? e.message.slice(0, 200) : String(e) };
