@@ -43,7 +43,10 @@ const U64_MAX = 2n ** 64n - 1n;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
-const json = fc.jsonValue({ maxDepth: 2 }).filter((v) => !Object.is(v, -0) && JSON.stringify(v).indexOf("-0") < 0);
+/** True when `v` holds -0 anywhere: JSON text has no -0 (`JSON.stringify([-0])` is "[0]"), so a JSON column cannot keep one. */
+const hasNegativeZero = (v: unknown): boolean =>
+  Object.is(v, -0) || (typeof v === "object" && v !== null && Object.values(v).some(hasNegativeZero));
+const json = fc.jsonValue({ maxDepth: 2 }).filter((v) => !hasNegativeZero(v));
 const finite = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.constantFrom(1e308, -1e308, 2 ** 53, -(2 ** 53), 2 ** 53 + 2, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 0.1),
