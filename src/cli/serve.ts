@@ -32,6 +32,7 @@ export function serveCommand(cmd: Command): Command {
     .option("--op-budget-ms <ms>", "wall-clock budget of each served op (default 50)", intIn(1, 3_600_000))
     .option("--route <prefix=url>", "serve calls on a path prefix this host does not serve through another host, e.g. /lib/acme/b=http://127.0.0.1:8703 (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--egress-allow <url>", "let ops call this absolute target: an authority and a path prefix, e.g. http://10.0.0.5:8702/lib/acme (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--shard-member", "serve as one shard of a cluster: foreign keys are checked by the cluster client, not here (PROFILE §6.16)")
     .option("--quiet", "no access log on stderr");
   for (const l of LIMIT_FLAGS) cmd.option(l.flag, l.help, intIn(l.min, l.max));
   return cmd;
@@ -49,6 +50,7 @@ interface ServeFlags {
   opBudgetMs?: number;
   route?: string[];
   egressAllow?: string[];
+  shardMember?: boolean;
   quiet?: boolean;
   [limit: string]: unknown;
 }
@@ -76,6 +78,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   const opts: ServeOptions = {
     port: flags.port,
     ...(egress !== undefined ? { egress } : {}),
+    ...(flags.shardMember ? { shardMember: true } : {}),
     host: flags.host,
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     ...(flags.bodyLimit !== undefined ? { bodyLimit: flags.bodyLimit } : {}),

@@ -84,6 +84,8 @@ export interface ServeOptions extends ConnectionOptions {
   readonly lockQueueLimit?: number;
   /** Where ops of the kernel opened when `kernel` is not given may call other hosts (PROFILE §6.15; default: nowhere). */
   readonly egress?: import("../kernel/egress/remote-call.js").EgressOptions;
+  /** The kernel opened when `kernel` is not given is a cluster's shard (PROFILE §6.16; `KernelOptions.shardMember`). */
+  readonly shardMember?: boolean;
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
@@ -264,6 +266,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       ...(opts.sessionIdleMs !== undefined ? { sessionIdleMs: opts.sessionIdleMs } : {}),
       ...(opts.lockQueueLimit !== undefined ? { lockQueueLimit: opts.lockQueueLimit } : {}),
       ...(opts.egress !== undefined ? { egress: opts.egress } : {}),
+      ...(opts.shardMember === true ? { shardMember: true } : {}),
       ...servedOpOptions(opts.limits),
     })) as ServedKernel;
   }

@@ -7,6 +7,9 @@ import { MethodNotAllowedError } from "../errors.js";
 import { QUERY_EXTENSION, RETURNING_EXTENSION } from "../ir/query-plan.js";
 import type { Json, Verb } from "../ir/types.js";
 
+/** Listed by a host opened as a cluster's shard (`KernelOptions.shardMember`, PROFILE §6.16). */
+export const SHARD_MEMBER_EXTENSION = "shard_member";
+
 /** The path of the host description. */
 export const HOST_PATH = "/host";
 
@@ -36,9 +39,10 @@ export const KERNEL_EXTENSIONS: readonly string[] = [
  * @example
  * ```ts
  * hostInfo("get"); // { extensions: ["filter", "sort", …, "query", "returning"] }
+ * hostInfo("get", true); // … plus "shard_member"
  * ```
  */
-export function hostInfo(verb: Verb): Json {
+export function hostInfo(verb: Verb, shardMember = false): Json {
   if (verb !== "get") throw new MethodNotAllowedError(`${HOST_PATH} answers GET only, found ${verb.toUpperCase()}`);
-  return { extensions: [...KERNEL_EXTENSIONS] };
+  return { extensions: shardMember ? [...KERNEL_EXTENSIONS, SHARD_MEMBER_EXTENSION] : [...KERNEL_EXTENSIONS] };
 }

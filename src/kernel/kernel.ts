@@ -76,6 +76,12 @@ export interface KernelOptions {
   readonly egress?: EgressOptions;
   /** The wall-clock budget of one iteration of a `/service` task (default 3000 ms, TinyChain's cap). */
   readonly serviceIterationMs?: number;
+  /**
+   * This host is a shard of a cluster (PROFILE §6.16): foreign keys are kept in the schema but not
+   * checked here, since a referenced row may live on another shard; the cluster client checks
+   * them over every shard. `GET /host` lists the `shard_member` extension. Default false.
+   */
+  readonly shardMember?: boolean;
 }
 
 /** Default of `KernelOptions.sessionIdleMs`: well under the 3 s budget, far above a round trip. */
@@ -148,6 +154,8 @@ export class Kernel {
   private closed = false;
   /** Where ops may call other hosts (egress/); undefined: nowhere. */
   private readonly egress: Egress | undefined;
+  /** Whether this host is a cluster's shard (`KernelOptions.shardMember`). */
+  private readonly shardMember: boolean;
   /** The `/service` queues and their worker (services/). */
   private services!: ServiceHost;
 
@@ -172,6 +180,8 @@ export class Kernel {
     }
     this.opTurns = opts.opTurns === true;
     this.egress = opts.egress ? new Egress(opts.egress) : undefined;
+    this.shardMember = opts.shardMember === true;
+    if (this.shardMember) db.enforceReferences = false;
   }
 
   /**
@@ -251,7 +261,7 @@ export class Kernel {
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
     if (req.path === TABLES_PATH) return tableList(this.db.tablePaths(), v, g);
     if (req.path === "/service" || req.path.startsWith("/service/")) return this.services.request(req, g, session !== undefined);
-    if (req.path === HOST_PATH) return hostInfo(v);
+    if (req.path === HOST_PATH) return hostInfo(v, this.shardMember);
     const route = parseRoute(req.path);
     if (!g.all) {
       // Fail fast, before waiting for the transaction lock; the context checks again as it runs.

@@ -64,6 +64,18 @@ export class Database implements TxnHost {
     lookup: (ns, name) => this.lookup(ns, name),
     allTables: () => [...this.namespaces.values()].flatMap((tables) => [...tables.values()]),
   });
+  /**
+   * Whether writes check foreign keys (integrity.ts). A cluster's shard turns it off: a referenced
+   * row may be on another host, and the cluster client checks references over every shard.
+   */
+  get enforceReferences(): boolean {
+    return this.#enforceReferences;
+  }
+  set enforceReferences(on: boolean) {
+    this.#enforceReferences = on;
+    for (const tables of this.namespaces.values()) for (const table of tables.values()) table.guard = on ? this.integrity : undefined;
+  }
+  #enforceReferences = true;
   private lastTid = 0;
   private locked = false;
   private readonly waiters: { resolve: (txn: Txn) => void; reject: (e: Error) => void }[] = [];
@@ -210,7 +222,7 @@ export class Database implements TxnHost {
     if (!tables) this.namespaces.set(ns, (tables = new Map()));
     tables.set(name, table);
     table.attached = true;
-    table.guard = this.integrity;
+    table.guard = this.#enforceReferences ? this.integrity : undefined;
     this.integrity.invalidate();
     if (this.store) table.keyByteLimit = MAX_KEY_BYTES;
   }
