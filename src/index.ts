@@ -39,6 +39,7 @@ export * from "./orm/index.js";
 export * from "./graph/index.js";
 export * from "./library/index.js";
 export * from "./service/index.js";
+export * from "./cluster/index.js";
 // Explicit re-exports settle the names two modules share: the public `connect` is the one that
 // attaches `db.graph`; `RowOf` is the ORM's (the graph's is exported as `GraphRowOf`).
 export { connect, type Db } from "./connect.js";

@@ -1,0 +1,532 @@
+/**
+ * The cluster executor (PROFILE §6.16): an `Executor` over several hosts, each serving shards of
+ * a hash-partitioned key space. The ORM and the graph layer use it as they use one host.
+ *
+ * How an op runs:
+ * - an op changing a schema (create, drop, alter) runs on every host, in one cluster transaction;
+ * - an op naming only tables placed on one shard runs there whole (a read on any replica, a write
+ *   on every replica);
+ * - any other op: the rows it can read are gathered from the shards (gather.ts, in parallel, one
+ *   request per shard per step), the op runs on them in an in-memory kernel (local-run.ts), and
+ *   what it changed is written back to the shards holding those keys, on every replica, in one
+ *   cluster transaction.
+ */
+import { BadRequestError, MissingExtensionError, NotImplementedError, NotFoundError } from "../errors.js";
+import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
+import { encode } from "../ir/encode.js";
+import type { Json, OpDef } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
+import { readCatalog, referrers, type TableInfo } from "./catalog.js";
+import { gatherSite, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
+import { ClusterTxn, HostPool, readAnyReplica, unreachable, writeAll } from "./hosts.js";
+import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
+import { runLocally, type TableDiff } from "./local-run.js";
+import { isTableLiteral, scanOp, tablePath, type OpScan } from "./op-scan.js";
+
+/** Extensions every host of a cluster must serve. */
+export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
+
+/** Where each host records the hash ranges it holds (ordinary state, written in transactions). */
+export const RANGES_TABLE = "/state/_cluster/ranges";
+const RANGES_SCHEMA: Json = [[[["lo", "/state/scalar/value/number/uint/64"]], [["hi", "/state/scalar/value/number/uint/64"]]], []];
+
+/** Most write-back steps in one op. */
+const APPLY_CHUNK = 500;
+
+/** The fan-out of one call: what was asked of which shards (see `ClusterExecutor.explain`). */
+export interface ClusterExplain {
+  readonly route: "broadcast" | "one shard" | "gather";
+  readonly steps: readonly GatherStat[];
+}
+
+/** An Executor over a cluster of hosts; create it with {@link cluster}. */
+export class ClusterExecutor implements Executor {
+  #shards: ShardSpec[];
+  readonly #pool: HostPool;
+  readonly #opts: ClusterOptions;
+  #ready: Promise<void> | undefined;
+  #catalog: Promise<Map<string, TableInfo>> | undefined;
+  #extensions: ReadonlySet<string> | undefined;
+  #closed = false;
+  /** Gather counts of the last call (`explain` runs a call's gathering without running it). */
+  lastExplain: ClusterExplain | undefined;
+
+  constructor(opts: ClusterOptions) {
+    checkLayout(opts);
+    this.#opts = opts;
+    this.#shards = opts.shards.map((s) => ({ range: [s.range[0], s.range[1]] as const, hosts: [...s.hosts] }));
+    this.#pool = new HostPool({ ...(opts.token !== undefined ? { token: opts.token } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+  }
+
+  /** The current layout (after a `moveRange`, the new one). */
+  get shards(): readonly ShardSpec[] {
+    return this.#shards;
+  }
+
+  /**
+   * Checks every host once: it must serve the extensions a cluster needs and hold the ranges the
+   * layout gives it (recorded on it by `init`). Refusals are `ClusterLayoutError`s.
+   */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new BadRequestError("this cluster executor is closed"));
+    return (this.#ready ??= this.#connect().catch((e) => {
+      this.#ready = undefined;
+      throw e;
+    }));
+  }
+
+  async #connect(): Promise<void> {
+    const held = new Map<string, [number, number][]>();
+    this.#shards.forEach((s) => {
+      for (const h of s.hosts) {
+        const list = held.get(h) ?? [];
+        list.push([s.range[0], s.range[1]]);
+        held.set(h, list);
+      }
+    });
+    let common: Set<string> | undefined;
+    const reachable = new Set<string>();
+    for (const [url, ranges] of held) {
+      const client = this.#pool.client(url);
+      let info: Json;
+      try {
+        info = await client.request({ verb: "get", path: "/host", key: null });
+      } catch (e) {
+        if (unreachable(e)) continue; // a replica may be down: reads fail over, writes refuse
+        throw e;
+      }
+      reachable.add(url);
+      const ext = new Set(((info as { extensions?: unknown })?.extensions as string[] | undefined) ?? []);
+      for (const need of CLUSTER_REQUIRED_EXTENSIONS) {
+        if (!ext.has(need)) throw new ClusterLayoutError(`cluster: host ${url} does not serve the ${JSON.stringify(need)} extension a cluster needs${need === "shard_member" ? " (start it with --shard-member / serve({ shardMember: true }))" : ""}`);
+      }
+      common = common === undefined ? ext : new Set([...common].filter((x) => ext.has(x)));
+      await this.#checkRanges(client, url, ranges);
+    }
+    this.#shards.forEach((s, i) => {
+      if (!s.hosts.some((h) => reachable.has(h))) throw new ClusterLayoutError(`cluster: no host of shard ${i} (${s.hosts.join(", ")}) can be reached`);
+    });
+    common!.delete("shard_member");
+    this.#extensions = common!;
+  }
+
+  async #checkRanges(client: Executor, url: string, want: [number, number][]): Promise<void> {
+    let rows: unknown[][] = [];
+    let exists = true;
+    try {
+      const lit = await client.request({ verb: "get", path: RANGES_TABLE, key: null });
+      rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1];
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      exists = false;
+    }
+    const have = rows.map((r) => [Number(r[0]), Number(r[1])] as [number, number]).sort((a, b) => a[0] - b[0]);
+    const text = (rs: [number, number][]): string => rs.map(([a, b]) => `[${a}, ${b})`).join(" ") || "nothing";
+    if (have.length === 0) {
+      if (!this.#opts.init) throw new ClusterLayoutError(`cluster: host ${url} holds no shard; pass init: true to record the layout on a new cluster`);
+      const s = await client.session();
+      try {
+        if (!exists) await s.request({ verb: "put", path: RANGES_TABLE, key: null, body: { [PATHS.table]: [RANGES_SCHEMA, []] } as Json });
+        for (const [lo, hi] of want) await s.request({ verb: "put", path: RANGES_TABLE, key: [lo], body: [hi] });
+        await s.commit();
+      } catch (e) {
+        await s.rollback().catch(() => undefined);
+        throw e;
+      }
+      return;
+    }
+    if (text(have) !== text([...want].sort((a, b) => a[0] - b[0]))) {
+      throw new ClusterLayoutError(`cluster: host ${url} holds ${text(have)}, the layout gives it ${text(want)}`);
+    }
+  }
+
+  async extensions(): Promise<ReadonlySet<string>> {
+    await this.ready();
+    return this.#extensions!;
+  }
+
+  /** Every table's schema, read from the first reachable host; reread after a schema change. */
+  #tables(): Promise<Map<string, TableInfo>> {
+    return (this.#catalog ??= readAnyReplica(this.#pool, this.#shards[0]!, (r) => readCatalog(r)).then(
+      (m) => {
+        m.delete(RANGES_TABLE);
+        return m;
+      },
+      (e) => {
+        this.#catalog = undefined;
+        throw e;
+      },
+    ));
+  }
+
+  #placed(catalog: Map<string, TableInfo>, link: string): number | undefined {
+    const p = this.#opts.placement?.[link];
+    if (p !== undefined) return p;
+    return catalog.get(link)?.sequence ? homeShard(this.#shards, link) : undefined;
+  }
+
+  async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
+    await this.ready();
+    return this.#run({ op: toJson(op), args }, undefined);
+  }
+
+  async request(req: ExecRequest): Promise<Json> {
+    await this.ready();
+    return this.#request(req, undefined);
+  }
+
+  async #request(req: ExecRequest, txn: ClusterTxn | undefined): Promise<Json> {
+    if (req.path === "/host") {
+      if (req.verb !== "get") return this.#pool.client(this.#shards[0]!.hosts[0]!).request(req);
+      return { extensions: [...this.#extensions!] };
+    }
+    if (req.path === "/host/tables") {
+      if (req.verb !== "get") return this.#pool.client(this.#shards[0]!.hosts[0]!).request(req);
+      return [...(await this.#tables()).keys()].sort();
+    }
+    const t = tablePath(req.path);
+    if (t === undefined) {
+      if (/^\/(lib|service|class)(\/|$)/.test(req.path)) throw new NotImplementedError(`cluster: ${req.path} is not routed across shards (PROFILE §6.16): install and call libraries on a host`);
+      return readAnyReplica(this.#pool, this.#shards[0]!, (r) => r.request(req));
+    }
+    const ddl = (req.verb === "put" && t.route === "" && isTableLiteral(req.body)) || (req.verb === "delete" && t.route === "" && (req.key === null || req.key === undefined)) || t.route === "alter";
+    if (ddl) return this.#broadcast((r) => r.request(req), txn);
+    return this.#run({ request: req }, txn);
+  }
+
+  /** Runs one call (an op or a request) by the rules at the top of this file. */
+  async #run(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, txn: ClusterTxn | undefined): Promise<Json> {
+    const scan = call.op !== undefined ? scanOp(call.op, call.args ?? {}) : scanRequest(call.request!);
+    if (scan.component) throw new NotImplementedError("cluster: ops calling /lib, /service or /class are not routed across shards (PROFILE §6.16)");
+    if (scan.ddl) return this.#broadcast((r) => (call.op !== undefined ? r.execute(call.op, call.args ?? {}) : r.request(call.request!)), txn);
+    const catalog = await this.#tables();
+    const direct = (r: Runner): Promise<Json> => (call.op !== undefined ? r.execute(call.op, call.args ?? {}) : r.request(call.request!));
+    // Only tables placed on one shard: the op runs there as it is.
+    const homes = new Set<number | undefined>([...scan.tables].map((t) => (catalog.has(t) ? this.#placed(catalog, t) : undefined)));
+    if (!scan.dynamic && scan.tables.size > 0 && homes.size === 1 && !homes.has(undefined)) {
+      const s = [...homes][0]!;
+      this.lastExplain = { route: "one shard", steps: [{ step: "whole op", table: [...scan.tables].join(", "), shards: 1, requests: 1, rows: 0 }] };
+      if (!scan.writes) return txn ? direct(txn.reader(s)) : readAnyReplica(this.#pool, this.#shards[s]!, direct);
+      return this.#inTxn(txn, [s], (t) => writeAll(t, s, direct));
+    }
+    const involved = this.#shards.map((_, i) => i);
+    const body = async (t: ClusterTxn | undefined): Promise<Json> => {
+      const stats: GatherStat[] = [];
+      const read: ShardReader = t ? (s, fn) => fn(t.reader(s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
+      const g = await this.#gather(catalog, scan, read, stats);
+      this.lastExplain = { route: "gather", steps: stats };
+      const outcome = await runLocally(g, (l) => catalog.get(l), call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! }, scan.writes);
+      if (outcome.diffs.size > 0) await this.#apply(t!, catalog, outcome.diffs);
+      return outcome.result;
+    };
+    if (!scan.writes) return body(txn);
+    return this.#inTxn(txn, involved, body);
+  }
+
+  /** Runs `fn` in the caller's transaction (widened to `shards`), or in its own one. */
+  async #inTxn<T>(txn: ClusterTxn | undefined, shards: number[], fn: (t: ClusterTxn) => Promise<T>): Promise<T> {
+    if (txn !== undefined) {
+      await txn.widen(this.#pool, shards);
+      return fn(txn);
+    }
+    const own = await ClusterTxn.begin(this.#pool, this.#shards, shards);
+    try {
+      const out = await fn(own);
+      await own.commit();
+      return out;
+    } catch (e) {
+      await own.rollback();
+      throw e;
+    }
+  }
+
+  /** A schema change: on every host of every shard, in one cluster transaction; the first host's answer. */
+  async #broadcast(fn: (r: Runner) => Promise<Json>, txn: ClusterTxn | undefined): Promise<Json> {
+    this.#catalog = undefined;
+    try {
+      return await this.#inTxn(txn, this.#shards.map((_, i) => i), async (t) => {
+        let first: Json | undefined;
+        for (const { session } of t.all()) {
+          const r = await fn(session);
+          if (first === undefined) first = r;
+        }
+        return first ?? null;
+      });
+    } finally {
+      this.#catalog = undefined;
+    }
+  }
+
+  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[]): Promise<Gathered> {
+    const env: GatherEnv = {
+      shards: this.#shards,
+      info: (l) => catalog.get(l),
+      placed: (l) => this.#placed(catalog, l),
+      read,
+      stats,
+    };
+    const g = new Gathered();
+    const wholeTables = new Set<string>();
+    if (scan.dynamic) for (const t of catalog.keys()) wholeTables.add(t);
+    const sitesOf = new Map<string, boolean[]>();
+    for (const site of scan.sites) {
+      const ok = await gatherSite(env, g, site, scan);
+      if (!ok) wholeTables.add(site.table);
+      const list = sitesOf.get(site.table) ?? [];
+      list.push(ok && site.route === "insert_rows");
+      sitesOf.set(site.table, list);
+    }
+    for (const t of scan.tables) if (!sitesOf.has(t)) wholeTables.add(t);
+    if (scan.writes) {
+      // A write other than a checked insert may delete rows (their referrers' rules apply) and
+      // write references (their targets must be here).
+      const stack = [...scan.tables].filter((t) => !(sitesOf.get(t)?.every((insertOnly) => insertOnly) ?? false));
+      const done = new Set<string>();
+      while (stack.length > 0) {
+        const t = stack.pop()!;
+        if (done.has(t)) continue;
+        done.add(t);
+        wholeTables.add(t);
+        const info = catalog.get(t);
+        for (const [, target] of info?.references ?? []) wholeTables.add(target);
+        for (const r of referrers(catalog, t)) stack.push(r);
+      }
+    }
+    for (const t of wholeTables) await gatherWhole(env, g, t);
+    return g;
+  }
+
+  /** Writes what the op changed back to the shards holding each key, on every replica. */
+  async #apply(txn: ClusterTxn, catalog: Map<string, TableInfo>, diffs: Map<string, TableDiff>): Promise<void> {
+    const perShard = new Map<number, { deletes: [string, unknown[]][]; inserts: Map<string, unknown[][]> }>();
+    const slot = (s: number) => {
+      let v = perShard.get(s);
+      if (v === undefined) perShard.set(s, (v = { deletes: [], inserts: new Map() }));
+      return v;
+    };
+    for (const [table, d] of diffs) {
+      const info = catalog.get(table)!;
+      const placed = this.#placed(catalog, table);
+      const shardOf = (key: unknown[]): number => placed ?? shardOfHash(this.#shards, keyHash(key));
+      for (const key of d.deletes) slot(shardOf(key)).deletes.push([table, key]);
+      for (const row of d.upserts) {
+        const key = row.slice(0, info.keyCount);
+        const s = slot(shardOf(key));
+        s.deletes.push([table, key]);
+        const list = s.inserts.get(table) ?? [];
+        list.push(row);
+        s.inserts.set(table, list);
+      }
+    }
+    await txn.widen(this.#pool, perShard.keys());
+    await Promise.all(
+      [...perShard].map(async ([s, w]) => {
+        for (let i = 0; i < w.deletes.length; i += APPLY_CHUNK) {
+          const chunk = w.deletes.slice(i, i + APPLY_CHUNK);
+          const args: Record<string, Json> = {};
+          const steps: Json[] = chunk.map(([table, key], j) => {
+            args[`_d${j}`] = key as Json;
+            return [`_s${j}`, { [PATHS.explicitRef.delete]: [table, { [`$_d${j}`]: [] }] }];
+          });
+          // Steps run in dataflow order: the result names every delete so that each one runs.
+          steps.push(["_r", chunk.map((_, j) => ({ [`$_s${j}`]: [] }))]);
+          await writeAll(txn, s, (r) => r.execute({ [PATHS.opdef.post]: steps } as Json, args));
+        }
+        for (const [table, rows] of w.inserts) {
+          for (let i = 0; i < rows.length; i += APPLY_CHUNK * 4) {
+            const chunk = rows.slice(i, i + APPLY_CHUNK * 4);
+            await writeAll(txn, s, (r) => r.execute({ [PATHS.opdef.post]: [["_w", { [`${table}/insert_rows`]: [null, { $_rows: [] }] }]] } as Json, { _rows: chunk as Json }));
+          }
+        }
+      }),
+    );
+  }
+
+  /**
+   * What a call would ask of the shards, without running it: per step the table, the shards
+   * asked, the requests and the rows gathered (a traversal lists each hop).
+   *
+   * @example
+   * ```ts
+   * const q = db.graph.match("users", { id: 1 }).out("follows").out("follows").compile();
+   * (await ex.explain(q.op, q.literals)).steps; // [{ step: "start", … }, { step: "hop 1 (follows) depth 1", shards: 3, … }, …]
+   * ```
+   */
+  async explain(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<ClusterExplain> {
+    await this.ready();
+    const json = toJson(op);
+    const scan = scanOp(json, args);
+    if (scan.ddl) return { route: "broadcast", steps: [] };
+    const catalog = await this.#tables();
+    const stats: GatherStat[] = [];
+    await this.#gather(catalog, scan, (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn), stats);
+    return { route: "gather", steps: stats };
+  }
+
+  async session(): Promise<Session> {
+    await this.ready();
+    const txn = await ClusterTxn.begin(this.#pool, this.#shards, this.#shards.map((_, i) => i));
+    return new ClusterSession(this, txn);
+  }
+
+  /** @internal A session's call. */
+  runIn(txn: ClusterTxn, call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }): Promise<Json> {
+    if (call.request !== undefined) return this.#request(call.request, txn);
+    return this.#run(call, txn);
+  }
+
+  /**
+   * Moves the hash range `[lo, hi)` (inside one shard's range) to other hosts, in one transaction
+   * over the old and the new hosts: every partitioned table's rows in that range are copied to
+   * the new hosts and deleted from the old ones, and both record their new ranges. Afterwards
+   * this executor uses the new layout (`shards`); other clients must connect with it.
+   *
+   * @example
+   * ```ts
+   * await ex.moveRange([0, 2 ** 30], ["http://127.0.0.1:8705"]);
+   * ```
+   */
+  async moveRange(range: readonly [number, number], to: readonly string[]): Promise<void> {
+    await this.ready();
+    const [lo, hi] = range;
+    const src = this.#shards.findIndex((s) => s.range[0] <= lo && hi <= s.range[1]);
+    if (src < 0 || !(hi > lo)) throw new BadRequestError(`cluster: [${lo}, ${hi}) is not inside one shard's range`);
+    if (to.length === 0) throw new BadRequestError("cluster: moveRange needs at least one target host");
+    const old = this.#shards[src]!;
+    const next: ShardSpec[] = [];
+    this.#shards.forEach((s, i) => {
+      if (i !== src) return void next.push(s);
+      if (old.range[0] < lo) next.push({ range: [old.range[0], lo], hosts: old.hosts });
+      next.push({ range: [lo, hi], hosts: [...to] });
+      if (hi < old.range[1]) next.push({ range: [hi, old.range[1]], hosts: old.hosts });
+    });
+    checkLayout({ ...this.#opts, shards: next });
+    const catalog = await this.#tables();
+    const pool = this.#pool;
+    const sessions = new Map<string, Session>();
+    const urls = [...new Set([...old.hosts, ...to])];
+    try {
+      for (const url of urls) sessions.set(url, await pool.client(url).session());
+      for (const url of to) {
+        const ext = (await pool.client(url).request({ verb: "get", path: "/host", key: null })) as { extensions?: string[] };
+        if (!ext.extensions?.includes("shard_member")) throw new MissingExtensionError("shard_member", url);
+        const tables = new Set((await sessions.get(url)!.request({ verb: "get", path: "/host/tables", key: null })) as string[]);
+        for (const info of catalog.values()) {
+          if (!tables.has(info.link)) await sessions.get(url)!.request({ verb: "put", path: info.link, key: null, body: { [PATHS.table]: [info.schema, []] } as Json });
+        }
+      }
+      for (const info of catalog.values()) {
+        if (this.#placed(catalog, info.link) !== undefined) continue;
+        const lit = await sessions.get(old.hosts[0]!)!.request({ verb: "get", path: info.link, key: null });
+        const rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1].filter((row) => {
+          const h = keyHash(row.slice(0, info.keyCount));
+          return h >= lo && h < hi;
+        });
+        if (rows.length === 0) continue;
+        for (const url of to) {
+          await sessions.get(url)!.execute({ [PATHS.opdef.post]: [["_w", { [`${info.link}/insert_rows`]: [null, { $_rows: [] }] }]] } as Json, { _rows: rows as Json });
+        }
+        for (const url of old.hosts) {
+          for (let i = 0; i < rows.length; i += APPLY_CHUNK) {
+            const args: Record<string, Json> = {};
+            const steps: Json[] = rows.slice(i, i + APPLY_CHUNK).map((row, j) => {
+              args[`_d${j}`] = row.slice(0, info.keyCount) as Json;
+              return [`_s${j}`, { [PATHS.explicitRef.delete]: [info.link, { [`$_d${j}`]: [] }] }];
+            });
+            steps.push(["_r", steps.map((_, j) => ({ [`$_s${j}`]: [] }))]);
+            await sessions.get(url)!.execute({ [PATHS.opdef.post]: steps } as Json, args);
+          }
+        }
+      }
+      // Each host records the ranges it holds in the new layout.
+      for (const url of urls) {
+        const s = sessions.get(url)!;
+        const mine = next.filter((sh) => sh.hosts.includes(url)).map((sh) => sh.range);
+        const exists = ((await s.request({ verb: "get", path: "/host/tables", key: null })) as string[]).includes(RANGES_TABLE);
+        if (exists) await s.request({ verb: "delete", path: RANGES_TABLE, key: null }).catch(() => undefined);
+        await s.request({ verb: "put", path: RANGES_TABLE, key: null, body: { [PATHS.table]: [RANGES_SCHEMA, mine.map(([a, b]) => [a, b])] } as Json });
+      }
+      for (const s of sessions.values()) await s.commit();
+    } catch (e) {
+      await Promise.all([...sessions.values()].map((s) => s.rollback().catch(() => undefined)));
+      throw e;
+    }
+    this.#shards = next;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.close();
+  }
+}
+
+/** A transaction over the cluster: sessions on every host, committed or rolled back together. */
+class ClusterSession implements Session {
+  constructor(
+    private readonly ex: ClusterExecutor,
+    private readonly txn: ClusterTxn,
+  ) {}
+  #check(): void {
+    if (this.txn.done) throw new BadRequestError("this session is already committed or rolled back");
+  }
+  async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
+    this.#check();
+    try {
+      return await this.ex.runIn(this.txn, { op: toJson(op), args });
+    } catch (e) {
+      await this.txn.rollback();
+      throw e;
+    }
+  }
+  async request(req: ExecRequest): Promise<Json> {
+    this.#check();
+    try {
+      return await this.ex.runIn(this.txn, { request: req });
+    } catch (e) {
+      await this.txn.rollback();
+      throw e;
+    }
+  }
+  extensions(): Promise<ReadonlySet<string>> {
+    return this.ex.extensions();
+  }
+  commit(): Promise<void> {
+    return this.txn.commit();
+  }
+  rollback(): Promise<void> {
+    return this.txn.rollback();
+  }
+}
+
+function toJson(op: Json | OpDef): Json {
+  if (typeof op === "object" && op !== null && !Array.isArray(op) && Object.keys(op).some((k) => k.startsWith("/state/scalar/op/"))) return op as Json;
+  return encode(op as OpDef);
+}
+
+/** A plain request seen as a one-call op. */
+function scanRequest(req: ExecRequest): OpScan {
+  const t = tablePath(req.path)!;
+  return {
+    tables: new Set([t.table]),
+    sites: [{ table: t.table, route: t.route, verb: req.verb, key: req.key ?? null, value: req.body }],
+    writes: req.verb !== "get",
+    ddl: false,
+    component: false,
+    dynamic: false,
+  };
+}
+
+/**
+ * An Executor over a cluster of TinyChain hosts (each started with `--shard-member`): tables are
+ * partitioned by a hash of their key over the shards' ranges, or placed whole on one shard.
+ *
+ * @example
+ * ```ts
+ * const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [urls[i]] })), init: true });
+ * const db = await connect(social, ex);
+ * ```
+ */
+export function cluster(opts: ClusterOptions): ClusterExecutor {
+  return new ClusterExecutor(opts);
+}

@@ -1,0 +1,400 @@
+/**
+ * Gathering: fetching from the shards every row an op can read, so that the op can run on those
+ * rows alone (local-run.ts) and answer what one host holding every row would answer. A table is
+ * gathered whole unless a call site says which rows it reads:
+ *
+ * - a `query` plan: the base table's rows passing the conjuncts of `where` that name only it
+ *   (pushed to every shard; the rest of the plan — joins, nested loads — reads its other tables
+ *   whole);
+ * - a `traverse` plan: the start rows, then hop by hop the rows each lookup returns from the
+ *   previous hop's new rows (one request per shard per lookup per hop, in parallel) — the rows
+ *   the traversal visits and nothing it does not need;
+ * - a key (GET/PUT/DELETE of one row, `insert`) or the rows of `insert_rows`: those keys, each
+ *   asked of the one shard its hash falls in.
+ *
+ * What is gathered is a superset of what the op reads, so filters, order, limits, aggregates and
+ * budgets come out as on one host.
+ */
+import { BadRequestError } from "../errors.js";
+import type { Json } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
+import { parseQueryPlan, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
+import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-plan.js";
+import type { Runner } from "../executor.js";
+import { keyHash, shardOfHash, type ShardSpec } from "./layout.js";
+import type { CallSite, OpScan } from "./op-scan.js";
+import type { TableInfo } from "./catalog.js";
+
+/** Rows of one table by their key's JSON text. */
+export type RowMap = Map<string, unknown[]>;
+
+/** How to read a shard: a runner per shard index (a session's, or a replica chosen for a read). */
+export type ShardReader = (shard: number, fn: (r: Runner) => Promise<Json>) => Promise<Json>;
+
+/** Counts kept while gathering, for `explain`: requests and rows per step. */
+export interface GatherStat {
+  readonly step: string;
+  readonly table: string;
+  readonly shards: number;
+  readonly requests: number;
+  readonly rows: number;
+}
+
+/** The gathering context: the layout, the tables' schemas and where each table lives. */
+export interface GatherEnv {
+  readonly shards: readonly ShardSpec[];
+  readonly info: (table: string) => TableInfo | undefined;
+  /** The shard a placed table lives on; undefined for a partitioned table. */
+  readonly placed: (table: string) => number | undefined;
+  readonly read: ShardReader;
+  readonly stats: GatherStat[];
+}
+
+/** Most keys or values in one `in` request. */
+const CHUNK = 2000;
+
+/** The rows gathered so far, per table; `whole` tables hold every row. */
+export class Gathered {
+  readonly rows = new Map<string, RowMap>();
+  readonly whole = new Set<string>();
+  readonly #asked = new Map<string, Set<string>>();
+
+  /** The tuples of `cols` already asked of `table`'s shards (their rows are here). */
+  asked(table: string, cols: readonly string[]): Set<string> {
+    const k = `${table} ${JSON.stringify(cols)}`;
+    let s = this.#asked.get(k);
+    if (s === undefined) this.#asked.set(k, (s = new Set()));
+    return s;
+  }
+
+  map(table: string): RowMap {
+    let m = this.rows.get(table);
+    if (m === undefined) this.rows.set(table, (m = new Map()));
+    return m;
+  }
+
+  /** Adds rows; answers those that were new. */
+  add(table: string, info: TableInfo, rows: readonly unknown[][]): unknown[][] {
+    const m = this.map(table);
+    const fresh: unknown[][] = [];
+    for (const row of rows) {
+      const k = JSON.stringify(row.slice(0, info.keyCount));
+      if (!m.has(k)) {
+        m.set(k, row);
+        fresh.push(row);
+      }
+    }
+    return fresh;
+  }
+}
+
+function shardsOf(env: GatherEnv, table: string): number[] {
+  const p = env.placed(table);
+  return p !== undefined ? [p] : env.shards.map((_, i) => i);
+}
+
+/** Reads a whole table from every shard holding part of it. */
+export async function gatherWhole(env: GatherEnv, g: Gathered, table: string): Promise<void> {
+  if (g.whole.has(table)) return;
+  const info = env.info(table);
+  g.whole.add(table);
+  if (info === undefined) return;
+  const shards = shardsOf(env, table);
+  const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.request({ verb: "get", path: table, key: null }))));
+  let n = 0;
+  for (const lit of parts) {
+    const rows = literalRows(lit);
+    n += rows.length;
+    g.add(table, info, rows);
+  }
+  env.stats.push({ step: "whole table", table, shards: shards.length, requests: shards.length, rows: n });
+}
+
+/** The rows of a table literal answered by `GET <table>` with a null key. */
+export function literalRows(lit: Json): unknown[][] {
+  const body = (lit as Record<string, unknown> | null)?.[PATHS.table];
+  if (!Array.isArray(body) || !Array.isArray(body[1])) throw new BadRequestError("cluster: a host answered a table read with something other than a table literal");
+  return body[1] as unknown[][];
+}
+
+/** Runs a one-table query plan selecting every column on the given shards; answers the rows. */
+async function queryRows(env: GatherEnv, table: string, info: TableInfo, shards: readonly number[], where: QueryExpr | null, params: Record<string, Json>): Promise<unknown[][]> {
+  const alias = "t";
+  const plan: QueryPlan = {
+    v: 1,
+    from: { table: info.name, as: alias },
+    joins: [],
+    where: where === null ? null : retarget(where, alias),
+    groupBy: null,
+    having: null,
+    select: info.columns.map((c) => ({ as: c, expr: { t: "col", src: alias, col: c } as QueryExpr })),
+    distinct: false,
+    with: [],
+    orderBy: [],
+    limit: null,
+    offset: null,
+  };
+  const refs: Record<string, Json> = {};
+  for (const name of Object.keys(params)) refs[name] = { [`$${name}`]: [] };
+  const op = { [PATHS.opdef.post]: [["_r", { [`${table}/query`]: [[JSON.stringify(plan), refs]] }]] } as Json;
+  const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(op, params))));
+  return parts.flatMap((p) => p as unknown[][]);
+}
+
+/** `e` with every column source renamed to `alias` (a pushed-down predicate names one table). */
+function retarget(e: QueryExpr, alias: string): QueryExpr {
+  const walk = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (typeof x !== "object" || x === null) return x;
+    const o = x as Record<string, unknown>;
+    if (o.t === "col") return { ...o, src: alias };
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = k === "value" || k === "list" && !Array.isArray(v) ? v : walk(v);
+    return out;
+  };
+  return walk(e) as QueryExpr;
+}
+
+/** Reads the rows whose `cols` equal one of `tuples`, from the shards that may hold them. */
+export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, cols: readonly string[], wanted: readonly unknown[][], step: string): Promise<unknown[][]> {
+  let tuples = wanted;
+  const info = env.info(table);
+  if (info === undefined) return [];
+  if (g.whole.has(table)) return matching(g.map(table), info, cols, tuples);
+  const asked = g.asked(table, cols);
+  tuples = tuples.filter((t) => !asked.has(JSON.stringify(t)));
+  for (const t of tuples) asked.add(JSON.stringify(t));
+  if (tuples.length === 0) return matching(g.map(table), info, cols, wanted);
+  const isKey = cols.length === info.keyCount && cols.every((c, i) => info.columns[i] === c);
+  const distinct = new Map<string, unknown[]>();
+  for (const t of tuples) distinct.set(JSON.stringify(t), t);
+  const byShard = new Map<number, unknown[][]>();
+  const placed = env.placed(table);
+  for (const t of distinct.values()) {
+    const shards = placed !== undefined ? [placed] : isKey ? [shardOfHash(env.shards, keyHash(t))] : env.shards.map((_, i) => i);
+    for (const s of shards) {
+      let list = byShard.get(s);
+      if (list === undefined) byShard.set(s, (list = []));
+      list.push(t);
+    }
+  }
+  const fresh: unknown[][] = [];
+  let requests = 0;
+  let rows = 0;
+  await Promise.all(
+    [...byShard].map(async ([s, list]) => {
+      for (let i = 0; i < list.length; i += CHUNK) {
+        const chunk = list.slice(i, i + CHUNK);
+        requests++;
+        const got = await queryRows(env, table, info, [s], tupleMatch(cols, chunk), { _k: chunk.map((t) => t[0]) as Json });
+        rows += got.length;
+        fresh.push(...got);
+      }
+    }),
+  );
+  g.add(table, info, fresh);
+  env.stats.push({ step, table, shards: byShard.size, requests, rows });
+  return matching(g.map(table), info, cols, wanted);
+}
+
+/** The predicate `cols ∈ tuples`: an `in` list for one column, else a disjunction. */
+function tupleMatch(cols: readonly string[], tuples: readonly unknown[][]): QueryExpr {
+  if (cols.length === 1) return { t: "in", e: { t: "col", src: "t", col: cols[0]! }, list: { param: "_k" }, negate: false };
+  return {
+    t: "or",
+    of: tuples.map((tu) => ({
+      t: "and",
+      of: cols.map((c, i) => ({ t: "cmp", op: "=", l: { t: "col", src: "t", col: c }, r: { t: "value", value: { lit: tu[i] } } }) as QueryExpr),
+    })),
+  };
+}
+
+/** Rows of `m` whose `cols` equal one of `tuples` (compared as JSON text). */
+function matching(m: RowMap, info: TableInfo, cols: readonly string[], tuples: readonly unknown[][]): unknown[][] {
+  const want = new Set(tuples.map((t) => JSON.stringify(t)));
+  const idx = cols.map((c) => info.columns.indexOf(c));
+  const out: unknown[][] = [];
+  for (const row of m.values()) if (want.has(JSON.stringify(idx.map((i) => row[i])))) out.push(row);
+  return out;
+}
+
+/** Gathers what one call site reads; answers false when it could not narrow it (read whole). */
+export async function gatherSite(env: GatherEnv, g: Gathered, site: CallSite, scan: OpScan): Promise<boolean> {
+  const info = env.info(site.table);
+  if (info === undefined) return true;
+  if (site.route === "query" && Array.isArray(site.key)) return gatherQuery(env, g, site.table, site.key);
+  if (site.route === "traverse" && Array.isArray(site.key)) return gatherTraverse(env, g, site.table, site.key);
+  if ((site.route === "" || site.route === "insert") && site.verb !== "post" && isKeyTuple(site.key, info)) {
+    await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), [site.key as unknown[]], "key");
+    return true;
+  }
+  if (site.route === "insert_rows" && Array.isArray(site.value) && site.value.every((r) => Array.isArray(r) && r.length >= info.keyCount)) {
+    const keys = (site.value as unknown[][]).map((r) => r.slice(0, info.keyCount));
+    if (keys.some((k) => k.some((c) => c === null))) return false;
+    await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), keys, "insert keys");
+    await gatherReferenced(env, g, info, site.value as unknown[][]);
+    return true;
+  }
+  void scan;
+  return false;
+}
+
+/** The rows an insert references (their targets' keys), so the local run can check them. */
+async function gatherReferenced(env: GatherEnv, g: Gathered, info: TableInfo, rows: readonly unknown[][]): Promise<void> {
+  for (const [i, target] of info.references) {
+    const tInfo = env.info(target);
+    if (tInfo === undefined || tInfo.keyCount !== 1) {
+      await gatherWhole(env, g, target);
+      continue;
+    }
+    const keys = rows.map((r) => r[i]).filter((v) => v !== null && v !== undefined).map((v) => [v]);
+    await gatherWhere(env, g, target, tInfo.columns.slice(0, 1), keys, "referenced keys");
+  }
+}
+
+function isKeyTuple(key: unknown, info: TableInfo): boolean {
+  if (!Array.isArray(key) || key.length !== info.keyCount) return false;
+  // A selector `[[col, bound], …]` names columns; a key tuple holds cells.
+  return !key.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && info.columns.includes(e[0]));
+}
+
+async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unknown[]): Promise<boolean> {
+  let plan: QueryPlan;
+  try {
+    plan = parseQueryPlan(key[0]);
+  } catch {
+    return false; // the local run answers the same error
+  }
+  const params = (key[1] ?? {}) as Record<string, Json>;
+  if (typeof params !== "object" || Array.isArray(params)) return false;
+  const ns = table.slice(0, table.lastIndexOf("/"));
+  const base = `${ns}/${plan.from.table}`;
+  const info = env.info(base);
+  if (info === undefined) return false;
+  const pushed = baseConjuncts(plan.where, plan.from.as);
+  if (pushed.length > 0 && plan.joins.every((j) => j.kind === "inner" || true)) {
+    const shards = shardsOf(env, base);
+    const rows = await queryRows(env, base, info, shards, pushed.length === 1 ? pushed[0]! : { t: "and", of: pushed }, params);
+    g.add(base, info, rows);
+    env.stats.push({ step: "query where", table: base, shards: shards.length, requests: shards.length, rows: rows.length });
+  } else await gatherWhole(env, g, base);
+  const others = new Set<string>();
+  const visit = (p: QueryPlan, top: boolean): void => {
+    if (!top) others.add(p.from.table);
+    for (const j of p.joins) others.add(j.table);
+    for (const w of p.with) visit(w.plan, false);
+    const exprs = [p.where, p.having, ...p.select.map((s) => s.expr), ...p.orderBy.map((o) => o.expr), ...p.joins.map((j) => j.on)];
+    for (const e of exprs) if (e) subqueries(e, (q) => visit(q, false));
+  };
+  visit(plan, true);
+  for (const t of others) await gatherWhole(env, g, `${ns}/${t}`);
+  return true;
+}
+
+/** Calls `fn` on every `in (subquery)` plan inside `e`. */
+function subqueries(e: QueryExpr, fn: (p: QueryPlan) => void): void {
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) return void x.forEach(walk);
+    if (typeof x !== "object" || x === null) return;
+    const o = x as Record<string, unknown>;
+    if (o.t === "inQuery") fn(o.query as QueryPlan);
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(e);
+}
+
+/** The conjuncts of `where` that read only the base table's columns (no subquery, no outer ref). */
+function baseConjuncts(where: QueryExpr | null, alias: string): QueryExpr[] {
+  if (where === null) return [];
+  const parts = where.t === "and" ? where.of : [where];
+  return parts.filter((p) => onlyBase(p, alias));
+}
+
+function onlyBase(e: unknown, alias: string): boolean {
+  if (Array.isArray(e)) return e.every((x) => onlyBase(x, alias));
+  if (typeof e !== "object" || e === null) return true;
+  const o = e as Record<string, unknown>;
+  if (o.t === "col") return o.src === alias;
+  if (o.t === "outer" || o.t === "inQuery" || o.t === "agg") return false;
+  if (o.t === "value") return true;
+  return Object.entries(o).every(([k, v]) => k === "list" && !Array.isArray(v) ? true : onlyBase(v, alias));
+}
+
+/** The traverse plan's filters as a query predicate. */
+function filterExpr(filters: readonly PlanFilter[]): QueryExpr | null {
+  if (filters.length === 0) return null;
+  const parts: QueryExpr[] = filters.map((f) => {
+    const col: QueryExpr = { t: "col", src: "t", col: f.col };
+    const value = "param" in f.value ? { param: f.value.param } : { lit: f.value.lit };
+    if (f.op === "in") return { t: "in", e: col, list: value, negate: false };
+    return { t: "cmp", op: f.op, l: col, r: { t: "value", value } };
+  });
+  return parts.length === 1 ? parts[0]! : { t: "and", of: parts };
+}
+
+async function gatherTraverse(env: GatherEnv, g: Gathered, table: string, key: unknown[]): Promise<boolean> {
+  let plan: TraversePlan;
+  try {
+    plan = parsePlan(key[0]);
+  } catch {
+    return false;
+  }
+  const params = (key[1] ?? {}) as Record<string, Json>;
+  const ns = table.slice(0, table.lastIndexOf("/"));
+  const link = (t: string): string => `${ns}/${t}`;
+  const startInfo = env.info(link(plan.start.table));
+  if (startInfo === undefined) return false;
+  let frontier: unknown[][];
+  const where = filterExpr(plan.start.filters);
+  if (where === null) {
+    await gatherWhole(env, g, link(plan.start.table));
+    frontier = [...g.map(link(plan.start.table)).values()];
+  } else {
+    const shards = shardsOf(env, link(plan.start.table));
+    frontier = await queryRows(env, link(plan.start.table), startInfo, shards, where, params);
+    g.add(link(plan.start.table), startInfo, frontier);
+    env.stats.push({ step: "start", table: link(plan.start.table), shards: shards.length, requests: shards.length, rows: frontier.length });
+  }
+  // The shortest path may need every reachable row: its hops run until nothing new is found.
+  const cap = plan.budget;
+  let gatheredRows = frontier.length;
+  let hopNo = 0;
+  for (const step of plan.steps) {
+    if (step.kind !== "hop") continue;
+    hopNo++;
+    const target = link(step.target);
+    const targetInfo = env.info(target);
+    if (targetInfo === undefined) return false;
+    const seen = new Set<string>();
+    const reached: unknown[][] = step.min === 0 ? [...frontier] : [];
+    let level = frontier;
+    for (let depth = 1; depth <= step.max && level.length > 0 && gatheredRows <= cap; depth++) {
+      const next: unknown[][] = [];
+      for (const alt of step.alts) {
+        let rows = level;
+        let rowsTable = link(step.source);
+        for (const l of alt.lookups) {
+          const fromInfo = env.info(rowsTable);
+          const lt = link(l.table);
+          if (fromInfo === undefined) return false;
+          const idx = l.from.map((c) => fromInfo.columns.indexOf(c));
+          const tuples = rows.map((r) => idx.map((i) => r[i])).filter((t) => t.every((c) => c !== null));
+          rows = await gatherWhere(env, g, lt, l.cols, tuples, `hop ${hopNo} (${step.rel}) depth ${depth}`);
+          gatheredRows += rows.length;
+          rowsTable = lt;
+        }
+        next.push(...rows);
+      }
+      level = [];
+      for (const r of next) {
+        const k = JSON.stringify(r.slice(0, targetInfo.keyCount));
+        if (seen.has(k)) continue;
+        seen.add(k);
+        level.push(r);
+        reached.push(r);
+      }
+    }
+    frontier = reached;
+  }
+  return true;
+}

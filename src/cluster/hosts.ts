@@ -1,0 +1,167 @@
+/**
+ * The hosts of a cluster and the transactions across them. Reads go to any replica of a shard and
+ * fail over to the next one when a host cannot be reached; writes go to every replica of a shard,
+ * in sessions opened in one global order (shard, then host) so that two cluster clients never
+ * wait on each other's hosts in a cycle.
+ */
+import { BadRequestError, TcError, UnavailableError } from "../errors.js";
+import type { Executor, Runner, Session } from "../executor.js";
+import { http } from "../http/client.js";
+import type { ShardSpec } from "./layout.js";
+
+/** True when `e` says the host could not be reached at all (nothing ran there). */
+export function unreachable(e: unknown): boolean {
+  if (!(e instanceof UnavailableError)) return false;
+  return / failed: /.test(e.message) || /client is closed/.test(e.message);
+}
+
+/** The HTTP clients of every host of the layout, one per URL. */
+export class HostPool {
+  readonly #clients = new Map<string, Executor>();
+  constructor(
+    private readonly opts: { readonly token?: string; readonly timeoutMs?: number },
+  ) {}
+
+  client(url: string): Executor {
+    let c = this.#clients.get(url);
+    if (c === undefined) {
+      c = http(url, { ...(this.opts.token !== undefined ? { token: this.opts.token } : {}), timeoutMs: this.opts.timeoutMs ?? 30_000 });
+      this.#clients.set(url, c);
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(all.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * Runs `fn` on one replica of `shard`: the primary, then each replica in turn while the previous
+ * one cannot be reached. Any other error is the answer.
+ */
+export async function readAnyReplica<T>(pool: HostPool, shard: ShardSpec, fn: (r: Runner, url: string) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (const url of shard.hosts) {
+    try {
+      return await fn(pool.client(url), url);
+    } catch (e) {
+      if (!unreachable(e)) throw e;
+      last = e;
+    }
+  }
+  throw new UnavailableError(`cluster: no host of the shard [${shard.range[0]}, ${shard.range[1]}) can be reached (${shard.hosts.join(", ")})`, { cause: last });
+}
+
+/**
+ * One transaction over several hosts: a session on every host of the shards it covers, begun in
+ * layout order. Reads take the first host's session of a shard; writes run on every host of it.
+ * Commit commits each host in order (not two-phase: PROFILE §6.16 says what a failure then leaves).
+ */
+export class ClusterTxn {
+  /** Sessions by host URL, in the order they were begun. */
+  readonly #sessions = new Map<string, Session>();
+  #done = false;
+
+  private constructor(private readonly shards: readonly ShardSpec[]) {}
+
+  /** Begins sessions on every host of the shards `which` (indexes into `shards`, any order). */
+  static async begin(pool: HostPool, shards: readonly ShardSpec[], which: Iterable<number>): Promise<ClusterTxn> {
+    const txn = new ClusterTxn(shards);
+    const picked = [...new Set(which)].sort((a, b) => a - b);
+    try {
+      for (const i of picked) for (const url of shards[i]!.hosts) await txn.#join(pool, url);
+    } catch (e) {
+      await txn.rollback();
+      throw e;
+    }
+    return txn;
+  }
+
+  async #join(pool: HostPool, url: string): Promise<void> {
+    if (this.#sessions.has(url)) return;
+    try {
+      this.#sessions.set(url, await pool.client(url).session());
+    } catch (e) {
+      if (unreachable(e)) throw new UnavailableError(`cluster: host ${url} cannot take part in the transaction: ${(e as Error).message}`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** Adds the hosts of more shards (a session that reaches a shard for the first time). */
+  async widen(pool: HostPool, which: Iterable<number>): Promise<void> {
+    const picked = [...new Set(which)].sort((a, b) => a - b);
+    for (const i of picked) for (const url of this.shards[i]!.hosts) await this.#join(pool, url);
+  }
+
+  covers(shard: number): boolean {
+    return this.shards[shard]!.hosts.every((url) => this.#sessions.has(url));
+  }
+
+  /** The session a read of `shard` uses. */
+  reader(shard: number): Runner {
+    const s = this.#sessions.get(this.shards[shard]!.hosts[0]!);
+    if (s === undefined) throw new BadRequestError(`cluster: shard ${shard} is not part of this transaction`);
+    return s;
+  }
+
+  /** Every host session of `shard` (a write runs on each). */
+  writers(shard: number): { url: string; session: Session }[] {
+    return this.shards[shard]!.hosts.map((url) => {
+      const session = this.#sessions.get(url);
+      if (session === undefined) throw new BadRequestError(`cluster: shard ${shard} is not part of this transaction`);
+      return { url, session };
+    });
+  }
+
+  /** Every session, in begin order. */
+  all(): { url: string; session: Session }[] {
+    return [...this.#sessions].map(([url, session]) => ({ url, session }));
+  }
+
+  async commit(): Promise<void> {
+    if (this.#done) throw new BadRequestError("this cluster transaction is already finished");
+    this.#done = true;
+    let first: unknown;
+    for (const [url, s] of this.#sessions) {
+      if (first !== undefined) {
+        await s.rollback().catch(() => undefined);
+        continue;
+      }
+      try {
+        await s.commit();
+      } catch (e) {
+        first = e instanceof TcError ? e : new UnavailableError(`cluster: commit on ${url} failed: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+
+  async rollback(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await Promise.all([...this.#sessions.values()].map((s) => s.rollback().catch(() => undefined)));
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+}
+
+/**
+ * Runs the same write on every replica of a shard and checks they answer alike; a replica that
+ * cannot take part fails the write (the caller rolls the whole transaction back).
+ */
+export async function writeAll<T>(txn: ClusterTxn, shard: number, fn: (r: Runner) => Promise<T>): Promise<T> {
+  const writers = txn.writers(shard);
+  const results = await Promise.allSettled(writers.map((w) => fn(w.session)));
+  const failed = results.findIndex((r) => r.status === "rejected");
+  if (failed >= 0) {
+    const e = (results[failed] as PromiseRejectedResult).reason;
+    if (unreachable(e)) throw new UnavailableError(`cluster: replica ${writers[failed]!.url} cannot take part in the write: ${(e as Error).message}`, { cause: e });
+    throw e;
+  }
+  return (results[0] as PromiseFulfilledResult<T>).value;
+}

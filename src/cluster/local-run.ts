@@ -1,0 +1,86 @@
+/**
+ * Running an op on gathered rows: an in-memory kernel is loaded with every gathered table (its
+ * stored schema and the rows gathered), the op runs there in a session, and for an op that writes,
+ * each table's rows afterwards are compared with the rows gathered — the rows to delete and to
+ * write back on the shards. The kernel is the same code a host runs, so results and errors are
+ * the ones one host holding every row would give.
+ */
+import type { Json, OpDef } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
+import { embedded } from "../kernel/index.js";
+import type { TableInfo } from "./catalog.js";
+import { literalRows, type Gathered } from "./gather.js";
+
+/** What an op changed in one table: keys deleted, rows written (new or changed). */
+export interface TableDiff {
+  readonly deletes: unknown[][];
+  readonly upserts: unknown[][];
+}
+
+/** The op's result and, when it wrote, what changed per table. */
+export interface LocalOutcome {
+  readonly result: Json;
+  readonly diffs: Map<string, TableDiff>;
+}
+
+/**
+ * Runs `op` on the gathered rows.
+ *
+ * @example
+ * ```ts
+ * const { result, diffs } = await runLocally(gathered, catalog, op, args, true);
+ * ```
+ */
+export async function runLocally(
+  g: Gathered,
+  info: (link: string) => TableInfo | undefined,
+  run: { readonly op?: Json | OpDef; readonly args?: Readonly<Record<string, Json>>; readonly request?: Parameters<ReturnType<typeof embedded>["request"]>[0] },
+  writes: boolean,
+): Promise<LocalOutcome> {
+  const local = embedded();
+  try {
+    const tables = [...g.rows.keys()].filter((t) => info(t) !== undefined);
+    for (const t of g.whole) if (!g.rows.has(t) && info(t) !== undefined) tables.push(t);
+    for (const t of tables) {
+      const rows = [...(g.rows.get(t)?.values() ?? [])];
+      await local.request({ verb: "put", path: t, key: null, body: { [PATHS.table]: [info(t)!.schema, rows] } as Json });
+    }
+    const session = await local.session();
+    let result: Json;
+    try {
+      result = run.request !== undefined ? await session.request(run.request) : await session.execute(run.op!, run.args ?? {});
+    } catch (e) {
+      await session.rollback().catch(() => undefined);
+      throw e;
+    }
+    const diffs = new Map<string, TableDiff>();
+    if (writes) {
+      for (const t of tables) {
+        const ti = info(t)!;
+        const before = g.rows.get(t) ?? new Map<string, unknown[]>();
+        let afterRows: unknown[][];
+        try {
+          afterRows = literalRows(await session.request({ verb: "get", path: t, key: null }));
+        } catch {
+          // The op dropped the table: handled as a schema change, never here.
+          continue;
+        }
+        const deletes: unknown[][] = [];
+        const upserts: unknown[][] = [];
+        const seen = new Set<string>();
+        for (const row of afterRows) {
+          const k = JSON.stringify(row.slice(0, ti.keyCount));
+          seen.add(k);
+          const old = before.get(k);
+          if (old === undefined || JSON.stringify(old) !== JSON.stringify(row)) upserts.push(row);
+        }
+        for (const [k, row] of before) if (!seen.has(k)) deletes.push(row.slice(0, ti.keyCount));
+        if (deletes.length > 0 || upserts.length > 0) diffs.set(t, { deletes, upserts });
+      }
+    }
+    await session.rollback();
+    return { result, diffs };
+  } finally {
+    await local.close();
+  }
+}
