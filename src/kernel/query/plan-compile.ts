@@ -463,9 +463,9 @@ function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined 
       const list = raw(x) as unknown[];
       for (const item of list) {
         if (item === null) continue;
-        const k = typeof item === "number" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : "link";
+        const k = typeof item === "number" || typeof item === "bigint" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : "link";
         if (k !== kind && !(kind === "link" && k === "string") && !(kind === "string" && k === "link")) {
-          throw bad(`${plan.from.as}.${name}: an item of the in list is ${JSON.stringify(item)?.slice(0, 40)}, expected a ${kind}`);
+          throw bad(`${plan.from.as}.${name}: an item of the in list is ${describeItem(item)}, expected a ${kind}`);
         }
       }
       return list;
@@ -473,6 +473,16 @@ function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined 
     return { t: "in", values: checked, lookup: from.equalityLookup([name]) };
   }
   return undefined;
+}
+
+/** An `in` list item for a message (a 64-bit integer is a bigint here, which JSON cannot print). */
+function describeItem(item: unknown): string {
+  if (typeof item === "bigint") return `${item}n`;
+  try {
+    return String(JSON.stringify(item)).slice(0, 40);
+  } catch {
+    return typeof item;
+  }
 }
 
 function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean): Access {
