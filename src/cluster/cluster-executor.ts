@@ -11,7 +11,7 @@
  *   what it changed is written back to the shards holding those keys, on every replica, in one
  *   cluster transaction.
  */
-import { BadRequestError, MissingExtensionError, NotImplementedError, NotFoundError } from "../errors.js";
+import { BadRequestError, ConflictError, MissingExtensionError, NotImplementedError, NotFoundError } from "../errors.js";
 import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import { encode } from "../ir/encode.js";
 import type { Json, OpDef } from "../ir/types.js";
@@ -190,7 +190,11 @@ export class ClusterExecutor implements Executor {
       return readAnyReplica(this.#pool, this.#shards[0]!, (r) => r.request(req));
     }
     const ddl = (req.verb === "put" && t.route === "" && isTableLiteral(req.body)) || (req.verb === "delete" && t.route === "" && (req.key === null || req.key === undefined)) || t.route === "alter";
-    if (ddl) return this.#broadcast((r) => r.request(req), txn);
+    if (ddl) {
+      const rows = req.verb === "put" && isTableLiteral(req.body) ? literalBodyRows(req.body) : [];
+      const body = rows.length > 0 ? emptyLiteral(req.body) : req.body;
+      return this.#broadcast((r) => r.request({ ...req, body }), txn, rows.length > 0 ? new Map([[t.table, rows]]) : undefined);
+    }
     return this.#run({ request: req }, txn);
   }
 
@@ -198,7 +202,18 @@ export class ClusterExecutor implements Executor {
   async #run(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, txn: ClusterTxn | undefined): Promise<Json> {
     const scan = call.op !== undefined ? scanOp(call.op, call.args ?? {}) : scanRequest(call.request!);
     if (scan.component) throw new NotImplementedError("cluster: ops calling /lib, /service or /class are not routed across shards (PROFILE §6.16)");
-    if (scan.ddl) return this.#broadcast((r) => (call.op !== undefined ? r.execute(call.op, call.args ?? {}) : r.request(call.request!)), txn);
+    if (scan.ddl && call.op !== undefined && !scan.sites.some((x) => x.route === "alter") && scan.sites.some((x) => x.verb === "get" && x.route !== "schema")) {
+      // Creates or drops mixed with reads and writes: run on the gathered rows like any op, then
+      // create and drop the tables on every host and spread the new rows.
+      return this.#inTxn(txn, this.#shards.map((_, i) => i), (t) => this.#general(call, t, scanOp(stripLiteralRows(call.op!, new Map()), call.args ?? {}), true));
+    }
+    if (scan.ddl) {
+      if (call.op === undefined) return this.#broadcast((r) => r.request(call.request!), txn);
+      // A table literal's rows are spread over the shards, not copied to every host.
+      const rows = new Map<string, unknown[][]>();
+      const op = stripLiteralRows(call.op, rows);
+      return this.#broadcast((r) => r.execute(op, call.args ?? {}), txn, rows.size > 0 ? rows : undefined);
+    }
     const catalog = await this.#tables();
     const direct = (r: Runner): Promise<Json> => (call.op !== undefined ? r.execute(call.op, call.args ?? {}) : r.request(call.request!));
     // Only tables placed on one shard: the op runs there as it is.
@@ -210,17 +225,33 @@ export class ClusterExecutor implements Executor {
       return this.#inTxn(txn, [s], (t) => writeAll(t, s, direct));
     }
     const involved = this.#shards.map((_, i) => i);
-    const body = async (t: ClusterTxn | undefined): Promise<Json> => {
-      const stats: GatherStat[] = [];
-      const read: ShardReader = t ? (s, fn) => fn(t.reader(s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
-      const g = await this.#gather(catalog, scan, read, stats);
-      this.lastExplain = { route: "gather", steps: stats };
-      const outcome = await runLocally(g, (l) => catalog.get(l), call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! }, scan.writes);
-      if (outcome.diffs.size > 0) await this.#apply(t!, catalog, outcome.diffs);
+    if (!scan.writes) return this.#general(call, txn, scan, false);
+    return this.#inTxn(txn, involved, (t) => this.#general(call, t, scan, false));
+  }
+
+  /** Gathers, runs on the gathered rows, writes the changes back (module comment). */
+  async #general(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, t: ClusterTxn | undefined, scan: OpScan, ddl: boolean): Promise<Json> {
+    const catalog = await this.#tables();
+    const stats: GatherStat[] = [];
+    const read: ShardReader = t ? (s, fn) => fn(t.reader(s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
+    const g = await this.#gather(catalog, scan, read, stats);
+    this.lastExplain = { route: "gather", steps: stats };
+    const outcome = await runLocally(g, (l) => catalog.get(l), call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! }, scan.writes || ddl);
+    if (ddl && (outcome.created.size > 0 || outcome.dropped.length > 0)) {
+      this.#catalog = undefined;
+      for (const { session } of t!.all()) {
+        for (const link of outcome.dropped) await session.request({ verb: "delete", path: link, key: null });
+        for (const [link, schema] of outcome.created) await session.request({ verb: "put", path: link, key: null, body: { [PATHS.table]: [schema, []] } as Json });
+      }
+      const fresh = await readCatalog(t!.reader(0));
+      fresh.delete(RANGES_TABLE);
+      for (const link of outcome.dropped) outcome.diffs.delete(link);
+      if (outcome.diffs.size > 0) await this.#apply(t!, fresh, outcome.diffs);
+      this.#catalog = undefined;
       return outcome.result;
-    };
-    if (!scan.writes) return body(txn);
-    return this.#inTxn(txn, involved, body);
+    }
+    if (outcome.diffs.size > 0) await this.#apply(t!, catalog, outcome.diffs);
+    return outcome.result;
   }
 
   /** Runs `fn` in the caller's transaction (widened to `shards`), or in its own one. */
@@ -241,7 +272,7 @@ export class ClusterExecutor implements Executor {
   }
 
   /** A schema change: on every host of every shard, in one cluster transaction; the first host's answer. */
-  async #broadcast(fn: (r: Runner) => Promise<Json>, txn: ClusterTxn | undefined): Promise<Json> {
+  async #broadcast(fn: (r: Runner) => Promise<Json>, txn: ClusterTxn | undefined, rows?: Map<string, unknown[][]>): Promise<Json> {
     this.#catalog = undefined;
     try {
       return await this.#inTxn(txn, this.#shards.map((_, i) => i), async (t) => {
@@ -249,6 +280,23 @@ export class ClusterExecutor implements Executor {
         for (const { session } of t.all()) {
           const r = await fn(session);
           if (first === undefined) first = r;
+        }
+        if (rows !== undefined) {
+          // The new tables' schemas, read inside the transaction that created them.
+          const catalog = await readCatalog(t.reader(0));
+          const diffs = new Map<string, TableDiff>();
+          for (const [table, list] of rows) {
+            const info = catalog.get(table);
+            if (info === undefined) continue;
+            const keys = new Set<string>();
+            for (const row of list) {
+              const k = JSON.stringify((row as unknown[]).slice(0, info.keyCount));
+              if (keys.has(k)) throw new ConflictError(`${table}: the literal holds key ${k} twice`, { table, columns: info.columns.slice(0, info.keyCount), key: JSON.parse(k) as unknown[] });
+              keys.add(k);
+            }
+            diffs.set(table, { deletes: [], upserts: list });
+          }
+          await this.#apply(t, catalog, diffs);
         }
         return first ?? null;
       });
@@ -272,6 +320,11 @@ export class ClusterExecutor implements Executor {
     for (const site of scan.sites) {
       const ok = await gatherSite(env, g, site, scan);
       if (!ok) wholeTables.add(site.table);
+      // A plan the scan could not read may name any table of its namespace.
+      if (!ok && /^(query|traverse|insert_returning|update_returning|delete_returning)$/.test(site.route)) {
+        const ns = site.table.slice(0, site.table.lastIndexOf("/") + 1);
+        for (const t of catalog.keys()) if (t.startsWith(ns)) wholeTables.add(t);
+      }
       const list = sitesOf.get(site.table) ?? [];
       list.push(ok && site.route === "insert_rows");
       sitesOf.set(site.table, list);
@@ -467,7 +520,10 @@ class ClusterSession implements Session {
     private readonly ex: ClusterExecutor,
     private readonly txn: ClusterTxn,
   ) {}
+  /** The error that ended this session: every later call and the commit answer it. */
+  #failure: unknown;
   #check(): void {
+    if (this.#failure !== undefined) throw this.#failure;
     if (this.txn.done) throw new BadRequestError("this session is already committed or rolled back");
   }
   async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
@@ -475,6 +531,7 @@ class ClusterSession implements Session {
     try {
       return await this.ex.runIn(this.txn, { op: toJson(op), args });
     } catch (e) {
+      this.#failure = e;
       await this.txn.rollback();
       throw e;
     }
@@ -484,6 +541,7 @@ class ClusterSession implements Session {
     try {
       return await this.ex.runIn(this.txn, { request: req });
     } catch (e) {
+      this.#failure = e;
       await this.txn.rollback();
       throw e;
     }
@@ -491,12 +549,47 @@ class ClusterSession implements Session {
   extensions(): Promise<ReadonlySet<string>> {
     return this.ex.extensions();
   }
-  commit(): Promise<void> {
+  async commit(): Promise<void> {
+    this.#check();
     return this.txn.commit();
   }
   rollback(): Promise<void> {
     return this.txn.rollback();
   }
+}
+
+/** The rows of a table literal body. */
+function literalBodyRows(body: unknown): unknown[][] {
+  const v = (body as Record<string, unknown>)[PATHS.table];
+  return Array.isArray(v) && Array.isArray(v[1]) ? (v[1] as unknown[][]) : [];
+}
+
+/** A table literal with the same schema and no rows. */
+function emptyLiteral(body: unknown): Json {
+  const v = (body as Record<string, unknown>)[PATHS.table] as unknown[];
+  return { [PATHS.table]: [v[0], []] } as Json;
+}
+
+/** `op` with the rows of every `PUT <table>` literal taken out into `rows` (by table link). */
+function stripLiteralRows(op: Json, rows: Map<string, unknown[][]>): Json {
+  const walk = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (typeof x !== "object" || x === null) return x;
+    const keys = Object.keys(x);
+    const v = (x as Record<string, unknown>)[keys[0]!];
+    if (keys.length === 1 && Array.isArray(v) && v.length === 2 && isTableLiteral(v[1])) {
+      const t = tablePath(keys[0]!);
+      const list = literalBodyRows(v[1]);
+      if (t && t.route === "" && list.length > 0) {
+        rows.set(t.table, [...(rows.get(t.table) ?? []), ...list]);
+        return { [keys[0]!]: [v[0], emptyLiteral(v[1])] };
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = walk((x as Record<string, unknown>)[k]);
+    return out;
+  };
+  return walk(op) as Json;
 }
 
 function toJson(op: Json | OpDef): Json {

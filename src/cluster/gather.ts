@@ -52,6 +52,10 @@ export interface GatherEnv {
 
 /** Most keys or values in one `in` request. */
 const CHUNK = 2000;
+/** Most rows a traversal may gather before it is refused. */
+const MAX_GATHERED_ROWS = 5_000_000;
+/** Most composite keys in one request (each cell is a parameter). */
+const TUPLE_CHUNK = 200;
 
 /** The rows gathered so far, per table; `whole` tables hold every row. */
 export class Gathered {
@@ -160,6 +164,7 @@ export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, co
   let tuples = wanted;
   const info = env.info(table);
   if (info === undefined) return [];
+  g.map(table); // the table exists locally even when no row of it is asked for
   if (g.whole.has(table)) return matching(g.map(table), info, cols, tuples);
   const asked = g.asked(table, cols);
   tuples = tuples.filter((t) => !asked.has(JSON.stringify(t)));
@@ -183,10 +188,11 @@ export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, co
   let rows = 0;
   await Promise.all(
     [...byShard].map(async ([s, list]) => {
-      for (let i = 0; i < list.length; i += CHUNK) {
-        const chunk = list.slice(i, i + CHUNK);
+      const size = cols.length === 1 ? CHUNK : TUPLE_CHUNK;
+      for (let i = 0; i < list.length; i += size) {
+        const chunk = list.slice(i, i + size);
         requests++;
-        const got = await queryRows(env, table, info, [s], tupleMatch(cols, chunk), { _k: chunk.map((t) => t[0]) as Json });
+        const got = await queryRows(env, table, info, [s], tupleMatch(cols, chunk), tupleParams(cols, chunk));
         rows += got.length;
         fresh.push(...got);
       }
@@ -202,11 +208,19 @@ function tupleMatch(cols: readonly string[], tuples: readonly unknown[][]): Quer
   if (cols.length === 1) return { t: "in", e: { t: "col", src: "t", col: cols[0]! }, list: { param: "_k" }, negate: false };
   return {
     t: "or",
-    of: tuples.map((tu) => ({
+    of: tuples.map((_, n) => ({
       t: "and",
-      of: cols.map((c, i) => ({ t: "cmp", op: "=", l: { t: "col", src: "t", col: c }, r: { t: "value", value: { lit: tu[i] } } }) as QueryExpr),
+      of: cols.map((c, i) => ({ t: "cmp", op: "=", l: { t: "col", src: "t", col: c }, r: { t: "value", value: { param: `_k${n}_${i}` } } }) as QueryExpr),
     })),
   };
+}
+
+/** The parameters of `tupleMatch`: cells travel as parameters (a 64-bit cell has no literal form). */
+function tupleParams(cols: readonly string[], tuples: readonly unknown[][]): Record<string, Json> {
+  if (cols.length === 1) return { _k: tuples.map((t) => t[0]) as Json };
+  const out: Record<string, Json> = {};
+  tuples.forEach((t, n) => cols.forEach((_, i) => (out[`_k${n}_${i}`] = t[i] as Json)));
+  return out;
 }
 
 /** Rows of `m` whose `cols` equal one of `tuples` (compared as JSON text). */
@@ -344,8 +358,15 @@ async function gatherTraverse(env: GatherEnv, g: Gathered, table: string, key: u
   const link = (t: string): string => `${ns}/${t}`;
   const startInfo = env.info(link(plan.start.table));
   if (startInfo === undefined) return false;
+  // Every table the plan names exists locally, even when no row of it is reached.
+  for (const t of [plan.start.table, ...plan.steps.flatMap((st) => (st.kind === "hop" ? [st.source, st.target, ...st.alts.flatMap((a) => a.lookups.map((l) => l.table))] : []))]) {
+    if (env.info(link(t)) !== undefined) g.map(link(t));
+  }
   let frontier: unknown[][];
-  const where = filterExpr(plan.start.filters);
+  // The visit budget counts the start rows the host reads: every row of a scan, only the matches
+  // of an index lookup. A start no index serves is gathered whole so that the count agrees.
+  const indexed = plan.start.filters.some((f) => (f.op === "=" || f.op === "in") && startInfo.leading.has(f.col));
+  const where = indexed ? filterExpr(plan.start.filters) : null;
   if (where === null) {
     await gatherWhole(env, g, link(plan.start.table));
     frontier = [...g.map(link(plan.start.table)).values()];
@@ -355,8 +376,9 @@ async function gatherTraverse(env: GatherEnv, g: Gathered, table: string, key: u
     g.add(link(plan.start.table), startInfo, frontier);
     env.stats.push({ step: "start", table: link(plan.start.table), shards: shards.length, requests: shards.length, rows: frontier.length });
   }
-  // The shortest path may need every reachable row: its hops run until nothing new is found.
-  const cap = plan.budget;
+  // Hops run until nothing new is found (a shortest path may need every reachable row); the
+  // traversal's own visit budget is checked by the local run, on a superset of what it touches.
+  const cap = MAX_GATHERED_ROWS;
   let gatheredRows = frontier.length;
   let hopNo = 0;
   for (const step of plan.steps) {

@@ -21,6 +21,9 @@ export interface TableDiff {
 export interface LocalOutcome {
   readonly result: Json;
   readonly diffs: Map<string, TableDiff>;
+  /** Tables the op created (link → stored schema), and tables it dropped. */
+  readonly created: Map<string, Json>;
+  readonly dropped: string[];
 }
 
 /**
@@ -54,7 +57,18 @@ export async function runLocally(
       throw e;
     }
     const diffs = new Map<string, TableDiff>();
+    const created = new Map<string, Json>();
+    const dropped: string[] = [];
     if (writes) {
+      const now = new Set((await session.request({ verb: "get", path: "/host/tables", key: null })) as string[]);
+      for (const t of tables) if (!now.has(t)) dropped.push(t);
+      for (const t of now) {
+        if (tables.includes(t)) continue;
+        const schema = await session.request({ verb: "get", path: `${t}/schema`, key: null });
+        created.set(t, schema);
+        const rows = literalRows(await session.request({ verb: "get", path: t, key: null }));
+        if (rows.length > 0) diffs.set(t, { deletes: [], upserts: rows });
+      }
       for (const t of tables) {
         const ti = info(t)!;
         const before = g.rows.get(t) ?? new Map<string, unknown[]>();
@@ -79,7 +93,7 @@ export async function runLocally(
       }
     }
     await session.rollback();
-    return { result, diffs };
+    return { result, diffs, created, dropped };
   } finally {
     await local.close();
   }

@@ -110,8 +110,8 @@ export function scanOp(op: Json, args: Readonly<Record<string, Json>>): OpScan {
           });
         }
       } else if (COMPONENT.test(k)) out.component = true;
-      else if (k.startsWith("$") && k.includes("/")) {
-        // A call on a step's value (a view): a PUT or DELETE form writes through it.
+      else if (k.startsWith("$")) {
+        // A call on a step's value (a view, or the view itself): a PUT or DELETE form writes through it.
         if ((Array.isArray(v) && v.length >= 2) || k.endsWith("/delete")) out.writes = true;
       }
       visit(v);
