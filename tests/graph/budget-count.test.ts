@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { createGraph, type Graph, type UntypedShape } from "../../src/graph/index.js";
 import { snapshotPolicy } from "../../src/kernel/storage/derived/link-index.js";
 import { buildSpec, graphArb, loadGraph, planRunner, smallestBudget, specArb, testSchema, type GraphData } from "./support.js";
@@ -32,7 +32,7 @@ const withDangling: fc.Arbitrary<GraphData> = graphArb(6).chain((data) => {
     });
 });
 
-describe.each(EXECUTORS)("the visit budget on $name", (factory) => {
+describe.each(WITH_CLUSTER)("the visit budget on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   afterEach(() => void Object.assign(snapshotPolicy, usual));
 

@@ -4,7 +4,7 @@
  * left half-done, and the executor usable afterwards.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import type { Executor } from "../../src/executor.js";
 import { DEFAULT_VISIT_BUDGET, VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
@@ -25,7 +25,7 @@ async function denseDb(executor: Executor) {
   return db;
 }
 
-describe.each(EXECUTORS)("visit budget on $name", (factory) => {
+describe.each(WITH_CLUSTER)("visit budget on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
   it("distinct reachability completes well within the default budget (BFS, not paths)", async () => {

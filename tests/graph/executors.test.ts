@@ -4,13 +4,13 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { buildSpec, loadGraph, graphArb, norm, reference, specArb } from "./support.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
 
 
 
-describe.each(EXECUTORS)("graph on $name", (factory) => {
+describe.each(WITH_CLUSTER)("graph on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
   it("random traversals match the reference", async () => {

@@ -4,7 +4,7 @@
  * unit and by code point) — with offset and limit applied after ordering. On every executor.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import { col, schema, table } from "../../src/orm/index.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
@@ -38,7 +38,7 @@ function codePointOrder(a: string, b: string): number {
   return x.length - y.length;
 }
 
-describe.each(EXECUTORS)("distinct result order on $name", (factory) => {
+describe.each(WITH_CLUSTER)("distinct result order on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
   it.each([
@@ -69,7 +69,7 @@ function bigFamily() {
   return schema({ namespace: "order_big", tables: { parents, kids } });
 }
 
-describe.each(EXECUTORS)("pages of a large distinct result on $name", (factory) => {
+describe.each(WITH_CLUSTER)("pages of a large distinct result on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   const N = 84_000;
 

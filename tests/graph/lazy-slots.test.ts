@@ -8,7 +8,7 @@
  */
 import fc from "fast-check";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { KeySlots, keySlotsPolicy } from "../../src/kernel/storage/derived/key-slots.js";
 import { CITIES, graphArb, LANGS, loadGraph, specArb, type GraphData } from "./support.js";
 import { runSteps, type Step, type Write } from "./write-steps.js";
@@ -38,7 +38,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 const usual = keySlotsPolicy.lazyRowsFrom;
 
-describe.each(EXECUTORS.filter((e) => e.name === "embedded durable"))("slot spaces that keep no rows, on $name", (factory) => {
+describe.each(WITH_CLUSTER.filter((e) => e.name === "embedded durable"))("slot spaces that keep no rows, on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   beforeEach(() => void (keySlotsPolicy.lazyRowsFrom = 0));
   afterEach(() => {

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import { NotImplementedError } from "../../src/errors.js";
 import { VisitBudgetError, type Graph, type UntypedShape } from "../../src/graph/index.js";
@@ -89,7 +89,7 @@ const anyGraph = fc.oneof(graphArb(5), denseGraphArb);
 /** Every result kind the builder has: rows, counts, paths, return/as, orderBy, distinct or not. */
 const anySpec = specArb({ maxOps: 4 });
 
-describe.each(EXECUTORS)("core lowering on $name", (factory) => {
+describe.each(WITH_CLUSTER)("core lowering on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   const memory = factory.name === "embedded memory";
 
@@ -302,7 +302,7 @@ describe("core lowering with string keys (ordered by their rank in the table's k
       weight: col.u32(),
     }).edge("related", { from: "src", to: "dst", inverse: "related_by" });
     const s = schema({ namespace: "strkeys", tables: { topics, related } });
-    const executor = await EXECUTORS[0]!.create();
+    const executor = await WITH_CLUSTER[0]!.create();
     const db = await connect(s, executor);
     await db.sync();
     await db.insertInto("topics").values([

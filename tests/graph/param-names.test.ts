@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../src/errors.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 import { param } from "../../src/ir/index.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
 import { loadGraph } from "./support.js";
@@ -16,7 +16,7 @@ const NAMES = ["result", "offset", "limit", "stop", "zero", "state", "rows", "t"
 
 describe("parameter names", () => {
   it("do not collide with the lowerings' own step names", async () => {
-    const executor = await EXECUTORS[0]!.create();
+    const executor = await WITH_CLUSTER[0]!.create();
     try {
       const people = [1, 2, 3, 4].map((id) => ({ id, name: `p${id}`, age: 10 * id, city: "rome", boss: null }));
       const knows = [[1, 2], [1, 3], [2, 3], [3, 4]].map(([a, b]) => ({ a: a!, b: b!, n: 0, since: 2000 }));
@@ -46,7 +46,7 @@ describe("parameter names", () => {
   });
 
   it("that cannot be a window bound or an in list are refused alike by both lowerings", async () => {
-    const executor = await EXECUTORS[0]!.create();
+    const executor = await WITH_CLUSTER[0]!.create();
     try {
       const people = [1, 2, 3].map((id) => ({ id, name: `p${id}`, age: 10 * id, city: "rome", boss: null }));
       const knows = [[1, 2], [1, 3]].map(([a, b]) => ({ a: a!, b: b!, n: 0, since: 2000 }));

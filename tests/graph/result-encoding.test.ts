@@ -4,7 +4,7 @@
  * traversal's result afterwards, and to fresh tuples on every call. On every executor.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { connect } from "../../src/connect.js";
 import { col, schema, table } from "../../src/orm/index.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
@@ -34,7 +34,7 @@ function traverseCall(op: Json): Json {
   return steps[0]![1];
 }
 
-describe.each(EXECUTORS)("traversal result encoding on $name", (factory) => {
+describe.each(WITH_CLUSTER)("traversal result encoding on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
   it("an op that goes on with the traversal's result returns what it computes, as JSON", async () => {

@@ -9,7 +9,7 @@ import { connect } from "../../src/connect.js";
 import { BadRequestError } from "../../src/errors.js";
 import { param } from "../../src/ir/index.js";
 import { col, schema, table } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const people = table("people", { id: col.u32().key(), name: col.string(32) }).index("by_name", ["name"]);
 const knows = table("knows", {
@@ -20,7 +20,7 @@ const S = schema({ namespace: "graph_strings", tables: { people, knows } });
 
 const LONE = ["a\ud800b", "\udc00", "x\ud83d"];
 
-describe.each(EXECUTORS)("traversal strings on $name", (factory) => {
+describe.each(WITH_CLUSTER)("traversal strings on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
   it("refuses a lone surrogate in where, match and arguments; accepts astral characters", async () => {

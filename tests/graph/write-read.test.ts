@@ -11,7 +11,7 @@
  */
 import fc from "fast-check";
 import { afterAll, afterEach, describe, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
 import { snapshotPolicy } from "../../src/kernel/storage/derived/link-index.js";
 import { CITIES, LANGS, loadGraph, specArb, type GraphData, type Spec } from "./support.js";
@@ -91,7 +91,7 @@ const POLICIES = [
   { snapshots: "folded often", policy: { perThousandEntries: 0, atLeast: 2, deltaPerThousand: 0, deltaAtLeast: 12 } },
 ];
 
-describe.each(EXECUTORS.filter((e) => e.name !== "http"))("a read after each write on $name", (factory) => {
+describe.each(WITH_CLUSTER.filter((e) => e.name !== "http"))("a read after each write on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   afterEach(() => void Object.assign(snapshotPolicy, usual));
 

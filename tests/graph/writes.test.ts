@@ -14,7 +14,7 @@
  */
 import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { buildSpec, CITIES, graphArb, LANGS, loadGraph, norm, reference, specArb, type GraphData, type Knows, type Person, type Post, type Spec } from "./support.js";
 import type { Executor } from "../../src/executor.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
@@ -130,7 +130,7 @@ const POLICIES = [
   { snapshots: "rebuilt after a few reads", policy: { perThousandEntries: 0, atLeast: 8, deltaPerThousand: Infinity, deltaAtLeast: Infinity } },
 ];
 
-describe.each(EXECUTORS)("traversals between writes on $name", (factory) => {
+describe.each(WITH_CLUSTER)("traversals between writes on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   afterEach(() => void Object.assign(snapshotPolicy, DEFAULT_POLICY));
 

@@ -6,7 +6,7 @@
  * nothing, and the kernel answers normally afterwards.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { TcError } from "../../src/errors.js";
 import type { Executor } from "../../src/executor.js";
 import type { Json } from "../../src/ir/types.js";
@@ -25,7 +25,7 @@ async function failure(promise: Promise<unknown>): Promise<TcError> {
   throw new Error("expected the op to fail");
 }
 
-describe.each(EXECUTORS)("budgets ($name)", (factory) => {
+describe.each(WITH_CLUSTER)("budgets ($name)", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   async function withTable(ex: Executor): Promise<string> {

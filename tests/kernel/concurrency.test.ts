@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Executor, Session } from "../../src/executor.js";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 
 const SCHEMA: Json = [[[["name", "/state/scalar/value/string", 16]], [["n", "/state/scalar/value/number/int/64"]]], []];
 const T = "/state/conc/counter";
@@ -56,7 +56,7 @@ async function incrementOnce(ex: Executor, viaOp: boolean, retries: Retries): Pr
   }
 }
 
-describe.each(EXECUTORS)("concurrent sessions on $name", (factory) => {
+describe.each(WITH_CLUSTER)("concurrent sessions on $name", (factory) => {
   afterAll(async () => {
     await factory.cleanup?.();
   });

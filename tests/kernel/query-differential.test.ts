@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { QueryExpr, QueryPlan } from "../../src/ir/query-plan.js";
 import type { Json } from "../../src/ir/types.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const S = "/state/scalar/value/";
 const INT = `${S}number/int/64`;
@@ -268,7 +268,7 @@ function schemaOf(t: "a" | "b" | "c", indexed: boolean): Json {
   return [[[["id", INT]], values], indexed ? [[`by_${ix}`, [ix]]] : []] as Json;
 }
 
-describe.each(EXECUTORS)("query vs SQLite ($name)", (factory) => {
+describe.each(WITH_CLUSTER)("query vs SQLite ($name)", (factory) => {
   const open = executorsFor(factory, afterAll);
   const runs = factory.name === "embedded memory" ? 80 : 15;
   it("gives SQLite's rows, in SQLite's order", async () => {
@@ -308,7 +308,7 @@ const nestedArb = fc.record({
   negate: fc.boolean(),
 });
 
-describe.each(EXECUTORS)("query with and inQuery vs SQLite ($name)", (factory) => {
+describe.each(WITH_CLUSTER)("query with and inQuery vs SQLite ($name)", (factory) => {
   const open = executorsFor(factory, afterAll);
   const runs = factory.name === "embedded memory" ? 40 : 8;
   it("loads each parent's nested rows as SQLite's per-parent query gives them", async () => {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Executor, Runner } from "../../src/executor.js";
 import type { QueryExpr } from "../../src/ir/query-plan.js";
 import type { Json } from "../../src/ir/types.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const S = "/state/scalar/value/";
 const SCHEMA: Json = [[[["id", `${S}number/int/64`]], [["name", `${S}string`], ["n", `${S}number/int/64`, null, { nullable: true }]]], []];
@@ -33,7 +33,7 @@ async function failure(p: Promise<unknown>): Promise<{ kind: string; message: st
   );
 }
 
-describe.each(EXECUTORS)("returning routes ($name)", (factory) => {
+describe.each(WITH_CLUSTER)("returning routes ($name)", (factory) => {
   const open = executorsFor(factory, afterAll);
   let ex: Executor;
 

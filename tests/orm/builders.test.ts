@@ -7,12 +7,12 @@ import type { Executor } from "../../src/executor.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../../src/errors.js";
 import { decodeOpDef, param } from "../../src/ir/index.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 import { PEOPLE, social } from "./fixtures/social.js";
 
 const ids = (rows: readonly { id: number }[]): number[] => rows.map((r) => r.id);
 
-describe.each(EXECUTORS)("ORM builders on $name", (factory) => {
+describe.each(WITH_CLUSTER)("ORM builders on $name", (factory) => {
   let executor: Executor;
   let db: OrmDb<typeof social>;
 

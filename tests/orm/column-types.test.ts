@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { BadRequestError } from "../../src/errors.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const things = table("things", {
   id: col.u64({ mode: "bigint" }).key(),
@@ -74,7 +74,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-describe.each(EXECUTORS)("column types on $name", (factory) => {
+describe.each(WITH_CLUSTER)("column types on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
   let db: OrmDb<typeof S>;
   const fresh = async (): Promise<OrmDb<typeof S>> => {

@@ -4,13 +4,13 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { col, connect, schema, table } from "../../src/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const items = table("items", { id: col.u64().key().autoIncrement(), name: col.string(16) });
 const tokens = table("tokens", { id: col.uuid().key().defaultRandom(), label: col.string(8) });
 const app = schema({ namespace: "genret", tables: { items, tokens } });
 
-describe.each(EXECUTORS)("generated keys through returning on $name", (factory) => {
+describe.each(WITH_CLUSTER)("generated keys through returning on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   it("answers the keys the kernel generated", async () => {

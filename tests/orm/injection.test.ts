@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 
 // Long strings live in a value column that no index holds (the durable store bounds index keys
 // at ~1.9 kB); the indexed `tag` gets the short hostile strings.
@@ -50,7 +50,7 @@ describe("compiled ops do not depend on values", () => {
   });
 });
 
-describe.each(EXECUTORS)("values round-trip unchanged on $name", (factory) => {
+describe.each(WITH_CLUSTER)("values round-trip unchanged on $name", (factory) => {
   let executor: Executor;
   let db: OrmDb<typeof inj>;
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.js";
 import { BadRequestError } from "../../src/errors.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 
 const items = table("items", {
   id: col.u64().key(),
@@ -116,7 +116,7 @@ function select(db: Db, where: Pred[]) {
   return q;
 }
 
-describe.each(EXECUTORS)("filter and sort lowerings on $name", (factory) => {
+describe.each(WITH_CLUSTER)("filter and sort lowerings on $name", (factory) => {
   let executor: Executor;
   let ext: Db;
   let core: Db;
@@ -315,7 +315,7 @@ describe("sort lowerings on random small inputs", () => {
   const ns = schema({ namespace: "sortprop", tables: { nums } });
 
   it("the sort route and the core insertion sort give identical results", async () => {
-    const executor = await EXECUTORS[0]!.create();
+    const executor = await WITH_CLUSTER[0]!.create();
     try {
       const db = await connect(ns, executor);
       await db.sync();
@@ -340,7 +340,7 @@ describe("sort lowerings on random small inputs", () => {
       );
     } finally {
       await executor.close();
-      await EXECUTORS[0]!.cleanup?.();
+      await WITH_CLUSTER[0]!.cleanup?.();
     }
   });
 });

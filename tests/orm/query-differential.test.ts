@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const users = table("users", { id: col.u32().key(), name: col.string(8).nullable(), city: col.string(8), age: col.i32().nullable() }).index("by_city", ["city", "age"]);
 const posts = table("posts", {
@@ -191,7 +191,7 @@ const rounded = (rows: readonly object[]): object[] => rows.map((r) => Object.fr
 const orderKeyArb = fc.array(fc.record({ col: fc.constantFrom("age", "name", "city", "id"), desc: fc.boolean() }), { minLength: 0, maxLength: 2 });
 const pageArb = fc.record({ limit: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), offset: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }) });
 
-describe.each(EXECUTORS)("relational selects vs SQLite on '$name'", (factory) => {
+describe.each(WITH_CLUSTER)("relational selects vs SQLite on '$name'", (factory) => {
   const create = executorsFor(factory, afterAll);
   const runs = factory.name === "embedded memory" ? 60 : 12;
 

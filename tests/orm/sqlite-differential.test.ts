@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const zeros = table("zeros", { id: col.i32().key(), v: col.string(8).nullable() });
 const uzeros = table("uzeros", { id: col.u32().key(), v: col.string(8).nullable() });
@@ -93,7 +93,7 @@ describe("a -0 key after a durable reopen", () => {
   });
 });
 
-describe.each(EXECUTORS)("wrong results vs SQLite on $name", (factory) => {
+describe.each(WITH_CLUSTER)("wrong results vs SQLite on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
   const fresh = async (): Promise<Db> => {
     const db = await connect(S, await create());

@@ -13,7 +13,7 @@ import type { Executor } from "../../src/executor.js";
 import { BadRequestError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 
 const notes = table("notes", {
   id: col.string(32).key(),
@@ -40,7 +40,7 @@ async function attempt(run: () => Promise<unknown>): Promise<unknown> {
   }
 }
 
-describe.each(EXECUTORS)("strings that cannot round-trip, on $name", (factory) => {
+describe.each(WITH_CLUSTER)("strings that cannot round-trip, on $name", (factory) => {
   let executor: Executor;
   let db: Db;
   beforeAll(async () => {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Executor } from "../../src/executor.js";
 import { embedded } from "../../src/kernel/index.js";
 import { http, serve, type ServerHandle } from "../../src/http/index.js";
+import { cluster, evenRanges } from "../../src/cluster/index.js";
 
 export interface ExecutorFactory {
   readonly name: string;
@@ -70,6 +71,53 @@ export const EXECUTORS: ExecutorFactory[] = [
 ];
 
 const servers = new Set<ServerHandle>();
+
+/**
+ * Three shards over four kernels served on 127.0.0.1 (the last shard has a replica): every table
+ * partitioned by key hash, the rows an op reads gathered from the shards (src/cluster/).
+ */
+export const CLUSTER_EXECUTOR: ExecutorFactory = {
+    // Three shards over four kernels served on 127.0.0.1 (the last shard has a replica): every
+    // table partitioned by key hash, rows gathered per op (src/cluster/).
+    name: "cluster",
+    async create() {
+      const hosts = await Promise.all([0, 1, 2, 3].map(() => serve({ shardMember: true, limits: { maxMillis: 30_000 }, txnBudgetMs: 30_000, sessionIdleMs: 10_000 })));
+      for (const h of hosts) servers.add(h);
+      const ranges = evenRanges(3);
+      const ex = cluster({
+        shards: [
+          { range: ranges[0]!, hosts: [hosts[0]!.url] },
+          { range: ranges[1]!, hosts: [hosts[1]!.url] },
+          { range: ranges[2]!, hosts: [hosts[2]!.url, hosts[3]!.url] },
+        ],
+        init: true,
+      });
+      return {
+        execute: (op, args) => ex.execute(op, args),
+        request: (req) => ex.request(req),
+        extensions: () => ex.extensions(),
+        session: () => ex.session(),
+        async close() {
+          await ex.close();
+          await Promise.all(hosts.map((h) => h.close()));
+          for (const h of hosts) servers.delete(h);
+        },
+      };
+    },
+    async cleanup() {
+      const open = [...servers];
+      servers.clear();
+      await Promise.all(open.map((s) => s.close()));
+    },
+  };
+
+/**
+ * Every executor plus the cluster: the suites whose behaviour a cluster shares. Suites of
+ * host-local behaviour (sessions holding one host's lock, idle timeouts, libraries and services,
+ * `alter`, migrations) and link cells, which a table literal cannot carry back, stay on
+ * `EXECUTORS` (PROFILE §6.16 lists what a cluster does not do).
+ */
+export const WITH_CLUSTER: ExecutorFactory[] = [...EXECUTORS, CLUSTER_EXECUTOR];
 
 /**
  * For a suite over one factory: returns `create()`, which opens an executor that is closed (and
