@@ -11,16 +11,16 @@
  *   what it changed is written back to the shards holding those keys, on every replica, in one
  *   cluster transaction.
  */
-import { BadRequestError, ConflictError, MissingExtensionError, NotImplementedError, NotFoundError } from "../errors.js";
+import { BadRequestError, ConflictError, ForeignKeyError, MissingExtensionError, NotImplementedError, NotFoundError } from "../errors.js";
 import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import { encode } from "../ir/encode.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
-import { gatherSite, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
+import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
-import { runLocally, type TableDiff } from "./local-run.js";
+import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { isTableLiteral, scanOp, tablePath, type OpScan } from "./op-scan.js";
 
 /** Extensions every host of a cluster must serve. */
@@ -29,6 +29,9 @@ export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "s
 /** Where each host records the hash ranges it holds (ordinary state, written in transactions). */
 export const RANGES_TABLE = "/state/_cluster/ranges";
 const RANGES_SCHEMA: Json = [[[["lo", "/state/scalar/value/number/uint/64"]], [["hi", "/state/scalar/value/number/uint/64"]]], []];
+
+/** Most runs of a write that discover the rows its references need (one per level of cascade). */
+const MAX_REFERENCE_PASSES = 12;
 
 /** Most write-back steps in one op. */
 const APPLY_CHUNK = 500;
@@ -236,7 +239,11 @@ export class ClusterExecutor implements Executor {
     const read: ShardReader = t ? (s, fn) => fn(t.reader(s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
     const g = await this.#gather(catalog, scan, read, stats);
     this.lastExplain = { route: "gather", steps: stats };
-    const outcome = await runLocally(g, (l) => catalog.get(l), call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! }, scan.writes || ddl);
+    const run = call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! };
+    const writes = scan.writes || ddl;
+    const outcome = writes && [...catalog.values()].some((t) => t.references.length > 0)
+      ? await this.#referencePasses(g, catalog, run, read, stats)
+      : await runLocally(g, (l) => catalog.get(l), run, writes);
     if (ddl && (outcome.created.size > 0 || outcome.dropped.length > 0)) {
       this.#catalog = undefined;
       for (const { session } of t!.all()) {
@@ -330,23 +337,65 @@ export class ClusterExecutor implements Executor {
       sitesOf.set(site.table, list);
     }
     for (const t of scan.tables) if (!sitesOf.has(t)) wholeTables.add(t);
-    if (scan.writes) {
-      // A write other than a checked insert may delete rows (their referrers' rules apply) and
-      // write references (their targets must be here).
-      const stack = [...scan.tables].filter((t) => !(sitesOf.get(t)?.every((insertOnly) => insertOnly) ?? false));
-      const done = new Set<string>();
-      while (stack.length > 0) {
-        const t = stack.pop()!;
-        if (done.has(t)) continue;
-        done.add(t);
-        wholeTables.add(t);
-        const info = catalog.get(t);
-        for (const [, target] of info?.references ?? []) wholeTables.add(target);
-        for (const r of referrers(catalog, t)) stack.push(r);
-      }
-    }
     for (const t of wholeTables) await gatherWhole(env, g, t);
     return g;
+  }
+
+  /**
+   * Runs a write whose tables have references until the gathered rows hold everything the
+   * references need: the targets of every row it writes, and the rows referencing every row it
+   * deletes (and, for a cascade, theirs). The first runs do not check references (a target may
+   * not be here yet); the last one does, on rows that now answer every check as one host would.
+   */
+  async #referencePasses(g: Gathered, catalog: Map<string, TableInfo>, run: Parameters<typeof runLocally>[2], read: ShardReader, stats: GatherStat[]): Promise<LocalOutcome> {
+    const env: GatherEnv = { shards: this.#shards, info: (l) => catalog.get(l), placed: (l) => this.#placed(catalog, l), read, stats };
+    const total = (): number => [...g.rows.values()].reduce((n, m) => n + m.size, 0);
+    // Checked first: most writes have what their references need already (an insert's targets are
+    // gathered with it); a ForeignKeyError may then only mean a target is not here yet.
+    let enforce = true;
+    let refused: unknown;
+    for (let pass = 0; pass < MAX_REFERENCE_PASSES; pass++) {
+      let outcome: LocalOutcome;
+      try {
+        outcome = await runLocally(g, (l) => catalog.get(l), run, true, enforce);
+      } catch (e) {
+        if (!(e instanceof ForeignKeyError) || !enforce) {
+          if (enforce) throw e;
+          // Unchecked, the run failed for another reason: checked, it fails the same way or earlier.
+          return runLocally(g, (l) => catalog.get(l), run, true, true);
+        }
+        refused = e;
+        enforce = false;
+        continue;
+      }
+      const before = total();
+      for (const [table, d] of outcome.diffs) {
+        const info = catalog.get(table);
+        if (info === undefined) continue;
+        for (const [i, target] of info.references) {
+          const tInfo = catalog.get(target);
+          if (tInfo === undefined || g.whole.has(target)) continue;
+          const keys = d.upserts.map((r) => r[i]).filter((v) => v !== null && v !== undefined).map((v) => [v]);
+          if (keys.length > 0) await gatherWhere(env, g, target, tInfo.columns.slice(0, tInfo.keyCount), keys, "referenced keys");
+        }
+        if (d.deletes.length === 0) continue;
+        for (const r of referrers(catalog, table)) {
+          const rInfo = catalog.get(r)!;
+          if (g.whole.has(r)) continue;
+          for (const [i, target] of rInfo.references) {
+            if (target !== table) continue;
+            await gatherWhere(env, g, r, [rInfo.columns[i]!], d.deletes.map((k) => [k[0]]), "referencing rows");
+          }
+        }
+      }
+      if (total() === before) {
+        if (enforce) return outcome;
+        // Nothing was missing: the refusal stands.
+        if (refused !== undefined) throw refused;
+      }
+      enforce = true;
+    }
+    throw new BadRequestError(`cluster: the write's references reach more than ${MAX_REFERENCE_PASSES} levels of tables; split it`);
   }
 
   /** Writes what the op changed back to the shards holding each key, on every replica. */

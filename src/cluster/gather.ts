@@ -160,7 +160,7 @@ function retarget(e: QueryExpr, alias: string): QueryExpr {
 }
 
 /** Reads the rows whose `cols` equal one of `tuples`, from the shards that may hold them. */
-export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, cols: readonly string[], wanted: readonly unknown[][], step: string): Promise<unknown[][]> {
+export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, cols: readonly string[], wanted: readonly unknown[][], step: string, given = false): Promise<unknown[][]> {
   let tuples = wanted;
   const info = env.info(table);
   if (info === undefined) return [];
@@ -170,13 +170,15 @@ export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, co
   tuples = tuples.filter((t) => !asked.has(JSON.stringify(t)));
   for (const t of tuples) asked.add(JSON.stringify(t));
   if (tuples.length === 0) return matching(g.map(table), info, cols, wanted);
-  const isKey = cols.length === info.keyCount && cols.every((c, i) => info.columns[i] === c);
+  // Cells read from stored rows hash as stored; keys given by a caller only when the key is plain.
+  const isKey = cols.length === info.keyCount && cols.every((c, i) => info.columns[i] === c) && (!given || info.plainKey);
   const distinct = new Map<string, unknown[]>();
   for (const t of tuples) distinct.set(JSON.stringify(t), t);
   const byShard = new Map<number, unknown[][]>();
   const placed = env.placed(table);
   for (const t of distinct.values()) {
-    const shards = placed !== undefined ? [placed] : isKey ? [shardOfHash(env.shards, keyHash(t))] : env.shards.map((_, i) => i);
+    const routable = isKey && (!given || t.every((c) => typeof c === "string" || (typeof c === "number" && Number.isSafeInteger(c))));
+    const shards = placed !== undefined ? [placed] : routable ? [shardOfHash(env.shards, keyHash(t))] : env.shards.map((_, i) => i);
     for (const s of shards) {
       let list = byShard.get(s);
       if (list === undefined) byShard.set(s, (list = []));
@@ -238,14 +240,26 @@ export async function gatherSite(env: GatherEnv, g: Gathered, site: CallSite, sc
   if (info === undefined) return true;
   if (site.route === "query" && Array.isArray(site.key)) return gatherQuery(env, g, site.table, site.key);
   if (site.route === "traverse" && Array.isArray(site.key)) return gatherTraverse(env, g, site.table, site.key);
-  if ((site.route === "" || site.route === "insert") && site.verb !== "post" && isKeyTuple(site.key, info)) {
-    await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), [site.key as unknown[]], "key");
+  if ((site.route === "" || site.route === "insert" || site.route === "contains" || site.route === "count") && site.verb !== "post" && isKeyTuple(site.key, info)) {
+    await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), [site.key as unknown[]], "key", true);
+    return true;
+  }
+  if ((site.route === "" || site.route === "contains" || site.route === "count") && site.verb !== "post" && Array.isArray(site.key) && site.key.length > 0 && !isKeyTuple(site.key, info)) {
+    const sel = selectorExpr(site.key, info);
+    if (sel === undefined) return false;
+    if (sel.key !== undefined) await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), [sel.key], "key", true);
+    else {
+      const shards = shardsOf(env, site.table);
+      const rows = await queryRows(env, site.table, info, shards, sel.expr, sel.params);
+      g.add(site.table, info, rows);
+      env.stats.push({ step: "selector", table: site.table, shards: shards.length, requests: shards.length, rows: rows.length });
+    }
     return true;
   }
   if (site.route === "insert_rows" && Array.isArray(site.value) && site.value.every((r) => Array.isArray(r) && r.length >= info.keyCount)) {
     const keys = (site.value as unknown[][]).map((r) => r.slice(0, info.keyCount));
     if (keys.some((k) => k.some((c) => c === null))) return false;
-    await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), keys, "insert keys");
+    await gatherWhere(env, g, site.table, info.columns.slice(0, info.keyCount), keys, "insert keys", true);
     await gatherReferenced(env, g, info, site.value as unknown[][]);
     return true;
   }
@@ -262,8 +276,45 @@ async function gatherReferenced(env: GatherEnv, g: Gathered, info: TableInfo, ro
       continue;
     }
     const keys = rows.map((r) => r[i]).filter((v) => v !== null && v !== undefined).map((v) => [v]);
-    await gatherWhere(env, g, target, tInfo.columns.slice(0, 1), keys, "referenced keys");
+    await gatherWhere(env, g, target, tInfo.columns.slice(0, 1), keys, "referenced keys", true);
   }
+}
+
+/**
+ * A range selector `[[col, bound], …]` (PROFILE §3) as a query predicate over its columns, and the
+ * key it names when it is an equality on every key column. Undefined for anything else.
+ */
+function selectorExpr(sel: unknown[], info: TableInfo): { expr: QueryExpr; params: Record<string, Json>; key?: unknown[] } | undefined {
+  const parts: QueryExpr[] = [];
+  const params: Record<string, Json> = {};
+  const eq = new Map<string, unknown>();
+  let n = 0;
+  const value = (v: unknown): QueryExpr => {
+    const name = `_s${n++}`;
+    params[name] = v as Json;
+    return { t: "value", value: { param: name } };
+  };
+  for (const e of sel) {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== "string" || !info.columns.includes(e[0])) return undefined;
+    const col: QueryExpr = { t: "col", src: "t", col: e[0] };
+    const b = e[1];
+    if (Array.isArray(b)) {
+      if (b.length !== 2) return undefined;
+      for (const [end, op] of [[b[0], ">"], [b[1], "<"]] as const) {
+        if (end === null) continue;
+        if (!Array.isArray(end) || end.length !== 2 || (end[0] !== "in" && end[0] !== "ex")) return undefined;
+        parts.push({ t: "cmp", op: end[0] === "in" ? (op === ">" ? ">=" : "<=") : op, l: col, r: value(end[1]) });
+      }
+    } else {
+      if (b === null) return undefined;
+      eq.set(e[0], b);
+      parts.push({ t: "cmp", op: "=", l: col, r: value(b) });
+    }
+  }
+  if (parts.length === 0) return undefined;
+  const keyCols = info.columns.slice(0, info.keyCount);
+  const key = keyCols.every((c) => eq.has(c)) ? keyCols.map((c) => eq.get(c)) : undefined;
+  return { expr: parts.length === 1 ? parts[0]! : { t: "and", of: parts }, params, ...(key ? { key } : {}) };
 }
 
 function isKeyTuple(key: unknown, info: TableInfo): boolean {
@@ -286,8 +337,9 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   const info = env.info(base);
   if (info === undefined) return false;
   const pushed = baseConjuncts(plan.where, plan.from.as);
-  if (pushed.length > 0 && plan.joins.every((j) => j.kind === "inner" || true)) {
-    const shards = shardsOf(env, base);
+  if (pushed.length > 0) {
+    const key = keyEquality(pushed, info, params);
+    const shards = key !== undefined && info.plainKey && env.placed(base) === undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, base);
     const rows = await queryRows(env, base, info, shards, pushed.length === 1 ? pushed[0]! : { t: "and", of: pushed }, params);
     g.add(base, info, rows);
     env.stats.push({ step: "query where", table: base, shards: shards.length, requests: shards.length, rows: rows.length });
@@ -303,6 +355,23 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   visit(plan, true);
   for (const t of others) await gatherWhole(env, g, `${ns}/${t}`);
   return true;
+}
+
+/** The key a conjunction pins with `=` on every key column (values literal or parameters), if any. */
+function keyEquality(conj: readonly QueryExpr[], info: TableInfo, params: Record<string, Json>): unknown[] | undefined {
+  const eq = new Map<string, unknown>();
+  for (const c of conj) {
+    if (c.t !== "cmp" || c.op !== "=") continue;
+    const [col, val] = c.l.t === "col" ? [c.l, c.r] : [c.r, c.l];
+    if (col.t !== "col" || val.t !== "value") continue;
+    const v = "param" in val.value ? params[val.value.param] : val.value.lit;
+    // Only plain cells hash as stored; a typed form (a 64-bit map) or a number written another
+    // way may be stored differently, so such keys ask every shard.
+    if (v === undefined || (typeof v !== "string" && !(typeof v === "number" && Number.isSafeInteger(v)))) continue;
+    eq.set(col.col, v);
+  }
+  const cols = info.columns.slice(0, info.keyCount);
+  return cols.every((c) => eq.has(c)) ? cols.map((c) => eq.get(c)) : undefined;
 }
 
 /** Calls `fn` on every `in (subquery)` plan inside `e`. */

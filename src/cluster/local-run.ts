@@ -39,11 +39,23 @@ export async function runLocally(
   info: (link: string) => TableInfo | undefined,
   run: { readonly op?: Json | OpDef; readonly args?: Readonly<Record<string, Json>>; readonly request?: Parameters<ReturnType<typeof embedded>["request"]>[0] },
   writes: boolean,
+  enforceReferences = true,
 ): Promise<LocalOutcome> {
-  const local = embedded();
+  // Without enforcement the run only discovers which rows its references need (see gather passes).
+  const local = embedded(enforceReferences ? {} : { shardMember: true });
   try {
-    const tables = [...g.rows.keys()].filter((t) => info(t) !== undefined);
-    for (const t of g.whole) if (!g.rows.has(t) && info(t) !== undefined) tables.push(t);
+    // Every gathered table, each after the tables it references (a schema naming a missing target
+    // is refused); a target nothing was gathered from is created empty.
+    const tables: string[] = [];
+    const placed = new Set<string>();
+    const place = (t: string): void => {
+      if (placed.has(t) || info(t) === undefined) return;
+      placed.add(t);
+      for (const [, target] of info(t)!.references) if (target !== t) place(target);
+      tables.push(t);
+    };
+    for (const t of g.rows.keys()) place(t);
+    for (const t of g.whole) place(t);
     for (const t of tables) {
       const rows = [...(g.rows.get(t)?.values() ?? [])];
       await local.request({ verb: "put", path: t, key: null, body: { [PATHS.table]: [info(t)!.schema, rows] } as Json });
