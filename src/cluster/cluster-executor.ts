@@ -11,7 +11,7 @@
  *   what it changed is written back to the shards holding those keys, on every replica, in one
  *   cluster transaction.
  */
-import { BadRequestError, ConflictError, ForeignKeyError, MissingExtensionError, NotImplementedError, NotFoundError } from "../errors.js";
+import { BadRequestError, ConflictError, ForeignKeyError, NotImplementedError, NotFoundError } from "../errors.js";
 import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import { encode } from "../ir/encode.js";
 import type { Json, OpDef } from "../ir/types.js";
@@ -20,15 +20,15 @@ import { readCatalog, referrers, type TableInfo } from "./catalog.js";
 import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
+import { RANGES_SCHEMA, RANGES_TABLE } from "./ranges.js";
+import { moveRange } from "./rebalance.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { isTableLiteral, scanOp, tablePath, type OpScan } from "./op-scan.js";
 
 /** Extensions every host of a cluster must serve. */
 export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
 
-/** Where each host records the hash ranges it holds (ordinary state, written in transactions). */
-export const RANGES_TABLE = "/state/_cluster/ranges";
-const RANGES_SCHEMA: Json = [[[["lo", "/state/scalar/value/number/uint/64"]], [["hi", "/state/scalar/value/number/uint/64"]]], []];
+export { RANGES_TABLE };
 
 /** Most runs of a write that discover the rows its references need (one per level of cascade). */
 const MAX_REFERENCE_PASSES = 12;
@@ -478,10 +478,9 @@ export class ClusterExecutor implements Executor {
   }
 
   /**
-   * Moves the hash range `[lo, hi)` (inside one shard's range) to other hosts, in one transaction
-   * over the old and the new hosts: every partitioned table's rows in that range are copied to
-   * the new hosts and deleted from the old ones, and both record their new ranges. Afterwards
-   * this executor uses the new layout (`shards`); other clients must connect with it.
+   * Moves the hash range `[lo, hi)` (inside one shard's range) to other hosts in one transaction
+   * (rebalance.ts). Afterwards this executor uses the new layout (`shards`); other clients must
+   * connect with it.
    *
    * @example
    * ```ts
@@ -490,70 +489,8 @@ export class ClusterExecutor implements Executor {
    */
   async moveRange(range: readonly [number, number], to: readonly string[]): Promise<void> {
     await this.ready();
-    const [lo, hi] = range;
-    const src = this.#shards.findIndex((s) => s.range[0] <= lo && hi <= s.range[1]);
-    if (src < 0 || !(hi > lo)) throw new BadRequestError(`cluster: [${lo}, ${hi}) is not inside one shard's range`);
-    if (to.length === 0) throw new BadRequestError("cluster: moveRange needs at least one target host");
-    const old = this.#shards[src]!;
-    const next: ShardSpec[] = [];
-    this.#shards.forEach((s, i) => {
-      if (i !== src) return void next.push(s);
-      if (old.range[0] < lo) next.push({ range: [old.range[0], lo], hosts: old.hosts });
-      next.push({ range: [lo, hi], hosts: [...to] });
-      if (hi < old.range[1]) next.push({ range: [hi, old.range[1]], hosts: old.hosts });
-    });
-    checkLayout({ ...this.#opts, shards: next });
     const catalog = await this.#tables();
-    const pool = this.#pool;
-    const sessions = new Map<string, Session>();
-    const urls = [...new Set([...old.hosts, ...to])];
-    try {
-      for (const url of urls) sessions.set(url, await pool.client(url).session());
-      for (const url of to) {
-        const ext = (await pool.client(url).request({ verb: "get", path: "/host", key: null })) as { extensions?: string[] };
-        if (!ext.extensions?.includes("shard_member")) throw new MissingExtensionError("shard_member", url);
-        const tables = new Set((await sessions.get(url)!.request({ verb: "get", path: "/host/tables", key: null })) as string[]);
-        for (const info of catalog.values()) {
-          if (!tables.has(info.link)) await sessions.get(url)!.request({ verb: "put", path: info.link, key: null, body: { [PATHS.table]: [info.schema, []] } as Json });
-        }
-      }
-      for (const info of catalog.values()) {
-        if (this.#placed(catalog, info.link) !== undefined) continue;
-        const lit = await sessions.get(old.hosts[0]!)!.request({ verb: "get", path: info.link, key: null });
-        const rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1].filter((row) => {
-          const h = keyHash(row.slice(0, info.keyCount));
-          return h >= lo && h < hi;
-        });
-        if (rows.length === 0) continue;
-        for (const url of to) {
-          await sessions.get(url)!.execute({ [PATHS.opdef.post]: [["_w", { [`${info.link}/insert_rows`]: [null, { $_rows: [] }] }]] } as Json, { _rows: rows as Json });
-        }
-        for (const url of old.hosts) {
-          for (let i = 0; i < rows.length; i += APPLY_CHUNK) {
-            const args: Record<string, Json> = {};
-            const steps: Json[] = rows.slice(i, i + APPLY_CHUNK).map((row, j) => {
-              args[`_d${j}`] = row.slice(0, info.keyCount) as Json;
-              return [`_s${j}`, { [PATHS.explicitRef.delete]: [info.link, { [`$_d${j}`]: [] }] }];
-            });
-            steps.push(["_r", steps.map((_, j) => ({ [`$_s${j}`]: [] }))]);
-            await sessions.get(url)!.execute({ [PATHS.opdef.post]: steps } as Json, args);
-          }
-        }
-      }
-      // Each host records the ranges it holds in the new layout.
-      for (const url of urls) {
-        const s = sessions.get(url)!;
-        const mine = next.filter((sh) => sh.hosts.includes(url)).map((sh) => sh.range);
-        const exists = ((await s.request({ verb: "get", path: "/host/tables", key: null })) as string[]).includes(RANGES_TABLE);
-        if (exists) await s.request({ verb: "delete", path: RANGES_TABLE, key: null }).catch(() => undefined);
-        await s.request({ verb: "put", path: RANGES_TABLE, key: null, body: { [PATHS.table]: [RANGES_SCHEMA, mine.map(([a, b]) => [a, b])] } as Json });
-      }
-      for (const s of sessions.values()) await s.commit();
-    } catch (e) {
-      await Promise.all([...sessions.values()].map((s) => s.rollback().catch(() => undefined)));
-      throw e;
-    }
-    this.#shards = next;
+    this.#shards = await moveRange({ pool: this.#pool, shards: this.#shards, opts: this.#opts, catalog, placed: (l) => this.#placed(catalog, l) }, range, to);
   }
 
   async close(): Promise<void> {
