@@ -21,7 +21,9 @@ import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type Ga
 import { ClusterTxn, HostPool, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { RANGES_SCHEMA, RANGES_TABLE } from "./ranges.js";
-import { moveRange } from "./rebalance.js";
+import { aggregatePushdown } from "./aggregate-merge.js";
+import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
+import { moveRange, planMove } from "./rebalance.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { isTableLiteral, scanOp, tablePath, type OpScan } from "./op-scan.js";
 
@@ -51,12 +53,15 @@ export class ClusterExecutor implements Executor {
   #catalog: Promise<Map<string, TableInfo>> | undefined;
   #extensions: ReadonlySet<string> | undefined;
   #closed = false;
+  /** Tables placed on one shard, by link → shard index (renumbered when `moveRange` splits a shard). */
+  #placement: Record<string, number>;
   /** Gather counts of the last call (`explain` runs a call's gathering without running it). */
   lastExplain: ClusterExplain | undefined;
 
   constructor(opts: ClusterOptions) {
     checkLayout(opts);
     this.#opts = opts;
+    this.#placement = { ...(opts.placement ?? {}) };
     this.#shards = opts.shards.map((s) => ({ range: [s.range[0], s.range[1]] as const, hosts: [...s.hosts] }));
     this.#pool = new HostPool({ ...(opts.token !== undefined ? { token: opts.token } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
   }
@@ -162,10 +167,10 @@ export class ClusterExecutor implements Executor {
     ));
   }
 
-  #placed(catalog: Map<string, TableInfo>, link: string): number | undefined {
-    const p = this.#opts.placement?.[link];
+  #placed(catalog: ReadonlyMap<string, TableInfo>, link: string, shards: readonly ShardSpec[] = this.#shards, placement = this.#placement): number | undefined {
+    const p = placement[link];
     if (p !== undefined) return p;
-    return catalog.get(link)?.sequence ? homeShard(this.#shards, link) : undefined;
+    return catalog.get(link)?.sequence ? homeShard(shards, link) : undefined;
   }
 
   async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
@@ -224,19 +229,57 @@ export class ClusterExecutor implements Executor {
     if (!scan.dynamic && scan.tables.size > 0 && homes.size === 1 && !homes.has(undefined)) {
       const s = [...homes][0]!;
       this.lastExplain = { route: "one shard", steps: [{ step: "whole op", table: [...scan.tables].join(", "), shards: 1, requests: 1, rows: 0 }] };
-      if (!scan.writes) return txn ? direct(txn.reader(s)) : readAnyReplica(this.#pool, this.#shards[s]!, direct);
+      if (!scan.writes) return txn ? direct(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, direct);
       return this.#inTxn(txn, [s], (t) => writeAll(t, s, direct));
     }
-    const involved = this.#shards.map((_, i) => i);
+    // A write joins the hosts of the shards it reads and writes as it reaches them.
+    const involved: number[] = [];
+    if (!scan.writes && call.op !== undefined) {
+      const answered = await this.#pushedDown(call.op, scan, catalog, txn);
+      if (answered !== undefined) return answered.value;
+    }
     if (!scan.writes) return this.#general(call, txn, scan, false);
     return this.#inTxn(txn, involved, (t) => this.#general(call, t, scan, false));
+  }
+
+  /**
+   * A one-call op every shard can answer in part, answered from the parts: `count` (added) and a
+   * query plan of aggregates (aggregate-merge.ts). Undefined when the op is not such a call.
+   */
+  async #pushedDown(op: Json, scan: OpScan, catalog: Map<string, TableInfo>, txn: ClusterTxn | undefined): Promise<{ value: Json } | undefined> {
+    const steps = (op as Record<string, unknown>)[PATHS.opdef.post];
+    if (!Array.isArray(steps) || steps.length !== 1 || scan.sites.length !== 1 || scan.dynamic) return undefined;
+    const site = scan.sites[0]!;
+    const info = catalog.get(site.table);
+    if (info === undefined || this.#placed(catalog, site.table) !== undefined || !Array.isArray(site.key)) return undefined;
+    const shards = this.#shards.map((_, i) => i);
+    const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
+    if (site.route !== "query" || site.verb !== "get") return undefined;
+    let plan: QueryPlan;
+    try {
+      plan = parseQueryPlan(site.key[0]);
+    } catch {
+      return undefined;
+    }
+    const ns = site.table.slice(0, site.table.lastIndexOf("/") + 1);
+    if (`${ns}${plan.from.table}` !== site.table) return undefined;
+    const push = aggregatePushdown(plan, info);
+    if (push === undefined) return undefined;
+    const params = (site.key[1] ?? {}) as Record<string, Json>;
+    const refs: Record<string, Json> = {};
+    for (const name of Object.keys(params)) refs[name] = { [`$${name}`]: [] };
+    const shardOp = { [PATHS.opdef.post]: [["_r", { [`${site.table}/query`]: [[JSON.stringify(push.shardPlan), refs]] }]] } as Json;
+    const parts = await Promise.all(shards.map((s) => read(s, (r) => r.execute(shardOp, params))));
+    const rows = parts.flatMap((p) => p as unknown[][]);
+    this.lastExplain = { route: "gather", steps: [{ step: "partial aggregates", table: site.table, shards: shards.length, requests: shards.length, rows: rows.length }] };
+    return { value: await push.finish(rows, params) };
   }
 
   /** Gathers, runs on the gathered rows, writes the changes back (module comment). */
   async #general(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, t: ClusterTxn | undefined, scan: OpScan, ddl: boolean): Promise<Json> {
     const catalog = await this.#tables();
     const stats: GatherStat[] = [];
-    const read: ShardReader = t ? (s, fn) => fn(t.reader(s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
+    const read: ShardReader = t ? async (s, fn) => fn(await t.readerOf(this.#pool, s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
     const g = await this.#gather(catalog, scan, read, stats);
     this.lastExplain = { route: "gather", steps: stats };
     const run = call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! };
@@ -467,7 +510,8 @@ export class ClusterExecutor implements Executor {
 
   async session(): Promise<Session> {
     await this.ready();
-    const txn = await ClusterTxn.begin(this.#pool, this.#shards, this.#shards.map((_, i) => i));
+    // The session joins each shard's hosts when a call first reaches it.
+    const txn = await ClusterTxn.begin(this.#pool, this.#shards, []);
     return new ClusterSession(this, txn);
   }
 
@@ -490,7 +534,27 @@ export class ClusterExecutor implements Executor {
   async moveRange(range: readonly [number, number], to: readonly string[]): Promise<void> {
     await this.ready();
     const catalog = await this.#tables();
-    this.#shards = await moveRange({ pool: this.#pool, shards: this.#shards, opts: this.#opts, catalog, placed: (l) => this.#placed(catalog, l) }, range, to);
+    const { next, src } = await planMove(this.#shards, range, to, this.#opts);
+    // A placed table keeps its hosts: its shard index moves with the split (the part of the old
+    // shard its old hosts keep, else the moved part).
+    const added = next.length - this.#shards.length;
+    const keep = next.findIndex((sh, i) => i >= src && sh.hosts === this.#shards[src]!.hosts);
+    const placement: Record<string, number> = {};
+    for (const [link, i] of Object.entries(this.#placement)) placement[link] = i < src ? i : i > src ? i + added : keep >= 0 ? keep : src;
+    await moveRange(
+      {
+        pool: this.#pool,
+        shards: this.#shards,
+        next,
+        catalog,
+        placedBefore: (l) => this.#placed(catalog, l),
+        placedAfter: (l) => this.#placed(catalog, l, next, placement),
+      },
+      range,
+      to,
+    );
+    this.#shards = next;
+    this.#placement = placement;
   }
 
   async close(): Promise<void> {

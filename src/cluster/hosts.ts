@@ -7,7 +7,10 @@
 import { BadRequestError, TcError, UnavailableError } from "../errors.js";
 import type { Executor, Runner, Session } from "../executor.js";
 import { http } from "../http/client.js";
-import type { ShardSpec } from "./layout.js";
+import type { Json } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
+import { ClusterLayoutError, type ShardSpec } from "./layout.js";
+import { RANGES_TABLE } from "./ranges.js";
 
 /** True when `e` says the host could not be reached at all (nothing ran there). */
 export function unreachable(e: unknown): boolean {
@@ -63,6 +66,8 @@ export async function readAnyReplica<T>(pool: HostPool, shard: ShardSpec, fn: (r
 export class ClusterTxn {
   /** Sessions by host URL, in the order they were begun. */
   readonly #sessions = new Map<string, Session>();
+  /** Begins under way, by host URL (two gathers may reach one host at once). */
+  readonly #joining = new Map<string, Promise<void>>();
   #done = false;
 
   private constructor(private readonly shards: readonly ShardSpec[]) {}
@@ -80,14 +85,29 @@ export class ClusterTxn {
     return txn;
   }
 
-  async #join(pool: HostPool, url: string): Promise<void> {
-    if (this.#sessions.has(url)) return;
-    try {
-      this.#sessions.set(url, await pool.client(url).session());
-    } catch (e) {
-      if (unreachable(e)) throw new UnavailableError(`cluster: host ${url} cannot take part in the transaction: ${(e as Error).message}`, { cause: e });
-      throw e;
+  #join(pool: HostPool, url: string): Promise<void> {
+    if (this.#sessions.has(url)) return Promise.resolve();
+    let p = this.#joining.get(url);
+    if (p === undefined) {
+      p = (async () => {
+        if (this.#done) throw new BadRequestError("this cluster transaction is already finished");
+        try {
+          this.#sessions.set(url, await pool.client(url).session());
+        } catch (e) {
+          if (unreachable(e)) throw new UnavailableError(`cluster: host ${url} cannot take part in the transaction: ${(e as Error).message}`, { cause: e });
+          throw e;
+        }
+      })();
+      this.#joining.set(url, p);
+      p.catch(() => this.#joining.delete(url));
     }
+    return p;
+  }
+
+  /** The session a read of `shard` uses, its hosts joined first. */
+  async readerOf(pool: HostPool, shard: number): Promise<Runner> {
+    await this.widen(pool, [shard]);
+    return this.reader(shard);
   }
 
   /** Adds the hosts of more shards (a session that reaches a shard for the first time). */
@@ -121,8 +141,20 @@ export class ClusterTxn {
     return [...this.#sessions].map(([url, session]) => ({ url, session }));
   }
 
+  /**
+   * Commits every host in begin order. First every host is asked, inside its session, for the
+   * ranges it holds: a host that cannot answer, or that holds other ranges than this client's
+   * layout says (another client moved a range), rolls the whole transaction back before any host
+   * commits.
+   */
   async commit(): Promise<void> {
     if (this.#done) throw new BadRequestError("this cluster transaction is already finished");
+    try {
+      await Promise.all([...this.#sessions].map(([url, s]) => this.#checkRanges(url, s)));
+    } catch (e) {
+      await this.rollback();
+      throw e;
+    }
     this.#done = true;
     let first: unknown;
     for (const [url, s] of this.#sessions) {
@@ -137,6 +169,20 @@ export class ClusterTxn {
       }
     }
     if (first !== undefined) throw first;
+  }
+
+  async #checkRanges(url: string, s: Session): Promise<void> {
+    let lit: Json;
+    try {
+      lit = await s.request({ verb: "get", path: RANGES_TABLE, key: null });
+    } catch (e) {
+      if (unreachable(e)) throw new UnavailableError(`cluster: host ${url} cannot commit: ${(e as Error).message}`, { cause: e });
+      throw e;
+    }
+    const rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1];
+    const have = rows.map((r) => `${r[0]}-${r[1]}`).sort().join(" ");
+    const want = this.shards.filter((sh) => sh.hosts.includes(url)).map((sh) => `${sh.range[0]}-${sh.range[1]}`).sort().join(" ");
+    if (have !== want) throw new ClusterLayoutError(`cluster: host ${url} now holds other ranges than this client's layout (${have || "none"}, expected ${want}): a range was moved; connect again with the new layout`);
   }
 
   async rollback(): Promise<void> {
