@@ -207,6 +207,16 @@ describe("routing", () => {
     expect(ex.lastExplain).toEqual(plan);
   });
 
+  // A known gap (src/cluster/cluster-executor.ts, #gather): a write other than `insert_rows`
+  // gathers its table whole (and its referrers), so a single-row insert — the ORM's `insert`
+  // route — reads every row of the table from every shard.
+  it.fails("writes one row by reading only its key's shard", async () => {
+    expect(await db.insertInto("users").values({ id: 5000, name: "new", age: 1, city: "lima" }).execute()).toBe(1);
+    const steps = ex.lastExplain!.steps;
+    expect(steps.filter((s) => s.step === "whole table")).toEqual([]);
+    expect(steps.every((s) => s.shards === 1)).toBe(true);
+  });
+
   it("places a listed table whole on one shard and runs its ops there", async () => {
     const things = table("things", { id: col.u32().key(), v: col.i32() });
     const S = schema({ namespace: "placed", tables: { things } });
