@@ -87,7 +87,7 @@ describe("replicas", () => {
   }
 
   it("answers reads after the replica is killed, loses nothing acknowledged, and refuses a write to its shard without changing anything", async () => {
-    const { p, r, shards, ex, db, ids } = await replicated();
+    const { p, r, shards, db, ids } = await replicated();
     const before = await db.selectFrom("users").execute();
     const primaryUsers = await rowsOn(p.url, "/state/social/users");
     const primaryFollows = await rowsOn(p.url, "/state/social/follows");
