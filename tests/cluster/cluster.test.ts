@@ -397,6 +397,36 @@ describe("a session across shards", () => {
   });
 });
 
+describe("concurrent clients", () => {
+  it("commit every write of two clients running at once, on both replicas of a replicated shard", async () => {
+    const hs = await hosts(4);
+    const ranges = evenRanges(3);
+    const shards: ShardSpec[] = [
+      { range: ranges[0]!, hosts: [hs[0]!.url] },
+      { range: ranges[1]!, hosts: [hs[1]!.url] },
+      { range: ranges[2]!, hosts: [hs[2]!.url, hs[3]!.url] },
+    ];
+    const a = await connect(social, open({ shards, init: true }));
+    await a.sync();
+    const b = await connect(social, open({ shards }));
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 12 }, (_, i) => a.insertInto("users").values({ id: i, name: "a", age: 1, city: "x" }).execute()),
+      ...Array.from({ length: 12 }, (_, i) => b.insertInto("users").values({ id: 100 + i, name: "b", age: 1, city: "x" }).execute()),
+      ...Array.from({ length: 4 }, () => b.updateTable("users").set({ age: 2 }).where("city", "=", "x").execute()),
+      ...Array.from({ length: 4 }, (_, i) =>
+        a.session(async (s) => {
+          await s.insertInto("users").values({ id: 200 + i, name: "s", age: 1, city: "y" }).execute();
+          return s.selectFrom("users").count().execute();
+        }),
+      ),
+    ]);
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+    expect(await a.selectFrom("users").count().execute()).toBe(28);
+    expect(await b.selectFrom("users").where("city", "=", "y").count().execute()).toBe(4);
+    expect(await rowsOn(hs[3]!.url, "/state/social/users")).toEqual(await rowsOn(hs[2]!.url, "/state/social/users"));
+  });
+});
+
 describe("foreign keys across shards", () => {
   const parent = table("parent", { id: col.u32().key(), v: col.i32() });
   const child = table("child", { id: col.u32().key(), p: col.u32().references(() => parent, { onDelete: "cascade" }) });
