@@ -32,6 +32,7 @@ const MODULES: readonly { file: string; section: string }[] = [
   { file: "fuzz-http", section: "fuzz-http" },
   { file: "sessions", section: "sessions" },
   { file: "migrate", section: "migrate" },
+  { file: "cluster", section: "cluster" },
 ];
 
 const SECTION_TITLES: Record<string, string> = {
@@ -46,6 +47,7 @@ const SECTION_TITLES: Record<string, string> = {
   sessions: "Session contention over HTTP (issue 15)",
   "fuzz-http": "HTTP fuzzing of the served kernel (issue 15)",
   migrate: "Schema migrations vs SQLite ALTER TABLE / CREATE INDEX (issue 17)",
+  cluster: "3-shard cluster vs one host, all on 127.0.0.1 (issue 20)",
 };
 
 function envList(name: string): Set<string> | undefined {
