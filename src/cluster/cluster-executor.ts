@@ -18,7 +18,7 @@ import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
 import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
-import { ClusterTxn, HostPool, readAnyReplica, unreachable, writeAll } from "./hosts.js";
+import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { RANGES_SCHEMA, RANGES_TABLE } from "./ranges.js";
 import { aggregatePushdown } from "./aggregate-merge.js";
@@ -310,14 +310,21 @@ export class ClusterExecutor implements Executor {
       await txn.widen(this.#pool, shards);
       return fn(txn);
     }
-    const own = await ClusterTxn.begin(this.#pool, this.#shards, shards);
-    try {
-      const out = await fn(own);
-      await own.commit();
-      return out;
-    } catch (e) {
-      await own.rollback();
-      throw e;
+    // Shards are joined in ascending order only; a call reaching a lower shard late starts again
+    // with every shard it reached joined first, in order (at most once per shard).
+    let need = [...shards];
+    for (let attempt = 0; ; attempt++) {
+      const own = ClusterTxn.ordered(this.#shards);
+      try {
+        await own.widen(this.#pool, need);
+        const out = await fn(own);
+        await own.commit();
+        return out;
+      } catch (e) {
+        await own.rollback();
+        if (!(e instanceof OutOfOrder) || attempt > this.#shards.length) throw e;
+        need = [...new Set([...need, ...e.shards])];
+      }
     }
   }
 
@@ -510,8 +517,8 @@ export class ClusterExecutor implements Executor {
 
   async session(): Promise<Session> {
     await this.ready();
-    // The session joins each shard's hosts when a call first reaches it.
-    const txn = await ClusterTxn.begin(this.#pool, this.#shards, []);
+    // A session cannot start again, so it joins every shard at its begin, in order.
+    const txn = await ClusterTxn.begin(this.#pool, this.#shards, this.#shards.map((_, i) => i));
     return new ClusterSession(this, txn);
   }
 

@@ -18,6 +18,13 @@ export function unreachable(e: unknown): boolean {
   return / failed: /.test(e.message) || /client is closed/.test(e.message);
 }
 
+/** A transaction reached a shard before one it holds: start again joining `shards` in order. */
+export class OutOfOrder extends Error {
+  constructor(readonly shards: readonly number[]) {
+    super("cluster: shards reached out of order");
+  }
+}
+
 /** The HTTP clients of every host of the layout, one per URL. */
 export class HostPool {
   readonly #clients = new Map<string, Executor>();
@@ -77,7 +84,7 @@ export class ClusterTxn {
     const txn = new ClusterTxn(shards);
     const picked = [...new Set(which)].sort((a, b) => a - b);
     try {
-      for (const i of picked) for (const url of shards[i]!.hosts) await txn.#join(pool, url);
+      await txn.widen(pool, picked);
     } catch (e) {
       await txn.rollback();
       throw e;
@@ -111,9 +118,38 @@ export class ClusterTxn {
   }
 
   /** Adds the hosts of more shards (a session that reaches a shard for the first time). */
-  async widen(pool: HostPool, which: Iterable<number>): Promise<void> {
+  /**
+   * Joins the hosts of more shards, one after another. A transaction begun with `ordered` only
+   * ever waits for a shard after every shard it holds (no two clients can then wait on each other
+   * in a cycle): reaching a shard before one it holds throws `OutOfOrder`, and the caller starts
+   * again with every shard it needs joined in order.
+   */
+  widen(pool: HostPool, which: Iterable<number>): Promise<void> {
     const picked = [...new Set(which)].sort((a, b) => a - b);
-    for (const i of picked) for (const url of this.shards[i]!.hosts) await this.#join(pool, url);
+    const run = async (): Promise<void> => {
+      const fresh = picked.filter((i) => !this.covers(i));
+      if (fresh.length === 0) return;
+      if (this.#ordered && fresh[0]! < this.#highest) throw new OutOfOrder([...this.#joined, ...fresh]);
+      for (const i of fresh) {
+        for (const url of this.shards[i]!.hosts) await this.#join(pool, url);
+        this.#joined.add(i);
+        this.#highest = Math.max(this.#highest, i);
+      }
+    };
+    const next = this.#queue.then(run);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+  #queue: Promise<void> = Promise.resolve();
+  readonly #joined = new Set<number>();
+  #highest = -1;
+  #ordered = false;
+
+  /** Begins an empty transaction that joins shards only in ascending order (see `widen`). */
+  static ordered(shards: readonly ShardSpec[]): ClusterTxn {
+    const txn = new ClusterTxn(shards);
+    txn.#ordered = true;
+    return txn;
   }
 
   covers(shard: number): boolean {
