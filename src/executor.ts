@@ -31,6 +31,22 @@ export interface Runner {
    * A runner without this method is assumed to serve the core profile only.
    */
   extensions?(): Promise<ReadonlySet<string>>;
+  /**
+   * Where an op's work goes, without running it: per step the table, the shards asked, the
+   * requests and the rows (a cluster's gathering, PROFILE §6.16). Absent on a single host.
+   */
+  fanOut?(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<readonly FanOutStep[]>;
+}
+
+/** One step of an op's fan-out over a cluster's shards (`Runner.fanOut`). */
+export interface FanOutStep {
+  /** What the step reads: `start`, `hop 1 (follows) depth 1`, `key`, `whole table`, `partial aggregates`, … */
+  readonly step: string;
+  /** The table read, `/state/<ns>/<name>`. */
+  readonly table: string;
+  readonly shards: number;
+  readonly requests: number;
+  readonly rows: number;
 }
 
 /**

@@ -515,6 +515,11 @@ export class ClusterExecutor implements Executor {
     return { route: "gather", steps: stats };
   }
 
+  /** The steps of `explain` (`Runner.fanOut`: the graph's `fanOut()` reads it). */
+  async fanOut(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<readonly GatherStat[]> {
+    return (await this.explain(op, args)).steps;
+  }
+
   async session(): Promise<Session> {
     await this.ready();
     // A session cannot start again, so it joins every shard at its begin, in order.

@@ -440,7 +440,9 @@ async function gatherTraverse(env: GatherEnv, g: Gathered, table: string, key: u
     await gatherWhole(env, g, link(plan.start.table));
     frontier = [...g.map(link(plan.start.table)).values()];
   } else {
-    const shards = shardsOf(env, link(plan.start.table));
+    const conj = where.t === "and" ? where.of : [where];
+    const key = startInfo.plainKey && env.placed(link(plan.start.table)) === undefined ? keyEquality(conj, startInfo, params) : undefined;
+    const shards = key !== undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, link(plan.start.table));
     frontier = await queryRows(env, link(plan.start.table), startInfo, shards, where, params);
     g.add(link(plan.start.table), startInfo, frontier);
     env.stats.push({ step: "start", table: link(plan.start.table), shards: shards.length, requests: shards.length, rows: frontier.length });

@@ -5,7 +5,7 @@
  * immutable) and compiled once.
  */
 import { NotImplementedError, TcError, VISIT_BUDGET_MESSAGE, VisitBudgetError } from "../errors.js";
-import type { Executor, Runner } from "../executor.js";
+import type { Executor, FanOutStep, Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { checkPlan, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
@@ -136,6 +136,23 @@ export abstract class GraphQueryBase<R> {
   /** A readable account of the plan: lookups per hop, the semantics used, the budget. */
   explain(): string {
     return explainPlan(this.plan(), this.ctx.catalog, this.ctx.lowering);
+  }
+
+  /**
+   * Where the executor sends this traversal, without running it: on a cluster, per hop the shards
+   * asked, the requests and the rows reached (PROFILE §6.16); `null` on a single host.
+   *
+   * @example
+   * ```ts
+   * await db.graph.match("users", { id: 1 }).out("follows").out("follows").fanOut();
+   * // [{ step: "start", shards: 1, … }, { step: "hop 1 (follows) depth 1", shards: 3, requests: 3, rows: 12, … }, …]
+   * ```
+   */
+  async fanOut(args: Readonly<Record<string, Json>> = {}): Promise<readonly FanOutStep[] | null> {
+    const ex = this.ctx.executor;
+    if (ex.fanOut === undefined) return null;
+    const compiled = this.compile();
+    return ex.fanOut(compiled.op, compiled.literals ? { ...compiled.literals, ...args } : args);
   }
 }
 

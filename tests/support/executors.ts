@@ -96,6 +96,7 @@ export const CLUSTER_EXECUTOR: ExecutorFactory = {
         execute: (op, args) => ex.execute(op, args),
         request: (req) => ex.request(req),
         extensions: () => ex.extensions(),
+        fanOut: (op, args) => ex.fanOut(op, args),
         session: () => ex.session(),
         async close() {
           await ex.close();
