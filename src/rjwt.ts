@@ -265,3 +265,36 @@ export async function verifyRjwt(token: string, resolve: RjwtKeyResolver, now = 
   }
   return { claims, exp };
 }
+
+/**
+ * True when `token`'s chain holds a link signed by `actor` at `host` (checked against `key`)
+ * whose claim is on `link` with every bit of `mask`, valid at `now` (ms). The other links are not
+ * verified: a link's signature covers the whole chain it extends, so only the holder of that
+ * signed link can present it.
+ *
+ * @example
+ * ```ts
+ * holdsSignedClaim(token, { host: "http://a:8702", actor: "host", key, link: "/txn/1-2-ab…", mask: USER_EXEC });
+ * ```
+ */
+export function holdsSignedClaim(
+  token: string,
+  want: { readonly host: string; readonly actor: string; readonly key: KeyObject; readonly link: string; readonly mask: number },
+  now = Date.now(),
+): boolean {
+  if (typeof token !== "string" || token.length > MAX_RJWT_BYTES) return false;
+  const seconds = now / 1000;
+  let text: string | null = token;
+  try {
+    for (let depth = 0; text !== null && depth < MAX_RJWT_DEPTH; depth++) {
+      const { message, signature, payload } = split(text);
+      if (payload.iss === want.host && payload.actor_id === want.actor && payload.custom[0] === want.link && (payload.custom[1] & want.mask) === want.mask) {
+        return seconds >= payload.iat && seconds < payload.exp && verify(null, Buffer.from(message), want.key, signature);
+      }
+      text = payload.inherit;
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}

@@ -27,7 +27,7 @@ import { KERNEL_EXTENSIONS } from "./host-info.js";
 /** What `GET /host` lists, as `Runner.extensions()` answers it in process. */
 const SERVED: ReadonlySet<string> = new Set(KERNEL_EXTENSIONS);
 
-export { Kernel, DEFAULT_SESSION_IDLE_MS, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
+export { Kernel, DEFAULT_SESSION_IDLE_MS, type KernelOptions, type KernelStats, type SessionRef, type TxnRequest, type TxnTicket } from "./kernel.js";
 export { DEFAULT_LOCK_QUEUE_LIMIT, LockQueueFullError } from "./state/database.js";
 export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/exec-context.js";
 export { BUILTIN_METHODS } from "./ops/builtins.js";
