@@ -250,6 +250,14 @@ export class TokenAuthority {
   }
 
   /**
+   * Trusts the tokens `issuer` signs (the served kernel's own actor, which signs the owner tokens
+   * of the transactions it begins): only on a host that accepts signed tokens at all.
+   */
+  trust(issuer: { readonly host: string; readonly actor: string; readonly publicKey: string }): void {
+    this.#keyring?.add(issuer.host, issuer.actor, issuer.publicKey);
+  }
+
+  /**
    * The principal of an `Authorization` header; throws 401 when missing or unknown. A signed
    * token is verified (its issuers' keys may have to be fetched: then the answer is a promise).
    */

@@ -6,6 +6,12 @@
  * library version `/lib/tinychain-orm/prepared/0.0.0-q<hash>` (member `op`), every execution then
  * calls that member with the arguments — one round trip. A 404 on the call (the host lost or never
  * committed the install) re-installs once and retries.
+ *
+ * A session (`session()`) is a transaction the host begins (PROFILE §4 "Transactions"): its first
+ * call says `x-tc-txn: hold`, and the host answers with the id it minted and an owner token; the
+ * later calls carry `?txn_id=` and that token (or the configured one when that is an opaque
+ * token of a token file), and commit / rollback are an empty POST / DELETE to `/lib`. The id and
+ * the token stay inside the session object.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { Client, Pool, type Dispatcher } from "undici";
@@ -22,6 +28,7 @@ import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
 import { errorFromResponse, retryAfterMs } from "../wire-errors.js";
+import { looksLikeRjwt } from "../rjwt.js";
 
 /** Options of {@link http}. */
 export interface HttpOptions {
@@ -41,6 +48,8 @@ export interface HttpOptions {
 }
 
 const TXN_HEADER = "x-tc-txn-id";
+const TXN_TOKEN_HEADER = "x-tc-bearer-token";
+const TXN_MODE_HEADER = "x-tc-txn";
 const OPDEF_VERBS: Record<string, Verb> = {
   [PATHS.opdef.get]: "get",
   [PATHS.opdef.put]: "put",
@@ -73,7 +82,12 @@ interface Prepared {
  */
 interface Channel {
   readonly dispatcher: Dispatcher;
-  readonly txnId?: string;
+  /** The session's transaction id, once the host answered its first call with it. */
+  txnId?: string;
+  /** Headers every request on this channel adds (a session's `x-tc-txn: hold`, then its token). */
+  headers?: Record<string, string>;
+  /** Sees every response's headers (a session learns its id and token from its first call). */
+  observe?(headers: IncomingHttpHeaders): void;
 }
 
 interface RawResponse {
@@ -294,7 +308,15 @@ export class HttpExecutor implements Executor {
 
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
   #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined, extra?: Record<string, string>): Promise<Json> {
-    return this.#send(ch.dispatcher, method, pathAndQuery, body, method === "GET", extra).then(decodeResponse);
+    const headers = ch.headers === undefined ? extra : extra === undefined ? ch.headers : { ...ch.headers, ...extra };
+    // A session's first call holds nothing yet when it is refused: it may be sent again, as a GET.
+    const retryable = method === "GET" || (ch.observe !== undefined && ch.txnId === undefined);
+    const sent = this.#send(ch.dispatcher, method, pathAndQuery, body, retryable, headers);
+    if (ch.observe === undefined) return sent.then(decodeResponse);
+    return sent.then((res) => {
+      ch.observe!(res.headers);
+      return decodeResponse(res);
+    });
   }
 
   /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
@@ -493,21 +515,32 @@ export class HttpExecutor implements Executor {
     return this.#extensions;
   }
 
+  /**
+   * A session: its transaction begins with its first call (`x-tc-txn: hold`), on a connection of
+   * its own.
+   */
   async session(): Promise<Session> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
-    try {
-      // A refused begin (503: the host's lock queue is full) created nothing: it is tried again.
-      const res = await this.#send(client, "POST", "/host/txn", undefined, true);
-      decodeResponse(res);
-      const id = res.headers[TXN_HEADER];
-      if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);
-      return new HttpSession(this, { dispatcher: client, txnId: id });
-    } catch (e) {
-      await this.#release(client, false);
-      throw e;
-    }
+    const own = this.#auth;
+    const channel: Channel = {
+      dispatcher: client,
+      headers: { [TXN_MODE_HEADER]: "hold" },
+      observe(headers) {
+        if (channel.txnId !== undefined) return;
+        const id = headers[TXN_HEADER];
+        if (typeof id !== "string" || id === "") return;
+        channel.txnId = id;
+        // The host's owner token carries the configured token's claims when that is an RJWT; an
+        // opaque token of a token file cannot be chained, and stays the proof of ownership.
+        const token = headers[TXN_TOKEN_HEADER];
+        const opaque = own !== undefined && !looksLikeRjwt(own.slice("Bearer ".length));
+        channel.headers = typeof token === "string" && token !== "" && !opaque ? { authorization: `Bearer ${token}` } : undefined;
+        channel.observe = undefined;
+      },
+    };
+    return new HttpSession(this, channel);
   }
 
   /** Ends a session's hold on its connection: keeps it for the next session, or closes it. */
@@ -520,11 +553,15 @@ export class HttpExecutor implements Executor {
     await client.close().catch(() => undefined);
   }
 
-  /** @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`, then frees its connection. */
+  /**
+   * @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`, then
+   * frees its connection. A session with no transaction yet (no call reached the host) has
+   * nothing to finalize.
+   */
   async finalize(ch: Channel, commit: boolean): Promise<void> {
     let ok = false;
     try {
-      await this.#call(ch, commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, ch.txnId)}`, undefined);
+      if (ch.txnId !== undefined) await this.#call(ch, commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, ch.txnId)}`, undefined);
       ok = true;
     } finally {
       await this.#release(ch.dispatcher as Client, ok);
@@ -553,25 +590,46 @@ class HttpSession implements Session {
     this.#channel = channel;
   }
 
+  /** The first call while it is under way: later calls wait for the id it brings. */
+  #beginning: Promise<unknown> | undefined;
+
   #open(): Channel {
     if (this.#done) throw new BadRequestError("this session is already committed or rolled back");
     return this.#channel;
   }
 
-  execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
+  /**
+   * Runs a call on the session's channel. Until the host named the transaction, one call at a time
+   * goes first (it begins it); the others wait for it. A first call refused before any
+   * transaction began leaves the next call to begin one.
+   */
+  #run(call: (ch: Channel) => Promise<Json>): Promise<Json> {
+    let ch: Channel;
     try {
-      return this.#client.executeInSession(op, args, this.#open(), this.#installs);
+      ch = this.#open();
     } catch (e) {
       return Promise.reject(e);
     }
+    if (ch.txnId !== undefined) return call(ch);
+    if (this.#beginning !== undefined) return this.#beginning.then(() => this.#run(call));
+    const first = call(ch);
+    const settled = first.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#beginning = settled;
+    void settled.then(() => {
+      if (this.#beginning === settled) this.#beginning = undefined;
+    });
+    return first;
+  }
+
+  execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
+    return this.#run((ch) => this.#client.executeInSession(op, args, ch, this.#installs));
   }
 
   request(req: ExecRequest): Promise<Json> {
-    try {
-      return this.#client.requestIn(req, this.#open());
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#run((ch) => this.#client.requestIn(req, ch));
   }
 
   extensions(): Promise<ReadonlySet<string>> {
@@ -581,6 +639,7 @@ class HttpSession implements Session {
   async commit(): Promise<void> {
     const id = this.#open();
     this.#done = true;
+    await this.#beginning;
     await this.#client.finalize(id, true);
     this.#client.adoptInstalls(this.#installs);
   }
@@ -588,6 +647,7 @@ class HttpSession implements Session {
   async rollback(): Promise<void> {
     const id = this.#open();
     this.#done = true;
+    await this.#beginning;
     await this.#client.finalize(id, false);
   }
 

@@ -3,8 +3,10 @@
  * public entry of this folder; see README.md for its layout).
  *
  * - Every `execute` and every plain `request` is one transaction; a session is one transaction
- *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its
- *   start to its commit or rollback (or its time budget, default 3 s, or its idle timeout — no
+ *   across calls, begun by its first call as a held transaction (`{ hold: true }`) and continued
+ *   under the id and owner token the kernel minted, which stay inside the session — the same
+ *   begin / continue / finalize the HTTP server uses (transactions.ts). Transactions are
+ *   **serializable**: one FIFO lock, held by a session from its first call to its commit or rollback (or its time budget, default 3 s, or its idle timeout — no
  *   call on it for 500 ms by default — after either of which it answers 408). At most
  *   `lockQueueLimit` (256) calls wait for the lock; more are refused with `UnavailableError` (503).
  *   A plain GET on a table while a session is open does not wait: it reads the committed state.
@@ -20,7 +22,7 @@
 import { BadRequestError } from "../errors.js";
 import type { Json, OpDef } from "../ir/types.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
-import { Kernel, type KernelOptions } from "./kernel.js";
+import { Kernel, type KernelOptions, type TxnRequest, type TxnTicket } from "./kernel.js";
 import { checkedGrant, type Grant } from "./ops/grant.js";
 import { KERNEL_EXTENSIONS } from "./host-info.js";
 
@@ -84,8 +86,7 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
       return Promise.resolve(SERVED);
     },
     async session(): Promise<Session> {
-      const k = await kernel();
-      return openSession(k, await k.beginSession(undefined, grant), grant);
+      return openSession(await kernel(), grant);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -95,33 +96,50 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
   };
 }
 
-/** A `Session` over a kernel session id; the id stays inside this closure. */
-function openSession(kernel: Kernel, id: string, grant: Grant | undefined): Session {
+/**
+ * A `Session` on a kernel: its first call begins a held transaction; the id and owner token the
+ * kernel minted stay inside this closure. Until the first call has named it, later calls wait
+ * for it; a first call refused before its transaction began leaves the next to begin one.
+ */
+function openSession(kernel: Kernel, grant: Grant | undefined): Session {
   let done = false;
-  const check = (): void => {
+  let txn: { id: string; token: string | undefined } | undefined;
+  let beginning: Promise<unknown> | undefined;
+  const run = (call: (ref: TxnRequest) => Promise<Json>): Promise<Json> => {
+    if (done) return Promise.reject(new BadRequestError("this session is already committed or rolled back"));
+    if (txn !== undefined) return call({ id: txn.id, token: txn.token });
+    if (beginning !== undefined) return beginning.then(() => run(call));
+    const out: TxnTicket = {};
+    const first = call({ hold: true, out }).finally(() => {
+      if (out.id !== undefined) txn = { id: out.id, token: out.token };
+    });
+    const settled = first.then(
+      () => undefined,
+      () => undefined,
+    );
+    beginning = settled;
+    void settled.then(() => {
+      if (beginning === settled) beginning = undefined;
+    });
+    return first;
+  };
+  const finalize = async (commit: boolean): Promise<void> => {
     if (done) throw new BadRequestError("this session is already committed or rolled back");
+    done = true;
+    await beginning;
+    if (txn !== undefined) await kernel.finalize(txn.id, commit, { token: txn.token });
   };
   return {
-    async execute(op, args) {
-      check();
-      return kernel.execute(op, args ?? {}, id, grant);
+    execute(op, args) {
+      return run((ref) => kernel.execute(op, args ?? {}, ref, grant));
     },
-    async request(req) {
-      check();
-      return kernel.request(req, id, grant);
+    request(req) {
+      return run((ref) => kernel.request(req, ref, grant));
     },
     extensions() {
       return Promise.resolve(SERVED);
     },
-    async commit() {
-      check();
-      done = true;
-      await kernel.commitSession(id);
-    },
-    async rollback() {
-      check();
-      done = true;
-      await kernel.rollbackSession(id);
-    },
+    commit: () => finalize(true),
+    rollback: () => finalize(false),
   };
 }

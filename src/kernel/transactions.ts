@@ -103,11 +103,16 @@ export class Transactions {
   /** An implicit begin: mints its id, and fills `out` with it and the owner token. */
   ticket(ref: TxnRequest): string {
     const id = mintTxnId();
+    this.name(ref, id);
+    return id;
+  }
+
+  /** Fills the call's `out` with transaction `id` and its owner token. */
+  private name(ref: TxnRequest, id: string): void {
     if (ref.out !== undefined) {
       ref.out.id = id;
       ref.out.token = this.host.txnToken(id, ref.token);
     }
-    return id;
   }
 
   /** Remembers how an implicit transaction that was not held ended: committed with its call, or rolled back. */
@@ -171,9 +176,17 @@ export class Transactions {
     const id = ref.id;
     if (id === undefined) {
       // An implicit begin: committed with the call, or held for continuations.
-      const minted = this.ticket(ref);
-      if (!ref.hold) return this.settleAfter(this.plain(fn, minted, ref.token), minted, ref.owner);
-      return this.beginHeld(minted, ref.owner, grant ?? checkedGrant(undefined), ref.token).then(() => this.inSession(minted, ref, fn));
+      if (!ref.hold) {
+        const minted = this.ticket(ref);
+        return this.settleAfter(this.plain(fn, minted, ref.token), minted, ref.owner);
+      }
+      // A held one is named once it is open: a begin refused (a read-only grant, a full lock
+      // queue, a closed kernel) began nothing a caller could name.
+      const minted = mintTxnId();
+      return this.beginHeld(minted, ref.owner, grant ?? checkedGrant(undefined), ref.token).then(() => {
+        this.name(ref, minted);
+        return this.inSession(minted, ref, fn);
+      });
     }
     if (this.sessions.status(id) === undefined) {
       return this.pin({ ...ref, id }, grant ?? checkedGrant(undefined)).then(() => this.inSession(id, ref, fn));

@@ -231,10 +231,13 @@ describe("over HTTP with bearer tokens", () => {
   });
 
   it("a GET-only token cannot begin a session", async () => {
-    const r = await raw(srv.url, "POST", "/host/txn", { headers: { authorization: `Bearer ${READER}` } });
+    // A held transaction takes the lock across requests: only a principal that may write holds one.
+    const r = await raw(srv.url, "GET", "/state/social/posts", { headers: { authorization: `Bearer ${READER}`, "x-tc-txn": "hold" } });
     expect(r.status).toBe(403);
     expect(errorBody(r)?.message).toMatch(/reader may not begin a session/);
-    await expect(clients.reader.session()).rejects.toBeInstanceOf(ForbiddenError);
+    const s = await clients.reader.session();
+    await expect(s.request({ verb: "get", path: "/state/social/posts" })).rejects.toBeInstanceOf(ForbiddenError);
+    await s.rollback();
   });
 });
 
@@ -287,7 +290,10 @@ describe("in process with a grant", () => {
       expect(await sandbox.request({ verb: "get", path: "/state/app/t", key: [1] })).toEqual([1, "/state/other/t"]);
       const s = await sandbox.session();
       await s.rollback();
-      await expect(readOnly.session()).rejects.toBeInstanceOf(ForbiddenError);
+      // The session's transaction begins with its first call: there the read-only grant is refused.
+      const ro = await readOnly.session();
+      await expect(ro.request({ verb: "get", path: "/state/app/t" })).rejects.toBeInstanceOf(ForbiddenError);
+      await ro.rollback();
       expect(() => embedded({ grant: { paths: ["state"] } })).toThrow(/paths/);
     } finally {
       await Promise.all([setup.close(), sandbox.close(), readOnly.close()]);

@@ -148,7 +148,7 @@ export class Egress {
       url += `&key=${encodeURIComponent(JSON.stringify(toJson(key)))}`;
       body = JSON.stringify(toJson(value ?? null));
     } else body = JSON.stringify(value === undefined || value === null ? {} : toJson(value));
-    const res = this.send(verb.toUpperCase(), url, target.token, body);
+    const res = this.send(verb.toUpperCase(), url, p.token, body);
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
       // The participant rolled its transaction back on the failure (PROFILE §4): it is gone.
       participants.delete(target.base);
