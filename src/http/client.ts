@@ -86,8 +86,8 @@ interface Channel {
   txnId?: string;
   /** Headers every request on this channel adds (a session's `x-tc-txn: hold`, then its token). */
   headers?: Record<string, string>;
-  /** Sees every response's headers (a session learns its id and token from its first call). */
-  observe?(headers: IncomingHttpHeaders): void;
+  /** Sees every response (a session learns its id and token from its first call; throws when a host names none). */
+  observe?(res: RawResponse): void;
 }
 
 interface RawResponse {
@@ -314,7 +314,7 @@ export class HttpExecutor implements Executor {
     const sent = this.#send(ch.dispatcher, method, pathAndQuery, body, retryable, headers);
     if (ch.observe === undefined) return sent.then(decodeResponse);
     return sent.then((res) => {
-      ch.observe!(res.headers);
+      ch.observe?.(res);
       return decodeResponse(res);
     });
   }
@@ -527,10 +527,14 @@ export class HttpExecutor implements Executor {
     const channel: Channel = {
       dispatcher: client,
       headers: { [TXN_MODE_HEADER]: "hold" },
-      observe(headers) {
+      observe({ status, headers }) {
         if (channel.txnId !== undefined) return;
         const id = headers[TXN_HEADER];
-        if (typeof id !== "string" || id === "") return;
+        if (typeof id !== "string" || id === "") {
+          // A host that answers a held begin without naming it cannot continue it: calls would not be one transaction.
+          if (status >= 200 && status < 300) throw new InternalError(`the host answered a session's first call without an ${TXN_HEADER} header: it cannot hold a transaction across calls`);
+          return;
+        }
         channel.txnId = id;
         // The host's owner token carries the configured token's claims when that is an RJWT; an
         // opaque token of a token file cannot be chained, and stays the proof of ownership.
