@@ -633,7 +633,19 @@ class HttpSession implements Session {
   }
 
   request(req: ExecRequest): Promise<Json> {
+    // `/host/...` and `/healthz` are not transactional: they are asked outside the transaction.
+    const top = typeof req?.path === "string" ? req.path.split("/")[1] : undefined;
+    if (top === "host" || top === "healthz") return this.#stillOpen().then(() => this.#client.requestIn(req));
     return this.#run((ch) => this.#client.requestIn(req, ch));
+  }
+
+  #stillOpen(): Promise<void> {
+    try {
+      this.#open();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   extensions(): Promise<ReadonlySet<string>> {
