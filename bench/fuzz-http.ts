@@ -26,7 +26,6 @@ import {
   FUZZ_TOKENS,
   hugeBodyRequests,
   irRequestArb,
-  jsonRequest,
   problemWith,
   send,
   sessionPlanArb,
