@@ -480,8 +480,11 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   /** Answers a failed request with its error (a non-TcError is logged and answered 500). */
   const fail = (res: ServerResponse, e: unknown): void => {
     // A transaction the request began (now rolled back) is still named, as on success.
-    const begun = tickets.get(res)?.ticket.id;
-    if (begun !== undefined && !res.headersSent) res.setHeader(TXN_HEADER, begun);
+    const begun = tickets.get(res)?.ticket;
+    if (begun?.id !== undefined && !res.headersSent) {
+      res.setHeader(TXN_HEADER, begun.id);
+      if (begun.token !== undefined) res.setHeader(TXN_TOKEN_HEADER, begun.token);
+    }
     // A busy host (the transaction lock's wait queue is full) says when to retry.
     const retryAfterS = (e as { retryAfterS?: unknown } | undefined)?.retryAfterS;
     if (typeof retryAfterS === "number" && !res.headersSent) res.setHeader("retry-after", String(Math.ceil(retryAfterS)));
