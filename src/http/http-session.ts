@@ -45,7 +45,7 @@ export interface Channel {
  * client's configured `Authorization` value.
  */
 export function sessionChannel(client: Dispatcher, auth: string | undefined): Channel {
-    const channel: Channel = {
+  const channel: Channel = {
     dispatcher: client,
     headers: { [TXN_MODE_HEADER]: "hold" },
     observe({ status, headers }) {
