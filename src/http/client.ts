@@ -25,7 +25,7 @@ import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
 import { errorFromResponse, retryAfterMs } from "../wire-errors.js";
-import { HttpSession, sessionChannel, type Channel, type RawResponse } from "./http-session.js";
+import { BEGIN_HEADERS, HttpSession, sessionChannel, type Channel, type RawResponse } from "./http-session.js";
 
 /** Options of {@link http}. */
 export interface HttpOptions {
@@ -282,14 +282,7 @@ export class HttpExecutor implements Executor {
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
   #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined, extra?: Record<string, string>): Promise<Json> {
     const headers = ch.headers === undefined ? extra : extra === undefined ? ch.headers : { ...ch.headers, ...extra };
-    // A session's first call holds nothing yet when it is refused: it may be sent again, as a GET.
-    const retryable = method === "GET" || (ch.observe !== undefined && ch.txnId === undefined);
-    const sent = this.#send(ch.dispatcher, method, pathAndQuery, body, retryable, headers);
-    if (ch.observe === undefined) return sent.then(decodeResponse);
-    return sent.then((res) => {
-      ch.observe?.(res);
-      return decodeResponse(res);
-    });
+    return this.#send(ch.dispatcher, method, pathAndQuery, body, method === "GET", headers).then(decodeResponse);
   }
 
   /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
@@ -489,15 +482,22 @@ export class HttpExecutor implements Executor {
   }
 
   /**
-   * A session: its transaction begins with its first call (`x-tc-txn: hold`), on a connection of
-   * its own.
+   * A session: a held transaction the host begins now (an empty `POST /lib` with
+   * `x-tc-txn: hold`) on a connection of its own; its id and owner token stay inside it.
    */
   async session(): Promise<Session> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
-    const channel = sessionChannel(client, this.#auth);
-    return new HttpSession(this, channel);
+    try {
+      // A refused begin (503: the host's lock queue is full) began nothing: it is tried again.
+      const res = await this.#send(client, "POST", "/lib", undefined, true, BEGIN_HEADERS);
+      decodeResponse(res);
+      return new HttpSession(this, sessionChannel(client, this.#auth, res.headers));
+    } catch (e) {
+      await this.#release(client, false);
+      throw e;
+    }
   }
 
   /** Ends a session's hold on its connection: keeps it for the next session, or closes it. */
@@ -510,15 +510,11 @@ export class HttpExecutor implements Executor {
     await client.close().catch(() => undefined);
   }
 
-  /**
-   * @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`, then
-   * frees its connection. A session with no transaction yet (no call reached the host) has
-   * nothing to finalize.
-   */
+  /** @internal Commits (POST) or rolls back (DELETE) a session with an empty body to `/lib`, then frees its connection. */
   async finalize(ch: Channel, commit: boolean): Promise<void> {
     let ok = false;
     try {
-      if (ch.txnId !== undefined) await this.#call(ch, commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, ch.txnId)}`, undefined);
+      await this.#call(ch, commit ? "POST" : "DELETE", `/lib${encodeQuery(undefined, ch.txnId)}`, undefined);
       ok = true;
     } finally {
       await this.#release(ch.dispatcher as Client, ok);

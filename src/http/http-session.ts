@@ -1,9 +1,10 @@
 /**
- * Sessions of the HTTP client (client.ts): a transaction the host begins with the session's
- * first call (`x-tc-txn: hold`) and names in its answer (`x-tc-txn-id`, with an owner token in
- * `x-tc-bearer-token`); later calls carry `?txn_id=` and that token (or the configured one when
- * that is an opaque token of a token file), and commit / rollback are an empty POST / DELETE to
- * `/lib` (PROFILE §4 "Transactions"). The id and the token stay inside the session object.
+ * Sessions of the HTTP client (client.ts): a held transaction the host begins for the session (an
+ * empty `POST /lib` with `x-tc-txn: hold`) and names in its answer (`x-tc-txn-id`, with an owner
+ * token in `x-tc-bearer-token`); the session's calls carry `?txn_id=` and that token (or the
+ * configured one when that is an opaque token of a token file), and commit / rollback are an
+ * empty POST / DELETE to `/lib` (PROFILE §4 "Transactions"). The id and the token stay inside the
+ * session object.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
@@ -14,7 +15,9 @@ import { looksLikeRjwt } from "../rjwt.js";
 
 const TXN_HEADER = "x-tc-txn-id";
 const TXN_TOKEN_HEADER = "x-tc-bearer-token";
-const TXN_MODE_HEADER = "x-tc-txn";
+
+/** The headers of a session's begin (an empty POST to `/lib`). */
+export const BEGIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "x-tc-txn": "hold" });
 
 /** One answer, as the client collected it. */
 export interface RawResponse {
@@ -31,41 +34,27 @@ export interface RawResponse {
  */
 export interface Channel {
   readonly dispatcher: Dispatcher;
-  /** The session's transaction id, once the host answered its first call with it. */
-  txnId?: string;
-  /** Headers every request on this channel adds (a session's `x-tc-txn: hold`, then its token). */
-  headers?: Record<string, string>;
-  /** Sees every response (a session learns its id and token from its first call; throws when a host names none). */
-  observe?(res: RawResponse): void;
+  /** A session's transaction id. */
+  readonly txnId?: string;
+  /** Headers every request on this channel adds (a session's owner token). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
- * The channel of a new session on its own connection: its first call says `x-tc-txn: hold`; the
- * answer's id and owner token name the transaction for the calls after it. `auth` is the
- * client's configured `Authorization` value.
+ * The channel of a session on its own connection, from the headers of its begin: the id names the
+ * transaction, and the owner token (or the configured `auth`, an opaque token-file token the host
+ * cannot chain) proves ownership on every call. A host that names no transaction cannot hold one
+ * across calls: `InternalError`.
  */
-export function sessionChannel(client: Dispatcher, auth: string | undefined): Channel {
-  const channel: Channel = {
-    dispatcher: client,
-    headers: { [TXN_MODE_HEADER]: "hold" },
-    observe({ status, headers }) {
-      if (channel.txnId !== undefined) return;
-      const id = headers[TXN_HEADER];
-      if (typeof id !== "string" || id === "") {
-        // A host that answers a held begin without naming it cannot continue it: calls would not be one transaction.
-        if (status >= 200 && status < 300) throw new InternalError(`the host answered a session's first call without an ${TXN_HEADER} header: it cannot hold a transaction across calls`);
-        return;
-      }
-      channel.txnId = id;
-      // The host's owner token carries the configured token's claims when that is an RJWT; an
-      // opaque token of a token file cannot be chained, and stays the proof of ownership.
-      const token = headers[TXN_TOKEN_HEADER];
-      const opaque = auth !== undefined && !looksLikeRjwt(auth.slice("Bearer ".length));
-      channel.headers = typeof token === "string" && token !== "" && !opaque ? { authorization: `Bearer ${token}` } : undefined;
-      channel.observe = undefined;
-    },
-  };
-  return channel;
+export function sessionChannel(client: Dispatcher, auth: string | undefined, headers: IncomingHttpHeaders): Channel {
+  const id = headers[TXN_HEADER];
+  if (typeof id !== "string" || id === "") {
+    throw new InternalError(`the host began a session without an ${TXN_HEADER} header: it cannot hold a transaction across calls`);
+  }
+  const token = headers[TXN_TOKEN_HEADER];
+  const opaque = auth !== undefined && !looksLikeRjwt(auth.slice("Bearer ".length));
+  const useToken = typeof token === "string" && token !== "" && !opaque;
+  return { dispatcher: client, txnId: id, ...(useToken ? { headers: { authorization: `Bearer ${token}` } } : {}) };
 }
 
 /** What a session needs of its client (the `HttpExecutor`'s internal calls). */
@@ -90,55 +79,22 @@ export class HttpSession implements Session {
     this.#channel = channel;
   }
 
-  /** The first call while it is under way: later calls wait for the id it brings. */
-  #beginning: Promise<unknown> | undefined;
-
   #open(): Channel {
     if (this.#done) throw new BadRequestError("this session is already committed or rolled back");
     return this.#channel;
   }
 
-  /**
-   * Runs a call on the session's channel. Until the host named the transaction, one call at a time
-   * goes first (it begins it); the others wait for it. A first call refused before any
-   * transaction began leaves the next call to begin one.
-   */
-  #run(call: (ch: Channel) => Promise<Json>): Promise<Json> {
-    let ch: Channel;
+  execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
     try {
-      ch = this.#open();
+      return this.#client.executeInSession(op, args, this.#open(), this.#installs);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (ch.txnId !== undefined) return call(ch);
-    if (this.#beginning !== undefined) return this.#beginning.then(() => this.#run(call));
-    const first = call(ch);
-    const settled = first.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#beginning = settled;
-    void settled.then(() => {
-      if (this.#beginning === settled) this.#beginning = undefined;
-    });
-    return first;
-  }
-
-  execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
-    return this.#run((ch) => this.#client.executeInSession(op, args, ch, this.#installs));
   }
 
   request(req: ExecRequest): Promise<Json> {
-    // `/host/...` and `/healthz` are not transactional: they are asked outside the transaction.
-    const top = typeof req?.path === "string" ? req.path.split("/")[1] : undefined;
-    if (top === "host" || top === "healthz") return this.#stillOpen().then(() => this.#client.requestIn(req));
-    return this.#run((ch) => this.#client.requestIn(req, ch));
-  }
-
-  #stillOpen(): Promise<void> {
     try {
-      this.#open();
-      return Promise.resolve();
+      return this.#client.requestIn(req, this.#open());
     } catch (e) {
       return Promise.reject(e);
     }
@@ -151,7 +107,6 @@ export class HttpSession implements Session {
   async commit(): Promise<void> {
     const id = this.#open();
     this.#done = true;
-    await this.#beginning;
     await this.#client.finalize(id, true);
     this.#client.adoptInstalls(this.#installs);
   }
@@ -159,7 +114,6 @@ export class HttpSession implements Session {
   async rollback(): Promise<void> {
     const id = this.#open();
     this.#done = true;
-    await this.#beginning;
     await this.#client.finalize(id, false);
   }
 

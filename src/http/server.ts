@@ -8,7 +8,8 @@
  * - Transactions (PROFILE §4 "Transactions"; the kernel decides, transactions.ts): a request to
  *   `/state`, `/lib`, `/class` or `/service` without `?txn_id=` begins one; the response carries
  *   its id (`x-tc-txn-id`) and an owner token the kernel signed (`x-tc-bearer-token`). It commits
- *   with the request, unless the request says `x-tc-txn: hold`: then it stays open. `?txn_id=`
+ *   with the request, unless the request says `x-tc-txn: hold`: then it stays open (an empty POST
+ *   with it to a component root begins one with no call in it → 204). `?txn_id=`
  *   continues one (a bearer token of its owner, else 401) or pins an id unseen here to the
  *   token's owner. Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a component root
  *   (`/lib`, `/class`, `/service`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.
@@ -69,6 +70,11 @@ export type ServedSession =
  */
 export interface ServedKernel {
   request(req: ExecRequest, session?: ServedSession, grant?: ServedGrant): Promise<Json>;
+  /**
+   * Begins a held transaction with no call in it, named in `ref.out` (an empty POST with
+   * `x-tc-txn: hold` at a component root: a session's begin). 403 without a write grant.
+   */
+  hold(ref: { readonly owner?: string; readonly token?: string; readonly out?: { id?: string; token?: string } }, grant?: ServedGrant): Promise<string>;
   /** Commits (`commit`) or rolls back transaction `id` for its owner (an empty POST / DELETE at a component root). */
   finalize(id: string, commit: boolean, by?: { readonly owner?: string; readonly token?: string }): Promise<void>;
   close(): Promise<void>;
@@ -431,6 +437,16 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       } else {
         ticket = {};
         const hold = req.headers[TXN_MODE_HEADER] === "hold";
+        if (hold && verb === "post" && body === undefined && target.key === undefined && isComponentRoot(target.segments)) {
+          // A begin with no call in it (a session's): 204, named like any implicit begin.
+          const begun = ticket;
+          return k.hold({ owner, ...(token !== undefined ? { token } : {}), out: begun }, principal?.grant).then((id) => {
+            // The client gave up while the begin waited for the lock: nobody can use it.
+            if (res.destroyed || req.socket.destroyed) return void k.finalize(id, false, { owner, token: begun.token }).catch(() => undefined);
+            markSession(res, id);
+            send(res, 204, undefined, txnHeaders(undefined, begun));
+          });
+        }
         session = { owner, ...(token !== undefined ? { token } : {}), ...(hold ? { hold } : {}), out: ticket };
         tickets.set(res, { ticket, hold });
       }

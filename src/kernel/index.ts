@@ -3,11 +3,12 @@
  * public entry of this folder; see README.md for its layout).
  *
  * - Every `execute` and every plain `request` is one transaction; a session is one transaction
- *   across calls, begun by its first call as a held transaction (`{ hold: true }`) and continued
- *   under the id and owner token the kernel minted, which stay inside the session — the same
- *   begin / continue / finalize the HTTP server uses (transactions.ts). Transactions are
- *   **serializable**: one FIFO lock, held by a session from its first call to its commit or rollback (or its time budget, default 3 s, or its idle timeout — no
- *   call on it for 500 ms by default — after either of which it answers 408). At most
+ *   across calls, begun as a held transaction (`Kernel.hold`) and continued under the id and
+ *   owner token the kernel minted, which stay inside the session — the same begin / continue /
+ *   finalize the HTTP server uses (transactions.ts). Transactions are **serializable**: one FIFO
+ *   lock, held by a session from its start to its commit or rollback (or its time budget,
+ *   default 3 s, or its idle timeout — no call on it for 500 ms by default — after either of
+ *   which it answers 408). At most
  *   `lockQueueLimit` (256) calls wait for the lock; more are refused with `UnavailableError` (503).
  *   A plain GET on a table while a session is open does not wait: it reads the committed state.
  * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
@@ -86,7 +87,10 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
       return Promise.resolve(SERVED);
     },
     async session(): Promise<Session> {
-      return openSession(await kernel(), grant);
+      const k = await kernel();
+      const out: TxnTicket = {};
+      const id = await k.hold({ out }, grant);
+      return openSession(k, { id, token: out.token }, grant);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -97,44 +101,28 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
 }
 
 /**
- * A `Session` on a kernel: its first call begins a held transaction; the id and owner token the
- * kernel minted stay inside this closure. Until the first call has named it, later calls wait
- * for it; a first call refused before its transaction began leaves the next to begin one.
+ * A `Session` on a kernel: a held transaction begun now (`Kernel.hold`), continued and finalized
+ * under the id and owner token the kernel minted, which stay inside this closure.
  */
-function openSession(kernel: Kernel, grant: Grant | undefined): Session {
+function openSession(kernel: Kernel, txn: { readonly id: string; readonly token: string | undefined }, grant: Grant | undefined): Session {
   let done = false;
-  let txn: { id: string; token: string | undefined } | undefined;
-  let beginning: Promise<unknown> | undefined;
-  const run = (call: (ref: TxnRequest) => Promise<Json>): Promise<Json> => {
-    if (done) return Promise.reject(new BadRequestError("this session is already committed or rolled back"));
-    if (txn !== undefined) return call({ id: txn.id, token: txn.token });
-    if (beginning !== undefined) return beginning.then(() => run(call));
-    const out: TxnTicket = {};
-    const first = call({ hold: true, out }).finally(() => {
-      if (out.id !== undefined) txn = { id: out.id, token: out.token };
-    });
-    const settled = first.then(
-      () => undefined,
-      () => undefined,
-    );
-    beginning = settled;
-    void settled.then(() => {
-      if (beginning === settled) beginning = undefined;
-    });
-    return first;
+  const ref: TxnRequest = { id: txn.id, ...(txn.token !== undefined ? { token: txn.token } : {}) };
+  const check = (): void => {
+    if (done) throw new BadRequestError("this session is already committed or rolled back");
   };
   const finalize = async (commit: boolean): Promise<void> => {
-    if (done) throw new BadRequestError("this session is already committed or rolled back");
+    check();
     done = true;
-    await beginning;
-    if (txn !== undefined) await kernel.finalize(txn.id, commit, { token: txn.token });
+    await kernel.finalize(txn.id, commit, ref);
   };
   return {
-    execute(op, args) {
-      return run((ref) => kernel.execute(op, args ?? {}, ref, grant));
+    async execute(op, args) {
+      check();
+      return kernel.execute(op, args ?? {}, ref, grant);
     },
-    request(req) {
-      return run((ref) => kernel.request(req, ref, grant));
+    async request(req) {
+      check();
+      return kernel.request(req, ref, grant);
     },
     extensions() {
       return Promise.resolve(SERVED);

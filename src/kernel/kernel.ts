@@ -36,7 +36,7 @@ import { TABLES_PATH, tableList } from "./table-list.js";
 import { ServiceHost } from "./services/service-host.js";
 import { Egress, type EgressOptions } from "./egress/remote-call.js";
 import { KernelScope, type TxnScope } from "./txn-scope.js";
-import { asTcError, implicitRef, Transactions, type SessionRef } from "./transactions.js";
+import { asTcError, implicitRef, Transactions, type SessionRef, type TxnTicket } from "./transactions.js";
 
 export type { SessionRef, TxnRequest, TxnTicket } from "./transactions.js";
 import { HOST_PATH, hostInfo } from "./host-info.js";
@@ -343,8 +343,17 @@ export class Kernel {
    * Returns its kernel-minted id. A call with `{ hold: true }` does the same and runs in it.
    */
   async beginSession(owner?: string, grant?: Grant): Promise<string> {
+    return this.hold({ ...(owner !== undefined ? { owner } : {}) }, grant);
+  }
+
+  /**
+   * Begins a held transaction with no call in it for `ref.owner`, named in `ref.out` (its id and
+   * owner token, as an implicit begin names it): what a session's begin is, in process and over
+   * HTTP (an empty POST with `x-tc-txn: hold` to a component root). Needs a write grant (403).
+   */
+  async hold(ref: { readonly owner?: string; readonly token?: string; readonly out?: TxnTicket }, grant?: Grant): Promise<string> {
     this.checkOpen();
-    return this.txns.begin(owner, checkedGrant(grant));
+    return this.txns.begin(ref, checkedGrant(grant));
   }
 
   /** Commits a held transaction: {@link finalize} with `commit`. */

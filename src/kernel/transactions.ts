@@ -94,9 +94,10 @@ export class Transactions {
    * stays open across calls until finalized, or rolled back by its idle timeout or budget.
    * Returns its minted id. A call with `{ hold: true }` does the same and runs in it.
    */
-  async begin(owner: string | undefined, grant: CheckedGrant): Promise<string> {
+  async begin(ref: Omit<TxnRequest, "id" | "hold">, grant: CheckedGrant): Promise<string> {
     const id = mintTxnId();
-    await this.beginHeld(id, owner, grant, undefined);
+    await this.beginHeld(id, ref.owner, grant, ref.token);
+    this.name(ref, id);
     return id;
   }
 

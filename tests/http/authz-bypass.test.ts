@@ -235,9 +235,7 @@ describe("over HTTP with bearer tokens", () => {
     const r = await raw(srv.url, "GET", "/state/social/posts", { headers: { authorization: `Bearer ${READER}`, "x-tc-txn": "hold" } });
     expect(r.status).toBe(403);
     expect(errorBody(r)?.message).toMatch(/reader may not begin a session/);
-    const s = await clients.reader.session();
-    await expect(s.request({ verb: "get", path: "/state/social/posts" })).rejects.toBeInstanceOf(ForbiddenError);
-    await s.rollback();
+    await expect(clients.reader.session()).rejects.toBeInstanceOf(ForbiddenError);
   });
 });
 
@@ -290,10 +288,7 @@ describe("in process with a grant", () => {
       expect(await sandbox.request({ verb: "get", path: "/state/app/t", key: [1] })).toEqual([1, "/state/other/t"]);
       const s = await sandbox.session();
       await s.rollback();
-      // The session's transaction begins with its first call: there the read-only grant is refused.
-      const ro = await readOnly.session();
-      await expect(ro.request({ verb: "get", path: "/state/app/t" })).rejects.toBeInstanceOf(ForbiddenError);
-      await ro.rollback();
+      await expect(readOnly.session()).rejects.toBeInstanceOf(ForbiddenError);
       expect(() => embedded({ grant: { paths: ["state"] } })).toThrow(/paths/);
     } finally {
       await Promise.all([setup.close(), sandbox.close(), readOnly.close()]);

@@ -99,6 +99,13 @@ export class FakeKernel implements ServedKernel {
     }
   }
 
+  async hold(ref: { owner?: string; out?: { id?: string; token?: string } }): Promise<string> {
+    const id = `${Date.now()}-${this.#next++}`;
+    if (ref.out) Object.assign(ref.out, { id, token: `fake-token-${id}` });
+    this.sessions.set(id, { owner: ref.owner, started: Date.now(), writes: new Map() });
+    return id;
+  }
+
   async finalize(id: string, commit: boolean, by?: { owner?: string }): Promise<void> {
     if (commit && this.committed.has(id)) return;
     const s = this.#session(id, by?.owner);

@@ -187,10 +187,7 @@ describe("a GET-only token (the README's reader)", () => {
       await expect(db.insertInto("users").values([{ id: 9, name: "mal", age: 1, city: "x" }]).execute()).rejects.toBeInstanceOf(ForbiddenError);
       await expect(db.updateTable("users").set({ age: 1 }).where("id", "=", 1).execute()).rejects.toBeInstanceOf(ForbiddenError);
       await expect(db.deleteFrom("users").where("id", "=", 1).execute()).rejects.toBeInstanceOf(ForbiddenError);
-      // A session's transaction begins with its first call, refused to a read-only token.
-      const s = await ex.session();
-      await expect(s.request({ verb: "get", path: "/state/social/users", key: [1] })).rejects.toBeInstanceOf(ForbiddenError);
-      await s.rollback();
+      await expect(ex.session()).rejects.toBeInstanceOf(ForbiddenError);
       expect((await db.selectFrom("users").where("id", "=", 1).execute())[0]).toMatchObject({ id: 1, age: 36 });
     } finally {
       await ex.close();

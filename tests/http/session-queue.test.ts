@@ -92,11 +92,11 @@ describe(`${SESSIONS} concurrent read-modify-write sessions over HTTP`, () => {
     const refusedOnce = await hold(srv.url);
     expect(refusedOnce.status).toBe(503);
     try {
-      // The session's first call is refused while `held` has the lock, then tried again after Retry-After.
-      const s = await ex.session();
-      const later = s.request({ verb: "get", path: "/lib" });
+      // The begin below is refused while `held` has the lock, then tried again after Retry-After.
+      const later = ex.session();
       setTimeout(() => void raw(srv.url, "POST", `/lib?txn_id=${held}`, { headers: owner(begun) }), 300);
-      expect(await later).toBeDefined();
+      const s = await later;
+      expect(await s.request({ verb: "get", path: "/lib" })).toBeDefined();
       await s.rollback();
     } finally {
       await ex.close();

@@ -153,6 +153,18 @@ describe("held transactions", () => {
     expect((await put(open, "r3", 3, own)).status).toBe(409);
   });
 
+  it("an empty POST with x-tc-txn: hold to a component root begins one with no call in it (204)", async () => {
+    const r = await call(open, "POST", "/lib", { hold: true });
+    expect(r.status).toBe(204);
+    expect(r.id).toMatch(/-/);
+    const own = { txn: r.id!, token: r.token! };
+    expect((await put(open, "b1", 1, own)).status).toBe(200);
+    expect((await call(open, "POST", "/lib", own)).status).toBe(204);
+    expect(await read(open, "b1")).toBe(1);
+    // Without hold, an empty POST /lib is an ordinary request (no route: not a begin).
+    expect((await call(open, "POST", "/lib")).status).not.toBe(204);
+  });
+
   it("a continuation needs its owner: the returned token or the caller's own token; another actor's is 401", async () => {
     const begun = await put(signed, "o1", 1, { token: ALICE, hold: true });
     expect(begun.status).toBe(200);

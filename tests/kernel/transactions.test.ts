@@ -76,6 +76,18 @@ describe("kernel transactions", () => {
     expect(await value(k, "r1")).toBeNull();
   });
 
+  it("hold() begins a held transaction with no call in it, named like an implicit begin", async () => {
+    const k = await kernel();
+    const out: TxnTicket = {};
+    const id = await k.hold({ owner: "alice", out }, undefined);
+    expect(out.id).toBe(id);
+    await k.request(write("k1", 1), { id, owner: "alice" });
+    expect(await value(k, "k1")).toBeNull();
+    await k.finalize(id, true, { token: out.token! });
+    expect(await value(k, "k1")).toBe(1);
+    expect(await kindOf(k.hold({}, { paths: ["/state"], verbs: ["get"] }))).toBe("forbidden");
+  });
+
   it("a held begin refused (a read-only grant) names nothing", async () => {
     const k = await kernel();
     const out: TxnTicket = {};
