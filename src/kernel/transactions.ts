@@ -90,9 +90,10 @@ export class Transactions {
   }
 
   /**
-   * Begins a held transaction with no call in it (the service worker's iterations, tests): it
-   * stays open across calls until finalized, or rolled back by its idle timeout or budget.
-   * Returns its minted id. A call with `{ hold: true }` does the same and runs in it.
+   * Begins a held transaction with no call in it (a session's begin, the service worker's
+   * iterations): it stays open across calls until finalized, or rolled back by its idle timeout
+   * or budget. Returns its minted id, also written into `ref.out` with the owner token. A call
+   * with `{ hold: true }` does the same and runs in it.
    */
   async begin(ref: Omit<TxnRequest, "id" | "hold">, grant: CheckedGrant): Promise<string> {
     const id = mintTxnId();
