@@ -26,7 +26,6 @@ import {
   FUZZ_TOKENS,
   hugeBodyRequests,
   irRequestArb,
-  jsonRequest,
   problemWith,
   send,
   sessionPlanArb,
@@ -149,7 +148,7 @@ export async function fuzzHttp(count: number, progress: (m: string) => void, see
       await send(hosts[1]!.url, r, ADMIN);
     }
   };
-  const one = async (h: Host, r: FuzzRequest, token?: string): Promise<{ status: number; txn?: string }> => {
+  const one = async (h: Host, r: FuzzRequest, token?: string): Promise<{ status: number; txn?: string; owner?: string }> => {
     summary.requests++;
     const a = await send(h.url, r, token);
     summary.statuses[a.status] = (summary.statuses[a.status] ?? 0) + 1;
@@ -160,7 +159,8 @@ export async function fuzzHttp(count: number, progress: (m: string) => void, see
       else summary.malformedErrors++;
       problem(`${h.name}: ${p}\n    request: ${describeRequest(r)}${token ? " (with a token)" : ""}`);
     }
-    return { status: a.status, ...(a.headers["x-tc-txn-id"] !== undefined ? { txn: a.headers["x-tc-txn-id"] } : {}) };
+    const owner = a.headers["x-tc-bearer-token"];
+    return { status: a.status, ...(a.headers["x-tc-txn-id"] !== undefined ? { txn: a.headers["x-tc-txn-id"] } : {}), ...(owner !== undefined ? { owner } : {}) };
   };
 
   const started = performance.now();
@@ -190,13 +190,15 @@ export async function fuzzHttp(count: number, progress: (m: string) => void, see
             await one(h, item.r, token);
             continue;
           }
-          const begun = await one(h, jsonRequest("POST", "/host/txn", undefined, "begin"), token);
-          if (begun.txn === undefined) continue;
-          for (const step of item.plan.steps) await one(h, withTxn(step.req, step.forged ? "forged-session-id-0" : begun.txn), token);
+          // A held transaction begins with a read; it continues with the caller's token, or the host's owner token.
+          const begun = await one(h, { method: "GET", path: "/lib", headers: [["x-tc-txn", "hold"]], note: "begin" }, token);
+          if (begun.txn === undefined || begun.status !== 200) continue;
+          const own = token ?? begun.owner;
+          for (const step of item.plan.steps) await one(h, withTxn(step.req, step.forged ? "forged-session-id-0" : begun.txn), own);
           if (item.plan.end === "abandon") continue;
           const finish = { method: item.plan.end === "rollback" ? "DELETE" : "POST", path: `${item.plan.endPath}?txn_id=${begun.txn}`, headers: [], note: item.plan.end };
-          await one(h, finish, token);
-          if (item.plan.end === "commit-twice") await one(h, finish, token);
+          await one(h, finish, own);
+          if (item.plan.end === "commit-twice") await one(h, finish, own);
         }
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));

@@ -71,7 +71,7 @@ export interface ServedGrant {
   readonly name?: string;
 }
 
-/** Who made a request: the owner of sessions and the subject of access checks. */
+/** Who made a request: the owner of transactions and the subject of access checks. */
 export interface Principal {
   /** A stable, non-secret identifier (a digest prefix, or the grant's name). */
   readonly id: string;
@@ -96,7 +96,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * A stable owner id for a session when the host runs without a token file: the digest of the
+ * A stable owner id for a transaction when the host runs without a token file: the digest of the
  * bearer token (so a continuation with another token is refused), or `"anonymous"`.
  */
 export function anonymousOwner(header: string | undefined): string {
@@ -250,6 +250,14 @@ export class TokenAuthority {
   }
 
   /**
+   * Trusts the tokens `issuer` signs (the served kernel's own actor, which signs the owner tokens
+   * of the transactions it begins): only on a host that accepts signed tokens at all.
+   */
+  trust(issuer: { readonly host: string; readonly actor: string; readonly publicKey: string }): void {
+    this.#keyring?.add(issuer.host, issuer.actor, issuer.publicKey);
+  }
+
+  /**
    * The principal of an `Authorization` header; throws 401 when missing or unknown. A signed
    * token is verified (its issuers' keys may have to be fetched: then the answer is a promise).
    */
@@ -314,16 +322,6 @@ export class TokenAuthority {
 
 function covers(grant: readonly string[], segments: readonly string[]): boolean {
   return grant.length <= segments.length && grant.every((s, i) => segments[i] === s);
-}
-
-/**
- * Throws 403 unless `principal` may begin a session: a session holds the kernel's transaction
- * lock until it ends, so it needs a write verb (put, post or delete).
- */
-export function authorizeSession(principal: Principal): void {
-  if (!principal.entries.some((e) => e.verbs.has("put") || e.verbs.has("post") || e.verbs.has("delete"))) {
-    throw new ForbiddenError(`${principal.name} may not begin a session: a session needs a write grant (put, post or delete)`);
-  }
 }
 
 /** A content-addressed library version, `0.0.0-q<64 hex>` (the kernel verifies its content at install: src/kernel/ops/library.ts). */

@@ -6,6 +6,9 @@
  * library version `/lib/tinychain-orm/prepared/0.0.0-q<hash>` (member `op`), every execution then
  * calls that member with the arguments — one round trip. A 404 on the call (the host lost or never
  * committed the install) re-installs once and retries.
+ *
+ * A session (`session()`, http-session.ts) is a transaction the host begins with the session's
+ * first call and holds open (PROFILE §4 "Transactions"); its id stays inside the session.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { Client, Pool, type Dispatcher } from "undici";
@@ -22,6 +25,7 @@ import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
 import { errorFromResponse, retryAfterMs } from "../wire-errors.js";
+import { BEGIN_HEADERS, HttpSession, sessionChannel, type Channel, type RawResponse } from "./http-session.js";
 
 /** Options of {@link http}. */
 export interface HttpOptions {
@@ -40,7 +44,6 @@ export interface HttpOptions {
   readonly retry?: { readonly tries?: number; readonly maxDelayMs?: number };
 }
 
-const TXN_HEADER = "x-tc-txn-id";
 const OPDEF_VERBS: Record<string, Verb> = {
   [PATHS.opdef.get]: "get",
   [PATHS.opdef.put]: "put",
@@ -65,22 +68,6 @@ interface Prepared {
   readonly installHeaders?: Record<string, string>;
 }
 
-/**
- * Where a request goes: the shared pool, or a session's own connection plus its transaction id.
- * A session pins one connection (like a database driver pins a connection to a transaction): its
- * transaction holds the host's lock, so its requests must never queue behind pooled requests that
- * are themselves waiting for that lock.
- */
-interface Channel {
-  readonly dispatcher: Dispatcher;
-  readonly txnId?: string;
-}
-
-interface RawResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-}
 
 type WireArgs = Readonly<Record<string, Json>>;
 
@@ -294,7 +281,8 @@ export class HttpExecutor implements Executor {
 
   /** Sends and decodes: 2xx → JSON (204/empty → null); anything else → the typed error. */
   #call(ch: Channel, method: string, pathAndQuery: string, body: string | undefined, extra?: Record<string, string>): Promise<Json> {
-    return this.#send(ch.dispatcher, method, pathAndQuery, body, method === "GET", extra).then(decodeResponse);
+    const headers = ch.headers === undefined ? extra : extra === undefined ? ch.headers : { ...ch.headers, ...extra };
+    return this.#send(ch.dispatcher, method, pathAndQuery, body, method === "GET", headers).then(decodeResponse);
   }
 
   /** @internal Runs a request on a channel (the shared pool, or a session's connection). */
@@ -493,17 +481,19 @@ export class HttpExecutor implements Executor {
     return this.#extensions;
   }
 
+  /**
+   * A session: a held transaction the host begins now (an empty `POST /lib` with
+   * `x-tc-txn: hold`) on a connection of its own; its id and owner token stay inside it.
+   */
   async session(): Promise<Session> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
     try {
-      // A refused begin (503: the host's lock queue is full) created nothing: it is tried again.
-      const res = await this.#send(client, "POST", "/host/txn", undefined, true);
+      // A refused begin (503: the host's lock queue is full) began nothing: it is tried again.
+      const res = await this.#send(client, "POST", "/lib", undefined, true, BEGIN_HEADERS);
       decodeResponse(res);
-      const id = res.headers[TXN_HEADER];
-      if (typeof id !== "string" || id === "") throw new InternalError(`the host began a session without an ${TXN_HEADER} header`);
-      return new HttpSession(this, { dispatcher: client, txnId: id });
+      return new HttpSession(this, sessionChannel(client, this.#auth, res.headers));
     } catch (e) {
       await this.#release(client, false);
       throw e;
@@ -537,63 +527,6 @@ export class HttpExecutor implements Executor {
     const pinned = [...this.#sessionClients, ...this.#idleSessionClients.splice(0)];
     this.#sessionClients.clear();
     await Promise.all([this.#pool.close(), ...pinned.map((c) => c.destroy().catch(() => undefined))]);
-  }
-}
-
-/** A multi-request transaction on a remote host; the transaction id stays inside. */
-class HttpSession implements Session {
-  readonly #client: HttpExecutor;
-  readonly #channel: Channel;
-  /** Op hashes installed inside this session (visible to the client once it commits). */
-  readonly #installs = new Set<string>();
-  #done = false;
-
-  constructor(client: HttpExecutor, channel: Channel) {
-    this.#client = client;
-    this.#channel = channel;
-  }
-
-  #open(): Channel {
-    if (this.#done) throw new BadRequestError("this session is already committed or rolled back");
-    return this.#channel;
-  }
-
-  execute(op: Json | OpDef, args?: Readonly<Record<string, Json>>): Promise<Json> {
-    try {
-      return this.#client.executeInSession(op, args, this.#open(), this.#installs);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  request(req: ExecRequest): Promise<Json> {
-    try {
-      return this.#client.requestIn(req, this.#open());
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  extensions(): Promise<ReadonlySet<string>> {
-    return this.#client.extensions();
-  }
-
-  async commit(): Promise<void> {
-    const id = this.#open();
-    this.#done = true;
-    await this.#client.finalize(id, true);
-    this.#client.adoptInstalls(this.#installs);
-  }
-
-  async rollback(): Promise<void> {
-    const id = this.#open();
-    this.#done = true;
-    await this.#client.finalize(id, false);
-  }
-
-  /** For `console.log`: never shows the transaction id. */
-  toJSON(): string {
-    return "[HttpSession]";
   }
 }
 

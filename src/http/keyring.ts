@@ -71,6 +71,13 @@ export class Keyring {
     }
   }
 
+  /** Trusts one more actor, with its key (the host's own transaction actor, once it is served). */
+  add(host: string, actor: string, publicKey: string): void {
+    const id = slot(host, actor);
+    this.#actors.add(id);
+    this.#keys.set(id, publicKeyFromBase64(publicKey));
+  }
+
   /** The key of `actor` at `host`; `UnauthorizedError` when the pair is not trusted or its key cannot be had. */
   key(host: string, actor: string): KeyObject | Promise<KeyObject> {
     const id = slot(host, actor);

@@ -5,11 +5,15 @@
  * - `GET|PUT|DELETE <path>?key=<url-encoded JSON>`; PUT's body is the value; `POST <path>` with a
  *   JSON object of params. `application/json`, at most `bodyLimit` bytes (1 MiB default; 413).
  * - `GET /healthz` → 200 `{"status":"ok"}`, no transaction, no token needed.
- * - Sessions: `POST /host/txn` (empty body or `{}`) begins one and answers 204 with the id in the
- *   `x-tc-txn-id` header. Continuations carry `?txn_id=<id>` and the bearer token that began it
- *   (another token → 401). Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a
- *   component root (`/lib`, `/state`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.
- *   The kernel rolls back a session older than its budget; later use answers 408.
+ * - Transactions (PROFILE §4 "Transactions"; the kernel decides, transactions.ts): a request to
+ *   `/state`, `/lib`, `/class` or `/service` without `?txn_id=` begins one; the response carries
+ *   its id (`x-tc-txn-id`) and an owner token the kernel signed (`x-tc-bearer-token`). It commits
+ *   with the request, unless the request says `x-tc-txn: hold`: then it stays open (an empty POST
+ *   with it to a component root begins one with no call in it → 204). `?txn_id=`
+ *   continues one (a bearer token of its owner, else 401) or pins an id unseen here to the
+ *   token's owner. Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a component root
+ *   (`/lib`, `/class`, `/service`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.
+ *   `/host/...` and `/healthz` ignore `txn_id`.
  * - Errors: status by kind, body `{"<kind>": {"message": "...", "stack": []}}`; a 503 for a full
  *   transaction-lock queue carries `Retry-After`.
  * - Connections: `maxConnections` and the header / request / keep-alive / socket timeouts
@@ -24,6 +28,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   TcError,
+  UnauthorizedError,
   UnavailableError,
 } from "../errors.js";
 import type { Json, Verb } from "../ir/types.js";
@@ -31,7 +36,7 @@ import type { ExecRequest } from "../executor.js";
 import type { ExecLimits } from "../kernel/ops/exec-context.js";
 import {
   anonymousOwner,
-  authorizeSession,
+  bearerToken,
   kernelDecides,
   TokenAuthority,
   type Principal,
@@ -42,23 +47,41 @@ import { checkingIntervalMs, limitConnections, resolveConnectionLimits, type Con
 import { isComponentRoot, parseTarget, quote, type Target } from "./target.js";
 import { OpNames } from "./op-names.js";
 
-/** A session as the server hands it to the kernel: its id and the principal that owns it. */
-export type ServedSession = string | { readonly id: string; readonly owner?: string };
+/**
+ * How a request takes part in a transaction, as the server hands it to the kernel (the kernel's
+ * `TxnRequest`): the `?txn_id=` (absent: an implicit begin, whose id and token the kernel writes
+ * into `out`), the caller (`owner`, its bearer `token`), and `hold` (`x-tc-txn: hold`).
+ */
+export type ServedSession =
+  | string
+  | {
+      readonly id?: string;
+      readonly owner?: string;
+      readonly token?: string;
+      readonly hold?: boolean;
+      readonly out?: { id?: string; token?: string };
+    };
 
 /**
- * What the server needs from a kernel (the embedded `Kernel` satisfies it). The kernel checks a
- * session's owner on every use (401 for another owner), answers 408 after its budget and 404 for
- * an unknown id, and checks every link a call reaches against `grant` (the token's; absent on a
- * host without tokens), 403 outside it.
+ * What the server needs from a kernel (the embedded `Kernel` satisfies it). The kernel begins,
+ * continues and finalizes transactions (PROFILE §4: owners checked on every use, 401 for
+ * another; 408 after a budget; an unseen id pinned to its owner), and checks every link a call
+ * reaches against `grant` (the token's; absent on a host without tokens), 403 outside it.
  */
 export interface ServedKernel {
   request(req: ExecRequest, session?: ServedSession, grant?: ServedGrant): Promise<Json>;
-  beginSession(owner?: string, grant?: ServedGrant): Promise<string>;
-  commitSession(id: string, owner?: string): Promise<void>;
-  rollbackSession(id: string, owner?: string): Promise<void>;
+  /**
+   * Begins a held transaction with no call in it, named in `ref.out` (an empty POST with
+   * `x-tc-txn: hold` at a component root: a session's begin). 403 without a write grant.
+   */
+  hold(ref: { readonly owner?: string; readonly token?: string; readonly out?: { id?: string; token?: string } }, grant?: ServedGrant): Promise<string>;
+  /** Commits (`commit`) or rolls back transaction `id` for its owner (an empty POST / DELETE at a component root). */
+  finalize(id: string, commit: boolean, by?: { readonly owner?: string; readonly token?: string }): Promise<void>;
   close(): Promise<void>;
-  /** Puts the kernel under the served op budget (event-loop turns, `opMillis` per op); see `Kernel.serving`. */
-  serving?(opMillis: number): void;
+  /** Puts the kernel under the served op budget (event-loop turns, `opMillis` per op) and names it by `url`; see `Kernel.serving`. */
+  serving?(opMillis: number, url?: string): void;
+  /** The actor that signs the kernel's transaction tokens: served at `GET /host/public_key`, trusted by the host's keyring. */
+  readonly hostActor?: { readonly id: string; readonly link: string; publicKeyBase64(): string };
 }
 
 /** Options of {@link serve}; the connection limits (timeouts, `maxConnections`) are in {@link ConnectionOptions}. */
@@ -135,10 +158,24 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
+/** The transaction headers of a response: the id continued, or the id and owner token of a transaction the request began. */
+function txnHeaders(continued: string | undefined, begun: { id?: string; token?: string } | undefined): Record<string, string> | undefined {
+  if (continued !== undefined) return { [TXN_HEADER]: continued };
+  if (begun?.id === undefined) return undefined;
+  return begun.token === undefined ? { [TXN_HEADER]: begun.id } : { [TXN_HEADER]: begun.id, [TXN_TOKEN_HEADER]: begun.token };
+}
+
 /** Default maximum request body (PROFILE §4). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-/** Response header carrying a session's transaction id. */
+/** Response header carrying a transaction's id. */
 export const TXN_HEADER = "x-tc-txn-id";
+/** Response header carrying the owner token of a transaction the request began. */
+export const TXN_TOKEN_HEADER = "x-tc-bearer-token";
+/** Request header: `hold` keeps the transaction a request begins open for continuations. */
+export const TXN_MODE_HEADER = "x-tc-txn";
+
+/** The top-level directories whose requests run in a transaction the caller may name (`/host` and `/healthz` ignore `txn_id`). */
+const TRANSACTIONAL = new Set(["state", "lib", "class", "service"]);
 
 const VERBS: Record<string, Verb> = { GET: "get", PUT: "put", POST: "post", DELETE: "delete" };
 const JSON_TYPE = "application/json";
@@ -270,8 +307,6 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       ...servedOpOptions(opts.limits),
     })) as ServedKernel;
   }
-  // A kernel handed in gets the same served op budget as one opened here, unless it set its own.
-  if (!ownsKernel) kernel.serving?.(DEFAULT_SERVED_OP_MILLIS);
   const k: ServedKernel = kernel;
   const closeKernel = opts.closeKernel ?? ownsKernel;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -288,6 +323,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   const conns = new Map<Socket, { active: number; session: string | undefined }>();
   /** Responses of session continuations: they keep their connection open while shutting down. */
   const sessionResponses = new WeakSet<ServerResponse>();
+  /** Requests that began a transaction: what the kernel minted for them, and whether they hold it. */
+  const tickets = new WeakMap<ServerResponse, { ticket: { id?: string; token?: string }; hold: boolean }>();
   let onDrained: (() => void) | undefined;
   const drained = (): boolean => {
     if (inFlight > 0) return false;
@@ -368,7 +405,8 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     if (verb !== "get") throw new MethodNotAllowedError("/host/public_key answers GET only");
     const actor = target.key;
     if (typeof actor !== "string") throw new BadRequestError('GET /host/public_key takes ?key=<JSON string: the actor id>');
-    const key = authority?.publicKeys.get(actor);
+    const own = k.hostActor;
+    const key = authority?.publicKeys.get(actor) ?? (own !== undefined && own.id === actor ? own.publicKeyBase64() : undefined);
     if (key === undefined) throw new NotFoundError(`this host has no actor ${JSON.stringify(actor)}`);
     send(res, 200, key);
   };
@@ -382,37 +420,39 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
     principal: Principal | undefined,
     body: Json | undefined,
   ): Promise<void> | undefined => {
-    const txnId = target.txnId;
-    if (txnId === undefined && verb === "post" && target.path === "/host/txn") {
-      if (body !== undefined && !(isPlainObject(body) && Object.keys(body).length === 0)) {
-        throw new BadRequestError("POST /host/txn takes an empty body");
-      }
-      if (target.key !== undefined) throw new BadRequestError("POST /host/txn takes no key");
-      if (principal) authorizeSession(principal);
-      const owner = ownerOf(principal, req);
-      return k.beginSession(owner, principal?.grant).then((id) => {
-        // The client gave up while the begin waited for the lock: nobody can use the session, so
-        // it must not hold the lock until its idle timeout.
-        if (res.destroyed || req.socket.destroyed) return void k.rollbackSession(id, owner).catch(() => undefined);
-        markSession(res, id);
-        send(res, 204, undefined, { [TXN_HEADER]: id });
-      });
-    }
-
+    // `/host/...` is not transactional: `txn_id` is ignored there (and `/healthz` never gets here).
+    const transactional = TRANSACTIONAL.has(target.segments[0]!);
+    const txnId = transactional ? target.txnId : undefined;
     let session: ServedSession | undefined;
-    let txnHeaders: Record<string, string> | undefined;
-    if (txnId !== undefined) {
+    let ticket: { id?: string; token?: string } | undefined;
+    if (transactional) {
       const owner = ownerOf(principal, req);
-      txnHeaders = { [TXN_HEADER]: txnId };
-      const finalize =
-        (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
-      if (finalize) {
-        markSession(res, undefined);
-        const done = verb === "post" ? k.commitSession(txnId, owner) : k.rollbackSession(txnId, owner);
-        return done.then(() => send(res, 204, undefined, txnHeaders));
+      const token = bearerToken(req.headers.authorization);
+      if (txnId !== undefined) {
+        if (token === undefined) throw new UnauthorizedError("?txn_id= needs a bearer token: its owner's, or the token the host answered with (x-tc-bearer-token)");
+        const finalize = (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
+        if (finalize) {
+          markSession(res, undefined);
+          return k.finalize(txnId, verb === "post", { owner, token }).then(() => send(res, 204, undefined, { [TXN_HEADER]: txnId }));
+        }
+        markSession(res, txnId);
+        session = { id: txnId, owner, token };
+      } else {
+        ticket = {};
+        const hold = req.headers[TXN_MODE_HEADER] === "hold";
+        if (hold && verb === "post" && body === undefined && target.key === undefined && isComponentRoot(target.segments)) {
+          // A begin with no call in it (a session's): 204, named like any implicit begin.
+          const begun = ticket;
+          return k.hold({ owner, ...(token !== undefined ? { token } : {}), out: begun }, principal?.grant).then((id) => {
+            // The client gave up while the begin waited for the lock: nobody can use it.
+            if (res.destroyed || req.socket.destroyed) return void k.finalize(id, false, { owner, token: begun.token }).catch(() => undefined);
+            markSession(res, id);
+            send(res, 204, undefined, txnHeaders(undefined, begun));
+          });
+        }
+        session = { owner, ...(token !== undefined ? { token } : {}), ...(hold ? { hold } : {}), out: ticket };
+        tickets.set(res, { ticket, hold });
       }
-      markSession(res, txnId);
-      session = { id: txnId, owner };
     }
     // Fail fast on the request's own path; the kernel checks every link the call reaches.
     if (principal && !kernelDecides(verb, target.segments)) authority!.authorize(principal, verb, target.segments);
@@ -435,17 +475,35 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
         break;
     }
     const grant = principal?.grant;
+    const headers = (): Record<string, string> | undefined => txnHeaders(txnId, ticket);
     if (verb === "put" && target.path === "/lib") {
       return k.request(request, session, grant).then(() => {
         opNames?.installed(body, req.headers);
-        send(res, 204, undefined, txnHeaders);
+        send(res, 204, undefined, headers());
       });
     }
-    return k.request(request, session, grant).then((result) => send(res, 200, result === undefined ? null : result, txnHeaders));
+    return k.request(request, session, grant).then((result) => {
+      if (ticket?.id !== undefined && tickets.get(res)?.hold === true) {
+        // A held transaction: its connection stays up while the host shuts down. A client that
+        // gave up meanwhile can never name it: it must not hold the lock until its idle timeout.
+        if (res.destroyed || req.socket.destroyed) {
+          void k.finalize(ticket.id, false, { owner: ownerOf(principal, req), token: ticket.token }).catch(() => undefined);
+          return;
+        }
+        markSession(res, ticket.id);
+      }
+      send(res, 200, result === undefined ? null : result, headers());
+    });
   };
 
   /** Answers a failed request with its error (a non-TcError is logged and answered 500). */
   const fail = (res: ServerResponse, e: unknown): void => {
+    // A transaction the request began (now rolled back) is still named, as on success.
+    const begun = tickets.get(res)?.ticket;
+    if (begun?.id !== undefined && !res.headersSent) {
+      res.setHeader(TXN_HEADER, begun.id);
+      if (begun.token !== undefined) res.setHeader(TXN_TOKEN_HEADER, begun.token);
+    }
     // A busy host (the transaction lock's wait queue is full) says when to retry.
     const retryAfterS = (e as { retryAfterS?: unknown } | undefined)?.retryAfterS;
     if (typeof retryAfterS === "number" && !res.headersSent) res.setHeader("retry-after", String(Math.ceil(retryAfterS)));
@@ -506,6 +564,12 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  // A kernel handed in gets the same served op budget as one opened here, unless it set its own;
+  // either signs its transaction tokens as this host (its first `rjwt.self` link, else its URL),
+  // and this host's keyring trusts them.
+  k.serving?.(DEFAULT_SERVED_OP_MILLIS, opts.tokens?.rjwt?.self?.[0] ?? `http://${urlHost}:${port}`);
+  const hostActor = k.hostActor;
+  if (hostActor !== undefined) authority?.trust({ host: hostActor.link, actor: hostActor.id, publicKey: hostActor.publicKeyBase64() });
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -125,15 +125,15 @@ function parsePath(rawPath: string): { segments: readonly string[]; path: string
 
 /**
  * True when `segments` name a component root, where an empty POST (commit) or DELETE (rollback)
- * with `?txn_id` finalizes a session: `/lib`, `/class`, `/service`, `/host`, `/state`,
- * `/state/<ns>`, `/lib/<p>/<n>/<v>`, `/class/<p>/<n>/<v>`, `/service/<p>/<ns>/<n>/<v>`.
+ * with `?txn_id` finalizes a transaction: `/lib`, `/class`, `/service` (the guide's), and
+ * `/lib/<p>/<n>/<v>`, `/class/<p>/<n>/<v>`, `/service/<p>/<ns>/<n>/<v>` — and, this profile's
+ * choice, a table namespace `/state/<ns>`. Not `/state` itself, nor `/host` (not transactional).
  */
 export function isComponentRoot(segments: readonly string[]): boolean {
   const [top] = segments;
   const n = segments.length;
-  if (n === 1) return top !== "healthz";
   if (top === "state") return n === 2;
-  if (top === "lib" || top === "class") return n === 4;
-  if (top === "service") return n === 5;
+  if (top === "lib" || top === "class") return n === 1 || n === 4;
+  if (top === "service") return n === 1 || n === 5;
   return false;
 }

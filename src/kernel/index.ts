@@ -3,9 +3,12 @@
  * public entry of this folder; see README.md for its layout).
  *
  * - Every `execute` and every plain `request` is one transaction; a session is one transaction
- *   across calls. Transactions are **serializable**: one FIFO lock, held by a session from its
- *   start to its commit or rollback (or its time budget, default 3 s, or its idle timeout — no
- *   call on it for 500 ms by default — after either of which it answers 408). At most
+ *   across calls, begun as a held transaction (`Kernel.hold`) and continued under the id and
+ *   owner token the kernel minted, which stay inside the session — the same begin / continue /
+ *   finalize the HTTP server uses (transactions.ts). Transactions are **serializable**: one FIFO
+ *   lock, held by a session from its start to its commit or rollback (or its time budget,
+ *   default 3 s, or its idle timeout — no call on it for 500 ms by default — after either of
+ *   which it answers 408). At most
  *   `lockQueueLimit` (256) calls wait for the lock; more are refused with `UnavailableError` (503).
  *   A plain GET on a table while a session is open does not wait: it reads the committed state.
  * - Ops are decoded and planned once (cached by object identity, then by content hash) and run
@@ -20,14 +23,14 @@
 import { BadRequestError } from "../errors.js";
 import type { Json, OpDef } from "../ir/types.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
-import { Kernel, type KernelOptions } from "./kernel.js";
+import { Kernel, type KernelOptions, type TxnRequest, type TxnTicket } from "./kernel.js";
 import { checkedGrant, type Grant } from "./ops/grant.js";
 import { KERNEL_EXTENSIONS } from "./host-info.js";
 
 /** What `GET /host` lists, as `Runner.extensions()` answers it in process. */
 const SERVED: ReadonlySet<string> = new Set(KERNEL_EXTENSIONS);
 
-export { Kernel, DEFAULT_SESSION_IDLE_MS, type KernelOptions, type KernelStats, type SessionRef } from "./kernel.js";
+export { Kernel, DEFAULT_SESSION_IDLE_MS, type KernelOptions, type KernelStats, type SessionRef, type TxnRequest, type TxnTicket } from "./kernel.js";
 export { DEFAULT_LOCK_QUEUE_LIMIT, LockQueueFullError } from "./state/database.js";
 export { BudgetExceededError, DEFAULT_LIMITS, type ExecLimits } from "./ops/exec-context.js";
 export { BUILTIN_METHODS } from "./ops/builtins.js";
@@ -85,7 +88,9 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
     },
     async session(): Promise<Session> {
       const k = await kernel();
-      return openSession(k, await k.beginSession(undefined, grant), grant);
+      const out: TxnTicket = {};
+      const id = await k.hold({ out }, grant);
+      return openSession(k, { id, token: out.token }, grant);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -95,33 +100,34 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
   };
 }
 
-/** A `Session` over a kernel session id; the id stays inside this closure. */
-function openSession(kernel: Kernel, id: string, grant: Grant | undefined): Session {
+/**
+ * A `Session` on a kernel: a held transaction begun now (`Kernel.hold`), continued and finalized
+ * under the id and owner token the kernel minted, which stay inside this closure.
+ */
+function openSession(kernel: Kernel, txn: { readonly id: string; readonly token: string | undefined }, grant: Grant | undefined): Session {
   let done = false;
+  const ref: TxnRequest = { id: txn.id, ...(txn.token !== undefined ? { token: txn.token } : {}) };
   const check = (): void => {
     if (done) throw new BadRequestError("this session is already committed or rolled back");
+  };
+  const finalize = async (commit: boolean): Promise<void> => {
+    check();
+    done = true;
+    await kernel.finalize(txn.id, commit, ref);
   };
   return {
     async execute(op, args) {
       check();
-      return kernel.execute(op, args ?? {}, id, grant);
+      return kernel.execute(op, args ?? {}, ref, grant);
     },
     async request(req) {
       check();
-      return kernel.request(req, id, grant);
+      return kernel.request(req, ref, grant);
     },
     extensions() {
       return Promise.resolve(SERVED);
     },
-    async commit() {
-      check();
-      done = true;
-      await kernel.commitSession(id);
-    },
-    async rollback() {
-      check();
-      done = true;
-      await kernel.rollbackSession(id);
-    },
+    commit: () => finalize(true),
+    rollback: () => finalize(false),
   };
 }

@@ -4,15 +4,15 @@
  * libraries installed under `/lib` (ops/library.ts), and runs every call in a transaction of its
  * `Database` (state/database.ts), which owns the `/state` tables, the transaction lock and the
  * durable store. One `execute` or plain `request` is one transaction: all of its writes commit
- * together, or — on any error — none of them.
+ * together, or — on any error — none of them. How a call begins, continues or finalizes a
+ * transaction (implicit begin, `hold`, an id to continue, an unseen id pinned to its owner) is
+ * decided here, for the HTTP server and `embedded()` alike (PROFILE §4 "Transactions").
  */
 import {
   BadRequestError,
   ForbiddenError,
-  InternalError,
   MethodNotAllowedError,
   NotFoundError,
-  TcError,
   UnavailableError,
 } from "../errors.js";
 import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
@@ -27,16 +27,18 @@ import {
   type LibraryQuota,
   type LibraryVersion,
 } from "./ops/library.js";
-import { checkedGrant, checkSessionGrant, checkStatePath, GrantedTxn, type CheckedGrant, type Grant } from "./ops/grant.js";
+import { checkedGrant, checkStatePath, GrantedTxn, type CheckedGrant, type Grant } from "./ops/grant.js";
 import { DEFAULT_LIMITS, ExecContext, needsClock, type ExecLimits } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress } from "./ops/op-executor.js";
 import { checkRoute, dispatch, healthz, parseRoute, routeLink, type Route } from "./router.js";
-import { SessionTable } from "./sessions.js";
 import { loadStoredVersions, removeVersion, storeVersion } from "./library-store.js";
 import { TABLES_PATH, tableList } from "./table-list.js";
 import { ServiceHost } from "./services/service-host.js";
 import { Egress, type EgressOptions } from "./egress/remote-call.js";
 import { KernelScope, type TxnScope } from "./txn-scope.js";
+import { asTcError, implicitRef, Transactions, type SessionRef, type TxnTicket } from "./transactions.js";
+
+export type { SessionRef, TxnRequest, TxnTicket } from "./transactions.js";
 import { HOST_PATH, hostInfo } from "./host-info.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
@@ -82,13 +84,15 @@ export interface KernelOptions {
    * them over every shard. `GET /host` lists the `shard_member` extension. Default false.
    */
   readonly shardMember?: boolean;
+  /**
+   * The link this kernel signs its transaction tokens as (`iss`; default `/host`, and the
+   * server's URL once served, unless given here).
+   */
+  readonly hostLink?: string;
 }
 
 /** Default of `KernelOptions.sessionIdleMs`: well under the 3 s budget, far above a round trip. */
 export const DEFAULT_SESSION_IDLE_MS = 500;
-
-/** A session reference: its id, and the owner that began it (the HTTP server's bearer token). */
-export type SessionRef = string | { readonly id: string; readonly owner?: string };
 
 /** Counters for tests and benchmarks. */
 export interface KernelStats {
@@ -138,7 +142,10 @@ export class Kernel {
   readonly stats: KernelStats = { decodes: 0, identityHits: 0, hashHits: 0, commits: 0, rollbacks: 0 };
 
   private readonly libs = new LibraryRegistry();
-  private readonly sessions: SessionTable<TxnScope>;
+  /** Implicit begins, held transactions, continuations and finalize (transactions.ts). */
+  private readonly txns: Transactions;
+  /** True when `KernelOptions.hostLink` was given (serving keeps it). */
+  private readonly ownLink: boolean;
   private limits: ExecLimits;
   /** True when `KernelOptions.limits.maxMillis` was given (serving keeps it). */
   private readonly ownClock: boolean;
@@ -170,7 +177,20 @@ export class Kernel {
     const queue = opts.lockQueueLimit ?? DEFAULT_LOCK_QUEUE_LIMIT;
     if (!(Number.isInteger(queue) && queue >= 0)) throw new BadRequestError(`lockQueueLimit must be an integer ≥ 0, found ${queue}`);
     db.queueLimit = queue;
-    this.sessions = new SessionTable<TxnScope>(budget, (scope) => this.rollback(scope), idle);
+    this.ownLink = opts.hostLink !== undefined;
+    this.txns = new Transactions(
+      {
+        db,
+        scope: (txn) => this.scope(txn),
+        runAndCommit: (scope, fn) => this.runAndCommit(scope, fn),
+        commit: (scope) => this.commit(scope),
+        rollback: (scope) => this.rollback(scope),
+        closed: () => this.closed,
+      },
+      budget,
+      idle,
+      opts.hostLink ?? "/host",
+    );
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.ownClock = opts.limits?.maxMillis !== undefined;
     this.opCacheSize = opts.opCacheSize ?? 4096;
@@ -196,10 +216,11 @@ export class Kernel {
    * kernel.serving(50); // what serve({ kernel }) does
    * ```
    */
-  serving(opMillis: number): void {
+  serving(opMillis: number, url?: string): void {
     if (!(opMillis > 0)) throw new BadRequestError(`the served op budget must be positive, found ${opMillis}`);
     this.opTurns = true;
     if (!this.ownClock) this.limits = { ...this.limits, maxMillis: opMillis };
+    if (url !== undefined && !this.ownLink) this.txns.host.link = url;
   }
 
   /** Opens a kernel on a new in-memory store, or on the durable store in `opts.dataDir`. */
@@ -239,9 +260,9 @@ export class Kernel {
       return Promise.reject(e);
     }
     if (this.opTurns && prepared.clock) {
-      return this.nextTurn().then(() => this.inTxn(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params, g, limits))));
+      return this.nextTurn().then(() => this.txns.run(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params, g, limits)), g));
     }
-    return this.inTxn(session, (scope) => this.executeIn(scope, prepared, params, g, limits));
+    return this.txns.run(session, (scope) => this.executeIn(scope, prepared, params, g, limits), g);
   }
 
   /**
@@ -260,7 +281,14 @@ export class Kernel {
     const v = verb as Verb;
     if (typeof req.path !== "string") throw new BadRequestError("a request path must be a string");
     if (req.path === TABLES_PATH) return tableList(this.db.tablePaths(), v, g);
-    if (req.path === "/service" || req.path.startsWith("/service/")) return this.services.request(req, g, session !== undefined);
+    if (req.path === "/service" || req.path.startsWith("/service/")) {
+      // A service call runs in a transaction of its own (services/): an implicit begin is named
+      // (and remembered as committed or rolled back) like any other.
+      const implicit = implicitRef(session);
+      if (implicit === undefined) return this.services.request(req, g, session !== undefined);
+      const id = this.txns.ticket(implicit);
+      return this.txns.settleAfter(this.services.request(req, g, false), id, implicit.owner);
+    }
     if (req.path === HOST_PATH) return hostInfo(v, this.shardMember);
     const route = parseRoute(req.path);
     if (!g.all) {
@@ -291,15 +319,21 @@ export class Kernel {
     // than the rest of a point GET where the build keeps function names.
     if (this.opTurns && route.kind === "lib") {
       await this.nextTurn();
-      return this.inTxn(session, (scope) => this.timed(() => this.dispatchIn(scope, g, v, route, key, value)));
+      return this.txns.run(session, (scope) => this.timed(() => this.dispatchIn(scope, g, v, route, key, value)), g);
     }
-    if (session === undefined && v === "get" && route.kind === "state" && route.path[2] !== "traverse" && route.path[2] !== "query") {
+    if (v === "get" && route.kind === "state" && route.path[2] !== "traverse" && route.path[2] !== "query") {
       // A plain read while a session holds the lock: the last committed state, without waiting.
       // (A traversal or a query reads derived structures kept for the live tables, so it waits.)
-      const committed = this.db.readCommitted();
-      if (committed !== undefined) return this.runAndCommit(this.scope(committed), (scope) => this.dispatchIn(scope, g, v, route, key, value));
+      const implicit = implicitRef(session);
+      if (session === undefined || implicit !== undefined) {
+        const committed = this.db.readCommitted();
+        if (committed !== undefined) {
+          const read = this.runAndCommit(this.scope(committed), (scope) => this.dispatchIn(scope, g, v, route, key, value));
+          return implicit === undefined ? read : this.txns.settleAfter(read, this.txns.ticket(implicit), implicit.owner);
+        }
+      }
     }
-    return this.inTxn(session, (scope) => this.dispatchIn(scope, g, v, route, key, value));
+    return this.txns.run(session, (scope) => this.dispatchIn(scope, g, v, route, key, value), g);
   }
 
   /**
@@ -314,39 +348,57 @@ export class Kernel {
   }
 
   /**
-   * Begins a session: a transaction that stays open across calls until committed, rolled back, or
-   * rolled back by its time budget. Returns its kernel-minted id (for the HTTP server; the
-   * `Executor` API never shows it).
+   * Begins a held transaction with no call in it (the service worker's iterations, tests): it
+   * stays open across calls until finalized, or rolled back by its idle timeout or budget.
+   * Returns its kernel-minted id. A call with `{ hold: true }` does the same and runs in it.
    */
   async beginSession(owner?: string, grant?: Grant): Promise<string> {
+    return this.hold({ ...(owner !== undefined ? { owner } : {}) }, grant);
+  }
+
+  /**
+   * Begins a held transaction with no call in it for `ref.owner`, named in `ref.out` (its id and
+   * owner token, as an implicit begin names it): what a session's begin is, in process and over
+   * HTTP (an empty POST with `x-tc-txn: hold` to a component root). Needs a write grant (403).
+   */
+  async hold(ref: { readonly owner?: string; readonly token?: string; readonly out?: TxnTicket }, grant?: Grant): Promise<string> {
     this.checkOpen();
-    // A session holds the transaction lock: only a principal that may write can take it.
-    checkSessionGrant(checkedGrant(grant));
-    const scope = this.scope(this.db.tryBegin() ?? (await this.db.begin()));
-    if (this.closed) {
-      this.rollback(scope);
-      throw new UnavailableError("the kernel is closed");
-    }
-    // It may hold the lock across calls: plain reads meanwhile read the committed state.
-    scope.txn.keepCommitted();
-    return this.sessions.open(scope, owner);
+    return this.txns.begin(ref, checkedGrant(grant));
   }
 
-  /** Commits a session (404 unknown/finished, 408 expired, 401 other owner). */
-  async commitSession(id: string, owner?: string): Promise<void> {
-    await this.commit(this.sessions.finish(id, owner));
+  /** Commits a held transaction: {@link finalize} with `commit`. */
+  commitSession(id: string, owner?: string): Promise<void> {
+    return this.finalize(id, true, { owner });
   }
 
-  /** Rolls a session back (404 unknown/finished, 408 expired, 401 other owner). */
-  async rollbackSession(id: string, owner?: string): Promise<void> {
-    this.rollback(this.sessions.finish(id, owner));
+  /** Rolls a held transaction back: {@link finalize} without `commit`. */
+  rollbackSession(id: string, owner?: string): Promise<void> {
+    return this.finalize(id, false, { owner });
+  }
+
+  /**
+   * Finalizes transaction `id` (an empty POST or DELETE at a component root): commits it, or
+   * rolls it back. The caller must own it (`owner`, or a `token` holding the kernel's owner claim
+   * on it; else 401). An open one ends now; an ended one answers a repeated commit of a committed
+   * transaction — an implicit one that committed with its call — or a repeated rollback of a
+   * rolled-back one with success, and the opposite with 409; 408 after a timeout; 404 for an id
+   * never seen.
+   */
+  finalize(id: string, commit: boolean, by: { readonly owner?: string; readonly token?: string } = {}): Promise<void> {
+    return this.txns.finalize(id, commit, by);
+  }
+
+  /** This kernel's own actor (its id, public key and the link it signs as), which signs its transaction tokens. */
+  get hostActor(): { readonly id: string; readonly link: string; publicKeyBase64(): string } {
+    const host = this.txns.host;
+    return { id: host.id, link: host.link, publicKeyBase64: () => host.actor.publicKeyBase64() };
   }
 
   /** Rolls back open sessions and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const scope of this.sessions.drain()) this.rollback(scope);
+    for (const scope of this.txns.drain()) this.rollback(scope);
     // The worker stops after its iteration (which fails now, and is rolled back, if it had begun).
     await this.services?.stop();
     await this.db.close();
@@ -426,41 +478,7 @@ export class Kernel {
   }
 
   private scope(txn: StateTxn): TxnScope {
-    return new KernelScope(txn, this.libs, this.egress);
-  }
-
-  /**
-   * Runs `fn` in a session's transaction, or in a new one committed on success and rolled back on
-   * any error. `fn` is synchronous: nothing else runs inside the transaction meanwhile.
-   *
-   * Inside a session a failed call never leaves partial writes: the whole session is rolled back
-   * and ended.
-   */
-  private inTxn<T>(session: SessionRef | undefined, fn: (scope: TxnScope) => T): Promise<T> {
-    if (session !== undefined) {
-      try {
-        return Promise.resolve(this.inSession(session, fn));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    // Fast path: the lock is free, so the whole call runs synchronously up to the commit.
-    const txn = this.db.tryBegin();
-    if (txn) return this.runAndCommit(this.scope(txn), fn);
-    return this.db.begin().then((t) => this.runAndCommit(this.scope(t), fn));
-  }
-
-  private inSession<T>(session: SessionRef, fn: (scope: TxnScope) => T): T {
-    const { id, owner } = typeof session === "string" ? { id: session, owner: undefined } : session;
-    const scope = this.sessions.use(id, owner);
-    try {
-      return fn(scope);
-    } catch (e) {
-      const err = asTcError(e);
-      this.sessions.fail(id, owner, err.kind, err.message);
-      this.rollback(scope);
-      throw err;
-    }
+    return new KernelScope(txn, this.libs, this.egress, this.txns.host);
   }
 
   /**
@@ -548,12 +566,16 @@ export class Kernel {
   private install(lib: LibraryVersion, session: SessionRef | undefined, grant: CheckedGrant): Promise<Json> {
     if (!isContentAddressed(lib.version)) grant.checkHref("put", lib.id);
     const owned: LibraryVersion = { ...lib, owner: grant.principal };
-    return this.inTxn(session, (scope) => {
-      if (scope.libs.install(owned, this.libQuota)) {
-        storeVersion(scope.txn, lib.id, lib.canonical, grant.principal);
-      }
-      return null;
-    });
+    return this.txns.run(
+      session,
+      (scope) => {
+        if (scope.libs.install(owned, this.libQuota)) {
+          storeVersion(scope.txn, lib.id, lib.canonical, grant.principal);
+        }
+        return null;
+      },
+      grant,
+    );
   }
 
   /**
@@ -562,7 +584,7 @@ export class Kernel {
    * everything); others get 403.
    */
   private uninstall(id: string, session: SessionRef | undefined, grant: CheckedGrant): Promise<Json> {
-    return this.inTxn(session, (scope) => {
+    return this.txns.run(session, (scope) => {
       const lib = scope.libs.get(id);
       if (lib && lib.owner !== grant.principal && !(lib.owner === undefined && grant.all)) {
         throw new ForbiddenError(`${grant.name} may not remove ${id}: it was installed by another principal`);
@@ -570,7 +592,7 @@ export class Kernel {
       scope.libs.remove(id);
       removeVersion(scope.txn, id);
       return null;
-    });
+    }, grant);
   }
 
   private checkOpen(): void {
@@ -614,15 +636,6 @@ function decodeParams(body: Json | undefined): KernelValue {
     entries[paramName(name)] = decodeData((body as Record<string, Json>)[name]);
   }
   return valueMap(entries);
-}
-
-/** Every error leaving the kernel is a `TcError`; anything else is an internal error. */
-function asTcError(e: unknown): TcError {
-  if (e instanceof TcError) return e;
-  if (e instanceof RangeError && /call stack/i.test(e.message)) {
-    return new BadRequestError("the op nests too deeply (call stack exhausted)", { cause: e });
-  }
-  return new InternalError(`internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
 }
 
 /** Freezes a JSON/IR tree in place (already-frozen subtrees are skipped). */

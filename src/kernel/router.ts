@@ -12,7 +12,7 @@ import { BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, 
 import { parseLink } from "../ir/uri.js";
 import type { Verb } from "../ir/types.js";
 import { checkDependency, isContentAddressed, memberFor, type LibraryTxn } from "./ops/library.js";
-import type { Egress, Participant } from "./egress/remote-call.js";
+import type { Egress, OutboundTxn } from "./egress/remote-call.js";
 import type { CheckedGrant } from "./ops/grant.js";
 import type { ExecContext } from "./ops/exec-context.js";
 import { invokeOp, refuseEgress, isAbsoluteHref } from "./ops/op-executor.js";
@@ -39,8 +39,8 @@ export interface KernelTxnState {
   readonly libs: LibraryTxn;
   /** Where calls may go beyond this host (undefined: nowhere). */
   readonly egress?: Egress;
-  /** The other hosts taking part in this transaction (made on first use). */
-  participants?(): Map<string, Participant>;
+  /** The transaction as its calls to other hosts see it: id, participants, their tokens (made on first use). */
+  outbound?(): OutboundTxn;
 }
 
 const ROOTS = new Set(["state", "lib", "class", "service", "host", "healthz"]);
@@ -147,12 +147,12 @@ export function dispatch(
     // the grant by that path, as a local call on it would be.
     const st = state(ctx);
     const target = st.egress?.allowed(route.href);
-    if (target === undefined || st.participants === undefined) {
+    if (target === undefined || st.outbound === undefined) {
       if (!ctx.grant.all) checkRoute(ctx.grant, verb, route);
       return refuseEgress(route.href);
     }
     if (!ctx.grant.all) ctx.grant.check(verb, target.path.split("/").slice(1));
-    return st.egress!.call(st.participants(), target, verb, key, value);
+    return st.egress!.call(st.outbound(), target, verb, key, value);
   }
   if (!ctx.grant.all) checkRoute(ctx.grant, verb, route);
   switch (route.kind) {
@@ -254,9 +254,9 @@ function callLibrary(
     // Not served here: another host's, through a configured route (or 404).
     const st = state(ctx);
     const target = st.egress?.routed(`${route.id}/${route.route.join("/")}`);
-    if (target !== undefined && st.participants !== undefined) {
+    if (target !== undefined && st.outbound !== undefined) {
       checkDependency(libs, ctx.library, route.id);
-      return st.egress!.call(st.participants(), target, verb, key, value);
+      return st.egress!.call(st.outbound(), target, verb, key, value);
     }
   }
   const member = memberFor(libs, route.id, route.route, verb);

@@ -1,17 +1,22 @@
 /**
- * Sessions: multi-request transactions whose id the kernel mints (PROFILE §4 "Transactions").
+ * Held transactions: transactions open across requests under an id (PROFILE §4 "Transactions").
  *
- * A session holds one open transaction. Its id is 128 random bits (unguessable); every
- * continuation must name the same owner (the HTTP server passes the bearer token) or gets 401.
- * A session older than its budget, or idle (no call on it) for longer than its idle timeout, is
- * rolled back by a timer, and any later use of its id answers 408 `request_timeout`. Finished
- * (committed / rolled back) and unknown ids answer 404.
+ * A held transaction is registered under its id — one the kernel minted (`txn-tokens.ts`), or a
+ * participant's id pinned on first use — with its owner. Every continuation must name the same
+ * owner, or present the kernel's own owner claim on the id (`ownerProof`), else 401. A held
+ * transaction older than its budget, or idle (no call on it) for longer than its idle timeout, is
+ * rolled back by a timer, and any later use of its id answers 408 `request_timeout`.
  *
- * One timer per session serves both limits: it fires at the earlier deadline and, when the
- * session was used meanwhile, re-arms for the new one, so a call on a session only stamps a time.
+ * Ended ids are remembered for a while (`EXPIRED_MEMORY_MS`): a committed one answers a repeated
+ * commit with success and anything else with 409 `conflict`; a rolled-back one answers a repeated
+ * rollback with success and anything else with 409; a failed one the kind of its failure. Ids
+ * never seen answer `undefined` from `status`, and 404 when used as open.
+ *
+ * One timer per transaction serves both limits: it fires at the earlier deadline and, when the
+ * transaction was used meanwhile, re-arms for the new one, so a call only stamps a time.
  */
-import { randomBytes } from "node:crypto";
-import { type ErrorKind, NotFoundError, TimeoutError, UnauthorizedError, errorOfKind } from "../errors.js";
+import { ConflictError, type ErrorKind, NotFoundError, TimeoutError, UnauthorizedError, errorOfKind } from "../errors.js";
+import { mintTxnId } from "./txn-tokens.js";
 
 /** How long an expired id is remembered (to answer 408 instead of 404). */
 const EXPIRED_MEMORY_MS = 10 * 60_000;
@@ -29,8 +34,11 @@ interface Entry<T> {
 /** Why a session was rolled back by the table: its budget ran out, or it sat idle. */
 type ExpiryReason = "budget" | "idle";
 
-/** Why a session ended without a commit: a limit ran out, or a call on it failed. */
-type Ended = { at: number; reason: ExpiryReason } | { at: number; reason: "failed"; kind: ErrorKind; message: string };
+/** How a transaction ended: committed, rolled back (by its owner), a limit ran out, or a call on it failed. */
+export type Ended =
+  | { at: number; reason: "committed" | "rolledback"; owner: string | undefined }
+  | { at: number; reason: ExpiryReason }
+  | { at: number; reason: "failed"; kind: ErrorKind; message: string };
 
 /** Longest part of a failed call's message kept to name it to later calls. */
 const CAUSE_MAX_CHARS = 2000;
@@ -56,11 +64,12 @@ export class SessionTable<T> {
     private readonly onExpire: (txn: T, id: string) => void,
     /** Longest time a session may go without a call before it is rolled back (ms; default: the budget). */
     readonly idleMs: number = budgetMs,
+    /** True when `token` proves ownership of transaction `id` whatever owner the call names. */
+    private readonly ownerProof: (token: string | undefined, id: string) => boolean = () => false,
   ) {}
 
-  /** Registers an open transaction under a fresh id and starts its timer (budget and idle timeout). */
-  open(txn: T, owner?: string): string {
-    const id = randomBytes(16).toString("base64url");
+  /** Registers an open transaction under `id` (default: a fresh one) and starts its timer (budget and idle timeout). */
+  open(txn: T, owner?: string, id: string = mintTxnId()): string {
     const now = Date.now();
     const timer = setTimeout(() => this.check(id), Math.min(this.budgetMs, this.idleMs));
     timer.unref();
@@ -73,15 +82,15 @@ export class SessionTable<T> {
    * it: its idle time starts again from now (the kernel runs a call synchronously, so its start is
    * its end).
    */
-  use(id: string, owner?: string): T {
-    const entry = this.entry(id, owner);
+  use(id: string, owner?: string, token?: string): T {
+    const entry = this.entry(id, owner, token);
     entry.lastUsed = Date.now();
     return entry.txn;
   }
 
   /** Ends a session (before commit or rollback) and returns its transaction. */
-  finish(id: string, owner?: string): T {
-    const entry = this.entry(id, owner);
+  finish(id: string, owner?: string, token?: string): T {
+    const entry = this.entry(id, owner, token);
     clearTimeout(entry.timer);
     this.open_.delete(id);
     return entry.txn;
@@ -91,11 +100,38 @@ export class SessionTable<T> {
    * Ends a session whose call failed (its transaction is rolled back by the caller): every later
    * use of its id fails with the same kind of error, whose message names the original cause.
    */
-  fail(id: string, owner: string | undefined, kind: ErrorKind, message: string): T {
-    const txn = this.finish(id, owner);
+  fail(id: string, owner: string | undefined, kind: ErrorKind, message: string, token?: string): T {
+    const txn = this.finish(id, owner, token);
     const cause = message.length > CAUSE_MAX_CHARS ? `${message.slice(0, CAUSE_MAX_CHARS)}…` : message;
     this.remember(id, { at: Date.now(), reason: "failed", kind, message: cause });
     return txn;
+  }
+
+  /** Whether `id` is open, how it ended (while remembered), or `undefined` for an id never seen. */
+  status(id: string): "open" | Ended | undefined {
+    return this.open_.has(id) ? "open" : this.expired.get(id);
+  }
+
+  /** Remembers how transaction `id` (no longer open) ended: committed or rolled back by `owner`. */
+  settle(id: string, reason: "committed" | "rolledback", owner: string | undefined): void {
+    this.remember(id, { at: Date.now(), reason, owner });
+  }
+
+  /**
+   * Answers a repeated finalize of an ended transaction: a commit of a committed one, or a
+   * rollback of a rolled-back one, succeeds (for its owner, else 401); the opposite is 409; an
+   * expired or failed one answers as a use would (408, or its failure's kind); 404 when unknown.
+   */
+  refinalize(id: string, commit: boolean, owner: string | undefined, token?: string): void {
+    const ended = this.expired.get(id);
+    if (ended?.reason === "committed" || ended?.reason === "rolledback") {
+      if (ended.owner !== owner && !this.ownerProof(token, id)) throw new UnauthorizedError("this transaction was begun by another principal");
+      if ((ended.reason === "committed") !== commit) {
+        throw new ConflictError(`the transaction was already ${ended.reason === "committed" ? "committed" : "rolled back"}`);
+      }
+      return;
+    }
+    this.entry(id, owner, token);
   }
 
   /** Number of open sessions. */
@@ -114,10 +150,13 @@ export class SessionTable<T> {
     return txns;
   }
 
-  private entry(id: string, owner: string | undefined): Entry<T> {
+  private entry(id: string, owner: string | undefined, token?: string): Entry<T> {
     const entry = typeof id === "string" ? this.open_.get(id) : undefined;
     if (!entry) {
       const expired = typeof id === "string" ? this.expired.get(id) : undefined;
+      if (expired?.reason === "committed" || expired?.reason === "rolledback") {
+        throw new ConflictError(`the transaction was already ${expired.reason === "committed" ? "committed" : "rolled back"}`);
+      }
       if (expired?.reason === "failed") {
         throw errorOfKind(expired.kind, `session rolled back after: ${expired.message}`);
       }
@@ -129,7 +168,7 @@ export class SessionTable<T> {
       }
       throw new NotFoundError("unknown or finished transaction id");
     }
-    if (entry.owner !== owner) {
+    if (entry.owner !== owner && !this.ownerProof(token, id)) {
       throw new UnauthorizedError("this transaction was begun by another principal");
     }
     return entry;

@@ -1,16 +1,21 @@
 /**
  * A transaction's kernel state (`ExecContext.scope`): its state transaction, its view of `/lib`
- * (made on first use), and the other hosts it called (to finalize with it).
+ * (made on first use), its id and caller's token once known, and the other hosts it called (to
+ * finalize with it).
  */
-import type { Egress, Participant } from "./egress/remote-call.js";
+import type { Egress, OutboundTxn, Participant } from "./egress/remote-call.js";
 import type { LibraryRegistry, LibraryTxn } from "./ops/library.js";
 import type { KernelTxnState } from "./router.js";
 import type { StateTxn } from "./state/database.js";
+import { looksLikeRjwt } from "../rjwt.js";
+import { mintTxnId, type HostActor } from "./txn-tokens.js";
 
 /** The kernel's per-transaction state. */
 export interface TxnScope extends KernelTxnState {
   readonly txn: StateTxn;
   readonly libs: LibraryTxn;
+  /** Names the transaction: its id, and the bearer token of the call that began it (chained into outbound tokens). */
+  bind(id: string, callerToken: string | undefined): void;
   /** The other hosts this transaction called, to finalize with it. */
   joined(): Map<string, Participant> | undefined;
   /** The transaction's view of `/lib`, or `undefined` when it never looked at `/lib`. */
@@ -23,18 +28,36 @@ export interface TxnScope extends KernelTxnState {
  */
 export class KernelScope implements TxnScope {
   private libView: LibraryTxn | undefined;
-  private others: Map<string, Participant> | undefined;
+  private others: OutboundTxn | undefined;
+  private txnId: string | undefined;
+  private callerToken: string | undefined;
   constructor(
     readonly txn: StateTxn,
     private readonly registry: LibraryRegistry,
     readonly egress: Egress | undefined,
+    private readonly host: HostActor,
   ) {}
-  participants(): Map<string, Participant> {
-    return (this.others ??= new Map());
+  bind(id: string, callerToken: string | undefined): void {
+    this.txnId = id;
+    this.callerToken = callerToken;
+  }
+  outbound(): OutboundTxn {
+    return (this.others ??= {
+      participants: new Map(),
+      // A transaction nobody named yet (an embedded call) gets its id on its first outbound call.
+      id: () => (this.txnId ??= mintTxnId()),
+      token: (root, routeToken) => {
+        const caller = this.callerToken;
+        const callerRjwt = caller !== undefined && looksLikeRjwt(caller);
+        // An opaque route token is what the remote host expects from this one: sent as it is.
+        if (!callerRjwt && routeToken !== undefined && !looksLikeRjwt(routeToken)) return routeToken;
+        return this.host.participantToken(this.others!.id(), root, callerRjwt ? caller : routeToken);
+      },
+    });
   }
   /** The participants, or undefined when the transaction called no other host. */
   joined(): Map<string, Participant> | undefined {
-    return this.others !== undefined && this.others.size > 0 ? this.others : undefined;
+    return this.others !== undefined && this.others.participants.size > 0 ? this.others.participants : undefined;
   }
   get libs(): LibraryTxn {
     return (this.libView ??= this.registry.begin());
@@ -43,4 +66,3 @@ export class KernelScope implements TxnScope {
     return this.libView;
   }
 }
-

@@ -89,8 +89,8 @@ describe("authorization", () => {
 
 describe("sessions and tokens", () => {
   it("a session continued or finalized with another token → 401", async () => {
-    const begin = await raw(srv.url, "POST", "/host/txn", { headers: bearer(SOCIAL) });
-    expect(begin.status).toBe(204);
+    const begin = await raw(srv.url, "PUT", "/state/social/z", { headers: { ...bearer(SOCIAL), ...json, "x-tc-txn": "hold" }, body: "0" });
+    expect(begin.status).toBe(200);
     const id = begin.headers["x-tc-txn-id"] as string;
     let r = await raw(srv.url, "PUT", `/state/social/z?txn_id=${id}`, { headers: { ...bearer(ADMIN), ...json }, body: "1" });
     expect(r.status).toBe(401);
@@ -103,8 +103,8 @@ describe("sessions and tokens", () => {
     expect(r.status).toBe(204);
   });
 
-  it("beginning a session needs a valid token", async () => {
-    expect((await raw(srv.url, "POST", "/host/txn")).status).toBe(401);
+  it("beginning a transaction needs a valid token", async () => {
+    expect((await raw(srv.url, "PUT", "/state/social/z", { headers: { ...json, "x-tc-txn": "hold" }, body: "0" })).status).toBe(401);
   });
 });
 

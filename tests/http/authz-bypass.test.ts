@@ -231,7 +231,8 @@ describe("over HTTP with bearer tokens", () => {
   });
 
   it("a GET-only token cannot begin a session", async () => {
-    const r = await raw(srv.url, "POST", "/host/txn", { headers: { authorization: `Bearer ${READER}` } });
+    // A held transaction takes the lock across requests: only a principal that may write holds one.
+    const r = await raw(srv.url, "GET", "/state/social/posts", { headers: { authorization: `Bearer ${READER}`, "x-tc-txn": "hold" } });
     expect(r.status).toBe(403);
     expect(errorBody(r)?.message).toMatch(/reader may not begin a session/);
     await expect(clients.reader.session()).rejects.toBeInstanceOf(ForbiddenError);

@@ -30,9 +30,10 @@ describe("tinychain-orm serve: session and connection flags", () => {
     // --lock-queue-limit 0: while a session holds the lock, a plain write may not wait: 503 +
     // Retry-After (a plain read does not wait at all: it reads the committed state).
     const write = () => raw(url, "PUT", `${T}?key=${encodeURIComponent("[7]")}`, { headers: JSON_HEADERS, body: "[1]" });
-    let r = await raw(url, "POST", "/host/txn");
-    expect(r.status).toBe(204);
+    let r = await raw(url, "GET", "/lib", { headers: { "x-tc-txn": "hold" } });
+    expect(r.status).toBe(200);
     const id = r.headers["x-tc-txn-id"] as string;
+    const owner = { authorization: `Bearer ${r.headers["x-tc-bearer-token"] as string}` };
     expect((await raw(url, "GET", `${T}/count`)).status).toBe(200);
     r = await write();
     expect(r.status).toBe(503);
@@ -46,7 +47,7 @@ describe("tinychain-orm serve: session and connection flags", () => {
       status = (await write()).status;
     }
     expect(status).toBe(200);
-    r = await raw(url, "POST", `/state?txn_id=${id}`);
+    r = await raw(url, "POST", `/lib?txn_id=${id}`, { headers: owner });
     expect(r.status).toBe(408);
 
     // --max-connections 4: four held connections, and a fifth is refused.

@@ -379,10 +379,11 @@ describe("prepared ops", () => {
 });
 
 describe("sessions", () => {
-  it("begin via POST /host/txn; continuations carry ?txn_id; commit = empty POST /lib; the id never shows", async () => {
+  it("begin = empty POST /lib with x-tc-txn: hold; calls carry ?txn_id and the host's token; commit = empty POST /lib; the id never shows", async () => {
+    const holds: (string | undefined)[] = [];
     const { ex, seen } = await scripted((req, res) => {
-      if (req.url === "/host/txn") return reply(res, 204, undefined, { "x-tc-txn-id": "abc123" });
-      if (req.method === "PUT" && req.url!.startsWith("/lib?")) return reply(res, 204);
+      holds.push(req.headers["x-tc-txn"] as string | undefined);
+      if (req.url === "/lib" && req.method === "POST") return reply(res, 204, undefined, { "x-tc-txn-id": "abc123", "x-tc-bearer-token": "host.signed.token" });
       if (req.url!.startsWith("/lib?")) return reply(res, 204);
       return reply(res, 200, "7");
     });
@@ -393,25 +394,37 @@ describe("sessions", () => {
     await s.commit();
     await expect(s.request(get)).rejects.toBeInstanceOf(BadRequestError);
     await expect(s.commit()).rejects.toBeInstanceOf(BadRequestError);
-    expect(seen.map((x) => [x.method, x.url.replace(/q[0-9a-f]+/, "q<h>"), x.body])).toEqual([
-      ["POST", "/host/txn", ""],
-      ["GET", "/state/a/b?key=1&txn_id=abc123", ""],
-      ["PUT", "/lib?txn_id=abc123", expect.stringContaining("/lib/tinychain-orm/prepared/0.0.0-q")],
-      ["POST", "/lib/tinychain-orm/prepared/0.0.0-q<h>/op?txn_id=abc123", "{}"],
-      ["POST", "/lib?txn_id=abc123", ""],
+    expect(seen.map((x) => [x.method, x.url.replace(/q[0-9a-f]+/, "q<h>"), x.body, x.auth])).toEqual([
+      ["POST", "/lib", "", undefined],
+      ["GET", "/state/a/b?key=1&txn_id=abc123", "", "Bearer host.signed.token"],
+      ["PUT", "/lib?txn_id=abc123", expect.stringContaining("/lib/tinychain-orm/prepared/0.0.0-q"), "Bearer host.signed.token"],
+      ["POST", "/lib/tinychain-orm/prepared/0.0.0-q<h>/op?txn_id=abc123", "{}", "Bearer host.signed.token"],
+      ["POST", "/lib?txn_id=abc123", "", "Bearer host.signed.token"],
     ]);
+    expect(holds).toEqual(["hold", undefined, undefined, undefined, undefined]);
+  });
+
+  it("an opaque configured token stays the proof of ownership", async () => {
+    const { ex, seen } = await scripted(
+      (req, res) => (req.url === "/lib" ? reply(res, 204, undefined, { "x-tc-txn-id": "t9", "x-tc-bearer-token": "a.b.c" }) : reply(res, 204)),
+      { token: "opaque-secret-1" },
+    );
+    const s = await ex.session();
+    await s.request({ verb: "put", path: "/state/a/b", key: 1, body: 2 });
+    await s.commit();
+    expect(seen.map((x) => x.auth)).toEqual(["Bearer opaque-secret-1", "Bearer opaque-secret-1", "Bearer opaque-secret-1"]);
   });
 
   it("rollback = empty DELETE /lib?txn_id", async () => {
     const { ex, seen } = await scripted((req, res) =>
-      req.url === "/host/txn" ? reply(res, 204, undefined, { "x-tc-txn-id": "t1" }) : reply(res, 204),
+      req.url === "/lib" ? reply(res, 204, undefined, { "x-tc-txn-id": "t1", "x-tc-bearer-token": "x.y.z" }) : reply(res, 204),
     );
     const s = await ex.session();
     await s.rollback();
-    expect(seen.at(-1)).toMatchObject({ method: "DELETE", url: "/lib?txn_id=t1", body: "" });
+    expect(seen.at(-1)).toMatchObject({ method: "DELETE", url: "/lib?txn_id=t1", body: "", auth: "Bearer x.y.z" });
   });
 
-  it("a host that does not return a txn id is a typed error", async () => {
+  it("a host that does not name the transaction it began is a typed error", async () => {
     const { ex } = await scripted((_q, res) => reply(res, 204));
     await expect(ex.session()).rejects.toBeInstanceOf(InternalError);
   });

@@ -1,10 +1,11 @@
 /**
  * A small stand-in for the embedded kernel, so the HTTP server's own rules (paths, bodies, auth,
- * sessions, shutdown) are tested on their own. Values live at paths under `/state`; a session
- * buffers its writes until commit. `/state/test/slow?key=<ms>` answers after a delay,
+ * transactions, shutdown) are tested on their own. Values live at paths under `/state`; a held
+ * transaction buffers its writes until commit. Its transaction rules are a small copy of the
+ * kernel's (implicit begin, `hold`, an unseen id pinned with a token, finalize). `/state/test/slow?key=<ms>` answers after a delay,
  * `/state/test/boom` throws a plain (non-TcError) error.
  */
-import { BadRequestError, NotFoundError, TimeoutError, UnauthorizedError } from "../../src/errors.js";
+import { BadRequestError, ConflictError, NotFoundError, TimeoutError, UnauthorizedError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
 import type { ExecRequest } from "../../src/executor.js";
 import type { ServedKernel, ServedSession } from "../../src/http/server.js";
@@ -20,6 +21,7 @@ export class FakeKernel implements ServedKernel {
   readonly libs = new Map<string, Json>();
   readonly sessions = new Map<string, FakeSession>();
   readonly expired = new Set<string>();
+  readonly committed = new Set<string>();
   readonly requests: { req: ExecRequest; session: string | undefined }[] = [];
   closed = false;
   #next = 1;
@@ -28,6 +30,7 @@ export class FakeKernel implements ServedKernel {
 
   #session(id: string, owner: string | undefined): FakeSession {
     if (this.expired.has(id)) throw new TimeoutError(`transaction ${id} exceeded its budget`);
+    if (this.committed.has(id)) throw new ConflictError(`transaction ${id} was already committed`);
     const s = this.sessions.get(id);
     if (!s) throw new NotFoundError(`no transaction ${id}`);
     if (Date.now() - s.started > this.budgetMs) {
@@ -40,9 +43,21 @@ export class FakeKernel implements ServedKernel {
   }
 
   async request(req: ExecRequest, ref?: ServedSession): Promise<Json> {
-    const session = typeof ref === "string" ? ref : ref?.id;
+    let session = typeof ref === "string" ? ref : ref?.id;
+    const owner = typeof ref === "string" ? undefined : ref?.owner;
+    if (typeof ref === "object" && session === undefined) {
+      const id = `${Date.now()}-${this.#next++}`;
+      if (ref.out) Object.assign(ref.out, { id, token: `fake-token-${id}` });
+      if (ref.hold) {
+        this.sessions.set(id, { owner, started: Date.now(), writes: new Map() });
+        session = id;
+      }
+    } else if (session !== undefined && !this.sessions.has(session) && !this.expired.has(session) && !this.committed.has(session)) {
+      if (typeof ref !== "object" || ref.token === undefined) throw new UnauthorizedError("an unseen id needs a bearer token");
+      this.sessions.set(session, { owner, started: Date.now(), writes: new Map() });
+    }
     this.requests.push({ req, session });
-    const s = session === undefined ? undefined : this.#session(session, typeof ref === "string" ? undefined : ref?.owner);
+    const s = session === undefined ? undefined : this.#session(session, owner);
     if (req.path === "/state/test/slow") {
       await new Promise((r) => setTimeout(r, typeof req.key === "number" ? req.key : 100));
       return "slow done";
@@ -84,23 +99,23 @@ export class FakeKernel implements ServedKernel {
     }
   }
 
-  async beginSession(owner?: string): Promise<string> {
+  async hold(ref: { owner?: string; out?: { id?: string; token?: string } }): Promise<string> {
     const id = `${Date.now()}-${this.#next++}`;
-    this.sessions.set(id, { owner, started: Date.now(), writes: new Map() });
+    if (ref.out) Object.assign(ref.out, { id, token: `fake-token-${id}` });
+    this.sessions.set(id, { owner: ref.owner, started: Date.now(), writes: new Map() });
     return id;
   }
 
-  async commitSession(id: string, owner?: string): Promise<void> {
-    const s = this.#session(id, owner);
-    for (const [p, v] of s.writes) {
-      if (v === undefined) this.values.delete(p);
-      else this.values.set(p, v);
+  async finalize(id: string, commit: boolean, by?: { owner?: string }): Promise<void> {
+    if (commit && this.committed.has(id)) return;
+    const s = this.#session(id, by?.owner);
+    if (commit) {
+      for (const [p, v] of s.writes) {
+        if (v === undefined) this.values.delete(p);
+        else this.values.set(p, v);
+      }
+      this.committed.add(id);
     }
-    this.sessions.delete(id);
-  }
-
-  async rollbackSession(id: string, owner?: string): Promise<void> {
-    this.#session(id, owner);
     this.sessions.delete(id);
   }
 

@@ -217,11 +217,15 @@ describe("fuzzing the served kernel (PROFILE §4: no answer ≥ 500, typed 4xx e
   it("random sessions: begin, continue (with forged ids and other tokens), commit, roll back or abandon", async () => {
     await setup();
     const runPlan = async (srv: ServerHandle, plan: SessionPlan, token?: string, other?: string): Promise<void> => {
-      const begun = await check(srv, jsonRequest("POST", "/host/txn", undefined, "begin"), token);
+      // A held transaction begins with a read (`x-tc-txn: hold`); its continuations carry the
+      // caller's token, or — on a host without tokens — the owner token the host answered with.
+      const begun = await check(srv, { method: "GET", path: "/lib", headers: [["x-tc-txn", "hold"]], note: "begin" }, token);
       const id = begun.headers[TXN_HEADER];
-      if (begun.status !== 204 || id === undefined) return; // refused (401 without a token): checked above
+      if (begun.status !== 200 || id === undefined) return; // refused (401 without a token): checked above
+      const own = token ?? begun.headers["x-tc-bearer-token"];
+      token = own;
       for (const step of plan.steps) {
-        await check(srv, withTxn(step.req, step.forged ? "forged-session-id-0" : id), step.forged ? other ?? token : token);
+        await check(srv, withTxn(step.req, step.forged ? "forged-session-id-0" : id), step.forged ? other ?? own : own);
       }
       if (plan.end === "abandon") return;
       const finish = { method: plan.end === "rollback" ? "DELETE" : "POST", path: `${plan.endPath}?txn_id=${id}`, headers: [], note: plan.end };

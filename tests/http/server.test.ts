@@ -219,47 +219,61 @@ describe("bad input answers the right 4xx with a message", () => {
   });
 });
 
-describe("sessions", () => {
-  async function begin(headers: Record<string, string> = {}): Promise<string> {
-    const r = await raw(srv.url, "POST", "/host/txn", { headers });
-    expect(r.status).toBe(204);
+describe("transactions", () => {
+  const T1 = { authorization: "Bearer first-token-123" };
+  /** Begins a held transaction with a first write (`x-tc-txn: hold`); its id. */
+  async function begin(headers: Record<string, string> = T1): Promise<string> {
+    const r = await raw(srv.url, "PUT", "/state/s/begun", { headers: { ...headers, ...json, "x-tc-txn": "hold" }, body: "0" });
+    expect(r.status).toBe(200);
     const id = r.headers["x-tc-txn-id"];
     expect(typeof id).toBe("string");
+    expect(typeof r.headers["x-tc-bearer-token"]).toBe("string");
     return id as string;
   }
 
-  it("writes inside a session become visible on commit (empty POST to a component root → 204)", async () => {
+  it("a request without txn_id begins one: its id and owner token come back, and it commits with the request", async () => {
+    const r = await raw(srv.url, "PUT", "/state/s/implicit", { headers: json, body: "5" });
+    expect(r.status).toBe(200);
+    expect(r.headers["x-tc-txn-id"]).toMatch(/.+/);
+    expect(r.headers["x-tc-bearer-token"]).toMatch(/.+/);
+    expect((await raw(srv.url, "GET", "/state/s/implicit")).json).toBe(5);
+    expect(kernel.sessions.has(r.headers["x-tc-txn-id"] as string)).toBe(false);
+  });
+
+  it("writes inside a held transaction become visible on commit (empty POST to a component root → 204)", async () => {
     const id = await begin();
-    let r = await raw(srv.url, "PUT", `/state/s/a?txn_id=${id}`, { headers: json, body: "1" });
+    let r = await raw(srv.url, "PUT", `/state/s/a?txn_id=${id}`, { headers: { ...T1, ...json }, body: "1" });
     expect(r.status).toBe(200);
     expect(r.headers["x-tc-txn-id"]).toBe(id);
     expect((await raw(srv.url, "GET", "/state/s/a")).status).toBe(404);
-    expect((await raw(srv.url, "GET", `/state/s/a?txn_id=${id}`)).json).toBe(1);
-    r = await raw(srv.url, "POST", `/state/s?txn_id=${id}`);
+    expect((await raw(srv.url, "GET", `/state/s/a?txn_id=${id}`, { headers: T1 })).json).toBe(1);
+    r = await raw(srv.url, "POST", `/state/s?txn_id=${id}`, { headers: T1 });
     expect(r.status).toBe(204);
     expect((await raw(srv.url, "GET", "/state/s/a")).json).toBe(1);
   });
 
   it("an empty DELETE to a component root rolls back", async () => {
     const id = await begin();
-    await raw(srv.url, "PUT", `/state/s/b?txn_id=${id}`, { headers: json, body: "2" });
-    const r = await raw(srv.url, "DELETE", `/lib?txn_id=${id}`);
+    await raw(srv.url, "PUT", `/state/s/b?txn_id=${id}`, { headers: { ...T1, ...json }, body: "2" });
+    const r = await raw(srv.url, "DELETE", `/lib?txn_id=${id}`, { headers: T1 });
     expect(r.status).toBe(204);
     expect((await raw(srv.url, "GET", "/state/s/b")).status).toBe(404);
-    expect((await raw(srv.url, "GET", `/state/s/b?txn_id=${id}`)).status).toBe(404);
   });
 
-  it("an empty POST to a sub-path is an ordinary request, not a commit", async () => {
+  it("an empty POST to a sub-path is an ordinary request, not a commit; /state itself is no component root", async () => {
     const id = await begin();
-    const r = await raw(srv.url, "POST", `/state/s/counter?txn_id=${id}`);
+    let r = await raw(srv.url, "POST", `/state/s/counter?txn_id=${id}`, { headers: T1 });
     expect(r.status).toBe(200);
     expect(r.json).toBe(1);
     expect(kernel.sessions.has(id)).toBe(true);
-    await raw(srv.url, "DELETE", `/state?txn_id=${id}`);
+    r = await raw(srv.url, "DELETE", `/state?txn_id=${id}`, { headers: T1 });
+    expect(r.status).not.toBe(204);
+    expect(kernel.sessions.has(id)).toBe(true);
+    expect((await raw(srv.url, "DELETE", `/state/s?txn_id=${id}`, { headers: T1 })).status).toBe(204);
   });
 
-  it("a continuation with another bearer token is 401", async () => {
-    const id = await begin({ authorization: "Bearer first-token-123" });
+  it("a continuation needs a bearer token, and another one is 401", async () => {
+    const id = await begin();
     let r = await raw(srv.url, "GET", `/state/s/a?txn_id=${id}`, { headers: { authorization: "Bearer other-token-456" } });
     expect(r.status).toBe(401);
     expect(errorBody(r)?.message).not.toContain("first-token");
@@ -268,25 +282,33 @@ describe("sessions", () => {
     expect(r.status).toBe(401);
     r = await raw(srv.url, "POST", `/lib?txn_id=${id}`, { headers: { authorization: "Bearer other-token-456" } });
     expect(r.status).toBe(401);
-    r = await raw(srv.url, "POST", `/lib?txn_id=${id}`, { headers: { authorization: "Bearer first-token-123" } });
+    r = await raw(srv.url, "POST", `/lib?txn_id=${id}`, { headers: T1 });
     expect(r.status).toBe(204);
   });
 
-  it("a session older than its budget answers 408", async () => {
+  it("/host and /healthz ignore txn_id", async () => {
+    expect((await raw(srv.url, "GET", "/healthz?txn_id=nope")).status).toBe(200);
+    const r = await raw(srv.url, "GET", "/host/public_key?txn_id=nope&key=%22x%22");
+    expect(r.status).not.toBe(401);
+    expect(r.headers["x-tc-txn-id"]).toBeUndefined();
+  });
+
+  it("a held transaction older than its budget answers 408", async () => {
     const id = await begin();
-    await raw(srv.url, "PUT", `/state/s/late?txn_id=${id}`, { headers: json, body: "1" });
+    await raw(srv.url, "PUT", `/state/s/late?txn_id=${id}`, { headers: { ...T1, ...json }, body: "1" });
     await new Promise((r) => setTimeout(r, 500));
-    let r = await raw(srv.url, "GET", `/state/s/late?txn_id=${id}`);
+    let r = await raw(srv.url, "GET", `/state/s/late?txn_id=${id}`, { headers: T1 });
     expect(r.status).toBe(408);
     expect(errorBody(r)?.kind).toBe("request_timeout");
-    r = await raw(srv.url, "POST", `/lib?txn_id=${id}`);
+    r = await raw(srv.url, "POST", `/lib?txn_id=${id}`, { headers: T1 });
     expect(r.status).toBe(408);
     expect((await raw(srv.url, "GET", "/state/s/late")).status).toBe(404);
   });
 
-  it("POST /host/txn refuses a body or a key", async () => {
-    expect((await raw(srv.url, "POST", "/host/txn", { headers: json, body: '{"a":1}' })).status).toBe(400);
-    expect((await raw(srv.url, "POST", "/host/txn?key=1")).status).toBe(400);
+  it("POST /host/txn begins nothing", async () => {
+    const r = await raw(srv.url, "POST", "/host/txn");
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.headers["x-tc-txn-id"]).toBeUndefined();
   });
 });
 
@@ -294,7 +316,9 @@ describe("graceful shutdown", () => {
   it("finishes in-flight requests, refuses new connections, closes the kernel", async () => {
     const k = new FakeKernel();
     const s = await serve({ kernel: k, closeKernel: true });
-    const id = (await raw(s.url, "POST", "/host/txn")).headers["x-tc-txn-id"] as string;
+    const begun = await raw(s.url, "PUT", "/state/s/held", { headers: { ...json, "x-tc-txn": "hold" }, body: "1" });
+    const id = begun.headers["x-tc-txn-id"] as string;
+    expect(k.sessions.has(id)).toBe(true);
     const inflight = raw(s.url, "GET", `/state/test/slow?key=${enc(300)}`);
     await new Promise((r) => setTimeout(r, 50));
     const closing = s.close();

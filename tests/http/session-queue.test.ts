@@ -55,6 +55,16 @@ async function increments(opts: ServeOptions): Promise<Outcome & { counter: numb
   }
 }
 
+/** Begins a held transaction with a read of `/lib` (`x-tc-txn: hold`). */
+function hold(url: string): ReturnType<typeof raw> {
+  return raw(url, "GET", "/lib", { headers: { "x-tc-txn": "hold" } });
+}
+
+/** The owner token the host answered a begin with, as a bearer header. */
+function owner(begun: Awaited<ReturnType<typeof raw>>): Record<string, string> {
+  return { authorization: `Bearer ${begun.headers["x-tc-bearer-token"] as string}` };
+}
+
 describe(`${SESSIONS} concurrent read-modify-write sessions over HTTP`, () => {
   it("with the default limits: no lost increment", { timeout: 120_000 }, async () => {
     const r = await increments({});
@@ -75,18 +85,18 @@ describe(`${SESSIONS} concurrent read-modify-write sessions over HTTP`, () => {
   it("http() begins a session again after a 503 with Retry-After, once the lock is free", { timeout: 20_000 }, async () => {
     const srv = await serve({ lockQueueLimit: 0, sessionIdleMs: 30_000 });
     servers.push(srv);
-    const begun = await raw(srv.url, "POST", "/host/txn");
-    expect(begun.status).toBe(204);
+    const begun = await hold(srv.url);
+    expect(begun.status).toBe(200);
     const held = begun.headers["x-tc-txn-id"] as string;
     const ex = http(srv.url);
-    const refusedOnce = await raw(srv.url, "POST", "/host/txn");
+    const refusedOnce = await hold(srv.url);
     expect(refusedOnce.status).toBe(503);
     try {
       // The begin below is refused while `held` has the lock, then tried again after Retry-After.
       const later = ex.session();
-      setTimeout(() => void raw(srv.url, "POST", `/state?txn_id=${held}`), 300);
+      setTimeout(() => void raw(srv.url, "POST", `/lib?txn_id=${held}`, { headers: owner(begun) }), 300);
       const s = await later;
-      expect(await s.request({ verb: "get", path: "/healthz" })).toBeDefined();
+      expect(await s.request({ verb: "get", path: "/lib" })).toBeDefined();
       await s.rollback();
     } finally {
       await ex.close();
@@ -100,14 +110,14 @@ describe("a full lock queue over HTTP", () => {
     servers.push(srv);
     const put = await raw(srv.url, "PUT", T, { headers: { "content-type": "application/json" }, body: JSON.stringify(TABLE) });
     expect(put.status).toBe(200);
-    const begun = await raw(srv.url, "POST", "/host/txn");
-    expect(begun.status).toBe(204);
+    const begun = await hold(srv.url);
+    expect(begun.status).toBe(200);
     const id = begun.headers["x-tc-txn-id"] as string;
     // A plain read is not queued: it answers at once from the committed state.
     expect((await raw(srv.url, "GET", `${T}/count`)).status).toBe(200);
     const write = () =>
       raw(srv.url, "PUT", `${T}?key=${encodeURIComponent('["c"]')}`, { headers: { "content-type": "application/json" }, body: "[5]" });
-    const queued = [write(), raw(srv.url, "POST", "/host/txn")];
+    const queued = [write(), hold(srv.url)];
     // Requests reach the server in any order: a probe that does not answer at once is queued too.
     let refused: Awaited<ReturnType<typeof raw>> | undefined;
     for (let i = 0; i < 10 && refused === undefined; i++) {
@@ -120,11 +130,11 @@ describe("a full lock queue over HTTP", () => {
     if (refused === undefined) return;
     expect(errorBody(refused)?.kind).toBe("temporarily_unavailable");
     expect(refused.headers["retry-after"]).toBe("1");
-    expect((await raw(srv.url, "POST", `/state?txn_id=${id}`)).status).toBe(204);
+    expect((await raw(srv.url, "POST", `/lib?txn_id=${id}`, { headers: owner(begun) })).status).toBe(204);
     const [count, second] = await Promise.all(queued.slice(0, 2));
     expect(count!.status).toBe(200);
-    expect(second!.status).toBe(204);
-    expect((await raw(srv.url, "DELETE", `/state?txn_id=${second!.headers["x-tc-txn-id"] as string}`)).status).toBe(204);
+    expect(second!.status).toBe(200);
+    expect((await raw(srv.url, "DELETE", `/lib?txn_id=${second!.headers["x-tc-txn-id"] as string}`, { headers: owner(second!) })).status).toBe(204);
     for (const p of await Promise.all(queued.slice(2))) expect(p.status).toBe(200);
   });
 });
@@ -135,18 +145,18 @@ describe("an abandoned session begin", () => {
     servers.push(srv);
     const put = await raw(srv.url, "PUT", T, { headers: { "content-type": "application/json" }, body: JSON.stringify(TABLE) });
     expect(put.status).toBe(200);
-    const held = await raw(srv.url, "POST", "/host/txn");
+    const held = await hold(srv.url);
     const id = held.headers["x-tc-txn-id"] as string;
-    // A begin that queues behind the held session, from a client that then hangs up.
+    // A begin that queues behind the held transaction, from a client that then hangs up.
     const sock = connect(srv.port, "127.0.0.1");
     sock.on("error", () => undefined);
-    sock.write("POST /host/txn HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n");
+    sock.write("GET /lib HTTP/1.1\r\nHost: x\r\nx-tc-txn: hold\r\n\r\n");
     await new Promise((r) => setTimeout(r, 300));
     sock.destroy();
     await new Promise((r) => setTimeout(r, 100));
     const read = raw(srv.url, "GET", `${T}/count`); // queued behind both
     await new Promise((r) => setTimeout(r, 100));
-    expect((await raw(srv.url, "POST", `/state?txn_id=${id}`)).status).toBe(204);
+    expect((await raw(srv.url, "POST", `/lib?txn_id=${id}`, { headers: owner(held) })).status).toBe(204);
     // Finishes at once: the abandoned session is rolled back when it gets the lock (its idle
     // timeout and budget are 60 s, longer than this test may run).
     expect((await read).status).toBe(200);

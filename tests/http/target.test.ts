@@ -40,8 +40,9 @@ describe("parseTarget", () => {
   });
 
   it("knows the component roots", () => {
-    const roots = ["/lib", "/state", "/state/social", "/lib/acme/q/1.0.0", "/class/a/b/1.0.0", "/service/a/b/c/1.0.0", "/host"];
-    const notRoots = ["/state/social/users", "/lib/acme/q", "/lib/acme/q/1.0.0/op", "/healthz"];
+    const roots = ["/lib", "/class", "/service", "/state/social", "/lib/acme/q/1.0.0", "/class/a/b/1.0.0", "/service/a/b/c/1.0.0"];
+    // `/state` itself is not a component; `/host` and `/healthz` are not transactional.
+    const notRoots = ["/state", "/host", "/host/txn", "/state/social/users", "/lib/acme/q", "/lib/acme/q/1.0.0/op", "/service/a/b/c", "/healthz"];
     for (const p of roots) expect(isComponentRoot(parseTarget(p).segments)).toBe(true);
     for (const p of notRoots) expect(isComponentRoot(parseTarget(p).segments)).toBe(false);
   });

@@ -42,7 +42,8 @@ describe("kernel sessions", () => {
     const b = await k.beginSession();
     await k.rollbackSession(b);
     expect(a).not.toBe(b);
-    expect(a).toMatch(/^[A-Za-z0-9_-]{22}$/); // 128 random bits, base64url
+    // TinyChain v2's form: <timestamp ns>-<nonce>-<256 random bits as hex>
+    expect(a).toMatch(/^[1-9][0-9]*-[0-9]{1,5}-[0-9a-f]{64}$/);
   });
 
   it("commit makes the session's writes visible; they are visible inside the session before", async () => {
@@ -53,7 +54,10 @@ describe("kernel sessions", () => {
     expect(await k.request({ verb: "get", path: `${T}/count`, key: null }, s)).toBe(2);
     await k.commitSession(s);
     expect(await count(k)).toBe(2);
-    expect(await kindOf(k.request({ verb: "get", path: T, key: null }, s))).toBe("not_found");
+    // A committed transaction takes no more calls; a repeated commit succeeds, a rollback is a conflict.
+    expect(await kindOf(k.request({ verb: "get", path: T, key: null }, s))).toBe("conflict");
+    await k.commitSession(s);
+    expect(await kindOf(k.rollbackSession(s))).toBe("conflict");
   });
 
   it("rollback undoes the session's writes", async () => {
@@ -88,9 +92,10 @@ describe("kernel sessions", () => {
     expect(await count(k)).toBe(1);
   });
 
-  it("an unknown id is 404", async () => {
+  it("an unknown id needs a bearer token (401); finalizing it is 404", async () => {
     const k = await kernel();
-    expect(await kindOf(k.request({ verb: "get", path: T, key: null }, "no-such-session"))).toBe("not_found");
+    expect(await kindOf(k.request({ verb: "get", path: T, key: null }, "no-such-session"))).toBe("unauthorized");
+    expect(await kindOf(k.request({ verb: "get", path: T, key: null }, { id: "no-such-session", token: "t" }))).toBe("bad_request");
     expect(await kindOf(k.rollbackSession("no-such-session"))).toBe("not_found");
   });
 

@@ -14,7 +14,7 @@ runAsWorker(async (req) => {
       ...(req.body !== undefined ? { body: req.body } : {}),
       signal: AbortSignal.timeout(req.timeoutMs),
     });
-    return { ok: true, status: res.status, text: await res.text(), txnId: res.headers.get("x-tc-txn-id"), retryAfter: res.headers.get("retry-after") };
+    return { ok: true, status: res.status, text: await res.text(), retryAfter: res.headers.get("retry-after") };
   } catch (e) {
     return { ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }

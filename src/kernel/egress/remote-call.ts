@@ -5,8 +5,12 @@
  * absolute `http(s)://` target only when `egress.allow` lists its authority for that path. Every
  * other one is refused before anything is sent.
  *
- * The remote host takes part in the caller's transaction: the first call to it begins a session
- * there (`POST /host/txn`), every call carries that `?txn_id=`, and when the local transaction
+ * The remote host takes part in the caller's transaction (PROFILE §4 "Transactions"): every call
+ * carries the local transaction's `?txn_id=` and a bearer token this kernel signs — chained onto
+ * the caller's token (or the route's, when that is an RJWT), with the owner claim
+ * `[/txn/<id>, 0o300]` and a claim on the component root called — made once per participant, so
+ * the remote host pins the id, unseen there, to one owner on the first call and holds its
+ * transaction open. An opaque (non-RJWT) route token is sent as it is. When the local transaction
  * commits (after its own writes are durable) or rolls back, each participant is finalized the
  * same way (an empty `POST` / `DELETE` to the component root first called). This is not a
  * two-phase commit: a participant that fails to commit after the local commit is reported
@@ -46,7 +50,6 @@ interface OutboundResponse {
   readonly ok: boolean;
   readonly status?: number;
   readonly text?: string;
-  readonly txnId?: string | null;
   readonly error?: string;
 }
 
@@ -74,6 +77,16 @@ interface Participant {
   readonly txnId: string;
   readonly root: string;
   readonly token: string | undefined;
+}
+
+/** A transaction as its outbound calls see it. */
+export interface OutboundTxn {
+  /** The other hosts it called, by base URL. */
+  readonly participants: Map<string, Participant>;
+  /** The transaction's id (minted on first need when the caller never asked for it). */
+  id(): string;
+  /** The bearer token of the calls to a participant whose component root is `root` (see the module docs). */
+  token(root: string, routeToken: string | undefined): string | undefined;
 }
 
 /** The egress of one kernel: its configuration, and the participants of each transaction. */
@@ -116,28 +129,28 @@ export class Egress {
   }
 
   /**
-   * Calls `target` inside the transaction whose participants are `participants` (joining it
-   * there on the first call), and returns the answer as a kernel value.
+   * Calls `target` inside transaction `txn` (the remote host pins its id on the first call), and
+   * returns the answer as a kernel value.
    */
-  call(participants: Map<string, Participant>, target: RemoteTarget, verb: Verb, key: KernelValue, value: KernelValue | undefined): KernelValue {
+  call(txn: OutboundTxn, target: RemoteTarget, verb: Verb, key: KernelValue, value: KernelValue | undefined): KernelValue {
+    const participants = txn.participants;
     let p = participants.get(target.base);
     if (!p) {
-      const begun = this.send("POST", `${target.base}/host/txn`, target.token, "{}");
-      if (!begun.ok || begun.status !== 204 || !begun.txnId) throw this.failure(target, begun, "could not begin a transaction there");
-      p = { base: target.base, txnId: begun.txnId, root: componentRoot(target.path), token: target.token };
+      const root = componentRoot(target.path);
+      p = { base: target.base, txnId: txn.id(), root, token: txn.token(root, target.token) };
       participants.set(target.base, p);
     }
-    const txn = `txn_id=${encodeURIComponent(p.txnId)}`;
-    let url = `${target.base}${target.path}?${txn}`;
+    const txnQuery = `txn_id=${encodeURIComponent(p.txnId)}`;
+    let url = `${target.base}${target.path}?${txnQuery}`;
     let body: string | undefined;
     if (verb === "get" || verb === "delete") url += `&key=${encodeURIComponent(JSON.stringify(toJson(key)))}`;
     else if (verb === "put") {
       url += `&key=${encodeURIComponent(JSON.stringify(toJson(key)))}`;
       body = JSON.stringify(toJson(value ?? null));
     } else body = JSON.stringify(value === undefined || value === null ? {} : toJson(value));
-    const res = this.send(verb.toUpperCase(), url, target.token, body);
+    const res = this.send(verb.toUpperCase(), url, p.token, body);
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
-      // The participant rolled its session back on the failure (PROFILE §4): it is gone.
+      // The participant rolled its transaction back on the failure (PROFILE §4): it is gone.
       participants.delete(target.base);
       throw this.failure(target, res, `${verb.toUpperCase()} ${target.path} failed`);
     }
