@@ -280,12 +280,12 @@ export class ClusterExecutor implements Executor {
     const catalog = await this.#tables();
     const stats: GatherStat[] = [];
     const read: ShardReader = t ? async (s, fn) => fn(await t.readerOf(this.#pool, s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
-    const g = await this.#gather(catalog, scan, read, stats);
+    const g = await this.#gather(catalog, scan, read, stats, t);
     this.lastExplain = { route: "gather", steps: stats };
     const run = call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! };
     const writes = scan.writes || ddl;
     const outcome = writes && [...catalog.values()].some((t) => t.references.length > 0)
-      ? await this.#referencePasses(g, catalog, run, read, stats)
+      ? await this.#referencePasses(g, catalog, run, read, stats, t)
       : await runLocally(g, (l) => catalog.get(l), run, writes);
     if (ddl && (outcome.created.size > 0 || outcome.dropped.length > 0)) {
       this.#catalog = undefined;
@@ -362,12 +362,13 @@ export class ClusterExecutor implements Executor {
     }
   }
 
-  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[]): Promise<Gathered> {
+  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
     const env: GatherEnv = {
       shards: this.#shards,
       info: (l) => catalog.get(l),
       placed: (l) => this.#placed(catalog, l),
       read,
+      ...(txn ? { join: (shards: readonly number[]) => txn.widen(this.#pool, shards) } : {}),
       stats,
     };
     const g = new Gathered();
@@ -397,8 +398,8 @@ export class ClusterExecutor implements Executor {
    * deletes (and, for a cascade, theirs). The first runs do not check references (a target may
    * not be here yet); the last one does, on rows that now answer every check as one host would.
    */
-  async #referencePasses(g: Gathered, catalog: Map<string, TableInfo>, run: Parameters<typeof runLocally>[2], read: ShardReader, stats: GatherStat[]): Promise<LocalOutcome> {
-    const env: GatherEnv = { shards: this.#shards, info: (l) => catalog.get(l), placed: (l) => this.#placed(catalog, l), read, stats };
+  async #referencePasses(g: Gathered, catalog: Map<string, TableInfo>, run: Parameters<typeof runLocally>[2], read: ShardReader, stats: GatherStat[], t: ClusterTxn | undefined): Promise<LocalOutcome> {
+    const env: GatherEnv = { shards: this.#shards, info: (l) => catalog.get(l), placed: (l) => this.#placed(catalog, l), read, ...(t ? { join: (shards: readonly number[]) => t.widen(this.#pool, shards) } : {}), stats };
     const total = (): number => [...g.rows.values()].reduce((n, m) => n + m.size, 0);
     // Checked first: most writes have what their references need already (an insert's targets are
     // gathered with it); a ForeignKeyError may then only mean a target is not here yet.

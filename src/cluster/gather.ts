@@ -47,6 +47,8 @@ export interface GatherEnv {
   /** The shard a placed table lives on; undefined for a partitioned table. */
   readonly placed: (table: string) => number | undefined;
   readonly read: ShardReader;
+  /** Joins the shards a batch of parallel reads is about to reach, in order (a transaction's reads). */
+  readonly join?: (shards: readonly number[]) => Promise<void>;
   readonly stats: GatherStat[];
 }
 
@@ -104,6 +106,7 @@ export async function gatherWhole(env: GatherEnv, g: Gathered, table: string): P
   g.whole.add(table);
   if (info === undefined) return;
   const shards = shardsOf(env, table);
+  await env.join?.(shards);
   const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.request({ verb: "get", path: table, key: null }))));
   let n = 0;
   for (const lit of parts) {
@@ -141,6 +144,7 @@ async function queryRows(env: GatherEnv, table: string, info: TableInfo, shards:
   const refs: Record<string, Json> = {};
   for (const name of Object.keys(params)) refs[name] = { [`$${name}`]: [] };
   const op = { [PATHS.opdef.post]: [["_r", { [`${table}/query`]: [[JSON.stringify(plan), refs]] }]] } as Json;
+  await env.join?.(shards);
   const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(op, params))));
   return parts.flatMap((p) => p as unknown[][]);
 }
@@ -188,6 +192,7 @@ export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, co
   const fresh: unknown[][] = [];
   let requests = 0;
   let rows = 0;
+  await env.join?.([...byShard.keys()]);
   await Promise.all(
     [...byShard].map(async ([s, list]) => {
       const size = cols.length === 1 ? CHUNK : TUPLE_CHUNK;

@@ -99,7 +99,13 @@ export class ClusterTxn {
       p = (async () => {
         if (this.#done) throw new BadRequestError("this cluster transaction is already finished");
         try {
-          this.#sessions.set(url, await pool.client(url).session());
+          const session = await pool.client(url).session();
+          if (this.#done) {
+            // Rolled back while this begin was under way: the new session must not hold the host.
+            await session.rollback().catch(() => undefined);
+            throw new BadRequestError("this cluster transaction is already finished");
+          }
+          this.#sessions.set(url, session);
         } catch (e) {
           if (unreachable(e)) throw new UnavailableError(`cluster: host ${url} cannot take part in the transaction: ${(e as Error).message}`, { cause: e });
           throw e;
@@ -224,6 +230,8 @@ export class ClusterTxn {
   async rollback(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    // Begins under way finish first (each then rolls its own session back).
+    await Promise.allSettled([...this.#joining.values()]);
     await Promise.all([...this.#sessions.values()].map((s) => s.rollback().catch(() => undefined)));
   }
 
