@@ -54,7 +54,7 @@ export function compileNode(given: StatementNode, options: CompileOptions = {}):
   const prefix = options.prefix ?? "_";
   const node = given.kind === "select" && needsTopK(given, options) ? fromSelectNode(given) : given;
   if (node.kind === "query" || node.kind === "returning") {
-    // Relational plans are not cached by shape here: the kernel validates each plan text once.
+    // Relational plans: one op object per plan text (query-compiler.ts), values bound per node.
     const qb = new Binder(prefix, new Map());
     const out = node.kind === "query" ? compileQuery(node, qb) : compileReturning(node, qb);
     const compiled = { op: out.op, decode: out.decode, needs: out.needs, params: qb.params(), bound: qb.bound, userParams: qb.userParams } as unknown as Compiled;

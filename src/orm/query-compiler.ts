@@ -226,16 +226,32 @@ function decoderOf(items: readonly QSelect[], nested: readonly { as: string; man
 export function compileQuery(node: QNode, b: Binder): CompiledBody & { readonly needs: readonly string[] } {
   const p = new PlanParams(b);
   const { plan, decode } = planOf(node, p, null);
-  const steps: JsonSteps = [["_r", get(`${node.table.path}/query`, [JSON.stringify(plan), p.map])]];
-  const needs = [QUERY_EXTENSION];
+  const text = JSON.stringify(plan);
+  // The op and decoder are functions of the plan text (values are parameters): one per text, so
+  // every statement of a shape sends the same op object and the kernel's op cache hits by identity.
+  const key = `${node.count ? "n" : "r"}${JSON.stringify(p.map)}${text}`;
+  let perTable = SHAPES.get(node.table);
+  if (perTable === undefined) SHAPES.set(node.table, (perTable = new Map()));
+  let shape = perTable.get(key);
+  if (shape === undefined) {
+    const steps: JsonSteps = [["_r", get(`${node.table.path}/query`, [text, p.map])]];
+    if (node.count) steps.push(["_n", post("$_r/len", {})]);
+    shape = { op: opdef(steps), decode: node.count ? (r: Json) => r : (r: Json) => (r as Json[]).map(decode) };
+    if (perTable.size >= MAX_SHAPES_PER_TABLE) perTable.clear();
+    perTable.set(key, shape);
+  }
   let explained: Explanation | undefined;
   const lazy = { get explain(): Explanation {
     explained ??= explainQuery(node);
     return explained;
   } };
-  if (node.count) steps.push(["_n", post("$_r/len", {})]);
-  return Object.assign(lazy, { op: opdef(steps), decode: node.count ? (r: Json) => r : (r: Json) => (r as Json[]).map(decode), needs }) as CompiledBody & { readonly needs: readonly string[] };
+  return Object.assign(lazy, { op: shape.op, decode: shape.decode, needs: NEEDS }) as CompiledBody & { readonly needs: readonly string[] };
 }
+
+const NEEDS: readonly string[] = [QUERY_EXTENSION];
+/** The op and decoder of each plan text, per `from` table (a full table's shapes are dropped at once). */
+const SHAPES = new WeakMap<TableMeta, Map<string, { readonly op: CompiledBody["op"]; readonly decode: CompiledBody["decode"] }>>();
+const MAX_SHAPES_PER_TABLE = 512;
 
 /** The conjuncts of a `where` that a table range can serve: `col op value` on `alias`. */
 function simplePredicates(where: OExpr | null, alias: string): { preds: Predicate[]; rest: OExpr[] } {
