@@ -10,6 +10,7 @@ import type { ColumnConstraint } from "../storage/scan-plan.js";
 import type { Row } from "../storage/table-schema.js";
 import type { Visits } from "./budget.js";
 import { type CompiledJoin, type CompiledPlan, type ConstraintSpec, type Ev, norm, type Slots, compareValues } from "./compiled.js";
+import { TopK } from "./top-k.js";
 
 /** Receives each joined row that passes `where`; returns true to stop the enumeration. */
 export interface RowSink {
@@ -38,10 +39,15 @@ export class JoinRun {
   /** Per join: its table's primary key order (for lookups whose rows come out of it). */
   private readonly byKey: ((a: Row, b: Row) => number)[];
 
+  /**
+   * @param first when set, how many rows the sink takes before it stops (a limit on rows that
+   *   arrive in key order): rows of `from` put in primary key order are then selected, not sorted.
+   */
   constructor(
     private readonly plan: CompiledPlan,
     private readonly visits: Visits,
     private readonly sink: RowSink,
+    private readonly first?: number,
   ) {
     this.slots = new Array(plan.tables.length).fill(null);
     this.buffers = plan.joins.map(() => []);
@@ -67,8 +73,8 @@ export class JoinRun {
         }
         const out: Row[] = [];
         access.lookup(cells, out);
-        if (access.sortFrom) out.sort(byPrimaryKey(table.primary.keyPositions));
-        for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
+        if (access.sortFrom) this.inKeyOrder(out);
+        else for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
         return;
       }
       case "in": {
@@ -84,8 +90,7 @@ export class JoinRun {
           access.lookup(cell, rows);
         }
         this.visits.meter.alloc(8 * rows.length);
-        rows.sort(byPrimaryKey(table.primary.keyPositions));
-        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
+        this.inKeyOrder(rows);
         return;
       }
       case "range": {
@@ -100,8 +105,7 @@ export class JoinRun {
           rows.push(row);
         });
         this.visits.meter.alloc(8 * rows.length);
-        rows.sort(byPrimaryKey(table.primary.keyPositions));
-        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
+        this.inKeyOrder(rows);
         return;
       }
       case "ordered": {
@@ -134,6 +138,28 @@ export class JoinRun {
         return;
       }
     }
+  }
+
+  /**
+   * Hands `from`'s rows on in primary key order. When the sink stops after `first` rows and there
+   * are many more, the `first` smallest are selected with a bounded heap and handed on; the rest
+   * is sorted only if the sink still wants rows (some were filtered out or joined to nothing).
+   */
+  private inKeyOrder(rows: Row[]): void {
+    const cmp = byPrimaryKey(this.plan.from.table.primary.keyPositions);
+    const k = this.first;
+    let rest = rows;
+    if (k !== undefined && k > 0 && rows.length > 2 * k + 16) {
+      const top = new TopK<Row>(k, cmp);
+      for (let i = 0; i < rows.length; i++) if (top.admits(rows[i]!)) top.push(rows[i]!);
+      const head = top.sorted();
+      for (let i = 0; i < head.length; i++) if (this.fromRow(head[i]!)) return;
+      // Primary keys are unique: the rest is every row after the last one handed on.
+      const last = head[head.length - 1]!;
+      rest = rows.filter((r) => cmp(r, last) > 0);
+    }
+    rest.sort(cmp);
+    for (let i = 0; i < rest.length; i++) if (this.fromRow(rest[i]!)) return;
   }
 
   /** One row of `from`: tests its conjuncts, then the joins. Returns true to stop the scan. */

@@ -132,7 +132,8 @@ function runPlain(plan: CompiledPlan, visits: Visits, offset: number, limit: num
   const sorted = plan.access.t !== "ordered" && (plan.order.length > 0 || !plan.natural);
   const k = limit === undefined ? undefined : offset + limit;
   const sink = new PlainSink(plan, visits, sorted, k, cmp);
-  new JoinRun(plan, visits, sink).run();
+  // Rows arriving in key order with a limit: the sink stops after k of them.
+  new JoinRun(plan, visits, sink, sorted ? undefined : k).run();
   let items: PlainItem[];
   if (sink.top !== undefined) items = sink.top.sorted();
   else {
