@@ -16,10 +16,19 @@ function amountSig(a: Operand | null): string {
   return a === null ? "-" : a.kind === "param" ? `$${a.name}` : "?";
 }
 
+/** The shape of predicates (a module function, not a closure: signatures are made per statement). */
+function preds(ps: readonly Predicate[]): string {
+  let out = "";
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i]!;
+    if (i > 0) out += SEP + SEP;
+    out += `${p.column}${SEP}${p.op}${SEP}${p.operand === null ? "" : p.operand.kind === "param" ? `$${p.operand.name}` : "?"}`;
+  }
+  return out;
+}
+
 /** Everything about a node that shapes its op, and nothing else (no values). */
 export function signature(node: QueryNode, options: CompileOptions): string {
-  const preds = (ps: readonly Predicate[]) =>
-    ps.map((p) => `${p.column}${SEP}${p.op}${SEP}${p.operand === null ? "" : p.operand.kind === "param" ? `$${p.operand.name}` : "?"}`).join(SEP + SEP);
   const head = `${options.prefix ?? "_"}${SEP}${node.kind}${SEP}${options.coreFilter === true}${options.coreSort === true}${SEP}`;
   switch (node.kind) {
     case "select":
