@@ -198,13 +198,13 @@ export class JoinRun {
       const v = s.key(slots);
       candidates = v === null ? EMPTY : (this.hashSide(join, s.position).get(norm(v)) ?? EMPTY);
     } else candidates = this.loopSide(join);
-    const on = join.on;
+    const on = s.t === "lookup" && s.onIsKey ? undefined : join.on;
     let matched = false;
     const n = candidates.length;
     if (n > 0) this.visits.many(n);
     for (let i = 0; i < n; i++) {
       slots[slot] = candidates[i]!;
-      if (on(slots) !== true) continue;
+      if (on !== undefined && on(slots) !== true) continue;
       matched = true;
       if (conds.length === 0 || allTrue(conds, slots)) this.join(j + 1);
       if (this.stopped) break;
