@@ -146,6 +146,12 @@ export type JoinStrategy =
        * not tested again.
        */
       readonly onIsKey: boolean;
+      /**
+       * The key is a column of an earlier alias and the table is on the heap: the lookups of all
+       * the previous join's candidates may be made ahead (join.ts `prefetch`), with no effect but
+       * warming the cache.
+       */
+      readonly prefetch: boolean;
     }
   /** No such index: the right table read once per execution into a hash table on `column`. */
   | { readonly t: "hash"; readonly key: Ev; readonly position: number }

@@ -200,6 +200,7 @@ export class JoinRun {
       const v = s.key(slots);
       candidates = v === null ? EMPTY : (this.hashSide(join, s.position).get(norm(v)) ?? EMPTY);
     } else candidates = this.loopSide(join);
+    if (candidates.length > 1 && j + 1 < plan.joins.length) this.prefetch(plan.joins[j + 1]!, slot, candidates);
     const on = s.t === "lookup" && s.onIsKey ? undefined : join.on;
     let matched = false;
     const n = candidates.length;
@@ -215,6 +216,35 @@ export class JoinRun {
       slots[slot] = null;
       if (conds.length === 0 || allTrue(conds, slots)) this.join(j + 1);
     }
+    slots[slot] = null;
+  }
+
+  /** What `prefetch` looks up (emptied after each use). */
+  private readonly scratch: Row[] = [];
+  private readonly scratchCells: KeyCell[] = [null];
+
+  /**
+   * When the next join is an index lookup keyed by a column: makes its lookups for every
+   * candidate of this join now, in one loop, and touches the rows they find. The lookups are
+   * made again, cache-warm, as each candidate is joined; doing them back to back lets the
+   * processor overlap their cache misses (hash probes, groups, rows) instead of taking them one
+   * candidate at a time.
+   */
+  private prefetch(next: CompiledJoin, slot: number, candidates: readonly Row[]): void {
+    const s = next.strategy;
+    if (s.t !== "lookup" || !s.prefetch) return;
+    const slots = this.slots;
+    const buf = this.scratch;
+    const cells = this.scratchCells;
+    for (let i = 0; i < candidates.length; i++) {
+      slots[slot] = candidates[i]!;
+      const v = s.key(slots);
+      if (v === null) continue;
+      cells[0] = norm(v);
+      s.lookup(cells, buf);
+    }
+    if (buf.length > 0) this.touch(buf);
+    buf.length = 0;
     slots[slot] = null;
   }
 

@@ -388,7 +388,8 @@ function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx, ti
         const ix = table.plan([{ column, eq: true, value: null }]).index;
         const pkOrdered = ix.primary || ix.listed === 1;
         const onIsKey = conjuncts(on).length === 1;
-        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered, sortRows: !pkOrdered && tieOrderOnly, onIsKey };
+        const prefetch = other.t === "col" && !table.durable;
+        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered, sortRows: !pkOrdered && tieOrderOnly, onIsKey, prefetch };
       }
       hash ??= { t: "hash", key, position: column.position };
     }
