@@ -75,7 +75,7 @@ export class JoinRun {
         access.lookup(cells, out);
         if (out.length > 1) this.touch(out);
         if (access.sortFrom) this.inKeyOrder(out);
-        else for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
+        else this.fromRows(out);
         return;
       }
       case "in": {
@@ -154,13 +154,26 @@ export class JoinRun {
       const top = new TopK<Row>(k, cmp);
       for (let i = 0; i < rows.length; i++) if (top.admits(rows[i]!)) top.push(rows[i]!);
       const head = top.sorted();
-      for (let i = 0; i < head.length; i++) if (this.fromRow(head[i]!)) return;
+      if (this.fromRows(head)) return;
       // Primary keys are unique: the rest is every row after the last one handed on.
       const last = head[head.length - 1]!;
       rest = rows.filter((r) => cmp(r, last) > 0);
     }
     rest.sort(cmp);
-    for (let i = 0; i < rest.length; i++) if (this.fromRow(rest[i]!)) return;
+    this.fromRows(rest);
+  }
+
+  /**
+   * Rows of `from` in turn (true when the sink stopped), the first join's lookups for each chunk
+   * of them made ahead (`prefetch`): a chunk, not all, since the sink may stop early.
+   */
+  private fromRows(rows: readonly Row[]): boolean {
+    const first = this.plan.joins[0];
+    for (let i = 0; i < rows.length; i++) {
+      if (first !== undefined && i % FROM_CHUNK === 0 && rows.length - i > 1) this.prefetch(first, 0, rows, i, Math.min(rows.length, i + FROM_CHUNK));
+      if (this.fromRow(rows[i]!)) return true;
+    }
+    return false;
   }
 
   /** One row of `from`: tests its conjuncts, then the joins. Returns true to stop the scan. */
@@ -200,7 +213,7 @@ export class JoinRun {
       const v = s.key(slots);
       candidates = v === null ? EMPTY : (this.hashSide(join, s.position).get(norm(v)) ?? EMPTY);
     } else candidates = this.loopSide(join);
-    if (candidates.length > 1 && j + 1 < plan.joins.length) this.prefetch(plan.joins[j + 1]!, slot, candidates);
+    if (candidates.length > 1 && j + 1 < plan.joins.length) this.prefetch(plan.joins[j + 1]!, slot, candidates, 0, candidates.length);
     const on = s.t === "lookup" && s.onIsKey ? undefined : join.on;
     let matched = false;
     const n = candidates.length;
@@ -230,13 +243,13 @@ export class JoinRun {
    * processor overlap their cache misses (hash probes, groups, rows) instead of taking them one
    * candidate at a time.
    */
-  private prefetch(next: CompiledJoin, slot: number, candidates: readonly Row[]): void {
+  private prefetch(next: CompiledJoin, slot: number, candidates: readonly Row[], from: number, to: number): void {
     const s = next.strategy;
     if (s.t !== "lookup" || !s.prefetch) return;
     const slots = this.slots;
     const buf = this.scratch;
     const cells = this.scratchCells;
-    for (let i = 0; i < candidates.length; i++) {
+    for (let i = from; i < to; i++) {
       slots[slot] = candidates[i]!;
       const v = s.key(slots);
       if (v === null) continue;
@@ -307,6 +320,8 @@ export class JoinRun {
 }
 
 const EMPTY: readonly Row[] = [];
+/** Rows of `from` whose first join's lookups are made ahead at once. */
+const FROM_CHUNK = 16;
 
 /** Orders rows by their primary key cells (`pos`: the key columns' positions). */
 function byPrimaryKey(pos: readonly number[]): (a: Row, b: Row) => number {
