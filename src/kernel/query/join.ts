@@ -323,8 +323,16 @@ const EMPTY: readonly Row[] = [];
 /** Rows of `from` whose first join's lookups are made ahead at once. */
 const FROM_CHUNK = 16;
 
-/** Orders rows by their primary key cells (`pos`: the key columns' positions). */
+const BY_KEY = new WeakMap<readonly number[], (a: Row, b: Row) => number>();
+
+/** Orders rows by their primary key cells (`pos`: the key columns' positions); one per list. */
 function byPrimaryKey(pos: readonly number[]): (a: Row, b: Row) => number {
+  let cmp = BY_KEY.get(pos);
+  if (cmp === undefined) BY_KEY.set(pos, (cmp = rowKeyOrder(pos)));
+  return cmp;
+}
+
+function rowKeyOrder(pos: readonly number[]): (a: Row, b: Row) => number {
   return (a, b) => {
     for (let i = 0; i < pos.length; i++) {
       const c = compareValues(a[pos[i]!], b[pos[i]!]);
