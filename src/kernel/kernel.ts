@@ -42,7 +42,7 @@ export type { SessionRef, TxnRequest, TxnTicket } from "./transactions.js";
 import { HOST_PATH, hostInfo } from "./host-info.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
-import { decodeData, isOpDef, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
+import { decodeData, isOpDef, queryRowsJson, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
 
 /** Options of `Kernel.open`. */
 export interface KernelOptions {
@@ -488,9 +488,11 @@ export class Kernel {
   private executeIn(scope: TxnScope, prepared: PreparedOp, params: Map<string, KernelValue>, grant: CheckedGrant, limits?: Partial<ExecLimits>): Json {
     const direct = prepared.direct;
     if (direct !== undefined && direct.path[2] === "query") {
-      // A query charges the rows it reads to the op's budget, and its result's encoding too.
+      // A query charges the rows it reads to the op's budget, and its result's encoding too; its
+      // rows are built for this answer, so they are encoded in place.
       const ctx = this.context(scope, grant, false);
-      return toJson(runDirect(ctx.txn, direct, params, ctx), ctx.encoding());
+      const rows = runDirect(ctx.txn, direct, params, ctx);
+      return Array.isArray(rows) ? queryRowsJson(rows as unknown[][], ctx.encoding()) : toJson(rows, ctx.encoding());
     }
     if (direct !== undefined) {
       const answer = runDirect(grant.all ? scope.txn : new GrantedTxn(scope.txn, grant), direct, params);

@@ -15,7 +15,7 @@
  * the statement's final read with `after`. Compiled shapes are cached per table
  * (`compile-cache.ts`).
  */
-import { fromTemplate, rememberTemplate, signature, templatesOf } from "./compile-cache.js";
+import { findTemplate, fromTemplate, rememberTemplate, shapeOf, templatesOf } from "./compile-cache.js";
 import type { Compiled, CompiledBody, CompileOptions } from "./compile-types.js";
 import type { StatementNode } from "./query-node.js";
 import { compileQuery } from "./query-compiler.js";
@@ -54,7 +54,7 @@ export function compileNode(given: StatementNode, options: CompileOptions = {}):
   const prefix = options.prefix ?? "_";
   const node = given.kind === "select" && needsTopK(given, options) ? fromSelectNode(given) : given;
   if (node.kind === "query" || node.kind === "returning") {
-    // Relational plans are not cached by shape here: the kernel validates each plan text once.
+    // Relational plans: one op object per plan text (query-compiler.ts), values bound per node.
     const qb = new Binder(prefix, new Map());
     const out = node.kind === "query" ? compileQuery(node, qb) : compileReturning(node, qb);
     const compiled = { op: out.op, decode: out.decode, needs: out.needs, params: qb.params(), bound: qb.bound, userParams: qb.userParams } as unknown as Compiled;
@@ -64,9 +64,8 @@ export function compileNode(given: StatementNode, options: CompileOptions = {}):
   }
   const slots = slotOperands(node);
   const perTable = templatesOf(node.table);
-  const key = signature(node, options);
   const useCache = options.cache !== false;
-  const hit = useCache ? perTable.get(key) : undefined;
+  const hit = useCache ? findTemplate(perTable, shapeOf(node, options)) : undefined;
   // Same shape as an earlier node: same op object (the kernel's cache hits by identity); only
   // the values of this node are bound.
   if (hit) return fromTemplate(hit, node, slots, prefix, options);
@@ -85,6 +84,6 @@ export function compileNode(given: StatementNode, options: CompileOptions = {}):
       break;
   }
   const compiled: Compiled = { ...out, params: b.params(), bound: b.bound, userParams: b.userParams };
-  if (useCache) rememberTemplate(perTable, key, compiled, b.usedSlots);
+  if (useCache) rememberTemplate(perTable, shapeOf(node, options), compiled, b.usedSlots);
   return compiled;
 }

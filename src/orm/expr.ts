@@ -227,7 +227,7 @@ function withColumn(v: OExpr, column: ColumnMeta | null, label: string): OExpr {
  * they are compared with.
  */
 export function resolveExpr(scope: readonly ScopeEntry[], e: OExpr, label: string, options: ResolveOptions): OExpr {
-  const r = (x: OExpr): OExpr => resolveExpr(scope, x, label, options);
+  // No per-call closure: builders resolve an expression per where()/join, on every statement.
   switch (e.t) {
     case "ref":
       return resolveColumn(scope, e.name, label);
@@ -240,8 +240,8 @@ export function resolveExpr(scope: readonly ScopeEntry[], e: OExpr, label: strin
       }
       return e;
     case "cmp": {
-      const l = r(e.l);
-      const rr = r(e.r);
+      const l = resolveExpr(scope, e.l, label, options);
+      const rr = resolveExpr(scope, e.r, label, options);
       const lc = columnOf(l);
       const rc = columnOf(rr);
       if (l.t === "value" && rr.t === "value") throw new BadRequestError(`${label}: a comparison needs a column or an aggregate on one side`);
@@ -251,30 +251,30 @@ export function resolveExpr(scope: readonly ScopeEntry[], e: OExpr, label: strin
     case "and":
     case "or":
       if (e.of.length === 0) throw new BadRequestError(`${label}: eb.${e.t}([]) needs at least one expression`);
-      return { t: e.t, of: e.of.map(r) };
+      return { t: e.t, of: e.of.map((x) => resolveExpr(scope, x, label, options)) };
     case "not":
-      return { t: "not", e: r(e.e) };
+      return { t: "not", e: resolveExpr(scope, e.e, label, options) };
     case "isNull":
-      return { t: "isNull", e: r(e.e) };
+      return { t: "isNull", e: resolveExpr(scope, e.e, label, options) };
     case "like": {
-      const x = r(e.e);
+      const x = resolveExpr(scope, e.e, label, options);
       const c = columnOf(x);
       if (c && c.dtype !== "string") throw new BadRequestError(`${label}: like applies to string columns, not ${c.name} (${c.dtype})`);
-      const p = r(e.pattern);
+      const p = resolveExpr(scope, e.pattern, label, options);
       if (p.t === "value" && p.operand.kind === "value") checkPattern(p.operand.value, label);
       return { t: "like", e: x, pattern: p.t === "value" ? { ...p, column: null } : p, negate: e.negate };
     }
     case "between": {
-      const x = r(e.e);
+      const x = resolveExpr(scope, e.e, label, options);
       const c = columnOf(x);
-      return { t: "between", e: x, low: withColumn(r(e.low), c, label), high: withColumn(r(e.high), c, label), negate: e.negate };
+      return { t: "between", e: x, low: withColumn(resolveExpr(scope, e.low, label, options), c, label), high: withColumn(resolveExpr(scope, e.high, label, options), c, label), negate: e.negate };
     }
     case "in": {
-      const x = r(e.e);
+      const x = resolveExpr(scope, e.e, label, options);
       return { t: "in", e: x, list: withColumn(e.list, columnOf(x), label) as OValue, negate: e.negate };
     }
     case "inQuery": {
-      const x = r(e.e);
+      const x = resolveExpr(scope, e.e, label, options);
       return { t: "inQuery", e: x, query: e.query, negate: e.negate };
     }
     case "agg": {

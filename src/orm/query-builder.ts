@@ -6,7 +6,7 @@
  */
 import { BadRequestError, NotFoundError } from "../errors.js";
 import type { OExpr } from "./expr.js";
-import { AliasedImpl, binary, exprNode, expressionBuilder, resolveColumn, resolveExpr, setSubqueryResolver } from "./expr.js";
+import { AliasedImpl, binary, ExprImpl, exprNode, expressionBuilder, resolveColumn, resolveExpr, setSubqueryResolver } from "./expr.js";
 import type { TableMeta } from "./meta.js";
 import type { DeleteNode, InsertNode, SelectNode, UpdateNode } from "./nodes.js";
 import { returningColumns } from "./returning.js";
@@ -121,7 +121,7 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
     const meta = this.ctx.schema.meta(name);
     this.checkAlias(alias, `${kind}Join`);
     const scope = [...scopeOf(this.qnode), { alias, meta, nullable: kind === "left" }];
-    const on = resolveExpr(scope, binary(k1, "=", typeof k2 === "string" ? new ExprRef(k2).expr : k2, 3), `${this.label()}: ${kind}Join(${alias})`, { aggregates: false });
+    const on = resolveExpr(scope, binary(k1, "=", typeof k2 === "string" ? new ExprImpl({ t: "ref", name: k2 }) : k2, 3), `${this.label()}: ${kind}Join(${alias})`, { aggregates: false });
     return this.next({ joins: [...this.qnode.joins, { kind, table: meta, alias, on, hidden: false }] });
   }
 
@@ -292,13 +292,5 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
     yield* offsetPages(start, (n, offset) =>
       this.next({ limit: { kind: "value", value: n }, offset: { kind: "value", value: offset } }).execute(start.pageArgs) as Promise<unknown[]>,
     );
-  }
-}
-
-/** A column reference as an operand (the right side of a join condition). */
-class ExprRef {
-  readonly expr: unknown;
-  constructor(name: string) {
-    this.expr = (expressionBuilder() as { ref(c: string): unknown }).ref(name);
   }
 }

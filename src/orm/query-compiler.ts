@@ -42,7 +42,6 @@ function outputColumn(e: OExpr): ColumnMeta | null {
 
 /** An expression node as plan JSON, its values bound through `p`. */
 export function toExpr(e: OExpr, p: PlanParams): QueryExpr {
-  const x = (y: OExpr): QueryExpr => toExpr(y, p);
   switch (e.t) {
     case "ref":
       throw new BadRequestError(`unresolved column ${JSON.stringify(e.name)}`);
@@ -53,27 +52,27 @@ export function toExpr(e: OExpr, p: PlanParams): QueryExpr {
     case "value":
       return { t: "value", value: p.bind(e) };
     case "cmp":
-      return { t: "cmp", op: e.op, l: x(e.l), r: x(e.r) };
+      return { t: "cmp", op: e.op, l: toExpr(e.l, p), r: toExpr(e.r, p) };
     case "and":
     case "or":
-      return { t: e.t, of: e.of.map(x) };
+      return { t: e.t, of: e.of.map((y) => toExpr(y, p)) };
     case "not":
-      return { t: "not", e: x(e.e) };
+      return { t: "not", e: toExpr(e.e, p) };
     case "isNull":
-      return { t: "isNull", e: x(e.e) };
+      return { t: "isNull", e: toExpr(e.e, p) };
     case "like":
-      return { t: "like", e: x(e.e), pattern: x(e.pattern), escape: LIKE_ESCAPE, negate: e.negate };
+      return { t: "like", e: toExpr(e.e, p), pattern: toExpr(e.pattern, p), escape: LIKE_ESCAPE, negate: e.negate };
     case "between":
-      return { t: "between", e: x(e.e), low: x(e.low), high: x(e.high), negate: e.negate };
+      return { t: "between", e: toExpr(e.e, p), low: toExpr(e.low, p), high: toExpr(e.high, p), negate: e.negate };
     case "in":
-      return { t: "in", e: x(e.e), list: p.bind(e.list), negate: e.negate };
+      return { t: "in", e: toExpr(e.e, p), list: p.bind(e.list), negate: e.negate };
     case "inQuery": {
       const sub = planOf(e.query, p, null);
       if (sub.plan.select.length !== 1 || sub.plan.with.length > 0) throw new BadRequestError(`"in" with a subquery needs a select of exactly one column`);
-      return { t: "inQuery", e: x(e.e), query: sub.plan, negate: e.negate };
+      return { t: "inQuery", e: toExpr(e.e, p), query: sub.plan, negate: e.negate };
     }
     case "agg":
-      return { t: "agg", fn: e.fn, arg: e.arg ? x(e.arg) : null, distinct: e.distinct };
+      return { t: "agg", fn: e.fn, arg: e.arg ? toExpr(e.arg, p) : null, distinct: e.distinct };
   }
 }
 
@@ -86,7 +85,8 @@ type Decode = (row: Json) => unknown;
 
 interface Planned {
   readonly plan: QueryPlan;
-  readonly decode: Decode;
+  /** Makes the decoder (only when the plan text is new: see `compileQuery`). */
+  readonly decoder: () => Decode;
 }
 
 /** The parent of a nested plan: its alias (for `outer` references). */
@@ -110,7 +110,7 @@ function planOf(node: QNode, p: PlanParams, parent: Parent | null, link?: { read
   const select: QuerySelectItem[] = items.map((s) => ({ as: s.as, expr: toExpr(s.expr, p) }));
   // Nested loads: the target's plan, tied to this row by `outer` references.
   const withs: QueryWith[] = [];
-  const nestedDecoders: { as: string; many: boolean; decode: Decode }[] = [];
+  const nestedDecoders: { as: string; many: boolean; decoder: () => Decode }[] = [];
   for (const w of node.with) {
     const r = w.relation;
     const self: Parent = { alias: node.alias };
@@ -132,7 +132,7 @@ function planOf(node: QNode, p: PlanParams, parent: Parent | null, link?: { read
     }
     const many = !(r.kind === "foreign_key" && r.direction === "forward");
     withs.push({ as: w.as, kind: many ? "many" : "one", plan: planned.plan });
-    nestedDecoders.push({ as: w.as, many, decode: planned.decode });
+    nestedDecoders.push({ as: w.as, many, decoder: planned.decoder });
   }
   let from = { table: node.table.name, as: node.alias };
   const joins = node.joins.map((j) => ({ table: j.table.name, as: j.alias, kind: j.kind, on: toExpr(j.on, p) }));
@@ -161,7 +161,7 @@ function planOf(node: QNode, p: PlanParams, parent: Parent | null, link?: { read
     limit: node.limit ? p.bind({ t: "value", operand: node.limit, column: null, shape: "value" }) : null,
     offset: node.offset ? p.bind({ t: "value", operand: node.offset, column: null, shape: "value" }) : null,
   };
-  return { plan, decode: decoderOf(items, nestedDecoders) };
+  return { plan, decoder: () => decoderOf(items, nestedDecoders.map((d) => ({ as: d.as, many: d.many, decode: d.decoder() }))) };
 }
 
 /** The relation's edge table metadata (kept on the nested node's relation). */
@@ -225,17 +225,36 @@ function decoderOf(items: readonly QSelect[], nested: readonly { as: string; man
  */
 export function compileQuery(node: QNode, b: Binder): CompiledBody & { readonly needs: readonly string[] } {
   const p = new PlanParams(b);
-  const { plan, decode } = planOf(node, p, null);
-  const steps: JsonSteps = [["_r", get(`${node.table.path}/query`, [JSON.stringify(plan), p.map])]];
-  const needs = [QUERY_EXTENSION];
+  const { plan, decoder } = planOf(node, p, null);
+  const text = JSON.stringify(plan);
+  // The op and decoder are functions of the plan text (values are parameters, and the parameter
+  // map's names are the text's): one per text, so every statement of a shape sends the same op
+  // object and the kernel's op cache hits by identity.
+  let perTable = SHAPES.get(node.table);
+  if (perTable === undefined) SHAPES.set(node.table, (perTable = [new Map(), new Map()]));
+  const byText = perTable[node.count ? 1 : 0];
+  let shape = byText.get(text);
+  if (shape === undefined) {
+    const steps: JsonSteps = [["_r", get(`${node.table.path}/query`, [text, p.map])]];
+    if (node.count) steps.push(["_n", post("$_r/len", {})]);
+    const decode = decoder();
+    shape = { op: opdef(steps), decode: node.count ? (r: Json) => r : (r: Json) => (r as Json[]).map(decode) };
+    if (byText.size >= MAX_SHAPES_PER_TABLE) byText.clear();
+    byText.set(text, shape);
+  }
   let explained: Explanation | undefined;
   const lazy = { get explain(): Explanation {
     explained ??= explainQuery(node);
     return explained;
   } };
-  if (node.count) steps.push(["_n", post("$_r/len", {})]);
-  return Object.assign(lazy, { op: opdef(steps), decode: node.count ? (r: Json) => r : (r: Json) => (r as Json[]).map(decode), needs }) as CompiledBody & { readonly needs: readonly string[] };
+  return Object.assign(lazy, { op: shape.op, decode: shape.decode, needs: NEEDS }) as CompiledBody & { readonly needs: readonly string[] };
 }
+
+const NEEDS: readonly string[] = [QUERY_EXTENSION];
+/** The op and decoder of each plan text, per `from` table (a full table's shapes are dropped at once). */
+const SHAPES = new WeakMap<TableMeta, [Shapes, Shapes]>();
+type Shapes = Map<string, { readonly op: CompiledBody["op"]; readonly decode: CompiledBody["decode"] }>;
+const MAX_SHAPES_PER_TABLE = 512;
 
 /** The conjuncts of a `where` that a table range can serve: `col op value` on `alias`. */
 function simplePredicates(where: OExpr | null, alias: string): { preds: Predicate[]; rest: OExpr[] } {

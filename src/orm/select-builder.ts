@@ -133,6 +133,10 @@ export interface SelectQueryBuilder<DB extends SchemaTypes, T extends string, Sc
   explain(): Explanation;
 }
 
+function firstRow(rows: unknown): unknown {
+  return (rows as unknown[])[0];
+}
+
 /** The operators the single-table path serves; others need the relational plan. */
 const LEGACY_OPS: ReadonlySet<string> = new Set(["=", "!=", "<", "<=", ">", ">=", "in", "isNull", "isNotNull"]);
 
@@ -250,11 +254,14 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     return explainOf(this);
   }
 
-  async executeTakeFirst(args?: Args): Promise<unknown> {
-    // A key lookup returns at most one row already; anything else asks for one row.
-    const b = this.node.limit || this.compiled().explain?.access === "key lookup" ? this : this.patched({ limit: { kind: "value", value: 1 } });
-    const rows = (await b.execute(args)) as unknown[];
-    return rows[0];
+  executeTakeFirst(args?: Args): Promise<unknown> {
+    try {
+      // A key lookup returns at most one row already; anything else asks for one row.
+      const b = this.node.limit || this.compiled().explain?.access === "key lookup" ? this : this.patched({ limit: { kind: "value", value: 1 } });
+      return b.execute(args).then(firstRow);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   async executeTakeFirstOrThrow(args?: Args): Promise<unknown> {

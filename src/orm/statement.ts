@@ -173,17 +173,33 @@ export abstract class StatementBase<T> implements Statement<T> {
     return undefined;
   }
 
-  private async run(args: Args | undefined): Promise<T> {
-    const c = this.compiled();
-    const bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
-    let result: Json;
+  // A promise chain, not an async function: one statement is one kernel promise and one `then`.
+  private run(args: Args | undefined): Promise<T> {
+    let c: Compiled;
+    let bound: Record<string, Json>;
     try {
-      if (c.needs) await checkExtensions(this.ctx.runner, c.needs);
-      result = await this.ctx.runner.execute(c.op, bound);
+      c = this.compiled();
+      bound = bindArgs(c, args, `${this.node.table.namespace}/${this.node.table.name}`);
     } catch (e) {
-      throw uniqueViolation(e, [this.node.table.namespace + "/" + this.node.table.name], this.node.table.path, (column) => this.uniqueKey(column));
+      return Promise.reject(e);
     }
-    return c.decode(result) as T;
+    if (c.needs) {
+      return checkExtensions(this.ctx.runner, c.needs)
+        .then(() => this.ctx.runner.execute(c.op, bound))
+        .then((result) => c.decode(result) as T, (e) => this.failed(e));
+    }
+    let pending: Promise<Json>;
+    try {
+      pending = this.ctx.runner.execute(c.op, bound);
+    } catch (e) {
+      return Promise.reject(e).catch((x) => this.failed(x));
+    }
+    return pending.then((result) => c.decode(result) as T, (e) => this.failed(e));
+  }
+
+  /** A failure of the statement's op, a unique violation named as such. */
+  private failed(e: unknown): never {
+    throw uniqueViolation(e, [this.node.table.namespace + "/" + this.node.table.name], this.node.table.path, (column) => this.uniqueKey(column));
   }
 }
 

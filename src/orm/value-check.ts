@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { BadRequestError } from "../errors.js";
 import type { ColumnMeta } from "./meta.js";
-import { columnZod } from "./validate.js";
+import { columnZod, quickValueCheck } from "./validate.js";
 
 const valueZod = new WeakMap<ColumnMeta, z.ZodType>();
 function nonNullZod(c: ColumnMeta): z.ZodType {
@@ -17,6 +17,9 @@ function nonNullZod(c: ColumnMeta): z.ZodType {
   return t;
 }
 
+/** The zod-free check of common column types, per column (`null`: none, use zod). */
+const quickChecks = new WeakMap<ColumnMeta, ((v: unknown) => boolean) | null>();
+
 /**
  * Throws `BadRequestError` when `value` does not fit column `c` (ignoring nullability).
  *
@@ -26,6 +29,9 @@ function nonNullZod(c: ColumnMeta): z.ZodType {
  * ```
  */
 export function checkValue(table: string, c: ColumnMeta, value: unknown, what: string): void {
+  let quick = quickChecks.get(c);
+  if (quick === undefined) quickChecks.set(c, (quick = quickValueCheck(c) ?? null));
+  if (quick !== null && quick(value)) return;
   const r = nonNullZod(c).safeParse(value);
   if (!r.success) {
     throw new BadRequestError(`${table}: ${what} for column ${c.name}: ${r.error.issues[0]?.message ?? "invalid value"}`);

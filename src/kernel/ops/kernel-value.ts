@@ -237,6 +237,33 @@ export function toJson(v: OpResult, meter?: EncodeMeter): Json {
 }
 
 /**
+ * `toJson` of a query result — a tuple of row tuples the query built for this answer, which no
+ * one else holds — encoding the rows in place instead of copying them: the same JSON and the
+ * same charges as `toJson`. A cell that is itself a tuple (a nested load) is encoded as `toJson`
+ * does, into a copy.
+ *
+ * @example
+ * ```ts
+ * queryRowsJson([[1, "ada"]], ctx.encoding()); // [[1, "ada"]]
+ * ```
+ */
+export function queryRowsJson(rows: unknown[][], meter?: EncodeMeter): Json {
+  if (meter !== undefined) meter.alloc(encodedTupleBytes(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    if (meter !== undefined) meter.alloc(encodedTupleBytes(row.length));
+    for (let i = 0; i < row.length; i++) {
+      const item = row[i] as KernelValue;
+      if (item !== null && typeof item === "object") row[i] = toJson(item, meter);
+      else if (typeof item === "number" && !Number.isFinite(item)) toJson(item); // throws
+      else if (typeof item === "bigint") row[i] = int64Json(item);
+      else if (meter !== undefined && typeof item === "string") meter.alloc(encodedStringBytes(item.length));
+    }
+  }
+  return rows as Json[];
+}
+
+/**
  * Decodes request data (an execution argument, a request key or body) into a kernel value.
  * Data never carries code: any reference outside an OpDef is refused (`decodeValue`). The one
  * exception is a top-level table literal `{"/state/collection/table": [schema, rows]}`, which is

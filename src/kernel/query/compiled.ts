@@ -133,7 +133,26 @@ export type JoinStrategy =
    * An index whose first column is `column`: one lookup per left row. `sortRows`: the index gives
    * the rows out of primary key order, and the plan (plain, without `orderBy`) wants them in it.
    */
-  | { readonly t: "lookup"; readonly key: Ev; readonly lookup: EqualityLookup; readonly index: string; readonly pkOrdered: boolean; readonly sortRows: boolean }
+  | {
+      readonly t: "lookup";
+      readonly key: Ev;
+      readonly lookup: EqualityLookup;
+      readonly index: string;
+      readonly pkOrdered: boolean;
+      readonly sortRows: boolean;
+      /**
+       * The join condition is that one equality and nothing else: every row the lookup finds
+       * satisfies it (the index compares cells as `=` does; a null key finds nothing), so it is
+       * not tested again.
+       */
+      readonly onIsKey: boolean;
+      /**
+       * The key is a column of an earlier alias and the table is on the heap: the lookups of all
+       * the previous join's candidates may be made ahead (join.ts `prefetch`), with no effect but
+       * warming the cache.
+       */
+      readonly prefetch: boolean;
+    }
   /** No such index: the right table read once per execution into a hash table on `column`. */
   | { readonly t: "hash"; readonly key: Ev; readonly position: number }
   /** No equality: every right row, read once per execution. */

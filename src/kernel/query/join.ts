@@ -10,6 +10,7 @@ import type { ColumnConstraint } from "../storage/scan-plan.js";
 import type { Row } from "../storage/table-schema.js";
 import type { Visits } from "./budget.js";
 import { type CompiledJoin, type CompiledPlan, type ConstraintSpec, type Ev, norm, type Slots, compareValues } from "./compiled.js";
+import { TopK } from "./top-k.js";
 
 /** Receives each joined row that passes `where`; returns true to stop the enumeration. */
 export interface RowSink {
@@ -38,10 +39,15 @@ export class JoinRun {
   /** Per join: its table's primary key order (for lookups whose rows come out of it). */
   private readonly byKey: ((a: Row, b: Row) => number)[];
 
+  /**
+   * @param first when set, how many rows the sink takes before it stops (a limit on rows that
+   *   arrive in key order): rows of `from` put in primary key order are then selected, not sorted.
+   */
   constructor(
     private readonly plan: CompiledPlan,
     private readonly visits: Visits,
     private readonly sink: RowSink,
+    private readonly first?: number,
   ) {
     this.slots = new Array(plan.tables.length).fill(null);
     this.buffers = plan.joins.map(() => []);
@@ -67,8 +73,9 @@ export class JoinRun {
         }
         const out: Row[] = [];
         access.lookup(cells, out);
-        if (access.sortFrom) out.sort(byPrimaryKey(table.primary.keyPositions));
-        for (let i = 0; i < out.length; i++) if (this.fromRow(out[i]!)) return;
+        if (out.length > 1) this.touch(out);
+        if (access.sortFrom) this.inKeyOrder(out);
+        else this.fromRows(out);
         return;
       }
       case "in": {
@@ -84,8 +91,7 @@ export class JoinRun {
           access.lookup(cell, rows);
         }
         this.visits.meter.alloc(8 * rows.length);
-        rows.sort(byPrimaryKey(table.primary.keyPositions));
-        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
+        this.inKeyOrder(rows);
         return;
       }
       case "range": {
@@ -100,8 +106,7 @@ export class JoinRun {
           rows.push(row);
         });
         this.visits.meter.alloc(8 * rows.length);
-        rows.sort(byPrimaryKey(table.primary.keyPositions));
-        for (let i = 0; i < rows.length; i++) if (this.fromRow(rows[i]!)) return;
+        this.inKeyOrder(rows);
         return;
       }
       case "ordered": {
@@ -136,6 +141,41 @@ export class JoinRun {
     }
   }
 
+  /**
+   * Hands `from`'s rows on in primary key order. When the sink stops after `first` rows and there
+   * are many more, the `first` smallest are selected with a bounded heap and handed on; the rest
+   * is sorted only if the sink still wants rows (some were filtered out or joined to nothing).
+   */
+  private inKeyOrder(rows: Row[]): void {
+    const cmp = byPrimaryKey(this.plan.from.table.primary.keyPositions);
+    const k = this.first;
+    let rest = rows;
+    if (k !== undefined && k > 0 && rows.length > 2 * k + 16) {
+      const top = new TopK<Row>(k, cmp);
+      for (let i = 0; i < rows.length; i++) if (top.admits(rows[i]!)) top.push(rows[i]!);
+      const head = top.sorted();
+      if (this.fromRows(head)) return;
+      // Primary keys are unique: the rest is every row after the last one handed on.
+      const last = head[head.length - 1]!;
+      rest = rows.filter((r) => cmp(r, last) > 0);
+    }
+    rest.sort(cmp);
+    this.fromRows(rest);
+  }
+
+  /**
+   * Rows of `from` in turn (true when the sink stopped), the first join's lookups for each chunk
+   * of them made ahead (`prefetch`): a chunk, not all, since the sink may stop early.
+   */
+  private fromRows(rows: readonly Row[]): boolean {
+    const first = this.plan.joins[0];
+    for (let i = 0; i < rows.length; i++) {
+      if (first !== undefined && i % FROM_CHUNK === 0 && rows.length - i > 1) this.prefetch(first, 0, rows, i, Math.min(rows.length, i + FROM_CHUNK));
+      if (this.fromRow(rows[i]!)) return true;
+    }
+    return false;
+  }
+
   /** One row of `from`: tests its conjuncts, then the joins. Returns true to stop the scan. */
   private fromRow(row: Row): boolean {
     this.visits.one();
@@ -165,6 +205,7 @@ export class JoinRun {
       if (v !== null) {
         this.cells[0] = norm(v);
         s.lookup(this.cells, out);
+        if (out.length > 1) this.touch(out);
         if (s.sortRows && out.length > 1) out.sort(this.byKey[j]!);
       }
       candidates = out;
@@ -172,13 +213,14 @@ export class JoinRun {
       const v = s.key(slots);
       candidates = v === null ? EMPTY : (this.hashSide(join, s.position).get(norm(v)) ?? EMPTY);
     } else candidates = this.loopSide(join);
-    const on = join.on;
+    if (candidates.length > 1 && j + 1 < plan.joins.length) this.prefetch(plan.joins[j + 1]!, slot, candidates, 0, candidates.length);
+    const on = s.t === "lookup" && s.onIsKey ? undefined : join.on;
     let matched = false;
     const n = candidates.length;
     if (n > 0) this.visits.many(n);
     for (let i = 0; i < n; i++) {
       slots[slot] = candidates[i]!;
-      if (on(slots) !== true) continue;
+      if (on !== undefined && on(slots) !== true) continue;
       matched = true;
       if (conds.length === 0 || allTrue(conds, slots)) this.join(j + 1);
       if (this.stopped) break;
@@ -188,6 +230,49 @@ export class JoinRun {
       if (conds.length === 0 || allTrue(conds, slots)) this.join(j + 1);
     }
     slots[slot] = null;
+  }
+
+  /** What `prefetch` looks up (emptied after each use). */
+  private readonly scratch: Row[] = [];
+  private readonly scratchCells: KeyCell[] = [null];
+
+  /**
+   * When the next join is an index lookup keyed by a column: makes its lookups for every
+   * candidate of this join now, in one loop, and touches the rows they find. The lookups are
+   * made again, cache-warm, as each candidate is joined; doing them back to back lets the
+   * processor overlap their cache misses (hash probes, groups, rows) instead of taking them one
+   * candidate at a time.
+   */
+  private prefetch(next: CompiledJoin, slot: number, candidates: readonly Row[], from: number, to: number): void {
+    const s = next.strategy;
+    if (s.t !== "lookup" || !s.prefetch) return;
+    const slots = this.slots;
+    const buf = this.scratch;
+    const cells = this.scratchCells;
+    for (let i = from; i < to; i++) {
+      slots[slot] = candidates[i]!;
+      const v = s.key(slots);
+      if (v === null) continue;
+      cells[0] = norm(v);
+      s.lookup(cells, buf);
+    }
+    if (buf.length > 0) this.touch(buf);
+    buf.length = 0;
+    slots[slot] = null;
+  }
+
+  /** Kept so that `touch`'s reads are not optimized away. */
+  private touched = 0;
+
+  /**
+   * Reads a cell of each row an index lookup found before the rows are used: the reads are
+   * independent of each other, so the processor overlaps their cache misses, instead of waiting
+   * for each row in turn inside the per-row work (tests, order keys, joins) that follows.
+   */
+  private touch(rows: readonly Row[]): void {
+    let t = 0;
+    for (let i = 0; i < rows.length; i++) if (rows[i]![0] === undefined) t++;
+    this.touched += t;
   }
 
   /** The right side of a hash join, read once per execution (kept in `env.sides`). */
@@ -235,9 +320,19 @@ export class JoinRun {
 }
 
 const EMPTY: readonly Row[] = [];
+/** Rows of `from` whose first join's lookups are made ahead at once. */
+const FROM_CHUNK = 16;
 
-/** Orders rows by their primary key cells (`pos`: the key columns' positions). */
+const BY_KEY = new WeakMap<readonly number[], (a: Row, b: Row) => number>();
+
+/** Orders rows by their primary key cells (`pos`: the key columns' positions); one per list. */
 function byPrimaryKey(pos: readonly number[]): (a: Row, b: Row) => number {
+  let cmp = BY_KEY.get(pos);
+  if (cmp === undefined) BY_KEY.set(pos, (cmp = rowKeyOrder(pos)));
+  return cmp;
+}
+
+function rowKeyOrder(pos: readonly number[]): (a: Row, b: Row) => number {
   return (a, b) => {
     for (let i = 0; i < pos.length; i++) {
       const c = compareValues(a[pos[i]!], b[pos[i]!]);

@@ -248,12 +248,15 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
   if (plan.where && hasAgg(plan.where)) throw bad(`${where}.where: an aggregate cannot appear in where (use having)`);
   // Each conjunct of `where` is tested as soon as the last alias it names is bound.
   const whereAt: Ev[][] = tables.map(() => []);
+  /** The conjuncts tested on `from`'s rows, by their compiled test (some may be served by its access path). */
+  const fromConjuncts = new Map<Ev, QueryExpr>();
   for (const c of conjuncts(plan.where)) {
     const compiled = compileExpr(cx("where"), c);
     if (compiled.kind !== "bool" && compiled.kind !== "unknown") throw bad(`${where}.where: a condition is a boolean expression`);
     let level = 0;
     for (const a of aliasesOf(c, new Set())) level = Math.max(level, aliases.get(a)?.slot ?? 0);
     whereAt[level]!.push(compiled.ev);
+    if (level === 0) fromConjuncts.set(compiled.ev, c);
   }
 
   const names = new Set<string>();
@@ -337,7 +340,11 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     return { as: w.as, many: w.kind === "many", plan: child };
   });
 
-  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, tieOrderOnly);
+  const served = new Set<QueryExpr>();
+  const access = accessPath(from, plan, aliases, cx("where"), joins.length === 0 && plain && plan.limit !== null, tieOrderOnly, served);
+  // An equality lookup finds exactly the rows its equalities hold for (the index compares cells
+  // as `=` does; a null value finds nothing): those conjuncts are not tested again.
+  if (served.size > 0) whereAt[0] = whereAt[0]!.filter((ev) => !served.has(fromConjuncts.get(ev)!));
   const natural =
     (access.t === "scan" || access.t === "in" || (access.t !== "ordered" && (access.pkOrdered || access.sortFrom))) &&
     joins.every((j) => j.strategy.t !== "lookup" || j.strategy.pkOrdered || j.strategy.sortRows);
@@ -380,7 +387,9 @@ function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx, ti
       if (leading) {
         const ix = table.plan([{ column, eq: true, value: null }]).index;
         const pkOrdered = ix.primary || ix.listed === 1;
-        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered, sortRows: !pkOrdered && tieOrderOnly };
+        const onIsKey = conjuncts(on).length === 1;
+        const prefetch = other.t === "col" && !table.durable;
+        return { t: "lookup", key, lookup: table.equalityLookup([mine.col]), index: ix.name, pkOrdered, sortRows: !pkOrdered && tieOrderOnly, onIsKey, prefetch };
       }
       hash ??= { t: "hash", key, position: column.position };
     }
@@ -389,9 +398,9 @@ function joinStrategy(alias: string, table: Table, on: QueryExpr, cx: ExprCx, ti
 }
 
 /** The bounds `where` puts on `from`'s columns through free expressions (top-level conjuncts). */
-function bounds(plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx): Map<string, { column: Column; eq?: Ev; lo?: { ev: Ev; inclusive: boolean }; hi?: { ev: Ev; inclusive: boolean } }> {
+function bounds(plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx): Map<string, { column: Column; eq?: Ev; eqFrom?: QueryExpr; lo?: { ev: Ev; inclusive: boolean }; hi?: { ev: Ev; inclusive: boolean } }> {
   const from = aliases.get(plan.from.as)!.table;
-  const out = new Map<string, { column: Column; eq?: Ev; lo?: { ev: Ev; inclusive: boolean }; hi?: { ev: Ev; inclusive: boolean } }>();
+  const out = new Map<string, { column: Column; eq?: Ev; eqFrom?: QueryExpr; lo?: { ev: Ev; inclusive: boolean }; hi?: { ev: Ev; inclusive: boolean } }>();
   const entry = (col: string) => {
     const column = from.schema.column(col)!;
     let b = out.get(col);
@@ -416,7 +425,12 @@ function bounds(plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx): Map<s
       if (from.schema.column(col.col) === undefined) continue;
       const ev = compileExpr(cx, other).ev;
       const b = entry(col.col);
-      if (op === "=") b.eq ??= ev;
+      if (op === "=") {
+        if (b.eq === undefined) {
+          b.eq = ev;
+          b.eqFrom = c;
+        }
+      }
       else if (op === ">" || op === ">=") b.lo ??= { ev, inclusive: op === ">=" };
       else b.hi ??= { ev, inclusive: op === "<=" };
     } else if (c.t === "between" && !c.negate && c.e.t === "col" && c.e.src === plan.from.as && free(c.low) && free(c.high)) {
@@ -485,7 +499,8 @@ function describeItem(item: unknown): string {
   }
 }
 
-function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean): Access {
+/** `from`'s access path; `served` gets the `where` conjuncts an equality lookup makes true. */
+function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean, served: Set<QueryExpr>): Access {
   const b = bounds(plan, aliases, cx);
   // The index covering the most bounds: equality on a prefix of its columns, then one range.
   let best: ConstraintSpec[] = [];
@@ -544,6 +559,7 @@ function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, c
   const probe = from.plan(dummy(best));
   if (eqOnly) {
     const lookup = from.equalityLookup(best.map((s) => s.column.name));
+    for (const s of best) served.add(b.get(s.column.name)!.eqFrom!);
     const pkOrdered = probe.index.primary || best.length >= probe.index.listed;
     return { t: "lookup", values: best.map((s) => s.eq!), lookup, pkOrdered, sortFrom: !pkOrdered && tieOrderOnly };
   }

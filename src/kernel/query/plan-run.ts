@@ -110,29 +110,40 @@ class PlainSink implements RowSink {
 
 const EMPTY: unknown[] = [];
 
-function runPlain(plan: CompiledPlan, visits: Visits, offset: number, limit: number | undefined): unknown[][] {
-  const tables = plan.tables;
-  const pks = tables.map((t) => t.primary.keyPositions);
-  const tie = (a: PlainItem, b: PlainItem): number => {
-    for (let s = 0; s < pks.length; s++) {
-      const ra = a.slots[s] as Row | null;
-      const rb = b.slots[s] as Row | null;
-      if (ra === rb) continue;
-      if (ra === null) return -1;
-      if (rb === null) return 1;
-      const pos = pks[s]!;
-      for (let i = 0; i < pos.length; i++) {
-        const c = compareValues(ra[pos[i]!], rb[pos[i]!]);
-        if (c !== 0) return c;
+/** A plain plan's comparator (order keys, then primary keys slot by slot), made once per plan. */
+const PLAIN_ORDER = new WeakMap<CompiledPlan, (a: PlainItem, b: PlainItem) => number>();
+
+function plainOrder(plan: CompiledPlan): (a: PlainItem, b: PlainItem) => number {
+  let cmp = PLAIN_ORDER.get(plan);
+  if (cmp === undefined) {
+    const pks = plan.tables.map((t) => t.primary.keyPositions);
+    cmp = orderComparator<PlainItem>(plan.desc, (a, b) => {
+      for (let s = 0; s < pks.length; s++) {
+        const ra = a.slots[s] as Row | null;
+        const rb = b.slots[s] as Row | null;
+        if (ra === rb) continue;
+        if (ra === null) return -1;
+        if (rb === null) return 1;
+        const pos = pks[s]!;
+        for (let i = 0; i < pos.length; i++) {
+          const c = compareValues(ra[pos[i]!], rb[pos[i]!]);
+          if (c !== 0) return c;
+        }
       }
-    }
-    return 0;
-  };
-  const cmp = orderComparator<PlainItem>(plan.desc, tie);
+      return 0;
+    });
+    PLAIN_ORDER.set(plan, cmp);
+  }
+  return cmp;
+}
+
+function runPlain(plan: CompiledPlan, visits: Visits, offset: number, limit: number | undefined): unknown[][] {
+  const cmp = plainOrder(plan);
   const sorted = plan.access.t !== "ordered" && (plan.order.length > 0 || !plan.natural);
   const k = limit === undefined ? undefined : offset + limit;
   const sink = new PlainSink(plan, visits, sorted, k, cmp);
-  new JoinRun(plan, visits, sink).run();
+  // Rows arriving in key order with a limit: the sink stops after k of them.
+  new JoinRun(plan, visits, sink, sorted ? undefined : k).run();
   let items: PlainItem[];
   if (sink.top !== undefined) items = sink.top.sorted();
   else {

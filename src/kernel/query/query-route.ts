@@ -19,8 +19,12 @@ import { runPlan } from "./plan-run.js";
 
 const CACHE_LIMIT = 512;
 const parsed = new Map<string, QueryPlan>();
-/** Compiled plans by the route's table (they go with it), then by `ns` and plan text. */
-const compiled = new WeakMap<Table, Map<string, CompiledQuery>>();
+/**
+ * Compiled plans by the route's table (they go with it), then by `ns`, then by plan text (the
+ * text string itself is the key: the same op hands the same string object each call, whose hash
+ * V8 keeps, so a hit hashes nothing).
+ */
+const compiled = new WeakMap<Table, Map<string, Map<string, CompiledQuery>>>();
 
 function remember<T>(cache: Map<string, T>, key: string, value: T): T {
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
@@ -45,10 +49,11 @@ export function cachedQueryPlan(text: unknown): QueryPlan {
 }
 
 function compiledFor(text: string, lookup: (name: string) => Table | undefined, ns: string, from: Table): CompiledQuery {
-  const id = `${ns}\u0000${text}`;
-  let byText = compiled.get(from);
-  if (byText === undefined) compiled.set(from, (byText = new Map()));
-  const hit = byText.get(id);
+  let byNs = compiled.get(from);
+  if (byNs === undefined) compiled.set(from, (byNs = new Map()));
+  let byText = byNs.get(ns);
+  if (byText === undefined) byNs.set(ns, (byText = new Map()));
+  const hit = byText.get(text);
   if (hit !== undefined) {
     let fresh = true;
     for (const [name, table] of hit.tables) {
@@ -58,9 +63,9 @@ function compiledFor(text: string, lookup: (name: string) => Table | undefined, 
       }
     }
     if (fresh) return hit;
-    byText.delete(id);
+    byText.delete(text);
   }
-  return remember(byText, id, compileQuery(cachedQueryPlan(text), lookup, ns));
+  return remember(byText, text, compileQuery(cachedQueryPlan(text), lookup, ns));
 }
 
 function kindProblem(v: unknown, kind: string): boolean {

@@ -70,8 +70,10 @@ export class TopK<T> {
       h.push(item);
       while (i > 0) {
         const p = (i - 1) >> 1;
-        if (cmp(h[i]!, h[p]!) <= 0) break;
-        [h[i], h[p]] = [h[p]!, h[i]!];
+        const x = h[i]!;
+        if (cmp(x, h[p]!) <= 0) break;
+        h[i] = h[p]!;
+        h[p] = x;
         i = p;
       }
       return;
@@ -84,8 +86,10 @@ export class TopK<T> {
       if (l >= n) break;
       const r = l + 1;
       const c = r < n && cmp(h[r]!, h[l]!) > 0 ? r : l;
-      if (cmp(h[c]!, h[i]!) <= 0) break;
-      [h[i], h[c]] = [h[c]!, h[i]!];
+      const x = h[i]!;
+      if (cmp(h[c]!, x) <= 0) break;
+      h[i] = h[c]!;
+      h[c] = x;
       i = c;
     }
   }
