@@ -1,7 +1,9 @@
 /**
  * The durable store: tables persisted in lmdb, read in place by durable tables (lmdb-table.ts).
  * Sub-databases:
- *  - `meta`: table id → `{path, schema, sum}` (msgpack; `sum`: checksum of path and schema);
+ *  - `meta`: table id → `{path, schema, sum, fill?}` (msgpack; `sum`: checksum of path, schema
+ *    and fill; `fill`: `{from, cells}`, the stored cells of columns appended to the schema without
+ *    a rewrite, which rows holding fewer than the schema's cells read, see `Table.fill`);
  *  - `data`: `[tableId, ...keyCells]` → `[...valueCells, checksum]` (ordered-binary keys, msgpack
  *    values; the checksum covers the stored key and the value cells, see checksums.ts), so one
  *    table's rows are contiguous and in primary-key order: point gets and range scans read them
@@ -23,9 +25,9 @@
 import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
-import type { Table } from "./table-engine.js";
+import type { RowFill, Table } from "./table-engine.js";
 import { type IndexKey, type KeyCell, keyBytes, normCell } from "./index-keys.js";
-import type { Cell, Row } from "./table-schema.js";
+import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
 
@@ -34,7 +36,7 @@ export const STORE_FORMAT = 2;
 
 /** One change of a write-set, in log order. */
 export type StoreOp =
-  | { readonly kind: "create"; readonly tid: number; readonly path: string; readonly schema: Json }
+  | { readonly kind: "create"; readonly tid: number; readonly path: string; readonly schema: Json; readonly fill?: RowFill }
   | { readonly kind: "drop"; readonly tid: number }
   | { readonly kind: "flush"; readonly table: FlushSource };
 
@@ -56,6 +58,33 @@ export interface StoredTable {
   readonly checked: boolean;
   /** The row count recorded by the last commit that wrote the table, if any. */
   readonly rows: number | undefined;
+  /** The stored fill (cells in their stored form, see `fillFromStore`), if any. */
+  readonly fill: StoredFill | undefined;
+}
+
+/** A table's fill as stored: cells in their stored form (links as hrefs, bytes as key strings). */
+export interface StoredFill {
+  readonly from: number;
+  readonly cells: readonly StoreCell[];
+}
+
+/** The stored form of a fill. */
+export function fillToStore(fill: RowFill): StoredFill {
+  return { from: fill.from, cells: fill.cells.map((c) => normCell(c) as StoreCell) };
+}
+
+/** A stored fill read back against the table's columns (`schema.columns`). */
+export function fillFromStore(stored: StoredFill, columns: readonly Column[]): RowFill {
+  const cells = stored.cells.map((c, i): Cell => {
+    const col = columns[stored.from + i];
+    if (col === undefined || typeof c !== "string") {
+      return typeof c === "number" && col?.bigMin !== undefined && !Number.isSafeInteger(c) ? BigInt(c) : (c as Cell);
+    }
+    if (col.kind === "link") return { kind: "link", href: c } as Link;
+    if (col.kind === "bytes") return keyBytes(c);
+    return c;
+  });
+  return { from: stored.from, cells };
 }
 
 /** A table's catalog entry as stored. */
@@ -63,6 +92,7 @@ interface MetaRecord {
   path: string;
   schema: unknown;
   sum?: number;
+  fill?: StoredFill;
 }
 
 /** lmdb's key size limit is 1978 bytes; leave room for the table id and type tags. */
@@ -169,11 +199,11 @@ export class LmdbStore {
         if (typeof key !== "number" || value === null || typeof value !== "object" || typeof value.path !== "string") {
           throw new DataCorruptionError(this.dataDir, entry, "not a table entry");
         }
-        if (value.sum !== undefined && value.sum !== tableChecksum(value.path, value.schema)) {
+        if (value.sum !== undefined && value.sum !== tableChecksum(value.path, value.schema, value.fill)) {
           throw new DataCorruptionError(this.dataDir, `${entry}, table ${value.path}`, "checksum mismatch");
         }
         const rows = this.counts?.get(key);
-        out.push({ tid: key, path: value.path, schema: value.schema, checked: value.sum !== undefined, rows: typeof rows === "number" ? rows : undefined });
+        out.push({ tid: key, path: value.path, schema: value.schema, checked: value.sum !== undefined, rows: typeof rows === "number" ? rows : undefined, fill: value.fill });
       }
     } catch (e) {
       throw this.corruption('the table catalog (state/data.mdb, sub-database "meta")', e);
@@ -238,6 +268,13 @@ export class LmdbStore {
     });
   }
 
+  /** Removes the `index` entries from `start` up to (not including) `end`. */
+  private removeIndexEntries(start: StoreKey, end: StoreKey): void {
+    if (!this.index) return;
+    const keys = [...this.index.getKeys({ start, end })];
+    for (const k of keys) this.index.removeSync(k);
+  }
+
   private removeTableRows(tid: number): void {
     const range = { start: [tid], end: [tid + 1] };
     const keys = [...this.data.getKeys(range)];
@@ -263,9 +300,13 @@ export class LmdbStore {
       if (info!.get("format") !== STORE_FORMAT) info!.putSync("format", STORE_FORMAT);
       for (const op of ops) {
         switch (op.kind) {
-          case "create":
-            meta.putSync(op.tid, { path: op.path, schema: op.schema, sum: tableChecksum(op.path, op.schema) });
+          case "create": {
+            const fill = op.fill === undefined ? undefined : fillToStore(op.fill);
+            const record: MetaRecord = { path: op.path, schema: op.schema, sum: tableChecksum(op.path, op.schema, fill) };
+            if (fill !== undefined) record.fill = fill;
+            meta.putSync(op.tid, record);
             break;
+          }
           case "drop":
             meta.removeSync(op.tid);
             counts!.removeSync(op.tid);
@@ -277,6 +318,14 @@ export class LmdbStore {
             const tid = src.tid;
             const keyLen = src.keyLen;
             if (layer.truncated) this.removeTableRows(tid);
+            // Index entries of indexes dropped, then indexes built, by a schema change: the built
+            // ones are written as one sorted pass of puts.
+            if (layer.clearIndexesFrom !== undefined) this.removeIndexEntries([tid, layer.clearIndexesFrom], [tid + 1]);
+            layer.ixBase.forEach((keys, ordinal) => {
+              if (keys === undefined) return;
+              if (!layer.truncated) this.removeIndexEntries([tid, ordinal], [tid, ordinal + 1]);
+              for (let i = 0; i < keys.length; i++) index!.putSync(indexStoreKey(tid, ordinal, keys[i] as readonly KeyCell[]), null);
+            });
             layer.rows.forEachPair((key, entry) => {
               const k = storeKey(tid, key);
               if (entry === TOMBSTONE) data.removeSync(k);
@@ -331,15 +380,20 @@ function rowName(table: StoredTable, storedKey: readonly KeyCell[]): string {
 }
 
 /**
- * Rebuilds a stored row from its stored key (`[tid, ...key cells]`) and value cells; link columns
- * come back as link values.
+ * Rebuilds a stored row from its stored key (`[tid, ...key cells]`) and value cells (`checked`:
+ * followed by the checksum cell); link columns come back as link values, and columns appended
+ * after the row was stored (`Table.fill`) get their fill cells.
  */
-export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values: readonly KeyCell[] | null): Row {
+export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values: readonly KeyCell[] | null, checked: boolean): Row {
   const cols = table.schema.columns;
   const keyLen = storedKey.length - 1;
   const row = new Array<Cell>(cols.length);
   for (let i = 0; i < keyLen; i++) row[i] = storedKey[i + 1] as Cell;
-  for (let i = keyLen; i < cols.length; i++) row[i] = (values?.[i - keyLen] ?? null) as Cell;
+  const stored = values === null ? keyLen : keyLen + values.length - (checked ? 1 : 0);
+  for (let i = keyLen; i < cols.length; i++) row[i] = (i < stored ? values![i - keyLen] : null) as Cell;
+  // A row stored before columns were appended without a rewrite reads their cells (`Table.fill`).
+  const fill = table.fill;
+  if (fill !== undefined) for (let i = Math.max(stored, fill.from); i < cols.length; i++) row[i] = fill.cells[i - fill.from]!;
   if (table.hasLinks) {
     for (let i = 0; i < cols.length; i++) {
       const c = row[i];
