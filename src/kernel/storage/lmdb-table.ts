@@ -545,8 +545,11 @@ export class LmdbTable extends TableBase implements FlushSource {
     layer.rows = WriteLayer.addSorted(layer.rows, sortedKeys as IndexKey[], sortedRows as RowEntry[], this.primary.compare);
     for (let j = 0; j < this.secondaries.length; j++) {
       const ix = this.secondaries[j]!;
-      const ixKeys = sortedRows.map((row) => secondaryKey(ix, row) as IndexKey);
-      ixKeys.sort(ix.compare);
+      // The rows are in primary key order: a stable sort by the index's listed cells is the
+      // index order (`secondaryOrder`: a counting sort for small integers), no comparison sort.
+      const order = secondaryOrder(ix, sortedRows);
+      const ixKeys = new Array<IndexKey>(n);
+      for (let i = 0; i < n; i++) ixKeys[i] = secondaryKey(ix, sortedRows[order[i]!]!);
       layer.ix[j] = WriteLayer.addSorted(layer.ix[j]!, ixKeys, new Array<IndexEntry>(ixKeys.length).fill(true), ix.compare);
     }
     this.rowCount += n;
