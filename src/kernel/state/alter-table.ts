@@ -170,7 +170,11 @@ export function alterTable(log: UndoLog, host: AlterHost, table: Table, ns: stri
     rows[i++] = row;
   });
   for (const c of uniqueCols) checkUnique(where, schema, rows, c);
-  next.insertMany(rows, undefined);
+  // Cells copied as they are, in place: with the key columns among them, the rewritten rows have
+  // the old rows' keys, and a durable table writes them over the stored ones.
+  const unchanged = sources.map((s, c) => s.kind === "column" && s.from.position === c && sameType(s.from, cols[c]!) && s.from.dtype === cols[c]!.dtype);
+  const sameKeys = schema.keyColumns.length === table.schema.keyColumns.length && schema.keyColumns.every((k) => unchanged[k.position] && oldCols[k.position]!.isKey);
+  if (!(sameKeys && next.replaceRows !== undefined && next.replaceRows(table, rows, unchanged))) next.insertMany(rows, undefined);
   return swap(log, host, table, next, ns, name, newName, n);
 }
 

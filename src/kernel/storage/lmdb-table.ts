@@ -381,15 +381,9 @@ export class LmdbTable extends TableBase implements FlushSource {
    * transaction (then the caller copies the rows).
    */
   adoptRows(from: Table, fill: RowFill | undefined): boolean {
-    if (!(from instanceof LmdbTable) || from.store !== this.store || this.rowCount !== 0 || !from.active.empty) return false;
-    if (from.schema.columns.length > this.schema.columns.length) return false;
-    this.tid = from.tid;
-    this.rowCount = from.rowCount;
-    this.checked = from.checked;
-    this.sequence = from.sequence;
+    if (!this.canTakeOver(from) || from.schema.columns.length > this.schema.columns.length) return false;
+    this.takeOver(from);
     this.fill = fill;
-    // The same array: a commit of `from` still being written settles out of it for both.
-    this.committing = from.committing;
     const layer = this.active;
     const build: number[] = [];
     this.secondaries.forEach((ix, j) => {
@@ -414,6 +408,61 @@ export class LmdbTable extends TableBase implements FlushSource {
         layer.ixBase[j] = sorted;
       });
     }
+    if (from.secondaries.length > this.secondaries.length) layer.clearIndexesFrom = this.secondaries.length;
+    return true;
+  }
+
+  /** True when this new, empty table can take over `from`'s stored rows (see `adoptRows`). */
+  private canTakeOver(from: Table): from is LmdbTable {
+    return from instanceof LmdbTable && from.store === this.store && this.rowCount === 0 && from.active.empty;
+  }
+
+  /** Takes `from`'s table id, row count, key sequence and committing layers. */
+  private takeOver(from: LmdbTable): void {
+    this.tid = from.tid;
+    this.rowCount = from.rowCount;
+    this.checked = from.checked;
+    this.sequence = from.sequence;
+    // The same array: a commit of `from` still being written settles out of it for both.
+    this.committing = from.committing;
+  }
+
+  /**
+   * Takes over `from`'s table id with `rows` in place of its rows: a schema change that rewrites
+   * every row but keeps the key columns as they are, so the new rows have exactly the old rows'
+   * keys. `rows` are in primary key order; `unchanged[p]` is true when the cells at row position
+   * `p` are the old rows' cells. The rows go into the overlay in one bulk build and the commit
+   * puts each over the stored row of the same key (no removal of the old rows, unlike a new
+   * table). A secondary index on unchanged positions at the same ordinal keeps its stored entries;
+   * the others are built into sorted keys (`WriteLayer.ixBase`) as in `adoptRows`. Returns false
+   * (nothing done) when it cannot take `from` over; the caller then inserts the rows.
+   */
+  replaceRows(from: Table, rows: readonly Row[], unchanged: readonly boolean[]): boolean {
+    if (!this.canTakeOver(from) || rows.length !== from.rowCount) return false;
+    const n = rows.length;
+    const keys = new Array<IndexKey>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.primaryKeyOf(rows[i]!);
+    const build: number[] = [];
+    this.secondaries.forEach((ix, j) => {
+      const twin = from.secondaries[j];
+      const kept = twin !== undefined && twin.keyPositions.join(",") === ix.keyPositions.join(",") && ix.keyPositions.every((p) => unchanged[p] === true);
+      if (!kept) build.push(j);
+    });
+    const bases = build.map((j) => {
+      const ix = this.secondaries[j]!;
+      const order = secondaryOrder(ix, rows);
+      const out = new Array<IndexKey>(n);
+      for (let i = 0; i < n; i++) {
+        const k = secondaryKey(ix, rows[order[i]!]!);
+        this.checkKeyBytes(k);
+        out[i] = k;
+      }
+      return out;
+    });
+    this.takeOver(from);
+    const layer = this.active;
+    layer.rows = WriteLayer.addSorted(layer.rows, keys, rows as RowEntry[], this.primary.compare);
+    build.forEach((j, b) => (layer.ixBase[j] = bases[b]));
     if (from.secondaries.length > this.secondaries.length) layer.clearIndexesFrom = this.secondaries.length;
     return true;
   }

@@ -150,6 +150,15 @@ export interface Table {
    * as it was (a rollback puts it back). Optional: an engine without it always copies.
    */
   adoptRows?(from: Table, fill: RowFill | undefined): boolean;
+  /**
+   * Fills this new, empty table with `rows` (checked, in primary key order) in place of every row
+   * of `from`, when they have exactly `from`'s keys (a schema change that rewrites the rows but
+   * keeps the key columns): the engine may then write them over the stored rows instead of
+   * removing those and storing these anew. `unchanged[p]` is true when the cells at position `p`
+   * are `from`'s (an index on such positions need not be rebuilt). Returns false (nothing done)
+   * when it cannot; the caller then inserts the rows. Optional.
+   */
+  replaceRows?(from: Table, rows: readonly Row[], unchanged: readonly boolean[]): boolean;
 
   /** The scan plan that serves `constraints` (and `order`); 400 when no index does. */
   plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse?: boolean): ScanPlan;
