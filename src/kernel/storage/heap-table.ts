@@ -341,6 +341,47 @@ export class HeapTable extends TableBase {
   }
 
   /**
+   * Fills this new, empty table with `rows` in place of `from`'s rows, one per row of `from`
+   * with the same key, in the same (primary key) order (see `Table.replaceRows`). The primary
+   * tree is built over `from`'s own key array; `from`'s point map moves here and has its values
+   * replaced (no new map is grown; `from`'s point gets then read its tree); an index on
+   * `unchanged` positions at the same ordinal is rebuilt over its twin's sorted keys, each leading
+   * to the new row with its key, instead of sorted and keyed again. Returns false (nothing done)
+   * when `from` is not a heap table.
+   */
+  replaceRows(from: Table, rows: readonly Row[], unchanged: readonly boolean[]): boolean {
+    if (!(from instanceof HeapTable) || this.size !== 0 || rows.length !== from.size) return false;
+    const keys = from.primary.tree.keysArray();
+    const n = rows.length;
+    this.primary.tree = bulkLoad(keys, rows as Row[], NODE_SIZE, this.primary.compare) as Tree;
+    if (this.pointMap !== undefined) {
+      let map = from.pointMap;
+      from.pointMap = undefined;
+      map ??= new Map();
+      for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
+      this.pointMap = map;
+    }
+    this.secondaries.forEach((ix, j) => {
+      const twin = from.secondaries[j];
+      const kept = twin !== undefined && twin.keyPositions.join(",") === ix.keyPositions.join(",") && ix.keyPositions.every((p) => unchanged[p] === true);
+      if (!kept) {
+        this.buildSecondary(ix, rows);
+        return;
+      }
+      // The primary key cells sit in the index key at the positions of the key columns.
+      const at = this.schema.keyColumns.map((k) => ix.keyPositions.indexOf(k.position));
+      const ixKeys = twin.tree.keysArray();
+      const ixRows = new Array<Row>(ixKeys.length);
+      for (let i = 0; i < ixKeys.length; i++) {
+        const k = ixKeys[i] as readonly KeyCell[];
+        ixRows[i] = this.get(at.length === 1 ? k[at[0]!]! : at.map((p) => k[p]!))!;
+      }
+      ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
+    });
+    return true;
+  }
+
+  /**
    * Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop.
    */
   scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
