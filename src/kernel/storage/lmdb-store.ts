@@ -22,11 +22,12 @@
  * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
  * commit survives kill -9 and a partial one never becomes visible.
  */
+import * as lmdbModule from "lmdb";
 import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
 import type { RowFill, Table } from "./table-engine.js";
-import { type IndexKey, type KeyCell, keyBytes, normCell } from "./index-keys.js";
+import { type IndexKey, type KeyCell, MAX, keyBytes, normCell } from "./index-keys.js";
 import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
@@ -434,4 +435,41 @@ export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values
     }
   }
   return row;
+}
+
+/**
+ * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
+ * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
+ */
+const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
+
+/** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
+const AFTER_PREFIX = Buffer.from([0, 0xff]);
+/** The byte after an encoded key that sorts it just after that key (before any longer key). */
+const AFTER_KEY = Buffer.from([0]);
+
+/** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
+export function rangeEnd(prefix: readonly StoreCell[]): Buffer {
+  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
+}
+
+/**
+ * The stored form of a plan bound under `prefix` (`[tid]` or `[tid, ordinal]`): a bound ending in
+ * `MAX` becomes the encoded prefix followed by bytes above every cell. `after` moves an exact
+ * bound just past its own key (an exclusive start, or an inclusive end).
+ */
+export function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = false): Buffer | StoreKey {
+  const cells: StoreCell[] = [...prefix];
+  let max = false;
+  if (Array.isArray(bound)) {
+    for (const c of bound as readonly KeyCell[]) {
+      if (c === MAX) {
+        max = true;
+        break;
+      }
+      cells.push(c === 0 ? 0 : (c as StoreCell));
+    }
+  } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
+  if (!max && !after) return cells as StoreKey;
+  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
 }

@@ -12,10 +12,9 @@
  * first use and then hear every write, as on the heap engine.
  */
 import { DataCorruptionError } from "../../errors.js";
-import * as lmdbModule from "lmdb";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey } from "./lmdb-store.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
@@ -30,17 +29,6 @@ interface LmdbState extends TableState {
   readonly layer: WriteLayer;
   readonly size: number;
 }
-
-/**
- * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
- * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
- */
-const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
-
-/** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
-const AFTER_PREFIX = Buffer.from([0, 0xff]);
-/** The byte after an encoded key that sorts it just after that key (before any longer key). */
-const AFTER_KEY = Buffer.from([0]);
 
 /** What a stored range source yields per key: raw value cells (data) or nothing (index). */
 type Raw = StoreCell[] | null | RowEntry | IndexEntry;
@@ -631,30 +619,4 @@ export class LmdbTable extends TableBase implements FlushSource {
     const at = this.committing.indexOf(layer);
     if (at >= 0) this.committing.splice(at, 1);
   }
-}
-
-/** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
-function rangeEnd(prefix: readonly StoreCell[]): Buffer {
-  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
-}
-
-/**
- * The stored form of a plan bound under `prefix` (`[tid]` or `[tid, ordinal]`): a bound ending in
- * `MAX` becomes the encoded prefix followed by bytes above every cell. `after` moves an exact
- * bound just past its own key (an exclusive start, or an inclusive end).
- */
-function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = false): Buffer | StoreKey {
-  const cells: StoreCell[] = [...prefix];
-  let max = false;
-  if (Array.isArray(bound)) {
-    for (const c of bound as readonly KeyCell[]) {
-      if (c === MAX) {
-        max = true;
-        break;
-      }
-      cells.push(c === 0 ? 0 : (c as StoreCell));
-    }
-  } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
-  if (!max && !after) return cells as StoreKey;
-  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
 }
