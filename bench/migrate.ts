@@ -2,14 +2,14 @@
  * Schema migrations (issue 17): `db.migrate()` on a table of 1M rows (100k with
  * BENCH_SCALE=small) against SQLite's own statements on the same rows.
  *
- *   add column, default   `migrate()` adding `score u32 default 0` (every row rewritten into the
- *                         new table, indexes rebuilt, one transaction) vs SQLite
- *                         `ALTER TABLE ADD COLUMN score INTEGER NOT NULL DEFAULT 0` (a schema
- *                         change only: SQLite fills the default when a row is read)
- *   add index             `migrate()` adding an index on `qty` vs `CREATE INDEX`
+ *   add column, default   `migrate()` adding `score u32 default 0` (a schema change only: the
+ *                         rows are kept, the default filled in on reads) vs SQLite
+ *                         `ALTER TABLE ADD COLUMN score INTEGER NOT NULL DEFAULT 0` (the same)
+ *   add index             `migrate()` adding an index on `qty` (only the index is built) vs
+ *                         `CREATE INDEX`
  *   add column, backfill  `migrate()` adding `tag` with `.backfill((row) => …)` (rows read, the
- *                         values computed in JS, sent back, rewritten) vs `ALTER TABLE ADD COLUMN`
- *                         + `UPDATE t SET tag = 'q' || (qty % 10)`
+ *                         values computed in JS, sent back, written over the stored rows) vs
+ *                         `ALTER TABLE ADD COLUMN` + `UPDATE t SET tag = 'q' || (qty % 10)`
  *
  * Memory: embedded() vs SQLite `:memory:`; durable: embedded({ dataDir }) vs a SQLite file (WAL,
  * synchronous FULL — both durable when the call returns). Each figure is one run (a migration

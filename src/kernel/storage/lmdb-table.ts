@@ -410,7 +410,8 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.tid = from.tid;
     this.rowCount = from.rowCount;
     this.checked = from.checked;
-    this.sequence = from.sequence;
+    // (a sequence never goes down: the stored one when `from` has not read it)
+    this.sequence = from.sequence ?? this.store.sequenceOf(from.tid);
     // The same array: a commit of `from` still being written settles out of it for both.
     this.committing = from.committing;
   }
