@@ -157,18 +157,27 @@ export function alterTable(log: UndoLog, host: AlterHost, table: Table, ns: stri
   const rows = new Array<Row>(n);
   let i = 0;
   if (identity) table.scan(table.plan([]), (old) => void (rows[i++] = old));
-  else table.scan(table.plan([]), (old) => {
-    const row = new Array<Cell>(cols.length);
-    for (let c = 0; c < cols.length; c++) {
-      const s = sources[c]!;
-      if (s.kind === "column") {
-        const cell = old[s.from.position]!;
-        row[c] = sameType(s.from, cols[c]!) ? cell : checkCell(cols[c]!, cell, where);
-      } else if (s.kind === "value") row[c] = constants[c]!;
-      else row[c] = checkCell(cols[c]!, s.values[i], where);
-    }
-    rows[i++] = row;
-  });
+  else {
+    // Per column: copied as it is, copied and checked, a constant, or one value per row.
+    const asIs = sources.map((s, c) => s.kind === "column" && sameType(s.from, cols[c]!));
+    // The rows as stored: a row stored before columns were appended lacks their cells (the fill's).
+    const fill = table.fill;
+    const rewrite = (old: Row): void => {
+      const row = new Array<Cell>(cols.length);
+      for (let c = 0; c < cols.length; c++) {
+        const s = sources[c]!;
+        if (s.kind === "column") {
+          const p = s.from.position;
+          const cell = p < old.length ? old[p]! : fill!.cells[p - fill!.from]!;
+          row[c] = asIs[c] ? cell : checkCell(cols[c]!, cell, where);
+        } else if (s.kind === "value") row[c] = constants[c]!;
+        else row[c] = checkCell(cols[c]!, s.values[i], where);
+      }
+      rows[i++] = row;
+    };
+    if (fill !== undefined && table.scanStored !== undefined) table.scanStored(rewrite);
+    else table.scan(table.plan([]), rewrite);
+  }
   for (const c of uniqueCols) checkUnique(where, schema, rows, c);
   // Cells copied as they are, in place: with the key columns among them, the rewritten rows have
   // the old rows' keys, and a durable table writes them over the stored ones.

@@ -344,12 +344,10 @@ export class HeapTable extends TableBase {
    * Fills this new, empty table with `rows` in place of `from`'s rows, one per row of `from`
    * with the same key, in the same (primary key) order (see `Table.replaceRows`). The primary
    * tree is built over `from`'s own key array; `from`'s point map moves here and has its values
-   * replaced (no new map is grown; `from`'s point gets then read its tree); an index on
-   * `unchanged` positions at the same ordinal is rebuilt over its twin's sorted keys, each leading
-   * to the new row with its key, instead of sorted and keyed again. Returns false (nothing done)
-   * when `from` is not a heap table.
+   * replaced (no new map is grown; `from`'s point gets then read its tree); the secondary
+   * indexes are built from `rows`. Returns false (nothing done) when `from` is not a heap table.
    */
-  replaceRows(from: Table, rows: readonly Row[], unchanged: readonly boolean[]): boolean {
+  replaceRows(from: Table, rows: readonly Row[], _unchanged: readonly boolean[]): boolean {
     if (!(from instanceof HeapTable) || this.size !== 0 || rows.length !== from.size) return false;
     const keys = from.primary.tree.keysArray();
     const n = rows.length;
@@ -361,23 +359,10 @@ export class HeapTable extends TableBase {
       for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
       this.pointMap = map;
     }
-    this.secondaries.forEach((ix, j) => {
-      const twin = from.secondaries[j];
-      const kept = twin !== undefined && twin.keyPositions.join(",") === ix.keyPositions.join(",") && ix.keyPositions.every((p) => unchanged[p] === true);
-      if (!kept) {
-        this.buildSecondary(ix, rows);
-        return;
-      }
-      // The primary key cells sit in the index key at the positions of the key columns.
-      const at = this.schema.keyColumns.map((k) => ix.keyPositions.indexOf(k.position));
-      const ixKeys = twin.tree.keysArray();
-      const ixRows = new Array<Row>(ixKeys.length);
-      for (let i = 0; i < ixKeys.length; i++) {
-        const k = ixKeys[i] as readonly KeyCell[];
-        ixRows[i] = this.get(at.length === 1 ? k[at[0]!]! : at.map((p) => k[p]!))!;
-      }
-      ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
-    });
+    // Every index is built anew: an index on unchanged cells could reuse its twin's sorted keys,
+    // but finding each key's new row is a random point-map lookup per entry, which measured
+    // slower than sorting and keying again (secondaryOrder is a counting sort).
+    for (const ix of this.secondaries) this.buildSecondary(ix, rows);
     return true;
   }
 
@@ -388,17 +373,22 @@ export class HeapTable extends TableBase {
     if (this.fill !== undefined && plan.point === undefined) {
       // Rows stored before a schema change are filled in before the filter sees them.
       const filter = plan.filter;
-      this.scanStored({ ...plan, filter: undefined }, (row) => {
+      this.scanTrees({ ...plan, filter: undefined }, (row) => {
         const r = this.full(row);
         return filter && !filter(r) ? false : visit(r);
       });
       return;
     }
-    this.scanStored(plan, visit);
+    this.scanTrees(plan, visit);
+  }
+
+  /** Every row as stored (maybe without the trailing cells `fill` gives), in primary key order. */
+  scanStored(visit: (row: Row) => void): void {
+    this.scanTrees(this.plan([]), visit);
   }
 
   /** `scan` over the rows as the trees hold them. */
-  private scanStored(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
+  private scanTrees(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
     const filter = plan.filter;
     if (plan.point !== undefined) {
       const row = this.get(plan.point);

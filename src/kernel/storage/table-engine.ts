@@ -164,6 +164,12 @@ export interface Table {
   plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse?: boolean): ScanPlan;
   /** Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop. */
   scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void;
+  /**
+   * Visits every row in primary key order as the engine holds it: a row stored before columns
+   * were appended lacks their cells (`fill` gives them). For a pass over every row that reads the
+   * fill itself, without a filled copy of each row. Optional: `scan` serves otherwise.
+   */
+  scanStored?(visit: (row: Row) => void): void;
   /** Number of rows a plan yields. */
   count(plan: ScanPlan): number;
   /** A prepared equality lookup on `cols` (see equality-lookup.ts). */
