@@ -235,3 +235,34 @@ describe("a durable store after columns were added without a rewrite", () => {
     await ex.close();
   });
 });
+
+describe("generated keys across a change that keeps the rows", () => {
+  const dirs: string[] = [];
+  afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  it("never reuses a key of a deleted row, before and after a reopen", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tc-lazy-seq-"));
+    dirs.push(dir);
+    const a = schema({ namespace: "sq", tables: { t: table("t", { id: col.u64().key().autoIncrement(), name: col.string(8) }) } });
+    const b = schema({ namespace: "sq", tables: { t: table("t", { id: col.u64().key().autoIncrement(), name: col.string(8), n: col.u32().default(1) }) } });
+    let ex = embedded({ dataDir: dir });
+    const db = await connect(a, ex);
+    await db.sync();
+    await db.insertInto("t").values([{ name: "a" }, { name: "b" }, { name: "c" }]).execute();
+    await db.deleteFrom("t").where("id", "=", 3).execute();
+    await ex.close();
+    ex = embedded({ dataDir: dir });
+    const db2 = await connect(b, ex);
+    await db2.migrate();
+    const [row] = await db2.insertInto("t").values({ name: "d", n: 2 }).returning(["id"]).execute();
+    expect(row).toEqual({ id: 4 });
+    await ex.close();
+    ex = embedded({ dataDir: dir });
+    expect(await (await connect(b, ex)).selectFrom("t").orderBy("id").execute()).toEqual([
+      { id: 1, name: "a", n: 1 },
+      { id: 2, name: "b", n: 1 },
+      { id: 4, name: "d", n: 2 },
+    ]);
+    await ex.close();
+  });
+});
