@@ -96,6 +96,26 @@ export class LmdbTable extends TableBase implements FlushSource {
     return this.storedRow(key);
   }
 
+  /**
+   * True when a row has this key: the layers, then lmdb's key alone (no row decoded; the row's
+   * checksum is checked when the row is read).
+   */
+  override has(key: IndexKey): boolean {
+    const found = this.active.rows.get(key);
+    if (found !== undefined) return found !== TOMBSTONE;
+    if (this.active.truncated) return false;
+    for (const layer of this.committing) {
+      const e = layer.rows.get(key);
+      if (e !== undefined) return e !== TOMBSTONE;
+      if (layer.truncated) return false;
+    }
+    try {
+      return this.store.data.doesExist(storeKey(this.tid, key));
+    } catch (e) {
+      throw this.store.corruption(`table ${this.path}, row ${keyText(key)}`, e);
+    }
+  }
+
   /** The committed row with this key, read from lmdb (checksum checked). */
   private storedRow(key: IndexKey): Row | undefined {
     const k = storeKey(this.tid, key);

@@ -65,6 +65,10 @@ export abstract class TableBase implements Table {
 
   abstract readonly size: number;
   abstract get(key: IndexKey): Row | undefined;
+
+  has(key: IndexKey): boolean {
+    return this.get(key) !== undefined;
+  }
   abstract restoreState(saved: TableState): void;
   /** The engine's bulk insert of checked rows (generated keys filled in). */
   protected abstract insertManyRows(rows: readonly Row[], log: WriteLog | undefined): void;

@@ -120,6 +120,8 @@ export interface Table {
   keyFromCells(cells: readonly KeyCell[]): IndexKey;
   /** The row with this primary tree key, if any. */
   get(key: IndexKey): Row | undefined;
+  /** True when a row has this primary tree key (a durable table reads no row for it). */
+  has(key: IndexKey): boolean;
   /** Checks a full row (arity and every cell) and returns the row to store. */
   checkRow(raw: unknown, what?: string): Row;
   /** Builds a full row from a key tuple and a values tuple (or a single value). */
