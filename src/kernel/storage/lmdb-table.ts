@@ -390,6 +390,9 @@ export class LmdbTable extends TableBase implements FlushSource {
    */
   adoptRows(from: Table, fill: RowFill | undefined): boolean {
     if (!this.canTakeOver(from) || from.schema.columns.length > this.schema.columns.length) return false;
+    // A table stored without checksums (the first format) may hold rows with and without the
+    // checksum cell, so a short row cannot be told from one ending in a checksum: copied instead.
+    if (!from.checked && from.schema.columns.length !== this.schema.columns.length) return false;
     this.takeOver(from);
     this.fill = fill;
     const layer = this.active;
