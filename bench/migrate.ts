@@ -2,27 +2,33 @@
  * Schema migrations (issue 17): `db.migrate()` on a table of 1M rows (100k with
  * BENCH_SCALE=small) against SQLite's own statements on the same rows.
  *
- *   add column, default   `migrate()` adding `score u32 default 0` (every row rewritten into the
- *                         new table, indexes rebuilt, one transaction) vs SQLite
- *                         `ALTER TABLE ADD COLUMN score INTEGER NOT NULL DEFAULT 0` (a schema
- *                         change only: SQLite fills the default when a row is read)
- *   add index             `migrate()` adding an index on `qty` vs `CREATE INDEX`
+ *   add column, default   `migrate()` adding `score u32 default 0` (a schema change only: the
+ *                         rows are kept, the default filled in on reads) vs SQLite
+ *                         `ALTER TABLE ADD COLUMN score INTEGER NOT NULL DEFAULT 0` (the same)
+ *   add index             `migrate()` adding an index on `qty` (only the index is built) vs
+ *                         `CREATE INDEX`
  *   add column, backfill  `migrate()` adding `tag` with `.backfill((row) => …)` (rows read, the
- *                         values computed in JS, sent back, rewritten) vs `ALTER TABLE ADD COLUMN`
- *                         + `UPDATE t SET tag = 'q' || (qty % 10)`
+ *                         values computed in JS, sent back, written over the stored rows) vs
+ *                         `ALTER TABLE ADD COLUMN` + `UPDATE t SET tag = 'q' || (qty % 10)`
  *
  * Memory: embedded() vs SQLite `:memory:`; durable: embedded({ dataDir }) vs a SQLite file (WAL,
  * synchronous FULL — both durable when the call returns). Each figure is one run (a migration
  * changes the table it measures).
  *
- * Standalone: `npx tsx bench/migrate.ts [rows]` prints the rows as JSON.
+ * Section "foreign keys" (issue 17: insert throughput with enforced references ≥ 0.8× without):
+ * inserts into `posts(author → users)` with the reference enforced vs declared with
+ * `{ enforce: false }`, in batches of 1,000 rows and one row per call, memory and durable; the two
+ * timed interleaved (`measureGroup`) on one database each.
+ *
+ * Standalone: `npx tsx bench/migrate.ts [rows]` prints the migration rows, `npx tsx
+ * bench/migrate.ts fk` the foreign-key rows, one line each.
  */
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { embedded } from "../src/kernel/index.js";
 import { col, connect, schema, table } from "../src/orm/index.js";
 import type { Executor } from "../src/executor.js";
-import type { BenchContext, BenchRow, Figure } from "./harness.js";
+import { type BenchContext, type BenchRow, type Figure, measureGroup } from "./harness.js";
 
 const base = { id: col.u64().key(), name: col.string(16), qty: col.u32() };
 const v1 = schema({ namespace: "bm", tables: { t: table("t", base) } });
@@ -131,9 +137,69 @@ async function measure(n: number, dir: (name: string) => string, progress: (m: s
   return rows(n, mem, dur, sqlMem, sqlFile);
 }
 
+const FK_USERS = 10_000;
+const FK_BATCH = 1_000;
+
+/** The two declarations of the foreign-key rows: `author` enforced, or declared only. */
+function fkSchema(enforce: boolean) {
+  const users = table("users", { id: col.u64().key(), name: col.string(16) });
+  const posts = table("posts", {
+    id: col.u64().key(),
+    author: col.u64().references(() => users, { name: "author", inverse: "posts", enforce }),
+    body: col.string(32),
+  });
+  return schema({ namespace: enforce ? "fke" : "fkn", tables: { users, posts } });
+}
+
+/** Insert throughput with the reference enforced vs `enforce: false`, on fresh databases of `make`. */
+async function fkRows(engine: string, make: (name: string) => Executor): Promise<BenchRow[]> {
+  const dbs = [];
+  const executors: Executor[] = [];
+  for (const enforce of [true, false]) {
+    const ex = make(enforce ? "fk-enforced" : "fk-declared");
+    executors.push(ex);
+    const db = await connect(fkSchema(enforce), ex);
+    await db.sync();
+    await db.insertInto("users").values(Array.from({ length: FK_USERS }, (_, i) => ({ id: i, name: `u${i}` }))).execute();
+    dbs.push(db);
+  }
+  const [enforced, declared] = [dbs[0]!, dbs[1]!];
+  const post = (id: number) => ({ id, author: (id * 7919) % FK_USERS, body: `post ${id}` });
+  // Each contender inserts new ids: batches from 0 up, single rows from 1e9 up.
+  const batch = (i: number) => Array.from({ length: FK_BATCH }, (_, k) => post(i * FK_BATCH + k));
+  const batches = await measureGroup({
+    enforced: { fn: (i) => enforced.insertInto("posts").values(batch(i)).execute(), async: true, items: FK_BATCH },
+    declared: { fn: (i) => declared.insertInto("posts").values(batch(i)).execute(), async: true, items: FK_BATCH },
+  });
+  const singles = await measureGroup({
+    enforced: { fn: (i) => enforced.insertInto("posts").values(post(1e9 + i)).execute(), async: true, items: 1 },
+    declared: { fn: (i) => declared.insertInto("posts").values(post(1e9 + i)).execute(), async: true, items: 1 },
+  });
+  for (const ex of executors) await ex.close();
+  const target = "≥ 0.8× the rows/s of enforce: false (time ≤ 1.25×)";
+  const row = (what: string, f: Record<"enforced" | "declared", Figure>): BenchRow => ({
+    section: "foreign keys",
+    case: `insert into posts(author → users), ${what}`,
+    oursLabel: `enforced (${engine})`,
+    ours: f.enforced,
+    baselines: [{ label: `enforce: false (${engine})`, figure: f.declared }],
+    target,
+  });
+  return [row(`batches of ${FK_BATCH} rows`, batches), row("one row per call", singles)];
+}
+
+async function measureFk(dir: (name: string) => string, progress: (m: string) => void): Promise<BenchRow[]> {
+  progress("foreign keys: memory…");
+  const mem = await fkRows("memory", () => embedded());
+  progress("foreign keys: durable…");
+  const dur = await fkRows("durable", (name) => embedded({ dataDir: dir(name) }));
+  return [...mem, ...dur];
+}
+
 /** The bench module entry (bench/run.ts). */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
-  return measure(ctx.quick ? 100_000 : 1_000_000, ctx.tmpDir, ctx.progress);
+  const rows = await measure(ctx.quick ? 100_000 : 1_000_000, ctx.tmpDir, ctx.progress);
+  return [...rows, ...(await measureFk(ctx.tmpDir, ctx.progress))];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -142,9 +208,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const root = mkdtempSync(join(tmpdir(), "tc-bench-migrate-"));
   let k = 0;
   try {
-    const got = await measure(Number(process.argv[2] ?? 1_000_000), (name) => mkdtempSync(join(root, `${name}-${k++}-`)), (m) => process.stderr.write(`${m}\n`));
+    const dir = (name: string) => mkdtempSync(join(root, `${name}-${k++}-`));
+    const say = (m: string) => process.stderr.write(`${m}\n`);
+    const got = process.argv[2] === "fk" ? await measureFk(dir, say) : await measure(Number(process.argv[2] ?? 1_000_000), dir, say);
     for (const r of got) {
-      const f = (x: Figure) => (x.kind === "time" ? `${x.ms.toFixed(0)} ms${x.note ? ` (${x.note})` : ""}` : `n/a (${x.reason})`);
+      const f = (x: Figure) =>
+        x.kind === "time" ? `${x.ms < 10 ? x.ms.toPrecision(3) : x.ms.toFixed(0)} ms${x.items ? ` (${Math.round((x.items * 1000) / x.ms)} rows/s)` : ""}${x.note ? ` (${x.note})` : ""}` : `n/a (${x.reason})`;
       process.stdout.write(`${r.case} | ${r.oursLabel} ${f(r.ours)} | ${r.baselines.map((b) => `${b.label} ${f(b.figure)}`).join(" | ")}\n`);
     }
   } finally {

@@ -11,6 +11,7 @@ import { PATHS, type Json } from "../ir/types.js";
 import { HISTORY_SCHEMA, historyPath } from "./migration-history.js";
 import { type CellSource, type MigrationPlan, planMigration, type TableChange } from "./migration-plan.js";
 import type { AnySchema } from "./schema.js";
+import { rowFactory } from "./row-factory.js";
 import { normalize } from "./stored-schema.js";
 import { tableLiteral } from "./sync.js";
 
@@ -40,10 +41,13 @@ async function computeCells(runner: Runner, change: Extract<TableChange, { kind:
   const body = lit && typeof lit === "object" && !Array.isArray(lit) ? (lit as Record<string, Json[]>)[PATHS.table] : undefined;
   const rows = Array.isArray(body?.[1]) ? (body[1] as Json[][]) : [];
   const lists = computed.map(([name]) => out.get(name)!);
+  const fns = computed.map(([, s]) => s.compute);
+  // The row objects are built by a factory compiled for these names (row-factory.ts), not by a
+  // store per cell through a computed key.
+  const make = rowFactory(names);
   for (const r of rows) {
-    const row: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) row[names[i]!] = r[i];
-    for (let c = 0; c < computed.length; c++) lists[c]!.push((computed[c]![1].compute(row) ?? null) as Json);
+    const row = make(r);
+    for (let c = 0; c < fns.length; c++) lists[c]!.push((fns[c]!(row) ?? null) as Json);
   }
   return out;
 }

@@ -21,6 +21,12 @@ async function seeded(ex: Executor, ns: string): Promise<string> {
   return `/state/${ns}/t`;
 }
 
+/** The rows of a slice `GET <table>` with a selector (from the table literal it answers). */
+async function slice(ex: Executor, path: string, key: Json): Promise<Json> {
+  const lit = (await ex.request({ verb: "get", path, key })) as Record<string, Json[]>;
+  return lit["/state/collection/table"]![1]!;
+}
+
 const alter = (ex: Executor, path: string, body: Json) => ex.request({ verb: "put", path: `${path}/alter`, key: null, body });
 
 async function unchanged(ex: Executor, path: string): Promise<void> {
@@ -43,6 +49,27 @@ describe.each(EXECUTORS)("PUT <table>/alter on $name", (factory) => {
     expect(await ex.request({ verb: "get", path: `/state/${ns}/u/schema`, key: null })).toEqual(NEW);
     expect(await ex.request({ verb: "get", path: `/state/${ns}/u/count`, key: [["score", [["in", 15], null]]] })).toBe(2);
     await expect(ex.request({ verb: "get", path: `${path}/schema`, key: null })).rejects.toThrow(`table ${path} not found`);
+  });
+
+  it("keeps composite-key rows readable through kept and moved indexes after a rewrite and after appended columns", async () => {
+    const ex = await create();
+    const path = `/state/a${n++}/c`;
+    const two: Json = [[[["a", U32], ["b", STR, 4]], [["c", U32], ["d", STR]]], [["by_c", ["c"]], ["by_d", ["d"]]]];
+    const rows: Json = [[1, "x", 9, "p"], [1, "y", 8, "q"], [2, "x", 9, "r"], [3, "z", 7, "s"]];
+    await ex.request({ verb: "put", path, key: null, body: { "/state/collection/table": [two, rows] } });
+    // a rewrite with the same keys: `d` gets new cells; by_c (unchanged cells) stays, by_d is rebuilt
+    await alter(ex, path, { schema: two, columns: { d: ["values", ["P", "Q", "R", "S"]] } });
+    expect(await slice(ex, path, [["c", 9]])).toEqual([[1, "x", 9, "P"], [2, "x", 9, "R"]]);
+    expect(await slice(ex, path, [["d", "Q"]])).toEqual([[1, "y", 8, "Q"]]);
+    expect(await slice(ex, path, [["a", 1], ["b", "y"]])).toEqual([[1, "y", 8, "Q"]]);
+    // appended columns, indexes reordered (by_d first, a new one on the new column)
+    const wider: Json = [[[["a", U32], ["b", STR, 4]], [["c", U32], ["d", STR], ["e", U32], ["f", STR, null, { nullable: true }]]], [["by_d", ["d"]], ["by_e", ["e", "c"]], ["by_c", ["c"]]]];
+    await alter(ex, path, { schema: wider, columns: { e: ["value", 4] } });
+    await ex.request({ verb: "put", path: `${path}/insert`, key: [4, "w"], body: [9, "T", 5, "new"] });
+    expect(await slice(ex, path, [["c", 9]])).toEqual([[1, "x", 9, "P", 4, null], [2, "x", 9, "R", 4, null], [4, "w", 9, "T", 5, "new"]]);
+    expect(await slice(ex, path, [["e", 4]])).toEqual([[3, "z", 7, "S", 4, null], [1, "y", 8, "Q", 4, null], [1, "x", 9, "P", 4, null], [2, "x", 9, "R", 4, null]]);
+    expect(await ex.request({ verb: "get", path: `${path}/count`, key: [["e", 4]] })).toBe(4);
+    expect(await slice(ex, path, [["d", "S"]])).toEqual([[3, "z", 7, "S", 4, null]]);
   });
 
   it("refuses bad input with a typed error and changes nothing", async () => {

@@ -1,15 +1,19 @@
 /**
  * `PUT /state/<ns>/<table>/alter` (PROFILE §6.13): changes a table's schema inside the current
- * transaction. The rows are rewritten into a new table of the new schema (a new table id) that
- * replaces the old one in the catalog — rename included — and every secondary index is built over
- * them. Both catalog changes go through the undo log, so a failed request or a rollback puts the
- * old table back, and a durable commit writes the drop, the create and the new rows in one lmdb
- * transaction (storage/lmdb-store.ts): a crash leaves the old table or the new one, never a mix.
+ * transaction. A new table of the new schema replaces the old one in the catalog — rename
+ * included. When the stored rows fit the new schema as they are (columns kept in place, new
+ * columns appended with a constant or null cell, indexes added or dropped) the new table takes
+ * them over (`Table.adoptRows`: same rows, same table id on a durable store, the new columns read
+ * from its `fill`) and builds only the new indexes; otherwise the rows are rewritten into it (a
+ * new table id) and every secondary index is built over them. Both catalog changes go through
+ * the undo log, so a failed request or a rollback puts the old table back, and a durable commit
+ * writes the catalog change, the rows or index entries and the row count in one lmdb transaction
+ * (storage/lmdb-store.ts): a crash leaves the old table or the new one, never a mix.
  */
 import { BadRequestError, ConflictError } from "../../errors.js";
 import { assertId } from "../../ir/id.js";
 import { normCell } from "../storage/index-keys.js";
-import type { Table } from "../storage/table-engine.js";
+import type { RowFill, Table } from "../storage/table-engine.js";
 import { type Cell, type Column, type Row, type TableSchema, checkCell, describeValue, mapEntries, parseSchema } from "../storage/table-schema.js";
 import type { Catalog, UndoLog } from "./undo-log.js";
 
@@ -119,39 +123,67 @@ export function alterTable(log: UndoLog, host: AlterHost, table: Table, ns: stri
   // Constant cells are checked once; copied cells only when the column's type is not a superset.
   const where = `/state/${ns}/${newName}`;
   const cols = schema.columns;
+  const oldCols = table.schema.columns;
   const constants: (Cell | undefined)[] = sources.map((s, i) => (s.kind === "value" ? checkCell(cols[i]!, s.value, where) : undefined));
-  // Rows are never mutated once stored: when every column is copied as it is, in place, the new
-  // table takes the old row tuples themselves.
-  const identity =
-    cols.length === table.schema.columns.length &&
-    sources.every((s, c) => s.kind === "column" && s.from.position === c && sameType(s.from, cols[c]!) && s.from.dtype === cols[c]!.dtype);
+  // The stored rows fit the new schema as they are when every old column is copied in place with
+  // a type its cells fit, and the new columns come after them with one cell for every row: the
+  // new table then shares the old one's rows (no row is copied or rewritten) and reads the new
+  // columns' cells from its `fill` wherever a row lacks them.
+  const inPlace =
+    cols.length >= oldCols.length &&
+    schema.keyColumns.length === table.schema.keyColumns.length &&
+    sources.every((s, c) =>
+      c < oldCols.length ? s.kind === "column" && s.from.position === c && sameType(s.from, cols[c]!) && cols[c]!.isKey === oldCols[c]!.isKey : s.kind === "value",
+    );
   const next = host.newTable(where, schema);
   next.keyByteLimit = table.keyByteLimit;
-  if (identity && next.adoptRows !== undefined) {
+  if (inPlace && next.adoptRows !== undefined) {
     if (uniqueCols.length > 0) {
       const rows: Row[] = [];
       table.scan(table.plan([]), (old) => void rows.push(old));
-      for (const c of uniqueCols) checkUnique(where, schema, rows, c);
+      const filled = cols.length === oldCols.length ? rows : rows.map((r) => [...r, ...constants.slice(oldCols.length)] as Row);
+      for (const c of uniqueCols) checkUnique(where, schema, filled, c);
     }
-    if (next.adoptRows(table)) return swap(log, host, table, next, ns, name, newName, n);
+    const fill: RowFill | undefined =
+      cols.length === oldCols.length
+        ? table.fill
+        : {
+            from: table.fill?.from ?? oldCols.length,
+            cells: [...(table.fill?.cells ?? []), ...(constants.slice(oldCols.length) as Cell[])],
+          };
+    if (next.adoptRows(table, fill)) return swap(log, host, table, next, ns, name, newName, n);
   }
+  const identity = inPlace && cols.length === oldCols.length;
   const rows = new Array<Row>(n);
   let i = 0;
   if (identity) table.scan(table.plan([]), (old) => void (rows[i++] = old));
-  else table.scan(table.plan([]), (old) => {
-    const row = new Array<Cell>(cols.length);
-    for (let c = 0; c < cols.length; c++) {
-      const s = sources[c]!;
-      if (s.kind === "column") {
-        const cell = old[s.from.position]!;
-        row[c] = sameType(s.from, cols[c]!) ? cell : checkCell(cols[c]!, cell, where);
-      } else if (s.kind === "value") row[c] = constants[c]!;
-      else row[c] = checkCell(cols[c]!, s.values[i], where);
-    }
-    rows[i++] = row;
-  });
+  else {
+    // Per column: copied as it is, copied and checked, a constant, or one value per row.
+    const asIs = sources.map((s, c) => s.kind === "column" && sameType(s.from, cols[c]!));
+    // The rows as stored: a row stored before columns were appended lacks their cells (the fill's).
+    const fill = table.fill;
+    const rewrite = (old: Row): void => {
+      const row = new Array<Cell>(cols.length);
+      for (let c = 0; c < cols.length; c++) {
+        const s = sources[c]!;
+        if (s.kind === "column") {
+          const p = s.from.position;
+          const cell = p < old.length ? old[p]! : fill!.cells[p - fill!.from]!;
+          row[c] = asIs[c] ? cell : checkCell(cols[c]!, cell, where);
+        } else if (s.kind === "value") row[c] = constants[c]!;
+        else row[c] = checkCell(cols[c]!, s.values[i], where);
+      }
+      rows[i++] = row;
+    };
+    if (fill !== undefined && table.scanStored !== undefined) table.scanStored(rewrite);
+    else table.scan(table.plan([]), rewrite);
+  }
   for (const c of uniqueCols) checkUnique(where, schema, rows, c);
-  next.insertMany(rows, undefined);
+  // Cells copied as they are, in place: with the key columns among them, the rewritten rows have
+  // the old rows' keys, and a durable table writes them over the stored ones.
+  const unchanged = sources.map((s, c) => s.kind === "column" && s.from.position === c && sameType(s.from, cols[c]!) && s.from.dtype === cols[c]!.dtype);
+  const sameKeys = schema.keyColumns.length === table.schema.keyColumns.length && schema.keyColumns.every((k) => unchanged[k.position] && oldCols[k.position]!.isKey);
+  if (!(sameKeys && next.replaceRows !== undefined && next.replaceRows(table, rows, unchanged))) next.insertMany(rows, undefined);
   return swap(log, host, table, next, ns, name, newName, n);
 }
 

@@ -121,7 +121,7 @@ export class Integrity implements WriteGuard {
   }
 
   private mustExist(table: Table, column: Column, target: Table, cell: Cell): void {
-    if (target.get(normCell(cell)) !== undefined) return;
+    if (target.has(normCell(cell))) return;
     const targetKey = target.schema.keyColumns[0]!.name;
     throw new ForeignKeyError(
       `${table.path}: column ${JSON.stringify(column.name)} = ${text(cell)} references no row of ${target.path} (no ${targetKey} ${text(cell)}); nothing was written`,

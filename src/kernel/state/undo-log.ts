@@ -132,6 +132,10 @@ export class UndoLog implements WriteLog {
     const ops: StoreOp[] = [];
     const created = new Set<Table>();
     for (let i = 0; i < log.length; i += 3) if (log[i] === CREATE) created.add(log[i + 1] as Table);
+    // A schema change that took over the old table's stored rows (`Table.adoptRows`) creates a
+    // table with the dropped one's id: its catalog entry is rewritten, its rows are not removed.
+    const kept = new Set<number>();
+    for (const t of created) if (t.attached && t.durable) kept.add(t.tid);
     const written = new Set<Table>();
     for (let i = 0; i < log.length; i += 3) {
       const a = log[i];
@@ -140,10 +144,10 @@ export class UndoLog implements WriteLog {
         written.add(a);
       } else if (a === CREATE) {
         if (!table.attached) continue;
-        ops.push({ kind: "create", tid: table.tid, path: table.path, schema: table.schema.toJson() });
+        ops.push({ kind: "create", tid: table.tid, path: table.path, schema: table.schema.toJson(), fill: table.fill });
         written.add(table);
       } else if (a === DROP) {
-        if (!created.has(table)) ops.push({ kind: "drop", tid: table.tid });
+        if (!created.has(table) && !kept.has(table.tid)) ops.push({ kind: "drop", tid: table.tid });
       } else {
         written.add(table);
       }

@@ -60,15 +60,18 @@ export function rowChecksum(key: readonly unknown[], values: readonly unknown[],
 }
 
 /**
- * The checksum of a table's stored catalog entry (its path and schema JSON).
+ * The checksum of a table's stored catalog entry (its path and schema JSON, and its fill cells
+ * when it has some: an entry without them sums as before).
  *
  * @example
  * ```ts
  * tableChecksum("/state/app/t", schemaJson); // a uint32
  * ```
  */
-export function tableChecksum(path: string, schema: unknown): number {
-  return rowChecksum([path], [JSON.stringify(schema) ?? ""], 1);
+export function tableChecksum(path: string, schema: unknown, fill?: unknown): number {
+  if (fill === undefined) return rowChecksum([path], [JSON.stringify(schema) ?? ""], 1);
+  const text = JSON.stringify(fill, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+  return rowChecksum([path], [JSON.stringify(schema) ?? "", text], 2);
 }
 
 let crcTable: Uint32Array | undefined;

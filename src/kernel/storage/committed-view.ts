@@ -59,6 +59,7 @@ export function committedView(table: CommittedSource): Table {
   };
   Object.defineProperties(view, {
     get: { value: (key: IndexKey) => table.committedGet(key) },
+    has: { value: (key: IndexKey) => table.committedGet(key) !== undefined },
     scan: { value: (plan: ScanPlan, visit: (row: Row) => boolean | void) => table.committedScan(plan, visit) },
     count: { value: count },
     size: { get: () => count(table.plan([])) },

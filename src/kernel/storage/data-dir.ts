@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { DataCorruptionError, DataDirPathError } from "../../errors.js";
 import { crc32Of, fileChecksum } from "./checksums.js";
 import { DataDirLock } from "./data-dir-lock.js";
-import { LmdbStore, STORE_FORMAT, type StoreKey, type StoredTable, indexStoreKey, rowFromStore } from "./lmdb-store.js";
+import { LmdbStore, STORE_FORMAT, type StoreKey, type StoredTable, fillFromStore, indexStoreKey, rowFromStore } from "./lmdb-store.js";
 import { LmdbTable } from "./lmdb-table.js";
 import { verifyLmdbInChild } from "./lmdb-child-check.js";
 import { secondaryKey } from "./table-index.js";
@@ -213,7 +213,8 @@ export function openTable(store: LmdbStore, stored: StoredTable): LoadedTable {
     throw new DataCorruptionError(store.dataDir, `table ${stored.path}`, `its stored schema does not parse: ${(e as Error).message}`);
   }
   const rows = stored.rows ?? store.countRows(stored.tid);
-  const table = new LmdbTable(stored.path, schema, store, stored.tid, rows, stored.checked);
+  const fill = stored.fill === undefined ? undefined : fillFromStore(stored.fill, schema.columns);
+  const table = new LmdbTable(stored.path, schema, store, stored.tid, rows, stored.checked, fill);
   return { ns: segments[2], name: segments[3], table };
 }
 
@@ -234,7 +235,7 @@ async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): P
         (key, values) => {
           n++;
           if (table.secondaries.length === 0) return;
-          const row = rowFromStore(table, key, values);
+          const row = rowFromStore(table, key, values, entry.checked);
           table.secondaries.forEach((ix, ordinal) => put(indexStoreKey(table.tid, ordinal, secondaryKey(ix, row)) as StoreKey));
         },
         true,

@@ -11,7 +11,7 @@ import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
 import { prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase } from "./table-base.js";
-import type { Table, TableState, WriteLog } from "./table-engine.js";
+import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
 import {
   NODE_SIZE,
   type TableIndex,
@@ -60,8 +60,8 @@ export class HeapTable extends TableBase {
 
   /** The row with this primary tree key, if any. */
   get(key: IndexKey): Row | undefined {
-    if (this.pointMap !== undefined) return this.pointMap.get(key as KeyCell);
-    return this.primary.tree.get(key);
+    const row = this.pointMap !== undefined ? this.pointMap.get(key as KeyCell) : this.primary.tree.get(key);
+    return row === undefined || this.fill === undefined ? row : this.full(row);
   }
 
   protected applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
@@ -122,6 +122,7 @@ export class HeapTable extends TableBase {
     if (this.snapshot !== undefined) return;
     const t = new HeapTable(this.path, this.schema);
     t.tid = this.tid;
+    t.fill = this.fill;
     t.attached = this.attached;
     t.keyByteLimit = this.keyByteLimit;
     // `clone()` shares every node and marks them shared: whichever tree writes next copies the
@@ -141,19 +142,33 @@ export class HeapTable extends TableBase {
   }
 
   protected allRows(): Row[] {
-    return this.primary.tree.valuesArray();
+    return this.fullRows(this.primary.tree.valuesArray());
   }
 
   protected rowsInOrder(ix: TableIndex): Iterable<Row> {
-    return ix.tree.valuesArray();
+    return this.fullRows(ix.tree.valuesArray());
   }
 
-  protected rowIdentity(): undefined {
-    return undefined;
+  /** `rows` (an array of its own) with the cells `fill` gives filled in where they lack them. */
+  private fullRows(rows: Row[]): Row[] {
+    if (this.fill !== undefined) for (let i = 0; i < rows.length; i++) rows[i] = this.full(rows[i]!);
+    return rows;
+  }
+
+  /**
+   * The row object itself, unless rows stored before a schema change are filled in on each read
+   * (`fill`): then, as on the lmdb engine, the primary key.
+   */
+  protected rowIdentity(): ((row: Row) => unknown) | undefined {
+    if (this.fill === undefined) return undefined;
+    if (this.keyLen === 1) return (row) => this.primaryKeyOf(row);
+    return (row) => JSON.stringify(this.primaryKeyOf(row));
   }
 
   prefixRows(ix: TableIndex, prefix: readonly KeyCell[], out: Row[]): void {
+    const start = out.length;
     prefixRange(ix.tree, prefix, ix.keyPositions, out);
+    if (this.fill !== undefined) for (let i = start; i < out.length; i++) out[i] = this.full(out[i]!);
   }
 
   /**
@@ -220,7 +235,7 @@ export class HeapTable extends TableBase {
   private mergeSorted(keys: readonly IndexKey[], rows: readonly Row[], log: WriteLog | undefined): void {
     const tree = this.primary.tree;
     const oldKeys = tree.keysArray();
-    const oldRows = tree.valuesArray();
+    const oldRows = this.fullRows(tree.valuesArray());
     const cmp = this.primary.compare;
     const total = oldKeys.length + keys.length;
     const mergedKeys = new Array<IndexKey>(total);
@@ -288,28 +303,66 @@ export class HeapTable extends TableBase {
   }
 
   /**
-   * Takes every row of `from` into this empty table when `from` is a heap table whose rows have
-   * this table's layout (the same columns, types and positions; only the secondary indexes may
-   * differ): its primary tree and the trees of indexes on the same columns are shared
-   * copy-on-write (`clone()`, O(1)), the other indexes built from its rows. `from` is unchanged.
-   * Returns false (nothing done) otherwise.
+   * Takes every row of `from` into this empty table when `from` is a heap table (the caller has
+   * checked that its row layout is a prefix of this one's; `fill` gives the cells of the columns
+   * its rows lack): its primary tree and the trees of indexes on the same column positions are
+   * shared copy-on-write (`clone()`, O(1)), the other indexes built from its rows. The point map
+   * moves to this table: `from`'s point gets then read its primary tree (it is only read again if
+   * a rollback puts it back). Returns false (nothing done) when `from` is not a heap table.
    */
-  adoptRows(from: Table): boolean {
-    if (!(from instanceof HeapTable) || this.size !== 0 || from.schema.columns.length !== this.schema.columns.length) return false;
-    const same = this.schema.columns.every((c, i) => {
-      const f = from.schema.columns[i]!;
-      return f.name === c.name && f.dtype === c.dtype && f.isKey === c.isKey && f.maxLen === c.maxLen && f.nullable === c.nullable;
-    });
-    if (!same) return false;
+  adoptRows(from: Table, fill: RowFill | undefined): boolean {
+    if (!(from instanceof HeapTable) || this.size !== 0 || from.schema.columns.length > this.schema.columns.length) return false;
+    this.fill = fill;
     this.primary.tree = from.primary.tree.clone();
-    if (this.pointMap !== undefined) this.pointMap = new Map(from.pointMap);
+    if (this.pointMap !== undefined) {
+      if (from.pointMap !== undefined) {
+        this.pointMap = from.pointMap;
+        from.pointMap = undefined;
+      } else {
+        const keys = from.primary.tree.keysArray();
+        const rows = from.primary.tree.valuesArray();
+        const map = new Map<KeyCell, Row>();
+        for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
+        this.pointMap = map;
+      }
+    }
+    // The index trees may hold the rows as stored: every read fills them in.
+    let stored: Row[] | undefined;
     let rows: Row[] | undefined;
     for (const ix of this.secondaries) {
-      const cols = ix.columns.map((c) => c.name).join("\u0000");
-      const twin = from.secondaries.find((f) => f.columns.map((c) => c.name).join("\u0000") === cols);
+      const pos = ix.keyPositions.join(",");
+      const twin = from.secondaries.find((f) => f.keyPositions.join(",") === pos);
       if (twin !== undefined) ix.tree = twin.tree.clone();
-      else this.buildSecondary(ix, (rows ??= from.allRows()));
+      else if (fill === undefined || ix.keyPositions.every((p) => p < fill.from)) this.buildSecondary(ix, (stored ??= from.primary.tree.valuesArray()));
+      // an index on filled columns is keyed by the filled rows
+      else this.buildSecondary(ix, (rows ??= this.fullRows(from.primary.tree.valuesArray())));
     }
+    return true;
+  }
+
+  /**
+   * Fills this new, empty table with `rows` in place of `from`'s rows, one per row of `from`
+   * with the same key, in the same (primary key) order (see `Table.replaceRows`). The primary
+   * tree is built over `from`'s own key array; `from`'s point map moves here and has its values
+   * replaced (no new map is grown; `from`'s point gets then read its tree); the secondary
+   * indexes are built from `rows`. Returns false (nothing done) when `from` is not a heap table.
+   */
+  replaceRows(from: Table, rows: readonly Row[], _unchanged: readonly boolean[]): boolean {
+    if (!(from instanceof HeapTable) || this.size !== 0 || rows.length !== from.size) return false;
+    const keys = from.primary.tree.keysArray();
+    const n = rows.length;
+    this.primary.tree = bulkLoad(keys, rows as Row[], NODE_SIZE, this.primary.compare) as Tree;
+    if (this.pointMap !== undefined) {
+      let map = from.pointMap;
+      from.pointMap = undefined;
+      map ??= new Map();
+      for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
+      this.pointMap = map;
+    }
+    // Every index is built anew: an index on unchanged cells could reuse its twin's sorted keys,
+    // but finding each key's new row is a random point-map lookup per entry, which measured
+    // slower than sorting and keying again (secondaryOrder is a counting sort).
+    for (const ix of this.secondaries) this.buildSecondary(ix, rows);
     return true;
   }
 
@@ -317,6 +370,25 @@ export class HeapTable extends TableBase {
    * Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop.
    */
   scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
+    if (this.fill !== undefined && plan.point === undefined) {
+      // Rows stored before a schema change are filled in before the filter sees them.
+      const filter = plan.filter;
+      this.scanTrees({ ...plan, filter: undefined }, (row) => {
+        const r = this.full(row);
+        return filter && !filter(r) ? false : visit(r);
+      });
+      return;
+    }
+    this.scanTrees(plan, visit);
+  }
+
+  /** Every row as stored (maybe without the trailing cells `fill` gives), in primary key order. */
+  scanStored(visit: (row: Row) => void): void {
+    this.scanTrees(this.plan([]), visit);
+  }
+
+  /** `scan` over the rows as the trees hold them. */
+  private scanTrees(plan: ScanPlan, visit: (row: Row) => boolean | void): void {
     const filter = plan.filter;
     if (plan.point !== undefined) {
       const row = this.get(plan.point);

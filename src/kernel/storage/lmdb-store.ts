@@ -1,7 +1,9 @@
 /**
  * The durable store: tables persisted in lmdb, read in place by durable tables (lmdb-table.ts).
  * Sub-databases:
- *  - `meta`: table id → `{path, schema, sum}` (msgpack; `sum`: checksum of path and schema);
+ *  - `meta`: table id → `{path, schema, sum, fill?}` (msgpack; `sum`: checksum of path, schema
+ *    and fill; `fill`: `{from, cells}`, the stored cells of columns appended to the schema without
+ *    a rewrite, which rows holding fewer than the schema's cells read, see `Table.fill`);
  *  - `data`: `[tableId, ...keyCells]` → `[...valueCells, checksum]` (ordered-binary keys, msgpack
  *    values; the checksum covers the stored key and the value cells, see checksums.ts), so one
  *    table's rows are contiguous and in primary-key order: point gets and range scans read them
@@ -20,12 +22,13 @@
  * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
  * commit survives kill -9 and a partial one never becomes visible.
  */
+import * as lmdbModule from "lmdb";
 import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
-import type { Table } from "./table-engine.js";
-import { type IndexKey, type KeyCell, keyBytes, normCell } from "./index-keys.js";
-import type { Cell, Row } from "./table-schema.js";
+import type { RowFill, Table } from "./table-engine.js";
+import { type IndexKey, type KeyCell, MAX, keyBytes, normCell } from "./index-keys.js";
+import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
 
@@ -34,7 +37,7 @@ export const STORE_FORMAT = 2;
 
 /** One change of a write-set, in log order. */
 export type StoreOp =
-  | { readonly kind: "create"; readonly tid: number; readonly path: string; readonly schema: Json }
+  | { readonly kind: "create"; readonly tid: number; readonly path: string; readonly schema: Json; readonly fill?: RowFill }
   | { readonly kind: "drop"; readonly tid: number }
   | { readonly kind: "flush"; readonly table: FlushSource };
 
@@ -56,6 +59,33 @@ export interface StoredTable {
   readonly checked: boolean;
   /** The row count recorded by the last commit that wrote the table, if any. */
   readonly rows: number | undefined;
+  /** The stored fill (cells in their stored form, see `fillFromStore`), if any. */
+  readonly fill: StoredFill | undefined;
+}
+
+/** A table's fill as stored: cells in their stored form (links as hrefs, bytes as key strings). */
+export interface StoredFill {
+  readonly from: number;
+  readonly cells: readonly StoreCell[];
+}
+
+/** The stored form of a fill. */
+export function fillToStore(fill: RowFill): StoredFill {
+  return { from: fill.from, cells: fill.cells.map((c) => normCell(c) as StoreCell) };
+}
+
+/** A stored fill read back against the table's columns (`schema.columns`). */
+export function fillFromStore(stored: StoredFill, columns: readonly Column[]): RowFill {
+  const cells = stored.cells.map((c, i): Cell => {
+    const col = columns[stored.from + i];
+    if (col === undefined || typeof c !== "string") {
+      return typeof c === "number" && col?.bigMin !== undefined && !Number.isSafeInteger(c) ? BigInt(c) : (c as Cell);
+    }
+    if (col.kind === "link") return { kind: "link", href: c } as Link;
+    if (col.kind === "bytes") return keyBytes(c);
+    return c;
+  });
+  return { from: stored.from, cells };
 }
 
 /** A table's catalog entry as stored. */
@@ -63,6 +93,7 @@ interface MetaRecord {
   path: string;
   schema: unknown;
   sum?: number;
+  fill?: StoredFill;
 }
 
 /** lmdb's key size limit is 1978 bytes; leave room for the table id and type tags. */
@@ -169,11 +200,11 @@ export class LmdbStore {
         if (typeof key !== "number" || value === null || typeof value !== "object" || typeof value.path !== "string") {
           throw new DataCorruptionError(this.dataDir, entry, "not a table entry");
         }
-        if (value.sum !== undefined && value.sum !== tableChecksum(value.path, value.schema)) {
+        if (value.sum !== undefined && value.sum !== tableChecksum(value.path, value.schema, value.fill)) {
           throw new DataCorruptionError(this.dataDir, `${entry}, table ${value.path}`, "checksum mismatch");
         }
         const rows = this.counts?.get(key);
-        out.push({ tid: key, path: value.path, schema: value.schema, checked: value.sum !== undefined, rows: typeof rows === "number" ? rows : undefined });
+        out.push({ tid: key, path: value.path, schema: value.schema, checked: value.sum !== undefined, rows: typeof rows === "number" ? rows : undefined, fill: value.fill });
       }
     } catch (e) {
       throw this.corruption('the table catalog (state/data.mdb, sub-database "meta")', e);
@@ -238,6 +269,13 @@ export class LmdbStore {
     });
   }
 
+  /** Removes the `index` entries from `start` up to (not including) `end`. */
+  private removeIndexEntries(start: StoreKey, end: StoreKey): void {
+    if (!this.index) return;
+    const keys = [...this.index.getKeys({ start, end })];
+    for (const k of keys) this.index.removeSync(k);
+  }
+
   private removeTableRows(tid: number): void {
     const range = { start: [tid], end: [tid + 1] };
     const keys = [...this.data.getKeys(range)];
@@ -263,9 +301,13 @@ export class LmdbStore {
       if (info!.get("format") !== STORE_FORMAT) info!.putSync("format", STORE_FORMAT);
       for (const op of ops) {
         switch (op.kind) {
-          case "create":
-            meta.putSync(op.tid, { path: op.path, schema: op.schema, sum: tableChecksum(op.path, op.schema) });
+          case "create": {
+            const fill = op.fill === undefined ? undefined : fillToStore(op.fill);
+            const record: MetaRecord = { path: op.path, schema: op.schema, sum: tableChecksum(op.path, op.schema, fill) };
+            if (fill !== undefined) record.fill = fill;
+            meta.putSync(op.tid, record);
             break;
+          }
           case "drop":
             meta.removeSync(op.tid);
             counts!.removeSync(op.tid);
@@ -277,16 +319,27 @@ export class LmdbStore {
             const tid = src.tid;
             const keyLen = src.keyLen;
             if (layer.truncated) this.removeTableRows(tid);
+            // Index entries of indexes dropped, then indexes built, by a schema change: the built
+            // ones are written as one sorted pass of puts.
+            if (layer.clearIndexesFrom !== undefined) this.removeIndexEntries([tid, layer.clearIndexesFrom], [tid + 1]);
+            layer.ixBase.forEach((keys, ordinal) => {
+              if (keys === undefined) return;
+              if (!layer.truncated) this.removeIndexEntries([tid, ordinal], [tid, ordinal + 1]);
+              const put = sortedPuts(index!, keys.length);
+              for (let i = 0; i < keys.length; i++) put(indexStoreKey(tid, ordinal, keys[i] as readonly KeyCell[]), null);
+            });
+            const putRow = sortedPuts(data, layer.rows.size);
             layer.rows.forEachPair((key, entry) => {
               const k = storeKey(tid, key);
               if (entry === TOMBSTONE) data.removeSync(k);
-              else data.putSync(k, storeValues(k, entry, keyLen));
+              else putRow(k, storeValues(k, entry, keyLen));
             });
             layer.ix.forEach((tree, ordinal) => {
+              const put = sortedPuts(index!, tree.size);
               tree.forEachPair((key, entry) => {
                 const k = indexStoreKey(tid, ordinal, key as readonly KeyCell[]);
                 if (entry === TOMBSTONE) index!.removeSync(k);
-                else index!.putSync(k, null);
+                else put(k, null);
               });
             });
             counts!.putSync(tid, layer.size);
@@ -312,6 +365,29 @@ export class LmdbStore {
   }
 }
 
+/** Fewer puts than this in one sorted run are not tried as appends (see `sortedPuts`). */
+const APPEND_FROM = 1024;
+const APPEND = { append: true };
+
+/**
+ * A put for a run of `n` keys given in ascending order, inside a write transaction. A long run
+ * that lands after every key of the sub-database (a new table's rows, an index of the table with
+ * the highest id) is appended (lmdb's MDB_APPEND: no descent, pages filled in order, about twice
+ * as fast); lmdb refuses an append whose key is not past the last one (`putSync` answers false,
+ * nothing written), and from then on the run is put normally.
+ */
+function sortedPuts<V>(db: LmdbDatabase<V, StoreKey>, n: number): (key: StoreKey, value: V) => void {
+  let append = n >= APPEND_FROM;
+  return (key, value) => {
+    if (append) {
+      // lmdb's declarations type `putSync` as void; it answers whether it wrote
+      if ((db as unknown as { putSync(k: StoreKey, v: V, o: typeof APPEND): boolean }).putSync(key, value, APPEND)) return;
+      append = false;
+    }
+    db.putSync(key, value);
+  };
+}
+
 /** The `info` key of a table's key sequence (the highest generated-increment key it ever held). */
 function sequenceKey(tid: number): string {
   return `sequence:${tid}`;
@@ -331,15 +407,20 @@ function rowName(table: StoredTable, storedKey: readonly KeyCell[]): string {
 }
 
 /**
- * Rebuilds a stored row from its stored key (`[tid, ...key cells]`) and value cells; link columns
- * come back as link values.
+ * Rebuilds a stored row from its stored key (`[tid, ...key cells]`) and value cells (`checked`:
+ * followed by the checksum cell); link columns come back as link values, and columns appended
+ * after the row was stored (`Table.fill`) get their fill cells.
  */
-export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values: readonly KeyCell[] | null): Row {
+export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values: readonly KeyCell[] | null, checked: boolean): Row {
   const cols = table.schema.columns;
   const keyLen = storedKey.length - 1;
   const row = new Array<Cell>(cols.length);
   for (let i = 0; i < keyLen; i++) row[i] = storedKey[i + 1] as Cell;
-  for (let i = keyLen; i < cols.length; i++) row[i] = (values?.[i - keyLen] ?? null) as Cell;
+  const stored = values === null ? keyLen : keyLen + values.length - (checked ? 1 : 0);
+  for (let i = keyLen; i < cols.length; i++) row[i] = (i < stored ? values![i - keyLen] : null) as Cell;
+  // A row stored before columns were appended without a rewrite reads their cells (`Table.fill`).
+  const fill = table.fill;
+  if (fill !== undefined) for (let i = Math.max(stored, fill.from); i < cols.length; i++) row[i] = fill.cells[i - fill.from]!;
   if (table.hasLinks) {
     for (let i = 0; i < cols.length; i++) {
       const c = row[i];
@@ -354,4 +435,41 @@ export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values
     }
   }
   return row;
+}
+
+/**
+ * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
+ * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
+ */
+const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
+
+/** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
+const AFTER_PREFIX = Buffer.from([0, 0xff]);
+/** The byte after an encoded key that sorts it just after that key (before any longer key). */
+const AFTER_KEY = Buffer.from([0]);
+
+/** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
+export function rangeEnd(prefix: readonly StoreCell[]): Buffer {
+  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
+}
+
+/**
+ * The stored form of a plan bound under `prefix` (`[tid]` or `[tid, ordinal]`): a bound ending in
+ * `MAX` becomes the encoded prefix followed by bytes above every cell. `after` moves an exact
+ * bound just past its own key (an exclusive start, or an inclusive end).
+ */
+export function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = false): Buffer | StoreKey {
+  const cells: StoreCell[] = [...prefix];
+  let max = false;
+  if (Array.isArray(bound)) {
+    for (const c of bound as readonly KeyCell[]) {
+      if (c === MAX) {
+        max = true;
+        break;
+      }
+      cells.push(c === 0 ? 0 : (c as StoreCell));
+    }
+  } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
+  if (!max && !after) return cells as StoreKey;
+  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
 }

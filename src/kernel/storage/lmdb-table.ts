@@ -12,17 +12,16 @@
  * first use and then hear every write, as on the heap engine.
  */
 import { DataCorruptionError } from "../../errors.js";
-import * as lmdbModule from "lmdb";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey } from "./lmdb-store.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
-import type { Table, TableState, WriteLog } from "./table-engine.js";
-import { type TableIndex, secondaryKey, sortedOrder } from "./table-index.js";
+import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
+import { type TableIndex, secondaryKey, secondaryOrder, sortedOrder } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
-import { type FlushSource, type IndexEntry, type RowEntry, type Source, TOMBSTONE, WriteLayer, layerSource, mergeSources } from "./write-overlay.js";
+import { type FlushSource, type IndexEntry, type LayerTree, type RowEntry, type Source, TOMBSTONE, WriteLayer, arraySource, layerSource, mergeSources } from "./write-overlay.js";
 
 /** The active layer and row count saved by `truncate`, for a rollback. */
 interface LmdbState extends TableState {
@@ -30,17 +29,6 @@ interface LmdbState extends TableState {
   readonly layer: WriteLayer;
   readonly size: number;
 }
-
-/**
- * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
- * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
- */
-const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
-
-/** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
-const AFTER_PREFIX = Buffer.from([0, 0xff]);
-/** The byte after an encoded key that sorts it just after that key (before any longer key). */
-const AFTER_KEY = Buffer.from([0]);
 
 /** What a stored range source yields per key: raw value cells (data) or nothing (index). */
 type Raw = StoreCell[] | null | RowEntry | IndexEntry;
@@ -72,12 +60,15 @@ export class LmdbTable extends TableBase implements FlushSource {
     /** Rows stored in lmdb (the committed row count). */
     rows: number,
     /** True when stored rows carry checksums (false only for tables of the first format). */
-    private readonly checked = true,
+    private checked = true,
+    /** The cells of trailing columns that rows stored before a schema change lack. */
+    fill?: RowFill,
   ) {
     super(path, schema);
     this.tid = tid;
     this.keyByteLimit = MAX_KEY_BYTES;
     this.rowCount = rows;
+    this.fill = fill;
     this.active = this.newLayer(false);
     // A generated-increment key's sequence is stored with the rows (lmdb-store.ts `sequenceOf`).
     if (schema.keyColumns.some((c) => c.generated === "increment")) this.sequence = store.sequenceOf(tid);
@@ -95,14 +86,34 @@ export class LmdbTable extends TableBase implements FlushSource {
 
   get(key: IndexKey): Row | undefined {
     const found = this.active.rows.get(key);
-    if (found !== undefined) return found === TOMBSTONE ? undefined : found;
+    if (found !== undefined) return found === TOMBSTONE ? undefined : this.full(found);
     if (this.active.truncated) return undefined;
     for (const layer of this.committing) {
       const e = layer.rows.get(key);
-      if (e !== undefined) return e === TOMBSTONE ? undefined : e;
+      if (e !== undefined) return e === TOMBSTONE ? undefined : this.full(e);
       if (layer.truncated) return undefined;
     }
     return this.storedRow(key);
+  }
+
+  /**
+   * True when a row has this key: the layers, then lmdb's key alone (no row decoded; the row's
+   * checksum is checked when the row is read).
+   */
+  override has(key: IndexKey): boolean {
+    const found = this.active.rows.get(key);
+    if (found !== undefined) return found !== TOMBSTONE;
+    if (this.active.truncated) return false;
+    for (const layer of this.committing) {
+      const e = layer.rows.get(key);
+      if (e !== undefined) return e !== TOMBSTONE;
+      if (layer.truncated) return false;
+    }
+    try {
+      return this.store.data.doesExist(storeKey(this.tid, key));
+    } catch (e) {
+      throw this.store.corruption(`table ${this.path}, row ${keyText(key)}`, e);
+    }
   }
 
   /** The committed row with this key, read from lmdb (checksum checked). */
@@ -125,7 +136,7 @@ export class LmdbTable extends TableBase implements FlushSource {
         throw new DataCorruptionError(this.store.dataDir, `table ${this.path}, row ${JSON.stringify(storedKey.slice(1))}`, "checksum mismatch");
       }
     }
-    return rowFromStore(this, storedKey as KeyCell[], values as KeyCell[] | null);
+    return rowFromStore(this, storedKey as KeyCell[], values as KeyCell[] | null, this.checked);
   }
 
   /** The layers a read merges, newest first, down to the first truncated one; and whether lmdb is below. */
@@ -174,12 +185,21 @@ export class LmdbTable extends TableBase implements FlushSource {
     const { low, high, lowInclusive, highInclusive, reverse } = plan;
     const cmp = ix.compare;
     const ordinal = ix.primary ? -1 : this.secondaries.indexOf(ix);
-    const { layers, withStore } = this.readLayers(committedOnly);
+    const { layers, withStore: belowLayers } = this.readLayers(committedOnly);
+    let withStore = belowLayers;
     const sources: Source<Raw>[] = [];
     const start = reverse ? high : low;
     for (const layer of layers) {
-      const tree = ordinal < 0 ? layer.rows : layer.ix[ordinal]!;
-      if (tree.size !== 0) sources.push(layerSource<Raw>(tree, start, reverse));
+      // (a layer of the table this one took its rows from may lack an index it added)
+      const tree: LayerTree<Raw> | undefined = ordinal < 0 ? layer.rows : layer.ix[ordinal];
+      if (tree !== undefined && tree.size !== 0) sources.push(layerSource<Raw>(tree, start, reverse));
+      const base = ordinal < 0 ? undefined : layer.ixBase[ordinal];
+      if (base !== undefined) {
+        // an index built by a schema change: nothing below it is read
+        if (base.length !== 0) sources.push(arraySource<Raw>(base, true, cmp, start, reverse));
+        withStore = false;
+        break;
+      }
     }
     const storeAt = withStore ? sources.length : -1;
     if (withStore) sources.push(this.storeSource(ordinal, start, reverse));
@@ -200,7 +220,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (value === TOMBSTONE) return false;
       let row: Row | undefined;
       if (ordinal < 0) {
-        row = from === storeAt ? this.decode(storeKey(this.tid, key), value as StoreCell[] | null) : (value as Row);
+        row = from === storeAt ? this.decode(storeKey(this.tid, key), value as StoreCell[] | null) : this.full(value as Row);
       } else {
         const pk = this.primaryKeyOfIndexKey(ix, key as readonly KeyCell[]);
         row = committedOnly ? this.committedGet(pk) : this.get(pk);
@@ -282,6 +302,14 @@ export class LmdbTable extends TableBase implements FlushSource {
     const ix = plan.index;
     const ordinal = ix.primary ? -1 : this.secondaries.indexOf(ix);
     const { layers, withStore } = this.readLayers(false);
+    if (ordinal >= 0 && layers.some((l) => l.ixBase[ordinal] !== undefined)) {
+      // an index built by a schema change, not yet in lmdb: counted by visiting its entries
+      let n = 0;
+      this.scanRange(plan, false, () => {
+        n++;
+      });
+      return n;
+    }
     const prefix: StoreCell[] = ordinal < 0 ? [this.tid] : [this.tid, ordinal];
     const db = ordinal < 0 ? this.store.data : this.store.index!;
     let n = 0;
@@ -297,8 +325,8 @@ export class LmdbTable extends TableBase implements FlushSource {
     // Each pending entry in range: +1 for a row, -1 for the stored entry it shadows.
     const sources: Source<Raw>[] = [];
     for (const layer of layers) {
-      const tree = ordinal < 0 ? layer.rows : layer.ix[ordinal]!;
-      if (tree.size !== 0) sources.push(layerSource<Raw>(tree, plan.low, false));
+      const tree: LayerTree<Raw> | undefined = ordinal < 0 ? layer.rows : layer.ix[ordinal];
+      if (tree !== undefined && tree.size !== 0) sources.push(layerSource<Raw>(tree, plan.low, false));
     }
     if (sources.length === 0) return n;
     const cmp = ix.compare;
@@ -347,6 +375,110 @@ export class LmdbTable extends TableBase implements FlushSource {
     return (row) => JSON.stringify(this.primaryKeyOf(row));
   }
 
+  /**
+   * Takes over the rows of `from`, a durable table of the same store, without copying them (the
+   * caller has checked that its row layout is a prefix of this one's; `fill` gives the cells of
+   * the columns its rows lack): this table takes `from`'s table id, row count, key sequence and
+   * the layers it is committing, so it reads the same stored rows. Secondary indexes on the same
+   * column positions at the same ordinal keep their stored entries; every other one is built now
+   * from one scan into sorted keys (`WriteLayer.ixBase`), which the commit writes in place of
+   * that ordinal's stored entries; stored entries of ordinals past this table's indexes are
+   * removed then. The commit rewrites the catalog entry of the same id (undo-log.ts `writeSet`),
+   * so the new schema, the index entries and the row count land in one lmdb transaction. Returns
+   * false (nothing done) when `from` is of another engine or store, or has pending writes in this
+   * transaction (then the caller copies the rows).
+   */
+  adoptRows(from: Table, fill: RowFill | undefined): boolean {
+    if (!this.canTakeOver(from) || from.schema.columns.length > this.schema.columns.length) return false;
+    // A table stored without checksums (the first format) may hold rows with and without the
+    // checksum cell, so a short row cannot be told from one ending in a checksum: copied instead.
+    if (!from.checked && from.schema.columns.length !== this.schema.columns.length) return false;
+    this.takeOver(from);
+    this.fill = fill;
+    const layer = this.active;
+    const build: number[] = [];
+    this.secondaries.forEach((ix, j) => {
+      const twin = from.secondaries[j];
+      if (twin === undefined || twin.keyPositions.join(",") !== ix.keyPositions.join(",")) build.push(j);
+    });
+    if (build.length !== 0) {
+      const keys = build.map(() => [] as IndexKey[]);
+      from.scanRange(from.plan([]), false, (stored) => {
+        const row = this.full(stored);
+        for (let b = 0; b < build.length; b++) keys[b]!.push(secondaryKey(this.secondaries[build[b]!]!, row));
+      });
+      build.forEach((j, b) => {
+        const ix = this.secondaries[j]!;
+        const k = keys[b]!;
+        for (const key of k) this.checkKeyBytes(key);
+        // The keys came in primary key order: sorting them by the listed cells, stably, sorts
+        // them (a counting sort for small integers, see `secondaryOrder`).
+        const order = secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, k as unknown as Row[]);
+        const sorted = new Array<IndexKey>(k.length);
+        for (let i = 0; i < k.length; i++) sorted[i] = k[order[i]!]!;
+        layer.ixBase[j] = sorted;
+      });
+    }
+    if (from.secondaries.length > this.secondaries.length) layer.clearIndexesFrom = this.secondaries.length;
+    return true;
+  }
+
+  /** True when this new, empty table can take over `from`'s stored rows (see `adoptRows`). */
+  private canTakeOver(from: Table): from is LmdbTable {
+    return from instanceof LmdbTable && from.store === this.store && this.rowCount === 0 && from.active.empty;
+  }
+
+  /** Takes `from`'s table id, row count, key sequence and committing layers. */
+  private takeOver(from: LmdbTable): void {
+    this.tid = from.tid;
+    this.rowCount = from.rowCount;
+    this.checked = from.checked;
+    // (a sequence never goes down: the stored one when `from` has not read it)
+    this.sequence = from.sequence ?? this.store.sequenceOf(from.tid);
+    // The same array: a commit of `from` still being written settles out of it for both.
+    this.committing = from.committing;
+  }
+
+  /**
+   * Takes over `from`'s table id with `rows` in place of its rows: a schema change that rewrites
+   * every row but keeps the key columns as they are, so the new rows have exactly the old rows'
+   * keys. `rows` are in primary key order; `unchanged[p]` is true when the cells at row position
+   * `p` are the old rows' cells. The rows go into the overlay in one bulk build and the commit
+   * puts each over the stored row of the same key (no removal of the old rows, unlike a new
+   * table). A secondary index on unchanged positions at the same ordinal keeps its stored entries;
+   * the others are built into sorted keys (`WriteLayer.ixBase`) as in `adoptRows`. Returns false
+   * (nothing done) when it cannot take `from` over; the caller then inserts the rows.
+   */
+  replaceRows(from: Table, rows: readonly Row[], unchanged: readonly boolean[]): boolean {
+    if (!this.canTakeOver(from) || rows.length !== from.rowCount) return false;
+    const n = rows.length;
+    const keys = new Array<IndexKey>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.primaryKeyOf(rows[i]!);
+    const build: number[] = [];
+    this.secondaries.forEach((ix, j) => {
+      const twin = from.secondaries[j];
+      const kept = twin !== undefined && twin.keyPositions.join(",") === ix.keyPositions.join(",") && ix.keyPositions.every((p) => unchanged[p] === true);
+      if (!kept) build.push(j);
+    });
+    const bases = build.map((j) => {
+      const ix = this.secondaries[j]!;
+      const order = secondaryOrder(ix, rows);
+      const out = new Array<IndexKey>(n);
+      for (let i = 0; i < n; i++) {
+        const k = secondaryKey(ix, rows[order[i]!]!);
+        this.checkKeyBytes(k);
+        out[i] = k;
+      }
+      return out;
+    });
+    this.takeOver(from);
+    const layer = this.active;
+    layer.rows = WriteLayer.addSorted(layer.rows, keys, rows as RowEntry[], this.primary.compare);
+    build.forEach((j, b) => (layer.ixBase[j] = bases[b]));
+    if (from.secondaries.length > this.secondaries.length) layer.clearIndexesFrom = this.secondaries.length;
+    return true;
+  }
+
   // ---- the committed state only ---------------------------------------------------------------
 
   private view: Table | undefined;
@@ -365,7 +497,7 @@ export class LmdbTable extends TableBase implements FlushSource {
   committedGet(key: IndexKey): Row | undefined {
     for (const layer of this.committing) {
       const e = layer.rows.get(key);
-      if (e !== undefined) return e === TOMBSTONE ? undefined : e;
+      if (e !== undefined) return e === TOMBSTONE ? undefined : this.full(e);
       if (layer.truncated) return undefined;
     }
     return this.storedRow(key);
@@ -474,8 +606,11 @@ export class LmdbTable extends TableBase implements FlushSource {
     layer.rows = WriteLayer.addSorted(layer.rows, sortedKeys as IndexKey[], sortedRows as RowEntry[], this.primary.compare);
     for (let j = 0; j < this.secondaries.length; j++) {
       const ix = this.secondaries[j]!;
-      const ixKeys = sortedRows.map((row) => secondaryKey(ix, row) as IndexKey);
-      ixKeys.sort(ix.compare);
+      // The rows are in primary key order: a stable sort by the index's listed cells is the
+      // index order (`secondaryOrder`: a counting sort for small integers), no comparison sort.
+      const order = secondaryOrder(ix, sortedRows);
+      const ixKeys = new Array<IndexKey>(n);
+      for (let i = 0; i < n; i++) ixKeys[i] = secondaryKey(ix, sortedRows[order[i]!]!);
       layer.ix[j] = WriteLayer.addSorted(layer.ix[j]!, ixKeys, new Array<IndexEntry>(ixKeys.length).fill(true), ix.compare);
     }
     this.rowCount += n;
@@ -508,30 +643,4 @@ export class LmdbTable extends TableBase implements FlushSource {
     const at = this.committing.indexOf(layer);
     if (at >= 0) this.committing.splice(at, 1);
   }
-}
-
-/** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
-function rangeEnd(prefix: readonly StoreCell[]): Buffer {
-  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
-}
-
-/**
- * The stored form of a plan bound under `prefix` (`[tid]` or `[tid, ordinal]`): a bound ending in
- * `MAX` becomes the encoded prefix followed by bytes above every cell. `after` moves an exact
- * bound just past its own key (an exclusive start, or an inclusive end).
- */
-function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = false): Buffer | StoreKey {
-  const cells: StoreCell[] = [...prefix];
-  let max = false;
-  if (Array.isArray(bound)) {
-    for (const c of bound as readonly KeyCell[]) {
-      if (c === MAX) {
-        max = true;
-        break;
-      }
-      cells.push(c === 0 ? 0 : (c as StoreCell));
-    }
-  } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
-  if (!max && !after) return cells as StoreKey;
-  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
 }

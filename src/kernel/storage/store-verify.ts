@@ -155,7 +155,7 @@ function tableIssues(store: LmdbStore, stored: StoredTable, table: LmdbTable): s
   let n = 0;
   store.scanRows(stored, (key, values) => {
     n++;
-    const row = rowFromStore(table, key, values);
+    const row = rowFromStore(table, key, values, stored.checked);
     try {
       table.checkRow(row);
     } catch (e) {

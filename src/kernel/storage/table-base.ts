@@ -11,7 +11,7 @@ import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
 import type { RowObserver } from "./row-observer.js";
 import { type ColumnConstraint, type ScanPlan, planScan } from "./scan-plan.js";
 import { type TableIndex, primaryIndex, secondaryIndexes, secondaryKey } from "./table-index.js";
-import type { DerivedKey, Table, TableState, WriteGuard, WriteLog } from "./table-engine.js";
+import type { DerivedKey, RowFill, Table, TableState, WriteGuard, WriteLog } from "./table-engine.js";
 import { type Cell, type Column, type Row, type TableSchema, cellDetail, checkCell, describeValue } from "./table-schema.js";
 import { randomUUID } from "node:crypto";
 
@@ -37,6 +37,7 @@ export abstract class TableBase implements Table {
   readonly hasLinks: boolean;
   guard: WriteGuard | undefined;
   sequence: number | bigint | undefined;
+  fill: RowFill | undefined = undefined;
   /** Position of the generated key column (`generated` option), or -1. */
   private readonly generatedAt: number;
   /** Number of key columns. */
@@ -64,6 +65,10 @@ export abstract class TableBase implements Table {
 
   abstract readonly size: number;
   abstract get(key: IndexKey): Row | undefined;
+
+  has(key: IndexKey): boolean {
+    return this.get(key) !== undefined;
+  }
   abstract restoreState(saved: TableState): void;
   /** The engine's bulk insert of checked rows (generated keys filled in). */
   protected abstract insertManyRows(rows: readonly Row[], log: WriteLog | undefined): void;
@@ -98,6 +103,17 @@ export abstract class TableBase implements Table {
   abstract preserveCommitted(): void;
   abstract committed(): Table;
   abstract releaseCommitted(): void;
+
+  /** `row` with the cells of the trailing columns it lacks (`fill`); `row` itself when it has them all. */
+  protected full(row: Row): Row {
+    const fill = this.fill;
+    const n = this.schema.columns.length;
+    if (fill === undefined || row.length >= n) return row;
+    const out = new Array<Cell>(n);
+    for (let i = 0; i < row.length; i++) out[i] = row[i]!;
+    for (let i = row.length; i < n; i++) out[i] = fill.cells[i - fill.from]!;
+    return out;
+  }
 
   primaryKeyOf(row: Row): IndexKey {
     if (this.keyLen === 1) return normCell(row[0]!);

@@ -11,7 +11,20 @@ import type { IndexKey, KeyCell } from "./index-keys.js";
 import type { RowObserver } from "./row-observer.js";
 import type { ColumnConstraint, ScanPlan } from "./scan-plan.js";
 import type { TableIndex } from "./table-index.js";
-import type { Row, TableSchema } from "./table-schema.js";
+import type { Cell, Row, TableSchema } from "./table-schema.js";
+
+/**
+ * The cells of columns appended to a table's schema without rewriting its rows (a schema change
+ * adding a nullable column or one with a constant default, state/alter-table.ts): a row stored
+ * before holds fewer cells than the schema has columns, and reads as if it held these in the
+ * missing trailing ones. Rows written after the change hold every column.
+ */
+export interface RowFill {
+  /** Every stored row holds at least this many cells. */
+  readonly from: number;
+  /** The cells of columns `from`, `from + 1`, … for a row that lacks them. */
+  readonly cells: readonly Cell[];
+}
 
 /** Receives every change before it is applied (the transaction's undo log and write-set). */
 export interface WriteLog {
@@ -85,6 +98,11 @@ export interface Table {
   /** Number of rows (pending writes included). */
   readonly size: number;
   /**
+   * The cells of trailing columns that rows stored before a schema change lack (see `RowFill`);
+   * `undefined` when every stored row holds every column. Every read fills them in.
+   */
+  readonly fill: RowFill | undefined;
+  /**
    * What the database checks around this table's writes (its references, see
    * state/integrity.ts); set while the table is in a database's catalog.
    */
@@ -102,6 +120,8 @@ export interface Table {
   keyFromCells(cells: readonly KeyCell[]): IndexKey;
   /** The row with this primary tree key, if any. */
   get(key: IndexKey): Row | undefined;
+  /** True when a row has this primary tree key (a durable table reads no row for it). */
+  has(key: IndexKey): boolean;
   /** Checks a full row (arity and every cell) and returns the row to store. */
   checkRow(raw: unknown, what?: string): Row;
   /** Builds a full row from a key tuple and a values tuple (or a single value). */
@@ -124,16 +144,34 @@ export interface Table {
   insertMany(rows: readonly Row[], log: WriteLog | undefined): void;
   /**
    * Fills this new, empty table with every row of `from` when the engine can share them (same
-   * engine, same row layout; only secondary indexes may differ) without copying: a schema change
-   * that only adds or drops indexes. Returns false (nothing done) when it cannot; the caller then
-   * inserts the rows. `from` is unchanged. Optional: an engine without it always copies.
+   * engine; the caller has checked that `from`'s row layout is a prefix of this table's: the same
+   * columns at the same positions, with types whose cells fit, and maybe new trailing columns,
+   * whose cells `fill` gives) without copying: a schema change that adds or drops indexes, or
+   * appends columns with constant cells. Only new or changed secondary indexes are built. Returns
+   * false (nothing done) when it cannot; the caller then inserts the rows. `from` stays readable
+   * as it was (a rollback puts it back). Optional: an engine without it always copies.
    */
-  adoptRows?(from: Table): boolean;
+  adoptRows?(from: Table, fill: RowFill | undefined): boolean;
+  /**
+   * Fills this new, empty table with `rows` (checked, in primary key order) in place of every row
+   * of `from`, when they have exactly `from`'s keys (a schema change that rewrites the rows but
+   * keeps the key columns): the engine may then write them over the stored rows instead of
+   * removing those and storing these anew. `unchanged[p]` is true when the cells at position `p`
+   * are `from`'s (an index on such positions need not be rebuilt). Returns false (nothing done)
+   * when it cannot; the caller then inserts the rows. Optional.
+   */
+  replaceRows?(from: Table, rows: readonly Row[], unchanged: readonly boolean[]): boolean;
 
   /** The scan plan that serves `constraints` (and `order`); 400 when no index does. */
   plan(constraints: readonly ColumnConstraint[], order?: readonly string[], reverse?: boolean): ScanPlan;
   /** Calls `visit` for each row of the plan, in its order; `visit` returns `true` to stop. */
   scan(plan: ScanPlan, visit: (row: Row) => boolean | void): void;
+  /**
+   * Visits every row in primary key order as the engine holds it: a row stored before columns
+   * were appended lacks their cells (`fill` gives them). For a pass over every row that reads the
+   * fill itself, without a filled copy of each row. Optional: `scan` serves otherwise.
+   */
+  scanStored?(visit: (row: Row) => void): void;
   /** Number of rows a plan yields. */
   count(plan: ScanPlan): number;
   /** A prepared equality lookup on `cols` (see equality-lookup.ts). */

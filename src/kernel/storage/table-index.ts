@@ -94,6 +94,9 @@ export function secondaryIndexes(schema: TableSchema): TableIndex[] {
 /** The tree key of a row in a secondary index (a new tuple of normalized cells). */
 export function secondaryKey(ix: TableIndex, row: Row): KeyCell[] {
   const pos = ix.keyPositions;
+  // literals for the usual widths: packed arrays, cheaper to make than filled `new Array(n)`
+  if (pos.length === 2) return [normCell(row[pos[0]!]!), normCell(row[pos[1]!]!)];
+  if (pos.length === 3) return [normCell(row[pos[0]!]!), normCell(row[pos[1]!]!), normCell(row[pos[2]!]!)];
   const key = new Array<KeyCell>(pos.length);
   for (let i = 0; i < pos.length; i++) key[i] = normCell(row[pos[i]!]!);
   return key;

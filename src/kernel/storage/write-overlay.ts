@@ -48,6 +48,18 @@ export class WriteLayer {
   readonly ix: LayerTree<IndexEntry>[];
   /** The table's row count when the layer was frozen (what the commit records). */
   size = 0;
+  /**
+   * Per secondary index: when set, every entry of the index below this layer's own (`ix`), as
+   * sorted keys — an index built over existing rows by a schema change. Nothing below it (older
+   * layers, lmdb) is read for that index, and the commit replaces the index's stored entries
+   * with these (one sorted pass of puts, no per-entry overlay).
+   */
+  readonly ixBase: (IndexKey[] | undefined)[] = [];
+  /**
+   * Stored index entries of this ordinal and above belong to indexes the table no longer has
+   * (a schema change dropped them): the commit removes them.
+   */
+  clearIndexesFrom: number | undefined;
 
   constructor(
     compare: Compare,
@@ -102,7 +114,7 @@ export class WriteLayer {
 
   /** True when the layer changes nothing. */
   get empty(): boolean {
-    return !this.truncated && this.rows.size === 0;
+    return !this.truncated && this.rows.size === 0 && this.ix.every((t) => t.size === 0) && this.ixBase.every((b) => b === undefined) && this.clearIndexesFrom === undefined;
   }
 }
 
@@ -129,6 +141,41 @@ export interface Source<V> {
 }
 
 /** A source over a layer tree, from `start` (inclusive) forward, or down from `start` in reverse. */
+/** A source over sorted keys (an `ixBase`), each with `value`, from `start` on (or back from it). */
+export function arraySource<V>(keys: readonly IndexKey[], value: V, compare: Compare, start: IndexKey | undefined, reverse: boolean): Source<V> {
+  let i: number;
+  if (start === undefined) i = reverse ? keys.length - 1 : 0;
+  else {
+    // the first key ≥ start (forward) or the last key ≤ start (reverse)
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compare(keys[mid]!, start);
+      if (c < 0 || (reverse && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    i = reverse ? lo - 1 : lo;
+  }
+  const step = reverse ? -1 : 1;
+  const src: Source<V> = {
+    key: undefined,
+    value: undefined,
+    next() {
+      if (i < 0 || i >= keys.length) {
+        src.key = undefined;
+        src.value = undefined;
+        return;
+      }
+      src.key = keys[i]!;
+      src.value = value;
+      i += step;
+    },
+  };
+  src.next();
+  return src;
+}
+
 export function layerSource<V>(tree: LayerTree<V>, start: IndexKey | undefined, reverse: boolean): Source<V> {
   const it = reverse ? tree.entriesReversed(start) : tree.entries(start);
   const src: Source<V> = {
