@@ -4,7 +4,9 @@
  * they read (a query plan, a traverse plan, a key, the rows of an insert). The cluster executor
  * gathers those rows from the shards (gather.ts) and runs the op on them.
  */
-import type { Json } from "../ir/types.js";
+import type { ExecRequest } from "../executor.js";
+import { encode } from "../ir/encode.js";
+import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 
 /** One call on a table path found in an op. */
@@ -172,4 +174,56 @@ function sub(x: unknown, args: Readonly<Record<string, Json>>, steps: Set<string
     out[k] = v;
   }
   return out;
+}
+
+/** The rows of a table literal body. */
+export function literalBodyRows(body: unknown): unknown[][] {
+  const v = (body as Record<string, unknown>)[PATHS.table];
+  return Array.isArray(v) && Array.isArray(v[1]) ? (v[1] as unknown[][]) : [];
+}
+
+/** A table literal with the same schema and no rows. */
+export function emptyLiteral(body: unknown): Json {
+  const v = (body as Record<string, unknown>)[PATHS.table] as unknown[];
+  return { [PATHS.table]: [v[0], []] } as Json;
+}
+
+/** `op` with the rows of every `PUT <table>` literal taken out into `rows` (by table link). */
+export function stripLiteralRows(op: Json, rows: Map<string, unknown[][]>): Json {
+  const walk = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (typeof x !== "object" || x === null) return x;
+    const keys = Object.keys(x);
+    const v = (x as Record<string, unknown>)[keys[0]!];
+    if (keys.length === 1 && Array.isArray(v) && v.length === 2 && isTableLiteral(v[1])) {
+      const t = tablePath(keys[0]!);
+      const list = literalBodyRows(v[1]);
+      if (t && t.route === "" && list.length > 0) {
+        rows.set(t.table, [...(rows.get(t.table) ?? []), ...list]);
+        return { [keys[0]!]: [v[0], emptyLiteral(v[1])] };
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = walk((x as Record<string, unknown>)[k]);
+    return out;
+  };
+  return walk(op) as Json;
+}
+
+export function toJson(op: Json | OpDef): Json {
+  if (typeof op === "object" && op !== null && !Array.isArray(op) && Object.keys(op).some((k) => k.startsWith("/state/scalar/op/"))) return op as Json;
+  return encode(op as OpDef);
+}
+
+/** A plain request seen as a one-call op. */
+export function scanRequest(req: ExecRequest): OpScan {
+  const t = tablePath(req.path)!;
+  return {
+    tables: new Set([t.table]),
+    sites: [{ table: t.table, route: t.route, verb: req.verb, key: req.key ?? null, value: req.body }],
+    writes: req.verb !== "get",
+    ddl: false,
+    component: false,
+    dynamic: false,
+  };
 }
