@@ -12,6 +12,8 @@ import { HISTORY_SCHEMA, historyPath } from "./migration-history.js";
 import { type CellSource, type MigrationPlan, planMigration, type TableChange } from "./migration-plan.js";
 import type { AnySchema } from "./schema.js";
 import { rowFactory } from "./row-factory.js";
+import { toWire } from "./cell-codec.js";
+import type { ColumnMeta } from "./meta.js";
 import { normalize } from "./stored-schema.js";
 import { tableLiteral } from "./sync.js";
 
@@ -62,10 +64,12 @@ async function alterBody(runner: Runner, change: Extract<TableChange, { kind: "a
   let k = 0;
   for (const [name, s] of Object.entries(change.sources)) {
     if (s.kind === "column") columns[name] = ["column", s.from];
-    else if (s.kind === "value") columns[name] = ["value", s.value as Json];
+    else if (s.kind === "value") columns[name] = ["value", toWire(columnOf(change, name), s.value)];
     else {
       const arg = `${prefix}${k++}`;
-      args[arg] = cells.get(name)!;
+      const column = columnOf(change, name);
+      // Computed values travel in their TinyChain form (a bigint, a Date, bytes…), as inserts do.
+      args[arg] = cells.get(name)!.map((v) => toWire(column, v));
       columns[name] = ["values", ref(arg)];
     }
   }
@@ -73,6 +77,11 @@ async function alterBody(runner: Runner, change: Extract<TableChange, { kind: "a
   if (change.fromPath !== change.meta.path) body.rename = change.meta.name;
   if (change.unique.length > 0) body.unique = [...change.unique];
   return body;
+}
+
+/** The declared column `name` of the table `change` migrates to (null when not declared). */
+function columnOf(change: Extract<TableChange, { kind: "alter" }>, name: string): ColumnMeta | null {
+  return change.meta.columns.find((c) => c.name === name) ?? null;
 }
 
 /** Applies `plan` on `runner` (already one transaction, or a call that is one). */

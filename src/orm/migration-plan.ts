@@ -92,7 +92,8 @@ function same(h: NormColumn, w: NormColumn): boolean {
 }
 
 function showValue(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  // A 64-bit default is a bigint, which JSON cannot print.
+  const text = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x)) ?? String(v);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 

@@ -84,6 +84,26 @@ describe.each(EXECUTORS)("migrations on $name", (factory) => {
     expect((await db2.planMigration()).history).toMatchObject([{ seq: 1, from: plan.from, to: plan.to, steps: plan.steps }]);
   });
 
+  it("adds a 64-bit column whose default is a bigint, and backfills dates, in their TinyChain forms", async () => {
+    const ex = await create();
+    const v1 = table("big", { id: col.u64().key() });
+    const db1 = await connect(schema({ namespace: "mbig", tables: { big: v1 } }), ex);
+    await db1.sync();
+    await db1.insertInto("big").values([{ id: 1 }, { id: 2 }]).execute();
+    const v2 = table("big", {
+      id: col.u64().key(),
+      n: col.i64({ mode: "bigint" }).default(2n ** 60n),
+      at: col.timestamp().backfill((row) => new Date(Number(row.id) * 1000)),
+    });
+    const db2 = await connect(schema({ namespace: "mbig", tables: { big: v2 } }), ex);
+    expect((await db2.planMigration()).steps).toContain('big: add column n i64 (default "1152921504606846976n")');
+    await db2.migrate();
+    expect(await db2.selectFrom("big").orderBy("id").execute()).toEqual([
+      { id: 1, n: 2n ** 60n, at: new Date(1000) },
+      { id: 2, n: 2n ** 60n, at: new Date(2000) },
+    ]);
+  });
+
   it("refuses an older declaration after a migration, naming both hashes", async () => {
     const ex = await create();
     await loaded(ex);
