@@ -16,6 +16,7 @@ import { PATHS } from "../ir/types.js";
 import type { QueryExpr, QueryPlan } from "../ir/query-plan.js";
 import { embedded } from "../kernel/index.js";
 import type { TableInfo } from "./catalog.js";
+import { insertRowsOp, queryOp } from "./wire-ops.js";
 
 interface AggPart {
   readonly fn: "count" | "sum" | "avg" | "min" | "max";
@@ -123,9 +124,8 @@ function columnAs(def: unknown[] | undefined, name: string, dtype?: string): unk
 }
 
 async function runPlan(local: ReturnType<typeof embedded>, link: string, plan: QueryPlan, params: Readonly<Record<string, Json>>): Promise<unknown[][]> {
-  const refs: Record<string, Json> = {};
-  for (const name of Object.keys(params)) refs[name] = { [`$${name}`]: [] };
-  return (await local.execute({ [PATHS.opdef.post]: [["_r", { [`${link}/query`]: [[JSON.stringify(plan), refs]] }]] } as Json, params)) as unknown[][];
+  const q = queryOp(link, plan, params);
+  return (await local.execute(q.op, q.args)) as unknown[][];
 }
 
 async function finishLocally(
@@ -148,7 +148,8 @@ async function finishLocally(
   );
   await local.request({ verb: "put", path: "/state/_merge/p", key: null, body: { [PATHS.table]: [[[key, partialCols], []], []] } as Json });
   if (rows.length > 0) {
-    await local.execute({ [PATHS.opdef.post]: [["_w", { "/state/_merge/p/insert_rows": [null, { $_rows: [] }] }]] } as Json, { _rows: rows.map((r, i) => [i, ...r]) as Json });
+    const ins = insertRowsOp("/state/_merge/p", rows.map((r, i) => [i, ...r]));
+    await local.execute(ins.op, ins.args);
   }
   // Combine per group: counts and sums added, minima and maxima taken again.
   const c = (name: string): QueryExpr => ({ t: "col", src: "p", col: name });
@@ -189,9 +190,10 @@ async function finishLocally(
     }
     return out;
   });
-  await local.request({ verb: "put", path: `/state/_merge/${"f"}`, key: null, body: { [PATHS.table]: [[[key, finalCols], []], []] } as Json });
+  await local.request({ verb: "put", path: `/state/_merge/f`, key: null, body: { [PATHS.table]: [[[key, finalCols], []], []] } as Json });
   if (finalRows.length > 0) {
-    await local.execute({ [PATHS.opdef.post]: [["_w", { "/state/_merge/f/insert_rows": [null, { $_rows: [] }] }]] } as Json, { _rows: finalRows as Json });
+    const ins = insertRowsOp("/state/_merge/f", finalRows);
+    await local.execute(ins.op, ins.args);
   }
   // The plan's select, having, order and limit over those rows: aggregates and group columns
   // become the final table's columns.

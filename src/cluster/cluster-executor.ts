@@ -11,7 +11,7 @@
  *   what it changed is written back to the shards holding those keys, on every replica, in one
  *   cluster transaction.
  */
-import { BadRequestError, ConflictError, ForeignKeyError, NotImplementedError, NotFoundError } from "../errors.js";
+import { BadRequestError, ConflictError, ForeignKeyError, NotImplementedError } from "../errors.js";
 import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
@@ -19,10 +19,11 @@ import { readCatalog, referrers, type TableInfo } from "./catalog.js";
 import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
-import { RANGES_SCHEMA, RANGES_TABLE } from "./ranges.js";
+import { heldRanges, RANGES_SCHEMA, RANGES_TABLE, rangesOf, rangesText } from "./ranges.js";
 import { aggregatePushdown } from "./aggregate-merge.js";
 import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
 import { moveRange, planMove } from "./rebalance.js";
+import { deleteOp, insertRowsOp, queryOp } from "./wire-ops.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan } from "./op-scan.js";
 
@@ -84,13 +85,7 @@ export class ClusterExecutor implements Executor {
 
   async #connect(): Promise<void> {
     const held = new Map<string, [number, number][]>();
-    this.#shards.forEach((s) => {
-      for (const h of s.hosts) {
-        const list = held.get(h) ?? [];
-        list.push([s.range[0], s.range[1]]);
-        held.set(h, list);
-      }
-    });
+    for (const s of this.#shards) for (const h of s.hosts) held.set(h, rangesOf(this.#shards, h));
     let common: Set<string> | undefined;
     const reachable = new Set<string>();
     for (const [url, ranges] of held) {
@@ -118,23 +113,13 @@ export class ClusterExecutor implements Executor {
   }
 
   async #checkRanges(client: Executor, url: string, want: [number, number][]): Promise<void> {
-    let rows: unknown[][] = [];
-    let exists = true;
-    try {
-      const lit = await client.request({ verb: "get", path: RANGES_TABLE, key: null });
-      rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1];
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-      exists = false;
-    }
-    const have = rows.map((r) => [Number(r[0]), Number(r[1])] as [number, number]).sort((a, b) => a[0] - b[0]);
-    const text = (rs: [number, number][]): string => rs.map(([a, b]) => `[${a}, ${b})`).join(" ") || "nothing";
-    if (have.length === 0) {
+    const have = await heldRanges(client);
+    if (have === undefined || have.length === 0) {
       if (!this.#opts.init) throw new ClusterLayoutError(`cluster: host ${url} holds no shard; pass init: true to record the layout on a new cluster`);
       const s = await client.session();
       try {
-        if (!exists) await s.request({ verb: "put", path: RANGES_TABLE, key: null, body: { [PATHS.table]: [RANGES_SCHEMA, []] } as Json });
-        for (const [lo, hi] of want) await s.request({ verb: "put", path: RANGES_TABLE, key: [lo], body: [hi] });
+        if (have === undefined) await s.request({ verb: "put", path: RANGES_TABLE, key: null, body: { [PATHS.table]: [RANGES_SCHEMA, want] } as Json });
+        else for (const [lo, hi] of want) await s.request({ verb: "put", path: RANGES_TABLE, key: [lo], body: [hi] });
         await s.commit();
       } catch (e) {
         await s.rollback().catch(() => undefined);
@@ -142,8 +127,8 @@ export class ClusterExecutor implements Executor {
       }
       return;
     }
-    if (text(have) !== text([...want].sort((a, b) => a[0] - b[0]))) {
-      throw new ClusterLayoutError(`cluster: host ${url} holds ${text(have)}, the layout gives it ${text(want)}`);
+    if (rangesText(have) !== rangesText(want)) {
+      throw new ClusterLayoutError(`cluster: host ${url} holds ${rangesText(have)}, the layout gives it ${rangesText(want)}`);
     }
   }
 
@@ -265,10 +250,8 @@ export class ClusterExecutor implements Executor {
     const push = aggregatePushdown(plan, info);
     if (push === undefined) return undefined;
     const params = (site.key[1] ?? {}) as Record<string, Json>;
-    const refs: Record<string, Json> = {};
-    for (const name of Object.keys(params)) refs[name] = { [`$${name}`]: [] };
-    const shardOp = { [PATHS.opdef.post]: [["_r", { [`${site.table}/query`]: [[JSON.stringify(push.shardPlan), refs]] }]] } as Json;
-    const parts = await Promise.all(shards.map((s) => read(s, (r) => r.execute(shardOp, params))));
+    const q = queryOp(site.table, push.shardPlan, params);
+    const parts = await Promise.all(shards.map((s) => read(s, (r) => r.execute(q.op, q.args))));
     const rows = parts.flatMap((p) => p as unknown[][]);
     this.lastExplain = { route: "gather", steps: [{ step: "partial aggregates", table: site.table, shards: shards.length, requests: shards.length, rows: rows.length }] };
     return { value: await push.finish(rows, params) };
@@ -361,8 +344,9 @@ export class ClusterExecutor implements Executor {
     }
   }
 
-  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
-    const env: GatherEnv = {
+  /** What gathering needs: the layout, the schemas, placements, how to read a shard. */
+  #env(catalog: Map<string, TableInfo>, read: ShardReader, stats: GatherStat[], txn: ClusterTxn | undefined): GatherEnv {
+    return {
       shards: this.#shards,
       info: (l) => catalog.get(l),
       placed: (l) => this.#placed(catalog, l),
@@ -370,23 +354,25 @@ export class ClusterExecutor implements Executor {
       ...(txn ? { join: (shards: readonly number[]) => txn.widen(this.#pool, shards) } : {}),
       stats,
     };
+  }
+
+  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
+    const env = this.#env(catalog, read, stats, txn);
     const g = new Gathered();
     const wholeTables = new Set<string>();
     if (scan.dynamic) for (const t of catalog.keys()) wholeTables.add(t);
-    const sitesOf = new Map<string, boolean[]>();
+    const sited = new Set<string>();
     for (const site of scan.sites) {
-      const ok = await gatherSite(env, g, site, scan);
+      const ok = await gatherSite(env, g, site);
       if (!ok) wholeTables.add(site.table);
       // A plan the scan could not read may name any table of its namespace.
       if (!ok && /^(query|traverse|insert_returning|update_returning|delete_returning)$/.test(site.route)) {
         const ns = site.table.slice(0, site.table.lastIndexOf("/") + 1);
         for (const t of catalog.keys()) if (t.startsWith(ns)) wholeTables.add(t);
       }
-      const list = sitesOf.get(site.table) ?? [];
-      list.push(ok && site.route === "insert_rows");
-      sitesOf.set(site.table, list);
+      sited.add(site.table);
     }
-    for (const t of scan.tables) if (!sitesOf.has(t)) wholeTables.add(t);
+    for (const t of scan.tables) if (!sited.has(t)) wholeTables.add(t);
     for (const t of wholeTables) await gatherWhole(env, g, t);
     return g;
   }
@@ -398,7 +384,7 @@ export class ClusterExecutor implements Executor {
    * not be here yet); the last one does, on rows that now answer every check as one host would.
    */
   async #referencePasses(g: Gathered, catalog: Map<string, TableInfo>, run: Parameters<typeof runLocally>[2], read: ShardReader, stats: GatherStat[], t: ClusterTxn | undefined): Promise<LocalOutcome> {
-    const env: GatherEnv = { shards: this.#shards, info: (l) => catalog.get(l), placed: (l) => this.#placed(catalog, l), read, ...(t ? { join: (shards: readonly number[]) => t.widen(this.#pool, shards) } : {}), stats };
+    const env = this.#env(catalog, read, stats, t);
     const total = (): number => [...g.rows.values()].reduce((n, m) => n + m.size, 0);
     // Checked first: most writes have what their references need already (an insert's targets are
     // gathered with it); a ForeignKeyError may then only mean a target is not here yet.
@@ -474,20 +460,13 @@ export class ClusterExecutor implements Executor {
     await Promise.all(
       [...perShard].map(async ([s, w]) => {
         for (let i = 0; i < w.deletes.length; i += APPLY_CHUNK) {
-          const chunk = w.deletes.slice(i, i + APPLY_CHUNK);
-          const args: Record<string, Json> = {};
-          const steps: Json[] = chunk.map(([table, key], j) => {
-            args[`_d${j}`] = key as Json;
-            return [`_s${j}`, { [PATHS.explicitRef.delete]: [table, { [`$_d${j}`]: [] }] }];
-          });
-          // Steps run in dataflow order: the result names every delete so that each one runs.
-          steps.push(["_r", chunk.map((_, j) => ({ [`$_s${j}`]: [] }))]);
-          await writeAll(txn, s, (r) => r.execute({ [PATHS.opdef.post]: steps } as Json, args));
+          const d = deleteOp(w.deletes.slice(i, i + APPLY_CHUNK));
+          await writeAll(txn, s, (r) => r.execute(d.op, d.args));
         }
         for (const [table, rows] of w.inserts) {
           for (let i = 0; i < rows.length; i += APPLY_CHUNK * 4) {
-            const chunk = rows.slice(i, i + APPLY_CHUNK * 4);
-            await writeAll(txn, s, (r) => r.execute({ [PATHS.opdef.post]: [["_w", { [`${table}/insert_rows`]: [null, { $_rows: [] }] }]] } as Json, { _rows: chunk as Json }));
+            const ins = insertRowsOp(table, rows.slice(i, i + APPLY_CHUNK * 4));
+            await writeAll(txn, s, (r) => r.execute(ins.op, ins.args));
           }
         }
       }),

@@ -15,15 +15,14 @@
  * What is gathered is a superset of what the op reads, so filters, order, limits, aggregates and
  * budgets come out as on one host.
  */
-import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
-import { PATHS } from "../ir/types.js";
 import { parseQueryPlan, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
 import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Runner } from "../executor.js";
 import { keyHash, shardOfHash, type ShardSpec } from "./layout.js";
-import type { CallSite, OpScan } from "./op-scan.js";
+import type { CallSite } from "./op-scan.js";
 import type { TableInfo } from "./catalog.js";
+import { literalRows, queryOp } from "./wire-ops.js";
 
 /** Rows of one table by their key's JSON text. */
 export type RowMap = Map<string, unknown[]>;
@@ -117,13 +116,6 @@ export async function gatherWhole(env: GatherEnv, g: Gathered, table: string): P
   env.stats.push({ step: "whole table", table, shards: shards.length, requests: shards.length, rows: n });
 }
 
-/** The rows of a table literal answered by `GET <table>` with a null key. */
-export function literalRows(lit: Json): unknown[][] {
-  const body = (lit as Record<string, unknown> | null)?.[PATHS.table];
-  if (!Array.isArray(body) || !Array.isArray(body[1])) throw new BadRequestError("cluster: a host answered a table read with something other than a table literal");
-  return body[1] as unknown[][];
-}
-
 /** Runs a one-table query plan selecting every column on the given shards; answers the rows. */
 async function queryRows(env: GatherEnv, table: string, info: TableInfo, shards: readonly number[], where: QueryExpr | null, params: Record<string, Json>): Promise<unknown[][]> {
   const alias = "t";
@@ -141,11 +133,9 @@ async function queryRows(env: GatherEnv, table: string, info: TableInfo, shards:
     limit: null,
     offset: null,
   };
-  const refs: Record<string, Json> = {};
-  for (const name of Object.keys(params)) refs[name] = { [`$${name}`]: [] };
-  const op = { [PATHS.opdef.post]: [["_r", { [`${table}/query`]: [[JSON.stringify(plan), refs]] }]] } as Json;
+  const q = queryOp(table, plan, params);
   await env.join?.(shards);
-  const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(op, params))));
+  const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(q.op, q.args))));
   return parts.flatMap((p) => p as unknown[][]);
 }
 
@@ -240,7 +230,7 @@ function matching(m: RowMap, info: TableInfo, cols: readonly string[], tuples: r
 }
 
 /** Gathers what one call site reads; answers false when it could not narrow it (read whole). */
-export async function gatherSite(env: GatherEnv, g: Gathered, site: CallSite, scan: OpScan): Promise<boolean> {
+export async function gatherSite(env: GatherEnv, g: Gathered, site: CallSite): Promise<boolean> {
   const info = env.info(site.table);
   if (info === undefined) return true;
   if (site.route === "query" && Array.isArray(site.key)) return gatherQuery(env, g, site.table, site.key);
@@ -268,7 +258,6 @@ export async function gatherSite(env: GatherEnv, g: Gathered, site: CallSite, sc
     await gatherReferenced(env, g, info, site.value as unknown[][]);
     return true;
   }
-  void scan;
   return false;
 }
 

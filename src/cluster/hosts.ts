@@ -7,10 +7,8 @@
 import { BadRequestError, TcError, UnavailableError } from "../errors.js";
 import type { Executor, Runner, Session } from "../executor.js";
 import { http } from "../http/client.js";
-import type { Json } from "../ir/types.js";
-import { PATHS } from "../ir/types.js";
 import { ClusterLayoutError, type ShardSpec } from "./layout.js";
-import { RANGES_TABLE } from "./ranges.js";
+import { heldRanges, rangesOf, rangesText } from "./ranges.js";
 
 /** True when `e` says the host could not be reached at all (nothing ran there). */
 export function unreachable(e: unknown): boolean {
@@ -214,17 +212,17 @@ export class ClusterTxn {
   }
 
   async #checkRanges(url: string, s: Session): Promise<void> {
-    let lit: Json;
+    let have: [number, number][] | undefined;
     try {
-      lit = await s.request({ verb: "get", path: RANGES_TABLE, key: null });
+      have = await heldRanges(s);
     } catch (e) {
       if (unreachable(e)) throw new UnavailableError(`cluster: host ${url} cannot commit: ${(e as Error).message}`, { cause: e });
       throw e;
     }
-    const rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1];
-    const have = rows.map((r) => `${r[0]}-${r[1]}`).sort().join(" ");
-    const want = this.shards.filter((sh) => sh.hosts.includes(url)).map((sh) => `${sh.range[0]}-${sh.range[1]}`).sort().join(" ");
-    if (have !== want) throw new ClusterLayoutError(`cluster: host ${url} now holds other ranges than this client's layout (${have || "none"}, expected ${want}): a range was moved; connect again with the new layout`);
+    const want = rangesOf(this.shards, url);
+    if (rangesText(have ?? []) !== rangesText(want)) {
+      throw new ClusterLayoutError(`cluster: host ${url} now holds other ranges than this client's layout (${rangesText(have ?? [])}, expected ${rangesText(want)}): a range was moved; connect again with the new layout`);
+    }
   }
 
   async rollback(): Promise<void> {

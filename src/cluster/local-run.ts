@@ -9,7 +9,8 @@ import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { embedded } from "../kernel/index.js";
 import type { TableInfo } from "./catalog.js";
-import { literalRows, type Gathered } from "./gather.js";
+import type { Gathered } from "./gather.js";
+import { literalRows } from "./wire-ops.js";
 
 /** What an op changed in one table: keys deleted, rows written (new or changed). */
 export interface TableDiff {

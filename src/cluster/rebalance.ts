@@ -13,6 +13,7 @@ import type { TableInfo } from "./catalog.js";
 import type { HostPool } from "./hosts.js";
 import { checkLayout, keyHash, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { RANGES_SCHEMA, RANGES_TABLE } from "./ranges.js";
+import { deleteOp, insertRowsOp, literalRows } from "./wire-ops.js";
 
 /** Most deletes in one op. */
 const DELETE_CHUNK = 500;
@@ -58,19 +59,14 @@ export function planMove(shards: readonly ShardSpec[], range: readonly [number, 
 /** Deletes rows by key in a session, a chunk per op. */
 async function deleteRows(s: Session, info: TableInfo, rows: readonly unknown[][]): Promise<void> {
   for (let i = 0; i < rows.length; i += DELETE_CHUNK) {
-    const args: Record<string, Json> = {};
-    const steps: Json[] = rows.slice(i, i + DELETE_CHUNK).map((row, j) => {
-      args[`_d${j}`] = row.slice(0, info.keyCount) as Json;
-      return [`_s${j}`, { [PATHS.explicitRef.delete]: [info.link, { [`$_d${j}`]: [] }] }];
-    });
-    // Steps run in dataflow order: the result names every delete so that each one runs.
-    steps.push(["_r", steps.map((_, j) => ({ [`$_s${j}`]: [] }))]);
-    await s.execute({ [PATHS.opdef.post]: steps } as Json, args);
+    const d = deleteOp(rows.slice(i, i + DELETE_CHUNK).map((row) => [info.link, row.slice(0, info.keyCount)] as const));
+    await s.execute(d.op, d.args);
   }
 }
 
 async function insertRows(s: Session, info: TableInfo, rows: readonly unknown[][]): Promise<void> {
-  await s.execute({ [PATHS.opdef.post]: [["_w", { [`${info.link}/insert_rows`]: [null, { $_rows: [] }] }]] } as Json, { _rows: rows as Json });
+  const ins = insertRowsOp(info.link, rows);
+  await s.execute(ins.op, ins.args);
 }
 
 /**
@@ -122,14 +118,14 @@ export async function moveRange(env: MoveEnv, range: readonly [number, number], 
         const into = next[env.placedAfter(info.link)!]!.hosts;
         if (from.length === into.length && from.every((h) => into.includes(h))) continue;
         const lit = await sessions.get(from[0]!)!.request({ verb: "get", path: info.link, key: null });
-        const rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1];
+        const rows = literalRows(lit);
         if (rows.length === 0) continue;
         for (const url of into) if (!from.includes(url)) await insertRows(sessions.get(url)!, info, rows);
         for (const url of from) if (!into.includes(url)) await deleteRows(sessions.get(url)!, info, rows);
         continue;
       }
       const lit = await sessions.get(old.hosts[0]!)!.request({ verb: "get", path: info.link, key: null });
-      const rows = ((lit as Record<string, unknown>)[PATHS.table] as [unknown, unknown[][]])[1].filter((row) => {
+      const rows = literalRows(lit).filter((row) => {
         const h = keyHash(row.slice(0, info.keyCount));
         return h >= lo && h < hi;
       });
