@@ -15,6 +15,7 @@
  * What is gathered is a superset of what the op reads, so filters, order, limits, aggregates and
  * budgets come out as on one host.
  */
+import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
 import { parseQueryPlan, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
 import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-plan.js";
@@ -455,7 +456,9 @@ async function gatherTraverse(env: GatherEnv, g: Gathered, table: string, key: u
     const seen = new Set<string>();
     const reached: unknown[][] = step.min === 0 ? [...frontier] : [];
     let level = frontier;
-    for (let depth = 1; depth <= step.max && level.length > 0 && gatheredRows <= cap; depth++) {
+    for (let depth = 1; depth <= step.max && level.length > 0; depth++) {
+      // Stopping short would answer from part of the graph: past the cap the traversal is refused.
+      if (gatheredRows > cap) throw new BadRequestError(`cluster: the traversal would gather more than ${cap} rows from the shards; narrow it or lower its hops`);
       const next: unknown[][] = [];
       for (const alt of step.alts) {
         let rows = level;
