@@ -94,8 +94,11 @@ const POLICIES = [
 describe.each(WITH_CLUSTER.filter((e) => e.name !== "http"))("a read after each write on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   afterEach(() => void Object.assign(snapshotPolicy, usual));
+  // One kernel's snapshot policies are exercised on the single-host executors; the cluster's
+  // hosts run the same code, so it runs under the usual policy only.
+  const policies = factory.name === "cluster" ? POLICIES.slice(0, 1) : POLICIES;
 
-  it.each(POLICIES)("answers as the oracle does, budget included (snapshots $snapshots)", async ({ policy }) => {
+  it.each(policies)("answers as the oracle does, budget included (snapshots $snapshots)", async ({ policy }) => {
     Object.assign(snapshotPolicy, policy);
     const executor = await createExecutor();
     await fc.assert(

@@ -133,14 +133,18 @@ const POLICIES = [
 describe.each(WITH_CLUSTER)("traversals between writes on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
   afterEach(() => void Object.assign(snapshotPolicy, DEFAULT_POLICY));
+  // The snapshot policies steer one kernel's relation structures, which the single-host
+  // executors exercise; a cluster's hosts run that same code, so it checks its own routing and
+  // merging under the usual policy only.
+  const policies = factory.name === "cluster" ? POLICIES.slice(0, 1) : POLICIES;
 
-  it.each(POLICIES)("every answer matches the reference on the data as written so far (snapshots $snapshots)", async ({ policy }) => {
+  it.each(policies)("every answer matches the reference on the data as written so far (snapshots $snapshots)", async ({ policy }) => {
     Object.assign(snapshotPolicy, policy);
     await checkRounds(await createExecutor(), specArb({ results: ["distinct", "distinct_count", "rows", "count"] }), 30);
   });
 
   // Distinct traversals are the ones answered from slot lists and snapshots: more of them.
-  it.each(POLICIES)("distinct traversals match the reference between writes (snapshots $snapshots)", async ({ policy }) => {
+  it.each(policies)("distinct traversals match the reference between writes (snapshots $snapshots)", async ({ policy }) => {
     Object.assign(snapshotPolicy, policy);
     await checkRounds(await createExecutor(), specArb({ results: ["distinct", "distinct_count"], maxOps: 5 }), 40);
   });
