@@ -7,6 +7,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Executor, Runner } from "../../src/executor.js";
 import type { QueryExpr } from "../../src/ir/query-plan.js";
 import type { Json } from "../../src/ir/types.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { embedded } from "../../src/kernel/index.js";
 import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const S = "/state/scalar/value/";
@@ -102,5 +106,35 @@ describe.each(WITH_CLUSTER)("returning routes ($name)", (factory) => {
     const get = await failure(ex.request({ verb: "get", path: `${T}/delete_returning`, key: null }));
     expect(get.kind).toBe("method_not_allowed");
     expect(await all(ex)).toEqual([[1, "a", 10], [2, "b", 2], [4, "zero", 4], [5, "zero", 5]]);
+  });
+});
+
+describe.each([
+  ["memory", false],
+  ["durable", true],
+] as const)("update and delete returning read only the rows their where can match (%s)", (_name, durable) => {
+  it("a key equality or range is a lookup, not a scan of the table: it fits a step budget a scan exceeds", async () => {
+    const dir = durable ? mkdtempSync(join(tmpdir(), "ret-narrow-")) : undefined;
+    // Every row read counts as a step: 20,000 rows cannot be read under 5,000 steps.
+    const big = embedded({ dataDir: dir, limits: { maxSteps: 5_000 } });
+    try {
+      await big.request({ verb: "put", path: T, key: null, body: { "/state/collection/table": [SCHEMA, []] } });
+      for (let lo = 0; lo < 20_000; lo += 1_000) {
+        await big.request({ verb: "put", path: `${T}/insert_rows`, key: null, body: Array.from({ length: 1_000 }, (_, i) => [lo + i, "x", (lo + i) % 7]) as Json });
+      }
+      const id = (op: string, v: number): QueryExpr => ({ t: "cmp", op, l: col("id"), r: lit(v) }) as QueryExpr;
+      const p = { t: "cmp", op: "=", l: col("id"), r: { t: "value", value: { param: "k" } } } as QueryExpr;
+      expect(await post(big, "update_returning", { where: p, set: [["name", lit("y")]], columns: ["id", "name"] }, { k: 12_345 })).toEqual([[12_345, "y"]]);
+      const range = { t: "and", of: [id(">=", 100), id("<", 103)] } as unknown as QueryExpr;
+      expect(await post(big, "update_returning", { where: range, set: [["n", lit(-1)]], columns: ["id", "n"] })).toEqual([[100, -1], [101, -1], [102, -1]]);
+      expect(await post(big, "delete_returning", { where: { t: "and", of: [id("=", 9), { t: "cmp", op: "=", l: col("n"), r: lit(2) }] }, columns: ["id"] })).toEqual([[9]]);
+      expect(await post(big, "delete_returning", { where: { t: "and", of: [id("=", 10), { t: "cmp", op: "=", l: col("n"), r: lit(2) }] }, columns: ["id"] })).toEqual([]);
+      // The same statement with a predicate no index serves reads every row, over the budget.
+      await expect(post(big, "update_returning", { where: { t: "cmp", op: "=", l: col("n"), r: lit(5) }, set: [["name", lit("z")]], columns: ["id"] })).rejects.toThrow(/step budget/);
+      expect(await post(big, "delete_returning", { where: id("=", 12_345), columns: null })).toEqual([[12_345, "y", 12_345 % 7]]);
+    } finally {
+      await big.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -24,7 +24,8 @@ import { type Cell, checkCell, type Column, type Row } from "../storage/table-sc
 import { plainParams } from "../traverse/table-store.js";
 import { StandaloneMeter, Visits } from "./budget.js";
 import { bad } from "./compiled.js";
-import { compileTableExprs } from "./plan-compile.js";
+import { JoinRun } from "./join.js";
+import { compileQuery, compileTableExprs } from "./plan-compile.js";
 import { bindParams } from "./query-route.js";
 
 /** The names of the `returning` routes. */
@@ -135,7 +136,12 @@ function insertReturning(log: WriteLog, table: Table, plan: InsertReturningPlan,
   return out;
 }
 
-/** The rows of `table` whose `where` is true, in key order (the plan's params bound). */
+/**
+ * The rows of `table` whose `where` is true, in key order (the plan's params bound). The rows
+ * are read the way the `query` route reads a plan's `from` (plan-compile.ts `accessPath`): a key
+ * or index equality is a lookup, a bound an index range, so `where id = 7` reads one row, not
+ * the table. Every row is read before any is written.
+ */
 function matching(
   lookup: (name: string) => Table | undefined,
   ns: string,
@@ -153,17 +159,36 @@ function matching(
   if (where !== null && compiled.kinds[0] !== "bool" && compiled.kinds[0] !== "unknown") throw bad(`${route}.where: a condition is a boolean expression`);
   bindParams(compiled.env, compiled.params, params);
   compiled.env.visits = visits;
-  const cond = compiled.evs[0];
   const rows: Row[] = [];
-  const slots: (Row | null)[] = [null];
-  table.scan(table.plan([]), (row) => {
-    visits.one();
-    slots[0] = row;
-    if (cond === null || cond === undefined || cond(slots) === true) rows.push(row);
-  });
+  if (where === null) {
+    table.scan(table.plan([]), (row) => {
+      visits.one();
+      rows.push(row);
+    });
+  } else {
+    // The written table under a name no other table has, so a subquery naming the table by its
+    // own name still reads it as a table of the namespace.
+    const q = compileQuery(
+      { v: 1, from: { table: SELF, as: RETURNING_ALIAS }, joins: [], where, groupBy: null, having: null, select: [{ as: "k", expr: { t: "col", src: RETURNING_ALIAS, col: table.schema.keyColumns[0]!.name } }], distinct: false, with: [], orderBy: [], limit: null, offset: null },
+      (name) => (name === SELF ? table : lookup(name)),
+      ns,
+    );
+    bindParams(q.env, q.params, params);
+    q.env.visits = visits;
+    // No order and no joins: the access path hands rows over in primary key order (`natural`).
+    new JoinRun(q.plan, visits, {
+      accept(slots) {
+        rows.push(slots[0] as Row);
+        return false;
+      },
+    }).run();
+  }
   visits.meter.tuple(rows.length, `${route} rows`);
   return { rows, setEvs: compiled.evs.slice(1) as ((x: readonly unknown[]) => unknown)[] };
 }
+
+/** The name the written table goes by in the plan `matching` compiles (no table path has NUL). */
+const SELF = "\u0000written";
 
 function updateReturning(
   log: WriteLog,
