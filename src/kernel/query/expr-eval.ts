@@ -406,9 +406,20 @@ function compileIn(cx: ExprCx, e: Extract<QueryExpr, { t: "in" }>): CompiledExpr
 }
 
 function checkItemKind(item: unknown, kind: Kind, param: string): void {
-  const k = typeof item === "number" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : typeof item === "object" && (item as { kind?: unknown }).kind === "link" ? "link" : "other";
+  // A 64-bit integer beyond ±2^53 arrives as a bigint: a number, as in the index lookup's check.
+  const k = typeof item === "number" || typeof item === "bigint" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : typeof item === "object" && (item as { kind?: unknown }).kind === "link" ? "link" : "other";
   if (k === "other" || !compatible(kind, k as Kind)) {
-    throw bad(`parameter ${JSON.stringify(param)}: an item of the in list is ${JSON.stringify(item)?.slice(0, 40)}, expected a ${kind}`);
+    throw bad(`parameter ${JSON.stringify(param)}: an item of the in list is ${describeItem(item)}, expected a ${kind}`);
+  }
+}
+
+/** An `in` list item for a message: JSON text, cut short (a bigint, which JSON cannot print, as `<n>n`). */
+export function describeItem(item: unknown): string {
+  if (typeof item === "bigint") return `${item}n`;
+  try {
+    return String(JSON.stringify(item)).slice(0, 40);
+  } catch {
+    return typeof item;
   }
 }
 

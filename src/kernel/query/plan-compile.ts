@@ -25,7 +25,7 @@ import {
   norm,
   OuterBox,
 } from "./compiled.js";
-import { compileExpr, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
+import { compileExpr, describeItem, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
 import { runPlan } from "./plan-run.js";
 
 /** A parameter the plan reads, with the kinds its uses expect (checked as it is bound). */
@@ -487,16 +487,6 @@ function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined 
     return { t: "in", values: checked, lookup: from.equalityLookup([name]) };
   }
   return undefined;
-}
-
-/** An `in` list item for a message (a 64-bit integer is a bigint here, which JSON cannot print). */
-function describeItem(item: unknown): string {
-  if (typeof item === "bigint") return `${item}n`;
-  try {
-    return String(JSON.stringify(item)).slice(0, 40);
-  } catch {
-    return typeof item;
-  }
 }
 
 /** `from`'s access path; `served` gets the `where` conjuncts an equality lookup makes true. */
