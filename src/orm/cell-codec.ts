@@ -121,6 +121,21 @@ export function cellDecoder(column: ColumnMeta): ((v: Json) => unknown) | undefi
 }
 
 /**
+ * The row value of a `sum` or `avg` result: a number, also when the kernel answers a 64-bit
+ * integer beyond ±(2^53 − 1) in its typed form (the result's declared type is `number`).
+ *
+ * @example
+ * ```ts
+ * aggregateNumber({ "/state/scalar/value/number/int/64": "9007199254740993" }); // 9007199254740992
+ * ```
+ */
+export function aggregateNumber(v: Json): unknown {
+  if (v === null || typeof v === "number") return v;
+  const digits = int64Digits(v);
+  return digits === undefined ? v : Number(digits);
+}
+
+/**
  * The decoders of the columns `names` of a table that need one (links, dates, JSON, bytes,
  * 64-bit integers), for `rowDecoder`.
  *

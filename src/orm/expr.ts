@@ -85,7 +85,7 @@ function lhsNode(x: unknown, what: string): OExpr {
   if (typeof x === "string") return { t: "ref", name: x };
   const n = exprNode(x);
   if (n) return n;
-  throw new BadRequestError(`${what}: expected a column name or an expression, got ${JSON.stringify(x)}`);
+  throw new BadRequestError(`${what}: expected a column name or an expression, got ${describeValue(x)}`);
 }
 
 function valueOf(x: unknown, shape: "value" | "list"): OExpr {
@@ -102,7 +102,7 @@ function valueOf(x: unknown, shape: "value" | "list"): OExpr {
 export function binary(lhs: unknown, op: unknown, rhs: unknown, argc: number): OExpr {
   const l = lhsNode(lhs, "where");
   if (typeof op !== "string" || !OPS.has(op)) {
-    throw new BadRequestError(`unknown operator ${JSON.stringify(op)} (operators: ${EXPR_OPERATORS.join(" ")})`);
+    throw new BadRequestError(`unknown operator ${describeValue(op)} (operators: ${EXPR_OPERATORS.join(" ")})`);
   }
   if (op === "isNull" || op === "isNotNull") {
     if (argc > 2 && rhs !== undefined) throw new BadRequestError(`${op} takes no value`);
@@ -235,8 +235,9 @@ export function resolveExpr(scope: readonly ScopeEntry[], e: OExpr, label: strin
     case "outer":
       return e;
     case "value":
-      if (e.operand.kind === "value" && e.shape === "value" && !isScalar(e.operand.value)) {
-        throw new BadRequestError(`${label}: a value must be a string, number or boolean, got ${JSON.stringify(e.operand.value)}`);
+      // A bigint, a Date or bytes is checked against the column it is compared with (withColumn).
+      if (e.operand.kind === "value" && e.shape === "value" && !isScalar(e.operand.value) && !isTypedValue(e.operand.value)) {
+        throw new BadRequestError(`${label}: a value must be a string, number, boolean, bigint, Date or Uint8Array, got ${describeValue(e.operand.value)}`);
       }
       return e;
     case "cmp": {
@@ -295,9 +296,24 @@ function isScalar(v: unknown): boolean {
   return typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
 }
 
+/** A value of a column type that JSON has no scalar for: a 64-bit integer, a timestamp, bytes. */
+function isTypedValue(v: unknown): boolean {
+  return typeof v === "bigint" || v instanceof Date || v instanceof Uint8Array;
+}
+
+/** A value for a message: JSON text cut short (a bigint as `<n>n`, anything unprintable by its type). */
+function describeValue(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  try {
+    return String(JSON.stringify(v)).slice(0, 60);
+  } catch {
+    return typeof v;
+  }
+}
+
 /** A `like` pattern given directly: a string whose escapes each precede `%`, `_` or `\`. */
 export function checkPattern(p: unknown, label: string): void {
-  if (typeof p !== "string") throw new BadRequestError(`${label}: a like pattern must be a string, got ${JSON.stringify(p)}`);
+  if (typeof p !== "string") throw new BadRequestError(`${label}: a like pattern must be a string, got ${describeValue(p)}`);
   for (let i = 0; i < p.length; i++) {
     if (p[i] !== LIKE_ESCAPE) continue;
     const next = p[i + 1];

@@ -9,6 +9,7 @@ import { BadRequestError } from "../errors.js";
 import { get, opdef, post, type JsonSteps } from "../ir/json.js";
 import { QUERY_EXTENSION, type QueryExpr, type QueryPlan, type QuerySelectItem, type QueryWith } from "../ir/query-plan.js";
 import type { Json } from "../ir/types.js";
+import { aggregateNumber, cellDecoder } from "./cell-codec.js";
 import type { CompiledBody } from "./compile-types.js";
 import type { OExpr, OValue } from "./expr.js";
 import { LIKE_ESCAPE } from "./expr.js";
@@ -198,8 +199,15 @@ function containsAgg(e: OExpr): boolean {
 
 function decoderOf(items: readonly QSelect[], nested: readonly { as: string; many: boolean; decode: Decode }[]): Decode {
   const names = items.map((s) => s.as);
-  const links = items.filter((s) => outputColumn(s.expr)?.dtype === "link").map((s) => s.as);
-  const flat = rowDecoder(names, links);
+  // A cell of a column (or its min/max) decodes as that column's cells do (links, dates, JSON,
+  // bytes, 64-bit integers); a sum or average is a number.
+  const decoders: Record<string, (v: Json) => unknown> = {};
+  for (const s of items) {
+    const c = outputColumn(s.expr);
+    const d = c !== null ? cellDecoder(c) : s.expr.t === "agg" && (s.expr.fn === "sum" || s.expr.fn === "avg") ? aggregateNumber : undefined;
+    if (d !== undefined) decoders[s.as] = d;
+  }
+  const flat = rowDecoder(names, decoders);
   if (nested.length === 0) return (row) => flat(row as Json[]);
   const n = items.length;
   return (row) => {
