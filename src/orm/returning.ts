@@ -18,6 +18,7 @@ import { toWire, type Binder } from "./param-binder.js";
 import { explainPlan, planRead } from "./planner.js";
 import { PlanParams, toExpr } from "./query-compiler.js";
 import type { OExpr, ReturningNode } from "./query-node.js";
+import { cellDecoders } from "./cell-codec.js";
 import { rowDecoder } from "./row-factory.js";
 
 /** Checks `returning()`'s columns (`null`: every column). */
@@ -83,7 +84,7 @@ export function compileReturning(node: ReturningNode, b: Binder): CompiledBody &
   const names = node.columns ?? meta.columns.map((c) => c.name);
   // With unique checks the route answers whole rows (the checks read them); decode projects.
   const positions = unique.length === 0 ? undefined : names.map((n) => meta.columnsByName[n]!.position);
-  const decodeRow = rowDecoder(names, names.filter((n) => meta.columnsByName[n]!.dtype === "link"), positions);
+  const decodeRow = rowDecoder(names, cellDecoders(meta, names), positions);
   return { op, decode: (r) => (r as Json[]).map((row) => decodeRow(row as Json[])), explain, needs: [RETURNING_EXTENSION] };
 }
 

@@ -180,6 +180,17 @@ describe.each(WITH_CLUSTER)("column types on $name", (factory) => {
     });
   });
 
+  it("returning answers rich cells as row values, on insert, update and delete", async () => {
+    await fresh();
+    const [a, b] = fc.sample(thing(fc.bigInt(2n ** 53n, U64_MAX)), { numRuns: 2, seed: 31 }).map(stored) as [Thing, Thing];
+    b.id = a.id === U64_MAX ? a.id - 1n : a.id + 1n;
+    expect(await db.insertInto("things").values([a, b]).returningAll().execute()).toEqual([a, b]);
+    const at = new Date(-1_234_567);
+    expect(await db.updateTable("things").set({ at, i: I64_MIN }).where("id", "=", a.id).returning(["id", "at", "i", "raw", "doc"]).execute())
+      .toEqual([{ id: a.id, at, i: I64_MIN, raw: a.raw, doc: a.doc }]);
+    expect(await db.deleteFrom("things").where("id", "=", b.id).returningAll().execute()).toEqual([b]);
+  });
+
   it("stores and compares floats of any finite magnitude in insert, set() and where; rounds f32 with Math.fround", async () => {
     await fresh();
     const base = { at: new Date(0), doc: null, raw: new Uint8Array([1]), state: "open" as const, u: "00000000-0000-4000-8000-000000000000", i: 0n, n: null };
