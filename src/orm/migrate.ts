@@ -11,10 +11,11 @@ import { PATHS, type Json } from "../ir/types.js";
 import { HISTORY_SCHEMA, historyPath } from "./migration-history.js";
 import { type CellSource, type MigrationPlan, planMigration, type TableChange } from "./migration-plan.js";
 import type { AnySchema } from "./schema.js";
-import { rowFactory } from "./row-factory.js";
-import { toWire } from "./cell-codec.js";
+import { rowDecoder } from "./row-factory.js";
+import { cellDecoder, toWire } from "./cell-codec.js";
+import { DTYPE_FORMATS, DTYPE_PATHS, type DTypeName } from "./columns.js";
 import type { ColumnMeta } from "./meta.js";
-import { normalize } from "./stored-schema.js";
+import { type NormColumn, normalize } from "./stored-schema.js";
 import { tableLiteral } from "./sync.js";
 
 /** What `migrate()` did. */
@@ -44,14 +45,44 @@ async function computeCells(runner: Runner, change: Extract<TableChange, { kind:
   const rows = Array.isArray(body?.[1]) ? (body[1] as Json[][]) : [];
   const lists = computed.map(([name]) => out.get(name)!);
   const fns = computed.map(([, s]) => s.compute);
-  // The row objects are built by a factory compiled for these names (row-factory.ts), not by a
-  // store per cell through a computed key.
-  const make = rowFactory(names);
+  // The row objects are built by a decoder compiled for these names (row-factory.ts), not by a
+  // store per cell through a computed key; cells decode as the row values a select answers.
+  const make = rowDecoder(names, storedDecoders(change, [...s.keys, ...s.values]));
   for (const r of rows) {
     const row = make(r);
     for (let c = 0; c < fns.length; c++) lists[c]!.push((fns[c]!(row) ?? null) as Json);
   }
   return out;
+}
+
+/**
+ * The decoders of the stored columns that need one, by stored name: a column kept under a
+ * declared one of the same type decodes as that one does (a bigint-mode integer is a bigint);
+ * any other by its stored type (a 64-bit integer then a number).
+ */
+function storedDecoders(change: Extract<TableChange, { kind: "alter" }>, stored: readonly NormColumn[]): Record<string, (v: Json) => unknown> {
+  const declaredOf = new Map<string, ColumnMeta>();
+  for (const [name, src] of Object.entries(change.sources)) {
+    const c = src.kind === "column" ? columnOf(change, name) : null;
+    if (c !== null && src.kind === "column") declaredOf.set(src.from, c);
+  }
+  const out: Record<string, (v: Json) => unknown> = {};
+  for (const c of stored) {
+    const dtype = storedType(c);
+    const declared = declaredOf.get(c.name);
+    const meta = declared !== undefined && declared.dtype === dtype ? declared : ({ name: c.name, dtype } as ColumnMeta);
+    const d = cellDecoder(meta);
+    if (d !== undefined) out[c.name] = d;
+  }
+  return out;
+}
+
+/** The column type a stored column holds: its `format` option, else its dtype path's type. */
+function storedType(c: NormColumn): DTypeName {
+  const format = /format "(timestamp|json|uuid)"/.exec(c.options)?.[1] as DTypeName | undefined;
+  if (format !== undefined) return format;
+  const byPath = (Object.keys(DTYPE_PATHS) as DTypeName[]).find((t) => DTYPE_PATHS[t] === c.dtype && DTYPE_FORMATS[t] === undefined && t !== "enum");
+  return byPath ?? "string";
 }
 
 /**

@@ -104,6 +104,29 @@ describe.each(EXECUTORS)("migrations on $name", (factory) => {
     ]);
   });
 
+  it("hands backfill and transform functions the stored cells as row values (dates, JSON, bytes, bigints, links)", async () => {
+    const ex = await create();
+    const base = { id: col.u32().key(), at: col.timestamp(), doc: col.json<{ a: number }>(), raw: col.bytes(), big: col.u64({ mode: "bigint" }), url: col.link().nullable() };
+    const db1 = await connect(schema({ namespace: "mrich", tables: { t: table("t", { ...base, n: col.u64() }) } }), ex);
+    await db1.sync();
+    const row = { id: 1, at: new Date(Date.UTC(2031, 4, 6)), doc: { a: 7 }, raw: new Uint8Array([3, 4]), big: 2n ** 60n + 1n, url: "/state/x/y", n: 2 ** 40 + 2 };
+    await db1.insertInto("t").values([row]).execute();
+    const seen: Record<string, unknown>[] = [];
+    const v2 = table("t", {
+      ...base,
+      n: col.string(24).transform((old) => `n=${typeof old}:${String(old)}`),
+      year: col.u32().backfill((r) => {
+        seen.push(r);
+        return (r.at as Date).getUTCFullYear();
+      }),
+    });
+    const db2 = await connect(schema({ namespace: "mrich", tables: { t: v2 } }), ex);
+    await db2.migrate();
+    expect(seen).toEqual([row]);
+    expect(seen[0]!.raw).toBeInstanceOf(Uint8Array);
+    expect(await db2.selectFrom("t").execute()).toEqual([{ ...row, n: `n=number:${2 ** 40 + 2}`, year: 2031 }]);
+  });
+
   it("refuses an older declaration after a migration, naming both hashes", async () => {
     const ex = await create();
     await loaded(ex);
