@@ -9,6 +9,7 @@ import { bidirectional } from "graphology-shortest-path/unweighted.js";
 import { BadRequestError } from "../errors.js";
 import type { TableMeta } from "../orm/meta.js";
 import { cellDecoders } from "../orm/cell-codec.js";
+import { type FilterEncoder, filterEncoders } from "./plan-values.js";
 import type { Json } from "../ir/types.js";
 import { edgeKey, relationsOf, type RelationInfo } from "../orm/relations.js";
 
@@ -27,6 +28,8 @@ export interface TableNode {
   readonly columnLabels: readonly string[];
   /** Decoders of the cells that are not their row value (links, dates, JSON, bytes, 64-bit integers), by column. */
   readonly decoders: Readonly<Record<string, (v: Json) => unknown>>;
+  /** Encoders of filter values with a wire form of their own (dates, bigints, bytes, uuids), by column. */
+  readonly encoders: Readonly<Record<string, FilterEncoder>>;
   /** True when every key column holds numbers (the core lowering can then sort by key). */
   readonly numericKey: boolean;
   /** The columns whose cells are numbers (the core lowering's ordered filters need them). */
@@ -248,6 +251,7 @@ export function buildCatalog(namespace: string, tables: readonly TableMeta[]): C
       linkColumns: t.columns.filter((c) => c.dtype === "link").map((c) => c.name),
       columnLabels: t.columns.map((c) => columnLabel(t, c)),
       decoders: cellDecoders(t, t.columns.map((c) => c.name)),
+      encoders: filterEncoders(t.columns),
       numericKey: t.keyColumns.every((k) => numericColumns.includes(k)),
       numericColumns,
     });

@@ -10,7 +10,7 @@ import type { Json } from "../ir/types.js";
 import type { PlanFilter, PlanResult, PlanStep, PlanValue, TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
 import { lowerToCore } from "./lower/index.js";
-import { checkLiteral, isPlainLiteral } from "./plan-values.js";
+import { type ArgValue, checkLiteral, type FilterEncoder, isPlainLiteral } from "./plan-values.js";
 
 /** How a graph compiles: through the `traverse` kernel extension, or to core IR forms only. */
 export type Lowering = "extension" | "core";
@@ -120,6 +120,50 @@ export function shapedParams(plan: TraversePlan): ShapedParam[] {
   if (plan.result.kind === "shortest") filters.push(...plan.result.to);
   for (const f of filters) if (f.op === "in" && "param" in f.value) out.push({ name: f.value.param, role: "in" });
   return out;
+}
+
+/** A parameter compared with a column whose values have a wire form of their own. */
+export interface EncodedParam {
+  readonly name: string;
+  readonly encode: FilterEncoder;
+}
+
+/**
+ * The parameters of `plan` compared with a column of a typed value (timestamp, i64/u64, bytes,
+ * uuid): their execution values are encoded as literals of that column are (`filterEncoders`).
+ *
+ * @example
+ * ```ts
+ * encodedParams(plan, catalog); // [{ name: "since", encode }] for where("at", ">", param("since"))
+ * ```
+ */
+export function encodedParams(plan: TraversePlan, catalog: Catalog): EncodedParam[] {
+  const out: EncodedParam[] = [];
+  const see = (table: string, f: PlanFilter): void => {
+    if (!("param" in f.value)) return;
+    const encode = catalog.table(table).encoders[f.col];
+    if (encode !== undefined) out.push({ name: f.value.param, encode });
+  };
+  let table = plan.start.table;
+  for (const f of plan.start.filters) see(table, f);
+  for (const s of plan.steps) {
+    if (s.kind === "hop") table = s.target;
+    else if (s.kind === "where") see(table, s.filter);
+  }
+  if (plan.result.kind === "shortest") for (const f of plan.result.to) see(table, f);
+  return out;
+}
+
+/** `args` with the values of `encoded` parameters in their wire form (a new object only when one changes). */
+export function encodeArgs(encoded: readonly EncodedParam[], args: Readonly<Record<string, ArgValue>>): Readonly<Record<string, ArgValue>> {
+  let out: Record<string, ArgValue> | undefined;
+  for (const { name, encode } of encoded) {
+    const v = (args as Record<string, unknown>)[name];
+    if (v === undefined) continue;
+    const w = encode(v, `parameter ${name}`);
+    if (w !== v) (out ??= { ...args })[name] = w as ArgValue;
+  }
+  return out ?? args;
 }
 
 /**

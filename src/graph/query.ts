@@ -9,8 +9,9 @@ import type { Executor, FanOutStep, Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { checkPlan, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
-import { checkArgs, checkShapes, compilePlan, shapedParams, type CompiledTraversal, type Lowering, type ShapedParam } from "./compile.js";
+import { checkArgs, checkShapes, compilePlan, encodeArgs, encodedParams, shapedParams, type CompiledTraversal, type EncodedParam, type Lowering, type ShapedParam } from "./compile.js";
 import { explainPlan } from "./explain.js";
+import type { ArgValue } from "./plan-values.js";
 import type { GraphShape } from "./shape.js";
 import { describePlan, emit, rowCount, type BoundLog } from "../orm/query-log.js";
 import { nameOp } from "../ir/op-name.js";
@@ -30,6 +31,8 @@ interface PreparedTraversal<R = unknown> {
   readonly hasLiterals: boolean;
   /** Parameters whose value must have a shape (a window bound, an `in` list); usually none. */
   readonly shaped: readonly ShapedParam[];
+  /** Parameters compared with a column of dates, bigints, bytes or uuids; usually none. */
+  readonly encoded: readonly EncodedParam[];
   /** The op's JSON result → the typed result. */
   readonly decode: (result: Json) => R;
 }
@@ -78,7 +81,7 @@ export abstract class GraphQueryBase<R> {
       nameOp(compiled.op as object, () => describePlan(ns, plan, {}, () => undefined).shape);
       const hasLiterals = Object.keys(compiled.literals).length > 0;
       const decode = (result: Json): R => this.decode(result, plan);
-      this.ready = { compiled, hasLiterals, decode, shaped: shapedParams(plan) };
+      this.ready = { compiled, hasLiterals, decode, shaped: shapedParams(plan), encoded: encodedParams(plan, this.ctx.catalog) };
     }
     return this.ready;
   }
@@ -92,7 +95,7 @@ export abstract class GraphQueryBase<R> {
    * const friends = await db.graph.match("users", { id: param("me") }).out("follows").execute({ me: 1 });
    * ```
    */
-  execute(args: Readonly<Record<string, Json>> = {}, runner?: Runner): Promise<R> {
+  execute(args: Readonly<Record<string, ArgValue>> = {}, runner?: Runner): Promise<R> {
     const log = this.ctx.log;
     if (log === undefined) return this.run(args, runner);
     const t0 = performance.now();
@@ -117,11 +120,13 @@ export abstract class GraphQueryBase<R> {
     );
   }
 
-  private run(args: Readonly<Record<string, Json>>, runner: Runner | undefined): Promise<R> {
+  private run(given: Readonly<Record<string, ArgValue>>, runner: Runner | undefined): Promise<R> {
     let ready: PreparedTraversal<R>;
     let pending: Promise<Json>;
     try {
       ready = this.prepared();
+      // Dates, bigints and bytes become their wire forms (a value no column takes is refused by checkArgs).
+      const args = (ready.encoded.length > 0 && given !== null && typeof given === "object" ? encodeArgs(ready.encoded, given) : given) as Readonly<Record<string, Json>>;
       const compiled = ready.compiled;
       checkArgs(compiled.params, args);
       if (ready.shaped.length > 0) checkShapes(ready.shaped, args);
@@ -148,11 +153,13 @@ export abstract class GraphQueryBase<R> {
    * // [{ step: "start", shards: 1, … }, { step: "hop 1 (follows) depth 1", shards: 3, requests: 3, rows: 12, … }, …]
    * ```
    */
-  async fanOut(args: Readonly<Record<string, Json>> = {}): Promise<readonly FanOutStep[] | null> {
+  async fanOut(given: Readonly<Record<string, ArgValue>> = {}): Promise<readonly FanOutStep[] | null> {
     const ex = this.ctx.executor;
     if (ex.fanOut === undefined) return null;
-    const compiled = this.compile();
-    return ex.fanOut(compiled.op, compiled.literals ? { ...compiled.literals, ...args } : args);
+    const ready = this.prepared();
+    const args = encodeArgs(ready.encoded, given) as Readonly<Record<string, Json>>;
+    checkArgs(ready.compiled.params, args);
+    return ex.fanOut(ready.compiled.op, { ...ready.compiled.literals, ...args });
   }
 }
 

@@ -19,7 +19,7 @@ import {
   type PlanValue,
   type TraversePlan,
 } from "../ir/traverse-plan.js";
-import type { RelationInfo } from "./catalog.js";
+import type { RelationInfo, TableNode } from "./catalog.js";
 import { decodeCount, decodePath, decodePaths, decodeReturn, decodeRows } from "./decode.js";
 import { checkCount, planValue, type ParamRef, type ValueOrParam } from "./plan-values.js";
 import { GraphQuery, GraphQueryBase, type GraphContext } from "./query.js";
@@ -202,7 +202,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
       throw new BadRequestError(`where(): table ${table.table} has no column ${JSON.stringify(col)}; columns: ${table.columns.join(", ")}`);
     }
     if (!CMP_OPS.includes(op)) throw new BadRequestError(`where(): unknown operator ${JSON.stringify(op)}; use one of ${CMP_OPS.join(" ")}`);
-    const v = planValue(value, `where(${col})`);
+    const v = planValue(encodeFor(table, col, value, `where(${col})`), `where(${col})`);
     if (op === "in" && "lit" in v && !Array.isArray(v.lit)) throw new BadRequestError(`where(${col}, "in", …) takes a tuple of values`);
     return this.next({ steps: [...this.state.steps, { kind: "where", filter: { col, op, value: v } }] });
   }
@@ -334,6 +334,12 @@ function aliasTables(state: TraversalState): Map<string, string> {
   return out;
 }
 
+/** `value` in its wire form for `col` of `table` when it has one (a Date, a bigint, bytes); a param as it is. */
+function encodeFor(table: TableNode, col: string, value: unknown, where: string): unknown {
+  const enc = table.encoders[col];
+  return enc === undefined ? value : enc(value, where);
+}
+
 /** Builds the start of a traversal. @internal */
 export function startTraversal<S extends GraphShape, C extends string>(ctx: GraphContext, table: C, filter?: Readonly<Record<string, unknown>>): Traversal<S, C> {
   const meta = ctx.catalog.table(table);
@@ -342,7 +348,7 @@ export function startTraversal<S extends GraphShape, C extends string>(ctx: Grap
     if (filter === null || typeof filter !== "object" || Array.isArray(filter)) throw new BadRequestError(`match(${table}, filter): filter is { column: value }`);
     for (const [col, value] of Object.entries(filter)) {
       if (!meta.columns.includes(col)) throw new BadRequestError(`match(${table}): no column ${JSON.stringify(col)}; columns: ${meta.columns.join(", ")}`);
-      filters.push({ col, op: "=", value: planValue(value, `match(${table}).${col}`) });
+      filters.push({ col, op: "=", value: planValue(encodeFor(meta, col, value, `match(${table}).${col}`), `match(${table}).${col}`) });
     }
   }
   return new Traversal<S, C>(
