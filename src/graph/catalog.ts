@@ -12,6 +12,7 @@ import { cellDecoders } from "../orm/cell-codec.js";
 import { type FilterEncoder, filterEncoders } from "./plan-values.js";
 import type { Json } from "../ir/types.js";
 import { edgeKey, relationsOf, type RelationInfo } from "../orm/relations.js";
+import { showValue } from "../ir/show-value.js";
 
 export { checkRelationNames, defaultEdgeInverse, relationsOf, type RelationInfo } from "../orm/relations.js";
 
@@ -69,7 +70,7 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
   /** The node attributes of `table`; throws `BadRequestError` naming the known tables. */
   table(table: string): TableNode {
     if (typeof table !== "string" || !this.hasNode(table)) {
-      throw new BadRequestError(`unknown table ${JSON.stringify(table)}; tables: ${this.nodes().join(", ")}`);
+      throw new BadRequestError(`unknown table ${showValue(table)}; tables: ${this.nodes().join(", ")}`);
     }
     return this.getNodeAttributes(table);
   }
@@ -92,11 +93,11 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
   /** The relation `name` leaving `table`; throws `BadRequestError` listing the ones that exist. */
   relation(table: string, name: string): RelationInfo {
     this.table(table);
-    const key = edgeKey(table, name);
+    const key = typeof name === "string" ? edgeKey(table, name) : "";
     if (typeof name !== "string" || !this.hasEdge(key)) {
       const names = this.relations(table).map((r) => r.name);
       throw new BadRequestError(
-        `table ${table} has no relation ${JSON.stringify(name)}; its relations: ${names.length ? names.join(", ") : "(none)"}`,
+        `table ${table} has no relation ${showValue(name)}; its relations: ${names.length ? names.join(", ") : "(none)"}`,
       );
     }
     return this.getEdgeAttributes(key);
@@ -115,7 +116,7 @@ export class Catalog extends MultiDirectedGraph<TableNode, RelationInfo> {
     if (found.length === 0) {
       const names = [...new Set(this.inEdges(table).map((e) => this.getEdgeAttribute(e, "name")))];
       throw new BadRequestError(
-        `no relation ${JSON.stringify(name)} arrives at ${table}; relations arriving there: ${names.length ? names.join(", ") : "(none)"}`,
+        `no relation ${showValue(name)} arrives at ${table}; relations arriving there: ${names.length ? names.join(", ") : "(none)"}`,
       );
     }
     throw new BadRequestError(

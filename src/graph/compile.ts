@@ -11,6 +11,7 @@ import type { PlanFilter, PlanResult, PlanStep, PlanValue, TraversePlan } from "
 import type { Catalog } from "./catalog.js";
 import { lowerToCore } from "./lower/index.js";
 import { type ArgValue, checkLiteral, type FilterEncoder, isPlainLiteral } from "./plan-values.js";
+import { showValue } from "../ir/show-value.js";
 
 /** How a graph compiles: through the `traverse` kernel extension, or to core IR forms only. */
 export type Lowering = "extension" | "core";
@@ -181,9 +182,9 @@ export function checkShapes(shaped: readonly ShapedParam[], args: Readonly<Recor
     const v = args[name];
     if (v === undefined) continue; // a literal: checked when the traversal was built
     if (role === "in") {
-      if (!Array.isArray(v)) throw new BadRequestError(`execute(): parameter ${name} is the list of an "in" filter and must be a list, got ${JSON.stringify(v)}`);
+      if (!Array.isArray(v)) throw new BadRequestError(`execute(): parameter ${name} is the list of an "in" filter and must be a list, got ${showValue(v)}`);
     } else if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      throw new BadRequestError(`execute(): parameter ${name} is the ${role} and must be a non-negative integer, got ${JSON.stringify(v)}`);
+      throw new BadRequestError(`execute(): parameter ${name} is the ${role} and must be a non-negative integer, got ${showValue(v)}`);
     }
   }
 }

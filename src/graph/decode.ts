@@ -7,6 +7,7 @@ import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
 import { rowDecoder } from "../orm/row-factory.js";
 import type { Catalog, TableNode } from "./catalog.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Row tuple → row object for `columns` of a table (link cells as their href strings). */
 type RowDecoder = (row: Json[]) => Record<string, Json>;
@@ -27,7 +28,7 @@ function rowDecoderOf(node: TableNode, columns: readonly string[]): RowDecoder {
 /** `row` as a tuple of `columns.length` cells, or a 400 saying what came instead. */
 function checkRow(row: Json, columns: readonly string[]): Json[] {
   if (!Array.isArray(row) || row.length !== columns.length) {
-    throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${JSON.stringify(row)}`);
+    throw new BadRequestError(`traversal result: expected a row of ${columns.length} columns, got ${showValue(row)}`);
   }
   return row;
 }
@@ -63,7 +64,7 @@ export function decodeRows(result: Json, node: TableNode, columns: readonly stri
  * ```
  */
 export function decodeCount(result: Json): number {
-  if (typeof result !== "number") throw new BadRequestError(`traversal result: expected a count, got ${JSON.stringify(result)}`);
+  if (typeof result !== "number") throw new BadRequestError(`traversal result: expected a count, got ${showValue(result)}`);
   return result;
 }
 

@@ -11,6 +11,7 @@ import type { ParamRef } from "./plan-values.js";
 import type { GraphContext, GraphQuery } from "./query.js";
 import { boundLog, type LogOptions } from "../orm/query-log.js";
 import { shortestPathQuery, startTraversal, type ShortestPathOptions, type Traversal } from "./traversal.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Options of `createGraph`. */
 export interface GraphOptions extends LogOptions {
@@ -40,7 +41,7 @@ export class Graph<S extends GraphShape> {
 
   constructor(catalog: Catalog, executor: Runner | Executor, options: GraphOptions = {}) {
     const lowering = options.lowering ?? "extension";
-    if (lowering !== "extension" && lowering !== "core") throw new BadRequestError(`lowering is "extension" or "core", got ${JSON.stringify(lowering)}`);
+    if (lowering !== "extension" && lowering !== "core") throw new BadRequestError(`lowering is "extension" or "core", got ${showValue(lowering)}`);
     this.catalog = catalog;
     this.logOptions = { ...(options.log ? { log: options.log } : {}), ...(options.redact !== undefined ? { redact: options.redact } : {}) };
     const log = boundLog(options);

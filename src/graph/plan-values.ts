@@ -10,6 +10,7 @@ import { PATHS, type Json } from "../ir/types.js";
 import type { PlanValue } from "../ir/traverse-plan.js";
 import { toWire } from "../orm/cell-codec.js";
 import type { ColumnMeta } from "../orm/meta.js";
+import { showValue } from "../ir/show-value.js";
 
 /** A parameter reference (`param("me")` from the IR module): bound by name at execution. */
 export interface ParamRef {
@@ -102,7 +103,7 @@ export function isPlainLiteral(v: unknown): boolean {
 export function planValue(v: unknown, where: string): PlanValue {
   if (isParam(v)) {
     const problem = idProblem(v.name);
-    if (problem) throw new BadRequestError(`${where}: invalid parameter name ${JSON.stringify(v.name)}: ${problem}`);
+    if (problem) throw new BadRequestError(`${where}: invalid parameter name ${showValue(v.name)}: ${problem}`);
     return { param: v.name };
   }
   return { lit: checkLiteral(v, where) };
@@ -119,7 +120,7 @@ export function planValue(v: unknown, where: string): PlanValue {
 export function checkCount(n: unknown, what: string): PlanValue {
   if (isParam(n)) return planValue(n, what);
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-    throw new BadRequestError(`${what} must be a non-negative integer or param(name), got ${JSON.stringify(n)}`);
+    throw new BadRequestError(`${what} must be a non-negative integer or param(name), got ${showValue(n)}`);
   }
   return { lit: n };
 }

@@ -33,6 +33,7 @@ import type {
   GraphRowOf,
   SelfRelation,
 } from "./shape.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Default upper bound of a variable-length hop (`hops: [min, max]`); a larger max must be explicit. */
 export const DEFAULT_MAX_HOPS = 8;
@@ -199,9 +200,9 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     this.checkOpen("where()");
     const table = this.ctx.catalog.table(this.state.current);
     if (!table.columns.includes(col)) {
-      throw new BadRequestError(`where(): table ${table.table} has no column ${JSON.stringify(col)}; columns: ${table.columns.join(", ")}`);
+      throw new BadRequestError(`where(): table ${table.table} has no column ${showValue(col)}; columns: ${table.columns.join(", ")}`);
     }
-    if (!CMP_OPS.includes(op)) throw new BadRequestError(`where(): unknown operator ${JSON.stringify(op)}; use one of ${CMP_OPS.join(" ")}`);
+    if (!CMP_OPS.includes(op)) throw new BadRequestError(`where(): unknown operator ${showValue(op)}; use one of ${CMP_OPS.join(" ")}`);
     const v = planValue(encodeFor(table, col, value, `where(${col})`), `where(${col})`);
     if (op === "in" && "lit" in v && !Array.isArray(v.lit)) throw new BadRequestError(`where(${col}, "in", …) takes a tuple of values`);
     return this.next({ steps: [...this.state.steps, { kind: "where", filter: { col, op, value: v } }] });
@@ -220,7 +221,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
   as<N extends string>(alias: N): Traversal<S, C, A & { [K in N]: C }, O> {
     this.checkOpen("as()");
     const problem = idProblem(alias);
-    if (problem) throw new BadRequestError(`as(${JSON.stringify(alias)}): ${problem}`);
+    if (problem) throw new BadRequestError(`as(${showValue(alias)}): ${problem}`);
     if (this.state.distinct) throw new BadRequestError("as() enumerates trails; it cannot follow distinct()");
     if (this.state.steps.some((s) => s.kind === "as" && s.alias === alias)) throw new BadRequestError(`as(${alias}): alias already bound`);
     return this.next({ steps: [...this.state.steps, { kind: "as", alias }] });
@@ -231,7 +232,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     const table = this.ctx.catalog.table(this.state.current);
     if (!Array.isArray(cols) || cols.length === 0) throw new BadRequestError("select() takes a non-empty list of columns");
     for (const c of cols) {
-      if (!table.columns.includes(c)) throw new BadRequestError(`select(): table ${table.table} has no column ${JSON.stringify(c)}; columns: ${table.columns.join(", ")}`);
+      if (!table.columns.includes(c)) throw new BadRequestError(`select(): table ${table.table} has no column ${showValue(c)}; columns: ${table.columns.join(", ")}`);
     }
     return this.next({ select: [...cols] });
   }
@@ -239,7 +240,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
   /** Orders the results by a column of the current table (stable; ties keep the canonical order). */
   orderBy(col: keyof GraphRowOf<S, C> & string, direction: "asc" | "desc" = "asc"): Traversal<S, C, A, O> {
     const table = this.ctx.catalog.table(this.state.current);
-    if (!table.columns.includes(col)) throw new BadRequestError(`orderBy(): table ${table.table} has no column ${JSON.stringify(col)}`);
+    if (!table.columns.includes(col)) throw new BadRequestError(`orderBy(): table ${table.table} has no column ${showValue(col)}`);
     if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`orderBy(): direction is "asc" or "desc"`);
     return this.next({ orderBy: [...this.state.orderBy, { col, desc: direction === "desc" }] });
   }
@@ -256,7 +257,7 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
 
   /** The visit budget: the most rows this traversal may touch (default 1,000,000). */
   budget(rows: number): Traversal<S, C, A, O> {
-    if (!Number.isSafeInteger(rows) || rows < 1) throw new BadRequestError(`budget(): a positive integer, got ${JSON.stringify(rows)}`);
+    if (!Number.isSafeInteger(rows) || rows < 1) throw new BadRequestError(`budget(): a positive integer, got ${showValue(rows)}`);
     return this.next({ budget: rows });
   }
 
@@ -290,8 +291,8 @@ export class Traversal<S extends GraphShape, C extends string, A extends Record<
     const entries = Object.entries(fields) as [string, string][];
     for (const [field, alias] of entries) {
       const problem = idProblem(field);
-      if (problem) throw new BadRequestError(`return(): field ${JSON.stringify(field)}: ${problem}`);
-      if (!aliases.has(alias)) throw new BadRequestError(`return(): alias ${JSON.stringify(alias)} is not bound by as(); bound: ${[...aliases.keys()].join(", ") || "(none)"}`);
+      if (problem) throw new BadRequestError(`return(): field ${showValue(field)}: ${problem}`);
+      if (!aliases.has(alias)) throw new BadRequestError(`return(): alias ${showValue(alias)} is not bound by as(); bound: ${[...aliases.keys()].join(", ") || "(none)"}`);
     }
     const tableOf = aliasTables(this.state);
     return new GraphQuery(
@@ -347,7 +348,7 @@ export function startTraversal<S extends GraphShape, C extends string>(ctx: Grap
   if (filter !== undefined) {
     if (filter === null || typeof filter !== "object" || Array.isArray(filter)) throw new BadRequestError(`match(${table}, filter): filter is { column: value }`);
     for (const [col, value] of Object.entries(filter)) {
-      if (!meta.columns.includes(col)) throw new BadRequestError(`match(${table}): no column ${JSON.stringify(col)}; columns: ${meta.columns.join(", ")}`);
+      if (!meta.columns.includes(col)) throw new BadRequestError(`match(${table}): no column ${showValue(col)}; columns: ${meta.columns.join(", ")}`);
       filters.push({ col, op: "=", value: planValue(encodeFor(meta, col, value, `match(${table}).${col}`), `match(${table}).${col}`) });
     }
   }

@@ -17,6 +17,7 @@ import { encode } from "../ir/encode.js";
 import { OpBuilder } from "../ir/op-builder.js";
 import type { IdRef, Json, OpDef, Scalar, Verb } from "../ir/types.js";
 import { parseLink } from "../ir/uri.js";
+import { showValue } from "../ir/show-value.js";
 
 /** A route of a library: what its member does, and the types its stub takes and returns. */
 export interface LibraryRoute<V extends Verb, K, P, R> {
@@ -138,10 +139,10 @@ export function defineLibrary<const Routes extends Record<string, AnyRoute>>(spe
   routes: Routes;
 }): LibraryDefinition<Routes> {
   for (const [what, v] of [["publisher", spec.publisher], ["name", spec.name]] as const) {
-    if (typeof v !== "string" || !SEGMENT.test(v)) throw new BadRequestError(`defineLibrary: ${what} must be lowercase letters, digits, '.', '_' or '-', got ${JSON.stringify(v)}`);
+    if (typeof v !== "string" || !SEGMENT.test(v)) throw new BadRequestError(`defineLibrary: ${what} must be lowercase letters, digits, '.', '_' or '-', got ${showValue(v)}`);
   }
   if (typeof spec.version !== "string" || !VERSION.test(spec.version) || spec.version.startsWith("0.0.0-q")) {
-    throw new BadRequestError(`defineLibrary: version must be a semantic version such as 1.2.3, got ${JSON.stringify(spec.version)}`);
+    throw new BadRequestError(`defineLibrary: version must be a semantic version such as 1.2.3, got ${showValue(spec.version)}`);
   }
   const id = `/lib/${spec.publisher}/${spec.name}/${spec.version}`;
   parseLink(id);
@@ -152,7 +153,7 @@ export function defineLibrary<const Routes extends Record<string, AnyRoute>>(spe
   if (names.length === 0) throw new BadRequestError(`${id}: a library needs at least one route`);
   const routes: Json[] = [];
   for (const name of names) {
-    if (name.length === 0 || name.includes("/")) throw new BadRequestError(`${id}: invalid route name ${JSON.stringify(name)}`);
+    if (name.length === 0 || name.includes("/")) throw new BadRequestError(`${id}: invalid route name ${showValue(name)}`);
     const r = spec.routes[name]!;
     const entry: Record<string, Json> = {};
     if ("opdef" in r.entry) entry.opdef = encode(r.entry.opdef);
@@ -186,7 +187,7 @@ export function defineLibrary<const Routes extends Record<string, AnyRoute>>(spe
 function libraryIdOf(text: string): string {
   const parsed = parseLink(text);
   if (parsed.root !== "lib" || !parsed.component || parsed.component.route.length > 0 || parsed.component.path !== text) {
-    throw new BadRequestError(`a dependency is a library id /lib/<publisher>/<name>/<version>, got ${JSON.stringify(text)}`);
+    throw new BadRequestError(`a dependency is a library id /lib/<publisher>/<name>/<version>, got ${showValue(text)}`);
   }
   return text;
 }

@@ -6,6 +6,7 @@
  */
 import { BadRequestError } from "../errors.js";
 import { PATHS } from "../ir/types.js";
+import { showValue } from "../ir/show-value.js";
 
 /** The column types of PROFILE §3, by their short names. */
 export type DTypeName =
@@ -274,7 +275,7 @@ export class Column<
   ): Column<T, N, D, K, ReferenceType<Target, Name, Inverse>>;
   references(target: string | (() => ReferenceTarget), options: ReferenceOptions = {}): Column<T, N, D, K, ReferenceType> {
     if (options.onDelete !== undefined && !["restrict", "cascade", "set null"].includes(options.onDelete)) {
-      throw new BadRequestError(`references(): onDelete must be "restrict", "cascade" or "set null", got ${JSON.stringify(options.onDelete)}`);
+      throw new BadRequestError(`references(): onDelete must be "restrict", "cascade" or "set null", got ${showValue(options.onDelete)}`);
     }
     if (typeof target === "string") {
       const name = target;
@@ -312,7 +313,7 @@ export interface Int64Options<M extends "number" | "bigint" = "number" | "bigint
 
 function int64(dtype: "i64" | "u64", options?: Int64Options): Column<number> {
   const mode = options?.mode ?? "number";
-  if (mode !== "number" && mode !== "bigint") throw new BadRequestError(`col.${dtype}({ mode }): mode must be "number" or "bigint", got ${JSON.stringify(mode)}`);
+  if (mode !== "number" && mode !== "bigint") throw new BadRequestError(`col.${dtype}({ mode }): mode must be "number" or "bigint", got ${showValue(mode)}`);
   return make<number>(dtype, null, { mode });
 }
 
@@ -344,14 +345,14 @@ function json<T = unknown>(schema?: JsonSchema<T>): Column<T> {
 
 function enumOf<const V extends readonly [string, ...string[]]>(values: V): Column<V[number]> {
   if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== "string") || new Set(values).size !== values.length) {
-    throw new BadRequestError(`col.enum(values): a non-empty list of distinct strings, got ${JSON.stringify(values)}`);
+    throw new BadRequestError(`col.enum(values): a non-empty list of distinct strings, got ${showValue(values)}`);
   }
   return make<V[number]>("enum", null, { values: Object.freeze([...values]) });
 }
 
 function checkMaxLen(maxLen: unknown, what: string): number {
   if (typeof maxLen !== "number" || !Number.isSafeInteger(maxLen) || maxLen < 1) {
-    throw new BadRequestError(`${what}(maxLen): maxLen must be a positive integer, got ${String(maxLen)}`);
+    throw new BadRequestError(`${what}(maxLen): maxLen must be a positive integer, got ${showValue(maxLen)}`);
   }
   return maxLen;
 }

@@ -23,6 +23,7 @@ import { planMigration, type MigrationPlan } from "./migration-plan.js";
 import type { AnyTable } from "./table.js";
 import { UpdateQueryBuilderImpl, type UpdateQueryBuilder } from "./update-builder.js";
 import { boundLog, describeNode, emit, type BoundLog, type LogOptions } from "./query-log.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Table names of schema `S`. */
 export type TableName<S extends AnySchema> = keyof S["tables"] & string;
@@ -84,7 +85,7 @@ export class OrmDb<S extends AnySchema> {
     for (const name of ["bulkInsert", "filter", "sort"] as const) {
       const v = options[name];
       if (v !== undefined && v !== "extension" && v !== "core") {
-        throw new BadRequestError(`${name} must be "extension" or "core", got ${JSON.stringify(v)}`);
+        throw new BadRequestError(`${name} must be "extension" or "core", got ${showValue(v)}`);
       }
     }
     this.#inSession = runner !== undefined && runner !== executor;
@@ -115,7 +116,7 @@ export class OrmDb<S extends AnySchema> {
       }
       return meta;
     }
-    throw new BadRequestError(`expected a table name or a table declaration, got ${JSON.stringify(table)}`);
+    throw new BadRequestError(`expected a table name or a table declaration, got ${showValue(table)}`);
   }
 
   /** A select over a table (by name or declaration). */

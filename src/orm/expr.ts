@@ -13,6 +13,7 @@ export type { OExpr, OValue, ScopeEntry } from "./query-node.js";
 import type { ColumnMeta } from "./meta.js";
 import type { OExpr, OValue, QNode, ScopeEntry } from "./query-node.js";
 import { checkValue } from "./value-check.js";
+import { showValue } from "../ir/show-value.js";
 
 /** The escape character of `like` patterns: `\%`, `\_` and `\\` match `%`, `_` and `\`. */
 export const LIKE_ESCAPE = "\\";
@@ -85,7 +86,7 @@ function lhsNode(x: unknown, what: string): OExpr {
   if (typeof x === "string") return { t: "ref", name: x };
   const n = exprNode(x);
   if (n) return n;
-  throw new BadRequestError(`${what}: expected a column name or an expression, got ${describeValue(x)}`);
+  throw new BadRequestError(`${what}: expected a column name or an expression, got ${showValue(x)}`);
 }
 
 function valueOf(x: unknown, shape: "value" | "list"): OExpr {
@@ -102,7 +103,7 @@ function valueOf(x: unknown, shape: "value" | "list"): OExpr {
 export function binary(lhs: unknown, op: unknown, rhs: unknown, argc: number): OExpr {
   const l = lhsNode(lhs, "where");
   if (typeof op !== "string" || !OPS.has(op)) {
-    throw new BadRequestError(`unknown operator ${describeValue(op)} (operators: ${EXPR_OPERATORS.join(" ")})`);
+    throw new BadRequestError(`unknown operator ${showValue(op)} (operators: ${EXPR_OPERATORS.join(" ")})`);
   }
   if (op === "isNull" || op === "isNotNull") {
     if (argc > 2 && rhs !== undefined) throw new BadRequestError(`${op} takes no value`);
@@ -183,15 +184,15 @@ export function resolveColumn(scope: readonly ScopeEntry[], name: string, label:
     const alias = name.slice(0, dot);
     const col = name.slice(dot + 1);
     const entry = scope.find((s) => s.alias === alias);
-    if (!entry) throw new BadRequestError(`${label}: unknown table alias ${JSON.stringify(alias)} in ${JSON.stringify(name)} (in scope: ${scope.filter((s) => !s.hidden).map((s) => s.alias).join(", ")})`);
+    if (!entry) throw new BadRequestError(`${label}: unknown table alias ${showValue(alias)} in ${showValue(name)} (in scope: ${scope.filter((s) => !s.hidden).map((s) => s.alias).join(", ")})`);
     const meta = entry.meta.columnsByName[col];
-    if (!meta) throw new BadRequestError(`${label}: unknown column ${JSON.stringify(col)} of ${alias} in ${JSON.stringify(name)}`);
+    if (!meta) throw new BadRequestError(`${label}: unknown column ${showValue(col)} of ${alias} in ${showValue(name)}`);
     return { t: "col", src: alias, col, meta };
   }
   const found = scope.filter((s) => !s.hidden && s.meta.columnsByName[name]);
-  if (found.length === 0) throw new BadRequestError(`${label}: unknown column ${JSON.stringify(name)}`);
+  if (found.length === 0) throw new BadRequestError(`${label}: unknown column ${showValue(name)}`);
   if (found.length > 1) {
-    throw new BadRequestError(`${label}: column ${JSON.stringify(name)} is ambiguous (${found.map((s) => `${s.alias}.${name}`).join(", ")}); qualify it`);
+    throw new BadRequestError(`${label}: column ${showValue(name)} is ambiguous (${found.map((s) => `${s.alias}.${name}`).join(", ")}); qualify it`);
   }
   return { t: "col", src: found[0]!.alias, col: name, meta: found[0]!.meta.columnsByName[name]! };
 }
@@ -237,7 +238,7 @@ export function resolveExpr(scope: readonly ScopeEntry[], e: OExpr, label: strin
     case "value":
       // A bigint, a Date or bytes is checked against the column it is compared with (withColumn).
       if (e.operand.kind === "value" && e.shape === "value" && !isScalar(e.operand.value) && !isTypedValue(e.operand.value)) {
-        throw new BadRequestError(`${label}: a value must be a string, number, boolean, bigint, Date or Uint8Array, got ${describeValue(e.operand.value)}`);
+        throw new BadRequestError(`${label}: a value must be a string, number, boolean, bigint, Date or Uint8Array, got ${showValue(e.operand.value)}`);
       }
       return e;
     case "cmp": {
@@ -301,24 +302,14 @@ function isTypedValue(v: unknown): boolean {
   return typeof v === "bigint" || v instanceof Date || v instanceof Uint8Array;
 }
 
-/** A value for a message: JSON text cut short (a bigint as `<n>n`, anything unprintable by its type). */
-function describeValue(v: unknown): string {
-  if (typeof v === "bigint") return `${v}n`;
-  try {
-    return String(JSON.stringify(v)).slice(0, 60);
-  } catch {
-    return typeof v;
-  }
-}
-
 /** A `like` pattern given directly: a string whose escapes each precede `%`, `_` or `\`. */
 export function checkPattern(p: unknown, label: string): void {
-  if (typeof p !== "string") throw new BadRequestError(`${label}: a like pattern must be a string, got ${describeValue(p)}`);
+  if (typeof p !== "string") throw new BadRequestError(`${label}: a like pattern must be a string, got ${showValue(p)}`);
   for (let i = 0; i < p.length; i++) {
     if (p[i] !== LIKE_ESCAPE) continue;
     const next = p[i + 1];
     if (next !== "%" && next !== "_" && next !== LIKE_ESCAPE) {
-      throw new BadRequestError(`${label}: in like pattern ${JSON.stringify(p)}, "\\" must precede %, _ or \\ (at ${i})`);
+      throw new BadRequestError(`${label}: in like pattern ${showValue(p)}, "\\" must precede %, _ or \\ (at ${i})`);
     }
     i++;
   }

@@ -9,6 +9,7 @@ import { INTERNALS, StatementBase, type Statement, type StatementContext } from 
 import type { TableMeta } from "./meta.js";
 import { insertTuple } from "./validate.js";
 import { returningOf, type ReturningStatementImpl } from "./query-builder.js";
+import { showValue } from "../ir/show-value.js";
 
 /**
  * An insert; `execute()` resolves to the number of rows written, as SQL's `changes()` counts
@@ -54,7 +55,7 @@ class InsertQueryBuilderImpl extends StatementBase<number> {
 
   onConflict(action: unknown): InsertQueryBuilderImpl {
     if (action !== "error" && action !== "ignore" && action !== "update") {
-      throw new BadRequestError(`onConflict() takes "error", "ignore" or "update", got ${JSON.stringify(action)}`);
+      throw new BadRequestError(`onConflict() takes "error", "ignore" or "update", got ${showValue(action)}`);
     }
     return new InsertQueryBuilderImpl(this.ctx, { ...this.node, onConflict: action });
   }

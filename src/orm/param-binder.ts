@@ -11,6 +11,7 @@ import type { Json } from "../ir/types.js";
 import type { CompileOptions, ParamUse } from "./compile-types.js";
 import type { ColumnMeta } from "./meta.js";
 import type { InsertNode, Operand, QueryNode } from "./nodes.js";
+import { showValue } from "../ir/show-value.js";
 
 export { toWire } from "./cell-codec.js";
 
@@ -40,7 +41,7 @@ export class Binder {
   operand(o: Operand, column: ColumnMeta | null, shape: ParamUse["shape"]): Json {
     if (o.kind === "param") {
       const problem = idProblem(o.name);
-      if (problem) throw new BadRequestError(`invalid parameter name ${JSON.stringify(o.name)}: ${problem}`);
+      if (problem) throw new BadRequestError(`invalid parameter name ${showValue(o.name)}: ${problem}`);
       if (o.name.startsWith("_")) {
         throw new BadRequestError(`parameter names starting with "_" are reserved for generated parameters: ${o.name}`);
       }

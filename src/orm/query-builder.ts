@@ -16,6 +16,7 @@ import { andExpr, emptyQuery, fromSelectNode, scopeOf, type QJoin, type QNode, t
 import { relationsOf, type RelationInfo } from "./relations.js";
 import type { AnySchema } from "./schema.js";
 import { amountOperand, explainOf, INTERNALS, StatementBase, type Args, type StatementContext, type StatementInternals } from "./statement.js";
+import { showValue } from "../ir/show-value.js";
 
 /** The relations of a schema by `source.name` (computed once per schema). */
 const RELATIONS = new WeakMap<AnySchema, ReadonlyMap<string, RelationInfo>>();
@@ -28,7 +29,7 @@ function relationOf(schema: AnySchema, source: string, name: string, label: stri
   const r = byName.get(`${source}.${name}`);
   if (!r) {
     const known = [...byName.values()].filter((x) => x.source === source).map((x) => x.name);
-    throw new BadRequestError(`${label}: table ${source} has no relation ${JSON.stringify(name)} (relations: ${known.join(", ") || "none"})`);
+    throw new BadRequestError(`${label}: table ${source} has no relation ${showValue(name)} (relations: ${known.join(", ") || "none"})`);
   }
   return r;
 }
@@ -66,10 +67,10 @@ export function returningOf(ctx: StatementContext, write: InsertNode | UpdateNod
 
 /** `"name"` or `"name as alias"`. */
 function splitAs(ref: unknown, what: string): [string, string] {
-  if (typeof ref !== "string" || ref.length === 0) throw new BadRequestError(`${what}: expected a name, got ${JSON.stringify(ref)}`);
+  if (typeof ref !== "string" || ref.length === 0) throw new BadRequestError(`${what}: expected a name, got ${showValue(ref)}`);
   const m = /^(\S+) as (\S+)$/.exec(ref);
   if (m) return [m[1]!, m[2]!];
-  if (/\s/.test(ref)) throw new BadRequestError(`${what}: ${JSON.stringify(ref)} is neither "name" nor "name as alias"`);
+  if (/\s/.test(ref)) throw new BadRequestError(`${what}: ${showValue(ref)} is neither "name" nor "name as alias"`);
   return [ref, ref];
 }
 
@@ -233,7 +234,7 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
         const e = resolveColumn(scope, ref, `${this.label()}: select()`);
         s = { as: as === ref && e.t === "col" ? e.col : as, expr: e };
       } else {
-        throw new BadRequestError(`${this.label()}: select() items are column names or named expressions (expr.as("name")), got ${JSON.stringify(item)}`);
+        throw new BadRequestError(`${this.label()}: select() items are column names or named expressions (expr.as("name")), got ${showValue(item)}`);
       }
       if (out.some((o) => o.as === s.as)) throw new BadRequestError(`${this.label()}: column ${s.as} is selected twice (name one with "col as name")`);
       out.push(s);
@@ -244,7 +245,7 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
   selectAll(alias?: unknown): QueryBuilderImpl {
     const a = alias === undefined ? this.qnode.alias : alias;
     const entry = scopeOf(this.qnode).find((s) => s.alias === a && !s.hidden);
-    if (!entry) throw new BadRequestError(`${this.label()}: selectAll(${JSON.stringify(alias)}): no such alias in the query`);
+    if (!entry) throw new BadRequestError(`${this.label()}: selectAll(${showValue(alias)}): no such alias in the query`);
     return this.next({ select: entry.meta.columns.map((c) => ({ as: c.name, expr: { t: "col", src: entry.alias, col: c.name, meta: c } })) });
   }
 

@@ -20,6 +20,7 @@ import { planRead, type Explanation, type JoinExplanation, type WithExplanation 
 import type { QNode, QSelect } from "./query-node.js";
 import { rowDecoder } from "./row-factory.js";
 import { describeExpr } from "./query-describe.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Binds values while a plan is built: the plan names parameters, the op's key maps them to refs. */
 export class PlanParams {
@@ -45,7 +46,7 @@ function outputColumn(e: OExpr): ColumnMeta | null {
 export function toExpr(e: OExpr, p: PlanParams): QueryExpr {
   switch (e.t) {
     case "ref":
-      throw new BadRequestError(`unresolved column ${JSON.stringify(e.name)}`);
+      throw new BadRequestError(`unresolved column ${showValue(e.name)}`);
     case "col":
       return { t: "col", src: e.src, col: e.col };
     case "outer":
@@ -103,7 +104,7 @@ function planOf(node: QNode, p: PlanParams, parent: Parent | null, link?: { read
     names.add(s.as);
   }
   for (const w of node.with) {
-    if (names.has(w.as)) throw new BadRequestError(`${node.table.name}: with(${JSON.stringify(w.as)}) clashes with a selected column`);
+    if (names.has(w.as)) throw new BadRequestError(`${node.table.name}: with(${showValue(w.as)}) clashes with a selected column`);
     names.add(w.as);
   }
   const grouped = node.groupBy !== null || items.some((s) => s.expr.t === "agg" || containsAgg(s.expr));
@@ -176,7 +177,7 @@ function schemaTable(w: QNode["with"][number], name: string): TableMeta {
 function orderTarget(e: OExpr, items: readonly QSelect[]): OExpr {
   if (e.t !== "ref") return e;
   const item = items.find((s) => s.as === e.name);
-  if (!item) throw new BadRequestError(`orderBy: unknown column ${JSON.stringify(e.name)} (neither a column in scope nor a selected name)`);
+  if (!item) throw new BadRequestError(`orderBy: unknown column ${showValue(e.name)} (neither a column in scope nor a selected name)`);
   return item.expr;
 }
 

@@ -20,6 +20,7 @@ import { PlanParams, toExpr } from "./query-compiler.js";
 import type { OExpr, ReturningNode } from "./query-node.js";
 import { cellDecoders } from "./cell-codec.js";
 import { rowDecoder } from "./row-factory.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Checks `returning()`'s columns (`null`: every column). */
 export function returningColumns(meta: TableMeta, columns: unknown): readonly string[] | null {
@@ -28,7 +29,7 @@ export function returningColumns(meta: TableMeta, columns: unknown): readonly st
   if (!Array.isArray(columns) || columns.length === 0) throw new BadRequestError(`${label}: returning() takes a non-empty array of columns`);
   const seen = new Set<string>();
   for (const c of columns) {
-    if (typeof c !== "string" || !meta.columnsByName[c]) throw new BadRequestError(`${label}: unknown column ${JSON.stringify(c)} in returning()`);
+    if (typeof c !== "string" || !meta.columnsByName[c]) throw new BadRequestError(`${label}: unknown column ${showValue(c)} in returning()`);
     if (seen.has(c)) throw new BadRequestError(`${label}: column ${c} is returned twice`);
     seen.add(c);
   }

@@ -20,6 +20,7 @@ import type {
 } from "./meta.js";
 import type { AnyTable } from "./table.js";
 import { rowValidators, type RowValidators } from "./validate.js";
+import { showValue } from "../ir/show-value.js";
 
 /** The tables of a schema, by table name. */
 export type TablesShape = Record<string, AnyTable>;
@@ -46,7 +47,7 @@ export type AnySchema = Schema<string, TablesShape>;
 
 function check(name: unknown, what: string): string {
   const problem = idProblem(name);
-  if (problem) throw new BadRequestError(`invalid ${what} ${JSON.stringify(name)}: ${problem}`);
+  if (problem) throw new BadRequestError(`invalid ${what} ${showValue(name)}: ${problem}`);
   return name as string;
 }
 
@@ -110,7 +111,7 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
     }
     if (t.name !== key) {
       throw new BadRequestError(
-        `schema ${namespace}: tables.${key} is the table ${JSON.stringify(t.name)}; use the table's name as its key ({ ${t.name} })`,
+        `schema ${namespace}: tables.${key} is the table ${showValue(t.name)}; use the table's name as its key ({ ${t.name} })`,
       );
     }
     byName.set(key, t);
@@ -161,7 +162,7 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
       const targetName = target?.name;
       if (typeof targetName !== "string" || !byName.has(targetName)) {
         throw new BadRequestError(
-          `table ${name}: column ${cname} references ${JSON.stringify(targetName)}, which is not a table of schema ${namespace}`,
+          `table ${name}: column ${cname} references ${showValue(targetName)}, which is not a table of schema ${namespace}`,
         );
       }
       const targetKeys = columnsOf.get(targetName)!.filter((k) => k.key);
@@ -286,7 +287,7 @@ export function schema<NS extends string, T extends TablesShape>(def: { namespac
   const meta = (name: string): TableMeta => {
     const m = typeof name === "string" ? metaByName.get(name) : undefined;
     if (!m) {
-      throw new BadRequestError(`unknown table ${JSON.stringify(name)} in schema ${namespace}; tables: ${[...metaByName.keys()].join(", ")}`);
+      throw new BadRequestError(`unknown table ${showValue(name)} in schema ${namespace}; tables: ${[...metaByName.keys()].join(", ")}`);
     }
     return m;
   };

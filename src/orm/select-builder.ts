@@ -22,6 +22,7 @@ import {
   type Statement,
   type StatementContext,
 } from "./statement.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Options of `stream()`. */
 export interface StreamOptions {
@@ -210,12 +211,12 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     if (this.node.orderBy || typeof column !== "string" || !this.node.table.columnsByName[column]) {
       if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`${this.label()}: orderBy direction must be "asc" or "desc"`);
       if (typeof column === "string" && !column.includes(".") && !this.node.table.columnsByName[column]) {
-        throw new BadRequestError(`${this.label()}: unknown column ${JSON.stringify(column)} in orderBy()`);
+        throw new BadRequestError(`${this.label()}: unknown column ${showValue(column)} in orderBy()`);
       }
       return this.relational().orderBy(column, direction);
     }
     if (typeof column !== "string" || !this.node.table.columnsByName[column]) {
-      throw new BadRequestError(`${this.label()}: unknown column ${JSON.stringify(column)} in orderBy()`);
+      throw new BadRequestError(`${this.label()}: unknown column ${showValue(column)} in orderBy()`);
     }
     if (direction !== "asc" && direction !== "desc") throw new BadRequestError(`${this.label()}: orderBy direction must be "asc" or "desc"`);
     if (this.node.orderBy) throw new BadRequestError(`${this.label()}: orderBy() is already set (one order column per query)`);
@@ -238,7 +239,7 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
     const seen = new Set<string>();
     for (const c of columns) {
       if (typeof c !== "string" || !this.node.table.columnsByName[c]) {
-        throw new BadRequestError(`${this.label()}: unknown column ${JSON.stringify(c)} in select()`);
+        throw new BadRequestError(`${this.label()}: unknown column ${showValue(c)} in select()`);
       }
       if (seen.has(c)) throw new BadRequestError(`${this.label()}: column ${c} is selected twice`);
       seen.add(c);

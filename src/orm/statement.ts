@@ -19,6 +19,7 @@ import { checkValue } from "./value-check.js";
 import { UNIQUE_MARKER } from "./write-compiler.js";
 import { nameOp } from "../ir/op-name.js";
 import { describeNode, emit, rowCount, type BoundLog } from "./query-log.js";
+import { showValue } from "../ir/show-value.js";
 
 /** Named arguments of an execution: `{ me: 1, city: "paris" }` for `param("me")`, `param("city")`. */
 export type Args = Readonly<Record<string, unknown>>;
@@ -64,16 +65,16 @@ export function operandOf(x: unknown): Operand {
 
 function checkAmount(value: unknown, what: string): void {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new BadRequestError(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    throw new BadRequestError(`${what} must be a non-negative integer, got ${showValue(value)}`);
   }
 }
 
 /** Validates a `where` call's arguments (for callers without the type checker) and builds the predicate. */
 export function makePredicate(tableLabel: string, columns: Readonly<Record<string, ColumnMeta>>, column: unknown, op: unknown, value: unknown, argc: number): Predicate {
   const c = typeof column === "string" ? columns[column] : undefined;
-  if (!c) throw new BadRequestError(`${tableLabel}: unknown column ${JSON.stringify(column)} in where()`);
+  if (!c) throw new BadRequestError(`${tableLabel}: unknown column ${showValue(column)} in where()`);
   if (typeof op !== "string" || !OPERATORS.has(op)) {
-    throw new BadRequestError(`${tableLabel}: unknown operator ${JSON.stringify(op)} (operators: = != < <= > >= in isNull isNotNull)`);
+    throw new BadRequestError(`${tableLabel}: unknown operator ${showValue(op)} (operators: = != < <= > >= in isNull isNotNull)`);
   }
   const operator = op as Operator;
   if (operator === "isNull" || operator === "isNotNull") {
@@ -236,7 +237,7 @@ export function bindArgs(c: Pick<Compiled, "bound" | "userParams">, args: Args |
   const given = args ?? {};
   for (const name of Object.keys(given)) {
     if (!c.userParams.has(name)) {
-      throw new BadRequestError(`${label}: unknown argument ${JSON.stringify(name)}; parameters: ${[...c.userParams.keys()].join(", ")}`);
+      throw new BadRequestError(`${label}: unknown argument ${showValue(name)}; parameters: ${[...c.userParams.keys()].join(", ")}`);
     }
   }
   for (const [name, use] of c.userParams) {

@@ -6,6 +6,7 @@
 import { BadRequestError } from "../errors.js";
 import { idProblem } from "../ir/id.js";
 import type { AnyColumn, Column } from "./columns.js";
+import { showValue } from "../ir/show-value.js";
 
 /** The columns of a table, by name, in declaration order. */
 export type ColumnsShape = Record<string, AnyColumn>;
@@ -117,7 +118,7 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
   index(name: string, columns: readonly (keyof C & string)[]): Table<N, C, E> {
     checkName(name, `index name in table ${this.name}`);
     if (this.indexes.some((i) => i.name === name)) {
-      throw new BadRequestError(`table ${this.name}: index ${JSON.stringify(name)} is declared twice`);
+      throw new BadRequestError(`table ${this.name}: index ${showValue(name)} is declared twice`);
     }
     if (!Array.isArray(columns) || columns.length === 0) {
       throw new BadRequestError(`table ${this.name}: index ${name} needs at least one column`);
@@ -125,7 +126,7 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
     const seen = new Set<string>();
     for (const c of columns) {
       if (!Object.prototype.hasOwnProperty.call(this.columns, c)) {
-        throw new BadRequestError(`table ${this.name}: index ${name} names unknown column ${JSON.stringify(c)}`);
+        throw new BadRequestError(`table ${this.name}: index ${name} names unknown column ${showValue(c)}`);
       }
       if (seen.has(c)) throw new BadRequestError(`table ${this.name}: index ${name} repeats column ${c}`);
       seen.add(c);
@@ -154,13 +155,13 @@ export class Table<N extends string = string, C extends ColumnsShape = ColumnsSh
     for (const end of ["from", "to"] as const) {
       const c = spec[end];
       const column = Object.prototype.hasOwnProperty.call(this.columns, c) ? this.columns[c] : undefined;
-      if (!column) throw new BadRequestError(`table ${this.name}: edge ${name} ${end} names unknown column ${JSON.stringify(c)}`);
+      if (!column) throw new BadRequestError(`table ${this.name}: edge ${name} ${end} names unknown column ${showValue(c)}`);
       if (!column.spec.references) {
         throw new BadRequestError(`table ${this.name}: edge ${name} ${end} column ${c} must reference a table (.references())`);
       }
     }
     if (this.edges.some((e) => e.name === name)) {
-      throw new BadRequestError(`table ${this.name}: edge ${JSON.stringify(name)} is declared twice`);
+      throw new BadRequestError(`table ${this.name}: edge ${showValue(name)} is declared twice`);
     }
     const decl: EdgeDecl = { name, from: spec.from, to: spec.to, inverse: spec.inverse ?? null };
     return new Table(this.name, this.columns as C, this.indexes, [...this.edges, decl], this.previousName);
@@ -180,7 +181,7 @@ export type Updateable<T extends AnyTable> = T["$update"];
 
 function checkName(name: unknown, what: string): void {
   const problem = idProblem(name);
-  if (problem) throw new BadRequestError(`invalid ${what} ${JSON.stringify(name)}: ${problem}`);
+  if (problem) throw new BadRequestError(`invalid ${what} ${showValue(name)}: ${problem}`);
 }
 
 /**

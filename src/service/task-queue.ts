@@ -8,6 +8,7 @@ import { BadRequestError, TaskFailedError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import { encode } from "../ir/encode.js";
 import type { Json, OpDef } from "../ir/types.js";
+import { showValue } from "../ir/show-value.js";
 
 /** A task as its path answers it. */
 export interface TaskStatus<R = Json> {
@@ -91,7 +92,7 @@ export function queue<A, R>(runner: Runner, def: ServiceDefinition<A, R> | strin
 } {
   const id = typeof def === "string" ? def : def.id;
   const task = (path: string): TaskHandle<R> => {
-    if (!path.startsWith(`${id}/tasks/`)) throw new BadRequestError(`${JSON.stringify(path)} is not a task of ${id}`);
+    if (!path.startsWith(`${id}/tasks/`)) throw new BadRequestError(`${showValue(path)} is not a task of ${id}`);
     const status = async () => (await runner.request({ verb: "get", path })) as unknown as TaskStatus<R>;
     async function* changes(options: PollOptions = {}): AsyncIterableIterator<TaskStatus<R>> {
       const interval = options.intervalMs ?? 50;
