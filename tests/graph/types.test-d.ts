@@ -34,6 +34,15 @@ describe("where", () => {
     // @ts-expect-error in takes a list
     g.match("users").where("id", "in", 1);
   });
+  test("dates, bigints and bytes filter their columns, as literals and as execution arguments", () => {
+    type Ev = { rows: { events: { id: string; at: Date; big: bigint; raw: Uint8Array } }; rels: { events: Record<never, never> } };
+    const e = null as unknown as Graph<Ev>;
+    e.match("events").where("at", ">", new Date(0)).where("big", "in", [1n, 2n]).where("raw", "=", new Uint8Array(1));
+    e.match("events", { big: 5n });
+    void e.match("events").where("at", "<", param("t")).execute({ t: new Date() });
+    // @ts-expect-error a timestamp column compares with a Date, not a bigint
+    e.match("events").where("at", ">", 5n);
+  });
   test("match filters are typed by the table", () => {
     g.match("users", { id: 1, city: param("c") });
     // @ts-expect-error no column lang on users
