@@ -25,7 +25,7 @@ import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
 import { moveRange, planMove } from "./rebalance.js";
 import { deleteOp, insertRowsOp, queryOp } from "./wire-ops.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
-import { emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan } from "./op-scan.js";
+import { emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type CallSite, type OpScan } from "./op-scan.js";
 
 /** Extensions every host of a cluster must serve. */
 export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
@@ -194,9 +194,10 @@ export class ClusterExecutor implements Executor {
   async #run(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, txn: ClusterTxn | undefined): Promise<Json> {
     const scan = call.op !== undefined ? scanOp(call.op, call.args ?? {}) : scanRequest(call.request!);
     if (scan.component) throw new NotImplementedError("cluster: ops calling /lib, /service or /class are not routed across shards (PROFILE §6.16)");
-    if (scan.ddl && call.op !== undefined && !scan.sites.some((x) => x.route === "alter") && scan.sites.some((x) => x.verb === "get" && x.route !== "schema")) {
+    if (scan.ddl && call.op !== undefined && !scan.sites.some((x) => x.route === "alter") && scan.sites.some((x) => !isSchemaSite(x))) {
       // Creates or drops mixed with reads and writes: run on the gathered rows like any op, then
-      // create and drop the tables on every host and spread the new rows.
+      // create and drop the tables on every host and spread the new rows. (Broadcast, a write
+      // would run on every host: its rows on every shard, and blind to a literal's rows.)
       return this.#inTxn(txn, this.#shards.map((_, i) => i), (t) => this.#general(call, t, scanOp(stripLiteralRows(call.op!, new Map()), call.args ?? {}), true));
     }
     if (scan.ddl) {
@@ -611,4 +612,11 @@ class ClusterSession implements Session {
  */
 export function cluster(opts: ClusterOptions): ClusterExecutor {
   return new ClusterExecutor(opts);
+}
+
+/** A call that creates, drops or describes a table (what a broadcast may run on every host). */
+function isSchemaSite(x: CallSite): boolean {
+  if (x.route === "schema" || x.route === "alter") return true;
+  if (x.route !== "") return false;
+  return (x.verb === "put" && isTableLiteral(x.value)) || (x.verb === "delete" && x.key === null);
 }

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { TcError } from "../../src/errors.js";
 import type { Json } from "../../src/ir/types.js";
-import { EXECUTORS } from "../support/executors.js";
+import { WITH_CLUSTER } from "../support/executors.js";
 
 interface Case {
   name: string;
@@ -21,7 +21,7 @@ interface Case {
 const FIXTURES = new URL("../../../shared/fixtures/opdef-results.json", import.meta.url);
 const fixtures = JSON.parse(readFileSync(FIXTURES, "utf8")) as { cases: Case[] };
 
-describe.each(EXECUTORS)("opdef-results.json on $name", (factory) => {
+describe.each(WITH_CLUSTER)("opdef-results.json on $name", (factory) => {
   afterAll(async () => {
     await factory.cleanup?.();
   });
