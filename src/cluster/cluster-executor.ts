@@ -211,7 +211,14 @@ export class ClusterExecutor implements Executor {
     const direct = (r: Runner): Promise<Json> => (call.op !== undefined ? r.execute(call.op, call.args ?? {}) : r.request(call.request!));
     // Only tables placed on one shard: the op runs there as it is.
     const homes = new Set<number | undefined>([...scan.tables].map((t) => (catalog.has(t) ? this.#placed(catalog, t) : undefined)));
-    if (!scan.dynamic && scan.tables.size > 0 && homes.size === 1 && !homes.has(undefined)) {
+    // Hosts do not check references (shard members): a write to a table with references, or a
+    // delete from one that others reference, goes through the cluster's reference passes even on
+    // one shard. (An insert into a referenced table runs on its host, which generates its keys.)
+    const deletes = new Set(scan.sites.filter((x) => x.verb === "delete" || x.route.includes("delete")).map((x) => x.table));
+    // A delete whose subject is computed (`$v`) is not a site: it may delete from any table.
+    const deletesAny = scan.writes && call.op !== undefined && scan.sites.filter((x) => x.verb === "delete").length < countDeletes(call.op);
+    const referenced = scan.writes && [...scan.tables].some((t) => (catalog.get(t)?.references.length ?? 0) > 0 || ((deletesAny || deletes.has(t)) && [...catalog.values()].some((o) => o.references.some(([, target]) => target === t))));
+    if (!scan.dynamic && scan.tables.size > 0 && homes.size === 1 && !homes.has(undefined) && !referenced) {
       const s = [...homes][0]!;
       this.lastExplain = { route: "one shard", steps: [{ step: "whole op", table: [...scan.tables].join(", "), shards: 1, requests: 1, rows: 0 }] };
       if (!scan.writes) return txn ? direct(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, direct);
@@ -619,4 +626,20 @@ function isSchemaSite(x: CallSite): boolean {
   if (x.route === "schema" || x.route === "alter") return true;
   if (x.route !== "") return false;
   return (x.verb === "put" && isTableLiteral(x.value)) || (x.verb === "delete" && x.key === null);
+}
+
+/** How many explicit DELETE calls an op holds (a computed subject's among them). */
+function countDeletes(op: Json): number {
+  let n = 0;
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) for (const e of x) walk(e);
+    else if (typeof x === "object" && x !== null) {
+      for (const [k, v] of Object.entries(x)) {
+        if (k === PATHS.explicitRef.delete) n++;
+        walk(v);
+      }
+    }
+  };
+  walk(op);
+  return n;
 }

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, ForeignKeyError } from "../../src/errors.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const a = table("a", { id: col.u32().key(), v: col.i32() });
 const b = table("b", { id: col.u32().key(), a_id: col.u32().nullable().references(() => a, { onDelete: "cascade" }), v: col.i32() });
@@ -83,7 +83,7 @@ async function ormRun(db: OrmDb<typeof S>, o: Op): Promise<boolean> {
   }
 }
 
-describe.each(EXECUTORS)("foreign keys on $name", (factory) => {
+describe.each(WITH_CLUSTER)("foreign keys on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   it("enforces restrict, cascade and set null exactly as SQLite does (random statements)", async () => {
