@@ -329,6 +329,8 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   if (typeof params !== "object" || Array.isArray(params)) return false;
   const ns = table.slice(0, table.lastIndexOf("/"));
   const base = `${ns}/${plan.from.table}`;
+  // A plan reading another table than its route's is refused by the local run (400), as by a host.
+  if (base !== table) return false;
   const info = env.info(base);
   if (info === undefined) return false;
   const pushed = baseConjuncts(plan.where, plan.from.as);

@@ -13,7 +13,7 @@ import type { Json } from "../../src/ir/types.js";
 import { decodeOpDef } from "../../src/ir/index.js";
 import { embedded, Kernel } from "../../src/kernel/index.js";
 import { directTraverse } from "../../src/kernel/ops/direct-traverse.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const S = "/state/scalar/value/";
 const INT = `${S}number/int/64`;
@@ -94,7 +94,7 @@ async function failure(p: Promise<unknown>): Promise<{ kind: string; message: st
   return e;
 }
 
-describe.each(EXECUTORS)("query route ($name)", (factory) => {
+describe.each(WITH_CLUSTER)("query route ($name)", (factory) => {
   const open = executorsFor(factory, afterAll);
   let ex: Executor;
   const ns = "q";
