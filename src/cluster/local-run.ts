@@ -10,7 +10,7 @@ import { PATHS } from "../ir/types.js";
 import { embedded } from "../kernel/index.js";
 import type { TableInfo } from "./catalog.js";
 import type { Gathered } from "./gather.js";
-import { literalRows } from "./wire-ops.js";
+import { argCells, literalRows } from "./wire-ops.js";
 
 /** What an op changed in one table: keys deleted, rows written (new or changed). */
 export interface TableDiff {
@@ -59,7 +59,7 @@ export async function runLocally(
     for (const t of g.whole) place(t);
     for (const t of tables) {
       const rows = [...(g.rows.get(t)?.values() ?? [])];
-      await local.request({ verb: "put", path: t, key: null, body: { [PATHS.table]: [info(t)!.schema, rows] } as Json });
+      await local.request({ verb: "put", path: t, key: null, body: { [PATHS.table]: [info(t)!.schema, argCells(rows)] } as Json });
     }
     const session = await local.session();
     let result: Json;

@@ -1,7 +1,7 @@
 /**
  * Traversal results hold cells as the ORM's row objects hold them: a link column is a string (its
  * href), whichever result shape carries it (rows, selected columns, paths, bound aliases). On
- * every executor (and on a cluster, but for link cells).
+ * every executor and on a cluster.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
@@ -85,8 +85,7 @@ describe.each(WITH_CLUSTER)("cells in traversal results on $name", (factory) => 
     }
   });
 
-  // A cluster cannot carry link cells in the table literals it gathers rows with (PROFILE §6.16).
-  it.skipIf(factory.name === "cluster")("link cells are strings, as the ORM returns them", async () => {
+  it("link cells are strings, as the ORM returns them", async () => {
     const db = await connect(linkSchema(), await createExecutor());
     await db.sync();
     await db.insertInto("pages").values(PAGES).execute();

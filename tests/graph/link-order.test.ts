@@ -9,7 +9,7 @@ import { connect } from "../../src/connect.js";
 import { NotImplementedError } from "../../src/errors.js";
 import type { Graph, UntypedShape } from "../../src/graph/index.js";
 import { col, schema, table } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 import { holds } from "./oracle/values.js";
 
 const pages = table("pages", { id: col.u32().key(), url: col.link(), home: col.link().nullable() });
@@ -33,7 +33,7 @@ function expected(rows: readonly (typeof PAGES)[number][], col: "url" | "home", 
   return rows.filter((r) => r[col] !== null && holds({ href: r[col] }, op, v)).map((r) => r.id);
 }
 
-describe.each(EXECUTORS)("ordered where on a link column on $name", (factory) => {
+describe.each(WITH_CLUSTER)("ordered where on a link column on $name", (factory) => {
   const createExecutor = executorsFor(factory, afterAll);
 
   it("orders links by href, against a string", async () => {

@@ -115,8 +115,7 @@ export const CLUSTER_EXECUTOR: ExecutorFactory = {
 /**
  * Every executor plus the cluster: the suites whose behaviour a cluster shares. Suites of
  * host-local behaviour (sessions holding one host's lock, idle timeouts, libraries and services,
- * `alter`, migrations) and link cells, which a table literal cannot carry back, stay on
- * `EXECUTORS` (PROFILE §6.16 lists what a cluster does not do).
+ * `alter`, migrations) stay on `EXECUTORS` (PROFILE §6.16 lists what a cluster does not do).
  */
 export const WITH_CLUSTER: ExecutorFactory[] = [...EXECUTORS, CLUSTER_EXECUTOR];
 
