@@ -11,7 +11,7 @@
  *   what it changed is written back to the shards holding those keys, on every replica, in one
  *   cluster transaction.
  */
-import { BadRequestError, ConflictError, ForeignKeyError, NotImplementedError } from "../errors.js";
+import { BadRequestError, ConflictError, errorOfKind, ForeignKeyError, NotImplementedError, TcError } from "../errors.js";
 import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
@@ -23,7 +23,8 @@ import { heldRanges, RANGES_SCHEMA, RANGES_TABLE, rangesOf, rangesText } from ".
 import { aggregatePushdown } from "./aggregate-merge.js";
 import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
 import { moveRange, planMove } from "./rebalance.js";
-import { deleteOp, insertRowsOp, queryOp } from "./wire-ops.js";
+import { deleteOp, insertRowsOp, literalRows, queryOp } from "./wire-ops.js";
+import { type AlterStep, bodiesByShard, type SplitAlters, splitAlters } from "./alter-split.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type CallSite, type OpScan } from "./op-scan.js";
 
@@ -137,6 +138,20 @@ export class ClusterExecutor implements Executor {
     return this.#extensions!;
   }
 
+  /** Transactions that changed a schema: their later calls read the tables inside them. */
+  readonly #schemaTxns = new WeakSet<ClusterTxn>();
+
+  /**
+   * The tables as `txn` sees them: after a schema change in it (a session's `sync()` creating a
+   * table, a migration), read inside it; else the shared catalog.
+   */
+  async #tablesIn(txn: ClusterTxn | undefined): Promise<Map<string, TableInfo>> {
+    if (txn === undefined || !this.#schemaTxns.has(txn)) return this.#tables();
+    const m = await readCatalog(await txn.readerOf(this.#pool, 0));
+    m.delete(RANGES_TABLE);
+    return m;
+  }
+
   /** Every table's schema, read from the first reachable host; reread after a schema change. */
   #tables(): Promise<Map<string, TableInfo>> {
     return (this.#catalog ??= readAnyReplica(this.#pool, this.#shards[0]!, (r) => readCatalog(r)).then(
@@ -174,7 +189,7 @@ export class ClusterExecutor implements Executor {
     }
     if (req.path === "/host/tables") {
       if (req.verb !== "get") return this.#pool.client(this.#shards[0]!.hosts[0]!).request(req);
-      return [...(await this.#tables()).keys()].sort();
+      return [...(await this.#tablesIn(txn)).keys()].sort();
     }
     const t = tablePath(req.path);
     if (t === undefined) {
@@ -182,6 +197,12 @@ export class ClusterExecutor implements Executor {
       return readAnyReplica(this.#pool, this.#shards[0]!, (r) => r.request(req));
     }
     const ddl = (req.verb === "put" && t.route === "" && isTableLiteral(req.body)) || (req.verb === "delete" && t.route === "" && (req.key === null || req.key === undefined)) || t.route === "alter";
+    if (ddl && t.route === "alter" && req.verb === "put" && (req.key === null || req.key === undefined) && typeof req.body === "object" && req.body !== null && !Array.isArray(req.body)) {
+      // One alter step, answered as the request answers: the rows it rewrote (every shard's).
+      const alter: AlterStep = { table: t.table, body: req.body as Record<string, Json> };
+      const split: SplitAlters = { alters: [alter], rest: (answers) => ({ [PATHS.opdef.post]: [["_r", answers[0] ?? null]] }) as Json };
+      return this.#inTxn(txn, this.#shards.map((_, i) => i), (x) => this.#altersThenRest(split, {}, x));
+    }
     if (ddl) {
       const rows = req.verb === "put" && isTableLiteral(req.body) ? literalBodyRows(req.body) : [];
       const body = rows.length > 0 ? emptyLiteral(req.body) : req.body;
@@ -194,6 +215,13 @@ export class ClusterExecutor implements Executor {
   async #run(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, txn: ClusterTxn | undefined): Promise<Json> {
     const scan = call.op !== undefined ? scanOp(call.op, call.args ?? {}) : scanRequest(call.request!);
     if (scan.component) throw new NotImplementedError("cluster: ops calling /lib, /service or /class are not routed across shards (PROFILE §6.16)");
+    if (call.op !== undefined && scan.sites.some((x) => x.route === "alter")) {
+      // Alters with a value per row, or alters beside other writes (a migration and its record).
+      const split = splitAlters(call.op, call.args ?? {});
+      if (split !== undefined) {
+        return this.#inTxn(txn, this.#shards.map((_, i) => i), (t) => this.#altersThenRest(split, call.args ?? {}, t));
+      }
+    }
     if (scan.ddl && call.op !== undefined && !scan.sites.some((x) => x.route === "alter") && scan.sites.some((x) => !isSchemaSite(x))) {
       // Creates or drops mixed with reads and writes: run on the gathered rows like any op, then
       // create and drop the tables on every host and spread the new rows. (Broadcast, a write
@@ -207,7 +235,7 @@ export class ClusterExecutor implements Executor {
       const op = stripLiteralRows(call.op, rows);
       return this.#broadcast((r) => r.execute(op, call.args ?? {}), txn, rows.size > 0 ? rows : undefined);
     }
-    const catalog = await this.#tables();
+    const catalog = await this.#tablesIn(txn);
     const direct = (r: Runner): Promise<Json> => (call.op !== undefined ? r.execute(call.op, call.args ?? {}) : r.request(call.request!));
     // Only tables placed on one shard: the op runs there as it is.
     const homes = new Set<number | undefined>([...scan.tables].map((t) => (catalog.has(t) ? this.#placed(catalog, t) : undefined)));
@@ -265,9 +293,43 @@ export class ClusterExecutor implements Executor {
     return { value: await push.finish(rows, params) };
   }
 
+  /**
+   * An op's alters, each on every host with the values of the host's own rows (alter-split.ts),
+   * then the rest of the op as any op runs — all in transaction `t`.
+   */
+  async #altersThenRest(split: SplitAlters, args: Readonly<Record<string, Json>>, t: ClusterTxn): Promise<Json> {
+    const catalog = await this.#tablesIn(t);
+    this.#schemaTxns.add(t);
+    const answers: Json[] = [];
+    for (const a of split.alters) {
+      const info = catalog.get(a.table);
+      const bodies = info === undefined
+        ? this.#shards.map(() => a.body)
+        : await bodiesByShard(a, info, this.#shards, this.#placed(catalog, a.table), async (s) => literalRows(await t.reader(s).request({ verb: "get", path: a.table, key: null })));
+      // The answer is the rows rewritten: each shard's, counted once (its first host's).
+      let rows = 0;
+      for (let s = 0; s < this.#shards.length; s++) {
+        const writers = t.writers(s);
+        for (let w = 0; w < writers.length; w++) {
+          const n = await writers[w]!.session.request({ verb: "put", path: `${a.table}/alter`, key: null, body: bodies[s]! as Json });
+          if (w === 0 && typeof n === "number") rows += n;
+        }
+      }
+      answers.push(rows);
+      this.#catalog = undefined;
+    }
+    // The tables as the alters left them, read inside the transaction (renamed, new columns).
+    const altered = await readCatalog(t.reader(0));
+    altered.delete(RANGES_TABLE);
+    const rest = split.rest(answers);
+    const scan = scanOp(rest, args);
+    if (scan.tables.size === 0) return runLocally(new Gathered(), () => undefined, { op: rest, args }, false).then((o) => o.result);
+    return this.#general({ op: rest, args }, t, scan.ddl ? scanOp(stripLiteralRows(rest, new Map()), args) : scan, scan.ddl, altered);
+  }
+
   /** Gathers, runs on the gathered rows, writes the changes back (module comment). */
-  async #general(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, t: ClusterTxn | undefined, scan: OpScan, ddl: boolean): Promise<Json> {
-    const catalog = await this.#tables();
+  async #general(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, t: ClusterTxn | undefined, scan: OpScan, ddl: boolean, known?: Map<string, TableInfo>): Promise<Json> {
+    const catalog = known ?? (await this.#tablesIn(t));
     const stats: GatherStat[] = [];
     const read: ShardReader = t ? async (s, fn) => fn(await t.readerOf(this.#pool, s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
     const g = await this.#gather(catalog, scan, read, stats, t);
@@ -279,6 +341,7 @@ export class ClusterExecutor implements Executor {
       : await runLocally(g, (l) => catalog.get(l), run, writes);
     if (ddl && (outcome.created.size > 0 || outcome.dropped.length > 0)) {
       this.#catalog = undefined;
+      this.#schemaTxns.add(t!);
       for (const { session } of t!.all()) {
         for (const link of outcome.dropped) await session.request({ verb: "delete", path: link, key: null });
         for (const [link, schema] of outcome.created) await session.request({ verb: "put", path: link, key: null, body: { [PATHS.table]: [schema, []] } as Json });
@@ -323,6 +386,7 @@ export class ClusterExecutor implements Executor {
     this.#catalog = undefined;
     try {
       return await this.#inTxn(txn, this.#shards.map((_, i) => i), async (t) => {
+        this.#schemaTxns.add(t);
         let first: Json | undefined;
         for (const { session } of t.all()) {
           const r = await fn(session);
@@ -514,6 +578,11 @@ export class ClusterExecutor implements Executor {
     return new ClusterSession(this, txn);
   }
 
+  /** @internal A session ended: after a schema change in it, the shared tables are read again. */
+  ended(txn: ClusterTxn): void {
+    if (this.#schemaTxns.has(txn)) this.#catalog = undefined;
+  }
+
   /** @internal A session's call. */
   runIn(txn: ClusterTxn, call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }): Promise<Json> {
     if (call.request !== undefined) return this.#request(call.request, txn);
@@ -572,7 +641,13 @@ class ClusterSession implements Session {
   /** The error that ended this session: every later call and the commit answer it. */
   #failure: unknown;
   #check(): void {
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#failure !== undefined) {
+      // As a host answers every call after a failed one: the original kind, naming the cause.
+      const f = this.#failure;
+      if (!(f instanceof TcError)) throw f;
+      const c = f as Partial<ForeignKeyError>;
+      throw errorOfKind(f.kind, `session rolled back after: ${f.message}`, { table: c.table, columns: c.columns, key: c.key, references: c.references });
+    }
     if (this.txn.done) throw new BadRequestError("this session is already committed or rolled back");
   }
   async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
@@ -582,6 +657,7 @@ class ClusterSession implements Session {
     } catch (e) {
       this.#failure = e;
       await this.txn.rollback();
+      this.ex.ended(this.txn);
       throw e;
     }
   }
@@ -592,6 +668,7 @@ class ClusterSession implements Session {
     } catch (e) {
       this.#failure = e;
       await this.txn.rollback();
+      this.ex.ended(this.txn);
       throw e;
     }
   }
@@ -600,10 +677,18 @@ class ClusterSession implements Session {
   }
   async commit(): Promise<void> {
     this.#check();
-    return this.txn.commit();
+    try {
+      await this.txn.commit();
+    } finally {
+      this.ex.ended(this.txn);
+    }
   }
-  rollback(): Promise<void> {
-    return this.txn.rollback();
+  async rollback(): Promise<void> {
+    try {
+      await this.txn.rollback();
+    } finally {
+      this.ex.ended(this.txn);
+    }
   }
 }
 

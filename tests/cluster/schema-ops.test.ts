@@ -1,7 +1,8 @@
 /**
- * An op that creates a table and writes to it in one go, on a cluster: the writes run once, on
- * the gathered rows, and each row lands on its shard only — not on every host, as a schema
- * change that is broadcast would run them.
+ * Schema changes on a cluster. An op that creates a table and writes to it in one go: the writes
+ * run once, on the gathered rows, and each row lands on its shard only — not on every host, as a
+ * schema change that is broadcast would run them. An alter with a value per row: each shard gets
+ * its rows' values; what one host would refuse over the whole table is refused.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, cluster, evenRanges, http, serve, type ServerHandle } from "../../src/index.js";
@@ -16,9 +17,35 @@ describe("a table created and written in one op, on a cluster", () => {
     await Promise.all(servers.map((s) => s.close()));
   });
 
+  it("alters with a value per row, across shards: each row gets its own; a unique column repeating across shards is refused", async () => {
+    const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
+    servers.push(...hosts);
+    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true });
+    try {
+      const n = 30;
+      await ex.request({ verb: "put", path: "/state/c/a", key: null, body: { "/state/collection/table": [SCHEMA, Array.from({ length: n }, (_, i) => [i, i % 2])] } as Json });
+      const wider: Json = [[[["id", `${S}number/uint/64`]], [["v", `${S}number/uint/64`], ["w", `${S}number/uint/64`]]], []];
+      const values = Array.from({ length: n }, (_, i) => 1000 + i);
+      expect(await ex.request({ verb: "put", path: "/state/c/a/alter", key: null, body: { schema: wider, columns: { w: ["values", values] } } as Json })).toBe(n);
+      const rows = (await ex.request({ verb: "get", path: "/state/c/a", key: null })) as Record<string, [Json, Json[][]]>;
+      expect(rows["/state/collection/table"]![1]).toEqual(Array.from({ length: n }, (_, i) => [i, i % 2, 1000 + i]));
+      // v repeats (0 and 1, each on several shards): making it unique is refused, nothing changes.
+      const e = await ex.request({ verb: "put", path: "/state/c/a/alter", key: null, body: { schema: wider, unique: ["v"] } as Json }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ConflictError);
+      expect((e as Error).message).toContain("cannot make column v unique");
+      expect(((await ex.request({ verb: "get", path: "/state/c/a", key: null })) as Record<string, [Json, Json[][]]>)["/state/collection/table"]![1]).toHaveLength(n);
+      // Too few values for the rows of every shard together: refused before any host is asked.
+      const short = await ex.request({ verb: "put", path: "/state/c/a/alter", key: null, body: { schema: SCHEMA, columns: { v: ["values", [1]] } } as Json }).catch((x: unknown) => x);
+      expect((short as Error).message).toContain(`"values" has 1 values for ${n} rows`);
+    } finally {
+      await ex.close();
+    }
+  });
+
   it("writes each row once, on its own shard, and sees the literal's rows", async () => {
-    servers.push(...(await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })))));
-    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [servers[i]!.url] })), init: true });
+    const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
+    servers.push(...hosts);
+    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true });
     try {
       const rows = Array.from({ length: 12 }, (_, i) => [i, i * 10]);
       const op = {
@@ -28,7 +55,7 @@ describe("a table created and written in one op, on a cluster", () => {
         ],
       } as Json;
       await ex.execute(op, {});
-      const perHost = await Promise.all(servers.map(async (s) => {
+      const perHost = await Promise.all(hosts.map(async (s) => {
         const c = http(s.url);
         try {
           return (await c.request({ verb: "get", path: "/state/c/t/count", key: null })) as number;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { BadRequestError, ConflictError, MethodNotAllowedError } from "../../src/errors.js";
 import type { Executor } from "../../src/executor.js";
 import type { Json } from "../../src/ir/types.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const U64 = "/state/scalar/value/number/uint/64";
 const U32 = "/state/scalar/value/number/uint/32";
@@ -36,7 +36,7 @@ async function unchanged(ex: Executor, path: string): Promise<void> {
 
 let n = 0;
 
-describe.each(EXECUTORS)("PUT <table>/alter on $name", (factory) => {
+describe.each(WITH_CLUSTER)("PUT <table>/alter on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   it("rewrites the rows into the new schema, renames, builds the new indexes", async () => {

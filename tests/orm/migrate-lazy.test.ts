@@ -16,7 +16,7 @@ import { embedded } from "../../src/kernel/index.js";
 import { verifyDataDir } from "../../src/kernel/storage/store-verify.js";
 import { PATHS } from "../../src/ir/types.js";
 import { col, connect, schema, table } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const BIG = 2 ** 40;
 
@@ -117,7 +117,7 @@ async function checkV2(ex: Executor): Promise<void> {
   expect(rows[0]!.slice(0, 5)).toEqual([1, "ada", "paris", 7, null]);
 }
 
-describe.each(EXECUTORS)("columns added without a rewrite, on $name", (factory) => {
+describe.each(WITH_CLUSTER)("columns added without a rewrite, on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   it("reads the new columns' cells in rows stored before the change, through every read path", async () => {

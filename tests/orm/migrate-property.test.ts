@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.js";
 import { col, connect, schema, table, type AnyColumn } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 type Kind = "u32" | "str";
 interface BaseCol { kind: Kind; nullable: boolean }
@@ -131,7 +131,7 @@ async function runCase(ex: Executor, k: Case): Promise<void> {
   expect(await db2.sync()).toEqual({ created: [], unchanged: ["t"] });
 }
 
-describe.each(EXECUTORS)("migrate() equals a fresh load on $name", (factory) => {
+describe.each(WITH_CLUSTER)("migrate() equals a fresh load on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
   it("for random tables, rows and changes", async () => {
     const ex = await create();

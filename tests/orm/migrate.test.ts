@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import type { Executor } from "../../src/executor.js";
 import { col, connect, schema, table } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const v1 = schema({
   namespace: "app",
@@ -46,7 +46,7 @@ async function loaded(ex: Executor) {
   return db;
 }
 
-describe.each(EXECUTORS)("migrations on $name", (factory) => {
+describe.each(WITH_CLUSTER)("migrations on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   it("plans readable steps, applies them in one op, and records them", async () => {

@@ -5,11 +5,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError } from "../../src/errors.js";
 import { col, connect, schema, table } from "../../src/orm/index.js";
-import { EXECUTORS, executorsFor } from "../support/executors.js";
+import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
 const s = schema({ namespace: "sess", tables: { items: table("items", { id: col.u64().key(), name: col.string(16) }) } });
 
-describe.each(EXECUTORS)("session errors on $name", (factory) => {
+describe.each(WITH_CLUSTER)("session errors on $name", (factory) => {
   const create = executorsFor(factory, afterAll);
 
   it("a caught failure: the next call and the commit name it; nothing of the session is kept", async () => {

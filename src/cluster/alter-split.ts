@@ -1,0 +1,143 @@
+/**
+ * Schema changes (`PUT <table>/alter`, PROFILE §6.13) in an op on a cluster. Each host holds only
+ * its rows, so an alter that carries a value per row (`["values", …]`: a backfill or a transform,
+ * one value per stored row in key order over the whole table) cannot be sent to every host as it
+ * is: each shard gets the values of its own rows, found from the table's key order across shards.
+ * The op's other steps (creating the migration history, recording the migration) are writes like
+ * any other: they run through the cluster's general path, in the same cluster transaction, after
+ * the alters — never broadcast, which would put a row on every host.
+ */
+import { BadRequestError } from "../errors.js";
+import type { Json } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
+import type { TableInfo } from "./catalog.js";
+import { Gathered } from "./gather.js";
+import { keyHash, shardOfHash } from "./layout.js";
+import { runLocally } from "./local-run.js";
+import { tablePath } from "./op-scan.js";
+import { literalRows } from "./wire-ops.js";
+import type { ShardSpec } from "./layout.js";
+
+/** One alter the op makes: the table (its link before the alter) and the request body, arguments bound. */
+export interface AlterStep {
+  readonly table: string;
+  readonly body: Record<string, Json>;
+}
+
+/** An op's alters, and the op without them: `rest(answers)` puts each alter's answer in its step. */
+export interface SplitAlters {
+  readonly alters: AlterStep[];
+  readonly rest: (answers: readonly Json[]) => Json;
+}
+
+/**
+ * The alters of an op of top-level steps whose alter steps are plain `{"<table>/alter": [null,
+ * body]}` forms, and the op without them (each alter step's form replaced by the alter's answer,
+ * the rows it rewrote). Undefined for any other shape (a nested or computed alter).
+ *
+ * @example
+ * ```ts
+ * const split = splitAlters({ "/state/scalar/op/post": [["_a0", { "/state/m/t/alter": [null, body] }], ["_r", …]] }, args)!;
+ * split.alters; // [{ table: "/state/m/t", body }]
+ * split.rest([20]); // { "/state/scalar/op/post": [["_a0", 20], ["_r", …]] }
+ * ```
+ */
+export function splitAlters(op: Json, args: Readonly<Record<string, Json>>): SplitAlters | undefined {
+  const steps = (op as Record<string, unknown> | null)?.[PATHS.opdef.post];
+  if (!Array.isArray(steps)) return undefined;
+  const alters: AlterStep[] = [];
+  const rest: Json[][] = [];
+  const at: number[] = [];
+  for (const step of steps) {
+    if (!Array.isArray(step) || step.length !== 2 || typeof step[0] !== "string") return undefined;
+    const form = step[1] as unknown;
+    const keys = typeof form === "object" && form !== null && !Array.isArray(form) ? Object.keys(form) : [];
+    const t = keys.length === 1 ? tablePath(keys[0]!) : undefined;
+    if (t === undefined || t.route !== "alter") {
+      if (JSON.stringify(form).includes("/alter\"")) return undefined; // an alter below the top level
+      rest.push(step as Json[]);
+      continue;
+    }
+    const v = (form as Record<string, unknown>)[keys[0]!];
+    if (!Array.isArray(v) || v.length !== 2 || v[0] !== null) return undefined;
+    const body = bind(v[1], args);
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+    alters.push({ table: t.table, body: body as Record<string, Json> });
+    at.push(rest.length);
+    rest.push([step[0], null]);
+  }
+  if (alters.length === 0) return undefined;
+  return {
+    alters,
+    rest: (answers) => {
+      const steps = rest.map((x) => x.slice());
+      at.forEach((i, j) => (steps[i]![1] = answers[j] ?? null));
+      return { [PATHS.opdef.post]: steps } as Json;
+    },
+  };
+}
+
+/** `x` with each `{"$name": []}` of an argument replaced by the argument's value. */
+function bind(x: unknown, args: Readonly<Record<string, Json>>): unknown {
+  if (Array.isArray(x)) return x.map((e) => bind(e, args));
+  if (typeof x !== "object" || x === null) return x;
+  const keys = Object.keys(x);
+  if (keys.length === 1 && keys[0]!.startsWith("$")) {
+    const v = (x as Record<string, unknown>)[keys[0]!];
+    const name = keys[0]!.slice(1);
+    if (Array.isArray(v) && v.length === 0 && Object.prototype.hasOwnProperty.call(args, name)) return args[name];
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x)) out[k] = bind(v, args);
+  return out;
+}
+
+/** True when the alter carries values per row (`["values", […]]` in `columns`). */
+export function hasRowValues(alter: AlterStep): boolean {
+  const cols = alter.body.columns;
+  return typeof cols === "object" && cols !== null && !Array.isArray(cols) && Object.values(cols).some((c) => Array.isArray(c) && c[0] === "values");
+}
+
+/**
+ * The alter body for each shard: `["values", list]` columns cut to the shard's rows. `rowsOf(s)`
+ * answers shard `s`'s rows of the table; their key order across shards is the order one host
+ * would keep them in (found by loading them into an in-memory kernel, as the cluster runs ops).
+ */
+export async function bodiesByShard(
+  alter: AlterStep,
+  info: TableInfo,
+  shards: readonly ShardSpec[],
+  placed: number | undefined,
+  rowsOf: (shard: number) => Promise<unknown[][]>,
+): Promise<Record<string, Json>[]> {
+  const bodies = shards.map(() => alter.body);
+  const unique = Array.isArray(alter.body.unique) && alter.body.unique.length > 0;
+  if (!hasRowValues(alter) && !unique) return bodies;
+  const g = new Gathered();
+  for (let s = 0; s < shards.length; s++) g.add(info.link, info, await rowsOf(s));
+  g.whole.add(info.link);
+  const lookup = (l: string): TableInfo | undefined => (l === info.link ? info : undefined);
+  // The whole alter on every row at once: refused as one host refuses it (a unique column whose
+  // values repeat across shards, a values list of the wrong length), before any host is asked.
+  await runLocally(g, lookup, { request: { verb: "put", path: `${info.link}/alter`, key: null, body: alter.body } }, false, false);
+  if (!hasRowValues(alter)) return bodies;
+  const ordered = await runLocally(g, lookup, { request: { verb: "get", path: info.link, key: null } }, false, false);
+  const keys = literalRows(ordered.result).map((r) => r.slice(0, info.keyCount));
+  const columns = alter.body.columns as Record<string, Json>;
+  for (const [name, c] of Object.entries(columns)) {
+    // Refused as one host refuses it, before any host is asked.
+    if (Array.isArray(c) && c[0] === "values" && Array.isArray(c[1]) && c[1].length !== keys.length) {
+      throw new BadRequestError(`${alter.table}/alter: column ${JSON.stringify(name)}: "values" has ${c[1].length} values for ${keys.length} rows (one per row, in key order)`);
+    }
+  }
+  // Rows of a shard, as indexes into the table's key order (a placed table is on one shard).
+  const mine: number[][] = shards.map(() => []);
+  keys.forEach((k, i) => mine[placed ?? shardOfHash(shards, keyHash(k))]!.push(i));
+  return shards.map((_, s) => {
+    const cut: Record<string, Json> = {};
+    for (const [name, c] of Object.entries(columns)) {
+      cut[name] = Array.isArray(c) && c[0] === "values" && Array.isArray(c[1]) ? ["values", mine[s]!.map((i) => (c[1] as Json[])[i] ?? null)] : c;
+    }
+    return { ...alter.body, columns: cut };
+  });
+}
