@@ -16,16 +16,17 @@ import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
-import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
+import { gatherSite, gatherViews, gatherWhere, gatherWhole, Gathered, siteIdentity, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
+import { viewReads } from "./view-chain.js";
 import { heldRanges, RANGES_SCHEMA, RANGES_TABLE, rangesOf, rangesText } from "./ranges.js";
 import { aggregatePushdown } from "./aggregate-merge.js";
 import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
 import { moveRange, planMove } from "./rebalance.js";
 import { deleteOp, insertRowsOp, queryOp } from "./wire-ops.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
-import { emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan } from "./op-scan.js";
+import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan } from "./op-scan.js";
 
 /** Extensions every host of a cluster must serve. */
 export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
@@ -262,7 +263,7 @@ export class ClusterExecutor implements Executor {
     const catalog = await this.#tables();
     const stats: GatherStat[] = [];
     const read: ShardReader = t ? async (s, fn) => fn(await t.readerOf(this.#pool, s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
-    const g = await this.#gather(catalog, scan, read, stats, t);
+    const g = await this.#gather(call, catalog, scan, read, stats, t);
     this.lastExplain = { route: "gather", steps: stats };
     const run = call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! };
     const writes = scan.writes || ddl;
@@ -356,13 +357,19 @@ export class ClusterExecutor implements Executor {
     };
   }
 
-  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
+  async #gather(call: { op?: Json; args?: Readonly<Record<string, Json>> }, catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
     const env = this.#env(catalog, read, stats, txn);
     const g = new Gathered();
     const wholeTables = new Set<string>();
     if (scan.dynamic) for (const t of catalog.keys()) wholeTables.add(t);
     const sited = new Set<string>();
+    // View chains first: the call sites they cover are not gathered again.
+    const covered = call.op !== undefined ? await gatherViews(env, g, viewReads(call.op, call.args ?? {}, argResolver(call.op, call.args ?? {}), scan.writes), call.args ?? {}) : new Set<string>();
     for (const site of scan.sites) {
+      if (covered.has(siteIdentity(site.table, site.route, site.key))) {
+        sited.add(site.table);
+        continue;
+      }
       const ok = await gatherSite(env, g, site);
       if (!ok) wholeTables.add(site.table);
       // A plan the scan could not read may name any table of its namespace.
@@ -490,7 +497,7 @@ export class ClusterExecutor implements Executor {
     if (scan.ddl) return { route: "broadcast", steps: [] };
     const catalog = await this.#tables();
     const stats: GatherStat[] = [];
-    await this.#gather(catalog, scan, (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn), stats);
+    await this.#gather({ op: json, args }, catalog, scan, (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn), stats);
     return { route: "gather", steps: stats };
   }
 

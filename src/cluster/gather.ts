@@ -23,6 +23,7 @@ import type { Runner } from "../executor.js";
 import { keyHash, shardOfHash, type ShardSpec } from "./layout.js";
 import type { CallSite } from "./op-scan.js";
 import type { TableInfo } from "./catalog.js";
+import type { ViewRead } from "./view-chain.js";
 import { literalRows, queryOp } from "./wire-ops.js";
 
 /** Rows of one table by their key's JSON text. */
@@ -152,6 +153,58 @@ function retarget(e: QueryExpr, alias: string): QueryExpr {
     return out;
   };
   return walk(e) as QueryExpr;
+}
+
+/** A scan call site's identity: views covering every site of an identity replace their gathering. */
+export function siteIdentity(table: string, route: string, key: unknown): string {
+  return `${table}\n${route}\n${key === undefined ? "?" : JSON.stringify(key)}`;
+}
+
+/**
+ * Gathers the view chains that can be pushed down (view-chain.ts), each from the shards that may
+ * hold its rows — one shard when its selector or filters pin the whole key to plain values — and
+ * answers the identities of the call sites they cover: those whose every read is such a chain.
+ */
+export async function gatherViews(env: GatherEnv, g: Gathered, views: readonly ViewRead[], args: Readonly<Record<string, Json>>): Promise<Set<string>> {
+  const all = new Map<string, ViewRead[]>();
+  for (const v of views) {
+    const id = siteIdentity(v.table, v.route, v.key);
+    all.set(id, [...(all.get(id) ?? []), v]);
+  }
+  const covered = new Set<string>();
+  for (const [id, list] of all) {
+    if (list.some((v) => v.op === undefined) || list.some((v) => env.info(v.table) === undefined)) continue;
+    covered.add(id);
+    const sent = new Set<string>();
+    for (const v of list) {
+      const text = JSON.stringify(v.op);
+      if (sent.has(text)) continue;
+      sent.add(text);
+      const info = env.info(v.table)!;
+      g.map(v.table);
+      const key = env.placed(v.table) === undefined && info.plainKey ? viewKeyEquality(v, info) : undefined;
+      const shards = key !== undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, v.table);
+      await env.join?.(shards);
+      const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(v.op!, args))));
+      const rows = parts.flatMap((p) => p as unknown[][]);
+      g.add(v.table, info, rows);
+      env.stats.push({ step: v.limited ? "view top-k" : "view filter", table: v.table, shards: shards.length, requests: shards.length, rows: rows.length });
+    }
+  }
+  return covered;
+}
+
+/** The key a view pins with `=` on every key column (its selector's or its filters'), plain cells only. */
+function viewKeyEquality(v: ViewRead, info: TableInfo): unknown[] | undefined {
+  const eq = new Map<string, unknown>();
+  const plain = (x: unknown): boolean => typeof x === "string" || (typeof x === "number" && Number.isSafeInteger(x));
+  if (Array.isArray(v.key)) for (const e of v.key) if (Array.isArray(e) && e.length === 2 && plain(e[1])) eq.set(e[0] as string, e[1]);
+  for (const f of v.filters) {
+    if (!Array.isArray(f)) continue;
+    for (const c of f) if (Array.isArray(c) && c.length === 3 && c[1] === "=" && plain(c[2])) eq.set(c[0] as string, c[2]);
+  }
+  const cols = info.columns.slice(0, info.keyCount);
+  return cols.every((c) => eq.has(c)) ? cols.map((c) => eq.get(c)) : undefined;
 }
 
 /** Reads the rows whose `cols` equal one of `tuples`, from the shards that may hold them. */

@@ -125,6 +125,13 @@ export function scanOp(op: Json, args: Readonly<Record<string, Json>>): OpScan {
   return out;
 }
 
+/** Substitutes the op's arguments into a value of it, as `scanOp` does for call keys (undefined when a step is referred to). */
+export function argResolver(op: Json, args: Readonly<Record<string, Json>>): (x: unknown) => unknown {
+  const steps = new Set<string>();
+  collectStepNames(op, steps);
+  return (x) => substitute(x, args, steps);
+}
+
 /** Step names of every (nested) op definition: refs to them are not arguments. */
 function collectStepNames(x: unknown, out: Set<string>): void {
   if (Array.isArray(x)) {

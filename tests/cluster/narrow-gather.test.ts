@@ -1,0 +1,61 @@
+/**
+ * What a cluster gathers for ORM selects (`lastExplain`: per step the shards asked, the requests
+ * and the rows), beside the answers of one host holding every row: a single-table select's filter
+ * runs on each shard, a top-k sends at most `offset + limit` rows per shard, a key equality asks
+ * one shard, and a join reads its joined table by the join keys of the base rows gathered.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cluster, connect, embedded, evenRanges, serve, type ClusterExecutor, type GatherStat, type ServerHandle } from "../../src/index.js";
+import { social } from "../orm/fixtures/social.js";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const CITIES = ["paris", "rome", "oslo", "nyc"];
+const USERS = Array.from({ length: 90 }, (_, i) => ({
+  id: i + 1,
+  name: `n${(i * 7) % 13}`,
+  age: i % 9 === 0 ? null : 15 + ((i * 11) % 50),
+  city: CITIES[i % 4]!,
+  active: i % 3 !== 0,
+}));
+const POSTS = Array.from({ length: 120 }, (_, i) => ({ id: i + 1, author: 1 + ((i * 5) % 90), lang: ["en", "fr"][i % 2]!, score: i % 7 }));
+
+let servers: ServerHandle[] = [];
+let ex: ClusterExecutor;
+let db: any;
+let one: any;
+
+beforeAll(async () => {
+  servers = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
+  ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [servers[i]!.url] })), init: true });
+  db = await connect(social, ex);
+  one = await connect(social, embedded());
+  for (const d of [db, one]) {
+    await d.sync();
+    await d.insertInto("users").values(USERS).execute();
+    await d.insertInto("posts").values(POSTS).execute();
+  }
+});
+
+afterAll(async () => {
+  await ex?.close();
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+/** Runs `q` on the cluster and on one host: same answer; returns the cluster's gather steps. */
+async function gathered(q: (d: any) => any): Promise<readonly GatherStat[]> {
+  const got = await q(db).execute();
+  expect(got).toEqual(await q(one).execute());
+  return ex.lastExplain!.steps;
+}
+
+const rowsOf = (steps: readonly GatherStat[]) => steps.reduce((n, s) => n + s.rows, 0);
+
+describe("a single-table select on a cluster", () => {
+  it("runs its filter on every shard: only the matching rows travel", async () => {
+    const steps = await gathered((d) => d.selectFrom("users").where("active", "=", false));
+    expect(steps).toEqual([{ step: "view filter", table: "/state/social/users", shards: 3, requests: 3, rows: USERS.filter((u) => !u.active).length }]);
+    const count = await gathered((d) => d.selectFrom("users").where("name", "=", "n3").count());
+    expect(rowsOf(count)).toBe(USERS.filter((u) => u.name === "n3").length);
+  });
+});
