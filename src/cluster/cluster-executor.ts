@@ -16,7 +16,7 @@ import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
-import { gatherSite, gatherViews, gatherWhere, gatherWhole, Gathered, siteIdentity, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
+import { coveredSites, gatherSite, gatherViews, gatherWhere, gatherWhole, Gathered, siteIdentity, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { viewReads } from "./view-chain.js";
@@ -364,7 +364,10 @@ export class ClusterExecutor implements Executor {
     if (scan.dynamic) for (const t of catalog.keys()) wholeTables.add(t);
     const sited = new Set<string>();
     // View chains first: the call sites they cover are not gathered again.
-    const covered = call.op !== undefined ? await gatherViews(env, g, viewReads(call.op, call.args ?? {}, argResolver(call.op, call.args ?? {}), scan.writes), call.args ?? {}) : new Set<string>();
+    const args = call.args ?? {};
+    const views = call.op !== undefined ? viewReads(call.op, args, argResolver(call.op, args), scan.writes) : [];
+    const covered = coveredSites(env, views);
+    await gatherViews(env, g, views, covered, args);
     for (const site of scan.sites) {
       if (covered.has(siteIdentity(site.table, site.route, site.key))) {
         sited.add(site.table);
@@ -381,6 +384,8 @@ export class ClusterExecutor implements Executor {
     }
     for (const t of scan.tables) if (!sited.has(t)) wholeTables.add(t);
     for (const t of wholeTables) await gatherWhole(env, g, t);
+    // Last, the views whose keys come from other reads, now gathered (view-chain.ts).
+    await gatherViews(env, g, views, covered, args, async (op, a) => (await runLocally(g, (l) => catalog.get(l), { op, args: a }, false)).result);
     return g;
   }
 

@@ -160,38 +160,59 @@ export function siteIdentity(table: string, route: string, key: unknown): string
   return `${table}\n${route}\n${key === undefined ? "?" : JSON.stringify(key)}`;
 }
 
-/**
- * Gathers the view chains that can be pushed down (view-chain.ts), each from the shards that may
- * hold its rows — one shard when its selector or filters pin the whole key to plain values — and
- * answers the identities of the call sites they cover: those whose every read is such a chain.
- */
-export async function gatherViews(env: GatherEnv, g: Gathered, views: readonly ViewRead[], args: Readonly<Record<string, Json>>): Promise<Set<string>> {
+/** The identities of the call sites whose every read is a view chain that can be pushed down (view-chain.ts). */
+export function coveredSites(env: GatherEnv, views: readonly ViewRead[]): Set<string> {
   const all = new Map<string, ViewRead[]>();
   for (const v of views) {
     const id = siteIdentity(v.table, v.route, v.key);
     all.set(id, [...(all.get(id) ?? []), v]);
   }
   const covered = new Set<string>();
-  for (const [id, list] of all) {
-    if (list.some((v) => v.op === undefined) || list.some((v) => env.info(v.table) === undefined)) continue;
-    covered.add(id);
-    const sent = new Set<string>();
-    for (const v of list) {
-      const text = JSON.stringify(v.op);
-      if (sent.has(text)) continue;
-      sent.add(text);
-      const info = env.info(v.table)!;
-      g.map(v.table);
-      const key = env.placed(v.table) === undefined && info.plainKey ? viewKeyEquality(v, info) : undefined;
-      const shards = key !== undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, v.table);
-      await env.join?.(shards);
-      const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(v.op!, args))));
-      const rows = parts.flatMap((p) => p as unknown[][]);
-      g.add(v.table, info, rows);
-      env.stats.push({ step: v.limited ? "view top-k" : "view filter", table: v.table, shards: shards.length, requests: shards.length, rows: rows.length });
-    }
-  }
+  for (const [id, list] of all) if (list.every((v) => v.op !== undefined && env.info(v.table) !== undefined)) covered.add(id);
   return covered;
+}
+
+/** Computes a view's probed values on the rows gathered so far (the op's steps that supply its keys). */
+export type Probe = (op: Json, args: Readonly<Record<string, Json>>) => Promise<Json>;
+
+/**
+ * Gathers the covered view chains, each from the shards that may hold its rows — one shard when
+ * its selector or filters pin the whole key to plain values. Without `probe`, the chains whose
+ * keys are known before running; with it (once every other read is gathered), the chains whose
+ * keys come from other reads: their values are computed on the rows gathered, which answer those
+ * reads as one host would. A probe that fails gathers the table whole.
+ */
+export async function gatherViews(env: GatherEnv, g: Gathered, views: readonly ViewRead[], covered: ReadonlySet<string>, args: Readonly<Record<string, Json>>, probe?: Probe): Promise<void> {
+  const sent = new Set<string>();
+  for (const v of views) {
+    if (v.op === undefined || (v.probe !== undefined) !== (probe !== undefined) || !covered.has(siteIdentity(v.table, v.route, v.key))) continue;
+    if (g.whole.has(v.table)) continue;
+    const text = JSON.stringify(v.op);
+    if (sent.has(text)) continue;
+    sent.add(text);
+    const info = env.info(v.table)!;
+    g.map(v.table);
+    let bound = args;
+    if (v.probe !== undefined) {
+      let values: Json;
+      try {
+        values = await probe!(v.probe.op, args);
+      } catch {
+        await gatherWhole(env, g, v.table);
+        continue;
+      }
+      const given: Record<string, Json> = { ...args };
+      v.probe.names.forEach((n, i) => (given[n] = (values as Json[])[i]!));
+      bound = given;
+    }
+    const key = env.placed(v.table) === undefined && info.plainKey ? viewKeyEquality(v, info) : undefined;
+    const shards = key !== undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, v.table);
+    await env.join?.(shards);
+    const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(v.op!, bound))));
+    const rows = parts.flatMap((p) => p as unknown[][]);
+    g.add(v.table, info, rows);
+    env.stats.push({ step: v.limited ? "view top-k" : v.probe !== undefined ? "view keyed by other reads" : "view filter", table: v.table, shards: shards.length, requests: shards.length, rows: rows.length });
+  }
 }
 
 /** The key a view pins with `=` on every key column (its selector's or its filters'), plain cells only. */

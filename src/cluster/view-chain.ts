@@ -34,6 +34,12 @@ export interface ViewRead {
   readonly limited: boolean;
   /** The `filter` keys of the chain with arguments substituted (undefined entries: not known). */
   readonly filters: readonly unknown[];
+  /**
+   * Values the chain's keys take from other reads (a page's boundary row): `op` computes them
+   * from the rows gathered for those reads — every one a read whose key is known before running —
+   * and answers them in the order of `names`, each then sent to the shards as an argument.
+   */
+  readonly probe?: { readonly op: Json; readonly names: readonly string[] };
 }
 
 /** Resolves a value with the op's arguments substituted (undefined when it depends on a step). */
@@ -189,7 +195,7 @@ function chain(
 ): ViewRead {
   const key = resolve(read.key);
   const base: ViewRead = { table: read.table, route: read.route, key, limited: false, filters: [] };
-  if (!viewKey(read.key)) return base;
+  if (read.route === "" && !viewKey(read.key)) return base;
   const scope = scopes[scopes.length - 1]!;
   const calls: { route: string; key: Json }[] = [];
   let limit: { amount: Json; guarded: boolean } | undefined;
@@ -224,10 +230,14 @@ function chain(
     break;
   }
   const filters = calls.filter((c) => c.route === "filter").map((c) => resolve(c.key));
-  if (limit === undefined && filters.length === 0) return base; // nothing narrows it: the scan's site is as good
-  const deps = dependencies([read.key, ...calls.map((c) => c.key), ...(limit ? [limit.amount] : [])], scopes, args);
-  if (deps === undefined) return base;
-  const steps: Json[] = [...deps, ["_vc0", { [read.route === "" ? read.table : `${read.table}/order`]: [read.key] } as Json]];
+  const deps = new Dependencies(scopes, args, resolve);
+  if (!deps.add([read.key, ...calls.map((c) => c.key)])) return base;
+  // An amount known only from a read whose own key is not known yet (a page's rest): no limit.
+  if (limit !== undefined && !deps.add([limit.amount], false)) limit = undefined;
+  // Nothing narrows it (the scan's site is as good), or a key known only from another read
+  // without anything else narrowing it.
+  if (limit === undefined && filters.length === 0 && deps.probes.length === 0) return base;
+  const steps: Json[] = [...deps.steps, ["_vc0", { [read.route === "" ? read.table : `${read.table}/order`]: [read.key] } as Json]];
   calls.forEach((c, i) => steps.push([`_vc${i + 1}`, { [`$_vc${i}/${c.route}`]: [c.key] } as Json]));
   const last = `$_vc${calls.length}`;
   const rows = (from: string): Json => ({ [`${from}/rows`]: [null] }) as Json;
@@ -238,33 +248,117 @@ function chain(
     const whole = { [PATHS.opdef.post]: [["_r", rows(last)]] };
     steps.push(["_vstop", limit.amount], ["_vok", { "$_vstop/ge": { r: 0 } }], ["_r", { [PATHS.cond]: [{ $_vok: [] }, limited, whole] } as Json]);
   }
-  return { ...base, op: { [PATHS.opdef.post]: steps } as Json, limited: limit !== undefined, filters };
+  const probe = deps.probes.length === 0 ? {} : { probe: { op: { [PATHS.opdef.post]: [...deps.probeSteps, ["_r", deps.probes.map((n) => ({ [`$${n}`]: [] }))]] } as Json, names: deps.probes } };
+  return { ...base, op: { [PATHS.opdef.post]: steps } as Json, limited: limit !== undefined, filters, ...probe };
+}
+
+/** True when `x` writes (a PUT or DELETE form, an explicit write, a POST on a table) or calls a component. */
+function writesOrCalls(x: unknown): boolean {
+  if (Array.isArray(x)) return x.some(writesOrCalls);
+  if (typeof x === "string") return IMPURE.test(x);
+  if (typeof x !== "object" || x === null) return false;
+  for (const [k, v] of Object.entries(x)) {
+    if (IMPURE.test(k) || (EXPLICIT.has(k) && k !== PATHS.explicitRef.get)) return true;
+    if ((k.startsWith("$") || tablePath(k) !== undefined) && ((Array.isArray(v) && v.length >= 2) || k.endsWith("/delete"))) return true;
+    if (tablePath(k) !== undefined && !Array.isArray(v)) return true;
+    if (writesOrCalls(v)) return true;
+  }
+  return false;
+}
+
+/** True when every table `x` reads has a key known before running (its rows are gathered before probes run). */
+function readsKnownKeys(x: unknown, resolve: Resolve): boolean {
+  if (Array.isArray(x)) return x.every((e) => readsKnownKeys(e, resolve));
+  if (typeof x !== "object" || x === null) return true;
+  for (const [k, v] of Object.entries(x)) {
+    if (tablePath(k) !== undefined && (!Array.isArray(v) || v.length !== 1 || resolve(v[0]) === undefined)) return false;
+    if (k === PATHS.explicitRef.get && (!Array.isArray(v) || resolve(v[1]) === undefined)) return false;
+    if (!readsKnownKeys(v, resolve)) return false;
+  }
+  return true;
 }
 
 /**
- * The steps the values `xs` refer to, with theirs, in dependency order: each must be pure (no
- * table, no component) and resolve in `scopes` (innermost first) or be an argument. Undefined
- * when one cannot be sent along (it reads a table, or names a value of a loop or of another read).
+ * The steps values of a chain refer to, with theirs, in dependency order. A step computed from
+ * arguments alone is sent along (`steps`); one computed from reads is a probe (`probes`, its
+ * steps in `probeSteps`): run on the gathered rows, its value sent as an argument — allowed when
+ * it writes nothing and reads only tables with keys known before running. A name of a loop or
+ * another scope's value resolves to neither, and the chain is not pushed.
  */
-function dependencies(xs: readonly unknown[], scopes: readonly Steps[], args: Readonly<Record<string, Json>>): Json[] | undefined {
-  const out: Json[] = [];
-  const taken = new Map<string, Json>();
-  const visiting = new Set<string>();
-  const need = (ref: string, depth: number): boolean => {
-    for (let i = depth; i >= 0; i--) {
-      const step = scopes[i]!.find((s) => s[0] === ref);
-      if (step === undefined) continue;
-      if (taken.has(ref)) return taken.get(ref) === step[1];
-      if (visiting.has(ref) || !pure(step[1]) || OWN_NAMES.test(ref)) return false;
-      visiting.add(ref);
-      for (const r of refsIn(step[1])) if (!need(r, i)) return false;
-      visiting.delete(ref);
-      taken.set(ref, step[1]);
-      out.push([ref, step[1]]);
-      return true;
+class Dependencies {
+  readonly steps: Json[] = [];
+  readonly probes: string[] = [];
+  readonly probeSteps: Json[] = [];
+  readonly #sent = new Map<string, Json>();
+  readonly #probed = new Map<string, Json>();
+
+  constructor(
+    private readonly scopes: readonly Steps[],
+    private readonly args: Readonly<Record<string, Json>>,
+    private readonly resolve: Resolve,
+  ) {}
+
+  /** Adds what `xs` refer to; false when one cannot be had (`probes`: whether a read may supply it). */
+  add(xs: readonly unknown[], probes = true): boolean {
+    for (const x of xs) {
+      for (const r of refsIn(x)) {
+        const found = this.#find(r, this.scopes.length - 1);
+        if (found === undefined) {
+          if (!(r in this.args)) return false;
+          continue;
+        }
+        const pureSteps = this.#closure(r, found.depth, false);
+        if (pureSteps !== undefined) {
+          if (!this.#merge(this.#sent, this.steps, pureSteps)) return false;
+          continue;
+        }
+        if (!probes || r in this.args || OWN_NAMES.test(r)) return false;
+        const read = this.#closure(r, found.depth, true);
+        if (read === undefined || !this.#merge(this.#probed, this.probeSteps, read)) return false;
+        if (!this.probes.includes(r)) this.probes.push(r);
+      }
     }
-    return ref in args;
-  };
-  for (const x of xs) for (const r of refsIn(x)) if (!need(r, scopes.length - 1)) return undefined;
-  return out;
+    return true;
+  }
+
+  #find(ref: string, depth: number): { step: readonly [string, Json]; depth: number } | undefined {
+    for (let i = depth; i >= 0; i--) {
+      const step = this.scopes[i]!.find((s) => s[0] === ref);
+      if (step !== undefined) return { step, depth: i };
+    }
+    return undefined;
+  }
+
+  /** The steps `ref` needs, itself last; undefined when one is impure (`reads`: reading tables of known keys is allowed). */
+  #closure(ref: string, depth: number, reads: boolean): [string, Json][] | undefined {
+    const out: [string, Json][] = [];
+    const done = new Set<string>();
+    const visit = (name: string, d: number): boolean => {
+      const found = this.#find(name, d);
+      if (found === undefined) return name in this.args;
+      if (done.has(name)) return true;
+      const value = found.step[1];
+      if (OWN_NAMES.test(name)) return false;
+      if (reads ? writesOrCalls(value) || !readsKnownKeys(value, this.resolve) : !pure(value)) return false;
+      done.add(name);
+      for (const r of refsIn(value)) if (r !== name && !visit(r, found.depth)) return false;
+      out.push([name, value]);
+      return true;
+    };
+    return visit(ref, depth) ? out : undefined;
+  }
+
+  /** Adds `steps` to `into` once each; false when a name would stand for two values. */
+  #merge(seen: Map<string, Json>, into: Json[], steps: readonly [string, Json][]): boolean {
+    for (const [name, value] of steps) {
+      const had = seen.get(name);
+      if (had !== undefined) {
+        if (had !== value) return false;
+        continue;
+      }
+      seen.set(name, value);
+      into.push([name, value]);
+    }
+    return true;
+  }
 }

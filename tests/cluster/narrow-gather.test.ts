@@ -18,7 +18,13 @@ const USERS = Array.from({ length: 90 }, (_, i) => ({
   city: CITIES[i % 4]!,
   active: i % 3 !== 0,
 }));
-const POSTS = Array.from({ length: 120 }, (_, i) => ({ id: i + 1, author: 1 + ((i * 5) % 90), lang: ["en", "fr"][i % 2]!, score: i % 7 }));
+const POSTS = Array.from({ length: 120 }, (_, i) => ({
+  id: i + 1,
+  author: 1 + ((i * 5) % 90),
+  reviewer: i % 4 === 0 ? 1 + ((i * 3) % 90) : null,
+  lang: ["en", "fr"][i % 2]!,
+  score: i % 7,
+}));
 
 let servers: ServerHandle[] = [];
 let ex: ClusterExecutor;
@@ -57,5 +63,37 @@ describe("a single-table select on a cluster", () => {
     expect(steps).toEqual([{ step: "view filter", table: "/state/social/users", shards: 3, requests: 3, rows: USERS.filter((u) => !u.active).length }]);
     const count = await gathered((d) => d.selectFrom("users").where("name", "=", "n3").count());
     expect(rowsOf(count)).toBe(USERS.filter((u) => u.name === "n3").length);
+  });
+});
+
+describe("a top-k on a cluster", () => {
+  it("sends at most offset + limit rows per shard for each view it reads, never the whole table", async () => {
+    // The order an index serves in reverse (a page read from the index's end, then its boundary).
+    const page = await gathered((d) => d.selectFrom("users").where("city", "=", "rome").where("age", ">=", 20).orderBy("age", "desc").limit(4).offset(1));
+    expect(page.filter((s) => s.step === "whole table")).toEqual([]);
+    for (const s of page.filter((x) => x.step === "view top-k")) expect(s.rows).toBeLessThanOrEqual(3 * 5);
+    expect(rowsOf(page)).toBeLessThan(USERS.filter((u) => u.city === "rome").length * 2);
+    // A filter no index serves, ordered by the key in reverse.
+    const byKey = await gathered((d) => d.selectFrom("users").where("name", "=", "n3").orderBy("id", "desc").limit(3));
+    expect(byKey.filter((s) => s.step === "whole table")).toEqual([]);
+    expect(rowsOf(byKey)).toBeLessThan(USERS.filter((u) => u.name === "n3").length * 3);
+  });
+
+  it("answers as one host where ties, nulls and offsets cross shard boundaries", async () => {
+    for (const q of [
+      (d: any) => d.selectFrom("users").orderBy("age", "desc").limit(7).offset(3),
+      (d: any) => d.selectFrom("users").orderBy("age").limit(12),
+      (d: any) => d.selectFrom("users").where("active", "=", true).orderBy("city", "desc").limit(9).offset(20),
+      (d: any) => d.selectFrom("users").where("name", "=", "n12").orderBy("age", "desc").limit(50),
+      (d: any) => d.selectFrom("users").where("name", "=", "nobody").orderBy("age", "desc").limit(2),
+    ]) {
+      const steps = await gathered(q);
+      expect(rowsOf(steps)).toBeLessThan(USERS.length * 2);
+    }
+  });
+
+  it("asks only the shard a key equality names", async () => {
+    const steps = await gathered((d) => d.selectFrom("users").where("id", "=", 7).where("name", "=", USERS[6]!.name));
+    expect(steps).toEqual([expect.objectContaining({ shards: 1, requests: 1, rows: 1 })]);
   });
 });
