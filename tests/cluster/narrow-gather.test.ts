@@ -92,8 +92,38 @@ describe("a top-k on a cluster", () => {
     }
   });
 
+  it("reads a query plan's top-k per shard, ordered and cut on each", async () => {
+    const steps = await gathered((d) => d.selectFrom("users").where("active", "=", true).orderBy("name").orderBy("id", "desc").limit(5));
+    expect(steps).toEqual([{ step: "query top-k", table: "/state/social/users", shards: 3, requests: 3, rows: 15 }]);
+  });
+
   it("asks only the shard a key equality names", async () => {
     const steps = await gathered((d) => d.selectFrom("users").where("id", "=", 7).where("name", "=", USERS[6]!.name));
     expect(steps).toEqual([expect.objectContaining({ shards: 1, requests: 1, rows: 1 })]);
+  });
+});
+
+describe("a join on a cluster", () => {
+  it("reads the joined table by the join keys of the base rows gathered", async () => {
+    const steps = await gathered((d) =>
+      d.selectFrom("posts").innerJoin("users", "users.id", "posts.author").where("posts.lang", "=", "fr").where("posts.score", "=", 3).select(["posts.id", "users.name"]).orderBy("posts.id"),
+    );
+    const base = POSTS.filter((p) => p.lang === "fr" && p.score === 3);
+    const authors = new Set(base.map((p) => p.author));
+    expect(steps[0]).toMatchObject({ table: "/state/social/posts", rows: base.length });
+    // One user per author: each asked of the shard its key hashes to.
+    expect(steps[1]).toMatchObject({ step: "join keys", table: "/state/social/users", rows: authors.size });
+    expect(steps[1]!.shards).toBeLessThanOrEqual(Math.min(3, authors.size));
+    expect(steps).toHaveLength(2);
+  });
+
+  it("keeps a left join's unmatched base rows, and reads the joined table whole once the base is", async () => {
+    const left = await gathered((d) => d.selectFrom("posts").leftJoin("users", "users.id", "posts.reviewer").where("posts.score", "=", 6).select(["posts.id", "users.name"]).orderBy("posts.id"));
+    const reviewers = new Set(POSTS.filter((p) => p.score === 6 && p.reviewer !== null).map((p) => p.reviewer));
+    expect(reviewers.size).toBeGreaterThan(0);
+    expect(POSTS.some((p) => p.score === 6 && p.reviewer === null)).toBe(true);
+    expect(left.find((s) => s.table === "/state/social/users")).toMatchObject({ step: "join keys", rows: reviewers.size });
+    const all = await gathered((d) => d.selectFrom("posts").innerJoin("users", "users.id", "posts.author").select(["posts.id", "users.name"]).orderBy("posts.id").limit(3));
+    expect(all.map((s) => s.step)).toContain("whole table");
   });
 });
