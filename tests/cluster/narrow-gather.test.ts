@@ -5,7 +5,7 @@
  * one shard, and a join reads its joined table by the join keys of the base rows gathered.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cluster, connect, embedded, evenRanges, serve, type ClusterExecutor, type GatherStat, type ServerHandle } from "../../src/index.js";
+import { cluster, connect, embedded, evenRanges, param, serve, type ClusterExecutor, type GatherStat, type ServerHandle } from "../../src/index.js";
 import { social } from "../orm/fixtures/social.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -77,6 +77,16 @@ describe("a top-k on a cluster", () => {
     const byKey = await gathered((d) => d.selectFrom("users").where("name", "=", "n3").orderBy("id", "desc").limit(3));
     expect(byKey.filter((s) => s.step === "whole table")).toEqual([]);
     expect(rowsOf(byKey)).toBeLessThan(USERS.filter((u) => u.name === "n3").length * 3);
+  });
+
+  it("narrows a select whose parameters are named like columns", async () => {
+    const q = (d: any) => d.selectFrom("users").where("city", "=", param("city")).where("age", ">=", param("age")).orderBy("age", "desc").limit(3);
+    const got = await q(db).execute({ city: "oslo", age: 30 });
+    expect(got).toEqual(await q(one).execute({ city: "oslo", age: 30 }));
+    expect(got.length).toBe(3);
+    const steps = ex.lastExplain!.steps;
+    expect(steps.filter((s) => s.step === "whole table")).toEqual([]);
+    expect(rowsOf(steps)).toBeLessThan(USERS.filter((u) => u.city === "oslo").length);
   });
 
   it("answers as one host where ties, nulls and offsets cross shard boundaries", async () => {
