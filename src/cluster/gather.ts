@@ -17,6 +17,7 @@
  */
 import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
+import { PATHS } from "../ir/types.js";
 import { parseQueryPlan, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
 import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Runner } from "../executor.js";
@@ -191,6 +192,8 @@ export type Probe = (op: Json, args: Readonly<Record<string, Json>>) => Promise<
  * reads as one host would. A probe that fails gathers the table whole.
  */
 export async function gatherViews(env: GatherEnv, g: Gathered, views: readonly ViewRead[], covered: ReadonlySet<string>, args: Readonly<Record<string, Json>>, probe?: Probe): Promise<void> {
+  // What to send, by the shards to ask: each chain once, with its arguments.
+  const batches = new Map<string, { shards: number[]; sends: { view: ViewRead; args: Readonly<Record<string, Json>> }[] }>();
   const sent = new Set<string>();
   for (const v of views) {
     if (v.op === undefined || (v.probe !== undefined) !== (probe !== undefined) || !covered.has(siteIdentity(v.table, v.route, v.key))) continue;
@@ -215,12 +218,55 @@ export async function gatherViews(env: GatherEnv, g: Gathered, views: readonly V
     }
     const key = env.placed(v.table) === undefined && info.plainKey ? viewKeyEquality(v, info) : undefined;
     const shards = key !== undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, v.table);
-    await env.join?.(shards);
-    const parts = await Promise.all(shards.map((s) => env.read(s, (r) => r.execute(v.op!, bound))));
-    const rows = parts.flatMap((p) => p as unknown[][]);
-    g.add(v.table, info, rows);
-    env.stats.push({ step: v.limited ? "view top-k" : v.probe !== undefined ? "view keyed by other reads" : "view filter", table: v.table, shards: shards.length, requests: shards.length, rows: rows.length });
+    const at = JSON.stringify(shards);
+    let batch = batches.get(at);
+    if (batch === undefined) batches.set(at, (batch = { shards, sends: [] }));
+    batch.sends.push({ view: v, args: bound });
   }
+  for (const { shards, sends } of batches.values()) {
+    await env.join?.(shards);
+    const op = batchOp(sends);
+    // Per shard, the rows of each chain in order (a lone chain's op answers its rows alone).
+    const ask = (r: Runner): Promise<Json> => {
+      if (op === undefined) return Promise.all(sends.map((x) => r.execute(x.view.op!, x.args)));
+      return sends.length === 1 ? r.execute(op.op, op.args).then((rows) => [rows]) : r.execute(op.op, op.args);
+    };
+    const parts = await Promise.all(shards.map((s) => env.read(s, ask)));
+    // A batch's requests are counted once, on its first chain.
+    sends.forEach(({ view }, i) => {
+      const rows = parts.flatMap((p) => (p as unknown[][][])[i]!);
+      g.add(view.table, env.info(view.table)!, rows);
+      env.stats.push({ step: view.limited ? "view top-k" : view.probe !== undefined ? "view keyed by other reads" : "view filter", table: view.table, shards: shards.length, requests: op === undefined ? shards.length : i === 0 ? shards.length : 0, rows: rows.length });
+    });
+  }
+}
+
+/**
+ * One op answering several chains (one request per shard): the steps sent along, merged, then
+ * each chain under its own names; undefined when two chains name a step or an argument alike with
+ * different values (each is then sent on its own).
+ */
+function batchOp(sends: readonly { view: ViewRead; args: Readonly<Record<string, Json>> }[]): { op: Json; args: Record<string, Json> } | undefined {
+  if (sends.length === 1) return { op: sends[0]!.view.op!, args: { ...sends[0]!.args } };
+  const args: Record<string, Json> = {};
+  const deps = new Map<string, Json>();
+  const steps: [string, Json][] = [];
+  const chains: [string, Json][] = [];
+  for (const [i, { view, args: a }] of sends.entries()) {
+    for (const [k, v] of Object.entries(a)) {
+      if (k in args && JSON.stringify(args[k]) !== JSON.stringify(v)) return undefined;
+      args[k] = v;
+    }
+    const parts = view.steps!(`_vb${i}`);
+    for (const [name, value] of parts.deps) {
+      const had = deps.get(name);
+      if (had !== undefined && JSON.stringify(had) !== JSON.stringify(value)) return undefined;
+      if (had === undefined) steps.push([name, value]);
+      deps.set(name, value);
+    }
+    chains.push(...parts.chain);
+  }
+  return { op: { [PATHS.opdef.post]: [...steps, ...chains, ["_r", sends.map((_, i) => ({ [`$_vb${i}`]: [] }))]] } as Json, args };
 }
 
 /** The key a view pins with `=` on every key column (its selector's or its filters'), plain cells only. */

@@ -30,6 +30,11 @@ export interface ViewRead {
   readonly key: unknown;
   /** The op each shard runs for it, answering the view's rows (every column); undefined when it cannot be pushed down. */
   readonly op?: Json;
+  /**
+   * The op's parts, to send several chains in one op: the steps sent along (`deps`, named as in
+   * the op) and the chain's own steps named after `p` (`p` itself answers the rows).
+   */
+  readonly steps?: (p: string) => { readonly deps: readonly [string, Json][]; readonly chain: readonly [string, Json][] };
   /** True when the pushed chain ends in a limit (each shard sends at most that many rows). */
   readonly limited: boolean;
   /** The `filter` keys of the chain with arguments substituted (undefined entries: not known). */
@@ -49,7 +54,7 @@ const OPDEFS = new Set<string>(Object.values(PATHS.opdef));
 const EXPLICIT = new Set<string>(Object.values(PATHS.explicitRef));
 const CHAIN_ROUTES = new Set(["order", "filter", "sort"]);
 /** The step names of the ops sent to the shards (a step sent along must not take one). */
-const OWN_NAMES = /^(_vc\d+|_vl|_vok|_vstop|_r)$/;
+const OWN_NAMES = /^_v(w|b\d+)(c\d+|l|ok|stop)?$|^_r$/;
 const IMPURE = /^(\/lib|\/service|\/class)(\/|$)|^\$self(\/|$)/;
 
 type Steps = readonly (readonly [string, Json])[];
@@ -237,19 +242,31 @@ function chain(
   // Nothing narrows it (the scan's site is as good), or a key known only from another read
   // without anything else narrowing it.
   if (limit === undefined && filters.length === 0 && deps.probes.length === 0) return base;
-  const steps: Json[] = [...deps.steps, ["_vc0", { [read.route === "" ? read.table : `${read.table}/order`]: [read.key] } as Json]];
-  calls.forEach((c, i) => steps.push([`_vc${i + 1}`, { [`$_vc${i}/${c.route}`]: [c.key] } as Json]));
-  const last = `$_vc${calls.length}`;
-  const rows = (from: string): Json => ({ [`${from}/rows`]: [null] }) as Json;
-  if (limit === undefined) steps.push(["_r", rows(last)]);
-  else if (!limit.guarded) steps.push(["_vl", { [`${last}/limit`]: [limit.amount] } as Json], ["_r", rows("$_vl")]);
-  else {
-    const limited = { [PATHS.opdef.post]: [["_vl", { [`${last}/limit`]: [{ $_vstop: [] }] }], ["_r", rows("$_vl")]] };
-    const whole = { [PATHS.opdef.post]: [["_r", rows(last)]] };
-    steps.push(["_vstop", limit.amount], ["_vok", { "$_vstop/ge": { r: 0 } }], ["_r", { [PATHS.cond]: [{ $_vok: [] }, limited, whole] } as Json]);
-  }
+  const amount = limit;
+  /** The chain's steps, named `<p>c0`, `<p>c1`, …; the last one, `p`, answers the rows. */
+  const chainSteps = (p: string): [string, Json][] => {
+    const steps: [string, Json][] = [[`${p}c0`, { [read.route === "" ? read.table : `${read.table}/order`]: [read.key] } as Json]];
+    calls.forEach((c, i) => steps.push([`${p}c${i + 1}`, { [`$${p}c${i}/${c.route}`]: [c.key] } as Json]));
+    const last = `$${p}c${calls.length}`;
+    const rows = (from: string): Json => ({ [`${from}/rows`]: [null] }) as Json;
+    if (amount === undefined) steps.push([p, rows(last)]);
+    else if (!amount.guarded) steps.push([`${p}l`, { [`${last}/limit`]: [amount.amount] } as Json], [p, rows(`$${p}l`)]);
+    else {
+      const limited = { [PATHS.opdef.post]: [["_vl", { [`${last}/limit`]: [{ [`$${p}stop`]: [] }] }], ["_r", rows("$_vl")]] };
+      const whole = { [PATHS.opdef.post]: [["_r", rows(last)]] };
+      steps.push([`${p}stop`, amount.amount], [`${p}ok`, { [`$${p}stop/ge`]: { r: 0 } }], [p, { [PATHS.cond]: [{ [`$${p}ok`]: [] }, limited, whole] } as Json]);
+    }
+    return steps;
+  };
   const probe = deps.probes.length === 0 ? {} : { probe: { op: { [PATHS.opdef.post]: [...deps.probeSteps, ["_r", deps.probes.map((n) => ({ [`$${n}`]: [] }))]] } as Json, names: deps.probes } };
-  return { ...base, op: { [PATHS.opdef.post]: steps } as Json, limited: limit !== undefined, filters, ...probe };
+  return {
+    ...base,
+    op: { [PATHS.opdef.post]: [...deps.steps, ...chainSteps("_vw"), ["_r", { $_vw: [] }]] } as Json,
+    steps: (p) => ({ deps: deps.steps as [string, Json][], chain: chainSteps(p) }),
+    limited: limit !== undefined,
+    filters,
+    ...probe,
+  };
 }
 
 /** True when `x` writes (a PUT or DELETE form, an explicit write, a POST on a table) or calls a component. */
@@ -286,9 +303,9 @@ function readsKnownKeys(x: unknown, resolve: Resolve): boolean {
  * another scope's value resolves to neither, and the chain is not pushed.
  */
 class Dependencies {
-  readonly steps: Json[] = [];
+  readonly steps: [string, Json][] = [];
   readonly probes: string[] = [];
-  readonly probeSteps: Json[] = [];
+  readonly probeSteps: [string, Json][] = [];
   readonly #sent = new Map<string, Json>();
   readonly #probed = new Map<string, Json>();
 
@@ -349,7 +366,7 @@ class Dependencies {
   }
 
   /** Adds `steps` to `into` once each; false when a name would stand for two values. */
-  #merge(seen: Map<string, Json>, into: Json[], steps: readonly [string, Json][]): boolean {
+  #merge(seen: Map<string, Json>, into: [string, Json][], steps: readonly [string, Json][]): boolean {
     for (const [name, value] of steps) {
       const had = seen.get(name);
       if (had !== undefined) {

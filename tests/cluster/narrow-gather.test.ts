@@ -73,6 +73,8 @@ describe("a top-k on a cluster", () => {
     expect(page.filter((s) => s.step === "whole table")).toEqual([]);
     for (const s of page.filter((x) => x.step === "view top-k")) expect(s.rows).toBeLessThanOrEqual(3 * 5);
     expect(rowsOf(page)).toBeLessThan(USERS.filter((u) => u.city === "rome").length * 2);
+    // The page's views go in one request per shard: those keyed by the page's boundary in a second.
+    expect(page.reduce((n, s) => n + s.requests, 0)).toBe(6);
     // A filter no index serves, ordered by the key in reverse.
     const byKey = await gathered((d) => d.selectFrom("users").where("name", "=", "n3").orderBy("id", "desc").limit(3));
     expect(byKey.filter((s) => s.step === "whole table")).toEqual([]);
