@@ -3,9 +3,14 @@
  * rows alone (local-run.ts) and answer what one host holding every row would answer. A table is
  * gathered whole unless a call site says which rows it reads:
  *
+ * - a view chain (view-chain.ts: a table read used only through `order`, `filter`, `sort`,
+ *   `limit` or `rows` + `slice`): the chain itself, run on each shard — its filter keeps the
+ *   same rows as on one host, its limit sends at most `offset + limit` rows per shard; a chain
+ *   keyed by another read's value (an index page's boundary) once every other read is gathered;
  * - a `query` plan: the base table's rows passing the conjuncts of `where` that name only it
- *   (pushed to every shard; the rest of the plan — joins, nested loads — reads its other tables
- *   whole);
+ *   (pushed to every shard, to one when they pin its key; with `orderBy` and `limit` on one
+ *   table, the top `offset + limit` per shard); its joined tables by the join keys of the rows
+ *   gathered before them; nested loads and subqueries read their tables whole;
  * - a `traverse` plan: the start rows, then hop by hop the rows each lookup returns from the
  *   previous hop's new rows (one request per shard per lookup per hop, in parallel) — the rows
  *   the traversal visits and nothing it does not need;
