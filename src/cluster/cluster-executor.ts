@@ -228,8 +228,9 @@ export class ClusterExecutor implements Executor {
   }
 
   /**
-   * A one-call op every shard can answer in part, answered from the parts: `count` (added) and a
-   * query plan of aggregates (aggregate-merge.ts). Undefined when the op is not such a call.
+   * A one-call op every shard can answer in part, answered from the parts: a query plan of
+   * aggregates (aggregate-merge.ts). Undefined when the op is not such a call, or when a host
+   * holds more than one shard.
    */
   async #pushedDown(op: Json, scan: OpScan, catalog: Map<string, TableInfo>, txn: ClusterTxn | undefined): Promise<{ value: Json } | undefined> {
     const steps = (op as Record<string, unknown>)[PATHS.opdef.post];
@@ -237,6 +238,9 @@ export class ClusterExecutor implements Executor {
     const site = scan.sites[0]!;
     const info = catalog.get(site.table);
     if (info === undefined || this.#placed(catalog, site.table) !== undefined || !Array.isArray(site.key)) return undefined;
+    // A host holding several ranges answers for all its rows at once: its partials would count twice.
+    const urls = this.#shards.flatMap((s) => s.hosts);
+    if (new Set(urls).size !== urls.length) return undefined;
     const shards = this.#shards.map((_, i) => i);
     const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
     if (site.route !== "query" || site.verb !== "get") return undefined;

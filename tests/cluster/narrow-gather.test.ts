@@ -139,3 +139,15 @@ describe("a join on a cluster", () => {
     expect(all.map((s) => s.step)).toContain("whole table");
   });
 });
+
+describe("a group-by on a cluster", () => {
+  it("is answered from per-shard partial aggregates, with or without an order, in one host's order", async () => {
+    const plain = await gathered((d) => d.selectFrom("users").groupBy("city").select((eb: any) => ["city", eb.fn.countAll().as("n"), eb.fn.avg("age").as("a")]));
+    expect(plain).toEqual([{ step: "partial aggregates", table: "/state/social/users", shards: 3, requests: 3, rows: expect.any(Number) }]);
+    expect(plain[0]!.rows).toBeLessThanOrEqual(3 * CITIES.length);
+    // Ties of the order broken by the group values, as on one host.
+    await gathered((d) => d.selectFrom("users").groupBy(["city", "active"]).select((eb: any) => ["city", "active", eb.fn.countAll().as("n")]).orderBy("n", "desc").limit(5));
+    await gathered((d) => d.selectFrom("users").groupBy(["active", "city"]).select((eb: any) => ["city", "active", eb.fn.sum("age").as("s")]));
+  });
+});
+
