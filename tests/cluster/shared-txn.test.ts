@@ -92,7 +92,7 @@ async function recordedCluster(readOnly: readonly number[] = []) {
   const admin = open({ shards, token: ADMIN, init: true });
   const adminDb = await connect(social, admin);
   await adminDb.sync();
-  return { rec, shards, adminDb };
+  return { rec, shards, admin, adminDb };
 }
 
 function open(opts: Parameters<typeof cluster>[0]): ClusterExecutor {
@@ -185,5 +185,19 @@ describe("one transaction id across the hosts of a cluster", () => {
     expect(await idsOn(rec)).toEqual([[before[0]!.id], [before[1]!.id], [before[2]!.id], [before[2]!.id]]);
     await db.updateTable("users").set({ age: 1 }).execute().catch(() => undefined);
     expect((await adminDb.selectFrom("users").execute()).map((u) => u.age)).toEqual([30, 30, 30]);
+  });
+
+  it("a range moved to a new host is one transaction id on the hosts giving and taking rows", async () => {
+    const { rec, shards, admin, adminDb } = await recordedCluster();
+    await adminDb.insertInto("users").values(usersOnEveryShard(shards, 2000)).execute();
+    const spare = await serve({ shardMember: true, tokens: tokens(false), limits: { maxMillis: 30_000 }, txnBudgetMs: 30_000, sessionIdleMs: 10_000 });
+    servers.push(spare);
+    const to = await recorder(spare.url);
+    clear(rec);
+    const [lo, hi] = shards[0]!.range;
+    await admin.moveRange([lo, lo + Math.floor((hi - lo) / 2)], [to.url]);
+    expect(rec[0]!.ids.length).toBeGreaterThan(0);
+    expect(to.ids.length).toBeGreaterThan(0);
+    expect(new Set([...rec[0]!.ids, ...to.ids]).size).toBe(1);
   });
 });
