@@ -350,8 +350,9 @@ export class ClusterExecutor implements Executor {
   }
 
   /** What gathering needs: the layout, the schemas, placements, how to read a shard. */
-  #env(catalog: Map<string, TableInfo>, read: ShardReader, stats: GatherStat[], txn: ClusterTxn | undefined): GatherEnv {
+  #env(catalog: Map<string, TableInfo>, read: ShardReader, stats: GatherStat[], txn: ClusterTxn | undefined, writes: boolean): GatherEnv {
     return {
+      writes,
       shards: this.#shards,
       info: (l) => catalog.get(l),
       placed: (l) => this.#placed(catalog, l),
@@ -362,7 +363,7 @@ export class ClusterExecutor implements Executor {
   }
 
   async #gather(call: { op?: Json; args?: Readonly<Record<string, Json>> }, catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
-    const env = this.#env(catalog, read, stats, txn);
+    const env = this.#env(catalog, read, stats, txn, scan.writes);
     const g = new Gathered();
     const wholeTables = new Set<string>();
     if (scan.dynamic) for (const t of catalog.keys()) wholeTables.add(t);
@@ -400,7 +401,7 @@ export class ClusterExecutor implements Executor {
    * not be here yet); the last one does, on rows that now answer every check as one host would.
    */
   async #referencePasses(g: Gathered, catalog: Map<string, TableInfo>, run: Parameters<typeof runLocally>[2], read: ShardReader, stats: GatherStat[], t: ClusterTxn | undefined): Promise<LocalOutcome> {
-    const env = this.#env(catalog, read, stats, t);
+    const env = this.#env(catalog, read, stats, t, true);
     const total = (): number => [...g.rows.values()].reduce((n, m) => n + m.size, 0);
     // Checked first: most writes have what their references need already (an insert's targets are
     // gathered with it); a ForeignKeyError may then only mean a target is not here yet.

@@ -57,6 +57,12 @@ export interface GatherEnv {
   /** Joins the shards a batch of parallel reads is about to reach, in order (a transaction's reads). */
   readonly join?: (shards: readonly number[]) => Promise<void>;
   readonly stats: GatherStat[];
+  /**
+   * True when the op may write: what it reads after a write may then need rows a narrowing
+   * decided before it would leave out (a top-k's next row, a joined row of a changed key), so
+   * only per-row narrowings (filters, keys) apply.
+   */
+  readonly writes?: boolean;
 }
 
 /** Most keys or values in one `in` request. */
@@ -465,7 +471,7 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   const info = env.info(base);
   if (info === undefined) return false;
   const pushed = baseConjuncts(plan.where, plan.from.as);
-  const top = topOf(plan, params, pushed.length);
+  const top = env.writes ? undefined : topOf(plan, params, pushed.length);
   if (pushed.length > 0 || top !== undefined) {
     const key = keyEquality(pushed, info, params);
     const shards = key !== undefined && info.plainKey && env.placed(base) === undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, base);
@@ -492,7 +498,8 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
     const link = `${ns}/${j.table}`;
     aliases.set(j.as, link);
     if (others.has(j.table)) continue;
-    await gatherJoined(env, g, link, j, aliases);
+    if (env.writes) await gatherWhole(env, g, link);
+    else await gatherJoined(env, g, link, j, aliases);
   }
   for (const t of others) await gatherWhole(env, g, `${ns}/${t}`);
   return true;

@@ -13,8 +13,9 @@
  * order are among the first `n` of the shard each lives on. The op then runs on the union as
  * before (local-run.ts), which sorts and cuts it to the global top `n`.
  *
- * A limit is pushed only when the op writes nothing: a write earlier in the op could remove a
- * row of the top `n` and bring in one that no shard sent. Keys and amounts may use the op's
+ * A limit, and a key computed from another read, are pushed only when the op writes nothing: a
+ * write earlier in the op could remove a row of the top `n` and bring in one that no shard sent,
+ * or change the value read. Keys and amounts may use the op's
  * arguments and steps computed from arguments alone (such steps are sent along); a view whose
  * calls depend on another read's value is not pushed (the scan's call site is gathered as before).
  */
@@ -236,7 +237,8 @@ function chain(
   }
   const filters = calls.filter((c) => c.route === "filter").map((c) => resolve(c.key));
   const deps = new Dependencies(scopes, args, resolve);
-  if (!deps.add([read.key, ...calls.map((c) => c.key)])) return base;
+  // In an op that writes, a value read earlier may change before this read: no probes.
+  if (!deps.add([read.key, ...calls.map((c) => c.key)], !writes)) return base;
   // An amount known only from a read whose own key is not known yet (a page's rest): no limit.
   if (limit !== undefined && !deps.add([limit.amount], false)) limit = undefined;
   // Nothing narrows it (the scan's site is as good), or a key known only from another read

@@ -151,3 +151,23 @@ describe("a group-by on a cluster", () => {
   });
 });
 
+
+describe("reads after writes in one op", () => {
+  it("answer as one host: a top-k and a join see what the batch wrote before them", async () => {
+    const firstActive = [...USERS].filter((u) => u.active).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id))[0]!;
+    const topK = (d: any) =>
+      d.batch([d.deleteFrom("users").where("id", "=", firstActive.id), d.selectFrom("users").where("active", "=", true).orderBy("name").orderBy("id").limit(4)]);
+    const got = await topK(db);
+    expect(got).toEqual(await topK(one));
+    expect(got[1]).toHaveLength(4);
+    const post = POSTS.find((p) => p.lang === "en" && p.author !== 90)!;
+    const join = (d: any) =>
+      d.batch([
+        d.updateTable("posts").set({ author: 90 }).where("id", "=", post.id),
+        d.selectFrom("posts").innerJoin("users", "users.id", "posts.author").where("posts.id", "=", post.id).select(["posts.id", "users.name"]),
+      ]);
+    const joined = await join(db);
+    expect(joined).toEqual(await join(one));
+    expect(joined[1]).toEqual([{ id: post.id, name: USERS[89]!.name }]);
+  });
+});
