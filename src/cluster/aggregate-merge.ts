@@ -7,9 +7,11 @@
  * in-memory kernel over the partial rows, so values compare and order as on one host. Rows per
  * shard: one per group, not one per matching row.
  *
- * Applies when the plan has no join, nested load, subquery or distinct aggregate, selects only
- * group columns and aggregates of a column (or `count(*)`), and — with `group by` — orders by every
- * group column (so the order of the answer is determined as on one host).
+ * Applies when the plan has no join, nested load, subquery or distinct aggregate and selects only
+ * group columns and aggregates of a column (or `count(*)`). The order of the answer is one host's
+ * with or without `orderBy`: the combined groups come in group-value order (a grouped plan's
+ * order), which becomes the key order of the table the final plan reads, so its ties break by
+ * group values ascending, as a grouped plan's do on one host.
  */
 import type { Json } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
@@ -75,7 +77,6 @@ export function aggregatePushdown(plan: QueryPlan, info: TableInfo): AggregatePu
   };
   if (!plan.select.every((s) => s.expr.t === "agg" || isGroupCol(s.expr))) return undefined;
   if (!scan(plan.select.map((s) => s.expr)) || !scan(plan.having) || !scan(plan.orderBy.map((o) => o.expr))) return undefined;
-  if (groups.length > 0 && !groupCols.every((c) => plan.orderBy.some((o) => o.expr.t === "col" && o.expr.col === c))) return undefined;
   const alias = plan.from.as;
   const col = (c: string, src = alias): QueryExpr => ({ t: "col", src, col: c });
   const parts = [...aggs.values()];

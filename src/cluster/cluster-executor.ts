@@ -19,6 +19,8 @@ import { readCatalog, referrers, type TableInfo } from "./catalog.js";
 import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
+import { coveredSites, gatherViews, siteIdentity } from "./gather-views.js";
+import { viewReads } from "./view-chain.js";
 import { heldRanges, RANGES_SCHEMA, RANGES_TABLE, rangesOf, rangesText } from "./ranges.js";
 import { aggregatePushdown } from "./aggregate-merge.js";
 import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
@@ -26,7 +28,7 @@ import { moveRange, planMove } from "./rebalance.js";
 import { deleteOp, insertRowsOp, literalRows, queryOp } from "./wire-ops.js";
 import { type AlterStep, bodiesByShard, type SplitAlters, splitAlters } from "./alter-split.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
-import { emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type CallSite, type OpScan } from "./op-scan.js";
+import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type CallSite, type OpScan } from "./op-scan.js";
 
 /** Extensions every host of a cluster must serve. */
 export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
@@ -263,8 +265,9 @@ export class ClusterExecutor implements Executor {
   }
 
   /**
-   * A one-call op every shard can answer in part, answered from the parts: `count` (added) and a
-   * query plan of aggregates (aggregate-merge.ts). Undefined when the op is not such a call.
+   * A one-call op every shard can answer in part, answered from the parts: a query plan of
+   * aggregates (aggregate-merge.ts). Undefined when the op is not such a call, or when a host
+   * holds more than one shard.
    */
   async #pushedDown(op: Json, scan: OpScan, catalog: Map<string, TableInfo>, txn: ClusterTxn | undefined): Promise<{ value: Json } | undefined> {
     const steps = (op as Record<string, unknown>)[PATHS.opdef.post];
@@ -272,6 +275,9 @@ export class ClusterExecutor implements Executor {
     const site = scan.sites[0]!;
     const info = catalog.get(site.table);
     if (info === undefined || this.#placed(catalog, site.table) !== undefined || !Array.isArray(site.key)) return undefined;
+    // A host holding several ranges answers for all its rows at once: its partials would count twice.
+    const urls = this.#shards.flatMap((s) => s.hosts);
+    if (new Set(urls).size !== urls.length) return undefined;
     const shards = this.#shards.map((_, i) => i);
     const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
     if (site.route !== "query" || site.verb !== "get") return undefined;
@@ -332,7 +338,7 @@ export class ClusterExecutor implements Executor {
     const catalog = known ?? (await this.#tablesIn(t));
     const stats: GatherStat[] = [];
     const read: ShardReader = t ? async (s, fn) => fn(await t.readerOf(this.#pool, s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
-    const g = await this.#gather(catalog, scan, read, stats, t);
+    const g = await this.#gather(call, catalog, scan, read, stats, t);
     this.lastExplain = { route: "gather", steps: stats };
     const run = call.op !== undefined ? { op: call.op, args: call.args ?? {} } : { request: call.request! };
     const writes = scan.writes || ddl;
@@ -417,8 +423,9 @@ export class ClusterExecutor implements Executor {
   }
 
   /** What gathering needs: the layout, the schemas, placements, how to read a shard. */
-  #env(catalog: Map<string, TableInfo>, read: ShardReader, stats: GatherStat[], txn: ClusterTxn | undefined): GatherEnv {
+  #env(catalog: Map<string, TableInfo>, read: ShardReader, stats: GatherStat[], txn: ClusterTxn | undefined, writes: boolean): GatherEnv {
     return {
+      writes,
       shards: this.#shards,
       info: (l) => catalog.get(l),
       placed: (l) => this.#placed(catalog, l),
@@ -428,13 +435,22 @@ export class ClusterExecutor implements Executor {
     };
   }
 
-  async #gather(catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
-    const env = this.#env(catalog, read, stats, txn);
+  async #gather(call: { op?: Json; args?: Readonly<Record<string, Json>> }, catalog: Map<string, TableInfo>, scan: OpScan, read: ShardReader, stats: GatherStat[], txn?: ClusterTxn): Promise<Gathered> {
+    const env = this.#env(catalog, read, stats, txn, scan.writes);
     const g = new Gathered();
     const wholeTables = new Set<string>();
     if (scan.dynamic) for (const t of catalog.keys()) wholeTables.add(t);
     const sited = new Set<string>();
+    // View chains first: the call sites they cover are not gathered again.
+    const args = call.args ?? {};
+    const views = call.op !== undefined ? viewReads(call.op, args, argResolver(call.op, args), scan.writes) : [];
+    const covered = coveredSites(env, views);
+    await gatherViews(env, g, views, covered, args);
     for (const site of scan.sites) {
+      if (covered.has(siteIdentity(site.table, site.route, site.key))) {
+        sited.add(site.table);
+        continue;
+      }
       const ok = await gatherSite(env, g, site);
       if (!ok) wholeTables.add(site.table);
       // A plan the scan could not read may name any table of its namespace.
@@ -446,6 +462,8 @@ export class ClusterExecutor implements Executor {
     }
     for (const t of scan.tables) if (!sited.has(t)) wholeTables.add(t);
     for (const t of wholeTables) await gatherWhole(env, g, t);
+    // Last, the views whose keys come from other reads, now gathered (view-chain.ts).
+    await gatherViews(env, g, views, covered, args, async (op, a) => (await runLocally(g, (l) => catalog.get(l), { op, args: a }, false)).result);
     return g;
   }
 
@@ -456,7 +474,7 @@ export class ClusterExecutor implements Executor {
    * not be here yet); the last one does, on rows that now answer every check as one host would.
    */
   async #referencePasses(g: Gathered, catalog: Map<string, TableInfo>, run: Parameters<typeof runLocally>[2], read: ShardReader, stats: GatherStat[], t: ClusterTxn | undefined): Promise<LocalOutcome> {
-    const env = this.#env(catalog, read, stats, t);
+    const env = this.#env(catalog, read, stats, t, true);
     const total = (): number => [...g.rows.values()].reduce((n, m) => n + m.size, 0);
     // Checked first: most writes have what their references need already (an insert's targets are
     // gathered with it); a ForeignKeyError may then only mean a target is not here yet.
@@ -562,7 +580,7 @@ export class ClusterExecutor implements Executor {
     if (scan.ddl) return { route: "broadcast", steps: [] };
     const catalog = await this.#tables();
     const stats: GatherStat[] = [];
-    await this.#gather(catalog, scan, (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn), stats);
+    await this.#gather({ op: json, args }, catalog, scan, (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn), stats);
     return { route: "gather", steps: stats };
   }
 

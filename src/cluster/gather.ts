@@ -3,9 +3,14 @@
  * rows alone (local-run.ts) and answer what one host holding every row would answer. A table is
  * gathered whole unless a call site says which rows it reads:
  *
+ * - a view chain (view-chain.ts: a table read used only through `order`, `filter`, `sort`,
+ *   `limit` or `rows` + `slice`): the chain itself, run on each shard — its filter keeps the
+ *   same rows as on one host, its limit sends at most `offset + limit` rows per shard; a chain
+ *   keyed by another read's value (an index page's boundary) once every other read is gathered;
  * - a `query` plan: the base table's rows passing the conjuncts of `where` that name only it
- *   (pushed to every shard; the rest of the plan — joins, nested loads — reads its other tables
- *   whole);
+ *   (pushed to every shard, to one when they pin its key; with `orderBy` and `limit` on one
+ *   table, the top `offset + limit` per shard); its joined tables by the join keys of the rows
+ *   gathered before them; nested loads and subqueries read their tables whole;
  * - a `traverse` plan: the start rows, then hop by hop the rows each lookup returns from the
  *   previous hop's new rows (one request per shard per lookup per hop, in parallel) — the rows
  *   the traversal visits and nothing it does not need;
@@ -50,6 +55,12 @@ export interface GatherEnv {
   /** Joins the shards a batch of parallel reads is about to reach, in order (a transaction's reads). */
   readonly join?: (shards: readonly number[]) => Promise<void>;
   readonly stats: GatherStat[];
+  /**
+   * True when the op may write: what it reads after a write may then need rows a narrowing
+   * decided before it would leave out (a top-k's next row, a joined row of a changed key), so
+   * only per-row narrowings (filters, keys) apply.
+   */
+  readonly writes?: boolean;
 }
 
 /** Most keys or values in one `in` request. */
@@ -94,7 +105,8 @@ export class Gathered {
   }
 }
 
-function shardsOf(env: GatherEnv, table: string): number[] {
+/** The shards holding part of `table`: its one shard when placed, else every shard. */
+export function shardsOf(env: GatherEnv, table: string): number[] {
   const p = env.placed(table);
   return p !== undefined ? [p] : env.shards.map((_, i) => i);
 }
@@ -117,8 +129,16 @@ export async function gatherWhole(env: GatherEnv, g: Gathered, table: string): P
   env.stats.push({ step: "whole table", table, shards: shards.length, requests: shards.length, rows: n });
 }
 
-/** Runs a one-table query plan selecting every column on the given shards; answers the rows. */
-async function queryRows(env: GatherEnv, table: string, info: TableInfo, shards: readonly number[], where: QueryExpr | null, params: Record<string, Json>): Promise<unknown[][]> {
+/** Runs a one-table query plan selecting every column on the given shards (its first `top.limit` rows in `top.orderBy`, when given); answers the rows. */
+async function queryRows(
+  env: GatherEnv,
+  table: string,
+  info: TableInfo,
+  shards: readonly number[],
+  where: QueryExpr | null,
+  params: Record<string, Json>,
+  top?: { readonly orderBy: QueryPlan["orderBy"]; readonly limit: number },
+): Promise<unknown[][]> {
   const alias = "t";
   const plan: QueryPlan = {
     v: 1,
@@ -130,8 +150,8 @@ async function queryRows(env: GatherEnv, table: string, info: TableInfo, shards:
     select: info.columns.map((c) => ({ as: c, expr: { t: "col", src: alias, col: c } as QueryExpr })),
     distinct: false,
     with: [],
-    orderBy: [],
-    limit: null,
+    orderBy: top === undefined ? [] : top.orderBy.map((o) => ({ desc: o.desc, expr: retarget(o.expr, alias) })),
+    limit: top === undefined ? null : { lit: top.limit },
     offset: null,
   };
   const q = queryOp(table, plan, params);
@@ -334,24 +354,91 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   const info = env.info(base);
   if (info === undefined) return false;
   const pushed = baseConjuncts(plan.where, plan.from.as);
-  if (pushed.length > 0) {
+  const top = env.writes ? undefined : topOf(plan, params, pushed.length);
+  if (pushed.length > 0 || top !== undefined) {
     const key = keyEquality(pushed, info, params);
     const shards = key !== undefined && info.plainKey && env.placed(base) === undefined ? [shardOfHash(env.shards, keyHash(key))] : shardsOf(env, base);
-    const rows = await queryRows(env, base, info, shards, pushed.length === 1 ? pushed[0]! : { t: "and", of: pushed }, params);
+    const where = pushed.length === 0 ? null : pushed.length === 1 ? pushed[0]! : ({ t: "and", of: pushed } as QueryExpr);
+    const rows = await queryRows(env, base, info, shards, where, params, top);
     g.add(base, info, rows);
-    env.stats.push({ step: "query where", table: base, shards: shards.length, requests: shards.length, rows: rows.length });
+    env.stats.push({ step: top ? "query top-k" : "query where", table: base, shards: shards.length, requests: shards.length, rows: rows.length });
   } else await gatherWhole(env, g, base);
+  // Tables of nested plans and subqueries are read whole; the top plan's joined tables by the
+  // join keys of the rows gathered for the aliases before them.
   const others = new Set<string>();
   const visit = (p: QueryPlan, top: boolean): void => {
-    if (!top) others.add(p.from.table);
-    for (const j of p.joins) others.add(j.table);
+    if (!top) {
+      others.add(p.from.table);
+      for (const j of p.joins) others.add(j.table);
+    }
     for (const w of p.with) visit(w.plan, false);
     const exprs = [p.where, p.having, ...p.select.map((s) => s.expr), ...p.orderBy.map((o) => o.expr), ...p.joins.map((j) => j.on)];
     for (const e of exprs) if (e) subqueries(e, (q) => visit(q, false));
   };
   visit(plan, true);
+  const aliases = new Map<string, string>([[plan.from.as, base]]);
+  for (const j of plan.joins) {
+    const link = `${ns}/${j.table}`;
+    aliases.set(j.as, link);
+    if (others.has(j.table)) continue;
+    if (env.writes) await gatherWhole(env, g, link);
+    else await gatherJoined(env, g, link, j, aliases);
+  }
   for (const t of others) await gatherWhole(env, g, `${ns}/${t}`);
   return true;
+}
+
+/**
+ * Gathers a joined table by its join keys: when the join's `on` holds `<joined col> = <col of an
+ * earlier alias>`, the joined rows that can match are those whose column equals that column in
+ * some row gathered for the earlier alias (an inner or a left join never shows any other row of
+ * it: a left join's unmatched rows are nulls, not rows read). Otherwise, or when the earlier
+ * alias's table was read whole (every key would be asked), the table is read whole.
+ */
+async function gatherJoined(env: GatherEnv, g: Gathered, link: string, join: QueryPlan["joins"][number], aliases: ReadonlyMap<string, string>): Promise<void> {
+  const info = env.info(link);
+  const conj = join.on.t === "and" ? join.on.of : [join.on];
+  for (const c of conj) {
+    if (c.t !== "cmp" || c.op !== "=" || c.l.t !== "col" || c.r.t !== "col") continue;
+    const [mine, theirs] = c.l.src === join.as ? [c.l, c.r] : c.r.src === join.as ? [c.r, c.l] : [undefined, undefined];
+    if (mine === undefined || theirs === undefined || theirs.src === join.as) continue;
+    const from = aliases.get(theirs.src);
+    const fromInfo = from === undefined ? undefined : env.info(from);
+    if (info === undefined || fromInfo === undefined || g.whole.has(from!) || !info.columns.includes(mine.col)) continue;
+    const at = fromInfo.columns.indexOf(theirs.col);
+    if (at < 0) continue;
+    const values = new Map<string, unknown[]>();
+    for (const row of g.map(from!).values()) if (row[at] !== null && row[at] !== undefined) values.set(JSON.stringify(row[at]), [row[at]]);
+    await gatherWhere(env, g, link, [mine.col], [...values.values()], "join keys");
+    return;
+  }
+  await gatherWhole(env, g, link);
+}
+
+/**
+ * The per-shard top of a plan reading one table: with `orderBy` over its columns and a `limit`,
+ * no joins, grouping, aggregates or distinct, and every conjunct of `where` pushed, its first
+ * `offset + limit` rows on one host are among the first `offset + limit` of the shard each lives
+ * on (the same route orders them, ties by primary key). Undefined otherwise.
+ */
+function topOf(plan: QueryPlan, params: Record<string, Json>, pushed: number): { orderBy: QueryPlan["orderBy"]; limit: number } | undefined {
+  if (plan.limit === null || plan.orderBy.length === 0 || plan.joins.length > 0 || plan.groupBy !== null || plan.having !== null || plan.distinct) return undefined;
+  const conjuncts = plan.where === null ? 0 : plan.where.t === "and" ? plan.where.of.length : 1;
+  if (conjuncts !== pushed || plan.select.some((x) => hasAgg(x.expr)) || !plan.orderBy.every((o) => onlyBase(o.expr, plan.from.as))) return undefined;
+  const amount = (v: QueryPlan["limit"]): number | undefined => {
+    const n = v === null ? 0 : "param" in v ? params[v.param] : v.lit;
+    return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  };
+  const limit = amount(plan.limit);
+  const offset = amount(plan.offset);
+  return limit === undefined || offset === undefined ? undefined : { orderBy: plan.orderBy, limit: limit + offset };
+}
+
+function hasAgg(e: unknown): boolean {
+  if (Array.isArray(e)) return e.some(hasAgg);
+  if (typeof e !== "object" || e === null) return false;
+  if ((e as { t?: unknown }).t === "agg") return true;
+  return Object.values(e).some(hasAgg);
 }
 
 /** The key a conjunction pins with `=` on every key column (values literal or parameters), if any. */

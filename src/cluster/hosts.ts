@@ -5,8 +5,8 @@
  * wait on each other's hosts in a cycle.
  */
 import { BadRequestError, TcError, UnavailableError } from "../errors.js";
-import type { Executor, Runner, Session } from "../executor.js";
-import { http } from "../http/client.js";
+import type { Runner, Session } from "../executor.js";
+import { HttpExecutor } from "../http/client.js";
 import { ClusterLayoutError, type ShardSpec } from "./layout.js";
 import { heldRanges, rangesOf, rangesText } from "./ranges.js";
 
@@ -25,15 +25,15 @@ export class OutOfOrder extends Error {
 
 /** The HTTP clients of every host of the layout, one per URL. */
 export class HostPool {
-  readonly #clients = new Map<string, Executor>();
+  readonly #clients = new Map<string, HttpExecutor>();
   constructor(
     private readonly opts: { readonly token?: string; readonly timeoutMs?: number },
   ) {}
 
-  client(url: string): Executor {
+  client(url: string): HttpExecutor {
     let c = this.#clients.get(url);
     if (c === undefined) {
-      c = http(url, { ...(this.opts.token !== undefined ? { token: this.opts.token } : {}), timeoutMs: this.opts.timeoutMs ?? 30_000 });
+      c = new HttpExecutor(url, { ...(this.opts.token !== undefined ? { token: this.opts.token } : {}), timeoutMs: this.opts.timeoutMs ?? 30_000 });
       this.#clients.set(url, c);
     }
     return c;
@@ -64,15 +64,21 @@ export async function readAnyReplica<T>(pool: HostPool, shard: ShardSpec, fn: (r
 }
 
 /**
- * One transaction over several hosts: a session on every host of the shards it covers, begun in
- * layout order. Reads take the first host's session of a shard; writes run on every host of it.
- * Commit commits each host in order (not two-phase: PROFILE §6.16 says what a failure then leaves).
+ * One transaction over several hosts, under one transaction id (TinyChain's participant
+ * protocol): the first host it reaches begins it and mints the id; every other host joins with
+ * `?txn_id=<that id>` and a bearer token it accepts (the cluster's token, else the owner token
+ * the first host answered with), pinning the id there at once (a read of its ranges) so that it
+ * holds each host's lock in layout order. Reads take the first host's session of a shard; writes
+ * run on every host of it. Commit commits each host in order (not two-phase: PROFILE §6.16 says
+ * what a failure then leaves).
  */
 export class ClusterTxn {
   /** Sessions by host URL, in the order they were begun. */
   readonly #sessions = new Map<string, Session>();
   /** Begins under way, by host URL (two gathers may reach one host at once). */
   readonly #joining = new Map<string, Promise<void>>();
+  /** The id (and owner token) the first host minted: every other host joins under it. */
+  #ticket: { readonly id: string; readonly token?: string } | undefined;
   #done = false;
 
   private constructor(private readonly shards: readonly ShardSpec[]) {}
@@ -97,7 +103,7 @@ export class ClusterTxn {
       p = (async () => {
         if (this.#done) throw new BadRequestError("this cluster transaction is already finished");
         try {
-          const session = await pool.client(url).session();
+          const session = await this.#participant(pool, url);
           if (this.#done) {
             // Rolled back while this begin was under way: the new session must not hold the host.
             await session.rollback().catch(() => undefined);
@@ -113,6 +119,33 @@ export class ClusterTxn {
       p.catch(() => this.#joining.delete(url));
     }
     return p;
+  }
+
+  /**
+   * A session on `url` in this transaction: the first host begins it (and names it); any other
+   * joins under its id, pinned now. A host that refuses the id (an unaccepted token, a grant
+   * that may not write, an id it has already seen) fails the join with its typed error.
+   */
+  async #participant(pool: HostPool, url: string): Promise<Session> {
+    const client = pool.client(url);
+    if (this.#ticket === undefined) {
+      const first = await client.session();
+      this.#ticket = first.ticket();
+      return first;
+    }
+    const joined = client.join(this.#ticket.id, this.#ticket.token);
+    try {
+      await heldRanges(joined);
+    } catch (e) {
+      await joined.rollback().catch(() => undefined);
+      throw e;
+    }
+    return joined;
+  }
+
+  /** The transaction id every participant shares, once the first host has begun it. */
+  get id(): string | undefined {
+    return this.#ticket?.id;
   }
 
   /** The session a read of `shard` uses, its hosts joined first. */

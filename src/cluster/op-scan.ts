@@ -125,14 +125,36 @@ export function scanOp(op: Json, args: Readonly<Record<string, Json>>): OpScan {
   return out;
 }
 
-/** Step names of every (nested) op definition: refs to them are not arguments. */
+/** Substitutes the op's arguments into a value of it, as `scanOp` does for call keys (undefined when a step is referred to). */
+export function argResolver(op: Json, args: Readonly<Record<string, Json>>): (x: unknown) => unknown {
+  const steps = new Set<string>();
+  collectStepNames(op, steps);
+  return (x) => substitute(x, args, steps);
+}
+
+const OPDEF_PATHS = new Set<string>(Object.values(PATHS.opdef));
+
+/**
+ * Step names of every (nested) op definition: refs to them are not arguments. Only the pairs of
+ * an op definition's step list name steps: a selector's `[column, value]` pairs do not (an
+ * argument named like a column stays an argument).
+ */
 function collectStepNames(x: unknown, out: Set<string>): void {
   if (Array.isArray(x)) {
-    if (x.length === 2 && typeof x[0] === "string" && !x[0].startsWith("/") && !x[0].startsWith("$")) out.add(x[0]);
     for (const e of x) collectStepNames(e, out);
     return;
   }
-  if (typeof x === "object" && x !== null) for (const v of Object.values(x)) collectStepNames(v, out);
+  if (typeof x !== "object" || x === null) return;
+  for (const [k, v] of Object.entries(x)) {
+    if (OPDEF_PATHS.has(k) && Array.isArray(v)) {
+      for (const step of v) {
+        if (Array.isArray(step) && step.length === 2 && typeof step[0] === "string") {
+          out.add(step[0]);
+          collectStepNames(step[1], out);
+        } else collectStepNames(step, out);
+      }
+    } else collectStepNames(v, out);
+  }
 }
 
 const UNKNOWN = Symbol("unknown");

@@ -92,7 +92,12 @@ export async function moveRange(env: MoveEnv, range: readonly [number, number], 
   }
   const sessions = new Map<string, Session>();
   try {
-    for (const url of urls) sessions.set(url, await pool.client(url).session());
+    // One transaction id on every host: the first begins it, the others join under its id (each
+    // pins it with its first call; every host gets at least its ranges written below).
+    const first = await pool.client(urls[0]!).session();
+    sessions.set(urls[0]!, first);
+    const ticket = first.ticket();
+    for (const url of urls.slice(1)) sessions.set(url, pool.client(url).join(ticket.id, ticket.token));
     for (const url of to) {
       const ext = (await pool.client(url).request({ verb: "get", path: "/host", key: null })) as { extensions?: string[] };
       if (!ext.extensions?.includes("shard_member")) throw new MissingExtensionError("shard_member", url);

@@ -23,7 +23,7 @@ import { cleanOpName, encode, opHash, opName, OP_NAME_HEADER } from "../ir/index
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { isWellFormedString } from "../ir/well-formed.js";
-import type { ExecRequest, Executor, Session } from "../executor.js";
+import type { ExecRequest, Executor } from "../executor.js";
 import { errorFromResponse, retryAfterMs } from "../wire-errors.js";
 import { BEGIN_HEADERS, HttpSession, sessionChannel, type Channel, type RawResponse } from "./http-session.js";
 
@@ -485,7 +485,7 @@ export class HttpExecutor implements Executor {
    * A session: a held transaction the host begins now (an empty `POST /lib` with
    * `x-tc-txn: hold`) on a connection of its own; its id and owner token stay inside it.
    */
-  async session(): Promise<Session> {
+  async session(): Promise<HttpSession> {
     if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
@@ -498,6 +498,26 @@ export class HttpExecutor implements Executor {
       await this.#release(client, false);
       throw e;
     }
+  }
+
+  /**
+   * A participant's session (TinyChain's participant protocol, PROFILE §4 "Transactions"): it
+   * continues transaction `id`, which another host began, on a connection of its own. Its calls
+   * carry `?txn_id=<id>` and a bearer token: this client's configured one when it has one (the
+   * host must accept it: a token-file entry, or an RJWT from an issuer it trusts), else `token`
+   * (the owner token the beginning host answered with, which a host without token checks takes
+   * as any text). Nothing is sent now: the first call pins the id, unseen here, to that token's
+   * owner — until then the host knows no such transaction, so a commit or rollback before any
+   * call is answered 404.
+   */
+  join(id: string, token?: string): HttpSession {
+    if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
+    if (typeof id !== "string" || id === "") throw new BadRequestError("join needs the transaction id the beginning host answered with");
+    const bearer = this.#auth ?? (token !== undefined ? `Bearer ${token}` : undefined);
+    if (bearer === undefined) throw new BadRequestError("joining a transaction begun on another host needs a bearer token (configure one, or pass the owner token)");
+    const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
+    this.#sessionClients.add(client);
+    return new HttpSession(this, { dispatcher: client, txnId: id, headers: { authorization: bearer }, ...(token !== undefined ? { ownerToken: token } : {}) });
   }
 
   /** Ends a session's hold on its connection: keeps it for the next session, or closes it. */

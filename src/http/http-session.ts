@@ -38,6 +38,8 @@ export interface Channel {
   readonly txnId?: string;
   /** Headers every request on this channel adds (a session's owner token). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The owner token the host answered a session's begin with (what a participant host may be shown). */
+  readonly ownerToken?: string;
 }
 
 /**
@@ -54,7 +56,12 @@ export function sessionChannel(client: Dispatcher, auth: string | undefined, hea
   const token = headers[TXN_TOKEN_HEADER];
   const opaque = auth !== undefined && !looksLikeRjwt(auth.slice("Bearer ".length));
   const useToken = typeof token === "string" && token !== "" && !opaque;
-  return { dispatcher: client, txnId: id, ...(useToken ? { headers: { authorization: `Bearer ${token}` } } : {}) };
+  return {
+    dispatcher: client,
+    txnId: id,
+    ...(useToken ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    ...(typeof token === "string" && token !== "" ? { ownerToken: token } : {}),
+  };
 }
 
 /** What a session needs of its client (the `HttpExecutor`'s internal calls). */
@@ -115,6 +122,16 @@ export class HttpSession implements Session {
     const id = this.#open();
     this.#done = true;
     await this.#client.finalize(id, false);
+  }
+
+  /**
+   * The transaction's id and the owner token its host answered with: what another host needs to
+   * take part in it (`HttpExecutor.join`). Only for a cluster's own participants: whoever holds
+   * both can act as the owner.
+   */
+  ticket(): { readonly id: string; readonly token?: string } {
+    const ch = this.#channel;
+    return { id: ch.txnId!, ...(ch.ownerToken !== undefined ? { token: ch.ownerToken } : {}) };
   }
 
   /** For `console.log`: never shows the transaction id. */

@@ -72,6 +72,9 @@ export const EXECUTORS: ExecutorFactory[] = [
 
 const servers = new Set<ServerHandle>();
 
+/** The token every host of the test cluster accepts. */
+const CLUSTER_TOKEN = "test-cluster-token";
+
 /**
  * Three shards over four kernels served on 127.0.0.1 (the last shard has a replica): every table
  * partitioned by key hash, the rows an op reads gathered from the shards (src/cluster/).
@@ -81,7 +84,10 @@ export const CLUSTER_EXECUTOR: ExecutorFactory = {
     // table partitioned by key hash, rows gathered per op (src/cluster/).
     name: "cluster",
     async create() {
-      const hosts = await Promise.all([0, 1, 2, 3].map(() => serve({ shardMember: true, limits: { maxMillis: 30_000 }, txnBudgetMs: 30_000, sessionIdleMs: 10_000 })));
+      // Each host trusts the cluster's token (a token file, as a deployment would): the hosts a
+      // transaction reaches after the first join it under the first host's id with that token.
+      const tokens = { tokens: [{ name: "cluster", token: CLUSTER_TOKEN, paths: ["/"] }] };
+      const hosts = await Promise.all([0, 1, 2, 3].map(() => serve({ shardMember: true, tokens, limits: { maxMillis: 30_000 }, txnBudgetMs: 30_000, sessionIdleMs: 10_000 })));
       for (const h of hosts) servers.add(h);
       const ranges = evenRanges(3);
       const ex = cluster({
@@ -90,6 +96,7 @@ export const CLUSTER_EXECUTOR: ExecutorFactory = {
           { range: ranges[1]!, hosts: [hosts[1]!.url] },
           { range: ranges[2]!, hosts: [hosts[2]!.url, hosts[3]!.url] },
         ],
+        token: CLUSTER_TOKEN,
         init: true,
       });
       return {
