@@ -135,6 +135,6 @@ describe.each(WITH_CLUSTER)("migrate() equals a fresh load on $name", (factory) 
   const create = executorsFor(factory, afterAll);
   it("for random tables, rows and changes", async () => {
     const ex = await create();
-    await fc.assert(fc.asyncProperty(arbCase, (k) => runCase(ex, k)), { numRuns: factory.name === "http" ? 15 : 30 });
+    await fc.assert(fc.asyncProperty(arbCase, (k) => runCase(ex, k)), { numRuns: factory.name === "http" || factory.name === "cluster" ? 12 : 30 });
   }, 60_000);
 });
