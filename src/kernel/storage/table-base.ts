@@ -196,6 +196,19 @@ export abstract class TableBase implements Table {
     return true;
   }
 
+  /** Writes `rows` over `olds` (a range update): one `write` per row. */
+  updateMany(_olds: readonly Row[], rows: readonly Row[], log: WriteLog | undefined): void {
+    for (let i = 0; i < rows.length; i++) this.write(rows[i]!, "upsert", log);
+  }
+
+  /**
+   * Removes the rows `olds` (a range delete): one `remove` per key, which skips a row a cascade
+   * of an earlier one removed already.
+   */
+  removeMany(olds: readonly Row[], log: WriteLog | undefined): void {
+    for (let i = 0; i < olds.length; i++) this.remove(this.primaryKeyOf(olds[i]!), log);
+  }
+
   /** The 409 of an insert whose key exists, naming the key columns and the key. */
   protected keyExists(key: IndexKey, row: Row | undefined, detail = "already exists"): ConflictError {
     const columns = this.schema.keyColumns.map((c) => c.name);
