@@ -167,6 +167,16 @@ export function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<
     for (let i = 0; i < n; i++) order[starts[(values[i] as number) - min]!++] = i;
     return order;
   }
+  if (smallInts && (max - min + 1) * n <= Number.MAX_SAFE_INTEGER) {
+    // Integers over a wide range: each row's value and position packed in one exact double
+    // ((value - min) × n + position), sorted natively; ties keep row order.
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) packed[i] = ((values[i] as number) - min) * n + i;
+    packed.sort();
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = packed[i]! % n;
+    return order;
+  }
   const counts = new Map<KeyCell, number>();
   let allNumbers = true;
   for (let i = 0; i < n; i++) {
