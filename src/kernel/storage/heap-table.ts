@@ -329,14 +329,15 @@ export class HeapTable extends TableBase {
     for (let i = 0; i < n; i++) {
       const key = sortedKeys[i]!;
       const row = sortedRows[i]!;
-      if (map !== undefined ? map.has(key as KeyCell) : !tree.set(key, row, false)) {
+      // The log hears of the first change to the table before it happens (a session's log keeps
+      // the committed trees then): the first row is looked up, inserted only after.
+      const first = i === 0 && log !== undefined;
+      if (map !== undefined || first ? this.get(key) !== undefined : !tree.set(key, row, false)) {
         throw this.keyExists(key, undefined);
       }
       log?.rowChanged(this, key, undefined);
-      if (map !== undefined) {
-        tree.set(key, row);
-        map.set(key as KeyCell, row);
-      }
+      if (map !== undefined || first) tree.set(key, row);
+      if (map !== undefined) map.set(key as KeyCell, row);
       for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
       for (const o of this.observers) o.added(row);
     }
