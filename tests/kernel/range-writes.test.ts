@@ -196,7 +196,47 @@ async function run(durable: boolean, txns: { ops: Op[]; commit: boolean }[]): Pr
 
 const txnsArb = fc.array(fc.record({ ops: fc.array(opArb, { minLength: 1, maxLength: 8 }), commit: fc.boolean() }), { minLength: 1, maxLength: 5 });
 
+/** A child table whose `p` references the parent table's key: a range write its guard refuses is undone whole. */
+async function refusedRangeWrites(durable: boolean): Promise<void> {
+  const dir = durable ? mkdtempSync(join(tmpdir(), "tc-range-ref-")) : undefined;
+  const db = await Database.open(dir === undefined ? {} : { dataDir: dir });
+  const PARENT = [[[["id", U32]], [["n", U32]]], []];
+  const CHILD = [[[["id", U32]], [["p", U32, null, { nullable: true, references: { table: "/state/p/parent", on_delete: "restrict" } }], ["b", U32]]], [["by_p", ["p"]]]];
+  try {
+    const txn = await db.begin();
+    txn.request("put", ["p", "parent"], null, tableLiteral(PARENT, Array.from({ length: 200 }, (_, i) => [i, i])));
+    const rows: ModelRow[] = Array.from({ length: 180 }, (_, i) => [i, i % 50, i % 4]);
+    txn.request("put", ["p", "child"], null, tableLiteral(CHILD, rows));
+    await txn.commit();
+    const child = db.lookup("p", "child")!;
+    const kept = keep(child);
+    const model = new Map(rows.map((r) => [r[0], [...r] as ModelRow]));
+    const t2 = await db.begin();
+    // Every row of the range is written, then the guard finds no parent 999: all undone.
+    expect(() => t2.request("put", ["p", "child"], [["id", [["in", 10], ["ex", 170]]]], map({ p: 999 }))).toThrow(/references no row/);
+    // The parent rows are referenced: a range delete there is refused and undone.
+    expect(() => t2.request("delete", ["p", "parent"], [["id", [["in", 0], ["ex", 120]]]], undefined)).toThrow(/reference/);
+    expect(t2.request("get", ["p", "parent", "count"], null, undefined)).toBe(200);
+    const view = t2.request("get", ["p", "child"], [["p", [null, null]]], undefined) as TableView;
+    expect(view.rows()).toEqual([...model.values()].sort((r, s) => nullFirst(r[1], s[1]) || r[0] - s[0]));
+    expectKept(child, kept, model);
+    // An allowed one goes through.
+    t2.request("put", ["p", "child"], [["id", [["in", 10], ["ex", 170]]]], map({ p: 7 }));
+    for (const r of model.values()) if (r[0] >= 10 && r[0] < 170) r[1] = 7;
+    expectKept(child, kept, model);
+    await t2.commit();
+  } finally {
+    await db.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("range updates and deletes", () => {
+  it("a range write its references refuse is undone whole (memory, durable)", async () => {
+    await refusedRangeWrites(false);
+    await refusedRangeWrites(true);
+  });
+
   it("keep every index and kept structure exact through commits and rollbacks (memory)", async () => {
     await fc.assert(fc.asyncProperty(txnsArb, (txns) => run(false, txns)), { numRuns: 60 });
   });
