@@ -286,7 +286,10 @@ describe("key slots and relation slot lists", () => {
       expect(byBoss.entryCodes(packed, coded, 1)).toBe(copy);
       expectCopy(copy, packed);
       // More changes than the coding logs (past 64 here): the copy is stale until due, then remade.
-      for (let i = 0; i < 70; i++) nodes.write(nodes.checkRow([3, i % 2]), "upsert", undefined);
+      // (Ending on boss 0: node 3 stays moved, so its sources stay in the delta.)
+      for (let i = 0; i < 70; i++) nodes.write(nodes.checkRow([3, (i + 1) % 2]), "upsert", undefined);
+      expect(byBoss.packed(1)).toBe(packed);
+      expect(byBoss.changed?.[slots.slotOf(0)!]).toBe(1);
       for (let i = 0; i < 3; i++) expect(byBoss.entryCodes(packed, coded, 1)).toBeUndefined();
       expectCopy(byBoss.entryCodes(packed, coded, 1), packed);
       // Folded into a new snapshot: the copy is made again for it, on the same terms.
@@ -295,9 +298,40 @@ describe("key slots and relation slot lists", () => {
       expect(byBoss.changed).toBeUndefined();
       for (let i = 0; i < 3; i++) expect(byBoss.entryCodes(fresh, coded, 1)).toBeUndefined();
       expectCopy(byBoss.entryCodes(fresh, coded, 1), fresh);
+      // A change undone by the next one leaves nothing in the delta: readers take the plain
+      // snapshot again, with no fold.
+      nodes.write(nodes.checkRow([3, 1]), "upsert", undefined);
+      expect(byBoss.changed?.[slots.slotOf(1)!]).toBe(1);
+      nodes.write(nodes.checkRow([3, 0]), "upsert", undefined);
+      expect(byBoss.changed).toBeUndefined();
+      expect(byBoss.packed(1)).toBe(fresh);
+      expect(byBoss.changed).toBeUndefined();
     } finally {
       Object.assign(snapshotPolicy, saved);
     }
+  });
+
+  it("a delta whose changes keep cancelling out stays exact, and drops the sources it no longer holds", () => {
+    Object.assign(snapshotPolicy, POLICIES[1]!.policy);
+    const nodes = new Table("/state/p/nodes", parseSchema(NODES));
+    nodes.insertMany([[0, null], [1, 0], [2, 0], [3, 1], [4, 2], [5, 2]].map((r) => nodes.checkRow(r)), undefined);
+    const slots = keySlotsOf(nodes)!;
+    const byBoss = linkIndexOf(nodes, 1, slots, 0, slots);
+    const packed = withPolicy({ atLeast: 0 }, () => byBoss.packed(1))!;
+    // Node 5 moves for good (its sources stay in the delta); nodes 3 and 4 move and come back
+    // thousands of times, each time leaving and rejoining the delta.
+    nodes.write(nodes.checkRow([5, 1]), "upsert", undefined);
+    for (let i = 0; i < 6000; i++) {
+      const row = i % 2 === 0 ? [3 + (i % 4 === 0 ? 0 : 1), 0] : i % 4 === 1 ? [3, 1] : [4, 2];
+      nodes.write(nodes.checkRow(row), "upsert", undefined);
+      if (i % 997 === 0) expectSnapshotOf(byBoss, slots, 1);
+    }
+    expect(byBoss.packed(1)).toBe(packed);
+    const marked = [...Array(slots.rows.length).keys()].filter((s) => byBoss.changed?.[s] === 1).map((s) => slots.keyOf(s));
+    expect(marked.sort()).toEqual([1, 2]);
+    expectSnapshotOf(byBoss, slots, 1);
+    // The list of sources marked since the snapshot does not grow with the writes (3,000 marks).
+    expect((byBoss as unknown as { marked: number[] }).marked.length).toBeLessThan(1100);
   });
 
   it("a composite-key table has no key slots", () => {

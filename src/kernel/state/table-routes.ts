@@ -18,7 +18,7 @@ import { PATHS } from "../../ir/types.js";
 import { type Selector, parseKey, parseSelector } from "./selector.js";
 import { type ScanPlan, rowMatches } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
-import { type IndexKey, type KeyCell, compareCells, compareTuples } from "../storage/index-keys.js";
+import { type KeyCell, compareCells, compareTuples } from "../storage/index-keys.js";
 import {
   type Column,
   type Row,
@@ -292,25 +292,27 @@ function update(log: UndoLog, view: TableView, value: unknown): void {
     if (col.isKey) throw new BadRequestError(`${table.path}: cannot update key column ${JSON.stringify(name)}`);
     sets.push([col.position, checkCell(col, v, table.path)]);
   }
-  const rows: Row[] = [];
+  const olds: Row[] = [];
   view.forEachFullRow((r) => {
-    rows.push(r);
+    olds.push(r);
   });
-  for (const row of rows) {
-    const next = row.slice();
+  const rows = new Array<Row>(olds.length);
+  for (let i = 0; i < olds.length; i++) {
+    const next = olds[i]!.slice();
     for (const [p, c] of sets) next[p] = c;
-    table.write(next, "upsert", log);
+    rows[i] = next;
   }
+  table.updateMany(olds, rows, log);
 }
 
 function deleteRows(log: UndoLog, view: TableView): void {
   const table = view.table;
   if (view.projection) throw new BadRequestError(`${table.path}: cannot delete through a projected view`);
-  const keys: IndexKey[] = [];
+  const olds: Row[] = [];
   view.forEachFullRow((r) => {
-    keys.push(table.primaryKeyOf(r));
+    olds.push(r);
   });
-  for (const k of keys) table.remove(k, log);
+  table.removeMany(olds, log);
 }
 
 function conflict(path: string, existing: string, given: string): never {

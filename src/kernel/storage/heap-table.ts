@@ -7,6 +7,7 @@
  */
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 
+import { InternalError } from "../../errors.js";
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
 import { prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
@@ -16,6 +17,7 @@ import {
   NODE_SIZE,
   type TableIndex,
   type Tree,
+  mergedSecondary,
   newTree,
   secondaryKey,
   secondaryOrder,
@@ -25,7 +27,11 @@ import type { Row, TableSchema } from "./table-schema.js";
 
 /** Fewer rows than this are inserted one by one into a non-empty table (see `insertMany`). */
 const MERGE_MIN_ROWS = 256;
+/** Range updates and deletes of fewer rows than this go row by row (see `updateMany`). */
+const BATCH_MIN_ROWS = 64;
 const BREAK = Object.freeze({ break: true });
+const NO_ROWS: readonly Row[] = [];
+const DELETE = Object.freeze({ delete: true });
 
 /** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
 interface HeapState extends TableState {
@@ -86,6 +92,114 @@ export class HeapTable extends TableBase {
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
     for (const o of this.observers) o.removed(old);
+  }
+
+  /**
+   * A range update in one pass: the keys sorted once, the primary tree's values replaced in one
+   * walk of its leaves across the keys' span (`editRange`), and each secondary index rebuilt from
+   * the table's rows when the rows are many compared with the table (as a large `insertMany`
+   * merges), else updated entry by entry. The log hears of every row before anything changes,
+   * the observers and the guard after every row is in place (as `write` tells them, row by row).
+   * A few rows, or rows stored before a schema change (`fill`), go row by row.
+   */
+  override updateMany(olds: readonly Row[], rows: readonly Row[], log: WriteLog | undefined): void {
+    const n = rows.length;
+    if (n < BATCH_MIN_ROWS || this.fill !== undefined) {
+      super.updateMany(olds, rows, log);
+      return;
+    }
+    const batch = this.sortedBatch(olds, rows);
+    const { keys } = batch;
+    olds = batch.olds;
+    rows = batch.rows;
+    if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, keys[i]!, olds[i]!);
+    const replaced = this.editPrimary(keys, (i) => ({ value: rows[i]! }));
+    if (replaced !== n) throw new InternalError(`${this.path}: a range update found ${replaced} of its ${n} rows`);
+    const map = this.pointMap;
+    if (map !== undefined) for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
+    if (this.secondaries.length > 0) {
+      if (this.mergesFor(n)) {
+        const dropped = new Set(olds);
+        for (const ix of this.secondaries) ix.tree = mergedSecondary(ix, dropped, rows);
+      } else {
+        for (const ix of this.secondaries) {
+          for (let i = 0; i < n; i++) {
+            const nk = secondaryKey(ix, rows[i]!);
+            const ok = secondaryKey(ix, olds[i]!);
+            if (compareTuples(ok, nk) !== 0) ix.tree.delete(ok);
+            ix.tree.set(nk, rows[i]!);
+          }
+        }
+      }
+    }
+    for (const o of this.observers) for (let i = 0; i < n; i++) o.replaced(olds[i]!, rows[i]!);
+    const guard = this.guard;
+    if (guard !== undefined) for (let i = 0; i < n; i++) guard.written(this, rows[i]!, olds[i]!, log);
+  }
+
+  /**
+   * A range delete in one pass: as `updateMany`, the primary tree's entries taken out in one walk
+   * and the secondary indexes merged anew (or edited, for a few rows). Row by row when a removal
+   * must be guarded (rows of other tables reference this one: a cascade may remove rows of the
+   * range itself), for a few rows, and for rows stored before a schema change.
+   */
+  override removeMany(olds: readonly Row[], log: WriteLog | undefined): void {
+    const n = olds.length;
+    if (n < BATCH_MIN_ROWS || this.fill !== undefined || this.guard?.watchesRemovals(this) === true) {
+      super.removeMany(olds, log);
+      return;
+    }
+    const batch = this.sortedBatch(olds, undefined);
+    const { keys } = batch;
+    olds = batch.olds;
+    if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, keys[i]!, olds[i]!);
+    const removed = this.editPrimary(keys, () => DELETE);
+    if (removed !== n) throw new InternalError(`${this.path}: a range delete found ${removed} of its ${n} rows`);
+    const map = this.pointMap;
+    if (map !== undefined) for (let i = 0; i < n; i++) map.delete(keys[i] as KeyCell);
+    if (this.secondaries.length > 0) {
+      if (this.mergesFor(n)) {
+        // One walk of each index, its removed entries taken out as it goes (their rows are the
+        // primary tree's own objects); a rebuild (collect, merge, bulk load) measured slower.
+        const dropped = new Set(olds);
+        for (const ix of this.secondaries) ix.tree.editAll((_k, row) => (dropped.has(row) ? DELETE : undefined));
+      } else {
+        for (const ix of this.secondaries) for (let i = 0; i < n; i++) ix.tree.delete(secondaryKey(ix, olds[i]!));
+      }
+    }
+    for (const o of this.observers) for (let i = 0; i < n; i++) o.removed(olds[i]!);
+  }
+
+  /** `olds` (and `rows`, beside them) in primary key order, with their keys. */
+  private sortedBatch(olds: readonly Row[], rows: readonly Row[] | undefined): { keys: IndexKey[]; olds: readonly Row[]; rows: readonly Row[] } {
+    const n = olds.length;
+    const keys = new Array<IndexKey>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.primaryKeyOf(olds[i]!);
+    const order = sortedOrder(keys, this.primary.compare);
+    if (order === undefined) return { keys, olds, rows: rows ?? NO_ROWS };
+    return { keys: order.map((i) => keys[i]!), olds: order.map((i) => olds[i]!), rows: rows === undefined ? NO_ROWS : order.map((i) => rows[i]!) };
+  }
+
+  /**
+   * Walks the primary tree once across the span of `keys` (present, distinct, ascending),
+   * answering `edit(i)` for the entry of `keys[i]`; returns how many were found.
+   */
+  private editPrimary(keys: readonly IndexKey[], edit: (i: number) => { value: Row } | typeof DELETE): number {
+    const cmp = this.primary.compare;
+    const n = keys.length;
+    let j = 0;
+    this.primary.tree.editRange(keys[0]!, keys[n - 1]!, true, (k) => {
+      if (j < n && cmp(k, keys[j]!) === 0) return edit(j++);
+    });
+    return j;
+  }
+
+  /**
+   * True when `n` rows changed in one request are many enough that merging each secondary index
+   * anew (O(table)) beats editing it entry by entry (two descents per row).
+   */
+  private mergesFor(n: number): boolean {
+    return n >= Math.max(BATCH_MIN_ROWS, this.size >> 3);
   }
 
   /** Removes every row at once (saving the trees in the log so a rollback restores them). */
@@ -215,14 +329,15 @@ export class HeapTable extends TableBase {
     for (let i = 0; i < n; i++) {
       const key = sortedKeys[i]!;
       const row = sortedRows[i]!;
-      if (map !== undefined ? map.has(key as KeyCell) : !tree.set(key, row, false)) {
+      // The log hears of the first change to the table before it happens (a session's log keeps
+      // the committed trees then): the first row is looked up, inserted only after.
+      const first = i === 0 && log !== undefined;
+      if (map !== undefined || first ? this.get(key) !== undefined : !tree.set(key, row, false)) {
         throw this.keyExists(key, undefined);
       }
       log?.rowChanged(this, key, undefined);
-      if (map !== undefined) {
-        tree.set(key, row);
-        map.set(key as KeyCell, row);
-      }
+      if (map !== undefined || first) tree.set(key, row);
+      if (map !== undefined) map.set(key as KeyCell, row);
       for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
       for (const o of this.observers) o.added(row);
     }

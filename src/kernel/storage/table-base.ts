@@ -196,6 +196,41 @@ export abstract class TableBase implements Table {
     return true;
   }
 
+  /**
+   * Writes `rows` over `olds` (a range update), row by row as `write` does, but without reading
+   * each row again: `olds` were read in this request, and nothing a row's write does (its guard
+   * only reads) changes another row of the range. (A durable table decodes a row per read.)
+   */
+  updateMany(olds: readonly Row[], rows: readonly Row[], log: WriteLog | undefined): void {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const old = olds[i]!;
+      const key = this.primaryKeyOf(row);
+      this.checkWriteBytes(key, row);
+      log?.rowChanged(this, key, old);
+      this.applyWrite(key, row, old);
+      this.guard?.written(this, row, old, log);
+    }
+  }
+
+  /**
+   * Removes the rows `olds` (a range delete), row by row. When removals are guarded (rows of other
+   * tables reference this one), each goes through `remove`, which reads the row again: a cascade
+   * of an earlier one may have removed or changed it. Otherwise `olds` are taken as read.
+   */
+  removeMany(olds: readonly Row[], log: WriteLog | undefined): void {
+    if (this.guard?.watchesRemovals(this) === true) {
+      for (let i = 0; i < olds.length; i++) this.remove(this.primaryKeyOf(olds[i]!), log);
+      return;
+    }
+    for (let i = 0; i < olds.length; i++) {
+      const old = olds[i]!;
+      const key = this.primaryKeyOf(old);
+      log?.rowChanged(this, key, old);
+      this.applyRemove(key, old);
+    }
+  }
+
   /** The 409 of an insert whose key exists, naming the key columns and the key. */
   protected keyExists(key: IndexKey, row: Row | undefined, detail = "already exists"): ConflictError {
     const columns = this.schema.keyColumns.map((c) => c.name);

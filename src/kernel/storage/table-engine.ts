@@ -134,6 +134,18 @@ export interface Table {
   write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): Row;
   /** Deletes the row with this primary tree key; false when absent. */
   remove(key: IndexKey, log: WriteLog | undefined): boolean;
+  /**
+   * Writes checked `rows` over the rows `olds` they replace (`rows[i]` has the key of `olds[i]`;
+   * `olds` as read in this request, each key once, in any order): a range update. The same
+   * changes, log entries, observer calls and guard checks as `write(row, "upsert")` per row; an
+   * engine may apply them in one pass (table-base.ts writes row by row).
+   */
+  updateMany(olds: readonly Row[], rows: readonly Row[], log: WriteLog | undefined): void;
+  /**
+   * Removes the rows `olds` (as read in this request, each key once, in any order): a range
+   * delete. The same as `remove` of each one's key; an engine may apply them in one pass.
+   */
+  removeMany(olds: readonly Row[], log: WriteLog | undefined): void;
   /** Puts a row back as it was before a change (used by rollback; never logged). */
   restoreRow(key: IndexKey, old: Row | undefined): void;
   /** Removes every row at once (saving the state in the log so a rollback restores it). */

@@ -149,9 +149,14 @@ export class LinkIndex implements RowObserver {
    * each entry's target against `target.rows` (a dead entry `~t` may have come back).
    */
   liveChanged = false;
-  /** The marks behind `changed` (kept, zeroed, across folds) and the sources marked. */
+  /**
+   * The marks behind `changed` (kept, zeroed, across folds), the sources marked since the last
+   * fold (a source unmarked since may be listed, and listed twice once marked again), and how
+   * many are marked now.
+   */
   private marks = new Uint8Array(0);
   private readonly marked: number[] = [];
+  private markedNow = 0;
   /** Writes to the lists since the snapshot was taken (the delta's weight; see `snapshotPolicy`). */
   private deltaWrites = 0;
   /** Counts the snapshots taken: the current one's number (see `entryCodes`). */
@@ -252,6 +257,7 @@ export class LinkIndex implements RowObserver {
       this.removedSince[s] = undefined;
     }
     this.marked.length = 0;
+    this.markedNow = 0;
     this.changed = undefined;
     this.deltaWrites = 0;
   }
@@ -260,7 +266,10 @@ export class LinkIndex implements RowObserver {
   private deltaAdd(s: number, t: number): void {
     this.mark(s);
     const removed = this.removedSince[s];
-    if (removed !== undefined && takeOne(removed, t)) return;
+    if (removed !== undefined && takeOne(removed, t)) {
+      this.unmarkIfEmpty(s);
+      return;
+    }
     const added = this.addedSince[s];
     if (added === undefined) this.addedSince[s] = [t];
     else added.push(t);
@@ -270,10 +279,31 @@ export class LinkIndex implements RowObserver {
   private deltaRemove(s: number, t: number): void {
     this.mark(s);
     const added = this.addedSince[s];
-    if (added !== undefined && takeOne(added, t)) return;
+    if (added !== undefined && takeOne(added, t)) {
+      this.unmarkIfEmpty(s);
+      return;
+    }
     const removed = this.removedSince[s];
     if (removed === undefined) this.removedSince[s] = [t];
     else removed.push(t);
+  }
+
+  /**
+   * Takes source `s` out of the delta when its changes since the snapshot cancelled out (a target
+   * added, then removed again): its list is its snapshot entries again, so readers go back to the
+   * snapshot for it, and to the plain CSR loop once no source is left in the delta.
+   */
+  private unmarkIfEmpty(s: number): void {
+    if ((this.addedSince[s]?.length ?? 0) !== 0 || (this.removedSince[s]?.length ?? 0) !== 0) return;
+    this.addedSince[s] = undefined;
+    this.removedSince[s] = undefined;
+    this.marks[s] = 0;
+    if (--this.markedNow === 0) {
+      // Nothing is left in the delta: the snapshot says what the lists say.
+      this.marked.length = 0;
+      this.changed = undefined;
+      this.deltaWrites = 0;
+    }
   }
 
   /**
@@ -338,9 +368,29 @@ export class LinkIndex implements RowObserver {
     }
     if (marks[s] === 0) {
       marks[s] = 1;
-      this.marked.push(s);
+      this.markedNow++;
+      const marked = this.marked;
+      // Sources unmarked since the last fold stay listed: drop them before they pile up.
+      if (marked.length >= 4 * this.markedNow + 1024) this.compactMarked();
+      marked.push(s);
     }
     this.changed = marks;
+  }
+
+  /** Keeps in `marked` only the sources marked now, each once. */
+  private compactMarked(): void {
+    const marks = this.marks;
+    const marked = this.marked;
+    let kept = 0;
+    for (let i = 0; i < marked.length; i++) {
+      const s = marked[i]!;
+      if (marks[s] !== 1) continue;
+      // 2: listed already (set back to 1 below).
+      marks[s] = 2;
+      marked[kept++] = s;
+    }
+    marked.length = kept;
+    for (let i = 0; i < kept; i++) marks[marked[i]!] = 1;
   }
 
   /**
