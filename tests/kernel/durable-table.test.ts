@@ -18,6 +18,9 @@ import { Database } from "../../src/kernel/state/database.js";
 import { TableView } from "../../src/kernel/state/table-view.js";
 import { LmdbTable } from "../../src/kernel/storage/lmdb-table.js";
 import { tableLiteral } from "../../src/kernel/storage/table-schema.js";
+import { ENTRY_KEYS, ROW_KEYS } from "../../src/kernel/storage/store-keys.js";
+import { rowChecksum, tableChecksum } from "../../src/kernel/storage/checksums.js";
+import { verifyDataDir } from "../../src/kernel/storage/store-verify.js";
 
 const root = mkdtempSync(join(tmpdir(), "tc-durable-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -103,7 +106,7 @@ describe("a reopened durable store", () => {
     // record; lmdb's own structures are intact, so the pre-open check passes).
     const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
     const meta = env.openDB({ name: "meta", encoding: "msgpack", useRecords: false } as { name: string });
-    const data = env.openDB({ name: "data", encoding: "msgpack", useRecords: false } as { name: string });
+    const data = env.openDB({ name: "rows", encoding: "msgpack", useRecords: false, keyEncoder: ROW_KEYS } as { name: string });
     const tid = [...meta.getRange({})].find((e) => (e.value as { path: string }).path === T)!.key as number;
     const [key, value] = [...data.getRange({ start: [tid, 42], end: [tid, 43] })].map((e) => [e.key, e.value as unknown[]])[0]!;
     await data.put(key as never, [...(value as unknown[]).slice(0, -2), "tampered", (value as unknown[]).at(-1)]);
@@ -285,14 +288,63 @@ describe("a store of the format before the index sub-database", () => {
 
     const check = open({ path: join(dir, "state"), compression: false, maxDbs: 8, readOnly: true });
     const info = check.openDB({ name: "info", ...msgpack } as { name: string });
-    const index = check.openDB({ name: "index", ...msgpack } as { name: string });
-    expect(info.get("format")).toBe(2);
+    const index = check.openDB({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
+    expect(info.get("format")).toBe(3);
     expect(index.getCount({ start: [1], end: [2] })).toBe(21);
     await check.close();
 
     ex = embedded({ dataDir: dir });
     expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 2]] }))).toEqual([rowOf(2), rowOf(9), rowOf(16), [30, 2, "r30"]]);
     expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(21);
+    await ex.close();
+  });
+});
+
+describe("a store of format 2 (ordered-binary keys in `data` and `index`)", () => {
+  it("has its keys re-encoded once at open, keeps its rows and indexes, and verifies sound", async () => {
+    const dir = newDir();
+    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
+    const msgpack = { encoding: "msgpack", useRecords: false } as const;
+    const meta = env.openDB({ name: "meta", ...msgpack } as { name: string });
+    const data = env.openDB({ name: "data", ...msgpack } as { name: string });
+    const index = env.openDB({ name: "index", ...msgpack } as { name: string });
+    const counts = env.openDB({ name: "counts", ...msgpack } as { name: string });
+    const info = env.openDB({ name: "info", ...msgpack } as { name: string });
+    // tid 300: its id takes the wide form of the compact encoding
+    const tid = 300;
+    await env.transaction(() => {
+      meta.putSync(tid, { path: T, schema: SCHEMA, sum: tableChecksum(T, SCHEMA) });
+      for (let i = 0; i < 50; i++) {
+        const values = [i % 7, `r${i}`];
+        data.putSync([tid, i], [...values, rowChecksum([tid, i], values, 2)]);
+        index.putSync([tid, 0, i % 7, i], null);
+      }
+      counts.putSync(tid, 50);
+      info.putSync("format", 2);
+    });
+    await env.close();
+
+    let ex = embedded({ dataDir: dir });
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 3]] }))).toEqual([3, 10, 17, 24, 31, 38, 45].map(rowOf));
+    expect(await ex.request({ verb: "get", path: T, key: [49] })).toEqual(rowOf(49));
+    await ex.request({ verb: "put", path: T, key: [60], body: [3, "r60"] });
+    await ex.request({ verb: "delete", path: T, key: [10] });
+    await ex.close();
+
+    const check = open({ path: join(dir, "state"), compression: false, maxDbs: 8, readOnly: true });
+    expect(check.openDB({ name: "info", ...msgpack } as { name: string }).get("format")).toBe(3);
+    const entries = check.openDB({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
+    expect([...entries.getKeys({ start: [tid, 0, 3], end: [tid, 0, 4] })]).toEqual([3, 17, 24, 31, 38, 45, 60].map((i) => [tid, 0, 3, i]));
+    // the old sub-databases are gone
+    expect(check.openDB({ name: "data", ...msgpack, create: false } as { name: string })).toBeFalsy();
+    expect(check.openDB({ name: "index", ...msgpack, create: false } as { name: string })).toBeFalsy();
+    await check.close();
+
+    const report = await verifyDataDir(dir);
+    expect(report.problems).toEqual([]);
+    ex = embedded({ dataDir: dir });
+    expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(50);
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 3]] })).map((r) => (r as number[])[0])).toEqual([3, 17, 24, 31, 38, 45, 60]);
     await ex.close();
   });
 });
