@@ -124,6 +124,26 @@ describe("a reopened durable store", () => {
   });
 });
 
+describe("writes over scanned rows", () => {
+  it("read the row a scan just decoded, and never a stale one once a commit changed it", async () => {
+    const dir = newDir();
+    const ex = embedded({ dataDir: dir });
+    await load(ex, 200);
+    const range = [["id", [["in", 10], ["ex", 20]]]];
+    // an update by range: each write replaces a row the scan read
+    await ex.request({ verb: "put", path: T, key: range, body: { a: 100 } });
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: range })).map((r) => (r as number[])[1])).toEqual(Array(10).fill(100));
+    // the scan above read rows 10..19 from lmdb; a later commit changes row 15 by key
+    await ex.request({ verb: "put", path: T, key: [15], body: [5, "changed"] });
+    expect(await ex.request({ verb: "get", path: T, key: [15] })).toEqual([15, 5, "changed"]);
+    await ex.request({ verb: "delete", path: T, key: [16] });
+    expect(await ex.request({ verb: "get", path: T, key: [16] })).toBeNull();
+    await ex.request({ verb: "delete", path: T, key: range });
+    expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(190);
+    await ex.close();
+  });
+});
+
 describe("pending writes", () => {
   it("are visible inside their session, gone after its rollback, and kept by its commit", async () => {
     const dir = newDir();

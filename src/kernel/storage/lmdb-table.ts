@@ -30,6 +30,9 @@ interface LmdbState extends TableState {
   readonly size: number;
 }
 
+/** The most stored rows a scan keeps for the writes that follow it (see `LmdbTable.scanned`). */
+const SCANNED_ROWS = 16_384;
+
 /** What a stored range source yields per key: raw value cells (data) or nothing (index). */
 type Raw = StoreCell[] | null | RowEntry | IndexEntry;
 
@@ -51,6 +54,14 @@ export class LmdbTable extends TableBase implements FlushSource {
   /** Frozen layers whose lmdb write has not resolved yet, newest first. */
   private committing: WriteLayer[] = [];
   private rowCount: number;
+  /**
+   * The stored rows the latest scan of the primary index decoded from lmdb, by key (tables with
+   * a one-column key; at most `SCANNED_ROWS`): an update or delete by range scans its rows first,
+   * then writes over each, and the write asks for the row it replaces — here, instead of a second
+   * lmdb get and decode. lmdb's rows change only through a commit, which freezes the active layer
+   * (`freeze` forgets them), and `get` asks the layers first.
+   */
+  private scanned: Map<IndexKey, Row> | undefined;
 
   constructor(
     path: string,
@@ -93,7 +104,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (e !== undefined) return e === TOMBSTONE ? undefined : this.full(e);
       if (layer.truncated) return undefined;
     }
-    return this.storedRow(key);
+    return this.scanned?.get(key) ?? this.storedRow(key);
   }
 
   /**
@@ -203,6 +214,8 @@ export class LmdbTable extends TableBase implements FlushSource {
     }
     const storeAt = withStore ? sources.length : -1;
     if (withStore) sources.push(this.storeSource(ordinal, start, reverse));
+    const scanned = storeAt >= 0 && ordinal < 0 && this.keyLen === 1 ? new Map<IndexKey, Row>() : undefined;
+    if (scanned !== undefined) this.scanned = scanned;
     mergeSources(sources, cmp, reverse, (key, value, from) => {
       if (!reverse) {
         if (low !== undefined && !lowInclusive && cmp(key, low) === 0) return false;
@@ -220,7 +233,10 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (value === TOMBSTONE) return false;
       let row: Row | undefined;
       if (ordinal < 0) {
-        row = from === storeAt ? this.decode(storeKey(this.tid, key), value as StoreCell[] | null) : this.full(value as Row);
+        if (from === storeAt) {
+          row = this.decode(storeKey(this.tid, key), value as StoreCell[] | null);
+          if (scanned !== undefined && scanned.size < SCANNED_ROWS) scanned.set(key, row);
+        } else row = this.full(value as Row);
       } else {
         const pk = this.primaryKeyOfIndexKey(ix, key as readonly KeyCell[]);
         row = committedOnly ? this.committedGet(pk) : this.get(pk);
@@ -597,7 +613,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     // conflict: one reverse step instead of a get per row.
     if (!wasEmpty && !this.allAfterLastKey(sortedKeys[0]!)) {
       for (const k of sortedKeys) {
-        if (this.get(k) !== undefined) throw this.keyExists(k, undefined);
+        if (this.has(k)) throw this.keyExists(k, undefined);
       }
     }
     const layer = this.active;
@@ -632,6 +648,7 @@ export class LmdbTable extends TableBase implements FlushSource {
   // ---- commit (FlushSource) ---------------------------------------------------------------------
 
   freeze(): WriteLayer {
+    this.scanned = undefined;
     const layer = this.active;
     layer.size = this.rowCount;
     this.committing.unshift(layer);
