@@ -368,3 +368,22 @@ describe("a store of format 2 (ordered-binary keys in `data` and `index`)", () =
     await ex.close();
   });
 });
+
+describe("a store of a newer format", () => {
+  it("is refused at open, before anything is read or written", async () => {
+    const dir = newDir();
+    let ex = embedded({ dataDir: dir });
+    await load(ex, 10);
+    await ex.close();
+    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
+    await env.openDB({ name: "info", encoding: "msgpack", useRecords: false } as { name: string }).put("format", 4);
+    await env.close();
+    unlinkSync(join(dir, "state", "clean-close.json"));
+    ex = embedded({ dataDir: dir });
+    await expect(ex.request({ verb: "get", path: `${T}/count` })).rejects.toMatchObject({
+      name: "DataCorruptionError",
+      message: expect.stringMatching(/store format 4, written by a newer version/),
+    });
+    await ex.close().catch(() => undefined);
+  });
+});

@@ -226,7 +226,11 @@ export function openTable(store: LmdbStore, stored: StoredTable): LoadedTable {
  * re-encoded, in another (`LmdbStore.reencode`, format 3).
  */
 async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): Promise<void> {
-  if (store.format() >= STORE_FORMAT) return;
+  if (store.format() > STORE_FORMAT) {
+    // its rows may be where this version does not look: refused before anything is read or written
+    throw new DataCorruptionError(store.dataDir, `${STATE_DIR}/${DATA_FILE}`, `it is of store format ${store.format()}, written by a newer version (this one reads formats 1 to ${STORE_FORMAT})`);
+  }
+  if (store.format() === STORE_FORMAT) return;
   if (store.format() >= 2 || !store.isLegacy) {
     // format 2: the keys re-encoded (a new store has nothing to move; its first commit records the format)
     await store.reencode();
