@@ -200,7 +200,7 @@ export class LmdbStore {
     const rows = optional<StoreCell[] | null, StoreKey>("rows", !readOnly, { keyEncoder: ROW_KEYS });
     const entries = optional<null, StoreKey>("entries", !readOnly, { keyEncoder: ENTRY_KEYS });
     if (rows === undefined) {
-      // read-only on a new, never written store: an empty `rows` is read as one
+      // read-only on a directory no version ever opened for writing (every writable open creates it)
       throw new DataCorruptionError(dataDir, "state/data.mdb", "it holds no rows sub-database");
     }
     return new LmdbStore(env, meta, rows, counts, entries, info, dataDir, false);
