@@ -14,7 +14,7 @@
 import { DataCorruptionError } from "../../errors.js";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey } from "./lmdb-store.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey, storedSource } from "./lmdb-store.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
@@ -213,7 +213,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
     }
     const storeAt = withStore ? sources.length : -1;
-    if (withStore) sources.push(this.storeSource(ordinal, start, reverse));
+    if (withStore) sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, ordinal < 0 && this.primary.scalar, start, reverse));
     const scanned = storeAt >= 0 && ordinal < 0 && this.keyLen === 1 ? new Map<IndexKey, Row>() : undefined;
     if (scanned !== undefined) this.scanned = scanned;
     mergeSources(sources, cmp, reverse, (key, value, from) => {
@@ -246,52 +246,6 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
       return visit(row);
     });
-  }
-
-  /** A source over lmdb's stored entries of the primary (`ordinal` -1) or a secondary index. */
-  private storeSource(ordinal: number, start: IndexKey | undefined, reverse: boolean): Source<Raw> {
-    const tid = this.tid;
-    const scalar = ordinal < 0 && this.primary.scalar;
-    const prefix: StoreCell[] = ordinal < 0 ? [tid] : [tid, ordinal];
-    const skip = prefix.length;
-    const from = start === undefined ? (reverse ? rangeEnd(prefix) : prefix) : boundKey(prefix, start);
-    const to = reverse ? prefix : rangeEnd(prefix);
-    const { store, path } = this;
-    let it: Iterator<{ key: unknown; value: unknown }>;
-    try {
-      it = (ordinal < 0
-        ? store.data.getRange({ start: from as StoreKey, end: to as StoreKey, reverse })
-        : store.index!.getRange({ start: from as StoreKey, end: to as StoreKey, reverse }))[Symbol.iterator]();
-    } catch (e) {
-      throw store.corruption(`table ${path}`, e);
-    }
-    const src: Source<Raw> = {
-      key: undefined,
-      value: undefined,
-      close() {
-        it.return?.();
-      },
-      next() {
-        let r: IteratorResult<{ key: unknown; value: unknown }>;
-        try {
-          r = it.next();
-        } catch (e) {
-          // an lmdb or decoder error while reading stored entries
-          throw store.corruption(src.key === undefined ? `table ${path}` : `table ${path}, after key ${JSON.stringify(src.key)}`, e);
-        }
-        if (r.done) {
-          src.key = undefined;
-          src.value = undefined;
-          return;
-        }
-        const k = r.value.key as StoreCell[];
-        src.key = scalar ? (k[1] as KeyCell) : (k.slice(skip) as KeyCell[]);
-        // The stored key is rebuilt from `key` when the row is decoded.
-        src.value = r.value.value as Raw;
-      },
-    };
-    src.next();
-    return src;
   }
 
   /** The primary key of the row an index key leads to (the key cells sit at their row positions). */
