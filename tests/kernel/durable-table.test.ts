@@ -343,6 +343,10 @@ describe("a store of format 2 (ordered-binary keys in `data` and `index`)", () =
       info.putSync("format", 2);
     });
     await env.close();
+    // verify reads it where it is, read-only, without upgrading it
+    const before = await verifyDataDir(dir);
+    expect(before.problems).toEqual([]);
+    expect(before.checked.join("\n")).toMatch(/table \/state\/app\/t: 50 rows, row checksums match.*2 index\(es\) consistent/);
 
     let ex = embedded({ dataDir: dir });
     expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 3]] }))).toEqual([3, 10, 17, 24, 31, 38, 45].map(rowOf));
