@@ -18,6 +18,9 @@ import { Database } from "../../src/kernel/state/database.js";
 import { TableView } from "../../src/kernel/state/table-view.js";
 import { LmdbTable } from "../../src/kernel/storage/lmdb-table.js";
 import { tableLiteral } from "../../src/kernel/storage/table-schema.js";
+import { ENTRY_KEYS, ROW_KEYS } from "../../src/kernel/storage/store-keys.js";
+import { rowChecksum, tableChecksum } from "../../src/kernel/storage/checksums.js";
+import { verifyDataDir } from "../../src/kernel/storage/store-verify.js";
 
 const root = mkdtempSync(join(tmpdir(), "tc-durable-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -103,7 +106,7 @@ describe("a reopened durable store", () => {
     // record; lmdb's own structures are intact, so the pre-open check passes).
     const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
     const meta = env.openDB({ name: "meta", encoding: "msgpack", useRecords: false } as { name: string });
-    const data = env.openDB({ name: "data", encoding: "msgpack", useRecords: false } as { name: string });
+    const data = env.openDB({ name: "rows", encoding: "msgpack", useRecords: false, keyEncoder: ROW_KEYS } as { name: string });
     const tid = [...meta.getRange({})].find((e) => (e.value as { path: string }).path === T)!.key as number;
     const [key, value] = [...data.getRange({ start: [tid, 42], end: [tid, 43] })].map((e) => [e.key, e.value as unknown[]])[0]!;
     await data.put(key as never, [...(value as unknown[]).slice(0, -2), "tampered", (value as unknown[]).at(-1)]);
@@ -118,6 +121,26 @@ describe("a reopened durable store", () => {
     });
     await expect(ex.request({ verb: "get", path: T, key: [["id", [["in", 40], ["ex", 50]]]] })).rejects.toMatchObject({ name: "DataCorruptionError" });
     await ex.close().catch(() => undefined);
+  });
+});
+
+describe("writes over scanned rows", () => {
+  it("read the row a scan just decoded, and never a stale one once a commit changed it", async () => {
+    const dir = newDir();
+    const ex = embedded({ dataDir: dir });
+    await load(ex, 200);
+    const range = [["id", [["in", 10], ["ex", 20]]]];
+    // an update by range: each write replaces a row the scan read
+    await ex.request({ verb: "put", path: T, key: range, body: { a: 100 } });
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: range })).map((r) => (r as number[])[1])).toEqual(Array(10).fill(100));
+    // the scan above read rows 10..19 from lmdb; a later commit changes row 15 by key
+    await ex.request({ verb: "put", path: T, key: [15], body: [5, "changed"] });
+    expect(await ex.request({ verb: "get", path: T, key: [15] })).toEqual([15, 5, "changed"]);
+    await ex.request({ verb: "delete", path: T, key: [16] });
+    expect(await ex.request({ verb: "get", path: T, key: [16] })).toBeNull();
+    await ex.request({ verb: "delete", path: T, key: range });
+    expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(190);
+    await ex.close();
   });
 });
 
@@ -285,8 +308,8 @@ describe("a store of the format before the index sub-database", () => {
 
     const check = open({ path: join(dir, "state"), compression: false, maxDbs: 8, readOnly: true });
     const info = check.openDB({ name: "info", ...msgpack } as { name: string });
-    const index = check.openDB({ name: "index", ...msgpack } as { name: string });
-    expect(info.get("format")).toBe(2);
+    const index = check.openDB({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
+    expect(info.get("format")).toBe(3);
     expect(index.getCount({ start: [1], end: [2] })).toBe(21);
     await check.close();
 
@@ -294,5 +317,77 @@ describe("a store of the format before the index sub-database", () => {
     expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 2]] }))).toEqual([rowOf(2), rowOf(9), rowOf(16), [30, 2, "r30"]]);
     expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(21);
     await ex.close();
+  });
+});
+
+describe("a store of format 2 (ordered-binary keys in `data` and `index`)", () => {
+  it("has its keys re-encoded once at open, keeps its rows and indexes, and verifies sound", async () => {
+    const dir = newDir();
+    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
+    const msgpack = { encoding: "msgpack", useRecords: false } as const;
+    const meta = env.openDB({ name: "meta", ...msgpack } as { name: string });
+    const data = env.openDB({ name: "data", ...msgpack } as { name: string });
+    const index = env.openDB({ name: "index", ...msgpack } as { name: string });
+    const counts = env.openDB({ name: "counts", ...msgpack } as { name: string });
+    const info = env.openDB({ name: "info", ...msgpack } as { name: string });
+    // tid 300: its id takes the wide form of the compact encoding
+    const tid = 300;
+    await env.transaction(() => {
+      meta.putSync(tid, { path: T, schema: SCHEMA, sum: tableChecksum(T, SCHEMA) });
+      for (let i = 0; i < 50; i++) {
+        const values = [i % 7, `r${i}`];
+        data.putSync([tid, i], [...values, rowChecksum([tid, i], values, 2)]);
+        index.putSync([tid, 0, i % 7, i], null);
+      }
+      counts.putSync(tid, 50);
+      info.putSync("format", 2);
+    });
+    await env.close();
+    // verify reads it where it is, read-only, without upgrading it
+    const before = await verifyDataDir(dir);
+    expect(before.problems).toEqual([]);
+    expect(before.checked.join("\n")).toMatch(/table \/state\/app\/t: 50 rows, row checksums match.*2 index\(es\) consistent/);
+
+    let ex = embedded({ dataDir: dir });
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 3]] }))).toEqual([3, 10, 17, 24, 31, 38, 45].map(rowOf));
+    expect(await ex.request({ verb: "get", path: T, key: [49] })).toEqual(rowOf(49));
+    await ex.request({ verb: "put", path: T, key: [60], body: [3, "r60"] });
+    await ex.request({ verb: "delete", path: T, key: [10] });
+    await ex.close();
+
+    const check = open({ path: join(dir, "state"), compression: false, maxDbs: 8, readOnly: true });
+    expect(check.openDB({ name: "info", ...msgpack } as { name: string }).get("format")).toBe(3);
+    const entries = check.openDB({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
+    expect([...entries.getKeys({ start: [tid, 0, 3], end: [tid, 0, 4] })]).toEqual([3, 17, 24, 31, 38, 45, 60].map((i) => [tid, 0, 3, i]));
+    // the old sub-databases are gone
+    expect(check.openDB({ name: "data", ...msgpack, create: false } as { name: string })).toBeFalsy();
+    expect(check.openDB({ name: "index", ...msgpack, create: false } as { name: string })).toBeFalsy();
+    await check.close();
+
+    const report = await verifyDataDir(dir);
+    expect(report.problems).toEqual([]);
+    ex = embedded({ dataDir: dir });
+    expect(await ex.request({ verb: "get", path: `${T}/count` })).toBe(50);
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["a", 3]] })).map((r) => (r as number[])[0])).toEqual([3, 17, 24, 31, 38, 45, 60]);
+    await ex.close();
+  });
+});
+
+describe("a store of a newer format", () => {
+  it("is refused at open, before anything is read or written", async () => {
+    const dir = newDir();
+    let ex = embedded({ dataDir: dir });
+    await load(ex, 10);
+    await ex.close();
+    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
+    await env.openDB({ name: "info", encoding: "msgpack", useRecords: false } as { name: string }).put("format", 4);
+    await env.close();
+    unlinkSync(join(dir, "state", "clean-close.json"));
+    ex = embedded({ dataDir: dir });
+    await expect(ex.request({ verb: "get", path: `${T}/count` })).rejects.toMatchObject({
+      name: "DataCorruptionError",
+      message: expect.stringMatching(/store format 4, written by a newer version/),
+    });
+    await ex.close().catch(() => undefined);
   });
 });

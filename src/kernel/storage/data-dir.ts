@@ -17,8 +17,9 @@
  *    committed count — `DataCorruptionError` naming the table and row.
  *  - `tinychain-orm verify` (store-verify.ts): everything, including the whole file's CRC-32, every
  *    row's checksum and schema, row counts, and every secondary index entry against its row.
- * A store written before the `index` sub-database existed (format 1) has its secondary indexes
- * built once at open, in one lmdb transaction that also records the format.
+ * A store of an older format is brought up to this one once, at open (`upgradeStore`): format 1
+ * (no `index` sub-database) has its secondary indexes built, format 2 its keys re-encoded
+ * (store-keys.ts), each step in one lmdb transaction that also records the format it reached.
  */
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -219,12 +220,22 @@ export function openTable(store: LmdbStore, stored: StoredTable): LoadedTable {
 }
 
 /**
- * Brings a store of an older format up to this one, once, in one lmdb transaction: builds the
- * secondary index entries of every table from its rows (row checksums checked) and records row
- * counts that are missing.
+ * Brings a store of an older format up to this one, once: a store of format 1 gets the secondary
+ * index entries of every table built from its rows (row checksums checked) and its missing row
+ * counts recorded, in one lmdb transaction (format 2); a store of format 2 gets its keys
+ * re-encoded, in another (`LmdbStore.reencode`, format 3).
  */
 async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): Promise<void> {
-  if (store.format() >= STORE_FORMAT) return;
+  if (store.format() > STORE_FORMAT) {
+    // its rows may be where this version does not look: refused before anything is read or written
+    throw new DataCorruptionError(store.dataDir, `${STATE_DIR}/${DATA_FILE}`, `it is of store format ${store.format()}, written by a newer version (this one reads formats 1 to ${STORE_FORMAT})`);
+  }
+  if (store.format() === STORE_FORMAT) return;
+  if (store.format() >= 2 || !store.isLegacy) {
+    // format 2: the keys re-encoded (a new store has nothing to move; its first commit records the format)
+    await store.reencode();
+    return;
+  }
   const stored = new Map(store.tables().map((t) => [t.tid, t]));
   await store.upgrade((put, putCount) => {
     for (const { table } of tables) {
@@ -244,6 +255,7 @@ async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): P
       if (entry.rows === undefined) putCount(table.tid, n);
     }
   });
+  await store.reencode();
 }
 
 /**

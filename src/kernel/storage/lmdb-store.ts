@@ -4,16 +4,16 @@
  *  - `meta`: table id → `{path, schema, sum, fill?}` (msgpack; `sum`: checksum of path, schema
  *    and fill; `fill`: `{from, cells}`, the stored cells of columns appended to the schema without
  *    a rewrite, which rows holding fewer than the schema's cells read, see `Table.fill`);
- *  - `data`: `[tableId, ...keyCells]` → `[...valueCells, checksum]` (ordered-binary keys, msgpack
- *    values; the checksum covers the stored key and the value cells, see checksums.ts), so one
- *    table's rows are contiguous and in primary-key order: point gets and range scans read them
- *    where they are;
- *  - `index`: `[tableId, indexOrdinal, ...indexKeyCells]` → null, one entry per row and secondary
- *    index (its listed columns, then the key columns it does not list), so a scan through a
- *    secondary index is a range of keys, each leading to its row;
+ *  - `rows`: `[tableId, ...keyCells]` → `[...valueCells, checksum]` (keys in the compact encoding
+ *    of store-keys.ts, msgpack values; the checksum covers the stored key and the value cells, see
+ *    checksums.ts), so one table's rows are contiguous and in primary-key order: point gets and
+ *    range scans read them where they are;
+ *  - `entries`: `[tableId, indexOrdinal, ...indexKeyCells]` → null, one entry per row and
+ *    secondary index (its listed columns, then the key columns it does not list), so a scan
+ *    through a secondary index is a range of keys, each leading to its row;
  *  - `counts`: table id → its number of rows after the last commit that wrote it;
- *  - `info`: `"format"` → the store format (2 since the `index` sub-database; a store without it
- *    has its indexes built once at open, see data-dir.ts); `"sequence:<tid>"` → the highest key
+ *  - `info`: `"format"` → the store format (3 since `rows` and `entries`; see `STORE_FORMAT` for
+ *    the older ones, brought up to it once at open by data-dir.ts); `"sequence:<tid>"` → the highest key
  *    a table's generated-increment key column ever held (written with the table's rows, so a
  *    generated key is never reused, also after a crash).
  * Reading a row checks its checksum (`DataCorruptionError` naming the table and key when it
@@ -22,7 +22,6 @@
  * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
  * commit survives kill -9 and a partial one never becomes visible.
  */
-import * as lmdbModule from "lmdb";
 import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
@@ -30,10 +29,17 @@ import type { RowFill, Table } from "./table-engine.js";
 import { type IndexKey, type KeyCell, MAX, keyBytes, normCell } from "./index-keys.js";
 import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
-import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
+import { type FlushSource, type Source, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
+import { ENTRY_KEYS, ROW_KEYS, encodeStoreKey } from "./store-keys.js";
 
-/** The store format written by this version (see the file comment). */
-export const STORE_FORMAT = 2;
+/**
+ * The store format written by this version. 1: rows in `data` (ordered-binary keys), no index
+ * entries; 2: `data` and `index` (ordered-binary keys); 3: `rows` and `entries`, the same keys in
+ * the compact encoding of store-keys.ts. An older store is brought up to 3 once, at open
+ * (data-dir.ts `upgradeStore`), each step in one lmdb transaction; read-only (verify) it is read
+ * as it is.
+ */
+export const STORE_FORMAT = 3;
 
 /** One change of a write-set, in log order. */
 export type StoreOp =
@@ -133,15 +139,27 @@ export class LmdbStore {
   private constructor(
     private readonly env: RootDatabase,
     private readonly meta: LmdbDatabase<MetaRecord, number>,
-    /** Rows: `[tid, ...key cells]` → `[...value cells, checksum]`. */
-    readonly data: LmdbDatabase<StoreCell[] | null, StoreKey>,
+    /** Rows: `[tid, ...key cells]` → `[...value cells, checksum]` (`data` before format 3). */
+    private rowsDb: LmdbDatabase<StoreCell[] | null, StoreKey>,
     private readonly counts: LmdbDatabase<number, number> | undefined,
-    /** Secondary index entries: `[tid, ordinal, ...index key cells]` → null. */
-    readonly index: LmdbDatabase<null, StoreKey> | undefined,
+    /** Secondary index entries: `[tid, ordinal, ...index key cells]` → null (`index` before format 3). */
+    private entriesDb: LmdbDatabase<null, StoreKey> | undefined,
     private readonly info: LmdbDatabase<unknown, string> | undefined,
     /** The data directory, for error messages. */
     readonly dataDir: string,
+    /** True while the rows are in the sub-databases of a format before 3 (`data`, `index`). */
+    private legacy: boolean,
   ) {}
+
+  /** The rows: `[tid, ...key cells]` → `[...value cells, checksum]`. */
+  get data(): LmdbDatabase<StoreCell[] | null, StoreKey> {
+    return this.rowsDb;
+  }
+
+  /** The secondary index entries: `[tid, ordinal, ...index key cells]` → null. */
+  get index(): LmdbDatabase<null, StoreKey> | undefined {
+    return this.entriesDb;
+  }
 
   /**
    * Opens (creating if needed) the store in the existing directory `dir`; `dataDir` names the
@@ -162,20 +180,30 @@ export class LmdbStore {
     // Plain msgpack (no shared record structures): values are small arrays and one object per table.
     const msgpack = { encoding: "msgpack", useRecords: false } as const;
     const meta = env.openDB<MetaRecord, number>({ name: "meta", ...msgpack } as { name: string });
-    const data = env.openDB<StoreCell[] | null, StoreKey>({ name: "data", ...msgpack } as { name: string });
     // Read-only on a store written by an older format: a sub-database it lacks is absent.
-    const optional = <V, K extends import("lmdb").Key>(name: string): LmdbDatabase<V, K> | undefined => {
+    const optional = <V, K extends import("lmdb").Key>(name: string, create = !readOnly, extra = {}): LmdbDatabase<V, K> | undefined => {
       try {
-        return env.openDB<V, K>({ name, ...msgpack } as { name: string });
+        return env.openDB<V, K>({ name, ...msgpack, ...extra, create } as { name: string }) ?? undefined;
       } catch (e) {
-        if (!readOnly) throw e;
+        if (create) throw e;
         return undefined;
       }
     };
     const counts = optional<number, number>("counts");
-    const index = optional<null, StoreKey>("index");
     const info = optional<unknown, string>("info");
-    return new LmdbStore(env, meta, data, counts, index, info, dataDir);
+    // A store of a format before 3 keeps its rows in `data` and `index` until `reencode` moves them.
+    const format = info?.get("format");
+    const legacyData = typeof format === "number" && format >= 3 ? undefined : optional<StoreCell[] | null, StoreKey>("data", false);
+    if (legacyData !== undefined) {
+      return new LmdbStore(env, meta, legacyData, counts, optional<null, StoreKey>("index", !readOnly), info, dataDir, true);
+    }
+    const rows = optional<StoreCell[] | null, StoreKey>("rows", !readOnly, { keyEncoder: ROW_KEYS });
+    const entries = optional<null, StoreKey>("entries", !readOnly, { keyEncoder: ENTRY_KEYS });
+    if (rows === undefined) {
+      // read-only on a directory no version ever opened for writing (every writable open creates it)
+      throw new DataCorruptionError(dataDir, "state/data.mdb", "it holds no rows sub-database");
+    }
+    return new LmdbStore(env, meta, rows, counts, entries, info, dataDir, false);
   }
 
   /** A `DataCorruptionError` for `damaged`; an error lmdb or the decoder threw becomes one. */
@@ -256,7 +284,7 @@ export class LmdbStore {
 
   /**
    * Builds the secondary index entries of tables stored without them (a store of format 1), records
-   * missing row counts, and the current format, in one synced lmdb transaction.
+   * missing row counts, and format 2, in one synced lmdb transaction (`reencode` follows).
    */
   async upgrade(entries: (put: (key: StoreKey) => void, putCount: (tid: number, n: number) => void) => void): Promise<void> {
     const { index, counts, info } = this;
@@ -265,8 +293,43 @@ export class LmdbStore {
         (key) => index!.putSync(key, null),
         (tid, n) => counts!.putSync(tid, n),
       );
+      info!.putSync("format", 2);
+    });
+  }
+
+  /** True while the rows are in the sub-databases of a format before 3 (see `reencode`). */
+  get isLegacy(): boolean {
+    return this.legacy;
+  }
+
+  /**
+   * Moves the rows and index entries of a store of format 2 from `data` and `index` (ordered-binary
+   * keys) to `rows` and `entries` (store-keys.ts), drops the old sub-databases and records format
+   * 3, in one synced lmdb transaction: a crash leaves format 2 as it was, and the next open does it
+   * again. The keys read back alike, and the order is the same, so each sub-database is appended.
+   */
+  async reencode(): Promise<void> {
+    if (!this.legacy) return;
+    const { env, info } = this;
+    const oldRows = this.rowsDb;
+    const oldEntries = this.entriesDb;
+    const msgpack = { encoding: "msgpack", useRecords: false } as const;
+    const rows = env.openDB<StoreCell[] | null, StoreKey>({ name: "rows", ...msgpack, keyEncoder: ROW_KEYS } as { name: string });
+    const entries = env.openDB<null, StoreKey>({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
+    await env.transaction(() => {
+      const putRow = sortedPuts(rows, Infinity);
+      for (const { key, value } of oldRows.getRange()) putRow(key, value);
+      if (oldEntries !== undefined) {
+        const putEntry = sortedPuts(entries, Infinity);
+        for (const key of oldEntries.getKeys()) putEntry(key, null);
+        oldEntries.dropSync();
+      }
+      oldRows.dropSync();
       info!.putSync("format", STORE_FORMAT);
     });
+    this.rowsDb = rows;
+    this.entriesDb = entries;
+    this.legacy = false;
   }
 
   /** Removes the `index` entries from `start` up to (not including) `end`. */
@@ -293,6 +356,7 @@ export class LmdbStore {
    */
   async write(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
+    if (this.legacy) throw new Error("a store of an older format is written only after its upgrade (data-dir.ts)");
     const { data, meta, counts, index, info } = this;
     const layers: [FlushSource, WriteLayer][] = [];
     for (const op of ops) if (op.kind === "flush") layers.push([op.table, op.table.freeze()]);
@@ -437,12 +501,6 @@ export function rowFromStore(table: Table, storedKey: readonly KeyCell[], values
   return row;
 }
 
-/**
- * lmdb's key encoding (ordered-binary), as lmdb itself applies it; untyped in lmdb's declarations.
- * Its result may share memory with lmdb's buffers, so it is copied at once (`Buffer.concat`).
- */
-const encodeKey = (lmdbModule as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
-
 /** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
 const AFTER_PREFIX = Buffer.from([0, 0xff]);
 /** The byte after an encoded key that sorts it just after that key (before any longer key). */
@@ -450,7 +508,7 @@ const AFTER_KEY = Buffer.from([0]);
 
 /** The stored key just past every key that starts with `prefix` (the end of a table or index range). */
 export function rangeEnd(prefix: readonly StoreCell[]): Buffer {
-  return Buffer.concat([encodeKey(prefix), AFTER_PREFIX]);
+  return Buffer.concat([encodeStoreKey(prefix, prefix.length), AFTER_PREFIX]);
 }
 
 /**
@@ -471,5 +529,61 @@ export function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = 
     }
   } else cells.push(bound === 0 ? 0 : (bound as StoreCell));
   if (!max && !after) return cells as StoreKey;
-  return Buffer.concat([encodeKey(cells), max ? AFTER_PREFIX : AFTER_KEY]);
+  return Buffer.concat([encodeStoreKey(cells, prefix.length), max ? AFTER_PREFIX : AFTER_KEY]);
+}
+
+/**
+ * A sorted source (write-overlay.ts `Source`) over the stored entries of table `tid`'s primary
+ * index (`ordinal` -1: keys → raw value cells) or of a secondary index (keys → null), forward or
+ * in reverse from `start`; `scalar`: the primary key is one cell, given as that cell. An lmdb or
+ * decoder error becomes a `DataCorruptionError` naming the table (`path`) and the last key read.
+ */
+export function storedSource<V>(
+  store: LmdbStore,
+  path: string,
+  tid: number,
+  ordinal: number,
+  scalar: boolean,
+  start: IndexKey | undefined,
+  reverse: boolean,
+): Source<V> {
+  const prefix: StoreCell[] = ordinal < 0 ? [tid] : [tid, ordinal];
+  const skip = prefix.length;
+  const from = start === undefined ? (reverse ? rangeEnd(prefix) : prefix) : boundKey(prefix, start);
+  const to = reverse ? prefix : rangeEnd(prefix);
+  let it: Iterator<{ key: unknown; value: unknown }>;
+  try {
+    it = (ordinal < 0
+      ? store.data.getRange({ start: from as StoreKey, end: to as StoreKey, reverse })
+      : store.index!.getRange({ start: from as StoreKey, end: to as StoreKey, reverse }))[Symbol.iterator]();
+  } catch (e) {
+    throw store.corruption(`table ${path}`, e);
+  }
+  const src: Source<V> = {
+    key: undefined,
+    value: undefined,
+    close() {
+      it.return?.();
+    },
+    next() {
+      let r: IteratorResult<{ key: unknown; value: unknown }>;
+      try {
+        r = it.next();
+      } catch (e) {
+        // an lmdb or decoder error while reading stored entries
+        throw store.corruption(src.key === undefined ? `table ${path}` : `table ${path}, after key ${JSON.stringify(src.key)}`, e);
+      }
+      if (r.done) {
+        src.key = undefined;
+        src.value = undefined;
+        return;
+      }
+      const k = r.value.key as StoreCell[];
+      src.key = scalar ? (k[1] as KeyCell) : (k.slice(skip) as KeyCell[]);
+      // The stored key is rebuilt from `key` when the row is decoded.
+      src.value = r.value.value as V;
+    },
+  };
+  src.next();
+  return src;
 }

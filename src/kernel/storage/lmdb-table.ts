@@ -14,7 +14,7 @@
 import { DataCorruptionError } from "../../errors.js";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey } from "./lmdb-store.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey, storedSource } from "./lmdb-store.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
@@ -29,6 +29,9 @@ interface LmdbState extends TableState {
   readonly layer: WriteLayer;
   readonly size: number;
 }
+
+/** The most stored rows a scan keeps for the writes that follow it (see `LmdbTable.scanned`). */
+const SCANNED_ROWS = 16_384;
 
 /** What a stored range source yields per key: raw value cells (data) or nothing (index). */
 type Raw = StoreCell[] | null | RowEntry | IndexEntry;
@@ -51,6 +54,14 @@ export class LmdbTable extends TableBase implements FlushSource {
   /** Frozen layers whose lmdb write has not resolved yet, newest first. */
   private committing: WriteLayer[] = [];
   private rowCount: number;
+  /**
+   * The stored rows the latest scan of the primary index decoded from lmdb, by key (tables with
+   * a one-column key; at most `SCANNED_ROWS`): an update or delete by range scans its rows first,
+   * then writes over each, and the write asks for the row it replaces — here, instead of a second
+   * lmdb get and decode. lmdb's rows change only through a commit, which freezes the active layer
+   * (`freeze` forgets them), and `get` asks the layers first.
+   */
+  private scanned: Map<IndexKey, Row> | undefined;
 
   constructor(
     path: string,
@@ -93,7 +104,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (e !== undefined) return e === TOMBSTONE ? undefined : this.full(e);
       if (layer.truncated) return undefined;
     }
-    return this.storedRow(key);
+    return this.scanned?.get(key) ?? this.storedRow(key);
   }
 
   /**
@@ -202,7 +213,9 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
     }
     const storeAt = withStore ? sources.length : -1;
-    if (withStore) sources.push(this.storeSource(ordinal, start, reverse));
+    if (withStore) sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, ordinal < 0 && this.primary.scalar, start, reverse));
+    const scanned = storeAt >= 0 && ordinal < 0 && this.keyLen === 1 ? new Map<IndexKey, Row>() : undefined;
+    if (scanned !== undefined) this.scanned = scanned;
     mergeSources(sources, cmp, reverse, (key, value, from) => {
       if (!reverse) {
         if (low !== undefined && !lowInclusive && cmp(key, low) === 0) return false;
@@ -220,7 +233,10 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (value === TOMBSTONE) return false;
       let row: Row | undefined;
       if (ordinal < 0) {
-        row = from === storeAt ? this.decode(storeKey(this.tid, key), value as StoreCell[] | null) : this.full(value as Row);
+        if (from === storeAt) {
+          row = this.decode(storeKey(this.tid, key), value as StoreCell[] | null);
+          if (scanned !== undefined && scanned.size < SCANNED_ROWS) scanned.set(key, row);
+        } else row = this.full(value as Row);
       } else {
         const pk = this.primaryKeyOfIndexKey(ix, key as readonly KeyCell[]);
         row = committedOnly ? this.committedGet(pk) : this.get(pk);
@@ -230,52 +246,6 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
       return visit(row);
     });
-  }
-
-  /** A source over lmdb's stored entries of the primary (`ordinal` -1) or a secondary index. */
-  private storeSource(ordinal: number, start: IndexKey | undefined, reverse: boolean): Source<Raw> {
-    const tid = this.tid;
-    const scalar = ordinal < 0 && this.primary.scalar;
-    const prefix: StoreCell[] = ordinal < 0 ? [tid] : [tid, ordinal];
-    const skip = prefix.length;
-    const from = start === undefined ? (reverse ? rangeEnd(prefix) : prefix) : boundKey(prefix, start);
-    const to = reverse ? prefix : rangeEnd(prefix);
-    const { store, path } = this;
-    let it: Iterator<{ key: unknown; value: unknown }>;
-    try {
-      it = (ordinal < 0
-        ? store.data.getRange({ start: from as StoreKey, end: to as StoreKey, reverse })
-        : store.index!.getRange({ start: from as StoreKey, end: to as StoreKey, reverse }))[Symbol.iterator]();
-    } catch (e) {
-      throw store.corruption(`table ${path}`, e);
-    }
-    const src: Source<Raw> = {
-      key: undefined,
-      value: undefined,
-      close() {
-        it.return?.();
-      },
-      next() {
-        let r: IteratorResult<{ key: unknown; value: unknown }>;
-        try {
-          r = it.next();
-        } catch (e) {
-          // an lmdb or decoder error while reading stored entries
-          throw store.corruption(src.key === undefined ? `table ${path}` : `table ${path}, after key ${JSON.stringify(src.key)}`, e);
-        }
-        if (r.done) {
-          src.key = undefined;
-          src.value = undefined;
-          return;
-        }
-        const k = r.value.key as StoreCell[];
-        src.key = scalar ? (k[1] as KeyCell) : (k.slice(skip) as KeyCell[]);
-        // The stored key is rebuilt from `key` when the row is decoded.
-        src.value = r.value.value as Raw;
-      },
-    };
-    src.next();
-    return src;
   }
 
   /** The primary key of the row an index key leads to (the key cells sit at their row positions). */
@@ -597,7 +567,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     // conflict: one reverse step instead of a get per row.
     if (!wasEmpty && !this.allAfterLastKey(sortedKeys[0]!)) {
       for (const k of sortedKeys) {
-        if (this.get(k) !== undefined) throw this.keyExists(k, undefined);
+        if (this.has(k)) throw this.keyExists(k, undefined);
       }
     }
     const layer = this.active;
@@ -632,6 +602,7 @@ export class LmdbTable extends TableBase implements FlushSource {
   // ---- commit (FlushSource) ---------------------------------------------------------------------
 
   freeze(): WriteLayer {
+    this.scanned = undefined;
     const layer = this.active;
     layer.size = this.rowCount;
     this.committing.unshift(layer);

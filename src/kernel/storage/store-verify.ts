@@ -14,7 +14,7 @@ import { DATA_FILE, STATE_DIR, headChecksum, openTable, readCleanCloseRecord } f
 import { DataDirLock } from "./data-dir-lock.js";
 import { verifyLmdbInChild } from "./lmdb-child-check.js";
 import { compareTuples } from "./index-keys.js";
-import { LmdbStore, STORE_FORMAT, type StoredTable, rowFromStore } from "./lmdb-store.js";
+import { LmdbStore, type StoredTable, rowFromStore } from "./lmdb-store.js";
 import type { LmdbTable } from "./lmdb-table.js";
 import { secondaryKey } from "./table-index.js";
 
@@ -164,7 +164,7 @@ function tableIssues(store: LmdbStore, stored: StoredTable, table: LmdbTable): s
     table.secondaries.forEach((ix, i) => expected[i]!.push(secondaryKey(ix, row)));
   });
   // A store of the format before the `index` sub-database has no entries yet: the next open builds them.
-  if (store.format() < STORE_FORMAT) return issues;
+  if (store.format() < 2) return issues;
   if (stored.rows === undefined) issues.push(`no row count is recorded (${n} rows found)`);
   table.secondaries.forEach((ix, i) => {
     const want = expected[i]!.sort((a, b) => compareTuples(a as never, b as never));
