@@ -11,24 +11,26 @@
  *   what it changed is written back to the shards holding those keys, on every replica, in one
  *   cluster transaction.
  */
-import { BadRequestError, ConflictError, errorOfKind, ForeignKeyError, NotImplementedError, TcError } from "../errors.js";
+import { BadRequestError, ConflictError, ForeignKeyError, NotImplementedError } from "../errors.js";
 import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
 import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
-import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
+import { checkLayout, ClusterLayoutError, homeShard, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { coveredSites, gatherViews, siteIdentity } from "./gather-views.js";
 import { viewReads } from "./view-chain.js";
 import { heldRanges, RANGES_SCHEMA, RANGES_TABLE, rangesOf, rangesText } from "./ranges.js";
 import { aggregatePushdown } from "./aggregate-merge.js";
 import { parseQueryPlan, type QueryPlan } from "../ir/query-plan.js";
 import { moveRange, planMove } from "./rebalance.js";
-import { deleteOp, insertRowsOp, literalRows, queryOp } from "./wire-ops.js";
+import { ClusterSession } from "./cluster-session.js";
+import { applyDiffs } from "./apply-diffs.js";
+import { literalRows, queryOp } from "./wire-ops.js";
 import { type AlterStep, bodiesByShard, type SplitAlters, splitAlters } from "./alter-split.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
-import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type CallSite, type OpScan } from "./op-scan.js";
+import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan, countDeletes, isSchemaSite } from "./op-scan.js";
 
 /** Extensions every host of a cluster must serve. */
 export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
@@ -38,8 +40,6 @@ export { RANGES_TABLE };
 /** Most runs of a write that discover the rows its references need (one per level of cascade). */
 const MAX_REFERENCE_PASSES = 12;
 
-/** Most write-back steps in one op. */
-const APPLY_CHUNK = 500;
 
 /** The fan-out of one call: what was asked of which shards (see `ClusterExecutor.explain`). */
 export interface ClusterExplain {
@@ -355,11 +355,11 @@ export class ClusterExecutor implements Executor {
       const fresh = await readCatalog(t!.reader(0));
       fresh.delete(RANGES_TABLE);
       for (const link of outcome.dropped) outcome.diffs.delete(link);
-      if (outcome.diffs.size > 0) await this.#apply(t!, fresh, outcome.diffs);
+      if (outcome.diffs.size > 0) await this.#applyDiffs(t!, fresh, outcome.diffs);
       this.#catalog = undefined;
       return outcome.result;
     }
-    if (outcome.diffs.size > 0) await this.#apply(t!, catalog, outcome.diffs);
+    if (outcome.diffs.size > 0) await this.#applyDiffs(t!, catalog, outcome.diffs);
     return outcome.result;
   }
 
@@ -413,7 +413,7 @@ export class ClusterExecutor implements Executor {
             }
             diffs.set(table, { deletes: [], upserts: list });
           }
-          await this.#apply(t, catalog, diffs);
+          await this.#applyDiffs(t, catalog, diffs);
         }
         return first ?? null;
       });
@@ -524,43 +524,11 @@ export class ClusterExecutor implements Executor {
     throw new BadRequestError(`cluster: the write's references reach more than ${MAX_REFERENCE_PASSES} levels of tables; split it`);
   }
 
-  /** Writes what the op changed back to the shards holding each key, on every replica. */
-  async #apply(txn: ClusterTxn, catalog: Map<string, TableInfo>, diffs: Map<string, TableDiff>): Promise<void> {
-    const perShard = new Map<number, { deletes: [string, unknown[]][]; inserts: Map<string, unknown[][]> }>();
-    const slot = (s: number) => {
-      let v = perShard.get(s);
-      if (v === undefined) perShard.set(s, (v = { deletes: [], inserts: new Map() }));
-      return v;
-    };
-    for (const [table, d] of diffs) {
-      const info = catalog.get(table)!;
-      const placed = this.#placed(catalog, table);
-      const shardOf = (key: unknown[]): number => placed ?? shardOfHash(this.#shards, keyHash(key));
-      for (const key of d.deletes) slot(shardOf(key)).deletes.push([table, key]);
-      for (const row of d.upserts) {
-        const key = row.slice(0, info.keyCount);
-        const s = slot(shardOf(key));
-        s.deletes.push([table, key]);
-        const list = s.inserts.get(table) ?? [];
-        list.push(row);
-        s.inserts.set(table, list);
-      }
-    }
-    await txn.widen(this.#pool, perShard.keys());
-    await Promise.all(
-      [...perShard].map(async ([s, w]) => {
-        for (let i = 0; i < w.deletes.length; i += APPLY_CHUNK) {
-          const d = deleteOp(w.deletes.slice(i, i + APPLY_CHUNK));
-          await writeAll(txn, s, (r) => r.execute(d.op, d.args));
-        }
-        for (const [table, rows] of w.inserts) {
-          for (let i = 0; i < rows.length; i += APPLY_CHUNK * 4) {
-            const ins = insertRowsOp(table, rows.slice(i, i + APPLY_CHUNK * 4));
-            await writeAll(txn, s, (r) => r.execute(ins.op, ins.args));
-          }
-        }
-      }),
-    );
+  
+
+  /** Writes `diffs` to each key's shard, on every replica (apply-diffs.ts). */
+  #applyDiffs(txn: ClusterTxn, catalog: Map<string, TableInfo>, diffs: Map<string, TableDiff>): Promise<void> {
+    return applyDiffs(txn, this.#pool, this.#shards, catalog, diffs, (table) => this.#placed(catalog, table));
   }
 
   /**
@@ -650,66 +618,6 @@ export class ClusterExecutor implements Executor {
   }
 }
 
-/** A transaction over the cluster: sessions on every host, committed or rolled back together. */
-class ClusterSession implements Session {
-  constructor(
-    private readonly ex: ClusterExecutor,
-    private readonly txn: ClusterTxn,
-  ) {}
-  /** The error that ended this session: every later call and the commit answer it. */
-  #failure: unknown;
-  #check(): void {
-    if (this.#failure !== undefined) {
-      // As a host answers every call after a failed one: the original kind, naming the cause.
-      const f = this.#failure;
-      if (!(f instanceof TcError)) throw f;
-      const c = f as Partial<ForeignKeyError>;
-      throw errorOfKind(f.kind, `session rolled back after: ${f.message}`, { table: c.table, columns: c.columns, key: c.key, references: c.references });
-    }
-    if (this.txn.done) throw new BadRequestError("this session is already committed or rolled back");
-  }
-  async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
-    this.#check();
-    try {
-      return await this.ex.runIn(this.txn, { op: toJson(op), args });
-    } catch (e) {
-      this.#failure = e;
-      await this.txn.rollback();
-      this.ex.ended(this.txn);
-      throw e;
-    }
-  }
-  async request(req: ExecRequest): Promise<Json> {
-    this.#check();
-    try {
-      return await this.ex.runIn(this.txn, { request: req });
-    } catch (e) {
-      this.#failure = e;
-      await this.txn.rollback();
-      this.ex.ended(this.txn);
-      throw e;
-    }
-  }
-  extensions(): Promise<ReadonlySet<string>> {
-    return this.ex.extensions();
-  }
-  async commit(): Promise<void> {
-    this.#check();
-    try {
-      await this.txn.commit();
-    } finally {
-      this.ex.ended(this.txn);
-    }
-  }
-  async rollback(): Promise<void> {
-    try {
-      await this.txn.rollback();
-    } finally {
-      this.ex.ended(this.txn);
-    }
-  }
-}
-
 /**
  * An Executor over a cluster of TinyChain hosts (each started with `--shard-member`): tables are
  * partitioned by a hash of their key over the shards' ranges, or placed whole on one shard.
@@ -722,27 +630,4 @@ class ClusterSession implements Session {
  */
 export function cluster(opts: ClusterOptions): ClusterExecutor {
   return new ClusterExecutor(opts);
-}
-
-/** A call that creates, drops or describes a table (what a broadcast may run on every host). */
-function isSchemaSite(x: CallSite): boolean {
-  if (x.route === "schema" || x.route === "alter") return true;
-  if (x.route !== "") return false;
-  return (x.verb === "put" && isTableLiteral(x.value)) || (x.verb === "delete" && x.key === null);
-}
-
-/** How many explicit DELETE calls an op holds (a computed subject's among them). */
-function countDeletes(op: Json): number {
-  let n = 0;
-  const walk = (x: unknown): void => {
-    if (Array.isArray(x)) for (const e of x) walk(e);
-    else if (typeof x === "object" && x !== null) {
-      for (const [k, v] of Object.entries(x)) {
-        if (k === PATHS.explicitRef.delete) n++;
-        walk(v);
-      }
-    }
-  };
-  walk(op);
-  return n;
 }

@@ -249,3 +249,26 @@ export function scanRequest(req: ExecRequest): OpScan {
     dynamic: false,
   };
 }
+
+/** A call that creates, drops or describes a table (what a broadcast may run on every host). */
+export function isSchemaSite(x: CallSite): boolean {
+  if (x.route === "schema" || x.route === "alter") return true;
+  if (x.route !== "") return false;
+  return (x.verb === "put" && isTableLiteral(x.value)) || (x.verb === "delete" && x.key === null);
+}
+
+/** How many explicit DELETE calls an op holds (a computed subject's among them). */
+export function countDeletes(op: Json): number {
+  let n = 0;
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) for (const e of x) walk(e);
+    else if (typeof x === "object" && x !== null) {
+      for (const [k, v] of Object.entries(x)) {
+        if (k === PATHS.explicitRef.delete) n++;
+        walk(v);
+      }
+    }
+  };
+  walk(op);
+  return n;
+}
