@@ -9,7 +9,7 @@ import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 
 import { InternalError } from "../../errors.js";
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
-import { prefixRange } from "./prefix-walk.js";
+import { forEachValue, prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase } from "./table-base.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
@@ -525,6 +525,10 @@ export class HeapTable extends TableBase {
     const cmp = ix.compare;
     const { low, high, lowInclusive, highInclusive } = plan;
     if (!plan.reverse) {
+      if (low === undefined && high === undefined && !filter) {
+        forEachValue(tree, visit);
+        return;
+      }
       const from = low === undefined ? tree.minKey()! : low;
       const to = high === undefined ? tree.maxKey()! : high;
       const includeTo = high === undefined ? true : highInclusive;

@@ -111,3 +111,29 @@ export function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions
     i = 0;
   }
 }
+
+/**
+ * Visits every value of a tree in key order, leaf by leaf (no key comparisons, no range bounds);
+ * stops when `visit` answers true. The whole-table scan: sorted-btree's `forRange` compares and
+ * checks each entry's callback result, which a walk without bounds does not need.
+ *
+ * @example
+ * ```ts
+ * forEachValue(table.primary.tree, (row) => void rows.push(row));
+ * ```
+ */
+export function forEachValue(tree: Tree, visit: (row: Row) => boolean | void): void {
+  if (tree.size === 0) return;
+  walkValues((tree as unknown as { _root: TreeNode })._root, visit);
+}
+
+function walkValues(node: TreeNode, visit: (row: Row) => boolean | void): boolean {
+  const children = node.children;
+  if (children === undefined) {
+    const values = node.values;
+    for (let i = 0; i < values.length; i++) if (visit(values[i]!)) return true;
+    return false;
+  }
+  for (let i = 0; i < children.length; i++) if (walkValues(children[i]!, visit)) return true;
+  return false;
+}
