@@ -124,3 +124,24 @@ export function sortOp(meta: TableMeta, column: string, reverse: boolean): Json 
   steps.push(["_r", { _acc: post("$_mid/concat", { r: ref("_tail") }) }]);
   return opdef(steps);
 }
+
+/**
+ * Core lowering of a descending order an index serves, with ties by key ascending: the index is
+ * read forwards (rows ascending by `column`, ties in key order) and a `fold` puts each run of
+ * equal `column` values before the runs already seen, each run kept as it is. (Read in reverse,
+ * the index would give tying rows in descending key order.) Nulls, first ascending, come last.
+ * O(rows × runs) tuple copies; compares with `eq`, so any column type.
+ */
+export function descendingRunsOp(meta: TableMeta, column: string): Json {
+  const i = meta.columnsByName[column]!.position;
+  return opdef([
+    ["_c", post("$_row/get", { i })],
+    ["_has", post("$_grp/ne", { r: [] })],
+    ["_g0", cond(ref("_has"), post("$_grp/get", { i: 0 }), null)],
+    ["_g0c", cond(ref("_has"), post("$_g0/get", { i }), null)],
+    ["_same", cond(ref("_has"), post("$_g0c/eq", { r: ref("_c") }), false)],
+    ["_ng", cond(ref("_same"), post("$_grp/concat", { r: [ref("_row")] }), [ref("_row")])],
+    ["_na", cond(ref("_same"), ref("_acc"), post("$_grp/concat", { r: ref("_acc") }))],
+    ["_r", { _acc: ref("_na"), _grp: ref("_ng") }],
+  ]);
+}

@@ -8,7 +8,7 @@
 import { cond, get, opdef, post, ref, type JsonSteps } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
 import type { CompiledBody, CompileOptions } from "./compile-types.js";
-import { filterOp, sortOp } from "./core-lowerings.js";
+import { descendingRunsOp, filterOp, sortOp } from "./core-lowerings.js";
 import type { TableMeta } from "./meta.js";
 import type { Predicate, SelectNode } from "./nodes.js";
 import { refName, type Binder } from "./param-binder.js";
@@ -183,10 +183,15 @@ export function compileSelect(node: SelectNode, b: Binder, options: CompileOptio
   if (planned.order?.reverse && !node.count && options.coreSort !== true && options.coreFilter !== true && (node.limit || node.offset)) {
     return reversedPage(node, planned, b);
   }
+  // An index read in reverse gives tying rows in descending key order: read it forwards (ties in
+  // key order) and sort stably descending (extension), or put the runs of equal values in reverse
+  // (core), so ties come by key ascending as everywhere.
+  let descendingRuns: string | undefined;
   if (planned.order?.reverse && !node.count && options.coreSort !== true) {
-    // An index read in reverse gives tying rows in descending key order: read it forwards (ties
-    // in key order) and sort stably descending, so ties come by key ascending as everywhere.
     planned = { ...planned, order: { ...planned.order, reverse: false }, sort: { column: node.orderBy!.column, reverse: true } };
+  } else if (planned.order?.reverse && !node.count) {
+    planned = { ...planned, order: { ...planned.order, reverse: false } };
+    descendingRuns = node.orderBy!.column;
   }
   // `in` on the leading key column, with the filter extension: the whole table filtered, which
   // the host serves by reading the listed keys (in key order), instead of one op per value.
@@ -216,7 +221,7 @@ export function compileSelect(node: SelectNode, b: Binder, options: CompileOptio
   const limit = node.limit ? b.operand(node.limit, null, "amount") : null;
   const offset = node.offset ? b.operand(node.offset, null, "amount") : null;
 
-  if (!plan.lookup && !coreFilter && !coreSort) {
+  if (!plan.lookup && !coreFilter && !coreSort && descendingRuns === undefined) {
     if (node.count && !limit && !offset && plan.filtered.length === 0) {
       steps.push(["_r", get(`${meta.path}/count`, selectorJson(meta, plan.selector, b))]);
       return { op: opdef(steps), decode: (r) => r, explain };
@@ -296,6 +301,13 @@ export function compileSelect(node: SelectNode, b: Binder, options: CompileOptio
     steps.push(["_sf", post(`$${cur}/fold`, { item_name: "_row", value: { _acc: [] }, op: sortOp(meta, sort.column, sort.reverse) })]);
     steps.push(["_sorted", post("$_sf/get", { i: "_acc" })]);
     cur = "_sorted";
+  }
+  if (descendingRuns !== undefined) {
+    steps.push(["_df", post(`$${cur}/fold`, { item_name: "_row", value: { _acc: [], _grp: [] }, op: descendingRunsOp(meta, descendingRuns) })]);
+    steps.push(["_dg", post("$_df/get", { i: "_grp" })]);
+    steps.push(["_da", post("$_df/get", { i: "_acc" })]);
+    steps.push(["_desc", post("$_dg/concat", { r: ref("_da") })]);
+    cur = "_desc";
   }
   if (limit !== null || offset !== null) {
     const params: Record<string, Json> = {};
