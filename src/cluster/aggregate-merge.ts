@@ -52,7 +52,7 @@ const has = (e: unknown, pred: (o: Record<string, unknown>) => boolean): boolean
  * ```
  */
 export function aggregatePushdown(plan: QueryPlan, info: TableInfo): AggregatePushdown | undefined {
-  if (plan.joins.length > 0 || plan.with.length > 0 || plan.distinct) return undefined;
+  if (plan.joins.length > 0 || plan.with.length > 0 || plan.distinct || plan.distinctOn !== undefined) return undefined;
   if (has(plan, (o) => o.t === "inQuery" || o.t === "outer" || (o.t === "agg" && o.distinct === true))) return undefined;
   const groups = plan.groupBy ?? [];
   if (!groups.every((g) => g.t === "col")) return undefined;

@@ -422,7 +422,7 @@ async function gatherJoined(env: GatherEnv, g: Gathered, link: string, join: Que
  * on (the same route orders them, ties by primary key). Undefined otherwise.
  */
 function topOf(plan: QueryPlan, params: Record<string, Json>, pushed: number): { orderBy: QueryPlan["orderBy"]; limit: number } | undefined {
-  if (plan.limit === null || plan.orderBy.length === 0 || plan.joins.length > 0 || plan.groupBy !== null || plan.having !== null || plan.distinct) return undefined;
+  if (plan.limit === null || plan.orderBy.length === 0 || plan.joins.length > 0 || plan.groupBy !== null || plan.having !== null || plan.distinct || plan.distinctOn !== undefined) return undefined;
   const conjuncts = plan.where === null ? 0 : plan.where.t === "and" ? plan.where.of.length : 1;
   if (conjuncts !== pushed || plan.select.some((x) => hasAgg(x.expr)) || !plan.orderBy.every((o) => onlyBase(o.expr, plan.from.as))) return undefined;
   const amount = (v: QueryPlan["limit"]): number | undefined => {

@@ -41,6 +41,9 @@
  *   tiebreak order applies: a plan's result is always a determined sequence. `limit` after
  *   `offset`; with `orderBy` and `limit` the host keeps the top `offset + limit` rows (a bounded
  *   heap), never sorting every match.
+ * - **`distinctOn`** (optional, a plain plan only: not grouped, not `distinct`): of the rows in the
+ *   plan's order (order keys, then the tiebreak), only the first of each distinct tuple of the
+ *   `distinctOn` expressions is kept (nulls equal to each other), before `offset` and `limit`.
  * - **Nested loading** (`with`): one output cell per item, after the `select` cells: `many` → a
  *   tuple of the nested plan's rows (each a tuple), `one` → the first row's tuple or null. The
  *   nested plan refers to the current row of its parent by `{ t: "outer", src, col }`; an equality
@@ -121,6 +124,8 @@ export interface QueryPlan {
   readonly select: readonly QuerySelectItem[];
   /** `true`: distinct output rows (over the `select` cells; `with` cells are computed after). */
   readonly distinct: boolean;
+  /** The first row in order of each distinct tuple of these expressions (absent: every row). */
+  readonly distinctOn?: readonly QueryExpr[];
   readonly with: readonly QueryWith[];
   readonly orderBy: readonly QueryOrderKey[];
   readonly limit: QueryValue | null;
@@ -232,6 +237,7 @@ const planSchema: z.ZodType<QueryPlan> = z.lazy(() =>
       having: exprSchema.nullable(),
       select: z.array(z.object({ as: nameSchema, expr: exprSchema }).strict()).min(1).max(1024),
       distinct: z.boolean(),
+      distinctOn: z.array(exprSchema).min(1).max(64).optional(),
       with: z.array(z.object({ as: nameSchema, kind: z.enum(["one", "many"]), plan: planSchema }).strict()).max(64),
       orderBy: z.array(z.object({ expr: exprSchema, desc: z.boolean() }).strict()).max(64),
       limit: valueSchema.nullable(),

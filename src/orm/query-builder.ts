@@ -253,6 +253,19 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
     return this.next({ distinct: true });
   }
 
+  distinctOn(columns: unknown): QueryBuilderImpl {
+    const list = Array.isArray(columns) ? columns : [columns];
+    if (list.length === 0) throw new BadRequestError(`${this.label()}: distinctOn() needs at least one column`);
+    const scope = scopeOf(this.qnode);
+    const exprs = list.map((c) => {
+      const n = exprNode(c);
+      if (n) return resolveExpr(scope, n, `${this.label()}: distinctOn()`, { aggregates: false });
+      if (typeof c !== "string") throw new BadRequestError(`${this.label()}: distinctOn() takes column names`);
+      return resolveColumn(scope, c, `${this.label()}: distinctOn()`);
+    });
+    return this.next({ distinctOn: [...(this.qnode.distinctOn ?? []), ...exprs] });
+  }
+
   groupBy(columns: unknown): QueryBuilderImpl {
     const list = Array.isArray(columns) ? columns : [columns];
     if (list.length === 0) throw new BadRequestError(`${this.label()}: groupBy() needs at least one column`);

@@ -158,6 +158,7 @@ function planOf(node: QNode, p: PlanParams, parent: Parent | null, link?: { read
     having: node.having ? toExpr(node.having, p) : null,
     select,
     distinct: node.distinct,
+    ...(node.distinctOn ? { distinctOn: node.distinctOn.map((e) => toExpr(e, p)) } : {}),
     with: withs,
     orderBy: node.orderBy.map((o) => ({ expr: toExpr(orderTarget(o.expr, items), p), desc: o.desc })),
     limit: node.limit ? p.bind({ t: "value", operand: node.limit, column: null, shape: "value" }) : null,

@@ -92,6 +92,8 @@ export interface QNode {
   /** Output columns; `null`: every column of `from`. */
   readonly select: readonly QSelect[] | null;
   readonly distinct: boolean;
+  /** `distinctOn()`: the first row in order of each distinct tuple of these; null: every row. */
+  readonly distinctOn: readonly OExpr[] | null;
   readonly with: readonly QWith[];
   readonly orderBy: readonly QOrder[];
   readonly limit: Amount | null;
@@ -110,7 +112,7 @@ export function scopeOf(node: QNode): ScopeEntry[] {
 
 /** An empty relational select of `table` under `alias`. */
 export function emptyQuery(table: TableMeta, alias: string = table.name): QNode {
-  return { kind: "query", table, alias, joins: [], where: null, groupBy: null, having: null, select: null, distinct: false, with: [], orderBy: [], limit: null, offset: null, count: false };
+  return { kind: "query", table, alias, joins: [], where: null, groupBy: null, having: null, select: null, distinct: false, distinctOn: null, with: [], orderBy: [], limit: null, offset: null, count: false };
 }
 
 /** `a AND b` (flattening), or either when the other is absent. */

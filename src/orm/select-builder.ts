@@ -113,6 +113,11 @@ export interface SelectQueryBuilder<DB extends SchemaTypes, T extends string, Sc
   selectAll<A extends keyof Sc & string = T & keyof Sc & string>(alias?: A): SelectQueryBuilder<DB, T, Sc, Plain<Sc[A]>>;
   /** Distinct result rows. */
   distinct(): SelectQueryBuilder<DB, T, Sc, O>;
+  /**
+   * The first row (in the query's order: order keys, then primary key) of each distinct value of
+   * these columns — Postgres's `DISTINCT ON`; applied before `offset`/`limit`.
+   */
+  distinctOn(columns: ColumnRef<Sc> | readonly ColumnRef<Sc>[]): SelectQueryBuilder<DB, T, Sc, O>;
   /** Groups rows: `select` then holds group columns and aggregates. */
   groupBy(columns: ColumnRef<Sc> | readonly ColumnRef<Sc>[]): SelectQueryBuilder<DB, T, Sc, O>;
   /** A condition on groups (aggregates allowed): `having((eb) => eb(eb.fn.count("id"), ">", 2))`. */
@@ -199,6 +204,9 @@ export class SelectQueryBuilderImpl extends StatementBase<unknown> {
   }
   distinct(): QueryBuilderImpl {
     return this.relational().distinct();
+  }
+  distinctOn(columns: unknown): QueryBuilderImpl {
+    return this.relational().distinctOn(columns);
   }
   groupBy(columns: unknown): QueryBuilderImpl {
     return this.relational().groupBy(columns);

@@ -113,3 +113,14 @@ describe("order and returning", () => {
     expectTypeOf(await db.deleteFrom("posts").where("id", "=", 1).returning(["lang"]).execute()).toEqualTypeOf<{ lang: string }[]>();
   });
 });
+
+describe("distinctOn", () => {
+  it("takes columns of the query's tables and keeps the row type", async () => {
+    const firstPerAuthor = await db.selectFrom("posts").distinctOn("author").orderBy("score", "desc").select(["id", "author"]).execute();
+    expectTypeOf(firstPerAuthor).toEqualTypeOf<{ id: number; author: number }[]>();
+    db.selectFrom("posts").innerJoin("users", "users.id", "posts.author").distinctOn(["users.city", "posts.lang"]);
+    // @ts-expect-error no column nope
+    db.selectFrom("posts").distinctOn("nope");
+  });
+});
+

@@ -197,6 +197,8 @@ export interface CompiledPlan {
   /** Output cells (row stage, or group stage when grouped). */
   readonly select: readonly Ev[];
   readonly distinct: boolean;
+  /** A plain plan's `distinctOn` expressions (row stage), or null. */
+  readonly distinctOn: readonly Ev[] | null;
   /** Order keys: row stage, group stage when grouped, output stage when distinct. */
   readonly order: readonly Ev[];
   readonly desc: readonly boolean[];

@@ -311,6 +311,14 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     select = plan.select.map((s) => compileExpr(cx(`select ${JSON.stringify(s.as)}`), s.expr).ev);
     order = plan.distinct ? [] : plan.orderBy.map((o, i) => compileExpr(cx(`orderBy[${i}]`), o.expr).ev);
   }
+  let distinctOn: Ev[] | null = null;
+  if (plan.distinctOn !== undefined) {
+    if (!plain) throw bad(`${where}.distinctOn: a grouped or distinct plan cannot have distinctOn`);
+    distinctOn = plan.distinctOn.map((e, i) => {
+      if (hasAgg(e)) throw bad(`${where}.distinctOn[${i}]: an aggregate cannot appear in distinctOn`);
+      return compileExpr(cx(`distinctOn[${i}]`), e).ev;
+    });
+  }
   if (plan.distinct) {
     const outCanon = plan.select.map((s) => JSON.stringify(s.expr));
     order = plan.orderBy.map((o, i) =>
@@ -359,6 +367,7 @@ function compilePlan(root: Root, plan: QueryPlan, parent: ParentScope | undefine
     group,
     select,
     distinct: plan.distinct,
+    distinctOn,
     order,
     desc: plan.orderBy.map((o) => o.desc),
     limit: count(plan.limit, "limit"),

@@ -140,7 +140,8 @@ function plainOrder(plan: CompiledPlan): (a: PlainItem, b: PlainItem) => number 
 function runPlain(plan: CompiledPlan, visits: Visits, offset: number, limit: number | undefined): unknown[][] {
   const cmp = plainOrder(plan);
   const sorted = plan.access.t !== "ordered" && (plan.order.length > 0 || !plan.natural);
-  const k = limit === undefined ? undefined : offset + limit;
+  // With distinctOn the page is taken after the first row of each key is kept: every row is needed.
+  const k = limit === undefined || plan.distinctOn !== null ? undefined : offset + limit;
   const sink = new PlainSink(plan, visits, sorted, k, cmp);
   // Rows arriving in key order with a limit: the sink stops after k of them.
   new JoinRun(plan, visits, sink, sorted ? undefined : k).run();
@@ -150,6 +151,7 @@ function runPlain(plan: CompiledPlan, visits: Visits, offset: number, limit: num
     items = sink.items;
     if (sorted) items.sort(cmp);
   }
+  if (plan.distinctOn !== null) items = firstOfEach(items, plan.distinctOn);
   const end = limit === undefined ? items.length : Math.min(items.length, offset + limit);
   const n = Math.max(0, end - offset);
   visits.meter.tuple(n, "a query result");
@@ -160,6 +162,20 @@ function runPlain(plan: CompiledPlan, visits: Visits, offset: number, limit: num
     const row = evalAll(select, slots, new Array(select.length + plan.withs.length));
     if (plan.withs.length > 0) loadNested(plan, slots, row, visits, runPlan);
     out[i] = row;
+  }
+  return out;
+}
+
+/** The first of `items` (in their order) for each distinct tuple of `exprs`. */
+function firstOfEach(items: readonly PlainItem[], exprs: readonly Ev[]): PlainItem[] {
+  const seen = new Set<string>();
+  const out: PlainItem[] = [];
+  const scratch: unknown[] = new Array(exprs.length);
+  for (const item of items) {
+    const key = tupleKey(evalAll(exprs, item.slots, scratch));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(item);
   }
   return out;
 }
