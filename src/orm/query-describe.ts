@@ -57,7 +57,8 @@ export function describeExpr(e: OExpr): string {
 export function describeQuery(node: QNode): string {
   const t = node.table;
   const sel = node.count ? "count(*)" : node.select ? node.select.map((s) => `${describeExpr(s.expr)} as ${s.as}`).join(", ") : "*";
-  let shape = `select ${node.distinct ? "distinct " : ""}${sel} from ${t.namespace}.${t.name}${node.alias !== t.name ? ` as ${node.alias}` : ""}`;
+  const on = node.distinctOn ? `distinct on (${node.distinctOn.map(describeExpr).join(", ")}) ` : "";
+  let shape = `select ${node.distinct ? "distinct " : ""}${on}${sel} from ${t.namespace}.${t.name}${node.alias !== t.name ? ` as ${node.alias}` : ""}`;
   for (const j of node.joins) shape += ` ${j.kind} join ${j.table.name}${j.alias !== j.table.name ? ` as ${j.alias}` : ""} on ${describeExpr(j.on)}`;
   if (node.where) shape += ` where ${describeExpr(node.where)}`;
   if (node.groupBy) shape += ` group by ${node.groupBy.map(describeExpr).join(", ")}`;
