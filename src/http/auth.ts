@@ -80,6 +80,42 @@ export interface Principal {
   readonly entries: readonly { readonly segments: readonly string[]; readonly verbs: ReadonlySet<Verb> }[];
   /** The grant the kernel checks each call of this principal against (one object per principal). */
   readonly grant: ServedGrant;
+  /** A signed token's claims on transactions (`/txn/<id>` links), checked by `checkTxnClaims`. */
+  readonly txnClaims?: readonly RjwtClaim[];
+}
+
+/**
+ * The transaction claims of a token presented with `?txn_id=<id>`, as TinyChain checks them: no
+ * claim on another transaction, at most one owner claim (execute) and one lock claim (write) on
+ * this one, and a lock claim only beside an owner claim of the same host and actor. 401 otherwise.
+ *
+ * @example
+ * ```ts
+ * checkTxnClaims(principal.txnClaims ?? [], "1733…-1-ab…"); // throws UnauthorizedError when malformed
+ * ```
+ */
+export function checkTxnClaims(claims: readonly RjwtClaim[], id: string): void {
+  const link = `/txn/${id}`;
+  let owner: RjwtClaim | undefined;
+  let lock: RjwtClaim | undefined;
+  for (const c of claims) {
+    if (c.link !== link) throw new UnauthorizedError(`the bearer token holds a claim on another transaction (${quoteLink(c.link)})`);
+    if ((c.mask & USER_EXEC) !== 0) {
+      if (owner !== undefined) throw new UnauthorizedError(`the bearer token holds more than one owner claim on ${link}`);
+      owner = c;
+    }
+    if ((c.mask & USER_WRITE) !== 0) {
+      if (lock !== undefined) throw new UnauthorizedError(`the bearer token holds more than one lock claim on ${link}`);
+      lock = c;
+    }
+  }
+  if (lock !== undefined && (owner === undefined || owner.host !== lock.host || owner.actor !== lock.actor)) {
+    throw new UnauthorizedError(`the lock claim on ${link} is not its owner's (the same host and actor)`);
+  }
+}
+
+function quoteLink(link: string): string {
+  return JSON.stringify(link.length > 100 ? `${link.slice(0, 100)}…` : link);
 }
 
 const ALL_VERBS: readonly Verb[] = ["get", "put", "post", "delete"];
@@ -292,11 +328,13 @@ export class TokenAuthority {
       const verbs = maskVerbs(c.mask);
       if (path !== undefined && verbs.length > 0) grants.push({ path, verbs });
     }
+    const txnClaims = claims.filter((c) => c.link.startsWith("/txn/"));
     return {
       id,
       name,
       entries: grants.map((g) => ({ segments: splitPath(g.path), verbs: new Set(g.verbs) })),
       grant: { paths: [], claims: grants, principal: id, name },
+      ...(txnClaims.length > 0 ? { txnClaims } : {}),
     };
   }
 

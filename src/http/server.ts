@@ -37,6 +37,7 @@ import type { ExecLimits } from "../kernel/ops/exec-context.js";
 import {
   anonymousOwner,
   bearerToken,
+  checkTxnClaims,
   kernelDecides,
   TokenAuthority,
   type Principal,
@@ -430,6 +431,7 @@ export async function serve(opts: ServeOptions = {}): Promise<ServerHandle> {
       const token = bearerToken(req.headers.authorization);
       if (txnId !== undefined) {
         if (token === undefined) throw new UnauthorizedError("?txn_id= needs a bearer token: its owner's, or the token the host answered with (x-tc-bearer-token)");
+        if (principal?.txnClaims !== undefined) checkTxnClaims(principal.txnClaims, txnId);
         const finalize = (verb === "post" || verb === "delete") && body === undefined && target.key === undefined && isComponentRoot(target.segments);
         if (finalize) {
           markSession(res, undefined);

@@ -242,6 +242,23 @@ describe("ids the host has not seen", () => {
     expect(await read(signed, "u1", ALICE)).toBe(1);
   });
 
+  it("are refused (401) with a token whose transaction claims TinyChain refuses: another transaction's, two owners, a lock not the owner's", async () => {
+    const id = callerId();
+    const claim = (actor: RjwtActor, parent: string, txn: string, mask: number) => actor.extend(parent, { host: SELF, link: `/txn/${txn}`, mask });
+    const other = claim(alice, ALICE, callerId(), 0o300);
+    const twoOwners = claim(bob, claim(alice, ALICE, id, 0o100), id, 0o100);
+    const foreignLock = claim(bob, claim(alice, ALICE, id, 0o100), id, 0o200);
+    for (const token of [other, twoOwners, foreignLock]) {
+      const r = await put(signed, "lk", 1, { txn: id, token });
+      expect(r.status).toBe(401);
+    }
+    // The owner's own claim, owner and lock in one: accepted and pinned.
+    const own = claim(alice, ALICE, id, 0o300);
+    expect((await put(signed, "lk", 1, { txn: id, token: own })).status).toBe(200);
+    expect((await call(signed, "DELETE", "/state/tx", { txn: id, token: own })).status).toBe(204);
+    expect(await read(signed, "lk", ALICE)).toBeNull();
+  });
+
   it("must have the v2 form and a timestamp near the host's clock (400)", async () => {
     for (const id of ["abc", "7-1", `0-1-${"a".repeat(64)}`, `${BigInt(Date.now() - 3_600_000) * 1_000_000n}-1-${"b".repeat(64)}`]) {
       const r = await put(signed, "bad", 1, { txn: id, token: ALICE });
