@@ -156,6 +156,8 @@ describe.each(WITH_CLUSTER)("filter and sort lowerings on $name", (factory) => {
     const lists: { ids: number[]; more?: Pred }[] = [
       { ids: [30, 4, 17, 4, 99] },
       { ids: [12, 3, 40, 3], more: ["flag", "=", true] },
+      // A second list on the key: the lookup reads the first, the second is still tested.
+      { ids: [5, 6, 7, 8], more: ["id", "in", [6, 8, 9]] },
       { ids: [] },
       { ids: [1000, 2000] },
     ];

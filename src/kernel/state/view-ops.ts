@@ -134,7 +134,10 @@ function visibleColumn(view: TableView, name: unknown, where: string, what: stri
 
 function filterView(view: TableView, key: unknown, where: string): DerivedView {
   if (!Array.isArray(key)) throw new BadRequestError(`${where}: filter takes a tuple of predicates [[column, op, value], …], got ${describeValue(key)}`);
-  const tests = key.map((p) => predicate(view, p, where));
+  const all = key.map((p) => predicate(view, p, where));
+  const lookup = keyListLookup(view, key, where);
+  // The rows a key-list lookup reads pass its `in` predicate by construction: not tested again.
+  const tests = lookup === undefined ? all : all.filter((_, i) => i !== lookup.used);
   const n = tests.length;
   const pass =
     n === 1
@@ -143,10 +146,11 @@ function filterView(view: TableView, key: unknown, where: string): DerivedView {
           for (let i = 0; i < n; i++) if (!tests[i]!(row)) return false;
           return true;
         };
-  const lookup = keyListLookup(view, key, where);
   const source: Source =
     lookup !== undefined
-      ? (visit) => lookup((row) => (pass(row) ? visit(row) : undefined))
+      ? n === 0
+        ? lookup.source
+        : (visit) => lookup.source((row) => (pass(row) ? visit(row) : undefined))
       : (visit) => view.forEachFullRow((row) => (pass(row) ? visit(row) : undefined));
   return new DerivedView(view, source, undefined, view.projection);
 }
@@ -156,32 +160,39 @@ function filterView(view: TableView, key: unknown, where: string): DerivedView {
  * lookups (sorted, so the rows come in key order, as a scan would give them) instead of testing
  * every row — `id in (…1,000 keys)` costs 1,000 lookups, not a pass over the table.
  */
-function keyListLookup(view: TableView, key: unknown[], where: string): Source | undefined {
+function keyListLookup(view: TableView, key: unknown[], where: string): { source: Source; used: number } | undefined {
   if (view instanceof DerivedView || view.limitCount !== undefined) return undefined;
   const plan = view.plan;
   const table = view.table;
   if (!plan.index.primary || plan.point !== undefined || plan.group !== undefined || plan.low !== undefined || plan.high !== undefined) return undefined;
   if (plan.filter !== undefined || plan.reverse) return undefined;
   const lead = table.schema.keyColumns[0]!;
-  const p = key.find((q) => Array.isArray(q) && q[0] === lead.name && q[1] === "in" && Array.isArray(q[2])) as [string, string, unknown[]] | undefined;
-  if (p === undefined) return undefined;
+  const used = key.findIndex((q) => Array.isArray(q) && q[0] === lead.name && q[1] === "in" && Array.isArray(q[2]));
+  if (used < 0) return undefined;
+  const p = key[used] as [string, string, unknown[]];
   const cells = [...new Set(p[2].map((v) => operandCell(lead, v, where)))].sort(compareCells);
   if (table.schema.keyColumns.length === 1) {
-    return (visit) => {
-      for (const c of cells) {
-        const row = table.get(c);
-        if (row !== undefined && visit(row)) return;
-      }
+    return {
+      used,
+      source: (visit) => {
+        for (const c of cells) {
+          const row = table.get(c);
+          if (row !== undefined && visit(row)) return;
+        }
+      },
     };
   }
   const byLead = table.equalityLookup([lead.name]);
-  return (visit) => {
-    const rows: Row[] = [];
-    for (const c of cells) {
-      rows.length = 0;
-      byLead([c], rows);
-      for (const row of rows) if (visit(row)) return;
-    }
+  return {
+    used,
+    source: (visit) => {
+      const rows: Row[] = [];
+      for (const c of cells) {
+        rows.length = 0;
+        byLead([c], rows);
+        for (const row of rows) if (visit(row)) return;
+      }
+    },
   };
 }
 
