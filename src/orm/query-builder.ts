@@ -254,29 +254,25 @@ export class QueryBuilderImpl extends StatementBase<unknown> {
   }
 
   distinctOn(columns: unknown): QueryBuilderImpl {
-    const list = Array.isArray(columns) ? columns : [columns];
-    if (list.length === 0) throw new BadRequestError(`${this.label()}: distinctOn() needs at least one column`);
-    const scope = scopeOf(this.qnode);
-    const exprs = list.map((c) => {
-      const n = exprNode(c);
-      if (n) return resolveExpr(scope, n, `${this.label()}: distinctOn()`, { aggregates: false });
-      if (typeof c !== "string") throw new BadRequestError(`${this.label()}: distinctOn() takes column names`);
-      return resolveColumn(scope, c, `${this.label()}: distinctOn()`);
-    });
-    return this.next({ distinctOn: [...(this.qnode.distinctOn ?? []), ...exprs] });
+    return this.next({ distinctOn: [...(this.qnode.distinctOn ?? []), ...this.columnList(columns, "distinctOn")] });
   }
 
   groupBy(columns: unknown): QueryBuilderImpl {
+    return this.next({ groupBy: [...(this.qnode.groupBy ?? []), ...this.columnList(columns, "groupBy")] });
+  }
+
+  /** A column, or a list of columns or expressions without aggregates, resolved in this query's scope. */
+  private columnList(columns: unknown, method: string): OExpr[] {
     const list = Array.isArray(columns) ? columns : [columns];
-    if (list.length === 0) throw new BadRequestError(`${this.label()}: groupBy() needs at least one column`);
+    const label = `${this.label()}: ${method}()`;
+    if (list.length === 0) throw new BadRequestError(`${label} needs at least one column`);
     const scope = scopeOf(this.qnode);
-    const exprs = list.map((c) => {
+    return list.map((c) => {
       const n = exprNode(c);
-      if (n) return resolveExpr(scope, n, `${this.label()}: groupBy()`, { aggregates: false });
-      if (typeof c !== "string") throw new BadRequestError(`${this.label()}: groupBy() takes column names`);
-      return resolveColumn(scope, c, `${this.label()}: groupBy()`);
+      if (n) return resolveExpr(scope, n, label, { aggregates: false });
+      if (typeof c !== "string") throw new BadRequestError(`${label} takes column names`);
+      return resolveColumn(scope, c, label);
     });
-    return this.next({ groupBy: [...(this.qnode.groupBy ?? []), ...exprs] });
   }
 
   count(): QueryBuilderImpl {
