@@ -6,6 +6,7 @@
  * they are bound.
  */
 import type { QueryExpr, QueryPlan, QueryValue } from "../../ir/query-plan.js";
+import { showValue } from "../../ir/show-value.js";
 import type { Column } from "../storage/table-schema.js";
 import { bad, compareValues, type Env, type Ev, type Kind, norm, type OuterBox } from "./compiled.js";
 import { checkEscape, likeMatcher } from "./like.js";
@@ -409,17 +410,7 @@ function checkItemKind(item: unknown, kind: Kind, param: string): void {
   // A 64-bit integer beyond ±2^53 arrives as a bigint: a number, as in the index lookup's check.
   const k = typeof item === "number" || typeof item === "bigint" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : typeof item === "object" && (item as { kind?: unknown }).kind === "link" ? "link" : "other";
   if (k === "other" || !compatible(kind, k as Kind)) {
-    throw bad(`parameter ${JSON.stringify(param)}: an item of the in list is ${describeItem(item)}, expected a ${kind}`);
-  }
-}
-
-/** An `in` list item for a message: JSON text, cut short (a bigint, which JSON cannot print, as `<n>n`). */
-export function describeItem(item: unknown): string {
-  if (typeof item === "bigint") return `${item}n`;
-  try {
-    return String(JSON.stringify(item)).slice(0, 40);
-  } catch {
-    return typeof item;
+    throw bad(`parameter ${JSON.stringify(param)}: an item of the in list is ${showValue(item, 40)}, expected a ${kind}`);
   }
 }
 

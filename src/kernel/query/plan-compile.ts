@@ -25,7 +25,8 @@ import {
   norm,
   OuterBox,
 } from "./compiled.js";
-import { compileExpr, describeItem, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
+import { showValue } from "../../ir/show-value.js";
+import { compileExpr, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
 import { runPlan } from "./plan-run.js";
 
 /** A parameter the plan reads, with the kinds its uses expect (checked as it is bound). */
@@ -488,7 +489,7 @@ function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined 
         if (item === null) continue;
         const k = typeof item === "number" || typeof item === "bigint" ? "number" : typeof item === "string" ? "string" : typeof item === "boolean" ? "bool" : "link";
         if (k !== kind && !(kind === "link" && k === "string") && !(kind === "string" && k === "link")) {
-          throw bad(`${plan.from.as}.${name}: an item of the in list is ${describeItem(item)}, expected a ${kind}`);
+          throw bad(`${plan.from.as}.${name}: an item of the in list is ${showValue(item, 40)}, expected a ${kind}`);
         }
       }
       return list;
