@@ -140,18 +140,33 @@ export class ClusterExecutor implements Executor {
     return this.#extensions!;
   }
 
-  /** Transactions that changed a schema: their later calls read the tables inside them. */
-  readonly #schemaTxns = new WeakSet<ClusterTxn>();
+  /**
+   * Transactions that changed a schema, with the tables as they see them (read inside them once
+   * after each change, kept for their later calls).
+   */
+  readonly #schemaTxns = new WeakMap<ClusterTxn, Promise<Map<string, TableInfo>> | undefined>();
+
+  /** Records a schema change in `txn`: its next call reads the tables inside it. */
+  #schemaChanged(txn: ClusterTxn): void {
+    this.#schemaTxns.set(txn, undefined);
+  }
 
   /**
    * The tables as `txn` sees them: after a schema change in it (a session's `sync()` creating a
    * table, a migration), read inside it; else the shared catalog.
    */
-  async #tablesIn(txn: ClusterTxn | undefined): Promise<Map<string, TableInfo>> {
+  #tablesIn(txn: ClusterTxn | undefined): Promise<Map<string, TableInfo>> {
     if (txn === undefined || !this.#schemaTxns.has(txn)) return this.#tables();
-    const m = await readCatalog(await txn.readerOf(this.#pool, 0));
-    m.delete(RANGES_TABLE);
-    return m;
+    let tables = this.#schemaTxns.get(txn);
+    if (tables === undefined) {
+      tables = txn.readerOf(this.#pool, 0).then(readCatalog).then((m) => {
+        m.delete(RANGES_TABLE);
+        return m;
+      });
+      this.#schemaTxns.set(txn, tables);
+      tables.catch(() => this.#schemaTxns.set(txn, undefined));
+    }
+    return tables;
   }
 
   /** Every table's schema, read from the first reachable host; reread after a schema change. */
@@ -305,7 +320,7 @@ export class ClusterExecutor implements Executor {
    */
   async #altersThenRest(split: SplitAlters, args: Readonly<Record<string, Json>>, t: ClusterTxn): Promise<Json> {
     const catalog = await this.#tablesIn(t);
-    this.#schemaTxns.add(t);
+    this.#schemaChanged(t);
     const answers: Json[] = [];
     for (const a of split.alters) {
       const info = catalog.get(a.table);
@@ -325,8 +340,8 @@ export class ClusterExecutor implements Executor {
       this.#catalog = undefined;
     }
     // The tables as the alters left them, read inside the transaction (renamed, new columns).
-    const altered = await readCatalog(t.reader(0));
-    altered.delete(RANGES_TABLE);
+    this.#schemaChanged(t);
+    const altered = await this.#tablesIn(t);
     const rest = split.rest(answers);
     const scan = scanOp(rest, args);
     if (scan.tables.size === 0) return runLocally(new Gathered(), () => undefined, { op: rest, args }, false).then((o) => o.result);
@@ -347,13 +362,13 @@ export class ClusterExecutor implements Executor {
       : await runLocally(g, (l) => catalog.get(l), run, writes);
     if (ddl && (outcome.created.size > 0 || outcome.dropped.length > 0)) {
       this.#catalog = undefined;
-      this.#schemaTxns.add(t!);
+      this.#schemaChanged(t!);
       for (const { session } of t!.all()) {
         for (const link of outcome.dropped) await session.request({ verb: "delete", path: link, key: null });
         for (const [link, schema] of outcome.created) await session.request({ verb: "put", path: link, key: null, body: { [PATHS.table]: [schema, []] } as Json });
       }
-      const fresh = await readCatalog(t!.reader(0));
-      fresh.delete(RANGES_TABLE);
+      this.#schemaChanged(t!);
+      const fresh = await this.#tablesIn(t!);
       for (const link of outcome.dropped) outcome.diffs.delete(link);
       if (outcome.diffs.size > 0) await this.#applyDiffs(t!, fresh, outcome.diffs);
       this.#catalog = undefined;
@@ -392,15 +407,15 @@ export class ClusterExecutor implements Executor {
     this.#catalog = undefined;
     try {
       return await this.#inTxn(txn, this.#shards.map((_, i) => i), async (t) => {
-        this.#schemaTxns.add(t);
         let first: Json | undefined;
         for (const { session } of t.all()) {
           const r = await fn(session);
           if (first === undefined) first = r;
         }
+        this.#schemaChanged(t);
         if (rows !== undefined) {
           // The new tables' schemas, read inside the transaction that created them.
-          const catalog = await readCatalog(t.reader(0));
+          const catalog = await this.#tablesIn(t);
           const diffs = new Map<string, TableDiff>();
           for (const [table, list] of rows) {
             const info = catalog.get(table);
