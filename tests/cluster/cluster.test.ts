@@ -16,63 +16,16 @@ import {
   connect,
   embedded,
   evenRanges,
-  http,
-  keyHash,
   param,
   schema,
-  serve,
   table,
   type ClusterExecutor,
-  type Executor,
-  type ServerHandle,
   type ShardSpec,
 } from "../../src/index.js";
 import { PEOPLE, social } from "../orm/fixtures/social.js";
+import { closeAllAfter, hosts, layout, open, rowsOn, shardOf, track } from "./support.js";
 
-const servers: ServerHandle[] = [];
-const clients: { close(): Promise<void> }[] = [];
-
-/** `n` fresh in-memory kernels served as cluster shards. */
-async function hosts(n: number, shardMember = true): Promise<ServerHandle[]> {
-  const out = await Promise.all(
-    Array.from({ length: n }, () => serve({ ...(shardMember ? { shardMember: true } : {}), limits: { maxMillis: 30_000 }, txnBudgetMs: 30_000, sessionIdleMs: 10_000 })),
-  );
-  servers.push(...out);
-  return out;
-}
-
-function layout(urls: readonly string[][]): ShardSpec[] {
-  const ranges = evenRanges(urls.length);
-  return urls.map((h, i) => ({ range: ranges[i]!, hosts: h }));
-}
-
-function open(opts: Parameters<typeof cluster>[0]): ClusterExecutor {
-  const ex = cluster(opts);
-  clients.push(ex);
-  return ex;
-}
-
-function direct(url: string): Executor {
-  const c = http(url);
-  clients.push(c);
-  return c;
-}
-
-/** The rows a host holds of `link`, read from it directly. */
-async function rowsOn(url: string, link: string): Promise<unknown[][]> {
-  const lit = (await direct(url).request({ verb: "get", path: link, key: null })) as Record<string, [unknown, unknown[][]]>;
-  return lit["/state/collection/table"]![1];
-}
-
-function shardOf(shards: readonly ShardSpec[], key: unknown[]): number {
-  const h = keyHash(key);
-  return shards.findIndex((s) => s.range[0] <= h && h < s.range[1]);
-}
-
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
-  await Promise.all(servers.splice(0).map((s) => s.close().catch(() => undefined)));
-});
+closeAllAfter(afterAll);
 
 describe("connect", () => {
   it("refuses malformed layouts with BadRequestError before asking any host", () => {
@@ -327,8 +280,7 @@ describe("results", () => {
   it("equal one host's on a random workload of writes and reads", async () => {
     const hs = await hosts(3);
     const ex = open({ shards: layout(hs.map((h) => [h.url])), init: true });
-    const one = embedded();
-    clients.push(one);
+    const one = track(embedded());
     const cdb = await connect(social, ex);
     const edb = await connect(social, one);
     await cdb.sync();
