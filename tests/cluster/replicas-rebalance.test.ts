@@ -8,52 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ClusterLayoutError,
   UnavailableError,
-  cluster,
   col,
   connect,
   evenRanges,
-  http,
-  keyHash,
   schema,
-  serve,
   table,
+  keyHash,
   type ClusterExecutor,
-  type Executor,
   type ServerHandle,
   type ShardSpec,
 } from "../../src/index.js";
 import { social } from "../orm/fixtures/social.js";
+import { closeAllAfter, hosts, open, rowsOn, shardOf } from "./support.js";
 
-const servers: ServerHandle[] = [];
-const clients: { close(): Promise<void> }[] = [];
-
-async function hosts(n: number): Promise<ServerHandle[]> {
-  const out = await Promise.all(Array.from({ length: n }, () => serve({ shardMember: true, limits: { maxMillis: 30_000 }, txnBudgetMs: 30_000, sessionIdleMs: 10_000 })));
-  servers.push(...out);
-  return out;
-}
-
-function open(opts: Parameters<typeof cluster>[0]): ClusterExecutor {
-  const ex = cluster(opts);
-  clients.push(ex);
-  return ex;
-}
-
-function direct(url: string): Executor {
-  const c = http(url);
-  clients.push(c);
-  return c;
-}
-
-async function rowsOn(url: string, link: string): Promise<unknown[][]> {
-  const lit = (await direct(url).request({ verb: "get", path: link, key: null })) as Record<string, [unknown, unknown[][]]>;
-  return lit["/state/collection/table"]![1];
-}
-
-function shardOf(shards: readonly ShardSpec[], key: unknown[]): number {
-  const h = keyHash(key);
-  return shards.findIndex((s) => s.range[0] <= h && h < s.range[1]);
-}
+closeAllAfter(afterAll);
 
 /** An id (≥ from) whose key hashes into shard `s`. */
 function idOn(shards: readonly ShardSpec[], s: number, from: number): number {
@@ -61,11 +29,6 @@ function idOn(shards: readonly ShardSpec[], s: number, from: number): number {
 }
 
 const user = (id: number) => ({ id, name: `u${id}`, age: 20 + (id % 40), city: ["paris", "rome", "oslo"][id % 3]! });
-
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
-  await Promise.all(servers.splice(0).map((s) => s.close().catch(() => undefined)));
-});
 
 describe("replicas", () => {
   /** Two shards; the second one on a primary and a replica. */
@@ -144,10 +107,9 @@ describe("replicas", () => {
   });
 });
 
-describe("replicas: known gaps (src/cluster/, see the report of this branch)", () => {
-  // ClusterTxn.commit (hosts.ts) commits host after host: a host that dies after the session's
-  // writes and before its commit leaves the hosts committed before it committed, while the caller
-  // is told the session failed.
+describe("replicas: a host down during a session or a write", () => {
+  // Before any host commits, every host is asked for its ranges inside the transaction (hosts.ts,
+  // ClusterTxn.commit): a host that died after the session's writes fails the session on all.
   it("a replica killed before a session's commit leaves nothing committed on any host", async () => {
     const [a, p, r] = await hosts(3);
     const ranges = evenRanges(2);
@@ -169,9 +131,8 @@ describe("replicas: known gaps (src/cluster/, see the report of this branch)", (
     expect(await rowsOn(p!.url, "/state/social/users")).toEqual([]);
   });
 
-  // ClusterExecutor.#run (cluster-executor.ts) begins every write's transaction on every host of
-  // every shard (`involved` = all shards), so one dead replica refuses writes that never touch its
-  // shard, and a single-row insert opens a session on every host.
+  // A write joins only the hosts of the shards it reads and writes: a dead replica of another
+  // shard does not refuse it.
   it("a write touching only shards whose hosts are up succeeds while another shard's replica is down", async () => {
     const [a, p, r] = await hosts(3);
     const ranges = evenRanges(2);
@@ -282,10 +243,9 @@ describe("rebalancing", () => {
   });
 });
 
-describe("rebalancing: known gaps (src/cluster/, see the report of this branch)", () => {
-  // ClusterOptions.placement names shards by index; moveRange (cluster-executor.ts) splits a shard
-  // and so renumbers the shards after it, while #placed keeps reading the old index: the placed
-  // table's reads and writes go to another shard than the one holding its rows.
+describe("rebalancing: placed tables and clients on the old layout", () => {
+  // `placement` names shards by index, and moveRange renumbers the shards after the one it splits:
+  // the placement moves with them, so a placed table's reads and writes still find its rows.
   it("a table placed on one shard is still found after moveRange splits an earlier shard", async () => {
     const hs = await hosts(4);
     const ranges = evenRanges(3);
@@ -300,9 +260,8 @@ describe("rebalancing: known gaps (src/cluster/, see the report of this branch)"
     expect(await db.selectFrom("things").count().execute()).toBe(30);
   });
 
-  // Only connect checks the ranges a host holds: a client that connected before another client's
-  // moveRange keeps routing by the old layout, and its write of a moved key lands on the old host,
-  // where no client with the new layout looks for it.
+  // Commit checks the ranges every host holds: a client that connected before another client's
+  // moveRange is refused its write of a moved key, which cannot land on the old host.
   it("a client connected before a moveRange does not write moved keys to the old host", async () => {
     const hs = await hosts(4);
     const ranges = evenRanges(3);
