@@ -1,8 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  // The outbound-call worker runs in its own thread: built beside the bundle, loaded by path.
-  entry: { index: "src/index.ts", cli: "src/cli.ts", "egress-worker": "src/kernel/egress/egress-worker.mjs" },
+  entry: { index: "src/index.ts", cli: "src/cli.ts" },
   format: ["esm", "cjs"],
   dts: { entry: { index: "src/index.ts" } },
   target: "node20",

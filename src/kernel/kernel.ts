@@ -35,6 +35,7 @@ import { loadStoredVersions, removeVersion, storeVersion } from "./library-store
 import { TABLES_PATH, tableList } from "./table-list.js";
 import { ServiceHost } from "./services/service-host.js";
 import { Egress, type EgressOptions } from "./egress/remote-call.js";
+import { runReplaying } from "./egress/call-replay.js";
 import { KernelScope, type TxnScope } from "./txn-scope.js";
 import { asTcError, implicitRef, Transactions, type SessionRef, type TxnTicket } from "./transactions.js";
 
@@ -398,7 +399,7 @@ export class Kernel {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const scope of this.txns.drain()) this.rollback(scope);
+    await Promise.all(this.txns.drain().map((scope) => this.rollback(scope)));
     // The worker stops after its iteration (which fails now, and is rolled back, if it had begun).
     await this.services?.stop();
     await this.db.close();
@@ -503,15 +504,35 @@ export class Kernel {
     return result instanceof EncodedJson ? (result.value as Json) : toJson(result, ctx.encoding());
   }
 
+  /**
+   * Runs a request (`fn`) in `scope` and commits; on any error rolls back (with every other host
+   * the transaction called) and rejects. Runs synchronously up to the commit unless the request
+   * calls another host (egress/call-replay.ts).
+   */
   private runAndCommit<T>(scope: TxnScope, fn: (scope: TxnScope) => T): Promise<T> {
-    let result: T;
+    let result: T | Promise<T>;
     try {
       if (this.closed) throw new UnavailableError("the kernel is closed");
-      result = fn(scope);
+      result = runReplaying(scope, fn);
     } catch (e) {
-      this.rollback(scope);
-      return Promise.reject(asTcError(e));
+      return this.failed(scope, e);
     }
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => this.commitWith(scope, r),
+        (e: unknown) => this.failed(scope, e),
+      );
+    }
+    return this.commitWith(scope, result);
+  }
+
+  private failed(scope: TxnScope, e: unknown): Promise<never> {
+    const err = asTcError(e);
+    const others = this.rollback(scope);
+    return others === undefined ? Promise.reject(err) : others.then(() => Promise.reject(err));
+  }
+
+  private commitWith<T>(scope: TxnScope, result: T): Promise<T> {
     let durable: Promise<void> | undefined;
     try {
       durable = scope.txn.commitNow();
@@ -520,17 +541,15 @@ export class Kernel {
     }
     // In memory (or with nothing to flush) the commit is complete now: one settled promise, no chain.
     if (durable === undefined) {
+      let others: Promise<void> | undefined;
       try {
-        this.committed(scope);
+        others = this.committed(scope);
       } catch (e) {
         return Promise.reject(asTcError(e));
       }
-      return Promise.resolve(result);
+      return others === undefined ? Promise.resolve(result) : others.then(() => result);
     }
-    return durable.then(() => {
-      this.committed(scope);
-      return result;
-    });
+    return durable.then(() => this.committed(scope)).then(() => result);
   }
 
   private commit(scope: TxnScope): Promise<void> {
@@ -541,22 +560,24 @@ export class Kernel {
    * After a durable commit: count it, publish the libraries it installed, and commit the other
    * hosts it called (a participant failing to commit now is a `BadGatewayError`).
    */
-  private committed(scope: TxnScope): void {
+  private committed(scope: TxnScope): Promise<void> | undefined {
     this.stats.commits++;
     const libs = scope.libChanges();
     if (libs !== undefined && libs.changed) this.libs.apply(libs);
     const others = scope.joined();
-    if (others !== undefined) {
-      const failed = this.egress!.finalize(others, true);
+    if (others === undefined) return undefined;
+    return this.egress!.finalize(others, true).then((failed) => {
       if (failed) throw failed;
-    }
+    });
   }
 
-  private rollback(scope: TxnScope): void {
+  /** Rolls `scope` back; a promise when other hosts it called are being rolled back too. */
+  private rollback(scope: TxnScope): Promise<void> | undefined {
     scope.txn.rollback();
     this.stats.rollbacks++;
     const others = scope.joined();
-    if (others !== undefined) this.egress!.finalize(others, false);
+    if (others === undefined) return undefined;
+    return this.egress!.finalize(others, false).then(() => undefined);
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * A transaction's kernel state (`ExecContext.scope`): its state transaction, its view of `/lib`
- * (made on first use), its id and caller's token once known, and the other hosts it called (to
- * finalize with it).
+ * (made on first use), its id and caller's token once known, the other hosts it called (to
+ * finalize with it), and the call log of the request running in it (egress/call-replay.ts).
  */
+import type { CallLog, ReplayScope } from "./egress/call-replay.js";
 import type { Egress, OutboundTxn, Participant } from "./egress/remote-call.js";
 import type { LibraryRegistry, LibraryTxn } from "./ops/library.js";
 import type { KernelTxnState } from "./router.js";
@@ -11,7 +12,7 @@ import { looksLikeRjwt } from "../rjwt.js";
 import { mintTxnId, type HostActor } from "./txn-tokens.js";
 
 /** The kernel's per-transaction state. */
-export interface TxnScope extends KernelTxnState {
+export interface TxnScope extends KernelTxnState, ReplayScope {
   readonly txn: StateTxn;
   readonly libs: LibraryTxn;
   /** Names the transaction: its id, and the bearer token of the call that began it (chained into outbound tokens). */
@@ -31,6 +32,7 @@ export class KernelScope implements TxnScope {
   private others: OutboundTxn | undefined;
   private txnId: string | undefined;
   private callerToken: string | undefined;
+  private calls: CallLog | undefined;
   constructor(
     readonly txn: StateTxn,
     private readonly registry: LibraryRegistry,
@@ -41,9 +43,13 @@ export class KernelScope implements TxnScope {
     this.txnId = id;
     this.callerToken = callerToken;
   }
+  useCalls(log: CallLog | undefined): void {
+    this.calls = log;
+  }
   outbound(): OutboundTxn {
     return (this.others ??= {
       participants: new Map(),
+      calls: () => this.calls,
       // A transaction nobody named yet (an embedded call) gets its id on its first outbound call.
       id: () => (this.txnId ??= mintTxnId()),
       token: (root, routeToken) => {

@@ -42,8 +42,8 @@ describe("egress to a host that checks signed tokens", () => {
   const REMOTE_SELF = "http://remote-host";
 
   beforeAll(async () => {
-    // The calling host runs in a process of its own: an op's outbound call blocks its thread
-    // until the answer comes. The remote host's port is reserved first: the route names it.
+    // The calling host runs in a process of its own (`serve` from the CLI), the remote one here
+    // with the caller's key configured. The remote host's port is reserved first: the route names it.
     const probe = await serve({});
     const remoteUrl = probe.url.replace(/\/$/, "");
     await probe.close();

@@ -16,16 +16,15 @@
  * two-phase commit: a participant that fails to commit after the local commit is reported
  * (`BadGatewayError`) but cannot undo it.
  *
- * Ops run synchronously inside their transaction, so a call waits for its answer on a worker
- * thread (synckit, `egress-worker.mjs`), bounded by `egress.timeoutMs`.
+ * A call does not hold the thread while it waits (call-replay.ts): the request runs again once
+ * the answer is in, so this host keeps serving — its own public key included, which the remote
+ * host may fetch to check the call's token. Each call is bounded by `egress.timeoutMs`.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { createSyncFn } from "synckit";
-import { BadGatewayError, BadRequestError, type TcError } from "../../errors.js";
+import { BadGatewayError, BadRequestError, InternalError, type TcError } from "../../errors.js";
 import { errorFromResponse } from "../../wire-errors.js";
 import type { Json, Verb } from "../../ir/types.js";
 import { decodeData, toJson, type KernelValue } from "../ops/kernel-value.js";
+import { type CallLog, type OutboundResponse, PendingCall } from "./call-replay.js";
 
 /** Where calls may go beyond this host. */
 export interface EgressOptions {
@@ -46,30 +45,11 @@ export interface RemoteTarget {
   readonly token: string | undefined;
 }
 
-interface OutboundResponse {
-  readonly ok: boolean;
-  readonly status?: number;
-  readonly text?: string;
-  readonly error?: string;
-}
-
 const AUTHORITY = /^https?:\/\/[^/\s?#]+$/;
 
 function segmentsCover(prefix: string, path: string): boolean {
   return path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
 }
-
-/** The worker script: beside this module in the source tree, beside the bundle once built. */
-function workerUrl(): URL {
-  for (const name of ["./egress-worker.mjs", "./egress-worker.js"]) {
-    const url = new URL(name, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return new URL("./egress-worker.mjs", import.meta.url);
-}
-
-type SyncCall = (req: { method: string; url: string; headers: Record<string, string>; body: string | undefined; timeoutMs: number }) => OutboundResponse;
-let syncCall: SyncCall | undefined;
 
 /** One participant host of a transaction. */
 interface Participant {
@@ -85,6 +65,8 @@ export interface OutboundTxn {
   readonly participants: Map<string, Participant>;
   /** The transaction's id (minted on first need when the caller never asked for it). */
   id(): string;
+  /** The call log of the request running now (call-replay.ts). */
+  calls(): CallLog | undefined;
   /** The bearer token of the calls to a participant whose component root is `root` (see the module docs). */
   token(root: string, routeToken: string | undefined): string | undefined;
 }
@@ -133,6 +115,8 @@ export class Egress {
    * returns the answer as a kernel value.
    */
   call(txn: OutboundTxn, target: RemoteTarget, verb: Verb, key: KernelValue, value: KernelValue | undefined): KernelValue {
+    const log = txn.calls();
+    if (log === undefined) throw new InternalError("an outbound call outside a request's run");
     const participants = txn.participants;
     let p = participants.get(target.base);
     if (!p) {
@@ -148,7 +132,12 @@ export class Egress {
       url += `&key=${encodeURIComponent(JSON.stringify(toJson(key)))}`;
       body = JSON.stringify(toJson(value ?? null));
     } else body = JSON.stringify(value === undefined || value === null ? {} : toJson(value));
-    const res = this.send(verb.toUpperCase(), url, p.token, body);
+    const method = verb.toUpperCase();
+    const res = log.take(method, url, body);
+    if (res === undefined) {
+      const token = p.token;
+      throw new PendingCall(async () => log.record(method, url, body, await this.send(method, url, token, body)));
+    }
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
       // The participant rolled its transaction back on the failure (PROFILE §4): it is gone.
       participants.delete(target.base);
@@ -159,29 +148,31 @@ export class Egress {
   }
 
   /** Commits (after the local commit) or rolls back every participant; the first failure, if any. */
-  finalize(participants: Map<string, Participant>, commit: boolean): TcError | undefined {
+  async finalize(participants: Map<string, Participant>, commit: boolean): Promise<TcError | undefined> {
     let failed: TcError | undefined;
-    for (const p of participants.values()) {
-      const res = this.send(commit ? "POST" : "DELETE", `${p.base}${p.root}?txn_id=${encodeURIComponent(p.txnId)}`, p.token, undefined);
+    const all = [...participants.values()];
+    participants.clear();
+    for (const p of all) {
+      const res = await this.send(commit ? "POST" : "DELETE", `${p.base}${p.root}?txn_id=${encodeURIComponent(p.txnId)}`, p.token, undefined);
       if (commit && (!res.ok || res.status! >= 300) && !failed) {
         failed = new BadGatewayError(
           `committed here, but ${p.base} did not commit its part (${res.ok ? `HTTP ${res.status}` : res.error}): the transaction is not atomic across hosts when a participant fails at commit`,
         );
       }
     }
-    participants.clear();
     return failed;
   }
 
-  private send(method: string, url: string, token: string | undefined, body: string | undefined): OutboundResponse {
-    syncCall ??= createSyncFn(workerUrl(), { timeout: this.timeoutMs + 1000 }) as unknown as SyncCall;
+  /** One HTTP request under the timeout; `ok: false` when no answer came. */
+  private async send(method: string, url: string, token: string | undefined, body: string | undefined): Promise<OutboundResponse> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     try {
-      return syncCall({ method, url, headers, body, timeoutMs: this.timeoutMs });
+      const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
+      return { ok: true, status: res.status, text: await res.text() };
     } catch (e) {
-      return { ok: false, error: (e as Error).message };
+      return { ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
     }
   }
 

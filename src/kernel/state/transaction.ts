@@ -33,6 +33,10 @@ export interface StateTxn {
   commitNow(): Promise<void> | undefined;
   /** Undoes every write of this transaction. */
   rollback(): void;
+  /** A point in this transaction's writes to undo back to (`undoTo`). */
+  savepoint(): number;
+  /** Undoes the writes made since `savepoint` answered `mark`; the transaction stays open. */
+  undoTo(mark: number): void;
   /**
    * Keeps the committed state readable while this transaction writes (a session: it holds the
    * lock across calls), so `Database.readCommitted()` can serve reads meanwhile.
@@ -100,6 +104,15 @@ export class Txn implements StateTxn {
     this.log.releaseCommitted();
     this.closed = true;
     this.host.abandon();
+  }
+
+  savepoint(): number {
+    return this.log.mark();
+  }
+
+  undoTo(mark: number): void {
+    this.assertOpen();
+    this.log.undoTo(mark, this.host);
   }
 
   keepCommitted(): void {

@@ -1,0 +1,213 @@
+/**
+ * An outbound call does not hold the calling host's thread (PROFILE §6.15): the host keeps
+ * serving while a call waits — its own public key included, so a remote host that trusts it as an
+ * issuer without a configured key fetches the key during the call — and the op's request runs
+ * again once the answer is in, so every call reaches the remote host once and every write is
+ * made once. A held transaction whose call waits takes no other call meanwhile (409).
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BadRequestError, ConflictError } from "../../src/errors.js";
+import { parseTokenConfig } from "../../src/http/auth.js";
+import { CallLog, MAX_CALLS_PER_REQUEST } from "../../src/kernel/egress/call-replay.js";
+import { http, serve, type ServerHandle } from "../../src/http/index.js";
+import { RjwtActor } from "../../src/http/rjwt.js";
+import { after, post, put, ref } from "../../src/ir/build.js";
+import type { Executor } from "../../src/executor.js";
+import { defineLibrary, installLibrary, route } from "../../src/library/index.js";
+
+const NOTES = { "/state/collection/table": [[[[["k", "/state/scalar/value/number/uint/64"]], [["v", "/state/scalar/value/string", 32]]], []], []] };
+
+const b = defineLibrary({
+  publisher: "example-devco",
+  name: "b",
+  version: "1.0.0",
+  routes: {
+    hello: route.get<string, string>("name", (o) => {
+      const t = o.step("template", "Hello, {{name}}!");
+      return o.returns(post(ref(t, "render"), { name: o.key }));
+    }),
+  },
+});
+const a = defineLibrary({
+  publisher: "acme",
+  name: "a",
+  version: "1.0.0",
+  dependencies: [b],
+  routes: { greet: route.get<null, string>("unused", (o) => o.returns(b.stub().hello("A").scalar)) },
+});
+
+/** A library served by the slow recording host below (never installed on the calling host). */
+const slow = defineLibrary({
+  publisher: "acme",
+  name: "slow",
+  version: "1.0.0",
+  routes: { echo: route.get<string, string>("k", (o) => o.returns(o.key)) },
+});
+/** Calls `slow` twice around a local write. */
+const w = defineLibrary({
+  publisher: "acme",
+  name: "w",
+  version: "1.0.0",
+  dependencies: [slow],
+  routes: {
+    wait: route.get<null, string>("unused", (o) => o.returns(slow.stub().echo("late").scalar)),
+    twice: route.put<number, string>("k", "v", (o) => {
+      const one = o.step("one", slow.stub().echo("one").scalar);
+      const wrote = o.step("wrote", put("/state/local/notes", [o.key], [one]));
+      return o.returns(after(wrote, slow.stub().echo("two").scalar));
+    }),
+  },
+});
+
+interface Seen {
+  readonly method: string;
+  readonly path: string;
+  readonly key: string | null;
+}
+
+/** A host answering `GET …/echo?key=K` with `"echo:K"` after `delayMs`, recording every request. */
+async function slowHost(delayMs: number): Promise<{ server: Server; url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    const u = new URL(req.url!, "http://x");
+    const key = u.searchParams.get("key");
+    seen.push({ method: req.method!, path: u.pathname, key });
+    req.resume();
+    setTimeout(() => {
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(`echo:${JSON.parse(key ?? "null")}`));
+      } else res.writeHead(204).end();
+    }, req.method === "GET" ? delayMs : 0);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+describe("outbound calls wait without holding the host", () => {
+  let remote: ServerHandle;
+  let local: ServerHandle;
+  let recorder: Awaited<ReturnType<typeof slowHost>>;
+  let client: Executor;
+  let localUrl: string;
+  const installer = RjwtActor.generate("installer");
+  const REMOTE_SELF = "http://remote-host";
+
+  beforeAll(async () => {
+    // The remote host's port is reserved first: the calling host's route names it.
+    const probe = await serve({});
+    const remoteUrl = probe.url.replace(/\/$/, "");
+    await probe.close();
+    recorder = await slowHost(400);
+    local = await serve({ egress: { routes: { "/lib/example-devco/b": remoteUrl, "/lib/acme/slow": recorder.url } } });
+    localUrl = local.url.replace(/\/$/, "");
+    // Trusts the calling host's actor `host` without its key: fetched from it when first needed.
+    remote = await serve({
+      port: Number(new URL(remoteUrl).port),
+      tokens: parseTokenConfig({
+        tokens: [],
+        rjwt: { self: [REMOTE_SELF], actors: [{ id: "installer", publicKey: installer.publicKeyBase64() }], issuers: [{ host: localUrl, actor: "host" }] },
+      }),
+    });
+    const admin = http(remote.url, { token: installer.sign({ host: REMOTE_SELF, link: "/", mask: 0o777 }) });
+    await installLibrary(admin, b);
+    await admin.close();
+    client = http(local.url);
+    await installLibrary(client, a);
+    await installLibrary(client, w);
+    await client.request({ verb: "put", path: "/state/local/notes", body: NOTES });
+  }, 60_000);
+  afterAll(async () => {
+    await client?.close();
+    await local?.close();
+    await remote?.close();
+    await new Promise((r) => recorder?.server.close(r));
+  });
+
+  it("the remote host fetches the calling host's key while the call waits, and answers", async () => {
+    const r = await fetch(`${localUrl}/lib/acme/a/1.0.0/greet`);
+    const text = await r.text();
+    expect(r.status, text).toBe(200);
+    expect(JSON.parse(text)).toBe("Hello, A!");
+  });
+
+  it("keeps serving other requests while a call waits", async () => {
+    const started = performance.now();
+    const call = fetch(`${localUrl}/lib/acme/w/1.0.0/wait`);
+    await new Promise((r) => setTimeout(r, 100));
+    const health = await fetch(`${localUrl}/healthz`);
+    const answeredAfter = performance.now() - started;
+    expect(health.status).toBe(200);
+    const res = await call;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toBe("echo:late");
+    // The health check answered while the call still waited for its 400 ms answer.
+    expect(answeredAfter).toBeLessThan(350);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+  });
+
+  it("makes each call once and each write once, taking the recorded answers when the op runs again", async () => {
+    recorder.seen.length = 0;
+    // A PUT answers nothing; the recorder shows the second call.
+    expect(await w.stub().twice(7, "x").run(client)).toBeNull();
+    const rows = (await client.request({ verb: "get", path: "/state/local/notes" })) as Record<string, [unknown, unknown[][]]>;
+    expect(rows["/state/collection/table"]![1]).toEqual([[7, "echo:one"]]);
+    // Two calls, in order, then the commit at the component root first called.
+    expect(recorder.seen.map((s) => [s.method, s.path, s.key])).toEqual([
+      ["GET", "/lib/acme/slow/1.0.0/echo", JSON.stringify("one")],
+      ["GET", "/lib/acme/slow/1.0.0/echo", JSON.stringify("two")],
+      ["POST", "/lib/acme/slow/1.0.0", null],
+    ]);
+  });
+
+  it("a held transaction whose call waits refuses a second call (409), then goes on", async () => {
+    const begin = await fetch(`${localUrl}/lib`, { method: "POST", headers: { "x-tc-txn": "hold" } });
+    expect(begin.status).toBe(204);
+    const id = begin.headers.get("x-tc-txn-id")!;
+    const auth = { authorization: `Bearer ${begin.headers.get("x-tc-bearer-token")}` };
+    const call = fetch(`${localUrl}/lib/acme/w/1.0.0/wait?txn_id=${encodeURIComponent(id)}`, { headers: auth });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await fetch(`${localUrl}/state/local/notes?txn_id=${encodeURIComponent(id)}`, { headers: auth });
+    expect(second.status).toBe(409);
+    expect(await second.text()).toMatch(/waits for another host's answer/);
+    const commitEarly = await fetch(`${localUrl}/lib?txn_id=${encodeURIComponent(id)}`, { method: "POST", headers: auth });
+    expect(commitEarly.status).toBe(409);
+    const res = await call;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toBe("echo:late");
+    const read = await fetch(`${localUrl}/state/local/notes?txn_id=${encodeURIComponent(id)}`, { headers: auth });
+    expect(read.status).toBe(200);
+    const commit = await fetch(`${localUrl}/lib?txn_id=${encodeURIComponent(id)}`, { method: "POST", headers: auth });
+    expect(commit.status).toBe(204);
+  });
+});
+
+describe("the call log of a request that runs again", () => {
+  it("gives recorded answers in order, and refuses a run that makes a different call", () => {
+    const log = new CallLog();
+    expect(log.take("GET", "http://h/lib/a?key=1", undefined)).toBeUndefined();
+    log.record("GET", "http://h/lib/a?key=1", undefined, { ok: true, status: 200, text: '"one"' });
+    log.rewind();
+    expect(log.take("GET", "http://h/lib/a?key=1", undefined)).toEqual({ ok: true, status: 200, text: '"one"' });
+    expect(log.take("GET", "http://h/lib/a?key=2", undefined)).toBeUndefined();
+    log.rewind();
+    const e = (() => {
+      try {
+        return log.take("GET", "http://h/lib/a?key=9", undefined);
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(e).toBeInstanceOf(ConflictError);
+    expect((e as Error).message).toMatch(/call 1 to another host changed when the op ran again/);
+  });
+
+  it("bounds the calls of one request", () => {
+    const log = new CallLog();
+    for (let i = 0; i < MAX_CALLS_PER_REQUEST; i++) log.record("GET", `u${i}`, undefined, { ok: true, status: 204, text: "" });
+    log.rewind();
+    for (let i = 0; i < MAX_CALLS_PER_REQUEST; i++) log.take("GET", `u${i}`, undefined);
+    expect(() => log.take("GET", "one more", undefined)).toThrow(BadRequestError);
+  });
+});
