@@ -8,7 +8,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadRequestError, ConflictError } from "../../src/errors.js";
+import { BadGatewayError, BadRequestError, ConflictError } from "../../src/errors.js";
+import { embedded } from "../../src/kernel/index.js";
 import { parseTokenConfig } from "../../src/http/auth.js";
 import { CallLog, MAX_CALLS_PER_REQUEST } from "../../src/kernel/egress/call-replay.js";
 import { http, serve, type ServerHandle } from "../../src/http/index.js";
@@ -67,8 +68,8 @@ interface Seen {
   readonly key: string | null;
 }
 
-/** A host answering `GET …/echo?key=K` with `"echo:K"` after `delayMs`, recording every request. */
-async function slowHost(delayMs: number): Promise<{ server: Server; url: string; seen: Seen[] }> {
+/** A host answering `GET …/echo?key=K` with `"echo:K"` (or `pad` more characters) after `delayMs`, recording every request. */
+async function slowHost(delayMs: number, pad = 0): Promise<{ server: Server; url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     const u = new URL(req.url!, "http://x");
@@ -77,7 +78,7 @@ async function slowHost(delayMs: number): Promise<{ server: Server; url: string;
     req.resume();
     setTimeout(() => {
       if (req.method === "GET") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(`echo:${JSON.parse(key ?? "null")}`));
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(`echo:${JSON.parse(key ?? "null")}${"x".repeat(pad)}`));
       } else res.writeHead(204).end();
     }, req.method === "GET" ? delayMs : 0);
   });
@@ -180,6 +181,29 @@ describe("outbound calls wait without holding the host", () => {
     expect(read.status).toBe(200);
     const commit = await fetch(`${localUrl}/lib?txn_id=${encodeURIComponent(id)}`, { method: "POST", headers: auth });
     expect(commit.status).toBe(204);
+  });
+});
+
+describe("an answer larger than the egress allows", () => {
+  it("is a BadGatewayError, and the transaction rolls back", async () => {
+    const big = await slowHost(0, 5000);
+    const ex = embedded({ egress: { routes: { "/lib/acme/slow": big.url }, maxResponseBytes: 1000 } });
+    try {
+      await installLibrary(ex, w);
+      const e = await w.stub().wait().run(ex).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BadGatewayError);
+      expect((e as Error).message).toMatch(/the answer exceeds 1000 bytes/);
+      // The participant's transaction was rolled back at its component root.
+      await expect.poll(() => big.seen.map((r) => r.method)).toEqual(["GET", "DELETE"]);
+      big.seen.length = 0;
+      const ok = embedded({ egress: { routes: { "/lib/acme/slow": big.url } } });
+      await installLibrary(ok, w);
+      expect(((await w.stub().wait().run(ok)) as string).length).toBe("echo:late".length + 5000);
+      await ok.close();
+    } finally {
+      await ex.close();
+      await new Promise((r) => big.server.close(r));
+    }
   });
 });
 

@@ -34,6 +34,8 @@ export interface EgressOptions {
   readonly allow?: readonly { readonly authority: string; readonly paths: readonly string[]; readonly token?: string }[];
   /** How long one outbound call may take (ms; default 2000). */
   readonly timeoutMs?: number;
+  /** The largest answer one call may bring back (bytes; default 16 MiB): a larger one is a `BadGatewayError`. */
+  readonly maxResponseBytes?: number;
 }
 
 /** A resolved outbound target. */
@@ -76,6 +78,7 @@ export class Egress {
   private readonly routes: { prefix: string; url: string; token: string | undefined }[];
   private readonly allow: { authority: string; paths: readonly string[]; token: string | undefined }[];
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(opts: EgressOptions) {
     this.routes = Object.entries(opts.routes ?? {})
@@ -93,6 +96,8 @@ export class Egress {
     });
     this.timeoutMs = opts.timeoutMs ?? 2000;
     if (!(this.timeoutMs > 0)) throw new BadRequestError("egress.timeoutMs must be positive");
+    this.maxResponseBytes = opts.maxResponseBytes ?? 16 * 2 ** 20;
+    if (!(this.maxResponseBytes > 0)) throw new BadRequestError("egress.maxResponseBytes must be positive");
   }
 
   /** The route serving `path` (a path this host does not serve), if the configuration has one. */
@@ -139,8 +144,10 @@ export class Egress {
       throw new PendingCall(async () => log.record(method, url, body, await this.send(method, url, token, body)));
     }
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
-      // The participant rolled its transaction back on the failure (PROFILE §4): it is gone.
-      participants.delete(target.base);
+      // A participant that answered an error rolled its transaction back (PROFILE §4): it is gone.
+      // One that gave no answer (unreachable, too slow, too large) may hold it open: it stays, to
+      // be rolled back with this transaction.
+      if (res.ok) participants.delete(target.base);
       throw this.failure(target, res, `${verb.toUpperCase()} ${target.path} failed`);
     }
     if (res.status === 204 || res.text === "") return null;
@@ -170,7 +177,8 @@ export class Egress {
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     try {
       const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
-      return { ok: true, status: res.status, text: await res.text() };
+      const text = await readBounded(res, this.maxResponseBytes);
+      return text === undefined ? { ok: false, error: `the answer exceeds ${this.maxResponseBytes} bytes` } : { ok: true, status: res.status, text };
     } catch (e) {
       return { ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
     }
@@ -184,6 +192,29 @@ export class Egress {
     return err;
   }
 
+}
+
+/** A response's body as text, or `undefined` (the rest unread) once it exceeds `max` bytes. */
+async function readBounded(res: Response, max: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > max || res.body === null) {
+    await res.body?.cancel();
+    return declared > max ? undefined : "";
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The component root a participant is finalized at: the library version, service or namespace the first call reached. */
