@@ -513,7 +513,7 @@ export class Kernel {
     let result: T | Promise<T>;
     try {
       if (this.closed) throw new UnavailableError("the kernel is closed");
-      result = runReplaying(scope, fn);
+      result = runReplaying(scope, fn, this.txns.sessions.budgetMs);
     } catch (e) {
       return this.failed(scope, e);
     }

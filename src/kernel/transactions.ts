@@ -229,7 +229,7 @@ export class Transactions {
     };
     let result: T | Promise<T>;
     try {
-      result = runReplaying(scope, fn);
+      result = runReplaying(scope, fn, this.sessions.budgetMs);
     } catch (e) {
       throw fail(e);
     }

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadGatewayError, BadRequestError, ConflictError } from "../../src/errors.js";
+import { BadGatewayError, BadRequestError, ConflictError, TimeoutError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
 import { parseTokenConfig } from "../../src/http/auth.js";
 import { CallLog, MAX_CALLS_PER_REQUEST } from "../../src/kernel/egress/call-replay.js";
@@ -203,6 +203,25 @@ describe("an answer larger than the egress allows", () => {
     } finally {
       await ex.close();
       await new Promise((r) => big.server.close(r));
+    }
+  });
+});
+
+describe("calls that outlast the transaction's budget", () => {
+  it("fail the request with a TimeoutError and roll the participant back", async () => {
+    const slower = await slowHost(250);
+    const ex = embedded({ txnBudgetMs: 400, egress: { routes: { "/lib/acme/slow": slower.url } } });
+    try {
+      await ex.request({ verb: "put", path: "/state/local/notes", body: NOTES });
+      await installLibrary(ex, w);
+      const e = await w.stub().twice(1, "x").run(ex).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TimeoutError);
+      expect((e as Error).message).toMatch(/calls to other hosts took longer than the transaction's budget of 400 ms/);
+      expect(await ex.request({ verb: "get", path: "/state/local/notes" })).toMatchObject({ "/state/collection/table": [expect.anything(), []] });
+      await expect.poll(() => slower.seen.map((r) => r.method)).toEqual(["GET", "GET", "DELETE"]);
+    } finally {
+      await ex.close();
+      await new Promise((r) => slower.server.close(r));
     }
   });
 });

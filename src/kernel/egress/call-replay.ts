@@ -12,7 +12,7 @@
  * (a random or generated value sent out) is refused with a `ConflictError`: the other host has
  * already received the first call, and the transaction rolls back with every participant.
  */
-import { BadRequestError, ConflictError } from "../../errors.js";
+import { BadRequestError, ConflictError, TimeoutError } from "../../errors.js";
 import type { StateTxn } from "../state/transaction.js";
 
 /** The answer of one outbound HTTP request (`ok: false`: it got no answer). */
@@ -88,15 +88,16 @@ export interface ReplayScope {
 
 /**
  * Runs `fn` (a request's synchronous run) in `scope`. It returns `fn`'s result at once unless the
- * run reached an outbound call: then a promise of the result of the run that got every answer.
+ * run reached an outbound call: then a promise of the result of the run that got every answer,
+ * or a `TimeoutError` once the calls took longer than `budgetMs` (the transaction's budget).
  *
  * @example
  * ```ts
- * const answer = runReplaying(scope, (s) => dispatchIn(s, grant, verb, route, key, value));
+ * const answer = runReplaying(scope, (s) => dispatchIn(s, grant, verb, route, key, value), 3000);
  * const json = answer instanceof Promise ? await answer : answer;
  * ```
  */
-export function runReplaying<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T): T | Promise<T> {
+export function runReplaying<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, budgetMs: number): T | Promise<T> {
   const log = new CallLog();
   scope.useCalls(log);
   const mark = scope.txn.savepoint();
@@ -110,14 +111,17 @@ export function runReplaying<T, S extends ReplayScope>(scope: S, fn: (scope: S) 
       throw e;
     }
     scope.txn.undoTo(mark);
-    return again(scope, fn, log, e);
+    return again(scope, fn, log, e, performance.now() + budgetMs, budgetMs);
   }
 }
 
-async function again<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, log: CallLog, pending: PendingCall): Promise<T> {
+async function again<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, log: CallLog, pending: PendingCall, deadline: number, budgetMs: number): Promise<T> {
   try {
     for (;;) {
       await pending.send();
+      if (performance.now() > deadline) {
+        throw new TimeoutError(`the request's calls to other hosts took longer than the transaction's budget of ${budgetMs} ms`);
+      }
       log.rewind();
       // Writes made meanwhile by another call in this transaction stay: each run undoes only its own.
       const mark = scope.txn.savepoint();
