@@ -29,6 +29,8 @@ interface Entry<T> {
   /** When the last call on the session ran (or when it began). */
   lastUsed: number;
   timer: NodeJS.Timeout;
+  /** A call on it is waiting for another host's answer: it is not idle, and takes no other call. */
+  waiting: boolean;
 }
 
 /** Why a session was rolled back by the table: its budget ran out, or it sat idle. */
@@ -73,24 +75,55 @@ export class SessionTable<T> {
     const now = Date.now();
     const timer = setTimeout(() => this.check(id), Math.min(this.budgetMs, this.idleMs));
     timer.unref();
-    this.open_.set(id, { txn, owner, startedAt: now, lastUsed: now, timer });
+    this.open_.set(id, { txn, owner, startedAt: now, lastUsed: now, timer, waiting: false });
     return id;
   }
 
   /**
-   * The transaction of an open session (404 unknown, 408 expired, 401 other owner), for a call on
-   * it: its idle time starts again from now (the kernel runs a call synchronously, so its start is
-   * its end).
+   * The transaction of an open session (404 unknown, 408 expired, 401 other owner, 409 while a
+   * call on it waits for another host), for a call on it: its idle time starts again from now (a
+   * call runs synchronously unless it waits: see `wait`).
    */
   use(id: string, owner?: string, token?: string): T {
     const entry = this.entry(id, owner, token);
+    if (entry.waiting) {
+      throw new ConflictError("the transaction is running a call that waits for another host's answer: one call at a time");
+    }
     entry.lastUsed = Date.now();
     return entry.txn;
+  }
+
+  /**
+   * Marks the call running on session `id` as waiting for another host until `done` settles: the
+   * session takes no other call (nor a finalize) meanwhile and does not count as idle; its budget
+   * still runs. Its idle time starts again when the call ends.
+   */
+  wait<R>(id: string, done: Promise<R>): Promise<R> {
+    const entry = this.open_.get(id);
+    if (entry === undefined) return done;
+    entry.waiting = true;
+    const end = (): void => {
+      entry.waiting = false;
+      entry.lastUsed = Date.now();
+    };
+    return done.then(
+      (r) => {
+        end();
+        return r;
+      },
+      (e: unknown) => {
+        end();
+        throw e;
+      },
+    );
   }
 
   /** Ends a session (before commit or rollback) and returns its transaction. */
   finish(id: string, owner?: string, token?: string): T {
     const entry = this.entry(id, owner, token);
+    if (entry.waiting) {
+      throw new ConflictError("the transaction is running a call that waits for another host's answer: it cannot end before that call");
+    }
     clearTimeout(entry.timer);
     this.open_.delete(id);
     return entry.txn;
@@ -180,7 +213,7 @@ export class SessionTable<T> {
     if (!entry) return;
     const now = Date.now();
     const budgetLeft = entry.startedAt + this.budgetMs - now;
-    const idleLeft = entry.lastUsed + this.idleMs - now;
+    const idleLeft = entry.waiting ? this.idleMs : entry.lastUsed + this.idleMs - now;
     if (budgetLeft <= 0 || idleLeft <= 0) {
       this.open_.delete(id);
       this.remember(id, { at: now, reason: budgetLeft <= 0 ? "budget" : "idle" });

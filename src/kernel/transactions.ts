@@ -7,7 +7,7 @@
  * kernel signs for them come from txn-tokens.ts. The kernel itself runs a call in a transaction
  * (`TxnKernel`): begin, scope, commit, roll back.
  */
-import { TcError, BadRequestError, ConflictError, InternalError, UnauthorizedError, UnavailableError, NotFoundError } from "../errors.js";
+import { TcError, BadRequestError, InternalError, UnauthorizedError, UnavailableError, NotFoundError } from "../errors.js";
 import { runReplaying } from "./egress/call-replay.js";
 import { checkedGrant, checkSessionGrant, type CheckedGrant } from "./ops/grant.js";
 import { SessionTable } from "./sessions.js";
@@ -78,8 +78,6 @@ export class Transactions {
   readonly sessions: SessionTable<TxnScope>;
   /** Unseen ids being pinned (their transaction waits for the lock): a second call waits for the first. */
   private readonly pinning = new Map<string, Promise<void>>();
-  /** Held transactions whose call waits for another host's answer (egress/call-replay.ts). */
-  private readonly waiting = new Set<string>();
   /** The kernel's own actor: signs the tokens of the transactions it begins. */
   readonly host: HostActor;
 
@@ -220,7 +218,6 @@ export class Transactions {
 
   private inSession<T>(id: string, ref: TxnRequest, fn: (scope: TxnScope) => T): T | Promise<T> {
     const scope = this.sessions.use(id, ref.owner, ref.token);
-    this.checkNotWaiting(id);
     const fail = (e: unknown): TcError => {
       const err = asTcError(e);
       this.sessions.fail(id, ref.owner, err.kind, err.message, ref.token);
@@ -235,23 +232,9 @@ export class Transactions {
     }
     if (!(result instanceof Promise)) return result;
     // The call waits for another host: the session takes no other call until it has its answer.
-    this.waiting.add(id);
-    return result.then(
-      (r) => {
-        this.waiting.delete(id);
-        return r;
-      },
-      (e: unknown) => {
-        this.waiting.delete(id);
-        throw fail(e);
-      },
-    );
-  }
-
-  private checkNotWaiting(id: string): void {
-    if (this.waiting.has(id)) {
-      throw new ConflictError("the transaction is running a call that waits for another host's answer: one call at a time");
-    }
+    return this.sessions.wait(id, result).catch((e: unknown) => {
+      throw fail(e);
+    });
   }
 
   /**
@@ -266,10 +249,6 @@ export class Transactions {
     const status = this.sessions.status(id);
     if (status === undefined) throw new NotFoundError("unknown transaction id: there is nothing to finalize");
     if (status !== "open") return this.sessions.refinalize(id, commit, by.owner, by.token);
-    if (this.waiting.has(id)) {
-      this.sessions.use(id, by.owner, by.token); // a caller who does not own it learns nothing more
-      this.checkNotWaiting(id);
-    }
     const scope = this.sessions.finish(id, by.owner, by.token);
     if (commit) {
       await this.k.commit(scope);

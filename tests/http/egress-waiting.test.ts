@@ -207,6 +207,25 @@ describe("an answer larger than the egress allows", () => {
   });
 });
 
+describe("a session whose call waits", () => {
+  it("is not idle meanwhile: the call outlasting the idle timeout still commits with the session", async () => {
+    const slower = await slowHost(300);
+    const ex = embedded({ sessionIdleMs: 100, egress: { routes: { "/lib/acme/slow": slower.url } } });
+    try {
+      await ex.request({ verb: "put", path: "/state/local/notes", body: NOTES });
+      await installLibrary(ex, w);
+      const s = await ex.session();
+      await w.stub().twice(3, "x").run(s);
+      await s.commit();
+      expect(((await ex.request({ verb: "get", path: "/state/local/notes" })) as Record<string, [unknown, unknown[][]]>)["/state/collection/table"]![1]).toEqual([[3, "echo:one"]]);
+      expect(slower.seen.map((r) => r.method)).toEqual(["GET", "GET", "POST"]);
+    } finally {
+      await ex.close();
+      await new Promise((r) => slower.server.close(r));
+    }
+  });
+});
+
 describe("calls that outlast the transaction's budget", () => {
   it("fail the request with a TimeoutError and roll the participant back", async () => {
     const slower = await slowHost(250);
