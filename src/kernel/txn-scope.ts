@@ -52,12 +52,12 @@ export class KernelScope implements TxnScope {
       calls: () => this.calls,
       // A transaction nobody named yet (an embedded call) gets its id on its first outbound call.
       id: () => (this.txnId ??= mintTxnId()),
-      token: (root, routeToken) => {
+      token: (path, mask, routeToken) => {
         const caller = this.callerToken;
         const callerRjwt = caller !== undefined && looksLikeRjwt(caller);
         // An opaque route token is what the remote host expects from this one: sent as it is.
         if (!callerRjwt && routeToken !== undefined && !looksLikeRjwt(routeToken)) return routeToken;
-        return this.host.participantToken(this.others!.id(), root, callerRjwt ? caller : routeToken);
+        return this.host.participantToken(this.others!.id(), path, mask, callerRjwt ? caller : routeToken);
       },
     });
   }

@@ -9,12 +9,12 @@
  *   transaction may live plus that skew.
  * - The kernel is an RJWT actor of its own (`HostActor`): with each implicit begin it signs a token
  *   whose claim is `[/txn/<id>, USER_EXEC | USER_WRITE]`, chained onto the caller's token when the
- *   caller sent an RJWT, and a participant's token adds the claim on the component root called.
+ *   caller sent an RJWT, and a call to another host adds a claim on the path it calls.
  *   Presenting that token proves ownership of the transaction (`holdsTxnClaim`).
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { BadRequestError } from "../errors.js";
-import { ALL_MODES, holdsSignedClaim, looksLikeRjwt, RjwtActor, USER_EXEC, USER_WRITE } from "../rjwt.js";
+import { holdsSignedClaim, looksLikeRjwt, RjwtActor, USER_EXEC, USER_WRITE } from "../rjwt.js";
 
 /** How far an unseen id's timestamp may lie ahead of this host's clock, or behind its oldest live transaction (ms). */
 export const TXN_CLOCK_SKEW_MS = 3000;
@@ -88,10 +88,11 @@ export class HostActor {
 
   /**
    * The token of a call to another host inside transaction `id`: the owner claim, then a claim on
-   * the component root called (`root`), chained onto `parent` when that is an RJWT.
+   * exactly the path called with the mode of its verb (`mask`: read for GET, write for PUT and
+   * DELETE, execute for POST), chained onto `parent` when that is an RJWT.
    */
-  participantToken(id: string, root: string, parent: string | undefined): string {
-    return this.claim(this.txnToken(id, parent), root, ALL_MODES);
+  participantToken(id: string, path: string, mask: number, parent: string | undefined): string {
+    return this.claim(this.txnToken(id, parent), path, mask);
   }
 
   /** True when `token` holds this actor's owner claim on transaction `id`. */

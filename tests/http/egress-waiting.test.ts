@@ -66,6 +66,7 @@ interface Seen {
   readonly method: string;
   readonly path: string;
   readonly key: string | null;
+  readonly token: string | undefined;
 }
 
 /** A host answering `GET …/echo?key=K` with `"echo:K"` (or `pad` more characters) after `delayMs`, recording every request. */
@@ -74,7 +75,7 @@ async function slowHost(delayMs: number, pad = 0): Promise<{ server: Server; url
   const server = createServer((req: IncomingMessage, res) => {
     const u = new URL(req.url!, "http://x");
     const key = u.searchParams.get("key");
-    seen.push({ method: req.method!, path: u.pathname, key });
+    seen.push({ method: req.method!, path: u.pathname, key, token: req.headers.authorization?.replace(/^Bearer /, "") });
     req.resume();
     setTimeout(() => {
       if (req.method === "GET") {
@@ -160,6 +161,14 @@ describe("outbound calls wait without holding the host", () => {
       ["GET", "/lib/acme/slow/1.0.0/echo", JSON.stringify("two")],
       ["POST", "/lib/acme/slow/1.0.0", null],
     ]);
+    // Each call's token claims exactly its member and verb (read for GET), on top of the
+    // transaction's owner claim.
+    const payload = (t: string) => JSON.parse(Buffer.from(t.split(".")[1]!, "base64").toString()) as { custom: [string, number]; inherit: string | null };
+    for (const seen of recorder.seen.slice(0, 2)) {
+      const outer = payload(seen.token!);
+      expect(outer.custom).toEqual(["/lib/acme/slow/1.0.0/echo", 0o400]);
+      expect(payload(outer.inherit!).custom).toEqual([expect.stringMatching(/^\/txn\/\d+-\d+-[0-9a-f]{64}$/), 0o300]);
+    }
   });
 
   it("a held transaction whose call waits refuses a second call (409), then goes on", async () => {

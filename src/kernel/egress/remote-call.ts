@@ -8,9 +8,9 @@
  * The remote host takes part in the caller's transaction (PROFILE §4 "Transactions"): every call
  * carries the local transaction's `?txn_id=` and a bearer token this kernel signs — chained onto
  * the caller's token (or the route's, when that is an RJWT), with the owner claim
- * `[/txn/<id>, 0o300]` and a claim on the component root called — made once per participant, so
- * the remote host pins the id, unseen there, to one owner on the first call and holds its
- * transaction open. An opaque (non-RJWT) route token is sent as it is. When the local transaction
+ * `[/txn/<id>, 0o300]` and a claim on exactly the path called with its verb's mode — so the
+ * remote host pins the id, unseen there, to one owner on the first call and holds its
+ * transaction open, and grants each call that one member and verb. An opaque (non-RJWT) route token is sent as it is. When the local transaction
  * commits (after its own writes are durable) or rolls back, each participant is finalized the
  * same way (an empty `POST` / `DELETE` to the component root first called). This is not a
  * two-phase commit: a participant that fails to commit after the local commit is reported
@@ -24,6 +24,7 @@ import { BadGatewayError, BadRequestError, InternalError, type TcError } from ".
 import { errorFromResponse } from "../../wire-errors.js";
 import type { Json, Verb } from "../../ir/types.js";
 import { decodeData, toJson, type KernelValue } from "../ops/kernel-value.js";
+import { USER_EXEC, USER_READ, USER_WRITE } from "../../rjwt.js";
 import { type CallLog, type OutboundResponse, PendingCall } from "./call-replay.js";
 
 /** Where calls may go beyond this host. */
@@ -37,6 +38,9 @@ export interface EgressOptions {
   /** The largest answer one call may bring back (bytes; default 16 MiB): a larger one is a `BadGatewayError`. */
   readonly maxResponseBytes?: number;
 }
+
+/** The claim mode of a call's verb: read for GET, write for PUT and DELETE, execute for POST. */
+const VERB_MASK: Readonly<Record<Verb, number>> = { get: USER_READ, put: USER_WRITE, delete: USER_WRITE, post: USER_EXEC };
 
 /** A resolved outbound target. */
 export interface RemoteTarget {
@@ -69,8 +73,8 @@ export interface OutboundTxn {
   id(): string;
   /** The call log of the request running now (call-replay.ts). */
   calls(): CallLog | undefined;
-  /** The bearer token of the calls to a participant whose component root is `root` (see the module docs). */
-  token(root: string, routeToken: string | undefined): string | undefined;
+  /** The bearer token of a call on `path` with the claim mode `mask` (see the module docs). */
+  token(path: string, mask: number, routeToken: string | undefined): string | undefined;
 }
 
 /** The egress of one kernel: its configuration, and the participants of each transaction. */
@@ -124,9 +128,13 @@ export class Egress {
     if (log === undefined) throw new InternalError("an outbound call outside a request's run");
     const participants = txn.participants;
     let p = participants.get(target.base);
+    const mask = VERB_MASK[verb];
+    // Each call's token claims just its path and verb; the first one also finalizes the participant
+    // (its owner claim is what the remote host checks then).
+    let first: string | undefined;
     if (!p) {
-      const root = componentRoot(target.path);
-      p = { base: target.base, txnId: txn.id(), root, token: txn.token(root, target.token) };
+      first = txn.token(target.path, mask, target.token);
+      p = { base: target.base, txnId: txn.id(), root: componentRoot(target.path), token: first };
       participants.set(target.base, p);
     }
     const txnQuery = `txn_id=${encodeURIComponent(p.txnId)}`;
@@ -140,7 +148,7 @@ export class Egress {
     const method = verb.toUpperCase();
     const res = log.take(method, url, body);
     if (res === undefined) {
-      const token = p.token;
+      const token = first ?? txn.token(target.path, mask, target.token);
       throw new PendingCall(async () => log.record(method, url, body, await this.send(method, url, token, body)));
     }
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
