@@ -15,7 +15,7 @@ import {
   NotFoundError,
   UnavailableError,
 } from "../errors.js";
-import { assertId, decodeOpDef, encode, opHash } from "../ir/index.js";
+import { decodeOpDef, encode, opHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, DEFAULT_LOCK_QUEUE_LIMIT, type StateTxn } from "./state/database.js";
@@ -43,7 +43,8 @@ export type { SessionRef, TxnRequest, TxnTicket } from "./transactions.js";
 import { HOST_PATH, hostInfo } from "./host-info.js";
 import { directTraverse, runDirect, type DirectTraverse } from "./ops/direct-traverse.js";
 import { EncodedJson } from "./ops/encoded-json.js";
-import { decodeData, isOpDef, queryRowsJson, toJson, valueMap, type KernelValue } from "./ops/kernel-value.js";
+import { decodeData, isOpDef, queryRowsJson, toJson, type KernelValue } from "./ops/kernel-value.js";
+import { bindArgs, decodeParams } from "./ops/op-args.js";
 
 /** Options of `Kernel.open`. */
 export interface KernelOptions {
@@ -621,44 +622,6 @@ export class Kernel {
   private checkOpen(): void {
     if (this.closed) throw new UnavailableError("the kernel is closed");
   }
-}
-
-/** Parameter names already checked (names repeat across executions; checking them is a regex). */
-const CHECKED_NAMES = new Set<string>();
-
-function paramName(name: string): string {
-  if (CHECKED_NAMES.has(name)) return name;
-  assertId(name, "parameter name");
-  if (CHECKED_NAMES.size >= 65_536) CHECKED_NAMES.clear();
-  CHECKED_NAMES.add(name);
-  return name;
-}
-
-/** Binds execution arguments: names must be Ids, values are data (`decodeValue`). */
-function bindArgs(op: OpDef, args: Readonly<Record<string, Json>>): Map<string, KernelValue> {
-  if (args === null || typeof args !== "object" || Array.isArray(args)) {
-    throw new BadRequestError("execution arguments must be an object of named values");
-  }
-  const params = new Map<string, KernelValue>();
-  for (const name of Object.keys(args)) {
-    params.set(paramName(name), decodeData(args[name]));
-  }
-  if (op.verb !== "post" && !params.has(op.keyName)) params.set(op.keyName, null);
-  if (op.verb === "put" && !params.has(op.valueName)) params.set(op.valueName, null);
-  return params;
-}
-
-/** A POST body: a map of params (absent = none). */
-function decodeParams(body: Json | undefined): KernelValue {
-  if (body === undefined || body === null) return valueMap({});
-  if (typeof body !== "object" || Array.isArray(body)) {
-    throw new BadRequestError("a POST body must be a JSON object of params");
-  }
-  const entries: Record<string, KernelValue> = {};
-  for (const name of Object.keys(body)) {
-    entries[paramName(name)] = decodeData((body as Record<string, Json>)[name]);
-  }
-  return valueMap(entries);
 }
 
 /** Freezes a JSON/IR tree in place (already-frozen subtrees are skipped). */
