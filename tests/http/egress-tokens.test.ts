@@ -6,64 +6,25 @@
  * pins the id it has not seen to that owner, and is committed with the caller's transaction.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTokenConfig } from "../../src/http/auth.js";
-import { http, serve, type ServerHandle } from "../../src/http/index.js";
-import { post, ref } from "../../src/ir/build.js";
-import { defineLibrary, installLibrary, route } from "../../src/library/index.js";
+import { http, type ServerHandle } from "../../src/http/index.js";
+import { installLibrary } from "../../src/library/index.js";
+import { a, reserveUrl, serveB } from "../support/egress.js";
 import type { Executor } from "../../src/executor.js";
-import { RjwtActor } from "../../src/http/rjwt.js";
 import type { ChildProcess } from "node:child_process";
 import { startServe } from "./cli-process.js";
-
-const b = defineLibrary({
-  publisher: "example-devco",
-  name: "b",
-  version: "1.0.0",
-  routes: {
-    hello: route.get<string, string>("name", (o) => {
-      const t = o.step("template", "Hello, {{name}}!");
-      return o.returns(post(ref(t, "render"), { name: o.key }));
-    }),
-  },
-});
-const a = defineLibrary({
-  publisher: "acme",
-  name: "a",
-  version: "1.0.0",
-  dependencies: [b],
-  routes: { greet: route.get<null, string>("unused", (o) => o.returns(b.stub().hello("A").scalar)) },
-});
 
 describe("egress to a host that checks signed tokens", () => {
   let remote: ServerHandle;
   let local: { child: ChildProcess; url: string };
   let client: Executor;
-  const installer = RjwtActor.generate("installer");
-  const REMOTE_SELF = "http://remote-host";
 
   beforeAll(async () => {
-    // The calling host runs in a process of its own (`serve` from the CLI), the remote one here
-    // with the caller's key configured. The remote host's port is reserved first: the route names it.
-    const probe = await serve({});
-    const remoteUrl = probe.url.replace(/\/$/, "");
-    await probe.close();
+    // The calling host runs in a process of its own (`serve` from the CLI); the remote one here,
+    // trusting the caller's key as the caller serves it.
+    const remoteUrl = await reserveUrl();
     local = await startServe(["--port", "0", "--quiet", "--route", `/lib/example-devco/b=${remoteUrl}`]);
-    // The calling host's key as it serves it, trusted by the remote host.
     const key = (await (await fetch(`${local.url}/host/public_key?key=%22host%22`)).json()) as string;
-    remote = await serve({
-      port: Number(new URL(remoteUrl).port),
-      tokens: parseTokenConfig({
-        tokens: [],
-        rjwt: {
-          self: [REMOTE_SELF],
-          actors: [{ id: "installer", publicKey: installer.publicKeyBase64() }],
-          issuers: [{ host: local.url.replace(/\/$/, ""), actor: "host", publicKey: key }],
-        },
-      }),
-    });
-    const admin = http(remote.url, { token: installer.sign({ host: REMOTE_SELF, link: "/", mask: 0o777 }) });
-    await installLibrary(admin, b);
-    await admin.close();
+    remote = await serveB(remoteUrl, { host: local.url.replace(/\/$/, ""), actor: "host", publicKey: key });
     client = http(local.url);
     await installLibrary(client, a);
   }, 60_000);

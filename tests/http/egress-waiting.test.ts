@@ -10,34 +10,12 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadGatewayError, BadRequestError, ConflictError, TimeoutError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
-import { parseTokenConfig } from "../../src/http/auth.js";
 import { CallLog, MAX_CALLS_PER_REQUEST } from "../../src/kernel/egress/call-replay.js";
 import { http, serve, type ServerHandle } from "../../src/http/index.js";
-import { RjwtActor } from "../../src/http/rjwt.js";
-import { after, post, put, ref } from "../../src/ir/build.js";
+import { after, put } from "../../src/ir/build.js";
 import type { Executor } from "../../src/executor.js";
 import { defineLibrary, installLibrary, route } from "../../src/library/index.js";
-
-const NOTES = { "/state/collection/table": [[[[["k", "/state/scalar/value/number/uint/64"]], [["v", "/state/scalar/value/string", 32]]], []], []] };
-
-const b = defineLibrary({
-  publisher: "example-devco",
-  name: "b",
-  version: "1.0.0",
-  routes: {
-    hello: route.get<string, string>("name", (o) => {
-      const t = o.step("template", "Hello, {{name}}!");
-      return o.returns(post(ref(t, "render"), { name: o.key }));
-    }),
-  },
-});
-const a = defineLibrary({
-  publisher: "acme",
-  name: "a",
-  version: "1.0.0",
-  dependencies: [b],
-  routes: { greet: route.get<null, string>("unused", (o) => o.returns(b.stub().hello("A").scalar)) },
-});
+import { a, NOTES, reserveUrl, serveB } from "../support/egress.js";
 
 /** A library served by the slow recording host below (never installed on the calling host). */
 const slow = defineLibrary({
@@ -93,28 +71,14 @@ describe("outbound calls wait without holding the host", () => {
   let recorder: Awaited<ReturnType<typeof slowHost>>;
   let client: Executor;
   let localUrl: string;
-  const installer = RjwtActor.generate("installer");
-  const REMOTE_SELF = "http://remote-host";
 
   beforeAll(async () => {
-    // The remote host's port is reserved first: the calling host's route names it.
-    const probe = await serve({});
-    const remoteUrl = probe.url.replace(/\/$/, "");
-    await probe.close();
+    const remoteUrl = await reserveUrl();
     recorder = await slowHost(400);
     local = await serve({ egress: { routes: { "/lib/example-devco/b": remoteUrl, "/lib/acme/slow": recorder.url } } });
     localUrl = local.url.replace(/\/$/, "");
     // Trusts the calling host's actor `host` without its key: fetched from it when first needed.
-    remote = await serve({
-      port: Number(new URL(remoteUrl).port),
-      tokens: parseTokenConfig({
-        tokens: [],
-        rjwt: { self: [REMOTE_SELF], actors: [{ id: "installer", publicKey: installer.publicKeyBase64() }], issuers: [{ host: localUrl, actor: "host" }] },
-      }),
-    });
-    const admin = http(remote.url, { token: installer.sign({ host: REMOTE_SELF, link: "/", mask: 0o777 }) });
-    await installLibrary(admin, b);
-    await admin.close();
+    remote = await serveB(remoteUrl, { host: localUrl, actor: "host" });
     client = http(local.url);
     await installLibrary(client, a);
     await installLibrary(client, w);

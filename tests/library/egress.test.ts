@@ -10,45 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForbiddenError, NotFoundError } from "../../src/errors.js";
 import type { Executor } from "../../src/executor.js";
 import { http } from "../../src/http/index.js";
-import { after, cond, get, post, put, ref } from "../../src/ir/build.js";
 import { embedded } from "../../src/kernel/index.js";
-import { defineLibrary, installLibrary, route } from "../../src/library/index.js";
+import { installLibrary } from "../../src/library/index.js";
+import { a, b, NOTES } from "../support/egress.js";
 import { startServe } from "../http/cli-process.js";
 
-const NOTES = { "/state/collection/table": [[[[["k", "/state/scalar/value/number/uint/64"]], [["v", "/state/scalar/value/string", 32]]], []], []] };
-
-/** B: a greeting and a write of its own, served by the other process. */
-const b = defineLibrary({
-  publisher: "example-devco",
-  name: "b",
-  version: "1.0.0",
-  routes: {
-    hello: route.get<string, string>("name", (o) => {
-      const t = o.step("template", "Hello, {{name}}!");
-      return o.returns(post(ref(t, "render"), { name: o.key }));
-    }),
-    record: route.put<number, string>("k", "v", (o) => o.returns(put("/state/remote/notes", [o.key], [o.value]))),
-  },
-});
-const bs = b.stub();
-
-/** A: depends on B; `both` writes here and there, then fails when the value is "fail". */
-const a = defineLibrary({
-  publisher: "acme",
-  name: "a",
-  version: "1.0.0",
-  dependencies: [b],
-  routes: {
-    greet: route.get<null, string>("unused", (o) => o.returns(bs.hello("A").scalar)),
-    both: route.put<number, string>("k", "v", (o) => {
-      const here = o.step("here", put("/state/local/notes", [o.key], [o.value]));
-      const there = o.step("there", after(here, bs.record(o.key, o.value).scalar));
-      const bad = o.step("bad", post(ref(o.value, "eq"), { r: "fail" }));
-      // A missing table after both writes: the whole op fails.
-      return o.returns(after(there, cond(bad, get("/state/local/missing", [0]), null)));
-    }),
-  },
-});
 /** C: calls B without declaring it. */
 const c = {
   schema: { id: "/lib/acme/c/1.0.0", version: "1.0.0", dependencies: [] },
