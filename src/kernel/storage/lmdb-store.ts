@@ -244,8 +244,9 @@ export class LmdbStore {
    * Calls `visit` with each row of `table`, in key order: the stored key (`[tid, ...key cells]`)
    * and the value cells (the checksum cell last). Checks each row's checksum when the table has
    * them and `checkRows`; checks the row count against the recorded one when `checkCount`. Throws
-   * `DataCorruptionError` naming the table and row when one fails. Used by verify and by the
-   * one-time index build of an older store, never by reads.
+   * `DataCorruptionError` naming the table and row when one fails. Used by verify, by the
+   * one-time index build of an older store and by a schema change's index build
+   * (`LmdbTable.adoptRows`), never by reads.
    */
   scanRows(
     table: StoredTable,
@@ -390,7 +391,9 @@ export class LmdbStore {
               if (keys === undefined) return;
               if (!layer.truncated) this.removeIndexEntries([tid, ordinal], [tid, ordinal + 1]);
               const put = sortedPuts(index!, keys.length);
-              for (let i = 0; i < keys.length; i++) put(indexStoreKey(tid, ordinal, keys[i] as readonly KeyCell[]), null);
+              // One key array refilled per entry: lmdb encodes the key during the put.
+              const k: StoreCell[] = [tid, ordinal];
+              for (let i = 0; i < keys.length; i++) put(entryKeyInto(k, keys[i] as readonly KeyCell[]), null);
             });
             const putRow = sortedPuts(data, layer.rows.size);
             layer.rows.forEachPair((key, entry) => {
@@ -455,6 +458,14 @@ function sortedPuts<V>(db: LmdbDatabase<V, StoreKey>, n: number): (key: StoreKey
 /** The `info` key of a table's key sequence (the highest generated-increment key it ever held). */
 function sequenceKey(tid: number): string {
   return `sequence:${tid}`;
+}
+
+/** `k` (`[tid, ordinal, …]`) with the cells of `key` after its first two: an entry's stored key, as `indexStoreKey` makes it. */
+function entryKeyInto(k: StoreCell[], key: readonly KeyCell[]): StoreKey {
+  // (the length setter is a slow call: only when the width changes)
+  if (k.length !== key.length + 2) k.length = key.length + 2;
+  for (let i = 0; i < key.length; i++) k[i + 2] = key[i] === 0 ? 0 : (key[i] as StoreCell);
+  return k as StoreKey;
 }
 
 /** The `index` key of a secondary index entry: `[tid, ordinal, ...index key cells]`. */

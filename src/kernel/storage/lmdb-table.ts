@@ -373,10 +373,15 @@ export class LmdbTable extends TableBase implements FlushSource {
     });
     if (build.length !== 0) {
       const keys = build.map(() => [] as IndexKey[]);
-      from.scanRange(from.plan([]), false, (stored) => {
-        const row = this.full(stored);
+      const collect = (row: Row): void => {
         for (let b = 0; b < build.length; b++) keys[b]!.push(secondaryKey(this.secondaries[build[b]!]!, row));
-      });
+      };
+      if (this.committing.length === 0) {
+        // Every row is in lmdb (no layer above it): read there, each decoded once under this
+        // table's schema and fill, with its checksum and the row count checked as a scan does.
+        const stored = { tid: this.tid, path: this.path, schema: null, checked: this.checked, rows: this.rowCount, fill: undefined };
+        this.store.scanRows(stored, (key, values) => collect(rowFromStore(this, key, values, this.checked)));
+      } else from.scanRange(from.plan([]), false, (stored) => collect(this.full(stored)));
       build.forEach((j, b) => {
         const ix = this.secondaries[j]!;
         const k = keys[b]!;
