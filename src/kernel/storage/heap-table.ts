@@ -17,6 +17,7 @@ import {
   NODE_SIZE,
   type TableIndex,
   type Tree,
+  loadAscending,
   mergedSecondary,
   newTree,
   secondaryKey,
@@ -418,7 +419,8 @@ export class HeapTable extends TableBase {
       ixKeys[i] = keys[at]!;
       ixRows[i] = rows[at]!;
     }
-    ix.tree = bulkLoad(ixKeys, ixRows, NODE_SIZE, ix.compare) as unknown as Tree;
+    // Strictly ascending: sorted by the listed cells, ties in key order, each key ending in the row's key.
+    ix.tree = loadAscending(ixKeys, ixRows, ix.compare);
   }
 
   /**

@@ -41,6 +41,20 @@ export function newTree(compare: Compare): Tree {
   return new BTree<IndexKey, Row>(undefined, compare, NODE_SIZE);
 }
 
+/** The order `bulkLoad` checks keys in when the caller has made them ascending: every pair is. */
+const ASCENDING = (): number => -1;
+
+/**
+ * A tree of `keys` → `rows` in the `compare` order, built by `bulkLoad` but without its check of
+ * the order (a compare per key, about a fifth of an index build): the caller made `keys` strictly
+ * ascending. The nodes are loaded under `ASCENDING`, then become the root of a tree of `compare`.
+ */
+export function loadAscending(keys: IndexKey[], rows: Row[], compare: Compare): Tree {
+  const tree = newTree(compare);
+  (tree as unknown as { _root: unknown })._root = (bulkLoad(keys, rows, NODE_SIZE, ASCENDING) as unknown as { _root: unknown })._root;
+  return tree;
+}
+
 /**
  * The primary index of a schema: keyed by the bare cell for a one-column key, by the key tuple
  * otherwise.
