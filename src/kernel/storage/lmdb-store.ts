@@ -22,7 +22,7 @@
  * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
  * commit survives kill -9 and a partial one never becomes visible.
  */
-import { type Database as LmdbDatabase, type RootDatabase, open } from "lmdb";
+import { type Database as LmdbDatabase, type RootDatabase, asBinary, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
 import type { Json, Link } from "../../ir/types.js";
 import type { RowFill, Table } from "./table-engine.js";
@@ -390,10 +390,10 @@ export class LmdbStore {
             layer.ixBase.forEach((keys, ordinal) => {
               if (keys === undefined) return;
               if (!layer.truncated) this.removeIndexEntries([tid, ordinal], [tid, ordinal + 1]);
-              const put = sortedPuts(index!, keys.length);
               // One key array refilled per entry: lmdb encodes the key during the put.
               const k: StoreCell[] = [tid, ordinal];
-              for (let i = 0; i < keys.length; i++) put(entryKeyInto(k, keys[i] as readonly KeyCell[]), null);
+              const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, keys.length);
+              for (let i = 0; i < keys.length; i++) put(entryKeyInto(k, keys[i] as readonly KeyCell[]), NULL_VALUE);
             });
             const putRow = sortedPuts(data, layer.rows.size);
             layer.rows.forEachPair((key, entry) => {
@@ -431,6 +431,13 @@ export class LmdbStore {
     await this.env.close();
   }
 }
+
+/**
+ * An index entry's value as its stored bytes (msgpack `null`), given to lmdb as they are: the same
+ * bytes the entries' encoder writes for `null`, without a call of the encoder per entry (about a
+ * fifth of a put).
+ */
+const NULL_VALUE = asBinary(Buffer.from([0xc0]));
 
 /** Fewer puts than this in one sorted run are not tried as appends (see `sortedPuts`). */
 const APPEND_FROM = 1024;
