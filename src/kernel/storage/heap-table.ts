@@ -25,6 +25,7 @@ import {
   sortedOrder,
 } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
+import { pruneRange } from "./tree-prune.js";
 
 /** Fewer rows than this are inserted one by one into a non-empty table (see `insertMany`). */
 const MERGE_MIN_ROWS = 256;
@@ -32,7 +33,6 @@ const MERGE_MIN_ROWS = 256;
 const BATCH_MIN_ROWS = 64;
 const BREAK = Object.freeze({ break: true });
 const NO_ROWS: readonly Row[] = [];
-const DELETE = Object.freeze({ delete: true });
 
 /** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
 interface HeapState extends TableState {
@@ -139,8 +139,9 @@ export class HeapTable extends TableBase {
   }
 
   /**
-   * A range delete in one pass: as `updateMany`, the primary tree's entries taken out in one walk
-   * and the secondary indexes merged anew (or edited, for a few rows). Row by row when a removal
+   * A range delete in one pass: the primary tree's entries taken out in one walk across the
+   * rows' span and each secondary index walked once (`pruneRange`: every leaf compacted once), or
+   * edited entry by entry for a few rows. Row by row when a removal
    * must be guarded (rows of other tables reference this one: a cascade may remove rows of the
    * range itself), for a few rows, and for rows stored before a schema change.
    */
@@ -154,7 +155,14 @@ export class HeapTable extends TableBase {
     const { keys } = batch;
     olds = batch.olds;
     if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, keys[i]!, olds[i]!);
-    const removed = this.editPrimary(keys, () => DELETE);
+    // One walk of the primary tree across the rows' span, each leaf compacted once.
+    const cmp = this.primary.compare;
+    let j = 0;
+    const removed = pruneRange(this.primary.tree, keys[0]!, keys[n - 1]!, (k, row) => {
+      if (j >= n || (row !== olds[j] && cmp(k, keys[j]!) !== 0)) return false;
+      j++;
+      return true;
+    });
     if (removed !== n) throw new InternalError(`${this.path}: a range delete found ${removed} of its ${n} rows`);
     const map = this.pointMap;
     if (map !== undefined) for (let i = 0; i < n; i++) map.delete(keys[i] as KeyCell);
@@ -163,7 +171,10 @@ export class HeapTable extends TableBase {
         // One walk of each index, its removed entries taken out as it goes (their rows are the
         // primary tree's own objects); a rebuild (collect, merge, bulk load) measured slower.
         const dropped = new Set(olds);
-        for (const ix of this.secondaries) ix.tree.editAll((_k, row) => (dropped.has(row) ? DELETE : undefined));
+        for (const ix of this.secondaries) {
+          const tree = ix.tree;
+          if (tree.size !== 0) pruneRange(tree, tree.minKey()!, tree.maxKey()!, (_k, row) => dropped.has(row));
+        }
       } else {
         for (const ix of this.secondaries) for (let i = 0; i < n; i++) ix.tree.delete(secondaryKey(ix, olds[i]!));
       }
@@ -185,7 +196,7 @@ export class HeapTable extends TableBase {
    * Walks the primary tree once across the span of `keys` (present, distinct, ascending),
    * answering `edit(i)` for the entry of `keys[i]`; returns how many were found.
    */
-  private editPrimary(keys: readonly IndexKey[], edit: (i: number) => { value: Row } | typeof DELETE): number {
+  private editPrimary(keys: readonly IndexKey[], edit: (i: number) => { value: Row }): number {
     const cmp = this.primary.compare;
     const n = keys.length;
     let j = 0;

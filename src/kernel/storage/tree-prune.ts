@@ -1,0 +1,133 @@
+/**
+ * Taking many entries out of a B+ tree in one walk. sorted-btree's own way (`editRange` returning
+ * `{delete: true}`) splices each entry out of its leaf: a copy of the leaf's tail and a new array
+ * per entry, twice (keys and values). Here each leaf of the walked span is compacted once, and the
+ * nodes above are fixed up as `editRange` fixes them (each child's largest key and the subtree
+ * sizes, underfull children merged with a neighbour, empty ones dropped, a root left with one
+ * child replaced by it), so the tree is one sorted-btree would have made by the same deletions.
+ *
+ * It reads and writes sorted-btree's nodes directly (as prefix-walk.ts reads them): their layout
+ * and methods are those of the version package-lock.json pins (2.1.0). Shared nodes (a tree
+ * `clone()`d for a snapshot) are copied before they change, as `editRange` copies them.
+ */
+import type { IndexKey } from "./index-keys.js";
+import type { Compare, Tree } from "./table-index.js";
+import type { Row } from "./table-schema.js";
+
+/** A sorted-btree node: a leaf (`children` undefined) or an internal node. */
+interface Node {
+  keys: IndexKey[];
+  values: Row[];
+  children: Node[] | undefined;
+  isShared: boolean | undefined;
+  _size: number;
+  clone(): Node;
+  size(): number;
+  maxKey(): IndexKey;
+  indexOf(key: IndexKey, failXor: number, cmp: Compare): number;
+  tryMerge(i: number, maxSize: number): boolean;
+}
+
+/** The fields of a sorted-btree tree that the walk reads and replaces. */
+interface TreeFields {
+  _root: Node;
+  readonly _compare: Compare;
+  readonly _maxNodeSize: number;
+}
+
+/**
+ * Removes every entry with a key in [`low`, `high`] (both included) for which `drop(key, row)`
+ * says true, in one walk of that span; returns how many were removed. `drop` must not change the
+ * tree.
+ *
+ * @example
+ * ```ts
+ * const gone = new Set(rows);
+ * pruneRange(ix.tree, ix.tree.minKey()!, ix.tree.maxKey()!, (_k, row) => gone.has(row));
+ * ```
+ */
+export function pruneRange(tree: Tree, low: IndexKey, high: IndexKey, drop: (key: IndexKey, row: Row) => boolean): number {
+  const t = tree as unknown as TreeFields;
+  const cmp = t._compare;
+  if (tree.size === 0 || cmp(low, high) > 0) return 0;
+  let root = t._root;
+  if (root.isShared === true) t._root = root = root.clone();
+  const removed = root.children === undefined ? pruneLeaf(root, low, high, cmp, drop) : pruneInternal(root, low, high, t, drop);
+  if (removed === 0) return 0;
+  // As `editRange` ends: a root left with one child (or none) gives way to it.
+  let shared = false;
+  while (root.children !== undefined && root.keys.length <= 1) {
+    shared ||= root.isShared === true;
+    if (root.keys.length === 0) {
+      tree.clear();
+      return removed;
+    }
+    t._root = root = root.children[0]!;
+  }
+  if (shared) root.isShared = true;
+  return removed;
+}
+
+/** Compacts one leaf's entries in [low, high] that `drop` takes; returns how many it took. */
+function pruneLeaf(leaf: Node, low: IndexKey, high: IndexKey, cmp: Compare, drop: (key: IndexKey, row: Row) => boolean): number {
+  const keys = leaf.keys;
+  const values = leaf.values;
+  const n = keys.length;
+  const from = leaf.indexOf(low, 0, cmp);
+  let to = leaf.indexOf(high, -1, cmp);
+  to = to < 0 ? ~to : to + 1;
+  let w = from;
+  for (let r = from; r < to; r++) {
+    const k = keys[r]!;
+    const v = values[r]!;
+    if (drop(k, v)) continue;
+    if (w !== r) {
+      keys[w] = k;
+      values[w] = v;
+    }
+    w++;
+  }
+  const removed = to - w;
+  if (removed === 0) return 0;
+  for (let r = to; r < n; r++, w++) {
+    keys[w] = keys[r]!;
+    values[w] = values[r]!;
+  }
+  keys.length = w;
+  values.length = w;
+  return removed;
+}
+
+/** `pruneLeaf` for the children of an internal node that meet [low, high], then its fix-ups. */
+function pruneInternal(node: Node, low: IndexKey, high: IndexKey, t: TreeFields, drop: (key: IndexKey, row: Row) => boolean): number {
+  const cmp = t._compare;
+  const keys = node.keys;
+  const children = node.children!;
+  let first = node.indexOf(low, 0, cmp);
+  const last = Math.min(node.indexOf(high, 0, cmp), keys.length - 1);
+  let removed = 0;
+  for (let i = first; i <= last; i++) {
+    let child = children[i]!;
+    if (child.isShared === true) children[i] = child = child.clone();
+    const gone = child.children === undefined ? pruneLeaf(child, low, high, cmp, drop) : pruneInternal(child, low, high, t, drop);
+    if (gone === 0) continue;
+    removed += gone;
+    // An emptied child's key is undefined until the child is dropped below.
+    keys[i] = child.maxKey();
+  }
+  if (removed === 0) return 0;
+  node._size -= removed;
+  // Merge underfull children with a neighbour (the one before the span too), drop empty ones.
+  const half = t._maxNodeSize >> 1;
+  if (first > 0) first--;
+  for (let i = last; i >= first; i--) {
+    const len = children[i]!.keys.length;
+    if (len > half) continue;
+    if (len !== 0) node.tryMerge(i, t._maxNodeSize);
+    else {
+      keys.splice(i, 1);
+      children.splice(i, 1);
+    }
+  }
+  return removed;
+}
