@@ -103,6 +103,30 @@ describe.each(EXECUTORS)("plain reads during an open session on $name", (factory
     await ex.request({ verb: "delete", path: T, key: [["id", [["in", 1000], null]]] });
   });
 
+  it("point writes to a table keyed by two columns inside a session hide nothing outside; a rollback undoes them", async () => {
+    const E = "/state/cr/e";
+    const U32 = "/state/scalar/value/number/uint/32";
+    const edges: Json[] = Array.from({ length: 40 }, (_, i) => [i % 8, i]);
+    await ex.request({ verb: "put", path: E, key: null, body: { "/state/collection/table": [[[[["a", U32], ["b", U32]], []], []], edges] } });
+    const all = async (): Promise<Json[]> => rowsOf(await soon(ex.request({ verb: "get", path: E, key: null })));
+    const before = await all();
+    for (const end of ["rollback", "commit"] as const) {
+      const s = await ex.session();
+      await s.request({ verb: "put", path: E, key: [3, 100], body: [] });
+      await s.request({ verb: "delete", path: E, key: [3, 11] });
+      await s.request({ verb: "put", path: `${E}/insert`, key: [0, 101], body: [] });
+      expect(await s.request({ verb: "get", path: E, key: [3, 100] })).toEqual([3, 100]);
+      expect(await s.request({ verb: "get", path: E, key: [3, 11] })).toBeNull();
+      expect(await all()).toEqual(before);
+      await s[end]();
+    }
+    const after = await all();
+    expect(after).toEqual([...before.filter((r) => JSON.stringify(r) !== "[3,11]"), [0, 101], [3, 100]].sort((x, y) => (x as number[])[0]! - (y as number[])[0]! || (x as number[])[1]! - (y as number[])[1]!));
+    await expect(ex.request({ verb: "put", path: `${E}/insert`, key: [0, 101], body: [] })).rejects.toMatchObject({ kind: "conflict" });
+    expect(await all()).toEqual(after);
+    await ex.request({ verb: "delete", path: E, key: null });
+  });
+
   it("writes outside the session still wait for it", async () => {
     const s = await ex.session();
     await s.request({ verb: "put", path: T, key: [1], body: ["in session", 1] });

@@ -42,6 +42,10 @@ export class UndoLog implements WriteLog {
   /** Tables whose committed state stays readable while this log's transaction writes them. */
   private preserved: Set<Table> | undefined;
 
+  get preservesCommitted(): boolean {
+    return this.preserved !== undefined;
+  }
+
   rowChanged(table: Table, key: IndexKey, old: Row | undefined): void {
     if (this.preserved !== undefined) this.preserve(table);
     this.entries.push(table, key, old);

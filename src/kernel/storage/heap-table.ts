@@ -33,6 +33,7 @@ const MERGE_MIN_ROWS = 256;
 const BATCH_MIN_ROWS = 64;
 const BREAK = Object.freeze({ break: true });
 const NO_ROWS: readonly Row[] = [];
+const TAKE = Object.freeze({ delete: true });
 
 /** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
 interface HeapState extends TableState {
@@ -69,6 +70,53 @@ export class HeapTable extends TableBase {
   get(key: IndexKey): Row | undefined {
     const row = this.pointMap !== undefined ? this.pointMap.get(key as KeyCell) : this.primary.tree.get(key);
     return row === undefined || this.fill === undefined ? row : this.full(row);
+  }
+
+  /**
+   * `TableBase.write` in fewer tree descents on a table keyed by a tuple (no point map): the
+   * primary insert of a new key doubles as the lookup, so an edge row written once descends the
+   * primary tree once instead of twice. Takes the general path when the key exists, when rows
+   * are filled on read (`fill`), and when the log must hear of the change before it is made.
+   */
+  override write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): Row {
+    if (!this.descendsOnce(log)) return super.write(row, mode, log);
+    if (this.generatedAt >= 0) row = this.withGeneratedKey(row);
+    const key = this.primaryKeyOf(row);
+    this.checkWriteBytes(key, row);
+    if (!this.primary.tree.set(key, row, false)) {
+      if (mode === "insert") throw this.keyExists(key, row);
+      return super.write(row, mode, log);
+    }
+    log?.rowChanged(this, key, undefined);
+    for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
+    for (const o of this.observers) o.added(row);
+    this.guard?.written(this, row, undefined, log);
+    return row;
+  }
+
+  /** `TableBase.remove` with one primary descent that finds and removes the row (see `write`). */
+  override remove(key: IndexKey, log: WriteLog | undefined): boolean {
+    if (!this.descendsOnce(log)) return super.remove(key, log);
+    let old: Row | undefined;
+    this.primary.tree.editRange(key, key, true, (_k, row) => {
+      old = row;
+      return TAKE;
+    });
+    if (old === undefined) return false;
+    log?.rowChanged(this, key, old);
+    for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
+    for (const o of this.observers) o.removed(old);
+    this.guard?.removed(this, old, log);
+    return true;
+  }
+
+  /**
+   * True when a point write may change the primary tree before the log hears of it, in one
+   * descent: a tuple-keyed table (a one-column key has its point map: the lookup costs no
+   * descent), rows read as stored, and a log that does not preserve the committed state now.
+   */
+  private descendsOnce(log: WriteLog | undefined): boolean {
+    return this.pointMap === undefined && this.fill === undefined && (log?.preservesCommitted !== true || this.snapshot !== undefined);
   }
 
   protected applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {

@@ -39,7 +39,7 @@ export abstract class TableBase implements Table {
   sequence: number | bigint | undefined;
   fill: RowFill | undefined = undefined;
   /** Position of the generated key column (`generated` option), or -1. */
-  private readonly generatedAt: number;
+  protected readonly generatedAt: number;
   /** Number of key columns. */
   readonly keyLen: number;
   /** A composite-key table without value or link columns uses its rows as primary keys. */

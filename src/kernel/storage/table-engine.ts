@@ -28,6 +28,12 @@ export interface RowFill {
 
 /** Receives every change before it is applied (the transaction's undo log and write-set). */
 export interface WriteLog {
+  /**
+   * True when the log has each table keep its committed state readable from its first change on
+   * (a session's log, see `Table.preserveCommitted`): a table must then report a change before
+   * making it. Otherwise it may report it after (the log only records what was replaced).
+   */
+  readonly preservesCommitted?: boolean;
   rowChanged(table: Table, key: IndexKey, old: Row | undefined): void;
   truncated(table: Table, saved: TableState): void;
   /**
