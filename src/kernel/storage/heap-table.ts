@@ -8,7 +8,7 @@
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 
 import { InternalError } from "../../errors.js";
-import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
+import { type IndexKey, type KeyCell, compareCells, compareTuples } from "./index-keys.js";
 import { forEachValue, prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase } from "./table-base.js";
@@ -206,7 +206,9 @@ export class HeapTable extends TableBase {
     // One walk of the primary tree across the rows' span, each leaf compacted once.
     const cmp = this.primary.compare;
     let j = 0;
+    let met = 0;
     const removed = pruneRange(this.primary.tree, keys[0]!, keys[n - 1]!, (k, row) => {
+      met++;
       if (j >= n || (row !== olds[j] && cmp(k, keys[j]!) !== 0)) return false;
       j++;
       return true;
@@ -216,12 +218,30 @@ export class HeapTable extends TableBase {
     if (map !== undefined) for (let i = 0; i < n; i++) map.delete(keys[i] as KeyCell);
     if (this.secondaries.length > 0) {
       if (this.mergesFor(n)) {
-        // One walk of each index, its removed entries taken out as it goes (their rows are the
-        // primary tree's own objects); a rebuild (collect, merge, bulk load) measured slower.
-        const dropped = new Set(olds);
+        // One walk of each index, its removed entries taken out as it goes (a rebuild — collect,
+        // merge, bulk load — measured slower). When the rows were every row of their key span (a
+        // range delete without a filter: the primary walk met no other), an entry is known by the
+        // key cell its tree key holds, with no read of its row (rows lie scattered in the index's
+        // order: that read was most of the walk); else by its row (the primary tree's own
+        // objects), in a set.
+        const wholeSpan = met === n && this.primary.scalar;
+        const lo = keys[0] as KeyCell;
+        const hi = keys[n - 1] as KeyCell;
+        const numeric = typeof lo === "number" && typeof hi === "number";
+        let dropped: Set<Row> | undefined;
         for (const ix of this.secondaries) {
           const tree = ix.tree;
-          if (tree.size !== 0) pruneRange(tree, tree.minKey()!, tree.maxKey()!, (_k, row) => dropped.has(row));
+          if (tree.size === 0) continue;
+          if (wholeSpan) {
+            const at = ix.keyPositions.indexOf(this.primary.keyPositions[0]!);
+            pruneRange(tree, tree.minKey()!, tree.maxKey()!, (k) => {
+              const c = (k as readonly KeyCell[])[at]!;
+              return numeric && typeof c === "number" ? c >= lo && c <= hi : compareCells(c, lo) >= 0 && compareCells(c, hi) <= 0;
+            });
+            continue;
+          }
+          const gone = (dropped ??= new Set(olds));
+          pruneRange(tree, tree.minKey()!, tree.maxKey()!, (_k, row) => gone.has(row));
         }
       } else {
         for (const ix of this.secondaries) for (let i = 0; i < n; i++) ix.tree.delete(secondaryKey(ix, olds[i]!));
