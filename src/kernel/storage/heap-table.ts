@@ -34,6 +34,7 @@ const BATCH_MIN_ROWS = 64;
 const BREAK = Object.freeze({ break: true });
 const NO_ROWS: readonly Row[] = [];
 const TAKE = Object.freeze({ delete: true });
+const NO_DROPS: ReadonlySet<Row> = new Set();
 
 /** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
 interface HeapState extends TableState {
@@ -450,7 +451,16 @@ export class HeapTable extends TableBase {
       mergedRows[k] = rows[j++]!;
     }
     log?.bulkLoaded(this, this.saveState());
-    this.loadSorted(mergedKeys, mergedRows);
+    if (this.fill !== undefined) {
+      this.loadSorted(mergedKeys, mergedRows);
+      return;
+    }
+    // Each secondary index merged from its own sorted entries and the new rows (sorted alone),
+    // instead of every row sorted and keyed anew: the kept entries' keys are reused, so the
+    // merge allocates keys for the new rows only (less to sort, less for the collector to copy).
+    this.loadPrimary(mergedKeys, mergedRows);
+    for (const ix of this.secondaries) ix.tree = mergedSecondary(ix, NO_DROPS, rows);
+    for (const o of this.observers) o.reset(mergedRows);
   }
 
   /**
@@ -473,14 +483,19 @@ export class HeapTable extends TableBase {
    * ascending. Used for bulk inserts, table literals and reopening a durable store.
    */
   loadSorted(keys: IndexKey[], rows: Row[]): void {
+    this.loadPrimary(keys, rows);
+    for (const ix of this.secondaries) this.buildSecondary(ix, rows);
+    for (const o of this.observers) o.reset(rows);
+  }
+
+  /** The primary tree and point map of `loadSorted`. */
+  private loadPrimary(keys: IndexKey[], rows: Row[]): void {
     this.primary.tree = bulkLoad(keys, rows, NODE_SIZE, this.primary.compare) as Tree;
     if (this.pointMap) {
       const map = new Map<KeyCell, Row>();
       for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
       this.pointMap = map;
     }
-    for (const ix of this.secondaries) this.buildSecondary(ix, rows);
-    for (const o of this.observers) o.reset(rows);
   }
 
   /** Builds secondary index `ix` from `rows` (every row of the table). */
