@@ -25,7 +25,7 @@ import {
   sortedOrder,
 } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
-import { pruneRange } from "./tree-prune.js";
+import { pruneKeys, pruneRange } from "./tree-prune.js";
 
 /** Fewer rows than this are inserted one by one into a non-empty table (see `insertMany`). */
 const MERGE_MIN_ROWS = 256;
@@ -189,8 +189,8 @@ export class HeapTable extends TableBase {
 
   /**
    * A range delete in one pass: the primary tree's entries taken out in one walk across the
-   * rows' span and each secondary index walked once (`pruneRange`: every leaf compacted once), or
-   * edited entry by entry for a few rows. Row by row when a removal
+   * rows' span (`pruneRange`: every leaf compacted once), then each secondary index's in one walk
+   * (`pruneSecondaries`). Row by row when a removal
    * must be guarded (rows of other tables reference this one: a cascade may remove rows of the
    * range itself), for a few rows, and for rows stored before a schema change.
    */
@@ -217,38 +217,44 @@ export class HeapTable extends TableBase {
     if (removed !== n) throw new InternalError(`${this.path}: a range delete found ${removed} of its ${n} rows`);
     const map = this.pointMap;
     if (map !== undefined) for (let i = 0; i < n; i++) map.delete(keys[i] as KeyCell);
-    if (this.secondaries.length > 0) {
-      if (this.mergesFor(n)) {
-        // One walk of each index, its removed entries taken out as it goes (a rebuild — collect,
-        // merge, bulk load — measured slower). When the rows were every row of their key span (a
-        // range delete without a filter: the primary walk met no other), an entry is known by the
-        // key cell its tree key holds, with no read of its row (rows lie scattered in the index's
-        // order: that read was most of the walk); else by its row (the primary tree's own
-        // objects), in a set.
-        const wholeSpan = met === n && this.primary.scalar;
-        const lo = keys[0] as KeyCell;
-        const hi = keys[n - 1] as KeyCell;
-        const numeric = typeof lo === "number" && typeof hi === "number";
-        let dropped: Set<Row> | undefined;
-        for (const ix of this.secondaries) {
-          const tree = ix.tree;
-          if (tree.size === 0) continue;
-          if (wholeSpan) {
-            const at = ix.keyPositions.indexOf(this.primary.keyPositions[0]!);
-            pruneRange(tree, tree.minKey()!, tree.maxKey()!, (k) => {
-              const c = (k as readonly KeyCell[])[at]!;
-              return numeric && typeof c === "number" ? c >= lo && c <= hi : compareCells(c, lo) >= 0 && compareCells(c, hi) <= 0;
-            });
-            continue;
-          }
-          const gone = (dropped ??= new Set(olds));
-          pruneRange(tree, tree.minKey()!, tree.maxKey()!, (_k, row) => gone.has(row));
-        }
-      } else {
-        for (const ix of this.secondaries) for (let i = 0; i < n; i++) ix.tree.delete(secondaryKey(ix, olds[i]!));
-      }
-    }
+    if (this.secondaries.length > 0) this.pruneSecondaries(olds, keys, met === n);
     for (const o of this.observers) for (let i = 0; i < n; i++) o.removed(olds[i]!);
+  }
+
+  /**
+   * Takes the entries of the removed rows `olds` (in primary key order, with their `keys`) out of
+   * each secondary index. When the rows were every row of their key span (`wholeSpan`: a range
+   * delete without a filter, the primary walk met no other) and many compared with the table, one
+   * walk of the whole index knows an entry by the key cell its tree key holds, with no read of its
+   * row (rows lie scattered in the index's order: reading them was most of such a walk).
+   * Otherwise the entries are sorted (a stable sort of the rows by the listed columns, see
+   * `secondaryOrder`) and taken out in one walk that skips the subtrees holding none of them
+   * (`pruneKeys`), instead of one descent per entry.
+   */
+  private pruneSecondaries(olds: readonly Row[], keys: readonly IndexKey[], wholeSpan: boolean): void {
+    const n = olds.length;
+    if (wholeSpan && this.primary.scalar && this.mergesFor(n)) {
+      const lo = keys[0] as KeyCell;
+      const hi = keys[n - 1] as KeyCell;
+      const numeric = typeof lo === "number" && typeof hi === "number";
+      for (const ix of this.secondaries) {
+        const tree = ix.tree;
+        if (tree.size === 0) continue;
+        const at = ix.keyPositions.indexOf(this.primary.keyPositions[0]!);
+        pruneRange(tree, tree.minKey()!, tree.maxKey()!, (k) => {
+          const c = (k as readonly KeyCell[])[at]!;
+          return numeric && typeof c === "number" ? c >= lo && c <= hi : compareCells(c, lo) >= 0 && compareCells(c, hi) <= 0;
+        });
+      }
+      return;
+    }
+    for (const ix of this.secondaries) {
+      const order = secondaryOrder(ix, olds);
+      const sk = new Array<IndexKey>(n);
+      for (let i = 0; i < n; i++) sk[i] = secondaryKey(ix, olds[order[i]!]!);
+      const gone = pruneKeys(ix.tree, sk);
+      if (gone !== n) throw new InternalError(`${this.path}: a range delete found ${gone} of its ${n} entries in index ${ix.name}`);
+    }
   }
 
   /** `olds` (and `rows`, beside them) in primary key order, with their keys. */

@@ -131,3 +131,113 @@ function pruneInternal(node: Node, low: IndexKey, high: IndexKey, t: TreeFields,
   }
   return removed;
 }
+
+/**
+ * Removes the entries with the given `keys` (ascending, distinct) in one walk; returns how many
+ * it found. A subtree none of the keys falls in is skipped without reading its keys, and a leaf
+ * that holds some finds each by a binary search from the last one found, so a walk touches the
+ * entries it removes and a few around them, not every entry between (a range delete's rows lie
+ * scattered across a secondary index).
+ *
+ * @example
+ * ```ts
+ * pruneKeys(ix.tree, sortedKeysOfRemovedRows);
+ * ```
+ */
+export function pruneKeys(tree: Tree, keys: readonly IndexKey[]): number {
+  const t = tree as unknown as TreeFields;
+  if (keys.length === 0 || tree.size === 0) return 0;
+  let root = t._root;
+  if (root.isShared === true) t._root = root = root.clone();
+  const removed = root.children === undefined ? pruneLeafKeys(root, keys, 0, keys.length, t._compare) : pruneInternalKeys(root, keys, 0, keys.length, t);
+  if (removed === 0) return 0;
+  let shared = false;
+  while (root.children !== undefined && root.keys.length <= 1) {
+    shared ||= root.isShared === true;
+    if (root.keys.length === 0) {
+      tree.clear();
+      return removed;
+    }
+    t._root = root = root.children[0]!;
+  }
+  if (shared) root.isShared = true;
+  return removed;
+}
+
+/** Takes `keys[from … to)` out of a leaf (each found by a binary search); returns how many. */
+function pruneLeafKeys(leaf: Node, keys: readonly IndexKey[], from: number, to: number, cmp: Compare): number {
+  const lk = leaf.keys;
+  const lv = leaf.values;
+  const n = lk.length;
+  // Positions of the found entries, ascending (each search starts past the last one found).
+  const found: number[] = [];
+  let lo = 0;
+  for (let j = from; j < to && lo < n; j++) {
+    const key = keys[j]!;
+    let a = lo;
+    let b = n;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (cmp(lk[mid]!, key) < 0) a = mid + 1;
+      else b = mid;
+    }
+    if (a < n && cmp(lk[a]!, key) === 0) {
+      found.push(a);
+      lo = a + 1;
+    } else lo = a;
+  }
+  const m = found.length;
+  if (m === 0) return 0;
+  let w = found[0]!;
+  for (let f = 0; f < m; f++) {
+    const end = f + 1 < m ? found[f + 1]! : n;
+    for (let r = found[f]! + 1; r < end; r++, w++) {
+      lk[w] = lk[r]!;
+      lv[w] = lv[r]!;
+    }
+  }
+  lk.length = w;
+  lv.length = w;
+  return m;
+}
+
+/** `pruneLeafKeys` for the children of an internal node the keys fall in, then its fix-ups. */
+function pruneInternalKeys(node: Node, keys: readonly IndexKey[], from: number, to: number, t: TreeFields): number {
+  const cmp = t._compare;
+  const nk = node.keys;
+  const children = node.children!;
+  let removed = 0;
+  let first = -1;
+  let last = -1;
+  let k = from;
+  for (let i = 0; i < children.length && k < to; i++) {
+    // The keys up to this child's largest key fall in it.
+    const max = nk[i]!;
+    let e = k;
+    while (e < to && cmp(keys[e]!, max) <= 0) e++;
+    if (e === k) continue;
+    let child = children[i]!;
+    if (child.isShared === true) children[i] = child = child.clone();
+    const gone = child.children === undefined ? pruneLeafKeys(child, keys, k, e, cmp) : pruneInternalKeys(child, keys, k, e, t);
+    k = e;
+    if (gone === 0) continue;
+    removed += gone;
+    nk[i] = child.maxKey();
+    if (first < 0) first = i;
+    last = i;
+  }
+  if (removed === 0) return 0;
+  node._size -= removed;
+  const half = t._maxNodeSize >> 1;
+  if (first > 0) first--;
+  for (let i = last; i >= first; i--) {
+    const len = children[i]!.keys.length;
+    if (len > half) continue;
+    if (len !== 0) node.tryMerge(i, t._maxNodeSize);
+    else {
+      nk.splice(i, 1);
+      children.splice(i, 1);
+    }
+  }
+  return removed;
+}
