@@ -34,7 +34,6 @@ const BATCH_MIN_ROWS = 64;
 const BREAK = Object.freeze({ break: true });
 const NO_ROWS: readonly Row[] = [];
 const TAKE = Object.freeze({ delete: true });
-const NO_DROPS: ReadonlySet<Row> = new Set();
 
 /** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
 interface HeapState extends TableState {
@@ -163,14 +162,25 @@ export class HeapTable extends TableBase {
     olds = batch.olds;
     rows = batch.rows;
     if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, keys[i]!, olds[i]!);
-    const replaced = this.editPrimary(keys, (i) => ({ value: rows[i]! }));
-    if (replaced !== n) throw new InternalError(`${this.path}: a range update found ${replaced} of its ${n} rows`);
+    const { found, met } = this.editPrimary(keys, (i) => ({ value: rows[i]! }));
+    if (found !== n) throw new InternalError(`${this.path}: a range update found ${found} of its ${n} rows`);
     const map = this.pointMap;
     if (map !== undefined) for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
     if (this.secondaries.length > 0) {
       if (this.mergesFor(n)) {
-        const dropped = new Set(olds);
-        for (const ix of this.secondaries) ix.tree = mergedSecondary(ix, dropped, rows);
+        // The old entries left out of each merged index are known by their key cell when the
+        // rows were every row of their key span (see `inKeySpan`), else by their row, in a set.
+        const span = met === n && this.primary.scalar;
+        let dropped: Set<Row> | undefined;
+        for (const ix of this.secondaries) {
+          let drop: (key: IndexKey, row: Row) => boolean;
+          if (span) drop = this.inKeySpan(ix, keys[0] as KeyCell, keys[n - 1] as KeyCell);
+          else {
+            const gone = (dropped ??= new Set(olds));
+            drop = (_k, row) => gone.has(row);
+          }
+          ix.tree = mergedSecondary(ix, drop, rows);
+        }
       } else {
         for (const ix of this.secondaries) {
           for (let i = 0; i < n; i++) {
@@ -234,17 +244,9 @@ export class HeapTable extends TableBase {
   private pruneSecondaries(olds: readonly Row[], keys: readonly IndexKey[], wholeSpan: boolean): void {
     const n = olds.length;
     if (wholeSpan && this.primary.scalar && this.mergesFor(n)) {
-      const lo = keys[0] as KeyCell;
-      const hi = keys[n - 1] as KeyCell;
-      const numeric = typeof lo === "number" && typeof hi === "number";
       for (const ix of this.secondaries) {
         const tree = ix.tree;
-        if (tree.size === 0) continue;
-        const at = ix.keyPositions.indexOf(this.primary.keyPositions[0]!);
-        pruneRange(tree, tree.minKey()!, tree.maxKey()!, (k) => {
-          const c = (k as readonly KeyCell[])[at]!;
-          return numeric && typeof c === "number" ? c >= lo && c <= hi : compareCells(c, lo) >= 0 && compareCells(c, hi) <= 0;
-        });
+        if (tree.size !== 0) pruneRange(tree, tree.minKey()!, tree.maxKey()!, this.inKeySpan(ix, keys[0] as KeyCell, keys[n - 1] as KeyCell));
       }
       return;
     }
@@ -271,14 +273,29 @@ export class HeapTable extends TableBase {
    * Walks the primary tree once across the span of `keys` (present, distinct, ascending),
    * answering `edit(i)` for the entry of `keys[i]`; returns how many were found.
    */
-  private editPrimary(keys: readonly IndexKey[], edit: (i: number) => { value: Row }): number {
+  private editPrimary(keys: readonly IndexKey[], edit: (i: number) => { value: Row }): { found: number; met: number } {
     const cmp = this.primary.compare;
     const n = keys.length;
     let j = 0;
-    this.primary.tree.editRange(keys[0]!, keys[n - 1]!, true, (k) => {
+    const met = this.primary.tree.editRange<number>(keys[0]!, keys[n - 1]!, true, (k) => {
       if (j < n && cmp(k, keys[j]!) === 0) return edit(j++);
     });
-    return j;
+    return { found: j, met };
+  }
+
+  /**
+   * A test of index `ix`'s tree keys: true for an entry whose primary key cell lies in
+   * [`lo`, `hi`]. After a range write that met every row of that span (a range without a filter),
+   * it picks the entries of the written rows with no read of a row: rows lie scattered in an
+   * index's order, and reading each was most of a walk over it. A one-column primary key only.
+   */
+  private inKeySpan(ix: TableIndex, lo: KeyCell, hi: KeyCell): (key: IndexKey) => boolean {
+    const at = ix.keyPositions.indexOf(this.primary.keyPositions[0]!);
+    const numeric = typeof lo === "number" && typeof hi === "number";
+    return (k) => {
+      const c = (k as readonly KeyCell[])[at]!;
+      return numeric && typeof c === "number" ? c >= lo && c <= hi : compareCells(c, lo) >= 0 && compareCells(c, hi) <= 0;
+    };
   }
 
   /**
@@ -465,7 +482,7 @@ export class HeapTable extends TableBase {
     // instead of every row sorted and keyed anew: the kept entries' keys are reused, so the
     // merge allocates keys for the new rows only (less to sort, less for the collector to copy).
     this.loadPrimary(mergedKeys, mergedRows);
-    for (const ix of this.secondaries) ix.tree = mergedSecondary(ix, NO_DROPS, rows);
+    for (const ix of this.secondaries) ix.tree = mergedSecondary(ix, undefined, rows);
     for (const o of this.observers) o.reset(mergedRows);
   }
 

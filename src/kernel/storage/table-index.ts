@@ -241,17 +241,18 @@ function collectEntries(node: TreeNode, keys: IndexKey[], values: Row[]): void {
 
 /**
  * The tree of secondary index `ix` after many of the table's rows changed at once (a range
- * update or delete): its entries whose row is in `dropped` left out, and entries for `added`
+ * update, a bulk insert): its entries that `drop` picks left out, and entries for `added`
  * (rows in primary key order) merged in. The kept entries are read in order from the leaves and
  * never sorted; only `added` is (see `secondaryOrder`), so this is O(n + m log m) with no
  * per-entry tree descent, where changing each entry in place costs two descents per row.
  *
  * @example
  * ```ts
- * ix.tree = mergedSecondary(ix, new Set(oldRows), newRows); // a range update of many rows
+ * const gone = new Set(oldRows);
+ * ix.tree = mergedSecondary(ix, (_key, row) => gone.has(row), newRows); // a range update of many rows
  * ```
  */
-export function mergedSecondary(ix: TableIndex, dropped: ReadonlySet<Row>, added: readonly Row[]): Tree {
+export function mergedSecondary(ix: TableIndex, drop: ((key: IndexKey, row: Row) => boolean) | undefined, added: readonly Row[]): Tree {
   const oldKeys: IndexKey[] = [];
   const oldRows: Row[] = [];
   collectEntries((ix.tree as unknown as { _root: TreeNode })._root, oldKeys, oldRows);
@@ -271,7 +272,7 @@ export function mergedSecondary(ix: TableIndex, dropped: ReadonlySet<Row>, added
   let i = 0;
   let j = 0;
   while (i < n || j < m) {
-    if (i < n && dropped.has(oldRows[i]!)) {
+    if (i < n && drop !== undefined && drop(oldKeys[i]!, oldRows[i]!)) {
       i++;
       continue;
     }
