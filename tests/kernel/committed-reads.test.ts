@@ -83,7 +83,7 @@ describe.each(EXECUTORS)("plain reads during an open session on $name", (factory
     expect(await snapshot()).toEqual(before);
   });
 
-  it("range deletes of many rows inside a session (one pass over the indexes) hide nothing outside until it commits", async () => {
+  it("range deletes and updates of many rows inside a session (one pass over the indexes) hide nothing outside until it commits", async () => {
     await ex.request({ verb: "put", path: `${T}/insert_rows`, key: null, body: Array.from({ length: 1000 }, (_, i) => [1000 + i, "r", i % 7]) as Json });
     const before = await snapshot();
     const count = (await ex.request({ verb: "get", path: `${T}/count`, key: null })) as number;
@@ -93,18 +93,29 @@ describe.each(EXECUTORS)("plain reads during an open session on $name", (factory
     // then 300 (the whole index walked once).
     await s.request({ verb: "delete", path: T, key: [["id", [["in", 1700], ["ex", 1780]]]] });
     await s.request({ verb: "delete", path: T, key: [["id", [["in", 1050], ["ex", 1350]]]] });
+    // 80 rows updated: their old index entries taken out in one walk, the new ones put in.
+    await s.request({ verb: "put", path: T, key: [["id", [["in", 1800], ["ex", 1880]]]], body: { n: 11 } });
+    const updated = Array.from({ length: 80 }, (_, i) => [1800 + i, "r", 11]);
+    // (An equality on n reads the hash multi-index beside the table; a range reads the index's tree.)
+    const elevens: Json = [["n", [["in", 10], ["ex", 12]]]];
+    expect(rowsOf(await s.request({ verb: "get", path: T, key: [["n", 11]] }))).toEqual(updated);
+    expect(rowsOf(await s.request({ verb: "get", path: T, key: elevens }))).toEqual(updated);
+    expect(rowsOf(await soon(ex.request({ verb: "get", path: T, key: [["n", 11]] })))).toEqual([]);
     expect(await s.request({ verb: "get", path: `${T}/count`, key: null })).toBe(count - 380);
     expect(await snapshot()).toEqual(before);
     expect(rowsOf(await soon(ex.request({ verb: "get", path: T, key: [["n", 3]] })))).toEqual(byN);
     await s.commit();
     expect(await ex.request({ verb: "get", path: `${T}/count`, key: null })).toBe(count - 380);
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["n", 11]] }))).toEqual(updated);
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: elevens }))).toEqual(updated);
     const kept = (r: Json) => {
       const id = (r as number[])[0]!;
-      return (id < 1050 || id >= 1350) && (id < 1700 || id >= 1780);
+      return (id < 1050 || id >= 1350) && (id < 1700 || id >= 1780) && (id < 1800 || id >= 1880);
     };
     expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["n", 3]] }))).toEqual(byN.filter(kept));
-    for (const n of [0, 6]) {
-      const rows = rowsOf(await ex.request({ verb: "get", path: T, key: [["n", n]] })) as number[][];
+    expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["n", [["in", 3], ["in", 3]]]] }))).toEqual(byN.filter(kept));
+    for (const n of [0, 1, 2, 3, 4, 5, 6]) {
+      const rows = rowsOf(await ex.request({ verb: "get", path: T, key: [["n", [["in", n], ["in", n]]]] })) as number[][];
       expect(rows.filter((r) => r[0]! >= 1000).map((r) => r[0])).toEqual(Array.from({ length: 1000 }, (_, i) => 1000 + i).filter((id) => (id - 1000) % 7 === n && kept([id])));
     }
     expect(rowsOf(await ex.request({ verb: "get", path: T, key: [["id", [["in", 1040], ["ex", 1360]]]] }))).toEqual(
