@@ -224,21 +224,6 @@ interface TreeNode {
   readonly children: TreeNode[] | undefined;
 }
 
-/** Appends every entry of the subtree at `node` to `keys` and `values`, in order. */
-function collectEntries(node: TreeNode, keys: IndexKey[], values: Row[]): void {
-  const children = node.children;
-  if (children !== undefined) {
-    for (let i = 0; i < children.length; i++) collectEntries(children[i]!, keys, values);
-    return;
-  }
-  const k = node.keys;
-  const v = node.values;
-  for (let i = 0; i < k.length; i++) {
-    keys.push(k[i]!);
-    values.push(v[i]!);
-  }
-}
-
 /**
  * The tree of secondary index `ix` after many of the table's rows changed at once (a range
  * update, a bulk insert): its entries that `drop` picks left out, and entries for `added`
@@ -253,9 +238,6 @@ function collectEntries(node: TreeNode, keys: IndexKey[], values: Row[]): void {
  * ```
  */
 export function mergedSecondary(ix: TableIndex, drop: ((key: IndexKey, row: Row) => boolean) | undefined, added: readonly Row[]): Tree {
-  const oldKeys: IndexKey[] = [];
-  const oldRows: Row[] = [];
-  collectEntries((ix.tree as unknown as { _root: TreeNode })._root, oldKeys, oldRows);
   const m = added.length;
   const order = secondaryOrder(ix, added);
   const addKeys = new Array<IndexKey>(m);
@@ -266,23 +248,38 @@ export function mergedSecondary(ix: TableIndex, drop: ((key: IndexKey, row: Row)
     addKeys[i] = secondaryKey(ix, row);
   }
   const cmp = ix.compare;
-  const keys: IndexKey[] = [];
-  const rows: Row[] = [];
-  const n = oldKeys.length;
-  let i = 0;
+  // The kept entries are read leaf by leaf and merged as they come, into arrays made once.
+  const total = ix.tree.size + m;
+  const keys = new Array<IndexKey>(total);
+  const rows = new Array<Row>(total);
+  let w = 0;
   let j = 0;
-  while (i < n || j < m) {
-    if (i < n && drop !== undefined && drop(oldKeys[i]!, oldRows[i]!)) {
-      i++;
-      continue;
+  const mergeLeaves = (node: TreeNode): void => {
+    const children = node.children;
+    if (children !== undefined) {
+      for (let c = 0; c < children.length; c++) mergeLeaves(children[c]!);
+      return;
     }
-    if (j >= m || (i < n && cmp(oldKeys[i]!, addKeys[j]!) < 0)) {
-      keys.push(oldKeys[i]!);
-      rows.push(oldRows[i++]!);
-    } else {
-      keys.push(addKeys[j]!);
-      rows.push(addRows[j++]!);
+    const lk = node.keys;
+    const lv = node.values;
+    for (let i = 0; i < lk.length; i++) {
+      const k = lk[i]!;
+      const r = lv[i]!;
+      if (drop !== undefined && drop(k, r)) continue;
+      while (j < m && cmp(addKeys[j]!, k) < 0) {
+        keys[w] = addKeys[j]!;
+        rows[w++] = addRows[j++]!;
+      }
+      keys[w] = k;
+      rows[w++] = r;
     }
+  };
+  mergeLeaves((ix.tree as unknown as { _root: TreeNode })._root);
+  while (j < m) {
+    keys[w] = addKeys[j]!;
+    rows[w++] = addRows[j++]!;
   }
+  keys.length = w;
+  rows.length = w;
   return bulkLoad(keys, rows, NODE_SIZE, cmp) as unknown as Tree;
 }
