@@ -8,7 +8,8 @@
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 
 import { InternalError } from "../../errors.js";
-import { type IndexKey, type KeyCell, compareCells, compareTuples } from "./index-keys.js";
+import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
+import { type IndexPass, type SortedBatch, pruneSecondaries, removePrimary, replacePrimary, sortedBatch, updateSecondaries } from "./heap-range-writes.js";
 import { forEachValue, prefixRange } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase } from "./table-base.js";
@@ -25,14 +26,12 @@ import {
   sortedOrder,
 } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
-import { pruneKeys, pruneRange } from "./tree-prune.js";
 
 /** Fewer rows than this are inserted one by one into a non-empty table (see `insertMany`). */
 const MERGE_MIN_ROWS = 256;
 /** Range updates and deletes of fewer rows than this go row by row (see `updateMany`). */
 const BATCH_MIN_ROWS = 64;
 const BREAK = Object.freeze({ break: true });
-const NO_ROWS: readonly Row[] = [];
 const TAKE = Object.freeze({ delete: true });
 
 /** The trees of a heap table, saved by `truncate` and bulk loads for a rollback. */
@@ -145,9 +144,9 @@ export class HeapTable extends TableBase {
 
   /**
    * A range update in one pass: the keys sorted once, the primary tree's values replaced in one
-   * walk of its leaves across the keys' span (`editRange`), and each secondary index rebuilt from
-   * the table's rows when the rows are many compared with the table (as a large `insertMany`
-   * merges), else updated entry by entry. The log hears of every row before anything changes,
+   * walk of its leaves across the keys' span (`editRange`), and each secondary index merged anew
+   * when the rows are many compared with the table, else its entries taken out and put back in
+   * key order (`updateSecondaries`, heap-range-writes.ts). The log hears of every row before anything changes,
    * the observers and the guard after every row is in place (as `write` tells them, row by row).
    * A few rows, or rows stored before a schema change (`fill`), go row by row.
    */
@@ -157,44 +156,16 @@ export class HeapTable extends TableBase {
       super.updateMany(olds, rows, log);
       return;
     }
-    const batch = this.sortedBatch(olds, rows);
+    const batch = sortedBatch(this.primary, (row) => this.primaryKeyOf(row), olds, rows);
     const { keys } = batch;
     olds = batch.olds;
     rows = batch.rows;
     if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, keys[i]!, olds[i]!);
-    const { found, met } = this.editPrimary(keys, (i) => ({ value: rows[i]! }));
+    const { found, met } = replacePrimary(this.primary, keys, rows);
     if (found !== n) throw new InternalError(`${this.path}: a range update found ${found} of its ${n} rows`);
     const map = this.pointMap;
     if (map !== undefined) for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
-    if (this.secondaries.length > 0) {
-      if (this.mergesFor(n)) {
-        // The old entries left out of each merged index are known by their key cell when the
-        // rows were every row of their key span (see `inKeySpan`), else by their row, in a set.
-        const span = met === n && this.primary.scalar;
-        let dropped: Set<Row> | undefined;
-        for (const ix of this.secondaries) {
-          let drop: (key: IndexKey, row: Row) => boolean;
-          if (span) drop = this.inKeySpan(ix, keys[0] as KeyCell, keys[n - 1] as KeyCell);
-          else {
-            const gone = (dropped ??= new Set(olds));
-            drop = (_k, row) => gone.has(row);
-          }
-          ix.tree = mergedSecondary(ix, drop, rows);
-        }
-      } else {
-        // Fewer rows: the old entries taken out in one walk over their sorted keys (`pruneKeys`),
-        // then the new ones put in, in key order (each descent finds the upper nodes of the one
-        // before it in cache), instead of two descents per row in primary key order.
-        for (const ix of this.secondaries) {
-          this.pruneEntries(ix, olds);
-          const order = secondaryOrder(ix, rows);
-          for (let i = 0; i < n; i++) {
-            const row = rows[order[i]!]!;
-            ix.tree.set(secondaryKey(ix, row), row);
-          }
-        }
-      }
-    }
+    if (this.secondaries.length > 0) updateSecondaries(this.indexPass(batch, met === n));
     for (const o of this.observers) for (let i = 0; i < n; i++) o.replaced(olds[i]!, rows[i]!);
     const guard = this.guard;
     if (guard !== undefined) for (let i = 0; i < n; i++) guard.written(this, rows[i]!, olds[i]!, log);
@@ -203,9 +174,9 @@ export class HeapTable extends TableBase {
   /**
    * A range delete in one pass: the primary tree's entries taken out in one walk across the
    * rows' span (`pruneRange`: every leaf compacted once), then each secondary index's in one walk
-   * (`pruneSecondaries`). Row by row when a removal
-   * must be guarded (rows of other tables reference this one: a cascade may remove rows of the
-   * range itself), for a few rows, and for rows stored before a schema change.
+   * (`pruneSecondaries`). Row by row when a removal must be guarded (rows of other tables
+   * reference this one: a cascade may remove rows of the range itself), for a few rows, and for
+   * rows stored before a schema change.
    */
   override removeMany(olds: readonly Row[], log: WriteLog | undefined): void {
     const n = olds.length;
@@ -213,96 +184,21 @@ export class HeapTable extends TableBase {
       super.removeMany(olds, log);
       return;
     }
-    const batch = this.sortedBatch(olds, undefined);
+    const batch = sortedBatch(this.primary, (row) => this.primaryKeyOf(row), olds, undefined);
     const { keys } = batch;
     olds = batch.olds;
     if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, keys[i]!, olds[i]!);
-    // One walk of the primary tree across the rows' span, each leaf compacted once.
-    const cmp = this.primary.compare;
-    let j = 0;
-    let met = 0;
-    const removed = pruneRange(this.primary.tree, keys[0]!, keys[n - 1]!, (k, row) => {
-      met++;
-      if (j >= n || (row !== olds[j] && cmp(k, keys[j]!) !== 0)) return false;
-      j++;
-      return true;
-    });
-    if (removed !== n) throw new InternalError(`${this.path}: a range delete found ${removed} of its ${n} rows`);
+    const { found, met } = removePrimary(this.primary, keys, olds);
+    if (found !== n) throw new InternalError(`${this.path}: a range delete found ${found} of its ${n} rows`);
     const map = this.pointMap;
     if (map !== undefined) for (let i = 0; i < n; i++) map.delete(keys[i] as KeyCell);
-    if (this.secondaries.length > 0) this.pruneSecondaries(olds, keys, met === n);
+    if (this.secondaries.length > 0) pruneSecondaries(this.indexPass(batch, met === n));
     for (const o of this.observers) for (let i = 0; i < n; i++) o.removed(olds[i]!);
   }
 
-  /**
-   * Takes the entries of the removed rows `olds` (in primary key order, with their `keys`) out of
-   * each secondary index. When the rows were every row of their key span (`wholeSpan`: a range
-   * delete without a filter, the primary walk met no other) and many compared with the table, one
-   * walk of the whole index knows an entry by the key cell its tree key holds, with no read of its
-   * row (rows lie scattered in the index's order: reading them was most of such a walk).
-   * Otherwise the entries are sorted (a stable sort of the rows by the listed columns, see
-   * `secondaryOrder`) and taken out in one walk that skips the subtrees holding none of them
-   * (`pruneKeys`), instead of one descent per entry.
-   */
-  private pruneSecondaries(olds: readonly Row[], keys: readonly IndexKey[], wholeSpan: boolean): void {
-    const n = olds.length;
-    if (wholeSpan && this.primary.scalar && this.mergesFor(n)) {
-      for (const ix of this.secondaries) {
-        const tree = ix.tree;
-        if (tree.size !== 0) pruneRange(tree, tree.minKey()!, tree.maxKey()!, this.inKeySpan(ix, keys[0] as KeyCell, keys[n - 1] as KeyCell));
-      }
-      return;
-    }
-    for (const ix of this.secondaries) this.pruneEntries(ix, olds);
-  }
-
-  /** Takes the entries of `olds` (rows in primary key order) out of index `ix` in one walk. */
-  private pruneEntries(ix: TableIndex, olds: readonly Row[]): void {
-    const n = olds.length;
-    const order = secondaryOrder(ix, olds);
-    const sk = new Array<IndexKey>(n);
-    for (let i = 0; i < n; i++) sk[i] = secondaryKey(ix, olds[order[i]!]!);
-    const gone = pruneKeys(ix.tree, sk);
-    if (gone !== n) throw new InternalError(`${this.path}: a range write found ${gone} of its ${n} entries in index ${ix.name}`);
-  }
-
-  /** `olds` (and `rows`, beside them) in primary key order, with their keys. */
-  private sortedBatch(olds: readonly Row[], rows: readonly Row[] | undefined): { keys: IndexKey[]; olds: readonly Row[]; rows: readonly Row[] } {
-    const n = olds.length;
-    const keys = new Array<IndexKey>(n);
-    for (let i = 0; i < n; i++) keys[i] = this.primaryKeyOf(olds[i]!);
-    const order = sortedOrder(keys, this.primary.compare);
-    if (order === undefined) return { keys, olds, rows: rows ?? NO_ROWS };
-    return { keys: order.map((i) => keys[i]!), olds: order.map((i) => olds[i]!), rows: rows === undefined ? NO_ROWS : order.map((i) => rows[i]!) };
-  }
-
-  /**
-   * Walks the primary tree once across the span of `keys` (present, distinct, ascending),
-   * answering `edit(i)` for the entry of `keys[i]`; returns how many were found.
-   */
-  private editPrimary(keys: readonly IndexKey[], edit: (i: number) => { value: Row }): { found: number; met: number } {
-    const cmp = this.primary.compare;
-    const n = keys.length;
-    let j = 0;
-    const met = this.primary.tree.editRange<number>(keys[0]!, keys[n - 1]!, true, (k) => {
-      if (j < n && cmp(k, keys[j]!) === 0) return edit(j++);
-    });
-    return { found: j, met };
-  }
-
-  /**
-   * A test of index `ix`'s tree keys: true for an entry whose primary key cell lies in
-   * [`lo`, `hi`]. After a range write that met every row of that span (a range without a filter),
-   * it picks the entries of the written rows with no read of a row: rows lie scattered in an
-   * index's order, and reading each was most of a walk over it. A one-column primary key only.
-   */
-  private inKeySpan(ix: TableIndex, lo: KeyCell, hi: KeyCell): (key: IndexKey) => boolean {
-    const at = ix.keyPositions.indexOf(this.primary.keyPositions[0]!);
-    const numeric = typeof lo === "number" && typeof hi === "number";
-    return (k) => {
-      const c = (k as readonly KeyCell[])[at]!;
-      return numeric && typeof c === "number" ? c >= lo && c <= hi : compareCells(c, lo) >= 0 && compareCells(c, hi) <= 0;
-    };
+  /** The secondary pass of a range write over `batch` (see heap-range-writes.ts). */
+  private indexPass(batch: SortedBatch, wholeSpan: boolean): IndexPass {
+    return { path: this.path, primary: this.primary, secondaries: this.secondaries, batch, wholeSpan, many: this.mergesFor(batch.olds.length) };
   }
 
   /**
