@@ -7,7 +7,7 @@
  * child replaced by it), so the tree is one sorted-btree would have made by the same deletions.
  *
  * It reads and writes sorted-btree's nodes directly (as prefix-walk.ts reads them): their layout
- * and methods are those of the version package-lock.json pins (2.1.0). Shared nodes (a tree
+ * and methods are those of the version package.json pins exactly (2.1.0). Shared nodes (a tree
  * `clone()`d for a snapshot) are copied before they change, as `editRange` copies them.
  */
 import type { IndexKey } from "./index-keys.js";
