@@ -261,10 +261,11 @@ export class Kernel {
     } catch (e) {
       return Promise.reject(e);
     }
+    const bound = params.size;
     if (this.opTurns && prepared.clock) {
-      return this.nextTurn().then(() => this.txns.run(session, (scope) => this.timed(() => this.executeIn(scope, prepared, params, g, limits)), g));
+      return this.nextTurn().then(() => this.txns.run(session, (scope) => this.timed(() => this.executeIn(scope, prepared, unbound(params, bound), g, limits)), g));
     }
-    return this.txns.run(session, (scope) => this.executeIn(scope, prepared, params, g, limits), g);
+    return this.txns.run(session, (scope) => this.executeIn(scope, prepared, unbound(params, bound), g, limits), g);
   }
 
   /**
@@ -622,6 +623,18 @@ export class Kernel {
   private checkOpen(): void {
     if (this.closed) throw new UnavailableError("the kernel is closed");
   }
+}
+
+/**
+ * `params` holding only its first `size` entries, the arguments `bindArgs` bound: an op's run
+ * binds its steps' values in the same map, so a request that runs again after an outbound call's
+ * answer (egress/call-replay.ts) must not find the steps of the run before already done.
+ */
+function unbound(params: Map<string, KernelValue>, size: number): Map<string, KernelValue> {
+  if (params.size === size) return params;
+  let i = 0;
+  for (const name of [...params.keys()]) if (i++ >= size) params.delete(name);
+  return params;
 }
 
 /** Freezes a JSON/IR tree in place (already-frozen subtrees are skipped). */

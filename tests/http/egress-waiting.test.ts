@@ -218,6 +218,56 @@ describe("calls that outlast the transaction's budget", () => {
   });
 });
 
+describe("an op run by execute that calls another host", () => {
+  const op = (recorder: string, first: unknown) => ({
+    "/state/scalar/op/post": [
+      ["r", first],
+      ["l", { "/state/scalar/value/link": `${recorder}/lib/acme/slow/1.0.0/echo` }],
+      ["_r", { $l: [{ $id: [] }] }],
+    ],
+  });
+
+  it("makes its write once, before the call, when it runs again", async () => {
+    const rec = await slowHost(20);
+    const ex = embedded({ egress: { allow: [{ authority: rec.url, paths: ["/lib/acme/slow"] }] } });
+    try {
+      await ex.request({ verb: "put", path: "/state/local/notes", body: NOTES });
+      const written = op(rec.url, { "/state/local/notes": [[4], ["four"]] });
+      // The call comes after the write (an op runs only the steps its result needs).
+      written["/state/scalar/op/post"].splice(1, 0, ["id", { "/state/scalar/ref/after": [{ $r: [] }, "k"] }]);
+      expect(await ex.execute(written as never)).toBe("echo:k");
+      const rows = (await ex.request({ verb: "get", path: "/state/local/notes" })) as Record<string, [unknown, unknown[][]]>;
+      expect(rows["/state/collection/table"]![1]).toEqual([[4, "four"]]);
+      expect(rec.seen.map((r) => [r.method, r.key])).toEqual([["GET", '"k"'], ["POST", null]]);
+    } finally {
+      await ex.close();
+      await new Promise((r) => rec.server.close(r));
+    }
+  });
+
+  it("that sends out a generated key is refused (409) when the key differs on the run again; nothing stays", async () => {
+    const rec = await slowHost(20);
+    const ex = embedded({ egress: { allow: [{ authority: rec.url, paths: ["/lib/acme/slow"] }] } });
+    try {
+      const u = { "/state/collection/table": [[[[["id", "/state/scalar/value/string", null, { format: "uuid", generated: "random" }]], [["v", "/state/scalar/value/string", 8]]], []], []] };
+      await ex.request({ verb: "put", path: "/state/local/u", body: u as never });
+      const plan = JSON.stringify({ rows: [[null, "x"]], columns: ["id"], onConflict: "error", update: null });
+      const generated = op(rec.url, { "/state/local/u/insert_returning": { plan, params: {} } });
+      generated["/state/scalar/op/post"].splice(1, 0, ["row", { "$r/get": { i: 0 } }], ["id", { "$row/get": { i: 0 } }]);
+      const e = await ex.execute(generated as never).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ConflictError);
+      expect((e as Error).message).toMatch(/call 1 to another host changed when the op ran again/);
+      expect((e as Error).message).not.toMatch(/txn_id/);
+      const rows = (await ex.request({ verb: "get", path: "/state/local/u" })) as Record<string, [unknown, unknown[][]]>;
+      expect(rows["/state/collection/table"]![1]).toEqual([]);
+      await expect.poll(() => rec.seen.map((r) => r.method)).toEqual(["GET", "DELETE"]);
+    } finally {
+      await ex.close();
+      await new Promise((r) => rec.server.close(r));
+    }
+  });
+});
+
 describe("the call log of a request that runs again", () => {
   it("gives recorded answers in order, and refuses a run that makes a different call", () => {
     const log = new CallLog();

@@ -53,7 +53,7 @@ export class CallLog {
     }
     if (c.method !== method || c.url !== url || c.body !== body) {
       throw new ConflictError(
-        `call ${i + 1} to another host changed when the op ran again after an answer (${c.method} ${c.url} → ${method} ${url}): ` +
+        `call ${i + 1} to another host changed when the op ran again after an answer (${c.method} ${shown(c.url)} → ${method} ${shown(url)}): ` +
           "an op that calls other hosts must make the same calls given the same answers (no random or generated values sent out)",
       );
     }
@@ -70,6 +70,11 @@ export class CallLog {
   rewind(): void {
     this.next = 0;
   }
+}
+
+/** A call's URL as an error shows it: without its transaction id. */
+function shown(url: string): string {
+  return url.replace(/([?&])txn_id=[^&]*&?/, "$1").replace(/[?&]$/, "");
 }
 
 /** Thrown through an op that reached a call whose answer is not recorded yet: `send` makes it and records it. */
