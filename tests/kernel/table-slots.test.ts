@@ -88,6 +88,15 @@ describe("KeySlots.keyBase", () => {
     );
   });
 
+  it("is undefined once -0 follows a sequence that reached it (a seed fast-check found)", () => {
+    const slots = new KeySlots([]);
+    for (const k of [-3, -2, -1]) slots.intern(k);
+    expect(slots.keyBase).toBe(-3);
+    slots.intern(-0);
+    expect(slots.keyBase).toBeUndefined();
+    expect(slots.slotOf(-1)).toBe(2);
+  });
+
   it("starts over from nothing: -0, a fraction or a string as the first key leave it undefined", () => {
     for (const first of [-0, 0.5, "a", 2 ** 53]) {
       const slots = new KeySlots([]);

@@ -166,7 +166,8 @@ export class KeySlots implements RowObserver {
       else this.keysAscending = false;
       const base = this.keyBase;
       if (s === 0) this.keyBase = Number.isSafeInteger(cell) && !Object.is(cell, -0) ? (cell as number) : undefined;
-      else if (base !== undefined && cell !== s + base) this.keyBase = undefined;
+      // A slot whose key is -0 must give -0 back, which `s + keyBase` (0) would not.
+      else if (base !== undefined && (cell !== s + base || Object.is(cell, -0))) this.keyBase = undefined;
       this.rows.push(undefined);
       if (this.dense !== undefined) this.denseAdd(cell, s);
       if (this.source === undefined) this.slotByKey.set(cell, s);
