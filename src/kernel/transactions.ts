@@ -218,23 +218,23 @@ export class Transactions {
 
   private inSession<T>(id: string, ref: TxnRequest, fn: (scope: TxnScope) => T): T | Promise<T> {
     const scope = this.sessions.use(id, ref.owner, ref.token);
-    const fail = (e: unknown): TcError => {
+    // A failed call ends the session; the error comes once the other hosts it called are rolled back too.
+    const fail = (e: unknown): Promise<never> | never => {
       const err = asTcError(e);
       this.sessions.fail(id, ref.owner, err.kind, err.message, ref.token);
-      void this.k.rollback(scope);
-      return err;
+      const others = this.k.rollback(scope);
+      if (others === undefined) throw err;
+      return others.then(() => Promise.reject(err));
     };
     let result: T | Promise<T>;
     try {
       result = runReplaying(scope, fn, this.sessions.budgetMs);
     } catch (e) {
-      throw fail(e);
+      return fail(e);
     }
     if (!(result instanceof Promise)) return result;
     // The call waits for another host: the session takes no other call until it has its answer.
-    return this.sessions.wait(id, result).catch((e: unknown) => {
-      throw fail(e);
-    });
+    return this.sessions.wait(id, result).catch(fail);
   }
 
   /**

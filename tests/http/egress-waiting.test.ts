@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadGatewayError, BadRequestError, ConflictError, TimeoutError } from "../../src/errors.js";
+import { BadGatewayError, BadRequestError, ConflictError, NotFoundError, TimeoutError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
 import { CallLog, MAX_CALLS_PER_REQUEST } from "../../src/kernel/egress/call-replay.js";
 import { http, serve, type ServerHandle } from "../../src/http/index.js";
@@ -195,6 +195,30 @@ describe("a session whose call waits", () => {
     } finally {
       await ex.close();
       await new Promise((r) => slower.server.close(r));
+    }
+  });
+});
+
+describe("a session call that fails after calling another host", () => {
+  it("answers its error once the other host has rolled back", async () => {
+    const rec = await slowHost(20);
+    const ex = embedded({ egress: { allow: [{ authority: rec.url, paths: ["/lib/acme/slow"] }] } });
+    try {
+      const s = await ex.session();
+      const failing = {
+        "/state/scalar/op/post": [
+          ["l", { "/state/scalar/value/link": `${rec.url}/lib/acme/slow/1.0.0/echo` }],
+          ["r", { $l: ["x"] }],
+          ["_r", { "/state/scalar/ref/after": [{ $r: [] }, { "/state/local/missing": [[0]] }] }],
+        ],
+      };
+      const e = await s.execute(failing as never).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NotFoundError);
+      // No waiting: the participant's rollback came before the error.
+      expect(rec.seen.map((r) => r.method)).toEqual(["GET", "DELETE"]);
+    } finally {
+      await ex.close();
+      await new Promise((r) => rec.server.close(r));
     }
   });
 });
