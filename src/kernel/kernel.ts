@@ -551,7 +551,10 @@ export class Kernel {
       }
       return others === undefined ? Promise.resolve(result) : others.then(() => result);
     }
-    return durable.then(() => this.committed(scope)).then(() => result);
+    return durable.then(() => {
+      const others = this.committed(scope);
+      return others === undefined ? result : others.then(() => result);
+    });
   }
 
   private commit(scope: TxnScope): Promise<void> {

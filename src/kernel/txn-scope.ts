@@ -3,7 +3,7 @@
  * (made on first use), its id and caller's token once known, the other hosts it called (to
  * finalize with it), and the call log of the request running in it (egress/call-replay.ts).
  */
-import type { CallLog, ReplayScope } from "./egress/call-replay.js";
+import { CallLog, type ReplayScope } from "./egress/call-replay.js";
 import type { Egress, OutboundTxn, Participant } from "./egress/remote-call.js";
 import type { LibraryRegistry, LibraryTxn } from "./ops/library.js";
 import type { KernelTxnState } from "./router.js";
@@ -43,13 +43,13 @@ export class KernelScope implements TxnScope {
     this.txnId = id;
     this.callerToken = callerToken;
   }
-  useCalls(log: CallLog | undefined): void {
-    this.calls = log;
+  endCalls(): void {
+    this.calls = undefined;
   }
   outbound(): OutboundTxn {
     return (this.others ??= {
       participants: new Map(),
-      calls: () => this.calls,
+      calls: () => (this.calls ??= new CallLog()),
       // A transaction nobody named yet (an embedded call) gets its id on its first outbound call.
       id: () => (this.txnId ??= mintTxnId()),
       token: (path, mask, routeToken) => {

@@ -77,9 +77,15 @@ function shown(url: string): string {
   return url.replace(/([?&])txn_id=[^&]*&?/, "$1").replace(/[?&]$/, "");
 }
 
-/** Thrown through an op that reached a call whose answer is not recorded yet: `send` makes it and records it. */
+/**
+ * Thrown through an op that reached a call whose answer `log` does not hold yet: `send` makes the
+ * call and records its answer there.
+ */
 export class PendingCall extends Error {
-  constructor(readonly send: () => Promise<void>) {
+  constructor(
+    readonly log: CallLog,
+    readonly send: () => Promise<void>,
+  ) {
     super("an outbound call is waiting for its answer");
   }
 }
@@ -87,14 +93,18 @@ export class PendingCall extends Error {
 /** What a request's run needs from its transaction's scope. */
 export interface ReplayScope {
   readonly txn: Pick<StateTxn, "savepoint" | "undoTo">;
-  /** Sets (or clears) the call log the transaction's outbound calls read and record. */
-  useCalls(log: CallLog | undefined): void;
+  /**
+   * Drops the call log of the request that ran (the scope makes one on the request's first
+   * outbound call, and keeps it while the request runs again).
+   */
+  endCalls(): void;
 }
 
 /**
  * Runs `fn` (a request's synchronous run) in `scope`. It returns `fn`'s result at once unless the
  * run reached an outbound call: then a promise of the result of the run that got every answer,
- * or a `TimeoutError` once the calls took longer than `budgetMs` (the transaction's budget).
+ * or a `TimeoutError` once the calls took longer than `budgetMs` (the transaction's budget). A
+ * request that calls no other host pays one savepoint and nothing else.
  *
  * @example
  * ```ts
@@ -103,33 +113,27 @@ export interface ReplayScope {
  * ```
  */
 export function runReplaying<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, budgetMs: number): T | Promise<T> {
-  const log = new CallLog();
-  scope.useCalls(log);
   const mark = scope.txn.savepoint();
   try {
-    const result = fn(scope);
-    scope.useCalls(undefined);
-    return result;
+    return fn(scope);
   } catch (e) {
     if (!(e instanceof PendingCall)) {
-      scope.useCalls(undefined);
+      scope.endCalls(); // a call that failed before it was sent may have made the log
       throw e;
     }
     scope.txn.undoTo(mark);
-    return again(scope, fn, log, e, performance.now() + budgetMs, budgetMs);
+    return again(scope, fn, mark, e, performance.now() + budgetMs, budgetMs);
   }
 }
 
-async function again<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, log: CallLog, pending: PendingCall, deadline: number, budgetMs: number): Promise<T> {
+async function again<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, mark: number, pending: PendingCall, deadline: number, budgetMs: number): Promise<T> {
   try {
     for (;;) {
       await pending.send();
       if (performance.now() > deadline) {
         throw new TimeoutError(`the request's calls to other hosts took longer than the transaction's budget of ${budgetMs} ms`);
       }
-      log.rewind();
-      // Writes made meanwhile by another call in this transaction stay: each run undoes only its own.
-      const mark = scope.txn.savepoint();
+      pending.log.rewind();
       try {
         return fn(scope);
       } catch (e) {
@@ -139,6 +143,6 @@ async function again<T, S extends ReplayScope>(scope: S, fn: (scope: S) => T, lo
       }
     }
   } finally {
-    scope.useCalls(undefined);
+    scope.endCalls();
   }
 }

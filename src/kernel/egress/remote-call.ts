@@ -20,7 +20,7 @@
  * the answer is in, so this host keeps serving — its own public key included, which the remote
  * host may fetch to check the call's token. Each call is bounded by `egress.timeoutMs`.
  */
-import { BadGatewayError, BadRequestError, InternalError, type TcError } from "../../errors.js";
+import { BadGatewayError, BadRequestError, type TcError } from "../../errors.js";
 import { errorFromResponse } from "../../wire-errors.js";
 import type { Json, Verb } from "../../ir/types.js";
 import { decodeData, toJson, type KernelValue } from "../ops/kernel-value.js";
@@ -71,8 +71,8 @@ export interface OutboundTxn {
   readonly participants: Map<string, Participant>;
   /** The transaction's id (minted on first need when the caller never asked for it). */
   id(): string;
-  /** The call log of the request running now (call-replay.ts). */
-  calls(): CallLog | undefined;
+  /** The call log of the request running now (call-replay.ts), made on its first call. */
+  calls(): CallLog;
   /** The bearer token of a call on `path` with the claim mode `mask` (see the module docs). */
   token(path: string, mask: number, routeToken: string | undefined): string | undefined;
 }
@@ -125,7 +125,6 @@ export class Egress {
    */
   call(txn: OutboundTxn, target: RemoteTarget, verb: Verb, key: KernelValue, value: KernelValue | undefined): KernelValue {
     const log = txn.calls();
-    if (log === undefined) throw new InternalError("an outbound call outside a request's run");
     const participants = txn.participants;
     let p = participants.get(target.base);
     const mask = VERB_MASK[verb];
@@ -149,14 +148,14 @@ export class Egress {
     const res = log.take(method, url, body);
     if (res === undefined) {
       const token = first ?? txn.token(target.path, mask, target.token);
-      throw new PendingCall(async () => log.record(method, url, body, await this.send(method, url, token, body)));
+      throw new PendingCall(log, async () => log.record(method, url, body, await this.send(method, url, token, body)));
     }
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
       // A participant that answered an error rolled its transaction back (PROFILE §4): it is gone.
       // One that gave no answer (unreachable, too slow, too large) may hold it open: it stays, to
       // be rolled back with this transaction.
       if (res.ok) participants.delete(target.base);
-      throw this.failure(target, res, `${verb.toUpperCase()} ${target.path} failed`);
+      throw this.failure(target, res, `${method} ${target.path} failed`);
     }
     if (res.status === 204 || res.text === "") return null;
     return decodeData(JSON.parse(res.text!) as Json);
