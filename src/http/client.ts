@@ -486,9 +486,7 @@ export class HttpExecutor implements Executor {
    * `x-tc-txn: hold`) on a connection of its own; its id and owner token stay inside it.
    */
   async session(): Promise<HttpSession> {
-    if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
-    const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
-    this.#sessionClients.add(client);
+    const client = this.#sessionClient();
     try {
       // A refused begin (503: the host's lock queue is full) began nothing: it is tried again.
       const res = await this.#send(client, "POST", "/lib", undefined, true, BEGIN_HEADERS);
@@ -515,9 +513,16 @@ export class HttpExecutor implements Executor {
     if (typeof id !== "string" || id === "") throw new BadRequestError("join needs the transaction id the beginning host answered with");
     const bearer = this.#auth ?? (token !== undefined ? `Bearer ${token}` : undefined);
     if (bearer === undefined) throw new BadRequestError("joining a transaction begun on another host needs a bearer token (configure one, or pass the owner token)");
+    const client = this.#sessionClient();
+    return new HttpSession(this, { dispatcher: client, txnId: id, headers: { authorization: bearer }, ...(token !== undefined ? { ownerToken: token } : {}) });
+  }
+
+  /** A connection of its own for a session: an idle one kept from an earlier session, or a new one. */
+  #sessionClient(): Client {
+    if (this.#closed) throw new BadRequestError("this HTTP executor is closed");
     const client = this.#idleSessionClients.pop() ?? new Client(this.url, { pipelining: 1, keepAliveTimeout: 4_000 });
     this.#sessionClients.add(client);
-    return new HttpSession(this, { dispatcher: client, txnId: id, headers: { authorization: bearer }, ...(token !== undefined ? { ownerToken: token } : {}) });
+    return client;
   }
 
   /** Ends a session's hold on its connection: keeps it for the next session, or closes it. */
