@@ -7,13 +7,12 @@
  * any other: they run through the cluster's general path, in the same cluster transaction, after
  * the alters — never broadcast, which would put a row on every host.
  */
-import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import type { TableInfo } from "./catalog.js";
 import { Gathered } from "./gather.js";
 import { keyHash, shardOfHash } from "./layout.js";
-import { runLocally } from "./local-run.js";
+import { withGathered } from "./local-run.js";
 import { tablePath } from "./op-scan.js";
 import { literalRows } from "./wire-ops.js";
 import type { ShardSpec } from "./layout.js";
@@ -117,19 +116,16 @@ export async function bodiesByShard(
   for (let s = 0; s < shards.length; s++) g.add(info.link, info, await rowsOf(s));
   g.whole.add(info.link);
   const lookup = (l: string): TableInfo | undefined => (l === info.link ? info : undefined);
-  // The whole alter on every row at once: refused as one host refuses it (a unique column whose
-  // values repeat across shards, a values list of the wrong length), before any host is asked.
-  await runLocally(g, lookup, { request: { verb: "put", path: `${info.link}/alter`, key: null, body: alter.body } }, false, false);
+  // One in-memory kernel: the key order read first, then the whole alter on every row at once —
+  // refused as one host refuses it (a unique column whose values repeat across shards, a values
+  // list of the wrong length), before any host is asked.
+  const keys = await withGathered(g, lookup, false, async (local) => {
+    const ordered = hasRowValues(alter) ? literalRows(await local.request({ verb: "get", path: info.link, key: null })) : [];
+    await local.request({ verb: "put", path: `${info.link}/alter`, key: null, body: alter.body });
+    return ordered.map((r) => r.slice(0, info.keyCount));
+  });
   if (!hasRowValues(alter)) return bodies;
-  const ordered = await runLocally(g, lookup, { request: { verb: "get", path: info.link, key: null } }, false, false);
-  const keys = literalRows(ordered.result).map((r) => r.slice(0, info.keyCount));
   const columns = alter.body.columns as Record<string, Json>;
-  for (const [name, c] of Object.entries(columns)) {
-    // Refused as one host refuses it, before any host is asked.
-    if (Array.isArray(c) && c[0] === "values" && Array.isArray(c[1]) && c[1].length !== keys.length) {
-      throw new BadRequestError(`${alter.table}/alter: column ${JSON.stringify(name)}: "values" has ${c[1].length} values for ${keys.length} rows (one per row, in key order)`);
-    }
-  }
   // Rows of a shard, as indexes into the table's key order (a placed table is on one shard).
   const mine: number[][] = shards.map(() => []);
   keys.forEach((k, i) => mine[placed ?? shardOfHash(shards, keyHash(k))]!.push(i));

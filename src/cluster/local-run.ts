@@ -5,6 +5,7 @@
  * write back on the shards. The kernel is the same code a host runs, so results and errors are
  * the ones one host holding every row would give.
  */
+import type { Executor } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { embedded } from "../kernel/index.js";
@@ -42,25 +43,7 @@ export async function runLocally(
   writes: boolean,
   enforceReferences = true,
 ): Promise<LocalOutcome> {
-  // Without enforcement the run only discovers which rows its references need (see gather passes).
-  const local = embedded(enforceReferences ? {} : { shardMember: true });
-  try {
-    // Every gathered table, each after the tables it references (a schema naming a missing target
-    // is refused); a target nothing was gathered from is created empty.
-    const tables: string[] = [];
-    const placed = new Set<string>();
-    const place = (t: string): void => {
-      if (placed.has(t) || info(t) === undefined) return;
-      placed.add(t);
-      for (const [, target] of info(t)!.references) if (target !== t) place(target);
-      tables.push(t);
-    };
-    for (const t of g.rows.keys()) place(t);
-    for (const t of g.whole) place(t);
-    for (const t of tables) {
-      const rows = [...(g.rows.get(t)?.values() ?? [])];
-      await local.request({ verb: "put", path: t, key: null, body: { [PATHS.table]: [info(t)!.schema, argCells(rows)] } as Json });
-    }
+  return withGathered(g, info, enforceReferences, async (local, tables) => {
     const session = await local.session();
     let result: Json;
     try {
@@ -107,6 +90,44 @@ export async function runLocally(
     }
     await session.rollback();
     return { result, diffs, created, dropped };
+  });
+}
+
+/**
+ * Runs `fn` on an in-memory kernel loaded with the gathered rows (`tables`: the tables loaded, in
+ * the order they were created), closed afterwards.
+ *
+ * @example
+ * ```ts
+ * const rows = await withGathered(g, info, false, (local) => local.request({ verb: "get", path: link, key: null }));
+ * ```
+ */
+export async function withGathered<T>(
+  g: Gathered,
+  info: (link: string) => TableInfo | undefined,
+  enforceReferences: boolean,
+  fn: (local: Executor, tables: readonly string[]) => Promise<T>,
+): Promise<T> {
+  // Without enforcement the run only discovers which rows its references need (see gather passes).
+  const local = embedded(enforceReferences ? {} : { shardMember: true });
+  try {
+    // Every gathered table, each after the tables it references (a schema naming a missing target
+    // is refused); a target nothing was gathered from is created empty.
+    const tables: string[] = [];
+    const placed = new Set<string>();
+    const place = (t: string): void => {
+      if (placed.has(t) || info(t) === undefined) return;
+      placed.add(t);
+      for (const [, target] of info(t)!.references) if (target !== t) place(target);
+      tables.push(t);
+    };
+    for (const t of g.rows.keys()) place(t);
+    for (const t of g.whole) place(t);
+    for (const t of tables) {
+      const rows = [...(g.rows.get(t)?.values() ?? [])];
+      await local.request({ verb: "put", path: t, key: null, body: { [PATHS.table]: [info(t)!.schema, argCells(rows)] } as Json });
+    }
+    return await fn(local, tables);
   } finally {
     await local.close();
   }
