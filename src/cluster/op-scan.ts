@@ -51,7 +51,8 @@ export function isTableLiteral(v: unknown): boolean {
 }
 
 const SCHEMA_ROUTES = new Set(["alter"]);
-const COMPONENT = /^(\/lib|\/service|\/class)(\/|$)|^\$self(\/|$)/;
+/** A path or subject that calls a component (`/lib`, `/service`, `/class`, `$self`). */
+export const COMPONENT = /^(\/lib|\/service|\/class)(\/|$)|^\$self(\/|$)/;
 
 /**
  * Scans an op's JSON.
@@ -132,7 +133,8 @@ export function argResolver(op: Json, args: Readonly<Record<string, Json>>): (x:
   return (x) => substitute(x, args, steps);
 }
 
-const OPDEF_PATHS = new Set<string>(Object.values(PATHS.opdef));
+/** The keys of an op definition (`{"<key>": [[name, value], …]}`). */
+export const OPDEF_PATHS = new Set<string>(Object.values(PATHS.opdef));
 
 /**
  * Step names of every (nested) op definition: refs to them are not arguments. Only the pairs of

@@ -21,7 +21,7 @@
  */
 import type { Json } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
-import { tablePath } from "./op-scan.js";
+import { COMPONENT, OPDEF_PATHS, tablePath } from "./op-scan.js";
 
 /** One table read the op makes through a chain of view calls. */
 export interface ViewRead {
@@ -51,12 +51,10 @@ export interface ViewRead {
 /** Resolves a value with the op's arguments substituted (undefined when it depends on a step). */
 export type Resolve = (x: unknown) => unknown;
 
-const OPDEFS = new Set<string>(Object.values(PATHS.opdef));
 const EXPLICIT = new Set<string>(Object.values(PATHS.explicitRef));
 const CHAIN_ROUTES = new Set(["order", "filter", "sort"]);
 /** The step names of the ops sent to the shards (a step sent along must not take one). */
 const OWN_NAMES = /^_v(w|b\d+)(c\d+|l|ok|stop)?$|^_r$/;
-const IMPURE = /^(\/lib|\/service|\/class)(\/|$)|^\$self(\/|$)/;
 
 type Steps = readonly (readonly [string, Json])[];
 
@@ -64,7 +62,7 @@ type Steps = readonly (readonly [string, Json])[];
 function stepsOf(x: unknown): Steps | undefined {
   if (typeof x !== "object" || x === null || Array.isArray(x)) return undefined;
   const keys = Object.keys(x);
-  if (keys.length !== 1 || !OPDEFS.has(keys[0]!)) return undefined;
+  if (keys.length !== 1 || !OPDEF_PATHS.has(keys[0]!)) return undefined;
   const v = (x as Record<string, unknown>)[keys[0]!];
   if (!Array.isArray(v) || !v.every((s) => Array.isArray(s) && s.length === 2 && typeof s[0] === "string")) return undefined;
   return v as Steps;
@@ -104,10 +102,10 @@ function refsIn(x: unknown, out: string[] = []): string[] {
 /** True when `x` reads no table, calls no component and writes nothing: it can run anywhere. */
 function pure(x: unknown): boolean {
   if (Array.isArray(x)) return x.every(pure);
-  if (typeof x === "string") return tablePath(x) === undefined && !IMPURE.test(x);
+  if (typeof x === "string") return tablePath(x) === undefined && !COMPONENT.test(x);
   if (typeof x !== "object" || x === null) return true;
   for (const [k, v] of Object.entries(x)) {
-    if (tablePath(k) !== undefined || EXPLICIT.has(k) || IMPURE.test(k)) return false;
+    if (tablePath(k) !== undefined || EXPLICIT.has(k) || COMPONENT.test(k)) return false;
     if (k.startsWith("$") && Array.isArray(v) && v.length >= 2) return false;
     if (k.startsWith("$") && k.endsWith("/delete")) return false;
     if (!pure(v)) return false;
@@ -274,10 +272,10 @@ function chain(
 /** True when `x` writes (a PUT or DELETE form, an explicit write, a POST on a table) or calls a component. */
 function writesOrCalls(x: unknown): boolean {
   if (Array.isArray(x)) return x.some(writesOrCalls);
-  if (typeof x === "string") return IMPURE.test(x);
+  if (typeof x === "string") return COMPONENT.test(x);
   if (typeof x !== "object" || x === null) return false;
   for (const [k, v] of Object.entries(x)) {
-    if (IMPURE.test(k) || (EXPLICIT.has(k) && k !== PATHS.explicitRef.get)) return true;
+    if (COMPONENT.test(k) || (EXPLICIT.has(k) && k !== PATHS.explicitRef.get)) return true;
     if ((k.startsWith("$") || tablePath(k) !== undefined) && ((Array.isArray(v) && v.length >= 2) || k.endsWith("/delete"))) return true;
     if (tablePath(k) !== undefined && !Array.isArray(v)) return true;
     if (writesOrCalls(v)) return true;
