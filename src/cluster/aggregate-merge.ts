@@ -35,7 +35,8 @@ export interface AggregatePushdown {
   finish(rows: readonly unknown[][], params: Readonly<Record<string, Json>>): Promise<Json>;
 }
 
-const has = (e: unknown, pred: (o: Record<string, unknown>) => boolean): boolean => {
+/** True when `e` or an object anywhere below it satisfies `pred`. */
+export const has = (e: unknown, pred: (o: Record<string, unknown>) => boolean): boolean => {
   if (Array.isArray(e)) return e.some((x) => has(x, pred));
   if (typeof e !== "object" || e === null) return false;
   const o = e as Record<string, unknown>;

@@ -25,6 +25,7 @@ import type { Json } from "../ir/types.js";
 import { parseQueryPlan, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
 import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Runner } from "../executor.js";
+import { has } from "./aggregate-merge.js";
 import { keyHash, shardOfHash, type ShardSpec } from "./layout.js";
 import type { CallSite } from "./op-scan.js";
 import type { TableInfo } from "./catalog.js";
@@ -424,7 +425,7 @@ async function gatherJoined(env: GatherEnv, g: Gathered, link: string, join: Que
 function topOf(plan: QueryPlan, params: Record<string, Json>, pushed: number): { orderBy: QueryPlan["orderBy"]; limit: number } | undefined {
   if (plan.limit === null || plan.orderBy.length === 0 || plan.joins.length > 0 || plan.groupBy !== null || plan.having !== null || plan.distinct || plan.distinctOn !== undefined) return undefined;
   const conjuncts = plan.where === null ? 0 : plan.where.t === "and" ? plan.where.of.length : 1;
-  if (conjuncts !== pushed || plan.select.some((x) => hasAgg(x.expr)) || !plan.orderBy.every((o) => onlyBase(o.expr, plan.from.as))) return undefined;
+  if (conjuncts !== pushed || plan.select.some((x) => has(x.expr, (o) => o.t === "agg")) || !plan.orderBy.every((o) => onlyBase(o.expr, plan.from.as))) return undefined;
   const amount = (v: QueryPlan["limit"]): number | undefined => {
     const n = v === null ? 0 : "param" in v ? params[v.param] : v.lit;
     return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
@@ -432,13 +433,6 @@ function topOf(plan: QueryPlan, params: Record<string, Json>, pushed: number): {
   const limit = amount(plan.limit);
   const offset = amount(plan.offset);
   return limit === undefined || offset === undefined ? undefined : { orderBy: plan.orderBy, limit: limit + offset };
-}
-
-function hasAgg(e: unknown): boolean {
-  if (Array.isArray(e)) return e.some(hasAgg);
-  if (typeof e !== "object" || e === null) return false;
-  if ((e as { t?: unknown }).t === "agg") return true;
-  return Object.values(e).some(hasAgg);
 }
 
 /** The key a conjunction pins with `=` on every key column (values literal or parameters), if any. */
