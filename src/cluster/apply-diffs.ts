@@ -21,12 +21,12 @@ const APPLY_CHUNK = 500;
  * ```
  */
 export async function applyDiffs(
-txn: ClusterTxn,
-pool: HostPool,
-shards: readonly ShardSpec[],
-catalog: ReadonlyMap<string, TableInfo>,
-diffs: ReadonlyMap<string, TableDiff>,
-placedOf: (table: string) => number | undefined,
+  txn: ClusterTxn,
+  pool: HostPool,
+  shards: readonly ShardSpec[],
+  catalog: ReadonlyMap<string, TableInfo>,
+  diffs: ReadonlyMap<string, TableDiff>,
+  placedOf: (table: string) => number | undefined,
 ): Promise<void> {
   const perShard = new Map<number, { deletes: [string, unknown[]][]; inserts: Map<string, unknown[][]> }>();
   const slot = (s: number) => {

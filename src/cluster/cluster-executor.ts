@@ -40,7 +40,6 @@ export { RANGES_TABLE };
 /** Most runs of a write that discover the rows its references need (one per level of cascade). */
 const MAX_REFERENCE_PASSES = 12;
 
-
 /** The fan-out of one call: what was asked of which shards (see `ClusterExecutor.explain`). */
 export interface ClusterExplain {
   readonly route: "broadcast" | "one shard" | "gather";
@@ -538,8 +537,6 @@ export class ClusterExecutor implements Executor {
     }
     throw new BadRequestError(`cluster: the write's references reach more than ${MAX_REFERENCE_PASSES} levels of tables; split it`);
   }
-
-  
 
   /** Writes `diffs` to each key's shard, on every replica (apply-diffs.ts). */
   #applyDiffs(txn: ClusterTxn, catalog: Map<string, TableInfo>, diffs: Map<string, TableDiff>): Promise<void> {
