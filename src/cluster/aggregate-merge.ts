@@ -7,11 +7,11 @@
  * in-memory kernel over the partial rows, so values compare and order as on one host. Rows per
  * shard: one per group, not one per matching row.
  *
- * Applies when the plan has no join, nested load, subquery or distinct aggregate and selects only
- * group columns and aggregates of a column (or `count(*)`). The order of the answer is one host's
- * with or without `orderBy`: the combined groups come in group-value order (a grouped plan's
- * order), which becomes the key order of the table the final plan reads, so its ties break by
- * group values ascending, as a grouped plan's do on one host.
+ * Applies when the plan has no join, nested load, subquery, `distinct` (or `distinct on`) or
+ * distinct aggregate and selects only group columns and aggregates of a column (or `count(*)`).
+ * The order of the answer is one host's with or without `orderBy`: the combined groups come in
+ * group-value order (a grouped plan's order), which becomes the key order of the table the final
+ * plan reads, so its ties break by group values ascending, as a grouped plan's do on one host.
  */
 import type { Json } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
