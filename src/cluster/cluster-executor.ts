@@ -32,6 +32,13 @@ import { type AlterStep, bodiesByShard, type SplitAlters, splitAlters } from "./
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan, countDeletes, isSchemaSite } from "./op-scan.js";
 
+/** The tables a host holds, without the cluster's own ranges table. */
+async function userTables(r: Runner): Promise<Map<string, TableInfo>> {
+  const m = await readCatalog(r);
+  m.delete(RANGES_TABLE);
+  return m;
+}
+
 /** Extensions every host of a cluster must serve. */
 export const CLUSTER_REQUIRED_EXTENSIONS = ["query", "tables", "insert_rows", "shard_member"] as const;
 
@@ -158,10 +165,7 @@ export class ClusterExecutor implements Executor {
     if (txn === undefined || !this.#schemaTxns.has(txn)) return this.#tables();
     let tables = this.#schemaTxns.get(txn);
     if (tables === undefined) {
-      tables = txn.readerOf(this.#pool, 0).then(readCatalog).then((m) => {
-        m.delete(RANGES_TABLE);
-        return m;
-      });
+      tables = txn.readerOf(this.#pool, 0).then(userTables);
       this.#schemaTxns.set(txn, tables);
       tables.catch(() => this.#schemaTxns.set(txn, undefined));
     }
@@ -170,16 +174,10 @@ export class ClusterExecutor implements Executor {
 
   /** Every table's schema, read from the first reachable host; reread after a schema change. */
   #tables(): Promise<Map<string, TableInfo>> {
-    return (this.#catalog ??= readAnyReplica(this.#pool, this.#shards[0]!, (r) => readCatalog(r)).then(
-      (m) => {
-        m.delete(RANGES_TABLE);
-        return m;
-      },
-      (e) => {
-        this.#catalog = undefined;
-        throw e;
-      },
-    ));
+    return (this.#catalog ??= readAnyReplica(this.#pool, this.#shards[0]!, userTables).catch((e) => {
+      this.#catalog = undefined;
+      throw e;
+    }));
   }
 
   #placed(catalog: ReadonlyMap<string, TableInfo>, link: string, shards: readonly ShardSpec[] = this.#shards, placement = this.#placement): number | undefined {
