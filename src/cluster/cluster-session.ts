@@ -37,21 +37,17 @@ export class ClusterSession implements Session {
     }
     if (this.txn.done) throw new BadRequestError("this session is already committed or rolled back");
   }
-  async execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
-    this.#check();
-    try {
-      return await this.ex.runIn(this.txn, { op: toJson(op), args });
-    } catch (e) {
-      this.#failure = e;
-      await this.txn.rollback();
-      this.ex.ended(this.txn);
-      throw e;
-    }
+  execute(op: Json | OpDef, args: Readonly<Record<string, Json>> = {}): Promise<Json> {
+    return this.#call(() => ({ op: toJson(op), args }));
   }
-  async request(req: ExecRequest): Promise<Json> {
+  request(req: ExecRequest): Promise<Json> {
+    return this.#call(() => ({ request: req }));
+  }
+  /** Runs one call; a failed one rolls the transaction back and ends the session. */
+  async #call(call: () => Parameters<SessionHost["runIn"]>[1]): Promise<Json> {
     this.#check();
     try {
-      return await this.ex.runIn(this.txn, { request: req });
+      return await this.ex.runIn(this.txn, call());
     } catch (e) {
       this.#failure = e;
       await this.txn.rollback();
