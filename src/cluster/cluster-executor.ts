@@ -211,11 +211,10 @@ export class ClusterExecutor implements Executor {
       return readAnyReplica(this.#pool, this.#shards[0]!, (r) => r.request(req));
     }
     const ddl = (req.verb === "put" && t.route === "" && isTableLiteral(req.body)) || (req.verb === "delete" && t.route === "" && (req.key === null || req.key === undefined)) || t.route === "alter";
-    if (ddl && t.route === "alter" && req.verb === "put" && (req.key === null || req.key === undefined) && typeof req.body === "object" && req.body !== null && !Array.isArray(req.body)) {
-      // One alter step, answered as the request answers: the rows it rewrote (every shard's).
+    if (t.route === "alter" && req.verb === "put" && (req.key === null || req.key === undefined) && typeof req.body === "object" && req.body !== null && !Array.isArray(req.body)) {
+      // One alter, answered as the request answers: the rows it rewrote (every shard's).
       const alter: AlterStep = { table: t.table, body: req.body as Record<string, Json> };
-      const split: SplitAlters = { alters: [alter], rest: (answers) => ({ [PATHS.opdef.post]: [["_r", answers[0] ?? null]] }) as Json };
-      return this.#inTxn(txn, this.#shards.map((_, i) => i), (x) => this.#altersThenRest(split, {}, x));
+      return this.#inTxn(txn, this.#shards.map((_, i) => i), async (x) => (await this.#runAlters([alter], x))[0]!);
     }
     if (ddl) {
       const rows = req.verb === "put" && isTableLiteral(req.body) ? literalBodyRows(req.body) : [];
@@ -312,14 +311,24 @@ export class ClusterExecutor implements Executor {
   }
 
   /**
-   * An op's alters, each on every host with the values of the host's own rows (alter-split.ts),
-   * then the rest of the op as any op runs — all in transaction `t`.
+   * An op's alters, then the rest of the op as any op runs — all in transaction `t`.
    */
   async #altersThenRest(split: SplitAlters, args: Readonly<Record<string, Json>>, t: ClusterTxn): Promise<Json> {
+    const rest = split.rest(await this.#runAlters(split.alters, t));
+    const scan = scanOp(rest, args);
+    if (scan.tables.size === 0) return runLocally(new Gathered(), () => undefined, { op: rest, args }, false).then((o) => o.result);
+    return this.#general({ op: rest, args }, t, scan.ddl ? scanOp(stripLiteralRows(rest, new Map()), args) : scan, scan.ddl);
+  }
+
+  /**
+   * Alters, each on every host with the values of the host's own rows (alter-split.ts), in
+   * transaction `t`; answers the rows each rewrote.
+   */
+  async #runAlters(alters: readonly AlterStep[], t: ClusterTxn): Promise<number[]> {
     const catalog = await this.#tablesIn(t);
     this.#schemaChanged(t);
-    const answers: Json[] = [];
-    for (const a of split.alters) {
+    const answers: number[] = [];
+    for (const a of alters) {
       const info = catalog.get(a.table);
       const bodies = info === undefined
         ? this.#shards.map(() => a.body)
@@ -336,18 +345,14 @@ export class ClusterExecutor implements Executor {
       answers.push(rows);
       this.#catalog = undefined;
     }
-    // The tables as the alters left them, read inside the transaction (renamed, new columns).
+    // Later calls in `t` read the tables as the alters left them (renamed, new columns) inside it.
     this.#schemaChanged(t);
-    const altered = await this.#tablesIn(t);
-    const rest = split.rest(answers);
-    const scan = scanOp(rest, args);
-    if (scan.tables.size === 0) return runLocally(new Gathered(), () => undefined, { op: rest, args }, false).then((o) => o.result);
-    return this.#general({ op: rest, args }, t, scan.ddl ? scanOp(stripLiteralRows(rest, new Map()), args) : scan, scan.ddl, altered);
+    return answers;
   }
 
   /** Gathers, runs on the gathered rows, writes the changes back (module comment). */
-  async #general(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, t: ClusterTxn | undefined, scan: OpScan, ddl: boolean, known?: Map<string, TableInfo>): Promise<Json> {
-    const catalog = known ?? (await this.#tablesIn(t));
+  async #general(call: { op?: Json; args?: Readonly<Record<string, Json>>; request?: ExecRequest }, t: ClusterTxn | undefined, scan: OpScan, ddl: boolean): Promise<Json> {
+    const catalog = await this.#tablesIn(t);
     const stats: GatherStat[] = [];
     const read: ShardReader = t ? async (s, fn) => fn(await t.readerOf(this.#pool, s)) : (s, fn) => readAnyReplica(this.#pool, this.#shards[s]!, fn);
     const g = await this.#gather(call, catalog, scan, read, stats, t);
