@@ -367,16 +367,16 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   // Tables of nested plans and subqueries are read whole; the top plan's joined tables by the
   // join keys of the rows gathered for the aliases before them.
   const others = new Set<string>();
-  const visit = (p: QueryPlan, top: boolean): void => {
-    if (!top) {
+  const visit = (p: QueryPlan, nested: boolean): void => {
+    if (nested) {
       others.add(p.from.table);
       for (const j of p.joins) others.add(j.table);
     }
-    for (const w of p.with) visit(w.plan, false);
+    for (const w of p.with) visit(w.plan, true);
     const exprs = [p.where, p.having, ...p.select.map((s) => s.expr), ...p.orderBy.map((o) => o.expr), ...p.joins.map((j) => j.on)];
-    for (const e of exprs) if (e) subqueries(e, (q) => visit(q, false));
+    for (const e of exprs) if (e) subqueries(e, (q) => visit(q, true));
   };
-  visit(plan, true);
+  visit(plan, false);
   const aliases = new Map<string, string>([[plan.from.as, base]]);
   for (const j of plan.joins) {
     const link = `${ns}/${j.table}`;
