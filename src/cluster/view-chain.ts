@@ -174,8 +174,8 @@ export function viewReads(op: Json, args: Readonly<Record<string, Json>>, resolv
   return out;
 }
 
-/** Uses of `name` among `steps` (anywhere in their values): how many, and the step that is the one direct use. */
-function usesOf(steps: Steps, name: string): { count: number; direct?: readonly [string, Json] } {
+/** The one use of `name` among `steps` (anywhere in their values), when it is a call on it (`{"$name/route": …}`). */
+function onlyUse(steps: Steps, name: string): readonly [string, Json] | undefined {
   let count = 0;
   let direct: readonly [string, Json] | undefined;
   for (const step of steps) {
@@ -185,7 +185,7 @@ function usesOf(steps: Steps, name: string): { count: number; direct?: readonly 
     const kv = single(step[1]);
     if (n === 1 && kv !== undefined && refName(kv[0]) === name && kv[0].startsWith(`$${name}/`)) direct = step;
   }
-  return { count, ...(count === 1 && direct !== undefined ? { direct } : {}) };
+  return count === 1 ? direct : undefined;
 }
 
 /** The chain of view calls on step `name` (a table read), and the op the shards run for it. */
@@ -205,7 +205,7 @@ function chain(
   let limit: { amount: Json; guarded: boolean } | undefined;
   let cur = name;
   for (;;) {
-    const use = usesOf(scope, cur).direct;
+    const use = onlyUse(scope, cur);
     if (use === undefined) break;
     const [subject, value] = single(use[1])!;
     const route = subject.slice(cur.length + 2);
@@ -222,7 +222,7 @@ function chain(
     if (route === "rows" && !writes) {
       // `rows` then `slice {stop}`: the first `stop` rows; a negative stop counts from the end,
       // so the shards apply it as a limit only when it is not negative.
-      const next = usesOf(scope, use[0]).direct;
+      const next = onlyUse(scope, use[0]);
       const kv = next && single(next[1]);
       if (kv && kv[0] === `$${use[0]}/slice` && typeof kv[1] === "object" && kv[1] !== null && !Array.isArray(kv[1]) && "stop" in kv[1]) {
         const stop = (kv[1] as Record<string, Json>).stop!;
