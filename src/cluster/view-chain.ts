@@ -15,9 +15,11 @@
  *
  * A limit, and a key computed from another read, are pushed only when the op writes nothing: a
  * write earlier in the op could remove a row of the top `n` and bring in one that no shard sent,
- * or change the value read. Keys and amounts may use the op's
- * arguments and steps computed from arguments alone (such steps are sent along); a view whose
- * calls depend on another read's value is not pushed (the scan's call site is gathered as before).
+ * or change the value read. Keys and amounts may use the op's arguments and steps computed from
+ * arguments alone (such steps are sent along). A key or filter value taken from another read is
+ * probed (`ViewRead.probe`) when that read's own key is known before running; an amount taken
+ * from a read drops the limit; any other view whose calls depend on another read's value is not
+ * pushed (the scan's call site is gathered as before).
  */
 import type { Json } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
@@ -237,7 +239,7 @@ function chain(
   const deps = new Dependencies(scopes, args, resolve);
   // In an op that writes, a value read earlier may change before this read: no probes.
   if (!deps.add([read.key, ...calls.map((c) => c.key)], !writes)) return base;
-  // An amount known only from a read whose own key is not known yet (a page's rest): no limit.
+  // An amount known only from a read (a page's rest): no limit — amounts are never probed.
   if (limit !== undefined && !deps.add([limit.amount], false)) limit = undefined;
   // Nothing narrows it (the scan's site is as good), or a key known only from another read
   // without anything else narrowing it.
