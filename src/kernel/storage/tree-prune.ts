@@ -48,24 +48,13 @@ interface TreeFields {
  */
 export function pruneRange(tree: Tree, low: IndexKey, high: IndexKey, drop: (key: IndexKey, row: Row) => boolean): number {
   const t = tree as unknown as TreeFields;
-  const cmp = t._compare;
-  if (tree.size === 0 || cmp(low, high) > 0) return 0;
-  let root = t._root;
-  if (root.isShared === true) t._root = root = root.clone();
-  const removed = root.children === undefined ? pruneLeaf(root, low, high, cmp, drop) : pruneInternal(root, low, high, t, drop);
-  if (removed === 0) return 0;
-  // As `editRange` ends: a root left with one child (or none) gives way to it.
-  let shared = false;
-  while (root.children !== undefined && root.keys.length <= 1) {
-    shared ||= root.isShared === true;
-    if (root.keys.length === 0) {
-      tree.clear();
-      return removed;
-    }
-    t._root = root = root.children[0]!;
-  }
-  if (shared) root.isShared = true;
-  return removed;
+  if (tree.size === 0 || t._compare(low, high) > 0) return 0;
+  return settleRoot(tree, pruneSpan(ownRoot(t), low, high, t, drop));
+}
+
+/** `pruneLeaf` or `pruneInternal`, as `node` is a leaf or not. */
+function pruneSpan(node: Node, low: IndexKey, high: IndexKey, t: TreeFields, drop: (key: IndexKey, row: Row) => boolean): number {
+  return node.children === undefined ? pruneLeaf(node, low, high, t._compare, drop) : pruneInternal(node, low, high, t, drop);
 }
 
 /** Compacts one leaf's entries in [low, high] that `drop` takes; returns how many it took. */
@@ -102,33 +91,18 @@ function pruneLeaf(leaf: Node, low: IndexKey, high: IndexKey, cmp: Compare, drop
 function pruneInternal(node: Node, low: IndexKey, high: IndexKey, t: TreeFields, drop: (key: IndexKey, row: Row) => boolean): number {
   const cmp = t._compare;
   const keys = node.keys;
-  const children = node.children!;
-  let first = node.indexOf(low, 0, cmp);
+  const first = node.indexOf(low, 0, cmp);
   const last = Math.min(node.indexOf(high, 0, cmp), keys.length - 1);
   let removed = 0;
   for (let i = first; i <= last; i++) {
-    let child = children[i]!;
-    if (child.isShared === true) children[i] = child = child.clone();
-    const gone = child.children === undefined ? pruneLeaf(child, low, high, cmp, drop) : pruneInternal(child, low, high, t, drop);
+    const child = ownChild(node, i);
+    const gone = pruneSpan(child, low, high, t, drop);
     if (gone === 0) continue;
     removed += gone;
-    // An emptied child's key is undefined until the child is dropped below.
+    // An emptied child's key is undefined until `settleChildren` drops the child.
     keys[i] = child.maxKey();
   }
-  if (removed === 0) return 0;
-  node._size -= removed;
-  // Merge underfull children with a neighbour (the one before the span too), drop empty ones.
-  const half = t._maxNodeSize >> 1;
-  if (first > 0) first--;
-  for (let i = last; i >= first; i--) {
-    const len = children[i]!.keys.length;
-    if (len > half) continue;
-    if (len !== 0) node.tryMerge(i, t._maxNodeSize);
-    else {
-      keys.splice(i, 1);
-      children.splice(i, 1);
-    }
-  }
+  if (removed !== 0) settleChildren(node, first, last, removed, t);
   return removed;
 }
 
@@ -147,21 +121,12 @@ function pruneInternal(node: Node, low: IndexKey, high: IndexKey, t: TreeFields,
 export function pruneKeys(tree: Tree, keys: readonly IndexKey[]): number {
   const t = tree as unknown as TreeFields;
   if (keys.length === 0 || tree.size === 0) return 0;
-  let root = t._root;
-  if (root.isShared === true) t._root = root = root.clone();
-  const removed = root.children === undefined ? pruneLeafKeys(root, keys, 0, keys.length, t._compare) : pruneInternalKeys(root, keys, 0, keys.length, t);
-  if (removed === 0) return 0;
-  let shared = false;
-  while (root.children !== undefined && root.keys.length <= 1) {
-    shared ||= root.isShared === true;
-    if (root.keys.length === 0) {
-      tree.clear();
-      return removed;
-    }
-    t._root = root = root.children[0]!;
-  }
-  if (shared) root.isShared = true;
-  return removed;
+  return settleRoot(tree, pruneKeysIn(ownRoot(t), keys, 0, keys.length, t));
+}
+
+/** `pruneLeafKeys` or `pruneInternalKeys`, as `node` is a leaf or not. */
+function pruneKeysIn(node: Node, keys: readonly IndexKey[], from: number, to: number, t: TreeFields): number {
+  return node.children === undefined ? pruneLeafKeys(node, keys, from, to, t._compare) : pruneInternalKeys(node, keys, from, to, t);
 }
 
 /** Takes `keys[from … to)` out of a leaf (each found by a binary search); returns how many. */
@@ -205,20 +170,19 @@ function pruneLeafKeys(leaf: Node, keys: readonly IndexKey[], from: number, to: 
 function pruneInternalKeys(node: Node, keys: readonly IndexKey[], from: number, to: number, t: TreeFields): number {
   const cmp = t._compare;
   const nk = node.keys;
-  const children = node.children!;
+  const n = node.children!.length;
   let removed = 0;
   let first = -1;
   let last = -1;
   let k = from;
-  for (let i = 0; i < children.length && k < to; i++) {
+  for (let i = 0; i < n && k < to; i++) {
     // The keys up to this child's largest key fall in it.
     const max = nk[i]!;
     let e = k;
     while (e < to && cmp(keys[e]!, max) <= 0) e++;
     if (e === k) continue;
-    let child = children[i]!;
-    if (child.isShared === true) children[i] = child = child.clone();
-    const gone = child.children === undefined ? pruneLeafKeys(child, keys, k, e, cmp) : pruneInternalKeys(child, keys, k, e, t);
+    const child = ownChild(node, i);
+    const gone = pruneKeysIn(child, keys, k, e, t);
     k = e;
     if (gone === 0) continue;
     removed += gone;
@@ -226,7 +190,33 @@ function pruneInternalKeys(node: Node, keys: readonly IndexKey[], from: number, 
     if (first < 0) first = i;
     last = i;
   }
-  if (removed === 0) return 0;
+  if (removed !== 0) settleChildren(node, first, last, removed, t);
+  return removed;
+}
+
+/** The root of `t`, copied first when a snapshot shares it. */
+function ownRoot(t: TreeFields): Node {
+  let root = t._root;
+  if (root.isShared === true) t._root = root = root.clone();
+  return root;
+}
+
+/** Child `i` of `node`, copied first (and put in its place) when a snapshot shares it. */
+function ownChild(node: Node, i: number): Node {
+  const children = node.children!;
+  let child = children[i]!;
+  if (child.isShared === true) children[i] = child = child.clone();
+  return child;
+}
+
+/**
+ * The fix-ups of an internal node whose children `first` … `last` lost `removed` entries: its
+ * size, and those children (and the one before them) merged with a neighbour when underfull or
+ * dropped when empty.
+ */
+function settleChildren(node: Node, first: number, last: number, removed: number, t: TreeFields): void {
+  const keys = node.keys;
+  const children = node.children!;
   node._size -= removed;
   const half = t._maxNodeSize >> 1;
   if (first > 0) first--;
@@ -235,9 +225,29 @@ function pruneInternalKeys(node: Node, keys: readonly IndexKey[], from: number, 
     if (len > half) continue;
     if (len !== 0) node.tryMerge(i, t._maxNodeSize);
     else {
-      nk.splice(i, 1);
+      keys.splice(i, 1);
       children.splice(i, 1);
     }
   }
+}
+
+/**
+ * As `editRange` ends, once a walk `removed` entries: a root left with one child (or none) gives
+ * way to it. Returns `removed`.
+ */
+function settleRoot(tree: Tree, removed: number): number {
+  if (removed === 0) return 0;
+  const t = tree as unknown as TreeFields;
+  let root = t._root;
+  let shared = false;
+  while (root.children !== undefined && root.keys.length <= 1) {
+    shared ||= root.isShared === true;
+    if (root.keys.length === 0) {
+      tree.clear();
+      return removed;
+    }
+    t._root = root = root.children[0]!;
+  }
+  if (shared) root.isShared = true;
   return removed;
 }
