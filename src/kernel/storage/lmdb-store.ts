@@ -467,7 +467,10 @@ function sequenceKey(tid: number): string {
   return `sequence:${tid}`;
 }
 
-/** `k` (`[tid, ordinal, …]`) with the cells of `key` after its first two: an entry's stored key, as `indexStoreKey` makes it. */
+/**
+ * `k` (`[tid, ordinal, …]`) with the cells of `key` after its first two: an entry's stored key
+ * (`indexStoreKey`), written into an array a run of puts reuses.
+ */
 function entryKeyInto(k: StoreCell[], key: readonly KeyCell[]): StoreKey {
   // (the length setter is a slow call: only when the width changes)
   if (k.length !== key.length + 2) k.length = key.length + 2;
@@ -480,8 +483,7 @@ export function indexStoreKey(tid: number, ordinal: number, key: readonly KeyCel
   const k = new Array<StoreCell>(key.length + 2);
   k[0] = tid;
   k[1] = ordinal;
-  for (let i = 0; i < key.length; i++) k[i + 2] = key[i] === 0 ? 0 : (key[i] as StoreCell);
-  return k as StoreKey;
+  return entryKeyInto(k, key);
 }
 
 function rowName(table: StoredTable, storedKey: readonly KeyCell[]): string {
