@@ -22,7 +22,7 @@ import {
   mergedSecondary,
   newTree,
   secondaryKey,
-  secondaryOrder,
+  secondaryKeyOrder,
   sortedOrder,
 } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
@@ -431,7 +431,7 @@ export class HeapTable extends TableBase {
     // a row at a scattered place (about 3× slower over 1M rows, cache misses).
     const keys = new Array<KeyCell[]>(n);
     for (let i = 0; i < n; i++) keys[i] = secondaryKey(ix, rows[i]!);
-    const order = secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, keys as unknown as Row[]);
+    const order = secondaryKeyOrder(ix, keys);
     const ixKeys = new Array<IndexKey>(n);
     const ixRows = new Array<Row>(n);
     for (let i = 0; i < n; i++) {

@@ -19,7 +19,7 @@ import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
-import { type TableIndex, secondaryKey, secondaryOrder, sortedOrder } from "./table-index.js";
+import { type TableIndex, secondaryKey, secondaryKeyOrder, secondaryOrder, sortedOrder } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
 import { type FlushSource, type IndexEntry, type LayerTree, type RowEntry, type Source, TOMBSTONE, WriteLayer, arraySource, layerSource, mergeSources } from "./write-overlay.js";
 
@@ -372,7 +372,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (twin === undefined || twin.keyPositions.join(",") !== ix.keyPositions.join(",")) build.push(j);
     });
     if (build.length !== 0) {
-      const keys = build.map(() => [] as IndexKey[]);
+      const keys = build.map(() => [] as KeyCell[][]);
       const collect = (row: Row): void => {
         for (let b = 0; b < build.length; b++) keys[b]!.push(secondaryKey(this.secondaries[build[b]!]!, row));
       };
@@ -388,7 +388,7 @@ export class LmdbTable extends TableBase implements FlushSource {
         for (const key of k) this.checkKeyBytes(key);
         // The keys came in primary key order: sorting them by the listed cells, stably, sorts
         // them (a counting sort for small integers, see `secondaryOrder`).
-        const order = secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, k as unknown as Row[]);
+        const order = secondaryKeyOrder(ix, k);
         const sorted = new Array<IndexKey>(k.length);
         for (let i = 0; i < k.length; i++) sorted[i] = k[order[i]!]!;
         layer.ixBase[j] = sorted;

@@ -217,6 +217,15 @@ export function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<
   return order;
 }
 
+/**
+ * The order that sorts `keys`, index `ix`'s keys made from rows in primary key order: the order
+ * `secondaryOrder` gives those rows (a stable sort by the listed cells), read off the keys
+ * themselves.
+ */
+export function secondaryKeyOrder(ix: TableIndex, keys: readonly (readonly KeyCell[])[]): ArrayLike<number> {
+  return secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, keys as unknown as Row[]);
+}
+
 /** A node of a sorted-btree tree, as its fields are laid out (read by `treeEntries`). */
 interface TreeNode {
   readonly keys: IndexKey[];
