@@ -123,17 +123,29 @@ export function prefixRange(tree: Tree, prefix: readonly KeyCell[], rowPositions
  * ```
  */
 export function forEachValue(tree: Tree, visit: (row: Row) => boolean | void): void {
-  if (tree.size === 0) return;
-  walkValues((tree as unknown as { _root: TreeNode })._root, visit);
-}
-
-function walkValues(node: TreeNode, visit: (row: Row) => boolean | void): boolean {
-  const children = node.children;
-  if (children === undefined) {
-    const values = node.values;
+  forEachLeaf(tree, (_keys, values) => {
     for (let i = 0; i < values.length; i++) if (visit(values[i]!)) return true;
     return false;
-  }
-  for (let i = 0; i < children.length; i++) if (walkValues(children[i]!, visit)) return true;
+  });
+}
+
+/**
+ * Visits every leaf of a tree in key order, its sorted `keys` and their `values` (to read, not to
+ * change); stops when `visit` answers true.
+ *
+ * @example
+ * ```ts
+ * forEachLeaf(ix.tree, (keys, rows) => void keys.forEach((k, i) => out.set(k, rows[i]!)));
+ * ```
+ */
+export function forEachLeaf(tree: Tree, visit: (keys: readonly IndexKey[], values: readonly Row[]) => boolean | void): void {
+  if (tree.size === 0) return;
+  walkLeaves((tree as unknown as { _root: TreeNode })._root, visit);
+}
+
+function walkLeaves(node: TreeNode, visit: (keys: readonly IndexKey[], values: readonly Row[]) => boolean | void): boolean {
+  const children = node.children;
+  if (children === undefined) return visit(node.keys, node.values) === true;
+  for (let i = 0; i < children.length; i++) if (walkLeaves(children[i]!, visit)) return true;
   return false;
 }

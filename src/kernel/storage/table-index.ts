@@ -6,6 +6,7 @@
 import BTreeImport from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { type IndexKey, type KeyCell, compareCells, compareTuples, normCell } from "./index-keys.js";
+import { forEachLeaf } from "./prefix-walk.js";
 import type { Column, Row, TableSchema } from "./table-schema.js";
 
 // sorted-btree is CommonJS with `exports.default`; depending on the loader the default import is
@@ -226,13 +227,6 @@ export function secondaryKeyOrder(ix: TableIndex, keys: readonly (readonly KeyCe
   return secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, keys as unknown as Row[]);
 }
 
-/** A node of a sorted-btree tree, as its fields are laid out (read by `treeEntries`). */
-interface TreeNode {
-  readonly keys: IndexKey[];
-  readonly values: Row[];
-  readonly children: TreeNode[] | undefined;
-}
-
 /**
  * The tree of secondary index `ix` after many of the table's rows changed at once (a range
  * update, a bulk insert): its entries that `drop` picks left out, and entries for `added`
@@ -263,14 +257,7 @@ export function mergedSecondary(ix: TableIndex, drop: ((key: IndexKey, row: Row)
   const rows = new Array<Row>(total);
   let w = 0;
   let j = 0;
-  const mergeLeaves = (node: TreeNode): void => {
-    const children = node.children;
-    if (children !== undefined) {
-      for (let c = 0; c < children.length; c++) mergeLeaves(children[c]!);
-      return;
-    }
-    const lk = node.keys;
-    const lv = node.values;
+  forEachLeaf(ix.tree, (lk, lv) => {
     for (let i = 0; i < lk.length; i++) {
       const k = lk[i]!;
       const r = lv[i]!;
@@ -282,8 +269,7 @@ export function mergedSecondary(ix: TableIndex, drop: ((key: IndexKey, row: Row)
       keys[w] = k;
       rows[w++] = r;
     }
-  };
-  mergeLeaves((ix.tree as unknown as { _root: TreeNode })._root);
+  });
   while (j < m) {
     keys[w] = addKeys[j]!;
     rows[w++] = addRows[j++]!;
