@@ -1,7 +1,8 @@
 /**
  * The indexes of a table: the primary index (B+ tree keyed by the key columns, ordered key ++
  * values) and the secondary indexes (listed columns ++ the remaining key columns → row), their
- * tree keys, and the orders a bulk load builds them in.
+ * tree keys, the orders a bulk load builds them in, and a secondary index merged anew after many
+ * rows changed (`mergedSecondary`).
  */
 import BTreeImport from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
