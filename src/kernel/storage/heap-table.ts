@@ -10,7 +10,7 @@ import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { InternalError } from "../../errors.js";
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
 import { type IndexPass, type SortedBatch, pruneSecondaries, removePrimary, replacePrimary, sortedBatch, updateSecondaries } from "./heap-range-writes.js";
-import { forEachValue, prefixRange } from "./prefix-walk.js";
+import { forEachValue, prefixRange, treeValues } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase } from "./table-base.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
@@ -606,12 +606,4 @@ export class HeapTable extends TableBase {
     });
     return n;
   }
-}
-
-/** The rows of `tree` in key order, by one walk of its leaves (`valuesArray` is 3–5× slower). */
-function treeValues(tree: Tree): Row[] {
-  const out = new Array<Row>(tree.size);
-  let i = 0;
-  forEachValue(tree, (row) => void (out[i++] = row));
-  return out;
 }
