@@ -196,17 +196,14 @@ export class HeapTable extends TableBase {
     for (const o of this.observers) for (let i = 0; i < n; i++) o.removed(olds[i]!);
   }
 
-  /** The secondary pass of a range write over `batch` (see heap-range-writes.ts). */
-  private indexPass(batch: SortedBatch, wholeSpan: boolean): IndexPass {
-    return { path: this.path, primary: this.primary, secondaries: this.secondaries, batch, wholeSpan, many: this.mergesFor(batch.olds.length) };
-  }
-
   /**
-   * True when `n` rows changed in one request are many enough that merging each secondary index
-   * anew (O(table)) beats editing it entry by entry (two descents per row).
+   * The secondary pass of a range write over `batch` (see heap-range-writes.ts). `many`: an
+   * eighth of the table or more, where a pass over each whole index (O(table)) beats editing it
+   * entry by entry (two descents per row).
    */
-  private mergesFor(n: number): boolean {
-    return n >= Math.max(BATCH_MIN_ROWS, this.size >> 3);
+  private indexPass(batch: SortedBatch, wholeSpan: boolean): IndexPass {
+    const many = batch.olds.length >= Math.max(BATCH_MIN_ROWS, this.size >> 3);
+    return { path: this.path, primary: this.primary, secondaries: this.secondaries, batch, wholeSpan, many };
   }
 
   /** Removes every row at once (saving the trees in the log so a rollback restores them). */
