@@ -11,7 +11,7 @@ import type { Row } from "./table-schema.js";
  * sorted-btree's node layout (its internals, stable in the pinned version): a leaf holds sorted
  * `keys` and their `values`; an internal node holds `children` and, per child, its largest key.
  */
-interface TreeNode {
+export interface TreeNode {
   readonly keys: IndexKey[];
   readonly values: Row[];
   readonly children: TreeNode[] | undefined;

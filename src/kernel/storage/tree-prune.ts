@@ -11,18 +11,16 @@
  * `clone()`d for a snapshot) are copied before they change, as `editRange` copies them.
  */
 import type { IndexKey } from "./index-keys.js";
+import type { TreeNode } from "./prefix-walk.js";
 import type { Compare, Tree } from "./table-index.js";
 import type { Row } from "./table-schema.js";
 
-/** A sorted-btree node: a leaf (`children` undefined) or an internal node. */
-interface Node {
-  keys: IndexKey[];
-  values: Row[];
-  children: Node[] | undefined;
+/** A sorted-btree node (prefix-walk.ts `TreeNode`) with the fields and methods the walks use. */
+interface Node extends TreeNode {
+  readonly children: Node[] | undefined;
   isShared: boolean | undefined;
   _size: number;
   clone(): Node;
-  size(): number;
   maxKey(): IndexKey;
   indexOf(key: IndexKey, failXor: number, cmp: Compare): number;
   tryMerge(i: number, maxSize: number): boolean;
