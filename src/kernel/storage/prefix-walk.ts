@@ -4,8 +4,11 @@
  * so an equality lookup allocates nothing per call (no iterator, no bound tuples).
  */
 import { type IndexKey, type KeyCell, compareCells, normCell } from "./index-keys.js";
-import type { Tree } from "./table-index.js";
+import type BTreeImport from "sorted-btree";
 import type { Row } from "./table-schema.js";
+
+/** A B+ tree of index keys to rows (sorted-btree), as the table indexes keep them (table-index.ts). */
+export type Tree = BTreeImport.default<IndexKey, Row>;
 
 /**
  * sorted-btree's node layout (its internals, stable in the pinned version): a leaf holds sorted

@@ -7,7 +7,7 @@
 import BTreeImport from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { type IndexKey, type KeyCell, compareCells, compareTuples, normCell } from "./index-keys.js";
-import { forEachLeaf } from "./prefix-walk.js";
+import { forEachLeaf, type Tree } from "./prefix-walk.js";
 import type { Column, Row, TableSchema } from "./table-schema.js";
 
 // sorted-btree is CommonJS with `exports.default`; depending on the loader the default import is
@@ -15,8 +15,7 @@ import type { Column, Row, TableSchema } from "./table-schema.js";
 type BTreeClass = typeof BTreeImport.default;
 const BTree: BTreeClass =
   (BTreeImport as unknown as { default?: BTreeClass }).default ?? (BTreeImport as unknown as BTreeClass);
-/** A B+ tree from index keys to rows. */
-export type Tree = BTreeImport.default<IndexKey, Row>;
+export type { Tree } from "./prefix-walk.js";
 /** The B+ trees' node size (also used by bulk loads). */
 export const NODE_SIZE = 64;
 
