@@ -12,7 +12,7 @@ import type { QueryAggFn, QueryCmpOp } from "../ir/query-plan.js";
 export type { OExpr, OValue, ScopeEntry } from "./query-node.js";
 import type { ColumnMeta } from "./meta.js";
 import type { OExpr, OValue, QNode, ScopeEntry } from "./query-node.js";
-import { checkValue } from "./value-check.js";
+import { checkValue, checkValues } from "./value-check.js";
 import { showValue } from "../ir/show-value.js";
 
 /** The escape character of `like` patterns: `\%`, `\_` and `\\` match `%`, `_` and `\`. */
@@ -214,7 +214,7 @@ function withColumn(v: OExpr, column: ColumnMeta | null, label: string): OExpr {
   if (v.t !== "value") return v;
   if (v.operand.kind === "value" && column) {
     if (v.shape === "list") {
-      (v.operand.value as unknown[]).forEach((x, i) => checkValue(label, column, x, `in-list item ${i}`));
+      checkValues(label, column, v.operand.value as unknown[], (i) => `in-list item ${i}`);
     } else {
       if (v.operand.value === null) throw new BadRequestError(`${label}: compare ${column.name} with null using "is" / isNull`);
       checkValue(label, column, v.operand.value, "where value");

@@ -15,7 +15,7 @@ import { OPERATORS } from "./nodes.js";
 import { toWire } from "./param-binder.js";
 import type { Explanation } from "./planner.js";
 import type { AnySchema } from "./schema.js";
-import { checkValue } from "./value-check.js";
+import { checkValue, checkValues } from "./value-check.js";
 import { UNIQUE_MARKER } from "./write-compiler.js";
 import { nameOp } from "../ir/op-name.js";
 import { describeNode, emit, rowCount, type BoundLog } from "./query-log.js";
@@ -85,7 +85,7 @@ export function makePredicate(tableLabel: string, columns: Readonly<Record<strin
   if (isParamRef(value)) return { column: c.name, op: operator, operand: { kind: "param", name: value.name } };
   if (operator === "in") {
     if (!Array.isArray(value)) throw new BadRequestError(`${tableLabel}: where(${c.name}, "in", …) takes an array`);
-    value.forEach((v, i) => checkValue(tableLabel, c, v, `in-list item ${i}`));
+    checkValues(tableLabel, c, value, (i) => `in-list item ${i}`);
     return { column: c.name, op: operator, operand: { kind: "value", value: [...value] } };
   }
   if (value === null) throw new BadRequestError(`${tableLabel}: compare ${c.name} with null using "isNull" / "isNotNull"`);
@@ -255,7 +255,7 @@ function checkArg(label: string, name: string, use: ParamUse, value: unknown): J
   const c = use.column;
   if (use.shape === "list") {
     if (!Array.isArray(value)) throw new BadRequestError(`${label}: parameter ${name} must be an array`);
-    if (c) value.forEach((v, i) => checkValue(label, c, v, `parameter ${name}[${i}]`));
+    if (c) checkValues(label, c, value, (i) => `parameter ${name}[${i}]`);
     return [...new Set(value)].map((v) => toWire(c, v)) as Json;
   }
   if (c) checkValue(label, c, value, `parameter ${name}`);

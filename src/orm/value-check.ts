@@ -37,3 +37,20 @@ export function checkValue(table: string, c: ColumnMeta, value: unknown, what: s
     throw new BadRequestError(`${table}: ${what} for column ${c.name}: ${r.error.issues[0]?.message ?? "invalid value"}`);
   }
 }
+
+/**
+ * `checkValue` for each item of a list; `what(i)` names item `i` (called only for an item that
+ * fails, so a long list of good values builds no message text).
+ *
+ * @example
+ * ```ts
+ * checkValues("app/users", users.columnsByName.id, [1, 2, "x"], (i) => `in-list item ${i}`); // BadRequestError: … in-list item 2 …
+ * ```
+ */
+export function checkValues(table: string, c: ColumnMeta, values: readonly unknown[], what: (i: number) => string): void {
+  let quick = quickChecks.get(c);
+  if (quick === undefined) quickChecks.set(c, (quick = quickValueCheck(c) ?? null));
+  for (let i = 0; i < values.length; i++) {
+    if (quick === null || !quick(values[i])) checkValue(table, c, values[i], what(i));
+  }
+}
