@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { embedded } from "../../src/kernel/index.js";
+import { param } from "../../src/ir/index.js";
 import { col, connect, schema, table, type OrmDb } from "../../src/orm/index.js";
 import { WITH_CLUSTER, executorsFor } from "../support/executors.js";
 
@@ -111,6 +112,39 @@ describe.each(WITH_CLUSTER)("wrong results vs SQLite on $name", (factory) => {
     expect(Object.is(z!.id, 0)).toBe(true);
     const [f] = await db.selectFrom("fzeros").execute();
     expect(Object.is(f!.id, 0) && Object.is(f!.f, 0)).toBe(true);
+  });
+
+  it("answers a key in-list (unsorted, repeated, absent, -0) once per row in key order, as SQLite's order by id", async () => {
+    const ex = await create();
+    const db = await connect(S, ex);
+    await db.sync();
+    const r = rng(23);
+    const ids = [...new Set(Array.from({ length: 60 }, () => Math.floor(r() * 200) - 100))];
+    const fids = ids.map((i) => i / 4);
+    await db.insertInto("zeros").values(ids.map((id) => ({ id, v: null }))).execute();
+    await db.insertInto("fzeros").values(fids.map((id) => ({ id, v: null, f: null }))).execute();
+    const lite = new Database(":memory:");
+    lite.exec("create table zeros (id integer primary key); create table fzeros (id real primary key)");
+    for (const id of ids) lite.prepare("insert into zeros values (?)").run(id);
+    for (const id of fids) lite.prepare("insert into fzeros values (?)").run(id);
+    for (let round = 0; round < 6; round++) {
+      const list = Array.from({ length: 1 + Math.floor(r() * 40) }, () => Math.floor(r() * 240) - 120);
+      if (round === 0) list.push(-0, 0, -0);
+      const want = (t: string, xs: number[]): number[] =>
+        (lite.prepare(`select id from ${t} where id in (${xs.map(() => "?").join(",")}) order by id`).all(...xs) as { id: number }[]).map((x) => x.id);
+      // A parameter's list reaches the host as given (a literal one is sorted when compiled).
+      const q = db.selectFrom("zeros").where("id", "in", param("ids"));
+      expect(q.explain().access).toBe("index lookups");
+      expect((await q.execute({ ids: list })).map((x) => x.id)).toEqual(want("zeros", list));
+      // The same op with the list sent as it is (the builder drops repeats before sending it).
+      const { op, params } = q.compile();
+      const raw = (await ex.execute(op, { [params[0]!]: list })) as unknown[][];
+      expect(raw.map((row) => row[0])).toEqual(want("zeros", list));
+      expect((await db.selectFrom("zeros").where("id", "in", list).execute()).map((x) => x.id)).toEqual(want("zeros", list));
+      const flist = list.map((i) => i / 4);
+      const fq = db.selectFrom("fzeros").where("id", "in", param("ids"));
+      expect((await fq.execute({ ids: flist })).map((x) => x.id)).toEqual(want("fzeros", flist));
+    }
   });
 
   for (const filter of ["extension", "core"] as const) {

@@ -170,7 +170,7 @@ function keyListLookup(view: TableView, key: unknown[], where: string): { source
   const used = key.findIndex((q) => Array.isArray(q) && q[0] === lead.name && q[1] === "in" && Array.isArray(q[2]));
   if (used < 0) return undefined;
   const p = key[used] as [string, string, unknown[]];
-  const cells = [...new Set(p[2].map((v) => operandCell(lead, v, where)))].sort(compareCells);
+  const cells = sortedCells(p[2].map((v) => operandCell(lead, v, where)));
   if (table.schema.keyColumns.length === 1) {
     return {
       used,
@@ -194,6 +194,21 @@ function keyListLookup(view: TableView, key: unknown[], where: string): { source
       }
     },
   };
+}
+
+/**
+ * The distinct `cells` in key order. All numbers (the common key list) are sorted as a
+ * Float64Array: its numeric sort is several times faster than `compareCells` as a comparator on
+ * a list of a thousand keys. (Key cells are normalized: no -0 or NaN to tell apart.)
+ */
+function sortedCells(cells: KeyCell[]): KeyCell[] {
+  let numbers = true;
+  for (let i = 0; i < cells.length && numbers; i++) numbers = typeof cells[i] === "number";
+  if (!numbers) return [...new Set(cells)].sort(compareCells);
+  const sorted = Float64Array.from(cells as number[]).sort();
+  const out: KeyCell[] = [];
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]!);
+  return out;
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
