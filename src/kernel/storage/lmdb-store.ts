@@ -173,7 +173,12 @@ export class LmdbStore {
       noSync: false,
       noMetaSync: false,
       overlappingSync: false,
-      useWritemap: false,
+      // Dirty pages are written in the (writable) map: without it lmdb mallocs each page a write
+      // transaction dirties and keeps every freed one for reuse, so a chunked load left ~30 MB
+      // of glibc heap resident (the pages a 10k-row chunk's index entries dirty); measured after
+      // a 1M-row load: 78 → 43 B/row of anonymous memory. The file's apparent size is the map's
+      // (sparse: the blocks used are the same). Commits still sync (msync) before they resolve.
+      useWritemap: true,
       compression: false,
       maxDbs: 8,
     });
