@@ -51,13 +51,16 @@ export function rss(): { rss: number; hwm: number; anon: number; file: number } 
   return { rss: kb("VmRSS"), hwm: kb("VmHWM"), anon: kb("RssAnon"), file: kb("RssFile") };
 }
 
-/** Total size of the files under a directory, in bytes. */
+/**
+ * The disk space the files under a directory use, in bytes: their allocated blocks, not their
+ * apparent sizes (lmdb's file, mapped writable, is as long as its map and sparse).
+ */
 export function dirBytes(dir: string): number {
   let total = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) total += dirBytes(p);
-    else if (e.isFile()) total += statSync(p).size;
+    else if (e.isFile()) total += statSync(p).blocks * 512;
   }
   return total;
 }
