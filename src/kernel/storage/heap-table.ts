@@ -74,17 +74,29 @@ export class HeapTable extends TableBase {
   /**
    * `TableBase.write` in fewer tree descents on a table keyed by a tuple (no point map): the
    * primary insert of a new key doubles as the lookup, so an edge row written once descends the
-   * primary tree once instead of twice. Takes the general path when the key exists, when rows
-   * are filled on read (`fill`), and when the log must hear of the change before it is made.
+   * primary tree once instead of twice (an upsert over a stored row twice, as before). Takes the
+   * general path when rows are filled on read (`fill`) and when the log must hear of the change
+   * before it is made.
    */
   override write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): Row {
     if (!this.descendsOnce(log)) return super.write(row, mode, log);
     if (this.generatedAt >= 0) row = this.withGeneratedKey(row);
     const key = this.primaryKeyOf(row);
     this.checkWriteBytes(key, row);
-    if (!this.primary.tree.set(key, row, false)) {
+    const tree = this.primary.tree;
+    if (!tree.set(key, row, false)) {
       if (mode === "insert") throw this.keyExists(key, row);
-      return super.write(row, mode, log);
+      // An upsert over a stored row: one more descent finds it and puts the new one in its place.
+      let old: Row | undefined;
+      tree.editRange(key, key, true, (_k, stored) => {
+        old = stored;
+        return { value: row };
+      });
+      log?.rowChanged(this, key, old);
+      this.applySecondaries(row, old);
+      for (const o of this.observers) o.replaced(old!, row);
+      this.guard?.written(this, row, old, log);
+      return row;
     }
     log?.rowChanged(this, key, undefined);
     for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
@@ -119,6 +131,17 @@ export class HeapTable extends TableBase {
   }
 
   protected applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
+    this.applySecondaries(row, old);
+    this.primary.tree.set(key, row);
+    this.pointMap?.set(key as KeyCell, row);
+    for (const o of this.observers) {
+      if (old !== undefined) o.replaced(old, row);
+      else o.added(row);
+    }
+  }
+
+  /** Each secondary index's entry of `old` (if any) moved to `row`'s. */
+  private applySecondaries(row: Row, old: Row | undefined): void {
     for (const ix of this.secondaries) {
       const nk = secondaryKey(ix, row);
       if (old !== undefined) {
@@ -126,12 +149,6 @@ export class HeapTable extends TableBase {
         if (compareTuples(ok, nk) !== 0) ix.tree.delete(ok);
       }
       ix.tree.set(nk, row);
-    }
-    this.primary.tree.set(key, row);
-    this.pointMap?.set(key as KeyCell, row);
-    for (const o of this.observers) {
-      if (old !== undefined) o.replaced(old, row);
-      else o.added(row);
     }
   }
 
