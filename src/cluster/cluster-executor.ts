@@ -333,16 +333,15 @@ export class ClusterExecutor implements Executor {
       const bodies = info === undefined
         ? this.#shards.map(() => a.body)
         : await bodiesByShard(a, info, this.#shards, this.#placed(catalog, a.table), async (s) => literalRows(await t.reader(s).request({ verb: "get", path: a.table, key: null })));
-      // The answer is the rows rewritten: each shard's, counted once (its first host's).
-      let rows = 0;
-      for (let s = 0; s < this.#shards.length; s++) {
-        const writers = t.writers(s);
-        for (let w = 0; w < writers.length; w++) {
-          const n = await writers[w]!.session.request({ verb: "put", path: `${a.table}/alter`, key: null, body: bodies[s]! as Json });
-          if (w === 0 && typeof n === "number") rows += n;
-        }
-      }
-      answers.push(rows);
+      // Every replica of a shard at once, and every shard at once unless a host holds several
+      // (one session takes one request at a time). The answer is the rows rewritten: each
+      // shard's, counted once (its first host's, as `writeAll` answers).
+      const alterOn = (s: number) => writeAll(t, s, (r) => r.request({ verb: "put", path: `${a.table}/alter`, key: null, body: bodies[s]! as Json }));
+      const urls = this.#shards.flatMap((s) => s.hosts);
+      const counts: Json[] = [];
+      if (new Set(urls).size === urls.length) counts.push(...(await Promise.all(this.#shards.map((_, s) => alterOn(s)))));
+      else for (let s = 0; s < this.#shards.length; s++) counts.push(await alterOn(s));
+      answers.push(counts.reduce<number>((sum, n) => sum + (typeof n === "number" ? n : 0), 0));
       this.#catalog = undefined;
     }
     // Later calls in `t` read the tables as the alters left them (renamed, new columns) inside it.
