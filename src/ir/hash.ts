@@ -98,3 +98,24 @@ export function canonicalJson(s: Scalar | Json): string {
 export function opHash(op: Scalar | Json): string {
   return createHash("sha256").update(canonicalJson(op)).digest("hex");
 }
+
+/**
+ * The SHA-256 (hex) of plain JSON's canonical text (every object's keys sorted), without trying
+ * it as in-memory IR first (for JSON, `opHash` tries and fails, which costs an exception per call).
+ * A cache key for ops that arrive as JSON; content-addressed names use `opHash`.
+ *
+ * @example
+ * ```ts
+ * jsonHash({ b: 1, a: [2] }) === jsonHash({ a: [2], b: 1 }); // true
+ * ```
+ */
+export function jsonHash(json: Json): string {
+  const out: string[] = [];
+  try {
+    write(json, 0, out);
+  } catch (e) {
+    if (e instanceof TcError) throw e;
+    throw new BadRequestError(`cannot write value as JSON: ${String(e)}`);
+  }
+  return createHash("sha256").update(out.join("")).digest("hex");
+}

@@ -30,6 +30,6 @@ export {
 } from "./build.js";
 export { OpBuilder, RETURN_STEP } from "./op-builder.js";
 export { param, freeIds } from "./params.js";
-export { canonicalJson, opHash } from "./hash.js";
+export { canonicalJson, jsonHash, opHash } from "./hash.js";
 export { cleanOpName, nameOp, opName, OP_NAME_HEADER } from "./op-name.js";
 export * from "./uri.js";

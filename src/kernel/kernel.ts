@@ -15,7 +15,7 @@ import {
   NotFoundError,
   UnavailableError,
 } from "../errors.js";
-import { decodeOpDef, encode, opHash } from "../ir/index.js";
+import { decodeOpDef, encode, jsonHash } from "../ir/index.js";
 import type { Json, OpDef, Verb } from "../ir/types.js";
 import type { ExecRequest } from "../executor.js";
 import { Database, DEFAULT_LOCK_QUEUE_LIMIT, type StateTxn } from "./state/database.js";
@@ -423,7 +423,7 @@ export class Kernel {
     }
     // A decoded OpDef is re-validated once through its JSON form (it may have been built by hand).
     const json = isOpDef(op as KernelValue) ? encode(op as OpDef) : (op as Json);
-    const hash = opHash(json);
+    const hash = jsonHash(json);
     let prepared = this.byHash.get(hash);
     if (prepared) {
       this.stats.hashHits++;

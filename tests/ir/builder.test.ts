@@ -16,6 +16,7 @@ import {
   map,
   OpBuilder,
   opdef,
+  jsonHash,
   opHash,
   param,
   post,
@@ -63,6 +64,18 @@ describe("OpBuilder", () => {
     expect(a).toBe(b);
     expect(opHash(buildOp("Paris", "ann"))).toBe(opHash(buildOp("Paris", "ann")));
     expect(opHash(buildOp("Paris", "ann"))).not.toBe(opHash(buildOp("Rome", "ann")));
+  });
+
+  it("jsonHash: one hash per JSON content whatever the key order; the op's encoded JSON and a reordered copy agree", () => {
+    const json = encode(buildOp("Paris", "ann")) as Record<string, unknown>;
+    const reordered = JSON.parse(JSON.stringify(json), (_k, v: unknown) =>
+      v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+    );
+    expect(jsonHash(json as never)).toBe(jsonHash(reordered));
+    expect(jsonHash(json as never)).toMatch(/^[0-9a-f]{64}$/);
+    expect(jsonHash(json as never)).not.toBe(jsonHash(encode(buildOp("Rome", "ann")) as never));
+    expect(jsonHash({ a: [1, "1"] })).not.toBe(jsonHash({ a: ["1", 1] }));
+    expect(() => jsonHash({ a: Number.NaN } as never)).toThrow(BadRequestError);
   });
 
   it("names generated steps _0, _1, … in insertion order and keeps explicit names", () => {
