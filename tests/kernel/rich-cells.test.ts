@@ -60,6 +60,34 @@ describe("rich cells in a durable store", () => {
     expect(report.sound).toBe(true);
   });
 
+  it("hands out bytes that are the reader's own: changing them changes nothing stored (lmdb's map is writable)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tc-rich-"));
+    dirs.push(dir);
+    // A small value and one past an lmdb page (stored in overflow pages, the largest reads).
+    const small = Uint8Array.from({ length: 16 }, (_, i) => i);
+    const large = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) & 255);
+    const db = await Database.open({ dataDir: dir });
+    const txn = await db.begin();
+    txn.request("put", T, null, tableLiteral([SCHEMA[0], []], []));
+    txn.request("put", [...T, "insert_rows"], null, [[1, 0, small, 0, 0], [2, 0, large, 0, 0]]);
+    await txn.commit();
+    const readRaw = async (d: Database): Promise<Uint8Array[]> => {
+      const read = await d.begin();
+      const rows = read.request("get", [...T, "rows"], null, undefined) as unknown as unknown[][];
+      await read.commit();
+      return rows.map((r) => r[2] as Uint8Array);
+    };
+    for (const got of await readRaw(db)) got.fill(0xee);
+    expect(await readRaw(db)).toEqual([small, large]);
+    await db.close();
+    const again = await Database.open({ dataDir: dir });
+    for (const got of await readRaw(again)) got.fill(0xee);
+    expect(await readRaw(again)).toEqual([small, large]);
+    await again.close();
+    const report = await verifyDataDir(dir);
+    expect(report.problems).toEqual([]);
+  });
+
   it("orders random 64-bit integers and bytes as the numbers and byte strings they are, in memory and on disk", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tc-rich-"));
     dirs.push(dir);
