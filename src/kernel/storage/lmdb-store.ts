@@ -19,8 +19,8 @@
  * Reading a row checks its checksum (`DataCorruptionError` naming the table and key when it
  * fails). Tables written before checksums existed have no `sum` and are read unchecked.
  * A commit's write-set is written in ONE lmdb transaction whose promise resolves only after
- * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
- * commit survives kill -9 and a partial one never becomes visible.
+ * the commit is synced to disk (sync commits, no overlapping sync; pages written in a writable map
+ * and msynced): an acknowledged commit survives kill -9 and a partial one never becomes visible.
  */
 import { type Database as LmdbDatabase, type RootDatabase, asBinary, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
