@@ -19,8 +19,8 @@
  * Reading a row checks its checksum (`DataCorruptionError` naming the table and key when it
  * fails). Tables written before checksums existed have no `sum` and are read unchecked.
  * A commit's write-set is written in ONE lmdb transaction whose promise resolves only after
- * the commit is synced to disk (sync commits, no overlapping sync; pages written in a writable map
- * and msynced): an acknowledged commit survives kill -9 and a partial one never becomes visible.
+ * the commit is synced to disk (sync commits, no overlapping sync, no write map): an acknowledged
+ * commit survives kill -9 and a partial one never becomes visible.
  */
 import { type Database as LmdbDatabase, type RootDatabase, asBinary, open } from "lmdb";
 import { DataCorruptionError, TcError } from "../../errors.js";
@@ -173,12 +173,11 @@ export class LmdbStore {
       noSync: false,
       noMetaSync: false,
       overlappingSync: false,
-      // Dirty pages are written in the (writable) map: without it lmdb mallocs each page a write
-      // transaction dirties and keeps every freed one for reuse, so a chunked load left ~30 MB
-      // of glibc heap resident (the pages a 10k-row chunk's index entries dirty); measured after
-      // a 1M-row load: 78 → 43 B/row of anonymous memory. The file's apparent size is the map's
-      // (sparse: the blocks used are the same). Commits still sync (msync) before they resolve.
-      useWritemap: true,
+      // No writable map: with one, a full disk kills the process (SIGBUS when a write reaches a
+      // sparse page of the map; without it the commit fails with an error and the database stops).
+      // Measured and not taken, storage/README.md: it would keep ~30 MB less of glibc heap after a
+      // chunked load (lmdb keeps every malloc'd dirty page it freed for reuse).
+      useWritemap: false,
       compression: false,
       maxDbs: 8,
     });
