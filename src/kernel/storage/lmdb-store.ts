@@ -366,7 +366,7 @@ export class LmdbStore {
     const layers: [FlushSource, WriteLayer][] = [];
     for (const op of ops) if (op.kind === "flush") layers.push([op.table, op.table.freeze()]);
     let layerAt = 0;
-    await this.env.transaction(() => {
+    await settleCommit(this.env.transaction(() => {
       if (info!.get("format") !== STORE_FORMAT) info!.putSync("format", STORE_FORMAT);
       for (const op of ops) {
         switch (op.kind) {
@@ -419,7 +419,7 @@ export class LmdbStore {
           }
         }
       }
-    });
+    }));
     for (const [src, layer] of layers) src.settled(layer);
   }
 
@@ -464,6 +464,34 @@ function sortedPuts<V>(db: LmdbDatabase<V, StoreKey>, n: number): (key: StoreKey
     }
     db.putSync(key, value);
   };
+}
+
+/** How long a failed commit waits for lmdb-js to say why (see `settleCommit`). */
+const COMMIT_CAUSE_MS = 1000;
+
+/**
+ * `commit`, failing with lmdb's reason when lmdb-js gives it. lmdb-js rejects a failed commit
+ * ("Commit failed") with a `commitError` promise that it rejects afterwards with the cause (a full
+ * disk: an I/O error); nobody else handles that rejection, and an unhandled rejection ends the
+ * process. It is handled here, and its reason (if it comes within `COMMIT_CAUSE_MS`) put in the
+ * error thrown.
+ */
+async function settleCommit(commit: Promise<unknown>): Promise<void> {
+  try {
+    await commit;
+  } catch (e) {
+    const later = (e as { commitError?: unknown } | null)?.commitError;
+    if (!(later instanceof Promise)) throw e;
+    const cause = await Promise.race([
+      later.then(
+        () => undefined,
+        (why: unknown) => why,
+      ),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), COMMIT_CAUSE_MS).unref()),
+    ]);
+    if (cause === undefined) throw e;
+    throw new Error(`${(e as Error).message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }
 
 /** The `info` key of a table's key sequence (the highest generated-increment key it ever held). */
