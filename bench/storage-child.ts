@@ -53,7 +53,7 @@ export function rss(): { rss: number; hwm: number; anon: number; file: number } 
 
 /**
  * The disk space the files under a directory use, in bytes: their allocated blocks, not their
- * apparent sizes (lmdb's file, mapped writable, is as long as its map and sparse).
+ * apparent sizes (a sparse file counts the blocks it uses).
  */
 export function dirBytes(dir: string): number {
   let total = 0;

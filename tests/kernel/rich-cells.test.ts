@@ -60,7 +60,7 @@ describe("rich cells in a durable store", () => {
     expect(report.sound).toBe(true);
   });
 
-  it("hands out bytes that are the reader's own: changing them changes nothing stored (lmdb's map is writable)", async () => {
+  it("hands out bytes that are the reader's own: changing them changes nothing stored", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tc-rich-"));
     dirs.push(dir);
     // A small value and one past an lmdb page (stored in overflow pages, the largest reads).
