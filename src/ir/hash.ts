@@ -74,11 +74,21 @@ function toJson(x: Scalar | Json): { json: unknown; sortedOrder: boolean } {
  * ```
  */
 export function canonicalJson(s: Scalar | Json): string {
+  let encoded: { json: unknown; sortedOrder: boolean };
+  try {
+    encoded = toJson(s);
+  } catch (e) {
+    if (e instanceof TcError) throw e;
+    throw new BadRequestError(`cannot write value as JSON: ${String(e)}`);
+  }
+  // encode's output has sorted keys except for integer-like data-map keys
+  return encoded.sortedOrder ? JSON.stringify(encoded.json) : plainText(encoded.json);
+}
+
+/** The canonical text of plain JSON (`write`), its failures as `BadRequestError`. */
+function plainText(json: unknown): string {
   const out: string[] = [];
   try {
-    const { json, sortedOrder } = toJson(s);
-    // encode's output has sorted keys except for integer-like data-map keys
-    if (sortedOrder) return JSON.stringify(json);
     write(json, 0, out);
   } catch (e) {
     if (e instanceof TcError) throw e;
@@ -110,12 +120,5 @@ export function opHash(op: Scalar | Json): string {
  * ```
  */
 export function jsonHash(json: Json): string {
-  const out: string[] = [];
-  try {
-    write(json, 0, out);
-  } catch (e) {
-    if (e instanceof TcError) throw e;
-    throw new BadRequestError(`cannot write value as JSON: ${String(e)}`);
-  }
-  return createHash("sha256").update(out.join("")).digest("hex");
+  return createHash("sha256").update(plainText(json)).digest("hex");
 }
