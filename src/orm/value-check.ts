@@ -29,9 +29,20 @@ const quickChecks = new WeakMap<ColumnMeta, ((v: unknown) => boolean) | null>();
  * ```
  */
 export function checkValue(table: string, c: ColumnMeta, value: unknown, what: string): void {
+  const quick = quickCheckOf(c);
+  if (quick !== null && quick(value)) return;
+  checkByZod(table, c, value, what);
+}
+
+/** Column `c`'s zod-free check (made once per column), or null when it has none. */
+function quickCheckOf(c: ColumnMeta): ((v: unknown) => boolean) | null {
   let quick = quickChecks.get(c);
   if (quick === undefined) quickChecks.set(c, (quick = quickValueCheck(c) ?? null));
-  if (quick !== null && quick(value)) return;
+  return quick;
+}
+
+/** The check by the column's zod schema, which names what is wrong. */
+function checkByZod(table: string, c: ColumnMeta, value: unknown, what: string): void {
   const r = nonNullZod(c).safeParse(value);
   if (!r.success) {
     throw new BadRequestError(`${table}: ${what} for column ${c.name}: ${r.error.issues[0]?.message ?? "invalid value"}`);
@@ -48,9 +59,8 @@ export function checkValue(table: string, c: ColumnMeta, value: unknown, what: s
  * ```
  */
 export function checkValues(table: string, c: ColumnMeta, values: readonly unknown[], what: (i: number) => string): void {
-  let quick = quickChecks.get(c);
-  if (quick === undefined) quickChecks.set(c, (quick = quickValueCheck(c) ?? null));
+  const quick = quickCheckOf(c);
   for (let i = 0; i < values.length; i++) {
-    if (quick === null || !quick(values[i])) checkValue(table, c, values[i], what(i));
+    if (quick === null || !quick(values[i])) checkByZod(table, c, values[i], what(i));
   }
 }
