@@ -199,7 +199,8 @@ function keyListLookup(view: TableView, key: unknown[], where: string): { source
 /**
  * The distinct `cells` in key order. All numbers (the common key list) are sorted as a
  * Float64Array: its numeric sort is several times faster than `compareCells` as a comparator on
- * a list of a thousand keys. (Key cells are normalized: no -0 or NaN to tell apart.)
+ * a list of a thousand keys. (`operandCell` refuses NaN; -0 and 0, one key, are equal to `!==`
+ * and so kept once, as the `Set` keeps them.)
  */
 function sortedCells(cells: KeyCell[]): KeyCell[] {
   let numbers = true;
