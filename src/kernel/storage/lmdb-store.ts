@@ -293,13 +293,13 @@ export class LmdbStore {
    */
   async upgrade(entries: (put: (key: StoreKey) => void, putCount: (tid: number, n: number) => void) => void): Promise<void> {
     const { index, counts, info } = this;
-    await this.env.transaction(() => {
+    await settleCommit(this.env.transaction(() => {
       entries(
         (key) => index!.putSync(key, null),
         (tid, n) => counts!.putSync(tid, n),
       );
       info!.putSync("format", 2);
-    });
+    }));
   }
 
   /** True while the rows are in the sub-databases of a format before 3 (see `reencode`). */
@@ -321,7 +321,7 @@ export class LmdbStore {
     const msgpack = { encoding: "msgpack", useRecords: false } as const;
     const rows = env.openDB<StoreCell[] | null, StoreKey>({ name: "rows", ...msgpack, keyEncoder: ROW_KEYS } as { name: string });
     const entries = env.openDB<null, StoreKey>({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
-    await env.transaction(() => {
+    await settleCommit(env.transaction(() => {
       const putRow = sortedPuts(rows, Infinity);
       for (const { key, value } of oldRows.getRange()) putRow(key, value);
       if (oldEntries !== undefined) {
@@ -331,7 +331,7 @@ export class LmdbStore {
       }
       oldRows.dropSync();
       info!.putSync("format", STORE_FORMAT);
-    });
+    }));
     this.rowsDb = rows;
     this.entriesDb = entries;
     this.legacy = false;
@@ -470,10 +470,10 @@ function sortedPuts<V>(db: LmdbDatabase<V, StoreKey>, n: number): (key: StoreKey
 const COMMIT_CAUSE_MS = 1000;
 
 /**
- * `commit`, failing with lmdb's reason when lmdb-js gives it. lmdb-js rejects a failed commit
- * ("Commit failed") with a `commitError` promise that it rejects afterwards with the cause (a full
- * disk: an I/O error); nobody else handles that rejection, and an unhandled rejection ends the
- * process. It is handled here, and its reason (if it comes within `COMMIT_CAUSE_MS`) put in the
+ * `commit` (any write transaction of the store), failing with lmdb's reason when lmdb-js gives
+ * it. lmdb-js rejects a failed commit ("Commit failed") with a `commitError` promise that it
+ * rejects afterwards with the cause (a full disk: an I/O error); nobody else handles that
+ * rejection, and an unhandled rejection ends the process. It is handled here, and its reason (if it comes within `COMMIT_CAUSE_MS`) put in the
  * error thrown.
  */
 async function settleCommit(commit: Promise<unknown>): Promise<void> {
