@@ -1,8 +1,9 @@
 /**
  * The heap engine: one table on the JS heap — its B+ tree indexes (see table-index.ts), a hash
  * map for point gets on a single-column key, and every write, each reported to a `WriteLog` (the
- * transaction's undo log) before it happens and to the structures registered beside the table
- * (`derived`, see row-observer.ts) after. The tables of a database in memory use it; a durable
+ * transaction's undo log; before it happens when the log must hear first, see
+ * `WriteLog.preservesCommitted`) and to the structures registered beside the table (`derived`,
+ * see row-observer.ts) after. The tables of a database in memory use it; a durable
  * database's tables keep their rows in lmdb instead (lmdb-table.ts).
  */
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
@@ -84,24 +85,18 @@ export class HeapTable extends TableBase {
     const key = this.primaryKeyOf(row);
     this.checkWriteBytes(key, row);
     const tree = this.primary.tree;
+    let old: Row | undefined;
     if (!tree.set(key, row, false)) {
       if (mode === "insert") throw this.keyExists(key, row);
       // An upsert over a stored row: one more descent finds it and puts the new one in its place.
-      let old: Row | undefined;
       tree.editRange(key, key, true, (_k, stored) => {
         old = stored;
         return { value: row };
       });
-      log?.rowChanged(this, key, old);
-      this.applySecondaries(row, old);
-      for (const o of this.observers) o.replaced(old!, row);
-      this.guard?.written(this, row, old, log);
-      return row;
     }
-    log?.rowChanged(this, key, undefined);
-    for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
-    for (const o of this.observers) o.added(row);
-    this.guard?.written(this, row, undefined, log);
+    log?.rowChanged(this, key, old);
+    this.afterPrimaryWrite(row, old);
+    this.guard?.written(this, row, old, log);
     return row;
   }
 
@@ -115,8 +110,7 @@ export class HeapTable extends TableBase {
     });
     if (old === undefined) return false;
     log?.rowChanged(this, key, old);
-    for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
-    for (const o of this.observers) o.removed(old);
+    this.afterPrimaryRemove(old);
     this.guard?.removed(this, old, log);
     return true;
   }
@@ -124,24 +118,29 @@ export class HeapTable extends TableBase {
   /**
    * True when a point write may change the primary tree before the log hears of it, in one
    * descent: a tuple-keyed table (a one-column key has its point map: the lookup costs no
-   * descent), rows read as stored, and a log that does not preserve the committed state now.
+   * descent), rows read as stored, and a log that need not hear first (`reportsFirst`).
    */
   private descendsOnce(log: WriteLog | undefined): boolean {
-    return this.pointMap === undefined && this.fill === undefined && (log?.preservesCommitted !== true || this.snapshot !== undefined);
+    return this.pointMap === undefined && this.fill === undefined && !this.reportsFirst(log);
+  }
+
+  /**
+   * True when `log` must hear of a change before it is made: a log that keeps the committed state
+   * (a session's), before this table's first change in it (the committed trees are kept aside
+   * then, `preserveCommitted`).
+   */
+  private reportsFirst(log: WriteLog | undefined): boolean {
+    return log?.preservesCommitted === true && this.snapshot === undefined;
   }
 
   protected applyWrite(key: IndexKey, row: Row, old: Row | undefined): void {
-    this.applySecondaries(row, old);
     this.primary.tree.set(key, row);
     this.pointMap?.set(key as KeyCell, row);
-    for (const o of this.observers) {
-      if (old !== undefined) o.replaced(old, row);
-      else o.added(row);
-    }
+    this.afterPrimaryWrite(row, old);
   }
 
-  /** Each secondary index's entry of `old` (if any) moved to `row`'s. */
-  private applySecondaries(row: Row, old: Row | undefined): void {
+  /** After `row` took `old`'s place (or a new one) in the primary index: the secondaries and observers. */
+  private afterPrimaryWrite(row: Row, old: Row | undefined): void {
     for (const ix of this.secondaries) {
       const nk = secondaryKey(ix, row);
       if (old !== undefined) {
@@ -150,12 +149,21 @@ export class HeapTable extends TableBase {
       }
       ix.tree.set(nk, row);
     }
+    for (const o of this.observers) {
+      if (old !== undefined) o.replaced(old, row);
+      else o.added(row);
+    }
   }
 
   protected applyRemove(key: IndexKey, old: Row): void {
-    for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
     this.primary.tree.delete(key);
     this.pointMap?.delete(key as KeyCell);
+    this.afterPrimaryRemove(old);
+  }
+
+  /** After `old` left the primary index: the secondaries and observers. */
+  private afterPrimaryRemove(old: Row): void {
+    for (const ix of this.secondaries) ix.tree.delete(secondaryKey(ix, old));
     for (const o of this.observers) o.removed(old);
   }
 
@@ -350,9 +358,9 @@ export class HeapTable extends TableBase {
     for (let i = 0; i < n; i++) {
       const key = sortedKeys[i]!;
       const row = sortedRows[i]!;
-      // The log hears of the first change to the table before it happens (a session's log keeps
-      // the committed trees then): the first row is looked up, inserted only after.
-      const first = i === 0 && log !== undefined;
+      // A log that must hear of the table's first change before it happens (`reportsFirst`): the
+      // first row is looked up, inserted only after.
+      const first = i === 0 && this.reportsFirst(log);
       if (map !== undefined || first ? this.get(key) !== undefined : !tree.set(key, row, false)) {
         throw this.keyExists(key, undefined);
       }

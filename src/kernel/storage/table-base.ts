@@ -172,7 +172,8 @@ export abstract class TableBase implements Table {
 
   /**
    * Writes a checked row. `insert` refuses an existing key (409); `upsert` replaces it. Every
-   * secondary index is updated; `log` hears about the change first.
+   * secondary index is updated; `log` hears about the change (here first; an engine may tell it
+   * after when the log allows, `WriteLog.preservesCommitted`).
    */
   write(row: Row, mode: "insert" | "upsert", log: WriteLog | undefined): Row {
     if (this.generatedAt >= 0) row = this.withGeneratedKey(row);

@@ -26,12 +26,14 @@ export interface RowFill {
   readonly cells: readonly Cell[];
 }
 
-/** Receives every change before it is applied (the transaction's undo log and write-set). */
+/** Receives every change (the transaction's undo log and write-set); see `preservesCommitted` for when. */
 export interface WriteLog {
   /**
    * True when the log has each table keep its committed state readable from its first change on
-   * (a session's log, see `Table.preserveCommitted`): a table must then report a change before
-   * making it. Otherwise it may report it after (the log only records what was replaced).
+   * (a session's log, see `Table.preserveCommitted`): a table must then report its first change
+   * in the transaction before making it (later ones, with the committed state kept aside, may be
+   * reported after). Otherwise it may report any change after it (the log only records what was
+   * replaced).
    */
   readonly preservesCommitted?: boolean;
   rowChanged(table: Table, key: IndexKey, old: Row | undefined): void;
