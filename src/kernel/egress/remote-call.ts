@@ -62,7 +62,10 @@ interface Participant {
   readonly base: string;
   readonly txnId: string;
   readonly root: string;
+  /** The token of the first call (its owner claim finalizes the participant). */
   readonly token: string | undefined;
+  /** The token of each path and mode called so far (`<mask> <path>`): signed once per transaction. */
+  readonly tokens: Map<string, string | undefined>;
 }
 
 /** A transaction as its outbound calls see it. */
@@ -128,12 +131,13 @@ export class Egress {
     const participants = txn.participants;
     let p = participants.get(target.base);
     const mask = VERB_MASK[verb];
-    // Each call's token claims just its path and verb; the first one also finalizes the participant
-    // (its owner claim is what the remote host checks then).
-    let first: string | undefined;
+    // Each call's token claims just its path and verb (one signature per path and verb in the
+    // transaction); the first one also finalizes the participant (its owner claim is what the
+    // remote host checks then).
+    const tokenKey = `${mask} ${target.path}`;
     if (!p) {
-      first = txn.token(target.path, mask, target.token);
-      p = { base: target.base, txnId: txn.id(), root: componentRoot(target.path), token: first };
+      const first = txn.token(target.path, mask, target.token);
+      p = { base: target.base, txnId: txn.id(), root: componentRoot(target.path), token: first, tokens: new Map([[tokenKey, first]]) };
       participants.set(target.base, p);
     }
     const txnQuery = `txn_id=${encodeURIComponent(p.txnId)}`;
@@ -147,7 +151,8 @@ export class Egress {
     const method = verb.toUpperCase();
     const res = log.take(method, url, body);
     if (res === undefined) {
-      const token = first ?? txn.token(target.path, mask, target.token);
+      let token = p.tokens.get(tokenKey);
+      if (!p.tokens.has(tokenKey)) p.tokens.set(tokenKey, (token = txn.token(target.path, mask, target.token)));
       throw new PendingCall(log, async () => log.record(method, url, body, await this.send(method, url, token, body)));
     }
     if (!res.ok || res.status! < 200 || res.status! >= 300) {
