@@ -7,10 +7,13 @@
  * any other: they run through the cluster's general path, in the same cluster transaction, after
  * the alters — never broadcast, which would put a row on every host.
  */
+import { NotImplementedError } from "../errors.js";
+import type { Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import type { TableInfo } from "./catalog.js";
 import { Gathered } from "./gather.js";
+import { type ClusterTxn, hostsShared, writeAll } from "./hosts.js";
 import { keyHash, shardOfHash } from "./layout.js";
 import { withGathered } from "./local-run.js";
 import { tablePath } from "./op-scan.js";
@@ -112,6 +115,10 @@ export async function bodiesByShard(
   const bodies = shards.map(() => alter.body);
   const unique = Array.isArray(alter.body.unique) && alter.body.unique.length > 0;
   if (!hasRowValues(alter) && !unique) return bodies;
+  // A host holding several shards answers all its rows for each: they cannot be cut by shard.
+  if (hostsShared(shards)) {
+    throw new NotImplementedError("cluster: an alter with values per row or a unique check, where a host holds several shards, is not supported (PROFILE §6.16)");
+  }
   const g = new Gathered();
   for (let s = 0; s < shards.length; s++) g.add(info.link, info, await rowsOf(s));
   g.whole.add(info.link);
@@ -136,4 +143,21 @@ export async function bodiesByShard(
     }
     return { ...alter.body, columns: cut };
   });
+}
+
+/**
+ * One alter of `table` on every host of `shards` at once, in transaction `t` (`bodies[s]` for the
+ * hosts of shard `s`, from `bodiesByShard`); answers the rows rewritten, each shard's counted once
+ * (its first host's). A host holding several shards alters its table once, with the body every
+ * shard then shares (`bodiesByShard` refuses the alters that would need its rows cut by shard).
+ */
+export async function alterOnHosts(shards: readonly ShardSpec[], table: string, bodies: readonly Record<string, Json>[], t: ClusterTxn): Promise<number> {
+  const request = (body: Json) => (r: Runner) => r.request({ verb: "put", path: `${table}/alter`, key: null, body });
+  const count = (answers: readonly Json[]) => answers.reduce<number>((sum, n) => sum + (typeof n === "number" ? n : 0), 0);
+  if (!hostsShared(shards)) return count(await Promise.all(shards.map((_, s) => writeAll(t, s, request(bodies[s]! as Json)))));
+  const sessions = new Map<string, Runner>();
+  for (let s = 0; s < shards.length; s++) for (const w of t.writers(s)) sessions.set(w.url, w.session);
+  const firsts = new Set(shards.map((s) => s.hosts[0]!));
+  const answered = await Promise.all([...sessions].map(async ([url, r]) => [url, await request(bodies[0]! as Json)(r)] as const));
+  return count(answered.filter(([url]) => firsts.has(url)).map(([, n]) => n));
 }

@@ -17,7 +17,7 @@ import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
 import { gatherSite, gatherWhere, gatherWhole, Gathered, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
-import { ClusterTxn, HostPool, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
+import { ClusterTxn, HostPool, hostsShared, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
 import { checkLayout, ClusterLayoutError, homeShard, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { coveredSites, gatherViews, siteIdentity } from "./gather-views.js";
 import { viewReads } from "./view-chain.js";
@@ -28,7 +28,7 @@ import { moveRange, planMove } from "./rebalance.js";
 import { ClusterSession } from "./cluster-session.js";
 import { applyDiffs } from "./apply-diffs.js";
 import { literalRows, queryOp } from "./wire-ops.js";
-import { type AlterStep, bodiesByShard, type SplitAlters, splitAlters } from "./alter-split.js";
+import { type AlterStep, alterOnHosts, bodiesByShard, type SplitAlters, splitAlters } from "./alter-split.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan, countDeletes, isSchemaSite } from "./op-scan.js";
 
@@ -287,8 +287,7 @@ export class ClusterExecutor implements Executor {
     const info = catalog.get(site.table);
     if (info === undefined || this.#placed(catalog, site.table) !== undefined || !Array.isArray(site.key)) return undefined;
     // A host holding several ranges answers for all its rows at once: its partials would count twice.
-    const urls = this.#shards.flatMap((s) => s.hosts);
-    if (new Set(urls).size !== urls.length) return undefined;
+    if (hostsShared(this.#shards)) return undefined;
     const shards = this.#shards.map((_, i) => i);
     const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
     if (site.route !== "query" || site.verb !== "get") return undefined;
@@ -333,17 +332,9 @@ export class ClusterExecutor implements Executor {
       const bodies = info === undefined
         ? this.#shards.map(() => a.body)
         : await bodiesByShard(a, info, this.#shards, this.#placed(catalog, a.table), async (s) => literalRows(await t.reader(s).request({ verb: "get", path: a.table, key: null })));
-      // Every replica of a shard at once, and every shard at once unless a host holds several
-      // (one session takes one request at a time). The answer is the rows rewritten: each
-      // shard's, counted once (its first host's, as `writeAll` answers).
-      const alterOn = (s: number) => writeAll(t, s, (r) => r.request({ verb: "put", path: `${a.table}/alter`, key: null, body: bodies[s]! as Json }));
-      const urls = this.#shards.flatMap((s) => s.hosts);
-      const counts: Json[] = [];
-      if (new Set(urls).size === urls.length) counts.push(...(await Promise.all(this.#shards.map((_, s) => alterOn(s)))));
-      else for (let s = 0; s < this.#shards.length; s++) counts.push(await alterOn(s));
-      answers.push(counts.reduce<number>((sum, n) => sum + (typeof n === "number" ? n : 0), 0));
-      this.#catalog = undefined;
+      answers.push(await alterOnHosts(this.#shards, a.table, bodies, t));
     }
+    this.#catalog = undefined;
     // Later calls in `t` read the tables as the alters left them (renamed, new columns) inside it.
     this.#schemaChanged(t);
     return answers;

@@ -46,6 +46,12 @@ export class HostPool {
   }
 }
 
+/** True when a host holds several shards of `shards` (its answers then cover all of them at once). */
+export function hostsShared(shards: readonly ShardSpec[]): boolean {
+  const urls = shards.flatMap((s) => s.hosts);
+  return new Set(urls).size !== urls.length;
+}
+
 /**
  * Runs `fn` on one replica of `shard`: the primary, then each replica in turn while the previous
  * one cannot be reached. Any other error is the answer.

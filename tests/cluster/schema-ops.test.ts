@@ -5,7 +5,7 @@
  * its rows' values; what one host would refuse over the whole table is refused.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ConflictError, cluster, evenRanges, http, serve, type ServerHandle } from "../../src/index.js";
+import { ConflictError, NotImplementedError, cluster, evenRanges, http, serve, type ServerHandle } from "../../src/index.js";
 import type { Json } from "../../src/ir/types.js";
 
 const S = "/state/scalar/value/";
@@ -37,6 +37,26 @@ describe("a table created and written in one op, on a cluster", () => {
       // Too few values for the rows of every shard together: refused before any host is asked.
       const short = await ex.request({ verb: "put", path: "/state/c/a/alter", key: null, body: { schema: SCHEMA, columns: { v: ["values", [1]] } } as Json }).catch((x: unknown) => x);
       expect((short as Error).message).toContain(`"values" has 1 values for ${n} rows`);
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it("alters a host holding several shards once: the rows rewritten counted once; an alter needing rows cut by shard is refused", async () => {
+    const hosts = await Promise.all([0, 1].map(() => serve({ shardMember: true })));
+    servers.push(...hosts);
+    const ranges = evenRanges(3);
+    const ex = cluster({ shards: [{ range: ranges[0]!, hosts: [hosts[0]!.url] }, { range: ranges[1]!, hosts: [hosts[1]!.url] }, { range: ranges[2]!, hosts: [hosts[0]!.url] }], init: true });
+    try {
+      const n = 30;
+      await ex.request({ verb: "put", path: "/state/c/s", key: null, body: { "/state/collection/table": [SCHEMA, Array.from({ length: n }, (_, i) => [i, i])] } as Json });
+      const wider: Json = [[[["id", `${S}number/uint/64`]], [["v", `${S}number/uint/64`], ["w", `${S}number/uint/64`, null, { nullable: true }]]], []];
+      expect(await ex.request({ verb: "put", path: "/state/c/s/alter", key: null, body: { schema: wider } as Json })).toBe(n);
+      const read = async () => ((await ex.request({ verb: "get", path: "/state/c/s", key: null })) as Record<string, [Json, Json[][]]>)["/state/collection/table"]![1];
+      expect(await read()).toEqual(Array.from({ length: n }, (_, i) => [i, i, null]));
+      const values = await ex.request({ verb: "put", path: "/state/c/s/alter", key: null, body: { schema: wider, columns: { w: ["values", Array.from({ length: n }, (_, i) => i)] } } as Json }).catch((x: unknown) => x);
+      expect(values).toBeInstanceOf(NotImplementedError);
+      expect(await read()).toEqual(Array.from({ length: n }, (_, i) => [i, i, null]));
     } finally {
       await ex.close();
     }
