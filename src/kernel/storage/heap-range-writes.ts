@@ -5,7 +5,7 @@
  * engines, one interface"). The table reports to its log, observers and guard around these.
  */
 import { InternalError } from "../../errors.js";
-import { type IndexKey, type KeyCell, compareCells } from "./index-keys.js";
+import { type IndexKey, type KeyCell, compareCells, normCell } from "./index-keys.js";
 import { type TableIndex, mergedSecondary, secondaryKey, secondaryOrder, sortedOrder } from "./table-index.js";
 import type { Row } from "./table-schema.js";
 import { pruneKeys, pruneRange } from "./tree-prune.js";
@@ -112,13 +112,31 @@ export function updateSecondaries(p: IndexPass): void {
     return;
   }
   for (const ix of p.secondaries) {
-    pruneEntries(p.path, ix, olds);
-    const order = secondaryOrder(ix, rows);
+    // A row whose indexed cells did not change keeps its entry: only its value (the row) is put
+    // anew. The others' old entries are taken out in one walk, their new ones put in key order.
+    const movedOlds: Row[] = [];
+    const moved: Row[] = [];
     for (let i = 0; i < n; i++) {
-      const row = rows[order[i]!]!;
+      if (sameEntry(ix, olds[i]!, rows[i]!)) ix.tree.set(secondaryKey(ix, rows[i]!), rows[i]!);
+      else {
+        movedOlds.push(olds[i]!);
+        moved.push(rows[i]!);
+      }
+    }
+    if (moved.length === 0) continue;
+    pruneEntries(p.path, ix, movedOlds);
+    const order = secondaryOrder(ix, moved);
+    for (let i = 0; i < moved.length; i++) {
+      const row = moved[order[i]!]!;
       ix.tree.set(secondaryKey(ix, row), row);
     }
   }
+}
+
+/** True when rows `a` and `b` have the same entry key in index `ix`. */
+function sameEntry(ix: TableIndex, a: Row, b: Row): boolean {
+  for (const p of ix.keyPositions) if (normCell(a[p]!) !== normCell(b[p]!)) return false;
+  return true;
 }
 
 /**
