@@ -237,6 +237,39 @@ describe("range updates and deletes", () => {
     await refusedRangeWrites(true);
   });
 
+  it("keep every index exact when a range write is a few rows of a larger table (entries moved or kept in place; memory, durable)", async () => {
+    // 100 of 1,200 rows: past the one-pass threshold (64), below an eighth of the table, where
+    // each index takes out and puts back only the entries whose cells changed.
+    for (const durable of [false, true]) {
+      const dir = durable ? mkdtempSync(join(tmpdir(), "tc-range-few-")) : undefined;
+      const db = await Database.open(dir === undefined ? {} : { dataDir: dir });
+      try {
+        const rows: ModelRow[] = Array.from({ length: 1200 }, (_, i) => [i, i % IDS, i % 4]);
+        let txn = await db.begin();
+        txn.request("put", T, null, tableLiteral(SCHEMA, rows));
+        await txn.commit();
+        const model = new Map(rows.map((r) => [r[0], [...r] as ModelRow]));
+        txn = await db.begin();
+        for (const op of [
+          { op: "updateById", lo: 100, hi: 200, set: "b", v: 3 },
+          { op: "updateById", lo: 400, hi: 480, set: "a", v: 7 },
+          { op: "updateByA", lo: 10, hi: 12, b: 1 },
+          { op: "deleteById", lo: 600, hi: 700 },
+        ] as Op[]) {
+          apply(txn, model, op);
+          expectIndexes(txn, model);
+        }
+        await txn.commit();
+        txn = await db.begin();
+        expectIndexes(txn, model);
+        await txn.commit();
+      } finally {
+        await db.close();
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it("keep every index and kept structure exact through commits and rollbacks (memory)", async () => {
     await fc.assert(fc.asyncProperty(txnsArb, (txns) => run(false, txns)), { numRuns: 60 });
   });
