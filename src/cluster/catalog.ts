@@ -62,12 +62,12 @@ export function tableInfo(link: string, schema: Json): TableInfo {
   };
 }
 
-/** Every table's info, as one host lists them (`GET /host/tables`, then each `schema`). */
-export async function readCatalog(host: Runner): Promise<Map<string, TableInfo>> {
+/** Every table's info (but `except`), as one host lists them (`GET /host/tables`, then each `schema`). */
+export async function readCatalog(host: Runner, except?: string): Promise<Map<string, TableInfo>> {
   const links = (await host.request({ verb: "get", path: "/host/tables", key: null })) as string[];
   const out = new Map<string, TableInfo>();
   await Promise.all(
-    links.map(async (link) => {
+    links.filter((link) => link !== except).map(async (link) => {
       const schema = await host.request({ verb: "get", path: `${link}/schema`, key: null });
       out.set(link, tableInfo(link, schema));
     }),

@@ -33,10 +33,8 @@ import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
 import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan, countDeletes, isSchemaSite } from "./op-scan.js";
 
 /** The tables a host holds, without the cluster's own ranges table. */
-async function userTables(r: Runner): Promise<Map<string, TableInfo>> {
-  const m = await readCatalog(r);
-  m.delete(RANGES_TABLE);
-  return m;
+function userTables(r: Runner): Promise<Map<string, TableInfo>> {
+  return readCatalog(r, RANGES_TABLE);
 }
 
 /** Extensions every host of a cluster must serve. */
