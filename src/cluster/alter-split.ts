@@ -114,7 +114,8 @@ export async function bodiesByShard(
 ): Promise<Record<string, Json>[]> {
   const bodies = shards.map(() => alter.body);
   const unique = Array.isArray(alter.body.unique) && alter.body.unique.length > 0;
-  if (!hasRowValues(alter) && !unique) return bodies;
+  const perRow = hasRowValues(alter);
+  if (!perRow && !unique) return bodies;
   // A host holding several shards answers all its rows for each: they cannot be cut by shard.
   if (hostsShared(shards)) {
     throw new NotImplementedError("cluster: an alter with values per row or a unique check, where a host holds several shards, is not supported (PROFILE §6.16)");
@@ -127,11 +128,11 @@ export async function bodiesByShard(
   // refused as one host refuses it (a unique column whose values repeat across shards, a values
   // list of the wrong length), before any host is asked.
   const keys = await withGathered(g, lookup, false, async (local) => {
-    const ordered = hasRowValues(alter) ? literalRows(await local.request({ verb: "get", path: info.link, key: null })) : [];
+    const ordered = perRow ? literalRows(await local.request({ verb: "get", path: info.link, key: null })) : [];
     await local.request({ verb: "put", path: `${info.link}/alter`, key: null, body: alter.body });
     return ordered.map((r) => r.slice(0, info.keyCount));
   });
-  if (!hasRowValues(alter)) return bodies;
+  if (!perRow) return bodies;
   const columns = alter.body.columns as Record<string, Json>;
   // Rows of a shard, as indexes into the table's key order (a placed table is on one shard).
   const mine: number[][] = shards.map(() => []);
