@@ -187,6 +187,7 @@ export class Kernel {
         runAndCommit: (scope, fn) => this.runAndCommit(scope, fn),
         commit: (scope) => this.commit(scope),
         rollback: (scope) => this.rollback(scope),
+        failed: (scope, e) => this.failed(scope, e),
         closed: () => this.closed,
       },
       budget,

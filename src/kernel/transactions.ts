@@ -60,6 +60,8 @@ export interface TxnKernel {
   commit(scope: TxnScope): Promise<void>;
   /** Rolls `scope` back; a promise while the other hosts it called are rolled back too. */
   rollback(scope: TxnScope): Promise<void> | undefined;
+  /** Rolls `scope` back, then rejects with `e` (as a `TcError`) once the other hosts are rolled back too. */
+  failed(scope: TxnScope, e: unknown): Promise<never>;
   closed(): boolean;
 }
 
@@ -219,12 +221,10 @@ export class Transactions {
   private inSession<T>(id: string, ref: TxnRequest, fn: (scope: TxnScope) => T): T | Promise<T> {
     const scope = this.sessions.use(id, ref.owner, ref.token);
     // A failed call ends the session; the error comes once the other hosts it called are rolled back too.
-    const fail = (e: unknown): Promise<never> | never => {
+    const fail = (e: unknown): Promise<never> => {
       const err = asTcError(e);
       this.sessions.fail(id, ref.owner, err.kind, err.message, ref.token);
-      const others = this.k.rollback(scope);
-      if (others === undefined) throw err;
-      return others.then(() => Promise.reject(err));
+      return this.k.failed(scope, err);
     };
     let result: T | Promise<T>;
     try {
