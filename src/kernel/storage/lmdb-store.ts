@@ -406,11 +406,13 @@ export class LmdbStore {
               else putRow(k, storeValues(k, entry, keyLen));
             });
             layer.ix.forEach((tree, ordinal) => {
-              const put = sortedPuts(index!, tree.size);
+              // One key array refilled per entry and the stored null as bytes, as for `ixBase`.
+              const k: StoreCell[] = [tid, ordinal];
+              const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, tree.size);
               tree.forEachPair((key, entry) => {
-                const k = indexStoreKey(tid, ordinal, key as readonly KeyCell[]);
-                if (entry === TOMBSTONE) index!.removeSync(k);
-                else put(k, null);
+                entryKeyInto(k, key as readonly KeyCell[]);
+                if (entry === TOMBSTONE) index!.removeSync(k as StoreKey);
+                else put(k as StoreKey, NULL_VALUE);
               });
             });
             counts!.putSync(tid, layer.size);
