@@ -22,7 +22,7 @@
  */
 import { BadRequestError } from "../errors.js";
 import type { Json } from "../ir/types.js";
-import { parseQueryPlan, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
+import { exprTables, parseQueryPlan, queryPlanTables, type QueryExpr, type QueryPlan } from "../ir/query-plan.js";
 import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Runner } from "../executor.js";
 import { has } from "./aggregate-merge.js";
@@ -367,16 +367,9 @@ async function gatherQuery(env: GatherEnv, g: Gathered, table: string, key: unkn
   // Tables of nested plans and subqueries are read whole; the top plan's joined tables by the
   // join keys of the rows gathered for the aliases before them.
   const others = new Set<string>();
-  const visit = (p: QueryPlan, nested: boolean): void => {
-    if (nested) {
-      others.add(p.from.table);
-      for (const j of p.joins) others.add(j.table);
-    }
-    for (const w of p.with) visit(w.plan, true);
-    const exprs = [p.where, p.having, ...p.select.map((s) => s.expr), ...p.orderBy.map((o) => o.expr), ...p.joins.map((j) => j.on)];
-    for (const e of exprs) if (e) subqueries(e, (q) => visit(q, true));
-  };
-  visit(plan, false);
+  for (const w of plan.with) queryPlanTables(w.plan, others);
+  const exprs = [plan.where, plan.having, ...(plan.groupBy ?? []), ...plan.select.map((s) => s.expr), ...plan.orderBy.map((o) => o.expr), ...plan.joins.map((j) => j.on)];
+  for (const e of exprs) if (e) exprTables(e, others);
   const aliases = new Map<string, string>([[plan.from.as, base]]);
   for (const j of plan.joins) {
     const link = `${ns}/${j.table}`;
@@ -450,18 +443,6 @@ function keyEquality(conj: readonly QueryExpr[], info: TableInfo, params: Record
   }
   const cols = info.columns.slice(0, info.keyCount);
   return cols.every((c) => eq.has(c)) ? cols.map((c) => eq.get(c)) : undefined;
-}
-
-/** Calls `fn` on every `in (subquery)` plan inside `e`. */
-function subqueries(e: QueryExpr, fn: (p: QueryPlan) => void): void {
-  const walk = (x: unknown): void => {
-    if (Array.isArray(x)) return void x.forEach(walk);
-    if (typeof x !== "object" || x === null) return;
-    const o = x as Record<string, unknown>;
-    if (o.t === "inQuery") fn(o.query as QueryPlan);
-    for (const v of Object.values(o)) walk(v);
-  };
-  walk(e);
 }
 
 /** The conjuncts of `where` that read only the base table's columns (no subquery, no outer ref). */
