@@ -27,6 +27,25 @@ export const USER_WRITE = 0o200;
 export const USER_EXEC = 0o100;
 export const ALL_MODES = 0o777;
 
+/** The claim mode of each verb: read for GET, write for PUT and DELETE, execute for POST. */
+export const VERB_MASK: Readonly<Record<"get" | "put" | "delete" | "post", number>> = { get: USER_READ, put: USER_WRITE, delete: USER_WRITE, post: USER_EXEC };
+
+/**
+ * The verbs a claim's umask bits grant (the inverse of `VERB_MASK`).
+ *
+ * @example
+ * ```ts
+ * maskVerbs(USER_READ | USER_EXEC); // ["get", "post"]
+ * ```
+ */
+export function maskVerbs(mask: number): ("get" | "put" | "delete" | "post")[] {
+  const verbs: ("get" | "put" | "delete" | "post")[] = [];
+  if (mask & USER_READ) verbs.push("get");
+  if (mask & USER_WRITE) verbs.push("put", "delete");
+  if (mask & USER_EXEC) verbs.push("post");
+  return verbs;
+}
+
 /** The longest token text accepted (a chain of 16 small tokens fits many times over). */
 export const MAX_RJWT_BYTES = 64 * 1024;
 /** The deepest chain accepted. */

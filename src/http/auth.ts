@@ -33,7 +33,7 @@ import { readFile } from "node:fs/promises";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../errors.js";
 import type { Verb } from "../ir/types.js";
 import { Keyring, type PublicKeyFetch, type TrustedIssuer } from "./keyring.js";
-import { looksLikeRjwt, publicKeyFromBase64, USER_EXEC, USER_READ, USER_WRITE, verifyRjwt, type RjwtClaim } from "./rjwt.js";
+import { looksLikeRjwt, maskVerbs, publicKeyFromBase64, USER_EXEC, USER_WRITE, verifyRjwt, type RjwtClaim } from "./rjwt.js";
 
 /** One entry of a token file. */
 export interface TokenGrant {
@@ -239,15 +239,6 @@ export async function loadTokenFile(file: string): Promise<TokenConfig> {
     throw new BadRequestError(`token file ${JSON.stringify(file)} is not valid JSON`);
   }
   return parseTokenConfig(json);
-}
-
-/** The verbs of a claim's umask bits: read → GET, write → PUT and DELETE, execute → POST. */
-export function maskVerbs(mask: number): Verb[] {
-  const verbs: Verb[] = [];
-  if (mask & USER_READ) verbs.push("get");
-  if (mask & USER_WRITE) verbs.push("put", "delete");
-  if (mask & USER_EXEC) verbs.push("post");
-  return verbs;
 }
 
 /** Verified signed tokens kept (by digest) until they expire; at most this many. */

@@ -24,7 +24,7 @@ import { BadGatewayError, BadRequestError, type TcError } from "../../errors.js"
 import { errorFromResponse } from "../../wire-errors.js";
 import type { Json, Verb } from "../../ir/types.js";
 import { decodeData, toJson, type KernelValue } from "../ops/kernel-value.js";
-import { USER_EXEC, USER_READ, USER_WRITE } from "../../rjwt.js";
+import { VERB_MASK } from "../../rjwt.js";
 import { type CallLog, type OutboundResponse, PendingCall } from "./call-replay.js";
 
 /** Where calls may go beyond this host. */
@@ -38,9 +38,6 @@ export interface EgressOptions {
   /** The largest answer one call may bring back (bytes; default 16 MiB): a larger one is a `BadGatewayError`. */
   readonly maxResponseBytes?: number;
 }
-
-/** The claim mode of a call's verb: read for GET, write for PUT and DELETE, execute for POST. */
-const VERB_MASK: Readonly<Record<Verb, number>> = { get: USER_READ, put: USER_WRITE, delete: USER_WRITE, post: USER_EXEC };
 
 /** A resolved outbound target. */
 export interface RemoteTarget {
