@@ -152,7 +152,8 @@ export function pruneSecondaries(p: IndexPass): void {
   if (p.wholeSpan && p.many && p.primary.scalar) {
     for (const ix of p.secondaries) {
       const tree = ix.tree;
-      if (tree.size !== 0) pruneRange(tree, tree.minKey()!, tree.maxKey()!, inKeySpan(ix, p.primary, keys[0] as KeyCell, keys[n - 1] as KeyCell));
+      const gone = tree.size === 0 ? 0 : pruneRange(tree, tree.minKey()!, tree.maxKey()!, inKeySpan(ix, p.primary, keys[0] as KeyCell, keys[n - 1] as KeyCell));
+      if (gone !== n) throw new InternalError(`${p.path}: a range delete found ${gone} of its ${n} entries in index ${ix.name}`);
     }
     return;
   }
