@@ -116,15 +116,17 @@ function startSlot(run: TraversalRun, filters: readonly BoundFilter[], table: st
   if (equalsNull(filters)) return [];
   const keyFilter = filterIndex[0]!;
   const s = slots.slotOf(normCell(filters[keyFilter]!.value));
-  const row = s === undefined ? undefined : slots.row(s);
-  if (row === undefined) return [];
+  // Liveness is the slot's own; only other filters read the row (from lmdb in a lazy space).
+  if (s === undefined || slots.rows[s] === undefined) return [];
   run.count(1);
+  if (filters.length === 1) return [s];
+  const row = slots.row(s)!;
   // The key filter holds by construction; the others read the row (the key alone does not).
   for (let i = 0; i < filters.length; i++) {
     const f = filters[i]!;
     if (i !== keyFilter && !matchesOp(row[f.pos], f.op, f.value)) return [];
   }
-  return [s!];
+  return [s];
 }
 
 /**
