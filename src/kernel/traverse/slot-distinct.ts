@@ -6,6 +6,7 @@
  * (distinct.ts) finds, with the same rows counted against the budget.
  */
 import type { KeySlots } from "../storage/derived/key-slots.js";
+import { NUM_NULL, NUM_VALUE } from "../storage/derived/column-vector.js";
 import type { BoundFilter, BoundStep } from "./binding.js";
 import { NO_CODE, SlotExpander, type SlotAccess, type SlotCodeTest, type SlotHop } from "./slot-hops.js";
 import { normCell } from "./store.js";
@@ -131,7 +132,7 @@ function startSlot(run: TraversalRun, filters: readonly BoundFilter[], table: st
  * Keeps (in place) the slots whose row passes `filter`. An equality with a number, string or
  * boolean reads the column's dictionary codes when the column has them (one integer compare per
  * slot), and returns that test; anything else tests the column vector's cells, or in a slot
- * space that keeps no rows (`KeySlots.lazy`) the cells of the rows read for the slots at hand.
+ * space that keeps no rows (`KeySlots.lazy`) its codes, numbers or rows (`filterLazy`).
  */
 function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): SlotCodeTest | undefined {
   let kept = 0;
@@ -149,11 +150,7 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
   const { pos, op, value } = filter;
   const test = cellTest(op, value);
   if (space.lazy) {
-    for (let i = 0; i < current.length; i++) {
-      const s = current[i]!;
-      if (test(space.row(s)![pos])) current[kept++] = s;
-    }
-    current.length = kept;
+    filterLazy(current, space, pos, test);
     return undefined;
   }
   const column = space.column(pos);
@@ -163,6 +160,45 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
   }
   current.length = kept;
   return undefined;
+}
+
+/**
+ * `filterSlots` in a slot space that keeps no rows, cheapest source first: a coded column is
+ * tested once per code (its values), then each slot is one byte read; a numeric column tests the
+ * cells of its vector; any other column tests the rows read from the table for the slots at hand.
+ */
+function filterLazy(current: number[], space: KeySlots, pos: number, test: (cell: unknown) => boolean): void {
+  let kept = 0;
+  const coded = space.codes(pos);
+  const values = coded?.values;
+  if (values !== undefined) {
+    // Indexed by code; NO_ROW (255) is never a value's code and stays 0.
+    const pass = new Uint8Array(256);
+    for (let c = 0; c < values.length; c++) if (test(values[c])) pass[c] = 1;
+    const codes = coded!.codes;
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      if (pass[codes[s]!] === 1) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
+  const numbers = space.numbers(pos);
+  if (numbers !== undefined) {
+    const { values: cells, kinds } = numbers;
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      const kind = kinds[s];
+      if (test(kind === NUM_VALUE ? cells[s] : kind === NUM_NULL ? null : undefined)) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
+  for (let i = 0; i < current.length; i++) {
+    const s = current[i]!;
+    if (test(space.row(s)![pos])) current[kept++] = s;
+  }
+  current.length = kept;
 }
 
 /**
