@@ -103,6 +103,8 @@ const FILTERS: Filter[] = [
   ["big", "in", [-5n, 7n, 2n ** 60n]],
   ["title", "=", "t7"],
   ["title", ">", "t3"],
+  ["id", "<", 300],
+  ["id", "in", [5, 7, 601, 1000]],
   ["author", "=", 3],
   ["author", "<=", 4],
 ];
@@ -137,7 +139,7 @@ describe("columns kept by slot spaces that keep no rows, on the durable store ag
 
   it("answers filters, pages and forward hops as memory does, through every kind of write", async () => {
     const namespace = `lazycols${ns++}`;
-    const at = (s: typeof v1) => schema({ namespace, tables: s.tables }) as typeof v1;
+    const at = <T extends typeof v1 | typeof v2>(s: T): T => schema({ namespace, tables: s.tables }) as unknown as T;
     const [durEx, memEx] = [await durable(), await memory()];
     const [dur, mem] = [await connect(at(v1), durEx), await connect(at(v1), memEx)];
     const both = [dur, mem];

@@ -33,7 +33,8 @@ export interface SlotReach {
  * the end slots (unordered), how many, and the rows they index; else `undefined` (the lookup
  * path runs). With `countOnly`, a last hop only counts its targets (`slots` is then empty; the
  * rows touched are the same). `fixed` holds the cells that an equality filter on a coded column
- * of the end table pinned for every end slot.
+ * of the end table pinned for every end slot. `pagePositions`: the end table's row positions a
+ * page of the result will read (see `prepareLazyColumns`).
  *
  * @example
  * ```ts
@@ -47,6 +48,7 @@ export function slotDistinct(
   startTable: string,
   steps: readonly BoundStep[],
   countOnly: boolean,
+  pagePositions?: readonly number[],
 ): SlotReach | undefined {
   const store = run.store;
   if (store.keySlots === undefined || store.linkIndex === undefined) return undefined;
@@ -59,6 +61,7 @@ export function slotDistinct(
     if (sh === null) return undefined;
     hops.push(sh);
   }
+  prepareLazyColumns(slots, hops, steps, pagePositions);
   let current = startSlot(run, startFilters, startTable, slots);
   if (current === undefined) {
     current = [];
@@ -104,6 +107,36 @@ export function slotDistinct(
   run.touched = expander.touched;
   // Pins made on an earlier table than the end (the set emptied there) say nothing of the end.
   return { slots: current, count: current.length, space: endSpace, fixed: slots === endSpace ? fixed : undefined };
+}
+
+/**
+ * Asks each lazy slot space of the traversal, once, for every column the traversal reads of its
+ * table: the filters there, the foreign keys its hops read, and on the end table the page's cells.
+ * A lazy slot space makes the columns it has not made yet in one scan of its table, so a first
+ * traversal scans each table once rather than once per step that reads it.
+ */
+function prepareLazyColumns(start: KeySlots, hops: readonly SlotHop[], steps: readonly BoundStep[], pagePositions: readonly number[] | undefined): void {
+  let wanted: Map<KeySlots, number[]> | undefined;
+  const want = (space: KeySlots, pos: number): void => {
+    // A key handed out in sequence is its slot: no column needed.
+    if (!space.lazy || (pos === 0 && space.keyBase !== undefined)) return;
+    wanted ??= new Map();
+    const list = wanted.get(space);
+    if (list === undefined) wanted.set(space, [pos]);
+    else list.push(pos);
+  };
+  let space = start;
+  let h = 0;
+  for (const step of steps) {
+    if (step.kind === "where") want(space, step.filter.pos);
+    else if (step.kind === "hop") {
+      const sh = hops[h++]!;
+      for (const alt of sh.alts) if (alt.kind === "forward") want(sh.source, alt.fromPos);
+      space = sh.target;
+    }
+  }
+  if (pagePositions !== undefined) for (const pos of pagePositions) want(space, pos);
+  if (wanted !== undefined) for (const [lazy, positions] of wanted) lazy.prepareColumns(positions);
 }
 
 /**
@@ -163,12 +196,23 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
 }
 
 /**
- * `filterSlots` in a slot space that keeps no rows, cheapest source first: a coded column is
- * tested once per code (its values), then each slot is one byte read; a numeric column tests the
- * cells of its vector; any other column tests the rows read from the table for the slots at hand.
+ * `filterSlots` in a slot space that keeps no rows, cheapest source first: a key handed out in
+ * sequence is the slot's; a coded column is tested once per code (its values), then each slot is
+ * one byte read; a numeric column tests the cells of its vector; any other column tests the rows
+ * read from the table for the slots at hand.
  */
 function filterLazy(current: number[], space: KeySlots, pos: number, test: (cell: unknown) => boolean): void {
   let kept = 0;
+  const base = space.keyBase;
+  if (pos === 0 && base !== undefined) {
+    // Keys handed out in sequence: the key is the slot plus `keyBase`.
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      if (test(s + base)) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
   const coded = space.codes(pos);
   const values = coded?.values;
   if (values !== undefined) {

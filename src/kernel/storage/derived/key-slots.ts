@@ -386,11 +386,12 @@ export class KeySlots implements RowObserver {
 
   /**
    * The cell at row position `pos` of the row at slot `s` (`undefined` when there is none): in a
-   * lazy slot space from the column's numeric vector or coding when it has one (made on first
-   * use), else from the row read from the table.
+   * lazy slot space the key from `keyBase`, or the cell from the column's numeric vector or coding
+   * when it has one (made on first use), else from the row read from the table.
    */
   cellOf(s: number, pos: number): unknown {
     if (this.source === undefined) return this.rows[s]?.[pos];
+    if (pos === 0 && this.keyBase !== undefined) return this.rows[s] === undefined ? undefined : s + this.keyBase;
     const numbers = this.numbers(pos);
     if (numbers !== undefined) return numbers.cell(s);
     const coded = this.coded.get(pos);
