@@ -150,15 +150,18 @@ function startSlot(run: TraversalRun, filters: readonly BoundFilter[], table: st
   if (equalsNull(filters)) return [];
   const keyFilter = filterIndex[0]!;
   const s = slots.slotOf(normCell(filters[keyFilter]!.value));
-  const row = s === undefined ? undefined : slots.row(s);
-  if (row === undefined) return [];
+  // Liveness is the slot's; the row itself (an lmdb read in a lazy slot space) only for filters
+  // other than the key's.
+  if (s === undefined || slots.rows[s] === undefined) return [];
   run.count(1);
+  if (filters.length === 1) return [s];
+  const row = slots.row(s)!;
   // The key filter holds by construction; the others read the row (the key alone does not).
   for (let i = 0; i < filters.length; i++) {
     const f = filters[i]!;
     if (i !== keyFilter && !matchesOp(row[f.pos], f.op, f.value)) return [];
   }
-  return [s!];
+  return [s];
 }
 
 /**
