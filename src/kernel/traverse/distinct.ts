@@ -35,7 +35,9 @@ export function distinct(
   limit: number,
 ): unknown {
   const countOnly = result.count && result.orderBy.length === 0;
-  const reached = slotDistinct(run, startFilters, startTable, steps, countOnly);
+  // The cells a page built from slots reads (see `slotRowsPage`).
+  const pageCells = !result.count && result.orderBy.length === 0 && shape.keyCount === 1 ? run.cellPositions(table, shape, result.select) : undefined;
+  const reached = slotDistinct(run, startFilters, startTable, steps, countOnly, pageCells);
   if (reached !== undefined) {
     if (countOnly) return windowCount(reached.count, offset, limit);
     return slotRowsPage(run, reached, table, shape, result, offset, limit);

@@ -1,12 +1,13 @@
 /**
  * Result pages of a slot traversal: the end slots ordered by key (a bucket sort of slots, or
  * keys packed with their index into one numeric sort), the window applied, and the page's tuples
- * built a column at a time from the slot space (pinned cells, sequential keys and dictionary
- * codes first). No row is read when the slot space can answer.
+ * built a column at a time from the slot space (pinned cells, sequential keys, dictionary codes
+ * and numeric vectors first). No row is read when the slot space can answer.
  */
 import type { PlanResult } from "../../ir/traverse-plan.js";
 import { EncodedJson } from "../ops/encoded-json.js";
 import type { KeySlots } from "../storage/derived/key-slots.js";
+import { NUM_NULL, NUM_VALUE } from "../storage/derived/column-vector.js";
 import { sortByNumericKey, sortRows } from "./row-order.js";
 import type { FixedCells, SlotReach } from "./slot-distinct.js";
 import { sortSlotsInto } from "./slot-sort.js";
@@ -128,15 +129,21 @@ function capacityFor(n: number): number {
  * first: a cell an equality filter pinned for the whole set (`fixed`: no read at all), the key
  * from the slot when keys were handed out in sequence (`keyBase`), and a coded column from its
  * byte codes; else the column vector, or when the slot space keeps no rows (`KeySlots.lazy`) the
- * page's rows, read once from the table.
+ * column's numeric vector, and failing that the page's rows, read once from the table.
  */
 function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly number[], fixed: FixedCells | undefined): unknown[][] {
+  if (slots.length === 0) return [];
   const width = positions.length;
   let rows: TraverseRow[] | undefined;
-  // Only cells that neither `fixed` nor `keyBase` give need the rows.
-  if (space.lazy && positions.some((p) => fixed?.has(p) !== true && !(p === 0 && space.keyBase !== undefined))) {
-    rows = new Array<TraverseRow>(slots.length);
-    for (let i = 0; i < slots.length; i++) rows[i] = space.row(slots[i]!)!;
+  if (space.lazy) {
+    // Only cells that neither `fixed` nor `keyBase` give need the columns (made in one scan on
+    // first use), and only those no coding or numeric vector holds need the rows.
+    const wanted = positions.filter((p) => fixed?.has(p) !== true && !(p === 0 && space.keyBase !== undefined));
+    space.prepareColumns(wanted);
+    if (wanted.some((p) => space.codesIfMade(p)?.values === undefined && space.numbersIfMade(p) === undefined)) {
+      rows = new Array<TraverseRow>(slots.length);
+      for (let i = 0; i < slots.length; i++) rows[i] = space.row(slots[i]!)!;
+    }
   }
   const columns: unknown[][] = [];
   for (let j = 0; j < width; j++) columns.push(cellsAt(space, slots, positions[j]!, fixed, rows));
@@ -161,7 +168,7 @@ function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly
 
 /**
  * The cells at row position `pos` of the rows at `slots`, in order (see `tuplesAt`); `rows`: the
- * rows at `slots` when the slot space keeps none.
+ * rows at `slots` when the slot space keeps none and some column has neither codes nor numbers.
  */
 function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: FixedCells | undefined, rows: readonly TraverseRow[] | undefined): unknown[] {
   const n = slots.length;
@@ -172,15 +179,25 @@ function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: 
     for (let i = 0; i < n; i++) cells[i] = slots[i]! + base;
     return cells;
   }
-  if (rows !== undefined) {
-    for (let i = 0; i < n; i++) cells[i] = rows[i]![pos];
-    return cells;
-  }
   const coded = space.codesIfMade(pos);
   const values = coded?.values;
   if (values !== undefined) {
     const codes = coded!.codes;
     for (let i = 0; i < n; i++) cells[i] = values[codes[slots[i]!]!];
+    return cells;
+  }
+  const numbers = space.numbersIfMade(pos);
+  if (numbers !== undefined) {
+    const { values: numeric, kinds } = numbers;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      const kind = kinds[s];
+      cells[i] = kind === NUM_VALUE ? numeric[s] : kind === NUM_NULL ? null : undefined;
+    }
+    return cells;
+  }
+  if (rows !== undefined) {
+    for (let i = 0; i < n; i++) cells[i] = rows[i]![pos];
     return cells;
   }
   const column = space.column(pos);

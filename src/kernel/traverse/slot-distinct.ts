@@ -6,6 +6,7 @@
  * (distinct.ts) finds, with the same rows counted against the budget.
  */
 import type { KeySlots } from "../storage/derived/key-slots.js";
+import { NUM_NULL, NUM_VALUE } from "../storage/derived/column-vector.js";
 import type { BoundFilter, BoundStep } from "./binding.js";
 import { NO_CODE, SlotExpander, type SlotAccess, type SlotCodeTest, type SlotHop } from "./slot-hops.js";
 import { normCell } from "./store.js";
@@ -32,7 +33,8 @@ export interface SlotReach {
  * the end slots (unordered), how many, and the rows they index; else `undefined` (the lookup
  * path runs). With `countOnly`, a last hop only counts its targets (`slots` is then empty; the
  * rows touched are the same). `fixed` holds the cells that an equality filter on a coded column
- * of the end table pinned for every end slot.
+ * of the end table pinned for every end slot. `pagePositions`: the end table's row positions a
+ * page of the result will read (see `prepareLazyColumns`).
  *
  * @example
  * ```ts
@@ -46,6 +48,7 @@ export function slotDistinct(
   startTable: string,
   steps: readonly BoundStep[],
   countOnly: boolean,
+  pagePositions?: readonly number[],
 ): SlotReach | undefined {
   const store = run.store;
   if (store.keySlots === undefined || store.linkIndex === undefined) return undefined;
@@ -58,6 +61,7 @@ export function slotDistinct(
     if (sh === null) return undefined;
     hops.push(sh);
   }
+  prepareLazyColumns(slots, hops, steps, pagePositions);
   let current = startSlot(run, startFilters, startTable, slots);
   if (current === undefined) {
     current = [];
@@ -106,6 +110,36 @@ export function slotDistinct(
 }
 
 /**
+ * Asks each lazy slot space of the traversal, once, for every column the traversal reads of its
+ * table: the filters there, the foreign keys its hops read, and on the end table the page's cells.
+ * A lazy slot space makes the columns it has not made yet in one scan of its table, so a first
+ * traversal scans each table once rather than once per step that reads it.
+ */
+function prepareLazyColumns(start: KeySlots, hops: readonly SlotHop[], steps: readonly BoundStep[], pagePositions: readonly number[] | undefined): void {
+  let wanted: Map<KeySlots, number[]> | undefined;
+  const want = (space: KeySlots, pos: number): void => {
+    // A key handed out in sequence is its slot: no column needed.
+    if (!space.lazy || (pos === 0 && space.keyBase !== undefined)) return;
+    wanted ??= new Map();
+    const list = wanted.get(space);
+    if (list === undefined) wanted.set(space, [pos]);
+    else list.push(pos);
+  };
+  let space = start;
+  let h = 0;
+  for (const step of steps) {
+    if (step.kind === "where") want(space, step.filter.pos);
+    else if (step.kind === "hop") {
+      const sh = hops[h++]!;
+      for (const alt of sh.alts) if (alt.kind === "forward") want(sh.source, alt.fromPos);
+      space = sh.target;
+    }
+  }
+  if (pagePositions !== undefined) for (const pos of pagePositions) want(space, pos);
+  if (wanted !== undefined) for (const [lazy, positions] of wanted) lazy.prepareColumns(positions);
+}
+
+/**
  * The start as slots when it is found by the table's one-column key: the key's slot, read
  * from the slot space (the same row a point lookup finds, counted the same way); `undefined`
  * for any other start (`startRows` finds it).
@@ -133,7 +167,7 @@ function startSlot(run: TraversalRun, filters: readonly BoundFilter[], table: st
  * Keeps (in place) the slots whose row passes `filter`. An equality with a number, string or
  * boolean reads the column's dictionary codes when the column has them (one integer compare per
  * slot), and returns that test; anything else tests the column vector's cells, or in a slot
- * space that keeps no rows (`KeySlots.lazy`) the cells of the rows read for the slots at hand.
+ * space that keeps no rows (`KeySlots.lazy`) its codes, numbers or rows (`filterLazy`).
  */
 function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): SlotCodeTest | undefined {
   let kept = 0;
@@ -151,11 +185,7 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
   const { pos, op, value } = filter;
   const test = cellTest(op, value);
   if (space.lazy) {
-    for (let i = 0; i < current.length; i++) {
-      const s = current[i]!;
-      if (test(space.row(s)![pos])) current[kept++] = s;
-    }
-    current.length = kept;
+    filterLazy(current, space, pos, test);
     return undefined;
   }
   const column = space.column(pos);
@@ -165,6 +195,56 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
   }
   current.length = kept;
   return undefined;
+}
+
+/**
+ * `filterSlots` in a slot space that keeps no rows, cheapest source first: a key handed out in
+ * sequence is the slot's; a coded column is tested once per code (its values), then each slot is
+ * one byte read; a numeric column tests the cells of its vector; any other column tests the rows
+ * read from the table for the slots at hand.
+ */
+function filterLazy(current: number[], space: KeySlots, pos: number, test: (cell: unknown) => boolean): void {
+  let kept = 0;
+  const base = space.keyBase;
+  if (pos === 0 && base !== undefined) {
+    // Keys handed out in sequence: the key is the slot plus `keyBase`.
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      if (test(s + base)) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
+  const coded = space.codes(pos);
+  const values = coded?.values;
+  if (values !== undefined) {
+    // Indexed by code; NO_ROW (255) is never a value's code and stays 0.
+    const pass = new Uint8Array(256);
+    for (let c = 0; c < values.length; c++) if (test(values[c])) pass[c] = 1;
+    const codes = coded!.codes;
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      if (pass[codes[s]!] === 1) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
+  const numbers = space.numbers(pos);
+  if (numbers !== undefined) {
+    const { values: cells, kinds } = numbers;
+    for (let i = 0; i < current.length; i++) {
+      const s = current[i]!;
+      const kind = kinds[s];
+      if (test(kind === NUM_VALUE ? cells[s] : kind === NUM_NULL ? null : undefined)) current[kept++] = s;
+    }
+    current.length = kept;
+    return;
+  }
+  for (let i = 0; i < current.length; i++) {
+    const s = current[i]!;
+    if (test(space.row(s)![pos])) current[kept++] = s;
+  }
+  current.length = kept;
 }
 
 /**

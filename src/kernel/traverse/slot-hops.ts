@@ -444,8 +444,9 @@ export class SlotExpander {
     const rows = sh.target.rows;
     for (const alt of sh.alts) {
       if (alt.kind === "forward") {
-        // The source row's cell (read from the table when the slot space keeps no rows).
-        const v = sh.source.row(s)![alt.fromPos];
+        // The source row's cell (from a column vector, or the row read from the table, when the
+        // slot space keeps no rows).
+        const v = sh.source.cellOf(s, alt.fromPos);
         if (v === null || v === undefined) continue;
         const t = sh.target.slotOf(normCell(v as never));
         if (t === undefined || rows[t] === undefined) continue;

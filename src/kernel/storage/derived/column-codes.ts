@@ -56,6 +56,11 @@ export class ColumnCodes {
     this.codes = new Uint8Array(Math.max(size, 16)).fill(NO_ROW);
   }
 
+  /** A coding of the column at `pos` in which no slot has a row yet (filled by `set`). */
+  static empty(pos: number, size: number): ColumnCodes {
+    return new ColumnCodes(pos, size);
+  }
+
   /** Codes the column at `pos` of `rows` (by slot), or `undefined` when it does not qualify. */
   static build(rows: readonly (readonly unknown[] | undefined)[], pos: number): ColumnCodes | undefined {
     const coded = new ColumnCodes(pos, rows.length);

@@ -12,7 +12,8 @@ import { normCell } from "../index-keys.js";
 import type { RowObserver } from "../row-observer.js";
 import type { Table } from "../table-engine.js";
 import type { Row } from "../table-schema.js";
-import { ColumnCodes } from "./column-codes.js";
+import { ColumnCodes, NO_ROW } from "./column-codes.js";
+import { ColumnNumbers } from "./column-vector.js";
 
 /** What the slot space of a table is registered under beside it (see `Table.derived`). */
 const KEY_SLOTS = "key-slots";
@@ -21,9 +22,10 @@ const makeKeySlots = (rows: readonly Row[]): KeySlots => new KeySlots(rows);
 /**
  * When a slot space keeps no rows (see `KeySlots.lazy`): a durable table with at least
  * `lazyRowsFrom` rows when its slot space is made (0: every durable table). Its rows stay in
- * lmdb, off the JS heap; the slot space keeps liveness and keys per slot and reads a row with
- * `table.get` where cells are needed. Memory tables, and smaller durable ones, keep their rows in
- * the slot space. Settable (tests set 0 to run every durable traversal the lazy way).
+ * lmdb, off the JS heap; the slot space keeps liveness and keys per slot, the columns a traversal
+ * used as typed arrays (codes, numbers), and reads a row with `table.get` where those do not give
+ * the cells. Memory tables, and smaller durable ones, keep their rows in the slot space. Settable
+ * (tests set 0 to run every durable traversal the lazy way).
  */
 export const keySlotsPolicy = { lazyRowsFrom: 100_000 };
 
@@ -79,8 +81,9 @@ export class KeySlots implements RowObserver {
   readonly rows: (Row | undefined)[] = [];
   /**
    * The table whose rows a lazy slot space reads (`row`); `undefined` when the slot space keeps
-   * its rows. A lazy slot space keeps no column vectors or codings either: `column` refuses,
-   * `codes` answers `undefined`.
+   * its rows. A lazy slot space keeps no `unknown[]` column vectors (`column` refuses): what it
+   * keeps of a column is its coding and its numeric vector (`numbers`), made together from one
+   * scan of this table when the column is first used (`prepareColumns`).
    */
   private readonly source: Table | undefined;
   /**
@@ -99,6 +102,12 @@ export class KeySlots implements RowObserver {
    * column that does not qualify (until the next reset, which starts every coding over).
    */
   private readonly coded = new Map<number, ColumnCodes | null>();
+  /**
+   * Lazy mode only: numeric column vectors by position (see column-vector.ts), `null` where the
+   * column does not qualify. A lazy slot space decides a column's coding and vector together: a
+   * position is in `numbered` exactly when it is in `coded`.
+   */
+  private readonly numbered = new Map<number, ColumnNumbers | null>();
   /** Visit stamps per slot for traversal sets (compared with an epoch; never cleared). */
   private stamps = new Int32Array(0);
   private epoch = 0;
@@ -229,17 +238,21 @@ export class KeySlots implements RowObserver {
     this.store(this.intern(normCell(row[0]!)), row);
   }
 
-  /** Puts `row` at slot `s`, with its cells in the column vectors and codings. */
+  /**
+   * Puts `row` at slot `s`, with its cells in the column vectors, codings and numeric vectors (a
+   * lazy slot space keeps only the latter two of the row).
+   */
   private store(s: number, row: Row): void {
-    if (this.source !== undefined) {
-      this.rows[s] = LIVE;
-      return;
-    }
-    this.rows[s] = row;
+    this.rows[s] = this.source === undefined ? row : LIVE;
     if (this.columns.size > 0) for (const [pos, column] of this.columns) column[s] = row[pos];
     if (this.coded.size > 0) {
       for (const [pos, codes] of this.coded) {
         if (codes !== null && !codes.set(s, row[pos])) this.coded.set(pos, null);
+      }
+    }
+    if (this.numbered.size > 0) {
+      for (const [pos, numbers] of this.numbered) {
+        if (numbers !== null && !numbers.set(s, row[pos])) this.numbered.set(pos, null);
       }
     }
   }
@@ -251,13 +264,23 @@ export class KeySlots implements RowObserver {
     this.rows[s] = undefined;
     if (this.columns.size > 0) for (const column of this.columns.values()) column[s] = undefined;
     if (this.coded.size > 0) for (const codes of this.coded.values()) codes?.clear(s);
+    if (this.numbered.size > 0) for (const numbers of this.numbered.values()) numbers?.clear(s);
   }
 
   reset(rows: readonly Row[]): void {
     this.liveVersion++;
     this.rows.fill(undefined);
     for (const column of this.columns.values()) column.fill(undefined);
-    this.coded.clear();
+    if (this.source === undefined) this.coded.clear();
+    else {
+      // `rows` is every row of the table: the columns decided so far (those that gave up too)
+      // start over from them here, rather than from another scan of the table on next use.
+      const size = this.rows.length;
+      for (const pos of this.coded.keys()) {
+        this.coded.set(pos, ColumnCodes.empty(pos, size));
+        this.numbered.set(pos, ColumnNumbers.empty(pos, size));
+      }
+    }
     for (const row of rows) this.added(row);
   }
 
@@ -276,22 +299,108 @@ export class KeySlots implements RowObserver {
 
   /** The coding of the column at `pos` if one was made already (see `codes`); never makes one. */
   codesIfMade(pos: number): ColumnCodes | undefined {
-    if (this.source !== undefined) return undefined;
     return this.coded.get(pos) ?? undefined;
   }
 
   /**
    * The column at row position `pos` dictionary-coded by slot, or `undefined` when it does not
-   * qualify (object cells, or too many distinct values).
+   * qualify (object cells, or too many distinct values). A lazy slot space makes it with the
+   * column's numeric vector, from a scan of the table (`prepareColumns`).
    */
   codes(pos: number): ColumnCodes | undefined {
-    if (this.source !== undefined) return undefined;
     let codes = this.coded.get(pos);
     if (codes === undefined) {
-      codes = ColumnCodes.build(this.rows, pos) ?? null;
-      this.coded.set(pos, codes);
+      if (this.source !== undefined) {
+        this.prepareColumns([pos]);
+        codes = this.coded.get(pos)!;
+      } else {
+        codes = ColumnCodes.build(this.rows, pos) ?? null;
+        this.coded.set(pos, codes);
+      }
     }
     return codes ?? undefined;
+  }
+
+  /**
+   * Lazy mode: the column at row position `pos` as a numeric vector by slot (made on first use,
+   * see `prepareColumns`), or `undefined` when some cell of it is neither a number nor null.
+   * Always `undefined` when the slot space keeps its rows (read `column` there).
+   */
+  numbers(pos: number): ColumnNumbers | undefined {
+    if (this.source === undefined) return undefined;
+    if (!this.coded.has(pos)) this.prepareColumns([pos]);
+    return this.numbered.get(pos) ?? undefined;
+  }
+
+  /** The numeric vector of the column at `pos` if one was made already (see `numbers`). */
+  numbersIfMade(pos: number): ColumnNumbers | undefined {
+    return this.numbered.get(pos) ?? undefined;
+  }
+
+  /**
+   * Lazy mode: makes the coding and numeric vector of each column at `positions` not used
+   * before, all from one scan of the table (every row read once, none kept). Each gives up on the
+   * first cell it cannot hold, and the scan stops once all have. Does nothing when the slot space
+   * keeps its rows.
+   *
+   * @example
+   * ```ts
+   * slots.prepareColumns([1, 2]); // one scan for both columns of a page
+   * slots.numbersIfMade(1);       // author ids by slot, unless some author is not a number
+   * ```
+   */
+  prepareColumns(positions: readonly number[]): void {
+    const table = this.source;
+    if (table === undefined) return;
+    const fresh: number[] = [];
+    for (const pos of positions) if (!this.coded.has(pos) && !fresh.includes(pos)) fresh.push(pos);
+    if (fresh.length === 0) return;
+    const size = this.rows.length;
+    const codes: (ColumnCodes | null)[] = fresh.map((pos) => ColumnCodes.empty(pos, size));
+    const numbers: (ColumnNumbers | null)[] = fresh.map((pos) => ColumnNumbers.empty(pos, size));
+    let open = 2 * fresh.length;
+    table.scan(table.plan([]), (row) => {
+      const s = this.slotOf(normCell(row[0]!));
+      // The slot space hears every write to the table: each of its rows has a live slot.
+      if (s === undefined || this.rows[s] === undefined) throw new InternalError(`${table.path}: a row of the table has no live slot`);
+      for (let i = 0; i < fresh.length; i++) {
+        const cell = row[fresh[i]!];
+        const c = codes[i];
+        if (c && !c.set(s, cell)) {
+          codes[i] = null;
+          open--;
+        }
+        const n = numbers[i];
+        if (n && !n.set(s, cell)) {
+          numbers[i] = null;
+          open--;
+        }
+      }
+      return open === 0;
+    });
+    for (let i = 0; i < fresh.length; i++) {
+      this.coded.set(fresh[i]!, codes[i]!);
+      this.numbered.set(fresh[i]!, numbers[i]!);
+    }
+  }
+
+  /**
+   * The cell at row position `pos` of the row at slot `s` (`undefined` when there is none): in a
+   * lazy slot space the key from `keyBase`, or the cell from the column's numeric vector or coding
+   * when it has one (made on first use), else from the row read from the table.
+   */
+  cellOf(s: number, pos: number): unknown {
+    if (this.source === undefined) return this.rows[s]?.[pos];
+    if (pos === 0 && this.keyBase !== undefined) return this.rows[s] === undefined ? undefined : s + this.keyBase;
+    const numbers = this.numbers(pos);
+    if (numbers !== undefined) return numbers.cell(s);
+    const coded = this.coded.get(pos);
+    const values = coded?.values;
+    if (values !== undefined) {
+      const code = coded!.codes[s];
+      return code === undefined || code === NO_ROW ? undefined : values[code];
+    }
+    return this.row(s)?.[pos];
   }
 
   /**
