@@ -23,6 +23,7 @@ import {
   mergedSecondary,
   newTree,
   secondaryKey,
+  putEntries,
   secondaryKeyOrder,
   sortedOrder,
 } from "./table-index.js";
@@ -355,20 +356,26 @@ export class HeapTable extends TableBase {
     // rows inserted so far are in the log, and the failed request is undone up to its start.
     const tree = this.primary.tree;
     const map = this.pointMap;
-    for (let i = 0; i < n; i++) {
-      const key = sortedKeys[i]!;
-      const row = sortedRows[i]!;
-      // A log that must hear of the table's first change before it happens (`reportsFirst`): the
-      // first row is looked up, inserted only after.
-      const first = i === 0 && this.reportsFirst(log);
-      if (map !== undefined || first ? this.get(key) !== undefined : !tree.set(key, row, false)) {
-        throw this.keyExists(key, undefined);
+    let done = 0;
+    try {
+      for (; done < n; done++) {
+        const key = sortedKeys[done]!;
+        const row = sortedRows[done]!;
+        // A log that must hear of the table's first change before it happens (`reportsFirst`):
+        // the first row is looked up, inserted only after.
+        const first = done === 0 && this.reportsFirst(log);
+        if (map !== undefined || first ? this.get(key) !== undefined : !tree.set(key, row, false)) {
+          throw this.keyExists(key, undefined);
+        }
+        log?.rowChanged(this, key, undefined);
+        if (map !== undefined || first) tree.set(key, row);
+        if (map !== undefined) map.set(key as KeyCell, row);
+        for (const o of this.observers) o.added(row);
       }
-      log?.rowChanged(this, key, undefined);
-      if (map !== undefined || first) tree.set(key, row);
-      if (map !== undefined) map.set(key as KeyCell, row);
-      for (const ix of this.secondaries) ix.tree.set(secondaryKey(ix, row), row);
-      for (const o of this.observers) o.added(row);
+    } finally {
+      // The rows in, also when a conflict stopped the loop: each row stored is in every index.
+      const stored = done < n ? sortedRows.slice(0, done) : sortedRows;
+      for (const ix of this.secondaries) putEntries(ix, stored);
     }
   }
 
