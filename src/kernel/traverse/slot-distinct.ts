@@ -116,6 +116,7 @@ export function slotDistinct(
  * traversal scans each table once rather than once per step that reads it.
  */
 function prepareLazyColumns(start: KeySlots, hops: readonly SlotHop[], steps: readonly BoundStep[], pagePositions: readonly number[] | undefined): void {
+  if (!anyLazy(start, hops)) return;
   let wanted: Map<KeySlots, number[]> | undefined;
   const want = (space: KeySlots, pos: number): void => {
     // A key handed out in sequence is its slot: no column needed.
@@ -137,6 +138,13 @@ function prepareLazyColumns(start: KeySlots, hops: readonly SlotHop[], steps: re
   }
   if (pagePositions !== undefined) for (const pos of pagePositions) want(space, pos);
   if (wanted !== undefined) for (const [lazy, positions] of wanted) lazy.prepareColumns(positions);
+}
+
+/** True when a slot space the traversal reads keeps no rows (a plain loop: this runs per traversal). */
+function anyLazy(start: KeySlots, hops: readonly SlotHop[]): boolean {
+  if (start.lazy) return true;
+  for (let i = 0; i < hops.length; i++) if (hops[i]!.source.lazy || hops[i]!.target.lazy) return true;
+  return false;
 }
 
 /**
