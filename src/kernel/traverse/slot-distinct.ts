@@ -118,26 +118,29 @@ export function slotDistinct(
 function prepareLazyColumns(start: KeySlots, hops: readonly SlotHop[], steps: readonly BoundStep[], pagePositions: readonly number[] | undefined): void {
   if (!anyLazy(start, hops)) return;
   let wanted: Map<KeySlots, number[]> | undefined;
-  const want = (space: KeySlots, pos: number): void => {
-    // A key handed out in sequence is its slot: no column needed.
-    if (!space.lazy || (pos === 0 && space.keyBase !== undefined)) return;
-    wanted ??= new Map();
-    const list = wanted.get(space);
-    if (list === undefined) wanted.set(space, [pos]);
-    else list.push(pos);
-  };
   let space = start;
   let h = 0;
   for (const step of steps) {
-    if (step.kind === "where") want(space, step.filter.pos);
+    if (step.kind === "where") wanted = want(wanted, space, step.filter.pos);
     else if (step.kind === "hop") {
       const sh = hops[h++]!;
-      for (const alt of sh.alts) if (alt.kind === "forward") want(sh.source, alt.fromPos);
+      for (const alt of sh.alts) if (alt.kind === "forward") wanted = want(wanted, sh.source, alt.fromPos);
       space = sh.target;
     }
   }
-  if (pagePositions !== undefined) for (const pos of pagePositions) want(space, pos);
+  if (pagePositions !== undefined) for (const pos of pagePositions) wanted = want(wanted, space, pos);
   if (wanted !== undefined) for (const [lazy, positions] of wanted) lazy.prepareColumns(positions);
+}
+
+/** `wanted` with column `pos` of `space` added when a lazy space must make it (made on the first). */
+function want(wanted: Map<KeySlots, number[]> | undefined, space: KeySlots, pos: number): Map<KeySlots, number[]> | undefined {
+  // A key handed out in sequence is its slot: no column needed.
+  if (!space.lazy || (pos === 0 && space.keyBase !== undefined)) return wanted;
+  const out = wanted ?? new Map<KeySlots, number[]>();
+  const list = out.get(space);
+  if (list === undefined) out.set(space, [pos]);
+  else list.push(pos);
+  return out;
 }
 
 /** True when a slot space the traversal reads keeps no rows (a plain loop: this runs per traversal). */
