@@ -6,7 +6,7 @@
  */
 import { InternalError } from "../../errors.js";
 import { type IndexKey, type KeyCell, compareCells, normCell } from "./index-keys.js";
-import { type TableIndex, mergedSecondary, secondaryKey, secondaryOrder, sortedOrder } from "./table-index.js";
+import { type TableIndex, mergedSecondary, putEntries, secondaryKey, sortedEntries, sortedOrder } from "./table-index.js";
 import type { Row } from "./table-schema.js";
 import { pruneKeys, pruneRange } from "./tree-prune.js";
 
@@ -125,11 +125,7 @@ export function updateSecondaries(p: IndexPass): void {
     }
     if (moved.length === 0) continue;
     pruneEntries(p.path, ix, movedOlds);
-    const order = secondaryOrder(ix, moved);
-    for (let i = 0; i < moved.length; i++) {
-      const row = moved[order[i]!]!;
-      ix.tree.set(secondaryKey(ix, row), row);
-    }
+    putEntries(ix, moved);
   }
 }
 
@@ -163,9 +159,6 @@ export function pruneSecondaries(p: IndexPass): void {
 /** Takes the entries of `olds` (rows in primary key order) out of index `ix` in one walk. */
 function pruneEntries(path: string, ix: TableIndex, olds: readonly Row[]): void {
   const n = olds.length;
-  const order = secondaryOrder(ix, olds);
-  const sk = new Array<IndexKey>(n);
-  for (let i = 0; i < n; i++) sk[i] = secondaryKey(ix, olds[order[i]!]!);
-  const gone = pruneKeys(ix.tree, sk);
+  const gone = pruneKeys(ix.tree, sortedEntries(ix, olds).keys);
   if (gone !== n) throw new InternalError(`${path}: a range write found ${gone} of its ${n} entries in index ${ix.name}`);
 }

@@ -19,7 +19,7 @@ import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
-import { type TableIndex, secondaryKey, secondaryKeyOrder, secondaryOrder, sortedOrder } from "./table-index.js";
+import { type TableIndex, secondaryKey, secondaryKeyOrder, sortedEntries, sortedOrder } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
 import { type FlushSource, type IndexEntry, type LayerTree, type RowEntry, type Source, TOMBSTONE, WriteLayer, arraySource, layerSource, mergeSources } from "./write-overlay.js";
 
@@ -436,15 +436,9 @@ export class LmdbTable extends TableBase implements FlushSource {
       if (!kept) build.push(j);
     });
     const bases = build.map((j) => {
-      const ix = this.secondaries[j]!;
-      const order = secondaryOrder(ix, rows);
-      const out = new Array<IndexKey>(n);
-      for (let i = 0; i < n; i++) {
-        const k = secondaryKey(ix, rows[order[i]!]!);
-        this.checkKeyBytes(k);
-        out[i] = k;
-      }
-      return out;
+      const keys = sortedEntries(this.secondaries[j]!, rows).keys;
+      for (const k of keys) this.checkKeyBytes(k);
+      return keys;
     });
     this.takeOver(from);
     const layer = this.active;
@@ -583,9 +577,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       const ix = this.secondaries[j]!;
       // The rows are in primary key order: a stable sort by the index's listed cells is the
       // index order (`secondaryOrder`: a counting sort for small integers), no comparison sort.
-      const order = secondaryOrder(ix, sortedRows);
-      const ixKeys = new Array<IndexKey>(n);
-      for (let i = 0; i < n; i++) ixKeys[i] = secondaryKey(ix, sortedRows[order[i]!]!);
+      const ixKeys = sortedEntries(ix, sortedRows).keys;
       layer.ix[j] = WriteLayer.addSorted(layer.ix[j]!, ixKeys, new Array<IndexEntry>(ixKeys.length).fill(true), ix.compare);
     }
     this.rowCount += n;

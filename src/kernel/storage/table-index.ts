@@ -218,11 +218,45 @@ export function secondaryOrder(ix: TableIndex, rows: readonly Row[]): ArrayLike<
   return order;
 }
 
+/**
+ * The order that sorts `keys`, index `ix`'s keys made from rows in primary key order: the order
+ * `secondaryOrder` gives those rows (a stable sort by the listed cells), read off the keys
+ * themselves.
+ */
+export function secondaryKeyOrder(ix: TableIndex, keys: readonly (readonly KeyCell[])[]): ArrayLike<number> {
+  return secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, keys as unknown as Row[]);
+}
+
+/**
+ * The entries of `rows` (in primary key order) in index `ix`: their keys and rows in index order.
+ * The keys are made in row order and then put in order (`secondaryKeyOrder`): made in index
+ * order, each would read a row at a scattered place (about 3× slower over 1M rows).
+ *
+ * @example
+ * ```ts
+ * const { keys, rows } = sortedEntries(byAuthor, rowsByKey); // keys[0] leads by_author
+ * ```
+ */
+export function sortedEntries(ix: TableIndex, rows: readonly Row[]): { keys: IndexKey[]; rows: Row[] } {
+  const n = rows.length;
+  const made = new Array<KeyCell[]>(n);
+  for (let i = 0; i < n; i++) made[i] = secondaryKey(ix, rows[i]!);
+  const order = secondaryKeyOrder(ix, made);
+  const keys = new Array<IndexKey>(n);
+  const inOrder = new Array<Row>(n);
+  for (let i = 0; i < n; i++) {
+    const at = order[i]!;
+    keys[i] = made[at]!;
+    inOrder[i] = rows[at]!;
+  }
+  return { keys, rows: inOrder };
+}
+
 /** Fewer rows than this put their entries in in row order (see `putEntries`). */
 const SORT_ENTRIES_FROM = 16;
 
 /**
- * Puts the entries of `rows` (sorted by primary key) into secondary index `ix`, in the index's
+ * Puts the entries of `rows` (in primary key order) into secondary index `ix`, in the index's
  * order: the descents of consecutive entries then share most of their path from the root, where
  * the primary order scatters them over the tree (a load of 10k-row chunks into a table indexed
  * on a scattered column: 20–35% faster at 1M rows, 27% at 5M).
@@ -233,22 +267,13 @@ const SORT_ENTRIES_FROM = 16;
  * ```
  */
 export function putEntries(ix: TableIndex, rows: readonly Row[]): void {
-  const n = rows.length;
   const tree = ix.tree;
-  const order = n < SORT_ENTRIES_FROM ? undefined : secondaryOrder(ix, rows);
-  for (let i = 0; i < n; i++) {
-    const row = rows[order === undefined ? i : order[i]!]!;
-    tree.set(secondaryKey(ix, row), row);
+  if (rows.length < SORT_ENTRIES_FROM) {
+    for (const row of rows) tree.set(secondaryKey(ix, row), row);
+    return;
   }
-}
-
-/**
- * The order that sorts `keys`, index `ix`'s keys made from rows in primary key order: the order
- * `secondaryOrder` gives those rows (a stable sort by the listed cells), read off the keys
- * themselves.
- */
-export function secondaryKeyOrder(ix: TableIndex, keys: readonly (readonly KeyCell[])[]): ArrayLike<number> {
-  return secondaryOrder({ ...ix, keyPositions: ix.keyPositions.map((_, i) => i) }, keys as unknown as Row[]);
+  const entries = sortedEntries(ix, rows);
+  for (let i = 0; i < rows.length; i++) tree.set(entries.keys[i]!, entries.rows[i]!);
 }
 
 /**
@@ -266,14 +291,7 @@ export function secondaryKeyOrder(ix: TableIndex, keys: readonly (readonly KeyCe
  */
 export function mergedSecondary(ix: TableIndex, drop: ((key: IndexKey, row: Row) => boolean) | undefined, added: readonly Row[]): Tree {
   const m = added.length;
-  const order = secondaryOrder(ix, added);
-  const addKeys = new Array<IndexKey>(m);
-  const addRows = new Array<Row>(m);
-  for (let i = 0; i < m; i++) {
-    const row = added[order[i]!]!;
-    addRows[i] = row;
-    addKeys[i] = secondaryKey(ix, row);
-  }
+  const { keys: addKeys, rows: addRows } = sortedEntries(ix, added);
   const cmp = ix.compare;
   // The kept entries are read leaf by leaf and merged as they come, into arrays made once.
   const total = ix.tree.size + m;
