@@ -40,7 +40,7 @@ export function distinct(
   const reached = slotDistinct(run, startFilters, startTable, steps, countOnly, pageCells);
   if (reached !== undefined) {
     if (countOnly) return windowCount(reached.count, offset, limit);
-    return slotRowsPage(run, reached, table, shape, result, offset, limit);
+    return slotRowsPage(run, reached, table, shape, result, offset, limit, pageCells);
   }
   let current = new Map<unknown, TraverseRow>();
   const startKeys = run.shape(startTable).keyCount;

@@ -7,7 +7,6 @@
 import type { PlanResult } from "../../ir/traverse-plan.js";
 import { EncodedJson } from "../ops/encoded-json.js";
 import type { KeySlots } from "../storage/derived/key-slots.js";
-import { NUM_NULL, NUM_VALUE } from "../storage/derived/column-vector.js";
 import { sortByNumericKey, sortRows } from "./row-order.js";
 import type { FixedCells, SlotReach } from "./slot-distinct.js";
 import { sortSlotsInto } from "./slot-sort.js";
@@ -17,8 +16,9 @@ import type { TraversalRun } from "./traversal-run.js";
 /**
  * The result of a distinct `rows` plan from the end slots `reached` (not count-only): the page
  * of end rows in order, projected. Without `orderBy`, on a numeric one-column key, the page is
- * found from slots and key columns and its tuples built from the slot space; else the rows are
- * sorted as the lookup path sorts them.
+ * found from slots and key columns and its tuples built from the slot space (the row positions
+ * `cells`, when the caller has them: `run.cellPositions`); else the rows are sorted as the lookup
+ * path sorts them.
  *
  * @example
  * ```ts
@@ -34,11 +34,12 @@ export function slotRowsPage(
   result: Extract<PlanResult, { kind: "rows" }>,
   offset: number,
   limit: number,
+  cells?: readonly number[],
 ): unknown {
   if (result.orderBy.length === 0 && shape.keyCount === 1) {
     const page = pageSlotsByNumericKey(reached.slots, reached.space, offset, limit);
     if (page !== undefined) {
-      const tuples = tuplesAt(reached.space, page, run.cellPositions(table, shape, result.select), reached.fixed);
+      const tuples = tuplesAt(reached.space, page, cells ?? run.cellPositions(table, shape, result.select), reached.fixed);
       // Fresh tuples of primitives are JSON already: the kernel need not copy them again.
       return shape.plainCells === true ? new EncodedJson(tuples) : tuples;
     }
@@ -188,12 +189,7 @@ function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: 
   }
   const numbers = space.numbersIfMade(pos);
   if (numbers !== undefined) {
-    const { values: numeric, kinds } = numbers;
-    for (let i = 0; i < n; i++) {
-      const s = slots[i]!;
-      const kind = kinds[s];
-      cells[i] = kind === NUM_VALUE ? numeric[s] : kind === NUM_NULL ? null : undefined;
-    }
+    for (let i = 0; i < n; i++) cells[i] = numbers.cell(slots[i]!);
     return cells;
   }
   if (rows !== undefined) {

@@ -6,7 +6,6 @@
  * (distinct.ts) finds, with the same rows counted against the budget.
  */
 import type { KeySlots } from "../storage/derived/key-slots.js";
-import { NUM_NULL, NUM_VALUE } from "../storage/derived/column-vector.js";
 import type { BoundFilter, BoundStep } from "./binding.js";
 import { NO_CODE, SlotExpander, type SlotAccess, type SlotCodeTest, type SlotHop } from "./slot-hops.js";
 import { normCell } from "./store.js";
@@ -242,11 +241,9 @@ function filterLazy(current: number[], space: KeySlots, pos: number, test: (cell
   }
   const numbers = space.numbers(pos);
   if (numbers !== undefined) {
-    const { values: cells, kinds } = numbers;
     for (let i = 0; i < current.length; i++) {
       const s = current[i]!;
-      const kind = kinds[s];
-      if (test(kind === NUM_VALUE ? cells[s] : kind === NUM_NULL ? null : undefined)) current[kept++] = s;
+      if (test(numbers.cell(s))) current[kept++] = s;
     }
     current.length = kept;
     return;
