@@ -475,8 +475,8 @@ const COMMIT_CAUSE_MS = 1000;
  * `commit` (any write transaction of the store), failing with lmdb's reason when lmdb-js gives
  * it. lmdb-js rejects a failed commit ("Commit failed") with a `commitError` promise that it
  * rejects afterwards with the cause (a full disk: an I/O error); nobody else handles that
- * rejection, and an unhandled rejection ends the process. It is handled here, and its reason (if it comes within `COMMIT_CAUSE_MS`) put in the
- * error thrown.
+ * rejection, and an unhandled rejection ends the process. It is handled here, and its reason (if
+ * it comes within `COMMIT_CAUSE_MS`) put in the error thrown.
  */
 async function settleCommit(commit: Promise<unknown>): Promise<void> {
   try {
