@@ -78,6 +78,11 @@ export async function readHistory(runner: Runner, namespace: string, present: Re
     if (e instanceof NotFoundError && present === undefined) return [];
     throw e;
   }
+  return historyRecords(lit);
+}
+
+/** The records in a literal of the history table (`{"/state/collection/table": [schema, rows]}`). */
+export function historyRecords(lit: Json | undefined): MigrationRecord[] {
   const body = lit && typeof lit === "object" && !Array.isArray(lit) ? (lit as Record<string, Json[]>)[PATHS.table] : undefined;
   const rows = Array.isArray(body?.[1]) ? (body[1] as Json[][]) : [];
   return rows.map((r) => ({

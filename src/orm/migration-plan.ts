@@ -14,10 +14,10 @@ import type { Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { DTYPE_PATHS, type AnyColumn, type ColumnMigration } from "./columns.js";
 import type { TableMeta } from "./meta.js";
-import { declaredHash, HISTORY_TABLE, type MigrationRecord, olderDeclaration, readHistory, schemaHash } from "./migration-history.js";
+import { declaredHash, HISTORY_TABLE, historyPath, historyRecords, type MigrationRecord, olderDeclaration, readHistory, schemaHash } from "./migration-history.js";
 import type { AnySchema } from "./schema.js";
 import { normalize, type NormColumn } from "./stored-schema.js";
-import { tableList } from "./sync.js";
+import { readStored, tableList } from "./stored-read.js";
 import type { AnyTable } from "./table.js";
 
 /** Where a column of a rewritten table gets its cells. */
@@ -244,8 +244,17 @@ export async function planMigration(schema: AnySchema, runner: Runner): Promise<
   }
   storedNames.delete(HISTORY_TABLE);
   const stored = new Map<string, Json>();
-  for (const n of storedNames) stored.set(n, await runner.request({ verb: "get", path: `${prefix}${n}/schema`, key: null }));
-  const history = await readHistory(runner, ns, present);
+  let history: MigrationRecord[];
+  if (present !== undefined) {
+    // The schemas and the history in one request.
+    const hist = historyPath(ns);
+    const read = await readStored(runner, [...storedNames].map((n) => `${prefix}${n}`), present.has(hist) ? hist : undefined);
+    for (const n of storedNames) stored.set(n, read.schemas.get(`${prefix}${n}`)!);
+    history = historyRecords(read.table);
+  } else {
+    for (const n of storedNames) stored.set(n, await runner.request({ verb: "get", path: `${prefix}${n}/schema`, key: null }));
+    history = await readHistory(runner, ns, present);
+  }
 
   const out: Planned = { steps: [], problems: [] };
   const changes: TableChange[] = [];

@@ -4,16 +4,15 @@
  * ones are accepted; if any existing table differs, nothing is created and a `ConflictError` lists
  * every difference column by column.
  */
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
+import { ConflictError, NotFoundError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import { opdef, put, ref, tableLiteral as tableJson, type JsonSteps } from "../ir/json.js";
 import { PATHS, type Json } from "../ir/types.js";
 import type { SchemaJson, TableMeta } from "./meta.js";
-import { declaredHash, migrationNote, olderDeclaration, readHistory } from "./migration-history.js";
+import { declaredHash, historyPath, historyRecords, type MigrationRecord, migrationNote, olderDeclaration, readHistory } from "./migration-history.js";
+import { readStored, tableList } from "./stored-read.js";
 import { normalize, type NormColumn, type NormSchema } from "./stored-schema.js";
 import type { AnySchema } from "./schema.js";
-
-const TABLES_PATH = "/host/tables";
 
 /** What `sync()` did. */
 export interface SyncReport {
@@ -69,50 +68,44 @@ export function tableLiteral(meta: TableMeta): Json {
   return tableJson(meta.schemaJson as unknown as Json, []);
 }
 
-/**
- * The links of the host's tables (`GET /host/tables`, PROFILE §6.10), or `undefined` on a host
- * without the list or for a grant that does not reach it. Reading it never fails a transaction, so `sync()` works inside a session.
- */
-export async function tableList(runner: Runner): Promise<Set<string> | undefined> {
-  try {
-    const list = await runner.request({ verb: "get", path: TABLES_PATH, key: null });
-    return Array.isArray(list) ? new Set(list.map(String)) : undefined;
-  } catch (e) {
-    // A host without the list (404), or a grant that does not reach it (403).
-    if (e instanceof NotFoundError || e instanceof ForbiddenError) return undefined;
-    throw e;
-  }
-}
-
 /** Runs `sync()` for `schema` on `runner`. */
 export async function syncSchema(schema: AnySchema, runner: Runner): Promise<SyncReport> {
   const missing: TableMeta[] = [];
   const unchanged: string[] = [];
   const problems: string[] = [];
   const present = await tableList(runner);
-  for (const meta of schema.tableMetas) {
-    if (present !== undefined && !present.has(meta.path)) {
-      missing.push(meta);
-      continue;
-    }
-    let existing: Json;
-    try {
-      existing = await runner.request({ verb: "get", path: `${meta.path}/schema`, key: null });
-    } catch (e) {
-      // Only without the table list: inside a session this 404 would end the session.
-      if (e instanceof NotFoundError && present === undefined) {
-        missing.push(meta);
-        continue;
+  let history: MigrationRecord[] | undefined;
+  const existing = new Map<string, Json>();
+  if (present !== undefined) {
+    for (const meta of schema.tableMetas) if (!present.has(meta.path)) missing.push(meta);
+    // The history is needed when tables are missing (the older-declaration check below).
+    const hist = historyPath(schema.namespace);
+    const withHistory = missing.length > 0 && present.has(hist);
+    const read = await readStored(runner, schema.tableMetas.filter((m) => present.has(m.path)).map((m) => m.path), withHistory ? hist : undefined);
+    for (const [link, s] of read.schemas) existing.set(link, s);
+    if (missing.length > 0) history = withHistory ? historyRecords(read.table) : [];
+  } else {
+    for (const meta of schema.tableMetas) {
+      try {
+        existing.set(meta.path, await runner.request({ verb: "get", path: `${meta.path}/schema`, key: null }));
+      } catch (e) {
+        // Only without the table list: inside a session this 404 would end the session.
+        if (e instanceof NotFoundError) missing.push(meta);
+        else throw e;
       }
-      throw e;
     }
-    const diff = schemaDiff(existing, meta.schemaJson);
+  }
+  for (const meta of schema.tableMetas) {
+    const stored = existing.get(meta.path);
+    if (stored === undefined) continue;
+    const diff = schemaDiff(stored, meta.schemaJson);
     if (diff.length === 0) unchanged.push(meta.name);
     else problems.push(`table ${meta.path}:\n  ${diff.join("\n  ")}`);
   }
   if (missing.length > 0) {
     // Creating tables for a declaration the database was migrated away from would fork it.
-    const older = olderDeclaration(await readHistory(runner, schema.namespace, present), declaredHash(schema));
+    history ??= await readHistory(runner, schema.namespace, present);
+    const older = olderDeclaration(history, declaredHash(schema));
     if (older) throw new ConflictError(`sync(): ${older}; nothing was changed`);
   }
   if (problems.length > 0) {

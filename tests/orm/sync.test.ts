@@ -59,6 +59,36 @@ describe("sync", () => {
     await expect(executor.request({ verb: "get", path: "/state/shop/extra/schema", key: null })).rejects.toThrow();
   });
 
+  it("reads every stored schema (and the migration history) in one request after the table list", async () => {
+    const tables: Record<string, AnyTable> = {};
+    for (let i = 0; i < 12; i++) tables[`t${i}`] = table(`t${i}`, { id: col.u64().key(), n: col.string(8) });
+    const many = schema({ namespace: "many", tables });
+    await (await connect(many, executor)).sync();
+    const calls: string[] = [];
+    // The executor as the ORM sees it, with each request and op it sends recorded.
+    const counted = new Proxy(executor, {
+      get(target, k, receiver) {
+        const v = Reflect.get(target, k, receiver) as unknown;
+        if (k === "request" || k === "execute") return (...a: unknown[]) => (calls.push(String(k)), (v as (...x: unknown[]) => unknown).apply(target, a));
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    expect(await (await connect(many, counted)).sync()).toEqual({ created: [], unchanged: Object.keys(tables) });
+    expect(calls).toEqual(["request", "execute"]);
+
+    // A migration reads the twelve schemas and the history in one op too, then applies in one.
+    const wider = schema({ namespace: "many", tables: { ...tables, t0: table("t0", { id: col.u64().key(), n: col.string(8), m: col.u32().nullable() }) } });
+    calls.length = 0;
+    expect((await (await connect(wider, counted)).migrate()).applied).toBe(true);
+    expect(calls).toEqual(["request", "execute", "execute"]);
+    calls.length = 0;
+    const again = await (await connect(wider, counted)).migrate();
+    expect(again.applied).toBe(false);
+    expect(calls).toEqual(["request", "execute"]);
+    // The history was read in that op: an older declaration is refused by name.
+    await expect((await connect(many, counted)).migrate()).rejects.toThrow(/older declaration/);
+  });
+
   it("describes key/value moves and order changes", () => {
     const a = table("t", { a: col.u8().key(), b: col.u8(), c: col.u8() });
     const b = table("t", { a: col.u8(), b: col.u8().key(), c: col.u8() });
