@@ -139,7 +139,7 @@ function tuplesAt(space: KeySlots, slots: ArrayLike<number>, positions: readonly
   if (space.lazy) {
     // Only cells that neither `fixed` nor `keyBase` give need the columns (made in one scan on
     // first use), and only those no coding or numeric vector holds need the rows.
-    const wanted = positions.filter((p) => fixed?.has(p) !== true && !(p === 0 && space.keyBase !== undefined));
+    const wanted = positions.filter((p) => fixed?.has(p) !== true && space.keyBaseAt(p) === undefined);
     space.prepareColumns(wanted);
     if (wanted.some((p) => space.codesIfMade(p)?.values === undefined && space.numbersIfMade(p) === undefined)) {
       rows = new Array<TraverseRow>(slots.length);
@@ -175,8 +175,8 @@ function cellsAt(space: KeySlots, slots: ArrayLike<number>, pos: number, fixed: 
   const n = slots.length;
   if (fixed !== undefined && fixed.has(pos)) return new Array<unknown>(n).fill(fixed.get(pos));
   const cells = new Array<unknown>(n);
-  const base = space.keyBase;
-  if (pos === 0 && base !== undefined) {
+  const base = space.keyBaseAt(pos);
+  if (base !== undefined) {
     for (let i = 0; i < n; i++) cells[i] = slots[i]! + base;
     return cells;
   }

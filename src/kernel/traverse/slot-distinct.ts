@@ -134,7 +134,7 @@ function prepareLazyColumns(start: KeySlots, hops: readonly SlotHop[], steps: re
 /** `wanted` with column `pos` of `space` added when a lazy space must make it (made on the first). */
 function want(wanted: Map<KeySlots, number[]> | undefined, space: KeySlots, pos: number): Map<KeySlots, number[]> | undefined {
   // A key handed out in sequence is its slot: no column needed.
-  if (!space.lazy || (pos === 0 && space.keyBase !== undefined)) return wanted;
+  if (!space.lazy || space.keyBaseAt(pos) !== undefined) return wanted;
   const out = wanted ?? new Map<KeySlots, number[]>();
   const list = out.get(space);
   if (list === undefined) out.set(space, [pos]);
@@ -215,8 +215,8 @@ function filterSlots(current: number[], space: KeySlots, filter: BoundFilter): S
  */
 function filterLazy(current: number[], space: KeySlots, pos: number, test: (cell: unknown) => boolean): void {
   let kept = 0;
-  const base = space.keyBase;
-  if (pos === 0 && base !== undefined) {
+  const base = space.keyBaseAt(pos);
+  if (base !== undefined) {
     // Keys handed out in sequence: the key is the slot plus `keyBase`.
     for (let i = 0; i < current.length; i++) {
       const s = current[i]!;

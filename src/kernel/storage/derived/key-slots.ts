@@ -130,6 +130,14 @@ export class KeySlots implements RowObserver {
    */
   keyBase: number | undefined = 0;
 
+  /**
+   * `keyBase` when row position `pos` is the key (the first column of a one-column key) and the
+   * key of slot `s` is `s + keyBase`; else `undefined` (the cell is read from the column).
+   */
+  keyBaseAt(pos: number): number | undefined {
+    return pos === 0 ? this.keyBase : undefined;
+  }
+
   constructor(rows: Iterable<Row>, source?: Table) {
     this.source = source;
     for (const row of rows) this.added(row);
@@ -391,7 +399,8 @@ export class KeySlots implements RowObserver {
    */
   cellOf(s: number, pos: number): unknown {
     if (this.source === undefined) return this.rows[s]?.[pos];
-    if (pos === 0 && this.keyBase !== undefined) return this.rows[s] === undefined ? undefined : s + this.keyBase;
+    const base = this.keyBaseAt(pos);
+    if (base !== undefined) return this.rows[s] === undefined ? undefined : s + base;
     const numbers = this.numbers(pos);
     if (numbers !== undefined) return numbers.cell(s);
     const coded = this.coded.get(pos);
