@@ -7,9 +7,10 @@
  * - `GET /healthz` → 200 `{"status":"ok"}`, no transaction, no token needed.
  * - Transactions (PROFILE §4 "Transactions"; the kernel decides, transactions.ts): a request to
  *   `/state`, `/lib`, `/class` or `/service` without `?txn_id=` begins one; the response carries
- *   its id (`x-tc-txn-id`) and an owner token the kernel signed (`x-tc-bearer-token`). It commits
- *   with the request, unless the request says `x-tc-txn: hold`: then it stays open (an empty POST
- *   with it to a component root begins one with no call in it → 204). `?txn_id=`
+ *   its id (`x-tc-txn-id`). It commits with the request, unless the request says `x-tc-txn: hold`:
+ *   then it stays open, and the response also carries an owner token the kernel signed
+ *   (`x-tc-bearer-token`; an empty POST with it to a component root begins one with no call in it
+ *   → 204). `?txn_id=`
  *   continues one (a bearer token of its owner, else 401) or pins an id unseen here to the
  *   token's owner. Commit = empty-body `POST`, rollback = empty-body `DELETE`, to a component root
  *   (`/lib`, `/class`, `/service`, `/state/<ns>`, `/lib/<p>/<n>/<v>`, …) with `?txn_id` → 204.

@@ -23,11 +23,12 @@ export interface TxnTicket {
 
 /**
  * How a call takes part in a transaction (PROFILE §4 "Transactions"):
- * - `id` absent: an implicit begin — the kernel mints an id (into `out`, with a token it signs
- *   holding the owner claim `[/txn/<id>, 0o300]`, chained onto `token` when that is an RJWT).
- *   The transaction commits when the call succeeds and rolls back when it fails, unless `hold`:
- *   then it stays open for continuations until finalized, or rolled back by its idle timeout
- *   or budget.
+ * - `id` absent: an implicit begin — the kernel mints an id (into `out`). The transaction commits
+ *   when the call succeeds and rolls back when it fails, unless `hold`: then it stays open for
+ *   continuations until finalized, or rolled back by its idle timeout or budget, and `out` also
+ *   gets a token the kernel signs holding the owner claim `[/txn/<id>, 0o300]` (chained onto
+ *   `token` when that is an RJWT). A transaction that ends with its call gets none: nothing can
+ *   continue it, and its caller finalizes it again (a no-op) with its own token.
  * - `id` of an open transaction: the call runs in it; `owner` must be the one that began it, or
  *   `token` must hold the kernel's owner claim on it (401 otherwise).
  * - `id` never seen here: accepted only with a `token` (401 otherwise) and an id of the v2 form
@@ -106,14 +107,18 @@ export class Transactions {
     return id;
   }
 
-  /** An implicit begin: mints its id, and fills `out` with it and the owner token. */
+  /**
+   * An implicit begin that ends with its call: mints its id, into `out`. No owner token is signed
+   * (an Ed25519 signature, about 40% of a small request served over HTTP): a transaction that has
+   * ended can only be finalized again, a no-op its caller makes with its own token.
+   */
   ticket(ref: TxnRequest): string {
     const id = mintTxnId();
-    this.name(ref, id);
+    if (ref.out !== undefined) ref.out.id = id;
     return id;
   }
 
-  /** Fills the call's `out` with transaction `id` and its owner token. */
+  /** Fills the call's `out` with held transaction `id` and its owner token. */
   private name(ref: TxnRequest, id: string): void {
     if (ref.out !== undefined) {
       ref.out.id = id;

@@ -7,9 +7,9 @@
  * - An id this kernel has not seen (a participant's continuation) is accepted only in that form,
  *   with a timestamp no further in the future than {@link TXN_CLOCK_SKEW_MS} and no older than a
  *   transaction may live plus that skew.
- * - The kernel is an RJWT actor of its own (`HostActor`): with each implicit begin it signs a token
- *   whose claim is `[/txn/<id>, USER_EXEC | USER_WRITE]`, chained onto the caller's token when the
- *   caller sent an RJWT, and a call to another host adds a claim on the path it calls.
+ * - The kernel is an RJWT actor of its own (`HostActor`): with each held transaction it begins it
+ *   signs a token whose claim is `[/txn/<id>, USER_EXEC | USER_WRITE]`, chained onto the caller's
+ *   token when the caller sent an RJWT, and a call to another host adds a claim on the path it calls.
  *   Presenting that token proves ownership of the transaction (`holdsTxnClaim`).
  */
 import { randomBytes, randomInt } from "node:crypto";

@@ -82,11 +82,11 @@ function callerId(): string {
 }
 
 describe("implicit begin", () => {
-  it("a request without txn_id begins a transaction: its id and an owner token come back, and it commits with the request", async () => {
+  it("a request without txn_id begins a transaction: its id comes back, no owner token (it ended with the request), and it commits with the request", async () => {
     const r = await put(open, "implicit", 1);
     expect(r.status).toBe(200);
     expect(r.id).toMatch(/^[1-9][0-9]*-[0-9]{1,5}-[0-9a-f]{64}$/);
-    expect(r.token).toMatch(/^[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
+    expect(r.token).toBeNull();
     expect(await read(open, "implicit")).toBe(1);
     // Reads and library calls are transactions too; every one gets its own id.
     const g = await call(open, "GET", "/state/tx/t", { key: ["implicit"] });
@@ -94,9 +94,11 @@ describe("implicit begin", () => {
     expect(g.id).not.toBe(r.id);
   });
 
-  it("the owner token is signed by the host, chained onto the caller's token, and claims /txn/<id>", async () => {
-    const r = await put(signed, "chained", 1, { token: ALICE });
+  it("a held transaction's owner token is signed by the host, chained onto the caller's token, and claims /txn/<id>", async () => {
+    const r = await put(signed, "chained", 1, { token: ALICE, hold: true });
     expect(r.status).toBe(200);
+    expect(r.token).toMatch(/^[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
+    expect((await call(signed, "DELETE", "/state/tx", { txn: r.id!, token: ALICE })).status).toBe(204);
     const host = await call(signed, "GET", "/host/public_key", { key: "host" });
     expect(typeof host.body).toBe("string");
     const keys: Record<string, RjwtActor> = { alice, bob, host: RjwtActor.fromPublicKey("host", host.body as string) };
@@ -108,22 +110,26 @@ describe("implicit begin", () => {
     expect(claims[0]!.mask).toBe(0o300);
   });
 
-  it("finalizing an id that committed with its request: a commit answers 204, a rollback 409", async () => {
-    const r = await put(open, "auto", 2);
-    expect((await call(open, "POST", "/state/tx", { txn: r.id!, token: r.token! })).status).toBe(204);
-    expect((await call(open, "DELETE", "/state/tx", { txn: r.id!, token: r.token! })).status).toBe(409);
+  it("finalizing an id that committed with its request (with the caller's own token): a commit answers 204, a rollback 409", async () => {
+    const own = "carol-token-123";
+    const r = await put(open, "auto", 2, { token: own });
+    expect(r.token).toBeNull();
+    expect((await call(open, "POST", "/state/tx", { txn: r.id!, token: own })).status).toBe(204);
+    expect((await call(open, "DELETE", "/state/tx", { txn: r.id!, token: own })).status).toBe(409);
     // A continuation of it is a conflict too; and its owner only may ask.
-    expect((await put(open, "auto", 3, { txn: r.id!, token: r.token! })).status).toBe(409);
+    expect((await put(open, "auto", 3, { txn: r.id!, token: own })).status).toBe(409);
     expect((await call(open, "POST", "/state/tx", { txn: r.id!, token: "someone-else-123" })).status).toBe(401);
     expect(await read(open, "auto")).toBe(2);
   });
 
   it("a failed request rolls its transaction back: still named, a rollback answers 204, a commit 409", async () => {
-    const r = await call(open, "PUT", "/state/tx/missing", { key: ["x"], body: [1] });
+    const own = "carol-token-123";
+    const r = await call(open, "PUT", "/state/tx/missing", { key: ["x"], body: [1], token: own });
     expect(r.status).toBe(404);
     expect(r.id).toMatch(/-/);
-    expect((await call(open, "POST", "/state/tx", { txn: r.id!, token: r.token! })).status).toBe(409);
-    expect((await call(open, "DELETE", "/state/tx", { txn: r.id!, token: r.token! })).status).toBe(204);
+    expect(r.token).toBeNull();
+    expect((await call(open, "POST", "/state/tx", { txn: r.id!, token: own })).status).toBe(409);
+    expect((await call(open, "DELETE", "/state/tx", { txn: r.id!, token: own })).status).toBe(204);
   });
 });
 
