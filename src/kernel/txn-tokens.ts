@@ -12,7 +12,7 @@
  *   token when the caller sent an RJWT, and a call to another host adds a claim on the path it calls.
  *   Presenting that token proves ownership of the transaction (`holdsTxnClaim`).
  */
-import { randomBytes, randomInt } from "node:crypto";
+import { randomFillSync, randomInt } from "node:crypto";
 import { BadRequestError } from "../errors.js";
 import { holdsSignedClaim, looksLikeRjwt, RjwtActor, USER_EXEC, USER_WRITE } from "../rjwt.js";
 
@@ -25,10 +25,26 @@ const TOKEN_TTL_S = 300;
 
 const TXN_ID = /^([1-9][0-9]{0,19})-([0-9]{1,5})-[0-9a-f]{64}$/;
 
+/** Traces minted from one fill of {@link traces}. */
+const TRACES_PER_FILL = 128;
+/**
+ * Random bytes for the traces of the next ids, filled from the CSPRNG 128 traces at a time (as
+ * `crypto.randomUUID` keeps its entropy): one `randomBytes(32)` per id was a native call and a
+ * buffer each, a few µs of every request served.
+ */
+const traces = Buffer.alloc(32 * TRACES_PER_FILL);
+let traceAt = TRACES_PER_FILL;
+
 /** A new transaction id: now in ns, a random nonce, a random 256-bit trace. */
 export function mintTxnId(): string {
+  if (traceAt === TRACES_PER_FILL) {
+    randomFillSync(traces);
+    traceAt = 0;
+  }
+  const at = 32 * traceAt++;
+  const trace = traces.toString("hex", at, at + 32);
   const ns = BigInt(Date.now()) * 1_000_000n + BigInt(randomInt(1_000_000));
-  return `${ns}-${randomInt(65_536)}-${randomBytes(32).toString("hex")}`;
+  return `${ns}-${randomInt(65_536)}-${trace}`;
 }
 
 /**

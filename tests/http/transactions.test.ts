@@ -122,6 +122,19 @@ describe("implicit begin", () => {
     expect(await read(open, "auto")).toBe(2);
   });
 
+  it("every request gets an id of its own, with a trace of its own, past many refills of the host's entropy", async () => {
+    const ids = new Set<string>();
+    const traces = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const r = await call(open, "GET", "/state/tx/t", { key: ["implicit"] });
+      expect(r.id).toMatch(/^[1-9][0-9]*-[0-9]{1,5}-[0-9a-f]{64}$/);
+      ids.add(r.id!);
+      traces.add(r.id!.split("-")[2]!);
+    }
+    expect(ids.size).toBe(300);
+    expect(traces.size).toBe(300);
+  });
+
   it("a failed request rolls its transaction back: still named, a rollback answers 204, a commit 409", async () => {
     const own = "carol-token-123";
     const r = await call(open, "PUT", "/state/tx/missing", { key: ["x"], body: [1], token: own });
