@@ -23,7 +23,8 @@
 import { BadRequestError } from "../errors.js";
 import type { Json, OpDef } from "../ir/types.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
-import { Kernel, type KernelOptions, type TxnRequest, type TxnTicket } from "./kernel.js";
+import { randomUUID } from "node:crypto";
+import { Kernel, type KernelOptions, type TxnRequest } from "./kernel.js";
 import { checkedGrant, type Grant } from "./ops/grant.js";
 import { KERNEL_EXTENSIONS } from "./host-info.js";
 
@@ -88,9 +89,11 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
     },
     async session(): Promise<Session> {
       const k = await kernel();
-      const out: TxnTicket = {};
-      const id = await k.hold({ out }, grant);
-      return openSession(k, { id, token: out.token }, grant);
+      // Its calls prove they own it by an owner name only this session knows: an owner token
+      // (an Ed25519 signature per session) is for callers in other processes.
+      const owner = `session:${randomUUID()}`;
+      const id = await k.hold({ owner }, grant);
+      return openSession(k, id, owner, grant);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -102,18 +105,18 @@ export function embedded(opts: EmbeddedOptions = {}): Executor {
 
 /**
  * A `Session` on a kernel: a held transaction begun now (`Kernel.hold`), continued and finalized
- * under the id and owner token the kernel minted, which stay inside this closure.
+ * under the id the kernel minted and the owner it was begun for, which stay inside this closure.
  */
-function openSession(kernel: Kernel, txn: { readonly id: string; readonly token: string | undefined }, grant: Grant | undefined): Session {
+function openSession(kernel: Kernel, id: string, owner: string, grant: Grant | undefined): Session {
   let done = false;
-  const ref: TxnRequest = { id: txn.id, ...(txn.token !== undefined ? { token: txn.token } : {}) };
+  const ref: TxnRequest = { id, owner };
   const check = (): void => {
     if (done) throw new BadRequestError("this session is already committed or rolled back");
   };
   const finalize = async (commit: boolean): Promise<void> => {
     check();
     done = true;
-    await kernel.finalize(txn.id, commit, ref);
+    await kernel.finalize(id, commit, ref);
   };
   return {
     async execute(op, args) {
