@@ -55,6 +55,12 @@ function write(x: unknown, depth: number, out: string[]): void {
  * `sortedOrder` says the result's own key order is already sorted (so JSON.stringify is canonical).
  */
 function toJson(x: Scalar | Json): { json: unknown; sortedOrder: boolean } {
+  // An object without `kind` is no IR node (`encode` refuses it at once): plain JSON, such as an
+  // op in its JSON form. Taken as such without the refusal, an exception with its stack trace
+  // per op a client prepares.
+  if (x !== null && typeof x === "object" && !Array.isArray(x) && !(x instanceof Uint8Array) && !("kind" in x)) {
+    return { json: x, sortedOrder: false };
+  }
   try {
     return encodeChecked(x as Scalar);
   } catch (e) {
@@ -111,7 +117,7 @@ export function opHash(op: Scalar | Json): string {
 
 /**
  * The SHA-256 (hex) of plain JSON's canonical text (every object's keys sorted), without trying
- * it as in-memory IR first (for JSON, `opHash` tries and fails, which costs an exception per call).
+ * it as in-memory IR first (`opHash` tries an array or an object with `kind` as IR).
  * A cache key for ops that arrive as JSON; content-addressed names use `opHash`.
  *
  * @example

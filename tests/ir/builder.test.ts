@@ -78,6 +78,18 @@ describe("OpBuilder", () => {
     expect(() => jsonHash({ a: Number.NaN } as never)).toThrow(BadRequestError);
   });
 
+  it("opHash: an op in memory, its JSON and a reordered copy of that JSON hash alike (what a host checks a prepared op's version against)", () => {
+    const op = buildOp("Paris", "ann");
+    const json = encode(op) as Record<string, unknown>;
+    const reordered = JSON.parse(JSON.stringify(json), (_k, v: unknown) =>
+      v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+    );
+    expect(opHash(json as never)).toBe(opHash(op));
+    expect(opHash(reordered)).toBe(opHash(op));
+    expect(opHash(json as never)).toBe(jsonHash(json as never));
+    expect(() => opHash({ a: Number.NaN } as never)).toThrow(BadRequestError);
+  });
+
   it("names generated steps _0, _1, … in insertion order and keeps explicit names", () => {
     const op = buildOp("Paris", "ann");
     expect(op.steps.map((s) => s[0])).toEqual(["_0", "_1", "count", "_2", "_return"]);
