@@ -333,7 +333,8 @@ function selectorExpr(sel: unknown[], info: TableInfo): { expr: QueryExpr; param
   return { expr: parts.length === 1 ? parts[0]! : { t: "and", of: parts }, params, ...(key ? { key } : {}) };
 }
 
-function isKeyTuple(key: unknown, info: TableInfo): boolean {
+/** True when `key` is a tuple of `info`'s key cells (not a selector). */
+export function isKeyTuple(key: unknown, info: TableInfo): boolean {
   if (!Array.isArray(key) || key.length !== info.keyCount) return false;
   // A selector `[[col, bound], …]` names columns; a key tuple holds cells.
   return !key.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && info.columns.includes(e[0]));

@@ -109,6 +109,26 @@ describe("a top-k on a cluster", () => {
     expect(steps).toEqual([{ step: "query top-k", table: "/state/social/users", shards: 3, requests: 3, rows: 15 }]);
   });
 
+  it("runs a point select by key whole on the one shard holding the key: one request, no gathering", async () => {
+    for (const id of [1, 7, 45, 90, 91]) {
+      const q = (d: any) => d.selectFrom("users").where("id", "=", param("id"));
+      const got = await q(db).execute({ id });
+      expect(got).toEqual(await q(one).execute({ id }));
+      expect(ex.lastExplain).toEqual({ route: "one shard", steps: [{ step: "whole op, by key", table: "/state/social/users", shards: 1, requests: 1, rows: 0 }] });
+    }
+    // Inside a session: the same rows, its own writes included.
+    const seen = await db.session(async (s: any) => {
+      await s.updateTable("users").set({ name: "renamed" }).where("id", "=", 7).execute();
+      return s.selectFrom("users").where("id", "=", 7).execute();
+    });
+    expect(seen[0].name).toBe("renamed");
+    expect(ex.lastExplain!.route).toBe("one shard");
+    await db.updateTable("users").set({ name: USERS[6]!.name }).where("id", "=", 7).execute();
+    // A select reading more than one row by key is gathered as before.
+    await gathered((d) => d.selectFrom("users").where("id", "in", [3, 4, 5]));
+    expect(ex.lastExplain!.route).toBe("gather");
+  });
+
   it("asks only the shard a key equality names", async () => {
     const steps = await gathered((d) => d.selectFrom("users").where("id", "=", 7).where("name", "=", USERS[6]!.name));
     expect(steps).toEqual([expect.objectContaining({ shards: 1, requests: 1, rows: 1 })]);
