@@ -16,9 +16,9 @@ import type { ExecRequest, Executor, Runner, Session } from "../executor.js";
 import type { Json, OpDef } from "../ir/types.js";
 import { PATHS } from "../ir/types.js";
 import { readCatalog, referrers, type TableInfo } from "./catalog.js";
-import { gatherSite, gatherWhere, gatherWhole, Gathered, isKeyTuple, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
+import { gatherSite, gatherWhere, gatherWhole, Gathered, keyedShard, type GatherEnv, type GatherStat, type ShardReader } from "./gather.js";
 import { ClusterTxn, HostPool, hostsShared, OutOfOrder, readAnyReplica, unreachable, writeAll } from "./hosts.js";
-import { checkLayout, ClusterLayoutError, homeShard, keyHash, shardOfHash, type ClusterOptions, type ShardSpec } from "./layout.js";
+import { checkLayout, ClusterLayoutError, homeShard, type ClusterOptions, type ShardSpec } from "./layout.js";
 import { coveredSites, gatherViews, siteIdentity } from "./gather-views.js";
 import { viewReads } from "./view-chain.js";
 import { heldRanges, RANGES_SCHEMA, RANGES_TABLE, rangesOf, rangesText } from "./ranges.js";
@@ -263,7 +263,7 @@ export class ClusterExecutor implements Executor {
       if (!scan.writes) return txn ? direct(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, direct);
       return this.#inTxn(txn, [s], (t) => writeAll(t, s, direct));
     }
-    const keyed = scan.writes ? undefined : this.#keyedShard(scan, catalog);
+    const keyed = keyedShard(scan, catalog, (t) => this.#placed(catalog, t), this.#shards);
     if (keyed !== undefined) {
       this.lastExplain = { route: "one shard", steps: [{ step: "whole op, by key", table: scan.sites[0]!.table, shards: 1, requests: 1, rows: 0 }] };
       return txn ? direct(await txn.readerOf(this.#pool, keyed)) : readAnyReplica(this.#pool, this.#shards[keyed]!, direct);
@@ -276,23 +276,6 @@ export class ClusterExecutor implements Executor {
     }
     if (!scan.writes) return this.#general(call, txn, scan, false);
     return this.#inTxn(txn, involved, (t) => this.#general(call, t, scan, false));
-  }
-
-  /**
-   * The shard of a read that is one GET of one row by its whole key (a point select), when the
-   * key is routed as the rows were placed (a plain key: integers and strings, hashed as given):
-   * that shard holds the only row the op can read, so the op runs there whole — one request, and
-   * no gathering into a local kernel. Undefined for any other op.
-   */
-  #keyedShard(scan: OpScan, catalog: Map<string, TableInfo>): number | undefined {
-    if (scan.dynamic || scan.component || scan.tables.size !== 1 || scan.sites.length !== 1) return undefined;
-    const site = scan.sites[0]!;
-    const info = catalog.get(site.table);
-    if (info === undefined || !info.plainKey || site.verb !== "get" || site.route !== "" || this.#placed(catalog, site.table) !== undefined) return undefined;
-    if (!isKeyTuple(site.key, info)) return undefined;
-    const key = site.key as unknown[];
-    if (!key.every((c) => typeof c === "string" || (typeof c === "number" && Number.isSafeInteger(c)))) return undefined;
-    return shardOfHash(this.#shards, keyHash(key));
   }
 
   /**

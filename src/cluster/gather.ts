@@ -27,7 +27,7 @@ import { parsePlan, type PlanFilter, type TraversePlan } from "../ir/traverse-pl
 import type { Runner } from "../executor.js";
 import { has } from "./aggregate-merge.js";
 import { keyHash, shardOfHash, type ShardSpec } from "./layout.js";
-import type { CallSite } from "./op-scan.js";
+import type { CallSite, OpScan } from "./op-scan.js";
 import type { TableInfo } from "./catalog.js";
 import { literalRows, queryOp } from "./wire-ops.js";
 
@@ -193,7 +193,7 @@ export async function gatherWhere(env: GatherEnv, g: Gathered, table: string, co
   const byShard = new Map<number, unknown[][]>();
   const placed = env.placed(table);
   for (const t of distinct.values()) {
-    const routable = isKey && (!given || t.every((c) => typeof c === "string" || (typeof c === "number" && Number.isSafeInteger(c))));
+    const routable = isKey && (!given || routableCells(t));
     const shards = placed !== undefined ? [placed] : routable ? [shardOfHash(env.shards, keyHash(t))] : env.shards.map((_, i) => i);
     for (const s of shards) {
       let list = byShard.get(s);
@@ -333,8 +333,35 @@ function selectorExpr(sel: unknown[], info: TableInfo): { expr: QueryExpr; param
   return { expr: parts.length === 1 ? parts[0]! : { t: "and", of: parts }, params, ...(key ? { key } : {}) };
 }
 
-/** True when `key` is a tuple of `info`'s key cells (not a selector). */
-export function isKeyTuple(key: unknown, info: TableInfo): boolean {
+/**
+ * True when a key a caller gave hashes as the stored one (with a plain key, `TableInfo.plainKey`):
+ * cells that are strings or safe integers.
+ */
+function routableCells(key: readonly unknown[]): boolean {
+  return key.every((c) => typeof c === "string" || (typeof c === "number" && Number.isSafeInteger(c)));
+}
+
+/**
+ * The shard of a read that is one GET of one row by its whole key (a point select), when the key
+ * is routed as the rows were placed: that shard holds the only row the op can read, so the op
+ * runs there whole — one request, no gathering into a local kernel. Undefined for any other op
+ * (`placed`: the shard of a table placed whole on one, else undefined).
+ *
+ * @example
+ * ```ts
+ * keyedShard(scanOp(op, { id: 7 }), catalog, () => undefined, shards); // the shard key [7] hashes to
+ * ```
+ */
+export function keyedShard(scan: OpScan, catalog: ReadonlyMap<string, TableInfo>, placed: (table: string) => number | undefined, shards: readonly ShardSpec[]): number | undefined {
+  if (scan.writes || scan.dynamic || scan.component || scan.tables.size !== 1 || scan.sites.length !== 1) return undefined;
+  const site = scan.sites[0]!;
+  const info = catalog.get(site.table);
+  if (info === undefined || !info.plainKey || site.verb !== "get" || site.route !== "" || placed(site.table) !== undefined) return undefined;
+  if (!isKeyTuple(site.key, info) || !routableCells(site.key as unknown[])) return undefined;
+  return shardOfHash(shards, keyHash(site.key as unknown[]));
+}
+
+function isKeyTuple(key: unknown, info: TableInfo): boolean {
   if (!Array.isArray(key) || key.length !== info.keyCount) return false;
   // A selector `[[col, bound], …]` names columns; a key tuple holds cells.
   return !key.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && info.columns.includes(e[0]));
