@@ -142,6 +142,7 @@ function viewKey(key: unknown): boolean {
  */
 export function viewReads(op: Json, args: Readonly<Record<string, Json>>, resolve: Resolve, writes: boolean): ViewRead[] {
   const out: ViewRead[] = [];
+  const refsOf = stepRefs();
   const visit = (x: unknown, scopes: readonly Steps[]): void => {
     if (Array.isArray(x)) {
       for (const e of x) visit(e, scopes);
@@ -154,7 +155,7 @@ export function viewReads(op: Json, args: Readonly<Record<string, Json>>, resolv
       for (const [name, value] of steps) {
         const read = tableRead(value);
         if (read !== undefined) {
-          out.push(chain(name, read, inner, args, resolve, writes));
+          out.push(chain(name, read, inner, args, resolve, writes, refsOf));
           visit(read.key, inner);
         } else visit(value, inner);
       }
@@ -176,12 +177,29 @@ export function viewReads(op: Json, args: Readonly<Record<string, Json>>, resolv
   return out;
 }
 
+/**
+ * The names a step's value refers to, each step's found once per `viewReads` call: a chain asks
+ * `onlyUse` once per link, and each time over every step of its scope.
+ */
+type StepRefs = (value: Json) => readonly string[];
+
+function stepRefs(): StepRefs {
+  const known = new Map<object, readonly string[]>();
+  return (value) => {
+    if (typeof value !== "object" || value === null) return refsIn(value);
+    let refs = known.get(value);
+    if (refs === undefined) known.set(value, (refs = refsIn(value)));
+    return refs;
+  };
+}
+
 /** The one use of `name` among `steps` (anywhere in their values), when it is a call on it (`{"$name/route": …}`). */
-function onlyUse(steps: Steps, name: string): readonly [string, Json] | undefined {
+function onlyUse(steps: Steps, name: string, refsOf: StepRefs): readonly [string, Json] | undefined {
   let count = 0;
   let direct: readonly [string, Json] | undefined;
   for (const step of steps) {
-    const n = refsIn(step[1]).filter((r) => r === name).length;
+    let n = 0;
+    for (const r of refsOf(step[1])) if (r === name) n++;
     if (n === 0) continue;
     count += n;
     const kv = single(step[1]);
@@ -198,6 +216,7 @@ function chain(
   args: Readonly<Record<string, Json>>,
   resolve: Resolve,
   writes: boolean,
+  refsOf: StepRefs,
 ): ViewRead {
   const key = resolve(read.key);
   const base: ViewRead = { table: read.table, route: read.route, key, limited: false, filters: [] };
@@ -207,7 +226,7 @@ function chain(
   let limit: { amount: Json; guarded: boolean } | undefined;
   let cur = name;
   for (;;) {
-    const use = onlyUse(scope, cur);
+    const use = onlyUse(scope, cur, refsOf);
     if (use === undefined) break;
     const [subject, value] = single(use[1])!;
     const route = subject.slice(cur.length + 2);
@@ -224,7 +243,7 @@ function chain(
     if (route === "rows" && !writes) {
       // `rows` then `slice {stop}`: the first `stop` rows; a negative stop counts from the end,
       // so the shards apply it as a limit only when it is not negative.
-      const next = onlyUse(scope, use[0]);
+      const next = onlyUse(scope, use[0], refsOf);
       const kv = next && single(next[1]);
       if (kv && kv[0] === `$${use[0]}/slice` && typeof kv[1] === "object" && kv[1] !== null && !Array.isArray(kv[1]) && "stop" in kv[1]) {
         const stop = (kv[1] as Record<string, Json>).stop!;
