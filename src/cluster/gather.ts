@@ -255,6 +255,11 @@ function matching(m: RowMap, info: TableInfo, cols: readonly string[], tuples: r
 export async function gatherSite(env: GatherEnv, g: Gathered, site: CallSite): Promise<boolean> {
   const info = env.info(site.table);
   if (info === undefined) return true;
+  if (site.route === "schema" && site.verb === "get") {
+    // The local kernel holds the table with its stored schema: no row is needed to read it.
+    g.map(site.table);
+    return true;
+  }
   if (site.route === "query" && Array.isArray(site.key)) return gatherQuery(env, g, site.table, site.key);
   if (site.route === "traverse" && Array.isArray(site.key)) return gatherTraverse(env, g, site.table, site.key);
   if ((site.route === "" || site.route === "insert" || site.route === "contains" || site.route === "count") && site.verb !== "post" && isKeyTuple(site.key, info)) {

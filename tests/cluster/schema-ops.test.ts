@@ -98,3 +98,33 @@ describe("a table created and written in one op, on a cluster", () => {
     }
   });
 });
+
+describe("reading schemas on a cluster", () => {
+  const servers: ServerHandle[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it("answers a table's schema (and sync(), planMigration()) without gathering a row", async () => {
+    const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
+    servers.push(...hosts);
+    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true });
+    try {
+      await ex.request({ verb: "put", path: "/state/c/big", key: null, body: { "/state/collection/table": [SCHEMA, Array.from({ length: 300 }, (_, i) => [i, i])] } as Json });
+      const one = http(hosts[1]!.url);
+      try {
+        expect(await ex.request({ verb: "get", path: "/state/c/big/schema", key: null })).toEqual(await one.request({ verb: "get", path: "/state/c/big/schema", key: null }));
+      } finally {
+        await one.close();
+      }
+      expect(ex.lastExplain!.steps).toEqual([]);
+      // Several schemas in one op, as sync() and planMigration() read them.
+      await ex.request({ verb: "put", path: "/state/c/other", key: null, body: { "/state/collection/table": [SCHEMA, [[1, 1]]] } as Json });
+      const both = await ex.execute({ "/state/scalar/op/post": [["a", { "/state/c/big/schema": [null] }], ["b", { "/state/c/other/schema": [null] }], ["_r", [{ $a: [] }, { $b: [] }]]] } as Json, {});
+      expect(both).toEqual([SCHEMA, SCHEMA]);
+      expect(ex.lastExplain!.steps).toEqual([]);
+    } finally {
+      await ex.close();
+    }
+  });
+});
