@@ -270,8 +270,8 @@ export class ClusterExecutor implements Executor {
     }
     // A write joins the hosts of the shards it reads and writes as it reaches them.
     const involved: number[] = [];
-    if (!scan.writes && call.op !== undefined) {
-      const answered = await this.#pushedDown(call.op, scan, catalog, txn);
+    if (!scan.writes) {
+      const answered = await this.#pushedDown(call.op, direct, scan, catalog, txn);
       if (answered !== undefined) return answered.value;
     }
     if (!scan.writes) return this.#general(call, txn, scan, false);
@@ -279,21 +279,27 @@ export class ClusterExecutor implements Executor {
   }
 
   /**
-   * A one-call op every shard can answer in part, answered from the parts: a query plan of
-   * aggregates (aggregate-merge.ts). Undefined when the op is not such a call, or when a host
-   * holds more than one shard.
+   * A one-call op (or a request) every shard can answer in part, answered from the parts: a
+   * `count`, or a query plan of aggregates (aggregate-merge.ts). Undefined when the call is not
+   * such a call, or when a host holds more than one shard.
    */
-  async #pushedDown(op: Json, scan: OpScan, catalog: Map<string, TableInfo>, txn: ClusterTxn | undefined): Promise<{ value: Json } | undefined> {
-    const steps = (op as Record<string, unknown>)[PATHS.opdef.post];
+  async #pushedDown(op: Json | undefined, direct: (r: Runner) => Promise<Json>, scan: OpScan, catalog: Map<string, TableInfo>, txn: ClusterTxn | undefined): Promise<{ value: Json } | undefined> {
+    const steps = op === undefined ? [undefined] : (op as Record<string, unknown>)[PATHS.opdef.post];
     if (!Array.isArray(steps) || steps.length !== 1 || scan.sites.length !== 1 || scan.dynamic) return undefined;
     const site = scan.sites[0]!;
     const info = catalog.get(site.table);
-    if (info === undefined || this.#placed(catalog, site.table) !== undefined || !Array.isArray(site.key)) return undefined;
+    if (info === undefined || this.#placed(catalog, site.table) !== undefined) return undefined;
     // A host holding several ranges answers for all its rows at once: its partials would count twice.
     if (hostsShared(this.#shards)) return undefined;
     const shards = this.#shards.map((_, i) => i);
     const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
-    if (site.route !== "query" || site.verb !== "get") return undefined;
+    if (site.route === "count" && site.verb === "get") {
+      // Each row lives on one shard: a count (of the table, or of a selector's rows) is the sum of the shards' counts.
+      const parts = await Promise.all(shards.map((s) => read(s, direct)));
+      this.lastExplain = { route: "gather", steps: [{ step: "partial counts", table: site.table, shards: shards.length, requests: shards.length, rows: 0 }] };
+      return { value: parts.reduce<number>((n, p) => n + (p as number), 0) };
+    }
+    if (op === undefined || site.route !== "query" || site.verb !== "get" || !Array.isArray(site.key)) return undefined;
     let plan: QueryPlan;
     try {
       plan = parseQueryPlan(site.key[0]);

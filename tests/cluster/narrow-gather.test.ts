@@ -129,6 +129,22 @@ describe("a top-k on a cluster", () => {
     expect(ex.lastExplain!.route).toBe("gather");
   });
 
+  it("counts on every shard and adds the counts: no row travels", async () => {
+    for (const q of [(d: any) => d.selectFrom("users").count(), (d: any) => d.selectFrom("users").where("city", "=", "rome").count()]) {
+      const steps = await gathered(q);
+      expect(steps).toEqual([{ step: "partial counts", table: "/state/social/users", shards: 3, requests: 3, rows: 0 }]);
+    }
+    expect(await ex.request({ verb: "get", path: "/state/social/users/count", key: null })).toBe(USERS.length);
+    // In a session, the shards count its own writes too.
+    const n = await db.session(async (s: any) => {
+      await s.insertInto("users").values({ id: 1000, name: "new", age: null, city: "rome", active: true }).execute();
+      return s.selectFrom("users").count().execute();
+    });
+    expect(n).toBe(USERS.length + 1);
+    await db.deleteFrom("users").where("id", "=", 1000).execute();
+    expect(await db.selectFrom("users").count().execute()).toBe(USERS.length);
+  });
+
   it("asks only the shard a key equality names", async () => {
     const steps = await gathered((d) => d.selectFrom("users").where("id", "=", 7).where("name", "=", USERS[6]!.name));
     expect(steps).toEqual([expect.objectContaining({ shards: 1, requests: 1, rows: 1 })]);
