@@ -293,7 +293,9 @@ export class ClusterExecutor implements Executor {
     if (hostsShared(this.#shards)) return undefined;
     const shards = this.#shards.map((_, i) => i);
     const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
-    if (site.route === "count" && site.verb === "get") {
+    // The op's one step is the count itself (not a value computed from it).
+    const count = op === undefined || Object.keys(Object(steps[0]?.[1])).join() === `${site.table}/count`;
+    if (site.route === "count" && site.verb === "get" && count) {
       // Each row lives on one shard: a count (of the table, or of a selector's rows) is the sum of the shards' counts.
       const parts = await Promise.all(shards.map((s) => read(s, direct)));
       this.lastExplain = { route: "gather", steps: [{ step: "partial counts", table: site.table, shards: shards.length, requests: shards.length, rows: 0 }] };

@@ -135,6 +135,10 @@ describe("a top-k on a cluster", () => {
       expect(steps).toEqual([{ step: "partial counts", table: "/state/social/users", shards: 3, requests: 3, rows: 0 }]);
     }
     expect(await ex.request({ verb: "get", path: "/state/social/users/count", key: null })).toBe(USERS.length);
+    // A step that holds a count inside another value is not a count: it runs on the gathered rows.
+    const inTuple = { "/state/scalar/op/post": [["_r", [{ "/state/social/users/count": [null] }, 1]]] };
+    expect(await ex.execute(inTuple, {})).toEqual([USERS.length, 1]);
+    expect(ex.lastExplain!.steps.map((s) => s.step)).not.toContain("partial counts");
     // In a session, the shards count its own writes too.
     const n = await db.session(async (s: any) => {
       await s.insertInto("users").values({ id: 1000, name: "new", age: null, city: "rome", active: true }).execute();
