@@ -81,13 +81,11 @@ export class HostActor {
   link: string;
   #actor: RjwtActor | undefined;
 
-  /** `actor`: the actor itself, or its id to make it (a fresh key pair) on first use. */
-  constructor(actor: RjwtActor | string, link: string) {
-    if (typeof actor === "string") this.id = actor;
-    else {
-      this.#actor = actor;
-      this.id = actor.id;
-    }
+  private constructor(
+    /** The actor id (served by `GET /host/public_key?key=<JSON id>`). */
+    readonly id: string,
+    link: string,
+  ) {
     this.link = link;
   }
 
@@ -99,9 +97,6 @@ export class HostActor {
   static generate(id = "host", link = "/host"): HostActor {
     return new HostActor(id, link);
   }
-
-  /** The actor id (served by `GET /host/public_key?key=<JSON id>`). */
-  readonly id: string;
 
   /** The actor and its key pair. */
   get actor(): RjwtActor {
