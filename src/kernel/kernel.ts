@@ -362,7 +362,7 @@ export class Kernel {
 
   /**
    * Begins a held transaction with no call in it for `ref.owner`, named in `ref.out` (its id and
-   * owner token, as an implicit begin names it): what a session's begin is, in process and over
+   * owner token, as a held call's begin names it): what a session's begin is, in process and over
    * HTTP (an empty POST with `x-tc-txn: hold` to a component root). Needs a write grant (403).
    */
   async hold(ref: { readonly owner?: string; readonly token?: string; readonly out?: TxnTicket }, grant?: Grant): Promise<string> {
