@@ -20,10 +20,10 @@
  * - `grant` sandboxes every call: each link an op reaches is checked against it when it runs
  *   (`ForbiddenError`, 403, and the call is rolled back); a session needs a write verb.
  */
+import { randomUUID } from "node:crypto";
 import { BadRequestError } from "../errors.js";
 import type { Json, OpDef } from "../ir/types.js";
 import type { ExecRequest, Executor, Session } from "../executor.js";
-import { randomUUID } from "node:crypto";
 import { Kernel, type KernelOptions, type TxnRequest } from "./kernel.js";
 import { checkedGrant, type Grant } from "./ops/grant.js";
 import { KERNEL_EXTENSIONS } from "./host-info.js";
