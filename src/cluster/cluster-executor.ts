@@ -30,7 +30,7 @@ import { applyDiffs } from "./apply-diffs.js";
 import { literalRows, queryOp } from "./wire-ops.js";
 import { type AlterStep, alterOnHosts, bodiesByShard, type SplitAlters, splitAlters } from "./alter-split.js";
 import { runLocally, type LocalOutcome, type TableDiff } from "./local-run.js";
-import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan, countDeletes, isSchemaSite } from "./op-scan.js";
+import { argResolver, emptyLiteral, isTableLiteral, literalBodyRows, onlyStep, scanOp, scanRequest, stripLiteralRows, tablePath, toJson, type OpScan, countDeletes, isSchemaSite } from "./op-scan.js";
 
 /** The tables a host holds, without the cluster's own ranges table. */
 function userTables(r: Runner): Promise<Map<string, TableInfo>> {
@@ -284,8 +284,9 @@ export class ClusterExecutor implements Executor {
    * such a call, or when a host holds more than one shard.
    */
   async #pushedDown(op: Json | undefined, direct: (r: Runner) => Promise<Json>, scan: OpScan, catalog: Map<string, TableInfo>, txn: ClusterTxn | undefined): Promise<{ value: Json } | undefined> {
-    const steps = op === undefined ? [undefined] : (op as Record<string, unknown>)[PATHS.opdef.post];
-    if (!Array.isArray(steps) || steps.length !== 1 || scan.sites.length !== 1 || scan.dynamic) return undefined;
+    // A request is one call; an op must be one step.
+    const step = op === undefined ? undefined : onlyStep(op);
+    if ((op !== undefined && step === undefined) || scan.sites.length !== 1 || scan.dynamic) return undefined;
     const site = scan.sites[0]!;
     const info = catalog.get(site.table);
     if (info === undefined || this.#placed(catalog, site.table) !== undefined) return undefined;
@@ -293,9 +294,8 @@ export class ClusterExecutor implements Executor {
     if (hostsShared(this.#shards)) return undefined;
     const shards = this.#shards.map((_, i) => i);
     const read = async (s: number, fn: (r: Runner) => Promise<Json>): Promise<Json> => (txn ? fn(await txn.readerOf(this.#pool, s)) : readAnyReplica(this.#pool, this.#shards[s]!, fn));
-    // The op's one step is the count itself (not a value computed from it).
-    const count = op === undefined || Object.keys(Object(steps[0]?.[1])).join() === `${site.table}/count`;
-    if (site.route === "count" && site.verb === "get" && count) {
+    // The op's one step is the count itself, not a value computed from it.
+    if (site.route === "count" && site.verb === "get" && (op === undefined || Object.keys(Object(step)).join() === `${site.table}/count`)) {
       // Each row lives on one shard: a count (of the table, or of a selector's rows) is the sum of the shards' counts.
       const parts = await Promise.all(shards.map((s) => read(s, direct)));
       this.lastExplain = { route: "gather", steps: [{ step: "partial counts", table: site.table, shards: shards.length, requests: shards.length, rows: 0 }] };

@@ -274,3 +274,17 @@ export function countDeletes(op: Json): number {
   walk(op);
   return n;
 }
+
+/**
+ * The value of a POST op's only step, or `undefined` when the op has more steps (or is no POST
+ * op): a one-step op answers that value itself.
+ *
+ * @example
+ * ```ts
+ * onlyStep({ "/state/scalar/op/post": [["n", { "/state/app/users/count": [null] }]] }); // { "/state/app/users/count": [null] }
+ * ```
+ */
+export function onlyStep(op: Json): unknown {
+  const steps = (op as Record<string, unknown> | null)?.[PATHS.opdef.post];
+  return Array.isArray(steps) && steps.length === 1 && Array.isArray(steps[0]) ? (steps[0] as unknown[])[1] : undefined;
+}
