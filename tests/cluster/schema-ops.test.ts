@@ -11,16 +11,23 @@ import type { Json } from "../../src/ir/types.js";
 const S = "/state/scalar/value/";
 const SCHEMA: Json = [[[["id", `${S}number/uint/64`]], [["v", `${S}number/uint/64`]]], []];
 
+/** The hosts the tests start, closed after all of them. */
+const servers: ServerHandle[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+/** Three shard hosts and a cluster over them, one shard each. */
+async function threeShards(): Promise<{ hosts: ServerHandle[]; ex: ReturnType<typeof cluster> }> {
+  const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
+  servers.push(...hosts);
+  return { hosts, ex: cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true }) };
+}
+
 describe("a table created and written in one op, on a cluster", () => {
-  const servers: ServerHandle[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-  });
 
   it("alters with a value per row, across shards: each row gets its own; a unique column repeating across shards is refused", async () => {
-    const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
-    servers.push(...hosts);
-    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true });
+    const { ex } = await threeShards();
     try {
       const n = 30;
       await ex.request({ verb: "put", path: "/state/c/a", key: null, body: { "/state/collection/table": [SCHEMA, Array.from({ length: n }, (_, i) => [i, i % 2])] } as Json });
@@ -63,9 +70,7 @@ describe("a table created and written in one op, on a cluster", () => {
   });
 
   it("writes each row once, on its own shard, and sees the literal's rows", async () => {
-    const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
-    servers.push(...hosts);
-    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true });
+    const { hosts, ex } = await threeShards();
     try {
       const rows = Array.from({ length: 12 }, (_, i) => [i, i * 10]);
       const op = {
@@ -100,15 +105,9 @@ describe("a table created and written in one op, on a cluster", () => {
 });
 
 describe("reading schemas on a cluster", () => {
-  const servers: ServerHandle[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-  });
 
   it("answers a table's schema (and sync(), planMigration()) without gathering a row", async () => {
-    const hosts = await Promise.all([0, 1, 2].map(() => serve({ shardMember: true })));
-    servers.push(...hosts);
-    const ex = cluster({ shards: evenRanges(3).map((range, i) => ({ range, hosts: [hosts[i]!.url] })), init: true });
+    const { hosts, ex } = await threeShards();
     try {
       await ex.request({ verb: "put", path: "/state/c/big", key: null, body: { "/state/collection/table": [SCHEMA, Array.from({ length: 300 }, (_, i) => [i, i])] } as Json });
       const one = http(hosts[1]!.url);
