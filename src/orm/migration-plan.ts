@@ -9,7 +9,7 @@
  * value, checked when applied). Anything else is refused, naming the table, the column and what to
  * declare.
  */
-import { ConflictError } from "../errors.js";
+import { ConflictError, NotFoundError } from "../errors.js";
 import type { Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { DTYPE_PATHS, type AnyColumn, type ColumnMigration } from "./columns.js";
@@ -225,34 +225,29 @@ export async function planMigration(schema: AnySchema, runner: Runner): Promise<
   const ns = schema.namespace;
   const present = await tableList(runner);
   const prefix = `/state/${ns}/`;
-  const storedNames = new Set<string>();
-  if (present !== undefined) {
-    for (const p of present) if (p.startsWith(prefix) && !p.slice(prefix.length).includes("/")) storedNames.add(p.slice(prefix.length));
-  } else {
-    // A host without the table list: probe each declared name (and previous name).
-    for (const m of schema.tableMetas) {
-      for (const n of [m.name, (schema.tables[m.name] as AnyTable).previousName]) {
-        if (n === null || storedNames.has(n)) continue;
-        try {
-          await runner.request({ verb: "get", path: `${prefix}${n}/schema`, key: null });
-          storedNames.add(n);
-        } catch {
-          // absent
-        }
-      }
-    }
-  }
-  storedNames.delete(HISTORY_TABLE);
   const stored = new Map<string, Json>();
   let history: MigrationRecord[];
   if (present !== undefined) {
     // The schemas and the history in one request.
     const hist = historyPath(ns);
-    const read = await readStored(runner, [...storedNames].map((n) => `${prefix}${n}`), present.has(hist) ? hist : undefined);
-    for (const n of storedNames) stored.set(n, read.schemas.get(`${prefix}${n}`)!);
+    const names: string[] = [];
+    for (const p of present) if (p.startsWith(prefix) && !p.slice(prefix.length).includes("/") && p !== hist) names.push(p.slice(prefix.length));
+    const read = await readStored(runner, names.map((n) => `${prefix}${n}`), present.has(hist) ? hist : undefined);
+    for (const n of names) stored.set(n, read.schemas.get(`${prefix}${n}`)!);
     history = historyRecords(read.table);
   } else {
-    for (const n of storedNames) stored.set(n, await runner.request({ verb: "get", path: `${prefix}${n}/schema`, key: null }));
+    // A host without the table list: probe each declared name (and previous name); a probe that
+    // answers is the stored schema.
+    for (const m of schema.tableMetas) {
+      for (const n of [m.name, (schema.tables[m.name] as AnyTable).previousName]) {
+        if (n === null || n === HISTORY_TABLE || stored.has(n)) continue;
+        try {
+          stored.set(n, await runner.request({ verb: "get", path: `${prefix}${n}/schema`, key: null }));
+        } catch (e) {
+          if (!(e instanceof NotFoundError)) throw e;
+        }
+      }
+    }
     history = await readHistory(runner, ns, present);
   }
 
@@ -292,7 +287,7 @@ export async function planMigration(schema: AnySchema, runner: Runner): Promise<
       changes.push({ kind: "alter", meta, fromPath: `${prefix}${from}`, expect: storedJson, sources, unique: [], needsRows: false });
     }
   }
-  const notes = [...storedNames].filter((n) => !declared.has(n) && !consumed.has(n)).map((n) => `undeclared table ${prefix}${n} (left as it is)`);
+  const notes = [...stored.keys()].filter((n) => !declared.has(n) && !consumed.has(n)).map((n) => `undeclared table ${prefix}${n} (left as it is)`);
   const to = declaredHash(schema);
   if (out.steps.length > 0 || out.problems.length > 0) {
     const older = olderDeclaration(history, to);

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { embedded } from "../../src/kernel/index.js";
 import type { Executor } from "../../src/executor.js";
-import { ConflictError } from "../../src/errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../src/errors.js";
 import { col, connect, schema, schemaDiff, table, type AnyTable } from "../../src/orm/index.js";
 
 const v1 = schema({
@@ -87,6 +87,35 @@ describe("sync", () => {
     expect(calls).toEqual(["request", "execute"]);
     // The history was read in that op: an older declaration is refused by name.
     await expect((await connect(many, counted)).migrate()).rejects.toThrow(/older declaration/);
+  });
+
+  it("on a host without the table list, probes each declared table once: sync() and migrate() work, and a refused probe is an error, not an absent table", async () => {
+    const gets: string[] = [];
+    let refuse: string | undefined;
+    // A host that serves no `GET /host/tables` (404), and records the schema reads.
+    const listless = new Proxy(executor, {
+      get(target, k, receiver) {
+        const v = Reflect.get(target, k, receiver) as unknown;
+        if (k === "request") {
+          return (req: { verb: string; path: string }) => {
+            if (req.path === "/host/tables") return Promise.reject(new NotFoundError("no such route"));
+            if (req.path.endsWith("/schema")) gets.push(req.path);
+            if (req.path === refuse) return Promise.reject(new ForbiddenError("not for this token"));
+            return (v as (r: unknown) => unknown).call(target, req);
+          };
+        }
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    expect(await (await connect(v1, listless)).sync()).toEqual({ created: ["items", "orders"], unchanged: [] });
+    expect(await (await connect(v1, listless)).sync()).toEqual({ created: [], unchanged: ["items", "orders"] });
+    const v2 = schema({ namespace: "shop", tables: { ...v1.tables, orders: table("orders", { id: col.u64().key(), item: col.u64().references("items"), qty: col.u32().nullable() }) } });
+    gets.length = 0;
+    expect((await (await connect(v2, listless)).migrate()).steps).toEqual(["orders: add column qty u32 nullable (null)"]);
+    // Each declared table's schema read once while planning (none is read again).
+    expect(gets).toEqual(["/state/shop/items/schema", "/state/shop/orders/schema"]);
+    refuse = "/state/shop/items/schema";
+    await expect((await connect(v2, listless)).planMigration()).rejects.toBeInstanceOf(ForbiddenError);
   });
 
   it("describes key/value moves and order changes", () => {
