@@ -7,10 +7,9 @@
  * `IrDecodeError` naming the JSON path of the problem (`$["/state/scalar/op/post"][1][0]`) and
  * what was expected there. Nothing but a `TcError` ever escapes, whatever the input.
  *
- * The decoder is hand-written (it runs on every request); zod describes the argument shapes of
- * OpDefs and TCRefs, where a declarative shape reads better than a chain of ifs.
+ * The decoder is hand-written: it runs on every request, and many ops are decoded once (a
+ * migration, a query's first run), so nothing in it pays a first-use cost of its own.
  */
-import { z } from "zod";
 import { IrDecodeError, TcError } from "../errors.js";
 import { base64ToBytes, describe, formatPath, isRef, MAX_DEPTH, parseInt64, type PathSeg } from "./codec.js";
 import { idIssue, parseSubject } from "./subject.js";
@@ -25,28 +24,39 @@ function isPlainObject(x: object): x is Record<string, unknown> {
 }
 
 // -------------------------------------------------------------------------------------------------
-// Argument shapes of the reserved forms (zod).
+// Argument shapes of the reserved forms: a tuple of fixed length whose items are strings, arrays
+// or anything, or an array of anything. Checked by hand (`Decoder.shape`): a schema library's first
+// check of each shape cost more than the rest of an op's decode, and an op is often decoded once.
+
+/** What one item of a tuple shape must be. */
+type ShapeItem = "string" | "array" | "any";
+/** A tuple shape (`items`), or an array of any length (`items` undefined), and how it reads in errors. */
+interface Shape {
+  readonly items?: readonly ShapeItem[];
+  readonly expected: string;
+}
+
+/** The values a shape's check lets through: its items' types, in order. */
+type ShapeOf<S extends Shape> = S extends { readonly items: infer T extends readonly ShapeItem[] }
+  ? { readonly [K in keyof T]: T[K] extends "string" ? string : T[K] extends "array" ? readonly unknown[] : unknown }
+  : readonly unknown[];
 
 const STEPS = "[[id, scalar], …]";
-const anyValue = z.custom<unknown>(() => true);
 const SHAPES = {
-  getOp: { schema: z.tuple([z.string(), z.array(anyValue)]), expected: `["key_name", ${STEPS}]` },
-  putOp: {
-    schema: z.tuple([z.string(), z.string(), z.array(anyValue)]),
-    expected: `["key_name", "value_name", ${STEPS}]`,
-  },
-  postOp: { schema: z.array(anyValue), expected: STEPS },
-  deleteOp: { schema: z.tuple([z.string(), z.array(anyValue)]), expected: `["key_name", ${STEPS}]` },
-  step: { schema: z.tuple([z.string(), anyValue]), expected: "a step [id, scalar]" },
-  explicitGet: { schema: z.tuple([z.string(), anyValue]), expected: `["<subject>", key]` },
-  explicitPut: { schema: z.tuple([z.string(), anyValue, anyValue]), expected: `["<subject>", key, value]` },
-  explicitPost: { schema: z.tuple([z.string(), anyValue]), expected: `["<subject>", {params}]` },
-  explicitDelete: { schema: z.tuple([z.string(), anyValue]), expected: `["<subject>", key] (the subject is a string)` },
-  cond: { schema: z.tuple([anyValue, anyValue, anyValue]), expected: "[<ref>, then, else]" },
-  after: { schema: z.tuple([anyValue, anyValue]), expected: "[when, then]" },
-  while: { schema: z.tuple([anyValue, anyValue, anyValue]), expected: "[cond_opdef, step_opdef, state]" },
-  forEach: { schema: z.tuple([anyValue, anyValue, z.string()]), expected: `[items, opdef, "item_name"]` },
-} as const;
+  getOp: { items: ["string", "array"], expected: `["key_name", ${STEPS}]` },
+  putOp: { items: ["string", "string", "array"], expected: `["key_name", "value_name", ${STEPS}]` },
+  postOp: { expected: STEPS },
+  deleteOp: { items: ["string", "array"], expected: `["key_name", ${STEPS}]` },
+  step: { items: ["string", "any"], expected: "a step [id, scalar]" },
+  explicitGet: { items: ["string", "any"], expected: `["<subject>", key]` },
+  explicitPut: { items: ["string", "any", "any"], expected: `["<subject>", key, value]` },
+  explicitPost: { items: ["string", "any"], expected: `["<subject>", {params}]` },
+  explicitDelete: { items: ["string", "any"], expected: `["<subject>", key] (the subject is a string)` },
+  cond: { items: ["any", "any", "any"], expected: "[<ref>, then, else]" },
+  after: { items: ["any", "any"], expected: "[when, then]" },
+  while: { items: ["any", "any", "any"], expected: "[cond_opdef, step_opdef, state]" },
+  forEach: { items: ["any", "any", "string"], expected: `[items, opdef, "item_name"]` },
+} as const satisfies Record<string, Shape>;
 
 const ABSOLUTE_KEY = /^https?:\/\//;
 const VALUE_TYPES = new Set(["none", "number", "string", "link", "tuple", "bytes", "number/int/64", "number/uint/64"]);
@@ -213,21 +223,19 @@ class Decoder {
     return s;
   }
 
-  /** Checks `v` against a zod shape, failing with the path of the first issue. */
-  private shape<T>(shape: { schema: z.ZodType<T>; expected: string }, v: unknown): T {
-    const r = shape.schema.safeParse(v);
-    if (r.success) return r.data;
-    const issue = r.error.issues[0];
-    const sub = (issue?.path ?? []).filter((p): p is PathSeg => typeof p === "string" || typeof p === "number");
-    let found: unknown = v;
-    try {
-      for (const p of sub) found = (found as Record<PathSeg, unknown>)[p];
-    } catch {
-      found = undefined;
+  /** Checks `v` against a shape; the error names the form, and the item when one is wrong. */
+  private shape<S extends Shape>(shape: S, v: unknown): ShapeOf<S> {
+    if (!Array.isArray(v)) return this.fail(shape.expected, describe(v));
+    const items = shape.items;
+    if (items === undefined) return v as unknown as ShapeOf<S>;
+    if (v.length !== items.length) return this.fail(`${shape.expected} (${items.length} items)`, describe(v));
+    for (let i = 0; i < items.length; i++) {
+      const want = items[i]!;
+      const item: unknown = v[i];
+      if (want === "any" || (want === "string" ? typeof item === "string" : Array.isArray(item))) continue;
+      return this.fail(`${shape.expected} (at [${i}]: ${want === "string" ? "a string" : "an array"})`, describe(item));
     }
-    const where = sub.length > 0 ? ` (at ${formatPath(sub).slice(1)}: ${issue?.message ?? "invalid"})` : "";
-    const foundText = issue?.code === "too_small" || issue?.code === "too_big" ? describe(v) : describe(found);
-    return this.fail(shape.expected + where, foundText);
+    return v as unknown as ShapeOf<S>;
   }
 
   /** `{"/…": args}`: a reserved form, or an op call on / a value of a link. */
@@ -434,7 +442,7 @@ class Decoder {
     for (let i = 0; i < entries.length; i++) {
       this.path.push(i);
       const entry = entries[i];
-      // hand-checked fast path (one per step); zod describes what is wrong otherwise
+      // The common case without the shape check's generality; `shape` describes what is wrong otherwise.
       const [name, value] =
         Array.isArray(entry) && entry.length === 2 && typeof entry[0] === "string"
           ? (entry as [string, unknown])
