@@ -165,7 +165,8 @@ export const RETURNING_EXTENSION = "returning";
 
 /** The write plan of `insert_returning` (see `RETURNING_ROUTES`). */
 export interface InsertReturningPlan {
-  readonly rows: readonly (readonly unknown[])[];
+  /** The row tuples (a cell `{param: name}` takes that parameter), or `{param: name}`: the parameter holding them. */
+  readonly rows: readonly (readonly unknown[])[] | { readonly param: string };
   readonly columns: readonly string[] | null;
   readonly onConflict: "error" | "ignore" | "update";
   readonly update: readonly (readonly string[])[] | null;
@@ -249,7 +250,7 @@ const planSchema: z.ZodType<QueryPlan> = z.lazy(() =>
 const columnsSchema = z.array(idSchema).min(1).max(1024).nullable();
 const insertSchema = z
   .object({
-    rows: z.array(z.array(z.unknown()).max(1024)).max(100_000),
+    rows: z.union([z.array(z.array(z.unknown()).max(1024)).max(100_000), z.object({ param: nameSchema }).strict()]),
     columns: columnsSchema,
     onConflict: z.enum(["error", "ignore", "update"]),
     update: z.array(z.array(idSchema).max(1024)).nullable(),
@@ -319,7 +320,28 @@ export function checkQueryPlan(json: unknown): QueryPlan {
  * ```
  */
 export function parseQueryPlan(text: unknown): QueryPlan {
-  return checkQueryPlan(parseText(text, "query"));
+  if (typeof text !== "string") return checkQueryPlan(parseText(text, "query"));
+  return (cachedPlan("query", text) as QueryPlan | undefined) ?? rememberPlan("query", text, checkQueryPlan(parseText(text, "query")));
+}
+
+/**
+ * Validated plans by route and text: a client sends the same text for every statement of a shape
+ * (values are parameters), so each text is parsed and checked once. The plans are shared: nothing
+ * may change them.
+ */
+const PLANS = new Map<string, Map<string, object>>();
+const PLANS_PER_ROUTE = 512;
+
+function cachedPlan(route: string, text: string): object | undefined {
+  return PLANS.get(route)?.get(text);
+}
+
+function rememberPlan<T extends object>(route: string, text: string, plan: T): T {
+  let byText = PLANS.get(route);
+  if (byText === undefined) PLANS.set(route, (byText = new Map()));
+  if (byText.size >= PLANS_PER_ROUTE) byText.delete(byText.keys().next().value as string);
+  byText.set(text, plan);
+  return plan;
 }
 
 /**
@@ -335,10 +357,13 @@ export function parseReturningPlan(route: "update_returning", text: unknown): Up
 export function parseReturningPlan(route: "delete_returning", text: unknown): DeleteReturningPlan;
 export function parseReturningPlan(route: (typeof RETURNING_ROUTES)[number], text: unknown): InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan;
 export function parseReturningPlan(route: (typeof RETURNING_ROUTES)[number], text: unknown): InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan {
+  if (typeof text === "string") {
+    const hit = cachedPlan(route, text);
+    if (hit !== undefined) return hit as InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan;
+  }
   const json = parseText(text, route);
-  if (route === "insert_returning") return validate(insertSchema, json, route) as InsertReturningPlan;
-  if (route === "update_returning") return validate(updateSchema, json, route) as UpdateReturningPlan;
-  return validate(deleteSchema, json, route);
+  const schema = route === "insert_returning" ? insertSchema : route === "update_returning" ? updateSchema : deleteSchema;
+  return rememberPlan(route, text as string, validate(schema as z.ZodType<InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan>, json, route));
 }
 
 /**

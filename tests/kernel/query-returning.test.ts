@@ -87,6 +87,32 @@ describe.each(WITH_CLUSTER)("returning routes ($name)", (factory) => {
     expect(await post(ex, "update_returning", { ...bump, set: [["name", lit("again")]] })).toEqual([]);
   });
 
+  it("takes the rows from one parameter holding them, as they are", async () => {
+    const plan = { rows: { param: "rows" }, columns: ["id", "name"], onConflict: "ignore", update: null };
+    // Row 1 exists (ignored); a cell shaped like a parameter reference is a value here, not a reference.
+    const rows: Json = [[1, "x", 0], [6, "f", 6], [7, "g", null]];
+    expect(await post(ex, "insert_returning", plan, { rows })).toEqual([[6, "f"], [7, "g"]]);
+    const asText = await failure(post(ex, "insert_returning", plan, { rows: [[8, { param: "name" }, 1]], name: "h" }));
+    expect(asText.kind).toBe("bad_request");
+    const upd = { rows: { param: "rows" }, columns: null, onConflict: "update", update: [["n"], ["name"]] };
+    expect(await post(ex, "insert_returning", upd, { rows: [[6, "F", 60], [7, "G", 70]] })).toEqual([[6, "f", 60], [7, "G", null]]);
+    const miscounted = await failure(post(ex, "insert_returning", upd, { rows: [[6, "F", 60]] }));
+    expect(miscounted.message).toMatch(/update lists 2 column sets for 1 rows/);
+    for (const [given, re] of [
+      [undefined, /missing parameter "rows"/],
+      [5, /parameter "rows" must hold a tuple of row tuples/],
+      [[[9, "i", 9], 9], /parameter "rows" must hold a tuple of row tuples/],
+      [[[9, "i"]], /has 3 values/],
+    ] as const) {
+      const e = await failure(post(ex, "insert_returning", plan, given === undefined ? {} : { rows: given as Json }));
+      expect(e.kind, String(re)).toBe("bad_request");
+      expect(e.message).toMatch(re);
+    }
+    const bad = await failure(post(ex, "insert_returning", { ...plan, rows: { param: "rows", extra: 1 } }, { rows: [] }));
+    expect(bad.message).toMatch(/invalid plan at plan\.rows/);
+    await post(ex, "delete_returning", { where: { t: "cmp", op: ">=", l: col("id"), r: lit(6) }, columns: null });
+  });
+
   it("refuses bad plans, and other verbs", async () => {
     const cases: [string, unknown, RegExp, Record<string, Json>?][] = [
       ["update_returning", { where: null, set: [["id", lit(1)]], columns: null }, /cannot update key column "id"/],

@@ -3,13 +3,13 @@
  *
  *   `GET /state/<ns>/<table>/query` with key `[plan_json, {param: value, …}]`
  *
- * The plan text is validated once per distinct text and compiled once per text and set of
- * tables (plan-compile.ts); each call binds the parameters (checked against the kinds their
- * uses expect), runs the plan inside the caller's transaction (plan-run.ts) and answers a tuple
- * of row tuples. Every row read is charged to the op's budget (budget.ts).
+ * The plan text is validated once per distinct text (`parseQueryPlan` keeps it) and compiled
+ * once per text and set of tables (plan-compile.ts); each call binds the parameters (checked
+ * against the kinds their uses expect), runs the plan inside the caller's transaction
+ * (plan-run.ts) and answers a tuple of row tuples. Every row read is charged to the op's budget (budget.ts).
  */
 import { MethodNotAllowedError, NotFoundError } from "../../errors.js";
-import { parseQueryPlan, type QueryPlan } from "../../ir/query-plan.js";
+import { parseQueryPlan } from "../../ir/query-plan.js";
 import type { Table } from "../storage/table-engine.js";
 import { plainParams } from "../traverse/table-store.js";
 import { type RouteMeter, StandaloneMeter, Visits } from "./budget.js";
@@ -18,7 +18,6 @@ import { compileQuery, type CompiledQuery, type ParamSpec } from "./plan-compile
 import { runPlan } from "./plan-run.js";
 
 const CACHE_LIMIT = 512;
-const parsed = new Map<string, QueryPlan>();
 /**
  * Compiled plans by the route's table (they go with it), then by `ns`, then by plan text (the
  * text string itself is the key: the same op hands the same string object each call, whose hash
@@ -30,22 +29,6 @@ function remember<T>(cache: Map<string, T>, key: string, value: T): T {
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(key, value);
   return value;
-}
-
-/**
- * The plan of a text, validated once (a bounded cache keyed by the text).
- *
- * @example
- * ```ts
- * cachedQueryPlan(key[0]); // the same object for the same text
- * ```
- */
-export function cachedQueryPlan(text: unknown): QueryPlan {
-  if (typeof text === "string") {
-    const hit = parsed.get(text);
-    if (hit) return hit;
-  }
-  return remember(parsed, text as string, parseQueryPlan(text));
 }
 
 function compiledFor(text: string, lookup: (name: string) => Table | undefined, ns: string, from: Table): CompiledQuery {
@@ -65,7 +48,7 @@ function compiledFor(text: string, lookup: (name: string) => Table | undefined, 
     if (fresh) return hit;
     byText.delete(text);
   }
-  return remember(byText, text, compileQuery(cachedQueryPlan(text), lookup, ns));
+  return remember(byText, text, compileQuery(parseQueryPlan(text), lookup, ns));
 }
 
 function kindProblem(v: unknown, kind: string): boolean {
@@ -156,7 +139,7 @@ export function queryTableRoute(
 ): unknown[][] {
   if (verb !== "get") throw new MethodNotAllowedError(`/state/${ns}/${name}/query answers GET, not ${verb.toUpperCase()}`);
   if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string") throw bad("the key is [plan_json, {params}]");
-  const plan = cachedQueryPlan(key[0]);
+  const plan = parseQueryPlan(key[0]);
   if (plan.from.table !== name) throw bad(`the plan reads from ${plan.from.table}, but the route is on ${name}`);
   const from = lookup(name);
   if (from === undefined) throw new NotFoundError(`query: no table /state/${ns}/${name}`);

@@ -102,17 +102,40 @@ function cellValue(cell: unknown, params: Readonly<Record<string, unknown>>): un
   return cell;
 }
 
+/** The most rows, and cells a row, an `insert_returning` takes (as in its plan's row list). */
+const MAX_ROWS = 100_000;
+const MAX_CELLS = 1024;
+
+/**
+ * The rows of an insert plan: its row list (a `{param}` cell takes the parameter), or the row
+ * tuples the parameter `rows.param` holds, taken as they are.
+ */
+function planRows(plan: InsertReturningPlan, params: Readonly<Record<string, unknown>>): readonly (readonly unknown[])[] {
+  const rows = plan.rows;
+  if (Array.isArray(rows)) return (rows as readonly (readonly unknown[])[]).map((row) => row.map((c) => cellValue(c, params)));
+  const name = (rows as { readonly param: string }).param;
+  if (!Object.prototype.hasOwnProperty.call(params, name)) throw new BadRequestError(`insert_returning: missing parameter ${JSON.stringify(name)}`);
+  const given = params[name];
+  if (!Array.isArray(given) || given.length > MAX_ROWS || !given.every((r) => Array.isArray(r) && r.length <= MAX_CELLS)) {
+    throw new BadRequestError(
+      `insert_returning: parameter ${JSON.stringify(name)} must hold a tuple of row tuples (at most ${MAX_ROWS} rows of at most ${MAX_CELLS} cells)`,
+    );
+  }
+  return given as readonly (readonly unknown[])[];
+}
+
 function insertReturning(log: WriteLog, table: Table, plan: InsertReturningPlan, params: Readonly<Record<string, unknown>>, visits: Visits): unknown[][] {
   const cols = projection(table, plan.columns, "insert_returning");
-  if (plan.update !== null && plan.update.length !== plan.rows.length) {
-    throw new BadRequestError(`insert_returning: update lists ${plan.update.length} column sets for ${plan.rows.length} rows`);
+  const rows = planRows(plan, params);
+  if (plan.update !== null && plan.update.length !== rows.length) {
+    throw new BadRequestError(`insert_returning: update lists ${plan.update.length} column sets for ${rows.length} rows`);
   }
   const valueCols = table.schema.columns.filter((c) => !c.isKey);
   const out: unknown[][] = [];
-  visits.meter.tuple(plan.rows.length, "insert_returning rows");
-  for (let i = 0; i < plan.rows.length; i++) {
+  visits.meter.tuple(rows.length, "insert_returning rows");
+  for (let i = 0; i < rows.length; i++) {
     visits.one();
-    const raw = plan.rows[i]!.map((c) => cellValue(c, params));
+    const raw = rows[i]!;
     const row = table.checkRow(raw, `insert_returning row ${i}`);
     const key = table.primaryKeyOf(row);
     const existing = table.get(key);
