@@ -14,7 +14,7 @@ import type { Json } from "../ir/types.js";
 import type { CompiledBody } from "./compile-types.js";
 import type { ColumnMeta, TableMeta } from "./meta.js";
 import type { DeleteNode, InsertNode, Predicate, UpdateNode } from "./nodes.js";
-import { toWire, type Binder } from "./param-binder.js";
+import { refName, toWire, type Binder } from "./param-binder.js";
 import { explainPlan, planRead } from "./planner.js";
 import { PlanParams, toExpr } from "./query-compiler.js";
 import type { OExpr, ReturningNode } from "./query-node.js";
@@ -63,7 +63,6 @@ export function compileReturning(node: ReturningNode, b: Binder): CompiledBody &
   const p = new PlanParams(b);
   let route: string;
   let plan: InsertReturningPlan | UpdateReturningPlan | DeleteReturningPlan;
-  let explain = null;
   if (w.kind === "insert") {
     route = "insert_returning";
     plan = insertPlan(w, node.columns, b, p);
@@ -71,7 +70,6 @@ export function compileReturning(node: ReturningNode, b: Binder): CompiledBody &
     route = `${w.kind}_returning`;
     const where = whereExpr(meta, w.where);
     const whereJson = where ? toExpr(where, p) : null;
-    explain = explainPlan(meta, planRead(meta, w.where, null, { lookups: false }));
     if (w.kind === "update") {
       const set = (w as UpdateNode).set.map(([c, o]) => [c, toExpr({ t: "value", operand: o, column: meta.columnsByName[c]!, shape: "value" }, p)] as const);
       plan = { where: whereJson, set, columns: node.columns };
@@ -80,14 +78,40 @@ export function compileReturning(node: ReturningNode, b: Binder): CompiledBody &
     }
   }
   const unique = w.kind === "delete" ? [] : meta.columns.filter((c) => c.unique && !c.key);
-  const write = post(`${meta.path}/${route}`, { plan: JSON.stringify(checked(plan, unique.length > 0)), params: p.map });
-  const op = opdef(unique.length === 0 ? [["_r", write]] : uniqueChecked(meta, unique, write));
+  const text = JSON.stringify(checked(plan, unique.length > 0));
+  // The op and decoder are functions of the route and the plan text (values are parameters, and
+  // the parameter map's names are the text's): one per text, so every statement of a shape sends
+  // the same op object and the kernel's op cache hits by identity.
+  let byText = SHAPES.get(meta);
+  if (byText === undefined) SHAPES.set(meta, (byText = new Map()));
+  // With unique checks the text asks for whole rows, and the columns returned are projected here.
   const names = node.columns ?? meta.columns.map((c) => c.name);
-  // With unique checks the route answers whole rows (the checks read them); decode projects.
-  const positions = unique.length === 0 ? undefined : names.map((n) => meta.columnsByName[n]!.position);
-  const decodeRow = rowDecoder(names, cellDecoders(meta, names), positions);
-  return { op, decode: (r) => (r as Json[]).map((row) => decodeRow(row as Json[])), explain, needs: [RETURNING_EXTENSION] };
+  const cacheKey = unique.length === 0 ? `${route}\n${text}` : `${route}\n${text}\n${names.join(",")}`;
+  let shape = byText.get(cacheKey);
+  if (shape === undefined) {
+    const write = post(`${meta.path}/${route}`, { plan: text, params: p.map });
+    const op = opdef(unique.length === 0 ? [["_r", write]] : uniqueChecked(meta, unique, write));
+    // With unique checks the route answers whole rows (the checks read them); decode projects.
+    const positions = unique.length === 0 ? undefined : names.map((n) => meta.columnsByName[n]!.position);
+    const decodeRow = rowDecoder(names, cellDecoders(meta, names), positions);
+    shape = { op, decode: (r: Json) => (r as Json[]).map((row) => decodeRow(row as Json[])) };
+    if (byText.size >= MAX_SHAPES_PER_TABLE) byText.clear();
+    byText.set(cacheKey, shape);
+  }
+  let explained: ReturnType<typeof explainPlan> | null | undefined;
+  const lazy = {
+    get explain(): ReturnType<typeof explainPlan> | null {
+      if (explained === undefined) explained = w.kind === "insert" ? null : explainPlan(meta, planRead(meta, w.where, null, { lookups: false }));
+      return explained;
+    },
+  };
+  return Object.assign(lazy, { op: shape.op, decode: shape.decode, needs: NEEDS });
 }
+
+const NEEDS: readonly string[] = [RETURNING_EXTENSION];
+/** The op and decoder of each route and plan text, per table (a full table's shapes are dropped at once). */
+const SHAPES = new WeakMap<TableMeta, Map<string, { readonly op: CompiledBody["op"]; readonly decode: CompiledBody["decode"] }>>();
+const MAX_SHAPES_PER_TABLE = 512;
 
 /** The plan answering whole rows when the unique checks need them. */
 function checked<P extends { readonly columns: readonly string[] | null }>(plan: P, whole: boolean): P {
@@ -126,18 +150,16 @@ function uniqueChecked(meta: TableMeta, unique: readonly ColumnMeta[], write: Js
   ];
 }
 
+/**
+ * An insert's plan: its rows go as ONE parameter holding the tuple of row tuples (wire cells), so
+ * the plan text — and the op — is the same for every insert of a shape, whatever its rows.
+ */
 function insertPlan(w: InsertNode, columns: readonly string[] | null, b: Binder, p: PlanParams): InsertReturningPlan {
   const meta = w.table;
-  let slot = 0;
-  const rows = w.rows.map((row) =>
-    row.map((v, i) => {
-      const r = b.slot(slot++, toWire(meta.columns[i]!, v));
-      const name = Object.keys(r as Record<string, Json>)[0]!.slice(1);
-      p.map[name] = r;
-      return { param: name };
-    }),
-  );
-  return { rows, columns, onConflict: w.onConflict, update: w.onConflict === "update" ? w.provided.map((c) => [...c]) : null };
+  const r = b.slot(0, w.rows.map((row) => row.map((v, i) => toWire(meta.columns[i]!, v))));
+  const name = refName(r);
+  p.map[name] = r;
+  return { rows: { param: name }, columns, onConflict: w.onConflict, update: w.onConflict === "update" ? w.provided.map((c) => [...c]) : null };
 }
 
 export type { DeleteNode, UpdateNode };
