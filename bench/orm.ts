@@ -9,6 +9,8 @@
  * - a select with a predicate no index serves: the `filter` route extension (default) and its
  *   core lowering (a `fold` over the index range), per row
  * - an order no index serves: the `sort` route extension, with a filter, limit 20
+ * - `insert … returning` the generated ids, 1 row and 100 rows a statement (writes: both tables
+ *   grow as they are measured)
  *
  * Part of `npm run bench` (exports `run(ctx)`); standalone: `npx tsx bench/orm.ts`
  * (BENCH_SCALE=small|full, default small when standalone).
@@ -31,7 +33,8 @@ const users = table("users", {
   city: col.string(32),
   age: col.u32().nullable(),
 }).index("by_city_age", ["city", "age"]);
-const bench = schema({ namespace: "bench", tables: { users } });
+const events = table("events", { id: col.u64().key().autoIncrement(), name: col.string(32), n: col.u32() });
+const bench = schema({ namespace: "bench", tables: { users, events } });
 
 const SECTION = "orm";
 
@@ -128,6 +131,21 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       { samples: ctx.quick ? 3 : 5, warmupMs: 50, minBatchMs: 5 },
     );
     rows.push({ section: SECTION, case: `index range (~${perCity} rows) + order by an unindexed column + limit 20`, oursLabel: "orm sort route (extension)", ours: sorted.ours, baselines: [{ label: "Kysely + better-sqlite3", figure: sorted.kysely }] });
+
+    // 7. Inserts answering their generated ids (`returning`), one row and 100 rows a statement.
+    ctx.progress("orm: insert … returning");
+    sqlite.exec("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, n INTEGER NOT NULL)");
+    const eventRows = (i: number, n: number) => Array.from({ length: n }, (_, j) => ({ name: `event ${i}.${j}`, n: j }));
+    for (const n of [1, 100]) {
+      const ins = await measureGroup(
+        {
+          ours: { fn: (i) => db.insertInto("events").values(eventRows(i, n)).returning(["id"]).execute(), async: true, items: n },
+          kysely: { fn: (i) => k.insertInto("events").values(eventRows(i, n)).returning("id").execute(), async: true, items: n },
+        },
+        { samples: ctx.quick ? 5 : 9, warmupMs: 100, minBatchMs: 10 },
+      );
+      rows.push({ section: SECTION, case: `insert … returning the generated ids, ${n} row${n === 1 ? "" : "s"} a statement`, oursLabel: "orm → embedded (memory)", ours: ins.ours, baselines: [{ label: "Kysely + better-sqlite3", figure: ins.kysely }] });
+    }
   } finally {
     await db.close();
   }

@@ -10,12 +10,14 @@
  *
  * The ORM side should build the same queries (same table, columns, predicates, order, limit).
  */
-import { Kysely, SqliteDialect, type Selectable } from "kysely";
+import { type Generated, Kysely, SqliteDialect, type Selectable } from "kysely";
 import type { SqliteDb } from "./sqlite.js";
 import { measureAsync, measureSync, type Measurement } from "../harness.js";
 
 export interface BenchDatabase {
   users: { id: number; name: string; city: string; age: number | null };
+  /** Written by the ORM bench's `insert … returning` case (`id` generated). */
+  events: { id: Generated<number>; name: string; n: number };
   follows: { follower: number; followee: number };
   posts: { id: number; author: number; lang: string };
 }
