@@ -11,6 +11,7 @@
  */
 import type { IndexKey, KeyCell } from "./index-keys.js";
 import { normCell } from "./index-keys.js";
+import { DenseKeyMap } from "./dense-key-map.js";
 import type { RowObserver } from "./row-observer.js";
 import type { Row } from "./table-schema.js";
 
@@ -48,54 +49,6 @@ interface Group {
 }
 
 /**
- * The groups by cell: small non-negative integers (ids, the usual referenced key) index an array,
- * one read where a Map probe of a large table's groups is several dependent cache misses; any
- * other cell a Map. A cell lives in one of the two: the array takes an integer below its length,
- * or one it can reach by growing to at most twice the groups it holds (plus a first 1,024), so a
- * few large ids do not make it sparse.
- */
-class GroupIndex {
-  private dense: (Group | undefined)[] = [];
-  private denseCount = 0;
-  private readonly other = new Map<KeyCell, Group>();
-
-  get(cell: KeyCell): Group | undefined {
-    if (typeof cell === "number" && cell < this.dense.length && cell >= 0) {
-      const g = this.dense[cell];
-      // A non-integer number below the length reads no element (undefined): the Map has it.
-      if (g !== undefined) return g;
-    }
-    return this.other.size === 0 ? undefined : this.other.get(cell);
-  }
-
-  /** Adds the group of a cell that has none (`get` answered undefined). */
-  set(cell: KeyCell, group: Group): void {
-    if (typeof cell === "number" && Number.isInteger(cell) && cell >= 0 && (cell < this.dense.length || cell < 2 * this.denseCount + 1024)) {
-      while (this.dense.length <= cell) this.dense.push(undefined);
-      this.dense[cell] = group;
-      this.denseCount++;
-      return;
-    }
-    this.other.set(cell, group);
-  }
-
-  delete(cell: KeyCell): void {
-    if (typeof cell === "number" && cell < this.dense.length && cell >= 0 && this.dense[cell] !== undefined) {
-      this.dense[cell] = undefined;
-      this.denseCount--;
-      return;
-    }
-    this.other.delete(cell);
-  }
-
-  clear(): void {
-    this.dense = [];
-    this.denseCount = 0;
-    this.other.clear();
-  }
-}
-
-/**
  * Rows grouped by the value at `position`.
  *
  * @example
@@ -105,7 +58,8 @@ class GroupIndex {
  * ```
  */
 export class ColumnGroups implements RowObserver {
-  private readonly groups = new GroupIndex();
+  /** The groups by cell: small non-negative integers (ids) index an array (dense-key-map.ts). */
+  private readonly groups = new DenseKeyMap<Group>();
 
   constructor(
     readonly position: number,

@@ -9,6 +9,7 @@
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 
 import { InternalError } from "../../errors.js";
+import { DenseKeyMap } from "./dense-key-map.js";
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
 import { type IndexPass, type SortedBatch, pruneSecondaries, removePrimary, replacePrimary, sortedBatch, updateSecondaries } from "./heap-range-writes.js";
 import { forEachValue, prefixRange, treeValues } from "./prefix-walk.js";
@@ -41,7 +42,7 @@ interface HeapState extends TableState {
   readonly engine: "heap";
   readonly primary: Tree;
   readonly secondaries: readonly Tree[];
-  readonly pointMap: Map<KeyCell, Row> | undefined;
+  readonly pointMap: DenseKeyMap<Row> | undefined;
 }
 
 /**
@@ -56,11 +57,11 @@ interface HeapState extends TableState {
  */
 export class HeapTable extends TableBase {
   readonly durable = false;
-  pointMap: Map<KeyCell, Row> | undefined;
+  pointMap: DenseKeyMap<Row> | undefined;
 
   constructor(path: string, schema: TableSchema) {
     super(path, schema);
-    this.pointMap = this.primary.scalar ? new Map() : undefined;
+    this.pointMap = this.primary.scalar ? new DenseKeyMap<Row>() : undefined;
   }
 
   get size(): number {
@@ -237,7 +238,7 @@ export class HeapTable extends TableBase {
     log?.truncated(this, this.saveState());
     this.primary.tree = newTree(this.primary.compare);
     for (const ix of this.secondaries) ix.tree = newTree(ix.compare);
-    if (this.pointMap) this.pointMap = new Map();
+    if (this.pointMap) this.pointMap = new DenseKeyMap<Row>();
     for (const o of this.observers) o.reset([]);
   }
 
@@ -447,7 +448,7 @@ export class HeapTable extends TableBase {
   private loadPrimary(keys: IndexKey[], rows: Row[]): void {
     this.primary.tree = bulkLoad(keys, rows, NODE_SIZE, this.primary.compare) as Tree;
     if (this.pointMap) {
-      const map = new Map<KeyCell, Row>();
+      const map = new DenseKeyMap<Row>();
       for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
       this.pointMap = map;
     }
@@ -479,7 +480,7 @@ export class HeapTable extends TableBase {
       } else {
         const keys = from.primary.tree.keysArray();
         const rows = treeValues(from.primary.tree);
-        const map = new Map<KeyCell, Row>();
+        const map = new DenseKeyMap<Row>();
         for (let i = 0; i < keys.length; i++) map.set(keys[i] as KeyCell, rows[i]!);
         this.pointMap = map;
       }
@@ -513,7 +514,7 @@ export class HeapTable extends TableBase {
     if (this.pointMap !== undefined) {
       let map = from.pointMap;
       from.pointMap = undefined;
-      map ??= new Map();
+      map ??= new DenseKeyMap<Row>();
       for (let i = 0; i < n; i++) map.set(keys[i] as KeyCell, rows[i]!);
       this.pointMap = map;
     }
