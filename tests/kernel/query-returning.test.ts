@@ -113,6 +113,34 @@ describe.each(WITH_CLUSTER)("returning routes ($name)", (factory) => {
     await post(ex, "delete_returning", { where: { t: "cmp", op: ">=", l: col("id"), r: lit(6) }, columns: null });
   });
 
+  it("runs a plan text again on the tables as they are now (a table dropped, re-created or altered since)", async () => {
+    const w = "/state/r2/w";
+    const u = "/state/r2/u";
+    const ID: Json = [[["id", `${S}number/int/64`]], []];
+    await ex.request({ verb: "put", path: w, key: null, body: { "/state/collection/table": [SCHEMA, [[1, "a", 1], [2, "b", 2], [3, "c", 3]]] } });
+    await ex.request({ verb: "put", path: u, key: null, body: { "/state/collection/table": [[ID, []], [[1], [2]]] } });
+    const ids = { v: 1, from: { table: "u", as: "u" }, joins: [], where: null, groupBy: null, having: null, select: [{ as: "id", expr: { t: "col", src: "u", col: "id" } }], distinct: false, with: [], orderBy: [], limit: null, offset: null };
+    const plan = { where: { t: "inQuery", e: col("id"), query: ids, negate: false }, set: [["n", { t: "value", value: { param: "n" } }]], columns: null };
+    const run = (n: number) => ex.request({ verb: "post", path: `${w}/update_returning`, body: { plan: JSON.stringify(plan), params: { n } } });
+    expect(await run(10)).toEqual([[1, "a", 10], [2, "b", 10]]);
+    expect(await run(11)).toEqual([[1, "a", 11], [2, "b", 11]]);
+    // The subquery's table replaced by another of that name.
+    await ex.request({ verb: "delete", path: u, key: null });
+    await ex.request({ verb: "put", path: u, key: null, body: { "/state/collection/table": [[ID, []], [[3]]] } });
+    expect(await run(12)).toEqual([[3, "c", 12]]);
+    // The written table altered: a column appended (rows kept), then the same text.
+    const wider: Json = [[[["id", `${S}number/int/64`]], [["name", `${S}string`], ["n", `${S}number/int/64`, null, { nullable: true }], ["z", `${S}number/int/64`]]], []];
+    await ex.request({ verb: "put", path: `${w}/alter`, key: null, body: { schema: wider, columns: { z: ["value", 0] } } });
+    expect(await run(13)).toEqual([[3, "c", 13, 0]]);
+    const del = { where: { t: "inQuery", e: col("id"), query: ids, negate: false }, columns: ["id"] };
+    const drop = () => ex.request({ verb: "post", path: `${w}/delete_returning`, body: { plan: JSON.stringify(del), params: {} } });
+    await ex.request({ verb: "put", path: `${u}/insert`, key: [1], body: [] });
+    expect(await drop()).toEqual([[1], [3]]);
+    expect(await drop()).toEqual([]);
+    await ex.request({ verb: "delete", path: u, key: null });
+    expect((await failure(drop())).kind).toBe("not_found");
+  });
+
   it("refuses bad plans, and other verbs", async () => {
     const cases: [string, unknown, RegExp, Record<string, Json>?][] = [
       ["update_returning", { where: null, set: [["id", lit(1)]], columns: null }, /cannot update key column "id"/],

@@ -115,7 +115,7 @@ export function compileTableExprs(
   lookup: (name: string) => Table | undefined,
   ns: string,
   whats: readonly string[],
-): { evs: (Ev | null)[]; kinds: Kind[]; env: Env; params: readonly ParamSpec[] } {
+): { evs: (Ev | null)[]; kinds: Kind[]; env: Env; params: readonly ParamSpec[]; tables: ReadonlyMap<string, Table> } {
   const root = new Root(lookup, ns);
   const aliases = new Map<string, Alias>([[alias, { slot: 0, table, maybeNull: false }]]);
   const kinds: Kind[] = [];
@@ -128,7 +128,7 @@ export function compileTableExprs(
     kinds.push(c.kind);
     return c.ev;
   });
-  return { evs, kinds, env: root.env, params: [...root.params.values()] };
+  return { evs, kinds, env: root.env, params: [...root.params.values()], tables: root.tables };
 }
 
 function rowCx(root: Root, aliases: Map<string, Alias>, visible: number, parent: ParentScope | undefined, where: string): ExprCx {

@@ -25,7 +25,7 @@ import { plainParams } from "../traverse/table-store.js";
 import { StandaloneMeter, Visits } from "./budget.js";
 import { bad } from "./compiled.js";
 import { JoinRun } from "./join.js";
-import { compileQuery, compileTableExprs } from "./plan-compile.js";
+import { type CompiledQuery, compileQuery, compileTableExprs } from "./plan-compile.js";
 import { bindParams } from "./query-route.js";
 
 /** The names of the `returning` routes. */
@@ -169,37 +169,25 @@ function matching(
   lookup: (name: string) => Table | undefined,
   ns: string,
   table: Table,
-  where: UpdateReturningPlan["where"],
-  sets: readonly (readonly [string, UpdateReturningPlan["set"][number][1]])[],
+  plan: UpdateReturningPlan | DeleteReturningPlan,
   params: Readonly<Record<string, unknown>>,
   visits: Visits,
   route: string,
 ): { rows: Row[]; setEvs: ((x: readonly unknown[]) => unknown)[] } {
-  const compiled = compileTableExprs(table, RETURNING_ALIAS, [where, ...sets.map((s) => s[1])], lookup, ns, [
-    `${route}.where`,
-    ...sets.map((s) => `${route}.set ${JSON.stringify(s[0])}`),
-  ]);
-  if (where !== null && compiled.kinds[0] !== "bool" && compiled.kinds[0] !== "unknown") throw bad(`${route}.where: a condition is a boolean expression`);
-  bindParams(compiled.env, compiled.params, params);
-  compiled.env.visits = visits;
+  const { exprs, query } = matcher(lookup, ns, table, plan, route);
+  bindParams(exprs.env, exprs.params, params);
+  exprs.env.visits = visits;
   const rows: Row[] = [];
-  if (where === null) {
+  if (query === undefined) {
     table.scan(table.plan([]), (row) => {
       visits.one();
       rows.push(row);
     });
   } else {
-    // The written table under a name no other table has, so a subquery naming the table by its
-    // own name still reads it as a table of the namespace.
-    const q = compileQuery(
-      { v: 1, from: { table: SELF, as: RETURNING_ALIAS }, joins: [], where, groupBy: null, having: null, select: [{ as: "k", expr: { t: "col", src: RETURNING_ALIAS, col: table.schema.keyColumns[0]!.name } }], distinct: false, with: [], orderBy: [], limit: null, offset: null },
-      (name) => (name === SELF ? table : lookup(name)),
-      ns,
-    );
-    bindParams(q.env, q.params, params);
-    q.env.visits = visits;
+    bindParams(query.env, query.params, params);
+    query.env.visits = visits;
     // No order and no joins: the access path hands rows over in primary key order (`natural`).
-    new JoinRun(q.plan, visits, {
+    new JoinRun(query.plan, visits, {
       accept(slots) {
         rows.push(slots[0] as Row);
         return false;
@@ -207,7 +195,56 @@ function matching(
     }).run();
   }
   visits.meter.tuple(rows.length, `${route} rows`);
-  return { rows, setEvs: compiled.evs.slice(1) as ((x: readonly unknown[]) => unknown)[] };
+  return { rows, setEvs: exprs.evs.slice(1) as ((x: readonly unknown[]) => unknown)[] };
+}
+
+/** What `matching` compiles of a plan: its `where` and `set` expressions, and the query finding its rows. */
+interface Matcher {
+  readonly exprs: ReturnType<typeof compileTableExprs>;
+  readonly query: CompiledQuery | undefined;
+}
+
+/**
+ * Compiled matchers by written table, then plan (the validated plan of a text is one object, see
+ * `parseReturningPlan`), then namespace: a statement of one shape compiles once. A hit whose
+ * tables are no longer the ones the namespace holds (dropped, altered) is compiled again.
+ */
+const MATCHERS = new WeakMap<Table, WeakMap<object, Map<string, Matcher>>>();
+
+function matcher(lookup: (name: string) => Table | undefined, ns: string, table: Table, plan: UpdateReturningPlan | DeleteReturningPlan, route: string): Matcher {
+  // The written table under a name no other table has, so a subquery naming the table by its
+  // own name still reads it as a table of the namespace.
+  const resolve = (name: string): Table | undefined => (name === SELF ? table : lookup(name));
+  let byPlan = MATCHERS.get(table);
+  if (byPlan === undefined) MATCHERS.set(table, (byPlan = new WeakMap()));
+  let byNs = byPlan.get(plan);
+  if (byNs === undefined) byPlan.set(plan, (byNs = new Map()));
+  const hit = byNs.get(ns);
+  if (hit !== undefined && fresh(hit.exprs.tables, lookup) && (hit.query === undefined || fresh(hit.query.tables, resolve))) return hit;
+  const where = plan.where;
+  const sets = "set" in plan ? plan.set : [];
+  const exprs = compileTableExprs(table, RETURNING_ALIAS, [where, ...sets.map((s) => s[1])], lookup, ns, [
+    `${route}.where`,
+    ...sets.map((s) => `${route}.set ${JSON.stringify(s[0])}`),
+  ]);
+  if (where !== null && exprs.kinds[0] !== "bool" && exprs.kinds[0] !== "unknown") throw bad(`${route}.where: a condition is a boolean expression`);
+  const query =
+    where === null
+      ? undefined
+      : compileQuery(
+          { v: 1, from: { table: SELF, as: RETURNING_ALIAS }, joins: [], where, groupBy: null, having: null, select: [{ as: "k", expr: { t: "col", src: RETURNING_ALIAS, col: table.schema.keyColumns[0]!.name } }], distinct: false, with: [], orderBy: [], limit: null, offset: null },
+          resolve,
+          ns,
+        );
+  const made = { exprs, query };
+  byNs.set(ns, made);
+  return made;
+}
+
+/** True when every table a compiled plan read is still the one `lookup` finds by its name. */
+function fresh(tables: ReadonlyMap<string, Table>, lookup: (name: string) => Table | undefined): boolean {
+  for (const [name, t] of tables) if (lookup(name) !== t) return false;
+  return true;
 }
 
 /** The name the written table goes by in the plan `matching` compiles (no table path has NUL). */
@@ -229,7 +266,7 @@ function updateReturning(
     if (c.isKey) throw new BadRequestError(`update_returning: cannot update key column ${JSON.stringify(name)}`);
     return c;
   });
-  const { rows, setEvs } = matching(lookup, ns, table, plan.where, plan.set, params, visits, "update_returning");
+  const { rows, setEvs } = matching(lookup, ns, table, plan, params, visits, "update_returning");
   // Every new row is computed from the rows as they were before any is written.
   const slots: (Row | null)[] = [null];
   const next = rows.map((row) => {
@@ -254,7 +291,7 @@ function deleteReturning(
   visits: Visits,
 ): unknown[][] {
   const cols = projection(table, plan.columns, "delete_returning");
-  const { rows } = matching(lookup, ns, table, plan.where, [], params, visits, "delete_returning");
+  const { rows } = matching(lookup, ns, table, plan, params, visits, "delete_returning");
   const out = rows.map((row) => project(row, cols));
   for (const row of rows) table.remove(table.primaryKeyOf(row), log);
   visits.flush();
