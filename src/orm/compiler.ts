@@ -42,6 +42,34 @@ function needsTopK(node: SelectNode, options: CompileOptions): boolean {
 }
 
 /**
+ * A compiled relational statement (`query` / `returning` route): its explanation is made when
+ * asked (a getter on the class, so a compile defines no property of its own).
+ */
+class RelationalCompiled {
+  readonly op: Compiled["op"];
+  readonly decode: Compiled["decode"];
+  readonly needs: readonly string[];
+  readonly params: readonly string[];
+  readonly bound: Compiled["bound"];
+  readonly userParams: Compiled["userParams"];
+  readonly #body: { readonly explain: Compiled["explain"] };
+
+  constructor(body: CompiledBody & { readonly needs: readonly string[] }, b: Binder) {
+    this.op = body.op;
+    this.decode = body.decode;
+    this.needs = body.needs;
+    this.params = b.params();
+    this.bound = b.bound;
+    this.userParams = b.userParams;
+    this.#body = body;
+  }
+
+  get explain(): Compiled["explain"] {
+    return this.#body.explain;
+  }
+}
+
+/**
  * Compiles a query node.
  *
  * @example
@@ -57,10 +85,7 @@ export function compileNode(given: StatementNode, options: CompileOptions = {}):
     // Relational plans: one op object per plan text (query-compiler.ts), values bound per node.
     const qb = new Binder(prefix, new Map());
     const out = node.kind === "query" ? compileQuery(node, qb) : compileReturning(node, qb);
-    const compiled = { op: out.op, decode: out.decode, needs: out.needs, params: qb.params(), bound: qb.bound, userParams: qb.userParams } as unknown as Compiled;
-    // The explanation is made when asked (a getter), not on every compile.
-    Object.defineProperty(compiled, "explain", { get: () => out.explain, enumerable: true });
-    return compiled;
+    return new RelationalCompiled(out, qb);
   }
   const slots = slotOperands(node);
   const perTable = templatesOf(node.table);

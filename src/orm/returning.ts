@@ -77,40 +77,66 @@ export function compileReturning(node: ReturningNode, b: Binder): CompiledBody &
       plan = { where: whereJson, columns: node.columns } satisfies DeleteReturningPlan;
     }
   }
-  const unique = w.kind === "delete" ? [] : meta.columns.filter((c) => c.unique && !c.key);
+  const unique = w.kind === "delete" ? NONE : uniqueColumns(meta);
   const text = JSON.stringify(checked(plan, unique.length > 0));
-  // The op and decoder are functions of the route and the plan text (values are parameters, and
-  // the parameter map's names are the text's): one per text, so every statement of a shape sends
-  // the same op object and the kernel's op cache hits by identity.
+  // The op and decoder are functions of the plan text (values are parameters, and the parameter
+  // map's names are the text's; the route's plans differ in their fields): one per text, so every
+  // statement of a shape sends the same op object and the kernel's op cache hits by identity.
   let byText = SHAPES.get(meta);
   if (byText === undefined) SHAPES.set(meta, (byText = new Map()));
   // With unique checks the text asks for whole rows, and the columns returned are projected here.
-  const names = node.columns ?? meta.columns.map((c) => c.name);
-  const cacheKey = unique.length === 0 ? `${route}\n${text}` : `${route}\n${text}\n${names.join(",")}`;
+  const names = unique.length === 0 ? undefined : (node.columns ?? meta.columns.map((c) => c.name));
+  const cacheKey = names === undefined ? text : `${text}\n${names.join(",")}`;
   let shape = byText.get(cacheKey);
   if (shape === undefined) {
     const write = post(`${meta.path}/${route}`, { plan: text, params: p.map });
     const op = opdef(unique.length === 0 ? [["_r", write]] : uniqueChecked(meta, unique, write));
+    const returned = names ?? node.columns ?? meta.columns.map((c) => c.name);
     // With unique checks the route answers whole rows (the checks read them); decode projects.
-    const positions = unique.length === 0 ? undefined : names.map((n) => meta.columnsByName[n]!.position);
-    const decodeRow = rowDecoder(names, cellDecoders(meta, names), positions);
+    const positions = names === undefined ? undefined : names.map((n) => meta.columnsByName[n]!.position);
+    const decodeRow = rowDecoder(returned, cellDecoders(meta, returned), positions);
     shape = { op, decode: (r: Json) => (r as Json[]).map((row) => decodeRow(row as Json[])) };
     if (byText.size >= MAX_SHAPES_PER_TABLE) byText.clear();
     byText.set(cacheKey, shape);
   }
-  let explained: ReturnType<typeof explainPlan> | null | undefined;
-  const lazy = {
-    get explain(): ReturnType<typeof explainPlan> | null {
-      if (explained === undefined) explained = w.kind === "insert" ? null : explainPlan(meta, planRead(meta, w.where, null, { lookups: false }));
-      return explained;
-    },
-  };
-  return Object.assign(lazy, { op: shape.op, decode: shape.decode, needs: NEEDS });
+  return new ReturningCompiled(shape, w);
 }
 
+/** A compiled `returning` statement; its explanation (the read of an update or delete) is made when asked. */
+class ReturningCompiled {
+  readonly op: CompiledBody["op"];
+  readonly decode: CompiledBody["decode"];
+  readonly needs = NEEDS;
+  #explained: ReturnType<typeof explainPlan> | null | undefined;
+
+  constructor(
+    shape: Shape,
+    private readonly write: ReturningNode["write"],
+  ) {
+    this.op = shape.op;
+    this.decode = shape.decode;
+  }
+
+  get explain(): ReturnType<typeof explainPlan> | null {
+    const w = this.write;
+    if (this.#explained === undefined) this.#explained = w.kind === "insert" ? null : explainPlan(w.table, planRead(w.table, w.where, null, { lookups: false }));
+    return this.#explained;
+  }
+}
+
+const NONE: readonly ColumnMeta[] = [];
 const NEEDS: readonly string[] = [RETURNING_EXTENSION];
-/** The op and decoder of each route and plan text, per table (a full table's shapes are dropped at once). */
-const SHAPES = new WeakMap<TableMeta, Map<string, { readonly op: CompiledBody["op"]; readonly decode: CompiledBody["decode"] }>>();
+type Shape = { readonly op: CompiledBody["op"]; readonly decode: CompiledBody["decode"] };
+/** The op and decoder of each plan text, per table (a full table's shapes are dropped at once). */
+const SHAPES = new WeakMap<TableMeta, Map<string, Shape>>();
+/** The `.unique()` value columns of each table (checked after an insert or update). */
+const UNIQUE = new WeakMap<TableMeta, readonly ColumnMeta[]>();
+
+function uniqueColumns(meta: TableMeta): readonly ColumnMeta[] {
+  let cols = UNIQUE.get(meta);
+  if (cols === undefined) UNIQUE.set(meta, (cols = meta.columns.filter((c) => c.unique && !c.key)));
+  return cols;
+}
 const MAX_SHAPES_PER_TABLE = 512;
 
 /** The plan answering whole rows when the unique checks need them. */
