@@ -46,6 +46,52 @@ export function compilePlan(checked: TraversePlan, catalog: Catalog, lowering: L
   return Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
 }
 
+/** What the traversals of one shape (one plan but for its literals) compile to. */
+interface Shape {
+  readonly op: Json;
+  readonly plan: TraversePlan;
+  readonly params: readonly string[];
+}
+
+/** Compiled shapes by catalog, then lowering and parameterized plan text (the latest 512). */
+const SHAPES = new WeakMap<Catalog, Map<string, Shape>>();
+const MAX_SHAPES = 512;
+
+/**
+ * `compilePlan` for a plan a builder made, checked with `check` only when no plan of its shape
+ * (the same plan with other literals) was checked and compiled before. A traversal built anew
+ * for every call (`db.graph.match("users", { id }).out("follows")…`) then sends the op object
+ * of its shape (the executor's op cache hits by identity) and is not checked again: the check
+ * reads no literal (plan-values.ts checks those as the builder takes them).
+ *
+ * @example
+ * ```ts
+ * const compiled = compileBuilt(plan, catalog, "extension", checkPlan);
+ * ```
+ */
+export function compileBuilt(built: TraversePlan, catalog: Catalog, lowering: Lowering, check: (plan: TraversePlan) => void): CompiledTraversal {
+  let key: string;
+  let literals: Record<string, Json>;
+  try {
+    const lifted = parameterize(built, paramsOf(built));
+    literals = lifted.literals;
+    key = `${lowering}\n${JSON.stringify(lifted.plan)}`;
+  } catch (e) {
+    // Not a plan a builder makes: the check words what is wrong.
+    check(built);
+    throw e;
+  }
+  let byText = SHAPES.get(catalog);
+  if (byText === undefined) SHAPES.set(catalog, (byText = new Map()));
+  const hit = byText.get(key);
+  if (hit !== undefined) return Object.freeze({ op: hit.op, params: hit.params, literals: Object.freeze(literals), plan: hit.plan });
+  check(built);
+  const compiled = compilePlan(built, catalog, lowering);
+  if (byText.size >= MAX_SHAPES) byText.delete(byText.keys().next().value as string);
+  byText.set(key, { op: compiled.op, plan: compiled.plan, params: compiled.params });
+  return compiled;
+}
+
 /** The parameter names of a plan, sorted. */
 function paramsOf(plan: TraversePlan): string[] {
   const names = new Set<string>();

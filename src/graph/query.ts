@@ -9,7 +9,7 @@ import type { Executor, FanOutStep, Runner } from "../executor.js";
 import type { Json } from "../ir/types.js";
 import { checkPlan, type TraversePlan } from "../ir/traverse-plan.js";
 import type { Catalog } from "./catalog.js";
-import { checkArgs, checkShapes, compilePlan, encodeArgs, encodedParams, shapedParams, type CompiledTraversal, type EncodedParam, type Lowering, type ShapedParam } from "./compile.js";
+import { checkArgs, checkShapes, compileBuilt, encodeArgs, encodedParams, shapedParams, type CompiledTraversal, type EncodedParam, type Lowering, type ShapedParam } from "./compile.js";
 import { explainPlan } from "./explain.js";
 import type { ArgValue } from "./plan-values.js";
 import type { GraphShape } from "./shape.js";
@@ -75,7 +75,12 @@ export abstract class GraphQueryBase<R> {
     // Builders are immutable: compile once, and hand the executor the same op object each time
     // (its op cache then hits by identity, and a remote host keeps one prepared op).
     if (this.ready === undefined) {
-      const compiled = compilePlan(this.plan(), this.ctx.catalog, this.ctx.lowering);
+      // A plan of a shape compiled before (another builder, other literals) is not checked again.
+      const built = this.checked ?? this.buildPlan();
+      const compiled = compileBuilt(built, this.ctx.catalog, this.ctx.lowering, (p) => {
+        if (this.checked === undefined) checkPlan(p);
+      });
+      this.checked = built;
       const plan = compiled.plan;
       const ns = this.ctx.catalog.namespace;
       nameOp(compiled.op as object, () => describePlan(ns, plan, {}, () => undefined).shape);

@@ -43,11 +43,20 @@ describe("compile", () => {
     expect(Object.keys((op as Record<string, [string, Record<string, unknown>][]>)["/state/scalar/op/post"]![0]![1])).toEqual(["/state/gtest/people/traverse"]);
   });
 
-  it("the same structure with other values compiles to the same op", () => {
+  it("the same structure with other values compiles to the same op object, each with its own values", async () => {
     const a = g.match("people", { id: 1 }).out("knows").compile();
     const b = g.match("people", { id: 2 }).out("knows").compile();
-    expect(a.op).toEqual(b.op);
+    // One op object per shape: the executor's op cache hits by identity.
+    expect(b.op).toBe(a.op);
     expect(a.literals).not.toEqual(b.literals);
+    expect(g.match("people", { id: 2 }).out("knows").limit(1).compile().op).not.toBe(a.op);
+    for (const [id, want] of [[1, [2]], [2, [3]], [3, [1]]] as const) {
+      expect((await g.match("people", { id }).out("knows").select(["id"]).execute()).map((r) => r.id)).toEqual(want);
+    }
+    // A shape compiled before does not let a bad value or a bad name of the same shape through.
+    expect(() => g.match("people", { id: Number.NaN }).out("knows").compile()).toThrow(BadRequestError);
+    expect(() => g.match("people", { id: 1 }).out("knows").where("nope", "=", 1).compile()).toThrow(BadRequestError);
+    expect(() => g.match("people", { id: 1 }).out("knows").where("name", "=", param("bad name")).compile()).toThrow(BadRequestError);
   });
 
   it("builders are immutable: each call returns a new traversal", async () => {
