@@ -405,6 +405,28 @@ describe("query budgets", () => {
     await ex.close();
   });
 
+  it("reads the from table through what an inner join's equality implies (a where on the joined table's key)", async () => {
+    // 20,000 posts over 2,000 authors: a scan of the posts cannot fit in 2,000 steps.
+    const ex = embedded({ limits: { maxSteps: 2_000 } });
+    await create(ex, "j", "authors", [[[["id", INT]], [["name", STR]]], []], Array.from({ length: 2_000 }, (_, i) => [i, `a${i}`]));
+    await create(ex, "j", "posts", [[[["id", INT]], [["author", INT], ["title", STR]]], [["by_author", ["author"]]]], Array.from({ length: 20_000 }, (_, i) => [i, i % 2_000, `t${i}`]));
+    const joined = (where: QueryExpr, kind: "inner" | "left" = "inner") =>
+      plan("posts", "p", { joins: [{ table: "authors", as: "a", kind, on: eq(col("p", "author"), col("a", "id")) }], where, select: [{ as: "id", expr: col("p", "id") }, { as: "name", expr: col("a", "name") }] });
+    const ids = (author: number) => Array.from({ length: 10 }, (_, k) => [author + 2_000 * k, `a${author}`]);
+    expect(await query(ex, "j", joined(eq(col("a", "id"), param("a"))), { a: 7 })).toEqual(ids(7));
+    expect(await query(ex, "j", joined(eq(lit(7), col("a", "id"))))).toEqual(ids(7));
+    const range = { t: "between", e: col("a", "id"), low: lit(7), high: lit(8), negate: false } as QueryExpr;
+    expect(await query(ex, "j", joined(range))).toEqual([...ids(7), ...ids(8)].sort((x, y) => (x[0] as number) - (y[0] as number)));
+    const list = { t: "in", e: col("a", "id"), list: [lit(9), lit(3)], negate: false } as QueryExpr;
+    expect(await query(ex, "j", joined(list))).toEqual([...ids(3), ...ids(9)].sort((x, y) => (x[0] as number) - (y[0] as number)));
+    // The other conditions still hold: an id no author has, a condition on the name too.
+    expect(await query(ex, "j", joined(eq(col("a", "id"), lit(99_999))))).toEqual([]);
+    expect(await query(ex, "j", joined({ t: "and", of: [eq(col("a", "id"), lit(7)), eq(col("a", "name"), lit("nobody"))] }))).toEqual([]);
+    // A left join implies nothing for the posts without an author: it scans, over the budget.
+    expect((await failure(query(ex, "j", joined(eq(col("a", "id"), lit(7)), "left")))).message).toMatch(/step budget/);
+    await ex.close();
+  });
+
   it("stops a long query at the op's time budget, and a huge result at the tuple limit", async () => {
     const ex = embedded({ limits: { maxMillis: 30 } });
     await big(ex);

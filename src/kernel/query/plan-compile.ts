@@ -27,6 +27,7 @@ import {
 } from "./compiled.js";
 import { showValue } from "../../ir/show-value.js";
 import { compileExpr, type ExprCx, kindOf, type ResolvedColumn, type SubqueryValues } from "./expr-eval.js";
+import { conjuncts, withJoinImplied } from "./join-implied.js";
 import { runPlan } from "./plan-run.js";
 
 /** A parameter the plan reads, with the kinds its uses expect (checked as it is bound). */
@@ -202,11 +203,6 @@ function aliasesOf(e: QueryExpr, out: Set<string>): Set<string> {
   else if (e.t === "agg") out.add("\u0000agg");
   for (const x of childExprs(e)) aliasesOf(x, out);
   return out;
-}
-
-function conjuncts(e: QueryExpr | null): readonly QueryExpr[] {
-  if (e === null) return [];
-  return e.t === "and" ? e.of.flatMap((x) => conjuncts(x)) : [e];
 }
 
 function hasAgg(e: QueryExpr): boolean {
@@ -500,7 +496,9 @@ function inAccess(from: Table, plan: QueryPlan, cx: ExprCx): Access | undefined 
 }
 
 /** `from`'s access path; `served` gets the `where` conjuncts an equality lookup makes true. */
-function accessPath(from: Table, plan: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean, served: Set<QueryExpr>): Access {
+function accessPath(from: Table, given: QueryPlan, aliases: Map<string, Alias>, cx: ExprCx, mayOrder: boolean, tieOrderOnly: boolean, served: Set<QueryExpr>): Access {
+  // What inner joins imply on `from`'s columns counts too (only for the access path).
+  const plan = withJoinImplied(given, (alias) => aliases.get(alias)?.table);
   const b = bounds(plan, aliases, cx);
   // The index covering the most bounds: equality on a prefix of its columns, then one range.
   let best: ConstraintSpec[] = [];
