@@ -283,6 +283,46 @@ function simplePredicates(where: OExpr | null, alias: string): { preds: Predicat
   return { preds, rest };
 }
 
+/**
+ * The predicates inner joins imply on the `from` alias's columns, as the host reads them for its
+ * access path (kernel query/join-implied.ts): `from.x = j.y` in an inner join's `on` and `j.y op
+ * value` in `where` give `x op value`. Every condition is still tested where it was.
+ */
+function impliedPredicates(node: QNode): Predicate[] {
+  const equal = new Map<string, Map<string, string>>();
+  for (const j of node.joins) {
+    if (j.kind !== "inner") continue;
+    for (const e of j.on.t === "and" ? j.on.of : [j.on]) {
+      if (e.t !== "cmp" || e.op !== "=") continue;
+      for (const [mine, theirs] of [[e.l, e.r], [e.r, e.l]] as const) {
+        if (mine.t !== "col" || mine.src !== node.alias || theirs.t !== "col" || theirs.src !== j.alias || !sameKind(mine.meta, theirs.meta)) continue;
+        let cols = equal.get(j.alias);
+        if (cols === undefined) equal.set(j.alias, (cols = new Map()));
+        cols.set(theirs.col, mine.col);
+      }
+    }
+  }
+  if (equal.size === 0 || node.where === null) return [];
+  const onFrom = (e: OExpr): string | undefined => (e.t === "col" ? equal.get(e.src)?.get(e.col) : undefined);
+  const out: Predicate[] = [];
+  for (const e of node.where.t === "and" ? node.where.of : [node.where]) {
+    if (e.t === "cmp" && e.op !== "!=" && e.r.t === "value") {
+      const column = onFrom(e.l);
+      if (column !== undefined) out.push({ column, op: e.op, operand: e.r.operand });
+    } else if (e.t === "in" && !e.negate) {
+      const column = onFrom(e.e);
+      if (column !== undefined) out.push({ column, op: "in", operand: e.list.operand });
+    }
+  }
+  return out;
+}
+
+/** Whether two columns hold values of one kind (as the host compares them). */
+function sameKind(a: ColumnMeta, b: ColumnMeta): boolean {
+  const numeric = (c: ColumnMeta) => /^[iuf][0-9]+$/.test(c.dtype) && c.mode !== "bigint";
+  return a.dtype === b.dtype || (numeric(a) && numeric(b));
+}
+
 /** The index of `meta` whose first column is `column` (the primary one first), if any. */
 export function indexStartingWith(meta: TableMeta, column: string): string | null {
   if (meta.keyColumns[0] === column) return "primary";
@@ -326,7 +366,7 @@ function mentions(e: OExpr, alias: string): boolean {
  */
 export function explainQuery(node: QNode): Explanation {
   const { preds, rest } = simplePredicates(node.where, node.alias);
-  const plan = planRead(node.table, preds, null);
+  const plan = planRead(node.table, [...preds, ...impliedPredicates(node)], null);
   const joins: JoinExplanation[] = node.joins.map((j) => {
     const column = lookupColumn(j.on, j.alias);
     const index = column === null ? null : indexStartingWith(j.table, column);
