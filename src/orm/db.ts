@@ -206,7 +206,7 @@ export class OrmDb<S extends AnySchema> {
    */
   async batch<const B extends readonly Statement<unknown>[]>(statements: B, args?: Args): Promise<BatchResults<B>> {
     if (!Array.isArray(statements) || statements.length === 0) throw new BadRequestError("batch() takes a non-empty array of statements");
-    const steps: JsonSteps = [["_true", true]];
+    const ops: Json[] = [];
     const decoders: ((r: Json) => unknown)[] = [];
     const bound: Record<string, Json> = {};
     const userParams = new Map();
@@ -220,17 +220,14 @@ export class OrmDb<S extends AnySchema> {
       for (const n of c.needs ?? []) needs.add(n);
       for (const [k, v] of c.userParams) if (!userParams.has(k)) userParams.set(k, v);
       decoders.push(c.decode);
-      // Each statement runs as a closure with its own step names; `after` keeps them in order.
-      const run = cond(ref("_true"), c.op, null);
-      steps.push([`_q${i}`, i === 0 ? run : after(ref(`_q${i - 1}`), run)]);
+      ops.push(c.op);
     });
-    steps.push(["_r", statements.map((_, i) => ref(`_q${i}`))]);
     const all = bindArgs({ bound, userParams }, args, `batch`);
     if (needs.size > 0) await checkExtensions(this.runner, [...needs]);
     const t0 = this.#log ? performance.now() : 0;
     let result: Json[];
     try {
-      const op = opdef(steps);
+      const op = batchOp(ops);
       nameOp(op as object, () => `batch [${statements.map((s) => describeNode((s as unknown as { [INTERNALS]: StatementInternals })[INTERNALS].node, {}, () => undefined).shape).join("; ")}]`);
       result = (await this.runner.execute(op, all)) as Json[];
     } catch (e) {
@@ -334,4 +331,37 @@ export async function connect<S extends AnySchema>(schema: S, executor: Executor
   if (!schema || typeof schema.meta !== "function") throw new BadRequestError("connect() takes a schema() as its first argument");
   if (!executor || typeof executor.execute !== "function") throw new BadRequestError("connect() takes an Executor as its second argument");
   return new OrmDb(schema, executor, undefined, options);
+}
+
+/** An id per statement op object (statements of one shape share their op object). */
+const OP_IDS = new WeakMap<object, number>();
+let nextOpId = 0;
+/** Batch ops by the ids of their statements' ops, in order (the latest 512). */
+const BATCH_OPS = new Map<string, Json>();
+
+/**
+ * The op of a batch of statement ops: each runs as a closure with its own step names, `after`
+ * keeps them in order. A batch of the statements of one shape gets the same op object each time
+ * (the executor's op cache then hits by identity: it hashed and decoded a new op per call).
+ */
+function batchOp(ops: readonly Json[]): Json {
+  let key = "";
+  for (const op of ops) {
+    let id = OP_IDS.get(op as object);
+    if (id === undefined) OP_IDS.set(op as object, (id = nextOpId++));
+    key += `${id},`;
+  }
+  let op = BATCH_OPS.get(key);
+  if (op === undefined) {
+    const steps: JsonSteps = [["_true", true]];
+    ops.forEach((inner, i) => {
+      const run = cond(ref("_true"), inner, null);
+      steps.push([`_q${i}`, i === 0 ? run : after(ref(`_q${i - 1}`), run)]);
+    });
+    steps.push(["_r", ops.map((_, i) => ref(`_q${i}`))]);
+    op = opdef(steps);
+    if (BATCH_OPS.size >= 512) BATCH_OPS.delete(BATCH_OPS.keys().next().value as string);
+    BATCH_OPS.set(key, op);
+  }
+  return op;
 }

@@ -301,6 +301,30 @@ describe.each(WITH_CLUSTER)("ORM builders on $name", (factory) => {
       expect(count).toBe(2);
     });
 
+    it("sends one op object for batches of the same statement shapes, each with its own values", async () => {
+      const sent: unknown[] = [];
+      const spy = new Proxy(executor, {
+        get(target, key) {
+          const v = Reflect.get(target, key) as unknown;
+          if (key !== "execute" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
+          return (op: unknown, args?: unknown) => {
+            sent.push(op);
+            return (v as (op: unknown, args?: unknown) => Promise<unknown>).call(target, op, args);
+          };
+        },
+      });
+      const spied = await connect(social, spy as Executor);
+      const pair = (a: number, b: number) => spied.batch([spied.selectFrom("follows").where("follower", "=", a), spied.selectFrom("follows").where("followee", "=", b).count()]);
+      expect(await pair(1, 1)).toEqual([[{ follower: 1, followee: 2 }], 1]);
+      expect(await pair(2, 2)).toEqual([[{ follower: 2, followee: 1 }], 1]);
+      expect(await pair(3, 3)).toEqual([[], 0]);
+      await spied.batch([spied.selectFrom("follows").where("followee", "=", 1).count(), spied.selectFrom("follows").where("follower", "=", 1)]);
+      expect(sent).toHaveLength(4);
+      expect(sent[1]).toBe(sent[0]);
+      expect(sent[2]).toBe(sent[0]);
+      expect(sent[3]).not.toBe(sent[0]);
+    });
+
     it("rolls a whole batch back when one statement fails", async () => {
       await expect(
         db.batch([db.insertInto("follows").values({ follower: 3, followee: 1 }), db.insertInto("follows").values({ follower: 1, followee: 2 })]),
