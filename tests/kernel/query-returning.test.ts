@@ -124,6 +124,11 @@ describe.each(WITH_CLUSTER)("returning routes ($name)", (factory) => {
     const run = (n: number) => ex.request({ verb: "post", path: `${w}/update_returning`, body: { plan: JSON.stringify(plan), params: { n } } });
     expect(await run(10)).toEqual([[1, "a", 10], [2, "b", 10]]);
     expect(await run(11)).toEqual([[1, "a", 11], [2, "b", 11]]);
+    // The same tables, their rows changed: the subquery is read again (not the last call's values).
+    await ex.request({ verb: "delete", path: u, key: [2] });
+    expect(await run(9)).toEqual([[1, "a", 9]]);
+    await ex.request({ verb: "put", path: `${u}/insert`, key: [2], body: [] });
+    expect(await run(11)).toEqual([[1, "a", 11], [2, "b", 11]]);
     // The subquery's table replaced by another of that name.
     await ex.request({ verb: "delete", path: u, key: null });
     await ex.request({ verb: "put", path: u, key: null, body: { "/state/collection/table": [[ID, []], [[3]]] } });

@@ -173,29 +173,42 @@ function matching(
   params: Readonly<Record<string, unknown>>,
   visits: Visits,
   route: string,
-): { rows: Row[]; setEvs: ((x: readonly unknown[]) => unknown)[] } {
+): { rows: Row[]; setEvs: ((x: readonly unknown[]) => unknown)[]; release: () => void } {
   const { exprs, query } = matcher(lookup, ns, table, plan, route);
-  bindParams(exprs.env, exprs.params, params);
-  exprs.env.visits = visits;
-  const rows: Row[] = [];
-  if (query === undefined) {
-    table.scan(table.plan([]), (row) => {
-      visits.one();
-      rows.push(row);
-    });
-  } else {
-    bindParams(query.env, query.params, params);
-    query.env.visits = visits;
-    // No order and no joins: the access path hands rows over in primary key order (`natural`).
-    new JoinRun(query.plan, visits, {
-      accept(slots) {
-        rows.push(slots[0] as Row);
-        return false;
-      },
-    }).run();
+  // The compiled plan is kept for the next call: what this execution read once (a subquery's
+  // values, a hash join's side) goes with it, as the query route's does.
+  const release = (): void => {
+    for (const env of query === undefined ? [exprs.env] : [exprs.env, query.env]) {
+      env.visits = null;
+      env.sides.clear();
+    }
+  };
+  try {
+    bindParams(exprs.env, exprs.params, params);
+    exprs.env.visits = visits;
+    const rows: Row[] = [];
+    if (query === undefined) {
+      table.scan(table.plan([]), (row) => {
+        visits.one();
+        rows.push(row);
+      });
+    } else {
+      bindParams(query.env, query.params, params);
+      query.env.visits = visits;
+      // No order and no joins: the access path hands rows over in primary key order (`natural`).
+      new JoinRun(query.plan, visits, {
+        accept(slots) {
+          rows.push(slots[0] as Row);
+          return false;
+        },
+      }).run();
+    }
+    visits.meter.tuple(rows.length, `${route} rows`);
+    return { rows, setEvs: exprs.evs.slice(1) as ((x: readonly unknown[]) => unknown)[], release };
+  } catch (e) {
+    release();
+    throw e;
   }
-  visits.meter.tuple(rows.length, `${route} rows`);
-  return { rows, setEvs: exprs.evs.slice(1) as ((x: readonly unknown[]) => unknown)[] };
 }
 
 /** What `matching` compiles of a plan: its `where` and `set` expressions, and the query finding its rows. */
@@ -266,15 +279,20 @@ function updateReturning(
     if (c.isKey) throw new BadRequestError(`update_returning: cannot update key column ${JSON.stringify(name)}`);
     return c;
   });
-  const { rows, setEvs } = matching(lookup, ns, table, plan, params, visits, "update_returning");
+  const { rows, setEvs, release } = matching(lookup, ns, table, plan, params, visits, "update_returning");
   // Every new row is computed from the rows as they were before any is written.
   const slots: (Row | null)[] = [null];
-  const next = rows.map((row) => {
-    slots[0] = row;
-    const r: Cell[] = row.slice();
-    for (let i = 0; i < targets.length; i++) r[targets[i]!.position] = checkCell(targets[i]!, setEvs[i]!(slots), table.path);
-    return r;
-  });
+  let next: Cell[][];
+  try {
+    next = rows.map((row) => {
+      slots[0] = row;
+      const r: Cell[] = row.slice();
+      for (let i = 0; i < targets.length; i++) r[targets[i]!.position] = checkCell(targets[i]!, setEvs[i]!(slots), table.path);
+      return r;
+    });
+  } finally {
+    release();
+  }
   const out: unknown[][] = [];
   for (const r of next) out.push(project(table.write(r, "upsert", log), cols));
   visits.flush();
@@ -291,7 +309,8 @@ function deleteReturning(
   visits: Visits,
 ): unknown[][] {
   const cols = projection(table, plan.columns, "delete_returning");
-  const { rows } = matching(lookup, ns, table, plan, params, visits, "delete_returning");
+  const { rows, release } = matching(lookup, ns, table, plan, params, visits, "delete_returning");
+  release();
   const out = rows.map((row) => project(row, cols));
   for (const row of rows) table.remove(table.primaryKeyOf(row), log);
   visits.flush();
