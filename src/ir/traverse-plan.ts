@@ -166,9 +166,13 @@ const planSchema = z
   })
   .strict();
 
+/** Validated plans by text (the latest 512): a client sends one text per query shape. */
+const PLANS = new Map<string, TraversePlan>();
+
 /**
- * Parses and validates a plan's JSON text (as the `traverse` route receives it). Throws
- * `BadRequestError` naming the problem.
+ * Parses and validates a plan's JSON text (as the `traverse` route receives it), once per text:
+ * the plan of a text is one shared object, which nothing may change. Throws `BadRequestError`
+ * naming the problem.
  *
  * @example
  * ```ts
@@ -177,6 +181,8 @@ const planSchema = z
  */
 export function parsePlan(text: unknown): TraversePlan {
   if (typeof text !== "string") throw new BadRequestError("traverse: the plan must be a JSON string");
+  const hit = PLANS.get(text);
+  if (hit !== undefined) return hit;
   if (text.length > 1 << 20) throw new BadRequestError("traverse: the plan is larger than 1 MiB");
   let json: unknown;
   try {
@@ -184,7 +190,10 @@ export function parsePlan(text: unknown): TraversePlan {
   } catch {
     throw new BadRequestError("traverse: the plan is not valid JSON");
   }
-  return checkPlan(json);
+  const plan = checkPlan(json);
+  if (PLANS.size >= 512) PLANS.delete(PLANS.keys().next().value as string);
+  PLANS.set(text, plan);
+  return plan;
 }
 
 /**

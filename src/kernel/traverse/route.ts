@@ -5,8 +5,8 @@
  *
  *   `GET /state/<ns>/<start table>/traverse` with key `[plan_json, {param: value, …}]`
  *
- * `plan_json` is the plan as a JSON string (static per query, so it is parsed and validated once
- * and cached); the map binds the plan's parameters. Semantics: README.md in this folder.
+ * `plan_json` is the plan as a JSON string (static per query: `parsePlan` validates a text once);
+ * the map binds the plan's parameters. Semantics: README.md in this folder.
  */
 import { BadRequestError } from "../../errors.js";
 import { parsePlan, type TraversePlan } from "../../ir/traverse-plan.js";
@@ -16,28 +16,6 @@ import { shortestPath } from "./shortest-path.js";
 import type { TraverseStore } from "./store.js";
 import { TraversalRun } from "./traversal-run.js";
 import { trails } from "./trails.js";
-
-const planCache = new Map<string, TraversePlan>();
-const PLAN_CACHE_LIMIT = 512;
-
-/**
- * Parses a plan text once (a bounded cache keyed by the text).
- *
- * @example
- * ```ts
- * const plan = cachedPlan(key[0]); // the same object for the same text
- * ```
- */
-function cachedPlan(text: unknown): TraversePlan {
-  if (typeof text === "string") {
-    const hit = planCache.get(text);
-    if (hit) return hit;
-  }
-  const plan = parsePlan(text);
-  if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value as string);
-  planCache.set(text as string, plan);
-  return plan;
-}
 
 /**
  * The route handler: `key` is `[plan_json, params]` (params a plain record, already resolved).
@@ -52,7 +30,7 @@ export function traverseRoute(store: TraverseStore, startTable: string, key: unk
   if (!Array.isArray(key) || key.length !== 2) {
     throw new BadRequestError("traverse: the key is [plan_json, {params}]");
   }
-  const plan = cachedPlan(key[0]);
+  const plan = parsePlan(key[0]);
   if (plan.start.table !== startTable) {
     throw new BadRequestError(`traverse: the plan starts at ${plan.start.table}, but the route is on ${startTable}`);
   }
