@@ -51,6 +51,7 @@
  *   `limit`/`offset`/`orderBy` apply per parent row.
  */
 
+import { remember } from "./bounded-cache.js";
 import { z } from "zod";
 import { BadRequestError } from "../errors.js";
 import { idProblem } from "./id.js";
@@ -339,8 +340,7 @@ function cachedPlan(route: string, text: string): object | undefined {
 function rememberPlan<T extends object>(route: string, text: string, plan: T): T {
   let byText = PLANS.get(route);
   if (byText === undefined) PLANS.set(route, (byText = new Map()));
-  if (byText.size >= PLANS_PER_ROUTE) byText.delete(byText.keys().next().value as string);
-  byText.set(text, plan);
+  remember<string, object>(byText, text, plan, PLANS_PER_ROUTE);
   return plan;
 }
 

@@ -5,6 +5,7 @@
  * kernel's traverse route parses them. Neither side owns the contract, so it lives here with the
  * rest of the IR.
  */
+import { remember } from "./bounded-cache.js";
 import { z } from "zod";
 import { BadRequestError } from "../errors.js";
 import { idProblem } from "./id.js";
@@ -190,10 +191,7 @@ export function parsePlan(text: unknown): TraversePlan {
   } catch {
     throw new BadRequestError("traverse: the plan is not valid JSON");
   }
-  const plan = checkPlan(json);
-  if (PLANS.size >= 512) PLANS.delete(PLANS.keys().next().value as string);
-  PLANS.set(text, plan);
-  return plan;
+  return remember(PLANS, text, checkPlan(json), 512);
 }
 
 /**

@@ -3,6 +3,7 @@
  * and sessions. The db never sees a transaction id: a batch is one op (one transaction), a session
  * is an object whose lifetime is a callback.
  */
+import { remember } from "../ir/bounded-cache.js";
 import { BadRequestError } from "../errors.js";
 import type { Executor, Runner } from "../executor.js";
 import { after, cond, opdef, ref, type JsonSteps } from "../ir/json.js";
@@ -359,9 +360,7 @@ function batchOp(ops: readonly Json[]): Json {
       steps.push([`_q${i}`, i === 0 ? run : after(ref(`_q${i - 1}`), run)]);
     });
     steps.push(["_r", ops.map((_, i) => ref(`_q${i}`))]);
-    op = opdef(steps);
-    if (BATCH_OPS.size >= 512) BATCH_OPS.delete(BATCH_OPS.keys().next().value as string);
-    BATCH_OPS.set(key, op);
+    op = remember(BATCH_OPS, key, opdef(steps), 512);
   }
   return op;
 }

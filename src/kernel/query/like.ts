@@ -3,6 +3,7 @@
  * next `%`, `_` or escape character literal. Case-sensitive. A pattern compiles to an anchored
  * regular expression once per distinct pattern text (a bounded cache).
  */
+import { remember } from "../../ir/bounded-cache.js";
 import { bad } from "./compiled.js";
 
 const cache = new Map<string, RegExp>();
@@ -23,9 +24,7 @@ export function likeMatcher(pattern: string, escape: string | null): RegExp {
   let re = cache.get(id);
   if (re !== undefined) return re;
   re = compileLike(pattern, escape);
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(id, re);
-  return re;
+  return remember(cache, id, re, CACHE_LIMIT);
 }
 
 /** Checks an escape string: one code point. */
