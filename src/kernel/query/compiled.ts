@@ -37,6 +37,12 @@ export class Env {
    * emptied when the execution ends, so no compiled plan keeps a table's rows alive.
    */
   readonly sides = new Map<object, unknown>();
+
+  /** Ends an execution: its row counter and what it read once go (the compiled plan is kept). */
+  end(): void {
+    this.visits = null;
+    this.sides.clear();
+  }
 }
 
 /** Holds the parent row of a nested plan while it runs for that parent (set before each run). */

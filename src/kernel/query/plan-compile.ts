@@ -84,6 +84,20 @@ class Root {
 }
 
 /**
+ * True when every table a compiled plan read (`CompiledQuery.tables`) is still the one `lookup`
+ * finds by its name: a kept plan whose table was dropped, re-created or altered is compiled again.
+ *
+ * @example
+ * ```ts
+ * if (!tablesFresh(q.tables, lookup)) q = compileQuery(plan, lookup, ns);
+ * ```
+ */
+export function tablesFresh(tables: ReadonlyMap<string, Table>, lookup: (name: string) => Table | undefined): boolean {
+  for (const [name, table] of tables) if (lookup(name) !== table) return false;
+  return true;
+}
+
+/**
  * Compiles `plan` over the tables `lookup` finds in namespace `ns`.
  *
  * @example

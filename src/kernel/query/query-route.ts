@@ -9,12 +9,13 @@
  * (plan-run.ts) and answers a tuple of row tuples. Every row read is charged to the op's budget (budget.ts).
  */
 import { MethodNotAllowedError, NotFoundError } from "../../errors.js";
+import { remember } from "../../ir/bounded-cache.js";
 import { parseQueryPlan } from "../../ir/query-plan.js";
 import type { Table } from "../storage/table-engine.js";
 import { plainParams } from "../traverse/table-store.js";
 import { type RouteMeter, StandaloneMeter, Visits } from "./budget.js";
 import { bad, type Env } from "./compiled.js";
-import { compileQuery, type CompiledQuery, type ParamSpec } from "./plan-compile.js";
+import { compileQuery, type CompiledQuery, type ParamSpec, tablesFresh } from "./plan-compile.js";
 import { runPlan } from "./plan-run.js";
 
 const CACHE_LIMIT = 512;
@@ -25,11 +26,6 @@ const CACHE_LIMIT = 512;
  */
 const compiled = new WeakMap<Table, Map<string, Map<string, CompiledQuery>>>();
 
-function remember<T>(cache: Map<string, T>, key: string, value: T): T {
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, value);
-  return value;
-}
 
 function compiledFor(text: string, lookup: (name: string) => Table | undefined, ns: string, from: Table): CompiledQuery {
   let byNs = compiled.get(from);
@@ -38,17 +34,10 @@ function compiledFor(text: string, lookup: (name: string) => Table | undefined, 
   if (byText === undefined) byNs.set(ns, (byText = new Map()));
   const hit = byText.get(text);
   if (hit !== undefined) {
-    let fresh = true;
-    for (const [name, table] of hit.tables) {
-      if (lookup(name) !== table) {
-        fresh = false;
-        break;
-      }
-    }
-    if (fresh) return hit;
+    if (tablesFresh(hit.tables, lookup)) return hit;
     byText.delete(text);
   }
-  return remember(byText, text, compileQuery(parseQueryPlan(text), lookup, ns));
+  return remember(byText, text, compileQuery(parseQueryPlan(text), lookup, ns), CACHE_LIMIT);
 }
 
 function kindProblem(v: unknown, kind: string): boolean {
@@ -152,7 +141,6 @@ export function queryTableRoute(
     visits.flush();
     return rows;
   } finally {
-    q.env.visits = null;
-    q.env.sides.clear();
+    q.env.end();
   }
 }

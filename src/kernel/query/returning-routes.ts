@@ -25,7 +25,7 @@ import { plainParams } from "../traverse/table-store.js";
 import { StandaloneMeter, Visits } from "./budget.js";
 import { bad } from "./compiled.js";
 import { JoinRun } from "./join.js";
-import { type CompiledQuery, compileQuery, compileTableExprs } from "./plan-compile.js";
+import { type CompiledQuery, compileQuery, compileTableExprs, tablesFresh } from "./plan-compile.js";
 import { bindParams } from "./query-route.js";
 
 /** The names of the `returning` routes. */
@@ -178,10 +178,8 @@ function matching(
   // The compiled plan is kept for the next call: what this execution read once (a subquery's
   // values, a hash join's side) goes with it, as the query route's does.
   const release = (): void => {
-    for (const env of query === undefined ? [exprs.env] : [exprs.env, query.env]) {
-      env.visits = null;
-      env.sides.clear();
-    }
+    exprs.env.end();
+    query?.env.end();
   };
   try {
     bindParams(exprs.env, exprs.params, params);
@@ -233,7 +231,7 @@ function matcher(lookup: (name: string) => Table | undefined, ns: string, table:
   let byNs = byPlan.get(plan);
   if (byNs === undefined) byPlan.set(plan, (byNs = new Map()));
   const hit = byNs.get(ns);
-  if (hit !== undefined && fresh(hit.exprs.tables, lookup) && (hit.query === undefined || fresh(hit.query.tables, resolve))) return hit;
+  if (hit !== undefined && tablesFresh(hit.exprs.tables, lookup) && (hit.query === undefined || tablesFresh(hit.query.tables, resolve))) return hit;
   const where = plan.where;
   const sets = "set" in plan ? plan.set : [];
   const exprs = compileTableExprs(table, RETURNING_ALIAS, [where, ...sets.map((s) => s[1])], lookup, ns, [
@@ -252,12 +250,6 @@ function matcher(lookup: (name: string) => Table | undefined, ns: string, table:
   const made = { exprs, query };
   byNs.set(ns, made);
   return made;
-}
-
-/** True when every table a compiled plan read is still the one `lookup` finds by its name. */
-function fresh(tables: ReadonlyMap<string, Table>, lookup: (name: string) => Table | undefined): boolean {
-  for (const [name, t] of tables) if (lookup(name) !== t) return false;
-  return true;
 }
 
 /** The name the written table goes by in the plan `matching` compiles (no table path has NUL). */
