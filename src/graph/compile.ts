@@ -4,6 +4,7 @@
  * `traverse` extension route (or through the core lowering), and execution arguments are checked
  * against the parameters before anything runs.
  */
+import { remember } from "../ir/bounded-cache.js";
 import { BadRequestError } from "../errors.js";
 import { get, opdef, ref } from "../ir/json.js";
 import type { Json } from "../ir/types.js";
@@ -31,21 +32,6 @@ export interface CompiledTraversal {
   readonly plan: TraversePlan;
 }
 
-/**
- * Compiles a plan (already checked with `checkPlan`) to its op, for `lowering`.
- *
- * @example
- * ```ts
- * const { op, params, literals } = compilePlan(plan, catalog, "extension");
- * ```
- */
-export function compilePlan(checked: TraversePlan, catalog: Catalog, lowering: Lowering): CompiledTraversal {
-  const params = paramsOf(checked);
-  const { plan, literals } = parameterize(checked, params);
-  const op = lowering === "core" ? lowerToCore(plan, catalog) : extensionOp(plan, catalog.namespace, paramsOf(plan));
-  return Object.freeze({ op, params: Object.freeze(params), literals: Object.freeze(literals), plan });
-}
-
 /** What the traversals of one shape (one plan but for its literals) compile to. */
 interface Shape {
   readonly op: Json;
@@ -58,8 +44,9 @@ const SHAPES = new WeakMap<Catalog, Map<string, Shape>>();
 const MAX_SHAPES = 512;
 
 /**
- * `compilePlan` for a plan a builder made, checked with `check` only when no plan of its shape
- * (the same plan with other literals) was checked and compiled before. A traversal built anew
+ * Compiles a plan a builder made to its op, for `lowering`: literals become parameters, and the
+ * plan is checked with `check` only when no plan of its shape (the same plan with other literals)
+ * was checked and compiled before. A traversal built anew
  * for every call (`db.graph.match("users", { id }).out("follows")…`) then sends the op object
  * of its shape (the executor's op cache hits by identity) and is not checked again: the check
  * reads no literal (plan-values.ts checks those as the builder takes them).
@@ -70,26 +57,30 @@ const MAX_SHAPES = 512;
  * ```
  */
 export function compileBuilt(built: TraversePlan, catalog: Catalog, lowering: Lowering, check: (plan: TraversePlan) => void): CompiledTraversal {
-  let key: string;
-  let literals: Record<string, Json>;
+  let params: string[];
+  let lifted: ReturnType<typeof parameterize>;
+  let text: string;
   try {
-    const lifted = parameterize(built, paramsOf(built));
-    literals = lifted.literals;
-    key = `${lowering}\n${JSON.stringify(lifted.plan)}`;
+    params = paramsOf(built);
+    lifted = parameterize(built, params);
+    text = JSON.stringify(lifted.plan);
   } catch (e) {
     // Not a plan a builder makes: the check words what is wrong.
     check(built);
     throw e;
   }
+  const literals = Object.freeze(lifted.literals);
   let byText = SHAPES.get(catalog);
   if (byText === undefined) SHAPES.set(catalog, (byText = new Map()));
-  const hit = byText.get(key);
-  if (hit !== undefined) return Object.freeze({ op: hit.op, params: hit.params, literals: Object.freeze(literals), plan: hit.plan });
-  check(built);
-  const compiled = compilePlan(built, catalog, lowering);
-  if (byText.size >= MAX_SHAPES) byText.delete(byText.keys().next().value as string);
-  byText.set(key, { op: compiled.op, plan: compiled.plan, params: compiled.params });
-  return compiled;
+  const key = `${lowering}\n${text}`;
+  let shape = byText.get(key);
+  if (shape === undefined) {
+    check(built);
+    const plan = lifted.plan;
+    const op = lowering === "core" ? lowerToCore(plan, catalog) : extensionOp(plan, text, catalog.namespace, paramsOf(plan));
+    shape = remember(byText, key, { op, plan, params: Object.freeze(params) }, MAX_SHAPES);
+  }
+  return Object.freeze({ op: shape.op, params: shape.params, literals, plan: shape.plan });
 }
 
 /** The parameter names of a plan, sorted. */
@@ -134,12 +125,12 @@ function parameterize(plan: TraversePlan, params: readonly string[]): { plan: Tr
   };
 }
 
-/** The IR JSON of a plan run by the `traverse` extension: one GET on the start table (the plan's only `JSON.stringify`). */
-function extensionOp(plan: TraversePlan, namespace: string, params: readonly string[]): Json {
+/** The IR JSON of a plan run by the `traverse` extension: one GET on the start table, the plan as its text `text`. */
+function extensionOp(plan: TraversePlan, text: string, namespace: string, params: readonly string[]): Json {
   const bound: Record<string, Json> = {};
   for (const p of params) bound[p] = ref(p);
   // A reserved step name (parameter names never start with "_"): `result` would shadow a parameter of that name.
-  return opdef([["_result", get(`/state/${namespace}/${plan.start.table}/traverse`, [JSON.stringify(plan), bound])]]);
+  return opdef([["_result", get(`/state/${namespace}/${plan.start.table}/traverse`, [text, bound])]]);
 }
 
 // ---------------------------------------------------------------------------------------------
