@@ -442,11 +442,7 @@ class Decoder {
     for (let i = 0; i < entries.length; i++) {
       this.path.push(i);
       const entry = entries[i];
-      // The common case without the shape check's generality; `shape` describes what is wrong otherwise.
-      const [name, value] =
-        Array.isArray(entry) && entry.length === 2 && typeof entry[0] === "string"
-          ? (entry as [string, unknown])
-          : this.shape(SHAPES.step, entry);
+      const [name, value] = this.shape(SHAPES.step, entry);
       this.name(name, "step name", 0);
       if (seen.has(name)) {
         this.fail(
