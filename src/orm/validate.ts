@@ -261,7 +261,8 @@ function quickRowPasses(meta: TableMeta, row: Record<string, unknown>, filled: R
     QUICK_ROWS.set(meta, checks);
   }
   if (checks === null) return false;
-  for (const k of Object.keys(row)) if (!Object.prototype.hasOwnProperty.call(meta.columnsByName, k)) return false;
+  // `for…in` builds no key array per row; an inherited enumerable key only sends the row to zod.
+  for (const k in row) if (!Object.prototype.hasOwnProperty.call(meta.columnsByName, k)) return false;
   const cols = meta.columns;
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i]!;
