@@ -14,7 +14,8 @@
 import { DataCorruptionError } from "../../errors.js";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, boundKey, indexStoreKey, rangeEnd, rowFromStore, storeKey, storedSource } from "./lmdb-store.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
+import { boundKey, rangeEnd, storedSource } from "./stored-range.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
