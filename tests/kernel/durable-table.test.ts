@@ -19,6 +19,7 @@ import { TableView } from "../../src/kernel/state/table-view.js";
 import { LmdbTable } from "../../src/kernel/storage/lmdb-table.js";
 import { tableLiteral } from "../../src/kernel/storage/table-schema.js";
 import { ENTRY_KEYS, ROW_KEYS } from "../../src/kernel/storage/store-keys.js";
+import { STORE_FORMAT } from "../../src/kernel/storage/lmdb-store.js";
 import { rowChecksum, tableChecksum } from "../../src/kernel/storage/checksums.js";
 import { verifyDataDir } from "../../src/kernel/storage/store-verify.js";
 
@@ -309,7 +310,7 @@ describe("a store of the format before the index sub-database", () => {
     const check = open({ path: join(dir, "state"), compression: false, maxDbs: 8, readOnly: true });
     const info = check.openDB({ name: "info", ...msgpack } as { name: string });
     const index = check.openDB({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
-    expect(info.get("format")).toBe(3);
+    expect(info.get("format")).toBe(STORE_FORMAT);
     expect(index.getCount({ start: [1], end: [2] })).toBe(21);
     await check.close();
 
@@ -356,7 +357,7 @@ describe("a store of format 2 (ordered-binary keys in `data` and `index`)", () =
     await ex.close();
 
     const check = open({ path: join(dir, "state"), compression: false, maxDbs: 8, readOnly: true });
-    expect(check.openDB({ name: "info", ...msgpack } as { name: string }).get("format")).toBe(3);
+    expect(check.openDB({ name: "info", ...msgpack } as { name: string }).get("format")).toBe(STORE_FORMAT);
     const entries = check.openDB({ name: "entries", ...msgpack, keyEncoder: ENTRY_KEYS } as { name: string });
     expect([...entries.getKeys({ start: [tid, 0, 3], end: [tid, 0, 4] })]).toEqual([3, 17, 24, 31, 38, 45, 60].map((i) => [tid, 0, 3, i]));
     // the old sub-databases are gone
@@ -380,13 +381,13 @@ describe("a store of a newer format", () => {
     await load(ex, 10);
     await ex.close();
     const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
-    await env.openDB({ name: "info", encoding: "msgpack", useRecords: false } as { name: string }).put("format", 4);
+    await env.openDB({ name: "info", encoding: "msgpack", useRecords: false } as { name: string }).put("format", STORE_FORMAT + 1);
     await env.close();
     unlinkSync(join(dir, "state", "clean-close.json"));
     ex = embedded({ dataDir: dir });
     await expect(ex.request({ verb: "get", path: `${T}/count` })).rejects.toMatchObject({
       name: "DataCorruptionError",
-      message: expect.stringMatching(/store format 4, written by a newer version/),
+      message: expect.stringMatching(new RegExp(`store format ${STORE_FORMAT + 1}, written by a newer version`)),
     });
     await ex.close().catch(() => undefined);
   });

@@ -629,8 +629,9 @@ describe.each(STORE_KINDS)("table engine ($name store)", (kind) => {
     it("close() rejects queued transactions; a closed database refuses new ones", async () => {
       const holder = await t.db.begin();
       const queued = t.db.begin();
+      const refused = expect(queued).rejects.toMatchObject({ kind: "temporarily_unavailable" });
       await t.db.close();
-      await expect(queued).rejects.toMatchObject({ kind: "temporarily_unavailable" });
+      await refused;
       await expect(t.db.begin()).rejects.toMatchObject({ kind: "temporarily_unavailable" });
       expect(t.db.tryBegin()).toBeUndefined();
       holder.rollback();

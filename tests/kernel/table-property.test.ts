@@ -4,7 +4,8 @@
  * model's rows in the serving index's order; a rollback must restore the previous state.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deferredEntriesPolicy } from "../../src/kernel/storage/deferred-entries.js";
 import { Database, type StateTxn } from "../../src/kernel/state/database.js";
 import { TableView, tableLiteral } from "../../src/kernel/state/table-view.js";
 
@@ -358,7 +359,13 @@ function answer(txn: StateTxn, q: Query): unknown {
   return { rows: view.rows(), reversed: reversed.rows(), count: txn.request("get", [...T, "count"], sel, undefined) };
 }
 
-describe("durable tables answer as memory tables do", () => {
+describe.each([
+  { deferred: "the default cap (every index change deferred until a close, truncate or rebuild)", policy: undefined },
+  { deferred: "a cap of a few entries (compactions, slice by slice, and whole flushes all the time)", policy: { min: 8, max: 8, fraction: 0, minSlice: 1 } },
+])("durable tables answer as memory tables do, index changes deferred with $deferred", ({ policy }) => {
+  const saved = { ...deferredEntriesPolicy };
+  beforeAll(() => void Object.assign(deferredEntriesPolicy, policy ?? {}));
+  afterAll(() => void Object.assign(deferredEntriesPolicy, saved));
   it("under random writes, commits (the next transaction starting before durability), rollbacks and scans", async () => {
     const { mkdtempSync, rmSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");

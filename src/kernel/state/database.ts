@@ -138,7 +138,19 @@ export class Database implements TxnHost {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(this.unavailable());
     await this.tail;
-    if (this.store) await closeDataDir(this.store, this.lock!, this.failure === undefined);
+    if (!this.store) return;
+    if (this.failure === undefined) {
+      // Deferred index changes go into lmdb's entries, so the next open replays no index log.
+      const ops: StoreOp[] = [];
+      for (const tables of this.namespaces.values()) {
+        for (const t of tables.values()) {
+          const op = t instanceof LmdbTable ? t.drainDeferred() : undefined;
+          if (op !== undefined) ops.push(op);
+        }
+      }
+      if (ops.length !== 0) await this.store.write(ops).catch((e: unknown) => void (this.failure ??= e instanceof Error ? e : new Error(String(e))));
+    }
+    await closeDataDir(this.store, this.lock!, this.failure === undefined);
   }
 
   /** Links of every table (`/state/<ns>/<name>`), sorted. */

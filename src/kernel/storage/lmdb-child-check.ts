@@ -16,7 +16,7 @@ const CHILD_SCRIPT = `
 const { open } = require(process.argv[1]);
 const env = open({ path: process.argv[2], readOnly: true, maxDbs: 8, compression: false });
 let entries = 0;
-for (const name of ["meta", "data", "counts", "index", "info", "rows", "entries"]) {
+for (const name of ["meta", "data", "counts", "index", "info", "rows", "entries", "ixlog"]) {
   let db;
   try {
     db = env.openDB({ name, encoding: "binary", keyEncoding: "binary", create: false });

@@ -10,9 +10,12 @@
  *    range scans read them where they are;
  *  - `entries`: `[tableId, indexOrdinal, ...indexKeyCells]` → null, one entry per row and
  *    secondary index (its listed columns, then the key columns it does not list), so a scan
- *    through a secondary index is a range of keys, each leading to its row;
+ *    through a secondary index is a range of keys, each leading to its row — except the changes
+ *    a table still defers:
+ *  - `ixlog`: `[tableId, seq]` → a record of one commit's secondary index changes not yet in
+ *    `entries` (deferred-entries.ts), replayed at open;
  *  - `counts`: table id → its number of rows after the last commit that wrote it;
- *  - `info`: `"format"` → the store format (3 since `rows` and `entries`; see `STORE_FORMAT` for
+ *  - `info`: `"format"` → the store format (4 since `ixlog`; see `STORE_FORMAT` for
  *    the older ones, brought up to it once at open by data-dir.ts); `"sequence:<tid>"` → the highest key
  *    a table's generated-increment key column ever held (written with the table's rows, so a
  *    generated key is never reused, also after a crash).
@@ -29,23 +32,28 @@ import type { RowFill, Table } from "./table-engine.js";
 import { type IndexKey, type KeyCell, keyBytes, normCell } from "./index-keys.js";
 import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
-import { type FlushSource, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
+import { type CompactionStep, type FlushSource, type IndexEntry, type LayerTree, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
+import { encodeIxLog } from "./deferred-entries.js";
 import { ENTRY_KEYS, ROW_KEYS } from "./store-keys.js";
 
 /**
  * The store format written by this version. 1: rows in `data` (ordered-binary keys), no index
  * entries; 2: `data` and `index` (ordered-binary keys); 3: `rows` and `entries`, the same keys in
- * the compact encoding of store-keys.ts. An older store is brought up to 3 once, at open
- * (data-dir.ts `upgradeStore`), each step in one lmdb transaction; read-only (verify) it is read
- * as it is.
+ * the compact encoding of store-keys.ts; 4: `ixlog`, index changes not yet in `entries`
+ * (deferred-entries.ts), which a version reading only `entries` would miss. An older store is
+ * brought up to 3 once, at open (data-dir.ts `upgradeStore`), each step in one lmdb transaction,
+ * and its next commit records 4 (a store of format 3 has no index log to move); read-only (verify)
+ * it is read as it is.
  */
-export const STORE_FORMAT = 3;
+export const STORE_FORMAT = 4;
 
 /** One change of a write-set, in log order. */
 export type StoreOp =
   | { readonly kind: "create"; readonly tid: number; readonly path: string; readonly schema: Json; readonly fill?: RowFill }
   | { readonly kind: "drop"; readonly tid: number }
-  | { readonly kind: "flush"; readonly table: FlushSource };
+  | { readonly kind: "flush"; readonly table: FlushSource }
+  /** A table's deferred index changes written into `entries` (deferred-entries.ts `drain`). */
+  | { readonly kind: "entries"; readonly table: FlushSource; readonly layers: readonly WriteLayer[] };
 
 /** A stored cell (bytes are stored as their key string, see `bytesKey`). */
 export type StoreCell = null | boolean | number | bigint | string;
@@ -145,6 +153,8 @@ export class LmdbStore {
     /** Secondary index entries: `[tid, ordinal, ...index key cells]` → null (`index` before format 3). */
     private entriesDb: LmdbDatabase<null, StoreKey> | undefined,
     private readonly info: LmdbDatabase<unknown, string> | undefined,
+    /** Index log records: `[tid, seq]` → a record of deferred index changes (deferred-entries.ts). */
+    private readonly ixlog: LmdbDatabase<Buffer, StoreKey> | undefined,
     /** The data directory, for error messages. */
     readonly dataDir: string,
     /** True while the rows are in the sub-databases of a format before 3 (`data`, `index`). */
@@ -195,11 +205,12 @@ export class LmdbStore {
     };
     const counts = optional<number, number>("counts");
     const info = optional<unknown, string>("info");
+    const ixlogOf = () => optional<Buffer, StoreKey>("ixlog", !readOnly, { keyEncoder: ENTRY_KEYS, encoding: "binary" });
     // A store of a format before 3 keeps its rows in `data` and `index` until `reencode` moves them.
     const format = info?.get("format");
     const legacyData = typeof format === "number" && format >= 3 ? undefined : optional<StoreCell[] | null, StoreKey>("data", false);
     if (legacyData !== undefined) {
-      return new LmdbStore(env, meta, legacyData, counts, optional<null, StoreKey>("index", !readOnly), info, dataDir, true);
+      return new LmdbStore(env, meta, legacyData, counts, optional<null, StoreKey>("index", !readOnly), info, ixlogOf(), dataDir, true);
     }
     const rows = optional<StoreCell[] | null, StoreKey>("rows", !readOnly, { keyEncoder: ROW_KEYS });
     const entries = optional<null, StoreKey>("entries", !readOnly, { keyEncoder: ENTRY_KEYS });
@@ -207,7 +218,7 @@ export class LmdbStore {
       // read-only on a directory no version ever opened for writing (every writable open creates it)
       throw new DataCorruptionError(dataDir, "state/data.mdb", "it holds no rows sub-database");
     }
-    return new LmdbStore(env, meta, rows, counts, entries, info, dataDir, false);
+    return new LmdbStore(env, meta, rows, counts, entries, info, ixlogOf(), dataDir, false);
   }
 
   /** A `DataCorruptionError` for `damaged`; an error lmdb or the decoder threw becomes one. */
@@ -337,6 +348,50 @@ export class LmdbStore {
     this.legacy = false;
   }
 
+  /** Table `tid`'s index log records, `[seq, record]` in sequence order (deferred-entries.ts). */
+  *ixLogRecords(tid: number): Generator<[number, Uint8Array]> {
+    if (!this.ixlog) return;
+    for (const { key, value } of this.ixlog.getRange({ start: [tid], end: [tid + 1] })) yield [(key as number[])[1]!, value];
+  }
+
+  /** Writes index changes (`ix` of a layer) into `entries`: one sorted run of puts per index. */
+  private writeEntries(tid: number, ix: readonly (LayerTree<IndexEntry> | undefined)[]): void {
+    const index = this.index!;
+    ix.forEach((tree, ordinal) => {
+      if (tree === undefined) return;
+      // One key array refilled per entry and the stored null as bytes, as for `ixBase`.
+      const k: StoreCell[] = [tid, ordinal];
+      const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, tree.size);
+      tree.forEachPair((key, entry) => {
+        entryKeyInto(k, key as readonly KeyCell[]);
+        if (entry === TOMBSTONE) index.removeSync(k as StoreKey);
+        else put(k as StoreKey, NULL_VALUE);
+      });
+    });
+  }
+
+  /** Removes table `tid`'s index log records (those below sequence `below`, if given). */
+  private removeIxLog(tid: number, below?: number): void {
+    if (!this.ixlog) return;
+    const keys = [...this.ixlog.getKeys({ start: [tid], end: below === undefined ? [tid + 1] : [tid, below] })];
+    for (const k of keys) this.ixlog.removeSync(k);
+  }
+
+  /** Writes a compaction's slice into `entries`; its last slice removes the log records it covers. */
+  private compact(tid: number, step: CompactionStep): void {
+    const index = this.index!;
+    for (const { ordinal, keys, values } of step.slices) {
+      const k: StoreCell[] = [tid, ordinal];
+      const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        entryKeyInto(k, keys[i] as readonly KeyCell[]);
+        if (values[i] === TOMBSTONE) index.removeSync(k as StoreKey);
+        else put(k as StoreKey, NULL_VALUE);
+      }
+    }
+    if (step.logBelow !== undefined) this.removeIxLog(tid, step.logBelow);
+  }
+
   /** Removes the `index` entries from `start` up to (not including) `end`. */
   private removeIndexEntries(start: StoreKey, end: StoreKey): void {
     if (!this.index) return;
@@ -352,6 +407,7 @@ export class LmdbStore {
       const ixKeys = [...this.index.getKeys(range)];
       for (const k of ixKeys) this.index.removeSync(k);
     }
+    this.removeIxLog(tid);
   }
 
   /**
@@ -362,9 +418,10 @@ export class LmdbStore {
   async write(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
     if (this.legacy) throw new Error("a store of an older format is written only after its upgrade (data-dir.ts)");
-    const { data, meta, counts, index, info } = this;
+    const { data, meta, counts, index, info, ixlog } = this;
     const layers: [FlushSource, WriteLayer][] = [];
     for (const op of ops) if (op.kind === "flush") layers.push([op.table, op.table.freeze()]);
+    else if (op.kind === "entries") for (const layer of op.layers) layers.push([op.table, layer]);
     let layerAt = 0;
     await settleCommit(this.env.transaction(() => {
       if (info!.get("format") !== STORE_FORMAT) info!.putSync("format", STORE_FORMAT);
@@ -388,6 +445,12 @@ export class LmdbStore {
             const tid = src.tid;
             const keyLen = src.keyLen;
             if (layer.truncated) this.removeTableRows(tid);
+            if (layer.flushing !== undefined) {
+              // the deferred index changes of earlier commits, written before this layer's own
+              for (const older of layer.flushing) this.writeEntries(tid, older.ix);
+              this.removeIxLog(tid);
+            }
+            if (layer.compaction !== undefined) this.compact(tid, layer.compaction);
             // Index entries of indexes dropped, then indexes built, by a schema change: the built
             // ones are written as one sorted pass of puts.
             if (layer.clearIndexesFrom !== undefined) this.removeIndexEntries([tid, layer.clearIndexesFrom], [tid + 1]);
@@ -405,20 +468,20 @@ export class LmdbStore {
               if (entry === TOMBSTONE) data.removeSync(k);
               else putRow(k, storeValues(k, entry, keyLen));
             });
-            layer.ix.forEach((tree, ordinal) => {
-              // One key array refilled per entry and the stored null as bytes, as for `ixBase`.
-              const k: StoreCell[] = [tid, ordinal];
-              const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, tree.size);
-              tree.forEachPair((key, entry) => {
-                entryKeyInto(k, key as readonly KeyCell[]);
-                if (entry === TOMBSTONE) index!.removeSync(k as StoreKey);
-                else put(k as StoreKey, NULL_VALUE);
-              });
-            });
+            if (layer.deferSeq === undefined) this.writeEntries(tid, layer.ix);
+            else {
+              const record = encodeIxLog(tid, layer.ix);
+              if (record !== undefined) ixlog!.putSync([tid, layer.deferSeq], record);
+            }
             counts!.putSync(tid, layer.size);
             if (src.sequence !== undefined) info!.putSync(sequenceKey(tid), src.sequence);
             break;
           }
+          case "entries":
+            layerAt += op.layers.length;
+            for (const older of op.layers) this.writeEntries(op.table.tid, older.ix);
+            this.removeIxLog(op.table.tid);
+            break;
         }
       }
     }));

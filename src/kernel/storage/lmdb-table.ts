@@ -7,20 +7,22 @@
  *
  * A transaction's writes go to an in-memory overlay (write-overlay.ts) that every read merges
  * over lmdb; a commit freezes it into a committing layer, readable until its lmdb write resolves,
- * and the store writes it in one synced lmdb transaction. Rollbacks restore the overlay. The
+ * and the store writes it in one synced lmdb transaction; its secondary index changes are
+ * deferred (deferred-entries.ts), another layer below those. Rollbacks restore the overlay. The
  * structures kept beside the table (`derived`, `columnGroups`) are built from one full scan on
  * first use and then hear every write, as on the heap engine.
  */
 import { DataCorruptionError } from "../../errors.js";
 import { rowChecksum } from "./checksums.js";
 import { type IndexKey, type KeyCell, MAX, compareTuples } from "./index-keys.js";
-import { type LmdbStore, MAX_KEY_BYTES, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
+import { DeferredEntries } from "./deferred-entries.js";
+import { type LmdbStore, MAX_KEY_BYTES, type StoreOp, type StoreCell, type StoreKey, indexStoreKey, rowFromStore, storeKey } from "./lmdb-store.js";
 import { boundKey, rangeEnd, storedSource } from "./stored-range.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
-import { type TableIndex, secondaryKey, secondaryKeyOrder, sortedEntries, sortedOrder } from "./table-index.js";
+import { type Compare, type TableIndex, secondaryKey, secondaryKeyOrder, sortedEntries, sortedOrder } from "./table-index.js";
 import type { Row, TableSchema } from "./table-schema.js";
 import { type FlushSource, type IndexEntry, type LayerTree, type RowEntry, type Source, TOMBSTONE, WriteLayer, arraySource, layerSource, mergeSources } from "./write-overlay.js";
 
@@ -54,6 +56,8 @@ export class LmdbTable extends TableBase implements FlushSource {
   private active: WriteLayer;
   /** Frozen layers whose lmdb write has not resolved yet, newest first. */
   private committing: WriteLayer[] = [];
+  /** Index changes of settled commits not yet in lmdb's `entries` (deferred-entries.ts), read below the committing layers. */
+  private deferred = new DeferredEntries();
   private rowCount: number;
   /**
    * The stored rows the latest scan of the primary index decoded from lmdb, by key (tables with
@@ -82,6 +86,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.rowCount = rows;
     this.fill = fill;
     this.active = this.newLayer(false);
+    this.deferred.replay(store.ixLogRecords(tid), tid, this.secondaries.length, store.dataDir, `table ${path}`);
     // A generated-increment key's sequence is stored with the rows (lmdb-store.ts `sequenceOf`).
     if (schema.keyColumns.some((c) => c.generated === "increment")) this.sequence = store.sequenceOf(tid);
   }
@@ -159,6 +164,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       layers.push(layer);
       if (layer.truncated) return { layers, withStore: false };
     }
+    for (const d of this.deferred.layers()) layers.push(d);
     return { layers, withStore: true };
   }
 
@@ -413,6 +419,8 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.sequence = from.sequence ?? this.store.sequenceOf(from.tid);
     // The same array: a commit of `from` still being written settles out of it for both.
     this.committing = from.committing;
+    // (shared too: only a commit changes it, and only one of the two tables will commit)
+    this.deferred = from.deferred;
   }
 
   /**
@@ -605,11 +613,37 @@ export class LmdbTable extends TableBase implements FlushSource {
     layer.size = this.rowCount;
     this.committing.unshift(layer);
     this.active = this.newLayer(false);
+    // Index changes are deferred, or this commit writes the deferred ones too: those stay
+    // readable, below every other layer, until it has settled.
+    const flushing = this.deferred.take(layer, this.rowCount);
+    if (flushing !== undefined) this.committing.push(...flushing);
     return layer;
   }
 
   settled(layer: WriteLayer): void {
-    const at = this.committing.indexOf(layer);
-    if (at >= 0) this.committing.splice(at, 1);
+    for (const done of [layer, ...(layer.flushing ?? [])]) {
+      const at = this.committing.indexOf(done);
+      if (at >= 0) this.committing.splice(at, 1);
+    }
+    this.deferred.settled(layer);
+  }
+
+  /** The store op writing the deferred index changes into `entries` (at close), if any; readable until it settles. */
+  drainDeferred(): StoreOp | undefined {
+    const layers = this.deferred.drain();
+    if (layers === undefined) return undefined;
+    this.committing.push(...layers);
+    return { kind: "entries", table: this, layers };
+  }
+
+  /** Visits the keys of secondary index `ordinal` in lmdb, the deferred changes applied (verify). */
+  storedIndexKeys(ordinal: number, visit: (key: readonly KeyCell[]) => void): void {
+    const sources: Source<Raw>[] = [];
+    for (const d of this.deferred.layers()) {
+      const tree = d.ix[ordinal];
+      if (tree !== undefined && tree.size !== 0) sources.push(layerSource<Raw>(tree, undefined, false));
+    }
+    sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, false, undefined, false));
+    mergeSources(sources, compareTuples as Compare, false, (key, value) => void (value !== TOMBSTONE && visit(key as readonly KeyCell[])));
   }
 }

@@ -32,6 +32,22 @@ export type LayerTree<V> = BTreeImport.default<IndexKey, V>;
 
 const OVERLAY_NODE_SIZE = 64;
 
+/** Changes of one secondary index, in key order: a slice of a compaction
+ * (deferred-entries.ts). */
+export interface EntrySlice {
+  readonly ordinal: number;
+  readonly keys: IndexKey[];
+  readonly values: IndexEntry[];
+}
+
+/** What a commit writes of a compaction: a slice, and when it is the last, the log records it ends. */
+export interface CompactionStep {
+  readonly slices: EntrySlice[];
+  /** Set on the last slice: the commit removes the table's log records below this sequence. */
+  readonly logBelow: number | undefined;
+}
+
+
 /**
  * One transaction's writes to one table.
  *
@@ -60,6 +76,19 @@ export class WriteLayer {
    * (a schema change dropped them): the commit removes them.
    */
   clearIndexesFrom: number | undefined;
+  /**
+   * Set at commit when this layer's index changes are deferred (deferred-entries.ts): the
+   * commit appends them to the table's index log as the record of this sequence instead of
+   * writing them into `entries`.
+   */
+  deferSeq: number | undefined;
+  /**
+   * Set at commit when the commit also writes the table's deferred index changes (these older
+   * layers' `ix`, oldest first) into `entries` and removes its index log records.
+   */
+  flushing: WriteLayer[] | undefined;
+  /** Set at commit when the commit also writes a slice of the table's compaction (deferred-entries.ts). */
+  compaction: CompactionStep | undefined;
 
   constructor(
     compare: Compare,
