@@ -237,8 +237,10 @@ function newDeferredLayer(): WriteLayer {
 
 /** The log record of a layer's index changes (see the header), or undefined when it has none. */
 export function encodeIxLog(tid: number, ix: readonly (LayerTree<IndexEntry> | undefined)[]): Buffer | undefined {
+  // Written into a reused scratch buffer (full chunks copied out as it fills), then copied once
+  // into a buffer of the record's size: most records are small (a commit of a few rows).
   const chunks: Buffer[] = [];
-  let buf = Buffer.allocUnsafe(CHUNK);
+  const buf = ENCODE_SCRATCH;
   let pos = 0;
   const key: unknown[] = [tid, 0];
   ix.forEach((tree, ordinal) => {
@@ -249,8 +251,7 @@ export function encodeIxLog(tid: number, ix: readonly (LayerTree<IndexEntry> | u
       key.length = 2 + cells.length;
       for (let i = 0; i < cells.length; i++) key[i + 2] = cells[i] === 0 ? 0 : cells[i]; // (-0 stored as 0, as in `entries`)
       if (CHUNK - pos < ROOM) {
-        chunks.push(buf.subarray(0, pos));
-        buf = Buffer.allocUnsafe(CHUNK);
+        chunks.push(Buffer.from(buf.subarray(0, pos)));
         pos = 0;
       }
       buf[pos] = entry === TOMBSTONE ? 0 : 1;
@@ -260,7 +261,7 @@ export function encodeIxLog(tid: number, ix: readonly (LayerTree<IndexEntry> | u
     });
   });
   if (pos === 0 && chunks.length === 0) return undefined;
-  chunks.push(buf.subarray(0, pos));
+  chunks.push(Buffer.from(buf.subarray(0, pos)));
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
@@ -287,5 +288,6 @@ export function decodeIxLog(record: Uint8Array, visit: (tid: number, ordinal: nu
 /** Bytes of a record chunk; a change is at most `ROOM` bytes (a stored key is at most ~2 KB). */
 const CHUNK = 1 << 18;
 const ROOM = 1 << 13;
+const ENCODE_SCRATCH = Buffer.alloc(CHUNK);
 /** Where `decodeIxLog` decodes a key (see there); a stored key is at most `ROOM` bytes. */
 const KEY_SCRATCH = Buffer.alloc(ROOM + 16);
