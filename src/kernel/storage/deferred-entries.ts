@@ -7,17 +7,21 @@
  * in the index) dirties, copies and syncs most of the index's leaf pages, and that cost grows with
  * the index, not with the commit: 10k entries over a 1M-entry index touch ~5k of its ~6.6k leaves.
  * So a commit's index changes are instead appended to the `ixlog` sub-database as one record (a
- * sequential write of a few pages) and kept in memory in the table's deferred layer, which every
- * read merges between the committing layers and lmdb (a layer like the others, lmdb-table.ts
- * `readLayers`). Once the deferred changes would pass `deferredCap` entries, the next commit writes
- * them all into `entries` as one sorted pass (each leaf page dirtied once for many commits' worth of
- * changes) and removes the table's log records, in the same lmdb transaction.
+ * sequential write of a few pages) and kept in memory in the table's deferred layers, which every
+ * read merges between the committing layers and lmdb (layers like the others, lmdb-table.ts
+ * `readLayers`). Once the deferred changes pass `deferredCap` entries they become the compacting
+ * set, and each later commit that changes index entries also writes its next slice into `entries`
+ * in key order (so a commit dirties a share of the index's leaves proportional to its changes, and
+ * no commit writes the whole set: lmdb keeps in memory every page one transaction dirtied); the
+ * commit writing the last slice removes the log records the set came from.
  *
  * Durability is lmdb's: a record is written in the transaction of the commit it belongs to, so
- * after a crash the records on disk are exactly those of the acknowledged commits since the last
- * compaction, and opening the table replays them (`replay`). A clean close writes every table's
- * deferred changes into `entries` (`drain`), so a reopen replays nothing. A truncate, a schema
- * change that builds or drops an index, and a drop write or discard them in their own commit.
+ * after a crash the records on disk are exactly those of the acknowledged commits whose changes a
+ * finished compaction has not written, and opening the table replays them (`replay`; a change a
+ * slice already wrote agrees with `entries`, and a later change comes in a later record). A clean
+ * close writes every table's deferred changes into `entries` (`drain`), so a reopen replays
+ * nothing. A truncate, a schema change that builds or drops an index, a commit of more changes
+ * than the cap, and a drop write or discard them in their own commit.
  *
  * Record format (values of `ixlog`, key `[tid, seq]`): for each change, a byte (1: entry present,
  * 0: entry removed), the length of the entry's stored key in 2 bytes (big-endian), then the stored

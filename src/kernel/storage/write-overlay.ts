@@ -32,8 +32,7 @@ export type LayerTree<V> = BTreeImport.default<IndexKey, V>;
 
 const OVERLAY_NODE_SIZE = 64;
 
-/** Changes of one secondary index, in key order: a slice of a compaction
- * (deferred-entries.ts). */
+/** Changes of one secondary index, in key order: a slice of a compaction (deferred-entries.ts). */
 export interface EntrySlice {
   readonly ordinal: number;
   readonly keys: IndexKey[];
@@ -46,7 +45,6 @@ export interface CompactionStep {
   /** Set on the last slice: the commit removes the table's log records below this sequence. */
   readonly logBelow: number | undefined;
 }
-
 
 /**
  * One transaction's writes to one table.
