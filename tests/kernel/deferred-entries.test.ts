@@ -15,7 +15,7 @@ import { Database } from "../../src/kernel/state/database.js";
 import type { TableView } from "../../src/kernel/state/table-view.js";
 import { decodeIxLog, encodeIxLog } from "../../src/kernel/storage/deferred-entries.js";
 import { type KeyCell, compareTuples } from "../../src/kernel/storage/index-keys.js";
-import { ENTRY_KEYS } from "../../src/kernel/storage/store-keys.js";
+import { ENTRY_KEYS, withTrailingNulls } from "../../src/kernel/storage/store-keys.js";
 import { verifyDataDir } from "../../src/kernel/storage/store-verify.js";
 import { TOMBSTONE, WriteLayer } from "../../src/kernel/storage/write-overlay.js";
 import { D_TABLE } from "./support/deferred-shared.js";
@@ -82,14 +82,11 @@ const cellArb: fc.Arbitrary<KeyCell> = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 12 }),
 );
 
-/**
- * An index key: cells, the last one not null (an entry's key ends with its row's primary key
- * cells; ordered-binary, the key encoding of `entries` too, cannot tell trailing nulls apart).
- */
-const keyArb = fc.tuple(fc.array(cellArb, { maxLength: 3 }), cellArb.filter((c) => c !== null)).map(([cells, last]) => [...cells, last]);
+/** An index key: one to four cells of any kind, trailing nulls too. */
+const keyArb = fc.array(cellArb, { minLength: 1, maxLength: 4 });
 
 describe("index log records", () => {
-  it("carry each change (index, cells, present or removed) exactly", () => {
+  it("carry each change (index, cells, present or removed) exactly (trailing nulls restored by the index's width)", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), keyArb, fc.boolean()), { maxLength: 40 }), (changes) => {
         const layer = new WriteLayer(compareTuples as never, 4);
@@ -109,7 +106,8 @@ describe("index log records", () => {
         expect(got.length).toBe(want.length);
         got.forEach(([ordinal, cells, present], i) => {
           expect([ordinal, present]).toEqual([want[i]![0], want[i]![2]]);
-          expect(compareTuples(cells, want[i]![1])).toBe(0);
+          // ordered-binary reads a key ending in nulls back short of some: the replay pads by width
+          expect(compareTuples(withTrailingNulls(cells, want[i]![1].length), want[i]![1])).toBe(0);
         });
       }),
       { numRuns: 300 },

@@ -31,7 +31,7 @@
 import BTreeImport from "sorted-btree";
 import { DataCorruptionError } from "../../errors.js";
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
-import { ENTRY_KEYS } from "./store-keys.js";
+import { ENTRY_KEYS, withTrailingNulls } from "./store-keys.js";
 import type { Compare } from "./table-index.js";
 import { type CompactionStep, type EntrySlice, type IndexEntry, type LayerTree, TOMBSTONE, WriteLayer } from "./write-overlay.js";
 
@@ -209,15 +209,16 @@ export class DeferredEntries {
 
   /**
    * Replays a table's log records (in sequence order, `[seq, record]`) into the deferred changes,
-   * at open. `indexes`: the table's number of secondary indexes; `where` names the table in errors.
+   * at open. `widths`: the cell count of each of the table's secondary indexes; `where` names the
+   * table in errors.
    */
-  replay(records: Iterable<[number, Uint8Array]>, tid: number, indexes: number, dataDir: string, where: string): void {
+  replay(records: Iterable<[number, Uint8Array]>, tid: number, widths: readonly number[], dataDir: string, where: string): void {
     for (const [seq, record] of records) {
       try {
         decodeIxLog(record, (t, ordinal, cells, present) => {
-          if (t !== tid || ordinal >= indexes) throw new Error(`a change of index ${ordinal} of table ${t}`);
+          if (t !== tid || ordinal >= widths.length) throw new Error(`a change of index ${ordinal} of table ${t}`);
           const tree = (this.active.ix[ordinal] ??= new BTree<IndexKey, IndexEntry>(undefined, compareTuples as Compare, 64));
-          tree.set(cells, present ? true : TOMBSTONE);
+          tree.set(withTrailingNulls(cells, widths[ordinal]!), present ? true : TOMBSTONE);
         });
       } catch (e) {
         throw new DataCorruptionError(dataDir, `${where}, index log record ${seq}`, (e as Error).message);

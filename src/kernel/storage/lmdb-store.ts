@@ -34,7 +34,7 @@ import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type CompactionStep, type FlushSource, type IndexEntry, type LayerTree, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
 import { encodeIxLog } from "./deferred-entries.js";
-import { ENTRY_KEYS, ROW_KEYS } from "./store-keys.js";
+import { ENTRY_KEYS, ROW_KEYS, encodeStoreKey } from "./store-keys.js";
 
 /**
  * The store format written by this version. 1: rows in `data` (ordered-binary keys), no index
@@ -160,6 +160,9 @@ export class LmdbStore {
     /** True while the rows are in the sub-databases of a format before 3 (`data`, `index`). */
     private legacy: boolean,
   ) {}
+
+  /** `entries` with its keys as stored bytes (see `removeIndexEntries`), opened on first use. */
+  private entriesRaw: LmdbDatabase<Buffer, Buffer> | undefined;
 
   /** The rows: `[tid, ...key cells]` → `[...value cells, checksum]`. */
   get data(): LmdbDatabase<StoreCell[] | null, StoreKey> {
@@ -392,21 +395,23 @@ export class LmdbStore {
     if (step.logBelow !== undefined) this.removeIxLog(tid, step.logBelow);
   }
 
-  /** Removes the `index` entries from `start` up to (not including) `end`. */
+  /**
+   * Removes the `entries` keys from `start` up to (not including) `end` (`[tid, ordinal?]`). They
+   * are listed and removed as their stored bytes: a key read back as cells may have lost trailing
+   * nulls (store-keys.ts `withTrailingNulls`), and one written again from those cells would be
+   * another key, leaving the entry behind.
+   */
   private removeIndexEntries(start: StoreKey, end: StoreKey): void {
     if (!this.index) return;
-    const keys = [...this.index.getKeys({ start, end })];
-    for (const k of keys) this.index.removeSync(k);
+    const raw = (this.entriesRaw ??= this.env.openDB<Buffer, Buffer>({ name: "entries", encoding: "binary", keyEncoding: "binary" } as { name: string }));
+    const keys = [...raw.getKeys({ start: encodeStoreKey(start, 2), end: encodeStoreKey(end, 2) })];
+    for (const k of keys) raw.removeSync(k);
   }
 
   private removeTableRows(tid: number): void {
-    const range = { start: [tid], end: [tid + 1] };
-    const keys = [...this.data.getKeys(range)];
+    const keys = [...this.data.getKeys({ start: [tid], end: [tid + 1] })];
     for (const k of keys) this.data.removeSync(k);
-    if (this.index) {
-      const ixKeys = [...this.index.getKeys(range)];
-      for (const k of ixKeys) this.index.removeSync(k);
-    }
+    this.removeIndexEntries([tid], [tid + 1]);
     this.removeIxLog(tid);
   }
 

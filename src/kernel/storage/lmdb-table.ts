@@ -86,7 +86,7 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.rowCount = rows;
     this.fill = fill;
     this.active = this.newLayer(false);
-    this.deferred.replay(store.ixLogRecords(tid), tid, this.secondaries.length, store.dataDir, `table ${path}`);
+    this.deferred.replay(store.ixLogRecords(tid), tid, this.secondaries.map((ix) => ix.keyPositions.length), store.dataDir, `table ${path}`);
     // A generated-increment key's sequence is stored with the rows (lmdb-store.ts `sequenceOf`).
     if (schema.keyColumns.some((c) => c.generated === "increment")) this.sequence = store.sequenceOf(tid);
   }
@@ -220,7 +220,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       }
     }
     const storeAt = withStore ? sources.length : -1;
-    if (withStore) sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, ordinal < 0 && this.primary.scalar, start, reverse));
+    if (withStore) sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, ordinal < 0 && this.primary.scalar, start, reverse, ix.keyPositions.length));
     const scanned = storeAt >= 0 && ordinal < 0 && this.keyLen === 1 ? new Map<IndexKey, Row>() : undefined;
     if (scanned !== undefined) this.scanned = scanned;
     mergeSources(sources, cmp, reverse, (key, value, from) => {
@@ -643,7 +643,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       const tree = d.ix[ordinal];
       if (tree !== undefined && tree.size !== 0) sources.push(layerSource<Raw>(tree, undefined, false));
     }
-    sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, false, undefined, false));
+    sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, false, undefined, false, this.secondaries[ordinal]!.keyPositions.length));
     mergeSources(sources, compareTuples as Compare, false, (key, value) => void (value !== TOMBSTONE && visit(key as readonly KeyCell[])));
   }
 }

@@ -104,3 +104,17 @@ export function encodeStoreKey(key: readonly unknown[], lead: number): Buffer {
   const end = (lead === 1 ? ROW_KEYS : ENTRY_KEYS).writeKey(key, scratch, 0);
   return Buffer.from(scratch.subarray(0, end));
 }
+
+/**
+ * `cells` (a stored key's cells as read back) with the null cells restored that ordered-binary
+ * drops at the end of a key: it reads `[1, 2, null, null]` back as `[1, 2, null]` (trailing
+ * zero bytes are both its separator and its null). An index key of a known width (the index's
+ * cell count) that reads back shorter lost only trailing nulls, so they are put back; the stored
+ * bytes themselves are right (a key is always written from its cells).
+ */
+export function withTrailingNulls<C>(cells: C[], width: number): (C | null)[] {
+  if (cells.length >= width) return cells;
+  const out: (C | null)[] = cells;
+  while (out.length < width) out.push(null);
+  return out;
+}

@@ -5,7 +5,7 @@
  */
 import { type IndexKey, type KeyCell, MAX } from "./index-keys.js";
 import type { LmdbStore, StoreCell, StoreKey } from "./lmdb-store.js";
-import { encodeStoreKey } from "./store-keys.js";
+import { encodeStoreKey, withTrailingNulls } from "./store-keys.js";
 import type { Source } from "./write-overlay.js";
 
 /** Bytes after an encoded key prefix that sort after every key extending it (the `MAX` cell). */
@@ -42,8 +42,9 @@ export function boundKey(prefix: readonly StoreCell[], bound: IndexKey, after = 
 /**
  * A sorted source (write-overlay.ts `Source`) over the stored entries of table `tid`'s primary
  * index (`ordinal` -1: keys → raw value cells) or of a secondary index (keys → null), forward or
- * in reverse from `start`; `scalar`: the primary key is one cell, given as that cell. An lmdb or
- * decoder error becomes a `DataCorruptionError` naming the table (`path`) and the last key read.
+ * in reverse from `start`; `scalar`: the primary key is one cell, given as that cell; `width`: a
+ * secondary index's cell count (see `withTrailingNulls`). An lmdb or decoder error becomes a
+ * `DataCorruptionError` naming the table (`path`) and the last key read.
  */
 export function storedSource<V>(
   store: LmdbStore,
@@ -53,6 +54,7 @@ export function storedSource<V>(
   scalar: boolean,
   start: IndexKey | undefined,
   reverse: boolean,
+  width = 0,
 ): Source<V> {
   const prefix: StoreCell[] = ordinal < 0 ? [tid] : [tid, ordinal];
   const skip = prefix.length;
@@ -86,7 +88,7 @@ export function storedSource<V>(
         return;
       }
       const k = r.value.key as StoreCell[];
-      src.key = scalar ? (k[1] as KeyCell) : (k.slice(skip) as KeyCell[]);
+      src.key = scalar ? (k[1] as KeyCell) : withTrailingNulls(k.slice(skip) as KeyCell[], width);
       // The stored key is rebuilt from `key` when the row is decoded.
       src.value = r.value.value as V;
     },
