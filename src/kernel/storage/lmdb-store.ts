@@ -161,7 +161,7 @@ export class LmdbStore {
     private legacy: boolean,
   ) {}
 
-  /** `entries` with its keys as stored bytes (see `removeIndexEntries`), opened on first use. */
+  /** `entries` with its keys as stored bytes (see `removeIndexEntries`). */
   private entriesRaw: LmdbDatabase<Buffer, Buffer> | undefined;
 
   /** The rows: `[tid, ...key cells]` → `[...value cells, checksum]`. */
@@ -221,7 +221,9 @@ export class LmdbStore {
       // read-only on a directory no version ever opened for writing (every writable open creates it)
       throw new DataCorruptionError(dataDir, "state/data.mdb", "it holds no rows sub-database");
     }
-    return new LmdbStore(env, meta, rows, counts, entries, info, ixlogOf(), dataDir, false);
+    const store = new LmdbStore(env, meta, rows, counts, entries, info, ixlogOf(), dataDir, false);
+    if (!readOnly) store.entriesRaw = env.openDB<Buffer, Buffer>({ name: "entries", encoding: "binary", keyEncoding: "binary" } as { name: string });
+    return store;
   }
 
   /** A `DataCorruptionError` for `damaged`; an error lmdb or the decoder threw becomes one. */
@@ -404,6 +406,7 @@ export class LmdbStore {
   private removeIndexEntries(start: StoreKey, end: StoreKey): void {
     if (!this.index) return;
     const raw = (this.entriesRaw ??= this.env.openDB<Buffer, Buffer>({ name: "entries", encoding: "binary", keyEncoding: "binary" } as { name: string }));
+    // (opened with the store; here only after `reencode` made `entries`)
     const keys = [...raw.getKeys({ start: encodeStoreKey(start, 2), end: encodeStoreKey(end, 2) })];
     for (const k of keys) raw.removeSync(k);
   }
