@@ -25,11 +25,11 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Runs the child on a new directory; `crash`: killed with SIGKILL once ready. Returns the rows it printed. */
-function runChild(mode: "crash" | "close"): Promise<{ dir: string; rows: unknown[] }> {
+function runChild(mode: "crash" | "close", alter?: "add" | "rebuild"): Promise<{ dir: string; rows: unknown[] }> {
   const dir = mkdtempSync(join(tmpdir(), "tc-deferred-"));
   dirs.push(dir);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, mode], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, mode, ...(alter ? [alter] : [])], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8");
@@ -134,6 +134,13 @@ describe("deferred index changes across a kill -9", () => {
     expect((await verifyDataDir(dir)).problems).toEqual([]);
     // the clean close of that reopen wrote them into the index
     expect(logRecords(dir)).toBe(0);
+    expect(await orderedRows(dir)).toEqual(rows);
+  }, 60_000);
+
+  it.each(["add", "rebuild"] as const)("across a schema change (%s an index) they stay right: replayed, every index verifies sound", async (alter) => {
+    const { dir, rows } = await runChild("crash", alter);
+    expect(logRecords(dir)).toBeGreaterThan(0);
+    expect((await verifyDataDir(dir)).problems).toEqual([]);
     expect(await orderedRows(dir)).toEqual(rows);
   }, 60_000);
 

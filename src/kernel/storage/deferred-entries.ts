@@ -108,8 +108,8 @@ export class DeferredEntries {
    * Decides where a frozen layer's index changes go. They are deferred (the layer gets a log
    * sequence, `deferSeq`, and they join `active`), and the commit writes the compaction's next
    * slice (`layer.compaction`) — unless the commit truncates the table (the deferred changes are
-   * dropped with the stored entries), or rebuilds or drops an index, or changes more entries than
-   * the cap: then it writes every deferred change into `entries` before its own and removes the
+   * dropped with the stored entries), or rebuilds or drops an index that has deferred changes, or
+   * changes more entries than the cap: then it writes every deferred change into `entries` before its own and removes the
    * table's log records, and the returned layers (oldest first) must stay readable, below every
    * other layer, until the commit has settled.
    */
@@ -122,7 +122,7 @@ export class DeferredEntries {
     const rebuilds = layer.clearIndexesFrom !== undefined || layer.ixBase.some((b) => b !== undefined);
     if (!rebuilds && changes === 0) return undefined;
     const cap = deferredCap(rows);
-    if (rebuilds || changes > cap) {
+    if (changes > cap || (rebuilds && this.rebuildsDeferred(layer))) {
       const held = this.drain();
       if (held !== undefined) layer.flushing = held;
       return held;
@@ -149,6 +149,21 @@ export class DeferredEntries {
       if (layer.compaction.logBelow !== undefined) this.finishing = layer;
     }
     return undefined;
+  }
+
+  /**
+   * True when a schema change's layer rebuilds or drops an index that has deferred changes: those
+   * (and their log records, which a replay would apply to the new index) must be written first.
+   * An index added at a new ordinal has none, so adding one leaves the others deferred.
+   */
+  private rebuildsDeferred(layer: WriteLayer): boolean {
+    const from = layer.clearIndexesFrom ?? Infinity;
+    for (const d of this.layers()) {
+      for (let j = 0; j < d.ix.length; j++) {
+        if ((d.ix[j]?.size ?? 0) !== 0 && (j >= from || layer.ixBase[j] !== undefined)) return true;
+      }
+    }
+    return false;
   }
 
   /** The next `n` changes of `compacting` from the cursor (the last slice ends its log records). */

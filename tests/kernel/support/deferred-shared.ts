@@ -1,6 +1,9 @@
 /** Shared by the deferred index tests and their child process. */
 export const D_TABLE = ["d", "t"];
-export const D_SCHEMA = [[[["k", "/state/scalar/value/number/uint/32"]], [["w", "/state/scalar/value/string", 8]]], [["by_w", ["w"]]]];
+const D_COLUMNS = [[["k", "/state/scalar/value/number/uint/32"]], [["w", "/state/scalar/value/string", 8]]];
+export const D_SCHEMA = [D_COLUMNS, [["by_w", ["w"]]]];
+/** The schemas the child may change D_SCHEMA to: an index added, or another index where `by_w` was (`by_w` rebuilt after it). */
+export const D_ALTERED = { add: [D_COLUMNS, [["by_w", ["w"]], ["by_k_w", ["k", "w"]]]], rebuild: [D_COLUMNS, [["by_k_w", ["k", "w"]], ["by_w", ["w"]]]] };
 
 /**
  * Commits of `[key, w]` writes (`w` undefined: a delete), the same every run: keys 0–59, each
