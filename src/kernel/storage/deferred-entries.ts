@@ -109,9 +109,9 @@ export class DeferredEntries {
    * sequence, `deferSeq`, and they join `active`), and the commit writes the compaction's next
    * slice (`layer.compaction`) — unless the commit truncates the table (the deferred changes are
    * dropped with the stored entries), or rebuilds or drops an index that has deferred changes, or
-   * changes more entries than the cap: then it writes every deferred change into `entries` before its own and removes the
-   * table's log records, and the returned layers (oldest first) must stay readable, below every
-   * other layer, until the commit has settled.
+   * changes more entries than the cap: then it writes every deferred change into `entries` before
+   * its own and removes the table's log records, and the returned layers (oldest first) must stay
+   * readable, below every other layer, until the commit has settled.
    */
   take(layer: WriteLayer, rows: number): WriteLayer[] | undefined {
     if (layer.truncated) {
