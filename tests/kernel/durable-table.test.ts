@@ -393,14 +393,16 @@ describe("a store of a newer format", () => {
   });
 });
 
+/** A table whose index lists the key before two nullable columns: its entries may end in nulls. */
+const NULLS = [
+    [[["k", "/state/scalar/value/number/uint/32"]], [["b", "/state/scalar/value/number/bool"], ["v", "/state/scalar/value/number/uint/8", null, { nullable: true }], ["w", "/state/scalar/value/number/uint/8", null, { nullable: true }]]],
+  [["k_v_w", ["k", "v", "w"]], ["k_b_v_w", ["k", "b", "v", "w"]]],
+];
+const P = "/state/app/nulls";
+
 describe("an index listing the key before nullable columns (stored keys ending in null cells)", () => {
   // ordered-binary reads a key ending in two nulls back one null short; the entries must still
   // match their rows, and a truncate must remove them all
-  const NULLS = [
-    [[["k", "/state/scalar/value/number/uint/32"]], [["b", "/state/scalar/value/number/bool"], ["v", "/state/scalar/value/number/uint/8", null, { nullable: true }], ["w", "/state/scalar/value/number/uint/8", null, { nullable: true }]]],
-    [["k_v_w", ["k", "v", "w"]], ["k_b_v_w", ["k", "b", "v", "w"]]],
-  ];
-  const P = "/state/app/nulls";
   it("verifies sound after commits, a reopen, deletes and a truncate, and reads its rows back", async () => {
     const dir = newDir();
     let ex = embedded({ dataDir: dir });
@@ -421,5 +423,43 @@ describe("an index listing the key before nullable columns (stored keys ending i
     ex = embedded({ dataDir: dir });
     expect(rowsOf(await ex.request({ verb: "get", path: P }))).toEqual([[1, true, 1, 1], [6, false, null, null]]);
     await ex.close();
+  });
+});
+
+describe("a store of format 2 whose index entries end in null cells", () => {
+  it("is re-encoded with every cell of its entries: it verifies sound, and a delete or a truncate leaves no entry behind", async () => {
+    const dir = newDir();
+    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
+    const msgpack = { encoding: "msgpack", useRecords: false } as const;
+    const meta = env.openDB({ name: "meta", ...msgpack } as { name: string });
+    const data = env.openDB({ name: "data", ...msgpack } as { name: string });
+    const index = env.openDB({ name: "index", ...msgpack } as { name: string });
+    const tid = 7;
+    const rows: [number, boolean, number | null, number | null][] = [[1, false, null, null], [2, true, 3, null], [3, true, null, null]];
+    await env.transaction(() => {
+      meta.putSync(tid, { path: P, schema: NULLS, sum: tableChecksum(P, NULLS) });
+      for (const [k, ...values] of rows) {
+        data.putSync([tid, k], [...values, rowChecksum([tid, k], values, 3)]);
+        index.putSync([tid, 0, k, values[1], values[2]] as never, null);
+        index.putSync([tid, 1, k, ...values] as never, null);
+      }
+      env.openDB({ name: "counts", ...msgpack } as { name: string }).putSync(tid, rows.length);
+      env.openDB({ name: "info", ...msgpack } as { name: string }).putSync("format", 2);
+    });
+    await env.close();
+    let ex = embedded({ dataDir: dir });
+    expect(rowsOf(await ex.request({ verb: "get", path: P }))).toEqual(rows);
+    await ex.close();
+    expect((await verifyDataDir(dir)).problems).toEqual([]);
+    // a row deleted alone: its entries are removed by their keys
+    ex = embedded({ dataDir: dir });
+    await ex.request({ verb: "delete", path: P, key: [1] });
+    await ex.close();
+    expect((await verifyDataDir(dir)).problems).toEqual([]);
+    ex = embedded({ dataDir: dir });
+    await ex.request({ verb: "delete", path: P, key: [] });
+    await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, true, 1, 1]] });
+    await ex.close();
+    expect((await verifyDataDir(dir)).problems).toEqual([]);
   });
 });

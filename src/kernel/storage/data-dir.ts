@@ -231,9 +231,11 @@ async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): P
     throw new DataCorruptionError(store.dataDir, `${STATE_DIR}/${DATA_FILE}`, `it is of store format ${store.format()}, written by a newer version (this one reads formats 1 to ${STORE_FORMAT})`);
   }
   if (store.format() === STORE_FORMAT) return;
+  const widths = new Map(tables.map(({ table }) => [table.tid, table.secondaries.map((ix) => ix.keyPositions.length)]));
+  const widthOf = (tid: number, ordinal: number): number | undefined => widths.get(tid)?.[ordinal];
   if (store.format() >= 2 || !store.isLegacy) {
     // format 2: the keys re-encoded (a new store has nothing to move; its first commit records the format)
-    await store.reencode();
+    await store.reencode(widthOf);
     return;
   }
   const stored = new Map(store.tables().map((t) => [t.tid, t]));
@@ -255,7 +257,7 @@ async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): P
       if (entry.rows === undefined) putCount(table.tid, n);
     }
   });
-  await store.reencode();
+  await store.reencode(widthOf);
 }
 
 /**

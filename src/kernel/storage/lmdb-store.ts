@@ -34,7 +34,7 @@ import type { Cell, Column, Row } from "./table-schema.js";
 import { rowChecksum, tableChecksum } from "./checksums.js";
 import { type CompactionStep, type FlushSource, type IndexEntry, type LayerTree, TOMBSTONE, type WriteLayer } from "./write-overlay.js";
 import { encodeIxLog } from "./deferred-entries.js";
-import { ENTRY_KEYS, ROW_KEYS, encodeStoreKey } from "./store-keys.js";
+import { ENTRY_KEYS, ROW_KEYS, encodeStoreKey, withTrailingNulls } from "./store-keys.js";
 
 /**
  * The store format written by this version. 1: rows in `data` (ordered-binary keys), no index
@@ -328,8 +328,10 @@ export class LmdbStore {
    * keys) to `rows` and `entries` (store-keys.ts), drops the old sub-databases and records format
    * 3, in one synced lmdb transaction: a crash leaves format 2 as it was, and the next open does it
    * again. The keys read back alike, and the order is the same, so each sub-database is appended.
+   * `widthOf` gives a secondary index's cell count, so an entry read back short of its trailing
+   * nulls is written whole (store-keys.ts `withTrailingNulls`).
    */
-  async reencode(): Promise<void> {
+  async reencode(widthOf: (tid: number, ordinal: number) => number | undefined = () => undefined): Promise<void> {
     if (!this.legacy) return;
     const { env, info } = this;
     const oldRows = this.rowsDb;
@@ -342,7 +344,11 @@ export class LmdbStore {
       for (const { key, value } of oldRows.getRange()) putRow(key, value);
       if (oldEntries !== undefined) {
         const putEntry = sortedPuts(entries, Infinity);
-        for (const key of oldEntries.getKeys()) putEntry(key, null);
+        for (const key of oldEntries.getKeys()) {
+          const [tid, ordinal, ...cells] = key as StoreCell[];
+          const width = widthOf(tid as number, ordinal as number);
+          putEntry(width === undefined ? key : ([tid, ordinal, ...withTrailingNulls(cells, width)] as StoreKey), null);
+        }
         oldEntries.dropSync();
       }
       oldRows.dropSync();
