@@ -321,16 +321,26 @@ describe("a store of the format before the index sub-database", () => {
   });
 });
 
+/** A new lmdb environment in `dir`/state with the sub-databases of a store of format 2, to fill by hand. */
+function formatTwoStore(dir: string) {
+  const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
+  const msgpack = { encoding: "msgpack", useRecords: false } as const;
+  const db = (name: string) => env.openDB({ name, ...msgpack } as { name: string });
+  return { env, msgpack, meta: db("meta"), data: db("data"), index: db("index"), counts: db("counts"), info: db("info") };
+}
+
+/** Opens the data directory, runs `fn`, closes it, and expects `verify` to find it sound. */
+async function thenSound(dir: string, fn: (ex: Executor) => Promise<unknown>): Promise<void> {
+  const ex = embedded({ dataDir: dir });
+  await fn(ex);
+  await ex.close();
+  expect((await verifyDataDir(dir)).problems).toEqual([]);
+}
+
 describe("a store of format 2 (ordered-binary keys in `data` and `index`)", () => {
   it("has its keys re-encoded once at open, keeps its rows and indexes, and verifies sound", async () => {
     const dir = newDir();
-    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
-    const msgpack = { encoding: "msgpack", useRecords: false } as const;
-    const meta = env.openDB({ name: "meta", ...msgpack } as { name: string });
-    const data = env.openDB({ name: "data", ...msgpack } as { name: string });
-    const index = env.openDB({ name: "index", ...msgpack } as { name: string });
-    const counts = env.openDB({ name: "counts", ...msgpack } as { name: string });
-    const info = env.openDB({ name: "info", ...msgpack } as { name: string });
+    const { env, meta, data, index, counts, info, msgpack } = formatTwoStore(dir);
     // tid 300: its id takes the wide form of the compact encoding
     const tid = 300;
     await env.transaction(() => {
@@ -405,35 +415,24 @@ describe("an index listing the key before nullable columns (stored keys ending i
   // match their rows, and a truncate must remove them all
   it("verifies sound after commits, a reopen, deletes and a truncate, and reads its rows back", async () => {
     const dir = newDir();
-    let ex = embedded({ dataDir: dir });
-    await ex.request({ verb: "put", path: P, key: null, body: { "/state/collection/table": [NULLS, []] } as Json });
-    await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, false, null, null], [2, true, null, null], [3, false, 4, null], [4, true, null, 5], [5, false, 6, 7]] });
-    await ex.close();
-    expect((await verifyDataDir(dir)).problems).toEqual([]);
-    ex = embedded({ dataDir: dir });
-    await ex.request({ verb: "delete", path: P, key: [2] });
-    await ex.close();
-    expect((await verifyDataDir(dir)).problems).toEqual([]);
-    ex = embedded({ dataDir: dir });
+    await thenSound(dir, async (ex) => {
+      await ex.request({ verb: "put", path: P, key: null, body: { "/state/collection/table": [NULLS, []] } as Json });
+      await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, false, null, null], [2, true, null, null], [3, false, 4, null], [4, true, null, 5], [5, false, 6, 7]] });
+    });
+    await thenSound(dir, (ex) => ex.request({ verb: "delete", path: P, key: [2] }));
     // a truncate (the table keeps its id, so an entry left behind would be counted)
-    await ex.request({ verb: "delete", path: P, key: [] });
-    await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, true, 1, 1], [6, false, null, null]] });
-    await ex.close();
-    expect((await verifyDataDir(dir)).problems).toEqual([]);
-    ex = embedded({ dataDir: dir });
-    expect(rowsOf(await ex.request({ verb: "get", path: P }))).toEqual([[1, true, 1, 1], [6, false, null, null]]);
-    await ex.close();
+    await thenSound(dir, async (ex) => {
+      await ex.request({ verb: "delete", path: P, key: [] });
+      await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, true, 1, 1], [6, false, null, null]] });
+    });
+    await thenSound(dir, async (ex) => expect(rowsOf(await ex.request({ verb: "get", path: P }))).toEqual([[1, true, 1, 1], [6, false, null, null]]));
   });
 });
 
 describe("a store of format 2 whose index entries end in null cells", () => {
   it("is re-encoded with every cell of its entries: it verifies sound, and a delete or a truncate leaves no entry behind", async () => {
     const dir = newDir();
-    const env = open({ path: join(dir, "state"), compression: false, maxDbs: 8 });
-    const msgpack = { encoding: "msgpack", useRecords: false } as const;
-    const meta = env.openDB({ name: "meta", ...msgpack } as { name: string });
-    const data = env.openDB({ name: "data", ...msgpack } as { name: string });
-    const index = env.openDB({ name: "index", ...msgpack } as { name: string });
+    const { env, meta, data, index, counts, info } = formatTwoStore(dir);
     const tid = 7;
     const rows: [number, boolean, number | null, number | null][] = [[1, false, null, null], [2, true, 3, null], [3, true, null, null]];
     await env.transaction(() => {
@@ -443,23 +442,16 @@ describe("a store of format 2 whose index entries end in null cells", () => {
         index.putSync([tid, 0, k, values[1], values[2]] as never, null);
         index.putSync([tid, 1, k, ...values] as never, null);
       }
-      env.openDB({ name: "counts", ...msgpack } as { name: string }).putSync(tid, rows.length);
-      env.openDB({ name: "info", ...msgpack } as { name: string }).putSync("format", 2);
+      counts.putSync(tid, rows.length);
+      info.putSync("format", 2);
     });
     await env.close();
-    let ex = embedded({ dataDir: dir });
-    expect(rowsOf(await ex.request({ verb: "get", path: P }))).toEqual(rows);
-    await ex.close();
-    expect((await verifyDataDir(dir)).problems).toEqual([]);
+    await thenSound(dir, async (ex) => expect(rowsOf(await ex.request({ verb: "get", path: P }))).toEqual(rows));
     // a row deleted alone: its entries are removed by their keys
-    ex = embedded({ dataDir: dir });
-    await ex.request({ verb: "delete", path: P, key: [1] });
-    await ex.close();
-    expect((await verifyDataDir(dir)).problems).toEqual([]);
-    ex = embedded({ dataDir: dir });
-    await ex.request({ verb: "delete", path: P, key: [] });
-    await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, true, 1, 1]] });
-    await ex.close();
-    expect((await verifyDataDir(dir)).problems).toEqual([]);
+    await thenSound(dir, (ex) => ex.request({ verb: "delete", path: P, key: [1] }));
+    await thenSound(dir, async (ex) => {
+      await ex.request({ verb: "delete", path: P, key: [] });
+      await ex.request({ verb: "put", path: `${P}/insert_rows`, key: null, body: [[1, true, 1, 1]] });
+    });
   });
 });
