@@ -361,7 +361,7 @@ function answer(txn: StateTxn, q: Query): unknown {
 
 describe.each([
   { deferred: "the default cap (every index change deferred until a close, truncate or rebuild)", policy: undefined },
-  { deferred: "a cap of a few entries (compactions, slice by slice, and whole flushes all the time)", policy: { min: 8, max: 8, fraction: 0, minSlice: 1 } },
+  { deferred: "a cap of a few entries (compactions, slice by slice, and whole flushes all the time)", policy: { min: 8, max: 8, fraction: 0 } },
 ])("durable tables answer as memory tables do, index changes deferred with $deferred", ({ policy }) => {
   const saved = { ...deferredEntriesPolicy };
   beforeAll(() => void Object.assign(deferredEntriesPolicy, policy ?? {}));

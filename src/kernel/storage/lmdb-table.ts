@@ -164,7 +164,7 @@ export class LmdbTable extends TableBase implements FlushSource {
       layers.push(layer);
       if (layer.truncated) return { layers, withStore: false };
     }
-    for (const d of this.deferred.layers()) layers.push(d);
+    this.deferred.pushLayers(layers);
     return { layers, withStore: true };
   }
 
@@ -636,14 +636,12 @@ export class LmdbTable extends TableBase implements FlushSource {
     return { kind: "entries", table: this, layers };
   }
 
-  /** Visits the keys of secondary index `ordinal` in lmdb, the deferred changes applied (verify). */
+  /** Visits the committed keys of secondary index `ordinal`: lmdb's, the deferred changes applied (verify). */
   storedIndexKeys(ordinal: number, visit: (key: readonly KeyCell[]) => void): void {
     const sources: Source<Raw>[] = [];
-    for (const d of this.deferred.layers()) {
-      const tree = d.ix[ordinal];
-      if (tree !== undefined && tree.size !== 0) sources.push(layerSource<Raw>(tree, undefined, false));
-    }
-    sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, false, undefined, false, this.secondaries[ordinal]!.keyPositions.length));
+    const { layers, withStore } = this.readLayers(true);
+    for (const d of layers) if ((d.ix[ordinal]?.size ?? 0) !== 0) sources.push(layerSource<Raw>(d.ix[ordinal]!, undefined, false));
+    if (withStore) sources.push(storedSource<Raw>(this.store, this.path, this.tid, ordinal, false, undefined, false, this.secondaries[ordinal]!.keyPositions.length));
     mergeSources(sources, compareTuples as Compare, false, (key, value) => void (value !== TOMBSTONE && visit(key as readonly KeyCell[])));
   }
 }

@@ -11,7 +11,7 @@ import { tableLiteral } from "../../../src/kernel/storage/table-schema.js";
 import { CRASH_LOG, CRASH_MARK, LOG_SCHEMA, MARK_SCHEMA, rowsPerCommit } from "./crash-shared.js";
 
 // A small cap: index changes deferred, compacted slice by slice and flushed whole between kills.
-Object.assign(deferredEntriesPolicy, { min: 64, max: 64, fraction: 0, minSlice: 8 });
+Object.assign(deferredEntriesPolicy, { min: 64, max: 64, fraction: 0 });
 const [dir, roundArg] = process.argv.slice(2);
 const round = Number(roundArg);
 const db = await Database.open({ dataDir: dir! });

@@ -12,7 +12,7 @@ import { deferredEntriesPolicy } from "../../../src/kernel/storage/deferred-entr
 import { tableLiteral } from "../../../src/kernel/storage/table-schema.js";
 import { D_ALTERED, D_SCHEMA, D_TABLE, deferredWorkload } from "./deferred-shared.js";
 
-Object.assign(deferredEntriesPolicy, { min: 12, max: 12, fraction: 0, minSlice: 2 });
+Object.assign(deferredEntriesPolicy, { min: 12, max: 12, fraction: 0 });
 const [dir, mode, alter] = process.argv.slice(2);
 const db = await Database.open({ dataDir: dir! });
 let txn = await db.begin();
