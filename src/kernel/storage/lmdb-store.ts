@@ -222,7 +222,7 @@ export class LmdbStore {
       throw new DataCorruptionError(dataDir, "state/data.mdb", "it holds no rows sub-database");
     }
     const store = new LmdbStore(env, meta, rows, counts, entries, info, ixlogOf(), dataDir, false);
-    if (!readOnly) store.entriesRaw = env.openDB<Buffer, Buffer>({ name: "entries", encoding: "binary", keyEncoding: "binary" } as { name: string });
+    if (!readOnly) store.entriesRaw = rawEntries(env);
     return store;
   }
 
@@ -331,7 +331,7 @@ export class LmdbStore {
    * `widthOf` gives a secondary index's cell count, so an entry read back short of its trailing
    * nulls is written whole (store-keys.ts `withTrailingNulls`).
    */
-  async reencode(widthOf: (tid: number, ordinal: number) => number | undefined = () => undefined): Promise<void> {
+  async reencode(widthOf: (tid: number, ordinal: number) => number | undefined): Promise<void> {
     if (!this.legacy) return;
     const { env, info } = this;
     const oldRows = this.rowsDb;
@@ -356,6 +356,7 @@ export class LmdbStore {
     }));
     this.rowsDb = rows;
     this.entriesDb = entries;
+    this.entriesRaw = rawEntries(env);
     this.legacy = false;
   }
 
@@ -365,19 +366,26 @@ export class LmdbStore {
     for (const { key, value } of this.ixlog.getRange({ start: [tid], end: [tid + 1] })) yield [(key as number[])[1]!, value];
   }
 
-  /** Writes index changes (`ix` of a layer) into `entries`: one sorted run of puts per index. */
-  private writeEntries(tid: number, ix: readonly (LayerTree<IndexEntry> | undefined)[]): void {
+  /**
+   * A writer of `n` changes to secondary index `ordinal` of table `tid` given in key order (an
+   * entry put, or removed for `TOMBSTONE`): one key array refilled per change (lmdb encodes the key
+   * during the put), the stored null given as bytes, the puts a sorted run (`sortedPuts`).
+   */
+  private entryWriter(tid: number, ordinal: number, n: number): (key: IndexKey, entry: IndexEntry) => void {
     const index = this.index!;
+    const k: StoreCell[] = [tid, ordinal];
+    const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, n);
+    return (key, entry) => {
+      entryKeyInto(k, key as readonly KeyCell[]);
+      if (entry === TOMBSTONE) index.removeSync(k as StoreKey);
+      else put(k as StoreKey, NULL_VALUE);
+    };
+  }
+
+  /** Writes index changes (`ix` of a layer) into `entries`: one sorted run per index. */
+  private writeEntries(tid: number, ix: readonly (LayerTree<IndexEntry> | undefined)[]): void {
     ix.forEach((tree, ordinal) => {
-      if (tree === undefined) return;
-      // One key array refilled per entry and the stored null as bytes, as for `ixBase`.
-      const k: StoreCell[] = [tid, ordinal];
-      const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, tree.size);
-      tree.forEachPair((key, entry) => {
-        entryKeyInto(k, key as readonly KeyCell[]);
-        if (entry === TOMBSTONE) index.removeSync(k as StoreKey);
-        else put(k as StoreKey, NULL_VALUE);
-      });
+      if (tree !== undefined) tree.forEachPair(this.entryWriter(tid, ordinal, tree.size));
     });
   }
 
@@ -390,15 +398,9 @@ export class LmdbStore {
 
   /** Writes a compaction's slice into `entries`; its last slice removes the log records it covers. */
   private compact(tid: number, step: CompactionStep): void {
-    const index = this.index!;
     for (const { ordinal, keys, values } of step.slices) {
-      const k: StoreCell[] = [tid, ordinal];
-      const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, keys.length);
-      for (let i = 0; i < keys.length; i++) {
-        entryKeyInto(k, keys[i] as readonly KeyCell[]);
-        if (values[i] === TOMBSTONE) index.removeSync(k as StoreKey);
-        else put(k as StoreKey, NULL_VALUE);
-      }
+      const write = this.entryWriter(tid, ordinal, keys.length);
+      for (let i = 0; i < keys.length; i++) write(keys[i]!, values[i]!);
     }
     if (step.logBelow !== undefined) this.removeIxLog(tid, step.logBelow);
   }
@@ -410,9 +412,8 @@ export class LmdbStore {
    * another key, leaving the entry behind.
    */
   private removeIndexEntries(start: StoreKey, end: StoreKey): void {
-    if (!this.index) return;
-    const raw = (this.entriesRaw ??= this.env.openDB<Buffer, Buffer>({ name: "entries", encoding: "binary", keyEncoding: "binary" } as { name: string }));
-    // (opened with the store; here only after `reencode` made `entries`)
+    const raw = this.entriesRaw;
+    if (!raw) return;
     const keys = [...raw.getKeys({ start: encodeStoreKey(start, 2), end: encodeStoreKey(end, 2) })];
     for (const k of keys) raw.removeSync(k);
   }
@@ -432,7 +433,7 @@ export class LmdbStore {
   async write(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
     if (this.legacy) throw new Error("a store of an older format is written only after its upgrade (data-dir.ts)");
-    const { data, meta, counts, index, info, ixlog } = this;
+    const { data, meta, counts, info, ixlog } = this;
     const layers: [FlushSource, WriteLayer][] = [];
     for (const op of ops) if (op.kind === "flush") layers.push([op.table, op.table.freeze()]);
     else if (op.kind === "entries") for (const layer of op.layers) layers.push([op.table, layer]);
@@ -471,10 +472,8 @@ export class LmdbStore {
             layer.ixBase.forEach((keys, ordinal) => {
               if (keys === undefined) return;
               if (!layer.truncated) this.removeIndexEntries([tid, ordinal], [tid, ordinal + 1]);
-              // One key array refilled per entry: lmdb encodes the key during the put.
-              const k: StoreCell[] = [tid, ordinal];
-              const put = sortedPuts(index as unknown as LmdbDatabase<unknown, StoreKey>, keys.length);
-              for (let i = 0; i < keys.length; i++) put(entryKeyInto(k, keys[i] as readonly KeyCell[]), NULL_VALUE);
+              const write = this.entryWriter(tid, ordinal, keys.length);
+              for (let i = 0; i < keys.length; i++) write(keys[i]!, true);
             });
             const putRow = sortedPuts(data, layer.rows.size);
             layer.rows.forEachPair((key, entry) => {
@@ -571,6 +570,11 @@ async function settleCommit(commit: Promise<unknown>): Promise<void> {
     if (cause === undefined) throw e;
     throw new Error(`${(e as Error).message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+}
+
+/** `entries` opened with its keys as stored bytes (`LmdbStore.removeIndexEntries`). */
+function rawEntries(env: RootDatabase): LmdbDatabase<Buffer, Buffer> {
+  return env.openDB<Buffer, Buffer>({ name: "entries", encoding: "binary", keyEncoding: "binary" } as { name: string });
 }
 
 /** The `info` key of a table's key sequence (the highest generated-increment key it ever held). */
