@@ -223,18 +223,21 @@ export function openTable(store: LmdbStore, stored: StoredTable): LoadedTable {
  * Brings a store of an older format up to this one, once: a store of format 1 gets the secondary
  * index entries of every table built from its rows (row checksums checked) and its missing row
  * counts recorded, in one lmdb transaction (format 2); a store of format 2 gets its keys
- * re-encoded, in another (`LmdbStore.reencode`, format 3).
+ * re-encoded, in another (`LmdbStore.reencode`, format 3); a store of format 3 is read as it is
+ * (the index log of format 4 is empty in it) and its next commit records format 4.
  */
 async function upgradeStore(store: LmdbStore, tables: readonly LoadedTable[]): Promise<void> {
   if (store.format() > STORE_FORMAT) {
     // its rows may be where this version does not look: refused before anything is read or written
     throw new DataCorruptionError(store.dataDir, `${STATE_DIR}/${DATA_FILE}`, `it is of store format ${store.format()}, written by a newer version (this one reads formats 1 to ${STORE_FORMAT})`);
   }
-  if (store.format() === STORE_FORMAT) return;
+  // A new store, or one of format 3, has nothing to move: its next commit records the format.
+  if (store.format() === STORE_FORMAT || !store.isLegacy) return;
+  // (the cell count of each secondary index: the re-encoding writes entries whole, see `reencode`)
   const widths = new Map(tables.map(({ table }) => [table.tid, table.secondaries.map((ix) => ix.keyPositions.length)]));
   const widthOf = (tid: number, ordinal: number): number | undefined => widths.get(tid)?.[ordinal];
-  if (store.format() >= 2 || !store.isLegacy) {
-    // format 2: the keys re-encoded (a new store has nothing to move; its first commit records the format)
+  if (store.format() >= 2) {
+    // format 2: the keys re-encoded
     await store.reencode(widthOf);
     return;
   }
