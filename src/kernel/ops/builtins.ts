@@ -46,6 +46,9 @@ export const BUILTIN_METHODS: ReadonlySet<string> = new Set([
   "len", "slice", "head", "tail", "concat", "render", "get", "fold", "reduce",
 ]);
 
+/** The built-ins that call an OpDef as a closure over the calling scope (`BuiltinEnv.callClosure`). */
+export const CLOSURE_BUILTINS: ReadonlySet<string> = new Set(["fold", "reduce"]);
+
 /**
  * Runs the built-in `method` on `subject`. Throws `NotFoundError` naming the method when there is
  * no such built-in, `BadRequestError` on wrong operand types or missing params.

@@ -116,6 +116,8 @@ export class ExecContext {
   /** When the execution started (ms, `performance.now()`), or -1 while its clock is not started. */
   private startedAt: number;
   private untilClock = CLOCK_EVERY;
+  /** Slot for the executor's env of built-ins that call no closure (made once per execution). */
+  unscopedEnv: unknown = undefined;
   /** Bytes the result may still take as JSON while it is encoded (see `encoding`); -1 before. */
   private resultLeft = -1;
   constructor(

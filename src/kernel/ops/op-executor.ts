@@ -13,7 +13,7 @@
 import { BadRequestError, NotFoundError } from "../../errors.js";
 import type { AfterRef, CondRef, DeleteRef, GetRef, OpDef, PostRef, PutRef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { BUILTIN_METHODS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv, type Meter } from "./builtins.js";
+import { BUILTIN_METHODS, CLOSURE_BUILTINS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv, type Meter } from "./builtins.js";
 import { isStatic, planOp, type OpPlan } from "./op-planner.js";
 import {
   isLink,
@@ -61,13 +61,12 @@ export const executorStats = { compiledSteps: 0 };
  * runOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
  * ```
  */
-function runOp(ctx: ExecContext, op: OpDef, params: Scope): OpResult {
+function runOp(ctx: ExecContext, op: OpDef, params: Scope, plan: OpPlan = planOp(op)): OpResult {
   if (++ctx.depth > ctx.limits.maxDepth) {
     ctx.depth--;
     throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
   }
   try {
-    const plan = planOp(op);
     const schedule = plan.schedule(params);
     if (schedule.captureIsParam) return params.get(schedule.capture)!;
     const steps = schedule.steps;
@@ -106,22 +105,24 @@ export function callClosure(
   op: OpDef,
   bound: Readonly<Record<string, KernelValue>>,
 ): KernelValue {
-  const params = captured(scope, op);
+  const plan = planOp(op);
+  const params = captured(scope, plan);
   for (const key of Object.keys(bound)) params.set(key, bound[key]!);
-  return plainValue(runOp(ctx, op, params));
+  return plainValue(runOp(ctx, op, params, plan));
 }
 
 /** `callClosure` with one bound name (loops call this once per item). */
 function callClosure1(ctx: ExecContext, scope: Scope, op: OpDef, name: string, value: KernelValue): KernelValue {
-  const params = captured(scope, op);
+  const plan = planOp(op);
+  const params = captured(scope, plan);
   params.set(name, value);
-  return plainValue(runOp(ctx, op, params));
+  return plainValue(runOp(ctx, op, params, plan));
 }
 
-/** A new scope holding the values of `op`'s free ids found in `scope`. */
-function captured(scope: Scope, op: OpDef): Scope {
+/** A new scope holding the values of the planned op's free ids found in `scope`. */
+function captured(scope: Scope, plan: OpPlan): Scope {
   const params: Scope = new Map();
-  const free = planOp(op).freeIds;
+  const free = plan.freeIds;
   for (let i = 0; i < free.length; i++) {
     const v = scope.get(free[i]!);
     if (v !== undefined) params.set(free[i]!, v);
@@ -396,11 +397,14 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
  */
 function compileBuiltinCall(name: string, method: string, fn: Builtin, entries: CompiledEntries): Evaluator {
   const path = [method];
+  // Only a built-in that calls closures needs the calling scope; the others share one env per
+  // execution (a call per loop item would otherwise make one).
+  const closures = CLOSURE_BUILTINS.has(method);
   return (scope, ctx) => {
     const target = lookup(scope, name);
     const params = evalEntries(entries, scope, ctx);
     if (target instanceof TableView) return chargeRead(ctx, ctx.txn.viewRequest(target, "post", path, null, valueMap(params)));
-    return fn(target, params, new ScopeEnv(ctx, scope), method);
+    return fn(target, params, closures ? new ScopeEnv(ctx, scope) : unscopedEnv(ctx), method);
   };
 }
 
@@ -467,10 +471,11 @@ class ScopeEnv implements BuiltinEnv {
     return callClosure(this.ctx, this.scope, op, bound);
   }
   callClosure2(op: OpDef, name1: string, value1: KernelValue, name2: string, value2: KernelValue): KernelValue {
-    const params = captured(this.scope, op);
+    const plan = planOp(op);
+    const params = captured(this.scope, plan);
     params.set(name1, value1);
     params.set(name2, value2);
-    return plainValue(runOp(this.ctx, op, params));
+    return plainValue(runOp(this.ctx, op, params, plan));
   }
   tick(): void {
     this.ctx.tick();
@@ -479,6 +484,13 @@ class ScopeEnv implements BuiltinEnv {
 
 function builtinEnv(ctx: ExecContext, scope: Scope): BuiltinEnv {
   return new ScopeEnv(ctx, scope);
+}
+
+const NO_SCOPE: Scope = new Map();
+
+/** The env of built-ins that call no closure: the budget only, one per execution. */
+function unscopedEnv(ctx: ExecContext): BuiltinEnv {
+  return (ctx.unscopedEnv ??= new ScopeEnv(ctx, NO_SCOPE)) as BuiltinEnv;
 }
 
 /** Refuses absolute links: the embedded kernel has no egress (404: no route to another host here). */
