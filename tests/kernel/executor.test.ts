@@ -271,6 +271,77 @@ describe("loops", () => {
   });
 });
 
+describe("closure frames", () => {
+  /** `$xs/fold` (each op below defines `xs`). */
+  const fold = (itemName: string, value: Json, op: Json): Json => ({ "$xs/fold": { item_name: itemName, value, op } });
+
+  it("a closure captures the caller's steps and params, and a name it binds wins over a captured one", async () => {
+    const op = post(
+      ["base", 100],
+      ["xs", [1, 2, 3]],
+      // `base` is captured; `x` is bound per item and also a param of the caller, which it hides.
+      ["r", fold("x", 0, post(["t", { "$x/add": { r: id("base") } }], ["r", { "$state/add": { r: id("t") } }]))],
+    );
+    expect(await run(op, { x: 1000 })).toBe(306);
+  });
+
+  it("an item name equal to `state` binds the item (the later binding wins)", async () => {
+    const op = post(["xs", [1, 2, 3]], ["r", fold("state", 0, post(["r", { "$state/mul": { r: 10 } }]))]);
+    expect(await run(op)).toBe(30);
+  });
+
+  it("a closure's bound name shadows its own step, whose deps then do not run", async () => {
+    const op = post(["xs", [1, 2]], ["r", fold("x", 0, post(["x", id("missing")], ["r", { "$state/add": { r: id("x") } }]))]);
+    expect(await run(op)).toBe(3);
+  });
+
+  it("closures nest: a for_each inside a fold inside a while sees every enclosing frame", async () => {
+    const t = await freshTable("frames");
+    const inner = post(["k", { "$s/concat": { r: id("x") } }], ["r", { [t]: [[id("k")], [id("n")]] }]);
+    const step = post(
+      ["n", { "$state/add": { r: 1 } }],
+      ["s", "w"],
+      ["xs", ["a", "b"]],
+      ["each", { "$xs/fold": { item_name: "x", value: null, op: post(["r", { [FOR_EACH]: [[1], inner, "unused"] }]) } }],
+      ["r", { [AFTER]: [id("each"), id("n")] }],
+    );
+    const op = post(["result", { [WHILE]: [post(["c", { "$state/lt": { r: 2 } }]), step, 0] }]);
+    expect(await run(op)).toBe(2);
+    expect(await kernel.request({ verb: "get", path: t, key: ["wa"] })).toEqual(["wa", 2]);
+    expect(await kernel.request({ verb: "get", path: t, key: ["wb"] })).toEqual(["wb", 2]);
+  });
+
+  it("a closure's reference to a name neither bound nor in the caller's frame is a 404 naming it", async () => {
+    const e = await failure(post(["xs", [1]], ["r", fold("x", 0, post(["r", id("nowhere")]))]));
+    expect(e.kind).toBe("not_found");
+    expect(e.message).toContain("$nowhere");
+  });
+
+  it("a closure referring to a step of its caller runs that step first (a soft dependency)", async () => {
+    // `later` is listed after the fold that reads it; `out`, the last step, is the result.
+    const op = post(["xs", [1, 2]], ["r", fold("x", 0, post(["r", { "$state/add": { r: id("later") } }]))], ["later", 5], ["out", id("r")]);
+    expect(await run(op)).toBe(10);
+  });
+
+  it("an error inside a closure leaves no binding behind for the next call", async () => {
+    const bad = post(["xs", [1]], ["r", fold("x", 0, post(["r", { "$x/div": { r: 0 } }]))]);
+    expect((await failure(bad)).kind).toBe("bad_request");
+    // The same shapes again, with different values: nothing of the failed call is bound.
+    const good = post(["xs", [5]], ["r", fold("x", 0, post(["r", { "$x/add": { r: id("state") } }]))]);
+    expect(await run(good)).toBe(5);
+    const k = await Kernel.open({ limits: { maxDepth: 3 } });
+    try {
+      const deep = post(["xs", [1]], ["r", fold("a", 0, post(["r", fold("b", 0, post(["r", fold("c", 0, post(["r", 1]))]))]))]);
+      expect((await failure(deep, {}, k)).message).toContain("maxDepth");
+      // A step named as the refused closure's item: a binding left behind would shadow it.
+      const after = post(["xs", [5]], ["c", 7], ["r", fold("x", 0, post(["r", { "$x/add": { r: id("c") } }]))]);
+      expect(await k.execute(after, {})).toBe(12);
+    } finally {
+      await k.close();
+    }
+  });
+});
+
 describe("built-ins", () => {
   const call = (subject: Json, method: string, params: Json = {}): Json =>
     post(["x", subject], ["r", { [`$x/${method}`]: params }]);

@@ -2,7 +2,10 @@
  * The op executor (PROFILE §2): runs a planned OpDef inside one transaction.
  *
  * Every scalar of a form is compiled once into a small closure (`Evaluator`) and kept beside the
- * op's plan, so executing the same op again neither re-decodes, re-plans nor re-walks its IR.
+ * op's schedule, so executing the same op again neither re-decodes, re-plans nor re-walks its IR.
+ * A running op keeps its values in a frame, an array with a slot per bound name and per step
+ * (`Layout`, fixed by the schedule): ids are resolved to slots when they are compiled, and a loop
+ * calling a closure per item makes one small array per call, not a map.
  * Execution is synchronous from the first step to the last: no `await` between steps, so an op
  * is atomic under the state layer's transaction lock and pays no promise overhead.
  *
@@ -14,7 +17,7 @@ import { BadRequestError, NotFoundError } from "../../errors.js";
 import type { AfterRef, CondRef, DeleteRef, GetRef, OpDef, PostRef, PutRef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
 import { BUILTIN_METHODS, CLOSURE_BUILTINS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv, type Meter } from "./builtins.js";
-import { isStatic, planOp, type OpPlan } from "./op-planner.js";
+import { isStatic, planOp, type OpPlan, type Schedule } from "./op-planner.js";
 import {
   isLink,
   isMap,
@@ -30,147 +33,202 @@ import {
 import { tableLiteral, TableView } from "../state/table-view.js";
 import { BudgetExceededError, type ExecContext } from "./exec-context.js";
 
-type Scope = Map<string, KernelValue>;
-/** A compiled scalar: resolves it against a scope to a plain kernel value. */
-type Evaluator = (scope: Scope, ctx: ExecContext) => KernelValue;
+/** The bound names and values an op is invoked with (an execution's arguments, a member's params). */
+type Params = ReadonlyMap<string, KernelValue>;
+/**
+ * A running op's values: slot `i < bound` holds the i-th bound name's value, slot `bound + j` the
+ * j-th scheduled step's once it ran (`undefined` before).
+ */
+type Frame = KernelValue[];
+/** Where each name of one schedule lives in its frames. */
+type Layout = ReadonlyMap<string, number>;
+/** A compiled scalar: resolves it against a frame to a plain kernel value. */
+type Evaluator = (frame: Frame, ctx: ExecContext) => KernelValue;
 /** A compiled result step: may answer what a route answered as is (see `compileResult`). */
-type ResultEvaluator = (scope: Scope, ctx: ExecContext) => OpResult;
+type ResultEvaluator = (frame: Frame, ctx: ExecContext) => OpResult;
 
 /** The compiled steps of one schedule: those run for their value, in order, then the result. */
 interface CompiledSchedule {
+  readonly layout: Layout;
+  /** Slots in a frame: the bound names', then the steps run before the result. */
+  readonly size: number;
+  readonly bound: number;
   readonly steps: readonly Evaluator[];
-  readonly result: ResultEvaluator;
-}
-
-/** The compiled steps of a plan by name, the result step apart. */
-interface CompiledPlan {
-  readonly steps: ReadonlyMap<string, Evaluator>;
-  readonly result: ResultEvaluator | undefined;
+  /** The result step, or the slot of the bound name that shadows it. */
+  readonly result: ResultEvaluator | number;
 }
 
 /** Counters for tests and benchmarks: how often scalars were compiled. */
 export const executorStats = { compiledSteps: 0 };
 
-/**
- * Runs `op` with `params` bound (key/value names or POST params) and returns the value of its
- * last step, as its route answered it (an `EncodedJson` stays wrapped: take `plainValue` to go on
- * with it). `params` becomes the op's scope (it is mutated: callers pass a fresh map).
- *
- * @example
- * ```ts
- * runOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
- * ```
+/*
+ * The names and values an op is about to be called with, gathered here and copied into its frame
+ * once its schedule says how large the frame is. Only `bind` and `runBound` touch them, and
+ * nothing runs between the first `bind` of a call and its `runBound`, so nested calls never see
+ * a half-gathered call.
  */
-function runOp(ctx: ExecContext, op: OpDef, params: Scope, plan: OpPlan = planOp(op)): OpResult {
+const bound = { names: [] as string[], values: [] as KernelValue[], count: 0 };
+
+/** Binds `name` for the next `runBound` (a later binding of the same name wins). */
+function bind(name: string, value: KernelValue): void {
+  const names = bound.names;
+  const n = bound.count;
+  for (let i = 0; i < n; i++) {
+    if (names[i] === name) {
+      bound.values[i] = value;
+      return;
+    }
+  }
+  // Past entries are overwritten, never truncated: a shrunk array would give up its storage.
+  names[n] = name;
+  bound.values[n] = value;
+  bound.count = n + 1;
+}
+
+/**
+ * Runs the planned op with the names gathered by `bind` bound and returns the value of its last
+ * step, as its route answered it (an `EncodedJson` stays wrapped: take `plainValue` to go on with
+ * it).
+ */
+function runBound(ctx: ExecContext, plan: OpPlan): OpResult {
   if (++ctx.depth > ctx.limits.maxDepth) {
     ctx.depth--;
+    bound.count = 0;
     throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
   }
   try {
-    const schedule = plan.schedule(params);
-    if (schedule.captureIsParam) return params.get(schedule.capture)!;
-    const steps = schedule.steps;
-    const compiled = (schedule.compiled ??= compileSchedule(plan, steps)) as CompiledSchedule;
+    let compiled: CompiledSchedule;
+    let frame: Frame;
+    try {
+      const schedule = plan.schedule(bound.names, bound.count);
+      compiled = (schedule.compiled ??= compileSchedule(plan, schedule, bound.names.slice(0, bound.count))) as CompiledSchedule;
+      frame = new Array<KernelValue>(compiled.size);
+      const values = bound.values;
+      for (let i = 0; i < bound.count; i++) {
+        frame[i] = values[i]!;
+        values[i] = null; // not kept alive here
+      }
+    } finally {
+      bound.count = 0;
+    }
+    const result = compiled.result;
+    if (typeof result === "number") return frame[result]!;
     const evals = compiled.steps;
     // The result step comes last (every other scheduled step is one of its dependencies), and
-    // nothing reads the scope after it: its value is returned without a round trip through it.
-    const last = steps.length - 1;
-    for (let i = 0; i < last; i++) {
+    // nothing reads the frame after it: its value is returned without a round trip through it.
+    const first = compiled.bound;
+    for (let i = 0; i < evals.length; i++) {
       ctx.tick();
-      params.set(steps[i]!, evals[i]!(params, ctx));
+      frame[first + i] = evals[i]!(frame, ctx);
     }
     ctx.tick();
-    return compiled.result(params, ctx);
+    return result(frame, ctx);
   } finally {
     ctx.depth--;
   }
 }
 
 /**
- * Invokes an OpDef as a route handler (a library member, or `execute`): like `runOp`, but PUT
- * and DELETE OpDefs answer `null` (v2 discards their result).
+ * Invokes an OpDef as a route handler (a library member, or `execute`) with `params` bound (key
+ * and value names, or POST params): PUT and DELETE OpDefs answer `null` (v2 discards their
+ * result), others the value of their last step.
+ *
+ * @example
+ * ```ts
+ * invokeOp(ctx, decodeOpDef({"/state/scalar/op/post": [["r", {"$x/add": {"r": 1}}]]}), new Map([["x", 1]])); // 2
+ * ```
  */
-export function invokeOp(ctx: ExecContext, op: OpDef, params: Scope): OpResult {
-  const result = runOp(ctx, op, params);
+export function invokeOp(ctx: ExecContext, op: OpDef, params: Params): OpResult {
+  const plan = planOp(op);
+  for (const [name, value] of params) bind(name, value);
+  const result = runBound(ctx, plan);
   return op.verb === "put" || op.verb === "delete" ? null : result;
 }
 
 /**
- * Runs `op` as a POST closure over `scope`: its free ids are captured from `scope` (lexical
- * capture), then `bound` is applied on top.
+ * Binds the values of `op`'s free ids found in a frame of `layout` (lexical capture): the first
+ * bindings of a closure call, made before its own.
  */
-export function callClosure(
+function capture(layout: Layout, frame: Frame, plan: OpPlan): void {
+  const free = plan.freeIds;
+  for (let i = 0; i < free.length; i++) {
+    const slot = layout.get(free[i]!);
+    if (slot === undefined) continue;
+    const v = frame[slot];
+    if (v !== undefined) bind(free[i]!, v);
+  }
+}
+
+/**
+ * Runs `op` as a POST closure over a frame of `layout`: its free ids are captured from the frame,
+ * then `bound` is applied on top.
+ */
+function callClosure(
   ctx: ExecContext,
-  scope: Scope,
+  layout: Layout,
+  frame: Frame,
   op: OpDef,
   bound: Readonly<Record<string, KernelValue>>,
 ): KernelValue {
   const plan = planOp(op);
-  const params = captured(scope, plan);
-  for (const key of Object.keys(bound)) params.set(key, bound[key]!);
-  return plainValue(runOp(ctx, op, params, plan));
+  capture(layout, frame, plan);
+  for (const key of Object.keys(bound)) bind(key, bound[key]!);
+  return plainValue(runBound(ctx, plan));
 }
 
 /** `callClosure` with one bound name (loops call this once per item). */
-function callClosure1(ctx: ExecContext, scope: Scope, op: OpDef, name: string, value: KernelValue): KernelValue {
+function callClosure1(ctx: ExecContext, layout: Layout, frame: Frame, op: OpDef, name: string, value: KernelValue): KernelValue {
   const plan = planOp(op);
-  const params = captured(scope, plan);
-  params.set(name, value);
-  return plainValue(runOp(ctx, op, params, plan));
+  capture(layout, frame, plan);
+  bind(name, value);
+  return plainValue(runBound(ctx, plan));
 }
 
-/** A new scope holding the values of the planned op's free ids found in `scope`. */
-function captured(scope: Scope, plan: OpPlan): Scope {
-  const params: Scope = new Map();
-  const free = plan.freeIds;
-  for (let i = 0; i < free.length; i++) {
-    const v = scope.get(free[i]!);
-    if (v !== undefined) params.set(free[i]!, v);
+/**
+ * The evaluators of a schedule's steps in order, the last (the result step) apart, compiled
+ * against the layout of its frames: the bound names in `names` order, then the steps. Cached on
+ * the schedule (one per ordered list of bound names).
+ */
+function compileSchedule(plan: OpPlan, schedule: Schedule, names: readonly string[]): CompiledSchedule {
+  const layout = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) layout.set(names[i]!, i);
+  if (schedule.captureIsParam) {
+    return { layout, size: names.length, bound: names.length, steps: [], result: layout.get(schedule.capture)! };
   }
-  return params;
+  const steps = schedule.steps;
+  const last = steps.length - 1;
+  for (let i = 0; i < last; i++) layout.set(steps[i]!, names.length + i);
+  const body = new Array<Evaluator>(last);
+  for (let i = 0; i < last; i++) body[i] = compile(plan.providers.get(steps[i]!)!, layout);
+  const result = compileResult(plan.providers.get(steps[last]!)!, layout);
+  executorStats.compiledSteps += steps.length;
+  return { layout, size: names.length + last, bound: names.length, steps: body, result };
 }
 
-/** The evaluators of `steps` in order, the last (the result step) apart; cached on the schedule. */
-function compileSchedule(plan: OpPlan, steps: readonly string[]): CompiledSchedule {
-  const compiled = compiledPlan(plan);
-  const body = new Array<Evaluator>(steps.length - 1);
-  for (let i = 0; i < body.length; i++) body[i] = compiled.steps.get(steps[i]!)!;
-  return { steps: body, result: compiled.result! };
+/** An evaluator reading `$name` from its slot (a name the layout lacks is a 404 when it runs). */
+function slotOf(layout: Layout, name: string): number {
+  const slot = layout.get(name);
+  return slot === undefined ? -1 : slot;
 }
 
-function compiledPlan(plan: OpPlan): CompiledPlan {
-  let compiled = plan.compiled as CompiledPlan | undefined;
-  if (!compiled) {
-    const steps = new Map<string, Evaluator>();
-    let result: ResultEvaluator | undefined;
-    for (const [name, scalar] of plan.providers) {
-      if (name === plan.capture) result = compileResult(scalar);
-      else steps.set(name, compile(scalar));
-    }
-    executorStats.compiledSteps += plan.providers.size;
-    plan.compiled = compiled = { steps, result };
-  }
-  return compiled;
-}
-
-function lookup(scope: Scope, name: string): KernelValue {
-  const v = scope.get(name);
+function lookup(frame: Frame, slot: number, name: string): KernelValue {
+  const v = slot < 0 ? undefined : frame[slot];
   if (v === undefined) throw new NotFoundError(`unknown id $${name}`);
   return v;
 }
 
-/** Compiles a scalar into a closure that resolves it against a scope. */
-function compile(s: Scalar): Evaluator {
+/** Compiles a scalar into a closure that resolves it against a frame of `layout`. */
+function compile(s: Scalar, layout: Layout): Evaluator {
   if (isStatic(s)) {
     const value = s as KernelValue;
     return () => value;
   }
   if (Array.isArray(s)) {
-    const items = (s as readonly Scalar[]).map(compile);
-    return (scope, ctx) => {
+    const items = (s as readonly Scalar[]).map((item) => compile(item, layout));
+    return (frame, ctx) => {
       ctx.tuple(items.length, "a tuple step");
       const out = new Array<KernelValue>(items.length);
-      for (let i = 0; i < items.length; i++) out[i] = items[i]!(scope, ctx);
+      for (let i = 0; i < items.length; i++) out[i] = items[i]!(frame, ctx);
       return out;
     };
   }
@@ -182,55 +240,56 @@ function compile(s: Scalar): Evaluator {
       return () => value;
     }
     case "map": {
-      const entries = compileEntries(node.entries);
+      const entries = compileEntries(node.entries, layout);
       const bytes = mapBytes(entries.length);
-      return (scope, ctx) => {
+      return (frame, ctx) => {
         ctx.alloc(bytes);
-        return valueMap(evalEntries(entries, scope, ctx));
+        return valueMap(evalEntries(entries, frame, ctx));
       };
     }
     case "id": {
       const name = node.name;
-      return (scope) => lookup(scope, name);
+      const slot = slotOf(layout, name);
+      return (frame) => lookup(frame, slot, name);
     }
     case "get":
     case "delete":
     case "put":
     case "post":
-      return compileCallNode(node, false);
+      return compileCallNode(node, layout, false);
     case "cond":
-      return compileCond(node, false);
+      return compileCond(node, layout, false);
     case "after":
-      return compileAfter(node, false);
+      return compileAfter(node, layout, false);
     case "while": {
-      const cond = compile(node.cond);
-      const step = compile(node.step);
-      const initial = compile(node.state);
-      return (scope, ctx) => {
-        const condOp = cond(scope, ctx);
-        const stepOp = step(scope, ctx);
+      const cond = compile(node.cond, layout);
+      const step = compile(node.step, layout);
+      const initial = compile(node.state, layout);
+      return (frame, ctx) => {
+        const condOp = cond(frame, ctx);
+        const stepOp = step(frame, ctx);
         if (!isOpDef(condOp) || !isOpDef(stepOp)) {
           throw new BadRequestError(
             `while: expected OpDefs for the condition and the step, found ${aTypeName(condOp)} and ${aTypeName(stepOp)}`,
           );
         }
-        let state = initial(scope, ctx);
+        let state = initial(frame, ctx);
         for (let i = 0; ; i++) {
           if (i >= ctx.limits.maxWhileIterations) {
             throw new BudgetExceededError("maxWhileIterations", ctx.limits.maxWhileIterations, "while iteration");
           }
           ctx.tick();
-          if (!truthy(callClosure1(ctx, scope, condOp, "state", state), "the while condition")) return state;
-          state = callClosure1(ctx, scope, stepOp, "state", state);
+          if (!truthy(callClosure1(ctx, layout, frame, condOp, "state", state), "the while condition")) return state;
+          state = callClosure1(ctx, layout, frame, stepOp, "state", state);
         }
       };
     }
     case "for_each": {
-      const items = compile(node.items);
-      const opE = compile(node.op);
+      const items = compile(node.items, layout);
+      const opE = compile(node.op, layout);
       const itemName = node.itemName;
-      return (scope, ctx) => {
-        const list = items(scope, ctx);
+      return (frame, ctx) => {
+        const list = items(frame, ctx);
         let seq: readonly KernelValue[];
         if (Array.isArray(list)) seq = list as readonly KernelValue[];
         else if (isMap(list)) {
@@ -238,12 +297,12 @@ function compile(s: Scalar): Evaluator {
           ctx.tuple(keys.length, "for_each over a map's keys");
           seq = keys.sort();
         } else throw new BadRequestError(`for_each: expected a tuple or a map of items, found ${aTypeName(list)}`);
-        const op = opE(scope, ctx);
+        const op = opE(frame, ctx);
         if (!isOpDef(op)) throw new BadRequestError(`for_each: expected an OpDef, found ${aTypeName(op)}`);
         let last: KernelValue = null;
         for (const item of seq) {
           ctx.tick();
-          last = callClosure1(ctx, scope, op, itemName, item);
+          last = callClosure1(ctx, layout, frame, op, itemName, item);
         }
         return last;
       };
@@ -257,91 +316,91 @@ function compile(s: Scalar): Evaluator {
  * so a result already in JSON form reaches the kernel uncopied; anywhere else (`compile`) a call
  * answers the plain value.
  */
-function compileResult(s: Scalar): ResultEvaluator {
-  if (s === null || typeof s !== "object" || Array.isArray(s)) return compile(s);
+function compileResult(s: Scalar, layout: Layout): ResultEvaluator {
+  if (s === null || typeof s !== "object" || Array.isArray(s)) return compile(s, layout);
   const node = s as Exclude<Scalar, readonly Scalar[] | null | boolean | number | string | bigint | Uint8Array>;
   switch (node.kind) {
     case "get":
     case "delete":
     case "put":
     case "post":
-      return isStatic(s) ? compile(s) : compileCallNode(node, true);
+      return isStatic(s) ? compile(s, layout) : compileCallNode(node, layout, true);
     case "cond":
-      return compileCond(node, true);
+      return compileCond(node, layout, true);
     case "after":
-      return compileAfter(node, true);
+      return compileAfter(node, layout, true);
     default:
-      return compile(s);
+      return compile(s, layout);
   }
 }
 
-function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, result: false): Evaluator;
-function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, result: boolean): ResultEvaluator;
-function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, result: boolean): ResultEvaluator {
+function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, layout: Layout, result: false): Evaluator;
+function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, layout: Layout, result: boolean): ResultEvaluator;
+function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, layout: Layout, result: boolean): ResultEvaluator {
   switch (node.kind) {
     case "get":
     case "delete":
-      return compileCall(node.kind, node.subject, compile(node.key), undefined, result);
+      return compileCall(node.kind, node.subject, layout, compile(node.key, layout), undefined, result);
     case "put":
-      return compileCall("put", node.subject, compile(node.key), compile(node.value), result);
+      return compileCall("put", node.subject, layout, compile(node.key, layout), compile(node.value, layout), result);
     case "post": {
-      const entries = compileEntries(node.params);
+      const entries = compileEntries(node.params, layout);
       const subject = node.subject;
       if (subject.kind === "ref" && subject.path.length === 1) {
         const method = subject.path[0]!;
         const fn = builtin(method);
-        if (fn) return compileBuiltinCall(subject.name, method, fn, entries);
+        if (fn) return compileBuiltinCall(subject.name, layout, method, fn, entries);
       }
-      const params: Evaluator = (scope, ctx) => valueMap(evalEntries(entries, scope, ctx));
-      return compileCall("post", subject, () => null, params, result);
+      const params: Evaluator = (frame, ctx) => valueMap(evalEntries(entries, frame, ctx));
+      return compileCall("post", subject, layout, () => null, params, result);
     }
   }
 }
 
-function compileCond(node: CondRef, result: false): Evaluator;
-function compileCond(node: CondRef, result: boolean): ResultEvaluator;
-function compileCond(node: CondRef, result: boolean): ResultEvaluator {
-  const cond = compile(node.cond);
-  const then = compileBranch(node.then, result);
-  const otherwise = compileBranch(node.else, result);
-  return (scope, ctx) => {
-    const c = cond(scope, ctx);
+function compileCond(node: CondRef, layout: Layout, result: false): Evaluator;
+function compileCond(node: CondRef, layout: Layout, result: boolean): ResultEvaluator;
+function compileCond(node: CondRef, layout: Layout, result: boolean): ResultEvaluator {
+  const cond = compile(node.cond, layout);
+  const then = compileBranch(node.then, layout, result);
+  const otherwise = compileBranch(node.else, layout, result);
+  return (frame, ctx) => {
+    const c = cond(frame, ctx);
     if (c === null) throw new BadRequestError("expected the cond condition to be a boolean, found none");
-    return truthy(c, "the cond condition") ? then(scope, ctx) : otherwise(scope, ctx);
+    return truthy(c, "the cond condition") ? then(frame, ctx) : otherwise(frame, ctx);
   };
 }
 
-function compileAfter(node: AfterRef, result: false): Evaluator;
-function compileAfter(node: AfterRef, result: boolean): ResultEvaluator;
-function compileAfter(node: AfterRef, result: boolean): ResultEvaluator {
-  const when = compile(node.when);
-  const then = result ? compileResult(node.then) : compile(node.then);
-  return (scope, ctx) => {
-    when(scope, ctx);
-    return then(scope, ctx);
+function compileAfter(node: AfterRef, layout: Layout, result: false): Evaluator;
+function compileAfter(node: AfterRef, layout: Layout, result: boolean): ResultEvaluator;
+function compileAfter(node: AfterRef, layout: Layout, result: boolean): ResultEvaluator {
+  const when = compile(node.when, layout);
+  const then = result ? compileResult(node.then, layout) : compile(node.then, layout);
+  return (frame, ctx) => {
+    when(frame, ctx);
+    return then(frame, ctx);
   };
 }
 
 /** A cond branch: an OpDef runs as a POST closure (lazily); anything else is resolved. */
-function compileBranch(s: Scalar, result: boolean): ResultEvaluator {
+function compileBranch(s: Scalar, layout: Layout, result: boolean): ResultEvaluator {
   if (s !== null && typeof s === "object" && !Array.isArray(s) && (s as { kind: string }).kind === "opdef") {
     const op = s as OpDef;
-    return (scope, ctx) => callClosure(ctx, scope, op, {});
+    return (frame, ctx) => callClosure(ctx, layout, frame, op, {});
   }
-  return result ? compileResult(s) : compile(s);
+  return result ? compileResult(s, layout) : compile(s, layout);
 }
 
 type CompiledEntries = readonly (readonly [string, Evaluator])[];
 
-function compileEntries(entries: Readonly<Record<string, Scalar>>): CompiledEntries {
-  return Object.keys(entries).map((k) => [k, compile(entries[k]!)] as const);
+function compileEntries(entries: Readonly<Record<string, Scalar>>, layout: Layout): CompiledEntries {
+  return Object.keys(entries).map((k) => [k, compile(entries[k]!, layout)] as const);
 }
 
-function evalEntries(entries: CompiledEntries, scope: Scope, ctx: ExecContext): Record<string, KernelValue> {
+function evalEntries(entries: CompiledEntries, frame: Frame, ctx: ExecContext): Record<string, KernelValue> {
   const out: Record<string, KernelValue> = {};
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    out[entry[0]] = entry[1](scope, ctx);
+    out[entry[0]] = entry[1](frame, ctx);
   }
   return out;
 }
@@ -350,7 +409,14 @@ function evalEntries(entries: CompiledEntries, scope: Scope, ctx: ExecContext): 
  * A call on a link or on `$name/path`. In result position (`result`) the closure answers what the
  * route answered; elsewhere its plain value (`plainValue`).
  */
-function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evaluator | undefined, result: boolean): ResultEvaluator {
+function compileCall(
+  verb: Verb,
+  subject: Subject,
+  layout: Layout,
+  key: Evaluator,
+  value: Evaluator | undefined,
+  result: boolean,
+): ResultEvaluator {
   if (subject.kind === "link") {
     const href = subject.href;
     if (href === PATHS.table) {
@@ -362,31 +428,32 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
           );
         };
       }
-      return (scope, ctx) => tableLiteral(key(scope, ctx), value!(scope, ctx));
+      return (frame, ctx) => tableLiteral(key(frame, ctx), value!(frame, ctx));
     }
     if (href.startsWith("/state/")) {
       // A table route may read rows into a tuple: charged once it is made.
       if (result) {
-        if (value === undefined) return (scope, ctx) => chargeRead(ctx, ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined));
-        return (scope, ctx) => chargeRead(ctx, ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx)));
+        if (value === undefined) return (frame, ctx) => chargeRead(ctx, ctx.routeLink(ctx, verb, href, key(frame, ctx), undefined));
+        return (frame, ctx) => chargeRead(ctx, ctx.routeLink(ctx, verb, href, key(frame, ctx), value(frame, ctx)));
       }
-      if (value === undefined) return (scope, ctx) => chargeRead(ctx, plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined)));
-      return (scope, ctx) => chargeRead(ctx, plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx))));
+      if (value === undefined) return (frame, ctx) => chargeRead(ctx, plainValue(ctx.routeLink(ctx, verb, href, key(frame, ctx), undefined)));
+      return (frame, ctx) => chargeRead(ctx, plainValue(ctx.routeLink(ctx, verb, href, key(frame, ctx), value(frame, ctx))));
     }
     if (result) {
-      if (value === undefined) return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined);
-      return (scope, ctx) => ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx));
+      if (value === undefined) return (frame, ctx) => ctx.routeLink(ctx, verb, href, key(frame, ctx), undefined);
+      return (frame, ctx) => ctx.routeLink(ctx, verb, href, key(frame, ctx), value(frame, ctx));
     }
-    if (value === undefined) return (scope, ctx) => plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), undefined));
-    return (scope, ctx) => plainValue(ctx.routeLink(ctx, verb, href, key(scope, ctx), value(scope, ctx)));
+    if (value === undefined) return (frame, ctx) => plainValue(ctx.routeLink(ctx, verb, href, key(frame, ctx), undefined));
+    return (frame, ctx) => plainValue(ctx.routeLink(ctx, verb, href, key(frame, ctx), value(frame, ctx)));
   }
   const name = subject.name;
+  const slot = slotOf(layout, name);
   const path = subject.path;
-  return (scope, ctx) => {
-    const target = lookup(scope, name);
-    const k = key(scope, ctx);
-    const v = value === undefined ? undefined : value(scope, ctx);
-    const answer = callOnValue(ctx, scope, name, target, path, verb, k, v);
+  return (frame, ctx) => {
+    const target = lookup(frame, slot, name);
+    const k = key(frame, ctx);
+    const v = value === undefined ? undefined : value(frame, ctx);
+    const answer = callOnValue(ctx, layout, frame, name, target, path, verb, k, v);
     return result ? answer : plainValue(answer);
   };
 }
@@ -395,16 +462,17 @@ function compileCall(verb: Verb, subject: Subject, key: Evaluator, value: Evalua
  * `{"$x/<built-in>": {params}}`: the method is resolved once. A table view in `$x` still gets the
  * route (views come first, as in `callOnValue`).
  */
-function compileBuiltinCall(name: string, method: string, fn: Builtin, entries: CompiledEntries): Evaluator {
+function compileBuiltinCall(name: string, layout: Layout, method: string, fn: Builtin, entries: CompiledEntries): Evaluator {
   const path = [method];
-  // Only a built-in that calls closures needs the calling scope; the others share one env per
+  const slot = slotOf(layout, name);
+  // Only a built-in that calls closures needs the calling frame; the others share one env per
   // execution (a call per loop item would otherwise make one).
   const closures = CLOSURE_BUILTINS.has(method);
-  return (scope, ctx) => {
-    const target = lookup(scope, name);
-    const params = evalEntries(entries, scope, ctx);
+  return (frame, ctx) => {
+    const target = lookup(frame, slot, name);
+    const params = evalEntries(entries, frame, ctx);
     if (target instanceof TableView) return chargeRead(ctx, ctx.txn.viewRequest(target, "post", path, null, valueMap(params)));
-    return fn(target, params, closures ? new ScopeEnv(ctx, scope) : unscopedEnv(ctx), method);
+    return fn(target, params, closures ? new FrameEnv(ctx, layout, frame) : unscopedEnv(ctx), method);
   };
 }
 
@@ -413,7 +481,8 @@ const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 /** A call whose subject is `$name/path`: a view route, a built-in, or a forwarded link call. */
 function callOnValue(
   ctx: ExecContext,
-  scope: Scope,
+  layout: Layout,
+  frame: Frame,
   name: string,
   target: KernelValue,
   path: readonly string[],
@@ -423,7 +492,7 @@ function callOnValue(
 ): OpResult {
   if (isView(target)) return chargeRead(ctx, ctx.txn.viewRequest(target, verb, path, key, value));
   if (verb === "post" && path.length === 1 && BUILTIN_METHODS.has(path[0]!)) {
-    return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, builtinEnv(ctx, scope));
+    return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, new FrameEnv(ctx, layout, frame));
   }
   const href = isLink(target) ? target.href : typeof target === "string" && (target.startsWith("/") || ABSOLUTE.test(target)) ? target : undefined;
   if (href !== undefined) {
@@ -435,7 +504,7 @@ function callOnValue(
     throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: ${aTypeName(target)} value is not callable`);
   }
   if (verb === "post" && path.length === 1) {
-    return callBuiltin(path[0]!, target, {}, builtinEnv(ctx, scope)); // throws 404 naming the method
+    return callBuiltin(path[0]!, target, {}, new FrameEnv(ctx, layout, frame)); // throws 404 naming the method
   }
   throw new NotFoundError(
     `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (${aTypeName(target)}); built-in methods are called with POST`,
@@ -458,39 +527,36 @@ function chargeRead<T extends OpResult>(ctx: ExecContext, answer: T): T {
   return answer;
 }
 
-/** What a built-in may call back into: closures over the calling scope, and the budget. */
-class ScopeEnv implements BuiltinEnv {
+/** What a built-in may call back into: closures over the calling frame, and the budget. */
+class FrameEnv implements BuiltinEnv {
   readonly meter: Meter;
   constructor(
     private readonly ctx: ExecContext,
-    private readonly scope: Scope,
+    private readonly layout: Layout,
+    private readonly frame: Frame,
   ) {
     this.meter = ctx;
   }
   callClosure(op: OpDef, bound: Readonly<Record<string, KernelValue>>): KernelValue {
-    return callClosure(this.ctx, this.scope, op, bound);
+    return callClosure(this.ctx, this.layout, this.frame, op, bound);
   }
   callClosure2(op: OpDef, name1: string, value1: KernelValue, name2: string, value2: KernelValue): KernelValue {
     const plan = planOp(op);
-    const params = captured(this.scope, plan);
-    params.set(name1, value1);
-    params.set(name2, value2);
-    return plainValue(runOp(this.ctx, op, params, plan));
+    capture(this.layout, this.frame, plan);
+    bind(name1, value1);
+    bind(name2, value2);
+    return plainValue(runBound(this.ctx, plan));
   }
   tick(): void {
     this.ctx.tick();
   }
 }
 
-function builtinEnv(ctx: ExecContext, scope: Scope): BuiltinEnv {
-  return new ScopeEnv(ctx, scope);
-}
-
-const NO_SCOPE: Scope = new Map();
+const NO_LAYOUT: Layout = new Map();
 
 /** The env of built-ins that call no closure: the budget only, one per execution. */
 function unscopedEnv(ctx: ExecContext): BuiltinEnv {
-  return (ctx.unscopedEnv ??= new ScopeEnv(ctx, NO_SCOPE)) as BuiltinEnv;
+  return (ctx.unscopedEnv ??= new FrameEnv(ctx, NO_LAYOUT, [])) as BuiltinEnv;
 }
 
 /** Refuses absolute links: the embedded kernel has no egress (404: no route to another host here). */

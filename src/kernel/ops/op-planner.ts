@@ -47,10 +47,10 @@ export interface OpPlan {
   /** The names the op binds itself: GET/DELETE key name, PUT key and value names. */
   readonly boundNames: readonly string[];
   /**
-   * Returns the schedule for these bound names (a set, or the scope map whose keys they are),
-   * cached per name list. Throws 404 on a missing id.
+   * Returns the schedule for the first `count` of these bound names (no name twice), cached per
+   * ordered name list. Throws 404 on a missing id.
    */
-  schedule(params: ReadonlySet<string> | ReadonlyMap<string, unknown>): Schedule;
+  schedule(names: readonly string[], count?: number): Schedule;
   /** Slot for the executor's compiled step evaluators (keeps compiled code beside its plan). */
   compiled?: unknown;
 }
@@ -138,12 +138,11 @@ function buildPlan(op: OpDef): OpPlan {
     capture,
     freeIds,
     boundNames,
-    schedule(params: ReadonlySet<string> | ReadonlyMap<string, unknown>): Schedule {
-      if (lastNames !== undefined && params.size === lastNames.length) {
-        let i = 0;
+    schedule(names: readonly string[], count = names.length): Schedule {
+      if (lastNames !== undefined && count === lastNames.length) {
         let same = true;
-        for (const name of params.keys()) {
-          if (name !== lastNames[i++]) {
+        for (let i = 0; i < count; i++) {
+          if (names[i] !== lastNames[i]) {
             same = false;
             break;
           }
@@ -153,19 +152,20 @@ function buildPlan(op: OpDef): OpPlan {
           return lastSchedule!;
         }
       }
+      const list = names.slice(0, count);
       let key = "";
-      for (const name of params.keys()) key += name + "\u0000";
+      for (const name of list) key += name + "\u0000";
       let s = schedules.get(key);
       if (s === undefined) {
         try {
-          s = buildSchedule(providers, deps, order, capture, params);
+          s = buildSchedule(providers, deps, order, capture, new Set(list));
         } catch (e) {
           s = e as Error;
         }
         if (schedules.size >= MAX_SCHEDULES_PER_PLAN) schedules.clear();
         schedules.set(key, s);
       }
-      lastNames = [...params.keys()];
+      lastNames = list;
       lastSchedule = s;
       if (s instanceof Error) throw s;
       return s;
