@@ -349,7 +349,7 @@ function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, layout: La
       if (subject.kind === "ref" && subject.path.length === 1) {
         const method = subject.path[0]!;
         const fn = builtin(method);
-        if (fn) return compileBuiltinCall(subject.name, layout, method, fn, entries);
+        if (fn) return compileBuiltinCall(subject.name, layout, method, fn, entries, staticParams(node.params));
       }
       const params: Evaluator = (frame, ctx) => valueMap(evalEntries(entries, frame, ctx));
       return compileCall("post", subject, layout, () => null, params, result);
@@ -459,10 +459,31 @@ function compileCall(
 }
 
 /**
+ * The params of a call as one record made now, when none of them reads the frame (`{"i": 1}` of a
+ * `get`): built-ins and view routes only read their params, so every call can share it.
+ */
+function staticParams(params: Readonly<Record<string, Scalar>>): Readonly<Record<string, KernelValue>> | undefined {
+  const out: Record<string, KernelValue> = {};
+  for (const k of Object.keys(params)) {
+    const v = params[k]!;
+    if (!isStatic(v)) return undefined;
+    out[k] = v as KernelValue;
+  }
+  return Object.freeze(out);
+}
+
+/**
  * `{"$x/<built-in>": {params}}`: the method is resolved once. A table view in `$x` still gets the
  * route (views come first, as in `callOnValue`).
  */
-function compileBuiltinCall(name: string, layout: Layout, method: string, fn: Builtin, entries: CompiledEntries): Evaluator {
+function compileBuiltinCall(
+  name: string,
+  layout: Layout,
+  method: string,
+  fn: Builtin,
+  entries: CompiledEntries,
+  fixed: Readonly<Record<string, KernelValue>> | undefined,
+): Evaluator {
   const path = [method];
   const slot = slotOf(layout, name);
   // Only a built-in that calls closures needs the calling frame; the others share one env per
@@ -470,7 +491,7 @@ function compileBuiltinCall(name: string, layout: Layout, method: string, fn: Bu
   const closures = CLOSURE_BUILTINS.has(method);
   return (frame, ctx) => {
     const target = lookup(frame, slot, name);
-    const params = evalEntries(entries, frame, ctx);
+    const params = fixed ?? evalEntries(entries, frame, ctx);
     if (target instanceof TableView) return chargeRead(ctx, ctx.txn.viewRequest(target, "post", path, null, valueMap(params)));
     return fn(target, params, closures ? new FrameEnv(ctx, layout, frame) : unscopedEnv(ctx), method);
   };
