@@ -43,6 +43,11 @@ export function parseKey(schema: TableSchema, raw: readonly unknown[], where: st
   return out;
 }
 
+/** `parseKey` of a one-column key, as its cell (the index key of a table keyed by one column). */
+export function parseKeyCell(schema: TableSchema, raw: unknown, where: string): KeyCell {
+  return normCell(checkCell(schema.keyColumns[0]!, raw, where));
+}
+
 /**
  * Parses a selector against a schema. Values are checked against the column types.
  *
