@@ -85,6 +85,11 @@ function bind(name: string, value: KernelValue): void {
   bound.count = n + 1;
 }
 
+/** `bind` in the argument order of `Map.forEach` (a for-of over a map makes an entry per item). */
+function bindEntry(value: KernelValue, name: string): void {
+  bind(name, value);
+}
+
 /**
  * Runs the planned op with the names gathered by `bind` bound and returns the value of its last
  * step, as its route answered it (an `EncodedJson` stays wrapped: take `plainValue` to go on with
@@ -140,7 +145,7 @@ function runBound(ctx: ExecContext, plan: OpPlan): OpResult {
  */
 export function invokeOp(ctx: ExecContext, op: OpDef, params: Params): OpResult {
   const plan = planOp(op);
-  for (const [name, value] of params) bind(name, value);
+  params.forEach(bindEntry);
   const result = runBound(ctx, plan);
   return op.verb === "put" || op.verb === "delete" ? null : result;
 }
