@@ -371,6 +371,7 @@ describe("built-ins", () => {
     [[1, 2, 3], "tail", {}, [2, 3]],
     ["ab", "concat", { r: "cd" }, "abcd"],
     [[1], "concat", { r: [2] }, [1, 2]],
+    [Array.from({ length: 40 }, (_, i) => i), "concat", { r: [40, [41]] }, [...Array.from({ length: 41 }, (_, i) => i), [41]]],
     ["{{a}}-{{b}}-{{c}}", "render", { a: "x", b: 2 }, "x-2-{{c}}"],
     [[10, 20], "get", { i: -1 }, 20],
     [{ k: "v" }, "get", { i: "k" }, "v"],
