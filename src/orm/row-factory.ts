@@ -14,6 +14,14 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const FACTORIES = new Map<string, (cells: readonly unknown[]) => Record<string, unknown>>();
 const MAX_FACTORIES = 1000;
 
+type CellDecoder = (v: Json) => unknown;
+type RowMaker = (cells: readonly unknown[]) => Record<string, unknown>;
+/**
+ * Compiled factories that also decode some cells, by column list and decoded positions: each takes
+ * the decoders (`d[i]` for column i, or none) and returns the row maker (bounded like FACTORIES).
+ */
+const DECODING = new Map<string, ((d: readonly (CellDecoder | undefined)[]) => RowMaker) | null>();
+
 /** A value as a row object holds it (a link cell, `{"<href>": []}`, becomes its href). */
 function fromWire(value: Json): unknown {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
@@ -65,6 +73,14 @@ export function rowDecoder(
   const cols = Array.isArray(links) ? links : Object.keys(links);
   if (cols.length === 0) return make;
   const fns = Array.isArray(links) ? cols.map(() => fromWire) : cols.map((c) => (links as Record<string, (v: Json) => unknown>)[c]!);
+  // The decoders in the object literal itself: setting decoded cells afterwards through computed
+  // keys cost as much as building the object (a u64 key column is decoded in every row).
+  const byColumn = names.map((n) => {
+    const i = cols.indexOf(n);
+    return i < 0 ? undefined : fns[i]!;
+  });
+  const maker = cols.every((c) => names.includes(c)) ? decodingFactory(names, positions ?? names.map((_, i) => i), byColumn) : undefined;
+  if (maker !== undefined) return maker(byColumn);
   return (cells) => {
     const out = make(cells);
     for (let i = 0; i < cols.length; i++) out[cols[i]!] = fns[i]!(out[cols[i]!] as Json);
@@ -81,6 +97,31 @@ function compiled(names: readonly string[], at: readonly number[]): ((cells: rea
   } catch {
     return undefined;
   }
+}
+
+/** The compiled maker of `compiled`'s rows with the cells of `decoded` columns passed through their decoder. */
+function decodingFactory(
+  names: readonly string[],
+  at: readonly number[],
+  decoders: readonly (CellDecoder | undefined)[],
+): ((d: readonly (CellDecoder | undefined)[]) => RowMaker) | undefined {
+  const id = `${names.join("\u0000")}\u0001${at.join(",")}\u0001${decoders.map((d) => (d ? 1 : 0)).join("")}`;
+  let maker = DECODING.get(id);
+  if (maker === undefined) {
+    maker = null;
+    if (names.every((n) => IDENTIFIER.test(n) && n !== "__proto__")) {
+      const bind = decoders.map((d, i) => (d ? `const d${i} = d[${i}];` : "")).join(" ");
+      const fields = names.map((n, i) => `${JSON.stringify(n)}: ${decoders[i] ? `d${i}(c[${at[i]}] ?? null)` : `c[${at[i]}] ?? null`}`).join(", ");
+      try {
+        maker = new Function("d", `${bind} return (c) => ({ ${fields} });`) as (d: readonly (CellDecoder | undefined)[]) => RowMaker;
+      } catch {
+        maker = null; // a runtime that forbids compiling code
+      }
+    }
+    if (DECODING.size >= MAX_FACTORIES) DECODING.clear();
+    DECODING.set(id, maker);
+  }
+  return maker ?? undefined;
 }
 
 function looped(names: readonly string[], at: readonly number[]): (cells: readonly unknown[]) => Record<string, unknown> {

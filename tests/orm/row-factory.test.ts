@@ -33,4 +33,28 @@ describe("rowFactory", () => {
     expect(decode([1, { "/state/app/x": [] }, { "http://example.com/a": [] }])).toEqual({ id: 1, home: "/state/app/x", site: "http://example.com/a" });
     expect(decode([2, null, { "/lib/y": [] }])).toEqual({ id: 2, home: null, site: "/lib/y" });
   });
+
+  it("decodes cells by column, picked by position, a missing cell passed to its decoder as null", () => {
+    const calls: unknown[] = [];
+    const twice = (v: unknown) => {
+      calls.push(v);
+      return v === null ? "none" : (v as number) * 2;
+    };
+    const decode = rowDecoder(["b", "a", "c"], { a: twice, c: (v) => `<${String(v)}>` }, [1, 0, 2]);
+    expect(decode([1, "x"])).toEqual({ b: "x", a: 2, c: "<null>" });
+    expect(decode([null, "y", 5])).toEqual({ b: "y", a: "none", c: "<5>" });
+    expect(calls).toEqual([1, null]);
+    const row = decode([3, "z", 1]);
+    expect(Object.keys(row)).toEqual(["b", "a", "c"]);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    // Names that are not identifiers take the loop, with the same result.
+    expect(rowDecoder(["my b", "a"], { a: (v) => String(v).toUpperCase() })([4, "q"])).toEqual({ "my b": 4, a: "Q" });
+  });
+
+  it("two decoders for the same columns are kept apart (the compiled code is shared, not the decoders)", () => {
+    const plus = rowDecoder(["id"], { id: (v) => (v as number) + 1 });
+    const minus = rowDecoder(["id"], { id: (v) => (v as number) - 1 });
+    expect(plus([10])).toEqual({ id: 11 });
+    expect(minus([10])).toEqual({ id: 9 });
+  });
 });
