@@ -67,22 +67,22 @@ export const executorStats = { compiledSteps: 0 };
  * nothing runs between the first `bind` of a call and its `runBound`, so nested calls never see
  * a half-gathered call.
  */
-const bound = { names: [] as string[], values: [] as KernelValue[], count: 0 };
+const pending = { names: [] as string[], values: [] as KernelValue[], count: 0 };
 
 /** Binds `name` for the next `runBound` (a later binding of the same name wins). */
 function bind(name: string, value: KernelValue): void {
-  const names = bound.names;
-  const n = bound.count;
+  const names = pending.names;
+  const n = pending.count;
   for (let i = 0; i < n; i++) {
     if (names[i] === name) {
-      bound.values[i] = value;
+      pending.values[i] = value;
       return;
     }
   }
   // Past entries are overwritten, never truncated: a shrunk array would give up its storage.
   names[n] = name;
-  bound.values[n] = value;
-  bound.count = n + 1;
+  pending.values[n] = value;
+  pending.count = n + 1;
 }
 
 /** `bind` in the argument order of `Map.forEach` (a for-of over a map makes an entry per item). */
@@ -98,23 +98,23 @@ function bindEntry(value: KernelValue, name: string): void {
 function runBound(ctx: ExecContext, plan: OpPlan): OpResult {
   if (++ctx.depth > ctx.limits.maxDepth) {
     ctx.depth--;
-    bound.count = 0;
+    pending.count = 0;
     throw new BudgetExceededError("maxDepth", ctx.limits.maxDepth, "call nesting");
   }
   try {
     let compiled: CompiledSchedule;
     let frame: Frame;
     try {
-      const schedule = plan.schedule(bound.names, bound.count);
-      compiled = (schedule.compiled ??= compileSchedule(plan, schedule, bound.names.slice(0, bound.count))) as CompiledSchedule;
+      const schedule = plan.schedule(pending.names, pending.count);
+      compiled = (schedule.compiled ??= compileSchedule(plan, schedule, pending.names.slice(0, pending.count))) as CompiledSchedule;
       frame = new Array<KernelValue>(compiled.size);
-      const values = bound.values;
-      for (let i = 0; i < bound.count; i++) {
+      const values = pending.values;
+      for (let i = 0; i < pending.count; i++) {
         frame[i] = values[i]!;
         values[i] = null; // not kept alive here
       }
     } finally {
-      bound.count = 0;
+      pending.count = 0;
     }
     const result = compiled.result;
     if (typeof result === "number") return frame[result]!;
