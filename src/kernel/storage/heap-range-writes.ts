@@ -6,28 +6,9 @@
  */
 import { InternalError } from "../../errors.js";
 import { type IndexKey, type KeyCell, compareCells, normCell } from "./index-keys.js";
-import { type TableIndex, mergedSecondary, putEntries, secondaryKey, sortedEntries, sortedOrder } from "./table-index.js";
+import { type SortedBatch, type TableIndex, mergedSecondary, putEntries, secondaryKey, sortedEntries } from "./table-index.js";
 import type { Row } from "./table-schema.js";
 import { pruneKeys, pruneRange } from "./tree-prune.js";
-
-const NO_ROWS: readonly Row[] = [];
-
-/** Rows of one range write in primary key order, with their keys (`rows` beside `olds`). */
-export interface SortedBatch {
-  readonly keys: IndexKey[];
-  readonly olds: readonly Row[];
-  readonly rows: readonly Row[];
-}
-
-/** `olds` (and `rows`, beside them) in primary key order, with their keys. */
-export function sortedBatch(primary: TableIndex, keyOf: (row: Row) => IndexKey, olds: readonly Row[], rows: readonly Row[] | undefined): SortedBatch {
-  const n = olds.length;
-  const keys = new Array<IndexKey>(n);
-  for (let i = 0; i < n; i++) keys[i] = keyOf(olds[i]!);
-  const order = sortedOrder(keys, primary.compare);
-  if (order === undefined) return { keys, olds, rows: rows ?? NO_ROWS };
-  return { keys: order.map((i) => keys[i]!), olds: order.map((i) => olds[i]!), rows: rows === undefined ? NO_ROWS : order.map((i) => rows[i]!) };
-}
 
 /**
  * Walks the primary tree once across the span of `keys` (present, distinct, ascending), giving

@@ -11,13 +11,14 @@ import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { InternalError } from "../../errors.js";
 import { DenseKeyMap } from "./dense-key-map.js";
 import { type IndexKey, type KeyCell, compareTuples } from "./index-keys.js";
-import { type IndexPass, type SortedBatch, pruneSecondaries, removePrimary, replacePrimary, sortedBatch, updateSecondaries } from "./heap-range-writes.js";
+import { type IndexPass, pruneSecondaries, removePrimary, replacePrimary, updateSecondaries } from "./heap-range-writes.js";
 import { forEachValue, prefixRange, treeValues } from "./prefix-walk.js";
 import type { ScanPlan } from "./scan-plan.js";
 import { TableBase } from "./table-base.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
 import {
   NODE_SIZE,
+  type SortedBatch,
   type TableIndex,
   type Tree,
   loadAscending,
@@ -25,6 +26,7 @@ import {
   newTree,
   secondaryKey,
   putEntries,
+  sortedBatch,
   sortedEntries,
   sortedOrder,
 } from "./table-index.js";

@@ -141,6 +141,32 @@ export function sortedOrder(keys: readonly IndexKey[], cmp: Compare): number[] |
   return order.sort((a, b) => cmp(keys[a]!, keys[b]!));
 }
 
+const NO_ROWS: readonly Row[] = [];
+
+/** Rows of one range write in primary key order, with their keys (`rows` beside `olds`). */
+export interface SortedBatch {
+  readonly keys: IndexKey[];
+  readonly olds: readonly Row[];
+  readonly rows: readonly Row[];
+}
+
+/**
+ * `olds` (and `rows`, beside them) in primary key order, with their keys.
+ *
+ * @example
+ * ```ts
+ * const { keys, olds, rows } = sortedBatch(table.primary, (r) => table.primaryKeyOf(r), read, updated);
+ * ```
+ */
+export function sortedBatch(primary: TableIndex, keyOf: (row: Row) => IndexKey, olds: readonly Row[], rows: readonly Row[] | undefined): SortedBatch {
+  const n = olds.length;
+  const keys = new Array<IndexKey>(n);
+  for (let i = 0; i < n; i++) keys[i] = keyOf(olds[i]!);
+  const order = sortedOrder(keys, primary.compare);
+  if (order === undefined) return { keys, olds, rows: rows ?? NO_ROWS };
+  return { keys: order.map((i) => keys[i]!), olds: order.map((i) => olds[i]!), rows: rows === undefined ? NO_ROWS : order.map((i) => rows[i]!) };
+}
+
 /**
  * The order of `rows` (sorted by primary key) in a secondary index. The index key is the listed
  * columns then the remaining key columns, so a *stable* sort by the listed columns is enough;
