@@ -22,7 +22,8 @@ import type { ScanPlan } from "./scan-plan.js";
 import { TableBase, keyText } from "./table-base.js";
 import { committedView } from "./committed-view.js";
 import type { RowFill, Table, TableState, WriteLog } from "./table-engine.js";
-import { type Compare, type TableIndex, secondaryKey, secondaryKeyOrder, sortedEntries, sortedOrder } from "./table-index.js";
+import { type Compare, type SortedBatch, type TableIndex, secondaryKey, secondaryKeyOrder, sortedEntries, sortedOrder } from "./table-index.js";
+import { layerInsert, layerRemove, layerUpdate } from "./lmdb-range-writes.js";
 import type { Row, TableSchema } from "./table-schema.js";
 import { type FlushSource, type IndexEntry, type LayerTree, type RowEntry, type Source, TOMBSTONE, WriteLayer, arraySource, layerSource, mergeSources } from "./write-overlay.js";
 
@@ -532,6 +533,17 @@ export class LmdbTable extends TableBase implements FlushSource {
     this.notifyRemove(old);
   }
 
+  protected override applyWrites(batch: SortedBatch): void {
+    layerUpdate(this.active, this.primary, this.secondaries, batch);
+    for (let i = 0; i < batch.rows.length; i++) this.notifyWrite(batch.olds[i]!, batch.rows[i]!);
+  }
+
+  protected override applyRemoves(batch: SortedBatch): void {
+    layerRemove(this.active, this.primary, this.secondaries, batch);
+    this.rowCount -= batch.olds.length;
+    for (const old of batch.olds) this.notifyRemove(old);
+  }
+
   protected truncateRows(log: WriteLog | undefined): void {
     const saved: LmdbState = { engine: "lmdb", layer: this.active, size: this.rowCount };
     log?.truncated(this, saved);
@@ -574,21 +586,10 @@ export class LmdbTable extends TableBase implements FlushSource {
     // Rows that all sort after the table's last key (an append, as chunked loads are) cannot
     // conflict: one reverse step instead of a get per row.
     if (!wasEmpty && !this.allAfterLastKey(sortedKeys[0]!)) {
-      for (const k of sortedKeys) {
-        if (this.has(k)) throw this.keyExists(k, undefined);
-      }
+      for (const k of sortedKeys) if (this.has(k)) throw this.keyExists(k, undefined);
     }
-    const layer = this.active;
     if (log !== undefined) for (let i = 0; i < n; i++) log.rowChanged(this, sortedKeys[i]!, undefined);
-    // Sorted batches: a bulk build of the layer's trees when they are empty or small beside it.
-    layer.rows = WriteLayer.addSorted(layer.rows, sortedKeys as IndexKey[], sortedRows as RowEntry[], this.primary.compare);
-    for (let j = 0; j < this.secondaries.length; j++) {
-      const ix = this.secondaries[j]!;
-      // The rows are in primary key order: a stable sort by the index's listed cells is the
-      // index order (`secondaryOrder`: a counting sort for small integers), no comparison sort.
-      const ixKeys = sortedEntries(ix, sortedRows).keys;
-      layer.ix[j] = WriteLayer.addSorted(layer.ix[j]!, ixKeys, new Array<IndexEntry>(ixKeys.length).fill(true), ix.compare);
-    }
+    layerInsert(this.active, this.primary, this.secondaries, sortedKeys, sortedRows);
     this.rowCount += n;
     if (this.observers.length === 0) return;
     if (wasEmpty) this.notifyReset(sortedRows);

@@ -10,10 +10,13 @@ import { type EqualityLookup, prepareEqualityLookup } from "./equality-lookup.js
 import { type IndexKey, type KeyCell, normCell } from "./index-keys.js";
 import type { RowObserver } from "./row-observer.js";
 import { type ColumnConstraint, type ScanPlan, planScan } from "./scan-plan.js";
-import { type TableIndex, primaryIndex, secondaryIndexes, secondaryKey } from "./table-index.js";
+import { type SortedBatch, type TableIndex, primaryIndex, secondaryIndexes, secondaryKey, sortedBatch } from "./table-index.js";
 import type { DerivedKey, RowFill, Table, TableState, WriteGuard, WriteLog } from "./table-engine.js";
 import { type Cell, type Column, type Row, type TableSchema, cellDetail, checkCell, describeValue } from "./table-schema.js";
 import { randomUUID } from "node:crypto";
+
+/** Range writes of at least this many rows go as one batch (`updateMany`, `removeMany`). */
+const BATCH_ROWS = 64;
 
 /** A primary key as text, for error messages. */
 export function keyText(key: IndexKey): string {
@@ -198,11 +201,22 @@ export abstract class TableBase implements Table {
   }
 
   /**
-   * Writes `rows` over `olds` (a range update), row by row as `write` does, but without reading
-   * each row again: `olds` were read in this request, and nothing a row's write does (its guard
-   * only reads) changes another row of the range. (A durable table decodes a row per read.)
+   * Writes `rows` over `olds` (a range update; the key columns unchanged) as `write` does, but
+   * without reading each row again: `olds` were read in this request, and nothing a row's write
+   * does (its guard only reads) changes another row of the range. (A durable table decodes a row
+   * per read.) Many rows go as one batch in primary key order (`applyWrites`): every row checked,
+   * then the log told of each, the rows put in, then the guard told.
    */
   updateMany(olds: readonly Row[], rows: readonly Row[], log: WriteLog | undefined): void {
+    if (rows.length >= BATCH_ROWS) {
+      const batch = sortedBatch(this.primary, (row) => this.primaryKeyOf(row), olds, rows);
+      for (let i = 0; i < batch.rows.length; i++) this.checkWriteBytes(batch.keys[i]!, batch.rows[i]!);
+      if (log !== undefined) for (let i = 0; i < batch.rows.length; i++) log.rowChanged(this, batch.keys[i]!, batch.olds[i]!);
+      this.applyWrites(batch);
+      const guard = this.guard;
+      if (guard !== undefined) for (let i = 0; i < batch.rows.length; i++) guard.written(this, batch.rows[i]!, batch.olds[i]!, log);
+      return;
+    }
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const old = olds[i]!;
@@ -214,14 +228,31 @@ export abstract class TableBase implements Table {
     }
   }
 
+  /** Puts a range update's rows in (`updateMany`): row by row, unless an engine has a batch path. */
+  protected applyWrites(batch: SortedBatch): void {
+    for (let i = 0; i < batch.rows.length; i++) this.applyWrite(batch.keys[i]!, batch.rows[i]!, batch.olds[i]!);
+  }
+
+  /** Takes a range delete's rows out (`removeMany`): row by row, unless an engine has a batch path. */
+  protected applyRemoves(batch: SortedBatch): void {
+    for (let i = 0; i < batch.olds.length; i++) this.applyRemove(batch.keys[i]!, batch.olds[i]!);
+  }
+
   /**
-   * Removes the rows `olds` (a range delete), row by row. When removals are guarded (rows of other
-   * tables reference this one), each goes through `remove`, which reads the row again: a cascade
-   * of an earlier one may have removed or changed it. Otherwise `olds` are taken as read.
+   * Removes the rows `olds` (a range delete). When removals are guarded (rows of other tables
+   * reference this one), each goes through `remove`, which reads the row again: a cascade of an
+   * earlier one may have removed or changed it. Otherwise `olds` are taken as read, many rows as
+   * one batch in primary key order (`applyRemoves`), a few row by row.
    */
   removeMany(olds: readonly Row[], log: WriteLog | undefined): void {
     if (this.guard?.watchesRemovals(this) === true) {
       for (let i = 0; i < olds.length; i++) this.remove(this.primaryKeyOf(olds[i]!), log);
+      return;
+    }
+    if (olds.length >= BATCH_ROWS) {
+      const batch = sortedBatch(this.primary, (row) => this.primaryKeyOf(row), olds, undefined);
+      if (log !== undefined) for (let i = 0; i < batch.olds.length; i++) log.rowChanged(this, batch.keys[i]!, batch.olds[i]!);
+      this.applyRemoves(batch);
       return;
     }
     for (let i = 0; i < olds.length; i++) {
