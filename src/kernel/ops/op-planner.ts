@@ -29,7 +29,7 @@ export interface Schedule {
   readonly capture: string;
   /** True when a bound parameter shadows the result step: the result is that parameter. */
   readonly captureIsParam: boolean;
-  /** Slot for the executor's evaluators of `steps`, in order. */
+  /** Slot for the executor's evaluators of `steps`, compiled against this schedule's frame layout. */
   compiled?: unknown;
 }
 
@@ -51,8 +51,6 @@ export interface OpPlan {
    * ordered name list. Throws 404 on a missing id.
    */
   schedule(names: readonly string[], count?: number): Schedule;
-  /** Slot for the executor's compiled step evaluators (keeps compiled code beside its plan). */
-  compiled?: unknown;
 }
 
 const PLANS = new WeakMap<OpDef, OpPlan>();
