@@ -323,6 +323,20 @@ describe("closure frames", () => {
     expect(await run(op)).toBe(10);
   });
 
+  it("many bound names: a later binding of a name still wins, and binding stays linear (200k arguments)", async () => {
+    // Twenty accumulator entries bound over a captured `k15`.
+    const entries: Record<string, Json> = {};
+    for (let i = 0; i < 20; i++) entries[`k${i}`] = i;
+    const op = post(["k15", 100], ["xs", [1]], ["r", fold("x", entries, post(["r", { "$k15/add": { r: id("x") } }]))]);
+    expect(await run(op)).toBe(16); // the accumulator's k15 (15), not the captured step (100), plus x
+    const args: Record<string, Json> = {};
+    for (let i = 0; i < 200_000; i++) args[`p${i}`] = i;
+    const started = Date.now();
+    expect(await run(post(["r", { "$p199999/add": { r: 1 } }]), args)).toBe(200_000);
+    // A duplicate check scanning the names bound so far would take tens of seconds here.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("an error inside a closure leaves no binding behind for the next call", async () => {
     const bad = post(["xs", [1]], ["r", fold("x", 0, post(["r", { "$x/div": { r: 0 } }]))]);
     expect((await failure(bad)).kind).toBe("bad_request");

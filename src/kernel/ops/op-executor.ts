@@ -69,18 +69,14 @@ export const executorStats = { compiledSteps: 0 };
  */
 const pending = { names: [] as string[], values: [] as KernelValue[], count: 0 };
 
-/** Binds `name` for the next `runBound` (a later binding of the same name wins). */
+/**
+ * Binds `name` for the next `runBound`. A name bound twice (a closure's own binding over a
+ * captured one) keeps both slots; the frame's layout reads the later, so the later binding wins.
+ */
 function bind(name: string, value: KernelValue): void {
-  const names = pending.names;
   const n = pending.count;
-  for (let i = 0; i < n; i++) {
-    if (names[i] === name) {
-      pending.values[i] = value;
-      return;
-    }
-  }
   // Past entries are overwritten, never truncated: a shrunk array would give up its storage.
-  names[n] = name;
+  pending.names[n] = name;
   pending.values[n] = value;
   pending.count = n + 1;
 }
@@ -191,8 +187,8 @@ function callClosure1(ctx: ExecContext, layout: Layout, frame: Frame, op: OpDef,
 
 /**
  * The evaluators of a schedule's steps in order, the last (the result step) apart, compiled
- * against the layout of its frames: the bound names in `names` order, then the steps. Cached on
- * the schedule (one per ordered list of bound names).
+ * against the layout of its frames: the bound names in `names` order (a name listed twice at its
+ * later slot), then the steps. Cached on the schedule (one per ordered list of bound names).
  */
 function compileSchedule(plan: OpPlan, schedule: Schedule, names: readonly string[]): CompiledSchedule {
   const layout = new Map<string, number>();

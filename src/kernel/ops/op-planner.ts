@@ -47,8 +47,8 @@ export interface OpPlan {
   /** The names the op binds itself: GET/DELETE key name, PUT key and value names. */
   readonly boundNames: readonly string[];
   /**
-   * Returns the schedule for the first `count` of these bound names (no name twice), cached per
-   * ordered name list. Throws 404 on a missing id.
+   * Returns the schedule for the first `count` of these bound names (a name may come twice),
+   * cached per ordered name list. Throws 404 on a missing id.
    */
   schedule(names: readonly string[], count?: number): Schedule;
 }
