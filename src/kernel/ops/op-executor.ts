@@ -68,6 +68,7 @@ export const executorStats = { compiledSteps: 0 };
  * a half-gathered call.
  */
 const pending = { names: [] as string[], values: [] as KernelValue[], count: 0 };
+const KEPT_PENDING = 1024;
 
 /**
  * Binds `name` for the next `runBound`. A name bound twice (a closure's own binding over a
@@ -111,6 +112,9 @@ function runBound(ctx: ExecContext, plan: OpPlan): OpResult {
       }
     } finally {
       pending.count = 0;
+      // A call with many arguments does not leave arrays that large behind.
+      if (pending.names.length > KEPT_PENDING) pending.names = [];
+      if (pending.values.length > KEPT_PENDING) pending.values = [];
     }
     const result = compiled.result;
     if (typeof result === "number") return frame[result]!;
