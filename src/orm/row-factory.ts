@@ -99,7 +99,11 @@ function compiled(names: readonly string[], at: readonly number[]): ((cells: rea
   }
 }
 
-/** The compiled maker of `compiled`'s rows with the cells of `decoded` columns passed through their decoder. */
+/**
+ * The maker of `compiled`'s rows in which the cell of each column with a decoder in `decoders`
+ * goes through it: compiled once per column list, positions and decoded columns; it takes the
+ * decoders themselves (`d[i]`, column i's) and returns the row maker.
+ */
 function decodingFactory(
   names: readonly string[],
   at: readonly number[],
