@@ -98,10 +98,12 @@ function predicate(view: TableView, raw: unknown, where: string): (row: Row) => 
   }
   if (op === "in") {
     if (!Array.isArray(raw[2])) throw new BadRequestError(`${where}: ${name} in takes a tuple of values, got ${describeValue(raw[2])}`);
-    const set = new Set(raw[2].map((v) => operandCell(col, v, where)));
+    const cells = raw[2].map((v) => operandCell(col, v, where));
+    // Made on the first row tested: a key-list lookup serving this predicate never tests one.
+    let set: Set<KeyCell> | undefined;
     return (row) => {
       const c = row[p]!;
-      return c !== null && set.has(normCell(c));
+      return c !== null && (set ??= new Set(cells)).has(normCell(c));
     };
   }
   const v = operandCell(col, raw[2], where);
