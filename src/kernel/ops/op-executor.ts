@@ -13,10 +13,10 @@
  * every tuple or map a step builds, and every tuple a table route answers, is checked against
  * `maxTupleLength` and charged to `maxOpBytes` as it is made (built-ins charge what they make).
  */
-import { BadRequestError, NotFoundError } from "../../errors.js";
+import { BadRequestError, InternalError, NotFoundError } from "../../errors.js";
 import type { AfterRef, CondRef, DeleteRef, GetRef, OpDef, PostRef, PutRef, Scalar, Subject, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { BUILTIN_METHODS, CLOSURE_BUILTINS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv, type Meter } from "./builtins.js";
+import { CLOSURE_BUILTINS, builtin, callBuiltin, truthy, type Builtin, type BuiltinEnv, type Meter } from "./builtins.js";
 import { isStatic, planOp, type OpPlan, type Schedule } from "./op-planner.js";
 import {
   isLink,
@@ -210,7 +210,7 @@ function compileSchedule(plan: OpPlan, schedule: Schedule, names: readonly strin
   return { layout, size: names.length + last, bound: names.length, steps: body, result };
 }
 
-/** An evaluator reading `$name` from its slot (a name the layout lacks is a 404 when it runs). */
+/** The slot of `$name` in frames of `layout`, or -1 (a 404 when the id is read: `lookup`). */
 function slotOf(layout: Layout, name: string): number {
   const slot = layout.get(name);
   return slot === undefined ? -1 : slot;
@@ -349,13 +349,13 @@ function compileCallNode(node: GetRef | DeleteRef | PutRef | PostRef, layout: La
     case "put":
       return compileCall("put", node.subject, layout, compile(node.key, layout), compile(node.value, layout), result);
     case "post": {
-      const entries = compileEntries(node.params, layout);
       const subject = node.subject;
       if (subject.kind === "ref" && subject.path.length === 1) {
         const method = subject.path[0]!;
         const fn = builtin(method);
-        if (fn) return compileBuiltinCall(subject.name, layout, method, fn, entries, staticParams(node.params));
+        if (fn) return compileBuiltinCall(subject.name, layout, method, fn, node.params);
       }
+      const entries = compileEntries(node.params, layout);
       const params: Evaluator = (frame, ctx) => valueMap(evalEntries(entries, frame, ctx));
       return compileCall("post", subject, layout, () => null, params, result);
     }
@@ -458,7 +458,7 @@ function compileCall(
     const target = lookup(frame, slot, name);
     const k = key(frame, ctx);
     const v = value === undefined ? undefined : value(frame, ctx);
-    const answer = callOnValue(ctx, layout, frame, name, target, path, verb, k, v);
+    const answer = callOnValue(ctx, name, target, path, verb, k, v);
     return result ? answer : plainValue(answer);
   };
 }
@@ -481,15 +481,10 @@ function staticParams(params: Readonly<Record<string, Scalar>>): Readonly<Record
  * `{"$x/<built-in>": {params}}`: the method is resolved once. A table view in `$x` still gets the
  * route (views come first, as in `callOnValue`).
  */
-function compileBuiltinCall(
-  name: string,
-  layout: Layout,
-  method: string,
-  fn: Builtin,
-  entries: CompiledEntries,
-  fixed: Readonly<Record<string, KernelValue>> | undefined,
-): Evaluator {
+function compileBuiltinCall(name: string, layout: Layout, method: string, fn: Builtin, scalars: Readonly<Record<string, Scalar>>): Evaluator {
   const path = [method];
+  const fixed = staticParams(scalars);
+  const entries = fixed === undefined ? compileEntries(scalars, layout) : [];
   const slot = slotOf(layout, name);
   // Only a built-in that calls closures needs the calling frame; the others share one env per
   // execution (a call per loop item would otherwise make one).
@@ -504,11 +499,12 @@ function compileBuiltinCall(
 
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** A call whose subject is `$name/path`: a view route, a built-in, or a forwarded link call. */
+/**
+ * A call whose subject is `$name/path` and no built-in (those are compiled apart,
+ * `compileBuiltinCall`): a view route, or a forwarded link call.
+ */
 function callOnValue(
   ctx: ExecContext,
-  layout: Layout,
-  frame: Frame,
   name: string,
   target: KernelValue,
   path: readonly string[],
@@ -517,9 +513,6 @@ function callOnValue(
   value: KernelValue | undefined,
 ): OpResult {
   if (isView(target)) return chargeRead(ctx, ctx.txn.viewRequest(target, verb, path, key, value));
-  if (verb === "post" && path.length === 1 && BUILTIN_METHODS.has(path[0]!)) {
-    return callBuiltin(path[0]!, target, isMap(value) ? value.entries : {}, new FrameEnv(ctx, layout, frame));
-  }
   const href = isLink(target) ? target.href : typeof target === "string" && (target.startsWith("/") || ABSOLUTE.test(target)) ? target : undefined;
   if (href !== undefined) {
     const full = path.length === 0 ? href : `${href.replace(/\/+$/, "")}/${path.join("/")}`;
@@ -530,7 +523,7 @@ function callOnValue(
     throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: ${aTypeName(target)} value is not callable`);
   }
   if (verb === "post" && path.length === 1) {
-    return callBuiltin(path[0]!, target, {}, new FrameEnv(ctx, layout, frame)); // throws 404 naming the method
+    return callBuiltin(path[0]!, target, {}, unscopedEnv(ctx)); // throws 404 naming the method
   }
   throw new NotFoundError(
     `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (${aTypeName(target)}); built-in methods are called with POST`,
@@ -578,11 +571,28 @@ class FrameEnv implements BuiltinEnv {
   }
 }
 
-const NO_LAYOUT: Layout = new Map();
+/**
+ * The env of built-ins that call no closure (not in `CLOSURE_BUILTINS`): the budget only, one per
+ * execution. It has no frame to capture from, so a closure call through it is a bug, refused.
+ */
+class BudgetEnv implements BuiltinEnv {
+  readonly meter: Meter;
+  constructor(private readonly ctx: ExecContext) {
+    this.meter = ctx;
+  }
+  callClosure(): KernelValue {
+    throw new InternalError("a built-in called a closure without its caller's frame: list it in CLOSURE_BUILTINS");
+  }
+  callClosure2(): KernelValue {
+    return this.callClosure();
+  }
+  tick(): void {
+    this.ctx.tick();
+  }
+}
 
-/** The env of built-ins that call no closure: the budget only, one per execution. */
 function unscopedEnv(ctx: ExecContext): BuiltinEnv {
-  return (ctx.unscopedEnv ??= new FrameEnv(ctx, NO_LAYOUT, [])) as BuiltinEnv;
+  return (ctx.unscopedEnv ??= new BudgetEnv(ctx)) as BuiltinEnv;
 }
 
 /** Refuses absolute links: the embedded kernel has no egress (404: no route to another host here). */
