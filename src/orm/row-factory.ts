@@ -16,11 +16,11 @@ const MAX_FACTORIES = 1000;
 
 type CellDecoder = (v: Json) => unknown;
 type RowMaker = (cells: readonly unknown[]) => Record<string, unknown>;
-/**
- * Compiled factories that also decode some cells, by column list and decoded positions: each takes
- * the decoders (`d[i]` for column i, or none) and returns the row maker (bounded like FACTORIES).
- */
-const DECODING = new Map<string, ((d: readonly (CellDecoder | undefined)[]) => RowMaker) | null>();
+/** What `compiledMaker` compiles: given the decoders (`d[i]`, column i's, or none), the row maker. */
+type MakerOf = (d: readonly (CellDecoder | undefined)[]) => RowMaker;
+/** Compiled code by column list, positions and decoded columns (null: it cannot be compiled); bounded like FACTORIES. */
+const COMPILED = new Map<string, MakerOf | null>();
+const NO_DECODERS: readonly (CellDecoder | undefined)[] = [];
 
 /** A value as a row object holds it (a link cell, `{"<href>": []}`, becomes its href). */
 function fromWire(value: Json): unknown {
@@ -47,7 +47,7 @@ export function rowFactory(names: readonly string[], positions?: readonly number
   const id = `${names.join("\u0000")}\u0001${at.join(",")}`;
   let make = FACTORIES.get(id);
   if (make === undefined) {
-    make = compiled(names, at) ?? looped(names, at);
+    make = compiledMaker(names, at, NO_DECODERS)?.(NO_DECODERS) ?? looped(names, at);
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
     FACTORIES.set(id, make);
   }
@@ -68,10 +68,9 @@ export function rowDecoder(
   links: readonly string[] | Readonly<Record<string, (v: Json) => unknown>>,
   positions?: readonly number[],
 ): (cells: readonly unknown[]) => Record<string, unknown> {
-  const make = rowFactory(names, positions);
   // Link columns by name, or a decoder per column (`cellDecoder`: dates, JSON, bytes, bigints).
   const cols = Array.isArray(links) ? links : Object.keys(links);
-  if (cols.length === 0) return make;
+  if (cols.length === 0) return rowFactory(names, positions);
   const fns = Array.isArray(links) ? cols.map(() => fromWire) : cols.map((c) => (links as Record<string, (v: Json) => unknown>)[c]!);
   // The decoders in the object literal itself: setting decoded cells afterwards through computed
   // keys cost as much as building the object (a u64 key column is decoded in every row).
@@ -79,8 +78,9 @@ export function rowDecoder(
     const i = cols.indexOf(n);
     return i < 0 ? undefined : fns[i]!;
   });
-  const maker = cols.every((c) => names.includes(c)) ? decodingFactory(names, positions ?? names.map((_, i) => i), byColumn) : undefined;
-  if (maker !== undefined) return maker(byColumn);
+  const maker = cols.every((c) => names.includes(c)) ? compiledMaker(names, positions ?? names.map((_, i) => i), byColumn) : undefined;
+  if (maker) return maker(byColumn);
+  const make = rowFactory(names, positions);
   return (cells) => {
     const out = make(cells);
     for (let i = 0; i < cols.length; i++) out[cols[i]!] = fns[i]!(out[cols[i]!] as Json);
@@ -88,42 +88,28 @@ export function rowDecoder(
   };
 }
 
-function compiled(names: readonly string[], at: readonly number[]): ((cells: readonly unknown[]) => Record<string, unknown>) | undefined {
-  // `__proto__` in a literal sets the prototype instead of making a property.
-  if (!names.every((n) => IDENTIFIER.test(n) && n !== "__proto__")) return undefined;
-  const fields = names.map((n, i) => `${JSON.stringify(n)}: c[${at[i]}] ?? null`).join(", ");
-  try {
-    return new Function("c", `return { ${fields} };`) as (cells: readonly unknown[]) => Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * The maker of `compiled`'s rows in which the cell of each column with a decoder in `decoders`
- * goes through it: compiled once per column list, positions and decoded columns; it takes the
- * decoders themselves (`d[i]`, column i's) and returns the row maker.
+ * The compiled row maker for `names` at positions `at`, in which the cell of each column with a
+ * decoder in `decoders` goes through it; compiled once per column list, positions and decoded
+ * columns, it takes the decoders themselves. Undefined when a name is not a plain identifier
+ * (`__proto__` in a literal would set the prototype) or the runtime forbids compiling code.
  */
-function decodingFactory(
-  names: readonly string[],
-  at: readonly number[],
-  decoders: readonly (CellDecoder | undefined)[],
-): ((d: readonly (CellDecoder | undefined)[]) => RowMaker) | undefined {
-  const id = `${names.join("\u0000")}\u0001${at.join(",")}\u0001${decoders.map((d) => (d ? 1 : 0)).join("")}`;
-  let maker = DECODING.get(id);
+function compiledMaker(names: readonly string[], at: readonly number[], decoders: readonly (CellDecoder | undefined)[]): MakerOf | undefined {
+  const id = `${names.join("\u0000")}\u0001${at.join(",")}\u0001${names.map((_, i) => (decoders[i] ? 1 : 0)).join("")}`;
+  let maker = COMPILED.get(id);
   if (maker === undefined) {
     maker = null;
     if (names.every((n) => IDENTIFIER.test(n) && n !== "__proto__")) {
-      const bind = decoders.map((d, i) => (d ? `const d${i} = d[${i}];` : "")).join(" ");
+      const bind = names.map((_, i) => (decoders[i] ? `const d${i} = d[${i}];` : "")).join(" ");
       const fields = names.map((n, i) => `${JSON.stringify(n)}: ${decoders[i] ? `d${i}(c[${at[i]}] ?? null)` : `c[${at[i]}] ?? null`}`).join(", ");
       try {
-        maker = new Function("d", `${bind} return (c) => ({ ${fields} });`) as (d: readonly (CellDecoder | undefined)[]) => RowMaker;
+        maker = new Function("d", `${bind} return (c) => ({ ${fields} });`) as MakerOf;
       } catch {
         maker = null; // a runtime that forbids compiling code
       }
     }
-    if (DECODING.size >= MAX_FACTORIES) DECODING.clear();
-    DECODING.set(id, maker);
+    if (COMPILED.size >= MAX_FACTORIES) COMPILED.clear();
+    COMPILED.set(id, maker);
   }
   return maker ?? undefined;
 }
