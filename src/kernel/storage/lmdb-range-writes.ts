@@ -52,10 +52,7 @@ export function layerRemove(layer: WriteLayer, primary: TableIndex, secondaries:
   layer.rows = WriteLayer.addSorted(layer.rows, batch.keys, new Array<RowEntry>(n).fill(TOMBSTONE), primary.compare);
   for (let j = 0; j < secondaries.length; j++) {
     const ix = secondaries[j]!;
-    const made = batch.olds.map((row) => secondaryKey(ix, row));
-    const order = secondaryKeyOrder(ix, made);
-    const keys = new Array<IndexKey>(n);
-    for (let i = 0; i < n; i++) keys[i] = made[order[i]!]!;
+    const keys = sortedEntries(ix, batch.olds).keys;
     layer.ix[j] = WriteLayer.addSorted(layer.ix[j]!, keys, new Array<IndexEntry>(n).fill(TOMBSTONE), ix.compare);
   }
 }
