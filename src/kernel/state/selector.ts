@@ -4,7 +4,7 @@
  * `invalid table selector`.
  */
 import { BadRequestError } from "../../errors.js";
-import { type KeyCell, normCell } from "../storage/index-keys.js";
+import { type IndexKey, type KeyCell, normCell } from "../storage/index-keys.js";
 import type { Bound, ColumnConstraint } from "../storage/scan-plan.js";
 import { type Column, type TableSchema, checkCell, describeValue } from "../storage/table-schema.js";
 
@@ -43,9 +43,13 @@ export function parseKey(schema: TableSchema, raw: readonly unknown[], where: st
   return out;
 }
 
-/** `parseKey` of a one-column key, as its cell (the index key of a table keyed by one column). */
-export function parseKeyCell(schema: TableSchema, raw: unknown, where: string): KeyCell {
-  return normCell(checkCell(schema.keyColumns[0]!, raw, where));
+/**
+ * `parseKey` as the primary index's key: the cell itself for a table keyed by one column (no
+ * tuple made, as a point get per loop item would), else the tuple.
+ */
+export function parseIndexKey(schema: TableSchema, raw: readonly unknown[], where: string): IndexKey {
+  if (schema.keyColumns.length !== 1 || raw.length !== 1) return parseKey(schema, raw, where);
+  return normCell(checkCell(schema.keyColumns[0]!, raw[0], where));
 }
 
 /**

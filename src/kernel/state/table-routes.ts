@@ -15,7 +15,7 @@ import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } 
 import { assertId } from "../../ir/id.js";
 import type { Link, ScalarMap, Verb } from "../../ir/types.js";
 import { PATHS } from "../../ir/types.js";
-import { type Selector, parseKey, parseKeyCell, parseSelector } from "./selector.js";
+import { type Selector, parseIndexKey, parseSelector } from "./selector.js";
 import { type ScanPlan, rowMatches } from "../storage/scan-plan.js";
 import type { Table } from "../storage/table-engine.js";
 import { type KeyCell, compareCells, compareTuples } from "../storage/index-keys.js";
@@ -123,8 +123,7 @@ export function tableRoute(
 ): StateValue | EncodedJson {
   // Fast path: a point get by key (the hottest request).
   if (verb === "get" && route === "" && Array.isArray(key) && key.length === table.schema.keyColumns.length && !Array.isArray(key[0])) {
-    const k = key.length === 1 ? parseKeyCell(table.schema, key[0], table.path) : table.keyFromCells(parseKey(table.schema, key, table.path));
-    return (table.get(k) ?? null) as StateValue;
+    return (table.get(parseIndexKey(table.schema, key, table.path)) ?? null) as StateValue;
   }
   switch (route) {
     case "":
