@@ -117,7 +117,7 @@ export class ExecContext {
   private startedAt: number;
   private untilClock = CLOCK_EVERY;
   /** Slot for the executor's env of built-ins that call no closure (made once per execution). */
-  unscopedEnv: unknown = undefined;
+  budgetEnv: unknown = undefined;
   /** Bytes the result may still take as JSON while it is encoded (see `encoding`); -1 before. */
   private resultLeft = -1;
   constructor(

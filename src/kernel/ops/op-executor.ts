@@ -76,7 +76,8 @@ const KEPT_PENDING = 1024;
  */
 function bind(name: string, value: KernelValue): void {
   const n = pending.count;
-  // Past entries are overwritten, never truncated: a shrunk array would give up its storage.
+  // Entries of earlier calls are overwritten, not truncated (a shrunk array gives up its storage);
+  // only arrays grown past KEPT_PENDING are dropped, after their call (`runBound`).
   pending.names[n] = name;
   pending.values[n] = value;
   pending.count = n + 1;
@@ -493,7 +494,7 @@ function compileBuiltinCall(name: string, layout: Layout, method: string, fn: Bu
     const target = lookup(frame, slot, name);
     const params = fixed ?? evalEntries(entries, frame, ctx);
     if (target instanceof TableView) return chargeRead(ctx, ctx.txn.viewRequest(target, "post", path, null, valueMap(params)));
-    return fn(target, params, closures ? new FrameEnv(ctx, layout, frame) : unscopedEnv(ctx), method);
+    return fn(target, params, closures ? new FrameEnv(ctx, layout, frame) : budgetEnv(ctx), method);
   };
 }
 
@@ -523,7 +524,7 @@ function callOnValue(
     throw new BadRequestError(`cannot ${verb.toUpperCase()} $${name}: ${aTypeName(target)} value is not callable`);
   }
   if (verb === "post" && path.length === 1) {
-    return callBuiltin(path[0]!, target, {}, unscopedEnv(ctx)); // throws 404 naming the method
+    return callBuiltin(path[0]!, target, {}, budgetEnv(ctx)); // throws 404 naming the method
   }
   throw new NotFoundError(
     `no ${verb.toUpperCase()} method ${JSON.stringify(path.join("/"))} on $${name} (${aTypeName(target)}); built-in methods are called with POST`,
@@ -591,8 +592,8 @@ class BudgetEnv implements BuiltinEnv {
   }
 }
 
-function unscopedEnv(ctx: ExecContext): BuiltinEnv {
-  return (ctx.unscopedEnv ??= new BudgetEnv(ctx)) as BuiltinEnv;
+function budgetEnv(ctx: ExecContext): BuiltinEnv {
+  return (ctx.budgetEnv ??= new BudgetEnv(ctx)) as BuiltinEnv;
 }
 
 /** Refuses absolute links: the embedded kernel has no egress (404: no route to another host here). */
